@@ -36,10 +36,15 @@ export const ERROR_CODES = {
   },
   EVALUATOR_BACKEND_FAILED: { disposition: "reject", meaning: "the evaluator's backend failed" },
   TOKENIZER_INVALID: { disposition: "reject", meaning: "a tokenizer.json is malformed or unsupported" },
-  JUDGE_CONNECTION_FAILED: { disposition: "reject", meaning: "the LLM-judge endpoint cannot be reached" },
-  JUDGE_HTTP_ERROR: { disposition: "reject", meaning: "the LLM-judge endpoint answered with an HTTP error" },
-  JUDGE_TIMEOUT: { disposition: "reject", meaning: "the LLM-judge endpoint did not answer in time" },
-  JUDGE_REPLY_INVALID: { disposition: "reject", meaning: "the LLM-judge reply has no usable score" },
+  JUDGE_REPLY_INVALID: { disposition: "reject", meaning: "the LLM-judge reply has no usable 0-10 score" },
+  // upstream HTTP services (OpenAI-compatible endpoints)
+  UPSTREAM_CONNECTION_FAILED: { disposition: "reject", meaning: "an upstream endpoint cannot be reached" },
+  UPSTREAM_HTTP_ERROR: { disposition: "reject", meaning: "an upstream endpoint answered with an HTTP error" },
+  UPSTREAM_TIMEOUT: { disposition: "reject", meaning: "an upstream endpoint did not answer in time" },
+  UPSTREAM_REPLY_INVALID: {
+    disposition: "reject",
+    meaning: "an upstream reply does not follow its protocol",
+  },
   // datasets and files
   DATA_DIR_NOT_FOUND: { disposition: "reject", meaning: "the data directory does not exist" },
   FILE_NOT_FOUND: { disposition: "reject", meaning: "a required file does not exist" },

@@ -1,0 +1,172 @@
+/**
+ * Dispatch: finds the command named by the leading words, parses its options strictly, runs it and
+ * turns failures into one clear line on stderr with a non-zero exit code (a stack trace only with
+ * --verbose). Exit codes: 0 success, 1 failure or negative verdict, 2 usage error.
+ */
+import { parseArgs } from "node:util";
+import { isVerinferError, VerinferError } from "../../errors.ts";
+import { createProgress, progressEnabled } from "../../report/progress.ts";
+import {
+  type CommandContext,
+  type CommandSpec,
+  GLOBAL_OPTIONS,
+  type GroupSpec,
+  isGroup,
+  type OptionSpec,
+} from "./command.ts";
+import { commandHelp, groupHelp } from "./help.ts";
+
+/** Where output goes (injectable for tests). */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const PROCESS_IO: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+function usage(message: string): VerinferError {
+  return new VerinferError("CLI_USAGE", message);
+}
+
+function convert(name: string, spec: OptionSpec, raw: string): number | string {
+  if (spec.type === "string") {
+    if (spec.choices && !spec.choices.includes(raw)) {
+      throw usage(`--${name} must be one of ${spec.choices.join(", ")}, got "${raw}"`);
+    }
+    return raw;
+  }
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value)) throw usage(`--${name} must be a number, got "${raw}"`);
+  if (spec.type === "integer" && !Number.isInteger(value))
+    throw usage(`--${name} must be an integer, got "${raw}"`);
+  if (spec.min !== undefined && value < spec.min)
+    throw usage(`--${name} must be at least ${spec.min}, got ${value}`);
+  if (spec.max !== undefined && value > spec.max)
+    throw usage(`--${name} must be at most ${spec.max}, got ${value}`);
+  return value;
+}
+
+function parseCommandArgs(command: CommandSpec, args: string[]) {
+  const all = { ...GLOBAL_OPTIONS, ...command.options };
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    config[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
+    if (spec.short) (config[name] as { short?: string }).short = spec.short;
+    if (spec.multiple) (config[name] as { multiple?: boolean }).multiple = true;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options: config, strict: true, allowPositionals: true });
+  } catch (error) {
+    const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    throw usage(`${message.replace(/^Unknown option/, "unknown option")} (see --help)`);
+  }
+  const options: Record<string, string | number | boolean | string[] | undefined> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    const raw = parsed.values[name];
+    if (raw === undefined) {
+      options[name] = spec.default;
+      continue;
+    }
+    if (spec.type === "boolean") options[name] = raw as boolean;
+    else if (Array.isArray(raw)) options[name] = raw.map((r) => String(convert(name, spec, String(r))));
+    else options[name] = convert(name, spec, String(raw));
+  }
+  return { options, positionals: parsed.positionals };
+}
+
+function makeContext(
+  options: Record<string, string | number | boolean | string[] | undefined>,
+  positionals: string[],
+  io: Io,
+): CommandContext {
+  const json = options.json === true;
+  const drawProgress = progressEnabled(options["no-progress"] === true);
+  return {
+    options,
+    positionals,
+    json,
+    verbose: options.verbose === true,
+    output(value, human) {
+      io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+    },
+    info(message) {
+      io.stderr(`${message}\n`);
+    },
+    progress: (label, total) => createProgress(label, total, drawProgress),
+    string: (name) => {
+      const v = options[name];
+      return typeof v === "string" ? v : undefined;
+    },
+    number: (name) => {
+      const v = options[name];
+      return typeof v === "number" ? v : undefined;
+    },
+    flag: (name) => options[name] === true,
+    strings: (name) => {
+      const v = options[name];
+      return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
+    },
+  };
+}
+
+/** Runs the CLI on `argv` (without node and script), returning the exit code. */
+export async function runCli(root: GroupSpec, argv: readonly string[], io: Io = PROCESS_IO): Promise<number> {
+  const verbose = argv.includes("--verbose");
+  try {
+    let node: CommandSpec | GroupSpec = root;
+    const path: string[] = [];
+    let rest = [...argv];
+    while (isGroup(node)) {
+      const word = rest[0];
+      if (word === undefined || word === "--help" || word === "-h" || word === "help") {
+        io.stdout(`${groupHelp(path, node)}\n`);
+        return word === undefined && path.length > 0 ? 2 : 0;
+      }
+      if (word === "--version") {
+        io.stdout("verinfer 0.1.0\n");
+        return 0;
+      }
+      const next: CommandSpec | GroupSpec | undefined = node.commands.find((c) => c.name === word);
+      if (!next) {
+        const where = path.length ? `verinfer ${path.join(" ")}` : "verinfer";
+        throw usage(`unknown command "${word}" for ${where}; run '${where} --help' to list commands`);
+      }
+      node = next;
+      path.push(word);
+      rest = rest.slice(1);
+    }
+    const command: CommandSpec = node;
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(`${commandHelp(path, command)}\n`);
+      return 0;
+    }
+    const { options, positionals } = parseCommandArgs(command, rest);
+    const missing = Object.entries(command.options).filter(
+      ([name, spec]) => spec.required && options[name] === undefined,
+    );
+    if (missing.length)
+      throw usage(`missing required option ${missing.map(([n]) => `--${n}`).join(", ")} (see --help)`);
+    const allowed = command.positionals ?? [];
+    const required = allowed.filter((p) => p.required).length;
+    if (positionals.length < required)
+      throw usage(`missing argument ${allowed[positionals.length]?.name} (see --help)`);
+    if (positionals.length > allowed.length)
+      throw usage(`unexpected argument "${positionals[allowed.length]}" (see --help)`);
+    const code = await command.run(makeContext(options, positionals, io));
+    return code ?? 0;
+  } catch (error) {
+    if (isVerinferError(error)) {
+      io.stderr(`verinfer: error [${error.code}] ${error.message}\n`);
+      if (verbose && error.stack) io.stderr(`${error.stack}\n`);
+      return error.code === "CLI_USAGE" ? 2 : 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`verinfer: internal error: ${message}${verbose ? "" : " (run with --verbose for details)"}\n`);
+    if (verbose && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,18 @@
+/** The `verinfer` command line. */
+import { dataGroup } from "./data/index.ts";
+import { evalGroup } from "./eval/index.ts";
+import { evaluatorsGroup } from "./evaluators/index.ts";
+import type { GroupSpec } from "./framework/command.ts";
+import { runCli } from "./framework/run.ts";
+
+/** All commands. */
+export const ROOT: GroupSpec = {
+  name: "verinfer",
+  summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
+  commands: [evalGroup, evaluatorsGroup, dataGroup],
+};
+
+/** Entry point used by bin/verinfer.mjs. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCli(ROOT, argv);
+}

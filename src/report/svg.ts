@@ -1,0 +1,147 @@
+/**
+ * Self-contained SVG charts for HTML reports (no scripts, no network): horizontal bar charts with
+ * interval whiskers and reference lines, and scatter plots.
+ */
+
+/** Escapes text for HTML/SVG. */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** One bar with an optional interval. */
+export interface Bar {
+  readonly label: string;
+  readonly value: number | null;
+  readonly low?: number | null;
+  readonly high?: number | null;
+}
+
+/** A labelled vertical reference line (e.g. a paper's reported value). */
+export interface ReferenceLine {
+  readonly label: string;
+  readonly value: number;
+}
+
+/** Horizontal bars on a fixed [min, max] axis. */
+export function barChart(options: {
+  readonly title: string;
+  readonly bars: readonly Bar[];
+  readonly min: number;
+  readonly max: number;
+  readonly references?: readonly ReferenceLine[];
+}): string {
+  const labelWidth = 190;
+  const plotWidth = 420;
+  const rowHeight = 22;
+  const top = 30;
+  const height = top + options.bars.length * rowHeight + 40;
+  const x = (v: number) =>
+    labelWidth +
+    ((Math.max(options.min, Math.min(options.max, v)) - options.min) / (options.max - options.min)) *
+      plotWidth;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 40}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="4" y="16" font-weight="bold">${escapeHtml(options.title)}</text>`,
+  ];
+  for (let t = 0; t <= 4; t++) {
+    const v = options.min + ((options.max - options.min) * t) / 4;
+    const px = x(v);
+    parts.push(
+      `<line x1="${px}" y1="${top - 4}" x2="${px}" y2="${height - 30}" stroke="#ddd"/>`,
+      `<text x="${px}" y="${height - 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}</text>`,
+    );
+  }
+  if (options.min < 0 && options.max > 0) {
+    parts.push(`<line x1="${x(0)}" y1="${top - 4}" x2="${x(0)}" y2="${height - 30}" stroke="#888"/>`);
+  }
+  options.bars.forEach((bar, i) => {
+    const y = top + i * rowHeight;
+    parts.push(`<text x="${labelWidth - 6}" y="${y + 14}" text-anchor="end">${escapeHtml(bar.label)}</text>`);
+    if (bar.value === null) {
+      parts.push(`<text x="${labelWidth + 4}" y="${y + 14}" fill="#999">undefined</text>`);
+      return;
+    }
+    const from = x(Math.max(0, options.min));
+    const to = x(bar.value);
+    const color = bar.value >= 0 ? "#3b7dd8" : "#d8643b";
+    parts.push(
+      `<rect x="${Math.min(from, to)}" y="${y + 4}" width="${Math.max(1, Math.abs(to - from))}" height="${rowHeight - 8}" fill="${color}"><title>${escapeHtml(`${bar.label}: ${bar.value.toFixed(3)}`)}</title></rect>`,
+    );
+    if (bar.low != null && bar.high != null) {
+      const mid = y + rowHeight / 2;
+      parts.push(
+        `<line x1="${x(bar.low)}" y1="${mid}" x2="${x(bar.high)}" y2="${mid}" stroke="#222"/>`,
+        `<line x1="${x(bar.low)}" y1="${mid - 4}" x2="${x(bar.low)}" y2="${mid + 4}" stroke="#222"/>`,
+        `<line x1="${x(bar.high)}" y1="${mid - 4}" x2="${x(bar.high)}" y2="${mid + 4}" stroke="#222"/>`,
+      );
+    }
+    parts.push(
+      `<text x="${labelWidth + plotWidth + 4}" y="${y + 14}" fill="#333">${bar.value.toFixed(2)}</text>`,
+    );
+  });
+  for (const ref of options.references ?? []) {
+    const px = x(ref.value);
+    parts.push(
+      `<line x1="${px}" y1="${top - 6}" x2="${px}" y2="${height - 30}" stroke="#c00" stroke-dasharray="4 3"/>`,
+      `<text x="${px + 3}" y="${top - 8}" fill="#c00" font-size="11">${escapeHtml(ref.label)}</text>`,
+    );
+  }
+  parts.push("</svg>");
+  return parts.join("");
+}
+
+/** A scatter plot of (x, y) points. */
+export function scatterPlot(options: {
+  readonly title: string;
+  readonly points: readonly (readonly [number, number])[];
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly xRange: readonly [number, number];
+  readonly yRange: readonly [number, number];
+}): string {
+  const w = 260;
+  const h = 220;
+  const left = 40;
+  const top = 24;
+  const pw = w - left - 10;
+  const ph = h - top - 36;
+  const [x0, x1] = options.xRange;
+  const [y0, y1] = options.yRange;
+  const px = (v: number) => left + ((v - x0) / (x1 - x0 || 1)) * pw;
+  const py = (v: number) => top + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
+  const dots = options.points
+    .map(
+      ([a, b]) =>
+        `<circle cx="${px(a).toFixed(1)}" cy="${py(b).toFixed(1)}" r="1.8" fill="#3b7dd8" fill-opacity="0.35"/>`,
+    )
+    .join("");
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
+    `<text x="4" y="14" font-weight="bold">${escapeHtml(options.title)}</text>`,
+    `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
+    dots,
+    `<text x="${left + pw / 2}" y="${h - 6}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`,
+    `<text x="10" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 10 ${top + ph / 2})">${escapeHtml(options.yLabel)}</text>`,
+    `<text x="${left}" y="${top + ph + 12}" fill="#555">${x0}</text><text x="${left + pw}" y="${top + ph + 12}" text-anchor="end" fill="#555">${x1}</text>`,
+    `<text x="${left - 3}" y="${top + ph}" text-anchor="end" fill="#555">${y0}</text><text x="${left - 3}" y="${top + 8}" text-anchor="end" fill="#555">${y1}</text>`,
+    "</svg>",
+  ].join("");
+}
+
+/** A complete standalone HTML page. */
+export function htmlPage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
+table{border-collapse:collapse;margin:8px 0 20px;font-size:13px}
+th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:8px}
+.meta{color:#555;font-size:13px}
+code{background:#f4f4f4;padding:1px 4px}
+</style></head><body>
+${body}
+</body></html>
+`;
+}
