@@ -3,7 +3,12 @@ import { resolveDataDir } from "../../data/dataDir.ts";
 import { PAPER_ANCHORS } from "../../evaluators/audit/anchors.ts";
 import { buildEvaluatorContext } from "../../evaluators/audit/buildContext.ts";
 import { type AuditReport, renderAuditHtml, renderAuditText } from "../../evaluators/audit/report.ts";
-import { auditEvaluator, truthSystemMeans } from "../../evaluators/audit/runAudit.ts";
+import {
+  auditScores,
+  type ScoredEvaluator,
+  scoreTask,
+  truthSystemMeans,
+} from "../../evaluators/audit/runAudit.ts";
 import { type AuditTask, loadAuditTask, TASKS, type TaskName } from "../../evaluators/audit/tasks.ts";
 import { createEvaluator, parseEvaluatorList } from "../../evaluators/registry.ts";
 import { preset } from "../../protocol/params/params.ts";
@@ -110,29 +115,25 @@ export const auditCommand: CommandSpec = {
     });
     const evaluators = [];
     for (const name of names) evaluators.push(await createEvaluator(name, context));
-    const results = [];
+    const scored: ScoredEvaluator[] = [];
     try {
       for (const evaluator of evaluators) {
         const bar = ctx.progress(`scoring ${evaluator.info.name}`.padEnd(26), task.items.length);
-        const stats = ctx.progress(
-          `statistics ${evaluator.info.name}`.padEnd(26),
-          task.truths.length * task.levels.length,
-        );
-        results.push(
-          await auditEvaluator(evaluator, task, {
-            seed,
-            resamples,
-            confidence: ctx.number("confidence") as number,
-            scatterPoints: 1500,
-            onProgress: (e) => (e.phase === "scoring" ? bar.update(e.done) : stats.update(e.done)),
-          }),
-        );
+        scored.push(await scoreTask(evaluator, task, { onProgress: (e) => bar.update(e.done) }));
         bar.done();
-        stats.done();
       }
     } finally {
       for (const e of evaluators) await e.close();
     }
+    const stats = ctx.progress("statistics (all levels)".padEnd(26), task.levels.length);
+    const results = auditScores(scored, task, {
+      seed,
+      resamples,
+      confidence: ctx.number("confidence") as number,
+      scatterPoints: 1500,
+      onProgress: (e) => stats.update(e.done),
+    });
+    stats.done();
     const report: AuditReport = {
       kind: "verinfer.evaluator-audit",
       version: 1,

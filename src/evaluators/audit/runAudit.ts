@@ -1,6 +1,6 @@
 /**
- * Runs the evaluator audit: every evaluator scores every item of a task, then its scores are
- * correlated with each ground truth at each level of the task. Failed items are counted and left
+ * Runs the evaluator audit: every evaluator scores every item of a task, then all scores are
+ * correlated with each ground truth at each level of the task on shared bootstrap resamples. Failed items are counted and left
  * out of the correlations (never silently scored); everything random derives from the master seed.
  */
 import { performance } from "node:perf_hooks";
@@ -8,7 +8,7 @@ import { isVerinferError } from "../../errors.ts";
 import type { Evaluator } from "../../protocol/poq/evaluator.ts";
 import { deriveSeed } from "../../protocol/rng/deriveSeed.ts";
 import { createRng } from "../../protocol/rng/prng.ts";
-import { correlateAtLevel, type LevelCorrelation } from "./correlateLevels.ts";
+import { correlateAtLevel, type LevelCorrelation, type LevelResults } from "./correlateLevels.ts";
 import type { AuditTask, Level } from "./tasks.ts";
 
 /** Options of a run. */
@@ -18,7 +18,7 @@ export interface AuditOptions {
   readonly confidence: number;
   /** Score points kept per evaluator for scatter plots. */
   readonly scatterPoints: number;
-  /** Called as items are scored, and when an evaluator's correlations start. */
+  /** Called as items are scored and as each level's statistics start. */
   readonly onProgress?: (event: {
     evaluator: string;
     phase: "scoring" | "statistics";
@@ -99,79 +99,103 @@ async function scoreAll(
   return { scores, costMs, elapsedMs: performance.now() - start, failures, failed };
 }
 
-/** Audits one evaluator on a task. */
-export async function auditEvaluator(
+/** Scores of one evaluator on every item of a task (NaN where it failed). */
+export interface ScoredEvaluator {
+  readonly evaluator: Evaluator;
+  readonly scores: Float64Array;
+  readonly costMs: number;
+  readonly elapsedMs: number;
+  readonly failed: number;
+  readonly failures: EvaluatorAudit["failures"];
+}
+
+/** Scores every item with one evaluator. */
+export async function scoreTask(
   evaluator: Evaluator,
   task: AuditTask,
+  options: Pick<AuditOptions, "onProgress">,
+): Promise<ScoredEvaluator> {
+  return { evaluator, ...(await scoreAll(evaluator, task, options.onProgress)) };
+}
+
+/** Correlates every scored evaluator with every truth at every level of the task (paired bootstrap). */
+export function auditScores(
+  scored: readonly ScoredEvaluator[],
+  task: AuditTask,
   options: AuditOptions,
-): Promise<EvaluatorAudit> {
-  const { scores, costMs, elapsedMs, failures, failed } = await scoreAll(evaluator, task, options.onProgress);
-  const scored = task.items.length - failed;
+): EvaluatorAudit[] {
   const groups = task.items.map((i) => i.group);
   const systems = task.items.map((i) => i.system);
-  const correlations: Record<string, Partial<Record<Level, LevelCorrelation>>> = {};
-  let step = 0;
-  const steps = task.truths.length * task.levels.length;
-  for (const truth of task.truths) {
-    const values = Float64Array.from(task.items, (i) => i.truth[truth.name] as number);
-    correlations[truth.name] = {};
-    for (const level of task.levels) {
-      options.onProgress?.({
-        evaluator: evaluator.info.name,
-        phase: "statistics",
-        done: step++,
-        total: steps,
-      });
-      const rng = createRng(
-        deriveSeed(options.seed, "audit", task.task, evaluator.info.name, truth.name, level),
-      );
-      (correlations[truth.name] as Partial<Record<Level, LevelCorrelation>>)[level] = correlateAtLevel(
+  const truths = task.truths.map((truth) =>
+    Float64Array.from(task.items, (i) => i.truth[truth.name] as number),
+  );
+  const byLevel = new Map<Level, LevelResults>();
+  task.levels.forEach((level, k) => {
+    options.onProgress?.({ evaluator: "all", phase: "statistics", done: k, total: task.levels.length });
+    const rng = createRng(deriveSeed(options.seed, "audit", task.task, level));
+    byLevel.set(
+      level,
+      correlateAtLevel(
         level,
-        { scores, truth: values, groups, systems },
+        { scores: scored.map((s) => s.scores), truths, groups, systems },
         rng,
         options.resamples,
         options.confidence,
-      );
-    }
-  }
-  const systemTotals = new Map<string, { sum: number; n: number }>();
-  let sum = 0;
-  scores.forEach((s, i) => {
-    if (Number.isNaN(s)) return;
-    sum += s;
-    const t = systemTotals.get(systems[i] as string) ?? { sum: 0, n: 0 };
-    t.sum += s;
-    t.n++;
-    systemTotals.set(systems[i] as string, t);
+      ),
+    );
+  });
+  options.onProgress?.({
+    evaluator: "all",
+    phase: "statistics",
+    done: task.levels.length,
+    total: task.levels.length,
   });
   const primary = task.truths[0]?.name as string;
-  const scatterRng = createRng(deriveSeed(options.seed, "audit", task.task, "scatter"));
-  const pick = scatterRng.sampleIndices(
+  const pick = createRng(deriveSeed(options.seed, "audit", task.task, "scatter")).sampleIndices(
     task.items.length,
     Math.min(options.scatterPoints, task.items.length),
   );
-  return {
-    name: evaluator.info.name,
-    kind: evaluator.info.kind,
-    description: evaluator.info.description,
-    scored,
-    failed,
-    failures,
-    meanScore: scored > 0 ? sum / scored : null,
-    meanCostMs: scored > 0 ? costMs / scored : null,
-    scoresPerSecond: scored > 0 && elapsedMs > 0 ? (1000 * scored) / elapsedMs : null,
-    systemMeans: Object.fromEntries([...systemTotals].map(([s, t]) => [s, t.sum / t.n])),
-    correlations,
-    scatter: pick
-      .filter((i) => !Number.isNaN(scores[i]))
-      .map(
-        (i) =>
-          [
-            scores[i] as number,
-            (task.items[i] as (typeof task.items)[number]).truth[primary] as number,
-          ] as const,
-      ),
-  };
+  return scored.map((s, e) => {
+    const correlations: Record<string, Partial<Record<Level, LevelCorrelation>>> = {};
+    task.truths.forEach((truth, t) => {
+      correlations[truth.name] = Object.fromEntries(
+        task.levels.map((level) => [level, byLevel.get(level)?.[e]?.[t]]),
+      );
+    });
+    const totals = new Map<string, { sum: number; n: number }>();
+    let sum = 0;
+    s.scores.forEach((v, i) => {
+      if (Number.isNaN(v)) return;
+      sum += v;
+      const t = totals.get(systems[i] as string) ?? { sum: 0, n: 0 };
+      t.sum += v;
+      t.n++;
+      totals.set(systems[i] as string, t);
+    });
+    const count = task.items.length - s.failed;
+    return {
+      name: s.evaluator.info.name,
+      kind: s.evaluator.info.kind,
+      description: s.evaluator.info.description,
+      scored: count,
+      failed: s.failed,
+      failures: s.failures,
+      meanScore: count > 0 ? sum / count : null,
+      meanCostMs: count > 0 ? s.costMs / count : null,
+      scoresPerSecond: count > 0 && s.elapsedMs > 0 ? (1000 * count) / s.elapsedMs : null,
+      systemMeans: Object.fromEntries([...totals].map(([name, t]) => [name, t.sum / t.n])),
+      correlations,
+      scatter: pick
+        .filter((i) => !Number.isNaN(s.scores[i]))
+        .map(
+          (i) =>
+            [
+              s.scores[i] as number,
+              (task.items[i] as (typeof task.items)[number]).truth[primary] as number,
+            ] as const,
+        ),
+    };
+  });
 }
 
 /** Mean of each truth per system (the ground-truth ranking the evaluators are compared with). */

@@ -35,29 +35,41 @@ function rotl(x: number, k: number): number {
 
 /** Creates a generator from raw xoshiro128** state words (exported for reference-vector tests). */
 export function xoshiro128ss(state: readonly [number, number, number, number], seed: Seed): Rng {
-  let s0 = state[0] >>> 0;
-  let s1 = state[1] >>> 0;
-  let s2 = state[2] >>> 0;
-  let s3 = state[3] >>> 0;
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // the all-zero state is a fixed point
+  // State in a typed array: uint32 values kept in closure variables would be boxed on every write.
+  const st = Uint32Array.from(state);
+  if ((st[0]! | st[1]! | st[2]! | st[3]!) === 0) st[0] = 1; // the all-zero state is a fixed point
   let spareNormal: number | null = null;
 
   const nextU32 = (): number => {
-    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s1 << 9) >>> 0;
-    s2 = (s2 ^ s0) >>> 0;
-    s3 = (s3 ^ s1) >>> 0;
-    s1 = (s1 ^ s2) >>> 0;
-    s0 = (s0 ^ s3) >>> 0;
-    s2 = (s2 ^ t) >>> 0;
-    s3 = rotl(s3, 11);
+    const s1 = st[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    st[2]! ^= st[0]!;
+    st[3]! ^= s1;
+    st[1]! ^= st[2]!;
+    st[0]! ^= st[3]!;
+    st[2]! ^= t;
+    st[3] = rotl(st[3]!, 11);
     return result;
   };
   const float = (): number => ((nextU32() >>> 5) * 67108864 + (nextU32() >>> 6)) / 9007199254740992;
   const int = (n: number): number => {
     if (!Number.isInteger(n) || n <= 0 || n > 0x100000000)
       throw new RangeError(`int(n): n must be in 1..2^32, got ${n}`);
-    // Rejection sampling on the top of the range keeps the result unbiased.
+    // Lemire's nearly divisionless method: x = u32 · n is exact in a double (< 2^64 only when n is
+    // large, so fall back to rejection on the remainder there); reject the low part below 2^32 mod n.
+    if (n <= 0x200000) {
+      let x = nextU32() * n;
+      let low = x % 0x100000000;
+      if (low < n) {
+        const threshold = (0x100000000 - n) % n;
+        while (low < threshold) {
+          x = nextU32() * n;
+          low = x % 0x100000000;
+        }
+      }
+      return Math.floor(x / 0x100000000);
+    }
     const limit = 0x100000000 - (0x100000000 % n);
     for (;;) {
       const x = nextU32();

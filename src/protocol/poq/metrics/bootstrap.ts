@@ -1,21 +1,19 @@
 /**
  * Seeded percentile-bootstrap confidence intervals for Pearson, Spearman and Kendall τ-b.
- * Resamples pairs with replacement; each coefficient is recomputed on the resample (Spearman re-ranks
- * the resample, ties included). Dense ranks are computed once so a resample costs O(n log n).
+ * Resamples pairs with replacement (as multinomial weights over the points); each coefficient is
+ * recomputed exactly on the resample, Spearman re-ranking it with its ties (weightedCorrelation.ts).
  */
 
 import { ok, type Verdict } from "../../errors.ts";
 import type { Rng } from "../../rng/prng.ts";
+import { checkPaired, kendallTauB, pearson, type Sample, spearman } from "./correlation.ts";
 import {
-  checkPaired,
-  denseRanks,
-  kendallTauB,
-  kendallTauBRanks,
-  pearson,
-  type Sample,
-  spearman,
-} from "./correlation.ts";
-import { averageRanksFromDense } from "./denseRankStats.ts";
+  pairWeights,
+  preparePairs,
+  weightedKendall,
+  weightedPearson,
+  weightedSpearman,
+} from "./weightedCorrelation.ts";
 
 /** A point estimate with its bootstrap interval; any part may be null when undefined. */
 export interface Estimate {
@@ -60,30 +58,34 @@ function interval(values: number[], level: number): [number | null, number | nul
   return [quantileSorted(sorted, alpha), quantileSorted(sorted, 1 - alpha)];
 }
 
+/** Fills `weights` with one bootstrap resample: how often each of the n points is drawn in n draws. */
+export function drawBootstrapWeights(rng: Rng, weights: Uint32Array): Uint32Array {
+  const n = weights.length;
+  weights.fill(0);
+  for (let i = 0; i < n; i++) weights[rng.int(n)]! += 1;
+  return weights;
+}
+
 /** Pearson, Spearman and Kendall τ-b of paired samples with seeded bootstrap intervals. */
 export function correlate(x: Sample, y: Sample, options: BootstrapOptions): Verdict<CorrelationReport> {
   const checked = checkPaired(x, y);
   if (!checked.ok) return checked;
   const n = checked.value;
   const { rng, resamples, level } = options;
-  const dx = denseRanks(x);
-  const dy = denseRanks(y);
   const samples = { pearson: [] as number[], spearman: [] as number[], kendall: [] as number[] };
   if (n >= 2) {
-    const idx = new Uint32Array(n);
-    const bx = new Float64Array(n);
-    const by = new Float64Array(n);
+    const paired = preparePairs(x, y);
+    const points = new Uint32Array(n);
+    const weights = new Uint32Array(paired.x.length);
+    const tree = new Float64Array(paired.kb + 1);
     for (let b = 0; b < resamples; b++) {
-      for (let i = 0; i < n; i++) idx[i] = rng.int(n);
-      for (let i = 0; i < n; i++) {
-        bx[i] = x[idx[i] as number] as number;
-        by[i] = y[idx[i] as number] as number;
-      }
-      const p = pearson(bx, by);
+      drawBootstrapWeights(rng, points);
+      pairWeights(paired, points, weights);
+      const p = weightedPearson(paired.x, paired.y, weights);
       if (p !== null) samples.pearson.push(p);
-      const s = pearson(averageRanksFromDense(dx, idx), averageRanksFromDense(dy, idx));
+      const s = weightedSpearman(paired, weights);
       if (s !== null) samples.spearman.push(s);
-      const k = kendallTauBRanks(dx.ranks, dx.distinct, dy.ranks, dy.distinct, idx);
+      const k = weightedKendall(paired, weights, tree);
       if (k !== null) samples.kendall.push(k);
     }
   }

@@ -3,6 +3,13 @@ import { describe, expect, it } from "vitest";
 import { createRng } from "../../rng/prng.ts";
 import { correlate } from "./bootstrap.ts";
 import { averageRanks, kendallTauB, pearson, spearman } from "./correlation.ts";
+import {
+  pairWeights,
+  preparePairs,
+  weightedKendall,
+  weightedPearson,
+  weightedSpearman,
+} from "./weightedCorrelation.ts";
 
 /** τ-b straight from its definition, O(n²): the reference the fast version must equal. */
 function bruteKendall(x: number[], y: number[]): number | null {
@@ -105,5 +112,47 @@ describe("correlation coefficients", () => {
     });
     const constant = correlate([1, 1, 1], [1, 2, 3], opts);
     expect(constant).toMatchObject({ ok: true, value: { pearson: { value: null, low: null, high: null } } });
+  });
+});
+
+describe("weighted correlations (the bootstrap's resample representation)", () => {
+  it("equal the plain coefficients on the expanded sample", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 5 }),
+            fc.integer({ min: 0, max: 8 }),
+            fc.integer({ min: 0, max: 3 }),
+          ),
+          {
+            minLength: 2,
+            maxLength: 40,
+          },
+        ),
+        (points) => {
+          const x = points.map((p) => p[0]);
+          const y = points.map((p) => p[1] / 2);
+          const w = Uint32Array.from(points, (p) => p[2]);
+          const ex: number[] = [];
+          const ey: number[] = [];
+          points.forEach((p, i) => {
+            for (let k = 0; k < (w[i] as number); k++) {
+              ex.push(x[i] as number);
+              ey.push(y[i] as number);
+            }
+          });
+          const s = preparePairs(x, y);
+          const same = (a: number | null, b: number | null) =>
+            b === null ? expect(a).toBeNull() : expect(a).toBeCloseTo(b, 9);
+          const pw = pairWeights(s, w);
+          expect(pw.reduce((a, b) => a + b, 0)).toBe(ex.length);
+          same(weightedPearson(s.x, s.y, pw), pearson(ex, ey));
+          same(weightedSpearman(s, pw), spearman(ex, ey));
+          same(weightedKendall(s, pw), ex.length < 2 ? null : kendallTauB(ex, ey));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

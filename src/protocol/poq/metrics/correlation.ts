@@ -77,7 +77,7 @@ export function spearman(x: Sample, y: Sample): number | null {
   return pearson(averageRanks(x), averageRanks(y));
 }
 
-/** Dense integer ranks 0..k−1 (equal values share a rank); used to make resampled Kendall/Spearman fast. */
+/** Dense integer ranks 0..k−1 (equal values share a rank). */
 export function denseRanks(values: Sample): { ranks: Uint32Array; distinct: number } {
   const n = values.length;
   const order = new Uint32Array(n);
@@ -133,15 +133,11 @@ export function kendallTauBRanks(
   distinctX: number,
   ry: Uint32Array,
   distinctY: number,
-  indices?: Uint32Array,
 ): number | null {
-  const n = indices ? indices.length : rx.length;
+  const n = rx.length;
   if (n < 2) return null;
-  let positions = indices;
-  if (!positions) {
-    positions = new Uint32Array(n);
-    for (let i = 0; i < n; i++) positions[i] = i;
-  }
+  const positions = new Uint32Array(n);
+  for (let i = 0; i < n; i++) positions[i] = i;
   // Lexicographic (x, y) order via two stable counting sorts.
   const byXY = countingOrder(rx, distinctX, countingOrder(ry, distinctY, positions));
   const xs = new Uint32Array(n);
