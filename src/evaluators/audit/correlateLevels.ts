@@ -86,8 +86,8 @@ function pooled(inputs: LevelInputs, rng: Rng, resamples: number, level: number)
   const points = new Uint32Array(n);
   for (let b = 0; b < resamples; b++) {
     drawBootstrapWeights(rng, points);
-    prepared.forEach((row, e) =>
-      row.forEach((p, t) => {
+    for (const [e, row] of prepared.entries()) {
+      for (const [t, p] of row.entries()) {
         const w = pairWeights(p.sample, points, p.weights).subarray(0, p.sample.x.length);
         const s = (samples[e] as Samples[])[t] as Samples;
         const values = [
@@ -99,8 +99,8 @@ function pooled(inputs: LevelInputs, rng: Rng, resamples: number, level: number)
           const v = values[k];
           if (v !== null && v !== undefined) s[name].push(v);
         });
-      }),
-    );
+      }
+    }
   }
   return grid(inputs.scores.length, inputs.truths.length, (e, t) => {
     const p = (prepared[e] as (typeof prepared)[number])[t] as (typeof prepared)[number][number];
@@ -156,8 +156,8 @@ function summary(inputs: LevelInputs, rng: Rng, resamples: number, level: number
   const counts = new Uint32Array(names.length);
   for (let b = 0; b < resamples; b++) {
     drawBootstrapWeights(rng, counts);
-    perGroup.forEach((row, e) =>
-      row.forEach((values, t) => {
+    for (const [e, row] of perGroup.entries()) {
+      for (const [t, values] of row.entries()) {
         for (const name of NAMES) {
           let sum = 0;
           let weight = 0;
@@ -169,8 +169,8 @@ function summary(inputs: LevelInputs, rng: Rng, resamples: number, level: number
           });
           if (weight > 0) ((samples[e] as Samples[])[t] as Samples)[name].push(sum / weight);
         }
-      }),
-    );
+      }
+    }
   }
   return grid(inputs.scores.length, inputs.truths.length, (e, t) => {
     const values = (perGroup[e] as (typeof perGroup)[number])[t] as Record<Coefficient, (number | null)[]>;

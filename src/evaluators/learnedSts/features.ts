@@ -3,6 +3,7 @@
  * level, IDF-weighted overlap, length, numbers and negation agreement, order (LCS), edit distance and,
  * when word vectors are available, soft alignment (a static-vector BERTScore) and mean-vector cosine.
  */
+import { memoize } from "../../protocol/poq/memo.ts";
 import { porterStem } from "../../protocol/poq/metrics/porterStemmer.ts";
 import { lcsLength } from "../../protocol/poq/metrics/rouge.ts";
 import { type DocumentFrequencies, smoothIdf, tfidfCosine } from "../../protocol/poq/metrics/tfidf.ts";
@@ -44,15 +45,7 @@ export interface Prepared {
   readonly chars: string;
 }
 
-const stemCache = new Map<string, string>();
-function stem(token: string): string {
-  let s = stemCache.get(token);
-  if (s === undefined) {
-    s = porterStem(token);
-    if (stemCache.size < 500_000) stemCache.set(token, s);
-  }
-  return s;
-}
+const stem = memoize(porterStem, 200_000);
 
 /** Pre-processes a sentence. "n't" becomes the token "nt" so negation is visible. */
 export function prepare(text: string): Prepared {

@@ -1,22 +1,13 @@
 /** The learned STS evaluator as a pure scorer: predicted similarity (0–5) × 2, best over references. */
 import { maxOverReferences, type PureScorer } from "../../protocol/poq/evaluator.ts";
-import { type Prepared, pairFeatures, prepare } from "./features.ts";
+import { memoize } from "../../protocol/poq/memo.ts";
+import { pairFeatures, prepare } from "./features.ts";
 import { predictGbrt } from "./gbrt.ts";
 import type { StsModel } from "./model.ts";
 
 /** Creates the `sts` scorer from a trained model. */
 export function createLearnedStsScorer(model: StsModel): PureScorer {
-  // References repeat across outputs (five systems answer the same question): prepare each once.
-  const cache = new Map<string, Prepared>();
-  const prepared = (text: string) => {
-    let p = cache.get(text);
-    if (p === undefined) {
-      p = prepare(text);
-      if (cache.size > 50_000) cache.clear();
-      cache.set(text, p);
-    }
-    return p;
-  };
+  const prepared = memoize(prepare);
   return {
     info: {
       name: "sts",

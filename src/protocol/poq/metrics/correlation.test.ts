@@ -136,7 +136,7 @@ describe("weighted correlations (the bootstrap's resample representation)", () =
           const w = Uint32Array.from(points, (p) => p[2]);
           const ex: number[] = [];
           const ey: number[] = [];
-          points.forEach((p, i) => {
+          points.forEach((_, i) => {
             for (let k = 0; k < (w[i] as number); k++) {
               ex.push(x[i] as number);
               ey.push(y[i] as number);

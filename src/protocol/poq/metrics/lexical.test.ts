@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadAlpacaJudged, loadAlpacaLeaderboard } from "../../../data/alpacaEval.ts";
 import { itWithData } from "../../../testing/sharedData.ts";
-import { chrf } from "./chrf.ts";
+import { chrf, chrfWithStringKeys } from "./chrf.ts";
 import { bm25, fitDocumentFrequencies, normalizedBm25, smoothIdf, tfidfCosine } from "./tfidf.ts";
 import { alpacaWinRate } from "./winRate.ts";
 import { wordTokens } from "./words.ts";
@@ -77,4 +78,31 @@ describe("AlpacaEval win rate", () => {
       }
     },
   );
+});
+
+describe("chrF with astral characters", () => {
+  it("counts code points, not UTF-16 units", () => {
+    expect(chrf("😀a", "😀a")).toBeCloseTo(100, 10);
+    // hyp "😀" vs ref "😀b": order 1 P=1 R=1/2; order 2: hyp has none.
+    const p = 1;
+    const r = 0.5;
+    expect(chrf("😀", "😀b")).toBeCloseTo((100 * 5 * p * r) / (4 * p + r), 10);
+  });
+});
+
+describe("chrF numeric fast path", () => {
+  it("equals the string-keyed computation, including texts beyond the 255-character alphabet", () => {
+    const text = fc.string({ unit: fc.constantFrom(..."abcde fgh😀é中".split("")), maxLength: 30 });
+    fc.assert(
+      fc.property(text, text, (a, b) => Math.abs(chrf(a, b) - chrfWithStringKeys(a, b)) < 1e-9),
+      { numRuns: 1000 },
+    );
+    // Exhaust the alphabet, then check mixed forms (one side numeric, the other string-keyed).
+    const wide = Array.from({ length: 400 }, (_, i) => String.fromCodePoint(0x4e00 + i)).join("");
+    expect(chrf(wide, wide)).toBeCloseTo(100, 9);
+    expect(chrf("abc", `abc${wide.slice(0, 5)}`)).toBeCloseTo(
+      chrfWithStringKeys("abc", `abc${wide.slice(0, 5)}`),
+      9,
+    );
+  });
 });

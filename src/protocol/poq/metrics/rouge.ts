@@ -4,6 +4,7 @@
  * longer than 3 characters. ROUGE-Lsum splits on newlines and uses the summary-level union LCS with
  * per-token count clipping (Lin 2004, §3.2), including rouge_score's backtracking tie-break.
  */
+import { memoize } from "../memo.ts";
 import { porterStem } from "./porterStemmer.ts";
 
 /** Precision, recall and F-measure of one ROUGE variant. */
@@ -22,16 +23,7 @@ export interface RougeScores {
 }
 
 const NON_ALPHANUMERIC = /[^a-z0-9]+/g;
-const stemCache = new Map<string, string>();
-
-function stemCached(token: string): string {
-  let stem = stemCache.get(token);
-  if (stem === undefined) {
-    stem = porterStem(token);
-    if (stemCache.size < 200_000) stemCache.set(token, stem);
-  }
-  return stem;
-}
+const stemCached = memoize(porterStem, 200_000);
 
 /** rouge_score's default tokenizer. */
 export function rougeTokenize(text: string, stem: boolean): string[] {

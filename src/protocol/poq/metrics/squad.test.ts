@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadSquadDataset, loadSquadPredictions } from "../../../data/squad.ts";
 import { itWithData } from "../../../testing/sharedData.ts";
-import { evaluateSquad, normalizeAnswer, squadExactMatch, squadF1 } from "./squad.ts";
+import { evaluateSquad, normalizeAnswer, normalizeAnswerUnicode, squadExactMatch, squadF1 } from "./squad.ts";
 
 describe("SQuAD v1.1 metric", () => {
   it("normalizes like the official script", () => {
@@ -48,4 +49,21 @@ describe("SQuAD v1.1 metric", () => {
       }
     },
   );
+});
+
+describe("normalizeAnswer fast path", () => {
+  it("equals the Unicode path on arbitrary ASCII and mixed text", () => {
+    const ascii = fc.string({
+      unit: fc.constantFrom(..." \t\n\x1c\x1fabthenAT,.;'\"-_!0123456789xyz".split("")),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(ascii, (t) => normalizeAnswer(t) === normalizeAnswerUnicode(t)),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 30 }), (t) => normalizeAnswer(t) === normalizeAnswerUnicode(t)),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -8,13 +8,27 @@ import { PY_WORD_CHAR, pySplit } from "./pythonText.ts";
 
 const ASCII_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g;
 const ARTICLES = new RegExp(`(?<!${PY_WORD_CHAR})(?:a|an|the)(?!${PY_WORD_CHAR})`, "gu");
+// For pure-ASCII text, Python's Unicode \b equals JavaScript's ASCII \b, and whitespace is a short list.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range test for pure ASCII must include controls
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+const ASCII_ARTICLES = /\b(?:a|an|the)\b/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python counts U+001C..U+001F as whitespace
+const ASCII_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f ]+/;
+
+/** The official `normalize_answer`, via the general Unicode path (the fast path must equal it). */
+export function normalizeAnswerUnicode(text: string): string {
+  const noPunct = text.toLowerCase().replace(ASCII_PUNCTUATION, "");
+  return pySplit(noPunct.replace(ARTICLES, " ")).join(" ");
+}
 
 /** The official `normalize_answer`. */
 export function normalizeAnswer(text: string): string {
-  const lowered = text.toLowerCase();
-  const noPunct = lowered.replace(ASCII_PUNCTUATION, "");
-  const noArticles = noPunct.replace(ARTICLES, " ");
-  return pySplit(noArticles).join(" ");
+  if (!ASCII_ONLY.test(text)) return normalizeAnswerUnicode(text);
+  const spaced = text.toLowerCase().replace(ASCII_PUNCTUATION, "").replace(ASCII_ARTICLES, " ");
+  const parts = spaced.split(ASCII_WHITESPACE);
+  let out = "";
+  for (const p of parts) if (p.length > 0) out = out.length === 0 ? p : `${out} ${p}`;
+  return out;
 }
 
 /** Normalized answer tokens. */

@@ -1,0 +1,76 @@
+/**
+ * `npm run bench [-- suite ...] [-- --json FILE]`: verinfer's benchmarks, measured side by side in one
+ * run on this machine and printed as tables (targets are reported, never asserted). Suites:
+ * `evaluators` (scores/s per evaluator) and `audit` (full QA audit time).
+ */
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { resolveDataDir } from "../src/data/dataDir.ts";
+import { provenance } from "../src/report/provenance.ts";
+import { renderTable } from "../src/report/table.ts";
+import { benchQaAudit } from "./audit.bench.ts";
+import { benchEvaluators } from "./evaluators.bench.ts";
+
+const args = process.argv.slice(2);
+const jsonAt = args.indexOf("--json");
+const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+const suites = args.filter((a, i) => !a.startsWith("--") && (jsonAt < 0 || i !== jsonAt + 1));
+const run = (suite: string) => suites.length === 0 || suites.includes(suite);
+const dataDir = resolveDataDir(process.env.VERINFER_DATA_DIR);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const results: Record<string, unknown> = { provenance: provenance() };
+
+log(
+  `verinfer benchmarks on ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), node ${process.version}`,
+);
+
+if (run("evaluators")) {
+  log("evaluators: scores per second through the Evaluator API");
+  const rows = await benchEvaluators(dataDir, log);
+  results.evaluators = rows;
+  const tokenF1 = new Map(
+    rows.filter((r) => r.evaluator === "token-f1").map((r) => [r.inputs, r.scoresPerSecond]),
+  );
+  console.log(
+    renderTable(
+      ["inputs", "evaluator", "kind", "scores/s", "x token-f1", "lexical target 50,000/s"],
+      rows.map((r) => [
+        r.inputs,
+        r.evaluator,
+        r.kind,
+        Math.round(r.scoresPerSecond),
+        r.scoresPerSecond / (tokenF1.get(r.inputs) ?? Number.NaN),
+        r.kind === "lexical" ? (r.scoresPerSecond >= 50_000 ? "met" : "NOT met") : "–",
+      ]),
+      { title: "Evaluator throughput (single thread)", digits: 2 },
+    ),
+  );
+}
+
+if (run("audit")) {
+  log("audit: full QA evaluator audit (this takes about a minute)");
+  const timing = await benchQaAudit(dataDir);
+  results.qaAudit = timing;
+  console.log(
+    `\n${renderTable(
+      ["outputs", "evaluators", "resamples", "load+train s", "scoring s", "statistics s", "total s"],
+      [
+        [
+          timing.outputs,
+          timing.evaluators,
+          timing.resamples,
+          timing.loadSeconds,
+          timing.scoringSeconds,
+          timing.statisticsSeconds,
+          timing.totalSeconds,
+        ],
+      ],
+      { title: "Full QA audit (verinfer eval audit --task qa)", digits: 1 },
+    )}`,
+  );
+}
+
+if (jsonFile) {
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote ${jsonFile}`);
+}
