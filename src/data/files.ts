@@ -7,6 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import type { z } from "zod";
 import { VerinferError } from "../errors.ts";
+import { locateJsonError } from "./jsonErrorLocation.ts";
 
 /** Default size limit for a text file (the largest shared dataset is under 5 MB). */
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
@@ -102,19 +103,22 @@ export function parseJsonText(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    let where = "";
-    if (position) {
-      const offset = Number(position[1]);
-      const before = text.slice(0, offset);
-      const line = before.split("\n").length;
-      const column = offset - before.lastIndexOf("\n");
-      where = ` at line ${line} column ${column}`;
-    }
-    throw new VerinferError("DATASET_MALFORMED", `${basename(file)}: invalid JSON${where}: ${message}`, {
-      file,
-    });
+    const offset = locateJsonError(text);
+    const before = text.slice(0, offset);
+    const line = before.split("\n").length;
+    const column = offset - before.lastIndexOf("\n");
+    const found =
+      offset < text.length ? `unexpected ${JSON.stringify(text[offset])}` : "unexpected end of input";
+    throw new VerinferError(
+      "DATASET_MALFORMED",
+      `${basename(file)}: invalid JSON at line ${line} column ${column}: ${found}`,
+      {
+        file,
+        line,
+        column,
+        cause: error instanceof Error ? error.message.slice(0, 200) : String(error),
+      },
+    );
   }
 }
 
@@ -132,14 +136,15 @@ export function parseJsonLines(text: string, file: string): { line: number; valu
     if (raw.length === 0) continue;
     try {
       out.push({ line: i + 1, value: JSON.parse(raw) });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+    } catch {
+      const column = locateJsonError(raw) + 1;
       throw new VerinferError(
         "DATASET_MALFORMED",
-        `${basename(file)} line ${i + 1}: invalid JSON: ${message}`,
+        `${basename(file)} line ${i + 1} column ${column}: invalid JSON`,
         {
           file,
           line: i + 1,
+          column,
         },
       );
     }

@@ -1,0 +1,346 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ChatServer, startChatServer } from "../testing/chatServer.ts";
+import { DATA_DIR, itWithData, tempFile } from "../testing/sharedData.ts";
+import { runCli } from "./framework/run.ts";
+import { ROOT } from "./main.ts";
+
+async function cli(...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const squad = (f: string) => join(DATA_DIR ?? "", "squad-v1.1", f);
+
+describe("verinfer CLI: help and usage errors", () => {
+  it("prints help for the root, groups and commands", async () => {
+    expect((await cli("--help")).stdout).toMatch(/Commands:[\s\S]*eval \.\.\.[\s\S]*evaluators \.\.\./);
+    expect((await cli("eval", "--help")).stdout).toMatch(/audit[\s\S]*squad[\s\S]*rouge/);
+    const audit = await cli("eval", "audit", "--help");
+    expect(audit.code).toBe(0);
+    expect(audit.stdout).toMatch(/--task VALUE[\s\S]*one of: qa, summarization, sts, chat[\s\S]*--json/);
+    expect((await cli("--version")).stdout).toBe("verinfer 0.1.0\n");
+  });
+
+  it("rejects unknown commands, unknown options, missing and invalid values with exit code 2 and one line", async () => {
+    for (const argv of [
+      ["nope"],
+      ["eval", "nope"],
+      ["eval", "squad"],
+      ["eval", "squad", "--predictions", "x", "--bogus"],
+      ["eval", "audit", "--task", "poetry"],
+      ["eval", "audit", "--task", "qa", "--bootstrap", "abc"],
+      ["eval", "audit", "--task", "qa", "--bootstrap", "1.5"],
+      ["eval", "audit", "--task", "qa", "--limit-prompts", "1"],
+      ["eval", "rouge", "--references", "a", "--predictions", "b", "extra"],
+    ]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(/^verinfer: error \[CLI_USAGE\] .+\n$/);
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  it("reports file problems as one line with their code and exit 1, stack only with --verbose", async () => {
+    const missing = await cli(
+      "eval",
+      "rouge",
+      "--references",
+      "/nonexistent",
+      "--predictions",
+      "/nonexistent",
+    );
+    expect(missing).toMatchObject({ code: 1, stdout: "" });
+    expect(missing.stderr).toBe("verinfer: error [FILE_NOT_FOUND] file not found: /nonexistent\n");
+    const notUtf8 = tempFile("p.txt", Uint8Array.from([0xff, 0xfe, 0x0a]));
+    const bad = await cli("eval", "rouge", "--references", notUtf8, "--predictions", notUtf8, "--verbose");
+    expect(bad.stderr).toMatch(/^verinfer: error \[FILE_NOT_UTF8\] .*\n\s*VerinferError/);
+  });
+});
+
+describe("verinfer eval squad / rouge", () => {
+  itWithData(
+    "eval squad --json reproduces the official scores",
+    ["squad-v1.1/predictions/bert-ensemble.json"],
+    async () => {
+      const r = await cli(
+        "eval",
+        "squad",
+        "--predictions",
+        squad("predictions/bert-ensemble.json"),
+        "--json",
+      );
+      expect(r.code).toBe(0);
+      const json = JSON.parse(r.stdout);
+      expect(json.exact_match.toFixed(4)).toBe("86.2062");
+      expect(json.f1.toFixed(4)).toBe("92.1956");
+      const human = await cli(
+        "eval",
+        "squad",
+        "--predictions",
+        squad("predictions/logistic-regression-baseline.json"),
+      );
+      expect(human.stdout).toMatch(
+        /exact_match {2}40\.1419\nf1 {11}50\.9815\n10570 questions, 10585 predictions, 13 missing/,
+      );
+    },
+  );
+
+  itWithData(
+    "eval squad rejects a malformed predictions file",
+    ["squad-v1.1/dev-v1.1.reconstructed.json"],
+    async () => {
+      const r = await cli("eval", "squad", "--predictions", tempFile("p.json", '{"a": 1}'));
+      expect(r).toMatchObject({ code: 1, stdout: "" });
+      expect(r.stderr).toMatch(
+        /\[DATASET_MALFORMED\] p\.json: prediction for question a must be a string, got number/,
+      );
+    },
+  );
+
+  itWithData(
+    "eval rouge --json reproduces the fixture, line-aligned and whole-file",
+    ["rouge-fixture/expected.json"],
+    async () => {
+      const dir = join(DATA_DIR ?? "", "rouge-fixture");
+      const lines = JSON.parse(
+        (
+          await cli(
+            "eval",
+            "rouge",
+            "--references",
+            join(dir, "target.txt"),
+            "--predictions",
+            join(dir, "prediction.txt"),
+            "--stem",
+            "--json",
+          )
+        ).stdout,
+      );
+      expect(lines.pairs).toBe(2);
+      expect(lines.per_pair[1].rouge1.fmeasure.toFixed(5)).toBe("0.52941");
+      const whole = JSON.parse(
+        (
+          await cli(
+            "eval",
+            "rouge",
+            "--references",
+            join(dir, "target_multi.0.txt"),
+            "--predictions",
+            join(dir, "prediction_multi.0.txt"),
+            "--whole-file",
+            "--stem",
+            "--json",
+          )
+        ).stdout,
+      );
+      expect(whole.per_pair[0].rougeLsum.fmeasure.toFixed(5)).toBe("0.47205");
+      const mismatch = await cli(
+        "eval",
+        "rouge",
+        "--references",
+        join(dir, "target.txt"),
+        "--predictions",
+        join(dir, "prediction_multi.0.txt"),
+      );
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stderr).toMatch(
+        /\[INPUT_INVALID\] --references has 2 lines but --predictions has \d+; files must be line-aligned/,
+      );
+    },
+  );
+});
+
+describe("verinfer evaluators", () => {
+  it("lists evaluators as a table and as JSON", async () => {
+    expect((await cli("evaluators", "list")).stdout).toMatch(/token-f1 +lexical +reference/);
+    const json = JSON.parse((await cli("evaluators", "list", "--json")).stdout);
+    expect(json.map((e: { name: string }) => e.name)).toContain("llm-judge");
+  });
+
+  it("scores one output, a JSONL file, and rejects unknown evaluators and missing references", async () => {
+    const one = JSON.parse(
+      (
+        await cli(
+          "evaluators",
+          "score",
+          "--evaluator",
+          "token-f1",
+          "--output",
+          "The Broncos",
+          "--reference",
+          "Denver Broncos",
+          "--json",
+        )
+      ).stdout,
+    );
+    expect(one.scores[0].score).toBeCloseTo((10 * 2 * 0.5 * 1) / 1.5, 9);
+    const file = tempFile(
+      "in.jsonl",
+      '{"query": "q", "output": "a b", "reference": ["a b"]}\n{"output": "", "reference": "x"}\n',
+    );
+    const many = JSON.parse(
+      (await cli("evaluators", "score", "--evaluator", "rouge-l", "--input", file, "--json")).stdout,
+    );
+    expect(many.scores.map((s: { score: number }) => s.score)).toEqual([10, 0]);
+    const unknown = await cli("evaluators", "score", "--evaluator", "bleurt", "--output", "x");
+    expect(unknown.stderr).toMatch(/\[EVALUATOR_UNKNOWN\] unknown evaluator "bleurt"; known: token-f1/);
+    const noRef = await cli("evaluators", "score", "--evaluator", "chrf", "--output", "x");
+    expect(noRef.stderr).toMatch(/\[EVALUATOR_REFERENCE_REQUIRED\]/);
+    const both = await cli("evaluators", "score", "--evaluator", "chrf", "--output", "x", "--input", file);
+    expect(both.code).toBe(2);
+    const noModel = await cli(
+      "evaluators",
+      "score",
+      "--evaluator",
+      "bi-encoder",
+      "--output",
+      "x",
+      "--reference",
+      "y",
+    );
+    expect(noModel.stderr).toMatch(
+      /\[EVALUATOR_MODEL_INVALID\] evaluator bi-encoder needs reference, --bi-encoder DIR/,
+    );
+    const noJudge = await cli("evaluators", "score", "--evaluator", "llm-judge", "--output", "x");
+    expect(noJudge.stderr).toMatch(
+      /\[CONFIG_INVALID\] invalid LLM judge configuration: baseUrl: .*; model: /,
+    );
+  });
+});
+
+describe("verinfer eval audit", () => {
+  let server: ChatServer;
+  beforeAll(async () => {
+    server = await startChatServer([{ content: "Reasonable.\nScore: 6" }]);
+  });
+  afterAll(() => server.close());
+
+  itWithData(
+    "audits a task with --json and --html (plots inline, no network)",
+    ["stsbenchmark/sts-test.csv"],
+    async () => {
+      const html = tempFile("audit.html", "");
+      const r = await cli(
+        "eval",
+        "audit",
+        "--task",
+        "sts",
+        "--evaluators",
+        "token-f1,tfidf",
+        "--bootstrap",
+        "50",
+        "--html",
+        html,
+        "--json",
+      );
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({
+        kind: "verinfer.evaluator-audit",
+        task: "sts",
+        items: 1379,
+        seed: 1,
+        bootstrapResamples: 50,
+      });
+      expect(report.provenance.gitRevision).toMatch(/^[0-9a-f]{40}$/);
+      const tfidf = report.evaluators.find((e: { name: string }) => e.name === "tfidf").correlations
+        .similarity.pooled;
+      expect(tfidf.pearson.value).toBeGreaterThan(0.6);
+      expect(tfidf.pearson.low).toBeLessThan(tfidf.pearson.value);
+      const page = readFileSync(html, "utf8");
+      expect(page).toMatch(/<svg[\s\S]*<circle[\s\S]*<\/html>/);
+      expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    },
+    60_000,
+  );
+
+  itWithData(
+    "samples prompts with --limit-prompts and keeps every system's output per prompt",
+    ["squad-v1.1/dev-v1.1.reconstructed.json"],
+    async () => {
+      const r = await cli(
+        "eval",
+        "audit",
+        "--task",
+        "qa",
+        "--evaluators",
+        "token-f1,structure",
+        "--limit-prompts",
+        "40",
+        "--bootstrap",
+        "20",
+        "--json",
+      );
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ items: 200, prompts: 40 });
+      expect(report.evaluators[0].correlations.f1.pooled.pearson.value).toBeCloseTo(1, 12);
+      expect(report.evaluators[0].correlations.f1.system.n).toBe(5);
+      const again = JSON.parse(
+        (
+          await cli(
+            "eval",
+            "audit",
+            "--task",
+            "qa",
+            "--evaluators",
+            "token-f1,structure",
+            "--limit-prompts",
+            "40",
+            "--bootstrap",
+            "20",
+            "--json",
+          )
+        ).stdout,
+      );
+      // Everything but the measured timings is reproducible from the seed.
+      const stable = (evaluators: Record<string, unknown>[]) =>
+        evaluators.map(({ meanCostMs: _c, scoresPerSecond: _s, ...rest }) => rest);
+      expect(stable(again.evaluators)).toEqual(stable(report.evaluators));
+    },
+    60_000,
+  );
+
+  itWithData(
+    "audits chat outputs with an LLM judge served over HTTP on loopback",
+    ["alpaca-eval/judged_gemma-2b-it.jsonl"],
+    async () => {
+      const r = await cli(
+        "eval",
+        "audit",
+        "--task",
+        "chat",
+        "--evaluators",
+        "llm-judge",
+        "--judge-url",
+        server.baseUrl,
+        "--judge-model",
+        "m",
+        "--limit-prompts",
+        "4",
+        "--bootstrap",
+        "10",
+        "--json",
+      );
+      expect(r.code).toBe(0);
+      const judge = JSON.parse(r.stdout).evaluators[0];
+      expect(judge).toMatchObject({ name: "llm-judge", scored: 12, failed: 0, meanScore: 6 });
+      expect(server.requests.length).toBeGreaterThanOrEqual(12);
+    },
+    60_000,
+  );
+});
+
+describe("the verinfer executable", () => {
+  it("runs through bin/verinfer.mjs with exit codes", () => {
+    const bin = join(import.meta.dirname, "../../bin/verinfer.mjs");
+    expect(execFileSync(process.execPath, [bin, "--version"], { encoding: "utf8" })).toBe("verinfer 0.1.0\n");
+    const failed = spawnSync(process.execPath, [bin, "eval", "squad"], { encoding: "utf8" });
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toMatch(/missing required option --predictions/);
+  });
+});
