@@ -155,6 +155,24 @@ describe("verinfer eval squad / rouge", () => {
   );
 });
 
+describe("verinfer eval winrate", () => {
+  itWithData(
+    "reproduces the AlpacaEval leaderboard win rates",
+    ["alpaca-eval/leaderboard_weighted_alpaca_eval_gpt4_turbo.csv"],
+    async () => {
+      const rows = JSON.parse((await cli("eval", "winrate", "--json")).stdout) as {
+        generator: string;
+        winRate: number;
+        leaderboardWinRate: number;
+      }[];
+      expect(rows).toHaveLength(3);
+      for (const r of rows) expect(r.winRate, r.generator).toBeCloseTo(r.leaderboardWinRate, 8);
+      const bad = await cli("eval", "winrate", "--judged", tempFile("j.jsonl", '{"idx": 0}\n'));
+      expect(bad.stderr).toMatch(/\[DATASET_MALFORMED\] j\.jsonl line 1: field generator/);
+    },
+  );
+});
+
 describe("verinfer evaluators", () => {
   it("lists evaluators as a table and as JSON", async () => {
     expect((await cli("evaluators", "list")).stdout).toMatch(/token-f1 +lexical +reference/);

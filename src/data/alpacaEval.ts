@@ -36,6 +36,8 @@ export interface LeaderboardRow {
   readonly winRate: number;
   readonly lengthControlledWinRate: number;
   readonly averageLength: number;
+  /** URL of the model's outputs in the alpaca_eval repository (…/results/<generator>/…), when given. */
+  readonly samples: string | null;
 }
 
 /** Loads the leaderboard CSV (simple CSV: no quoted commas in the columns we read). */
@@ -59,6 +61,7 @@ export function loadAlpacaLeaderboard(path: string): LeaderboardRow[] {
     col("length_controlled_winrate"),
     col("avg_length"),
   ];
+  const samplesCol = header.indexOf("samples");
   return lines.slice(1).map((line, i) => {
     const cells = line.split(",");
     const num = (c: number, field: string) => {
@@ -81,6 +84,7 @@ export function loadAlpacaLeaderboard(path: string): LeaderboardRow[] {
       winRate: num(wrCol, "win_rate"),
       lengthControlledWinRate: num(lcCol, "length_controlled_winrate"),
       averageLength: num(lenCol, "avg_length"),
+      samples: samplesCol >= 0 ? (cells[samplesCol] ?? null) : null,
     };
   });
 }

@@ -43,12 +43,14 @@ export function barChart(options: {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 40}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<text x="4" y="16" font-weight="bold">${escapeHtml(options.title)}</text>`,
   ];
-  for (let t = 0; t <= 4; t++) {
-    const v = options.min + ((options.max - options.min) * t) / 4;
+  // Round ticks: the largest of 0.1, 0.2, 0.25, 0.5, 1, ... giving at least four intervals.
+  const span = options.max - options.min;
+  const step = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10].reverse().find((s) => span / s >= 4) ?? 0.1;
+  for (let v = Math.ceil(options.min / step) * step; v <= options.max + 1e-9; v += step) {
     const px = x(v);
     parts.push(
       `<line x1="${px}" y1="${top - 4}" x2="${px}" y2="${height - 30}" stroke="#ddd"/>`,
-      `<text x="${px}" y="${height - 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}</text>`,
+      `<text x="${px}" y="${height - 16}" text-anchor="middle" fill="#555">${Number(v.toFixed(2))}</text>`,
     );
   }
   if (options.min < 0 && options.max > 0) {

@@ -1,8 +1,14 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { resolveDataDir } from "../../data/dataDir.ts";
 import { PAPER_ANCHORS } from "../../evaluators/audit/anchors.ts";
 import { buildEvaluatorContext } from "../../evaluators/audit/buildContext.ts";
-import { type AuditReport, renderAuditHtml, renderAuditText } from "../../evaluators/audit/report.ts";
+import {
+  type AuditReport,
+  renderAuditHtml,
+  renderAuditMarkdown,
+  renderAuditText,
+} from "../../evaluators/audit/report.ts";
 import {
   auditScores,
   type ScoredEvaluator,
@@ -51,6 +57,7 @@ export const auditCommand: CommandSpec = {
     },
     html: { type: "string", value: "FILE", description: "also write a standalone HTML report with plots" },
     out: { type: "string", value: "FILE", description: "also write the JSON report to a file" },
+    markdown: { type: "string", value: "FILE", description: "also write the tables as Markdown" },
     bootstrap: {
       type: "integer",
       value: "N",
@@ -156,11 +163,19 @@ export const auditCommand: CommandSpec = {
     };
     const html = ctx.string("html");
     if (html) {
+      mkdirSync(dirname(resolve(html)), { recursive: true });
       writeFileSync(html, renderAuditHtml(report));
       ctx.info(`wrote ${html}`);
     }
+    const markdown = ctx.string("markdown");
+    if (markdown) {
+      mkdirSync(dirname(resolve(markdown)), { recursive: true });
+      writeFileSync(markdown, renderAuditMarkdown(report));
+      ctx.info(`wrote ${markdown}`);
+    }
     const out = ctx.string("out");
     if (out) {
+      mkdirSync(dirname(resolve(out)), { recursive: true });
       writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
       ctx.info(`wrote ${out}`);
     }

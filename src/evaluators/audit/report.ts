@@ -84,9 +84,40 @@ export function renderAuditText(report: AuditReport): string {
   );
   if (report.anchors.length) {
     out.push("", "Published figures for comparison:");
-    for (const a of report.anchors) out.push(`  ${a.claim}: ${a.statement} — ${a.source}`);
+    for (const a of report.anchors)
+      out.push(`  ${a.claim} (compare with truth ${a.truth}): ${a.statement} — ${a.source}`);
   }
   return out.join("\n");
+}
+
+/** Markdown tables (for docs and papers): one per truth and level, then cost and published figures. */
+export function renderAuditMarkdown(report: AuditReport): string {
+  const out: string[] = [
+    `Task \`${report.task}\`: ${report.description}. ${report.items} outputs, ${report.prompts} prompts, seed ${report.seed}, ${report.bootstrapResamples} bootstrap resamples (${Math.round(report.confidence * 100)}% percentile intervals), git \`${(report.provenance.gitRevision ?? "unknown").slice(0, 10)}\`.`,
+  ];
+  for (const truth of report.truths) {
+    for (const level of report.levels) {
+      out.push(
+        "",
+        `**vs ${truth.name}, ${level} level** (${truth.description})`,
+        "",
+        "| evaluator | n | Pearson | Spearman | Kendall τ-b |",
+        "|---|---|---|---|---|",
+      );
+      for (const e of report.evaluators) {
+        const c = e.correlations[truth.name]?.[level];
+        if (c)
+          out.push(`| \`${e.name}\` | ${c.n} | ${fmt(c.pearson)} | ${fmt(c.spearman)} | ${fmt(c.kendall)} |`);
+      }
+    }
+  }
+  out.push("", "| evaluator | mean score | mean cost (ms) | scores/s in this run |", "|---|---|---|---|");
+  for (const e of report.evaluators) {
+    out.push(
+      `| \`${e.name}\` | ${e.meanScore?.toFixed(2) ?? "–"} | ${e.meanCostMs?.toFixed(4) ?? "–"} | ${e.scoresPerSecond?.toFixed(0) ?? "–"} |`,
+    );
+  }
+  return `${out.join("\n")}\n`;
 }
 
 /** Standalone HTML with bar charts (correlation with CI, paper anchors as red lines) and scatter plots. */
@@ -96,9 +127,10 @@ export function renderAuditHtml(report: AuditReport): string {
     `<p>${escapeHtml(report.description)}</p>`,
     `<p class="meta">${report.items} outputs · ${report.prompts} prompts · systems: ${escapeHtml(report.systems.join(", "))}<br>seed ${report.seed} · ${report.bootstrapResamples} bootstrap resamples · ${Math.round(report.confidence * 100)}% percentile intervals · git ${escapeHtml(report.provenance.gitRevision ?? "unknown")}${report.provenance.gitDirty ? " (dirty)" : ""} · ${escapeHtml(report.provenance.generatedAt)} · ${escapeHtml(report.provenance.cpu)} (${report.provenance.cores} cores)</p>`,
   ];
-  const references = report.anchors
-    .filter((a): a is PaperAnchor & { value: number } => a.value !== null)
-    .map((a) => ({ label: `${a.claim.split(" vs ")[0]} ${a.value}`, value: a.value }));
+  const referencesFor = (truth: string) =>
+    report.anchors
+      .filter((a): a is PaperAnchor & { value: number } => a.value !== null && a.truth === truth)
+      .map((a) => ({ label: `${a.claim.split(" (")[0]?.split(" vs ")[0]} ${a.value}`, value: a.value }));
   for (const truth of report.truths) {
     sections.push(
       `<h2>vs ${escapeHtml(truth.name)}</h2><p class="meta">${escapeHtml(truth.description)}</p><div class="grid">`,
@@ -119,7 +151,7 @@ export function renderAuditHtml(report: AuditReport): string {
                 high: est?.high ?? null,
               };
             }),
-            references: truth === report.truths[0] && coefficient === "pearson" ? references : [],
+            references: coefficient === "pearson" ? referencesFor(truth.name) : [],
           }),
         );
       }
@@ -181,10 +213,10 @@ export function renderAuditHtml(report: AuditReport): string {
   );
   if (report.anchors.length) {
     sections.push(
-      `<h2>Published figures</h2><table><tr><th>claim</th><th>value</th><th>source</th><th>setup</th></tr>${report.anchors
+      `<h2>Published figures</h2><table><tr><th>claim</th><th>truth</th><th>value</th><th>source</th><th>setup</th></tr>${report.anchors
         .map(
           (a) =>
-            `<tr><td>${escapeHtml(a.claim)}</td><td>${escapeHtml(a.statement)}</td><td style="text-align:left">${escapeHtml(a.source)}</td><td style="text-align:left">${escapeHtml(a.setup)}</td></tr>`,
+            `<tr><td>${escapeHtml(a.claim)}</td><td>${escapeHtml(a.truth)}</td><td>${escapeHtml(a.statement)}</td><td style="text-align:left">${escapeHtml(a.source)}</td><td style="text-align:left">${escapeHtml(a.setup)}</td></tr>`,
         )
         .join("")}</table>`,
     );

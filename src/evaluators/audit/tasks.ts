@@ -3,9 +3,11 @@
  * system's output for one prompt, with the evaluation input an evaluator sees and the ground truth it
  * is correlated with (never shown to evaluators):
  * - qa: the five SQuAD v1.1 leaderboard systems × 10,570 questions; truth = official token F1 (×10);
- * - summarization: 16 SummEval systems × 100 CNN/DM articles; truth = the four expert dimensions (1–5);
+ * - summarization: 16 SummEval systems × 100 CNN/DM articles; truth = the four expert dimensions (1–5)
+ *   and the paper's G = 10 · token F1 against the original highlights;
  * - sts: STS-B test pairs; truth = gold similarity (×2);
- * - chat: three AlpacaEval models × 805 instructions; truth = GPT-4-turbo preference over its reference (×10).
+ * - chat: three AlpacaEval models × 805 instructions; truth = GPT-4-turbo preference over its reference
+ *   (×10) and G = 10 · token F1 against that reference.
  */
 import { loadAlpacaJudged, loadAlpacaReferences } from "../../data/alpacaEval.ts";
 import { dataFile } from "../../data/dataDir.ts";
@@ -46,6 +48,10 @@ export interface AuditTask {
   readonly defaultEvaluators: readonly string[];
   readonly sources: readonly string[];
 }
+
+/** The cost-aware PoQ paper's offline ground truth, G = 10 · token F1 (SQuAD rules) against one reference. */
+const PAPER_GROUND_TRUTH = (reference: string) =>
+  `10 x token F1 against ${reference} — the cost-aware PoQ paper's ground truth`;
 
 /** The five leaderboard prediction files shipped with SQuAD v1.1. */
 export const SQUAD_SYSTEMS = [
@@ -125,7 +131,7 @@ function summarizationTask(dataDir: string): AuditTask {
           reference: doc.references,
           peers: doc.summaries.filter((_, j) => j !== i).map((o) => o.summary),
         },
-        truth: { ...s.expert_scores },
+        truth: { ...s.expert_scores, token_f1: 10 * squadF1(s.summary, doc.reference) },
       });
     });
   }
@@ -133,7 +139,10 @@ function summarizationTask(dataDir: string): AuditTask {
     task: "summarization",
     description:
       "SummEval: 16 systems x 100 CNN/DailyMail articles, 11 references each; expert scores are averages of 3 experts (1-5)",
-    truths: SUMMEVAL_DIMENSIONS.map((d) => ({ name: d, description: `expert ${d} (1-5)` })),
+    truths: [
+      ...SUMMEVAL_DIMENSIONS.map((d) => ({ name: d, description: `expert ${d} (1-5)` })),
+      { name: "token_f1", description: PAPER_GROUND_TRUTH("the original CNN/DailyMail highlights") },
+    ],
     levels: ["summary", "system", "pooled"],
     items,
     corpusTexts: documents.flatMap((d) => [d.source, ...d.references]),
@@ -206,7 +215,10 @@ function chatTask(dataDir: string): AuditTask {
             .filter((a, j) => a !== undefined && j !== i)
             .map((a) => (a as { output: string }).output),
         },
-        truth: { preference: 10 * (judged.preference - 1) },
+        truth: {
+          preference: 10 * (judged.preference - 1),
+          token_f1: 10 * squadF1(judged.output, ref.output),
+        },
       });
     });
   }
