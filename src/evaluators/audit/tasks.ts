@@ -231,6 +231,7 @@ function chatTask(dataDir: string): AuditTask {
         name: "preference",
         description: "GPT-4-turbo preference for the model over the reference, (p-1) x10",
       },
+      { name: "token_f1", description: PAPER_GROUND_TRUTH("the GPT-4-turbo reference output") },
     ],
     levels: ["pooled", "system"],
     items,
