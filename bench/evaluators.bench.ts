@@ -19,18 +19,6 @@ export interface ThroughputRow {
   readonly scoresPerSecond: number;
 }
 
-const EVALUATORS = [
-  "token-f1",
-  "rouge-l",
-  "chrf",
-  "tfidf",
-  "bm25",
-  "sts",
-  "structure",
-  "alignment:sts",
-  "agreement:token-f1",
-];
-
 async function measure(evaluator: Evaluator, task: AuditTask, limit: number): Promise<number> {
   const inputs = task.items.slice(0, limit).map((i) => i.input);
   await evaluator.scoreBatch(inputs.slice(0, Math.min(2000, inputs.length)));
@@ -51,6 +39,8 @@ export async function benchEvaluators(
     ["STS-B pairs", loadAuditTask("sts", dataDir), 1_379],
     ["SummEval summaries (11 refs)", loadAuditTask("summarization", dataDir), 1_600],
   ];
+  // The QA audit's default evaluators, measured on every input set.
+  const names = (sets[0] as (typeof sets)[number])[1].defaultEvaluators;
   for (const [label, task, limit] of sets) {
     const { context } = buildEvaluatorContext({
       params,
@@ -58,7 +48,7 @@ export async function benchEvaluators(
       lengthRange: task.lengthRange,
       dataDir: () => dataDir,
     });
-    for (const name of EVALUATORS) {
+    for (const name of names) {
       const evaluator = await createEvaluator(name, context);
       const rate = await measure(evaluator, task, limit);
       rows.push({

@@ -281,7 +281,7 @@ describe("verinfer eval audit", () => {
     "samples prompts with --limit-prompts and keeps every system's output per prompt",
     ["squad-v1.1/dev-v1.1.reconstructed.json"],
     async () => {
-      const r = await cli(
+      const argv = [
         "eval",
         "audit",
         "--task",
@@ -293,28 +293,12 @@ describe("verinfer eval audit", () => {
         "--bootstrap",
         "20",
         "--json",
-      );
-      const report = JSON.parse(r.stdout);
+      ];
+      const report = JSON.parse((await cli(...argv)).stdout);
       expect(report).toMatchObject({ items: 200, prompts: 40 });
       expect(report.evaluators[0].correlations.f1.pooled.pearson.value).toBeCloseTo(1, 12);
       expect(report.evaluators[0].correlations.f1.system.n).toBe(5);
-      const again = JSON.parse(
-        (
-          await cli(
-            "eval",
-            "audit",
-            "--task",
-            "qa",
-            "--evaluators",
-            "token-f1,structure",
-            "--limit-prompts",
-            "40",
-            "--bootstrap",
-            "20",
-            "--json",
-          )
-        ).stdout,
-      );
+      const again = JSON.parse((await cli(...argv)).stdout);
       // Everything but the measured timings is reproducible from the seed.
       const stable = (evaluators: Record<string, unknown>[]) =>
         evaluators.map(({ meanCostMs: _c, scoresPerSecond: _s, ...rest }) => rest);

@@ -1,6 +1,7 @@
 /** A quality dimension (semantic / alignment / agreement) over any evaluator, batched. */
 import { performance } from "node:perf_hooks";
 import {
+  dimensionInfo,
   dimensionInputs,
   meanScore,
   type SimilarityDimension,
@@ -22,13 +23,7 @@ export function dimensionEvaluator(dimension: SimilarityDimension, base: Evaluat
     }));
   };
   return {
-    info: {
-      name: `${dimension}:${base.info.name}`,
-      kind: "dimension",
-      needsReference: dimension === "semantic",
-      needsPeers: dimension === "agreement",
-      description: `${dimension} dimension using ${base.info.name}`,
-    },
+    info: dimensionInfo(dimension, base.info.name),
     scoreBatch,
     score: async (input) => (await scoreBatch([input]))[0] as EvaluationScore,
     close: () => base.close(),

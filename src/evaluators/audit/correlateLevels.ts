@@ -55,6 +55,22 @@ function estimate(value: number | null, boot: readonly number[], level: number):
   };
 }
 
+/** Point estimates on (x, y) with the bootstrap samples' intervals. */
+function levelCorrelation(
+  n: number,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  boot: Samples,
+  level: number,
+): LevelCorrelation {
+  return {
+    n,
+    pearson: estimate(pearson(x, y), boot.pearson, level),
+    spearman: estimate(spearman(x, y), boot.spearman, level),
+    kendall: estimate(kendallTauB(x, y), boot.kendall, level),
+  };
+}
+
 function grid<T>(evaluators: number, truths: number, make: (e: number, t: number) => T): T[][] {
   return Array.from({ length: evaluators }, (_, e) => Array.from({ length: truths }, (_, t) => make(e, t)));
 }
@@ -109,13 +125,7 @@ function pooled(inputs: LevelInputs, rng: Rng, resamples: number, level: number)
     const keep = [...scores.keys()].filter((i) => !Number.isNaN(scores[i]));
     const x = keep.map((i) => scores[i]!);
     const y = keep.map((i) => truth[i]!);
-    const s = (samples[e] as Samples[])[t] as Samples;
-    return {
-      n: p.kept,
-      pearson: estimate(pearson(x, y), s.pearson, level),
-      spearman: estimate(spearman(x, y), s.spearman, level),
-      kendall: estimate(kendallTauB(x, y), s.kendall, level),
-    };
+    return levelCorrelation(p.kept, x, y, (samples[e] as Samples[])[t] as Samples, level);
   });
 }
 
@@ -241,13 +251,7 @@ function system(inputs: LevelInputs, rng: Rng, resamples: number, level: number)
     const row = full[e] as number[][];
     const x = row[0] as number[];
     const y = row[t + 1] as number[];
-    const s = (samples[e] as Samples[])[t] as Samples;
-    return {
-      n: x.length,
-      pearson: estimate(pearson(x, y), s.pearson, level),
-      spearman: estimate(spearman(x, y), s.spearman, level),
-      kendall: estimate(kendallTauB(x, y), s.kendall, level),
-    };
+    return levelCorrelation(x.length, x, y, (samples[e] as Samples[])[t] as Samples, level);
   });
 }
 

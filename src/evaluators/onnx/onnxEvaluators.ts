@@ -199,21 +199,26 @@ function batchEvaluator(
   };
 }
 
+/** A loaded model folder: files, tokenizer and inference session. */
+async function openModel(dir: string, options: OnnxOptions) {
+  const folder = locateOnnxModel(dir);
+  const tokenizer = loadWordPieceTokenizer(folder.tokenizerPath);
+  const session = await openSession(folder);
+  return { folder, tokenizer, session, batchSize: options.batchSize ?? 32 };
+}
+
 /** A bi-encoder evaluator: cosine of output and reference embeddings. */
 export async function createBiEncoderEvaluator(
   dir: string,
   params: Pick<PoqScoringParams, "maxTextChars">,
   options: OnnxOptions = {},
 ): Promise<Evaluator> {
-  const folder = locateOnnxModel(dir);
-  const tokenizer = loadWordPieceTokenizer(folder.tokenizerPath);
-  const session = await openSession(folder);
+  const { folder, tokenizer, session, batchSize } = await openModel(dir, options);
   const output = requireOutput(
     session,
     ["sentence_embedding", "last_hidden_state", "token_embeddings"],
     "bi-encoder",
   );
-  const batchSize = options.batchSize ?? 32;
   return batchEvaluator(
     {
       name: "bi-encoder",
@@ -267,12 +272,9 @@ export async function createCrossEncoderEvaluator(
   params: Pick<PoqScoringParams, "maxTextChars">,
   options: OnnxOptions = {},
 ): Promise<Evaluator> {
-  const folder = locateOnnxModel(dir);
-  const tokenizer = loadWordPieceTokenizer(folder.tokenizerPath);
-  const session = await openSession(folder);
+  const { folder, tokenizer, session, batchSize } = await openModel(dir, options);
   const output = requireOutput(session, ["logits"], "cross-encoder");
   const head = crossEncoderHead(folder.config);
-  const batchSize = options.batchSize ?? 32;
   const probability = (logits: Float32Array, row: number, width: number): number => {
     if (head.kind === "entailment") {
       let max = Number.NEGATIVE_INFINITY;

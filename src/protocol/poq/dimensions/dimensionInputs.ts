@@ -4,7 +4,7 @@
  * query (is the output about what was asked?). `agreement`: output vs each peer output for the same
  * query, averaged (do independent nodes agree?). Structure needs no scorer (see structure.ts).
  */
-import type { EvaluationInput, PureScorer } from "../evaluator.ts";
+import type { EvaluationInput, EvaluatorInfo, PureScorer } from "../evaluator.ts";
 
 /** The similarity-based dimensions. */
 export type SimilarityDimension = "semantic" | "alignment" | "agreement";
@@ -30,16 +30,21 @@ export function meanScore(scores: readonly number[]): number {
   return scores.length === 0 ? 0 : scores.reduce((a, b) => a + b, 0) / scores.length;
 }
 
+/** Metadata of a dimension built on the evaluator named `base`. */
+export function dimensionInfo(dimension: SimilarityDimension, base: string): EvaluatorInfo {
+  return {
+    name: `${dimension}:${base}`,
+    kind: "dimension",
+    needsReference: dimension === "semantic",
+    needsPeers: dimension === "agreement",
+    description: `${dimension} dimension using ${base}`,
+  };
+}
+
 /** Wraps a pure similarity scorer as a dimension scorer. */
 export function createDimensionScorer(dimension: SimilarityDimension, base: PureScorer): PureScorer {
   return {
-    info: {
-      name: `${dimension}:${base.info.name}`,
-      kind: "dimension",
-      needsReference: dimension === "semantic",
-      needsPeers: dimension === "agreement",
-      description: `${dimension} dimension using ${base.info.name}`,
-    },
+    info: dimensionInfo(dimension, base.info.name),
     scoreSync(input) {
       return meanScore(dimensionInputs(dimension, input).map((i) => base.scoreSync(i)));
     },
