@@ -10,7 +10,7 @@ import { dataFile } from "../../data/dataDir.ts";
 import { readTextFile } from "../../data/files.ts";
 import { parseStsB } from "../../data/stsb.ts";
 import { loadStsModel, STS_MODEL_FORMAT, type StsModel, saveStsModel } from "./model.ts";
-import { DEFAULT_GBRT_OPTIONS, type TrainingProgress, trainStsModel } from "./train.ts";
+import { DEFAULT_GBRT_OPTIONS, STS_TRAINER_VERSION, type TrainingProgress, trainStsModel } from "./train.ts";
 
 /** The seed the default model is trained with. */
 export const DEFAULT_STS_SEED = 1;
@@ -45,6 +45,7 @@ export function obtainStsModel(options: {
     .update(
       JSON.stringify({
         format: STS_MODEL_FORMAT,
+        trainer: STS_TRAINER_VERSION,
         seed,
         options: DEFAULT_GBRT_OPTIONS,
         train: data.train.sha,

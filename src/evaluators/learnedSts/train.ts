@@ -12,6 +12,12 @@ import { pairFeatures, prepare } from "./features.ts";
 import { baseOf, type GbrtOptions, predictTree, trainGbrt } from "./gbrt.ts";
 import type { StsModel } from "./model.ts";
 
+/**
+ * Version of the training procedure (features, learner, sampling). Bump it whenever a change would make
+ * the same seed train a different model, so cached models are retrained instead of silently reused.
+ */
+export const STS_TRAINER_VERSION = 2;
+
 /** Our default hyper-parameters (fixed before looking at the test split). */
 export const DEFAULT_GBRT_OPTIONS: GbrtOptions = {
   trees: 600,
