@@ -42,10 +42,10 @@ export const auditCommand: CommandSpec = {
     "Scores every logged output of a task with every evaluator and reports each evaluator's Pearson, Spearman and",
     "Kendall correlation (seeded bootstrap intervals) with the task's ground truth:",
     "  qa             SQuAD v1.1 dev, 5 leaderboard systems (52,850 outputs) vs official token F1",
-    "  summarization  SummEval, 16 systems x 100 articles vs the 4 expert dimensions (summary and system level)",
+    "  summarization  SummEval, 16 systems x 100 articles vs the 4 expert dimensions and token F1 (summary and system level)",
     "  sts            STS-B test vs gold similarity",
-    "  chat           AlpacaEval, 3 models x 805 instructions vs GPT-4-turbo preference",
-    "The sts evaluator is trained on STS-B train on first use (about 10 s) and cached.",
+    "  chat           AlpacaEval, 3 models x 805 instructions vs GPT-4-turbo preference and token F1",
+    "The sts evaluator is trained on STS-B train on first use (about 5 s) and cached.",
   ].join("\n"),
   options: {
     task: { type: "string", required: true, choices: TASKS, description: "which logged outputs to audit" },
