@@ -53,9 +53,11 @@ function parseCommandArgs(command: CommandSpec, args: string[]) {
   const all = { ...GLOBAL_OPTIONS, ...command.options };
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(all)) {
-    config[name] = { type: spec.type === "boolean" ? "boolean" : "string" };
-    if (spec.short) (config[name] as { short?: string }).short = spec.short;
-    if (spec.multiple) (config[name] as { multiple?: boolean }).multiple = true;
+    config[name] = {
+      type: spec.type === "boolean" ? "boolean" : "string",
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {

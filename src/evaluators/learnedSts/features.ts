@@ -36,7 +36,6 @@ const NUMBER = /^\d+([.,]\d+)*$/;
 
 /** One sentence, pre-processed once and reused for every feature. */
 export interface Prepared {
-  readonly text: string;
   readonly tokens: readonly string[];
   readonly stems: readonly string[];
   readonly content: readonly string[];
@@ -52,7 +51,6 @@ export function prepare(text: string): Prepared {
   const tokens = wordTokens(text.replace(/n['’]t\b/gi, " nt"));
   const stems = tokens.map(stem);
   return {
-    text,
     tokens,
     stems,
     content: stems.filter((_, i) => !STOPWORDS.has(tokens[i] as string)),

@@ -2,7 +2,7 @@
  * The project's seeded PRNG: xoshiro128** (Blackman & Vigna) on 32-bit words, seeded from a 32-byte
  * seed. Chosen because it is fast with plain 32-bit integer arithmetic in JavaScript, has a 2^128−1
  * period, and its reference outputs are easy to pin in tests. All simulation and sampling randomness
- * flows through it; `Math.random` is never used.
+ * flows through it; the ambient JavaScript generator is never used.
  */
 import { hexToBytes } from "../encoding/hex.ts";
 import { type Seed, type SeedInput, seedFrom } from "./deriveSeed.ts";

@@ -128,7 +128,7 @@ function tiePairs(sortedKeys: ArrayLike<number>): number {
  * Kendall τ-b on dense integer ranks (Knight 1966): sort by (x, y), count x-ties and joint ties,
  * then count discordant pairs as the inversions a merge sort on y performs.
  */
-export function kendallTauBRanks(
+function kendallTauBRanks(
   rx: Uint32Array,
   distinctX: number,
   ry: Uint32Array,
