@@ -26,6 +26,16 @@ export const ERROR_CODES = {
   STATS_LENGTH_MISMATCH: { disposition: "reject", meaning: "paired samples have different lengths" },
   STATS_TOO_FEW_POINTS: { disposition: "reject", meaning: "a statistic needs more data points" },
   STATS_NOT_FINITE: { disposition: "reject", meaning: "a sample contains NaN or an infinite value" },
+  // proof of quality: commit-reveal
+  SCORE_OUT_OF_RANGE: {
+    disposition: "reject",
+    meaning: "a committed score is not an integer in 0..10000 (score x 1000)",
+  },
+  COMMIT_MISMATCH: {
+    disposition: "reject",
+    meaning: "a revealed score and salt do not match the commitment",
+  },
+  REVEAL_MISSING: { disposition: "reject", meaning: "an evaluator committed but did not reveal" },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },

@@ -1,0 +1,88 @@
+/**
+ * The multi-dimensional quality composite (multi-dimensional PoQ paper, PAPERS.md §4):
+ *
+ *   Q = Σ_d w_d · q_d,  Σ_d w_d = 1,  each q_d on 0–10,
+ *
+ * over the dimensions of the scoring layer (structure, semantic, alignment, agreement) and the node's
+ * priors (quality and cheapness from its history). Calibration audits each dimension's correlation
+ * with reference quality on a calibration split and drops dimensions that are weak or negatively
+ * correlated, renormalizing the rest: w'_d = w_d / Σ_kept w_k. Default weights are ours (the paper's
+ * are unknown).
+ */
+import { fail, ok, type Verdict } from "../errors.ts";
+
+/** The composite's dimensions. */
+export const DIMENSIONS = ["prior", "structure", "semantic", "alignment", "agreement"] as const;
+/** A dimension. */
+export type Dimension = (typeof DIMENSIONS)[number];
+/** Weights per dimension. */
+export type DimensionWeights = Readonly<Record<Dimension, number>>;
+
+/** Our default weights: the reference-based semantic dimension dominates, the rest share the remainder. */
+export const DEFAULT_DIMENSION_WEIGHTS: DimensionWeights = {
+  prior: 0.15,
+  structure: 0.15,
+  semantic: 0.4,
+  alignment: 0.15,
+  agreement: 0.15,
+};
+
+/** Composite of one output's dimension scores (indexed like DIMENSIONS). */
+export function compositeScore(scores: ArrayLike<number>, weights: DimensionWeights): number {
+  let q = 0;
+  let total = 0;
+  DIMENSIONS.forEach((d, i) => {
+    q += weights[d] * (scores[i] as number);
+    total += weights[d];
+  });
+  return total > 0 ? q / total : 0;
+}
+
+/** Outcome of calibration. */
+export interface Calibration {
+  readonly weights: DimensionWeights;
+  readonly dropped: readonly { readonly dimension: Dimension; readonly correlation: number | null }[];
+}
+
+/**
+ * Drops dimensions whose correlation with reference quality is below `minCorrelation` (or undefined)
+ * and renormalizes the others. If every dimension would be dropped, the single best one is kept.
+ */
+export function calibrateWeights(
+  correlations: Readonly<Record<Dimension, number | null>>,
+  weights: DimensionWeights,
+  minCorrelation: number,
+): Calibration {
+  const keep = DIMENSIONS.filter(
+    (d) => weights[d] > 0 && (correlations[d] ?? Number.NEGATIVE_INFINITY) >= minCorrelation,
+  );
+  if (keep.length === 0) {
+    const best = [...DIMENSIONS].sort(
+      (a, b) => (correlations[b] ?? -2) - (correlations[a] ?? -2),
+    )[0] as Dimension;
+    keep.push(best);
+  }
+  const total = keep.reduce((s, d) => s + (weights[d] > 0 ? weights[d] : 1), 0);
+  const calibrated = Object.fromEntries(
+    DIMENSIONS.map((d) => [d, keep.includes(d) ? (weights[d] > 0 ? weights[d] : 1) / total : 0]),
+  ) as Record<Dimension, number>;
+  return {
+    weights: calibrated,
+    dropped: DIMENSIONS.filter((d) => !keep.includes(d)).map((d) => ({
+      dimension: d,
+      correlation: correlations[d],
+    })),
+  };
+}
+
+/** Checks composite weights: non-negative, finite, summing to 1 (±1e-9). */
+export function validateWeights(weights: DimensionWeights): Verdict<DimensionWeights> {
+  const values = DIMENSIONS.map((d) => weights[d]);
+  if (values.some((w) => !(Number.isFinite(w) && w >= 0))) {
+    return fail("PARAMS_INVALID", "composite weights must be finite and non-negative", { weights });
+  }
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > 1e-9)
+    return fail("PARAMS_INVALID", `composite weights must sum to 1, got ${sum}`, { weights });
+  return ok(weights);
+}

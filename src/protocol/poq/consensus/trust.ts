@@ -1,0 +1,125 @@
+/**
+ * Evaluator trust. Two rules:
+ *
+ * 1. `paperTrustUpdate` — the robust-PoQ paper's Eq. 21, exactly:
+ *      d = |s_{t,e} − c_t| / 10,   w_e ← clip(w_e · (1 + λ·(0.5 − d)), w_min, w_max),
+ *    with c_t the trust-weighted mean computed from the weights before the update. Its known
+ *    weaknesses (PAPERS.md): every evaluator within 5 points of consensus grows, so all weights
+ *    saturate at w_max and the rule degrades to the mean; and the consensus is self-referential, so a
+ *    coalition that pulls c_t toward itself is rewarded.
+ *
+ * 2. `hardenedTrustUpdate` — ours (docs/poq-trust.md), built to remove both weaknesses:
+ *    - leave-one-out reference: evaluator e is judged against the trust-weighted *median* of the
+ *      *other* evaluators' scores, so it cannot move its own yardstick and a minority coalition
+ *      cannot move the median;
+ *    - relative, zero-centred step: log w_e moves by η·(d̄ − d_e), where d̄ is the round's median
+ *      deviation; being as good as the typical evaluator earns nothing, so weights cannot all grow;
+ *    - decay toward the prior: log w ← (1 − ρ)·log w + ρ·log prior each round, so no weight saturates
+ *      or stays captured forever;
+ *    - audits: on rounds whose ground truth is known (a random fraction p_audit of items carries a
+ *      reference answer), deviations are measured against the ground truth instead, with step
+ *      multiplier κ_audit — a coalition that agrees with itself still loses trust on audited rounds.
+ *    Consensus under this rule is the trust-weighted median.
+ */
+import { weightedMedian } from "./aggregators.ts";
+
+/** Parameters of Eq. 21 (the paper leaves all four unknown: ours are in params). */
+export interface PaperTrustParams {
+  readonly lambda: number;
+  readonly wMin: number;
+  readonly wMax: number;
+  readonly initialWeight: number;
+}
+
+/** Eq. 21 for the evaluators of one round, in place on `weights` (indexed like `scores`). */
+export function paperTrustUpdate(
+  weights: Float64Array,
+  evaluators: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  count: number,
+  consensus: number,
+  p: PaperTrustParams,
+): void {
+  for (let i = 0; i < count; i++) {
+    const e = evaluators[i] as number;
+    const d = Math.abs((scores[i] as number) - consensus) / 10;
+    const w = (weights[e] as number) * (1 + p.lambda * (0.5 - d));
+    weights[e] = Math.min(p.wMax, Math.max(p.wMin, w));
+  }
+}
+
+/** Parameters of the hardened rule (all our choices; swept in docs/reproductions/poq-robust.md). */
+export interface HardenedTrustParams {
+  /** Step size on log-weights per unit of (normalized) deviation advantage. */
+  readonly eta: number;
+  /** Per-round decay of log-weights toward the prior. */
+  readonly decay: number;
+  readonly prior: number;
+  readonly wMin: number;
+  readonly wMax: number;
+  /** Step multiplier on audited rounds (deviation measured against the ground truth). */
+  readonly auditBoost: number;
+}
+
+/**
+ * Leave-one-out trust-weighted median of the other evaluators' scores, for each evaluator of a round.
+ * `out[i]` is the reference of evaluator i. O(k²) with k ≤ a few dozen.
+ */
+export function leaveOneOutMedians(
+  scores: ArrayLike<number>,
+  trust: ArrayLike<number>,
+  count: number,
+  out: Float64Array,
+  scratchScores: Float64Array,
+  scratchWeights: Float64Array,
+  order: Uint32Array,
+): void {
+  for (let i = 0; i < count; i++) {
+    let m = 0;
+    for (let j = 0; j < count; j++) {
+      if (j === i) continue;
+      scratchScores[m] = scores[j] as number;
+      scratchWeights[m] = trust[j] as number;
+      m++;
+    }
+    out[i] = m === 0 ? (scores[i] as number) : weightedMedian(scratchScores, scratchWeights, m, order);
+  }
+}
+
+/**
+ * The hardened update for one round, in place on `weights`. `references[i]` is evaluator i's yardstick:
+ * its leave-one-out median, or the ground truth on an audited round.
+ */
+export function hardenedTrustUpdate(
+  weights: Float64Array,
+  evaluators: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  references: ArrayLike<number>,
+  count: number,
+  audited: boolean,
+  p: HardenedTrustParams,
+  deviations: Float64Array,
+): void {
+  for (let i = 0; i < count; i++)
+    deviations[i] = Math.abs((scores[i] as number) - (references[i] as number)) / 10;
+  // The round's median deviation is the zero point: only better-than-typical agreement earns trust.
+  // On audited rounds the zero point is fixed (0.1) so that a unanimous coalition still loses.
+  let typical = 0.1;
+  if (!audited) {
+    const sorted = Float64Array.from(deviations.subarray(0, count)).sort();
+    typical =
+      count % 2 === 1
+        ? (sorted[count >> 1] as number)
+        : ((sorted[(count >> 1) - 1] as number) + (sorted[count >> 1] as number)) / 2;
+  }
+  const step = audited ? p.eta * p.auditBoost : p.eta;
+  const logPrior = Math.log(p.prior);
+  for (let i = 0; i < count; i++) {
+    const e = evaluators[i] as number;
+    const logW =
+      (1 - p.decay) * Math.log(weights[e] as number) +
+      p.decay * logPrior +
+      step * (typical - (deviations[i] as number));
+    weights[e] = Math.min(p.wMax, Math.max(p.wMin, Math.exp(logW)));
+  }
+}

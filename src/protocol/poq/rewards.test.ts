@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { bytesToHex, type Hex } from "../encoding/hex.ts";
+import { keccakUtf8 } from "../encoding/keccak.ts";
+import { calibrateWeights, compositeScore, DEFAULT_DIMENSION_WEIGHTS, validateWeights } from "./composite.ts";
+import { commitment, type Reveal, settleReveals, toScoreMilli } from "./consensus/commitReveal.ts";
+import { evaluatorReward, inferenceReward, normalizeCost, RewardLedger, toFixedPoint } from "./rewards.ts";
+
+describe("cost-aware rewards", () => {
+  it("R = α·quality − β·cost for both node types", () => {
+    const w = { alpha: 1, beta: 0.5 };
+    expect(inferenceReward(8, 0.4, w)).toBeCloseTo(0.8 - 0.2, 12);
+    expect(evaluatorReward(7, 8, 0.1, w)).toBeCloseTo(0.9 - 0.05, 12);
+    expect(normalizeCost(50, 200)).toBe(0.25);
+    expect(normalizeCost(5, 0)).toBe(0);
+  });
+
+  it("settles ⌊x·10^18⌋ of the exact binary value, toward −∞", () => {
+    // 0.1 is 3602879701896397 / 2^55 = 0.1000000000000000055511…
+    expect(toFixedPoint(0.1, 18)).toBe(100000000000000005n);
+    expect(toFixedPoint(-0.1, 18)).toBe(-100000000000000006n);
+    expect(toFixedPoint(0.5, 18)).toBe(500000000000000000n);
+    expect(toFixedPoint(3, 0)).toBe(3n);
+    expect(toFixedPoint(2 ** 70, 2)).toBe(2n ** 70n * 100n);
+    expect(toFixedPoint(5e-324, 18)).toBe(0n);
+    expect(toFixedPoint(-5e-324, 18)).toBe(-1n);
+    expect(() => toFixedPoint(Number.NaN, 18)).toThrow(RangeError);
+  });
+
+  it("ledgers sum exactly and never credit more than the float rewards", () => {
+    const ledger = new RewardLedger(18);
+    for (let i = 0; i < 10; i++) ledger.credit("a", 0.1);
+    ledger.credit("b", -0.25);
+    const a = ledger.balancesByNode().get("a")!;
+    expect(a).toBe(1000000000000000050n);
+    expect(ledger.balancesByNode().get("b")).toBe(-250000000000000000n);
+    expect(ledger.total()).toBe(a - 250000000000000000n);
+  });
+});
+
+describe("commit–reveal", () => {
+  const evaluator = "0x00000000000000000000000000000000000000aa" as Hex;
+  const other = "0x00000000000000000000000000000000000000bb" as Hex;
+  const salt = keccakUtf8("salt");
+  const reveal: Reveal = { round: 7n, evaluator, scoreMilli: toScoreMilli(7.25), salt };
+
+  it("commits to round, evaluator, score and salt, and checks reveals", () => {
+    const c = commitment(reveal);
+    expect(c.ok && c.value).toMatch(/^0x[0-9a-f]{64}$/);
+    const outcome = settleReveals(7n, new Map([[evaluator, (c as { value: Hex }).value]]), [reveal]);
+    expect(outcome.accepted.get(evaluator)).toBe(7.25);
+    expect(outcome.penalized.size).toBe(0);
+  });
+
+  it("penalizes a changed score or a missing reveal, and ignores reveals without a commitment", () => {
+    const c = (commitment(reveal) as { value: Hex }).value;
+    const c2 = (commitment({ ...reveal, evaluator: other }) as { value: Hex }).value;
+    const outcome = settleReveals(
+      7n,
+      new Map([
+        [evaluator, c],
+        [other, c2],
+      ]),
+      [
+        { ...reveal, scoreMilli: 9000 },
+        { ...reveal, evaluator: "0x00000000000000000000000000000000000000cc" as Hex },
+      ],
+    );
+    expect(outcome.penalized.get(evaluator)).toBe("COMMIT_MISMATCH");
+    expect(outcome.penalized.get(other)).toBe("REVEAL_MISSING");
+    expect(outcome.ignored).toEqual(["0x00000000000000000000000000000000000000cc"]);
+    expect(settleReveals(8n, new Map([[evaluator, c]]), [reveal]).penalized.get(evaluator)).toBe(
+      "COMMIT_MISMATCH",
+    );
+  });
+
+  it("rejects out-of-range scores and malformed salts", () => {
+    expect(commitment({ ...reveal, scoreMilli: 10001 })).toMatchObject({
+      ok: false,
+      error: { code: "SCORE_OUT_OF_RANGE" },
+    });
+    expect(commitment({ ...reveal, scoreMilli: 1.5 })).toMatchObject({
+      ok: false,
+      error: { code: "SCORE_OUT_OF_RANGE" },
+    });
+    expect(commitment({ ...reveal, salt: bytesToHex(new Uint8Array(4)) })).toMatchObject({
+      ok: false,
+      error: { code: "HEX_INVALID" },
+    });
+  });
+});
+
+describe("multi-dimensional composite", () => {
+  it("weights dimensions and calibrates by dropping weak or negative ones", () => {
+    expect(compositeScore([10, 10, 10, 10, 10], DEFAULT_DIMENSION_WEIGHTS)).toBeCloseTo(10, 12);
+    expect(compositeScore([0, 0, 10, 0, 0], DEFAULT_DIMENSION_WEIGHTS)).toBeCloseTo(4, 12);
+    const c = calibrateWeights(
+      { prior: 0.3, structure: 0.05, semantic: 0.7, alignment: -0.1, agreement: null },
+      DEFAULT_DIMENSION_WEIGHTS,
+      0.1,
+    );
+    expect(c.weights.semantic).toBeCloseTo(0.4 / 0.55, 12);
+    expect(c.weights.prior).toBeCloseTo(0.15 / 0.55, 12);
+    expect(c.weights.alignment).toBe(0);
+    expect(c.dropped.map((d) => d.dimension)).toEqual(["structure", "alignment", "agreement"]);
+    expect(validateWeights(c.weights).ok).toBe(true);
+    const none = calibrateWeights(
+      { prior: -0.3, structure: -0.2, semantic: 0.05, alignment: null, agreement: -0.1 },
+      DEFAULT_DIMENSION_WEIGHTS,
+      0.1,
+    );
+    expect(none.weights.semantic).toBe(1);
+    expect(validateWeights({ ...DEFAULT_DIMENSION_WEIGHTS, semantic: 0.5 })).toMatchObject({
+      ok: false,
+      error: { code: "PARAMS_INVALID" },
+    });
+  });
+});
