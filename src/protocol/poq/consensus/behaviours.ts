@@ -49,7 +49,7 @@ export interface RoundView {
 }
 
 function clip(x: number): number {
-  return x < 0 ? 0 : x > 10 ? 10 : x;
+  return Math.max(0, Math.min(10, x));
 }
 
 /** The score a node with `behaviour` reports. */

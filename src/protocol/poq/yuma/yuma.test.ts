@@ -90,11 +90,7 @@ describe("Yuma math vectors (subtensor tests/math.rs)", () => {
     for (const c of m.is_topk) expect(isTopk(c.vector_f32.map(fromF32), c.k)).toEqual(c.expected);
     for (const c of m.inplace_col_max_upscale) {
       const got = colMaxUpscale(c.matrix_f32_rows.map((r: number[]) => r.map(fromF32)));
-      got.forEach((row, i) =>
-        row.forEach((v, j) =>
-          expect(Math.abs(toNumber(v) - c.expected_f32_rows[i][j])).toBeLessThanOrEqual(1.1e-4),
-        ),
-      );
+      expectWithin(got, c.expected_f32_rows, 1.1e-4);
     }
     for (const c of m.mat_ema_alpha) {
       const alpha = c.old_bonds_f32.map((r: number[]) => r.map(() => fromF32(c.alpha_all_entries_f32)));
@@ -104,14 +100,18 @@ describe("Yuma math vectors (subtensor tests/math.rs)", () => {
         alpha,
         ONE,
       );
-      got.forEach((row, i) =>
-        row.forEach((v, j) =>
-          expect(Math.abs(toNumber(v) - c.expected_f32[i][j])).toBeLessThanOrEqual(1.1e-4),
-        ),
-      );
+      expectWithin(got, c.expected_f32, 1.1e-4);
     }
   });
 });
+
+/** Upstream compares these within 1e-4 in I32F32; as float64 that is 1.1e-4 (README §3). */
+function expectWithin(got: bigint[][], want: number[][], tolerance: number): void {
+  for (const [i, row] of got.entries()) {
+    for (const [j, v] of row.entries())
+      expect(Math.abs(toNumber(v) - (want[i]?.[j] as number))).toBeLessThanOrEqual(tolerance);
+  }
+}
 
 function paramsOf(p: Any): YumaParams {
   return {
@@ -163,12 +163,13 @@ describe("Yuma epoch vectors (subtensor tests/epoch.rs)", () => {
         expect(out.newValidatorPermits, label).toEqual(R.new_validator_permits);
         expect(out.bonds, label).toEqual(R.bonds);
         if (st.asserted_upstream?.dividends_proportion) {
-          out.dividends.forEach((d, i) =>
+          // Upstream's own assertion: dividends as proportions within 1e-3.
+          for (const [i, d] of out.dividends.entries()) {
             expect(
               Math.abs(d / 65535 - st.asserted_upstream.dividends_proportion[i]),
               label,
-            ).toBeLessThanOrEqual(1e-3),
-          );
+            ).toBeLessThanOrEqual(1e-3);
+          }
         }
         steps++;
       }

@@ -1,5 +1,5 @@
 /** The vector and matrix operations of subtensor's epoch (epoch/math.rs), on exact I32F32 bits. */
-import { add, type Fixed, min, mul, safeDiv, sub, ZERO } from "./i32f32.ts";
+import { add, type Fixed, max, min, mul, safeDiv, sub, ZERO } from "./i32f32.ts";
 
 /** A row-major matrix (rows are validators). */
 export type Matrix = Fixed[][];
@@ -99,7 +99,7 @@ export function matEmaAlpha(next: Matrix, old: Matrix, alpha: Matrix, one: Fixed
       const a = (alpha[i] as Fixed[])[j] as Fixed;
       const decayed = mul(sub(one, a), (old[i] as Fixed[])[j] as Fixed);
       const inc = mul(a, v);
-      return min(add(decayed, inc > ZERO ? inc : ZERO), one);
+      return min(add(decayed, max(inc, ZERO)), one);
     }),
   );
 }
