@@ -4,12 +4,13 @@ import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
 import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
+import { poqGroup } from "./poq/index.ts";
 
 /** All commands. */
 export const ROOT: GroupSpec = {
   name: "verinfer",
   summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
-  commands: [evalGroup, evaluatorsGroup, dataGroup],
+  commands: [evalGroup, poqGroup, evaluatorsGroup, dataGroup],
 };
 
 /** Entry point used by bin/verinfer.mjs. */

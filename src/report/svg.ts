@@ -130,6 +130,76 @@ export function scatterPlot(options: {
   ].join("");
 }
 
+/** One line of a line chart. */
+export interface Series {
+  readonly label: string;
+  readonly points: readonly (readonly [number, number | null])[];
+}
+
+const PALETTE = ["#3b7dd8", "#d8643b", "#2a9d54", "#8e44ad", "#c9a227", "#17a2b8", "#e83e8c", "#555555"];
+
+/** Lines over a shared x axis (null y values leave gaps), with a legend. */
+export function lineChart(options: {
+  readonly title: string;
+  readonly series: readonly Series[];
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly yRange: readonly [number, number];
+}): string {
+  const w = 340;
+  const h = 240;
+  const left = 44;
+  const top = 26;
+  const pw = w - left - 12;
+  const ph = h - top - 70;
+  const xs = options.series.flatMap((s) => s.points.map((p) => p[0]));
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs);
+  const [y0, y1] = options.yRange;
+  const px = (v: number) => left + ((v - x0) / (x1 - x0 || 1)) * pw;
+  const py = (v: number) => top + ph - ((Math.max(y0, Math.min(y1, v)) - y0) / (y1 - y0 || 1)) * ph;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
+    `<text x="4" y="14" font-weight="bold">${escapeHtml(options.title)}</text>`,
+    `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
+  ];
+  for (let t = 0; t <= 4; t++) {
+    const v = y0 + ((y1 - y0) * t) / 4;
+    parts.push(
+      `<line x1="${left}" y1="${py(v)}" x2="${left + pw}" y2="${py(v)}" stroke="#eee"/>`,
+      `<text x="${left - 3}" y="${py(v) + 3}" text-anchor="end" fill="#555">${Number(v.toFixed(2))}</text>`,
+    );
+  }
+  for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
+    parts.push(`<text x="${px(x)}" y="${top + ph + 12}" text-anchor="middle" fill="#555">${x}</text>`);
+  }
+  options.series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length] as string;
+    let path = "";
+    let pen = false;
+    for (const [x, y] of s.points) {
+      if (y === null) {
+        pen = false;
+        continue;
+      }
+      path += `${pen ? "L" : "M"}${px(x).toFixed(1)},${py(y).toFixed(1)}`;
+      pen = true;
+    }
+    parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+    const lx = left + (i % 3) * 100;
+    const ly = top + ph + 30 + Math.floor(i / 3) * 13;
+    parts.push(
+      `<rect x="${lx}" y="${ly - 8}" width="10" height="3" fill="${color}"/><text x="${lx + 14}" y="${ly - 3}">${escapeHtml(s.label)}</text>`,
+    );
+  });
+  parts.push(
+    `<text x="${left + pw / 2}" y="${top + ph + 24}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`,
+    `<text x="10" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 10 ${top + ph / 2})">${escapeHtml(options.yLabel)}</text>`,
+    "</svg>",
+  );
+  return parts.join("");
+}
+
 /** A complete standalone HTML page. */
 export function htmlPage(title: string, body: string): string {
   return `<!doctype html>

@@ -1,0 +1,260 @@
+import { fileURLToPath } from "node:url";
+import { VerinferError } from "../../errors.ts";
+import { defaultThreads, runInWorkers } from "../../parallel/workerPool.ts";
+import { AGGREGATORS, type AggregatorName } from "../../protocol/poq/consensus/aggregators.ts";
+import { BEHAVIOURS, type BehaviourName } from "../../protocol/poq/consensus/behaviours.ts";
+import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
+import { provenance } from "../../report/provenance.ts";
+import { escapeHtml, htmlPage, lineChart } from "../../report/svg.ts";
+import { renderTable } from "../../report/table.ts";
+import {
+  DEFAULT_SWEEP_GRID,
+  runSweepPoint,
+  type SweepGrid,
+  type SweepRow,
+  sweepPoints,
+  validateSweep,
+} from "../../sim/sweep.ts";
+import type { CommandSpec } from "../framework/command.ts";
+import {
+  POOL_OPTIONS,
+  poolChoices,
+  poolFromOptions,
+  SIM_OPTIONS,
+  simConfigFromOptions,
+} from "./poolOptions.ts";
+import { writeReport } from "./simulate.ts";
+
+const SWEPT = new Set(["malicious-ratio", "k", "aggregator", "attack"]);
+const BASE_OPTIONS = Object.fromEntries(Object.entries(SIM_OPTIONS).filter(([name]) => !SWEPT.has(name)));
+
+function numbers(text: string, name: string): number[] {
+  const values = text.split(",").map((s) => Number(s.trim()));
+  if (values.some((v) => !Number.isFinite(v)) || values.length === 0) {
+    throw new VerinferError(
+      "CLI_USAGE",
+      `--${name} must be a comma-separated list of numbers, got "${text}"`,
+    );
+  }
+  return values;
+}
+
+function names<T extends string>(text: string, all: readonly T[], name: string): T[] {
+  if (text === "all") return [...all];
+  const values = text.split(",").map((s) => s.trim());
+  const unknown = values.filter((v) => !(all as readonly string[]).includes(v));
+  if (unknown.length)
+    throw new VerinferError("CLI_USAGE", `unknown ${name} ${unknown.join(", ")}; known: ${all.join(", ")}`);
+  return values as T[];
+}
+
+/** Rows at one k, as series over the malicious ratio (one per aggregator). */
+function seriesByAggregator(
+  rows: readonly SweepRow[],
+  attack: string,
+  k: number,
+  value: (r: SweepRow) => number | null,
+) {
+  const aggregators = [...new Set(rows.map((r) => r.aggregator))];
+  return aggregators.map((aggregator) => {
+    const points = rows
+      .filter((r) => r.attack === attack && r.k === k && r.aggregator === aggregator && r.replicate === 0)
+      .map((r) => [r.maliciousRatio, value(r)] as const)
+      .sort((a, b) => a[0] - b[0]);
+    return { label: aggregator, points };
+  });
+}
+
+/** `verinfer poq sweep`: malicious ratio × k × aggregator × attack. */
+export const sweepCommand: CommandSpec = {
+  name: "sweep",
+  summary: "sweep malicious ratio × evaluators per round × aggregator × attack, in parallel",
+  description: [
+    "Runs one PoQ simulation per grid point (default: ratio 0–0.5 × k ∈ {3,5,7,9,11} × 6 aggregators × 7 attacks =",
+    "1,260 points × 5,000 rounds) on worker threads, and reports consensus Pearson and MAE against the ground-truth",
+    "proxy, reward inflation, evaluator reward mean and variance, and inference reward stability. Points differ",
+    "only in the aggregator share their random rounds, so aggregators are compared on identical data.",
+  ].join("\n"),
+  options: {
+    ...POOL_OPTIONS,
+    ...BASE_OPTIONS,
+    ratios: {
+      type: "string",
+      value: "LIST",
+      default: DEFAULT_SWEEP_GRID.maliciousRatios.join(","),
+      description: "malicious ratios",
+    },
+    ks: {
+      type: "string",
+      value: "LIST",
+      default: DEFAULT_SWEEP_GRID.ks.join(","),
+      description: "evaluators per round",
+    },
+    aggregators: {
+      type: "string",
+      value: "LIST",
+      default: "all",
+      description: `aggregators (all = ${AGGREGATORS.join(", ")})`,
+    },
+    attacks: {
+      type: "string",
+      value: "LIST",
+      default: DEFAULT_SWEEP_GRID.attacks.join(","),
+      description: "attacks",
+    },
+    replicates: {
+      type: "integer",
+      value: "N",
+      default: 1,
+      min: 1,
+      description: "independent seeds per point",
+    },
+    threads: {
+      type: "integer",
+      value: "N",
+      min: 1,
+      description: `worker threads (default: one per core, ${defaultThreads()} here)`,
+    },
+    html: { type: "string", value: "FILE", description: "also write an HTML report with plots" },
+    out: { type: "string", value: "FILE", description: "also write the JSON report (every point)" },
+  },
+  examples: [
+    "verinfer poq sweep --task qa --html reports/sweep-qa.html",
+    "verinfer poq sweep --attacks boost,collude --ks 5 --aggregators median,trust,hardened-trust --json",
+  ],
+  async run(ctx) {
+    const base = simConfigFromOptions(ctx);
+    const grid: SweepGrid = {
+      maliciousRatios: numbers(ctx.string("ratios") as string, "ratios"),
+      ks: numbers(ctx.string("ks") as string, "ks"),
+      aggregators: names<AggregatorName>(ctx.string("aggregators") as string, AGGREGATORS, "aggregator"),
+      attacks: names<BehaviourName>(ctx.string("attacks") as string, BEHAVIOURS, "attack"),
+      replicates: ctx.number("replicates") as number,
+    };
+    const valid = validateSweep(grid, base, poolChoices(ctx).evaluators.length);
+    if (!valid.ok) throw VerinferError.fromVerdict(valid.error);
+    const { pool } = await poolFromOptions(ctx);
+    const seed = ctx.number("seed") as number;
+    const points = sweepPoints(grid);
+    const threads = ctx.number("threads") ?? defaultThreads();
+    const bar = ctx.progress("sweep".padEnd(32), points.length);
+    const start = performance.now();
+    const rows: SweepRow[] =
+      threads === 1
+        ? points.map((p, i) => {
+            bar.update(i + 1);
+            return runSweepPoint(pool, base, p, seedFrom(seed));
+          })
+        : await runInWorkers<(typeof points)[number], SweepRow>({
+            module: new URL("../../experiments/poq/sweepTask.ts", import.meta.url),
+            workerData: { pool, base, seed: seedFrom(seed) },
+            items: points,
+            batchSize: 10,
+            threads,
+            onProgress: (done) => bar.update(done),
+          });
+    const seconds = (performance.now() - start) / 1000;
+    bar.done();
+    const totalRounds = points.length * base.rounds;
+    const report = {
+      kind: "verinfer.poq-sweep",
+      task: pool.task,
+      truth: pool.truthName,
+      seed,
+      base,
+      grid,
+      points: points.length,
+      seconds,
+      threads,
+      roundsPerSecondPerCore: totalRounds / seconds / threads,
+      rows,
+      provenance: provenance(),
+    };
+    const kShown = grid.ks.includes(5) ? 5 : (grid.ks[0] as number);
+    const html = ctx.string("html");
+    if (html) {
+      const sections = [
+        `<h1>PoQ sweep — ${escapeHtml(pool.task)}</h1>`,
+        `<p class="meta">${points.length} points × ${base.rounds} rounds in ${seconds.toFixed(1)} s on ${threads} threads · truth ${escapeHtml(pool.truthName)} · seed ${seed} · git ${escapeHtml(report.provenance.gitRevision ?? "?")} · plots at k = ${kShown}</p>`,
+      ];
+      for (const attack of grid.attacks) {
+        sections.push(`<h2>${escapeHtml(attack)}</h2><div class="grid">`);
+        sections.push(
+          lineChart({
+            title: "consensus Pearson vs truth",
+            xLabel: "malicious ratio",
+            yLabel: "Pearson",
+            yRange: [0, 1],
+            series: seriesByAggregator(rows, attack, kShown, (r) => r.pearson),
+          }),
+        );
+        sections.push(
+          lineChart({
+            title: "consensus MAE",
+            xLabel: "malicious ratio",
+            yLabel: "MAE",
+            yRange: [0, 4],
+            series: seriesByAggregator(rows, attack, kShown, (r) => r.mae),
+          }),
+        );
+        sections.push(
+          lineChart({
+            title: "reward inflation",
+            xLabel: "malicious ratio",
+            yLabel: "α·(paid − true)/10",
+            yRange: [-0.3, 0.3],
+            series: seriesByAggregator(rows, attack, kShown, (r) => r.rewardInflation),
+          }),
+        );
+        sections.push(
+          lineChart({
+            title: "malicious evaluator mean reward",
+            xLabel: "malicious ratio",
+            yLabel: "reward",
+            yRange: [0, 1],
+            series: seriesByAggregator(rows, attack, kShown, (r) => r.maliciousEvaluatorMean),
+          }),
+        );
+        sections.push("</div>");
+      }
+      writeReport(html, htmlPage(`verinfer PoQ sweep — ${pool.task}`, sections.join("\n")));
+      ctx.info(`wrote ${html}`);
+    }
+    const out = ctx.string("out");
+    if (out) writeReport(out, `${JSON.stringify(report, null, 2)}\n`);
+    ctx.output(report, () => {
+      const lines = [
+        `PoQ sweep on ${pool.task}: ${points.length} points x ${base.rounds} rounds in ${seconds.toFixed(1)} s on ${threads} threads (${Math.round(report.roundsPerSecondPerCore).toLocaleString("en-US")} rounds/s per core); seed ${seed}`,
+      ];
+      for (const attack of grid.attacks) {
+        const aggregators = grid.aggregators;
+        lines.push(
+          "",
+          renderTable(
+            ["aggregator", ...grid.maliciousRatios.map((r) => `r=${r}`)],
+            aggregators.map((a) => [
+              a,
+              ...grid.maliciousRatios.map((ratio) => {
+                const row = rows.find(
+                  (x) =>
+                    x.attack === attack &&
+                    x.aggregator === a &&
+                    x.k === kShown &&
+                    x.maliciousRatio === ratio &&
+                    x.replicate === 0,
+                );
+                return row ? `${row.pearson?.toFixed(3) ?? "n/a"} / ${row.mae.toFixed(2)}` : "–";
+              }),
+            ]),
+            { title: `${attack}: consensus Pearson / MAE vs ${pool.truthName} at k=${kShown}` },
+          ),
+        );
+      }
+      return lines.join("\n");
+    });
+    return 0;
+  },
+};
+
+// The worker module path must exist next to this command (checked once at load).
+void fileURLToPath(new URL("../../experiments/poq/sweepTask.ts", import.meta.url));
