@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createRng } from "../../rng/prng.ts";
 import { mean, median, trimmedMean, validateTrim, weightedMean, weightedMedian } from "./aggregators.ts";
 import { parseBehaviour, reportedScore, validateAttackParams } from "./behaviours.ts";
+import { captureProbability, minimumK, probabilityAtLeast } from "./sampling.ts";
 import { hardenedTrustUpdate, leaveOneOutMedians, paperTrustUpdate } from "./trust.ts";
 
 const attack = { noiseSigma: 1, amount: 3, intermittentProbability: 0.5, lazyScore: 7 };
@@ -129,5 +130,21 @@ describe("evaluator behaviours", () => {
       error: { meta: { problems: expect.arrayContaining([expect.stringMatching(/σ/)]) } },
     });
     if (!bad.ok) expect(bad.error.meta.problems).toHaveLength(3);
+  });
+});
+
+describe("sampling", () => {
+  it("computes hypergeometric capture probabilities exactly", () => {
+    // 2 attackers of 4 nodes, k = 3: a majority needs both attackers, C(2,2)·C(2,1)/C(4,3) = 2/4.
+    expect(captureProbability(4, 2, 3)).toBeCloseTo(0.5, 12);
+    expect(captureProbability(10, 0, 5)).toBe(0);
+    expect(captureProbability(10, 10, 5)).toBeCloseTo(1, 12);
+    expect(probabilityAtLeast(10, 3, 4, 0)).toBeCloseTo(1, 12);
+    let total = 0;
+    for (let x = 0; x <= 5; x++)
+      total += probabilityAtLeast(30, 9, 5, x) - probabilityAtLeast(30, 9, 5, x + 1);
+    expect(total).toBeCloseTo(1, 12);
+    expect(minimumK(30, 3, 0.001, 30)).toBe(7);
+    expect(minimumK(30, 15, 0.001, 30)).toBeNull();
   });
 });
