@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- suite ...] [-- --json FILE]`: verinfer's benchmarks, measured side by side in one
  * run on this machine and printed as tables (targets are reported, never asserted). Suites:
- * `evaluators` (scores/s per evaluator) and `audit` (full QA audit time).
+ * `evaluators` (scores/s per evaluator), `audit` (full QA audit time) and `poq` (simulator speed).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -10,6 +10,7 @@ import { provenance } from "../src/report/provenance.ts";
 import { renderTable } from "../src/report/table.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
+import { benchPoq } from "./poq.bench.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -68,6 +69,41 @@ if (run("audit")) {
       { title: "Full QA audit (verinfer eval audit --task qa)", digits: 1 },
     )}`,
   );
+}
+
+if (run("poq")) {
+  log("poq: PoQ simulator on the real QA pool");
+  const poq = await benchPoq(dataDir, log);
+  results.poq = poq;
+  console.log(
+    `\n${renderTable(
+      ["aggregator", "5,000 rounds (ms)", "rounds/s", "target < 100 ms"],
+      Object.entries(poq.simulationMs).map(([a, ms]) => [
+        a,
+        ms,
+        Math.round(5000 / (ms / 1000)),
+        ms < 100 ? "met" : "NOT met",
+      ]),
+      { title: "PoQ simulation, one thread (boost attack by 30%, k = 5 of 30)", digits: 1 },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      ["points", "rounds each", "threads", "seconds", "rounds/s per core", "target < 120 s"],
+      [
+        [
+          poq.sweep.points,
+          5000,
+          poq.sweep.threads,
+          poq.sweep.seconds,
+          Math.round(poq.sweep.roundsPerSecondPerCore),
+          poq.sweep.seconds < 120 ? "met" : "NOT met",
+        ],
+      ],
+      { title: "Full PoQ sweep (verinfer poq sweep)", digits: 1 },
+    )}`,
+  );
+  console.log(`\nExact Yuma epoch (I32F32, 512 nodes): ${poq.yuma512EpochMs.toFixed(0)} ms`);
 }
 
 if (jsonFile) {
