@@ -5,7 +5,14 @@ import { calibrateComposite } from "./calibrateComposite.ts";
 import { validatePool } from "./poqPool.ts";
 import { DEFAULT_SIM_CONFIG, type PoqSimConfig, validateSimConfig } from "./simConfig.ts";
 import { simulatePoq } from "./simulatePoq.ts";
-import { DEFAULT_SWEEP_GRID, pointSeed, runSweepPoint, sweepPoints, validateSweep } from "./sweep.ts";
+import {
+  DEFAULT_SWEEP_GRID,
+  maliciousSeed,
+  pointSeed,
+  runSweepPoint,
+  sweepPoints,
+  validateSweep,
+} from "./sweep.ts";
 import { syntheticPool } from "./syntheticPool.ts";
 
 const pool = syntheticPool({ prompts: 400, systems: 4, evaluators: 3, seed: seedFrom(1) });
@@ -104,6 +111,9 @@ describe("sweeps", () => {
     const p = { aggregator: "mean", attack: "boost", maliciousRatio: 0.2, k: 5, replicate: 0 } as const;
     expect(pointSeed(seedFrom(1), p)).toBe(pointSeed(seedFrom(1), { ...p, aggregator: "median" }));
     expect(pointSeed(seedFrom(1), p)).not.toBe(pointSeed(seedFrom(1), { ...p, k: 7 }));
+    expect(maliciousSeed(seedFrom(1), p)).toBe(
+      maliciousSeed(seedFrom(1), { ...p, k: 7, attack: "sabotage" }),
+    );
     const row = runSweepPoint(pool, { ...DEFAULT_SIM_CONFIG, rounds: 500 }, p, seedFrom(1));
     expect(row).toMatchObject({ aggregator: "mean", attack: "boost", k: 5 });
     expect(validateSweep({ ...DEFAULT_SWEEP_GRID, ks: [3, 40] }, DEFAULT_SIM_CONFIG, 3)).toMatchObject({

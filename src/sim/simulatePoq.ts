@@ -111,8 +111,16 @@ function stakeQuantile(
   return scores[order[count - 1] as number] as number;
 }
 
-/** Runs the simulation. */
-export function simulatePoq(pool: PoqPool, config: PoqSimConfig, seed: Seed): PoqSimResult {
+/**
+ * Runs the simulation. `maliciousSeed` chooses which nodes are malicious (default: derived from `seed`);
+ * sweeps pass one that ignores k, so results for different k share their attackers.
+ */
+export function simulatePoq(
+  pool: PoqPool,
+  config: PoqSimConfig,
+  seed: Seed,
+  maliciousSeed: Seed = deriveSeed(seed, "malicious"),
+): PoqSimResult {
   // Separate streams: every aggregator sees the same prompts, nodes and evaluator samples for a seed
   // (common random numbers), whatever its behaviours and audits consume.
   const rng = createRng(deriveSeed(seed, "rounds"));

@@ -1,7 +1,8 @@
 /**
  * Parameter sweeps of the robust-PoQ experiments: malicious ratio × evaluators per round (k) ×
  * aggregator × attack (× replicates). Each point's seed depends on everything but the aggregator, so
- * aggregators are compared on identical rounds (common random numbers).
+ * aggregators are compared on identical rounds (common random numbers), and the malicious nodes depend
+ * only on the ratio and replicate, so k and attacks are compared on the same attackers.
  */
 
 import { fail, ok, type Verdict } from "../protocol/errors.ts";
@@ -68,9 +69,14 @@ export function sweepPoints(grid: SweepGrid): SweepPoint[] {
   return points;
 }
 
-/** The seed of a point: independent of the aggregator. */
+/** The seed of a point's rounds: independent of the aggregator. */
 export function pointSeed(master: Seed, p: SweepPoint): Seed {
   return deriveSeed(master, "sweep", p.attack, Math.round(p.maliciousRatio * 1e6), p.k, p.replicate);
+}
+
+/** The seed choosing a point's malicious nodes: independent of the aggregator, the attack and k. */
+export function maliciousSeed(master: Seed, p: SweepPoint): Seed {
+  return deriveSeed(master, "sweep-malicious", Math.round(p.maliciousRatio * 1e6), p.replicate);
 }
 
 /** The configuration of a point. */
@@ -123,7 +129,12 @@ export function validateSweep(
 
 /** Runs one point. */
 export function runSweepPoint(pool: PoqPool, base: PoqSimConfig, point: SweepPoint, master: Seed): SweepRow {
-  const r = simulatePoq(pool, pointConfig(base, point), pointSeed(master, point));
+  const r = simulatePoq(
+    pool,
+    pointConfig(base, point),
+    pointSeed(master, point),
+    maliciousSeed(master, point),
+  );
   return {
     ...point,
     pearson: r.consensus.pearson,
