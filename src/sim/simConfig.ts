@@ -59,6 +59,7 @@ export const DEFAULT_SIM_CONFIG: PoqSimConfig = {
     wMin: 0.05,
     wMax: 20,
     auditBoost: 3,
+    discriminationMemory: 100,
     auditProbability: 0.02,
   },
   yumaKappa: 0.5,
@@ -108,10 +109,13 @@ export function validateSimConfig(c: PoqSimConfig, evaluatorTypes: number): Verd
       h.wMin > 0 &&
       h.wMin <= h.prior &&
       h.prior <= h.wMax &&
-      h.auditBoost >= 1
+      h.auditBoost >= 1 &&
+      (h.discriminationMemory === 0 || h.discriminationMemory >= 1)
     )
   ) {
-    problems.push("hardened trust needs η > 0, 0 ≤ decay < 1, 0 < w_min ≤ prior ≤ w_max and audit boost ≥ 1");
+    problems.push(
+      "hardened trust needs η > 0, 0 ≤ decay < 1, 0 < w_min ≤ prior ≤ w_max, audit boost ≥ 1 and discrimination memory 0 (off) or ≥ 1",
+    );
   }
   if (!(h.auditProbability >= 0 && h.auditProbability <= 1))
     problems.push("audit probability must be in [0, 1]");

@@ -16,6 +16,7 @@ import {
 } from "../protocol/poq/consensus/aggregators.ts";
 import { reportedScore } from "../protocol/poq/consensus/behaviours.ts";
 import {
+  DiscriminationStats,
   hardenedTrustUpdate,
   leaveOneOutMedians,
   paperTrustUpdate,
@@ -157,6 +158,7 @@ export function simulatePoq(
         ? config.hardenedTrust.prior
         : 1,
   );
+  const discrimination = new DiscriminationStats(M, config.hardenedTrust.discriminationMemory);
   const prior = new Float64Array(S).fill(5);
   const {
     prior: wPrior,
@@ -175,6 +177,8 @@ export function simulatePoq(
   const scratch = new Float64Array(k);
   const scratchWeights = new Float64Array(k);
   const references = new Float64Array(k);
+  const plainReferences = new Float64Array(k);
+  const unitWeights = new Float64Array(k).fill(1);
   const deviations = new Float64Array(k);
   const order = new Uint32Array(k);
   const view = { lastConsensus: Number.NaN, revealedMedian: Number.NaN, coalitionMean: 0 };
@@ -251,7 +255,10 @@ export function simulatePoq(
       reported[i] = malicious[m]
         ? reportedScore(config.attack, honest[i] as number, view, config.attackParams, behaviourRng)
         : (honest[i] as number);
-      roundWeights[i] = weights[m] as number;
+      roundWeights[i] =
+        aggregator === "hardened-trust"
+          ? (weights[m] as number) * discrimination.factor(m)
+          : (weights[m] as number);
     }
 
     // Consensus, trust, and the quality the inference node is paid for.
@@ -286,6 +293,11 @@ export function simulatePoq(
           config.hardenedTrust,
           deviations,
         );
+        // Discrimination is measured against the *unweighted* leave-one-out median, so that nodes which
+        // have already gained trust cannot make each other look discriminating.
+        if (audited) plainReferences.set(references.subarray(0, k));
+        else leaveOneOutMedians(reported, unitWeights, k, plainReferences, scratch, scratchWeights, order);
+        discrimination.observe(chosen, reported, plainReferences, k);
         break;
       }
       case "yuma":
@@ -362,7 +374,8 @@ export function simulatePoq(
     node: m,
     type: pool.evaluators[typeOf[m] as number] as string,
     malicious: malicious[m] === 1,
-    finalWeight: weights[m] as number,
+    // The weight the node carries in the consensus (for hardened trust: trust × discrimination).
+    finalWeight: (weights[m] as number) * (aggregator === "hardened-trust" ? discrimination.factor(m) : 1),
     ...stats(evCount[m] as number, evSum[m] as number, evSq[m] as number),
   }));
   const group = (bad: boolean) => {

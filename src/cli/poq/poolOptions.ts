@@ -148,6 +148,12 @@ export const SIM_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     default: DEFAULT_SIM_CONFIG.hardenedTrust.auditProbability,
     description: "share of audited rounds for the hardened trust rule",
   },
+  "discrimination-memory": {
+    type: "number",
+    value: "N",
+    default: DEFAULT_SIM_CONFIG.hardenedTrust.discriminationMemory,
+    description: "memory (sampled rounds) of the hardened rule's discrimination factor; 0 turns it off",
+  },
 };
 
 /** The simulation configuration the options describe (validated by the caller against the pool). */
@@ -175,7 +181,11 @@ export function simConfigFromOptions(ctx: CommandContext): PoqSimConfig {
       evaluator: { alpha: n("evaluator-alpha"), beta: n("evaluator-beta") },
     },
     paperTrust: { ...DEFAULT_SIM_CONFIG.paperTrust, lambda: n("lambda") },
-    hardenedTrust: { ...DEFAULT_SIM_CONFIG.hardenedTrust, auditProbability: n("audit-probability") },
+    hardenedTrust: {
+      ...DEFAULT_SIM_CONFIG.hardenedTrust,
+      auditProbability: n("audit-probability"),
+      discriminationMemory: n("discrimination-memory"),
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import { createRng } from "../../rng/prng.ts";
 import { mean, median, trimmedMean, validateTrim, weightedMean, weightedMedian } from "./aggregators.ts";
 import { parseBehaviour, reportedScore, validateAttackParams } from "./behaviours.ts";
 import { captureProbability, minimumK, probabilityAtLeast } from "./sampling.ts";
-import { hardenedTrustUpdate, leaveOneOutMedians, paperTrustUpdate } from "./trust.ts";
+import { DiscriminationStats, hardenedTrustUpdate, leaveOneOutMedians, paperTrustUpdate } from "./trust.ts";
 
 const attack = { noiseSigma: 1, amount: 3, intermittentProbability: 0.5, lazyScore: 7 };
 
@@ -59,7 +59,15 @@ describe("trust", () => {
   });
 
   it("the hardened rule: leave-one-out references, relative steps, decay, audits", () => {
-    const p = { eta: 2, decay: 0.02, prior: 1, wMin: 0.05, wMax: 20, auditBoost: 3 };
+    const p = {
+      eta: 2,
+      decay: 0.02,
+      prior: 1,
+      wMin: 0.05,
+      wMax: 20,
+      auditBoost: 3,
+      discriminationMemory: 100,
+    };
     const w = new Float64Array(5).fill(1);
     const refs = new Float64Array(5);
     const dev = new Float64Array(5);
@@ -86,6 +94,31 @@ describe("trust", () => {
     const v = new Float64Array(3).fill(1);
     hardenedTrustUpdate(v, [0, 1, 2], [9, 9, 9], [5, 5, 5], 3, true, p, dev);
     expect(v[0]!).toBeLessThan(1);
+  });
+
+  it("the discrimination factor: correlation with the references, floored, after a warm-up", () => {
+    const stats = new DiscriminationStats(3, 100);
+    const rng = createRng(7);
+    const observeRound = () => {
+      const reference = rng.float() * 10;
+      // Node 0 tracks the reference with noise, node 1 reports a constant, node 2 is independent noise.
+      stats.observe(
+        [0, 1, 2],
+        [reference + rng.normal(), 6, rng.float() * 10],
+        [reference, reference, reference],
+        3,
+      );
+    };
+    for (let t = 0; t < 10; t++) observeRound();
+    expect([stats.factor(0), stats.factor(1), stats.factor(2)]).toEqual([1, 1, 1]);
+    for (let t = 0; t < 500; t++) observeRound();
+    expect(stats.factor(0)).toBeGreaterThan(0.9);
+    expect(stats.factor(1)).toBe(0.01);
+    expect(stats.factor(2)).toBeLessThan(0.2);
+    // Memory 0 turns the factor off.
+    const off = new DiscriminationStats(1, 0);
+    off.observe([0], [6], [1], 1);
+    expect(off.factor(0)).toBe(1);
   });
 });
 

@@ -18,8 +18,12 @@
  *      or stays captured forever;
  *    - audits: on rounds whose ground truth is known (a random fraction p_audit of items carries a
  *      reference answer), deviations are measured against the ground truth instead, with step
- *      multiplier κ_audit — a coalition that agrees with itself still loses trust on audited rounds.
- *    Consensus under this rule is the trust-weighted median.
+ *      multiplier κ_audit — a coalition that agrees with itself still loses trust on audited rounds;
+ *    - discrimination: an evaluator's weight in the consensus is its trust times the running
+ *      correlation of its scores with its references (`DiscriminationStats`). Scoring near the middle
+ *      of the scale without looking at the output (copycats, lazy constants) keeps deviations small
+ *      when honest evaluators use different scales, but it cannot correlate with what is being scored.
+ *    Consensus under this rule is the weighted median.
  */
 import { weightedMedian } from "./aggregators.ts";
 
@@ -59,6 +63,12 @@ export interface HardenedTrustParams {
   readonly wMax: number;
   /** Step multiplier on audited rounds (deviation measured against the ground truth). */
   readonly auditBoost: number;
+  /**
+   * Memory, in sampled rounds, of the correlation behind the discrimination factor (the moments are
+   * exponentially weighted with rate 1/memory, so a node that turns lazy loses its factor within a few
+   * memories); 0 turns the factor off.
+   */
+  readonly discriminationMemory: number;
 }
 
 /**
@@ -121,5 +131,77 @@ export function hardenedTrustUpdate(
       p.decay * logPrior +
       step * (typical - (deviations[i] as number));
     weights[e] = Math.min(p.wMax, Math.max(p.wMin, Math.exp(logW)));
+  }
+}
+
+/** Rounds an evaluator must have been sampled in before its correlation counts (the factor is 1 before). */
+const DISCRIMINATION_WARMUP = 20;
+/** Floor of the factor, so the weights of a round never all vanish. */
+const DISCRIMINATION_FLOOR = 0.01;
+
+/**
+ * Per-evaluator exponentially weighted moments of (score, reference), from which the discrimination
+ * factor max(floor, corr(score, reference)) is read. Why correlation and not deviation: a node that never
+ * looks at the output can sit close to everyone on average (deviation small) but cannot track which
+ * outputs are better (correlation near zero).
+ */
+export class DiscriminationStats {
+  private readonly seen: Float64Array;
+  private readonly w: Float64Array;
+  private readonly s: Float64Array;
+  private readonly r: Float64Array;
+  private readonly ss: Float64Array;
+  private readonly rr: Float64Array;
+  private readonly sr: Float64Array;
+
+  constructor(
+    evaluators: number,
+    private readonly memory: number,
+  ) {
+    this.seen = new Float64Array(evaluators);
+    this.w = new Float64Array(evaluators);
+    this.s = new Float64Array(evaluators);
+    this.r = new Float64Array(evaluators);
+    this.ss = new Float64Array(evaluators);
+    this.rr = new Float64Array(evaluators);
+    this.sr = new Float64Array(evaluators);
+  }
+
+  /** Records one round's (score, reference) pairs. */
+  observe(
+    evaluators: ArrayLike<number>,
+    scores: ArrayLike<number>,
+    references: ArrayLike<number>,
+    count: number,
+  ): void {
+    if (this.memory <= 0) return;
+    const keep = 1 - 1 / this.memory;
+    for (let i = 0; i < count; i++) {
+      const e = evaluators[i] as number;
+      const x = scores[i] as number;
+      const y = references[i] as number;
+      this.seen[e] = (this.seen[e] as number) + 1;
+      this.w[e] = keep * (this.w[e] as number) + 1;
+      this.s[e] = keep * (this.s[e] as number) + x;
+      this.r[e] = keep * (this.r[e] as number) + y;
+      this.ss[e] = keep * (this.ss[e] as number) + x * x;
+      this.rr[e] = keep * (this.rr[e] as number) + y * y;
+      this.sr[e] = keep * (this.sr[e] as number) + x * y;
+    }
+  }
+
+  /** The factor that multiplies evaluator e's trust in the consensus: 1 while off or warming up. */
+  factor(e: number): number {
+    if (this.memory <= 0 || (this.seen[e] as number) < DISCRIMINATION_WARMUP) return 1;
+    const w = this.w[e] as number;
+    const ms = (this.s[e] as number) / w;
+    const mr = (this.r[e] as number) / w;
+    const vs = (this.ss[e] as number) / w - ms * ms;
+    const vr = (this.rr[e] as number) / w - mr * mr;
+    // A constant reporter has no variance: it cannot discriminate. Constant references tell nothing.
+    if (!(vr > 1e-12)) return 1;
+    if (!(vs > 1e-12)) return DISCRIMINATION_FLOOR;
+    const corr = ((this.sr[e] as number) / w - ms * mr) / Math.sqrt(vs * vr);
+    return Math.max(DISCRIMINATION_FLOOR, Math.min(1, corr));
   }
 }
