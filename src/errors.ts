@@ -3,7 +3,7 @@
  * project-wide code from `protocol/errors.ts`, a short message and details; the CLI prints them as
  * one line and the HTTP edge maps them to status codes.
  */
-import type { ErrorCode, VerdictError } from "./protocol/errors.ts";
+import type { ErrorCode, Verdict, VerdictError } from "./protocol/errors.ts";
 
 /** An expected failure with a code, a one-line message and structured details. */
 export class VerinferError extends Error {
@@ -25,6 +25,12 @@ export class VerinferError extends Error {
   static fromVerdict(error: VerdictError): VerinferError {
     return new VerinferError(error.code, error.message, { ...error.meta });
   }
+}
+
+/** The value of a successful verdict; a failed one is thrown as a {@link VerinferError} (shell code only). */
+export function checked<T>(verdict: Verdict<T>): T {
+  if (!verdict.ok) throw VerinferError.fromVerdict(verdict.error);
+  return verdict.value;
 }
 
 /** True for errors that carry a project error code. */

@@ -1,6 +1,6 @@
 /** Wraps a pure scorer into an {@link Evaluator} that validates input and measures its cost. */
 import { performance } from "node:perf_hooks";
-import { VerinferError } from "../errors.ts";
+import { checked } from "../errors.ts";
 import type { PoqScoringParams } from "../protocol/params/params.ts";
 import {
   checkedScore,
@@ -17,15 +17,12 @@ export function assertEvaluationInput(
   evaluator: Pick<Evaluator, "info">,
   params: Pick<PoqScoringParams, "maxTextChars">,
 ): void {
-  const verdict = validateEvaluationInput(input, evaluator.info, params);
-  if (!verdict.ok) throw VerinferError.fromVerdict(verdict.error);
+  checked(validateEvaluationInput(input, evaluator.info, params));
 }
 
 /** Checks a raw score, throwing when it is not finite; returns it clamped to [0, 10]. */
 export function assertScore(name: string, raw: number): number {
-  const verdict = checkedScore(name, raw);
-  if (!verdict.ok) throw VerinferError.fromVerdict(verdict.error);
-  return verdict.value;
+  return checked(checkedScore(name, raw));
 }
 
 /** A timed evaluator around a synchronous scorer. */

@@ -114,6 +114,16 @@ describe("sweeps", () => {
     expect(maliciousSeed(seedFrom(1), p)).toBe(
       maliciousSeed(seedFrom(1), { ...p, k: 7, attack: "sabotage" }),
     );
+    // The malicious seed, not the round seed, decides who is malicious.
+    const attackers = (seed: number) =>
+      simulatePoq(
+        pool,
+        { ...DEFAULT_SIM_CONFIG, rounds: 10, maliciousRatio: 0.3, attack: "boost" },
+        seedFrom(seed),
+        seedFrom(99),
+      ).evaluators.flatMap((e) => (e.malicious ? [e.node] : []));
+    expect(attackers(1)).toHaveLength(9);
+    expect(attackers(2)).toEqual(attackers(1));
     const row = runSweepPoint(pool, { ...DEFAULT_SIM_CONFIG, rounds: 500 }, p, seedFrom(1));
     expect(row).toMatchObject({ aggregator: "mean", attack: "boost", k: 5 });
     expect(validateSweep({ ...DEFAULT_SWEEP_GRID, ks: [3, 40] }, DEFAULT_SIM_CONFIG, 3)).toMatchObject({

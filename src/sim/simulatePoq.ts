@@ -134,10 +134,7 @@ export function simulatePoq(
   const k = config.k;
 
   const malicious = new Uint8Array(M);
-  for (const m of createRng(deriveSeed(seed, "malicious")).sampleIndices(
-    M,
-    Math.round(config.maliciousRatio * M),
-  ))
+  for (const m of createRng(maliciousSeed).sampleIndices(M, Math.round(config.maliciousRatio * M)))
     malicious[m] = 1;
   const typeOf = Int32Array.from({ length: M }, (_, m) => m % E);
   const evaluatesItself = config.attack !== "copycat" && config.attack !== "lazy";

@@ -1,5 +1,5 @@
 import { VerinferError } from "../../errors.ts";
-import { DEFAULT_DIMENSION_WEIGHTS, DIMENSIONS } from "../../protocol/poq/composite.ts";
+import { DEFAULT_DIMENSION_WEIGHTS, DIMENSIONS, formatWeights } from "../../protocol/poq/composite.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
 import { provenance } from "../../report/provenance.ts";
 import { barChart, escapeHtml, htmlPage } from "../../report/svg.ts";
@@ -118,6 +118,8 @@ export const calibrateCommand: CommandSpec = {
           ["quality signal", "Pearson (held-out)"],
           comparison.map(([l, v]) => [l, v]),
         ),
+        "",
+        `As the quality signal of simulate/sweep: --quality composite --composite-weights ${formatWeights(result.calibration.weights)}`,
       ].join("\n"),
     );
     return 0;

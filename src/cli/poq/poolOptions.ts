@@ -1,11 +1,12 @@
 /** Options shared by the `verinfer poq` commands: which pool to simulate on, and the simulation parameters. */
 import { resolveDataDir } from "../../data/dataDir.ts";
-import { VerinferError } from "../../errors.ts";
+import { checked } from "../../errors.ts";
 import { loadAuditTask } from "../../evaluators/audit/tasks.ts";
 import { parseEvaluatorList } from "../../evaluators/registry.ts";
 import { buildPool } from "../../experiments/poq/buildPool.ts";
 import { DEFAULT_COST_PROFILES, loadCostProfile } from "../../experiments/poq/costProfiles.ts";
 import { preset } from "../../protocol/params/params.ts";
+import { DEFAULT_DIMENSION_WEIGHTS, formatWeights, parseWeights } from "../../protocol/poq/composite.ts";
 import { AGGREGATORS, type AggregatorName } from "../../protocol/poq/consensus/aggregators.ts";
 import { BEHAVIOURS, type BehaviourName } from "../../protocol/poq/consensus/behaviours.ts";
 import type { PoqPool } from "../../sim/poqPool.ts";
@@ -108,6 +109,12 @@ export const SIM_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     choices: ["evaluator", "composite"],
     description: "what honest evaluators report",
   },
+  "composite-weights": {
+    type: "string",
+    value: "LIST",
+    default: formatWeights(DEFAULT_DIMENSION_WEIGHTS),
+    description: "weights of the composite quality signal (paste the line `poq calibrate` prints)",
+  },
   "attack-amount": {
     type: "number",
     value: "B",
@@ -170,6 +177,7 @@ export function simConfigFromOptions(ctx: CommandContext): PoqSimConfig {
     trim: n("trim"),
     commitReveal: !ctx.flag("no-commit-reveal"),
     quality: ctx.string("quality") as QualitySignal,
+    compositeWeights: checked(parseWeights(ctx.string("composite-weights") as string)),
     attackParams: {
       amount: n("attack-amount"),
       noiseSigma: n("noise-sigma"),
@@ -191,8 +199,7 @@ export function simConfigFromOptions(ctx: CommandContext): PoqSimConfig {
 
 /** Validates a configuration before the (slow) pool is built, using the evaluator list's size. */
 export function assertSimConfig(config: PoqSimConfig, evaluatorTypes: number): void {
-  const v = validateSimConfig(config, evaluatorTypes);
-  if (!v.ok) throw VerinferError.fromVerdict(v.error);
+  checked(validateSimConfig(config, evaluatorTypes));
 }
 
 /** Pool choices of the command line. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { VerinferError } from "../../errors.ts";
+import { checked, VerinferError } from "../../errors.ts";
 import { defaultThreads, runInWorkers } from "../../parallel/workerPool.ts";
 import { AGGREGATORS, type AggregatorName } from "../../protocol/poq/consensus/aggregators.ts";
 import { BEHAVIOURS, type BehaviourName } from "../../protocol/poq/consensus/behaviours.ts";
@@ -48,21 +48,40 @@ function names<T extends string>(text: string, all: readonly T[], name: string):
   return values as T[];
 }
 
-/** Rows at one k, as series over the malicious ratio (one per aggregator). */
+/** Mean of a metric over the replicates of one grid cell (null when no replicate has it). */
+function replicateMean(
+  rows: readonly SweepRow[],
+  cell: { attack: string; aggregator: string; k: number; maliciousRatio: number },
+  value: (r: SweepRow) => number | null,
+): number | null {
+  const values = rows
+    .filter(
+      (r) =>
+        r.attack === cell.attack &&
+        r.aggregator === cell.aggregator &&
+        r.k === cell.k &&
+        r.maliciousRatio === cell.maliciousRatio,
+    )
+    .map(value)
+    .filter((v): v is number => v !== null);
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+}
+
+/** Replicate means at one k, as series over the malicious ratio (one per aggregator). */
 function seriesByAggregator(
   rows: readonly SweepRow[],
+  grid: SweepGrid,
   attack: string,
   k: number,
   value: (r: SweepRow) => number | null,
 ) {
-  const aggregators = [...new Set(rows.map((r) => r.aggregator))];
-  return aggregators.map((aggregator) => {
-    const points = rows
-      .filter((r) => r.attack === attack && r.k === k && r.aggregator === aggregator && r.replicate === 0)
-      .map((r) => [r.maliciousRatio, value(r)] as const)
-      .sort((a, b) => a[0] - b[0]);
-    return { label: aggregator, points };
-  });
+  return grid.aggregators.map((aggregator) => ({
+    label: aggregator,
+    points: grid.maliciousRatios.map(
+      (maliciousRatio) =>
+        [maliciousRatio, replicateMean(rows, { attack, aggregator, k, maliciousRatio }, value)] as const,
+    ),
+  }));
 }
 
 /** `verinfer poq sweep`: malicious ratio × k × aggregator × attack. */
@@ -131,8 +150,7 @@ export const sweepCommand: CommandSpec = {
       attacks: names<BehaviourName>(ctx.string("attacks") as string, BEHAVIOURS, "attack"),
       replicates: ctx.number("replicates") as number,
     };
-    const valid = validateSweep(grid, base, poolChoices(ctx).evaluators.length);
-    if (!valid.ok) throw VerinferError.fromVerdict(valid.error);
+    checked(validateSweep(grid, base, poolChoices(ctx).evaluators.length));
     const { pool } = await poolFromOptions(ctx);
     const seed = ctx.number("seed") as number;
     const points = sweepPoints(grid);
@@ -185,7 +203,7 @@ export const sweepCommand: CommandSpec = {
             xLabel: "malicious ratio",
             yLabel: "Pearson",
             yRange: [0, 1],
-            series: seriesByAggregator(rows, attack, kShown, (r) => r.pearson),
+            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.pearson),
           }),
         );
         sections.push(
@@ -194,7 +212,7 @@ export const sweepCommand: CommandSpec = {
             xLabel: "malicious ratio",
             yLabel: "MAE",
             yRange: [0, 4],
-            series: seriesByAggregator(rows, attack, kShown, (r) => r.mae),
+            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.mae),
           }),
         );
         sections.push(
@@ -203,7 +221,7 @@ export const sweepCommand: CommandSpec = {
             xLabel: "malicious ratio",
             yLabel: "α·(paid − true)/10",
             yRange: [-0.3, 0.3],
-            series: seriesByAggregator(rows, attack, kShown, (r) => r.rewardInflation),
+            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.rewardInflation),
           }),
         );
         sections.push(
@@ -212,7 +230,7 @@ export const sweepCommand: CommandSpec = {
             xLabel: "malicious ratio",
             yLabel: "reward",
             yRange: [0, 1],
-            series: seriesByAggregator(rows, attack, kShown, (r) => r.maliciousEvaluatorMean),
+            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.maliciousEvaluatorMean),
           }),
         );
         sections.push("</div>");
@@ -234,19 +252,16 @@ export const sweepCommand: CommandSpec = {
             ["aggregator", ...grid.maliciousRatios.map((r) => `r=${r}`)],
             aggregators.map((a) => [
               a,
-              ...grid.maliciousRatios.map((ratio) => {
-                const row = rows.find(
-                  (x) =>
-                    x.attack === attack &&
-                    x.aggregator === a &&
-                    x.k === kShown &&
-                    x.maliciousRatio === ratio &&
-                    x.replicate === 0,
-                );
-                return row ? `${row.pearson?.toFixed(3) ?? "n/a"} / ${row.mae.toFixed(2)}` : "–";
+              ...grid.maliciousRatios.map((maliciousRatio) => {
+                const cell = { attack, aggregator: a, k: kShown, maliciousRatio };
+                const pearson = replicateMean(rows, cell, (r) => r.pearson);
+                const mae = replicateMean(rows, cell, (r) => r.mae);
+                return mae === null ? "–" : `${pearson?.toFixed(3) ?? "n/a"} / ${mae.toFixed(2)}`;
               }),
             ]),
-            { title: `${attack}: consensus Pearson / MAE vs ${pool.truthName} at k=${kShown}` },
+            {
+              title: `${attack}: consensus Pearson / MAE vs ${pool.truthName} at k=${kShown}${grid.replicates > 1 ? ` (mean of ${grid.replicates} replicates)` : ""}`,
+            },
           ),
         );
       }

@@ -86,3 +86,49 @@ export function validateWeights(weights: DimensionWeights): Verdict<DimensionWei
     return fail("PARAMS_INVALID", `composite weights must sum to 1, got ${sum}`, { weights });
   return ok(weights);
 }
+
+/** Writes weights as `name=value,...` (non-zero ones only), the form `parseWeights` reads. */
+export function formatWeights(weights: DimensionWeights): string {
+  return DIMENSIONS.filter((d) => weights[d] > 0)
+    .map((d) => `${d}=${Number(weights[d].toFixed(6))}`)
+    .join(",");
+}
+
+/**
+ * Parses `prior=0.2,semantic=0.8`: dimensions not named weigh 0; the values are renormalized to sum to 1
+ * (so calibrated weights can be pasted rounded). Unknown names, bad numbers and an all-zero list fail.
+ */
+export function parseWeights(text: string): Verdict<DimensionWeights> {
+  const weights: Record<Dimension, number> = {
+    prior: 0,
+    structure: 0,
+    semantic: 0,
+    alignment: 0,
+    agreement: 0,
+  };
+  for (const part of text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name, value, ...rest] = part.split("=").map((s) => s.trim());
+    if (!(DIMENSIONS as readonly string[]).includes(name ?? "") || rest.length > 0) {
+      return fail(
+        "PARAMS_INVALID",
+        `unknown composite weight "${part}"; write dimension=value with dimension one of ${DIMENSIONS.join(", ")}`,
+      );
+    }
+    const w = Number(value);
+    if (value === undefined || value === "" || !(Number.isFinite(w) && w >= 0)) {
+      return fail(
+        "PARAMS_INVALID",
+        `composite weight of ${name} must be a non-negative number, got "${value ?? ""}"`,
+      );
+    }
+    weights[name as Dimension] = w;
+  }
+  const sum = DIMENSIONS.reduce((a, d) => a + weights[d], 0);
+  if (!(sum > 0))
+    return fail("PARAMS_INVALID", "composite weights must include at least one positive weight");
+  for (const d of DIMENSIONS) weights[d] /= sum;
+  return ok(weights);
+}

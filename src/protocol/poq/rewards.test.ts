@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccakUtf8 } from "../encoding/keccak.ts";
-import { calibrateWeights, compositeScore, DEFAULT_DIMENSION_WEIGHTS, validateWeights } from "./composite.ts";
+import { ok } from "../errors.ts";
+import {
+  calibrateWeights,
+  compositeScore,
+  DEFAULT_DIMENSION_WEIGHTS,
+  formatWeights,
+  parseWeights,
+  validateWeights,
+} from "./composite.ts";
 import { commitment, type Reveal, settleReveals, toScoreMilli } from "./consensus/commitReveal.ts";
 import { evaluatorReward, inferenceReward, normalizeCost, RewardLedger, toFixedPoint } from "./rewards.ts";
 
@@ -113,5 +121,19 @@ describe("multi-dimensional composite", () => {
       ok: false,
       error: { code: "PARAMS_INVALID" },
     });
+  });
+
+  it("weights round-trip through the command-line form; bad lists are rejected", () => {
+    expect(parseWeights(formatWeights(DEFAULT_DIMENSION_WEIGHTS))).toEqual(ok(DEFAULT_DIMENSION_WEIGHTS));
+    const p = parseWeights("semantic=3, prior=1");
+    expect(p).toMatchObject({ ok: true, value: { semantic: 0.75, prior: 0.25, structure: 0 } });
+    for (const [text, message] of [
+      ["semantic=0.5,quality=0.5", /unknown composite weight "quality=0.5"/],
+      ["semantic=-1", /must be a non-negative number, got "-1"/],
+      ["semantic=", /must be a non-negative number/],
+      ["prior=0,semantic=0", /at least one positive weight/],
+    ] as const) {
+      expect(parseWeights(text)).toMatchObject({ ok: false, error: { code: "PARAMS_INVALID", message } });
+    }
   });
 });
