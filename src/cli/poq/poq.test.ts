@@ -125,9 +125,9 @@ describe("verinfer poq", () => {
     expect((await cli("poq", "simulate", ...POOL, "--costs", costs)).stderr).toMatch(
       /\[CONFIG_INVALID\] .*costs must be non-negative/,
     );
-    expect((await cli("poq", "simulate", ...POOL, "--composite-weights", "semantic=1,vibes=2")).stderr).toMatch(
-      /\[PARAMS_INVALID\] unknown composite weight "vibes=2"/,
-    );
+    expect(
+      (await cli("poq", "simulate", ...POOL, "--composite-weights", "semantic=1,vibes=2")).stderr,
+    ).toMatch(/\[PARAMS_INVALID\] unknown composite weight "vibes=2"/);
     expect((await cli("poq", "calibrate", ...POOL, "--semantic", "sts")).stderr).toMatch(
       /--semantic sts must be one of the pool's --evaluators/,
     );
