@@ -28,6 +28,21 @@ describe("PoQ simulation", () => {
     expect(a.consensus.pearson!).toBeGreaterThan(0.85);
     expect(a.maliciousEvaluatorReward).toBeNull();
     expect(a.inference.map((s) => s.rounds).reduce((x, y) => x + y, 0)).toBe(3000);
+    // Every round settles in bigint fixed point: floors, so never more than the float rewards, and
+    // less by under one unit per round.
+    const settled = a.settled!;
+    expect(settled.decimals).toBe(18);
+    for (const node of a.inference) {
+      const exact = BigInt(settled.inference[node.name]!);
+      const float = node.meanReward * node.rounds;
+      expect(Number(exact) / 1e18).toBeCloseTo(float, 9);
+    }
+    const sum = [...Object.values(settled.inference), ...settled.evaluators].reduce(
+      (x, y) => x + BigInt(y),
+      0n,
+    );
+    expect(BigInt(settled.total)).toBe(sum);
+    expect(run({ settlementDecimals: null }).settled).toBeNull();
   });
 
   it("rejects invalid parameters with every problem listed, before any work", () => {

@@ -4,6 +4,7 @@
  */
 
 import { fail, ok, type Verdict } from "../protocol/errors.ts";
+import { preset } from "../protocol/params/params.ts";
 import { DEFAULT_DIMENSION_WEIGHTS, DIMENSIONS, type DimensionWeights } from "../protocol/poq/composite.ts";
 import { AGGREGATORS, type AggregatorName } from "../protocol/poq/consensus/aggregators.ts";
 import { type AttackParams, BEHAVIOURS, type BehaviourName } from "../protocol/poq/consensus/behaviours.ts";
@@ -38,6 +39,11 @@ export interface PoqSimConfig {
   readonly compositeWeights: DimensionWeights;
   /** Smoothing of a node's quality prior (its history) for the composite. */
   readonly priorSmoothing: number;
+  /**
+   * Decimals of the bigint fixed-point ledger every round's rewards settle into (the protocol's
+   * `fixedPointDecimals`); null skips settlement (sweeps, which report statistics only).
+   */
+  readonly settlementDecimals: number | null;
 }
 
 /** Our defaults (PAPERS.md marks all of these unknown in the papers). */
@@ -67,6 +73,7 @@ export const DEFAULT_SIM_CONFIG: PoqSimConfig = {
   quality: "evaluator",
   compositeWeights: DEFAULT_DIMENSION_WEIGHTS,
   priorSmoothing: 0.05,
+  settlementDecimals: preset("paper").fixedPointDecimals,
 };
 
 /** Checks a configuration against a pool size, reporting every problem at once. */
@@ -79,6 +86,7 @@ export function validateSimConfig(c: PoqSimConfig, evaluatorTypes: number): Verd
   integer(c.rounds, "rounds", 1, 100_000_000);
   integer(c.k, "k (evaluators per round)", 1, 1000);
   integer(c.evaluatorNodes, "evaluator nodes", 1, 100_000);
+  if (c.settlementDecimals !== null) integer(c.settlementDecimals, "settlement decimals", 0, 36);
   if (Number.isInteger(c.k) && Number.isInteger(c.evaluatorNodes) && c.k > c.evaluatorNodes) {
     problems.push(`k = ${c.k} exceeds the ${c.evaluatorNodes} evaluator nodes`);
   }

@@ -21,7 +21,7 @@ import {
   leaveOneOutMedians,
   paperTrustUpdate,
 } from "../protocol/poq/consensus/trust.ts";
-import { evaluatorReward, inferenceReward } from "../protocol/poq/rewards.ts";
+import { evaluatorReward, inferenceReward, RewardLedger } from "../protocol/poq/rewards.ts";
 import { deriveSeed, type Seed } from "../protocol/rng/deriveSeed.ts";
 import { createRng } from "../protocol/rng/prng.ts";
 import { POOL_DIMENSIONS, type PoqPool } from "./poqPool.ts";
@@ -65,6 +65,16 @@ export interface PoqSimResult {
   readonly inferenceRewardStd: number;
   /** Mean weight (trust) of honest and malicious evaluators at the end (1 for untrusted aggregators). */
   readonly finalWeights: { readonly honest: number; readonly malicious: number | null };
+  /**
+   * What settled: each node's sum of per-round rewards, each floored to `decimals` in bigint fixed point
+   * (decimal strings, exact; negative = owed). Null when settlement is off.
+   */
+  readonly settled: {
+    readonly decimals: number;
+    readonly inference: Readonly<Record<string, string>>;
+    readonly evaluators: readonly string[];
+    readonly total: string;
+  } | null;
 }
 
 function pearsonFromSums(
@@ -197,6 +207,9 @@ export function simulatePoq(
   const evCount = new Float64Array(M);
   const evSum = new Float64Array(M);
   const evSq = new Float64Array(M);
+  const decimals = config.settlementDecimals;
+  const inferenceLedger = decimals === null ? null : new RewardLedger(decimals);
+  const evaluatorLedger = decimals === null ? null : new RewardLedger(decimals);
 
   for (let round = 0; round < config.rounds; round++) {
     let item = -1;
@@ -329,6 +342,7 @@ export function simulatePoq(
     );
     infCount[system] = (infCount[system] as number) + 1;
     infSum[system] = (infSum[system] as number) + rInf;
+    inferenceLedger?.credit(pool.systems[system] as string, rInf);
     infSq[system] = (infSq[system] as number) + rInf * rInf;
     infConsensus[system] = (infConsensus[system] as number) + consensus;
     infTruth[system] = (infTruth[system] as number) + truth;
@@ -342,6 +356,7 @@ export function simulatePoq(
       const r = evaluatorReward(reported[i] as number, consensus, costNorm, config.rewards.evaluator);
       evCount[m] = (evCount[m] as number) + 1;
       evSum[m] = (evSum[m] as number) + r;
+      evaluatorLedger?.credit(String(m), r);
       evSq[m] = (evSq[m] as number) + r * r;
     }
     view.lastConsensus = consensus;
@@ -396,5 +411,18 @@ export function simulatePoq(
     maliciousEvaluatorReward: group(true),
     inferenceRewardStd: inference.reduce((a, s) => a + s.stdReward, 0) / Math.max(1, inference.length),
     finalWeights: { honest: meanWeight(false) ?? 0, malicious: meanWeight(true) },
+    settled:
+      decimals === null || !inferenceLedger || !evaluatorLedger
+        ? null
+        : {
+            decimals,
+            inference: Object.fromEntries(
+              pool.systems.map((name) => [name, String(inferenceLedger.balancesByNode().get(name) ?? 0n)]),
+            ),
+            evaluators: Array.from({ length: M }, (_, m) =>
+              String(evaluatorLedger.balancesByNode().get(String(m)) ?? 0n),
+            ),
+            total: String(inferenceLedger.total() + evaluatorLedger.total()),
+          },
   };
 }

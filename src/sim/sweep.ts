@@ -81,7 +81,15 @@ export function maliciousSeed(master: Seed, p: SweepPoint): Seed {
 
 /** The configuration of a point. */
 export function pointConfig(base: PoqSimConfig, p: SweepPoint): PoqSimConfig {
-  return { ...base, aggregator: p.aggregator, attack: p.attack, maliciousRatio: p.maliciousRatio, k: p.k };
+  // Sweeps report statistics only, so they skip the bigint settlement.
+  return {
+    ...base,
+    aggregator: p.aggregator,
+    attack: p.attack,
+    maliciousRatio: p.maliciousRatio,
+    k: p.k,
+    settlementDecimals: null,
+  };
 }
 
 /** Checks a grid and every configuration it implies, before any work starts. */

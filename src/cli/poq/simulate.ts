@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { formatFixedPoint } from "../../protocol/poq/rewards.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
 import { provenance } from "../../report/provenance.ts";
 import { barChart, escapeHtml, htmlPage } from "../../report/svg.ts";
@@ -14,6 +15,18 @@ import {
   SIM_OPTIONS,
   simConfigFromOptions,
 } from "./poolOptions.ts";
+
+const INFERENCE_COLUMNS = [
+  "inference node",
+  "rounds",
+  "mean reward",
+  "sd",
+  "consensus",
+  "truth",
+  "cost ms",
+  "quality/s",
+  "settled (sum)",
+];
 
 /** Writes a report file, creating its folder. */
 export function writeReport(path: string, content: string): void {
@@ -85,6 +98,9 @@ export const simulateCommand: CommandSpec = {
       s.meanTruth,
       s.meanCostMs,
       s.meanCostMs > 0 ? s.meanConsensus / (s.meanCostMs / 1000) : null,
+      result.settled
+        ? formatFixedPoint(BigInt(result.settled.inference[s.name] ?? "0"), result.settled.decimals, 4)
+        : "–",
     ]);
     const html = ctx.string("html");
     if (html) {
@@ -109,7 +125,7 @@ export const simulateCommand: CommandSpec = {
               bars: types.map((t) => ({ label: t.type, value: t.honestMeanReward })),
             }),
             "</div>",
-            `<pre>${escapeHtml(renderTable(["node", "rounds", "mean reward", "sd", "consensus", "truth", "cost ms", "quality/s"], inferenceRows))}</pre>`,
+            `<pre>${escapeHtml(renderTable(INFERENCE_COLUMNS, inferenceRows))}</pre>`,
           ].join("\n"),
         ),
       );
@@ -122,13 +138,9 @@ export const simulateCommand: CommandSpec = {
         `PoQ simulation on ${pool.task}: ${config.rounds} rounds in ${elapsedMs.toFixed(0)} ms; k=${config.k} of ${config.evaluatorNodes} evaluator nodes; aggregator ${config.aggregator}; attack ${config.attack} by ${config.maliciousRatio * 100}% of nodes; commit-reveal ${config.commitReveal ? "on" : "off"}; seed ${seed}`,
         `consensus vs ${pool.truthName}: Pearson ${result.consensus.pearson?.toFixed(4) ?? "n/a"}, MAE ${result.consensus.mae.toFixed(4)}; reward inflation ${result.rewardInflation.toFixed(4)}`,
         "",
-        renderTable(
-          ["inference node", "rounds", "mean reward", "sd", "consensus", "truth", "cost ms", "quality/s"],
-          inferenceRows,
-          {
-            title: `inference nodes (R = ${config.rewards.inference.alpha}·consensus/10 − ${config.rewards.inference.beta}·cost/max cost)`,
-          },
-        ),
+        renderTable(INFERENCE_COLUMNS, inferenceRows, {
+          title: `inference nodes (R = ${config.rewards.inference.alpha}·consensus/10 − ${config.rewards.inference.beta}·cost/max cost)`,
+        }),
         "",
         renderTable(
           ["evaluator type", "cost ms", "honest reward", "malicious reward", "mean weight"],

@@ -11,7 +11,14 @@ import {
   validateWeights,
 } from "./composite.ts";
 import { commitment, type Reveal, settleReveals, toScoreMilli } from "./consensus/commitReveal.ts";
-import { evaluatorReward, inferenceReward, normalizeCost, RewardLedger, toFixedPoint } from "./rewards.ts";
+import {
+  evaluatorReward,
+  formatFixedPoint,
+  inferenceReward,
+  normalizeCost,
+  RewardLedger,
+  toFixedPoint,
+} from "./rewards.ts";
 
 describe("cost-aware rewards", () => {
   it("R = α·quality − β·cost for both node types", () => {
@@ -42,6 +49,9 @@ describe("cost-aware rewards", () => {
     expect(a).toBe(1000000000000000050n);
     expect(ledger.balancesByNode().get("b")).toBe(-250000000000000000n);
     expect(ledger.total()).toBe(a - 250000000000000000n);
+    expect(formatFixedPoint(a, 18)).toBe("1.000000000000000050");
+    expect(formatFixedPoint(-250000000000000000n, 18, 4)).toBe("-0.2500");
+    expect(formatFixedPoint(42n, 0)).toBe("42");
   });
 });
 

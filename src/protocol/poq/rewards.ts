@@ -47,24 +47,44 @@ export function evaluatorReward(
 }
 
 const F64 = new Float64Array(1);
-const BITS = new BigUint64Array(F64.buffer);
+const WORDS = new Uint32Array(F64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const POW10: bigint[] = [];
+/** 10^d as a bigint, cached (settlement runs once per node per round). */
+function pow10(d: number): bigint {
+  let p = POW10[d];
+  if (p === undefined) {
+    p = 10n ** BigInt(d);
+    POW10[d] = p;
+  }
+  return p;
+}
 
 /** ⌊x · 10^decimals⌋ computed exactly from the binary value of the double x. */
 export function toFixedPoint(x: number, decimals: number): bigint {
   if (!Number.isFinite(x)) throw new RangeError(`cannot settle a non-finite amount (${x})`);
   if (x === 0) return 0n;
   F64[0] = x;
-  const bits = BITS[0] as bigint;
-  const negative = bits >> 63n === 1n;
-  const exponentBits = Number((bits >> 52n) & 0x7ffn);
-  const fraction = bits & ((1n << 52n) - 1n);
-  // x = ±mantissa · 2^exponent exactly.
-  const mantissa = exponentBits === 0 ? fraction : fraction | (1n << 52n);
+  const hi = WORDS[LITTLE_ENDIAN ? 1 : 0] as number;
+  const lo = WORDS[LITTLE_ENDIAN ? 0 : 1] as number;
+  const exponentBits = (hi >>> 20) & 0x7ff;
+  // x = ±mantissa · 2^exponent exactly; the 53-bit mantissa is exact in a double.
+  const fraction = (hi & 0xfffff) * 0x1_0000_0000 + lo;
+  const mantissa = exponentBits === 0 ? fraction : fraction + 2 ** 52;
   const exponent = (exponentBits === 0 ? 1 : exponentBits) - 1075;
-  const signed = negative ? -mantissa : mantissa;
-  const scaled = signed * 10n ** BigInt(decimals);
+  const scaled = BigInt(hi >>> 31 ? -mantissa : mantissa) * pow10(decimals);
   // BigInt >> rounds toward −∞ for negative values too, which is the floor we want.
   return exponent >= 0 ? scaled << BigInt(exponent) : scaled >> BigInt(-exponent);
+}
+
+/** A fixed-point amount as a decimal string with `shown` fractional digits (truncated toward zero). */
+export function formatFixedPoint(amount: bigint, decimals: number, shown = decimals): string {
+  const negative = amount < 0n;
+  const abs = negative ? -amount : amount;
+  const scale = 10n ** BigInt(decimals);
+  const fraction = (abs % scale).toString().padStart(decimals, "0").slice(0, shown);
+  return `${negative ? "-" : ""}${abs / scale}${fraction ? `.${fraction}` : ""}`;
 }
 
 /** Per-node sums of settled rewards, exact. */
