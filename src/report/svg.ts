@@ -187,7 +187,7 @@ export function lineChart(options: {
     }
     parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
     const lx = left + (i % 3) * 100;
-    const ly = top + ph + 30 + Math.floor(i / 3) * 13;
+    const ly = top + ph + 42 + Math.floor(i / 3) * 13;
     parts.push(
       `<rect x="${lx}" y="${ly - 8}" width="10" height="3" fill="${color}"/><text x="${lx + 14}" y="${ly - 3}">${escapeHtml(s.label)}</text>`,
     );

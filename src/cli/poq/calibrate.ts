@@ -70,7 +70,7 @@ export const calibrateCommand: CommandSpec = {
         `best single evaluator (${result.heldOut.bestSingle.evaluator}, chosen on the calibration half)`,
         result.heldOut.bestSingle.pearson,
       ],
-      ["median consensus of all evaluators", result.heldOut.medianConsensus],
+      ["median consensus (all evaluators)", result.heldOut.medianConsensus],
     ] as const;
     const html = ctx.string("html");
     if (html) {
