@@ -36,6 +36,99 @@ export const ERROR_CODES = {
     meaning: "a revealed score and salt do not match the commitment",
   },
   REVEAL_MISSING: { disposition: "reject", meaning: "an evaluator committed but did not reveal" },
+  // hardware attestation (NVIDIA GPU evidence, dev TEE)
+  ATTESTATION_REPORT_TRUNCATED: { disposition: "reject", meaning: "an attestation report ends early" },
+  ATTESTATION_REPORT_OVERSIZED: {
+    disposition: "reject",
+    meaning: "an attestation report is larger than the size limit or has trailing bytes",
+  },
+  ATTESTATION_REPORT_MALFORMED: {
+    disposition: "reject",
+    meaning: "an attestation report does not follow the SPDM 1.1 GET_MEASUREMENTS layout",
+  },
+  ATTESTATION_NONCE_MISMATCH: {
+    disposition: "reject",
+    meaning: "the report's nonce is not the expected one",
+  },
+  ATTESTATION_SIGNATURE_INVALID: {
+    disposition: "reject",
+    meaning: "the report signature does not verify with the leaf certificate's key",
+  },
+  ATTESTATION_CERT_MALFORMED: { disposition: "reject", meaning: "a certificate or PEM bundle is malformed" },
+  ATTESTATION_CERT_EXPIRED: {
+    disposition: "reject",
+    meaning: "a certificate has expired at the verification time",
+  },
+  ATTESTATION_CERT_NOT_YET_VALID: {
+    disposition: "reject",
+    meaning: "a certificate is not yet valid at the verification time",
+  },
+  ATTESTATION_CERT_REVOKED: { disposition: "reject", meaning: "OCSP says a certificate is revoked" },
+  ATTESTATION_CHAIN_UNTRUSTED_ROOT: {
+    disposition: "reject",
+    meaning: "a certificate chain ends in a root other than the pinned one",
+  },
+  ATTESTATION_CHAIN_BROKEN: {
+    disposition: "reject",
+    meaning: "a certificate is not signed by the next one (wrong order, wrong issuer or bad signature)",
+  },
+  ATTESTATION_CHAIN_TOO_LONG: {
+    disposition: "reject",
+    meaning: "a certificate chain is longer than allowed",
+  },
+  ATTESTATION_FWID_MISMATCH: {
+    disposition: "reject",
+    meaning: "the FWID in the leaf certificate differs from the report's",
+  },
+  ATTESTATION_RIM_MALFORMED: {
+    disposition: "reject",
+    meaning: "a reference integrity manifest is malformed",
+  },
+  ATTESTATION_RIM_SIGNATURE_INVALID: {
+    disposition: "reject",
+    meaning: "a RIM's XML signature or its digest does not verify",
+  },
+  ATTESTATION_RIM_MISMATCH: {
+    disposition: "reject",
+    meaning: "a RIM is for another driver/VBIOS version than the report",
+  },
+  ATTESTATION_MEASUREMENT_MISMATCH: {
+    disposition: "reject",
+    meaning: "runtime measurements differ from the RIMs' golden values",
+  },
+  ATTESTATION_MEASUREMENT_CONFLICT: {
+    disposition: "reject",
+    meaning: "the driver and VBIOS RIMs both claim a measurement index",
+  },
+  ATTESTATION_OCSP_MALFORMED: { disposition: "reject", meaning: "an OCSP response is malformed" },
+  ATTESTATION_OCSP_INVALID: {
+    disposition: "reject",
+    meaning: "an OCSP response is not validly signed for the certificate it covers",
+  },
+  ATTESTATION_OCSP_STALE: {
+    disposition: "reject",
+    meaning: "an OCSP response is outside its freshness window",
+  },
+  ATTESTATION_COLLATERAL_MISSING: {
+    disposition: "reject",
+    meaning: "collateral the policy requires (RIM, OCSP response) is not available",
+  },
+  ATTESTATION_POLICY_VIOLATION: {
+    disposition: "reject",
+    meaning: "the evidence is valid but the policy does not accept it (version, age)",
+  },
+  ATTESTATION_DEBUG_MODE: {
+    disposition: "reject",
+    meaning: "the evidence shows a debug or developer-tools state",
+  },
+  ATTESTATION_DEV_TEE_REJECTED: {
+    disposition: "reject",
+    meaning: "dev-TEE evidence was presented to a policy that does not allow it",
+  },
+  ATTESTATION_KEY_BINDING_MISMATCH: {
+    disposition: "reject",
+    meaning: "the evidence nonce does not bind the enclave key and the verifier challenge",
+  },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },
