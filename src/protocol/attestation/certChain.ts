@@ -33,11 +33,6 @@ export interface VerifiedChain {
 
 const label = (c: Certificate, i: number) =>
   `certificate ${i + 1} (${commonName(c.subject) ?? c.subject.text})`;
-const iso = (ms: number) =>
-  new Intl.DateTimeFormat("sv-SE", { timeZone: "UTC", dateStyle: "short", timeStyle: "medium" })
-    .format(ms)
-    .replace(" ", "T") + "Z";
-
 /** Verifies `chain` (leaf first) up to the pinned root. */
 export function verifyCertificateChain(
   chain: readonly Certificate[],

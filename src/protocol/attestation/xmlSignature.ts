@@ -39,7 +39,8 @@ export interface EnvelopedSignature {
 
 function one(parent: XmlElement, local: string): XmlElement {
   const found = childElements(parent, DSIG, local);
-  if (found.length !== 1) throw new SignatureShapeError(`expected one ds:${local} in ds:${parent.local}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new SignatureShapeError(`expected one ds:${local} in ds:${parent.local}, found ${found.length}`);
   return found[0] as XmlElement;
 }
 
@@ -50,29 +51,40 @@ class SignatureShapeError extends Error {}
  * ATTESTATION_RIM_MALFORMED; a wrong digest or signature is reported in the result, so the caller can
  * name which of the two failed.
  */
-export function verifyEnvelopedSignature(root: XmlElement, verifier: EcdsaVerifier): Verdict<EnvelopedSignature> {
+export function verifyEnvelopedSignature(
+  root: XmlElement,
+  verifier: EcdsaVerifier,
+): Verdict<EnvelopedSignature> {
   try {
     const signatures = childElements(root, DSIG, "Signature");
-    if (signatures.length !== 1) throw new SignatureShapeError(`expected one enveloped ds:Signature, found ${signatures.length}`);
+    if (signatures.length !== 1)
+      throw new SignatureShapeError(`expected one enveloped ds:Signature, found ${signatures.length}`);
     const signature = signatures[0] as XmlElement;
     const signedInfo = one(signature, "SignedInfo");
     const c14n = attribute(one(signedInfo, "CanonicalizationMethod"), "Algorithm") ?? "";
     if (!C14N_METHODS.has(c14n)) throw new SignatureShapeError(`unsupported canonicalization ${c14n}`);
     const signatureHash = SIGNATURE_METHODS[attribute(one(signedInfo, "SignatureMethod"), "Algorithm") ?? ""];
-    if (!signatureHash) throw new SignatureShapeError("unsupported SignatureMethod (ECDSA-SHA384/256 expected)");
+    if (!signatureHash)
+      throw new SignatureShapeError("unsupported SignatureMethod (ECDSA-SHA384/256 expected)");
     const reference = one(signedInfo, "Reference");
-    if (attribute(reference, "URI") !== "") throw new SignatureShapeError('the Reference must be URI="" (the whole document)');
+    if (attribute(reference, "URI") !== "")
+      throw new SignatureShapeError('the Reference must be URI="" (the whole document)');
     const transforms = childElements(one(reference, "Transforms"), DSIG, "Transform").map(
       (t) => attribute(t, "Algorithm") ?? "",
     );
-    if (transforms.length !== 2 || transforms[0] !== ENVELOPED || !C14N_METHODS.has(transforms[1] as string)) {
+    if (
+      transforms.length !== 2 ||
+      transforms[0] !== ENVELOPED ||
+      !C14N_METHODS.has(transforms[1] as string)
+    ) {
       throw new SignatureShapeError(`unsupported transforms ${transforms.join(", ")}`);
     }
     const digestHash = DIGEST_METHODS[attribute(one(reference, "DigestMethod"), "Algorithm") ?? ""];
     if (!digestHash) throw new SignatureShapeError("unsupported DigestMethod (SHA-384/256 expected)");
     const expectedDigest = decodeBase64(textContent(one(reference, "DigestValue")));
     const signatureValue = decodeBase64(textContent(one(signature, "SignatureValue")));
-    if (!expectedDigest.ok || !signatureValue.ok) throw new SignatureShapeError("DigestValue or SignatureValue is not base64");
+    if (!expectedDigest.ok || !signatureValue.ok)
+      throw new SignatureShapeError("DigestValue or SignatureValue is not base64");
     const x509Data = one(one(signature, "KeyInfo"), "X509Data");
     const certificates: Certificate[] = [];
     for (const [i, el] of childElements(x509Data, DSIG, "X509Certificate").entries()) {
@@ -95,7 +107,8 @@ export function verifyEnvelopedSignature(root: XmlElement, verifier: EcdsaVerifi
     );
     return ok({ digestValid, signatureValid, certificates });
   } catch (e) {
-    if (e instanceof SignatureShapeError) return fail("ATTESTATION_RIM_MALFORMED", `XML signature: ${e.message}`);
+    if (e instanceof SignatureShapeError)
+      return fail("ATTESTATION_RIM_MALFORMED", `XML signature: ${e.message}`);
     throw e;
   }
 }
