@@ -7,7 +7,17 @@
 import { p256, p384 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { content, DerError, expectTag, integerBytes, readRoot, sequence, TAG } from "../encoding/der.ts";
+import {
+  content,
+  DerError,
+  derInteger,
+  derSequence,
+  expectTag,
+  integerBytes,
+  readRoot,
+  sequence,
+  TAG,
+} from "../encoding/der.ts";
 
 /** Curves verinfer meets: NVIDIA evidence (P-384), dev and OCSP chains (P-384/P-256), enclave keys (secp256k1). */
 export type EcCurve = "P-256" | "P-384" | "secp256k1";
@@ -69,4 +79,33 @@ export function derSignatureToRaw(der: Uint8Array, curve: EcCurve): Uint8Array |
     if (e instanceof DerError) return null;
     throw e;
   }
+}
+
+/**
+ * Signs with deterministic ECDSA (RFC 6979, no randomness needed), returning raw `r‖s`. Used by the
+ * dev TEE and by tests that build hostile evidence; production signing happens inside real TEEs.
+ */
+export function signEcdsa(
+  curve: EcCurve,
+  hash: HashAlg,
+  privateKey: Uint8Array,
+  message: Uint8Array,
+): Uint8Array {
+  return CURVES[curve].sign(digest(hash, message), privateKey, {
+    prehash: false,
+    lowS: curve === "secp256k1",
+  });
+}
+
+/** The uncompressed SEC1 public point of a private key. */
+export function publicPoint(curve: EcCurve, privateKey: Uint8Array): Uint8Array {
+  return CURVES[curve].getPublicKey(privateKey, false);
+}
+
+/** Converts raw `r‖s` to a DER `ECDSA-Sig-Value`. */
+export function rawSignatureToDer(raw: Uint8Array): Uint8Array {
+  const half = raw.length / 2;
+  const scalar = (b: Uint8Array) =>
+    BigInt(`0x${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("") || "0"}`);
+  return derSequence(derInteger(scalar(raw.subarray(0, half))), derInteger(scalar(raw.subarray(half))));
 }

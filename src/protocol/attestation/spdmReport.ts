@@ -352,3 +352,24 @@ export function reportIdentity(report: SpdmReport): ReportIdentity {
     featureFlag: littleEndian(opaqueField(report, 36)),
   };
 }
+
+/**
+ * Decodes a report as NVIDIA's tools write it: lowercase hex, possibly with `0x`/`\x` prefixes,
+ * spaces or newlines (all stripped, as nvtrust does).
+ */
+export function decodeReportText(text: string): Verdict<Uint8Array> {
+  if (text.length > 4 * MAX_REPORT_BYTES) {
+    return fail(
+      "ATTESTATION_REPORT_OVERSIZED",
+      `report text of ${text.length} characters exceeds the size limit`,
+    );
+  }
+  const clean = text.replace(/0x|\\x|\s+/g, "");
+  const bad = clean.search(/[^0-9a-fA-F]/);
+  if (bad >= 0)
+    return fail("HEX_INVALID", `the report is not hex: character "${clean[bad]}" at position ${bad}`);
+  if (clean.length % 2) return fail("HEX_INVALID", "the report hex has an odd number of digits");
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(clean.slice(2 * i, 2 * i + 2), 16);
+  return ok(out);
+}
