@@ -137,7 +137,7 @@ export interface OcspResponseSpec {
   readonly status: OcspStatusSpec;
   readonly producedAt: number;
   readonly thisUpdate: number;
-  readonly nextUpdate?: number;
+  readonly nextUpdate?: number | undefined;
   /** Responder name (byName) and key; responder certificates to embed (delegated responders). */
   readonly responderName: NameSpec;
   readonly signer: SigningKey;
