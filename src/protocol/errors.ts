@@ -129,6 +129,35 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "the evidence nonce does not bind the enclave key and the verifier challenge",
   },
+  // receipts (PoEA)
+  RECEIPT_MALFORMED: { disposition: "reject", meaning: "a receipt does not have the receipt format" },
+  RECEIPT_SIGNATURE_INVALID: {
+    disposition: "reject",
+    meaning: "a receipt signature is malformed or does not verify for the named worker",
+  },
+  RECEIPT_DOMAIN_MISMATCH: {
+    disposition: "reject",
+    meaning: "a receipt is for another chain or settlement contract",
+  },
+  RECEIPT_WORKER_UNKNOWN: { disposition: "reject", meaning: "the receipt's worker is not registered" },
+  RECEIPT_WORKER_NOT_ATTESTED: {
+    disposition: "reject",
+    meaning: "the worker's enclave key is not bound to accepted attestation evidence",
+  },
+  RECEIPT_WORKER_UNSTAKED: { disposition: "reject", meaning: "the worker's stake is below the minimum" },
+  RECEIPT_MODEL_MISMATCH: {
+    disposition: "reject",
+    meaning: "the receipt's model id or weights hash differs from the worker's registered model",
+  },
+  RECEIPT_ENGINE_NOT_ALLOWED: {
+    disposition: "reject",
+    meaning: "the receipt's engine measurement is not allowed for the model",
+  },
+  RECEIPT_ATTESTATION_MISMATCH: {
+    disposition: "reject",
+    meaning: "the receipt names other attestation evidence than the worker registered",
+  },
+  RECEIPT_REPLAYED: { disposition: "ignore", meaning: "the receipt's sequence number was already used" },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },

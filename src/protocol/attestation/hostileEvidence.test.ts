@@ -1,11 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { nodeEcdsa } from "../../attestation/nodeEcdsa.ts";
+import { nodeEcdsa } from "../../crypto/nodeEcdsa.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { parseXml } from "../encoding/xml.ts";
 import { verifyCertificateChain } from "./certChain.ts";
 import { buildDevTee, DEV_TEE_FIRMWARE, type DevTeeKeys, devReport } from "./devTee.ts";
 import { parseEvidenceJson } from "./evidenceJson.ts";
+import { bindingNonce, verifyKeyBinding } from "./keyBinding.ts";
 import { checkOcsp, ocspCertId, parseOcspResponse } from "./ocsp.ts";
 import { DEFAULT_POLICY, DEVNET_POLICY, validatePolicy } from "./policy.ts";
 import { parseRim } from "./rim.ts";
@@ -114,13 +115,23 @@ describe("dev TEE", () => {
 
   it("binds an enclave key through the nonce (keccak256(pubkey ‖ challenge))", () => {
     const enclave = publicPoint("secp256k1", key(7).slice(0, 32));
+    const other = publicPoint("secp256k1", key(8).slice(0, 32));
     const challenge = keccak256(Uint8Array.of(1, 2, 3));
-    const bound = keccak256(new Uint8Array([...enclave, ...challenge]));
-    expect(verify(devReport(KEYS, bound, RESPONDER), { nonce: bound }).overall).toBe(true);
-    const other = keccak256(new Uint8Array([...publicPoint("secp256k1", key(8).slice(0, 32)), ...challenge]));
-    expect(codes(verify(devReport(KEYS, bound, RESPONDER), { nonce: other }))).toEqual([
-      "ATTESTATION_NONCE_MISMATCH",
-    ]);
+    const bound = bindingNonce(enclave, challenge);
+    const r = verify(devReport(KEYS, bound, RESPONDER), { nonce: bound });
+    expect(r.overall).toBe(true);
+    expect(verifyKeyBinding(bound, enclave, challenge).ok).toBe(true);
+    expect(verifyKeyBinding(bound, other, challenge)).toMatchObject({
+      ok: false,
+      error: { code: "ATTESTATION_KEY_BINDING_MISMATCH" },
+    });
+    expect(verifyKeyBinding(bound, enclave, keccak256(Uint8Array.of(4)))).toMatchObject({
+      ok: false,
+      error: { code: "ATTESTATION_KEY_BINDING_MISMATCH" },
+    });
+    expect(
+      codes(verify(devReport(KEYS, bound, RESPONDER), { nonce: bindingNonce(other, challenge) })),
+    ).toEqual(["ATTESTATION_NONCE_MISMATCH"]);
   });
 });
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
-import { nodeEcdsa } from "../../attestation/nodeEcdsa.ts";
+import { nodeEcdsa } from "../../crypto/nodeEcdsa.ts";
 import { DATA_DIR, itWithData } from "../../testing/sharedData.ts";
 import { bytesToHex } from "../encoding/hex.ts";
 import { parseXml } from "../encoding/xml.ts";

@@ -1,0 +1,58 @@
+/**
+ * The fast receipt path: libsecp256k1 (the `secp256k1` package's N-API binding, prebuilt for
+ * linux-x64) and native keccak-256 (the `keccak` package). node:crypto cannot serve here: OpenSSL 3.0
+ * has no keccak-256 and hashes before it verifies, and its secp256k1 is the generic slow curve code.
+ * If a binding cannot load, {@link loadNativeSecp256k1} returns null and callers use the pure backend.
+ */
+import { createRequire } from "node:module";
+import type { Secp256k1Backend } from "../protocol/receipt/verifyReceipt.ts";
+
+/** The package's API over its native addon (`secp256k1/bindings.js` throws when the addon is absent). */
+interface SecpBinding {
+  ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
+}
+interface KeccakState {
+  update(data: Uint8Array): KeccakState;
+  digest(): Buffer;
+}
+
+let cached: Secp256k1Backend | null | undefined;
+
+/** The native backend, or null when the native bindings are unavailable on this machine. */
+export function loadNativeSecp256k1(): Secp256k1Backend | null {
+  if (cached !== undefined) return cached;
+  try {
+    const require = createRequire(import.meta.url);
+    const secp = require("secp256k1/bindings.js") as SecpBinding;
+    const KeccakBinding = require("keccak/bindings.js") as (algorithm: string) => KeccakState;
+    const keccak = (data: Uint8Array) =>
+      new Uint8Array(
+        KeccakBinding("keccak256")
+          .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+          .digest(),
+      );
+    cached = {
+      name: "native (libsecp256k1 + keccak)",
+      keccak256: keccak,
+      verify(digest, signature, publicKey) {
+        // libsecp256k1 rejects high-s signatures in verify, as Ethereum does.
+        try {
+          return secp.ecdsaVerify(signature, digest, publicKey);
+        } catch {
+          return false;
+        }
+      },
+      recover(digest, signature, recoveryId) {
+        try {
+          return secp.ecdsaRecover(signature, recoveryId, digest, false);
+        } catch {
+          return null;
+        }
+      },
+    };
+  } catch {
+    cached = null;
+  }
+  return cached;
+}

@@ -1,0 +1,257 @@
+/**
+ * Receipt verification for the sequencer: the signature under the worker's registered enclave key,
+ * then the PoEA checks (DESIGN.md): the worker is registered, attested and staked, the receipt names
+ * the evidence the key was bound to, its model id and weights hash are the worker's registered model,
+ * its engine measurement is allowed for that model, and its sequence number was not used before.
+ *
+ * Signature math sits behind {@link Secp256k1Backend}: the pure backend here (@noble), and a native
+ * one in the shell (libsecp256k1 + native keccak) for the ≥ 10k/s path. Verification with the
+ * registered public key avoids public-key recovery, which is slower; recovery is offered for tools.
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
+import { keccak256 } from "../encoding/keccak.ts";
+import { fail, ok, type Verdict } from "../errors.ts";
+import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "./receipt.ts";
+
+/** secp256k1 and keccak-256, pluggable. Signatures are 64-byte `r ‖ s`, keys 65-byte uncompressed. */
+export interface Secp256k1Backend {
+  readonly name: string;
+  keccak256(data: Uint8Array): Uint8Array;
+  verify(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
+  recover(digest: Uint8Array, signature: Uint8Array, recoveryId: number): Uint8Array | null;
+}
+
+/** Pure-JS backend (@noble/curves, @noble/hashes). Rejects high-s signatures, as Ethereum does. */
+export const pureSecp256k1: Secp256k1Backend = {
+  name: "pure-js",
+  keccak256,
+  verify(digest, signature, publicKey) {
+    try {
+      return secp256k1.verify(signature, digest, publicKey, { prehash: false, lowS: true });
+    } catch {
+      return false;
+    }
+  },
+  recover(digest, signature, recoveryId) {
+    try {
+      const sig = new Uint8Array(65);
+      sig[0] = recoveryId;
+      sig.set(signature, 1);
+      const compressed = secp256k1.recoverPublicKey(sig, digest, { prehash: false });
+      return secp256k1.Point.fromBytes(compressed).toBytes(false);
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** Signs a receipt with an enclave private key (32 bytes): deterministic, low-s, v = 27 + recovery id. */
+export function signReceipt(receipt: Receipt, privateKey: Uint8Array): SignedReceipt {
+  const recovered = secp256k1.sign(receiptDigest(receipt), privateKey, {
+    prehash: false,
+    format: "recovered",
+  });
+  const out = new Uint8Array(65);
+  out.set(recovered.subarray(1), 0);
+  out[64] = 27 + (recovered[0] as number);
+  return { receipt, signature: bytesToHex(out) };
+}
+
+/** Splits a 65-byte signature into `r ‖ s` and the recovery id, or null when v is not 27/28 (or 0/1). */
+export function splitSignature(signature: Hex): { rs: Uint8Array; recoveryId: number } | null {
+  const bytes = hexToBytes(signature, 65);
+  const v = bytes[64] as number;
+  const recoveryId = v >= 27 ? v - 27 : v;
+  if (recoveryId !== 0 && recoveryId !== 1) return null;
+  return { rs: bytes.subarray(0, 64), recoveryId };
+}
+
+/** Recovers the signer's address (what Solidity's `ecrecover` would return). */
+export function recoverReceiptSigner(
+  signed: SignedReceipt,
+  backend: Secp256k1Backend = pureSecp256k1,
+): Verdict<Hex> {
+  const parts = splitSignature(signed.signature);
+  if (!parts) return fail("RECEIPT_SIGNATURE_INVALID", "the signature's v must be 27 or 28");
+  const key = backend.recover(receiptDigest(signed.receipt, backend.keccak256), parts.rs, parts.recoveryId);
+  if (!key) return fail("RECEIPT_SIGNATURE_INVALID", "no public key recovers from this signature");
+  return ok(addressOf(key, backend.keccak256));
+}
+
+/** A registered worker. */
+export interface WorkerEntry {
+  readonly address: Hex;
+  /** Uncompressed secp256k1 enclave public key (65 bytes). */
+  readonly publicKey: Uint8Array;
+  /** The worker's key was bound to accepted evidence (attestation verified at registration). */
+  readonly attested: boolean;
+  /** keccak256 of that evidence's report. */
+  readonly attestationHash: Hex;
+  readonly stake: bigint;
+  readonly modelId: Hex;
+}
+
+/** A registered model. */
+export interface ModelEntry {
+  readonly modelId: Hex;
+  readonly weightsHash: Hex;
+  /** Engine measurements allowed to serve it. */
+  readonly engines: readonly Hex[];
+}
+
+/** What the sequencer knows when it checks receipts. Addresses and hashes are lower-case. */
+export interface RegistrySnapshot {
+  readonly chainId: bigint;
+  readonly settlement: Hex;
+  readonly minStake: bigint;
+  readonly workers: ReadonlyMap<string, WorkerEntry>;
+  readonly models: ReadonlyMap<string, ModelEntry>;
+}
+
+/** A receipt that passed every stateless check. */
+export interface VerifiedReceipt {
+  readonly digest: Hex;
+  readonly worker: Hex;
+}
+
+/**
+ * Every check that does not depend on other receipts (use {@link SequenceGuard} for replays, in
+ * order). Safe to run in parallel.
+ */
+export function checkReceipt(
+  signed: SignedReceipt,
+  registry: RegistrySnapshot,
+  backend: Secp256k1Backend = pureSecp256k1,
+): Verdict<VerifiedReceipt> {
+  const r = signed.receipt;
+  if (r.chainId !== registry.chainId || r.settlement.toLowerCase() !== registry.settlement) {
+    return fail(
+      "RECEIPT_DOMAIN_MISMATCH",
+      `the receipt is for chain ${r.chainId} / ${r.settlement}, this network is ${registry.chainId} / ${registry.settlement}`,
+    );
+  }
+  const worker = registry.workers.get(r.worker.toLowerCase());
+  if (!worker) return fail("RECEIPT_WORKER_UNKNOWN", `worker ${r.worker} is not registered`);
+  const parts = splitSignature(signed.signature);
+  const digest = receiptDigest(r, backend.keccak256);
+  if (!parts || !backend.verify(digest, parts.rs, worker.publicKey)) {
+    return fail(
+      "RECEIPT_SIGNATURE_INVALID",
+      `the signature does not verify with worker ${r.worker}'s enclave key`,
+    );
+  }
+  if (!worker.attested)
+    return fail("RECEIPT_WORKER_NOT_ATTESTED", `worker ${r.worker} has no accepted attestation`);
+  if (r.attestationHash.toLowerCase() !== worker.attestationHash) {
+    return fail(
+      "RECEIPT_ATTESTATION_MISMATCH",
+      `the receipt names evidence ${r.attestationHash}, the worker registered ${worker.attestationHash}`,
+    );
+  }
+  if (worker.stake < registry.minStake) {
+    return fail(
+      "RECEIPT_WORKER_UNSTAKED",
+      `worker ${r.worker} stakes ${worker.stake}, the minimum is ${registry.minStake}`,
+    );
+  }
+  const modelId = r.modelId.toLowerCase();
+  const model = registry.models.get(modelId);
+  if (modelId !== worker.modelId || !model || model.weightsHash !== r.weightsHash.toLowerCase()) {
+    return fail(
+      "RECEIPT_MODEL_MISMATCH",
+      `the receipt claims model ${r.modelId} with weights ${r.weightsHash}; worker ${r.worker} is registered for ${worker.modelId}${model ? ` (weights ${model.weightsHash})` : ""}`,
+    );
+  }
+  if (!model.engines.includes(r.engineHash.toLowerCase() as Hex)) {
+    return fail(
+      "RECEIPT_ENGINE_NOT_ALLOWED",
+      `engine ${r.engineHash} is not allowed to serve model ${r.modelId}`,
+    );
+  }
+  return ok({ digest: bytesToHex(digest), worker: r.worker });
+}
+
+/** Accepts each (worker, sequence) once, in increasing order per worker. */
+export class SequenceGuard {
+  private readonly last = new Map<string, bigint>();
+
+  /** Records a sequence number, or reports a replay. */
+  accept(worker: Hex, sequence: bigint): Verdict<bigint> {
+    const previous = this.last.get(worker);
+    if (previous !== undefined && sequence <= previous) {
+      return fail(
+        "RECEIPT_REPLAYED",
+        `worker ${worker} already used sequence ${previous} (this receipt has ${sequence})`,
+      );
+    }
+    this.last.set(worker, sequence);
+    return ok(sequence);
+  }
+}
+
+function isHex(v: unknown, bytes: number): v is string {
+  return typeof v === "string" && v.length === 2 + 2 * bytes && /^0x[0-9a-fA-F]*$/.test(v);
+}
+
+/**
+ * Parses a registry snapshot from JSON: `{ chainId, settlement, minStake, workers: [{ address,
+ * publicKey, attested, attestationHash, stake, modelId }], models: [{ modelId, weightsHash, engines }] }`.
+ * Each worker's address must be the address of its public key.
+ */
+export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
+  const problems: string[] = [];
+  const v = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  const big = (x: unknown, name: string): bigint => {
+    if (
+      (typeof x === "number" && Number.isSafeInteger(x) && x >= 0) ||
+      (typeof x === "string" && /^\d+$/.test(x))
+    )
+      return BigInt(x);
+    problems.push(`${name} must be a non-negative integer`);
+    return 0n;
+  };
+  const hex = (x: unknown, bytes: number, name: string): Hex => {
+    if (isHex(x, bytes)) return x.toLowerCase() as Hex;
+    problems.push(`${name} must be ${bytes} bytes of 0x hex`);
+    return "0x";
+  };
+  const chainId = big(v.chainId, "chainId");
+  const settlement = hex(v.settlement, 20, "settlement");
+  const minStake = big(v.minStake ?? 0, "minStake");
+  const workers = new Map<string, WorkerEntry>();
+  for (const [i, w] of (Array.isArray(v.workers) ? v.workers : []).entries()) {
+    const x = (w ?? {}) as Record<string, unknown>;
+    const address = hex(x.address, 20, `workers[${i}].address`);
+    const publicKeyHex = hex(x.publicKey, 65, `workers[${i}].publicKey`);
+    const publicKey = publicKeyHex === "0x" ? new Uint8Array() : hexToBytes(publicKeyHex);
+    if (publicKey.length === 65 && (publicKey[0] !== 4 || addressOf(publicKey) !== address)) {
+      problems.push(`workers[${i}]: the address is not the address of the public key`);
+    }
+    workers.set(address, {
+      address,
+      publicKey,
+      attested: x.attested === true,
+      attestationHash: hex(x.attestationHash, 32, `workers[${i}].attestationHash`),
+      stake: big(x.stake, `workers[${i}].stake`),
+      modelId: hex(x.modelId, 32, `workers[${i}].modelId`),
+    });
+  }
+  const models = new Map<string, ModelEntry>();
+  for (const [i, m] of (Array.isArray(v.models) ? v.models : []).entries()) {
+    const x = (m ?? {}) as Record<string, unknown>;
+    const modelId = hex(x.modelId, 32, `models[${i}].modelId`);
+    models.set(modelId, {
+      modelId,
+      weightsHash: hex(x.weightsHash, 32, `models[${i}].weightsHash`),
+      engines: (Array.isArray(x.engines) ? x.engines : []).map((e, j) =>
+        hex(e, 32, `models[${i}].engines[${j}]`),
+      ),
+    });
+  }
+  if (!Array.isArray(v.workers)) problems.push("workers must be a list");
+  if (!Array.isArray(v.models)) problems.push("models must be a list");
+  return problems.length
+    ? fail("CONFIG_INVALID", `invalid registry: ${problems.join("; ")}`, { problems })
+    : ok({ chainId, settlement, minStake, workers, models });
+}
