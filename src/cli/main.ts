@@ -1,16 +1,18 @@
 /** The `verinfer` command line. */
+import { attestGroup } from "./attest/index.ts";
 import { dataGroup } from "./data/index.ts";
 import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
 import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
 import { poqGroup } from "./poq/index.ts";
+import { receiptGroup } from "./receipt/index.ts";
 
 /** All commands. */
 export const ROOT: GroupSpec = {
   name: "verinfer",
   summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
-  commands: [evalGroup, poqGroup, evaluatorsGroup, dataGroup],
+  commands: [evalGroup, poqGroup, attestGroup, receiptGroup, evaluatorsGroup, dataGroup],
 };
 
 /** Entry point used by bin/verinfer.mjs. */

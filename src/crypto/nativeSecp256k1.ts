@@ -5,6 +5,7 @@
  * If a binding cannot load, {@link loadNativeSecp256k1} returns null and callers use the pure backend.
  */
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import type { Secp256k1Backend } from "../protocol/receipt/verifyReceipt.ts";
 
 /** The package's API over its native addon (`secp256k1/bindings.js` throws when the addon is absent). */
@@ -12,9 +13,12 @@ interface SecpBinding {
   ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
 }
+/** The `keccak` package's native sponge (used directly: its stream wrapper costs more than the hash). */
 interface KeccakState {
-  update(data: Uint8Array): KeccakState;
-  digest(): Buffer;
+  initialize(rate: number, capacity: number): void;
+  absorb(data: Buffer): void;
+  absorbLastFewBits(bits: number): void;
+  squeeze(length: number): Buffer;
 }
 
 let cached: Secp256k1Backend | null | undefined;
@@ -25,13 +29,19 @@ export function loadNativeSecp256k1(): Secp256k1Backend | null {
   try {
     const require = createRequire(import.meta.url);
     const secp = require("secp256k1/bindings.js") as SecpBinding;
-    const KeccakBinding = require("keccak/bindings.js") as (algorithm: string) => KeccakState;
-    const keccak = (data: Uint8Array) =>
-      new Uint8Array(
-        KeccakBinding("keccak256")
-          .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-          .digest(),
-      );
+    const keccakPackage = require.resolve("keccak/package.json");
+    const addon = createRequire(keccakPackage)("node-gyp-build")(
+      dirname(keccakPackage),
+    ) as new () => KeccakState;
+    const state = new addon();
+    // Keccak-256: rate 1088 bits, capacity 512, original Keccak padding (0x01), 32-byte output.
+    const keccak = (data: Uint8Array) => {
+      state.initialize(1088, 512);
+      state.absorb(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      state.absorbLastFewBits(0x01);
+      const out = state.squeeze(32);
+      return new Uint8Array(out.buffer, out.byteOffset, 32);
+    };
     cached = {
       name: "native (libsecp256k1 + keccak)",
       keccak256: keccak,

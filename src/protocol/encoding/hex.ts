@@ -22,8 +22,30 @@ export function parseHex(value: string, expectedBytes?: number): Verdict<Uint8Ar
     });
   }
   const out = new Uint8Array(body.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(body.slice(i * 2, i * 2 + 2), 16);
+  writeHex(value, out, 0);
   return ok(out);
+}
+
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  NIBBLE[65 + i] = 10 + i;
+  NIBBLE[97 + i] = 10 + i;
+}
+
+/**
+ * Decodes the digits of a 0x hex string into `out` at `offset` (hot paths: receipt encoding). Throws
+ * RangeError on a non-hex digit or when the bytes do not fit.
+ */
+export function writeHex(value: string, out: Uint8Array, offset: number): void {
+  const n = (value.length - 2) >> 1;
+  if (offset + n > out.length) throw new RangeError("hex value does not fit");
+  for (let i = 0, j = 2; i < n; i++, j += 2) {
+    const hi = NIBBLE[value.charCodeAt(j)] ?? -1;
+    const lo = NIBBLE[value.charCodeAt(j + 1)] ?? -1;
+    if (hi < 0 || lo < 0) throw new RangeError(`invalid hex digit in ${preview(value)}`);
+    out[offset + i] = (hi << 4) | lo;
+  }
 }
 
 /** Like {@link parseHex} but throws on malformed input. */

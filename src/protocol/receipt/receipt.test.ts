@@ -128,7 +128,7 @@ describe("receipts", () => {
     for (const b of backends) {
       expect(checkReceipt(signed, registry, b)).toEqual({
         ok: true,
-        value: { digest: bytesToHex(receiptDigest(receipt)), worker: WORKER },
+        value: { digest: bytesToHex(receiptDigest(receipt)), worker: WORKER, sequence: 7n },
       });
       const code = (r: Receipt, reg = registry, key = ENCLAVE_KEY) => {
         const v = checkReceipt(signReceipt(r, key), reg, b);

@@ -7,7 +7,7 @@
  * The struct encoding is written out directly (every field is a static 32-byte word) so the hot path
  * hashes one buffer; tests check it against the generic EIP-712 encoder and viem.
  */
-import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
+import { bytesToHex, type Hex, hexToBytes, writeHex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 
@@ -131,6 +131,18 @@ export function receiptDomainSeparator(
   return sep;
 }
 
+function writeFixedHex(value: Hex, bytes: number, buf: Uint8Array, at: number): void {
+  if (value.length !== 2 + 2 * bytes) throw new RangeError(`expected ${bytes} bytes of hex, got ${value}`);
+  writeHex(value, buf, at);
+}
+
+function writeUint32(value: number, buf: Uint8Array, at: number): void {
+  buf[at + 28] = value >>> 24;
+  buf[at + 29] = (value >>> 16) & 0xff;
+  buf[at + 30] = (value >>> 8) & 0xff;
+  buf[at + 31] = value & 0xff;
+}
+
 /** `typeHash ‖ encodeData(receipt)`: 17 words. The receipt must be valid ({@link validateReceipt}). */
 export function encodeReceiptStruct(r: Receipt): Uint8Array {
   const buf = new Uint8Array(17 * 32);
@@ -138,9 +150,10 @@ export function encodeReceiptStruct(r: Receipt): Uint8Array {
   RECEIPT_FIELDS.forEach((f, i) => {
     const value = r[f.name];
     const at = 32 * (i + 1);
-    if (f.type === "bytes32") buf.set(hexToBytes(value as Hex, 32), at);
-    else if (f.type === "address") buf.set(hexToBytes(value as Hex, 20), at + 12);
-    else buf.set(word(BigInt(value as number | bigint)), at);
+    if (f.type === "bytes32") writeFixedHex(value as Hex, 32, buf, at);
+    else if (f.type === "address") writeFixedHex(value as Hex, 20, buf, at + 12);
+    else if (typeof value === "number") writeUint32(value, buf, at);
+    else buf.set(word(value as bigint), at);
   });
   return buf;
 }

@@ -9,7 +9,7 @@
  * registered public key avoids public-key recovery, which is slower; recovery is offered for tools.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
+import { bytesToHex, type Hex, hexToBytes, writeHex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "./receipt.ts";
@@ -60,7 +60,13 @@ export function signReceipt(receipt: Receipt, privateKey: Uint8Array): SignedRec
 
 /** Splits a 65-byte signature into `r ‖ s` and the recovery id, or null when v is not 27/28 (or 0/1). */
 export function splitSignature(signature: Hex): { rs: Uint8Array; recoveryId: number } | null {
-  const bytes = hexToBytes(signature, 65);
+  if (signature.length !== 132) return null;
+  const bytes = new Uint8Array(65);
+  try {
+    writeHex(signature, bytes, 0);
+  } catch {
+    return null;
+  }
   const v = bytes[64] as number;
   const recoveryId = v >= 27 ? v - 27 : v;
   if (recoveryId !== 0 && recoveryId !== 1) return null;
@@ -113,6 +119,7 @@ export interface RegistrySnapshot {
 export interface VerifiedReceipt {
   readonly digest: Hex;
   readonly worker: Hex;
+  readonly sequence: bigint;
 }
 
 /**
@@ -169,7 +176,7 @@ export function checkReceipt(
       `engine ${r.engineHash} is not allowed to serve model ${r.modelId}`,
     );
   }
-  return ok({ digest: bytesToHex(digest), worker: r.worker });
+  return ok({ digest: bytesToHex(digest), worker: r.worker.toLowerCase() as Hex, sequence: r.sequence });
 }
 
 /** Accepts each (worker, sequence) once, in increasing order per worker. */

@@ -1,0 +1,76 @@
+/**
+ * Writing dev-TEE evidence to disk: keys (generated with the system's CSPRNG on first use and reused
+ * afterwards, so a dev machine keeps one identity), the chain, a report for a nonce, the NVIDIA-format
+ * evidence list, and the collateral directory (RIMs, OCSP responses) that `attest verify --offline`
+ * reads.
+ */
+
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { p384 } from "@noble/curves/nist.js";
+import { VerinferError } from "../errors.ts";
+import { buildDevTee, DEV_TEE_FIRMWARE, type DevTeeKeys, devReport } from "../protocol/attestation/devTee.ts";
+import { formatEvidenceJson } from "../protocol/attestation/evidenceJson.ts";
+import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
+
+const KEY_FILES: Readonly<Record<keyof DevTeeKeys, string>> = {
+  root: "root.key",
+  identity: "identity.key",
+  attestation: "attestation.key",
+  rimSigner: "rim-signer.key",
+};
+
+/** Loads the dev keys from `dir/keys`, creating any that are missing. */
+export function devKeys(dir: string): { keys: DevTeeKeys; created: boolean } {
+  const keysDir = join(dir, "keys");
+  mkdirSync(keysDir, { recursive: true });
+  let created = false;
+  const entries = Object.entries(KEY_FILES).map(([name, file]) => {
+    const path = join(keysDir, file);
+    if (existsSync(path)) {
+      const text = readFileSync(path, "utf8").trim();
+      if (!/^0x[0-9a-f]{96}$/i.test(text))
+        throw new VerinferError("CONFIG_INVALID", `${path} is not a 48-byte hex P-384 key`, { file: path });
+      return [name, hexToBytes(text)] as const;
+    }
+    const key = p384.utils.randomSecretKey();
+    writeFileSync(path, `${bytesToHex(key)}\n`, { mode: 0o600 });
+    created = true;
+    return [name, key] as const;
+  });
+  return { keys: Object.fromEntries(entries) as unknown as DevTeeKeys, created };
+}
+
+/** Writes a complete dev evidence folder; returns the files written. */
+export function writeDevEvidence(
+  dir: string,
+  options: { nonce?: Uint8Array; mode: number; at: number },
+): { files: string[]; nonce: Uint8Array; createdKeys: boolean } {
+  const { keys, created } = devKeys(dir);
+  const firmware = { ...DEV_TEE_FIRMWARE, mode: options.mode };
+  const tee = buildDevTee(keys, options.at, firmware);
+  const nonce = options.nonce ?? new Uint8Array(randomBytes(32));
+  const report = devReport(keys, nonce, new Uint8Array(randomBytes(32)), firmware);
+  const collateral = join(dir, "collateral");
+  mkdirSync(join(collateral, "rims"), { recursive: true });
+  mkdirSync(join(collateral, "ocsp"), { recursive: true });
+  const out: [string, string | Uint8Array][] = [
+    ["dev-root.pem", tee.rootPem],
+    ["chain.pem", tee.chainPem],
+    ["report.hex", `${bytesToHex(report).slice(2)}\n`],
+    ["nonce.hex", `${bytesToHex(nonce).slice(2)}\n`],
+    [
+      "evidence.json",
+      formatEvidenceJson([
+        { arch: "DEV_TEE", nonce: bytesToHex(nonce).slice(2), report, chainPem: tee.chainPem },
+      ]),
+    ],
+    [join("collateral", "rims", "driver.swidtag"), tee.driverRim],
+    [join("collateral", "rims", "vbios.swidtag"), tee.vbiosRim],
+    [join("collateral", "ocsp", "identity.der"), tee.ocsp[0] as Uint8Array],
+    [join("collateral", "ocsp", "rim-signer.der"), tee.ocsp[1] as Uint8Array],
+  ];
+  for (const [name, content] of out) writeFileSync(join(dir, name), content);
+  return { files: out.map(([name]) => join(dir, name)), nonce, createdKeys: created };
+}
