@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- suite ...] [-- --json FILE]`: verinfer's benchmarks, measured side by side in one
  * run on this machine and printed as tables (targets are reported, never asserted). Suites:
- * `evaluators` (scores/s per evaluator), `audit` (full QA audit time) and `poq` (simulator speed).
+ * `evaluators` (scores/s per evaluator), `audit` (full QA audit time), `poq` (simulator speed) and
+ * `attestation` (evidence and receipt verifications per second).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolveDataDir } from "../src/data/dataDir.ts";
 import { provenance } from "../src/report/provenance.ts";
 import { renderTable } from "../src/report/table.ts";
+import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
@@ -104,6 +106,42 @@ if (run("poq")) {
     )}`,
   );
   console.log(`\nExact Yuma epoch (I32F32, 512 nodes): ${poq.yuma512EpochMs.toFixed(0)} ms`);
+}
+
+if (run("attestation")) {
+  log("attestation: NVIDIA evidence and PoEA receipt verification");
+  const a = await benchAttestation(dataDir, log);
+  results.attestation = a;
+  const pure = a.evidence.find((e) => e.verifier === "pure-js");
+  console.log(
+    `\n${renderTable(
+      ["ECDSA backend", "full evidence/s (report, chain, 2 RIMs)", "x pure", "report + chain/s", "x pure"],
+      a.evidence.map((e) => [
+        e.verifier,
+        e.fullPerSecond,
+        e.fullPerSecond / (pure?.fullPerSecond ?? Number.NaN),
+        e.reportAndChainPerSecond,
+        e.reportAndChainPerSecond / (pure?.reportAndChainPerSecond ?? Number.NaN),
+      ]),
+      { title: "NVIDIA evidence verification, one thread", digits: 1 },
+    )}`,
+  );
+  const pureReceipts = a.receipts.find((r) => r.backend === "pure-js");
+  console.log(
+    `\n${renderTable(
+      ["backend", "threads", "receipts", "receipts/s", "per core", "x pure", "target ≥ 10,000/s per core"],
+      a.receipts.map((r) => [
+        r.backend,
+        r.threads,
+        r.receipts,
+        Math.round(r.perSecond),
+        Math.round(r.perSecondPerCore),
+        r.perSecondPerCore / (pureReceipts?.perSecondPerCore ?? Number.NaN),
+        r.perSecondPerCore >= 10_000 ? "met" : "NOT met",
+      ]),
+      { title: "Receipt verification (signature + PoEA checks)", digits: 1 },
+    )}`,
+  );
 }
 
 if (jsonFile) {

@@ -5,14 +5,13 @@
 import { loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
 import { runInWorkers } from "../parallel/workerPool.ts";
 import { fail, type Verdict } from "../protocol/errors.ts";
-import { validateSignedReceipt } from "../protocol/receipt/receipt.ts";
 import {
-  checkReceipt,
   pureSecp256k1,
   type RegistrySnapshot,
   SequenceGuard,
   type VerifiedReceipt,
 } from "../protocol/receipt/verifyReceipt.ts";
+import { verifyItem } from "./verifyTask.ts";
 
 /** Below this many receipts, one thread is faster than starting workers. */
 const PARALLEL_THRESHOLD = 2000;
@@ -26,7 +25,7 @@ export interface VerifyReceiptsOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** Verdicts for raw JSON receipts, in input order, replays included. */
+/** Verdicts for receipts (objects, or their JSON text), in input order, replays included. */
 export async function verifyReceipts(
   raw: readonly unknown[],
   options: VerifyReceiptsOptions,
@@ -37,17 +36,15 @@ export async function verifyReceipts(
       module: new URL("./verifyTask.ts", import.meta.url),
       workerData: { registry: options.registryJson, pure: options.pure },
       items: raw,
-      batchSize: 500,
+      batchSize: 2000,
       threads: options.threads,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } else {
     const backend = (options.pure ? null : loadNativeSecp256k1()) ?? pureSecp256k1;
     verdicts = raw.map((r, i) => {
-      const signed = validateSignedReceipt(r);
-      const v = signed.ok ? checkReceipt(signed.value, options.registry, backend) : signed;
       if (i % 1000 === 999) options.onProgress?.(i + 1, raw.length);
-      return v;
+      return verifyItem(r, options.registry, backend);
     });
   }
   const guard = new SequenceGuard();

@@ -5,7 +5,7 @@ import { defaultThreads } from "../../parallel/workerPool.ts";
 import { fail, ok, type Verdict } from "../../protocol/errors.ts";
 import { validateSignedReceipt } from "../../protocol/receipt/receipt.ts";
 import { parseRegistry, pureSecp256k1, recoverReceiptSigner } from "../../protocol/receipt/verifyReceipt.ts";
-import { readReceiptFile } from "../../receipts/receiptFiles.ts";
+import { parseEntry, readReceiptFile } from "../../receipts/receiptFiles.ts";
 import { verifyReceipts } from "../../receipts/verifyReceipts.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandSpec } from "../framework/command.ts";
@@ -56,9 +56,8 @@ export const verifyReceiptCommand: CommandSpec = {
       const registryJson = readJsonFile(registryFile, 64 * 1024 * 1024);
       const registry = checked(parseRegistry(registryJson));
       const progress = ctx.progress("verifying receipts", entries.length);
-      const parsedOnly = entries.map((e) => (e.parseError ? null : e.value));
-      const checkedVerdicts = await verifyReceipts(
-        parsedOnly.map((v) => v ?? {}),
+      verdicts = await verifyReceipts(
+        entries.map((e) => e.item),
         {
           registryJson,
           registry,
@@ -68,13 +67,11 @@ export const verifyReceiptCommand: CommandSpec = {
         },
       );
       progress.done();
-      verdicts = entries.map((e, i) =>
-        e.parseError ? fail("RECEIPT_MALFORMED", e.parseError) : (checkedVerdicts[i] as Verdict<unknown>),
-      );
     } else {
       verdicts = entries.map((e) => {
-        if (e.parseError) return fail("RECEIPT_MALFORMED", e.parseError);
-        const signed = validateSignedReceipt(e.value);
+        const parsed = parseEntry(e);
+        if ("error" in parsed) return fail("RECEIPT_MALFORMED", parsed.error);
+        const signed = validateSignedReceipt(parsed.value);
         if (!signed.ok) return signed;
         const signer = recoverReceiptSigner(signed.value, backend);
         if (!signer.ok) return signer;
