@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { p384 } from "@noble/curves/nist.js";
 import { VerinferError } from "../errors.ts";
 import { buildDevTee, DEV_TEE_FIRMWARE, type DevTeeKeys, devReport } from "../protocol/attestation/devTee.ts";
+import { formatEvidenceBundle } from "../protocol/attestation/evidenceBundle.ts";
 import { formatEvidenceJson } from "../protocol/attestation/evidenceJson.ts";
+import { bindingNonce } from "../protocol/attestation/keyBinding.ts";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
 
 const KEY_FILES: Readonly<Record<keyof DevTeeKeys, string>> = {
@@ -45,12 +47,20 @@ export function devKeys(dir: string): { keys: DevTeeKeys; created: boolean } {
 /** Writes a complete dev evidence folder; returns the files written. */
 export function writeDevEvidence(
   dir: string,
-  options: { nonce?: Uint8Array; mode: number; at: number },
+  options: {
+    nonce?: Uint8Array;
+    /** Bind this enclave key to this challenge (writes bundle.json); overrides `nonce`. */
+    binding?: { enclavePublicKey: Uint8Array; challenge: Uint8Array };
+    mode: number;
+    at: number;
+  },
 ): { files: string[]; nonce: Uint8Array; createdKeys: boolean } {
   const { keys, created } = devKeys(dir);
   const firmware = { ...DEV_TEE_FIRMWARE, mode: options.mode };
   const tee = buildDevTee(keys, options.at, firmware);
-  const nonce = options.nonce ?? new Uint8Array(randomBytes(32));
+  const nonce = options.binding
+    ? bindingNonce(options.binding.enclavePublicKey, options.binding.challenge)
+    : (options.nonce ?? new Uint8Array(randomBytes(32)));
   const report = devReport(keys, nonce, new Uint8Array(randomBytes(32)), firmware);
   const collateral = join(dir, "collateral");
   mkdirSync(join(collateral, "rims"), { recursive: true });
@@ -71,6 +81,16 @@ export function writeDevEvidence(
     [join("collateral", "ocsp", "identity.der"), tee.ocsp[0] as Uint8Array],
     [join("collateral", "ocsp", "rim-signer.der"), tee.ocsp[1] as Uint8Array],
   ];
+  if (options.binding) {
+    const bundle = formatEvidenceBundle({
+      version: 1,
+      enclavePublicKey: options.binding.enclavePublicKey,
+      challenge: options.binding.challenge,
+      gpus: [{ arch: "DEV_TEE", nonce: bytesToHex(nonce).slice(2), report, chainPem: tee.chainPem }],
+      cpu: null,
+    });
+    out.push(["bundle.json", bundle]);
+  }
   for (const [name, content] of out) writeFileSync(join(dir, name), content);
   return { files: out.map(([name]) => join(dir, name)), nonce, createdKeys: created };
 }

@@ -125,6 +125,10 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "dev-TEE evidence was presented to a policy that does not allow it",
   },
+  ATTESTATION_CPU_QUOTE_UNSUPPORTED: {
+    disposition: "reject",
+    meaning: "the evidence bundle carries a CPU TEE quote, which verinfer does not verify yet",
+  },
   ATTESTATION_KEY_BINDING_MISMATCH: {
     disposition: "reject",
     meaning: "the evidence nonce does not bind the enclave key and the verifier challenge",

@@ -138,6 +138,54 @@ describe("verinfer attest", () => {
     expect(debug.stdout).toMatch(/ATTESTATION_DEBUG_MODE/);
   });
 
+  itWithData(
+    "a worker's registration bundle binds its enclave key to the verifier's challenge",
+    ROOTS,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "verinfer-bundle-"));
+      writeFileSync(join(dir, "worker.key"), `0x${"11".repeat(32)}\n`);
+      const challenge = "22".repeat(32);
+      expect(
+        (
+          await cli(
+            "attest",
+            "dev-evidence",
+            "--out",
+            dir,
+            "--enclave-key",
+            join(dir, "worker.key"),
+            "--challenge",
+            challenge,
+          )
+        ).code,
+      ).toBe(0);
+      const args = [
+        "attest",
+        "verify",
+        "--bundle",
+        join(dir, "bundle.json"),
+        "--offline",
+        join(dir, "collateral"),
+        "--dev-root",
+        join(dir, "dev-root.pem"),
+        "--allow-dev-tee",
+      ];
+      const ok = await cli(...args, "--challenge", challenge, "--json");
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({
+        kind: "verinfer.attestation-bundle",
+        overall: true,
+        worker: expect.stringMatching(/^0x[0-9a-f]{40}$/),
+      });
+      const replay = await cli(...args, "--challenge", "33".repeat(32));
+      expect(replay.code).toBe(1);
+      expect(replay.stdout).toMatch(/ATTESTATION_KEY_BINDING_MISMATCH/);
+      expect((await cli(...args, "--challenge", challenge, "--nonce", challenge)).stderr).toMatch(
+        /\[CLI_USAGE\] --bundle carries its evidence/,
+      );
+    },
+  );
+
   itWithData("bad input gets a clear error before any verification", ROOTS, async () => {
     expect((await cli("attest", "verify", ...V1, "--at", "yesterday")).stderr).toMatch(
       /\[CLI_USAGE\] --at yesterday is not an ISO 8601/,

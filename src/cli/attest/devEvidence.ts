@@ -1,14 +1,18 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { writeDevEvidence } from "../../attestation/devEvidence.ts";
 import { readTextFile } from "../../data/files.ts";
-import { checked, VerinferError } from "../../errors.ts";
-import { bindingNonce } from "../../protocol/attestation/keyBinding.ts";
+import { VerinferError } from "../../errors.ts";
 import { bytesToHex, parseHex } from "../../protocol/encoding/hex.ts";
 import { parseIsoTime } from "../../protocol/encoding/time.ts";
 import type { CommandSpec } from "../framework/command.ts";
 
-const hex32 = (text: string, what: string) =>
-  checked(parseHex(text.trim().startsWith("0x") ? text.trim() : `0x${text.trim()}`, 32));
+/** 32 bytes of hex (0x optional), or a usage error naming what it was. */
+function hex32(text: string, what: string): Uint8Array {
+  const t = text.trim();
+  const v = parseHex(t.startsWith("0x") ? t : `0x${t}`, 32);
+  if (!v.ok) throw new VerinferError("CLI_USAGE", `${what}: ${v.error.message}`);
+  return v.value;
+}
 
 /** `verinfer attest dev-evidence`. */
 export const devEvidenceCommand: CommandSpec = {
@@ -60,6 +64,7 @@ export const devEvidenceCommand: CommandSpec = {
     const at = atText ? parseIsoTime(atText) : Date.now();
     if (at === null) throw new VerinferError("CLI_USAGE", `--at ${atText} is not an ISO 8601 UTC time`);
     let nonce: Uint8Array | undefined;
+    let binding: { enclavePublicKey: Uint8Array; challenge: Uint8Array } | undefined;
     const keyFile = ctx.string("enclave-key");
     const challenge = ctx.string("challenge");
     if (keyFile || challenge) {
@@ -67,11 +72,19 @@ export const devEvidenceCommand: CommandSpec = {
         throw new VerinferError("CLI_USAGE", "--enclave-key and --challenge go together");
       if (ctx.string("nonce"))
         throw new VerinferError("CLI_USAGE", "--nonce cannot be combined with a key binding");
-      const privateKey = hex32(readTextFile(keyFile, 1024), "enclave key");
-      nonce = bindingNonce(secp256k1.getPublicKey(privateKey, false), hex32(challenge, "challenge"));
-    } else if (ctx.string("nonce")) nonce = hex32(ctx.string("nonce") as string, "nonce");
+      const privateKey = hex32(readTextFile(keyFile, 1024), `--enclave-key ${keyFile}`);
+      binding = {
+        enclavePublicKey: secp256k1.getPublicKey(privateKey, false),
+        challenge: hex32(challenge, "--challenge"),
+      };
+    } else if (ctx.string("nonce")) nonce = hex32(ctx.string("nonce") as string, "--nonce");
     const mode = ["production", "debug", "devtools"].indexOf(ctx.string("mode") as string);
-    const written = writeDevEvidence(out, { ...(nonce ? { nonce } : {}), mode, at });
+    const written = writeDevEvidence(out, {
+      ...(nonce ? { nonce } : {}),
+      ...(binding ? { binding } : {}),
+      mode,
+      at,
+    });
     const nonceHex = bytesToHex(written.nonce).slice(2);
     ctx.output(
       {
@@ -87,7 +100,9 @@ export const devEvidenceCommand: CommandSpec = {
           ...written.files.map((f) => `  ${f}`),
           "",
           "verify it with:",
-          `  verinfer attest verify --report ${out}/report.hex --chain ${out}/chain.pem --offline ${out}/collateral --dev-root ${out}/dev-root.pem --allow-dev-tee --nonce ${nonceHex}`,
+          binding
+            ? `  verinfer attest verify --bundle ${out}/bundle.json --challenge ${bytesToHex(binding.challenge).slice(2)} --offline ${out}/collateral --dev-root ${out}/dev-root.pem --allow-dev-tee`
+            : `  verinfer attest verify --report ${out}/report.hex --chain ${out}/chain.pem --offline ${out}/collateral --dev-root ${out}/dev-root.pem --allow-dev-tee --nonce ${nonceHex}`,
         ].join("\n"),
     );
     return 0;

@@ -7,8 +7,9 @@ import {
 } from "../../attestation/evidenceFiles.ts";
 import { nodeEcdsa } from "../../crypto/nodeEcdsa.ts";
 import { resolveDataDir } from "../../data/dataDir.ts";
-import { readJsonFile } from "../../data/files.ts";
+import { readJsonFile, readTextFile } from "../../data/files.ts";
 import { checked, VerinferError } from "../../errors.ts";
+import { parseEvidenceBundle, verifyEvidenceBundle } from "../../protocol/attestation/evidenceBundle.ts";
 import {
   type AttestationPolicy,
   DEFAULT_POLICY,
@@ -118,6 +119,15 @@ function renderResult(r: AttestationResult, index: number, total: number): strin
   return lines.join("\n");
 }
 
+/** A 32-byte hex option (with or without 0x), or null when absent. */
+function hexOption(ctx: CommandContext, name: string): Uint8Array | null {
+  const text = ctx.string(name);
+  if (!text) return null;
+  const v = parseHex(text.startsWith("0x") ? text : `0x${text}`, 32);
+  if (!v.ok) throw new VerinferError("CLI_USAGE", `--${name}: ${v.error.message}`);
+  return v.value;
+}
+
 /** `verinfer attest verify`. */
 export const verifyCommand: CommandSpec = {
   name: "verify",
@@ -140,6 +150,16 @@ export const verifyCommand: CommandSpec = {
       type: "string",
       value: "FILE",
       description: "NVIDIA evidence list JSON (gpu_evidence.json), one entry per GPU",
+    },
+    bundle: {
+      type: "string",
+      value: "FILE",
+      description: "worker registration bundle (enclave key, challenge, GPU evidence); give --challenge",
+    },
+    challenge: {
+      type: "string",
+      value: "HEX",
+      description: "the challenge this verifier issued (with --bundle)",
     },
     rim: {
       type: "string",
@@ -207,6 +227,7 @@ export const verifyCommand: CommandSpec = {
   examples: [
     "verinfer attest verify --report attestationReport.txt --chain gpuAkCertChain.txt --rim driver.swidtag --rim vbios.swidtag --nonce 4cff...2e --at 2024-06-01T00:00:00Z",
     "verinfer attest verify --evidence gpu_evidence.json --nonce 4760...a9 --offline ./collateral",
+    "verinfer attest verify --bundle worker/bundle.json --challenge 9f1c...07 --offline worker/collateral",
     "verinfer attest verify --report dev/report.hex --chain dev/chain.pem --offline dev/collateral --dev-root dev/dev-root.pem --allow-dev-tee --nonce $(cat dev/nonce.hex)",
   ],
   run(ctx) {
@@ -219,20 +240,10 @@ export const verifyCommand: CommandSpec = {
         `--at ${atText} is not an ISO 8601 UTC time (e.g. 2024-06-01T00:00:00Z)`,
       );
     }
-    const nonceText = ctx.string("nonce");
-    const parsedNonce = nonceText
-      ? parseHex(nonceText.startsWith("0x") ? nonceText : `0x${nonceText}`, 32)
-      : null;
-    if (parsedNonce && !parsedNonce.ok)
-      throw new VerinferError("CLI_USAGE", `--nonce: ${parsedNonce.error.message}`);
-    const nonce = parsedNonce?.ok ? parsedNonce.value : null;
+    const nonce = hexOption(ctx, "nonce");
+    const challenge = hexOption(ctx, "challenge");
     const rootsDir = ctx.string("roots") ?? join(resolveDataDir(ctx.string("data-dir")), "nvtrust", "roots");
     const anchors = loadTrustAnchors(rootsDir, ctx.string("dev-root"));
-    const evidence = loadEvidence({
-      report: ctx.string("report"),
-      chain: ctx.string("chain"),
-      evidence: ctx.string("evidence"),
-    });
     const offline = ctx.string("offline");
     if (offline && (ctx.strings("rim").length || ctx.strings("ocsp").length)) {
       throw new VerinferError(
@@ -240,15 +251,71 @@ export const verifyCommand: CommandSpec = {
         "--offline uses only the cached collateral; do not combine it with --rim or --ocsp",
       );
     }
+    const collateralFor = (report: Uint8Array) =>
+      offline
+        ? loadOfflineCollateral(offline, report)
+        : loadSuppliedCollateral(ctx.strings("rim"), ctx.strings("ocsp"));
     const verifier = ctx.flag("pure") ? pureEcdsa : nodeEcdsa;
+
+    const bundleFile = ctx.string("bundle");
+    if (bundleFile) {
+      if (ctx.string("report") || ctx.string("evidence") || nonce) {
+        throw new VerinferError(
+          "CLI_USAGE",
+          "--bundle carries its evidence and nonce; give --challenge, not --report/--evidence/--nonce",
+        );
+      }
+      const bundle = parseEvidenceBundle(readTextFile(bundleFile, 64 * 1024 * 1024));
+      if (!bundle.ok)
+        throw new VerinferError(bundle.error.code, `${bundleFile}: ${bundle.error.message}`, {
+          file: bundleFile,
+        });
+      const result = verifyEvidenceBundle(bundle.value, (gpu) => collateralFor(gpu.report), {
+        expectedChallenge: challenge,
+        at,
+        policy,
+        anchors,
+        verifier,
+      });
+      ctx.output(
+        {
+          kind: "verinfer.attestation-bundle",
+          verifiedAt: isoTime(at),
+          verifier: verifier.name,
+          policy,
+          ...result,
+        },
+        () => {
+          const lines = result.gpus.map((r, i) => renderResult(r, i, result.gpus.length));
+          lines.push(
+            `worker ${result.worker}\nattestation hash ${result.attestationHash} (receipts must name it)`,
+          );
+          if (result.failures.length)
+            lines.push(
+              ["failures:", ...result.failures.map((f) => `  [${f.code}] ${f.claim}: ${f.message}`)].join(
+                "\n",
+              ),
+            );
+          lines.push(`overall: ${result.overall ? "PASS" : "FAIL"}`);
+          return lines.join("\n\n");
+        },
+      );
+      return result.overall ? 0 : 1;
+    }
+
+    const evidence = loadEvidence({
+      report: ctx.string("report"),
+      chain: ctx.string("chain"),
+      evidence: ctx.string("evidence"),
+    });
     const results = evidence.map((gpu) =>
-      verifyGpuEvidence(
-        gpu,
-        offline
-          ? loadOfflineCollateral(offline, gpu.report)
-          : loadSuppliedCollateral(ctx.strings("rim"), ctx.strings("ocsp")),
-        { expectedNonce: nonce, at, policy, anchors, verifier },
-      ),
+      verifyGpuEvidence(gpu, collateralFor(gpu.report), {
+        expectedNonce: nonce,
+        at,
+        policy,
+        anchors,
+        verifier,
+      }),
     );
     const overall = results.every((r) => r.overall);
     const passed = results.filter((r) => r.overall).length;

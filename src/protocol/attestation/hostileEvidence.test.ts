@@ -1,10 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nodeEcdsa } from "../../crypto/nodeEcdsa.ts";
+import { bytesToHex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { parseXml } from "../encoding/xml.ts";
+import { addressOf } from "../receipt/receipt.ts";
 import { verifyCertificateChain } from "./certChain.ts";
 import { buildDevTee, DEV_TEE_FIRMWARE, type DevTeeKeys, devReport } from "./devTee.ts";
+import { formatEvidenceBundle, parseEvidenceBundle, verifyEvidenceBundle } from "./evidenceBundle.ts";
 import { parseEvidenceJson } from "./evidenceJson.ts";
 import { bindingNonce, verifyKeyBinding } from "./keyBinding.ts";
 import { checkOcsp, ocspCertId, parseOcspResponse } from "./ocsp.ts";
@@ -132,6 +135,70 @@ describe("dev TEE", () => {
     expect(
       codes(verify(devReport(KEYS, bound, RESPONDER), { nonce: bindingNonce(other, challenge) })),
     ).toEqual(["ATTESTATION_NONCE_MISMATCH"]);
+  });
+});
+
+describe("registration bundles", () => {
+  const enclaveKey = key(7).slice(0, 32);
+  const enclave = publicPoint("secp256k1", enclaveKey);
+  const challenge = keccak256(Uint8Array.of(5));
+  const report = devReport(KEYS, bindingNonce(enclave, challenge), RESPONDER);
+  const bundle = {
+    version: 1 as const,
+    enclavePublicKey: enclave,
+    challenge,
+    gpus: [{ arch: "DEV_TEE", nonce: null, report, chainPem: tee.chainPem }],
+    cpu: null,
+  };
+  const options = { at: NOW, policy: DEVNET_POLICY, anchors, verifier: nodeEcdsa };
+
+  it("verify every GPU against the key binding and name the worker and its attestation hash", () => {
+    const parsed = parseEvidenceBundle(formatEvidenceBundle(bundle));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const r = verifyEvidenceBundle(parsed.value, () => collateral(), {
+      ...options,
+      expectedChallenge: challenge,
+    });
+    expect(r.failures).toEqual([]);
+    expect(r.worker).toBe(addressOf(enclave));
+    expect(r.attestationHash).toBe(bytesToHex(keccak256(report)));
+    const replay = verifyEvidenceBundle(parsed.value, () => collateral(), {
+      ...options,
+      expectedChallenge: keccak256(Uint8Array.of(6)),
+    });
+    expect(replay.failures.map((f) => f.code)).toEqual(["ATTESTATION_KEY_BINDING_MISMATCH"]);
+    // Another key presenting this evidence fails the nonce check of the GPU.
+    const stolen = { ...parsed.value, enclavePublicKey: publicPoint("secp256k1", key(8).slice(0, 32)) };
+    expect(
+      verifyEvidenceBundle(stolen, () => collateral(), {
+        ...options,
+        expectedChallenge: challenge,
+      }).failures.map((f) => f.code),
+    ).toEqual(["ATTESTATION_NONCE_MISMATCH"]);
+  });
+
+  it("refuse a filled CPU-quote slot and malformed bundles", () => {
+    const json = JSON.parse(formatEvidenceBundle(bundle));
+    expect(parseEvidenceBundle(JSON.stringify({ ...json, cpu: { tdx: "..." } }))).toMatchObject({
+      ok: false,
+      error: { code: "ATTESTATION_CPU_QUOTE_UNSUPPORTED" },
+    });
+    expect(parseEvidenceBundle(JSON.stringify({ ...json, version: 2 }))).toMatchObject({
+      ok: false,
+      error: { message: /version must be 1/ },
+    });
+    expect(parseEvidenceBundle(JSON.stringify({ ...json, enclavePublicKey: "0x02" }))).toMatchObject({
+      ok: false,
+      error: { message: /enclavePublicKey/ },
+    });
+    expect(parseEvidenceBundle(JSON.stringify({ ...json, extra: 1 }))).toMatchObject({
+      ok: false,
+      error: { message: /unknown bundle field "extra"/ },
+    });
+    expect(parseEvidenceBundle("not json")).toMatchObject({
+      ok: false,
+      error: { code: "ATTESTATION_REPORT_MALFORMED" },
+    });
   });
 });
 

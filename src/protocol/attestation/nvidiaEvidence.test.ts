@@ -440,6 +440,39 @@ describe("end-to-end verification of real evidence", () => {
     expect(r.failures.map((f) => f.code)).toEqual(["ATTESTATION_MEASUREMENT_MISMATCH"]);
   });
 
+  itWithData("any flipped bit in the real report breaks its signature or its layout", [EXPECTED], () => {
+    const base = evidence();
+    const parsed = parseSpdmReport(base.report);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    for (const offset of [
+      4,
+      100,
+      3000,
+      parsed.value.signatureOffset - 10,
+      parsed.value.signatureOffset + 40,
+    ]) {
+      const report = Uint8Array.from(base.report);
+      report[offset] = (report[offset] as number) ^ 0x80;
+      const r = verifyGpuEvidence(
+        { ...base, report },
+        { rims: rims(), ocsp: [], mode: "supplied" },
+        {
+          expectedNonce: nonce,
+          at: Date.UTC(2024, 5, 1),
+          policy: DEFAULT_POLICY,
+          anchors: anchors(),
+          verifier: nodeEcdsa,
+        },
+      );
+      expect(r.overall, `offset ${offset}`).toBe(false);
+      const codes = r.failures.map((f) => f.code);
+      const detected = codes.some(
+        (c) => c === "ATTESTATION_SIGNATURE_INVALID" || c.startsWith("ATTESTATION_REPORT_"),
+      );
+      expect(detected, `offset ${offset}: ${codes.join(", ")}`).toBe(true);
+    }
+  });
+
   itWithData(
     "all eight GPUs of the PPCIE system verify (no RIMs required)",
     [`${N}ppcie-8gpu/gpu_evidence.json`],
