@@ -5,6 +5,8 @@ import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
 import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
+import { generateCommand } from "./generate.ts";
+import { modelGroup } from "./model/index.ts";
 import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
 
@@ -12,7 +14,16 @@ import { receiptGroup } from "./receipt/index.ts";
 export const ROOT: GroupSpec = {
   name: "verinfer",
   summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
-  commands: [evalGroup, poqGroup, attestGroup, receiptGroup, evaluatorsGroup, dataGroup],
+  commands: [
+    generateCommand,
+    modelGroup,
+    evalGroup,
+    poqGroup,
+    attestGroup,
+    receiptGroup,
+    evaluatorsGroup,
+    dataGroup,
+  ],
 };
 
 /** Entry point used by bin/verinfer.mjs. */

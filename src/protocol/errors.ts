@@ -162,6 +162,18 @@ export const ERROR_CODES = {
     meaning: "the receipt names other attestation evidence than the worker registered",
   },
   RECEIPT_REPLAYED: { disposition: "ignore", meaning: "the receipt's sequence number was already used" },
+  // inference engines and models
+  MODEL_MALFORMED: { disposition: "reject", meaning: "a model or tokenizer file does not match its format" },
+  MODEL_UNSUPPORTED: {
+    disposition: "reject",
+    meaning: "a model file is valid but uses a variant this engine does not run",
+  },
+  ENGINE_UNKNOWN: { disposition: "reject", meaning: "no inference engine has this name" },
+  GENERATION_INVALID: {
+    disposition: "reject",
+    meaning: "generation parameters or the prompt are out of range for the model",
+  },
+  TRACE_MISMATCH: { disposition: "reject", meaning: "a replayed step does not match its trace leaf" },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },

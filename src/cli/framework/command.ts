@@ -33,6 +33,8 @@ export interface CommandContext {
   readonly verbose: boolean;
   /** Prints `value` as JSON with --json, else the human rendering. */
   output(value: unknown, human: () => string): void;
+  /** Writes raw text to stdout as it comes (streamed output; not used with --json). */
+  write(text: string): void;
   /** Prints a line to stderr (never pollutes --json output). */
   info(message: string): void;
   /** Starts a progress bar (drawn only on a terminal). */

@@ -95,6 +95,9 @@ function makeContext(
     output(value, human) {
       io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
     },
+    write(text) {
+      io.stdout(text);
+    },
     info(message) {
       io.stderr(`${message}\n`);
     },

@@ -1,0 +1,10 @@
+import type { GroupSpec } from "../framework/command.ts";
+import { initCommand } from "./init.ts";
+import { inspectCommand } from "./inspect.ts";
+
+/** `verinfer model ...`. */
+export const modelGroup: GroupSpec = {
+  name: "model",
+  summary: "generated models and model files: init, inspect",
+  commands: [initCommand, inspectCommand],
+};

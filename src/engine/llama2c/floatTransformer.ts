@@ -1,0 +1,181 @@
+/**
+ * The float32 forward pass of llama2.c's run.c, in TypeScript: RMSNorm (eps 1e-5), Q/K/V projections,
+ * RoPE on adjacent pairs, grouped-query attention over a KV cache, SwiGLU feed-forward, residuals, final
+ * norm and classifier. Weights and activations are float32 as in run.c; dot products accumulate in
+ * float64 (JavaScript's native precision) and round once when stored, which keeps results within
+ * float32 rounding of run.c's and is what makes the loops fast in V8.
+ */
+import type { Checkpoint, ModelConfig, ModelWeights } from "./checkpoint.ts";
+import { shapeOf } from "./checkpoint.ts";
+
+/** y[i] = Σ_j W[i][j] x[j] for the d×n matrix at `offset` in `w`. */
+export function matmul(
+  out: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  offset: number,
+  n: number,
+  d: number,
+): void {
+  for (let i = 0; i < d; i++) {
+    const row = offset + i * n;
+    let v0 = 0;
+    let v1 = 0;
+    let v2 = 0;
+    let v3 = 0;
+    let j = 0;
+    // Four independent accumulators let V8 overlap the multiply-adds; summed in a fixed order.
+    for (; j + 3 < n; j += 4) {
+      v0 += (w[row + j] as number) * (x[j] as number);
+      v1 += (w[row + j + 1] as number) * (x[j + 1] as number);
+      v2 += (w[row + j + 2] as number) * (x[j + 2] as number);
+      v3 += (w[row + j + 3] as number) * (x[j + 3] as number);
+    }
+    for (; j < n; j++) v0 += (w[row + j] as number) * (x[j] as number);
+    out[i] = v0 + v1 + (v2 + v3);
+  }
+}
+
+/** RMSNorm: o = x / sqrt(mean(x²) + 1e-5) · weight. */
+export function rmsnorm(
+  out: Float32Array,
+  x: Float32Array,
+  weight: Float32Array,
+  offset: number,
+  size: number,
+): void {
+  let ss = 0;
+  for (let j = 0; j < size; j++) ss += (x[j] as number) * (x[j] as number);
+  const scale = 1 / Math.sqrt(ss / size + 1e-5);
+  for (let j = 0; j < size; j++) out[j] = (weight[offset + j] as number) * (scale * (x[j] as number));
+}
+
+/** Softmax in place over the first `size` entries. */
+export function softmax(x: Float32Array, size: number): void {
+  let max = x[0] as number;
+  for (let i = 1; i < size; i++) if ((x[i] as number) > max) max = x[i] as number;
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    const e = Math.exp((x[i] as number) - max);
+    x[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < size; i++) x[i] = (x[i] as number) / sum;
+}
+
+/** A model ready to run, with its KV cache. */
+export class FloatTransformer {
+  readonly config: ModelConfig;
+  private readonly w: ModelWeights;
+  private readonly x: Float32Array;
+  private readonly xb: Float32Array;
+  private readonly xb2: Float32Array;
+  private readonly hb: Float32Array;
+  private readonly hb2: Float32Array;
+  private readonly q: Float32Array;
+  private readonly att: Float32Array;
+  private readonly logits: Float32Array;
+  private readonly keyCache: Float32Array;
+  private readonly valueCache: Float32Array;
+  private readonly ropeCos: Float32Array;
+  private readonly ropeSin: Float32Array;
+
+  constructor(checkpoint: Checkpoint) {
+    const c = checkpoint.config;
+    const { kvDim, headSize } = shapeOf(c);
+    this.config = c;
+    this.w = checkpoint.weights;
+    this.x = new Float32Array(c.dim);
+    this.xb = new Float32Array(c.dim);
+    this.xb2 = new Float32Array(c.dim);
+    this.hb = new Float32Array(c.hiddenDim);
+    this.hb2 = new Float32Array(c.hiddenDim);
+    this.q = new Float32Array(c.dim);
+    this.att = new Float32Array(c.nHeads * c.seqLen);
+    this.logits = new Float32Array(c.vocabSize);
+    this.keyCache = new Float32Array(c.nLayers * c.seqLen * kvDim);
+    this.valueCache = new Float32Array(c.nLayers * c.seqLen * kvDim);
+    // run.c computes cos/sin per call in float32; tabulating the same float32 values is equivalent.
+    this.ropeCos = new Float32Array(c.seqLen * (headSize / 2));
+    this.ropeSin = new Float32Array(c.seqLen * (headSize / 2));
+    for (let pos = 0; pos < c.seqLen; pos++) {
+      for (let p = 0; p < headSize / 2; p++) {
+        const freq = 1 / Math.fround(10000 ** ((2 * p) / headSize));
+        const angle = Math.fround(pos * Math.fround(freq));
+        this.ropeCos[pos * (headSize / 2) + p] = Math.cos(angle);
+        this.ropeSin[pos * (headSize / 2) + p] = Math.sin(angle);
+      }
+    }
+  }
+
+  /** Logits after feeding `token` at `pos` (positions must be fed in order from 0). */
+  forward(token: number, pos: number): Float32Array {
+    const c = this.config;
+    const w = this.w;
+    const { dim, hiddenDim, nHeads, seqLen } = c;
+    const { kvDim, kvMul, headSize } = shapeOf(c);
+    const { x, xb, xb2, hb, hb2, q, att } = this;
+    x.set(w.tokenEmbedding.subarray(token * dim, (token + 1) * dim));
+    const half = headSize / 2;
+    for (let l = 0; l < c.nLayers; l++) {
+      rmsnorm(xb, x, w.rmsAtt, l * dim, dim);
+      const cacheRow = (l * seqLen + pos) * kvDim;
+      const k = this.keyCache.subarray(cacheRow, cacheRow + kvDim);
+      const v = this.valueCache.subarray(cacheRow, cacheRow + kvDim);
+      matmul(q, xb, w.wq, l * dim * dim, dim, dim);
+      matmul(k, xb, w.wk, l * kvDim * dim, dim, kvDim);
+      matmul(v, xb, w.wv, l * kvDim * dim, dim, kvDim);
+      // RoPE: rotate adjacent pairs; q over dim, k over kvDim.
+      for (let i = 0; i < dim; i += 2) {
+        const t = pos * half + ((i % headSize) >> 1);
+        const fcr = this.ropeCos[t] as number;
+        const fci = this.ropeSin[t] as number;
+        const rotate = (vec: Float32Array) => {
+          const v0 = vec[i] as number;
+          const v1 = vec[i + 1] as number;
+          vec[i] = v0 * fcr - v1 * fci;
+          vec[i + 1] = v0 * fci + v1 * fcr;
+        };
+        rotate(q);
+        if (i < kvDim) rotate(k);
+      }
+      // Multi-head attention over positions 0..pos.
+      const scale = 1 / Math.sqrt(headSize);
+      for (let h = 0; h < nHeads; h++) {
+        const qOff = h * headSize;
+        const kvOff = Math.floor(h / kvMul) * headSize;
+        const a = att.subarray(h * seqLen, h * seqLen + pos + 1);
+        for (let t = 0; t <= pos; t++) {
+          const kRow = (l * seqLen + t) * kvDim + kvOff;
+          let score = 0;
+          for (let i = 0; i < headSize; i++)
+            score += (q[qOff + i] as number) * (this.keyCache[kRow + i] as number);
+          a[t] = score * scale;
+        }
+        softmax(a, pos + 1);
+        for (let i = 0; i < headSize; i++) xb[qOff + i] = 0;
+        for (let t = 0; t <= pos; t++) {
+          const vRow = (l * seqLen + t) * kvDim + kvOff;
+          const p = a[t] as number;
+          for (let i = 0; i < headSize; i++)
+            xb[qOff + i] = (xb[qOff + i] as number) + p * (this.valueCache[vRow + i] as number);
+        }
+      }
+      matmul(xb2, xb, w.wo, l * dim * dim, dim, dim);
+      for (let i = 0; i < dim; i++) x[i] = (x[i] as number) + (xb2[i] as number);
+      // SwiGLU feed-forward.
+      rmsnorm(xb, x, w.rmsFfn, l * dim, dim);
+      matmul(hb, xb, w.w1, l * hiddenDim * dim, dim, hiddenDim);
+      matmul(hb2, xb, w.w3, l * hiddenDim * dim, dim, hiddenDim);
+      for (let i = 0; i < hiddenDim; i++) {
+        const g = hb[i] as number;
+        hb[i] = (g / (1 + Math.exp(-g))) * (hb2[i] as number);
+      }
+      matmul(xb, hb, w.w2, l * dim * hiddenDim, hiddenDim, dim);
+      for (let i = 0; i < dim; i++) x[i] = (x[i] as number) + (xb[i] as number);
+    }
+    rmsnorm(x, x, w.rmsFinal, 0, dim);
+    matmul(this.logits, x, w.wcls, 0, dim, c.vocabSize);
+    return this.logits;
+  }
+}

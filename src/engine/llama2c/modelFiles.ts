@@ -1,0 +1,56 @@
+/**
+ * Reading llama2.c models from disk: the checkpoint and its tokenizer (`--tokenizer FILE`, else
+ * `<model>.tokenizer.bin`, else `tokenizer.bin` beside the model). Errors name the file.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { VerinferError } from "../../errors.ts";
+import { type Checkpoint, MAX_CHECKPOINT_BYTES, parseCheckpoint } from "./checkpoint.ts";
+import { parseTokenizer, type Tokenizer } from "./tokenizer.ts";
+
+/** A model and its tokenizer. */
+export interface Llama2cModel {
+  readonly path: string;
+  readonly tokenizerPath: string;
+  readonly checkpoint: Checkpoint;
+  readonly tokenizer: Tokenizer;
+}
+
+function readBytes(path: string, maxBytes: number, what: string): Uint8Array {
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new VerinferError("FILE_NOT_FOUND", `${what} not found: ${path}`, { file: path });
+  const size = statSync(path).size;
+  if (size > maxBytes)
+    throw new VerinferError("FILE_TOO_LARGE", `${path} is ${size} bytes, over the ${maxBytes}-byte limit`, {
+      file: path,
+    });
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The tokenizer file for a model. */
+export function tokenizerPathFor(modelPath: string, explicit?: string): string {
+  if (explicit) return explicit;
+  const sibling = join(dirname(modelPath), `${basename(modelPath).replace(/\.bin$/, "")}.tokenizer.bin`);
+  return existsSync(sibling) ? sibling : join(dirname(modelPath), "tokenizer.bin");
+}
+
+/** Loads a checkpoint only. */
+export function loadCheckpoint(path: string): Checkpoint {
+  const ck = parseCheckpoint(readBytes(path, MAX_CHECKPOINT_BYTES, "model"));
+  if (!ck.ok) throw new VerinferError(ck.error.code, `${path}: ${ck.error.message}`, { file: path });
+  return ck.value;
+}
+
+/** Loads a checkpoint and its tokenizer. */
+export function loadLlama2c(modelPath: string, tokenizer?: string): Llama2cModel {
+  const checkpoint = loadCheckpoint(modelPath);
+  const tokenizerPath = tokenizerPathFor(modelPath, tokenizer);
+  const tk = parseTokenizer(
+    readBytes(tokenizerPath, 64 * 1024 * 1024, "tokenizer (pass --tokenizer FILE)"),
+    checkpoint.config.vocabSize,
+  );
+  if (!tk.ok)
+    throw new VerinferError(tk.error.code, `${tokenizerPath}: ${tk.error.message}`, { file: tokenizerPath });
+  return { path: modelPath, tokenizerPath, checkpoint, tokenizer: tk.value };
+}

@@ -1,0 +1,49 @@
+/**
+ * Picks and builds an engine from configuration: `ts` (float32, llama2.c checkpoints), `ts-int`
+ * (verifiable integer mode, with execution traces), `llama-cpp` (GGUF through node-llama-cpp) and
+ * `openai` (any OpenAI-compatible server).
+ */
+import { VerinferError } from "../errors.ts";
+import type { Engine } from "./engine.ts";
+import { FloatTransformer } from "./llama2c/floatTransformer.ts";
+import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
+import { loadLlama2c } from "./llama2c/modelFiles.ts";
+
+/** Engine names. */
+export const ENGINES = ["ts", "ts-int", "llama-cpp", "openai"] as const;
+/** An engine name. */
+export type EngineName = (typeof ENGINES)[number];
+
+/** What selects and configures an engine. */
+export interface EngineConfig {
+  readonly engine: EngineName;
+  /** Model file path (ts, ts-int, llama-cpp) or base URL (openai). */
+  readonly model: string;
+  readonly tokenizer?: string | undefined;
+  /** The model name an OpenAI-compatible server serves. */
+  readonly servedModel?: string | undefined;
+  readonly apiKey?: string | undefined;
+  readonly timeoutMs?: number | undefined;
+  readonly maxRetries?: number | undefined;
+}
+
+/** Builds the configured engine. */
+export async function createEngine(config: EngineConfig): Promise<Engine> {
+  switch (config.engine) {
+    case "ts": {
+      const m = loadLlama2c(config.model, config.tokenizer);
+      return createLlama2cEngine(new FloatTransformer(m.checkpoint), m.tokenizer, {
+        name: "ts",
+        model: config.model,
+        // float32 with Math.exp/cos: reproducible on one runtime, not guaranteed across machines.
+        deterministic: false,
+        traces: false,
+      });
+    }
+    default:
+      throw new VerinferError(
+        "ENGINE_UNKNOWN",
+        `unknown engine "${config.engine}"; known: ${ENGINES.join(", ")}`,
+      );
+  }
+}
