@@ -113,7 +113,19 @@ export const generateCommand: CommandSpec = {
           throw new VerinferError("GENERATION_INVALID", `the ${engineName} engine recorded no trace`);
         writeFileSync(tracePath, `${JSON.stringify(result.trace, null, 2)}\n`);
       }
-      if (ctx.json) ctx.output(result, () => "");
+      // The per-step leaves go to the trace file only; the printed result names the root and the file.
+      const printable = result.trace
+        ? {
+            ...result,
+            trace: {
+              root: result.trace.root,
+              leaves: result.trace.leaves,
+              modelRoot: result.trace.modelRoot,
+              file: tracePath,
+            },
+          }
+        : result;
+      if (ctx.json) ctx.output(printable, () => "");
       else {
         ctx.write("\n");
         ctx.info(

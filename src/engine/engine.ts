@@ -45,11 +45,24 @@ export interface GenerationChunk {
   readonly tokenId: number | null;
 }
 
-/** Summary of a recorded execution trace. */
+/** A recorded execution trace (docs/spec/verifiable-engine.md §5). */
 export interface TraceSummary {
+  /** Ordered Merkle root of the leaves. */
   readonly root: string;
   readonly leaves: number;
+  /** Commitment to the integer model's weights. */
   readonly modelRoot: string;
+  readonly hash: "keccak256";
+  /** The token fed at each position (prompt, then generated tokens). */
+  readonly tokens: readonly number[];
+  /** Every leaf with its step. */
+  readonly steps: readonly {
+    readonly pos: number;
+    readonly layer: number;
+    readonly op: string;
+    readonly part: number;
+    readonly leaf: string;
+  }[];
 }
 
 /** The complete result. */

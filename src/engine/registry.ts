@@ -4,8 +4,10 @@
  * `openai` (any OpenAI-compatible server).
  */
 import { VerinferError } from "../errors.ts";
+import { quantizeModel } from "../protocol/verifiable/intModel.ts";
 import type { Engine } from "./engine.ts";
 import { FloatTransformer } from "./llama2c/floatTransformer.ts";
+import { IntTokenModel } from "./llama2c/intTokenModel.ts";
 import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
 import { loadLlama2c } from "./llama2c/modelFiles.ts";
 
@@ -38,6 +40,18 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
         // float32 with Math.exp/cos: reproducible on one runtime, not guaranteed across machines.
         deterministic: false,
         traces: false,
+      });
+    }
+    case "ts-int": {
+      const m = loadLlama2c(config.model, config.tokenizer);
+      const quantized = quantizeModel(m.checkpoint.config, m.checkpoint.weights);
+      if (!quantized.ok)
+        throw new VerinferError(quantized.error.code, `${config.model}: ${quantized.error.message}`);
+      return createLlama2cEngine(new IntTokenModel(quantized.value), m.tokenizer, {
+        name: "ts-int",
+        model: config.model,
+        deterministic: true,
+        traces: true,
       });
     }
     default:

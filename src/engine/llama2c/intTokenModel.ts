@@ -1,0 +1,81 @@
+/**
+ * The `ts-int` engine's model: the verifiable integer transformer (src/protocol/verifiable) behind the
+ * engine loop, with integer sampling and the execution trace of each request (leaves hashed with the
+ * native keccak when available — same hashes, faster).
+ */
+import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
+import { bytesToHex } from "../../protocol/encoding/hex.ts";
+import { keccak256 } from "../../protocol/encoding/keccak.ts";
+import type { IntModel } from "../../protocol/verifiable/intModel.ts";
+import { sampleInt } from "../../protocol/verifiable/intSampler.ts";
+import { IntTransformer } from "../../protocol/verifiable/intTransformer.ts";
+import { modelRoot } from "../../protocol/verifiable/modelCommitment.ts";
+import { OP_NAMES } from "../../protocol/verifiable/trace.ts";
+import type { TraceSummary } from "../engine.ts";
+import type { ModelConfig } from "./checkpoint.ts";
+import type { TokenModel } from "./llama2cEngine.ts";
+
+/** The trace hash: native keccak-256 when it loads, else the pure one. */
+export function traceHash(): (b: Uint8Array) => Uint8Array {
+  return loadNativeSecp256k1()?.keccak256 ?? keccak256;
+}
+
+/** A TokenModel over an integer model. */
+export class IntTokenModel implements TokenModel {
+  readonly config: ModelConfig;
+  private readonly transformer: IntTransformer;
+  private readonly hash = traceHash();
+  private root: string | null = null;
+  private tokens: number[] = [];
+  private recording = false;
+
+  constructor(readonly model: IntModel) {
+    this.config = model.shape;
+    this.transformer = new IntTransformer(model, this.hash);
+  }
+
+  /** The model commitment (computed once). */
+  modelRoot(): string {
+    this.root ??= modelRoot(this.model, this.hash);
+    return this.root;
+  }
+
+  begin(recordTrace: boolean): void {
+    this.recording = recordTrace;
+    this.tokens = [];
+    this.transformer.reset(recordTrace);
+  }
+
+  forward(token: number, pos: number): Int32Array {
+    this.tokens[pos] = token;
+    return this.transformer.forward(token, pos);
+  }
+
+  sample(
+    logits: ArrayLike<number>,
+    temperature: number,
+    topP: number,
+    rng: Parameters<typeof sampleInt>[3],
+  ): number {
+    return sampleInt(logits as Int32Array, temperature, topP, rng);
+  }
+
+  finishTrace(): TraceSummary | null {
+    const trace = this.transformer.trace;
+    if (!this.recording || !trace) return null;
+    return {
+      root: bytesToHex(trace.root()),
+      leaves: trace.leaves.length,
+      modelRoot: this.modelRoot(),
+      hash: "keccak256",
+      tokens: [...this.tokens],
+      steps: trace.ids.map((id, i) => ({
+        pos: id.pos,
+        layer: id.layer,
+        op: OP_NAMES[id.op] as string,
+        part: id.part,
+        leaf: bytesToHex(trace.leaves[i] as Uint8Array),
+      })),
+    };
+  }
+}

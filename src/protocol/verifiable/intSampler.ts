@@ -1,0 +1,58 @@
+/**
+ * Sampling from the verifiable engine's Q16 logits in integer arithmetic, so that sampled (not only
+ * greedy) generations replay bit for bit: temperature in thousandths, weights from the spec's exp
+ * table, nucleus mass in 2^-16 units, and an integer draw from the seeded PRNG (spec §7).
+ */
+import type { Rng } from "../rng/prng.ts";
+import { floorDiv } from "./fixedMath.ts";
+import { expNeg } from "./intOps.ts";
+
+/** Index of the first maximum. */
+export function argmaxInt(logits: Int32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if ((logits[i] as number) > (logits[best] as number)) best = i;
+  return best;
+}
+
+/** Samples a token. `temperature` and `topP` are the request's; they are rounded to the spec's units. */
+export function sampleInt(logits: Int32Array, temperature: number, topP: number, rng: Rng): number {
+  const tMilli = Math.round(temperature * 1000);
+  const best = argmaxInt(logits);
+  if (tMilli === 0) return best;
+  const max = logits[best] as number;
+  const weights = new Float64Array(logits.length);
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = expNeg(floorDiv((max - (logits[i] as number)) * 1000, tMilli));
+    weights[i] = e;
+    total += e;
+  }
+  let order: number[];
+  let mass: number;
+  const p16 = Math.round(topP * 65536);
+  if (p16 >= 65536) {
+    order = Array.from({ length: logits.length }, (_, i) => i);
+    mass = total;
+  } else {
+    order = [];
+    for (let i = 0; i < logits.length; i++) if ((weights[i] as number) > 0) order.push(i);
+    order.sort((a, b) => (weights[b] as number) - (weights[a] as number) || a - b);
+    mass = 0;
+    let keep = order.length;
+    for (let i = 0; i < order.length; i++) {
+      mass += weights[order[i] as number] as number;
+      if (mass * 65536 > p16 * total) {
+        keep = i + 1;
+        break;
+      }
+    }
+    order = order.slice(0, keep);
+  }
+  const r = rng.int(mass);
+  let cdf = 0;
+  for (const i of order) {
+    cdf += weights[i] as number;
+    if (r < cdf) return i;
+  }
+  return order[order.length - 1] as number;
+}

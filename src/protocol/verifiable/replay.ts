@@ -1,0 +1,344 @@
+/**
+ * Replaying single steps of a verifiable execution (docs/spec/verifiable-engine.md §5–6). A step is
+ * recomputed from the outputs of the steps that feed it (each checkable against its own leaf) and the
+ * committed weights, with the very operation functions the engine ran; matmul steps can be split into
+ * row chunks, so a disputed step shrinks to a few rows of one matrix.
+ */
+import { bytesToHex } from "../encoding/hex.ts";
+import { fail, ok, type Verdict } from "../errors.ts";
+import { invSqrtQ16, ropeTables } from "./fixedMath.ts";
+import type { IntModel, QuantMatrix } from "./intModel.ts";
+import {
+  attentionHead,
+  embed,
+  matmulRows,
+  quantize16,
+  quantizeActivation,
+  residual,
+  rmsnorm,
+  rope,
+  swiglu,
+} from "./intOps.ts";
+import { IntTransformer } from "./intTransformer.ts";
+import {
+  type Hash32,
+  int32Bytes,
+  LOGITS_PART_ROWS,
+  leafHash,
+  OP,
+  quantBytes,
+  type StepId,
+  stepLabel,
+} from "./trace.ts";
+
+/** The steps whose outputs are a step's inputs, in the order {@link computeStep} reads them. */
+export function inputsOf(id: StepId, nLayers: number): StepId[] {
+  const at = (layer: number, op: StepId["op"], pos = id.pos): StepId => ({ pos, layer, op, part: 0 });
+  const stream = (l: number) => (l === 0 ? at(0, OP.EMBED) : at(l - 1, OP.RESID2));
+  const l = id.layer;
+  switch (id.op) {
+    case OP.EMBED:
+      return [];
+    case OP.ATT_NORM:
+      return [stream(l)];
+    case OP.ATT_QUANT:
+      return [at(l, OP.ATT_NORM)];
+    case OP.Q:
+    case OP.K:
+    case OP.V:
+      return [at(l, OP.ATT_QUANT)];
+    case OP.Q_ROPE:
+      return [at(l, OP.Q)];
+    case OP.K_ROPE:
+      return [at(l, OP.K)];
+    case OP.ATTN: {
+      const out = [at(l, OP.Q_ROPE)];
+      for (let t = 0; t <= id.pos; t++) out.push(at(l, OP.K_ROPE, t), at(l, OP.V, t));
+      return out;
+    }
+    case OP.ATTN_QUANT:
+      return [at(l, OP.ATTN)];
+    case OP.WO:
+      return [at(l, OP.ATTN_QUANT)];
+    case OP.RESID1:
+      return [stream(l), at(l, OP.WO)];
+    case OP.FFN_NORM:
+      return [at(l, OP.RESID1)];
+    case OP.FFN_QUANT:
+      return [at(l, OP.FFN_NORM)];
+    case OP.W1:
+    case OP.W3:
+      return [at(l, OP.FFN_QUANT)];
+    case OP.SWIGLU:
+      return [at(l, OP.W1), at(l, OP.W3)];
+    case OP.SWIGLU_QUANT:
+      return [at(l, OP.SWIGLU)];
+    case OP.W2:
+      return [at(l, OP.SWIGLU_QUANT)];
+    case OP.RESID2:
+      return [at(l, OP.RESID1), at(l, OP.W2)];
+    case OP.FINAL_NORM:
+      return [at(nLayers - 1, OP.RESID2)];
+    case OP.FINAL_QUANT:
+      return [at(nLayers, OP.FINAL_NORM)];
+    case OP.LOGITS:
+      return [at(nLayers, OP.FINAL_QUANT)];
+  }
+  return [];
+}
+
+/** Decodes int32 output bytes. */
+export function decodeInt32(bytes: Uint8Array): Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Int32Array.from({ length: bytes.length / 4 }, (_, i) => view.getInt32(4 * i, true));
+}
+
+/** Decodes quantized output bytes (shift, int16 values). */
+export function decodeQuant(bytes: Uint8Array): { shift: number; values: Int16Array } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    shift: bytes[0] as number,
+    values: Int16Array.from({ length: (bytes.length - 1) / 2 }, (_, i) => view.getInt16(1 + 2 * i, true)),
+  };
+}
+
+/** The matrix and row range a matmul step uses, or null for other steps. */
+export function matmulOf(model: IntModel, id: StepId): { w: QuantMatrix; r0: number; r1: number } | null {
+  const layer = model.layers[id.layer];
+  const full = (w: QuantMatrix) => ({ w, r0: 0, r1: w.rows });
+  switch (id.op) {
+    case OP.Q:
+      return layer ? full(layer.wq) : null;
+    case OP.K:
+      return layer ? full(layer.wk) : null;
+    case OP.V:
+      return layer ? full(layer.wv) : null;
+    case OP.WO:
+      return layer ? full(layer.wo) : null;
+    case OP.W1:
+      return layer ? full(layer.w1) : null;
+    case OP.W3:
+      return layer ? full(layer.w3) : null;
+    case OP.W2:
+      return layer ? full(layer.w2) : null;
+    case OP.LOGITS: {
+      const r0 = id.part * LOGITS_PART_ROWS;
+      return { w: model.wcls, r0, r1: Math.min(model.wcls.rows, r0 + LOGITS_PART_ROWS) };
+    }
+  }
+  return null;
+}
+
+/**
+ * Recomputes a step's output bytes from its inputs' output bytes (in {@link inputsOf} order), the
+ * model and, for the embedding, the token fed at that position.
+ */
+export function computeStep(
+  model: IntModel,
+  id: StepId,
+  inputs: readonly Uint8Array[],
+  token: number,
+): Uint8Array {
+  const s = model.shape;
+  const headSize = s.dim / s.nHeads;
+  const input = (i: number) => decodeInt32(inputs[i] as Uint8Array);
+  const layer = model.layers[id.layer];
+  const mm = matmulOf(model, id);
+  if (mm) {
+    const { shift, values } = decodeQuant(inputs[0] as Uint8Array);
+    const out = new Int32Array(mm.r1 - mm.r0);
+    matmulRows(out, values, shift, mm.w, mm.r0, mm.r1);
+    return int32Bytes(out);
+  }
+  switch (id.op) {
+    case OP.EMBED: {
+      const x = new Int32Array(s.dim);
+      embed(x, model.embedding, token);
+      return int32Bytes(x);
+    }
+    case OP.ATT_NORM:
+    case OP.FFN_NORM:
+    case OP.FINAL_NORM: {
+      const gains =
+        id.op === OP.FINAL_NORM ? model.rmsFinal : id.op === OP.ATT_NORM ? layer?.rmsAtt : layer?.rmsFfn;
+      const out = new Int32Array(s.dim);
+      rmsnorm(out, input(0), gains as Int32Array, 0);
+      return int32Bytes(out);
+    }
+    case OP.ATT_QUANT:
+    case OP.ATTN_QUANT:
+    case OP.FFN_QUANT:
+    case OP.SWIGLU_QUANT:
+    case OP.FINAL_QUANT: {
+      const a = input(0);
+      const out = new Int16Array(a.length);
+      return quantBytes(out, quantizeActivation(a, out));
+    }
+    case OP.Q_ROPE:
+    case OP.K_ROPE: {
+      const v = input(0);
+      const t = ropeTables(headSize, s.seqLen);
+      rope(v, id.pos, headSize, t.cos, t.sin);
+      return int32Bytes(v);
+    }
+    case OP.ATTN: {
+      const q = input(0);
+      const keys: Int32Array[] = [];
+      const shifts: number[][] = [];
+      const values: Int32Array[] = [];
+      const kvHeads = s.nKvHeads;
+      for (let t = 0; t <= id.pos; t++) {
+        const k = input(1 + 2 * t);
+        const k16 = new Int32Array(k.length);
+        const sh: number[] = [];
+        for (let h = 0; h < kvHeads; h++) {
+          const part = new Int32Array(headSize);
+          sh.push(quantize16(k, h * headSize, headSize, part));
+          k16.set(part, h * headSize);
+        }
+        keys.push(k16);
+        shifts.push(sh);
+        values.push(input(2 + 2 * t));
+      }
+      const out = new Int32Array(s.dim);
+      const q16 = new Int32Array(headSize);
+      const kvMul = s.nHeads / kvHeads;
+      for (let h = 0; h < s.nHeads; h++) {
+        const kvHead = Math.floor(h / kvMul);
+        const qShift = quantize16(q, h * headSize, headSize, q16);
+        attentionHead(
+          out,
+          h * headSize,
+          q16,
+          qShift,
+          keys.map((k) => k.subarray(kvHead * headSize, (kvHead + 1) * headSize)),
+          shifts.map((x) => x[kvHead] as number),
+          values,
+          kvHead * headSize,
+          headSize,
+          invSqrtQ16(headSize),
+        );
+      }
+      return int32Bytes(out);
+    }
+    case OP.RESID1:
+    case OP.RESID2: {
+      const x = input(0);
+      residual(x, input(1));
+      return int32Bytes(x);
+    }
+    case OP.SWIGLU: {
+      const h1 = input(0);
+      const out = new Int32Array(h1.length);
+      swiglu(out, h1, input(1));
+      return int32Bytes(out);
+    }
+  }
+  throw new RangeError(`unknown operation ${id.op}`);
+}
+
+/** Checks a step: the inputs must match their leaves, and the recomputed output the step's leaf. */
+export function checkStep(
+  model: IntModel,
+  id: StepId,
+  inputs: readonly Uint8Array[],
+  inputLeaves: readonly Uint8Array[],
+  token: number,
+  leaf: Uint8Array,
+  hash?: Hash32,
+): Verdict<Uint8Array> {
+  const producers = inputsOf(id, model.shape.nLayers);
+  if (producers.length !== inputs.length || inputs.length !== inputLeaves.length) {
+    return fail(
+      "TRACE_MISMATCH",
+      `${stepLabel(id)} takes ${producers.length} inputs, ${inputs.length} were given`,
+    );
+  }
+  for (const [i, p] of producers.entries()) {
+    if (bytesToHex(leafHash(p, inputs[i] as Uint8Array, hash)) !== bytesToHex(inputLeaves[i] as Uint8Array)) {
+      return fail(
+        "TRACE_MISMATCH",
+        `input ${i} of ${stepLabel(id)} does not match the leaf of ${stepLabel(p)}`,
+        { input: i },
+      );
+    }
+  }
+  const output = computeStep(model, id, inputs, token);
+  return bytesToHex(leafHash(id, output, hash)) === bytesToHex(leaf)
+    ? ok(output)
+    : fail(
+        "TRACE_MISMATCH",
+        `replaying ${stepLabel(id)} does not give its leaf: the step's claimed output is wrong`,
+        { step: stepLabel(id) },
+      );
+}
+
+/**
+ * The smallest dispute: rows [r0, r1) of a matmul step recomputed from its (already checked) input and
+ * compared with those rows of the claimed output.
+ */
+export function checkMatmulChunk(
+  model: IntModel,
+  id: StepId,
+  input: Uint8Array,
+  claimedOutput: Uint8Array,
+  r0: number,
+  r1: number,
+): Verdict<null> {
+  const mm = matmulOf(model, id);
+  if (!mm) return fail("TRACE_MISMATCH", `${stepLabel(id)} is not a matmul step`);
+  const { shift, values } = decodeQuant(input);
+  const out = new Int32Array(r1 - r0);
+  matmulRows(out, values, shift, mm.w, mm.r0 + r0, mm.r0 + r1);
+  const claimed = decodeInt32(claimedOutput);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] !== claimed[r0 + i]) {
+      return fail(
+        "TRACE_MISMATCH",
+        `${stepLabel(id)} row ${r0 + i}: claimed ${claimed[r0 + i]}, recomputed ${out[i]}`,
+        { row: r0 + i },
+      );
+    }
+  }
+  return ok(null);
+}
+
+/** Rows per dispute chunk for a matmul with `n` inputs: ≤ 12,000 multiply-accumulates (spec §6). */
+export function chunkRows(n: number): number {
+  return Math.max(1, Math.floor(12_000 / n));
+}
+
+/**
+ * Cost of checking the final disputed step: a chunk of `rows` rows of a matmul with `n` inputs whose
+ * claimed output has `outLen` values, given a weight Merkle depth. Constraints count the arithmetic of
+ * a circuit (one per multiply-accumulate, 40 per requantized output for the range checks); gas assumes
+ * a plain Solidity checker: 16 gas per calldata byte, keccak for the input/output vectors and each
+ * weight row's Merkle path, and 60 gas per multiply-accumulate. Estimates, stated in the spec.
+ */
+export function disputeCost(n: number, rows: number, outLen: number, merkleDepth: number) {
+  const macs = rows * n;
+  const constraints = macs + 40 * rows;
+  const calldata = 1 + 2 * n + 4 * outLen + rows * (n + 4) + rows * merkleDepth * 32;
+  const keccakWords =
+    Math.ceil((2 * n + 1) / 32) + Math.ceil((4 * outLen) / 32) + rows * Math.ceil((n + 10) / 32);
+  const gas =
+    21_000 +
+    16 * calldata +
+    30 * (2 + rows * (1 + merkleDepth)) +
+    6 * keccakWords +
+    60 * macs +
+    200 * rows * merkleDepth;
+  return { macs, constraints, calldataBytes: calldata, gas };
+}
+
+/** Runs `tokens` through a fresh transformer and returns every step's output bytes, in order. */
+export function recordSteps(
+  model: IntModel,
+  tokens: readonly number[],
+): { id: StepId; output: Uint8Array }[] {
+  const t = new IntTransformer(model);
+  const steps: { id: StepId; output: Uint8Array }[] = [];
+  t.tap = (id, output) => steps.push({ id, output });
+  tokens.forEach((token, pos) => t.forward(token, pos));
+  return steps;
+}

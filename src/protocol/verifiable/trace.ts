@@ -1,0 +1,197 @@
+/**
+ * Execution traces of the verifiable engine (docs/spec/verifiable-engine.md §5). Every operation's
+ * output is committed by a leaf
+ *
+ *   leaf = H(pos u32 ‖ layer u16 ‖ op u16 ‖ part u16 ‖ H(output bytes))      (big-endian header)
+ *
+ * where outputs are int32 little-endian (Q16 vectors) or `shift u8 ‖ int16 values` (quantized vectors),
+ * H is keccak-256, and the classifier's output is cut into parts of 1,024 logits. `traceRoot` is the
+ * ordered binary Merkle root of the leaves in execution order (an odd node is carried up unchanged).
+ */
+import { keccak256 } from "../encoding/keccak.ts";
+
+/** A 32-byte hash function (keccak-256; pluggable so the shell can use a native one). */
+export type Hash32 = (data: Uint8Array) => Uint8Array;
+
+/** Operations, in execution order within a layer. */
+export const OP = {
+  EMBED: 0,
+  ATT_NORM: 1,
+  ATT_QUANT: 2,
+  Q: 3,
+  K: 4,
+  V: 5,
+  Q_ROPE: 6,
+  K_ROPE: 7,
+  ATTN: 8,
+  ATTN_QUANT: 9,
+  WO: 10,
+  RESID1: 11,
+  FFN_NORM: 12,
+  FFN_QUANT: 13,
+  W1: 14,
+  W3: 15,
+  SWIGLU: 16,
+  SWIGLU_QUANT: 17,
+  W2: 18,
+  RESID2: 19,
+  FINAL_NORM: 20,
+  FINAL_QUANT: 21,
+  LOGITS: 22,
+} as const;
+
+/** An operation code. */
+export type OpCode = (typeof OP)[keyof typeof OP];
+
+/** Operation names by code. */
+export const OP_NAMES: readonly string[] = Object.entries(OP)
+  .sort((a, b) => a[1] - b[1])
+  .map(([name]) => name.toLowerCase());
+
+/** Logits per classifier part. */
+export const LOGITS_PART_ROWS = 1024;
+
+/** Where a step is: position, layer (nLayers for the final ops), operation, part. */
+export interface StepId {
+  readonly pos: number;
+  readonly layer: number;
+  readonly op: OpCode;
+  readonly part: number;
+}
+
+/** "pos 3 layer 1 wo" style label. */
+export function stepLabel(id: StepId): string {
+  return `pos ${id.pos} layer ${id.layer} ${OP_NAMES[id.op]}${id.op === OP.LOGITS ? ` part ${id.part}` : ""}`;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Little-endian bytes of an int32 vector (a view, no copy, on little-endian hosts). */
+export function int32Bytes(v: Int32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  const out = new Uint8Array(v.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < v.length; i++) view.setInt32(4 * i, v[i] as number, true);
+  return out;
+}
+
+/** Bytes of a quantized vector: shift u8, then the int16 values little-endian. */
+export function quantBytes(a16: Int16Array, shift: number): Uint8Array {
+  const out = new Uint8Array(1 + 2 * a16.length);
+  out[0] = shift;
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(a16.buffer, a16.byteOffset, a16.byteLength), 1);
+  else {
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < a16.length; i++) view.setInt16(1 + 2 * i, a16[i] as number, true);
+  }
+  return out;
+}
+
+/** The leaf committing to a step's output bytes. */
+export function leafHash(id: StepId, output: Uint8Array, hash: Hash32 = keccak256): Uint8Array {
+  const buf = new Uint8Array(42);
+  const view = new DataView(buf.buffer);
+  view.setUint32(0, id.pos);
+  view.setUint16(4, id.layer);
+  view.setUint16(6, id.op);
+  view.setUint16(8, id.part);
+  buf.set(hash(output), 10);
+  return hash(buf);
+}
+
+/** Ordered binary Merkle root: parent = H(left ‖ right); an odd last node moves up unchanged. */
+export function merkleRoot(leaves: readonly Uint8Array[], hash: Hash32 = keccak256): Uint8Array {
+  if (leaves.length === 0) return new Uint8Array(32);
+  let level = [...leaves];
+  const pair = new Uint8Array(64);
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      if (i + 1 === level.length) next.push(level[i] as Uint8Array);
+      else {
+        pair.set(level[i] as Uint8Array, 0);
+        pair.set(level[i + 1] as Uint8Array, 32);
+        next.push(hash(pair));
+      }
+    }
+    level = next;
+  }
+  return level[0] as Uint8Array;
+}
+
+/** Sibling path of leaf `index` (null where the node had no sibling and moved up). */
+export function merkleProof(
+  leaves: readonly Uint8Array[],
+  index: number,
+  hash: Hash32 = keccak256,
+): (Uint8Array | null)[] {
+  const proof: (Uint8Array | null)[] = [];
+  let level = [...leaves];
+  let i = index;
+  const pair = new Uint8Array(64);
+  while (level.length > 1) {
+    const sibling = i % 2 === 0 ? i + 1 : i - 1;
+    proof.push(sibling < level.length ? (level[sibling] as Uint8Array) : null);
+    const next: Uint8Array[] = [];
+    for (let j = 0; j < level.length; j += 2) {
+      if (j + 1 === level.length) next.push(level[j] as Uint8Array);
+      else {
+        pair.set(level[j] as Uint8Array, 0);
+        pair.set(level[j + 1] as Uint8Array, 32);
+        next.push(hash(pair));
+      }
+    }
+    level = next;
+    i >>= 1;
+  }
+  return proof;
+}
+
+/** Checks a sibling path from `leaf` at `index` to `root`. */
+export function verifyMerkleProof(
+  root: Uint8Array,
+  leaf: Uint8Array,
+  index: number,
+  proof: readonly (Uint8Array | null)[],
+  hash: Hash32 = keccak256,
+): boolean {
+  let node = leaf;
+  let i = index;
+  for (const sibling of proof) {
+    if (sibling) {
+      const pair = new Uint8Array(64);
+      pair.set(i % 2 === 0 ? node : sibling, 0);
+      pair.set(i % 2 === 0 ? sibling : node, 32);
+      node = hash(pair);
+    }
+    i >>= 1;
+  }
+  return node.length === root.length && node.every((b, k) => b === root[k]);
+}
+
+/** Records leaves as the engine runs. */
+export class TraceRecorder {
+  readonly leaves: Uint8Array[] = [];
+  readonly ids: StepId[] = [];
+  constructor(readonly hash: Hash32 = keccak256) {}
+
+  record(id: StepId, output: Uint8Array): void {
+    this.ids.push(id);
+    this.leaves.push(leafHash(id, output, this.hash));
+  }
+
+  root(): Uint8Array {
+    return merkleRoot(this.leaves, this.hash);
+  }
+}
+
+/** Index of the first differing leaf of two traces, or −1 when they agree (on their common length). */
+export function firstDivergence(a: readonly Uint8Array[], b: readonly Uint8Array[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as Uint8Array;
+    const y = b[i] as Uint8Array;
+    for (let k = 0; k < 32; k++) if (x[k] !== y[k]) return i;
+  }
+  return a.length === b.length ? -1 : n;
+}
