@@ -10,6 +10,7 @@ import { FloatTransformer } from "./llama2c/floatTransformer.ts";
 import { IntTokenModel } from "./llama2c/intTokenModel.ts";
 import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
 import { loadLlama2c } from "./llama2c/modelFiles.ts";
+import { createLlamaCppEngine } from "./llamaCpp/llamaCppEngine.ts";
 
 /** Engine names. */
 export const ENGINES = ["ts", "ts-int", "llama-cpp", "openai"] as const;
@@ -27,6 +28,10 @@ export interface EngineConfig {
   readonly apiKey?: string | undefined;
   readonly timeoutMs?: number | undefined;
   readonly maxRetries?: number | undefined;
+  /** CPU threads (llama-cpp). */
+  readonly threads?: number | undefined;
+  /** Context length (llama-cpp; default the model's, at most 4096). */
+  readonly contextSize?: number | undefined;
 }
 
 /** Builds the configured engine. */
@@ -54,6 +59,8 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
         traces: true,
       });
     }
+    case "llama-cpp":
+      return createLlamaCppEngine(config.model, { threads: config.threads, contextSize: config.contextSize });
     default:
       throw new VerinferError(
         "ENGINE_UNKNOWN",

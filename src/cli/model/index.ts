@@ -1,10 +1,11 @@
 import type { GroupSpec } from "../framework/command.ts";
+import { convertCommand } from "./convert.ts";
 import { initCommand } from "./init.ts";
 import { inspectCommand } from "./inspect.ts";
 
 /** `verinfer model ...`. */
 export const modelGroup: GroupSpec = {
   name: "model",
-  summary: "generated models and model files: init, inspect",
-  commands: [initCommand, inspectCommand],
+  summary: "generated models and model files: init, inspect, convert to GGUF",
+  commands: [initCommand, inspectCommand, convertCommand],
 };
