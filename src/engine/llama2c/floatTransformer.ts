@@ -7,6 +7,7 @@
  */
 import type { Checkpoint, ModelConfig, ModelWeights } from "./checkpoint.ts";
 import { shapeOf } from "./checkpoint.ts";
+import { createSimdMatvec, type SimdMatvec } from "./simdMatvec.ts";
 
 /** y[i] = Σ_j W[i][j] x[j] for the d×n matrix at `offset` in `w`. */
 export function matmul(
@@ -79,22 +80,61 @@ export class FloatTransformer {
   private readonly valueCache: Float32Array;
   private readonly ropeCos: Float32Array;
   private readonly ropeSin: Float32Array;
+  private readonly simd: SimdMatvec | null;
+  /** Which matmul kernel runs: WebAssembly SIMD when available (and not disabled), else plain TypeScript. */
+  readonly kernel: "wasm-simd" | "typescript";
 
-  constructor(checkpoint: Checkpoint) {
+  constructor(checkpoint: Checkpoint, options: { simd?: boolean } = {}) {
     const c = checkpoint.config;
     const { kvDim, headSize } = shapeOf(c);
     this.config = c;
-    this.w = checkpoint.weights;
-    this.x = new Float32Array(c.dim);
-    this.xb = new Float32Array(c.dim);
-    this.xb2 = new Float32Array(c.dim);
-    this.hb = new Float32Array(c.hiddenDim);
-    this.hb2 = new Float32Array(c.hiddenDim);
-    this.q = new Float32Array(c.dim);
+    // With SIMD, weights and buffers live in one WebAssembly memory the kernel reads in place.
+    const sizes = {
+      x: c.dim,
+      xb: c.dim,
+      xb2: c.dim,
+      hb: c.hiddenDim,
+      hb2: c.hiddenDim,
+      q: c.dim,
+      logits: c.vocabSize,
+      keyCache: c.nLayers * c.seqLen * kvDim,
+      valueCache: c.nLayers * c.seqLen * kvDim,
+    };
+    const weights = checkpoint.weights;
+    const shared = weights.wcls === weights.tokenEmbedding;
+    const tensors = Object.entries(weights).filter(([name]) => !(shared && name === "wcls"));
+    const floats = [...Object.values(sizes), ...tensors.map(([, t]) => t.length)].reduce(
+      (a, n) => a + Math.ceil(n / 4) * 4,
+      0,
+    );
+    this.simd = options.simd === false ? null : createSimdMatvec(floats * 4);
+    this.kernel = this.simd ? "wasm-simd" : "typescript";
+    let at = 0;
+    const alloc = (n: number): Float32Array => {
+      if (!this.simd) return new Float32Array(n);
+      const view = new Float32Array(this.simd.memory.buffer, at * 4, n);
+      at += Math.ceil(n / 4) * 4;
+      return view;
+    };
+    const placed: Record<string, Float32Array> = {};
+    for (const [name, t] of tensors) {
+      if (this.simd) {
+        placed[name] = alloc(t.length);
+        placed[name].set(t);
+      } else placed[name] = t;
+    }
+    if (shared) placed.wcls = placed.tokenEmbedding as Float32Array;
+    this.w = placed as unknown as ModelWeights;
+    this.x = alloc(sizes.x);
+    this.xb = alloc(sizes.xb);
+    this.xb2 = alloc(sizes.xb2);
+    this.hb = alloc(sizes.hb);
+    this.hb2 = alloc(sizes.hb2);
+    this.q = alloc(sizes.q);
     this.att = new Float32Array(c.nHeads * c.seqLen);
-    this.logits = new Float32Array(c.vocabSize);
-    this.keyCache = new Float32Array(c.nLayers * c.seqLen * kvDim);
-    this.valueCache = new Float32Array(c.nLayers * c.seqLen * kvDim);
+    this.logits = alloc(sizes.logits);
+    this.keyCache = alloc(sizes.keyCache);
+    this.valueCache = alloc(sizes.valueCache);
     // run.c computes cos/sin per call in float32; tabulating the same float32 values is equivalent.
     this.ropeCos = new Float32Array(c.seqLen * (headSize / 2));
     this.ropeSin = new Float32Array(c.seqLen * (headSize / 2));
@@ -106,6 +146,20 @@ export class FloatTransformer {
         this.ropeSin[pos * (headSize / 2) + p] = Math.sin(angle);
       }
     }
+  }
+
+  /** out = W·x for the d×n matrix at `offset` in `w`: the SIMD kernel when shapes allow, else TypeScript. */
+  private mm(
+    out: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    offset: number,
+    n: number,
+    d: number,
+  ): void {
+    if (this.simd && n % 4 === 0 && d % 4 === 0) {
+      this.simd.matvec(w.byteOffset + offset * 4, x.byteOffset, out.byteOffset, n, d);
+    } else matmul(out, x, w, offset, n, d);
   }
 
   /** Logits after feeding `token` at `pos` (positions must be fed in order from 0). */
@@ -122,9 +176,9 @@ export class FloatTransformer {
       const cacheRow = (l * seqLen + pos) * kvDim;
       const k = this.keyCache.subarray(cacheRow, cacheRow + kvDim);
       const v = this.valueCache.subarray(cacheRow, cacheRow + kvDim);
-      matmul(q, xb, w.wq, l * dim * dim, dim, dim);
-      matmul(k, xb, w.wk, l * kvDim * dim, dim, kvDim);
-      matmul(v, xb, w.wv, l * kvDim * dim, dim, kvDim);
+      this.mm(q, xb, w.wq, l * dim * dim, dim, dim);
+      this.mm(k, xb, w.wk, l * kvDim * dim, dim, kvDim);
+      this.mm(v, xb, w.wv, l * kvDim * dim, dim, kvDim);
       // RoPE: rotate adjacent pairs; q over dim, k over kvDim.
       for (let i = 0; i < dim; i += 2) {
         const t = pos * half + ((i % headSize) >> 1);
@@ -161,21 +215,21 @@ export class FloatTransformer {
             xb[qOff + i] = (xb[qOff + i] as number) + p * (this.valueCache[vRow + i] as number);
         }
       }
-      matmul(xb2, xb, w.wo, l * dim * dim, dim, dim);
+      this.mm(xb2, xb, w.wo, l * dim * dim, dim, dim);
       for (let i = 0; i < dim; i++) x[i] = (x[i] as number) + (xb2[i] as number);
       // SwiGLU feed-forward.
       rmsnorm(xb, x, w.rmsFfn, l * dim, dim);
-      matmul(hb, xb, w.w1, l * hiddenDim * dim, dim, hiddenDim);
-      matmul(hb2, xb, w.w3, l * hiddenDim * dim, dim, hiddenDim);
+      this.mm(hb, xb, w.w1, l * hiddenDim * dim, dim, hiddenDim);
+      this.mm(hb2, xb, w.w3, l * hiddenDim * dim, dim, hiddenDim);
       for (let i = 0; i < hiddenDim; i++) {
         const g = hb[i] as number;
         hb[i] = (g / (1 + Math.exp(-g))) * (hb2[i] as number);
       }
-      matmul(xb, hb, w.w2, l * dim * hiddenDim, hiddenDim, dim);
+      this.mm(xb, hb, w.w2, l * dim * hiddenDim, hiddenDim, dim);
       for (let i = 0; i < dim; i++) x[i] = (x[i] as number) + (xb[i] as number);
     }
     rmsnorm(x, x, w.rmsFinal, 0, dim);
-    matmul(this.logits, x, w.wcls, 0, dim, c.vocabSize);
+    this.mm(this.logits, x, w.wcls, 0, dim, c.vocabSize);
     return this.logits;
   }
 }

@@ -132,7 +132,7 @@ describe("generation", () => {
       result = await it.next();
     }
     expect(chunks.join("")).toBe(result.value.text);
-    expect(result.value).toMatchObject({ usage: { promptTokens: 3 }, seed: 7 });
+    expect(result.value).toMatchObject({ usage: { promptTokens: 4 }, seed: 7 });
     expect(result.value.usage.completionTokens).toBe(result.value.tokenIds?.length);
     expect(["length", "eos"]).toContain(result.value.finishReason);
     expect((await generate(engine, request)).tokenIds).toEqual(result.value.tokenIds);
@@ -147,14 +147,14 @@ describe("generation", () => {
     expect(stopped.text).toBe(greedy.text.slice(0, greedy.text.indexOf(stop)));
     // Like run.c, the token sampled at the last position is returned though it cannot be fed.
     const full = await generate(engine, { prompt: "x", params: { maxTokens: 128 } });
-    expect(full).toMatchObject({ finishReason: "length", usage: { promptTokens: 2, completionTokens: 127 } });
+    expect(full).toMatchObject({ finishReason: "length", usage: { promptTokens: 3, completionTokens: 126 } });
     await expect(generate(engine, { prompt: "x", params: { temperature: -1 } })).rejects.toThrow(
       /temperature must be in/,
     );
     await expect(generate(engine, { prompt: "x", params: { maxTokens: 1000 } })).rejects.toThrow(
       /exceeds the model's context/,
     );
-    await expect(generate(engine, { prompt: "x".repeat(200) })).rejects.toThrow(/the prompt is 201 tokens/);
+    await expect(generate(engine, { prompt: "x".repeat(200) })).rejects.toThrow(/the prompt is 202 tokens/);
     await expect(generate(engine, {})).rejects.toThrow(/exactly one of prompt and messages/);
     await expect(generate(engine, { prompt: "x", trace: true })).rejects.toThrow(
       /does not record execution traces/,
