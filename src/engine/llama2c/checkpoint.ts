@@ -217,7 +217,9 @@ export function writeCheckpoint(config: ModelConfig, w: ModelWeights): Uint8Arra
     config.sharedClassifier ? config.vocabSize : -config.vocabSize,
     config.seqLen,
   ];
-  header.forEach((v, i) => view.setInt32(4 * i, v, true));
+  header.forEach((v, i) => {
+    view.setInt32(4 * i, v, true);
+  });
   const all = new Float32Array(out.buffer, 28, floats);
   let at = 0;
   for (const t of [

@@ -174,5 +174,5 @@ export function roundShift(v: number, s: number): number {
 /** Saturates to a signed bound ±(2^bits − 1). */
 export function saturate(v: number, bits: number): number {
   const m = 2 ** bits - 1;
-  return v > m ? m : v < -m ? -m : v;
+  return v > m ? m : Math.max(v, -m);
 }

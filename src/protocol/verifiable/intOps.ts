@@ -37,7 +37,7 @@ export function quantizeActivation(a: Int32Array, out: Int16Array): number {
   while (m / 2 ** k > 32767) k++;
   for (let i = 0; i < a.length; i++) {
     const v = roundShift(a[i] as number, k);
-    out[i] = v > 32767 ? 32767 : v < -32767 ? -32767 : v;
+    out[i] = v > 32767 ? 32767 : Math.max(v, -32767);
   }
   return k;
 }

@@ -57,7 +57,7 @@ export function rowLeaf(
 function gainsLeaf(g: Int32Array, tensor: number, layer: number, hash: Hash32): Uint8Array {
   const buf = header(tensor, layer, 0, 4 * g.length);
   const v = new DataView(buf.buffer);
-  g.forEach((x, i) => v.setInt32(8 + 4 * i, x, true));
+  for (const [i, x] of g.entries()) v.setInt32(8 + 4 * i, x, true);
   return hash(buf);
 }
 
@@ -76,7 +76,9 @@ export function modelLeaves(model: IntModel, hash: Hash32 = keccak256): Uint8Arr
     s.vocabSize,
     s.seqLen,
     s.sharedClassifier ? 1 : 0,
-  ].forEach((x, i) => sv.setUint32(21 + 4 * i, x));
+  ].forEach((x, i) => {
+    sv.setUint32(21 + 4 * i, x);
+  });
   const leaves = [hash(shape)];
   const rows = (m: QuantMatrix, tensor: number, layer: number) => {
     for (let r = 0; r < m.rows; r++) leaves.push(rowLeaf(m, tensor, layer, r, hash));

@@ -339,6 +339,6 @@ export function recordSteps(
   const t = new IntTransformer(model);
   const steps: { id: StepId; output: Uint8Array }[] = [];
   t.tap = (id, output) => steps.push({ id, output });
-  tokens.forEach((token, pos) => t.forward(token, pos));
+  for (const [pos, token] of tokens.entries()) t.forward(token, pos);
   return steps;
 }

@@ -61,7 +61,7 @@ function traced(model: IntModel, tokens = TOKENS, setup?: (t: IntTransformer) =>
   const t = new IntTransformer(model);
   t.reset(true);
   setup?.(t);
-  tokens.forEach((tok, pos) => t.forward(tok, pos));
+  for (const [pos, tok] of tokens.entries()) t.forward(tok, pos);
   return t.trace as TraceRecorder;
 }
 
@@ -148,7 +148,7 @@ describe("verifiable engine: traces", () => {
     if (native) {
       const t = new IntTransformer(model, native.keccak256);
       t.reset(true);
-      TOKENS.forEach((tok, pos) => t.forward(tok, pos));
+      for (const [pos, tok] of TOKENS.entries()) t.forward(tok, pos);
       expect(bytesToHex((t.trace as TraceRecorder).root())).toBe(bytesToHex(a.root()));
     }
     expect(modelRoot(model)).toBe(modelRoot(tinyModel()));
@@ -232,7 +232,7 @@ describe("verifiable engine: traces", () => {
     wq.q[3 * wq.cols + 5] = (wq.q[3 * wq.cols + 5] as number) + 1;
     const t = new IntTransformer(faulty);
     t.reset(true);
-    TOKENS.forEach((tok, pos) => t.forward(tok, pos));
+    for (const [pos, tok] of TOKENS.entries()) t.forward(tok, pos);
     const i = firstDivergence(honest.leaves, (t.trace as TraceRecorder).leaves);
     expect(stepLabel(honest.ids[i] as StepId)).toBe("pos 0 layer 1 q");
     expect(modelRoot(faulty)).not.toBe(modelRoot(model));
