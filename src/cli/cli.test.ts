@@ -3,16 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChatServer, startChatServer } from "../testing/chatServer.ts";
+import { cli } from "../testing/cli.ts";
 import { DATA_DIR, itWithData, tempFile } from "../testing/sharedData.ts";
-import { runCli } from "./framework/run.ts";
-import { ROOT } from "./main.ts";
-
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 const squad = (f: string) => join(DATA_DIR ?? "", "squad-v1.1", f);
 

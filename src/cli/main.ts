@@ -5,10 +5,11 @@ import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
 import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
-import { generateCommand } from "./generate.ts";
+import { generateCommand } from "./generate/index.ts";
 import { modelGroup } from "./model/index.ts";
 import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
+import { serveCommand } from "./serve/index.ts";
 
 /** All commands. */
 export const ROOT: GroupSpec = {
@@ -16,6 +17,7 @@ export const ROOT: GroupSpec = {
   summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
   commands: [
     generateCommand,
+    serveCommand,
     modelGroup,
     evalGroup,
     poqGroup,

@@ -73,11 +73,14 @@ export interface GenerationResult {
   readonly promptTokenIds: readonly number[] | null;
   readonly tokenIds: readonly number[] | null;
   readonly finishReason: FinishReason;
-  readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+  /** Null when a remote server reported no usage. */
+  readonly usage: { readonly promptTokens: number; readonly completionTokens: number } | null;
   readonly timings: {
+    /** Prompt processing; for remote engines, the time to the first text. */
     readonly promptMs: number;
     readonly generationMs: number;
-    readonly tokensPerSecond: number;
+    /** Generated tokens per second of generation time; null without usage. */
+    readonly tokensPerSecond: number | null;
   };
   readonly seed: number;
   readonly params: GenerationParams;
@@ -132,6 +135,14 @@ export function resolveParams(
     problems.push("stop strings must be non-empty");
   if (problems.length) throw new VerinferError("GENERATION_INVALID", problems.join("; "), { problems });
   return p;
+}
+
+/** The request's seed: default 0; an integer in [0, 2^32) so that every backend takes it as is. */
+export function seedOf(request: GenerateRequest): number {
+  const seed = request.seed ?? 0;
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+    throw new VerinferError("GENERATION_INVALID", `seed must be an integer in [0, 2^32), got ${seed}`);
+  return seed;
 }
 
 /**

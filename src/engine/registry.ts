@@ -3,6 +3,8 @@
  * (verifiable integer mode, with execution traces), `llama-cpp` (GGUF through node-llama-cpp) and
  * `openai` (any OpenAI-compatible server).
  */
+import { z } from "zod";
+import { resolveLayers } from "../config/layeredConfig.ts";
 import { VerinferError } from "../errors.ts";
 import { quantizeModel } from "../protocol/verifiable/intModel.ts";
 import type { Engine } from "./engine.ts";
@@ -11,31 +13,54 @@ import { IntTokenModel } from "./llama2c/intTokenModel.ts";
 import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
 import { loadLlama2c } from "./llama2c/modelFiles.ts";
 import { createLlamaCppEngine } from "./llamaCpp/llamaCppEngine.ts";
+import { createOpenAiEngine } from "./openaiCompatible/openaiEngine.ts";
 
 /** Engine names. */
 export const ENGINES = ["ts", "ts-int", "llama-cpp", "openai"] as const;
 /** An engine name. */
 export type EngineName = (typeof ENGINES)[number];
 
-/** What selects and configures an engine. */
-export interface EngineConfig {
-  readonly engine: EngineName;
+/**
+ * What selects and configures an engine (a node option schema: defaults < config file "engine"
+ * section < `VERINFER_*` environment < flags, see {@link ENGINE_ENV}).
+ */
+export const ENGINE_CONFIG = z.object({
+  engine: z.enum(ENGINES).default("ts"),
   /** Model file path (ts, ts-int, llama-cpp) or base URL (openai). */
-  readonly model: string;
-  readonly tokenizer?: string | undefined;
-  /** The model name an OpenAI-compatible server serves. */
-  readonly servedModel?: string | undefined;
-  readonly apiKey?: string | undefined;
-  readonly timeoutMs?: number | undefined;
-  readonly maxRetries?: number | undefined;
+  model: z
+    .string({ error: "is required (--model, VERINFER_MODEL or the config file)" })
+    .min(1, "is required (--model, VERINFER_MODEL or the config file)"),
+  /** llama2.c tokenizer (default: beside the model). */
+  tokenizer: z.string().min(1).optional(),
+  /** The model name an OpenAI-compatible server serves (default: its only model). */
+  servedModel: z.string().min(1).optional(),
+  apiKey: z.string().min(1).optional(),
+  timeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  maxRetries: z.coerce.number().int().min(0).max(10).default(2),
+  retryBaseMs: z.coerce.number().int().min(0).max(60_000).default(500),
   /** CPU threads (llama-cpp). */
-  readonly threads?: number | undefined;
+  threads: z.coerce.number().int().min(1).max(256).default(1),
   /** Context length (llama-cpp; default the model's, at most 4096). */
-  readonly contextSize?: number | undefined;
-}
+  contextSize: z.coerce.number().int().min(8).optional(),
+});
+/** Engine settings. */
+export type EngineConfig = z.input<typeof ENGINE_CONFIG>;
+
+/** The environment variable of each engine setting. */
+export const ENGINE_ENV = {
+  engine: "VERINFER_ENGINE",
+  model: "VERINFER_MODEL",
+  tokenizer: "VERINFER_TOKENIZER",
+  servedModel: "VERINFER_SERVED_MODEL",
+  apiKey: "VERINFER_OPENAI_API_KEY",
+  timeoutMs: "VERINFER_ENGINE_TIMEOUT_MS",
+  maxRetries: "VERINFER_ENGINE_MAX_RETRIES",
+  threads: "VERINFER_ENGINE_THREADS",
+} as const;
 
 /** Builds the configured engine. */
-export async function createEngine(config: EngineConfig): Promise<Engine> {
+export async function createEngine(settings: EngineConfig): Promise<Engine> {
+  const config = resolveLayers(ENGINE_CONFIG, "engine", [settings]);
   switch (config.engine) {
     case "ts": {
       const m = loadLlama2c(config.model, config.tokenizer);
@@ -61,10 +86,14 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
     }
     case "llama-cpp":
       return createLlamaCppEngine(config.model, { threads: config.threads, contextSize: config.contextSize });
-    default:
-      throw new VerinferError(
-        "ENGINE_UNKNOWN",
-        `unknown engine "${config.engine}"; known: ${ENGINES.join(", ")}`,
-      );
+    case "openai":
+      return createOpenAiEngine({
+        baseUrl: config.model,
+        model: config.servedModel,
+        apiKey: config.apiKey,
+        timeoutMs: config.timeoutMs,
+        maxRetries: config.maxRetries,
+        retryBaseMs: config.retryBaseMs,
+      });
   }
 }

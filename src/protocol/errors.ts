@@ -168,7 +168,6 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "a model file is valid but uses a variant this engine does not run",
   },
-  ENGINE_UNKNOWN: { disposition: "reject", meaning: "no inference engine has this name" },
   GENERATION_INVALID: {
     disposition: "reject",
     meaning: "generation parameters or the prompt are out of range for the model",
@@ -193,6 +192,16 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "an upstream reply does not follow its protocol",
   },
+  UPSTREAM_STREAM_ERROR: {
+    disposition: "reject",
+    meaning: "an upstream endpoint reported an error mid-stream",
+  },
+  // verinfer's own HTTP APIs
+  API_REQUEST_INVALID: { disposition: "reject", meaning: "an API request body or its fields are malformed" },
+  API_UNAUTHORIZED: { disposition: "reject", meaning: "an API request lacks a valid API key" },
+  API_ROUTE_UNKNOWN: { disposition: "reject", meaning: "no API route has this method and path" },
+  API_BUSY: { disposition: "reject", meaning: "the server's request queue is full; retry later" },
+  MODEL_NOT_SERVED: { disposition: "reject", meaning: "the server does not serve the requested model" },
   // datasets and files
   DATA_DIR_NOT_FOUND: { disposition: "reject", meaning: "the data directory does not exist" },
   FILE_NOT_FOUND: { disposition: "reject", meaning: "a required file does not exist" },

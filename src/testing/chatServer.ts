@@ -12,6 +12,8 @@ export interface ScriptedReply {
   readonly raw?: string;
   readonly delayMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Sends `raw` and then drops the connection without ending the reply. */
+  readonly hangUp?: boolean;
 }
 
 /** A recorded request. */
@@ -74,7 +76,10 @@ export async function startChatServer(
             usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
           });
         res.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
-        res.end(text);
+        if (reply.hangUp) {
+          res.write(text);
+          setTimeout(() => res.socket?.destroy(), 20);
+        } else res.end(text);
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs);
       else send();

@@ -2,16 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
+import { cli } from "../../testing/cli.ts";
 import { DATA_DIR, itWithData } from "../../testing/sharedData.ts";
-import { runCli } from "../framework/run.ts";
-import { ROOT } from "../main.ts";
-
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 const N = "nvtrust/";
 const p = (rel: string) => join(DATA_DIR ?? "", N, rel);

@@ -1,7 +1,7 @@
-import { existsSync, writeFileSync } from "node:fs";
-import { byteTokenizerFile } from "../../engine/llama2c/byteTokenizer.ts";
+import { existsSync } from "node:fs";
 import { parameterCount } from "../../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { siblingTokenizerPath, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../../errors.ts";
 import type { CommandSpec } from "../framework/command.ts";
 
@@ -29,14 +29,13 @@ export const initCommand: CommandSpec = {
     const preset = ctx.string("preset") as string;
     const config = PRESETS[preset];
     if (!config) throw new VerinferError("CLI_USAGE", `unknown preset ${preset}`);
-    const tokenizerOut = `${out.replace(/\.bin$/, "")}.tokenizer.bin`;
+    const tokenizerOut = siblingTokenizerPath(out);
     for (const f of [out, tokenizerOut]) {
       if (existsSync(f) && !ctx.flag("force"))
         throw new VerinferError("CLI_USAGE", `${f} exists; pass --force to overwrite`);
     }
     const seed = ctx.number("seed") as number;
-    writeFileSync(out, generateCheckpoint(config, seed));
-    writeFileSync(tokenizerOut, byteTokenizerFile(config.vocabSize));
+    writeGeneratedModel(out, config, seed);
     ctx.output(
       {
         kind: "verinfer.model",

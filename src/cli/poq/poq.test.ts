@@ -2,16 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect } from "vitest";
+import { cli } from "../../testing/cli.ts";
 import { itWithData, tempFile } from "../../testing/sharedData.ts";
-import { runCli } from "../framework/run.ts";
-import { ROOT } from "../main.ts";
-
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 const POOL = ["--task", "qa", "--evaluators", "token-f1,tfidf", "--dimension-scorer", "tfidf"];
 const SQUAD = ["squad-v1.1/dev-v1.1.reconstructed.json"];

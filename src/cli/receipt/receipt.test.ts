@@ -2,15 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../framework/run.ts";
-import { ROOT } from "../main.ts";
-
-async function cli(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+import { cli } from "../../testing/cli.ts";
 
 describe("verinfer receipt", () => {
   it("example writes receipts that verify, in parallel and sequentially, with the same verdicts", async () => {

@@ -139,8 +139,13 @@ function vocabulary(t: Tokenizer) {
   return { tokens, types };
 }
 
-/** A llama2.c model as a GGUF file. */
-export function toGguf(checkpoint: Checkpoint, tokenizer: Tokenizer, name: string): Uint8Array {
+/** A llama2.c model as a GGUF file; a Jinja chat template, when given, is stored for chat requests. */
+export function toGguf(
+  checkpoint: Checkpoint,
+  tokenizer: Tokenizer,
+  name: string,
+  options: { readonly chatTemplate?: string | undefined } = {},
+): Uint8Array {
   const c = checkpoint.config;
   const w = checkpoint.weights;
   const { headSize, kvDim } = shapeOf(c);
@@ -168,6 +173,8 @@ export function toGguf(checkpoint: Checkpoint, tokenizer: Tokenizer, name: strin
     ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
   ];
+  if (options.chatTemplate !== undefined)
+    metadata.push(["tokenizer.chat_template", { type: "string", value: options.chatTemplate }]);
   // [name, data, dims (llama.cpp order: innermost first)]
   const tensors: [string, Float32Array, number[]][] = [
     ["token_embd.weight", w.tokenEmbedding, [c.dim, c.vocabSize]],

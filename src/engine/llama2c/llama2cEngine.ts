@@ -16,6 +16,7 @@ import {
   promptOf,
   resolveParams,
   StopMatcher,
+  seedOf,
   type TraceSummary,
 } from "../engine.ts";
 import { sampleToken } from "../sampler.ts";
@@ -56,7 +57,7 @@ export function createLlama2cEngine(
           `the ${info.name} engine does not record execution traces`,
         );
       }
-      const seed = request.seed ?? 0;
+      const seed = seedOf(request);
       const rng = createRng(seed);
       const promptTokens = encode(tokenizer, promptOf(request), true);
       if (promptTokens.length >= contextLength) {

@@ -2,10 +2,12 @@
  * Reading llama2.c models from disk: the checkpoint and its tokenizer (`--tokenizer FILE`, else
  * `<model>.tokenizer.bin`, else `tokenizer.bin` beside the model). Errors name the file.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VerinferError } from "../../errors.ts";
-import { type Checkpoint, MAX_CHECKPOINT_BYTES, parseCheckpoint } from "./checkpoint.ts";
+import { byteTokenizerFile } from "./byteTokenizer.ts";
+import { type Checkpoint, MAX_CHECKPOINT_BYTES, type ModelConfig, parseCheckpoint } from "./checkpoint.ts";
+import { generateCheckpoint } from "./generateModel.ts";
 import { parseTokenizer, type Tokenizer } from "./tokenizer.ts";
 
 /** A model and its tokenizer. */
@@ -28,11 +30,28 @@ function readBytes(path: string, maxBytes: number, what: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Where a model's own tokenizer lives: `<model>.tokenizer.bin` beside it. */
+export function siblingTokenizerPath(modelPath: string): string {
+  return join(dirname(modelPath), `${basename(modelPath).replace(/\.bin$/, "")}.tokenizer.bin`);
+}
+
 /** The tokenizer file for a model. */
 export function tokenizerPathFor(modelPath: string, explicit?: string): string {
   if (explicit) return explicit;
-  const sibling = join(dirname(modelPath), `${basename(modelPath).replace(/\.bin$/, "")}.tokenizer.bin`);
+  const sibling = siblingTokenizerPath(modelPath);
   return existsSync(sibling) ? sibling : join(dirname(modelPath), "tokenizer.bin");
+}
+
+/** Writes a seeded random checkpoint and its byte-level tokenizer beside it; returns both paths. */
+export function writeGeneratedModel(
+  out: string,
+  config: ModelConfig,
+  seed: number,
+): { model: string; tokenizer: string } {
+  const tokenizer = siblingTokenizerPath(out);
+  writeFileSync(out, generateCheckpoint(config, seed));
+  writeFileSync(tokenizer, byteTokenizerFile(config.vocabSize));
+  return { model: out, tokenizer };
 }
 
 /** Loads a checkpoint only. */

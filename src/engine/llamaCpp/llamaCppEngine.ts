@@ -3,7 +3,7 @@
  * settings that make llama.cpp reproducible run to run (no flash attention, F32 KV cache); generation
  * goes through the low-level sequence API with the request's temperature, top-p and seed.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { VerinferError } from "../../errors.ts";
 import {
   type Engine,
@@ -14,6 +14,7 @@ import {
   promptOf,
   resolveParams,
   StopMatcher,
+  seedOf,
 } from "../engine.ts";
 
 /** Options of the llama.cpp engine. */
@@ -28,11 +29,35 @@ type NodeLlamaCpp = typeof import("node-llama-cpp");
 let llamaPromise: Promise<Awaited<ReturnType<NodeLlamaCpp["getLlama"]>>> | null = null;
 
 /** One llama.cpp runtime per process (loading it is slow; models share it). */
-async function runtime() {
-  llamaPromise ??= import("node-llama-cpp").then((m) =>
-    m.getLlama({ gpu: false, logLevel: m.LlamaLogLevel.error }),
-  );
+async function runtime(m: NodeLlamaCpp) {
+  llamaPromise ??= m.getLlama({ gpu: false, logLevel: m.LlamaLogLevel.error });
   return llamaPromise;
+}
+
+/**
+ * Checks a GGUF header (magic, version 2 or 3, plausible counts) before llama.cpp sees the file:
+ * node-llama-cpp reads a file with a bad version as version 3 and can hang on it.
+ */
+export function checkGgufHeader(path: string): void {
+  const fd = openSync(path, "r");
+  const header = Buffer.alloc(24);
+  let read: number;
+  try {
+    read = readSync(fd, header, 0, 24, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const fail = (why: string) => {
+    throw new VerinferError("MODEL_MALFORMED", `${path}: not a usable GGUF file (${why})`, { file: path });
+  };
+  if (read < 24) fail(`${statSync(path).size} bytes is shorter than a GGUF header`);
+  if (header.toString("latin1", 0, 4) !== "GGUF") fail("no GGUF magic");
+  const version = header.readUInt32LE(4);
+  if (version !== 2 && version !== 3) fail(`version ${version}; llama.cpp reads versions 2 and 3`);
+  const tensors = header.readBigUInt64LE(8);
+  const keys = header.readBigUInt64LE(16);
+  if (tensors === 0n || tensors > 1_000_000n || keys > 1_000_000n)
+    fail(`implausible counts: ${tensors} tensors, ${keys} metadata keys`);
 }
 
 /** Loads a GGUF model and returns an engine over it. */
@@ -42,7 +67,10 @@ export async function createLlamaCppEngine(
 ): Promise<Engine> {
   if (!existsSync(modelPath))
     throw new VerinferError("FILE_NOT_FOUND", `model not found: ${modelPath}`, { file: modelPath });
-  const llama = await runtime();
+  checkGgufHeader(modelPath);
+  // Imported on first use: loading the native addon costs time that the other engines need not pay.
+  const nodeLlamaCpp = await import("node-llama-cpp");
+  const llama = await runtime(nodeLlamaCpp);
   let model: Awaited<ReturnType<typeof llama.loadModel>>;
   try {
     model = await llama.loadModel({ modelPath });
@@ -64,6 +92,37 @@ export async function createLlamaCppEngine(
     threads: options.threads ?? 1,
   });
   const sequence = context.getSequence();
+  // Chat messages go through the model's own chat template when its GGUF carries one (or its name
+  // identifies a known family); otherwise, and for plain prompts, the prompt is the text itself.
+  const chatWrapper = model.fileInfo.metadata.tokenizer?.chat_template
+    ? nodeLlamaCpp.resolveChatWrapper({
+        bosString: model.tokens.bosString,
+        ...(model.filename === undefined ? {} : { filename: model.filename }),
+        fileInfo: model.fileInfo,
+        tokenizer: model.tokenizer,
+      })
+    : null;
+  const promptTokensOf = (request: GenerateRequest) => {
+    if (chatWrapper && request.messages !== undefined && request.prompt === undefined) {
+      promptOf(request); // validates the messages
+      const { contextText } = chatWrapper.generateContextState({
+        chatHistory: [
+          ...request.messages.map((m) =>
+            m.role === "assistant"
+              ? { type: "model" as const, response: [m.content] }
+              : { type: m.role, text: m.content },
+          ),
+          { type: "model", response: [] },
+        ],
+      });
+      return contextText.tokenize(model.tokenizer);
+    }
+    const bos = model.tokens.bos;
+    return [
+      ...(bos !== null && model.tokens.shouldPrependBosToken ? [bos] : []),
+      ...model.tokenize(promptOf(request)),
+    ];
+  };
   return {
     info: {
       name: "llama-cpp",
@@ -79,12 +138,8 @@ export async function createLlamaCppEngine(
           "GENERATION_INVALID",
           "the llama-cpp engine does not record execution traces",
         );
-      const seed = request.seed ?? 0;
-      const bos = model.tokens.bos;
-      const promptTokens = [
-        ...(bos !== null && model.tokens.shouldPrependBosToken ? [bos] : []),
-        ...model.tokenize(promptOf(request)),
-      ];
+      const seed = seedOf(request);
+      const promptTokens = promptTokensOf(request);
       if (promptTokens.length >= contextSize) {
         throw new VerinferError(
           "GENERATION_INVALID",

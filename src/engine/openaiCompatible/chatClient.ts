@@ -1,7 +1,9 @@
 /**
- * A client for OpenAI-compatible `POST {baseUrl}/chat/completions` (vLLM, llama.cpp server, Ollama,
- * hosted APIs). Non-streaming; per-attempt timeout; retries with exponential backoff on connection
- * failures, timeouts, 408/425/429/5xx (honouring Retry-After); clear errors for everything else.
+ * A client for OpenAI-compatible `POST {baseUrl}/chat/completions` and `GET {baseUrl}/models` (vLLM,
+ * llama.cpp server, Ollama, hosted APIs, `verinfer serve`). Non-streaming and streaming (server-sent
+ * events). Retries with exponential backoff on connection failures, timeouts and 408/425/429/5xx
+ * (honouring Retry-After) — but only until a reply starts: a stream that breaks after text was
+ * delivered is reported, never silently restarted. Clear errors for everything else.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { VerinferError } from "../../errors.ts";
@@ -11,6 +13,7 @@ export interface ChatEndpoint {
   readonly baseUrl: string;
   readonly model: string;
   readonly apiKey?: string | undefined;
+  /** Non-streaming: the whole request. Streaming: until the reply starts, then between events. */
   readonly timeoutMs: number;
   readonly maxRetries: number;
   /** First backoff delay; doubles on each retry. */
@@ -27,7 +30,9 @@ export interface ChatMessage {
 export interface ChatRequest {
   readonly messages: readonly ChatMessage[];
   readonly temperature?: number;
+  readonly topP?: number;
   readonly maxTokens?: number;
+  readonly stop?: readonly string[];
   readonly seed?: number;
 }
 
@@ -68,126 +73,30 @@ class RetryableError extends Error {
   }
 }
 
-function parseCompletion(body: string, url: string, attempts: number): ChatCompletion {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new VerinferError("UPSTREAM_REPLY_INVALID", `${url} returned a body that is not JSON`, { url });
+/** An abort signal that fires when `ms` pass without a {@link Deadline.reset}. */
+class Deadline {
+  readonly controller = new AbortController();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number) {
+    this.reset();
   }
-  const choice = (json as { choices?: unknown[] })?.choices?.[0] as
-    | { message?: { content?: unknown }; finish_reason?: unknown }
-    | undefined;
-  const content = choice?.message?.content;
-  if (typeof content !== "string") {
-    throw new VerinferError(
-      "UPSTREAM_REPLY_INVALID",
-      `${url} returned no choices[0].message.content string`,
-      { url },
-    );
+  reset(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(), this.ms);
   }
-  const usage = (json as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage;
-  return {
-    content,
-    finishReason: typeof choice?.finish_reason === "string" ? choice.finish_reason : null,
-    model: typeof (json as { model?: unknown }).model === "string" ? (json as { model: string }).model : null,
-    usage:
-      usage && typeof usage.prompt_tokens === "number" && typeof usage.completion_tokens === "number"
-        ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
-        : null,
-    attempts,
-  };
-}
-
-async function attempt(
-  endpoint: ChatEndpoint,
-  url: string,
-  payload: string,
-  attempts: number,
-): Promise<ChatCompletion> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), endpoint.timeoutMs);
-  try {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
-        },
-        body: payload,
-        signal: controller.signal,
-      });
-    } catch (error) {
-      if (controller.signal.aborted) {
-        throw new RetryableError(
-          new VerinferError("UPSTREAM_TIMEOUT", `${url} did not answer within ${endpoint.timeoutMs} ms`, {
-            url,
-          }),
-          null,
-        );
-      }
-      const cause =
-        (error as { cause?: { code?: string } }).cause?.code ??
-        (error instanceof Error ? error.message : String(error));
-      throw new RetryableError(
-        new VerinferError("UPSTREAM_CONNECTION_FAILED", `cannot reach ${url} (${cause})`, { url, cause }),
-        null,
-      );
-    }
-    let body: string;
-    try {
-      body = await response.text();
-    } catch {
-      const failure = controller.signal.aborted
-        ? new VerinferError(
-            "UPSTREAM_TIMEOUT",
-            `${url} did not finish its reply within ${endpoint.timeoutMs} ms`,
-            { url },
-          )
-        : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-reply`, { url });
-      throw new RetryableError(failure, null);
-    }
-    if (!response.ok) {
-      const detail = body.slice(0, 200).replace(/\s+/g, " ");
-      const failure = new VerinferError(
-        "UPSTREAM_HTTP_ERROR",
-        `${url} answered HTTP ${response.status}: ${detail}`,
-        {
-          url,
-          status: response.status,
-        },
-      );
-      if (RETRYABLE_STATUS.has(response.status)) {
-        const retryAfter = Number(response.headers.get("retry-after"));
-        throw new RetryableError(
-          failure,
-          Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 30_000) : null,
-        );
-      }
-      throw failure;
-    }
-    return parseCompletion(body, url, attempts);
-  } finally {
-    clearTimeout(timer);
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+  get expired(): boolean {
+    return this.controller.signal.aborted;
   }
 }
 
-/** Sends a chat completion request with retries. */
-export async function chatCompletion(endpoint: ChatEndpoint, request: ChatRequest): Promise<ChatCompletion> {
-  const url = `${normalizeBaseUrl(endpoint.baseUrl)}/chat/completions`;
-  const payload = JSON.stringify({
-    model: endpoint.model,
-    messages: request.messages,
-    stream: false,
-    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-    ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
-    ...(request.seed !== undefined ? { seed: request.seed } : {}),
-  });
+/** Runs `attempt` until it succeeds, fails for good, or the retries are spent. */
+async function withRetries<T>(endpoint: ChatEndpoint, attempt: (n: number) => Promise<T>): Promise<T> {
   for (let tryIndex = 0; ; tryIndex++) {
     try {
-      return await attempt(endpoint, url, payload, tryIndex + 1);
+      return await attempt(tryIndex + 1);
     } catch (error) {
       if (!(error instanceof RetryableError)) throw error;
       if (tryIndex >= endpoint.maxRetries) {
@@ -199,5 +108,271 @@ export async function chatCompletion(endpoint: ChatEndpoint, request: ChatReques
       }
       await sleep(error.retryAfterMs ?? endpoint.retryBaseMs * 2 ** tryIndex);
     }
+  }
+}
+
+/** Sends one request and returns the response once its status is OK; failures are classified. */
+async function open(
+  endpoint: ChatEndpoint,
+  url: string,
+  payload: string | undefined,
+  deadline: Deadline,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: payload === undefined ? "GET" : "POST",
+      headers: {
+        ...(payload === undefined ? {} : { "content-type": "application/json" }),
+        ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
+      },
+      ...(payload === undefined ? {} : { body: payload }),
+      signal: deadline.controller.signal,
+    });
+  } catch (error) {
+    if (deadline.expired) {
+      throw new RetryableError(
+        new VerinferError("UPSTREAM_TIMEOUT", `${url} did not answer within ${deadline.ms} ms`, { url }),
+        null,
+      );
+    }
+    const cause =
+      (error as { cause?: { code?: string } }).cause?.code ??
+      (error instanceof Error ? error.message : String(error));
+    throw new RetryableError(
+      new VerinferError("UPSTREAM_CONNECTION_FAILED", `cannot reach ${url} (${cause})`, { url, cause }),
+      null,
+    );
+  }
+  if (response.ok) return response;
+  const body = await response.text().catch(() => "");
+  const detail = body.slice(0, 200).replace(/\s+/g, " ");
+  const failure = new VerinferError(
+    "UPSTREAM_HTTP_ERROR",
+    `${url} answered HTTP ${response.status}: ${detail}`,
+    {
+      url,
+      status: response.status,
+    },
+  );
+  if (!RETRYABLE_STATUS.has(response.status)) throw failure;
+  const retryAfter = Number(response.headers.get("retry-after"));
+  throw new RetryableError(
+    failure,
+    Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, 30_000) : null,
+  );
+}
+
+/** Reads a whole body; a failure while reading is retryable (nothing was delivered yet). */
+async function readBody(response: Response, url: string, deadline: Deadline): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    throw new RetryableError(
+      deadline.expired
+        ? new VerinferError("UPSTREAM_TIMEOUT", `${url} did not finish its reply within ${deadline.ms} ms`, {
+            url,
+          })
+        : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-reply`, { url }),
+      null,
+    );
+  }
+}
+
+function parseJson(text: string, url: string, what: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new VerinferError("UPSTREAM_REPLY_INVALID", `${url} returned ${what} that is not JSON`, { url });
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new VerinferError("UPSTREAM_REPLY_INVALID", `${url} returned ${what} that is not a JSON object`, {
+      url,
+    });
+  return json as Record<string, unknown>;
+}
+
+function usageOf(json: Record<string, unknown>): ChatCompletion["usage"] {
+  const usage = json.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined | null;
+  return usage && typeof usage.prompt_tokens === "number" && typeof usage.completion_tokens === "number"
+    ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
+    : null;
+}
+
+function parseCompletion(body: string, url: string, attempts: number): ChatCompletion {
+  const json = parseJson(body, url, "a body");
+  const choice = (json.choices as unknown[] | undefined)?.[0] as
+    | { message?: { content?: unknown }; finish_reason?: unknown }
+    | undefined;
+  const content = choice?.message?.content;
+  if (typeof content !== "string") {
+    throw new VerinferError(
+      "UPSTREAM_REPLY_INVALID",
+      `${url} returned no choices[0].message.content string`,
+      { url },
+    );
+  }
+  return {
+    content,
+    finishReason: typeof choice?.finish_reason === "string" ? choice.finish_reason : null,
+    model: typeof json.model === "string" ? json.model : null,
+    usage: usageOf(json),
+    attempts,
+  };
+}
+
+function payloadOf(endpoint: ChatEndpoint, request: ChatRequest, stream: boolean): string {
+  return JSON.stringify({
+    model: endpoint.model,
+    messages: request.messages,
+    stream,
+    // Ask for the usage chunk at the end of a stream (vLLM, llama.cpp server, Ollama and OpenAI honour it).
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.topP !== undefined ? { top_p: request.topP } : {}),
+    ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
+    ...(request.stop?.length ? { stop: request.stop } : {}),
+    ...(request.seed !== undefined ? { seed: request.seed } : {}),
+  });
+}
+
+/** Sends a chat completion request with retries. */
+export async function chatCompletion(endpoint: ChatEndpoint, request: ChatRequest): Promise<ChatCompletion> {
+  const url = `${normalizeBaseUrl(endpoint.baseUrl)}/chat/completions`;
+  const payload = payloadOf(endpoint, request, false);
+  return withRetries(endpoint, async (attempts) => {
+    const deadline = new Deadline(endpoint.timeoutMs);
+    try {
+      const response = await open(endpoint, url, payload, deadline);
+      return parseCompletion(await readBody(response, url, deadline), url, attempts);
+    } finally {
+      deadline.clear();
+    }
+  });
+}
+
+/** Lists the model names a server serves (`GET {baseUrl}/models`). */
+export async function listModels(endpoint: Omit<ChatEndpoint, "model">): Promise<string[]> {
+  const url = `${normalizeBaseUrl(endpoint.baseUrl)}/models`;
+  const full = { ...endpoint, model: "" };
+  return withRetries(full, async () => {
+    const deadline = new Deadline(endpoint.timeoutMs);
+    try {
+      const json = parseJson(
+        await readBody(await open(full, url, undefined, deadline), url, deadline),
+        url,
+        "a body",
+      );
+      const data = json.data;
+      if (!Array.isArray(data) || data.some((m) => typeof (m as { id?: unknown })?.id !== "string"))
+        throw new VerinferError("UPSTREAM_REPLY_INVALID", `${url} returned no data[].id list`, { url });
+      return data.map((m) => (m as { id: string }).id);
+    } finally {
+      deadline.clear();
+    }
+  });
+}
+
+/**
+ * Streams a chat completion: yields content deltas as they arrive and returns the completion (full
+ * text, finish reason, usage when the server sends it). A server that ignores `stream` and answers
+ * with one JSON completion is accepted too.
+ */
+export async function* streamChatCompletion(
+  endpoint: ChatEndpoint,
+  request: ChatRequest,
+): AsyncGenerator<string, ChatCompletion, void> {
+  const url = `${normalizeBaseUrl(endpoint.baseUrl)}/chat/completions`;
+  const payload = payloadOf(endpoint, request, true);
+  const { response, deadline, attempts } = await withRetries(endpoint, async (n) => {
+    const d = new Deadline(endpoint.timeoutMs);
+    try {
+      return { response: await open(endpoint, url, payload, d), deadline: d, attempts: n };
+    } catch (error) {
+      d.clear();
+      throw error;
+    }
+  });
+  try {
+    if (!(response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      const completion = parseCompletion(await response.text(), url, attempts);
+      if (completion.content) yield completion.content;
+      return completion;
+    }
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let content = "";
+    let finishReason: string | null = null;
+    let model: string | null = null;
+    let usage: ChatCompletion["usage"] = null;
+    let done = false;
+    let started = false;
+    try {
+      while (!done) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch {
+          throw deadline.expired
+            ? new VerinferError("UPSTREAM_TIMEOUT", `${url} stalled for ${deadline.ms} ms mid-stream`, {
+                url,
+              })
+            : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-stream`, {
+                url,
+              });
+        }
+        deadline.reset();
+        if (chunk.done) break;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        // Events are separated by blank lines; only `data:` fields matter here.
+        let newline = buffer.indexOf("\n");
+        while (newline >= 0) {
+          const line = buffer.slice(0, newline).replace(/\r$/, "");
+          buffer = buffer.slice(newline + 1);
+          newline = buffer.indexOf("\n");
+          if (!line.startsWith("data:")) continue;
+          const data = line.slice(5).trim();
+          if (data === "[DONE]") {
+            done = true;
+            break;
+          }
+          const event = parseJson(data, url, "a stream event");
+          if (event.error !== undefined) {
+            const message = (event.error as { message?: unknown })?.message;
+            throw new VerinferError(
+              "UPSTREAM_STREAM_ERROR",
+              `${url} reported an error mid-stream: ${typeof message === "string" ? message : JSON.stringify(event.error)}`,
+              { url },
+            );
+          }
+          started = true;
+          if (typeof event.model === "string") model = event.model;
+          usage = usageOf(event) ?? usage;
+          const choice = (event.choices as unknown[] | undefined)?.[0] as
+            | { delta?: { content?: unknown }; finish_reason?: unknown }
+            | undefined;
+          const delta = choice?.delta?.content;
+          if (typeof delta === "string" && delta.length > 0) {
+            content += delta;
+            yield delta;
+          }
+          if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason;
+        }
+      }
+    } finally {
+      if (!done) await reader.cancel().catch(() => {});
+    }
+    if (!done && finishReason === null) {
+      throw new VerinferError(
+        "UPSTREAM_REPLY_INVALID",
+        `${url} ended the stream ${started ? "before a finish reason" : "without any event"}`,
+        { url },
+      );
+    }
+    return { content, finishReason, model, usage, attempts };
+  } finally {
+    deadline.clear();
   }
 }

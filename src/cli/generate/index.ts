@@ -1,8 +1,9 @@
 import { writeFileSync } from "node:fs";
-import type { GenerateRequest, GenerationResult } from "../engine/engine.ts";
-import { createEngine, ENGINES, type EngineName } from "../engine/registry.ts";
-import { VerinferError } from "../errors.ts";
-import type { CommandSpec } from "./framework/command.ts";
+import type { GenerateRequest, GenerationResult } from "../../engine/engine.ts";
+import { createEngine } from "../../engine/registry.ts";
+import { VerinferError } from "../../errors.ts";
+import { ENGINE_OPTIONS, engineConfigFrom } from "../engineOptions.ts";
+import type { CommandSpec } from "../framework/command.ts";
 
 /** `verinfer generate`. */
 export const generateCommand: CommandSpec = {
@@ -15,18 +16,7 @@ export const generateCommand: CommandSpec = {
     "(--model is its base URL, --served-model the model name). Same seed, same output.",
   ].join("\n"),
   options: {
-    engine: { type: "string", default: "ts", choices: ENGINES, description: "inference engine" },
-    model: {
-      type: "string",
-      value: "PATH_OR_URL",
-      required: true,
-      description: "model file, or base URL for openai",
-    },
-    tokenizer: {
-      type: "string",
-      value: "FILE",
-      description: "llama2.c tokenizer (default: beside the model)",
-    },
+    ...ENGINE_OPTIONS,
     prompt: { type: "string", value: "TEXT", required: true, description: "prompt text" },
     temperature: {
       type: "number",
@@ -51,23 +41,6 @@ export const generateCommand: CommandSpec = {
     },
     seed: { type: "integer", value: "N", default: 0, min: 0, description: "sampling seed" },
     trace: { type: "string", value: "FILE", description: "record the execution trace to FILE (ts-int)" },
-    "served-model": {
-      type: "string",
-      value: "NAME",
-      description: "model name on an OpenAI-compatible server",
-    },
-    "api-key": {
-      type: "string",
-      value: "KEY",
-      description: "API key for openai (default: $VERINFER_OPENAI_API_KEY)",
-    },
-    timeout: {
-      type: "number",
-      value: "SECONDS",
-      default: 120,
-      min: 1,
-      description: "per-request timeout for openai",
-    },
   },
   examples: [
     "verinfer model init --preset tiny --seed 1 --out tiny.bin && verinfer generate --model tiny.bin --prompt 'Once upon a time'",
@@ -76,16 +49,8 @@ export const generateCommand: CommandSpec = {
     "verinfer generate --engine openai --model http://127.0.0.1:8080/v1 --served-model qwen2.5 --prompt hello",
   ],
   async run(ctx) {
-    const engineName = ctx.string("engine") as EngineName;
     const tracePath = ctx.string("trace");
-    const engine = await createEngine({
-      engine: engineName,
-      model: ctx.string("model") as string,
-      tokenizer: ctx.string("tokenizer"),
-      servedModel: ctx.string("served-model"),
-      apiKey: ctx.string("api-key") ?? process.env.VERINFER_OPENAI_API_KEY,
-      timeoutMs: (ctx.number("timeout") as number) * 1000,
-    });
+    const engine = await createEngine(engineConfigFrom(ctx));
     try {
       const request: GenerateRequest = {
         prompt: ctx.string("prompt") as string,
@@ -110,7 +75,7 @@ export const generateCommand: CommandSpec = {
       }
       if (tracePath) {
         if (!result.trace)
-          throw new VerinferError("GENERATION_INVALID", `the ${engineName} engine recorded no trace`);
+          throw new VerinferError("GENERATION_INVALID", `the ${engine.info.name} engine recorded no trace`);
         writeFileSync(tracePath, `${JSON.stringify(result.trace, null, 2)}\n`);
       }
       // The per-step leaves go to the trace file only; the printed result names the root and the file.
@@ -128,8 +93,15 @@ export const generateCommand: CommandSpec = {
       if (ctx.json) ctx.output(printable, () => "");
       else {
         ctx.write("\n");
+        const usage = result.usage
+          ? `${result.usage.promptTokens} prompt + ${result.usage.completionTokens} generated tokens`
+          : "no token counts from the server";
+        const speed = result.timings.tokensPerSecond?.toFixed(1) ?? "?";
+        const trace = result.trace
+          ? `, trace root ${result.trace.root} (${result.trace.leaves} leaves) → ${tracePath}`
+          : "";
         ctx.info(
-          `[${result.engine}] ${result.usage.promptTokens} prompt + ${result.usage.completionTokens} generated tokens, ${result.timings.tokensPerSecond.toFixed(1)} tokens/s, finish: ${result.finishReason}, seed ${result.seed}${result.trace ? `, trace root ${result.trace.root} (${result.trace.leaves} leaves) → ${tracePath}` : ""}`,
+          `[${result.engine}] ${usage}, ${speed} tokens/s, finish: ${result.finishReason}, seed ${result.seed}${trace}`,
         );
       }
       return 0;

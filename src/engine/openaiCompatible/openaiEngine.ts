@@ -1,0 +1,100 @@
+/**
+ * The `openai` engine: any OpenAI-compatible chat-completions server (vLLM, llama.cpp server, Ollama,
+ * hosted APIs, `verinfer serve`) behind the engine interface. Always streams, so text reaches the
+ * caller as the server produces it. Remote servers expose no token ids and no trace, and are not
+ * deterministic as far as verinfer can tell.
+ */
+import { VerinferError } from "../../errors.ts";
+import {
+  type Engine,
+  type GenerateRequest,
+  type GenerationChunk,
+  type GenerationResult,
+  resolveParams,
+  seedOf,
+} from "../engine.ts";
+import {
+  type ChatEndpoint,
+  type ChatMessage,
+  listModels,
+  normalizeBaseUrl,
+  streamChatCompletion,
+} from "./chatClient.ts";
+
+/** Endpoint settings; without `model` the server must serve exactly one model, which is used. */
+export type OpenAiEngineOptions = Omit<ChatEndpoint, "model"> & { readonly model?: string | undefined };
+
+/** Connects to the server (resolving the served model when not given) and returns the engine. */
+export async function createOpenAiEngine(settings: OpenAiEngineOptions): Promise<Engine> {
+  const options = { ...settings, baseUrl: normalizeBaseUrl(settings.baseUrl) };
+  let served = options.model;
+  if (served === undefined) {
+    const models = await listModels(options);
+    if (models.length !== 1) {
+      throw new VerinferError(
+        "CONFIG_INVALID",
+        `${options.baseUrl} serves ${models.length === 0 ? "no models" : `several models (${models.join(", ")})`}; name one with --served-model`,
+        { models },
+      );
+    }
+    served = models[0] as string;
+  }
+  const endpoint: ChatEndpoint = { ...options, model: served };
+  return {
+    info: { name: "openai", model: served, deterministic: false, traces: false, contextLength: null },
+    async *stream(request: GenerateRequest): AsyncGenerator<GenerationChunk, GenerationResult, void> {
+      const params = resolveParams(request.params, null);
+      if (request.trace)
+        throw new VerinferError("GENERATION_INVALID", "the openai engine does not record execution traces");
+      if ((request.prompt === undefined) === (request.messages === undefined))
+        throw new VerinferError("GENERATION_INVALID", "give exactly one of prompt and messages");
+      const messages: readonly ChatMessage[] = request.messages ?? [
+        { role: "user", content: request.prompt as string },
+      ];
+      if (messages.length === 0) throw new VerinferError("GENERATION_INVALID", "messages must not be empty");
+      const seed = seedOf(request);
+      const start = performance.now();
+      let firstAt: number | null = null;
+      const it = streamChatCompletion(endpoint, {
+        messages,
+        temperature: params.temperature,
+        topP: params.topP,
+        maxTokens: params.maxTokens,
+        stop: params.stop,
+        seed,
+      });
+      let next = await it.next();
+      while (!next.done) {
+        firstAt ??= performance.now();
+        yield { text: next.value, tokenId: null };
+        next = await it.next();
+      }
+      const completion = next.value;
+      const end = performance.now();
+      const promptMs = (firstAt ?? end) - start;
+      const generationMs = end - (firstAt ?? end);
+      return {
+        engine: "openai",
+        model: completion.model ?? served,
+        text: completion.content,
+        promptTokenIds: null,
+        tokenIds: null,
+        // OpenAI's "stop" covers both an end token and a stop string; anything but "length" ended early.
+        finishReason: completion.finishReason === "length" ? "length" : "stop",
+        usage: completion.usage,
+        timings: {
+          promptMs,
+          generationMs,
+          // The first token arrives with the prompt time; the rest over the generation time.
+          tokensPerSecond: completion.usage
+            ? Math.max(completion.usage.completionTokens - 1, 0) / Math.max(generationMs / 1000, 1e-9)
+            : null,
+        },
+        seed,
+        params,
+        trace: null,
+      };
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The one place where errors become HTTP replies (DESIGN.md "Errors"): a status per error code and
+ * the body `{ error: { code, message, meta, type } }`, which is also the shape OpenAI clients read.
+ */
+import { isVerinferError } from "../../errors.ts";
+import type { ErrorCode } from "../../protocol/errors.ts";
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  API_REQUEST_INVALID: 400,
+  GENERATION_INVALID: 400,
+  INPUT_INVALID: 400,
+  INPUT_TOO_LARGE: 413,
+  API_UNAUTHORIZED: 401,
+  API_ROUTE_UNKNOWN: 404,
+  MODEL_NOT_SERVED: 404,
+  API_BUSY: 503,
+  UPSTREAM_CONNECTION_FAILED: 502,
+  UPSTREAM_HTTP_ERROR: 502,
+  UPSTREAM_REPLY_INVALID: 502,
+  UPSTREAM_STREAM_ERROR: 502,
+  UPSTREAM_TIMEOUT: 504,
+};
+
+/** An HTTP error reply. */
+export interface HttpErrorReply {
+  readonly status: number;
+  readonly body: {
+    readonly error: {
+      readonly code: string;
+      readonly message: string;
+      readonly meta: Readonly<Record<string, unknown>>;
+      /** OpenAI's error type, for clients that branch on it. */
+      readonly type: string;
+    };
+  };
+}
+
+function typeOf(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 404) return "not_found_error";
+  if (status < 500) return "invalid_request_error";
+  return "server_error";
+}
+
+/** The reply for a code and message. */
+export function httpError(
+  code: ErrorCode | "INTERNAL_ERROR",
+  message: string,
+  meta: Readonly<Record<string, unknown>> = {},
+  status: number = (code === "INTERNAL_ERROR" ? undefined : STATUS[code]) ?? 500,
+): HttpErrorReply {
+  return { status, body: { error: { code, message, meta, type: typeOf(status) } } };
+}
+
+/** The reply for anything thrown; unexpected errors become a 500 that names no internals. */
+export function httpErrorOf(error: unknown): HttpErrorReply {
+  if (isVerinferError(error)) return httpError(error.code, error.message, error.details);
+  return httpError("INTERNAL_ERROR", "internal error; see the server log");
+}
