@@ -2,7 +2,8 @@
  * `npm run bench [-- suite ...] [-- --json FILE]`: verinfer's benchmarks, measured side by side in one
  * run on this machine and printed as tables (targets are reported, never asserted). Suites:
  * `evaluators` (scores/s per evaluator), `audit` (full QA audit time), `poq` (simulator speed) and
- * `attestation` (evidence and receipt verifications per second).
+ * `attestation` (evidence and receipt verifications per second) and `engines` (tokens per second and
+ * memory of each inference engine).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -11,6 +12,7 @@ import { provenance } from "../src/report/provenance.ts";
 import { renderTable } from "../src/report/table.ts";
 import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
+import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
 
@@ -140,6 +142,54 @@ if (run("attestation")) {
         r.perSecondPerCore >= 10_000 ? "met" : "NOT met",
       ]),
       { title: "Receipt verification (signature + PoEA checks)", digits: 1 },
+    )}`,
+  );
+}
+
+if (run("engines")) {
+  log("engines: tokens per second and memory on a model of stories15M's shape (about a minute)");
+  const e = benchEngines(log);
+  results.engines = e;
+  const cpp = e.runs.find((r) => r.engine === "llama-cpp")?.tokensPerSecond ?? Number.NaN;
+  console.log(
+    `\n${renderTable(
+      ["engine", "kernel", "load s", "tokens/s", "x llama.cpp", "RSS MiB", "peak RSS MiB", "target"],
+      e.runs.flatMap((r) => {
+        const row = (name: string, speed: number, target: string) => [
+          name,
+          r.kernel,
+          r.loadSeconds,
+          speed,
+          speed / cpp,
+          r.rssMiB,
+          r.peakRssMiB,
+          target,
+        ];
+        if (r.engine === "ts-simd" || r.engine === "ts-plain")
+          return [
+            row(
+              r.engine,
+              r.tokensPerSecond,
+              `≥ 0.25x llama.cpp: ${r.tokensPerSecond / cpp >= 0.25 ? "met" : "NOT met"}`,
+            ),
+          ];
+        if (r.engine === "ts-int") {
+          const overhead = (r.tracedRequestSeconds as number) / r.requestSeconds - 1;
+          return [
+            row("ts-int", r.tokensPerSecond, "–"),
+            row(
+              `ts-int + trace (${r.traceLeaves} leaves)`,
+              r.tracedTokensPerSecond as number,
+              `trace ≤ +20% time: ${overhead >= 0 ? "+" : ""}${(overhead * 100).toFixed(1)}% ${overhead <= 0.2 ? "met" : "NOT met"}`,
+            ),
+          ];
+        }
+        return [row(r.engine, r.tokensPerSecond, "–")];
+      }),
+      {
+        title: `Engines, one thread: ${e.model.tokens} greedy tokens after a 4-word prompt, median of ${e.model.runs} (generated 15m-shape model, seed ${e.model.seed}); RSS after the runs, of a process of its own (${Math.round(Math.min(...e.runs.map((r) => r.baselineRssMiB)))} MiB before loading)`,
+        digits: 2,
+      },
     )}`,
   );
 }

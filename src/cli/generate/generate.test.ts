@@ -37,6 +37,20 @@ describe("verinfer model", () => {
     expect((await cli("model", "inspect", join(dir, "absent.bin"))).stderr).toMatch(/\[FILE_NOT_FOUND\]/);
   });
 
+  it("quality compares the integer engine with the float engine; bad positions are refused", async () => {
+    const loss = json(await cli("model", "quality", tiny, "--positions", "16", "--json"));
+    expect(loss).toMatchObject({ kind: "verinfer.quantization-loss", positions: 16, greedyAgreement: 16 });
+    expect(loss.meanAbsLogitError).toBeGreaterThan(0);
+    expect(loss.meanAbsLogitError).toBeLessThan(0.01);
+    expect(loss.maxAbsLogitError).toBeGreaterThanOrEqual(loss.meanAbsLogitError);
+    expect((await cli("model", "quality", tiny)).stdout).toMatch(/greedy-token agreement\s+64\/64/);
+    const tooMany = await cli("model", "quality", tiny, "--positions", "129");
+    expect(tooMany).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/\[GENERATION_INVALID\].*1 to .*128/),
+    });
+  });
+
   it("convert writes a GGUF that llama.cpp runs with the same greedy tokens as the TS engine", async () => {
     const template = join(dir, "chat.jinja");
     writeFileSync(
