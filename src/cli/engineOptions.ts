@@ -1,6 +1,9 @@
 /** CLI options that select and configure an inference engine (`verinfer generate`, `verinfer serve`). */
+import { basename } from "node:path";
 import { configFileSection, envLayer, resolveLayers } from "../config/layeredConfig.ts";
-import { ENGINE_CONFIG, ENGINE_ENV, ENGINES, type EngineConfig } from "../engine/registry.ts";
+import type { Engine } from "../engine/engine.ts";
+import { createEngine, ENGINE_CONFIG, ENGINE_ENV, ENGINES, type EngineConfig } from "../engine/registry.ts";
+import type { Progress } from "../report/progress.ts";
 import type { CommandContext, OptionSpec } from "./framework/command.ts";
 
 /** Engine options; defaults live in the schema so that the config file and environment can set them. */
@@ -13,11 +16,12 @@ export const ENGINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   model: {
     type: "string",
     value: "PATH_OR_URL",
-    description: "model file, or the server's base URL for openai (env VERINFER_MODEL)",
+    description:
+      "model file or http(s) URL (downloaded once into the cache), or the server's base URL for openai (env VERINFER_MODEL)",
   },
   tokenizer: {
     type: "string",
-    value: "FILE",
+    value: "PATH_OR_URL",
     description: "llama2.c tokenizer (default: <model>.tokenizer.bin or tokenizer.bin beside the model)",
   },
   "served-model": {
@@ -34,14 +38,15 @@ export const ENGINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: "number",
     value: "SECONDS",
     min: 0.1,
-    description: "openai: time to wait for a reply to start, and between streamed events (default 120)",
+    description:
+      "openai and downloads: time to wait for a reply to start, and between streamed chunks (default 120)",
   },
   retries: {
     type: "integer",
     value: "N",
     min: 0,
     max: 10,
-    description: "openai: retries with exponential backoff before the reply starts (default 2)",
+    description: "openai and downloads: retries with exponential backoff before the reply starts (default 2)",
   },
   threads: { type: "integer", value: "N", min: 1, description: "llama-cpp: CPU threads (default 1)" },
   "context-size": {
@@ -76,4 +81,21 @@ export function engineConfigFrom(ctx: CommandContext): EngineConfig {
       contextSize: ctx.number("context-size"),
     },
   ]);
+}
+
+/** Builds the configured engine, with a progress bar while a model given by URL downloads. */
+export function engineFrom(ctx: CommandContext): Promise<Engine> {
+  const bars = new Map<string, Progress>();
+  return createEngine(engineConfigFrom(ctx), {
+    onDownload(url, received, total) {
+      if (total === null) return;
+      let bar = bars.get(url);
+      if (!bar) {
+        bar = ctx.progress(`downloading ${basename(new URL(url).pathname)} (KiB)`, Math.ceil(total / 1024));
+        bars.set(url, bar);
+      }
+      bar.update(Math.floor(received / 1024));
+      if (received === total) bar.done();
+    },
+  });
 }

@@ -4,6 +4,7 @@
  * `openai` (any OpenAI-compatible server).
  */
 import { z } from "zod";
+import { cacheDir } from "../config/cacheDir.ts";
 import { resolveLayers } from "../config/layeredConfig.ts";
 import { VerinferError } from "../errors.ts";
 import { quantizeModel } from "../protocol/verifiable/intModel.ts";
@@ -13,6 +14,7 @@ import { IntTokenModel } from "./llama2c/intTokenModel.ts";
 import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
 import { loadLlama2c } from "./llama2c/modelFiles.ts";
 import { createLlamaCppEngine } from "./llamaCpp/llamaCppEngine.ts";
+import { type DownloadOptions, localModel } from "./modelSource.ts";
 import { createOpenAiEngine } from "./openaiCompatible/openaiEngine.ts";
 
 /** Engine names. */
@@ -26,11 +28,11 @@ export type EngineName = (typeof ENGINES)[number];
  */
 export const ENGINE_CONFIG = z.object({
   engine: z.enum(ENGINES).default("ts"),
-  /** Model file path (ts, ts-int, llama-cpp) or base URL (openai). */
+  /** Model file path or http(s) URL, downloaded once into the cache (ts, ts-int, llama-cpp); base URL (openai). */
   model: z
     .string({ error: "is required (--model, VERINFER_MODEL or the config file)" })
     .min(1, "is required (--model, VERINFER_MODEL or the config file)"),
-  /** llama2.c tokenizer (default: beside the model). */
+  /** llama2.c tokenizer, path or URL (default: beside the model). */
   tokenizer: z.string().min(1).optional(),
   /** The model name an OpenAI-compatible server serves (default: its only model). */
   servedModel: z.string().min(1).optional(),
@@ -58,12 +60,29 @@ export const ENGINE_ENV = {
   threads: "VERINFER_ENGINE_THREADS",
 } as const;
 
+/** What the caller may observe while an engine is built. */
+export interface EngineHooks {
+  /** Progress of model downloads (models given by URL). */
+  readonly onDownload?: DownloadOptions["onProgress"];
+  /** Where downloads are cached (default {@link cacheDir}). */
+  readonly cacheDir?: string;
+}
+
 /** Builds the configured engine. */
-export async function createEngine(settings: EngineConfig): Promise<Engine> {
+export async function createEngine(settings: EngineConfig, hooks: EngineHooks = {}): Promise<Engine> {
   const config = resolveLayers(ENGINE_CONFIG, "engine", [settings]);
+  const files = () =>
+    localModel(config.model, config.tokenizer, config.engine !== "llama-cpp", {
+      cacheDir: hooks.cacheDir ?? cacheDir(),
+      onProgress: hooks.onDownload,
+      timeoutMs: config.timeoutMs,
+      maxRetries: config.maxRetries,
+      retryBaseMs: config.retryBaseMs,
+    });
   switch (config.engine) {
     case "ts": {
-      const m = loadLlama2c(config.model, config.tokenizer);
+      const local = await files();
+      const m = loadLlama2c(local.model, local.tokenizer);
       return createLlama2cEngine(new FloatTransformer(m.checkpoint), m.tokenizer, {
         name: "ts",
         model: config.model,
@@ -73,7 +92,8 @@ export async function createEngine(settings: EngineConfig): Promise<Engine> {
       });
     }
     case "ts-int": {
-      const m = loadLlama2c(config.model, config.tokenizer);
+      const local = await files();
+      const m = loadLlama2c(local.model, local.tokenizer);
       const quantized = quantizeModel(m.checkpoint.config, m.checkpoint.weights);
       if (!quantized.ok)
         throw new VerinferError(quantized.error.code, `${config.model}: ${quantized.error.message}`);
@@ -85,7 +105,10 @@ export async function createEngine(settings: EngineConfig): Promise<Engine> {
       });
     }
     case "llama-cpp":
-      return createLlamaCppEngine(config.model, { threads: config.threads, contextSize: config.contextSize });
+      return createLlamaCppEngine((await files()).model, {
+        threads: config.threads,
+        contextSize: config.contextSize,
+      });
     case "openai":
       return createOpenAiEngine({
         baseUrl: config.model,

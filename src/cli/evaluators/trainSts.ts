@@ -1,12 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { cacheDir } from "../../config/cacheDir.ts";
 import { dataFile, resolveDataDir } from "../../data/dataDir.ts";
 import { loadStsB } from "../../data/stsb.ts";
 import { PAPER_ANCHORS } from "../../evaluators/audit/anchors.ts";
 import { saveStsModel } from "../../evaluators/learnedSts/model.ts";
 import { createLearnedStsScorer } from "../../evaluators/learnedSts/scorer.ts";
-import { cacheDir, loadStsTrainingData } from "../../evaluators/learnedSts/store.ts";
+import { loadStsTrainingData } from "../../evaluators/learnedSts/store.ts";
 import { DEFAULT_GBRT_OPTIONS, trainStsModel } from "../../evaluators/learnedSts/train.ts";
 import { pearson, spearman } from "../../protocol/poq/metrics/correlation.ts";
 import { renderTable } from "../../report/table.ts";

@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { GenerateRequest, GenerationResult } from "../../engine/engine.ts";
-import { createEngine } from "../../engine/registry.ts";
 import { VerinferError } from "../../errors.ts";
-import { ENGINE_OPTIONS, engineConfigFrom } from "../engineOptions.ts";
+import { ENGINE_OPTIONS, engineFrom } from "../engineOptions.ts";
 import type { CommandSpec } from "../framework/command.ts";
 
 /** `verinfer generate`. */
@@ -50,7 +49,7 @@ export const generateCommand: CommandSpec = {
   ],
   async run(ctx) {
     const tracePath = ctx.string("trace");
-    const engine = await createEngine(engineConfigFrom(ctx));
+    const engine = await engineFrom(ctx);
     try {
       const request: GenerateRequest = {
         prompt: ctx.string("prompt") as string,

@@ -1,8 +1,7 @@
 import { basename, extname } from "node:path";
-import { createEngine } from "../../engine/registry.ts";
 import { VerinferError } from "../../errors.ts";
 import { createOpenAiServer } from "../../node/http/openaiServer.ts";
-import { ENGINE_OPTIONS, engineConfigFrom } from "../engineOptions.ts";
+import { ENGINE_OPTIONS, engineFrom } from "../engineOptions.ts";
 import type { CommandSpec } from "../framework/command.ts";
 
 /** `verinfer serve`. */
@@ -50,7 +49,7 @@ export const serveCommand: CommandSpec = {
     "verinfer generate --engine openai --model http://127.0.0.1:8080/v1 --prompt 'Once upon a time'",
   ],
   async run(ctx) {
-    const engine = await createEngine(engineConfigFrom(ctx));
+    const engine = await engineFrom(ctx);
     const name = ctx.string("name") ?? basename(engine.info.model, extname(engine.info.model));
     const app = createOpenAiServer({
       engine,

@@ -5,19 +5,16 @@
  * (honouring Retry-After) — but only until a reply starts: a stream that breaks after text was
  * delivered is reported, never silently restarted. Clear errors for everything else.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { VerinferError } from "../../errors.ts";
+import { Deadline, openUpstream, readBody, type UpstreamSettings, withRetries } from "../upstream.ts";
 
-/** Endpoint settings. */
-export interface ChatEndpoint {
+/**
+ * Endpoint settings. `timeoutMs` bounds a non-streaming request as a whole; a streaming one until the
+ * reply starts, then between events.
+ */
+export interface ChatEndpoint extends UpstreamSettings {
   readonly baseUrl: string;
   readonly model: string;
-  readonly apiKey?: string | undefined;
-  /** Non-streaming: the whole request. Streaming: until the reply starts, then between events. */
-  readonly timeoutMs: number;
-  readonly maxRetries: number;
-  /** First backoff delay; doubles on each retry. */
-  readonly retryBaseMs: number;
 }
 
 /** A chat message. */
@@ -46,8 +43,6 @@ export interface ChatCompletion {
   readonly attempts: number;
 }
 
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-
 /** Checks and normalizes a base URL (http or https, no trailing slash). */
 export function normalizeBaseUrl(baseUrl: string): string {
   let url: URL;
@@ -62,121 +57,6 @@ export function normalizeBaseUrl(baseUrl: string): string {
     });
   }
   return url.toString().replace(/\/+$/, "");
-}
-
-class RetryableError extends Error {
-  constructor(
-    readonly failure: VerinferError,
-    readonly retryAfterMs: number | null,
-  ) {
-    super(failure.message);
-  }
-}
-
-/** An abort signal that fires when `ms` pass without a {@link Deadline.reset}. */
-class Deadline {
-  readonly controller = new AbortController();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(readonly ms: number) {
-    this.reset();
-  }
-  reset(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.controller.abort(), this.ms);
-  }
-  clear(): void {
-    clearTimeout(this.timer);
-  }
-  get expired(): boolean {
-    return this.controller.signal.aborted;
-  }
-}
-
-/** Runs `attempt` until it succeeds, fails for good, or the retries are spent. */
-async function withRetries<T>(endpoint: ChatEndpoint, attempt: (n: number) => Promise<T>): Promise<T> {
-  for (let tryIndex = 0; ; tryIndex++) {
-    try {
-      return await attempt(tryIndex + 1);
-    } catch (error) {
-      if (!(error instanceof RetryableError)) throw error;
-      if (tryIndex >= endpoint.maxRetries) {
-        const f = error.failure;
-        throw new VerinferError(f.code, `${f.message} (after ${tryIndex + 1} attempts)`, {
-          ...f.details,
-          attempts: tryIndex + 1,
-        });
-      }
-      await sleep(error.retryAfterMs ?? endpoint.retryBaseMs * 2 ** tryIndex);
-    }
-  }
-}
-
-/** Sends one request and returns the response once its status is OK; failures are classified. */
-async function open(
-  endpoint: ChatEndpoint,
-  url: string,
-  payload: string | undefined,
-  deadline: Deadline,
-): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: payload === undefined ? "GET" : "POST",
-      headers: {
-        ...(payload === undefined ? {} : { "content-type": "application/json" }),
-        ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
-      },
-      ...(payload === undefined ? {} : { body: payload }),
-      signal: deadline.controller.signal,
-    });
-  } catch (error) {
-    if (deadline.expired) {
-      throw new RetryableError(
-        new VerinferError("UPSTREAM_TIMEOUT", `${url} did not answer within ${deadline.ms} ms`, { url }),
-        null,
-      );
-    }
-    const cause =
-      (error as { cause?: { code?: string } }).cause?.code ??
-      (error instanceof Error ? error.message : String(error));
-    throw new RetryableError(
-      new VerinferError("UPSTREAM_CONNECTION_FAILED", `cannot reach ${url} (${cause})`, { url, cause }),
-      null,
-    );
-  }
-  if (response.ok) return response;
-  const body = await response.text().catch(() => "");
-  const detail = body.slice(0, 200).replace(/\s+/g, " ");
-  const failure = new VerinferError(
-    "UPSTREAM_HTTP_ERROR",
-    `${url} answered HTTP ${response.status}: ${detail}`,
-    {
-      url,
-      status: response.status,
-    },
-  );
-  if (!RETRYABLE_STATUS.has(response.status)) throw failure;
-  const retryAfter = Number(response.headers.get("retry-after"));
-  throw new RetryableError(
-    failure,
-    Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter * 1000, 30_000) : null,
-  );
-}
-
-/** Reads a whole body; a failure while reading is retryable (nothing was delivered yet). */
-async function readBody(response: Response, url: string, deadline: Deadline): Promise<string> {
-  try {
-    return await response.text();
-  } catch {
-    throw new RetryableError(
-      deadline.expired
-        ? new VerinferError("UPSTREAM_TIMEOUT", `${url} did not finish its reply within ${deadline.ms} ms`, {
-            url,
-          })
-        : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-reply`, { url }),
-      null,
-    );
-  }
 }
 
 function parseJson(text: string, url: string, what: string): Record<string, unknown> {
@@ -244,7 +124,7 @@ export async function chatCompletion(endpoint: ChatEndpoint, request: ChatReques
   return withRetries(endpoint, async (attempts) => {
     const deadline = new Deadline(endpoint.timeoutMs);
     try {
-      const response = await open(endpoint, url, payload, deadline);
+      const response = await openUpstream(endpoint, url, payload, deadline);
       return parseCompletion(await readBody(response, url, deadline), url, attempts);
     } finally {
       deadline.clear();
@@ -260,7 +140,7 @@ export async function listModels(endpoint: Omit<ChatEndpoint, "model">): Promise
     const deadline = new Deadline(endpoint.timeoutMs);
     try {
       const json = parseJson(
-        await readBody(await open(full, url, undefined, deadline), url, deadline),
+        await readBody(await openUpstream(full, url, undefined, deadline), url, deadline),
         url,
         "a body",
       );
@@ -288,7 +168,7 @@ export async function* streamChatCompletion(
   const { response, deadline, attempts } = await withRetries(endpoint, async (n) => {
     const d = new Deadline(endpoint.timeoutMs);
     try {
-      return { response: await open(endpoint, url, payload, d), deadline: d, attempts: n };
+      return { response: await openUpstream(endpoint, url, payload, d), deadline: d, attempts: n };
     } catch (error) {
       d.clear();
       throw error;

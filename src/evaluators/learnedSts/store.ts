@@ -4,8 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { cacheDir } from "../../config/cacheDir.ts";
 import { dataFile } from "../../data/dataDir.ts";
 import { readTextFile } from "../../data/files.ts";
 import { parseStsB } from "../../data/stsb.ts";
@@ -14,11 +14,6 @@ import { DEFAULT_GBRT_OPTIONS, STS_TRAINER_VERSION, type TrainingProgress, train
 
 /** The seed the default model is trained with. */
 export const DEFAULT_STS_SEED = 1;
-
-/** The cache directory for trained models. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.VERINFER_CACHE_DIR ?? join(homedir(), ".cache", "verinfer");
-}
 
 /** Loads STS-B train and dev from the data directory. */
 export function loadStsTrainingData(dataDir: string) {

@@ -7,11 +7,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cacheDir } from "../../config/cacheDir.ts";
 import { VerinferError } from "../../errors.ts";
 import { buildEvaluatorContext } from "../../evaluators/audit/buildContext.ts";
 import { scoreTask } from "../../evaluators/audit/runAudit.ts";
 import type { AuditTask } from "../../evaluators/audit/tasks.ts";
-import { cacheDir } from "../../evaluators/learnedSts/store.ts";
 import { STS_TRAINER_VERSION } from "../../evaluators/learnedSts/train.ts";
 import { createEvaluator } from "../../evaluators/registry.ts";
 import type { ProtocolParams } from "../../protocol/params/params.ts";
