@@ -10,6 +10,7 @@ import { modelGroup } from "./model/index.ts";
 import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
 import { serveCommand } from "./serve/index.ts";
+import { traceGroup } from "./trace/index.ts";
 
 /** All commands. */
 export const ROOT: GroupSpec = {
@@ -19,6 +20,7 @@ export const ROOT: GroupSpec = {
     generateCommand,
     serveCommand,
     modelGroup,
+    traceGroup,
     evalGroup,
     poqGroup,
     attestGroup,

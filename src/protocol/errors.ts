@@ -173,6 +173,7 @@ export const ERROR_CODES = {
     meaning: "generation parameters or the prompt are out of range for the model",
   },
   TRACE_MISMATCH: { disposition: "reject", meaning: "a replayed step does not match its trace leaf" },
+  TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },

@@ -303,9 +303,13 @@ export function checkMatmulChunk(
   return ok(null);
 }
 
-/** Rows per dispute chunk for a matmul with `n` inputs: ≤ 12,000 multiply-accumulates (spec §6). */
+/**
+ * Rows per dispute chunk for a matmul with `n` inputs (spec §6): at most 12,000 multiply-accumulates and
+ * at most 16,000 circuit constraints (n + 40 per row), so one chunk fits a 2^14-constraint circuit for
+ * any n ≤ 16,344.
+ */
 export function chunkRows(n: number): number {
-  return Math.max(1, Math.floor(12_000 / n));
+  return Math.max(1, Math.min(Math.floor(12_000 / n), Math.floor(16_000 / (n + 40))));
 }
 
 /**

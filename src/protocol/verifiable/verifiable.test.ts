@@ -8,6 +8,7 @@ import { quantizationLoss } from "../../engine/llama2c/quantizationLoss.ts";
 import { itWithData } from "../../testing/sharedData.ts";
 import { bytesToHex } from "../encoding/hex.ts";
 import { createRng } from "../rng/prng.ts";
+import { auditTrace } from "./auditTrace.ts";
 import {
   exp2FractionTable,
   floorDiv,
@@ -222,6 +223,25 @@ describe("verifiable engine: traces", () => {
     });
     const i = firstDivergence(honest.leaves, faulty.leaves);
     expect(stepLabel(honest.ids[i] as StepId)).toBe("pos 1 layer 0 w1");
+    // The fisherman's audit of the faulty worker's trace finds the same step.
+    const audit = auditTrace(model, {
+      root: bytesToHex(faulty.root()),
+      modelRoot: modelRoot(model),
+      tokens: TOKENS,
+      steps: faulty.ids,
+      leaves: faulty.leaves,
+    });
+    expect(audit.ok && audit.value.valid).toBe(false);
+    expect(audit.ok && audit.value.firstDivergence).toMatchObject({ index: i, step: "pos 1 layer 0 w1" });
+    expect(
+      auditTrace(model, {
+        root: bytesToHex(honest.root()),
+        modelRoot: modelRoot(model),
+        tokens: TOKENS,
+        steps: honest.ids,
+        leaves: honest.leaves,
+      }),
+    ).toMatchObject({ ok: true, value: { valid: true } });
     // The disputed matmul narrows to one chunk of rows: recompute each chunk from the (agreed) input.
     const steps = recordSteps(model, TOKENS);
     const w1 = steps.find((s) => stepLabel(s.id) === "pos 1 layer 0 w1") as (typeof steps)[number];

@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { bytesToHex, hexToBytes } from "../../protocol/encoding/hex.ts";
+import { merkleRoot } from "../../protocol/verifiable/trace.ts";
+import { cli } from "../../testing/cli.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "verinfer-trace-"));
+const model = join(dir, "tiny.bin");
+const other = join(dir, "other.bin");
+const traceFile = join(dir, "trace.json");
+type Trace = {
+  root: string;
+  steps: { op: string; pos: number; layer: number; leaf: string }[];
+  [k: string]: unknown;
+};
+let trace: Trace;
+
+beforeAll(async () => {
+  expect((await cli("model", "init", "--preset", "tiny", "--seed", "4", "--out", model)).code).toBe(0);
+  expect((await cli("model", "init", "--preset", "tiny", "--seed", "5", "--out", other)).code).toBe(0);
+  const gen = await cli(
+    "generate",
+    "--engine",
+    "ts-int",
+    "--model",
+    model,
+    "--prompt",
+    "hi",
+    "--max-tokens",
+    "6",
+    "--trace",
+    traceFile,
+  );
+  expect(gen.code).toBe(0);
+  trace = JSON.parse(readFileSync(traceFile, "utf8"));
+});
+
+const write = (name: string, t: unknown) => {
+  const f = join(dir, name);
+  writeFileSync(f, typeof t === "string" ? t : JSON.stringify(t));
+  return f;
+};
+
+describe("verinfer trace verify", () => {
+  it("accepts the honest trace", async () => {
+    const r = await cli("trace", "verify", traceFile, "--model", model, "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      valid: true,
+      firstDivergence: null,
+      replayedRoot: trace.root,
+    });
+  });
+
+  it("names the first divergent step of a tampered trace, even with a recomputed root", async () => {
+    const index = trace.steps.findIndex((s) => s.op === "w1" && s.pos === 2 && s.layer === 1);
+    const steps = trace.steps.map((s, i) =>
+      i < index ? s : { ...s, leaf: bytesToHex(new Uint8Array(32).fill(i % 256)) },
+    );
+    const root = bytesToHex(merkleRoot(steps.map((s) => hexToBytes(s.leaf))));
+    const r = await cli(
+      "trace",
+      "verify",
+      write("cheat.json", { ...trace, steps, root }),
+      "--model",
+      model,
+      "--json",
+    );
+    expect(r.code).toBe(1);
+    const audit = JSON.parse(r.stdout);
+    expect(audit.valid).toBe(false);
+    expect(audit.rootOfClaimedLeaves).toBe(root);
+    expect(audit.firstDivergence).toMatchObject({
+      index,
+      step: "pos 2 layer 1 w1",
+      inputs: ["pos 2 layer 1 ffn_quant"],
+      chunk: { rows: 153, chunks: 2 },
+    });
+    expect(audit.firstDivergence.chunk.constraints).toBeLessThan(2 ** 14);
+    const table = await cli(
+      "trace",
+      "verify",
+      write("cheat.json", { ...trace, steps, root }),
+      "--model",
+      model,
+    );
+    expect(table.stdout).toMatch(/first divergent step\s+#\d+ pos 2 layer 1 w1/);
+    expect(table.stdout).toMatch(/verdict\s+INVALID/);
+  });
+
+  it("flags a root that does not match the listed leaves", async () => {
+    const r = await cli(
+      "trace",
+      "verify",
+      write("badroot.json", { ...trace, root: `0x${"00".repeat(32)}` }),
+      "--model",
+      model,
+      "--json",
+    );
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ valid: false, firstDivergence: null });
+  });
+
+  it("rejects another model and malformed traces with a code", async () => {
+    expect((await cli("trace", "verify", traceFile, "--model", other)).stderr).toMatch(
+      /\[TRACE_MISMATCH\] .*recorded on model 0x[0-9a-f]{64}, this model is 0x/,
+    );
+    const cases: [unknown, RegExp][] = [
+      ["{not json", /\[TRACE_MALFORMED\] .* is not JSON/],
+      [{ ...trace, hash: "sha256" }, /\[TRACE_MALFORMED\] .*field hash/],
+      [
+        { ...trace, steps: [{ ...trace.steps[0], op: "conv2d" }] },
+        /\[TRACE_MALFORMED\] .*field steps\.0\.op/,
+      ],
+      [
+        { ...trace, steps: trace.steps.slice(1) },
+        /\[TRACE_MALFORMED\] .*says \d+ leaves but lists \d+ steps/,
+      ],
+      [
+        { ...trace, tokens: [1, 99999] },
+        /\[TRACE_MALFORMED\] .*token 99999 at position 1 is outside the vocabulary/,
+      ],
+      [{ ...trace, root: "0x12" }, /\[TRACE_MALFORMED\] .*field root: must be a 0x-prefixed 32-byte hex/],
+    ];
+    for (const [content, message] of cases) {
+      const r = await cli("trace", "verify", write("bad.json", content), "--model", model);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await cli("trace", "verify", join(dir, "absent.json"), "--model", model)).stderr).toMatch(
+      /\[FILE_NOT_FOUND\]/,
+    );
+  });
+});
