@@ -65,6 +65,15 @@ export interface TraceSummary {
   }[];
 }
 
+/** Timings of a generation that ran here: generated tokens over the generation time. */
+export function localTimings(
+  promptMs: number,
+  generationMs: number,
+  generated: number,
+): GenerationResult["timings"] {
+  return { promptMs, generationMs, tokensPerSecond: generated / Math.max(generationMs / 1000, 1e-9) };
+}
+
 /** The complete result. */
 export interface GenerationResult {
   readonly engine: string;
