@@ -116,7 +116,7 @@ describe("models by URL", () => {
       createEngine({ engine: "ts", model, ...fast, ...extra }, { cacheDir: cache });
     await expect(attempt(`${base}/truncated/tiny.bin`)).rejects.toMatchObject({
       code: "UPSTREAM_CONNECTION_FAILED",
-      message: expect.stringMatching(/broke off the download \(after 2 attempts\)/),
+      message: expect.stringMatching(/closed the connection mid-download \(after 2 attempts\)/),
     });
     await expect(attempt(`${base}/absent/tiny.bin`)).rejects.toMatchObject({
       code: "UPSTREAM_HTTP_ERROR",

@@ -10,7 +10,14 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "no
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { VerinferError } from "../errors.ts";
-import { Deadline, openUpstream, RetryableError, type UpstreamSettings, withRetries } from "./upstream.ts";
+import {
+  Deadline,
+  interrupted,
+  openUpstream,
+  RetryableError,
+  type UpstreamSettings,
+  withRetries,
+} from "./upstream.ts";
 
 /** Download settings. */
 export interface DownloadOptions extends UpstreamSettings {
@@ -79,14 +86,7 @@ export async function download(url: string, options: DownloadOptions): Promise<s
             `cannot write into the cache (VERINFER_CACHE_DIR): ${(error as Error).message}`,
             { file: partial },
           );
-        throw new RetryableError(
-          deadline.expired
-            ? new VerinferError("UPSTREAM_TIMEOUT", `${url} stalled for ${deadline.ms} ms mid-download`, {
-                url,
-              })
-            : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} broke off the download`, { url }),
-          null,
-        );
+        throw new RetryableError(interrupted(url, deadline, "mid-download"), null);
       }
       if (total !== null && received !== total) {
         rmSync(partial, { force: true });

@@ -6,13 +6,11 @@
 import { z } from "zod";
 import { cacheDir } from "../config/cacheDir.ts";
 import { resolveLayers } from "../config/layeredConfig.ts";
-import { VerinferError } from "../errors.ts";
-import { quantizeModel } from "../protocol/verifiable/intModel.ts";
 import type { Engine } from "./engine.ts";
 import { FloatTransformer } from "./llama2c/floatTransformer.ts";
 import { IntTokenModel } from "./llama2c/intTokenModel.ts";
 import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
-import { loadLlama2c } from "./llama2c/modelFiles.ts";
+import { loadLlama2c, quantizeCheckpoint } from "./llama2c/modelFiles.ts";
 import { createLlamaCppEngine } from "./llamaCpp/llamaCppEngine.ts";
 import { type DownloadOptions, localModel } from "./modelSource.ts";
 import { createOpenAiEngine } from "./openaiCompatible/openaiEngine.ts";
@@ -94,15 +92,16 @@ export async function createEngine(settings: EngineConfig, hooks: EngineHooks = 
     case "ts-int": {
       const local = await files();
       const m = loadLlama2c(local.model, local.tokenizer);
-      const quantized = quantizeModel(m.checkpoint.config, m.checkpoint.weights);
-      if (!quantized.ok)
-        throw new VerinferError(quantized.error.code, `${config.model}: ${quantized.error.message}`);
-      return createLlama2cEngine(new IntTokenModel(quantized.value), m.tokenizer, {
-        name: "ts-int",
-        model: config.model,
-        deterministic: true,
-        traces: true,
-      });
+      return createLlama2cEngine(
+        new IntTokenModel(quantizeCheckpoint(m.checkpoint, config.model)),
+        m.tokenizer,
+        {
+          name: "ts-int",
+          model: config.model,
+          deterministic: true,
+          traces: true,
+        },
+      );
     }
     case "llama-cpp":
       return createLlamaCppEngine((await files()).model, {

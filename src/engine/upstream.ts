@@ -122,18 +122,21 @@ export async function openUpstream(
   );
 }
 
+/**
+ * The error for a reply that broke off while being read (`during`: "mid-reply", "mid-stream", …): a
+ * timeout when the deadline fired, else a dropped connection.
+ */
+export function interrupted(url: string, deadline: Deadline, during: string): VerinferError {
+  return deadline.expired
+    ? new VerinferError("UPSTREAM_TIMEOUT", `${url} timed out (${deadline.ms} ms) ${during}`, { url })
+    : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection ${during}`, { url });
+}
+
 /** Reads a whole body; a failure while reading is retryable (nothing was delivered yet). */
 export async function readBody(response: Response, url: string, deadline: Deadline): Promise<string> {
   try {
     return await response.text();
   } catch {
-    throw new RetryableError(
-      deadline.expired
-        ? new VerinferError("UPSTREAM_TIMEOUT", `${url} did not finish its reply within ${deadline.ms} ms`, {
-            url,
-          })
-        : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-reply`, { url }),
-      null,
-    );
+    throw new RetryableError(interrupted(url, deadline, "mid-reply"), null);
   }
 }

@@ -25,7 +25,7 @@ export const qualityCommand: CommandSpec = {
     const checkpoint = loadCheckpoint(file);
     const positions = ctx.number("positions") as number;
     const progress = ctx.progress("comparing ts-int with ts", positions);
-    const loss = quantizationLoss(checkpoint, positions, (d) => progress.update(d));
+    const loss = quantizationLoss(checkpoint, file, positions, (d) => progress.update(d));
     progress.done();
     ctx.output({ kind: "verinfer.quantization-loss", file, ...loss }, () =>
       renderTable(

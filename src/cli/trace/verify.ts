@@ -1,9 +1,8 @@
 import { traceHash } from "../../engine/llama2c/intTokenModel.ts";
-import { loadCheckpoint } from "../../engine/llama2c/modelFiles.ts";
+import { loadCheckpoint, quantizeCheckpoint } from "../../engine/llama2c/modelFiles.ts";
 import { readTraceFile } from "../../engine/traceFile.ts";
 import { VerinferError } from "../../errors.ts";
 import { auditTrace } from "../../protocol/verifiable/auditTrace.ts";
-import { quantizeModel } from "../../protocol/verifiable/intModel.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandSpec } from "../framework/command.ts";
 
@@ -28,10 +27,8 @@ export const verifyTraceCommand: CommandSpec = {
     const file = ctx.positionals[0] as string;
     const claimed = readTraceFile(file);
     const modelFile = ctx.string("model") as string;
-    const checkpoint = loadCheckpoint(modelFile);
-    const model = quantizeModel(checkpoint.config, checkpoint.weights);
-    if (!model.ok) throw new VerinferError(model.error.code, `${modelFile}: ${model.error.message}`);
-    const audit = auditTrace(model.value, claimed, traceHash());
+    const model = quantizeCheckpoint(loadCheckpoint(modelFile), modelFile);
+    const audit = auditTrace(model, claimed, traceHash());
     if (!audit.ok)
       throw new VerinferError(audit.error.code, `${file}: ${audit.error.message}`, audit.error.meta);
     const a = audit.value;

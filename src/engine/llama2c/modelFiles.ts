@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VerinferError } from "../../errors.ts";
+import { type IntModel, quantizeModel } from "../../protocol/verifiable/intModel.ts";
 import { byteTokenizerFile } from "./byteTokenizer.ts";
 import { type Checkpoint, MAX_CHECKPOINT_BYTES, type ModelConfig, parseCheckpoint } from "./checkpoint.ts";
 import { generateCheckpoint } from "./generateModel.ts";
@@ -59,6 +60,14 @@ export function loadCheckpoint(path: string): Checkpoint {
   const ck = parseCheckpoint(readBytes(path, MAX_CHECKPOINT_BYTES, "model"));
   if (!ck.ok) throw new VerinferError(ck.error.code, `${path}: ${ck.error.message}`, { file: path });
   return ck.value;
+}
+
+/** The verifiable integer model of a checkpoint; `source` names it in errors. */
+export function quantizeCheckpoint(checkpoint: Checkpoint, source: string): IntModel {
+  const quantized = quantizeModel(checkpoint.config, checkpoint.weights);
+  if (!quantized.ok)
+    throw new VerinferError(quantized.error.code, `${source}: ${quantized.error.message}`, { file: source });
+  return quantized.value;
 }
 
 /** Loads a checkpoint and its tokenizer. */

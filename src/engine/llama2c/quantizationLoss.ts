@@ -5,10 +5,10 @@
  */
 
 import { VerinferError } from "../../errors.ts";
-import { quantizeModel } from "../../protocol/verifiable/intModel.ts";
 import { IntTransformer } from "../../protocol/verifiable/intTransformer.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { FloatTransformer } from "./floatTransformer.ts";
+import { quantizeCheckpoint } from "./modelFiles.ts";
 
 /** The comparison over `positions` positions. */
 export interface QuantizationLoss {
@@ -23,9 +23,10 @@ export interface QuantizationLoss {
 
 const BOS = 1;
 
-/** Compares the integer engine with the float engine on `checkpoint` over `positions` positions. */
+/** Compares the integer engine with the float engine on `checkpoint` (named `source` in errors) over `positions` positions. */
 export function quantizationLoss(
   checkpoint: Checkpoint,
+  source: string,
   positions: number,
   onPosition?: (done: number) => void,
 ): QuantizationLoss {
@@ -34,10 +35,8 @@ export function quantizationLoss(
       "GENERATION_INVALID",
       `positions must be an integer from 1 to the model's context (${checkpoint.config.seqLen}), got ${positions}`,
     );
-  const int = quantizeModel(checkpoint.config, checkpoint.weights);
-  if (!int.ok) throw new VerinferError(int.error.code, int.error.message);
   const float = new FloatTransformer(checkpoint);
-  const integer = new IntTransformer(int.value);
+  const integer = new IntTransformer(quantizeCheckpoint(checkpoint, source));
   let token = BOS;
   let agree = 0;
   let errorSum = 0;

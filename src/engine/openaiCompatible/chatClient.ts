@@ -6,7 +6,14 @@
  * delivered is reported, never silently restarted. Clear errors for everything else.
  */
 import { VerinferError } from "../../errors.ts";
-import { Deadline, openUpstream, readBody, type UpstreamSettings, withRetries } from "../upstream.ts";
+import {
+  Deadline,
+  interrupted,
+  openUpstream,
+  readBody,
+  type UpstreamSettings,
+  withRetries,
+} from "../upstream.ts";
 
 /**
  * Endpoint settings. `timeoutMs` bounds a non-streaming request as a whole; a streaming one until the
@@ -195,13 +202,7 @@ export async function* streamChatCompletion(
         try {
           chunk = await reader.read();
         } catch {
-          throw deadline.expired
-            ? new VerinferError("UPSTREAM_TIMEOUT", `${url} stalled for ${deadline.ms} ms mid-stream`, {
-                url,
-              })
-            : new VerinferError("UPSTREAM_CONNECTION_FAILED", `${url} closed the connection mid-stream`, {
-                url,
-              });
+          throw interrupted(url, deadline, "mid-stream");
         }
         deadline.reset();
         if (chunk.done) break;

@@ -93,7 +93,7 @@ describe("verifiable engine: quality against the float path", () => {
   const compare = (bytes: Uint8Array, positions: number) => {
     const ck = parseCheckpoint(bytes);
     if (!ck.ok) throw new Error(ck.error.message);
-    return quantizationLoss(ck.value, positions);
+    return quantizationLoss(ck.value, "checkpoint", positions);
   };
 
   itWithData(
