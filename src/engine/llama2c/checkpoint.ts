@@ -5,40 +5,12 @@
  * layout serves `verinfer model init`.
  */
 import { fail, ok, type Verdict } from "../../protocol/errors.ts";
-
-/** Model shape (run.c's Config). */
-export interface ModelConfig {
-  readonly dim: number;
-  readonly hiddenDim: number;
-  readonly nLayers: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly vocabSize: number;
-  readonly seqLen: number;
-  /** The classifier is the token embedding table. */
-  readonly sharedClassifier: boolean;
-}
-
-/** Weights as run.c lays them out: one flat array per kind, layers concatenated. */
-export interface ModelWeights {
-  readonly tokenEmbedding: Float32Array; // [vocab][dim]
-  readonly rmsAtt: Float32Array; // [L][dim]
-  readonly wq: Float32Array; // [L][dim][dim]
-  readonly wk: Float32Array; // [L][kvDim][dim]
-  readonly wv: Float32Array; // [L][kvDim][dim]
-  readonly wo: Float32Array; // [L][dim][dim]
-  readonly rmsFfn: Float32Array; // [L][dim]
-  readonly w1: Float32Array; // [L][hidden][dim]
-  readonly w2: Float32Array; // [L][dim][hidden]
-  readonly w3: Float32Array; // [L][hidden][dim]
-  readonly rmsFinal: Float32Array; // [dim]
-  readonly wcls: Float32Array; // [vocab][dim] (the embedding table when shared)
-}
+import type { FloatWeights, TransformerShape } from "../../protocol/verifiable/intModel.ts";
 
 /** A loaded checkpoint. */
 export interface Checkpoint {
-  readonly config: ModelConfig;
-  readonly weights: ModelWeights;
+  readonly config: TransformerShape;
+  readonly weights: FloatWeights;
   readonly format: "llama2c-v0" | "llama2c-v1";
 }
 
@@ -47,14 +19,14 @@ const MAGIC = 0x616b3432; // "ak42"
 export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 /** Derived sizes. */
-export function shapeOf(c: ModelConfig) {
+export function shapeOf(c: TransformerShape) {
   const headSize = c.dim / c.nHeads;
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
   return { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads };
 }
 
 /** Tensor sizes in file order (floats). */
-function tensorSizes(c: ModelConfig) {
+function tensorSizes(c: TransformerShape) {
   const { headSize, kvDim } = shapeOf(c);
   const L = c.nLayers;
   return {
@@ -75,13 +47,13 @@ function tensorSizes(c: ModelConfig) {
 }
 
 /** Number of parameters (excluding the skipped RoPE tables). */
-export function parameterCount(c: ModelConfig): number {
+export function parameterCount(c: TransformerShape): number {
   const { freqCis: _skip, ...rest } = tensorSizes(c);
   return Object.values(rest).reduce((a, b) => a + b, 0);
 }
 
 /** Checks a configuration, reporting every problem. */
-export function validateConfig(c: ModelConfig): Verdict<ModelConfig> {
+export function validateConfig(c: TransformerShape): Verdict<TransformerShape> {
   const problems: string[] = [];
   const positive = (v: number, name: string, max: number) => {
     if (!(Number.isInteger(v) && v > 0 && v <= max))
@@ -203,7 +175,7 @@ export function parseCheckpoint(bytes: Uint8Array): Verdict<Checkpoint> {
 }
 
 /** Writes a legacy v0 checkpoint (zeroed RoPE tables, which run.c ignores). */
-export function writeCheckpoint(config: ModelConfig, w: ModelWeights): Uint8Array {
+export function writeCheckpoint(config: TransformerShape, w: FloatWeights): Uint8Array {
   const sizes = tensorSizes(config);
   const floats = Object.values(sizes).reduce((a, b) => a + b, 0);
   const out = new Uint8Array(28 + 4 * floats);

@@ -5,7 +5,8 @@
  * float64 (JavaScript's native precision) and round once when stored, which keeps results within
  * float32 rounding of run.c's and is what makes the loops fast in V8.
  */
-import type { Checkpoint, ModelConfig, ModelWeights } from "./checkpoint.ts";
+import type { FloatWeights, TransformerShape } from "../../protocol/verifiable/intModel.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import { shapeOf } from "./checkpoint.ts";
 import { createSimdMatvec, type SimdMatvec } from "./simdMatvec.ts";
 
@@ -66,8 +67,8 @@ export function softmax(x: Float32Array, size: number): void {
 
 /** A model ready to run, with its KV cache. */
 export class FloatTransformer {
-  readonly config: ModelConfig;
-  private readonly w: ModelWeights;
+  readonly config: TransformerShape;
+  private readonly w: FloatWeights;
   private readonly x: Float32Array;
   private readonly xb: Float32Array;
   private readonly xb2: Float32Array;
@@ -124,7 +125,7 @@ export class FloatTransformer {
       } else placed[name] = t;
     }
     if (shared) placed.wcls = placed.tokenEmbedding as Float32Array;
-    this.w = placed as unknown as ModelWeights;
+    this.w = placed as unknown as FloatWeights;
     this.x = alloc(sizes.x);
     this.xb = alloc(sizes.xb);
     this.xb2 = alloc(sizes.xb2);

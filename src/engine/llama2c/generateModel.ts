@@ -4,10 +4,11 @@
  * TinyStories presets. The output of such a model is not language.
  */
 import { createRng } from "../../protocol/rng/prng.ts";
-import { type ModelConfig, type ModelWeights, shapeOf, writeCheckpoint } from "./checkpoint.ts";
+import type { FloatWeights, TransformerShape } from "../../protocol/verifiable/intModel.ts";
+import { shapeOf, writeCheckpoint } from "./checkpoint.ts";
 
 /** Named shapes. `15m` is stories15M's (dim 288, 6 layers, 6 heads, vocab 32000). */
-export const PRESETS: Readonly<Record<string, ModelConfig>> = {
+export const PRESETS: Readonly<Record<string, TransformerShape>> = {
   tiny: {
     dim: 64,
     hiddenDim: 172,
@@ -41,7 +42,7 @@ export const PRESETS: Readonly<Record<string, ModelConfig>> = {
 };
 
 /** Random weights for a shape. */
-export function randomWeights(config: ModelConfig, seed: number): ModelWeights {
+export function randomWeights(config: TransformerShape, seed: number): FloatWeights {
   const rng = createRng(seed);
   const { kvDim } = shapeOf(config);
   const { dim, hiddenDim: h, nLayers: L, vocabSize: v } = config;
@@ -65,6 +66,6 @@ export function randomWeights(config: ModelConfig, seed: number): ModelWeights {
 }
 
 /** A checkpoint file for a preset and seed. */
-export function generateCheckpoint(config: ModelConfig, seed: number): Uint8Array {
+export function generateCheckpoint(config: TransformerShape, seed: number): Uint8Array {
   return writeCheckpoint(config, randomWeights(config, seed));
 }

@@ -6,13 +6,12 @@
 import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
 import { bytesToHex } from "../../protocol/encoding/hex.ts";
 import { keccak256 } from "../../protocol/encoding/keccak.ts";
-import type { IntModel } from "../../protocol/verifiable/intModel.ts";
+import type { IntModel, TransformerShape } from "../../protocol/verifiable/intModel.ts";
 import { sampleInt } from "../../protocol/verifiable/intSampler.ts";
 import { IntTransformer } from "../../protocol/verifiable/intTransformer.ts";
 import { modelRoot } from "../../protocol/verifiable/modelCommitment.ts";
 import { OP_NAMES } from "../../protocol/verifiable/trace.ts";
 import type { TraceSummary } from "../engine.ts";
-import type { ModelConfig } from "./checkpoint.ts";
 import type { TokenModel } from "./llama2cEngine.ts";
 
 /** The trace hash: native keccak-256 when it loads, else the pure one. */
@@ -22,7 +21,7 @@ export function traceHash(): (b: Uint8Array) => Uint8Array {
 
 /** A TokenModel over an integer model. */
 export class IntTokenModel implements TokenModel {
-  readonly config: ModelConfig;
+  readonly config: TransformerShape;
   private readonly transformer: IntTransformer;
   private readonly hash = traceHash();
   private root: string | null = null;

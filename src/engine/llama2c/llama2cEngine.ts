@@ -6,6 +6,7 @@
  */
 import { VerinferError } from "../../errors.ts";
 import { createRng } from "../../protocol/rng/prng.ts";
+import type { TransformerShape } from "../../protocol/verifiable/intModel.ts";
 import {
   type Engine,
   type EngineInfo,
@@ -21,12 +22,11 @@ import {
   type TraceSummary,
 } from "../engine.ts";
 import { sampleToken } from "../sampler.ts";
-import type { ModelConfig } from "./checkpoint.ts";
 import { BOS, decodePiece, EOS, encode, type Tokenizer } from "./tokenizer.ts";
 
 /** A model that maps (token, position) to next-token logits. */
 export interface TokenModel {
-  readonly config: ModelConfig;
+  readonly config: TransformerShape;
   forward(token: number, pos: number): ArrayLike<number>;
   /** Model-specific sampling (the integer model samples in integer arithmetic); default: {@link sampleToken}. */
   sample?(

@@ -5,9 +5,9 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { VerinferError } from "../../errors.ts";
-import { type IntModel, quantizeModel } from "../../protocol/verifiable/intModel.ts";
+import { type IntModel, quantizeModel, type TransformerShape } from "../../protocol/verifiable/intModel.ts";
 import { byteTokenizerFile } from "./byteTokenizer.ts";
-import { type Checkpoint, MAX_CHECKPOINT_BYTES, type ModelConfig, parseCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, MAX_CHECKPOINT_BYTES, parseCheckpoint } from "./checkpoint.ts";
 import { generateCheckpoint } from "./generateModel.ts";
 import { parseTokenizer, type Tokenizer } from "./tokenizer.ts";
 
@@ -46,7 +46,7 @@ export function tokenizerPathFor(modelPath: string, explicit?: string): string {
 /** Writes a seeded random checkpoint and its byte-level tokenizer beside it; returns both paths. */
 export function writeGeneratedModel(
   out: string,
-  config: ModelConfig,
+  config: TransformerShape,
   seed: number,
 ): { model: string; tokenizer: string } {
   const tokenizer = siblingTokenizerPath(out);

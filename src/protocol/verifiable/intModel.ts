@@ -6,7 +6,7 @@
  */
 import { fail, ok, type Verdict } from "../errors.ts";
 
-/** Model shape (llama2.c's Config). */
+/** Model shape (llama2.c's Config), shared by the float and integer engines. */
 export interface TransformerShape {
   readonly dim: number;
   readonly hiddenDim: number;
@@ -15,23 +15,24 @@ export interface TransformerShape {
   readonly nKvHeads: number;
   readonly vocabSize: number;
   readonly seqLen: number;
+  /** The classifier is the token embedding table. */
   readonly sharedClassifier: boolean;
 }
 
 /** Float weights in llama2.c's layout (one flat array per kind, layers concatenated). */
 export interface FloatWeights {
-  readonly tokenEmbedding: Float32Array;
-  readonly rmsAtt: Float32Array;
-  readonly wq: Float32Array;
-  readonly wk: Float32Array;
-  readonly wv: Float32Array;
-  readonly wo: Float32Array;
-  readonly rmsFfn: Float32Array;
-  readonly w1: Float32Array;
-  readonly w2: Float32Array;
-  readonly w3: Float32Array;
-  readonly rmsFinal: Float32Array;
-  readonly wcls: Float32Array;
+  readonly tokenEmbedding: Float32Array; // [vocab][dim]
+  readonly rmsAtt: Float32Array; // [L][dim]
+  readonly wq: Float32Array; // [L][dim][dim]
+  readonly wk: Float32Array; // [L][kvDim][dim]
+  readonly wv: Float32Array; // [L][kvDim][dim]
+  readonly wo: Float32Array; // [L][dim][dim]
+  readonly rmsFfn: Float32Array; // [L][dim]
+  readonly w1: Float32Array; // [L][hidden][dim]
+  readonly w2: Float32Array; // [L][dim][hidden]
+  readonly w3: Float32Array; // [L][hidden][dim]
+  readonly rmsFinal: Float32Array; // [dim]
+  readonly wcls: Float32Array; // [vocab][dim] (the embedding table when shared)
 }
 
 /** A matrix of int8 rows with per-row scales: W[r][c] ≈ q[r·cols + c] · scale[r] / 2^24. */
