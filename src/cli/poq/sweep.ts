@@ -67,6 +67,29 @@ function replicateMean(
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
 }
 
+/** The HTML report's charts per attack, each over the malicious ratio. */
+const SWEEP_CHARTS: readonly {
+  title: string;
+  yLabel: string;
+  yRange: [number, number];
+  value: (r: SweepRow) => number | null;
+}[] = [
+  { title: "consensus Pearson vs truth", yLabel: "Pearson", yRange: [0, 1], value: (r) => r.pearson },
+  { title: "consensus MAE", yLabel: "MAE", yRange: [0, 4], value: (r) => r.mae },
+  {
+    title: "reward inflation",
+    yLabel: "α·(paid − true)/10",
+    yRange: [-0.3, 0.3],
+    value: (r) => r.rewardInflation,
+  },
+  {
+    title: "malicious evaluator mean reward",
+    yLabel: "reward",
+    yRange: [0, 1],
+    value: (r) => r.maliciousEvaluatorMean,
+  },
+];
+
 /** Replicate means at one k, as series over the malicious ratio (one per aggregator). */
 function seriesByAggregator(
   rows: readonly SweepRow[],
@@ -197,42 +220,17 @@ export const sweepCommand: CommandSpec = {
       ];
       for (const attack of grid.attacks) {
         sections.push(`<h2>${escapeHtml(attack)}</h2><div class="grid">`);
-        sections.push(
-          lineChart({
-            title: "consensus Pearson vs truth",
-            xLabel: "malicious ratio",
-            yLabel: "Pearson",
-            yRange: [0, 1],
-            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.pearson),
-          }),
-        );
-        sections.push(
-          lineChart({
-            title: "consensus MAE",
-            xLabel: "malicious ratio",
-            yLabel: "MAE",
-            yRange: [0, 4],
-            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.mae),
-          }),
-        );
-        sections.push(
-          lineChart({
-            title: "reward inflation",
-            xLabel: "malicious ratio",
-            yLabel: "α·(paid − true)/10",
-            yRange: [-0.3, 0.3],
-            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.rewardInflation),
-          }),
-        );
-        sections.push(
-          lineChart({
-            title: "malicious evaluator mean reward",
-            xLabel: "malicious ratio",
-            yLabel: "reward",
-            yRange: [0, 1],
-            series: seriesByAggregator(rows, grid, attack, kShown, (r) => r.maliciousEvaluatorMean),
-          }),
-        );
+        for (const chart of SWEEP_CHARTS) {
+          sections.push(
+            lineChart({
+              title: chart.title,
+              xLabel: "malicious ratio",
+              yLabel: chart.yLabel,
+              yRange: chart.yRange,
+              series: seriesByAggregator(rows, grid, attack, kShown, chart.value),
+            }),
+          );
+        }
         sections.push("</div>");
       }
       writeReport(html, htmlPage(`verinfer PoQ sweep — ${pool.task}`, sections.join("\n")));
