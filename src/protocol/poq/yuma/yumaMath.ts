@@ -172,22 +172,28 @@ export function weightedMedianCol(stake: readonly Fixed[], score: Matrix, majori
 
 /** Top-k by value among nonzero entries (stable ascending sort; the n − k smallest are cleared). */
 export function isTopkNonzero(x: readonly Fixed[], k: number): boolean[] {
-  const result = x.map((v) => v !== ZERO);
-  if (x.length < k) return result;
-  const order = x
-    .map((_, i) => i)
-    .sort((a, b) => ((x[a] as Fixed) < (x[b] as Fixed) ? -1 : (x[a] as Fixed) > (x[b] as Fixed) ? 1 : a - b));
-  for (const idx of order.slice(0, Math.max(0, x.length - k))) result[idx] = false;
-  return result;
+  return clearSmallest(
+    x,
+    k,
+    x.map((v) => v !== ZERO),
+  );
 }
 
 /** `is_topk` (zeros may be selected). */
 export function isTopk(x: readonly Fixed[], k: number): boolean[] {
-  const result = x.map(() => true);
-  if (x.length < k) return result;
+  return clearSmallest(
+    x,
+    k,
+    x.map(() => true),
+  );
+}
+
+/** Clears `selected` at the n − k smallest values of `x` (stable ascending order), unless n < k. */
+function clearSmallest(x: readonly Fixed[], k: number, selected: boolean[]): boolean[] {
+  if (x.length < k) return selected;
   const order = x
     .map((_, i) => i)
     .sort((a, b) => ((x[a] as Fixed) < (x[b] as Fixed) ? -1 : (x[a] as Fixed) > (x[b] as Fixed) ? 1 : a - b));
-  for (const idx of order.slice(0, Math.max(0, x.length - k))) result[idx] = false;
-  return result;
+  for (const idx of order.slice(0, Math.max(0, x.length - k))) selected[idx] = false;
+  return selected;
 }
