@@ -2,8 +2,8 @@
  * `npm run bench [-- suite ...] [-- --json FILE]`: verinfer's benchmarks, measured side by side in one
  * run on this machine and printed as tables (targets are reported, never asserted). Suites:
  * `evaluators` (scores/s per evaluator), `audit` (full QA audit time), `poq` (simulator speed) and
- * `attestation` (evidence and receipt verifications per second) and `engines` (tokens per second and
- * memory of each inference engine).
+ * `attestation` (evidence and receipt verifications per second), `engines` (tokens per second and
+ * memory of each inference engine) and `serve` (the OpenAI-compatible server under load, tokenizer).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -15,6 +15,7 @@ import { benchQaAudit } from "./audit.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
+import { benchServe } from "./serve.bench.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -192,6 +193,55 @@ if (run("engines")) {
       },
     )}`,
   );
+}
+
+if (run("serve")) {
+  log("serve: verinfer serve under load, each engine with 1 and 2 workers (about two minutes)");
+  const s = await benchServe(dataDir, log);
+  results.serve = s;
+  const range = (r: { median: number; min: number; max: number }) =>
+    `${r.median.toFixed(1)} (${r.min.toFixed(1)}–${r.max.toFixed(1)})`;
+  console.log(
+    `\n${renderTable(
+      [
+        "engine",
+        "workers",
+        "TTFT ms median (range)",
+        "requests/s",
+        "tokens/s",
+        "/health p50 ms",
+        "p99 ms",
+        "max ms",
+        "64 KB prompt rejected in ms",
+      ],
+      s.runs.map((r) => [
+        r.engine,
+        r.workers,
+        range(r.ttftMs),
+        r.requestsPerSecond,
+        r.tokensPerSecond,
+        r.health.p50Ms,
+        r.health.p99Ms,
+        r.health.maxMs,
+        r.rejectLongPromptMs,
+      ]),
+      {
+        title: `verinfer serve, generated 15m-shape model: TTFT of a lone streamed request (5 runs); throughput with 2 clients per worker, ${s.tokens} greedy tokens each (ts-int ${s.tokens / 4}); /health every 10 ms while one 200-token stream per worker runs`,
+        digits: 1,
+      },
+    )}`,
+  );
+  if (s.tokenizer.length)
+    console.log(
+      `\n${renderTable(
+        ["text", "chars", "tokens", "ms median (range of 7)", "target < 100 ms"],
+        s.tokenizer.map((t) => [t.text, t.chars, t.tokens, range(t.ms), t.ms.max < 100 ? "met" : "NOT met"]),
+        {
+          title: "Encoding a 64 KB prompt with the Llama 2 tokenizer (32,000 pieces, BPE merges)",
+          digits: 1,
+        },
+      )}`,
+    );
 }
 
 if (jsonFile) {

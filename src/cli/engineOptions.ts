@@ -48,7 +48,13 @@ export const ENGINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     max: 10,
     description: "openai and downloads: retries with exponential backoff before the reply starts (default 2)",
   },
-  threads: { type: "integer", value: "N", min: 1, description: "llama-cpp: CPU threads (default 1)" },
+  threads: {
+    type: "integer",
+    value: "N",
+    min: 1,
+    description:
+      "ts, ts-int: worker threads, each with the model loaded (generations at once); llama-cpp: CPU threads; openai: requests at once (default 1)",
+  },
   "context-size": {
     type: "integer",
     value: "N",

@@ -33,6 +33,8 @@ export interface GenerateRequest {
   readonly seed?: number;
   /** Record the execution trace (engines with `info.traces`). */
   readonly trace?: boolean;
+  /** Aborting stops the generation (within one token) or its wait for the engine: GENERATION_CANCELLED. */
+  readonly signal?: AbortSignal;
 }
 
 /** Why generation ended. */
@@ -104,6 +106,8 @@ export interface EngineInfo {
   readonly deterministic: boolean;
   readonly traces: boolean;
   readonly contextLength: number | null;
+  /** Generations that run at once; more calls to `stream` wait their turn (in call order). */
+  readonly parallelism: number;
 }
 
 /** An inference engine. */

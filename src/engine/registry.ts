@@ -7,13 +7,10 @@ import { z } from "zod";
 import { cacheDir } from "../config/cacheDir.ts";
 import { resolveLayers } from "../config/layeredConfig.ts";
 import type { Engine } from "./engine.ts";
-import { FloatTransformer } from "./llama2c/floatTransformer.ts";
-import { IntTokenModel } from "./llama2c/intTokenModel.ts";
-import { createLlama2cEngine } from "./llama2c/llama2cEngine.ts";
-import { loadLlama2c, quantizeCheckpoint } from "./llama2c/modelFiles.ts";
 import { createLlamaCppEngine } from "./llamaCpp/llamaCppEngine.ts";
 import { type DownloadOptions, localModel } from "./modelSource.ts";
 import { createOpenAiEngine } from "./openaiCompatible/openaiEngine.ts";
+import { createThreadedEngine } from "./threaded/threadedEngine.ts";
 
 /** Engine names. */
 export const ENGINES = ["ts", "ts-int", "llama-cpp", "openai"] as const;
@@ -38,7 +35,10 @@ export const ENGINE_CONFIG = z.object({
   timeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
   maxRetries: z.coerce.number().int().min(0).max(10).default(2),
   retryBaseMs: z.coerce.number().int().min(0).max(60_000).default(500),
-  /** CPU threads (llama-cpp). */
+  /**
+   * ts, ts-int: worker threads, each with the model loaded, i.e. generations at once; llama-cpp: CPU
+   * threads of its one sequence; openai: requests at once to the server.
+   */
   threads: z.coerce.number().int().min(1).max(256).default(1),
   /** Context length (llama-cpp; default the model's, at most 4096). */
   contextSize: z.coerce.number().int().min(8).optional(),
@@ -78,29 +78,12 @@ export async function createEngine(settings: EngineConfig, hooks: EngineHooks = 
       retryBaseMs: config.retryBaseMs,
     });
   switch (config.engine) {
-    case "ts": {
-      const local = await files();
-      const m = loadLlama2c(local.model, local.tokenizer);
-      return createLlama2cEngine(new FloatTransformer(m.checkpoint), m.tokenizer, {
-        name: "ts",
-        model: config.model,
-        // float32 with Math.exp/cos: reproducible on one runtime, not guaranteed across machines.
-        deterministic: false,
-        traces: false,
-      });
-    }
+    case "ts":
     case "ts-int": {
       const local = await files();
-      const m = loadLlama2c(local.model, local.tokenizer);
-      return createLlama2cEngine(
-        new IntTokenModel(quantizeCheckpoint(m.checkpoint, config.model)),
-        m.tokenizer,
-        {
-          name: "ts-int",
-          model: config.model,
-          deterministic: true,
-          traces: true,
-        },
+      return createThreadedEngine(
+        { engine: config.engine, model: local.model, tokenizer: local.tokenizer, label: config.model },
+        config.threads,
       );
     }
     case "llama-cpp":
@@ -116,6 +99,7 @@ export async function createEngine(settings: EngineConfig, hooks: EngineHooks = 
         timeoutMs: config.timeoutMs,
         maxRetries: config.maxRetries,
         retryBaseMs: config.retryBaseMs,
+        parallelism: config.threads,
       });
   }
 }

@@ -19,6 +19,9 @@ export interface WorkerPoolOptions<T> {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** The script every worker thread starts with: it registers tsx, then imports `workerData.entry`. */
+export const WORKER_BOOTSTRAP = new URL("./workerBootstrap.mjs", import.meta.url);
+
 /** Number of threads to use by default. */
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
@@ -36,8 +39,12 @@ export async function runInWorkers<T, R>(options: WorkerPoolOptions<T>): Promise
   const workers = Array.from(
     { length: threads },
     () =>
-      new Worker(new URL("./workerBootstrap.mjs", import.meta.url), {
-        workerData: { module: options.module.href, data: options.workerData },
+      new Worker(WORKER_BOOTSTRAP, {
+        workerData: {
+          entry: new URL("./workerMain.ts", import.meta.url).href,
+          module: options.module.href,
+          data: options.workerData,
+        },
       }),
   );
   try {

@@ -172,6 +172,14 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "generation parameters or the prompt are out of range for the model",
   },
+  GENERATION_CANCELLED: {
+    disposition: "ignore",
+    meaning: "a generation was stopped because its caller went away",
+  },
+  ENGINE_FAILED: {
+    disposition: "reject",
+    meaning: "an inference engine's worker thread failed; the engine replaced it",
+  },
   TRACE_MISMATCH: { disposition: "reject", meaning: "a replayed step does not match its trace leaf" },
   TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
   // evaluators

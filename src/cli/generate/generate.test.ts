@@ -264,7 +264,7 @@ describe("verinfer serve", () => {
 
   it("serves the engine to `generate --engine openai`, then stops cleanly on SIGINT", async () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-    await vi.waitFor(() => expect(stderr).toMatch(/serving tiny \(ts\) at http/));
+    await vi.waitFor(() => expect(stderr).toMatch(/serving tiny \(ts, 1 at once\) at http/));
     const remote = json(
       await cli(
         "generate",

@@ -10,9 +10,11 @@ export const serveCommand: CommandSpec = {
   summary: "serve any engine over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models)",
   description: [
     "Loads the engine once and answers POST /v1/chat/completions (JSON or streamed server-sent events),",
-    "GET /v1/models and GET /health until interrupted (Ctrl-C). Requests run one at a time on the engine and",
-    "queue up to --max-queue; more get 503 with Retry-After. Any OpenAI client, and `verinfer generate",
-    "--engine openai`, can use it. Binds to 127.0.0.1 unless --host says otherwise.",
+    "GET /v1/models and GET /health until interrupted (Ctrl-C). The ts and ts-int engines generate on",
+    "--threads worker threads (each with the model loaded), so the server stays responsive and tokens stream",
+    "as they are produced; that many requests run at once and --max-queue more wait; beyond that they get",
+    "503 with Retry-After. A client that hangs up stops its generation. Any OpenAI client, and `verinfer",
+    "generate --engine openai`, can use it. Binds to 127.0.0.1 unless --host says otherwise.",
   ].join("\n"),
   options: {
     ...ENGINE_OPTIONS,
@@ -42,9 +44,17 @@ export const serveCommand: CommandSpec = {
       min: 0,
       description: "requests that may wait for the engine",
     },
+    "max-request-bytes": {
+      type: "integer",
+      value: "N",
+      default: 1_048_576,
+      min: 1024,
+      description: "largest request body; larger ones get 413 before anything is parsed",
+    },
   },
   examples: [
     "verinfer model init --preset tiny --seed 1 --out tiny.bin && verinfer serve --model tiny.bin --port 8080",
+    "verinfer serve --engine ts-int --model tiny.bin --threads 2 --max-queue 8",
     "verinfer serve --engine llama-cpp --model tinyllama.Q4_K_M.gguf --threads 2",
     "verinfer generate --engine openai --model http://127.0.0.1:8080/v1 --prompt 'Once upon a time'",
   ],
@@ -56,6 +66,7 @@ export const serveCommand: CommandSpec = {
       servedModel: name,
       apiKey: ctx.string("server-key") ?? process.env.VERINFER_SERVE_API_KEY,
       maxQueue: ctx.number("max-queue"),
+      bodyLimit: ctx.number("max-request-bytes"),
     });
     let address: string;
     try {
@@ -65,8 +76,14 @@ export const serveCommand: CommandSpec = {
       throw new VerinferError("CONFIG_INVALID", `cannot listen: ${(error as Error).message}`);
     }
     const url = `${address}/v1`;
-    if (ctx.json) ctx.output({ url, model: name, engine: engine.info.name }, () => "");
-    ctx.info(`serving ${name} (${engine.info.name}) at ${url}; Ctrl-C to stop`);
+    if (ctx.json)
+      ctx.output(
+        { url, model: name, engine: engine.info.name, parallelism: engine.info.parallelism },
+        () => "",
+      );
+    ctx.info(
+      `serving ${name} (${engine.info.name}, ${engine.info.parallelism} at once) at ${url}; Ctrl-C to stop`,
+    );
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);

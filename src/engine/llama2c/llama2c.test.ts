@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../protocol/rng/prng.ts";
 import { itWithData } from "../../testing/sharedData.ts";
@@ -9,7 +10,41 @@ import { parseCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { FloatTransformer } from "./floatTransformer.ts";
 import { generateCheckpoint, PRESETS, randomWeights } from "./generateModel.ts";
 import { createLlama2cEngine } from "./llama2cEngine.ts";
-import { decode, encode, parseTokenizer } from "./tokenizer.ts";
+import { decode, encode, minTokens, parseTokenizer, type Tokenizer } from "./tokenizer.ts";
+
+/** run.c's own merge loop, verbatim in spirit: rescan every pair, merge the leftmost best, repeat. */
+function encodeLikeRunC(t: Tokenizer, text: string): number[] {
+  const ids: number[] = [];
+  const bytes = new TextEncoder().encode(text);
+  const space = t.lookup.get(" ");
+  if (bytes.length > 0 && space !== undefined) ids.push(space);
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i] as number;
+    const n = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    const cp = String.fromCharCode(...bytes.subarray(i, Math.min(i + n, bytes.length)));
+    const id = t.lookup.get(cp);
+    if (id !== undefined) ids.push(id);
+    else for (let k = 0; k < cp.length; k++) ids.push(cp.charCodeAt(k) + 3);
+    i += n;
+  }
+  for (;;) {
+    let best = -1e10;
+    let at = -1;
+    let bestId = -1;
+    for (let i = 0; i + 1 < ids.length; i++) {
+      const m = t.lookup.get(
+        (t.pieces[ids[i] as number] as string) + (t.pieces[ids[i + 1] as number] as string),
+      );
+      if (m !== undefined && (t.scores[m] as number) > best) {
+        best = t.scores[m] as number;
+        at = i;
+        bestId = m;
+      }
+    }
+    if (at < 0) return [1, ...ids];
+    ids.splice(at, 2, bestId);
+  }
+}
 
 const MODEL = "llama2c/stories260K-plctlab-variant.bin";
 const GOLDEN = "llama2c/stories260K-plctlab-variant.golden.json";
@@ -65,6 +100,49 @@ describe("llama2.c float engine", () => {
         ok: false,
         error: { code: "MODEL_MALFORMED", message: /after 31999 tokens/ },
       });
+    },
+  );
+
+  itWithData(
+    "the heap encoder equals run.c's quadratic merge loop on random text (Llama 2 and tok512 vocabularies)",
+    ["llama2c/tokenizer.bin", "llama2c/tok512.bin"],
+    (big, small) => {
+      const tokenizers = [
+        parseTokenizer(new Uint8Array(readFileSync(big)), 32000),
+        parseTokenizer(new Uint8Array(readFileSync(small)), 512),
+      ].map((v) => {
+        if (!v.ok) throw new Error(v.error.message);
+        return v.value;
+      });
+      // Words, repeats (many equal-score ties), spaces, multi-byte and unknown code points.
+      const pieces = fc.constantFrom(
+        "the",
+        " ",
+        "  ",
+        "aaaa",
+        "ab",
+        "ba",
+        "ing",
+        "é",
+        "日本",
+        "🦙",
+        "\n",
+        "\t",
+        "x",
+        "Once upon",
+      );
+      const text = fc.oneof(
+        fc.array(pieces, { maxLength: 40 }).map((a) => a.join("")),
+        fc.string({ maxLength: 60 }),
+      );
+      fc.assert(
+        fc.property(text, fc.integer({ min: 0, max: 1 }), (s, which) => {
+          const t = tokenizers[which] as Tokenizer;
+          expect(encode(t, s)).toEqual(encodeLikeRunC(t, s));
+          expect(encode(t, s).length).toBeGreaterThanOrEqual(minTokens(t, s));
+        }),
+        { numRuns: 400, seed: 7 },
+      );
     },
   );
 
@@ -158,6 +236,44 @@ describe("generation", () => {
     await expect(generate(engine, {})).rejects.toThrow(/exactly one of prompt and messages/);
     await expect(generate(engine, { prompt: "x", trace: true })).rejects.toThrow(
       /does not record execution traces/,
+    );
+  });
+
+  it("checks for cancellation before every forward pass, prompt included, and rejects a huge prompt before encoding it", async () => {
+    let polls = 0;
+    let forwards = 0;
+    const transformer = new FloatTransformer(ck.value);
+    const counting = {
+      config: transformer.config,
+      forward: (token: number, pos: number) => {
+        forwards++;
+        return transformer.forward(token, pos);
+      },
+    };
+    for (const stopAt of [2, 9]) {
+      polls = 0;
+      forwards = 0;
+      const interruptible = createLlama2cEngine(
+        counting,
+        tk.value,
+        { name: "ts", model: "tiny", deterministic: false, traces: false },
+        { interrupted: () => ++polls > stopAt },
+      );
+      // "hello" is 7 prompt positions: the first stop lands in the prompt, the second in generation.
+      await expect(
+        generate(interruptible, { prompt: "hello", params: { maxTokens: 50 } }),
+      ).rejects.toMatchObject({
+        code: "GENERATION_CANCELLED",
+      });
+      expect(forwards).toBe(stopAt);
+    }
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(generate(engine, { prompt: "x", signal: aborted.signal })).rejects.toMatchObject({
+      code: "GENERATION_CANCELLED",
+    });
+    await expect(generate(engine, { prompt: "x".repeat(1_000_000) })).rejects.toThrow(
+      /the prompt is at least \d+ tokens; the model's context is 128/,
     );
   });
 

@@ -21,8 +21,9 @@ import {
   seedOf,
   type TraceSummary,
 } from "../engine.ts";
+import { cancelled, FifoPool } from "../fifoPool.ts";
 import { sampleToken } from "../sampler.ts";
-import { BOS, decodePiece, EOS, encode, type Tokenizer } from "./tokenizer.ts";
+import { BOS, decodePiece, EOS, encode, minTokens, type Tokenizer } from "./tokenizer.ts";
 
 /** A model that maps (token, position) to next-token logits. */
 export interface TokenModel {
@@ -41,94 +42,130 @@ export interface TokenModel {
   finishTrace?(): TraceSummary | null;
 }
 
-/** An engine over a token model and its tokenizer. */
+/** Options of {@link createLlama2cEngine}. */
+export interface Llama2cEngineOptions {
+  /**
+   * Polled before every forward pass (prompt and generated tokens): true ends the generation with
+   * GENERATION_CANCELLED. A worker thread passes a flag its owner sets, since the thread is too busy
+   * generating to receive messages.
+   */
+  readonly interrupted?: () => boolean;
+}
+
+/** An engine over a token model and its tokenizer, running in this thread (see threadedEngine.ts). */
 export function createLlama2cEngine(
   model: TokenModel,
   tokenizer: Tokenizer,
-  info: Omit<EngineInfo, "contextLength">,
+  info: Omit<EngineInfo, "contextLength" | "parallelism">,
+  options: Llama2cEngineOptions = {},
 ): Engine {
   const contextLength = model.config.seqLen;
+  // One sequence state (KV cache, trace): overlapping calls take turns.
+  const turn = new FifoPool([model]);
   return {
-    info: { ...info, contextLength },
+    info: { ...info, contextLength, parallelism: 1 },
     async *stream(request: GenerateRequest): AsyncGenerator<GenerationChunk, GenerationResult, void> {
-      const params = resolveParams(request.params, contextLength);
-      if (request.trace && !info.traces) {
-        throw new VerinferError(
-          "GENERATION_INVALID",
-          `the ${info.name} engine does not record execution traces`,
-        );
+      await turn.acquire(request.signal);
+      try {
+        return yield* generateOne(request);
+      } finally {
+        turn.release(model);
       }
-      const seed = seedOf(request);
-      const rng = createRng(seed);
-      const promptTokens = encode(tokenizer, promptOf(request), true);
-      if (promptTokens.length >= contextLength) {
-        throw new VerinferError(
-          "GENERATION_INVALID",
-          `the prompt is ${promptTokens.length} tokens; the model's context is ${contextLength}`,
-        );
-      }
-      model.begin?.(request.trace === true);
-      const start = performance.now();
-      let logits: ArrayLike<number> = [];
-      for (let pos = 0; pos < promptTokens.length; pos++)
-        logits = model.forward(promptTokens[pos] as number, pos);
-      const promptMs = performance.now() - start;
-      const stops = new StopMatcher(params.stop);
-      const decoder = new TextDecoder();
-      const ids: number[] = [];
-      let text = "";
-      let finishReason: FinishReason = "length";
-      let previous = promptTokens[promptTokens.length - 1] as number;
-      let pos = promptTokens.length;
-      const generationStart = performance.now();
-      // `logits` predict the token at `pos`; a sampled token is fed at `pos` while the context lasts.
-      let haveLogits = true;
-      while (ids.length < params.maxTokens && haveLogits) {
-        const next = model.sample
-          ? model.sample(logits, params.temperature, params.topP, rng)
-          : sampleToken(logits, params.temperature, params.topP, rng);
-        if (next === BOS || next === EOS) {
-          finishReason = "eos";
-          break;
-        }
-        ids.push(next);
-        const piece = decoder.decode(decodePiece(tokenizer, previous, next), { stream: true });
-        const { emit, stopped } = stops.push(piece);
-        if (emit) {
-          text += emit;
-          yield { text: emit, tokenId: next };
-        }
-        if (stopped) {
-          finishReason = "stop";
-          break;
-        }
-        previous = next;
-        haveLogits = ids.length < params.maxTokens && pos < contextLength;
-        if (haveLogits) logits = model.forward(next, pos);
-        pos++;
-      }
-      if (finishReason !== "stop") {
-        const rest = stops.push(decoder.decode()).emit + stops.flush();
-        if (rest) {
-          text += rest;
-          yield { text: rest, tokenId: null };
-        }
-      }
-      const generationMs = performance.now() - generationStart;
-      return {
-        engine: info.name,
-        model: info.model,
-        text,
-        promptTokenIds: promptTokens,
-        tokenIds: ids,
-        finishReason,
-        usage: { promptTokens: promptTokens.length, completionTokens: ids.length },
-        timings: localTimings(promptMs, generationMs, ids.length),
-        seed,
-        params,
-        trace: model.finishTrace?.() ?? null,
-      };
     },
     async close() {},
   };
+
+  async function* generateOne(
+    request: GenerateRequest,
+  ): AsyncGenerator<GenerationChunk, GenerationResult, void> {
+    const params = resolveParams(request.params, contextLength);
+    if (request.trace && !info.traces) {
+      throw new VerinferError(
+        "GENERATION_INVALID",
+        `the ${info.name} engine does not record execution traces`,
+      );
+    }
+    const seed = seedOf(request);
+    const rng = createRng(seed);
+    const prompt = promptOf(request);
+    // A prompt too long for any tokenization is rejected before it is encoded.
+    const fewest = minTokens(tokenizer, prompt);
+    if (fewest >= contextLength) {
+      throw new VerinferError(
+        "GENERATION_INVALID",
+        `the prompt is at least ${fewest} tokens; the model's context is ${contextLength}`,
+      );
+    }
+    const promptTokens = encode(tokenizer, prompt, true);
+    if (promptTokens.length >= contextLength) {
+      throw new VerinferError(
+        "GENERATION_INVALID",
+        `the prompt is ${promptTokens.length} tokens; the model's context is ${contextLength}`,
+      );
+    }
+    const forward = (token: number, pos: number) => {
+      if (options.interrupted?.() || request.signal?.aborted) throw cancelled();
+      return model.forward(token, pos);
+    };
+    model.begin?.(request.trace === true);
+    const start = performance.now();
+    let logits: ArrayLike<number> = [];
+    for (let pos = 0; pos < promptTokens.length; pos++) logits = forward(promptTokens[pos] as number, pos);
+    const promptMs = performance.now() - start;
+    const stops = new StopMatcher(params.stop);
+    const decoder = new TextDecoder();
+    const ids: number[] = [];
+    let text = "";
+    let finishReason: FinishReason = "length";
+    let previous = promptTokens[promptTokens.length - 1] as number;
+    let pos = promptTokens.length;
+    const generationStart = performance.now();
+    // `logits` predict the token at `pos`; a sampled token is fed at `pos` while the context lasts.
+    let haveLogits = true;
+    while (ids.length < params.maxTokens && haveLogits) {
+      const next = model.sample
+        ? model.sample(logits, params.temperature, params.topP, rng)
+        : sampleToken(logits, params.temperature, params.topP, rng);
+      if (next === BOS || next === EOS) {
+        finishReason = "eos";
+        break;
+      }
+      ids.push(next);
+      const piece = decoder.decode(decodePiece(tokenizer, previous, next), { stream: true });
+      const { emit, stopped } = stops.push(piece);
+      if (emit) {
+        text += emit;
+        yield { text: emit, tokenId: next };
+      }
+      if (stopped) {
+        finishReason = "stop";
+        break;
+      }
+      previous = next;
+      haveLogits = ids.length < params.maxTokens && pos < contextLength;
+      if (haveLogits) logits = forward(next, pos);
+      pos++;
+    }
+    if (finishReason !== "stop") {
+      const rest = stops.push(decoder.decode()).emit + stops.flush();
+      if (rest) {
+        text += rest;
+        yield { text: rest, tokenId: null };
+      }
+    }
+    const generationMs = performance.now() - generationStart;
+    return {
+      engine: info.name,
+      model: info.model,
+      text,
+      promptTokenIds: promptTokens,
+      tokenIds: ids,
+      finishReason,
+      usage: { promptTokens: promptTokens.length, completionTokens: ids.length },
+      timings: localTimings(promptMs, generationMs, ids.length),
+      seed,
+      params,
+      trace: model.finishTrace?.() ?? null,
+    };
+  }
 }

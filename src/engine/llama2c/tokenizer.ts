@@ -83,16 +83,74 @@ export function writeTokenizer(pieces: readonly Uint8Array[], scores: ArrayLike<
   return out;
 }
 
-/** Token ids of `text` (run.c's encode), with BOS and optionally EOS. */
+/** run.c never merges a pair scoring at or below its initial best score. */
+const MERGE_THRESHOLD = -1e10;
+
+/**
+ * Token ids of `text` (run.c's encode), with BOS and optionally EOS, in O(n log n): run.c rescans every
+ * pair after each merge (quadratic: 36 s for a 64,000-character prompt); here candidate merges wait in
+ * a heap ordered as run.c chooses — highest score first, leftmost on ties — and a popped candidate is
+ * used only while both of its tokens are still the ones it was made from.
+ */
 export function encode(t: Tokenizer, text: string, bos = true, eos = false): number[] {
-  const ids: number[] = [];
-  if (bos) ids.push(BOS);
+  const symbols = codePointTokens(t, text);
+  const n = symbols.length;
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  // Pair lookups repeat (the same pairs recur across a long text): cache them by id pair.
+  const pairs = new Map<number, number>();
+  const mergeOf = (a: number, b: number): number => {
+    const key = a * t.vocabSize + b;
+    let merged = pairs.get(key);
+    if (merged === undefined) {
+      const id = t.lookup.get((t.pieces[a] as string) + (t.pieces[b] as string));
+      merged = id !== undefined && (t.scores[id] as number) > MERGE_THRESHOLD ? id : -1;
+      pairs.set(key, merged);
+    }
+    return merged;
+  };
+  const heap = new MergeHeap(n);
+  const consider = (left: number) => {
+    const right = left < 0 ? -1 : (next[left] as number);
+    if (right < 0) return;
+    const merged = mergeOf(symbols[left] as number, symbols[right] as number);
+    if (merged >= 0)
+      heap.push(t.scores[merged] as number, left, right, symbols[left] as number, symbols[right] as number);
+  };
+  for (let i = 0; i + 1 < n; i++) consider(i);
+  while (heap.size > 0) {
+    const c = heap.pop();
+    const { left, right } = heap;
+    // Stale when either token was merged away or changed since the candidate was made.
+    if (next[left] !== right || symbols[left] !== heap.leftIds[c] || symbols[right] !== heap.rightIds[c])
+      continue;
+    symbols[left] = mergeOf(symbols[left] as number, symbols[right] as number);
+    const after = next[right] as number;
+    next[left] = after;
+    if (after >= 0) prev[after] = left;
+    next[right] = -1;
+    symbols[right] = -1;
+    consider(prev[left] as number);
+    consider(left);
+  }
+  const ids: number[] = bos ? [BOS] : [];
+  for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i] as number) ids.push(symbols[i] as number);
+  if (eos) ids.push(EOS);
+  return ids;
+}
+
+/** The dummy-prefix space, then each UTF-8 code point as a piece, else its bytes as byte tokens. */
+function codePointTokens(t: Tokenizer, text: string): number[] {
+  const out: number[] = [];
   const bytes = new TextEncoder().encode(text);
   if (bytes.length > 0) {
     const space = t.lookup.get(" ");
-    if (space !== undefined) ids.push(space);
+    if (space !== undefined) out.push(space);
   }
-  // Code points as pieces, else their bytes as byte tokens.
   for (let i = 0; i < bytes.length; ) {
     let n = 1;
     const b = bytes[i] as number;
@@ -101,30 +159,20 @@ export function encode(t: Tokenizer, text: string, bos = true, eos = false): num
     else if (b >= 0xc0) n = 2;
     const cp = latin1(bytes.subarray(i, Math.min(i + n, bytes.length)));
     const id = t.lookup.get(cp);
-    if (id !== undefined) ids.push(id);
-    else for (let k = 0; k < cp.length; k++) ids.push(cp.charCodeAt(k) + 3);
+    if (id !== undefined) out.push(id);
+    else for (let k = 0; k < cp.length; k++) out.push(cp.charCodeAt(k) + 3);
     i += n;
   }
-  // Greedy BPE: merge the best-scoring adjacent pair until none merges (run.c's threshold included).
-  for (;;) {
-    let best = -1e10;
-    let bestId = -1;
-    let bestAt = -1;
-    for (let i = 0; i + 1 < ids.length; i++) {
-      const merged = t.lookup.get(
-        (t.pieces[ids[i] as number] as string) + (t.pieces[ids[i + 1] as number] as string),
-      );
-      if (merged !== undefined && (t.scores[merged] as number) > best) {
-        best = t.scores[merged] as number;
-        bestId = merged;
-        bestAt = i;
-      }
-    }
-    if (bestAt < 0) break;
-    ids.splice(bestAt, 2, bestId);
-  }
-  if (eos) ids.push(EOS);
-  return ids;
+  return out;
+}
+
+/**
+ * The fewest tokens `text` can encode to (BOS and the dummy space included): no piece is longer than
+ * `maxTokenLength` bytes. Lets a caller reject a prompt that cannot fit the context before encoding it.
+ */
+export function minTokens(t: Tokenizer, text: string, bos = true): number {
+  const bytes = Buffer.byteLength(text, "utf8");
+  return (bos ? 1 : 0) + Math.ceil(bytes / t.maxTokenLength);
 }
 
 /** The bytes a token contributes after `previous` (run.c's decode). */
@@ -151,4 +199,92 @@ export function decode(t: Tokenizer, ids: readonly number[], previous = BOS): st
     at += p.length;
   }
   return new TextDecoder().decode(all);
+}
+
+/**
+ * A binary max-heap of merge candidates in typed arrays (higher score first, then the leftmost pair).
+ * {@link pop} returns the slot of the best candidate and leaves its pair in `left` / `right`.
+ */
+class MergeHeap {
+  private scores: Float64Array;
+  private lefts: Int32Array;
+  private rights: Int32Array;
+  leftIds: Int32Array;
+  rightIds: Int32Array;
+  /** Heap order over slots. */
+  private order: Int32Array;
+  private slots = 0;
+  size = 0;
+  left = -1;
+  right = -1;
+
+  constructor(capacity: number) {
+    const c = Math.max(16, capacity);
+    this.scores = new Float64Array(c);
+    this.lefts = new Int32Array(c);
+    this.rights = new Int32Array(c);
+    this.leftIds = new Int32Array(c);
+    this.rightIds = new Int32Array(c);
+    this.order = new Int32Array(c);
+  }
+
+  private before(a: number, b: number): boolean {
+    const sa = this.scores[a] as number;
+    const sb = this.scores[b] as number;
+    return sa > sb || (sa === sb && (this.lefts[a] as number) < (this.lefts[b] as number));
+  }
+
+  private grow(): void {
+    const c = this.scores.length * 2;
+    const widen = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(c);
+      b.set(a);
+      return b;
+    };
+    this.scores = widen(this.scores, (k) => new Float64Array(k));
+    this.lefts = widen(this.lefts, (k) => new Int32Array(k));
+    this.rights = widen(this.rights, (k) => new Int32Array(k));
+    this.leftIds = widen(this.leftIds, (k) => new Int32Array(k));
+    this.rightIds = widen(this.rightIds, (k) => new Int32Array(k));
+    this.order = widen(this.order, (k) => new Int32Array(k));
+  }
+
+  push(score: number, left: number, right: number, leftId: number, rightId: number): void {
+    if (this.slots === this.scores.length) this.grow();
+    const slot = this.slots++;
+    this.scores[slot] = score;
+    this.lefts[slot] = left;
+    this.rights[slot] = right;
+    this.leftIds[slot] = leftId;
+    this.rightIds[slot] = rightId;
+    const h = this.order;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(slot, h[parent] as number)) break;
+      h[i] = h[parent] as number;
+      i = parent;
+    }
+    h[i] = slot;
+  }
+
+  pop(): number {
+    const h = this.order;
+    const top = h[0] as number;
+    this.left = this.lefts[top] as number;
+    this.right = this.rights[top] as number;
+    const last = h[--this.size] as number;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const r = l + 1;
+      const child = r < this.size && this.before(h[r] as number, h[l] as number) ? r : l;
+      if (!this.before(h[child] as number, last)) break;
+      h[i] = h[child] as number;
+      i = child;
+    }
+    h[i] = last;
+    return top;
+  }
 }

@@ -17,6 +17,7 @@ import {
   StopMatcher,
   seedOf,
 } from "../engine.ts";
+import { cancelled, FifoPool } from "../fifoPool.ts";
 
 /** Options of the llama.cpp engine. */
 export interface LlamaCppOptions {
@@ -124,6 +125,8 @@ export async function createLlamaCppEngine(
       ...model.tokenize(promptOf(request)),
     ];
   };
+  // One sequence: overlapping calls take turns.
+  const turn = new FifoPool([sequence]);
   return {
     info: {
       name: "llama-cpp",
@@ -131,82 +134,92 @@ export async function createLlamaCppEngine(
       deterministic: false,
       traces: false,
       contextLength: contextSize,
+      parallelism: 1,
     },
     async *stream(request: GenerateRequest): AsyncGenerator<GenerationChunk, GenerationResult, void> {
-      const params = resolveParams(request.params, contextSize);
-      if (request.trace)
-        throw new VerinferError(
-          "GENERATION_INVALID",
-          "the llama-cpp engine does not record execution traces",
-        );
-      const seed = seedOf(request);
-      const promptTokens = promptTokensOf(request);
-      if (promptTokens.length >= contextSize) {
-        throw new VerinferError(
-          "GENERATION_INVALID",
-          `the prompt is ${promptTokens.length} tokens; the context is ${contextSize}`,
-        );
+      await turn.acquire(request.signal);
+      try {
+        return yield* generateOne(request);
+      } finally {
+        turn.release(sequence);
       }
-      await sequence.clearHistory();
-      const start = performance.now();
-      let promptMs = 0;
-      let generationStart = start;
-      const ids: number[] = [];
-      let text = "";
-      let finishReason: FinishReason = "length";
-      const stops = new StopMatcher(params.stop);
-      const evaluation = sequence.evaluate(promptTokens, {
-        temperature: params.temperature,
-        topP: params.topP,
-        seed,
-      });
-      for await (const token of evaluation) {
-        if (ids.length === 0) {
-          promptMs = performance.now() - start;
-          generationStart = performance.now();
-        }
-        if (model.isEogToken(token)) {
-          finishReason = "eos";
-          break;
-        }
-        const piece = model.detokenize([token], false, ids.slice(-8) as never);
-        ids.push(token as unknown as number);
-        const { emit, stopped } = stops.push(piece);
-        if (emit) {
-          text += emit;
-          yield { text: emit, tokenId: token as unknown as number };
-        }
-        if (stopped) {
-          finishReason = "stop";
-          break;
-        }
-        if (ids.length >= params.maxTokens || promptTokens.length + ids.length >= contextSize) break;
-      }
-      if (finishReason !== "stop") {
-        const rest = stops.flush();
-        if (rest) {
-          text += rest;
-          yield { text: rest, tokenId: null };
-        }
-      }
-      const generationMs = performance.now() - generationStart;
-      return {
-        engine: "llama-cpp",
-        model: modelPath,
-        text,
-        promptTokenIds: promptTokens as unknown as number[],
-        tokenIds: ids,
-        finishReason,
-        usage: { promptTokens: promptTokens.length, completionTokens: ids.length },
-        timings: localTimings(promptMs, generationMs, ids.length),
-        seed,
-        params,
-        trace: null,
-      };
     },
     async close() {
       await context.dispose();
       await model.dispose();
     },
   };
+
+  async function* generateOne(
+    request: GenerateRequest,
+  ): AsyncGenerator<GenerationChunk, GenerationResult, void> {
+    const params = resolveParams(request.params, contextSize);
+    if (request.trace)
+      throw new VerinferError("GENERATION_INVALID", "the llama-cpp engine does not record execution traces");
+    const seed = seedOf(request);
+    const promptTokens = promptTokensOf(request);
+    if (promptTokens.length >= contextSize) {
+      throw new VerinferError(
+        "GENERATION_INVALID",
+        `the prompt is ${promptTokens.length} tokens; the context is ${contextSize}`,
+      );
+    }
+    await sequence.clearHistory();
+    const start = performance.now();
+    let promptMs = 0;
+    let generationStart = start;
+    const ids: number[] = [];
+    let text = "";
+    let finishReason: FinishReason = "length";
+    const stops = new StopMatcher(params.stop);
+    const evaluation = sequence.evaluate(promptTokens, {
+      temperature: params.temperature,
+      topP: params.topP,
+      seed,
+    });
+    for await (const token of evaluation) {
+      if (request.signal?.aborted) throw cancelled();
+      if (ids.length === 0) {
+        promptMs = performance.now() - start;
+        generationStart = performance.now();
+      }
+      if (model.isEogToken(token)) {
+        finishReason = "eos";
+        break;
+      }
+      const piece = model.detokenize([token], false, ids.slice(-8) as never);
+      ids.push(token as unknown as number);
+      const { emit, stopped } = stops.push(piece);
+      if (emit) {
+        text += emit;
+        yield { text: emit, tokenId: token as unknown as number };
+      }
+      if (stopped) {
+        finishReason = "stop";
+        break;
+      }
+      if (ids.length >= params.maxTokens || promptTokens.length + ids.length >= contextSize) break;
+    }
+    if (finishReason !== "stop") {
+      const rest = stops.flush();
+      if (rest) {
+        text += rest;
+        yield { text: rest, tokenId: null };
+      }
+    }
+    const generationMs = performance.now() - generationStart;
+    return {
+      engine: "llama-cpp",
+      model: modelPath,
+      text,
+      promptTokenIds: promptTokens as unknown as number[],
+      tokenIds: ids,
+      finishReason,
+      usage: { promptTokens: promptTokens.length, completionTokens: ids.length },
+      timings: localTimings(promptMs, generationMs, ids.length),
+      seed,
+      params,
+      trace: null,
+    };
+  }
 }

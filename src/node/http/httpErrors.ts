@@ -14,6 +14,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   API_ROUTE_UNKNOWN: 404,
   MODEL_NOT_SERVED: 404,
   API_BUSY: 503,
+  // nginx's "client closed request": only ever written to a connection that is already gone.
+  GENERATION_CANCELLED: 499,
+  ENGINE_FAILED: 500,
   UPSTREAM_CONNECTION_FAILED: 502,
   UPSTREAM_HTTP_ERROR: 502,
   UPSTREAM_REPLY_INVALID: 502,

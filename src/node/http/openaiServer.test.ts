@@ -2,22 +2,49 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Engine, GenerateRequest } from "../../engine/engine.ts";
+import type { Engine } from "../../engine/engine.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { createEngine } from "../../engine/registry.ts";
 import { createOpenAiServer } from "./openaiServer.ts";
 
 let engine: Engine;
+/** stories15M's shape: a full-context generation takes about a second, long enough to watch. */
+let model15m: string;
 beforeAll(async () => {
-  const { model } = writeGeneratedModel(
-    join(mkdtempSync(join(tmpdir(), "verinfer-serve-")), "tiny.bin"),
-    PRESETS.tiny as never,
-    2,
-  );
+  const dir = mkdtempSync(join(tmpdir(), "verinfer-serve-"));
+  const { model } = writeGeneratedModel(join(dir, "tiny.bin"), PRESETS.tiny as never, 2);
+  model15m = writeGeneratedModel(join(dir, "m15.bin"), PRESETS["15m"] as never, 1).model;
   engine = await createEngine({ engine: "ts", model });
 });
 afterAll(() => engine.close());
+
+/** Serves `e` on a loopback port for the duration of `body`. */
+async function served(
+  e: Engine,
+  maxQueue: number,
+  body: (post: (request: unknown, signal?: AbortSignal) => Promise<Response>, url: string) => Promise<void>,
+) {
+  const app = createOpenAiServer({ engine: e, servedModel: "m", maxQueue });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const post = (request: unknown, signal?: AbortSignal) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+      ...(signal ? { signal } : {}),
+    });
+  try {
+    await body(post, url);
+  } finally {
+    await app.close();
+  }
+}
+
+const long = (maxTokens: number) => ({
+  messages: [{ role: "user", content: "once" }],
+  max_tokens: maxTokens,
+});
 
 const chat = (body: unknown, headers: Record<string, string> = {}) => ({
   method: "POST" as const,
@@ -27,46 +54,17 @@ const chat = (body: unknown, headers: Record<string, string> = {}) => ({
 });
 const hello = { model: "tiny", messages: [{ role: "user", content: "hello" }], max_tokens: 8 };
 
-/** The engine, but each request's stream waits for `open()` before it starts, and chunks are counted. */
-function gated(inner: Engine) {
-  let open: () => void = () => {};
-  let gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const counts = { started: 0, chunks: 0 };
-  const wrapped: Engine = {
-    info: inner.info,
-    async *stream(request: GenerateRequest) {
-      counts.started++;
-      await gate;
-      const it = inner.stream(request);
-      let next = await it.next();
-      while (!next.done) {
-        counts.chunks++;
-        yield next.value;
-        await new Promise((r) => setTimeout(r, 5));
-        next = await it.next();
-      }
-      return next.value;
-    },
-    close: () => inner.close(),
-  };
-  return {
-    engine: wrapped,
-    counts,
-    open: () => open(),
-    close: () => {
-      gate = new Promise<void>((resolve) => {
-        open = resolve;
-      });
-    },
-  };
-}
-
 describe("OpenAI-compatible server", () => {
   it("answers health, models and completions in OpenAI's shapes", async () => {
     const app = createOpenAiServer({ engine, servedModel: "tiny" });
-    expect((await app.inject({ url: "/health" })).json()).toEqual({ ok: true, engine: "ts", model: "tiny" });
+    expect((await app.inject({ url: "/health" })).json()).toEqual({
+      ok: true,
+      engine: "ts",
+      model: "tiny",
+      parallelism: 1,
+      running: 0,
+      waiting: 0,
+    });
     expect((await app.inject({ url: "/v1/models" })).json()).toMatchObject({
       object: "list",
       data: [{ id: "tiny", object: "model" }],
@@ -158,52 +156,106 @@ describe("OpenAI-compatible server", () => {
     expect((await app.inject({ url: "/health" })).statusCode).toBe(200);
   });
 
-  it("runs one generation at a time, queues up to max-queue and answers 503 beyond", async () => {
-    const g = gated(engine);
-    const app = createOpenAiServer({ engine: g.engine, servedModel: "tiny", maxQueue: 1 });
-    const first = app.inject(chat(hello));
-    const second = app.inject(chat(hello));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(g.counts.started).toBe(1);
-    const third = await app.inject(chat(hello));
-    expect(third.statusCode).toBe(503);
-    expect(third.headers["retry-after"]).toBe("1");
-    expect(third.json().error).toMatchObject({ code: "API_BUSY" });
-    g.open();
-    const [a, b] = await Promise.all([first, second]);
-    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
-    expect(a.json().choices[0].message.content).toBe(b.json().choices[0].message.content);
+  // The real engines, at their real speed: nothing here slows a generation down.
+  for (const kind of ["ts", "ts-int"] as const) {
+    it(`${kind}: streams tokens as they are produced while /health answers at once`, async () => {
+      // ts-int is about 8x slower per token (integer arithmetic, no SIMD).
+      const tokens = kind === "ts" ? 200 : 40;
+      const e = await createEngine({ engine: kind, model: model15m });
+      try {
+        await served(e, 4, async (post, url) => {
+          const response = await post({ ...long(tokens), stream: true });
+          const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+          const decoder = new TextDecoder();
+          let text = "";
+          let reads = 0;
+          let healthAtDone: unknown = null;
+          let health: Promise<unknown> | null = null;
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            reads++;
+            text += decoder.decode(value, { stream: true });
+            // Ask for /health as soon as the first token arrives; note whether it answered before [DONE].
+            if (health === null && text.includes('"content":"') && !text.includes("[DONE]"))
+              health = fetch(`${url}/health`).then((r) => r.json());
+            if (text.includes("[DONE]")) healthAtDone = await Promise.race([health, "pending"]);
+          }
+          expect(healthAtDone, "/health answered during the generation").toMatchObject({ running: 1 });
+          expect(reads, "events arrive as they are produced, not in one burst").toBeGreaterThan(tokens / 10);
+          expect(text.split("\n\n").filter((x) => x.includes('"content"')).length).toBeGreaterThan(
+            tokens / 2,
+          );
+        });
+      } finally {
+        await e.close();
+      }
+    });
+  }
+
+  it("runs --threads generations at once, queues --max-queue more and answers 503 + Retry-After beyond", async () => {
+    for (const [threads, maxQueue, expected] of [
+      [1, 0, [200, 503, 503, 503]],
+      [1, 1, [200, 200, 503, 503]],
+      [2, 0, [200, 200, 503, 503]],
+      [2, 1, [200, 200, 200, 503]],
+    ] as const) {
+      const e = await createEngine({ engine: "ts", model: model15m, threads });
+      try {
+        expect(e.info.parallelism).toBe(threads);
+        await served(e, maxQueue, async (post) => {
+          const replies = await Promise.all([0, 1, 2, 3].map(() => post(long(50))));
+          const statuses = replies.map((r) => r.status).sort();
+          expect(statuses, `threads ${threads}, max-queue ${maxQueue}`).toEqual(expected);
+          const busy = replies.find((r) => r.status === 503) as Response;
+          expect(busy.headers.get("retry-after")).toBe("1");
+          expect(((await busy.json()) as { error: unknown }).error).toMatchObject({ code: "API_BUSY" });
+          const ok = (await Promise.all(replies.filter((r) => r.status === 200).map((r) => r.json()))) as {
+            choices: [{ message: { content: string } }];
+          }[];
+          // Same request, same seed: the same completion from every worker thread.
+          expect(new Set(ok.map((j) => j.choices[0].message.content)).size).toBe(1);
+        });
+      } finally {
+        await e.close();
+      }
+    }
   });
 
-  it("stops a streamed generation when the client hangs up, and serves the next request", async () => {
-    const g = gated(engine);
-    g.open();
-    const app = createOpenAiServer({ engine: g.engine, servedModel: "tiny" });
-    const baseUrl = await app.listen({ host: "127.0.0.1", port: 0 });
+  it("a client that hangs up, streaming or not, stops its generation within a token", async () => {
+    const e = await createEngine({ engine: "ts", model: model15m });
     try {
-      const abort = new AbortController();
-      const response = await fetch(`${baseUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...hello, max_tokens: 120, stream: true }),
-        signal: abort.signal,
+      await served(e, 4, async (post, url) => {
+        const timed = async (request: unknown) => {
+          const t = performance.now();
+          expect((await post(request)).status).toBe(200);
+          return performance.now() - t;
+        };
+        await timed(long(4)); // warm-up
+        const full = await timed(long(250));
+        const short = await timed(long(4));
+        const running = async () =>
+          ((await (await fetch(`${url}/health`)).json()) as { running: number }).running;
+        for (const stream of [true, false]) {
+          const abort = new AbortController();
+          const pending = post({ ...long(250), stream }, abort.signal).catch(() => null);
+          if (stream) {
+            const response = (await pending) as Response;
+            await (response.body as ReadableStream<Uint8Array>).getReader().read();
+          } else while ((await running()) === 0) await new Promise((r) => setTimeout(r, 5));
+          abort.abort();
+          // The next request waits for the engine's one thread: only as long as the abandoned generation
+          // takes to notice (one token), not for the rest of its 250 tokens.
+          const next = await timed(long(4));
+          expect(
+            next,
+            `stream ${stream}: ${next.toFixed(0)} ms after a hang-up; alone ${short.toFixed(0)} ms; 250 tokens ${full.toFixed(0)} ms`,
+          ).toBeLessThan(short + full / 3);
+        }
+        expect(await running()).toBe(0);
       });
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-      await reader.read();
-      abort.abort();
-      await new Promise((r) => setTimeout(r, 100));
-      const chunksAtHangUp = g.counts.chunks;
-      await new Promise((r) => setTimeout(r, 200));
-      expect(g.counts.chunks).toBe(chunksAtHangUp);
-      expect(chunksAtHangUp).toBeLessThan(60);
-      const next = await fetch(`${baseUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(hello),
-      });
-      expect(next.status).toBe(200);
     } finally {
-      await app.close();
+      await e.close();
     }
   });
 });

@@ -1,8 +1,9 @@
 /**
  * An OpenAI-compatible HTTP API over any engine (`verinfer serve`): `POST /v1/chat/completions`
- * (JSON or server-sent events), `GET /v1/models` and `GET /health`. One engine runs one generation at
- * a time, so requests queue (up to `maxQueue`, then 503 with Retry-After); a streaming client that
- * hangs up stops its generation and frees the engine.
+ * (JSON or server-sent events), `GET /v1/models` and `GET /health`. An engine runs
+ * `info.parallelism` generations at once (off this thread: the server stays responsive); up to
+ * `maxQueue` more requests wait, and beyond that they get 503 with Retry-After. A client that hangs
+ * up, streaming or not, stops its generation (or leaves the queue) and frees the engine.
  */
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
@@ -26,7 +27,7 @@ export interface OpenAiServerOptions {
   readonly apiKey?: string | undefined;
   /** Requests allowed to wait for the engine (default 16). */
   readonly maxQueue?: number | undefined;
-  /** Largest request body in bytes (default 4 MiB). */
+  /** Largest request body in bytes (default 1 MiB). */
   readonly bodyLimit?: number | undefined;
   /** Where unexpected errors are logged (default stderr); prompts and outputs are never logged. */
   readonly logError?: ((error: unknown) => void) | undefined;
@@ -61,35 +62,38 @@ const CHAT_REQUEST = z.object({
 });
 type ChatRequestBody = z.infer<typeof CHAT_REQUEST>;
 
-/** Serializes access to the engine, with a bounded queue. */
-class EngineLock {
-  private tail: Promise<void> = Promise.resolve();
-  /** Requests running or waiting. */
+/** Admission: the engine's parallel generations plus `maxQueue` waiting; more are turned away. */
+class Admission {
   private active = 0;
-  constructor(private readonly maxQueue: number) {}
+  constructor(
+    private readonly parallelism: number,
+    private readonly maxQueue: number,
+  ) {}
 
-  /** Waits for the engine; returns the release function. */
-  async acquire(): Promise<() => void> {
-    const waiting = Math.max(this.active - 1, 0);
-    if (this.active > 0 && waiting >= this.maxQueue)
+  /** Generations running and requests waiting for the engine. */
+  get load(): { running: number; waiting: number } {
+    const running = Math.min(this.active, this.parallelism);
+    return { running, waiting: this.active - running };
+  }
+
+  /** Admits a request or throws API_BUSY; returns the function that ends it. */
+  enter(): () => void {
+    const { waiting } = this.load;
+    if (this.active >= this.parallelism + this.maxQueue)
       throw new VerinferError("API_BUSY", `the engine is busy and ${waiting} requests are already waiting`, {
         waiting,
+        maxQueue: this.maxQueue,
       });
     this.active++;
-    const previous = this.tail;
-    let release = () => {};
-    this.tail = new Promise<void>((resolve) => {
-      release = () => {
-        this.active--;
-        resolve();
-      };
-    });
-    await previous;
-    return release;
+    let left = false;
+    return () => {
+      if (!left) this.active--;
+      left = true;
+    };
   }
 }
 
-function generateRequestOf(body: ChatRequestBody): GenerateRequest {
+function generateRequestOf(body: ChatRequestBody, signal: AbortSignal): GenerateRequest {
   const messages: ChatMessage[] = body.messages.map((m) => ({
     role: m.role === "developer" ? "system" : m.role,
     content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join(""),
@@ -107,6 +111,7 @@ function generateRequestOf(body: ChatRequestBody): GenerateRequest {
       stop,
     },
     seed: body.seed ?? 0,
+    signal,
   };
 }
 
@@ -133,8 +138,8 @@ function send(reply: FastifyReply, error: HttpErrorReply): FastifyReply {
 /** Builds the server (not yet listening; `inject()` works for in-process use). */
 export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstance {
   const { engine, servedModel } = options;
-  const lock = new EngineLock(options.maxQueue ?? 16);
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024, logger: false });
+  const admission = new Admission(engine.info.parallelism, options.maxQueue ?? 16);
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false });
   const created = () => Math.floor(Date.now() / 1000);
   const logError =
     options.logError ??
@@ -166,7 +171,13 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
     }
   });
 
-  app.get("/health", async () => ({ ok: true, engine: engine.info.name, model: servedModel }));
+  app.get("/health", async () => ({
+    ok: true,
+    engine: engine.info.name,
+    model: servedModel,
+    parallelism: engine.info.parallelism,
+    ...admission.load,
+  }));
 
   app.get("/v1/models", async () => ({
     object: "list",
@@ -194,10 +205,16 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
       );
     }
     const id = `chatcmpl-${randomUUID()}`;
-    const release = await lock.acquire();
+    const leave = admission.enter();
+    // A client that hangs up (before the reply is complete) cancels its generation or its wait.
+    const hangUp = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) hangUp.abort();
+    });
+    const gone = () => hangUp.signal.aborted;
     let stream: AsyncGenerator<GenerationChunk, GenerationResult, void> | null = null;
     try {
-      stream = engine.stream(generateRequestOf(body));
+      stream = engine.stream(generateRequestOf(body, hangUp.signal));
       // The first step runs before any reply is written, so invalid parameters still get a 400.
       let next = await stream.next();
       if (!body.stream) {
@@ -222,10 +239,6 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
       }
       reply.hijack();
       const raw = reply.raw;
-      let gone = false;
-      raw.on("close", () => {
-        gone = true;
-      });
       raw.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
@@ -237,26 +250,28 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
         );
       event([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
       try {
-        while (!next.done && !gone) {
+        while (!next.done && !gone()) {
           if (next.value.text)
             event([{ index: 0, delta: { content: next.value.text }, finish_reason: null }]);
           next = await stream.next();
         }
       } catch (error) {
+        if (gone()) return reply;
         // Headers are sent: report the failure as an error event, the way OpenAI-compatible servers do.
         if (!(error instanceof VerinferError)) logError(error);
-        if (!gone) raw.end(`data: ${JSON.stringify(httpErrorOf(error).body)}\n\n`);
+        raw.end(`data: ${JSON.stringify(httpErrorOf(error).body)}\n\n`);
         return reply;
       }
-      if (gone || !next.done) return reply;
+      if (gone() || !next.done) return reply;
       event([{ index: 0, delta: {}, finish_reason: finishReasonOf(next.value) }]);
       if (body.stream_options?.include_usage) event([], { usage: usageOf(next.value) });
       raw.end("data: [DONE]\n\n");
       return reply;
     } finally {
-      // Stops an abandoned generation (a client that hung up) before the next request runs.
+      // Stops an abandoned generation (the engine takes its worker back once it has stopped).
+      hangUp.abort();
       await stream?.return(undefined as never).catch(() => {});
-      release();
+      leave();
     }
   });
   return app;
