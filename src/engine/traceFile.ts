@@ -55,10 +55,8 @@ export function readTraceFile(path: string): ClaimedTrace {
   if (t.leaves !== t.steps.length)
     throw new VerinferError(
       "TRACE_MALFORMED",
-      `${path}: says ${t.leaves} leaves but lists ${t.steps.length} steps`,
-      {
-        file: path,
-      },
+      `${path}: field leaves: says ${t.leaves} leaves but lists ${t.steps.length} steps`,
+      { file: path, field: "leaves" },
     );
   return {
     root: t.root.toLowerCase() as Hex,

@@ -180,7 +180,14 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "an inference engine's worker thread failed; the engine replaced it",
   },
-  TRACE_MISMATCH: { disposition: "reject", meaning: "a replayed step does not match its trace leaf" },
+  TRACE_MISMATCH: {
+    disposition: "reject",
+    meaning: "a replayed step's output differs from its claimed leaf: the claim is wrong",
+  },
+  TRACE_MODEL_MISMATCH: {
+    disposition: "reject",
+    meaning: "a trace was recorded on another model than the one it is checked against",
+  },
   TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },

@@ -90,22 +90,27 @@ describe("verinfer trace verify", () => {
     expect(table.stdout).toMatch(/verdict\s+INVALID/);
   });
 
-  it("flags a root that does not match the listed leaves", async () => {
-    const r = await cli(
+  it("calls a root that is not the leaves' root, or a relabelled step, malformed: no step is accused", async () => {
+    const badRoot = await cli(
       "trace",
       "verify",
       write("badroot.json", { ...trace, root: `0x${"00".repeat(32)}` }),
       "--model",
       model,
-      "--json",
     );
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ valid: false, firstDivergence: null });
+    expect(badRoot.code).toBe(1);
+    expect(badRoot.stderr).toMatch(/\[TRACE_MALFORMED\] .*field root: the root 0x0+ is not the root of the listed leaves/);
+    // Only a label changed: the leaves and roots are the honest ones (this once convicted step #100).
+    const steps = trace.steps.map((s, i) => (i === 100 ? { ...s, pos: s.pos + 1 } : s));
+    const relabelled = await cli("trace", "verify", write("relabel.json", { ...trace, steps }), "--model", model);
+    expect(relabelled.code).toBe(1);
+    expect(relabelled.stderr).toMatch(/\[TRACE_MALFORMED\] .*field steps\.100\.pos: step 100 is labelled pos \d+/);
+    expect(relabelled.stdout).not.toMatch(/divergent/);
   });
 
   it("rejects another model and malformed traces with a code", async () => {
     expect((await cli("trace", "verify", traceFile, "--model", other)).stderr).toMatch(
-      /\[TRACE_MISMATCH\] .*recorded on model 0x[0-9a-f]{64}, this model is 0x/,
+      /\[TRACE_MODEL_MISMATCH\] .*recorded on model 0x[0-9a-f]{64}, this model is 0x/,
     );
     const cases: [unknown, RegExp][] = [
       ["{not json", /\[TRACE_MALFORMED\] .* is not JSON/],
@@ -116,11 +121,11 @@ describe("verinfer trace verify", () => {
       ],
       [
         { ...trace, steps: trace.steps.slice(1) },
-        /\[TRACE_MALFORMED\] .*says \d+ leaves but lists \d+ steps/,
+        /\[TRACE_MALFORMED\] .*field leaves: says \d+ leaves but lists \d+ steps/,
       ],
       [
         { ...trace, tokens: [1, 99999] },
-        /\[TRACE_MALFORMED\] .*token 99999 at position 1 is outside the vocabulary/,
+        /\[TRACE_MALFORMED\] .*field tokens\.1: token 99999 at position 1 is outside the vocabulary/,
       ],
       [{ ...trace, root: "0x12" }, /\[TRACE_MALFORMED\] .*field root: must be a 0x-prefixed 32-byte hex/],
     ];

@@ -15,6 +15,8 @@ export const verifyTraceCommand: CommandSpec = {
     "model must be the committed one (model root), the same tokens are re-executed in the verifiable integer",
     "engine, and the leaves are compared one by one. The first divergent step is the one a bisection dispute",
     "converges on; for a matmul the output also gives the rows per dispute chunk and the cost of checking one.",
+    "Only a differing leaf counts as a divergence: step labels must be the ones the re-execution derives and",
+    "the root must be the root of the listed leaves, else the file is TRACE_MALFORMED naming the field.",
   ].join("\n"),
   positionals: [{ name: "TRACE", description: "trace file (JSON)", required: true }],
   options: {
@@ -38,17 +40,13 @@ export const verifyTraceCommand: CommandSpec = {
         ["check", "result"],
         [
           ["leaves (claimed / re-executed)", `${a.leaves} / ${a.replayedLeaves}`],
-          ["claimed root", a.claimedRoot],
-          [
-            "root of the claimed leaves",
-            a.rootOfClaimedLeaves === a.claimedRoot ? "matches" : a.rootOfClaimedLeaves,
-          ],
+          ["claimed root (= root of the listed leaves)", a.claimedRoot],
           ["re-executed root", a.replayedRoot],
-          ["first divergent step", d ? `#${d.index} ${d.step ?? "(trace length differs)"}` : "none"],
+          ["first divergent step", d ? `#${d.index} ${d.step}` : "none"],
           ...(d
             ? [
                 ["its inputs (agreeing)", d.inputs.join(", ") || "the token"],
-                ["claimed / re-executed leaf", `${d.claimedLeaf ?? "–"} / ${d.replayedLeaf ?? "–"}`],
+                ["claimed / re-executed leaf", `${d.claimedLeaf} / ${d.replayedLeaf}`],
                 ...(d.chunk
                   ? [
                       [

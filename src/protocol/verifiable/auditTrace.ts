@@ -13,7 +13,16 @@ import { fail, ok, type Verdict } from "../errors.ts";
 import type { IntModel } from "./intModel.ts";
 import { modelRoot } from "./modelCommitment.ts";
 import { chunkRows, disputeCost, inputsOf, matmulOf, recordSteps } from "./replay.ts";
-import { firstDivergence, type Hash32, leafHash, merkleRoot, type StepId, stepLabel } from "./trace.ts";
+import {
+  firstDivergence,
+  type Hash32,
+  leafHash,
+  merkleRoot,
+  type StepId,
+  stepAt,
+  stepLabel,
+  stepsPerPosition,
+} from "./trace.ts";
 
 /** The claimed trace, as the engine reports it (leaves in execution order). */
 export interface ClaimedTrace {
@@ -24,13 +33,13 @@ export interface ClaimedTrace {
   readonly leaves: readonly Uint8Array[];
 }
 
-/** Where a claimed trace first departs from the re-execution. */
+/** Where a claimed trace first departs from the re-execution: a leaf that differs. */
 export interface Divergence {
   readonly index: number;
-  /** "pos 3 layer 1 wo"; null when the claimed trace is shorter or longer than the re-execution. */
-  readonly step: string | null;
-  readonly claimedLeaf: Hex | null;
-  readonly replayedLeaf: Hex | null;
+  /** "pos 3 layer 1 wo". */
+  readonly step: string;
+  readonly claimedLeaf: Hex;
+  readonly replayedLeaf: Hex;
   /** The steps whose outputs feed it (all agreeing, being earlier). */
   readonly inputs: readonly string[];
   /** For a matmul step: rows per dispute chunk and the cost of checking one chunk (spec §6). */
@@ -48,7 +57,7 @@ export interface TraceAudit {
   readonly leaves: number;
   readonly replayedLeaves: number;
   readonly claimedRoot: Hex;
-  /** The root of the claimed leaves: a mismatch with `claimedRoot` means the summary is inconsistent. */
+  /** The root of the claimed leaves (equal to `claimedRoot`, else the trace is malformed). */
   readonly rootOfClaimedLeaves: Hex;
   readonly replayedRoot: Hex;
   readonly firstDivergence: Divergence | null;
@@ -56,69 +65,87 @@ export interface TraceAudit {
 
 const MERKLE_DEPTH_ESTIMATE = 16;
 
-/** Audits `claimed` against a re-execution on `model`. Fails only when the trace is not for this model. */
+const STEP_FIELDS = ["pos", "layer", "op", "part"] as const;
+
+/**
+ * Audits `claimed` against a re-execution on `model`. Only a leaf can convict: the step labels and the
+ * root are not evidence of anything by themselves, so the labels must be the ones the re-execution
+ * derives and the root must be the root of the listed leaves, else the trace is TRACE_MALFORMED naming
+ * the field (and nobody is accused). A divergence is reported only where a claimed leaf differs from
+ * the re-executed one. Fails with TRACE_MODEL_MISMATCH when the trace names another model.
+ */
 export function auditTrace(
   model: IntModel,
   claimed: ClaimedTrace,
   hash: Hash32 = keccak256,
 ): Verdict<TraceAudit> {
+  const malformed = (field: string, message: string) =>
+    fail<TraceAudit>("TRACE_MALFORMED", `field ${field}: ${message}`, { field });
   const root = modelRoot(model, hash);
   if (root.toLowerCase() !== claimed.modelRoot.toLowerCase())
     return fail(
-      "TRACE_MISMATCH",
+      "TRACE_MODEL_MISMATCH",
       `the trace was recorded on model ${claimed.modelRoot}, this model is ${root}`,
-      {
-        claimed: claimed.modelRoot,
-        model: root,
-      },
+      { field: "modelRoot", claimed: claimed.modelRoot, model: root },
     );
   const { vocabSize, seqLen } = model.shape;
   if (claimed.tokens.length === 0 || claimed.tokens.length > seqLen)
-    return fail(
-      "TRACE_MALFORMED",
-      `a trace covers 1 to ${seqLen} positions, this one ${claimed.tokens.length}`,
-    );
+    return malformed("tokens", `a trace covers 1 to ${seqLen} positions, this one ${claimed.tokens.length}`);
   const bad = claimed.tokens.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
   if (bad >= 0)
-    return fail(
-      "TRACE_MALFORMED",
+    return malformed(
+      `tokens.${bad}`,
       `token ${claimed.tokens[bad]} at position ${bad} is outside the vocabulary (${vocabSize})`,
     );
   if (claimed.steps.length !== claimed.leaves.length)
-    return fail("TRACE_MALFORMED", `${claimed.steps.length} steps but ${claimed.leaves.length} leaves`);
+    return malformed("steps", `${claimed.steps.length} steps but ${claimed.leaves.length} leaves`);
+
+  // Labels are derived from the leaf index, then compared: a label is not evidence.
+  const expected = claimed.tokens.length * stepsPerPosition(model.shape);
+  if (claimed.steps.length !== expected)
+    return malformed(
+      "steps",
+      `the trace lists ${claimed.steps.length} steps; ${claimed.tokens.length} positions on this model make ${expected}`,
+    );
+  for (const [i, s] of claimed.steps.entries()) {
+    const derived = stepAt(model.shape, i);
+    const field = STEP_FIELDS.find((f) => s[f] !== derived[f]);
+    if (field)
+      return malformed(
+        `steps.${i}.${field}`,
+        `step ${i} is labelled ${stepLabel(s)} (${field} ${s[field]}); step ${i} of this execution is ${stepLabel(derived)}`,
+      );
+  }
+  const rootOfClaimedLeaves = bytesToHex(merkleRoot(claimed.leaves, hash));
+  if (rootOfClaimedLeaves !== claimed.root.toLowerCase())
+    return malformed(
+      "root",
+      `the root ${claimed.root} is not the root of the listed leaves (${rootOfClaimedLeaves})`,
+    );
 
   const replayed = recordSteps(model, claimed.tokens);
   const replayedLeaves = replayed.map((s) => leafHash(s.id, s.output, hash));
-  // A step label that differs is a divergence too (the leaf commits to its step id).
-  let index = firstDivergence(claimed.leaves, replayedLeaves);
-  const labelDiff = claimed.steps.findIndex(
-    (s, i) =>
-      i < replayed.length && stepLabel(s) !== stepLabel((replayed[i] as (typeof replayed)[number]).id),
-  );
-  if (labelDiff >= 0 && (index < 0 || labelDiff < index)) index = labelDiff;
-
+  const index = firstDivergence(claimed.leaves, replayedLeaves);
   let divergence: Divergence | null = null;
   if (index >= 0) {
-    const mine = replayed[index];
-    const theirs = claimed.leaves[index];
-    const mm = mine ? matmulOf(model, mine.id) : null;
+    const mine = replayed[index] as (typeof replayed)[number];
+    const mm = matmulOf(model, mine.id);
     const rows = mm ? chunkRows(mm.w.cols) : 0;
     const cost = mm ? disputeCost(mm.w.cols, rows, mm.r1 - mm.r0, MERKLE_DEPTH_ESTIMATE) : null;
     divergence = {
       index,
-      step: mine && theirs ? stepLabel(mine.id) : null,
-      claimedLeaf: theirs ? bytesToHex(theirs) : null,
-      replayedLeaf: mine ? bytesToHex(replayedLeaves[index] as Uint8Array) : null,
-      inputs: mine ? inputsOf(mine.id, model.shape.nLayers).map(stepLabel) : [],
+      step: stepLabel(mine.id),
+      claimedLeaf: bytesToHex(claimed.leaves[index] as Uint8Array),
+      replayedLeaf: bytesToHex(replayedLeaves[index] as Uint8Array),
+      inputs: inputsOf(mine.id, model.shape.nLayers).map(stepLabel),
       chunk:
         mm && cost
           ? { rows, chunks: Math.ceil((mm.r1 - mm.r0) / rows), constraints: cost.constraints, gas: cost.gas }
           : null,
     };
   }
-  const rootOfClaimedLeaves = bytesToHex(merkleRoot(claimed.leaves, hash));
   return ok({
-    valid: divergence === null && rootOfClaimedLeaves === claimed.root.toLowerCase(),
+    valid: divergence === null,
     leaves: claimed.leaves.length,
     replayedLeaves: replayedLeaves.length,
     claimedRoot: claimed.root,

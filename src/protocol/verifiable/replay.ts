@@ -237,7 +237,14 @@ export function computeStep(
   throw new RangeError(`unknown operation ${id.op}`);
 }
 
-/** Checks a step: the inputs must match their leaves, and the recomputed output the step's leaf. */
+/**
+ * Checks a step: the inputs must match their leaves, and the recomputed output the step's leaf.
+ * Only the last is a verdict against the claim (TRACE_MISMATCH); evidence that does not fit — the
+ * wrong number of inputs, an input that is not its leaf's preimage, a step or token outside the model —
+ * is TRACE_MALFORMED and accuses nobody. What this cannot check, the caller binds: `id` is derived
+ * from the leaf's index ({@link stepAt}), `token` comes from the request's committed tokens, and
+ * `inputLeaves` and `leaf` are proven against the trace root.
+ */
 export function checkStep(
   model: IntModel,
   id: StepId,
@@ -247,23 +254,41 @@ export function checkStep(
   leaf: Uint8Array,
   hash?: Hash32,
 ): Verdict<Uint8Array> {
+  const outside = stepOutsideModel(model, id);
+  if (outside) return fail("TRACE_MALFORMED", outside, { field: "step" });
+  if (id.op === OP.EMBED && !(Number.isInteger(token) && token >= 0 && token < model.shape.vocabSize))
+    return fail("TRACE_MALFORMED", `token ${token} is outside the vocabulary (${model.shape.vocabSize})`, {
+      field: "token",
+    });
   const producers = inputsOf(id, model.shape.nLayers);
   if (producers.length !== inputs.length || inputs.length !== inputLeaves.length) {
     return fail(
-      "TRACE_MISMATCH",
-      `${stepLabel(id)} takes ${producers.length} inputs, ${inputs.length} were given`,
+      "TRACE_MALFORMED",
+      `${stepLabel(id)} takes ${producers.length} inputs, ${inputs.length} were given (${inputLeaves.length} leaves)`,
+      { field: "inputs" },
     );
   }
   for (const [i, p] of producers.entries()) {
     if (bytesToHex(leafHash(p, inputs[i] as Uint8Array, hash)) !== bytesToHex(inputLeaves[i] as Uint8Array)) {
       return fail(
-        "TRACE_MISMATCH",
+        "TRACE_MALFORMED",
         `input ${i} of ${stepLabel(id)} does not match the leaf of ${stepLabel(p)}`,
-        { input: i },
+        { field: `inputs.${i}`, input: i },
       );
     }
   }
-  const output = computeStep(model, id, inputs, token);
+  let output: Uint8Array;
+  try {
+    output = computeStep(model, id, inputs, token);
+  } catch (error) {
+    return fail(
+      "TRACE_MALFORMED",
+      `the inputs of ${stepLabel(id)} do not fit the model: ${(error as Error).message}`,
+      {
+        field: "inputs",
+      },
+    );
+  }
   return bytesToHex(leafHash(id, output, hash)) === bytesToHex(leaf)
     ? ok(output)
     : fail(
@@ -273,20 +298,81 @@ export function checkStep(
       );
 }
 
+/** Why a step id names no step of the model's execution, or null when it does. */
+export function stepOutsideModel(model: IntModel, id: StepId): string | null {
+  const { nLayers, seqLen } = model.shape;
+  const final = id.op === OP.FINAL_NORM || id.op === OP.FINAL_QUANT || id.op === OP.LOGITS;
+  const parts = Math.ceil(model.wcls.rows / LOGITS_PART_ROWS);
+  if (!(Number.isInteger(id.pos) && id.pos >= 0 && id.pos < seqLen))
+    return `position ${id.pos} is outside the context (${seqLen})`;
+  if (!(Number.isInteger(id.op) && id.op >= OP.EMBED && id.op <= OP.LOGITS))
+    return `unknown operation ${id.op}`;
+  const layer = id.op === OP.EMBED ? 0 : final ? nLayers : null;
+  if (
+    layer !== null ? id.layer !== layer : !(Number.isInteger(id.layer) && id.layer >= 0 && id.layer < nLayers)
+  )
+    return `layer ${id.layer} is not a layer of operation ${id.op} in a ${nLayers}-layer model`;
+  if (id.op === OP.LOGITS ? !(Number.isInteger(id.part) && id.part >= 0 && id.part < parts) : id.part !== 0)
+    return `part ${id.part} is not a part of this step`;
+  return null;
+}
+
+/** What a chunk check receives: the step's input and claimed output, each with the leaf it must hash to. */
+export interface ChunkEvidence {
+  readonly input: Uint8Array;
+  readonly inputLeaf: Uint8Array;
+  readonly claimedOutput: Uint8Array;
+  readonly leaf: Uint8Array;
+}
+
 /**
- * The smallest dispute: rows [r0, r1) of a matmul step recomputed from its (already checked) input and
- * compared with those rows of the claimed output.
+ * The smallest dispute: rows [r0, r1) of a matmul step recomputed from its input and compared with
+ * those rows of the claimed output. The input must hash to its producer's leaf and the claimed output
+ * to the step's leaf (the caller proves both leaves against the trace root); evidence that does not,
+ * a chunk outside the step or vectors of the wrong size are TRACE_MALFORMED and accuse nobody. Only a
+ * differing row is TRACE_MISMATCH.
  */
 export function checkMatmulChunk(
   model: IntModel,
   id: StepId,
-  input: Uint8Array,
-  claimedOutput: Uint8Array,
+  evidence: ChunkEvidence,
   r0: number,
   r1: number,
+  hash?: Hash32,
 ): Verdict<null> {
+  const { input, claimedOutput } = evidence;
+  const outside = stepOutsideModel(model, id);
+  if (outside) return fail("TRACE_MALFORMED", outside, { field: "step" });
   const mm = matmulOf(model, id);
-  if (!mm) return fail("TRACE_MISMATCH", `${stepLabel(id)} is not a matmul step`);
+  if (!mm) return fail("TRACE_MALFORMED", `${stepLabel(id)} is not a matmul step`, { field: "step" });
+  const rows = mm.r1 - mm.r0;
+  if (!(Number.isInteger(r0) && Number.isInteger(r1) && r0 >= 0 && r0 < r1 && r1 <= rows))
+    return fail("TRACE_MALFORMED", `rows [${r0}, ${r1}) are not a chunk of ${stepLabel(id)}'s ${rows} rows`, {
+      field: "rows",
+    });
+  if (input.length !== 1 + 2 * mm.w.cols)
+    return fail(
+      "TRACE_MALFORMED",
+      `the input is ${input.length} bytes; ${stepLabel(id)} reads ${1 + 2 * mm.w.cols}`,
+      {
+        field: "input",
+      },
+    );
+  if (claimedOutput.length !== 4 * rows)
+    return fail(
+      "TRACE_MALFORMED",
+      `the claimed output is ${claimedOutput.length} bytes; ${stepLabel(id)} writes ${4 * rows}`,
+      { field: "claimedOutput" },
+    );
+  const producer = inputsOf(id, model.shape.nLayers)[0] as StepId;
+  if (bytesToHex(leafHash(producer, input, hash)) !== bytesToHex(evidence.inputLeaf))
+    return fail("TRACE_MALFORMED", `the input does not match the leaf of ${stepLabel(producer)}`, {
+      field: "input",
+    });
+  if (bytesToHex(leafHash(id, claimedOutput, hash)) !== bytesToHex(evidence.leaf))
+    return fail("TRACE_MALFORMED", `the claimed output does not match the leaf of ${stepLabel(id)}`, {
+      field: "claimedOutput",
+    });
   const { shift, values } = decodeQuant(input);
   const out = new Int32Array(r1 - r0);
   matmulRows(out, values, shift, mm.w, mm.r0 + r0, mm.r0 + r1);

@@ -59,6 +59,39 @@ export interface StepId {
   readonly part: number;
 }
 
+/** Operations of one layer, in execution order (ATT_NORM … RESID2). */
+const LAYER_OPS = OP.RESID2 - OP.ATT_NORM + 1;
+
+/**
+ * Leaves per position: the embedding, {@link LAYER_OPS} per layer, the final norm and quantization,
+ * and one per part of the logits.
+ */
+export function stepsPerPosition(shape: { readonly nLayers: number; readonly vocabSize: number }): number {
+  return 1 + LAYER_OPS * shape.nLayers + 2 + Math.ceil(shape.vocabSize / LOGITS_PART_ROWS);
+}
+
+/**
+ * The step committed by leaf `index` of an execution: leaves are in execution order, so the index
+ * alone determines the step (a verifier derives it, never reads it from the party it checks).
+ */
+export function stepAt(
+  shape: { readonly nLayers: number; readonly vocabSize: number },
+  index: number,
+): StepId {
+  const per = stepsPerPosition(shape);
+  const pos = Math.floor(index / per);
+  const k = index - pos * per;
+  if (k === 0) return { pos, layer: 0, op: OP.EMBED, part: 0 };
+  if (k <= LAYER_OPS * shape.nLayers) {
+    const layer = Math.floor((k - 1) / LAYER_OPS);
+    return { pos, layer, op: (OP.ATT_NORM + ((k - 1) % LAYER_OPS)) as OpCode, part: 0 };
+  }
+  const rest = k - 1 - LAYER_OPS * shape.nLayers;
+  if (rest === 0) return { pos, layer: shape.nLayers, op: OP.FINAL_NORM, part: 0 };
+  if (rest === 1) return { pos, layer: shape.nLayers, op: OP.FINAL_QUANT, part: 0 };
+  return { pos, layer: shape.nLayers, op: OP.LOGITS, part: rest - 2 };
+}
+
 /** "pos 3 layer 1 wo" style label. */
 export function stepLabel(id: StepId): string {
   return `pos ${id.pos} layer ${id.layer} ${OP_NAMES[id.op]}${id.op === OP.LOGITS ? ` part ${id.part}` : ""}`;

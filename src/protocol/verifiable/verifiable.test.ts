@@ -248,17 +248,17 @@ describe("verifiable engine: traces", () => {
     const input = steps.find((s) => stepLabel(s.id) === "pos 1 layer 0 ffn_quant") as (typeof steps)[number];
     const claimed = decodeInt32(w1.output);
     claimed[40] = (claimed[40] as number) + 3;
+    const claimedOutput = int32Bytes(claimed);
+    const evidence = {
+      input: input.output,
+      inputLeaf: leafHash(input.id, input.output),
+      claimedOutput,
+      leaf: leafHash(w1.id, claimedOutput),
+    };
     const rows = chunkRows(model.shape.dim);
     const failing: number[] = [];
     for (let r0 = 0; r0 < model.shape.hiddenDim; r0 += rows) {
-      const v = checkMatmulChunk(
-        model,
-        w1.id,
-        input.output,
-        int32Bytes(claimed),
-        r0,
-        Math.min(model.shape.hiddenDim, r0 + rows),
-      );
+      const v = checkMatmulChunk(model, w1.id, evidence, r0, Math.min(model.shape.hiddenDim, r0 + rows));
       if (!v.ok) failing.push(r0);
     }
     expect(failing).toEqual([Math.floor(40 / rows) * rows]);
