@@ -99,12 +99,22 @@ describe("verinfer trace verify", () => {
       model,
     );
     expect(badRoot.code).toBe(1);
-    expect(badRoot.stderr).toMatch(/\[TRACE_MALFORMED\] .*field root: the root 0x0+ is not the root of the listed leaves/);
+    expect(badRoot.stderr).toMatch(
+      /\[TRACE_MALFORMED\] .*field root: the root 0x0+ is not the root of the listed leaves/,
+    );
     // Only a label changed: the leaves and roots are the honest ones (this once convicted step #100).
     const steps = trace.steps.map((s, i) => (i === 100 ? { ...s, pos: s.pos + 1 } : s));
-    const relabelled = await cli("trace", "verify", write("relabel.json", { ...trace, steps }), "--model", model);
+    const relabelled = await cli(
+      "trace",
+      "verify",
+      write("relabel.json", { ...trace, steps }),
+      "--model",
+      model,
+    );
     expect(relabelled.code).toBe(1);
-    expect(relabelled.stderr).toMatch(/\[TRACE_MALFORMED\] .*field steps\.100\.pos: step 100 is labelled pos \d+/);
+    expect(relabelled.stderr).toMatch(
+      /\[TRACE_MALFORMED\] .*field steps\.100\.pos: step 100 is labelled pos \d+/,
+    );
     expect(relabelled.stdout).not.toMatch(/divergent/);
   });
 

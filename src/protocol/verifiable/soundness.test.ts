@@ -172,7 +172,7 @@ describe("trace audit soundness", () => {
   it("derives every step from its leaf index", () => {
     for (const model of models) {
       const steps = recordSteps(model, [1, 5, 9]);
-      expect(steps.map((s, i) => stepLabel(stepAt(model.shape, i)))).toEqual(
+      expect(steps.map((_, i) => stepLabel(stepAt(model.shape, i)))).toEqual(
         steps.map((s) => stepLabel(s.id)),
       );
     }
