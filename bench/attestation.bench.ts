@@ -4,9 +4,12 @@
  * keccak), single-threaded and across cores. Inputs are real: NVIDIA's 2023 H100 sample with its two
  * RIMs, the 8-GPU PPCIE evidence list, and receipts signed by an example worker.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadEvidence, loadSuppliedCollateral, loadTrustAnchors } from "../src/attestation/evidenceFiles.ts";
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
 import { nodeEcdsa } from "../src/crypto/nodeEcdsa.ts";
@@ -24,13 +27,14 @@ import {
   receiptToJson,
   validateSignedReceipt,
 } from "../src/protocol/receipt/receipt.ts";
+import { DEFAULT_REPLAY_WINDOW } from "../src/protocol/receipt/replayGuard.ts";
 import {
   parseRegistry,
   pureSecp256k1,
   type Secp256k1Backend,
 } from "../src/protocol/receipt/verifyReceipt.ts";
 import { deriveSeed } from "../src/protocol/rng/deriveSeed.ts";
-import { verifyReceipts } from "../src/receipts/verifyReceipts.ts";
+import { verifyReceiptStream } from "../src/receipts/verifyReceipts.ts";
 import { verifyItem } from "../src/receipts/verifyTask.ts";
 
 /** Results. */
@@ -43,6 +47,42 @@ export interface AttestationBench {
     perSecond: number;
     perSecondPerCore: number;
   }[];
+  /** `verinfer receipt verify` on files of growing size: peak resident memory of the whole process. */
+  readonly streaming: { fileMiB: number; receipts: number; seconds: number; peakRssMiB: number }[];
+}
+
+const MEMORY_RUNNER = fileURLToPath(new URL("./cliMemoryRunner.ts", import.meta.url));
+
+/** Peak memory of `receipt verify` on the receipts repeated `copies` times (duplicates are verdicts too). */
+function streamingRun(raw: readonly string[], registryJson: unknown, copies: number) {
+  const dir = mkdtempSync(join(tmpdir(), "verinfer-bench-receipts-"));
+  try {
+    const file = join(dir, "receipts.jsonl");
+    const text = `${raw.join("\n")}\n`;
+    for (let i = 0; i < copies; i++) appendFileSync(file, text);
+    writeFileSync(join(dir, "registry.json"), JSON.stringify(registryJson));
+    const t = performance.now();
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        MEMORY_RUNNER,
+        "receipt",
+        "verify",
+        file,
+        "--registry",
+        join(dir, "registry.json"),
+        "--json",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 30 },
+    );
+    const seconds = (performance.now() - t) / 1000;
+    const { peakRssMiB } = JSON.parse(out.trim().split("\n").at(-1) as string) as { peakRssMiB: number };
+    return { fileMiB: statSync(file).size / 2 ** 20, receipts: raw.length * copies, seconds, peakRssMiB };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function rate(iterations: number, f: () => void): number {
@@ -175,7 +215,7 @@ export async function benchAttestation(
     const n = backend === pureSecp256k1 ? 1000 : 10_000;
     let i = 0;
     const perSecond = rate(n, () => {
-      if (!verifyItem(raw[i++ % raw.length], registry.value, backend).ok)
+      if (!verifyItem(raw[i++ % raw.length] as string, registry.value, backend).ok)
         throw new Error("bench receipt must verify");
     });
     receipts.push({ backend: backend.name, threads: 1, receipts: n, perSecond, perSecondPerCore: perSecond });
@@ -204,13 +244,18 @@ export async function benchAttestation(
     // Two runs of different size: their difference is the steady-state rate, without worker start-up.
     const timed = async (items: readonly string[]) => {
       const t = performance.now();
-      const verdicts = await verifyReceipts(items, {
-        registryJson,
-        registry: registry.value,
-        threads,
-        pure: false,
-      });
-      if (verdicts.some((v) => !v.ok)) throw new Error("bench receipts must verify");
+      async function* entries() {
+        for (const [i, text] of items.entries()) yield { where: String(i), text };
+      }
+      let failed = 0;
+      await verifyReceiptStream(
+        entries(),
+        { registryJson, registry: registry.value, threads, pure: false, replayWindow: DEFAULT_REPLAY_WINDOW },
+        (_, v) => {
+          if (!v.ok) failed++;
+        },
+      );
+      if (failed) throw new Error("bench receipts must verify");
       return (performance.now() - t) / 1000;
     };
     const small = raw.slice(0, count / 5);
@@ -235,5 +280,12 @@ export async function benchAttestation(
       `  receipts, ${threads} threads: ${Math.round(count / tAll)}/s incl. start-up, ${Math.round(steady)}/s steady`,
     );
   }
-  return { evidence, receipts };
+  const streaming = [1, 4].map((copies) => {
+    const run = streamingRun(raw, registryJson, copies);
+    log(
+      `  receipt verify, ${run.fileMiB.toFixed(0)} MiB: peak ${run.peakRssMiB.toFixed(0)} MiB in ${run.seconds.toFixed(1)} s`,
+    );
+    return run;
+  });
+  return { evidence, receipts, streaming };
 }

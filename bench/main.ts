@@ -145,6 +145,17 @@ if (run("attestation")) {
       { title: "Receipt verification (signature + PoEA checks)", digits: 1 },
     )}`,
   );
+  console.log(
+    `\n${renderTable(
+      ["file MiB", "receipts", "seconds", "peak RSS MiB"],
+      a.streaming.map((r) => [r.fileMiB, r.receipts, r.seconds, r.peakRssMiB]),
+      {
+        title:
+          "verinfer receipt verify, streamed (whole process incl. worker threads; the copies are replays, verdicts too)",
+        digits: 1,
+      },
+    )}`,
+  );
 }
 
 if (run("engines")) {

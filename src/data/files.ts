@@ -26,8 +26,8 @@ function describe(location: RecordLocation): string {
   return s;
 }
 
-/** Reads a file as strict UTF-8 text (a leading BOM is dropped). */
-export function readTextFile(path: string, maxBytes = DEFAULT_MAX_BYTES): string {
+/** The size of a regular file, or FILE_NOT_FOUND / FILE_TOO_LARGE before anything is read. */
+export function checkedFileSize(path: string, maxBytes: number): number {
   let size: number;
   try {
     const stat = statSync(path);
@@ -44,6 +44,12 @@ export function readTextFile(path: string, maxBytes = DEFAULT_MAX_BYTES): string
       maxBytes,
     });
   }
+  return size;
+}
+
+/** Reads a file as strict UTF-8 text (a leading BOM is dropped). */
+export function readTextFile(path: string, maxBytes = DEFAULT_MAX_BYTES): string {
+  checkedFileSize(path, maxBytes);
   const bytes = readFileSync(path);
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -161,7 +161,14 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "the receipt names other attestation evidence than the worker registered",
   },
-  RECEIPT_REPLAYED: { disposition: "ignore", meaning: "the receipt's sequence number was already used" },
+  RECEIPT_REPLAYED: {
+    disposition: "ignore",
+    meaning: "the receipt's (worker, sequence) or its request id was already accepted",
+  },
+  RECEIPT_SEQUENCE_STALE: {
+    disposition: "ignore",
+    meaning: "the receipt's sequence is below its worker's replay window",
+  },
   // inference engines and models
   MODEL_MALFORMED: { disposition: "reject", meaning: "a model or tokenizer file does not match its format" },
   MODEL_UNSUPPORTED: {

@@ -1,45 +1,61 @@
-/** Worker task of {@link verifyReceipts}: stateless receipt checks against a registry shared once. */
+/** Worker task of {@link verifyReceiptStream}: stateless receipt checks against a registry shared once. */
 import { loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
-import { fail, type Verdict } from "../protocol/errors.ts";
+import { fail, ok, type Verdict } from "../protocol/errors.ts";
 import { validateSignedReceipt } from "../protocol/receipt/receipt.ts";
 import {
   checkReceipt,
   parseRegistry,
   pureSecp256k1,
   type RegistrySnapshot,
+  recoverReceiptSigner,
   type Secp256k1Backend,
   type VerifiedReceipt,
 } from "../protocol/receipt/verifyReceipt.ts";
 
-/** Shared inputs: the registry as JSON (structured-clone friendly) and the backend choice. */
+/** Shared inputs: the registry as JSON (structured-clone friendly; null: signature only) and the backend. */
 export interface VerifyTaskData {
   readonly registry: unknown;
   readonly pure: boolean;
 }
 
-/** Returns the batch handler: raw JSON receipts in, verdicts out. */
-export function setup(data: unknown): (batch: unknown[]) => Verdict<VerifiedReceipt>[] {
+/** The receipt's identity for the replay check, once its stateless checks passed. */
+export type CheckedReceipt = Pick<VerifiedReceipt, "worker" | "sequence" | "requestId">;
+
+/** Returns the batch handler: JSON texts in, verdicts out. */
+export function setup(data: unknown): (batch: unknown[]) => Verdict<CheckedReceipt>[] {
   const { registry: json, pure } = data as VerifyTaskData;
-  const registry = parseRegistry(json);
-  if (!registry.ok) throw new Error(registry.error.message);
+  const registry = json === null ? null : parseRegistry(json);
+  if (registry && !registry.ok) throw new Error(registry.error.message);
   const backend = (pure ? null : loadNativeSecp256k1()) ?? pureSecp256k1;
-  return (batch) => batch.map((item) => verifyItem(item, registry.value, backend));
+  return (batch) => batch.map((item) => verifyItem(item as string, registry?.value ?? null, backend));
 }
 
-/** Verifies one item: a receipt object, or its JSON text (parsed here, so workers share the work). */
+/**
+ * Verifies one receipt's JSON text: with a registry, every stateless sequencer check; without, that
+ * the signature recovers to the receipt's worker.
+ */
 export function verifyItem(
-  item: unknown,
-  registry: RegistrySnapshot,
+  text: string,
+  registry: RegistrySnapshot | null,
   backend: Secp256k1Backend,
-): Verdict<VerifiedReceipt> {
-  let raw = item;
-  if (typeof item === "string") {
-    try {
-      raw = JSON.parse(item);
-    } catch (e) {
-      return fail("RECEIPT_MALFORMED", `not valid JSON: ${(e as Error).message}`);
-    }
+): Verdict<CheckedReceipt> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return fail("RECEIPT_MALFORMED", `not valid JSON: ${(e as Error).message}`);
   }
   const signed = validateSignedReceipt(raw);
-  return signed.ok ? checkReceipt(signed.value, registry, backend) : signed;
+  if (!signed.ok) return signed;
+  const r = signed.value.receipt;
+  if (registry) return checkReceipt(signed.value, registry, backend);
+  const signer = recoverReceiptSigner(signed.value, backend);
+  if (!signer.ok) return signer;
+  return signer.value === r.worker.toLowerCase()
+    ? ok({
+        worker: signer.value,
+        sequence: r.sequence,
+        requestId: r.requestId.toLowerCase() as typeof r.requestId,
+      })
+    : fail("RECEIPT_SIGNATURE_INVALID", `signed by ${signer.value}, not by the receipt's worker ${r.worker}`);
 }

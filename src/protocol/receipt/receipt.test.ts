@@ -14,13 +14,13 @@ import {
   receiptTypedData,
   validateSignedReceipt,
 } from "./receipt.ts";
+import { ReplayGuard } from "./replayGuard.ts";
 import {
   checkReceipt,
   parseRegistry,
   pureSecp256k1,
   type RegistrySnapshot,
   recoverReceiptSigner,
-  SequenceGuard,
   signReceipt,
 } from "./verifyReceipt.ts";
 
@@ -128,7 +128,12 @@ describe("receipts", () => {
     for (const b of backends) {
       expect(checkReceipt(signed, registry, b)).toEqual({
         ok: true,
-        value: { digest: bytesToHex(receiptDigest(receipt)), worker: WORKER, sequence: 7n },
+        value: {
+          digest: bytesToHex(receiptDigest(receipt)),
+          worker: WORKER,
+          sequence: 7n,
+          requestId: receipt.requestId,
+        },
       });
       const code = (r: Receipt, reg = registry, key = ENCLAVE_KEY) => {
         const v = checkReceipt(signReceipt(r, key), reg, b);
@@ -180,16 +185,88 @@ describe("receipts", () => {
     }
   });
 
-  it("accept each sequence number once per worker", () => {
-    const guard = new SequenceGuard();
-    expect(guard.accept(WORKER, 7n).ok).toBe(true);
-    expect(guard.accept(WORKER, 7n)).toMatchObject({
+  it("accept each (worker, sequence) and each request id once, in any order within the window", () => {
+    const rid = (i: number) => keccakUtf8(`request ${i}`);
+    const guard = new ReplayGuard<string>(8);
+    expect(guard.accept(WORKER, 7n, rid(7), "line 1").ok).toBe(true);
+    expect(guard.accept(WORKER, 7n, rid(70), "line 2")).toMatchObject({
       ok: false,
-      error: { code: "RECEIPT_REPLAYED", disposition: "ignore" },
+      error: {
+        code: "RECEIPT_REPLAYED",
+        disposition: "ignore",
+        message: `worker ${WORKER} already used sequence 7 (first at line 1)`,
+      },
     });
-    expect(guard.accept(WORKER, 6n)).toMatchObject({ ok: false, error: { code: "RECEIPT_REPLAYED" } });
-    expect(guard.accept(WORKER, 8n).ok).toBe(true);
-    expect(guard.accept(SETTLEMENT, 1n).ok).toBe(true);
+    expect(guard.accept(WORKER, 6n, rid(6)).ok).toBe(true); // out of order, inside the window
+    expect(guard.accept(WORKER, 9n, rid(7))).toMatchObject({
+      ok: false,
+      error: {
+        code: "RECEIPT_REPLAYED",
+        message: /request 0x[0-9a-f]+ was already answered \(worker .*, sequence 7 \(first at line 1\)\)/,
+      },
+    });
+    expect(guard.accept(SETTLEMENT, 1n, rid(100)).ok).toBe(true); // another worker has its own window
+    expect(guard.accept(WORKER, 20n, rid(20)).ok).toBe(true);
+    expect(guard.accept(WORKER, 12n, rid(12))).toMatchObject({
+      ok: false,
+      error: {
+        code: "RECEIPT_SEQUENCE_STALE",
+        disposition: "ignore",
+        message: /sequence 12 is stale: 8 or more below .* 20/,
+      },
+    });
+    expect(guard.accept(WORKER, 13n, rid(13)).ok).toBe(true);
+    expect(() => new ReplayGuard(0)).toThrow(RangeError);
+  });
+
+  it("any permutation of distinct receipts within the window is accepted; every inserted duplicate is named", () => {
+    const window = 64;
+    const item = fc.record({
+      worker: fc.constantFrom(WORKER, SETTLEMENT),
+      sequence: fc.integer({ min: 0, max: window - 1 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(item, { selector: (x) => `${x.worker}/${x.sequence}`, minLength: 1, maxLength: 100 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 5 }),
+        (receipts, dups) => {
+          const ids = receipts.map((r) => ({ ...r, requestId: keccakUtf8(`${r.worker} ${r.sequence}`) }));
+          const honest = new ReplayGuard<number>(window);
+          for (const [i, r] of ids.entries())
+            expect(honest.accept(r.worker, BigInt(r.sequence), r.requestId, i).ok).toBe(true);
+          // Insert copies (of the (worker, sequence) or of the request id alone) after their originals.
+          const stream: { r: (typeof ids)[number]; original: number | null; sameRequestOnly: boolean }[] =
+            ids.map((r) => ({ r, original: null, sameRequestOnly: false }));
+          for (const [from, offset, requestOnly] of dups) {
+            const at = from % ids.length;
+            const original = ids[at] as (typeof ids)[number];
+            const copy = requestOnly ? { ...original, sequence: window + 1000 + at } : original;
+            const position = stream.findIndex((x) => x.r === original && x.original === null);
+            stream.splice(position + 1 + (offset % (stream.length - position)), 0, {
+              r: copy,
+              original: at,
+              sameRequestOnly: requestOnly,
+            });
+          }
+          const guard = new ReplayGuard<number>(window * 1000);
+          const firstOf = new Map<string, number>();
+          for (const [k, { r, original }] of stream.entries()) {
+            const v = guard.accept(r.worker, BigInt(r.sequence), r.requestId, k);
+            const key = r.requestId;
+            if (original === null) {
+              expect(v.ok).toBe(true);
+              firstOf.set(key, k);
+              continue;
+            }
+            expect(v).toMatchObject({
+              ok: false,
+              error: { code: "RECEIPT_REPLAYED", meta: { firstSeen: firstOf.get(key) } },
+            });
+          }
+        },
+      ),
+      { numRuns: 200, seed: 9 },
+    );
   });
 
   it("reject registries whose worker address is not its key's", () => {

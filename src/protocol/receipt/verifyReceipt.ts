@@ -13,6 +13,7 @@ import { bytesToHex, type Hex, hexToBytes, writeHex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "./receipt.ts";
+import type { ReplayGuard } from "./replayGuard.ts";
 
 /** secp256k1 and keccak-256, pluggable. Signatures are 64-byte `r ‖ s`, keys 65-byte uncompressed. */
 export interface Secp256k1Backend {
@@ -120,11 +121,12 @@ export interface VerifiedReceipt {
   readonly digest: Hex;
   readonly worker: Hex;
   readonly sequence: bigint;
+  readonly requestId: Hex;
 }
 
 /**
- * Every check that does not depend on other receipts (use {@link SequenceGuard} for replays, in
- * order). Safe to run in parallel.
+ * Every check that does not depend on other receipts (a {@link ReplayGuard} checks replays).
+ * Safe to run in parallel.
  */
 export function checkReceipt(
   signed: SignedReceipt,
@@ -176,25 +178,12 @@ export function checkReceipt(
       `engine ${r.engineHash} is not allowed to serve model ${r.modelId}`,
     );
   }
-  return ok({ digest: bytesToHex(digest), worker: r.worker.toLowerCase() as Hex, sequence: r.sequence });
-}
-
-/** Accepts each (worker, sequence) once, in increasing order per worker. */
-export class SequenceGuard {
-  private readonly last = new Map<string, bigint>();
-
-  /** Records a sequence number, or reports a replay. */
-  accept(worker: Hex, sequence: bigint): Verdict<bigint> {
-    const previous = this.last.get(worker);
-    if (previous !== undefined && sequence <= previous) {
-      return fail(
-        "RECEIPT_REPLAYED",
-        `worker ${worker} already used sequence ${previous} (this receipt has ${sequence})`,
-      );
-    }
-    this.last.set(worker, sequence);
-    return ok(sequence);
-  }
+  return ok({
+    digest: bytesToHex(digest),
+    worker: r.worker.toLowerCase() as Hex,
+    sequence: r.sequence,
+    requestId: r.requestId.toLowerCase() as Hex,
+  });
 }
 
 function isHex(v: unknown, bytes: number): v is string {
