@@ -327,6 +327,45 @@ describe("verinfer eval audit", () => {
     },
     60_000,
   );
+
+  itWithData(
+    "fails, saying why, when an evaluator asked for by name scores nothing",
+    ["alpaca-eval/judged_gemma-2b-it.jsonl"],
+    async () => {
+      const tooSmall = await startChatServer([
+        { status: 400, raw: '{"error":{"message":"the request exceeds the context size"}}' },
+      ]);
+      try {
+        const args = [
+          "eval",
+          "audit",
+          "--task",
+          "chat",
+          "--judge-url",
+          tooSmall.baseUrl,
+          "--judge-model",
+          "m",
+        ];
+        const r = await cli(
+          ...args,
+          "--evaluators",
+          "llm-judge,token-f1",
+          "--limit-prompts",
+          "2",
+          "--bootstrap",
+          "10",
+        );
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          /error: llm-judge could not score 6 of 6 outputs \(none scored: its correlations are n\/a\); first failure: \[UPSTREAM_HTTP_ERROR\] .*exceeds the context size/,
+        );
+        expect(r.stdout).toMatch(/llm-judge/);
+      } finally {
+        await tooSmall.close();
+      }
+    },
+    60_000,
+  );
 });
 
 describe("the verinfer executable", () => {

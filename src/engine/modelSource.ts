@@ -6,7 +6,7 @@
  * the model's URL the way it is beside a local file: `<name>.tokenizer.bin`, then `tokenizer.bin`.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { VerinferError } from "../errors.ts";
@@ -107,6 +107,15 @@ export async function download(url: string, options: DownloadOptions): Promise<s
   return target;
 }
 
+/** A local path that must be a regular file: FILE_NOT_FOUND says when it is absent or a directory. */
+function existingFile(path: string, what: string): string {
+  if (!existsSync(path))
+    throw new VerinferError("FILE_NOT_FOUND", `${what} not found: ${path}`, { file: path });
+  if (!statSync(path).isFile())
+    throw new VerinferError("FILE_NOT_FOUND", `${what} ${path} is a directory, not a file`, { file: path });
+  return path;
+}
+
 /** A model source resolved to local files. */
 export interface LocalModel {
   readonly model: string;
@@ -124,9 +133,12 @@ export async function localModel(
   findTokenizer: boolean,
   options: DownloadOptions,
 ): Promise<LocalModel> {
-  const local = isUrl(model) ? await download(model, options) : model;
+  const local = isUrl(model) ? await download(model, options) : existingFile(model, "model");
   if (tokenizer !== undefined)
-    return { model: local, tokenizer: isUrl(tokenizer) ? await download(tokenizer, options) : tokenizer };
+    return {
+      model: local,
+      tokenizer: isUrl(tokenizer) ? await download(tokenizer, options) : existingFile(tokenizer, "tokenizer"),
+    };
   if (!findTokenizer || !isUrl(model)) return { model: local, tokenizer: undefined };
   const base = parseUrl(model);
   const name = base.pathname.split("/").at(-1) as string;

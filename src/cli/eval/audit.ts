@@ -180,11 +180,20 @@ export const auditCommand: CommandSpec = {
       ctx.info(`wrote ${out}`);
     }
     ctx.output(report, () => renderAuditText(report));
-    const failed = results.reduce((s, r) => s + r.failed, 0);
-    if (failed > 0)
+    // Say why an evaluator left outputs unscored, in the human output too; one that scored nothing
+    // although it was asked for by name fails the command.
+    const explicit = ctx.string("evaluators") !== undefined;
+    let nothing = 0;
+    for (const r of results) {
+      if (r.failed === 0) continue;
+      const first = r.failures[0];
+      const why = first ? `; first failure: [${first.code}] ${first.message}` : "";
+      const all = r.scored === 0;
+      if (all && explicit) nothing++;
       ctx.info(
-        `warning: ${failed} outputs could not be scored; they are excluded from the correlations (see failures in --json)`,
+        `${all && explicit ? "error" : "warning"}: ${r.name} could not score ${r.failed} of ${r.failed + r.scored} outputs${all ? " (none scored: its correlations are n/a)" : "; they are excluded from its correlations"}${why}`,
       );
-    return 0;
+    }
+    return nothing > 0 ? 1 : 0;
   },
 };

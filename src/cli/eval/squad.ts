@@ -1,5 +1,6 @@
 import { dataFile, resolveDataDir } from "../../data/dataDir.ts";
 import { loadSquadDataset, loadSquadPredictions } from "../../data/squad.ts";
+import { VerinferError } from "../../errors.ts";
 import { evaluateSquad } from "../../protocol/poq/metrics/squad.ts";
 import type { CommandSpec } from "../framework/command.ts";
 import { DATA_DIR_OPTION } from "../sharedOptions.ts";
@@ -32,10 +33,19 @@ export const squadCommand: CommandSpec = {
     const datasetPath =
       ctx.string("dataset") ??
       dataFile(resolveDataDir(ctx.string("data-dir")), "squad-v1.1/dev-v1.1.reconstructed.json");
-    const scores = evaluateSquad(
-      loadSquadDataset(datasetPath),
-      loadSquadPredictions(ctx.string("predictions") as string),
-    );
+    const predictionsPath = ctx.string("predictions") as string;
+    const scores = evaluateSquad(loadSquadDataset(datasetPath), loadSquadPredictions(predictionsPath));
+    // Scoring a file that answers none of the questions would print EM 0 as if it were a result.
+    if (scores.n_predictions > 0 && scores.unknown_ids === scores.n_predictions)
+      throw new VerinferError(
+        "DATASET_MALFORMED",
+        `none of the ${scores.n_predictions} prediction ids in ${predictionsPath} is a question of ${datasetPath} (is it for another dataset or version?)`,
+        { predictions: predictionsPath, dataset: datasetPath },
+      );
+    if (scores.n_predictions === 0)
+      throw new VerinferError("DATASET_MALFORMED", `${predictionsPath} has no predictions`, {
+        predictions: predictionsPath,
+      });
     ctx.output(scores, () =>
       [
         `exact_match  ${scores.exact_match.toFixed(4)}`,

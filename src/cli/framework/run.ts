@@ -1,10 +1,11 @@
 /**
  * Dispatch: finds the command named by the leading words, parses its options strictly, runs it and
  * turns failures into one clear line on stderr with a non-zero exit code (a stack trace only with
- * --verbose). Exit codes: 0 success, 1 failure or negative verdict, 2 usage error.
+ * --verbose). Exit codes: 0 success, 1 failure or negative verdict, 2 invalid request (see USAGE_CODES).
  */
 import { parseArgs } from "node:util";
 import { isVerinferError, VerinferError } from "../../errors.ts";
+import type { ErrorCode } from "../../protocol/errors.ts";
 import { createProgress, progressEnabled } from "../../report/progress.ts";
 import {
   type CommandContext,
@@ -26,6 +27,18 @@ const PROCESS_IO: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
 };
+
+/**
+ * Exit code 2: the command line or configuration asked for something invalid, so nothing ran — an
+ * option out of range, whether the parser or the command found it. Everything else that fails (a file,
+ * a dataset, a model, a verification) exits 1.
+ */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  "CLI_USAGE",
+  "PARAMS_INVALID",
+  "CONFIG_INVALID",
+  "GENERATION_INVALID",
+]);
 
 function usage(message: string): VerinferError {
   return new VerinferError("CLI_USAGE", message);
@@ -49,6 +62,24 @@ function convert(name: string, spec: OptionSpec, raw: string): number | string {
   return value;
 }
 
+/**
+ * `--seed -1` becomes `--seed=-1`: node's parser reads a value that starts with "-" as an option and
+ * would call the argument ambiguous, hiding the range message the value deserves.
+ */
+function joinNegativeValues(args: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const spec = arg.startsWith("--") ? options[arg.slice(2)] : undefined;
+    const next = args[i + 1];
+    if (spec && spec.type !== "boolean" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 function parseCommandArgs(command: CommandSpec, args: string[]) {
   const all = { ...GLOBAL_OPTIONS, ...command.options };
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
@@ -61,7 +92,12 @@ function parseCommandArgs(command: CommandSpec, args: string[]) {
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args, options: config, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: joinNegativeValues(args, all),
+      options: config,
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (error) {
     const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
     throw usage(`${message.replace(/^Unknown option/, "unknown option")} (see --help)`);
@@ -167,7 +203,7 @@ export async function runCli(root: GroupSpec, argv: readonly string[], io: Io = 
     if (isVerinferError(error)) {
       io.stderr(`verinfer: error [${error.code}] ${error.message}\n`);
       if (verbose && error.stack) io.stderr(`${error.stack}\n`);
-      return error.code === "CLI_USAGE" ? 2 : 1;
+      return USAGE_CODES.has(error.code) ? 2 : 1;
     }
     const message = error instanceof Error ? error.message : String(error);
     io.stderr(`verinfer: internal error: ${message}${verbose ? "" : " (run with --verbose for details)"}\n`);

@@ -46,7 +46,7 @@ describe("verinfer model", () => {
     expect((await cli("model", "quality", tiny)).stdout).toMatch(/greedy-token agreement\s+64\/64/);
     const tooMany = await cli("model", "quality", tiny, "--positions", "129");
     expect(tooMany).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: expect.stringMatching(/\[GENERATION_INVALID\].*1 to .*128/),
     });
   });
@@ -196,12 +196,30 @@ describe("verinfer generate", () => {
     ];
     for (const [argv, message] of cases) {
       const r = await cli("generate", ...argv);
-      expect(r.code, argv.join(" ")).toBe(1);
+      // An invalid request (configuration, parameters) exits 2; a failure while running exits 1.
+      const invalid = /CONFIG_INVALID|GENERATION_INVALID/.test(message.source);
+      expect(r.code, argv.join(" ")).toBe(invalid ? 2 : 1);
       expect(r.stderr, argv.join(" ")).toMatch(message);
       expect(r.stdout).toBe("");
     }
     expect(existsSync(trace)).toBe(false);
     expect((await cli("generate", "--engine", "vllm", "--model", tiny, "--prompt", "x")).code).toBe(2);
+    // Negative values get the range message, not the parser's "ambiguous argument".
+    for (const [flag, message] of [
+      ["--seed", /--seed must be at least 0, got -1/],
+      ["--temperature", /--temperature must be at least 0, got -1/],
+    ] as const) {
+      const r = await cli("generate", "--model", tiny, "--prompt", "x", flag, "-1");
+      expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+    }
+    // A directory is not a model, for every local engine.
+    for (const engine of ["ts", "ts-int", "llama-cpp"]) {
+      const r = await cli("generate", "--engine", engine, "--model", dir, "--prompt", "x");
+      expect(r).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/\[FILE_NOT_FOUND\] model .* is a directory, not a file/),
+      });
+    }
   });
 
   it("takes the engine from a config file and the environment, flags winning", async () => {

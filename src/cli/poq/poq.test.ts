@@ -99,7 +99,7 @@ describe("verinfer poq", () => {
 
   itWithData("rejects invalid parameters before building anything", SQUAD, async () => {
     const trim = await cli("poq", "simulate", ...POOL, "--aggregator", "trimmed-mean", "--trim", "0.5");
-    expect(trim).toMatchObject({ code: 1, stdout: "" });
+    expect(trim).toMatchObject({ code: 2, stdout: "" });
     expect(trim.stderr).toMatch(
       /\[PARAMS_INVALID\] invalid simulation parameters: trim fraction τ must be in \[0, 0.5\), got 0.5/,
     );
@@ -107,6 +107,11 @@ describe("verinfer poq", () => {
       /k \(evaluators per round\) must be an integer in 1\.\.1000, got 0/,
     );
     expect((await cli("poq", "simulate", ...POOL, "--attack", "bribe")).code).toBe(2);
+    // Out of range, negative included: the range message, exit 2 like every invalid option.
+    expect(await cli("poq", "simulate", ...POOL, "--malicious-ratio", "-0.1")).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/malicious ratio must be in \[0, 1\], got -0\.1/),
+    });
     expect((await cli("poq", "sweep", ...POOL, "--attacks", "bribe")).stderr).toMatch(
       /unknown attack bribe; known: honest/,
     );

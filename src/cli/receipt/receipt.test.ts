@@ -75,7 +75,7 @@ describe("verinfer receipt", () => {
     const reversed = await verify("reversed.jsonl", `${[...lines].reverse().join("\n")}\n`, "--threads", "1");
     expect(reversed.out).toMatchObject({ total: 1000, valid: 1000, failed: 0 });
     // A random shuffle, as a JSON array (pretty-printed), and a duplicate named where it first appeared.
-    const shuffled = [...lines].sort((a, b) => ((a.length * 7 + b.charCodeAt(40)) % 3) - 1);
+    const shuffled = createRng(1).shuffle([...lines]);
     const array = `[\n${[...shuffled, shuffled[10]].map((l) => JSON.stringify(JSON.parse(l as string), null, 2)).join(",\n")}\n]\n`;
     const arr = await verify("array.json", array);
     expect(arr.out).toMatchObject({ total: 1001, valid: 1000, byCode: { RECEIPT_REPLAYED: 1 } });

@@ -63,6 +63,13 @@ describe("llama.cpp engine", () => {
     expect(b.tokenIds).toEqual(a.tokenIds);
     expect(b.text).toBe(a.text);
     expect(b).toMatchObject({ engine: "llama-cpp", finishReason: a.finishReason, usage: a.usage });
+    // Up to a full context: both return the token sampled at the last position (context − prompt + 1).
+    const context = PRESETS.small?.seqLen as number;
+    const full = { prompt: "Once upon a time, far away", params: { maxTokens: context } };
+    const [c, d] = [await generate(ts, full), await generate(llamaCpp, full)];
+    expect(c.usage?.completionTokens).toBe(context - (c.usage?.promptTokens as number) + 1);
+    expect(d.tokenIds).toEqual(c.tokenIds);
+    await ts.close();
   });
 
   it("renders chat messages with the GGUF's chat template, and samples reproducibly by seed", async () => {

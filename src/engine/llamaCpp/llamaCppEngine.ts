@@ -85,7 +85,9 @@ export async function createLlamaCppEngine(
   }
   const contextSize = Math.min(options.contextSize ?? model.trainContextSize, 4096, model.trainContextSize);
   const context = await model.createContext({
-    contextSize,
+    // node-llama-cpp keeps one cell of a context free (it shifts the context rather than fill the last
+    // cell); one more cell lets all `contextSize` positions be fed, as run.c and the TS engines do.
+    contextSize: contextSize + 1,
     flashAttention: false,
     experimentalKvCacheKeyType: "F32",
     experimentalKvCacheValueType: "F32",
@@ -198,7 +200,9 @@ export async function createLlamaCppEngine(
         finishReason = "stop";
         break;
       }
-      if (ids.length >= params.maxTokens || promptTokens.length + ids.length >= contextSize) break;
+      // Like run.c and the TS engines, the token sampled from the last position is returned though it
+      // cannot be fed: a full context yields contextSize - prompt + 1 tokens.
+      if (ids.length >= params.maxTokens || promptTokens.length + ids.length > contextSize) break;
     }
     if (finishReason !== "stop") {
       const rest = stops.flush();

@@ -94,6 +94,15 @@ describe("OpenAI-compatible server", () => {
       }),
     );
     expect(lenient.statusCode).toBe(200);
+    // Valid JSON with prototype keys: the keys are dropped, the request served, no prototype touched.
+    for (const payload of [
+      '{"messages":[{"role":"user","content":"hi","__proto__":{"polluted":true}}],"max_tokens":2}',
+      '{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"constructor":{"prototype":{"polluted":true}}}',
+    ]) {
+      const r = await app.inject({ ...chat(hello), payload });
+      expect(r.statusCode, payload).toBe(200);
+    }
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
 
   it("streams server-sent events: role, content deltas, finish reason, usage, [DONE]", async () => {

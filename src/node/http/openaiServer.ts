@@ -139,7 +139,14 @@ function send(reply: FastifyReply, error: HttpErrorReply): FastifyReply {
 export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstance {
   const { engine, servedModel } = options;
   const admission = new Admission(engine.info.parallelism, options.maxQueue ?? 16);
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    logger: false,
+    // Valid JSON with a "__proto__" or "constructor.prototype" key: drop the key (unknown fields are
+    // ignored anyway) instead of calling the body invalid JSON; the prototype is never touched.
+    onProtoPoisoning: "remove",
+    onConstructorPoisoning: "remove",
+  });
   const created = () => Math.floor(Date.now() / 1000);
   const logError =
     options.logError ??
