@@ -43,3 +43,14 @@ export function provenance(): Provenance {
     generatedAt: new Date().toISOString(),
   };
 }
+
+/** One line for a report page: git revision (marked dirty when the tree had changes), time, machine. */
+export function provenanceLine(p: Provenance): string {
+  const rev = p.gitRevision ?? "unknown";
+  const dirty = p.gitDirty
+    ? " (dirty: uncommitted changes)"
+    : p.gitDirty === null
+      ? " (tree state unknown)"
+      : "";
+  return `git ${rev}${dirty} · ${p.generatedAt} · ${p.cpu} (${p.cores} cores) · node ${p.node}`;
+}

@@ -22,7 +22,38 @@ export interface ReferenceLine {
   readonly value: number;
 }
 
-/** Horizontal bars on a fixed [min, max] axis. */
+/** A round step for an axis spanning `span`: the largest of 0.1, 0.2, 0.25, 0.5, 1, … giving ≥ 4 intervals. */
+function niceStep(span: number): number {
+  const scale = 10 ** Math.floor(Math.log10(Math.max(span, 1e-12)));
+  const candidates = [5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1].map((m) => m * scale);
+  return candidates.find((st) => span / st >= 4) ?? candidates.at(-1)!;
+}
+
+/**
+ * The axis range: the preferred one, widened to hold every finite value and rounded out to a tick, so
+ * no value is drawn clipped at the edge (−0.924 and −0.4 are never drawn alike).
+ */
+export function fitRange(
+  preferred: readonly [number, number],
+  values: readonly (number | null | undefined)[],
+): [number, number] {
+  let [lo, hi] = preferred;
+  for (const v of values) {
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === preferred[0] && hi === preferred[1]) return [lo, hi];
+  const step = niceStep(hi - lo);
+  return [
+    lo < preferred[0] ? Math.floor(lo / step) * step : lo,
+    hi > preferred[1] ? Math.ceil(hi / step) * step : hi,
+  ];
+}
+
+const tick = (v: number) => Number(v.toPrecision(6));
+
+/** Horizontal bars on a [min, max] axis, widened where a value, whisker or reference lies outside. */
 export function barChart(options: {
   readonly title: string;
   readonly bars: readonly Bar[];
@@ -30,30 +61,32 @@ export function barChart(options: {
   readonly max: number;
   readonly references?: readonly ReferenceLine[];
 }): string {
+  const [min, max] = fitRange(
+    [options.min, options.max],
+    [
+      ...options.bars.flatMap((b) => [b.value, b.low, b.high]),
+      ...(options.references ?? []).map((r) => r.value),
+    ],
+  );
   const labelWidth = 190;
   const plotWidth = 420;
   const rowHeight = 22;
   const top = 30;
   const height = top + options.bars.length * rowHeight + 40;
-  const x = (v: number) =>
-    labelWidth +
-    ((Math.max(options.min, Math.min(options.max, v)) - options.min) / (options.max - options.min)) *
-      plotWidth;
+  const x = (v: number) => labelWidth + ((Math.max(min, Math.min(max, v)) - min) / (max - min)) * plotWidth;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 40}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<text x="4" y="16" font-weight="bold">${escapeHtml(options.title)}</text>`,
   ];
-  // Round ticks: the largest of 0.1, 0.2, 0.25, 0.5, 1, ... giving at least four intervals.
-  const span = options.max - options.min;
-  const step = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10].reverse().find((s) => span / s >= 4) ?? 0.1;
-  for (let v = Math.ceil(options.min / step) * step; v <= options.max + 1e-9; v += step) {
+  const step = niceStep(max - min);
+  for (let v = Math.ceil(min / step) * step; v <= max + 1e-9; v += step) {
     const px = x(v);
     parts.push(
       `<line x1="${px}" y1="${top - 4}" x2="${px}" y2="${height - 30}" stroke="#ddd"/>`,
       `<text x="${px}" y="${height - 16}" text-anchor="middle" fill="#555">${Number(v.toFixed(2))}</text>`,
     );
   }
-  if (options.min < 0 && options.max > 0) {
+  if (min < 0 && max > 0) {
     parts.push(`<line x1="${x(0)}" y1="${top - 4}" x2="${x(0)}" y2="${height - 30}" stroke="#888"/>`);
   }
   options.bars.forEach((bar, i) => {
@@ -63,7 +96,7 @@ export function barChart(options: {
       parts.push(`<text x="${labelWidth + 4}" y="${y + 14}" fill="#999">undefined</text>`);
       return;
     }
-    const from = x(Math.max(0, options.min));
+    const from = x(Math.max(0, min));
     const to = x(bar.value);
     const color = bar.value >= 0 ? "#3b7dd8" : "#d8643b";
     parts.push(
@@ -107,8 +140,14 @@ export function scatterPlot(options: {
   const top = 24;
   const pw = w - left - 10;
   const ph = h - top - 36;
-  const [x0, x1] = options.xRange;
-  const [y0, y1] = options.yRange;
+  const [x0, x1] = fitRange(
+    options.xRange,
+    options.points.map((p) => p[0]),
+  );
+  const [y0, y1] = fitRange(
+    options.yRange,
+    options.points.map((p) => p[1]),
+  );
   const px = (v: number) => left + ((v - x0) / (x1 - x0 || 1)) * pw;
   const py = (v: number) => top + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
   const dots = options.points
@@ -124,8 +163,8 @@ export function scatterPlot(options: {
     dots,
     `<text x="${left + pw / 2}" y="${h - 6}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`,
     `<text x="10" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 10 ${top + ph / 2})">${escapeHtml(options.yLabel)}</text>`,
-    `<text x="${left}" y="${top + ph + 12}" fill="#555">${x0}</text><text x="${left + pw}" y="${top + ph + 12}" text-anchor="end" fill="#555">${x1}</text>`,
-    `<text x="${left - 3}" y="${top + ph}" text-anchor="end" fill="#555">${y0}</text><text x="${left - 3}" y="${top + 8}" text-anchor="end" fill="#555">${y1}</text>`,
+    `<text x="${left}" y="${top + ph + 12}" fill="#555">${tick(x0)}</text><text x="${left + pw}" y="${top + ph + 12}" text-anchor="end" fill="#555">${tick(x1)}</text>`,
+    `<text x="${left - 3}" y="${top + ph}" text-anchor="end" fill="#555">${tick(y0)}</text><text x="${left - 3}" y="${top + 8}" text-anchor="end" fill="#555">${tick(y1)}</text>`,
     "</svg>",
   ].join("");
 }
@@ -138,7 +177,7 @@ export interface Series {
 
 const PALETTE = ["#3b7dd8", "#d8643b", "#2a9d54", "#8e44ad", "#c9a227", "#17a2b8", "#e83e8c", "#555555"];
 
-/** Lines over a shared x axis (null y values leave gaps), with a legend. */
+/** Lines over a shared x axis (null y values leave gaps), with a legend; `yRange` widens to fit the data. */
 export function lineChart(options: {
   readonly title: string;
   readonly series: readonly Series[];
@@ -155,9 +194,12 @@ export function lineChart(options: {
   const xs = options.series.flatMap((s) => s.points.map((p) => p[0]));
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs);
-  const [y0, y1] = options.yRange;
+  const [y0, y1] = fitRange(
+    options.yRange,
+    options.series.flatMap((s) => s.points.map((p) => p[1])),
+  );
   const px = (v: number) => left + ((v - x0) / (x1 - x0 || 1)) * pw;
-  const py = (v: number) => top + ph - ((Math.max(y0, Math.min(y1, v)) - y0) / (y1 - y0 || 1)) * ph;
+  const py = (v: number) => top + ph - ((v - y0) / (y1 - y0 || 1)) * ph;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">`,
     `<text x="4" y="14" font-weight="bold">${escapeHtml(options.title)}</text>`,

@@ -1,7 +1,7 @@
 import { VerinferError } from "../../errors.ts";
 import { DEFAULT_DIMENSION_WEIGHTS, DIMENSIONS, formatWeights } from "../../protocol/poq/composite.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
-import { provenance } from "../../report/provenance.ts";
+import { provenance, provenanceLine } from "../../report/provenance.ts";
 import { barChart, escapeHtml, htmlPage } from "../../report/svg.ts";
 import { renderTable } from "../../report/table.ts";
 import { calibrateComposite } from "../../sim/calibrateComposite.ts";
@@ -79,7 +79,7 @@ export const calibrateCommand: CommandSpec = {
         htmlPage(
           `verinfer composite calibration — ${pool.task}`,
           [
-            `<h1>Composite calibration — ${escapeHtml(pool.task)} vs ${escapeHtml(pool.truthName)}</h1><p class="meta">seed ${seed} · semantic ${escapeHtml(semantic)} · git ${escapeHtml(report.provenance.gitRevision ?? "?")}</p><div class="grid">`,
+            `<h1>Composite calibration — ${escapeHtml(pool.task)} vs ${escapeHtml(pool.truthName)}</h1><p class="meta">seed ${seed} · semantic ${escapeHtml(semantic)}<br>${escapeHtml(provenanceLine(report.provenance))}</p><div class="grid">`,
             barChart({
               title: "dimension Pearson (calibration half)",
               min: -0.4,

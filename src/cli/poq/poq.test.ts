@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect } from "vitest";
@@ -81,6 +81,10 @@ describe("verinfer poq", () => {
       expect((await cli(...argv, "--html", html)).stdout).toMatch(
         /boost: consensus Pearson \/ MAE vs f1 at k=5/,
       );
+      // The page carries the same provenance as the JSON, the tree's dirty state included.
+      const page = readFileSync(html, "utf8");
+      expect(page).toContain(`git ${parallel.provenance.gitRevision}`);
+      expect(page.includes("(dirty: uncommitted changes)")).toBe(parallel.provenance.gitDirty === true);
     },
     120_000,
   );

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatFixedPoint } from "../../protocol/poq/rewards.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
-import { provenance } from "../../report/provenance.ts";
+import { provenance, provenanceLine } from "../../report/provenance.ts";
 import { barChart, escapeHtml, htmlPage } from "../../report/svg.ts";
 import { renderTable } from "../../report/table.ts";
 import { simulatePoq } from "../../sim/simulatePoq.ts";
@@ -110,7 +110,7 @@ export const simulateCommand: CommandSpec = {
           `verinfer PoQ simulation — ${pool.task}`,
           [
             `<h1>PoQ simulation — ${escapeHtml(pool.task)}</h1>`,
-            `<p class="meta">${config.rounds} rounds · k=${config.k} of ${config.evaluatorNodes} evaluator nodes · aggregator ${config.aggregator} · attack ${config.attack} by ${config.maliciousRatio * 100}% · commit-reveal ${config.commitReveal ? "on" : "off"} · seed ${seed} · git ${escapeHtml(report.provenance.gitRevision ?? "?")}</p>`,
+            `<p class="meta">${config.rounds} rounds · k=${config.k} of ${config.evaluatorNodes} evaluator nodes · aggregator ${config.aggregator} · attack ${config.attack} by ${config.maliciousRatio * 100}% · commit-reveal ${config.commitReveal ? "on" : "off"} · seed ${seed}<br>${escapeHtml(provenanceLine(report.provenance))}</p>`,
             `<p>Consensus vs ${escapeHtml(pool.truthName)}: Pearson ${result.consensus.pearson?.toFixed(3) ?? "n/a"}, MAE ${result.consensus.mae.toFixed(3)}; reward inflation ${result.rewardInflation.toFixed(4)}</p><div class="grid">`,
             barChart({
               title: "mean reward per inference node",

@@ -4,7 +4,7 @@ import { defaultThreads, runInWorkers } from "../../parallel/workerPool.ts";
 import { AGGREGATORS, type AggregatorName } from "../../protocol/poq/consensus/aggregators.ts";
 import { BEHAVIOURS, type BehaviourName } from "../../protocol/poq/consensus/behaviours.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
-import { provenance } from "../../report/provenance.ts";
+import { provenance, provenanceLine } from "../../report/provenance.ts";
 import { escapeHtml, htmlPage, lineChart } from "../../report/svg.ts";
 import { renderTable } from "../../report/table.ts";
 import {
@@ -216,7 +216,7 @@ export const sweepCommand: CommandSpec = {
     if (html) {
       const sections = [
         `<h1>PoQ sweep — ${escapeHtml(pool.task)}</h1>`,
-        `<p class="meta">${points.length} points × ${base.rounds} rounds in ${seconds.toFixed(1)} s on ${threads} threads · truth ${escapeHtml(pool.truthName)} · seed ${seed} · git ${escapeHtml(report.provenance.gitRevision ?? "?")} · plots at k = ${kShown}</p>`,
+        `<p class="meta">${points.length} points × ${base.rounds} rounds in ${seconds.toFixed(1)} s on ${threads} threads · truth ${escapeHtml(pool.truthName)} · seed ${seed} · plots at k = ${kShown}<br>${escapeHtml(provenanceLine(report.provenance))}</p>`,
       ];
       for (const attack of grid.attacks) {
         sections.push(`<h2>${escapeHtml(attack)}</h2><div class="grid">`);

@@ -1,6 +1,6 @@
 /** The audit report: JSON for machines, a table for people, and a standalone HTML page with plots. */
 import type { Estimate } from "../../protocol/poq/metrics/bootstrap.ts";
-import type { Provenance } from "../../report/provenance.ts";
+import { type Provenance, provenanceLine } from "../../report/provenance.ts";
 import { barChart, escapeHtml, htmlPage, scatterPlot } from "../../report/svg.ts";
 import { renderTable } from "../../report/table.ts";
 import type { PaperAnchor } from "./anchors.ts";
@@ -125,7 +125,7 @@ export function renderAuditHtml(report: AuditReport): string {
   const sections: string[] = [
     `<h1>Evaluator audit — ${escapeHtml(report.task)}</h1>`,
     `<p>${escapeHtml(report.description)}</p>`,
-    `<p class="meta">${report.items} outputs · ${report.prompts} prompts · systems: ${escapeHtml(report.systems.join(", "))}<br>seed ${report.seed} · ${report.bootstrapResamples} bootstrap resamples · ${Math.round(report.confidence * 100)}% percentile intervals · git ${escapeHtml(report.provenance.gitRevision ?? "unknown")}${report.provenance.gitDirty ? " (dirty)" : ""} · ${escapeHtml(report.provenance.generatedAt)} · ${escapeHtml(report.provenance.cpu)} (${report.provenance.cores} cores)</p>`,
+    `<p class="meta">${report.items} outputs · ${report.prompts} prompts · systems: ${escapeHtml(report.systems.join(", "))}<br>seed ${report.seed} · ${report.bootstrapResamples} bootstrap resamples · ${Math.round(report.confidence * 100)}% percentile intervals<br>${escapeHtml(provenanceLine(report.provenance))}</p>`,
   ];
   const referencesFor = (truth: string) =>
     report.anchors
