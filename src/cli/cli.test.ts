@@ -270,6 +270,119 @@ describe("verinfer eval audit", () => {
   );
 
   itWithData(
+    "audits and calibrates on a user's own judgments file, described from what it read",
+    ["summeval/summeval_expert.jsonl"],
+    async (summevalPath) => {
+      // SummEval rewritten in the documented judgments schema, relevance on a 0–100 scale.
+      const lines = readFileSync(summevalPath, "utf8").trim().split("\n");
+      const rows = lines.flatMap((line) => {
+        const doc = JSON.parse(line);
+        return doc.summaries.map(
+          (s: { system: string; summary: string; expert_scores: Record<string, number> }) =>
+            JSON.stringify({
+              id: doc.doc_id,
+              system: s.system,
+              summary: s.summary,
+              references: doc.references,
+              source: doc.source,
+              human: {
+                relevance_pct: 20 * (s.expert_scores.relevance as number),
+                fluency: s.expert_scores.fluency,
+              },
+            }),
+        );
+      });
+      const file = tempFile("judgments.jsonl", `${rows.join("\n")}\n`);
+      const audit = await cli(
+        "eval",
+        "audit",
+        "--task",
+        "summarization",
+        "--judgments",
+        file,
+        "--evaluators",
+        "token-f1,tfidf",
+        "--bootstrap",
+        "20",
+        "--json",
+      );
+      expect(audit.code).toBe(0);
+      const report = JSON.parse(audit.stdout);
+      expect(report.description).toBe(
+        `${file}: 1600 summaries of 16 systems for 100 documents, 11–11 references each; human fluency (${report.truths[0].description.match(/observed (.*)\)/)[1]}), relevance_pct (20–100)`,
+      );
+      expect(report.truths.map((t: { name: string }) => t.name)).toEqual([
+        "fluency",
+        "relevance_pct",
+        "token_f1",
+      ]);
+      expect(report.sources).toEqual([file]);
+      // The same data through the built-in SummEval path gives the same correlations (Pearson ignores scale).
+      const builtin = JSON.parse(
+        (
+          await cli(
+            "eval",
+            "audit",
+            "--task",
+            "summarization",
+            "--evaluators",
+            "token-f1,tfidf",
+            "--bootstrap",
+            "20",
+            "--json",
+            "--limit-prompts",
+            "100",
+          )
+        ).stdout,
+      );
+      expect(builtin.description).toMatch(
+        /^SummEval \(CNN\/DailyMail\): 1600 summaries of 16 systems for 100 documents/,
+      );
+      const calibrate = await cli(
+        "poq",
+        "calibrate",
+        "--task",
+        "summarization",
+        "--judgments",
+        file,
+        "--truth",
+        "relevance_pct",
+        "--evaluators",
+        "token-f1,tfidf",
+        "--dimension-scorer",
+        "tfidf",
+        "--bootstrap",
+        "50",
+        "--json",
+      );
+      expect(calibrate.code).toBe(0);
+      const c = JSON.parse(calibrate.stdout);
+      expect(c).toMatchObject({ truth: "relevance_pct", calibrationItems: expect.any(Number) });
+      expect(c.calibrationItems + c.heldOutItems).toBe(1600);
+      // Bad files: the line and field are named; --judgments is for summarization only.
+      const bad = tempFile(
+        "bad.jsonl",
+        `${rows[0]}\n${JSON.stringify({ ...JSON.parse(rows[1] as string), human: { relevance_pct: 5 } })}\n`,
+      );
+      expect((await cli("eval", "audit", "--task", "summarization", "--judgments", bad)).stderr).toMatch(
+        /\[DATASET_MALFORMED\] .*line 2: field human has relevance_pct; line 1 has fluency, relevance_pct/,
+      );
+      const missing = tempFile(
+        "missing.jsonl",
+        `${JSON.stringify({ id: "d", system: "s", summary: "x", human: { q: 1 } })}\n`,
+      );
+      expect((await cli("eval", "audit", "--task", "summarization", "--judgments", missing)).stderr).toMatch(
+        /\[DATASET_MALFORMED\] .*line 1.*references/,
+      );
+      expect(await cli("eval", "audit", "--task", "qa", "--judgments", file)).toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(/--judgments is for --task summarization/),
+      });
+    },
+    120_000,
+  );
+
+  itWithData(
     "samples prompts with --limit-prompts and keeps every system's output per prompt",
     ["squad-v1.1/dev-v1.1.reconstructed.json"],
     async () => {

@@ -150,17 +150,35 @@ describe("sweeps", () => {
 
 describe("composite calibration", () => {
   it("drops the anti-correlated dimension and is evaluated on held-out prompts", () => {
-    const r = calibrateComposite(pool, {
-      semantic: "evaluator-0",
+    const options = {
+      semantic: null,
       weights: DEFAULT_DIMENSION_WEIGHTS,
       minCorrelation: 0.1,
       seed: seedFrom(3),
-    });
+      resamples: 200,
+      confidence: 0.95,
+    };
+    const r = calibrateComposite(pool, options);
     expect(r.dimensionCorrelations.alignment!).toBeLessThan(0);
     expect(r.calibration.dropped.map((d) => d.dimension)).toContain("alignment");
-    expect(r.calibration.weights.alignment).toBe(0);
+    expect(r.calibration.weights?.alignment).toBe(0);
     expect(r.calibrationItems + r.heldOutItems).toBe(1600);
     expect(r.heldOut.calibratedComposite!).toBeGreaterThan(r.heldOut.defaultComposite!);
-    expect(r.heldOut.bestSingle.evaluator).toBe("evaluator-0");
+    // Chosen on the calibration half: the best single evaluator, and the semantic dimension with it.
+    expect(r.bestSingle.evaluator).toBe("evaluator-0");
+    expect(r.semantic).toEqual({ evaluator: "evaluator-0", chosenBy: "calibration half" });
+    const best = Object.entries(r.calibrationPearson).sort((a, b) => (b[1] ?? -2) - (a[1] ?? -2))[0];
+    expect(best?.[0]).toBe("evaluator-0");
+    // The differences come with an interval that contains them.
+    const d = r.heldOut.calibratedMinusBestSingle;
+    expect(d.delta).toBeCloseTo(r.heldOut.calibratedComposite! - r.heldOut.bestSingle!, 12);
+    expect(d.low!).toBeLessThanOrEqual(d.delta!);
+    expect(d.high!).toBeGreaterThanOrEqual(d.delta!);
+    // Deterministic per seed; a threshold nothing passes gives no calibrated composite.
+    expect(calibrateComposite(pool, options)).toEqual(r);
+    const none = calibrateComposite(pool, { ...options, minCorrelation: 0.99 });
+    expect(none.calibration.weights).toBeNull();
+    expect(none.heldOut.calibratedComposite).toBeNull();
+    expect(none.heldOut.calibratedMinusBestSingle.delta).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import {
   scoreTask,
   truthSystemMeans,
 } from "../../evaluators/audit/runAudit.ts";
-import { type AuditTask, loadAuditTask, TASKS, type TaskName } from "../../evaluators/audit/tasks.ts";
+import { type AuditTask, loadTaskOutputs, TASKS, type TaskName } from "../../evaluators/audit/tasks.ts";
 import { createEvaluator, parseEvaluatorList } from "../../evaluators/registry.ts";
 import { preset } from "../../protocol/params/params.ts";
 import { deriveSeed } from "../../protocol/rng/deriveSeed.ts";
@@ -45,10 +45,17 @@ export const auditCommand: CommandSpec = {
     "  summarization  SummEval, 16 systems x 100 articles vs the 4 expert dimensions and token F1 (summary and system level)",
     "  sts            STS-B test vs gold similarity",
     "  chat           AlpacaEval, 3 models x 805 instructions vs GPT-4-turbo preference and token F1",
+    "With --task summarization --judgments FILE it audits your own judged summaries (JSON Lines: id, system, summary,",
+    "references, human dimensions on any scale; docs/evaluators.md) instead of SummEval.",
     "The sts evaluator is trained on STS-B train on first use (about 5 s) and cached.",
   ].join("\n"),
   options: {
     task: { type: "string", required: true, choices: TASKS, description: "which logged outputs to audit" },
+    judgments: {
+      type: "string",
+      value: "FILE",
+      description: "summarization: audit your own judged summaries (JSON Lines) instead of SummEval",
+    },
     evaluators: {
       type: "string",
       value: "LIST",
@@ -91,6 +98,7 @@ export const auditCommand: CommandSpec = {
   examples: [
     "verinfer eval audit --task qa",
     "verinfer eval audit --task summarization --html reports/summeval.html",
+    "verinfer eval audit --task summarization --judgments my-judgments.jsonl --html reports/mine.html",
     "verinfer eval audit --task sts --evaluators sts,tfidf,token-f1 --json",
     "verinfer eval audit --task chat --evaluators llm-judge,sts --judge-url http://127.0.0.1:8080/v1 --judge-model m --limit-prompts 50",
   ],
@@ -100,7 +108,7 @@ export const auditCommand: CommandSpec = {
     const resamples = ctx.number("bootstrap") ?? params.poq.bootstrapResamples;
     const dataDir = resolveDataDir(ctx.string("data-dir"));
     const taskName = ctx.string("task") as TaskName;
-    let task = loadAuditTask(taskName, dataDir);
+    let task = loadTaskOutputs(taskName, ctx.string("judgments"), dataDir);
     const limit = ctx.number("limit-prompts");
     if (limit !== undefined) task = samplePrompts(task, limit, seed);
     const names = parseEvaluatorList(ctx.string("evaluators") ?? task.defaultEvaluators.join(","));

@@ -1,10 +1,14 @@
 /** Options shared by the `verinfer poq` commands: which pool to simulate on, and the simulation parameters. */
 import { resolveDataDir } from "../../data/dataDir.ts";
 import { checked } from "../../errors.ts";
-import { loadAuditTask } from "../../evaluators/audit/tasks.ts";
+import { loadTaskOutputs } from "../../evaluators/audit/tasks.ts";
 import { parseEvaluatorList } from "../../evaluators/registry.ts";
 import { buildPool } from "../../experiments/poq/buildPool.ts";
-import { DEFAULT_COST_PROFILES, loadCostProfile } from "../../experiments/poq/costProfiles.ts";
+import {
+  DEFAULT_COST_PROFILES,
+  loadCostProfile,
+  uniformCostProfile,
+} from "../../experiments/poq/costProfiles.ts";
 import { preset } from "../../protocol/params/params.ts";
 import { DEFAULT_DIMENSION_WEIGHTS, formatWeights, parseWeights } from "../../protocol/poq/composite.ts";
 import { AGGREGATORS, type AggregatorName } from "../../protocol/poq/consensus/aggregators.ts";
@@ -50,11 +54,17 @@ export const POOL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     default: "tfidf",
     description: "scorer of the alignment and agreement dimensions",
   },
+  judgments: {
+    type: "string",
+    value: "FILE",
+    description:
+      "summarization: your own judged summaries (JSON Lines, docs/evaluators.md) instead of SummEval; --truth names one of its human dimensions",
+  },
   costs: {
     type: "string",
     value: "FILE",
     description:
-      'inference cost profiles JSON {"node": {"baseMs", "perTokenMs"}} (default: documented assumptions)',
+      'inference cost profiles JSON {"node": {"baseMs", "perTokenMs"}} (default: documented assumptions; the same for every system of a --judgments file)',
   },
   "data-dir": DATA_DIR_OPTION,
   seed: SEED_OPTION,
@@ -215,13 +225,16 @@ export function poolChoices(ctx: CommandContext) {
 /** Builds (or loads from the cache) the pool, with progress bars. */
 export async function poolFromOptions(ctx: CommandContext): Promise<{ pool: PoqPool; cached: boolean }> {
   const { task, truth, evaluators } = poolChoices(ctx);
+  const judgments = ctx.string("judgments");
   const dataDir = resolveDataDir(ctx.string("data-dir"));
-  const loaded = loadAuditTask(task, dataDir);
+  const loaded = loadTaskOutputs(task, judgments, dataDir);
   const systems = [...new Set(loaded.items.map((i) => i.system))];
   const costsFile = ctx.string("costs");
   const costs = costsFile
     ? loadCostProfile(costsFile, systems)
-    : (DEFAULT_COST_PROFILES[task] as NonNullable<(typeof DEFAULT_COST_PROFILES)[string]>);
+    : judgments
+      ? uniformCostProfile(systems)
+      : (DEFAULT_COST_PROFILES[task] as NonNullable<(typeof DEFAULT_COST_PROFILES)[string]>);
   let bar: ReturnType<typeof ctx.progress> | null = null;
   let label = "";
   const { pool, cached } = await buildPool({

@@ -95,7 +95,8 @@ describe("verinfer poq", () => {
     async () => {
       const r = JSON.parse((await cli("poq", "calibrate", ...POOL, "--semantic", "tfidf", "--json")).stdout);
       expect(r.calibrationItems + r.heldOutItems).toBe(52850);
-      expect(r.heldOut.bestSingle.evaluator).toBe("token-f1");
+      expect(r.bestSingle.evaluator).toBe("token-f1");
+      expect(r.semantic).toEqual({ evaluator: "tfidf", chosenBy: "--semantic" });
       expect(r.calibration.weights.semantic).toBeGreaterThan(0);
     },
     120_000,

@@ -4,16 +4,19 @@
  * is correlated with (never shown to evaluators):
  * - qa: the five SQuAD v1.1 leaderboard systems × 10,570 questions; truth = official token F1 (×10);
  * - summarization: 16 SummEval systems × 100 CNN/DM articles; truth = the four expert dimensions (1–5)
- *   and the paper's G = 10 · token F1 against the original highlights;
+ *   and the paper's G = 10 · token F1 against the original highlights — or a user's judgments file
+ *   (any human dimensions) in the same shape;
  * - sts: STS-B test pairs; truth = gold similarity (×2);
  * - chat: three AlpacaEval models × 805 instructions; truth = GPT-4-turbo preference over its reference
  *   (×10) and G = 10 · token F1 against that reference.
  */
 import { loadAlpacaJudged, loadAlpacaReferences } from "../../data/alpacaEval.ts";
 import { dataFile } from "../../data/dataDir.ts";
+import { type Judgment, loadJudgments } from "../../data/judgments.ts";
 import { loadSquadDataset, loadSquadPredictions } from "../../data/squad.ts";
 import { loadStsB } from "../../data/stsb.ts";
 import { loadSummEval, SUMMEVAL_DIMENSIONS } from "../../data/summeval.ts";
+import { VerinferError } from "../../errors.ts";
 import { type LengthRange, TASK_LENGTHS } from "../../protocol/poq/dimensions/structure.ts";
 import type { EvaluationInput } from "../../protocol/poq/evaluator.ts";
 import { maxOverGroundTruths, squadExactMatch, squadF1 } from "../../protocol/poq/metrics/squad.ts";
@@ -47,6 +50,8 @@ export interface AuditTask {
   readonly lengthRange: LengthRange;
   readonly defaultEvaluators: readonly string[];
   readonly sources: readonly string[];
+  /** A digest of the data where the source paths alone do not identify it (a user's file). */
+  readonly fingerprint?: string;
 }
 
 /** The cost-aware PoQ paper's offline ground truth, G = 10 · token F1 (SQuAD rules) against one reference. */
@@ -116,36 +121,49 @@ function qaTask(dataDir: string): AuditTask {
   };
 }
 
-function summarizationTask(dataDir: string): AuditTask {
-  const path = dataFile(dataDir, "summeval/summeval_expert.jsonl");
-  const documents = loadSummEval(path);
+/** Judged summaries (SummEval's, or a user's judgments file) as an audit task described from the data. */
+function summariesTask(
+  judgments: readonly Judgment[],
+  dimensions: readonly string[],
+  origin: {
+    readonly name: string;
+    readonly note: string;
+    readonly sources: readonly string[];
+    readonly fingerprint?: string;
+  },
+): AuditTask {
+  const byDocument = new Map<string, Judgment[]>();
+  for (const j of judgments) byDocument.set(j.id, [...(byDocument.get(j.id) ?? []), j]);
   const items: AuditItem[] = [];
-  for (const doc of documents) {
-    doc.summaries.forEach((s, i) => {
+  for (const [id, summaries] of byDocument) {
+    summaries.forEach((j, i) => {
       items.push({
-        system: s.system,
-        group: doc.doc_id,
+        system: j.system,
+        group: id,
         input: {
-          query: doc.source,
-          output: s.summary,
-          reference: doc.references,
-          peers: doc.summaries.filter((_, j) => j !== i).map((o) => o.summary),
+          query: j.source ?? "",
+          output: j.summary,
+          reference: j.references,
+          peers: summaries.filter((_, k) => k !== i).map((o) => o.summary),
         },
-        truth: { ...s.expert_scores, token_f1: 10 * squadF1(s.summary, doc.reference) },
+        truth: { ...j.human, token_f1: 10 * squadF1(j.summary, j.references[0] as string) },
       });
     });
   }
+  const range = (values: readonly number[]) => `${Math.min(...values)}–${Math.max(...values)}`;
+  const systems = new Set(judgments.map((j) => j.system)).size;
+  const refs = judgments.map((j) => j.references.length);
+  const observed = (d: string) => range(judgments.map((j) => j.human[d] as number));
   return {
     task: "summarization",
-    description:
-      "SummEval: 16 systems x 100 CNN/DailyMail articles, 11 references each; expert scores are averages of 3 experts (1-5)",
+    description: `${origin.name}: ${judgments.length} summaries of ${systems} systems for ${byDocument.size} documents, ${range(refs)} references each; human ${dimensions.map((d) => `${d} (${observed(d)})`).join(", ")}${origin.note}`,
     truths: [
-      ...SUMMEVAL_DIMENSIONS.map((d) => ({ name: d, description: `expert ${d} (1-5)` })),
-      { name: "token_f1", description: PAPER_GROUND_TRUTH("the original CNN/DailyMail highlights") },
+      ...dimensions.map((d) => ({ name: d, description: `human ${d} (observed ${observed(d)})` })),
+      { name: "token_f1", description: PAPER_GROUND_TRUTH("the first reference") },
     ],
     levels: ["summary", "system", "pooled"],
     items,
-    corpusTexts: documents.flatMap((d) => [d.source, ...d.references]),
+    corpusTexts: judgments.flatMap((j) => [...(j.source ? [j.source] : []), ...j.references]),
     lengthRange: TASK_LENGTHS.summarization as LengthRange,
     defaultEvaluators: [
       "rouge-l",
@@ -158,8 +176,40 @@ function summarizationTask(dataDir: string): AuditTask {
       "alignment:tfidf",
       "agreement:rouge-l",
     ],
-    sources: [path],
+    sources: origin.sources,
+    ...(origin.fingerprint ? { fingerprint: origin.fingerprint } : {}),
   };
+}
+
+function summarizationTask(dataDir: string): AuditTask {
+  const path = dataFile(dataDir, "summeval/summeval_expert.jsonl");
+  const judgments = loadSummEval(path).flatMap((doc) =>
+    doc.summaries.map((s) => ({
+      id: doc.doc_id,
+      system: s.system,
+      summary: s.summary,
+      // references[0] is the original CNN/DailyMail highlights.
+      references: doc.references,
+      source: doc.source,
+      human: { ...s.expert_scores },
+    })),
+  );
+  return summariesTask(judgments, SUMMEVAL_DIMENSIONS, {
+    name: "SummEval (CNN/DailyMail)",
+    note: "; expert scores are averages of 3 experts",
+    sources: [path],
+  });
+}
+
+/** The summarization task on a user's judgments file (docs/evaluators.md, "Your own judgments"). */
+export function judgmentsTask(path: string): AuditTask {
+  const file = loadJudgments(path);
+  return summariesTask(file.judgments, file.dimensions, {
+    name: path,
+    note: "",
+    sources: [path],
+    fingerprint: file.sha256,
+  });
 }
 
 function stsTask(dataDir: string): AuditTask {
@@ -264,4 +314,18 @@ export function loadAuditTask(task: TaskName, dataDir: string): AuditTask {
     case "chat":
       return chatTask(dataDir);
   }
+}
+
+/**
+ * A task's logged outputs: the shared dataset, or for summarization a user's judgments file
+ * (`--judgments`, only there).
+ */
+export function loadTaskOutputs(task: TaskName, judgments: string | undefined, dataDir: string): AuditTask {
+  if (judgments === undefined) return loadAuditTask(task, dataDir);
+  if (task !== "summarization")
+    throw new VerinferError(
+      "CLI_USAGE",
+      `--judgments is for --task summarization (judged summaries), not ${task}`,
+    );
+  return judgmentsTask(judgments);
 }

@@ -72,6 +72,7 @@ export async function buildPool(
         sts: STS_TRAINER_VERSION,
         task: task.task,
         sources: task.sources,
+        fingerprint: task.fingerprint ?? null,
         items: task.items.length,
         evaluators: options.evaluators,
         dim: options.dimensionScorer,

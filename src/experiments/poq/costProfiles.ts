@@ -19,6 +19,14 @@ export type CostProfile = Readonly<Record<string, NodeCost>>;
 
 const fixed = (baseMs: number): NodeCost => ({ baseMs, perTokenMs: 0 });
 
+/**
+ * The same cost for every node: for outputs of unknown systems (a user's judgments file without
+ * `--costs`), so cost-aware rewards do not tell the nodes apart by cost.
+ */
+export function uniformCostProfile(nodes: readonly string[]): CostProfile {
+  return Object.fromEntries(nodes.map((n) => [n, fixed(100)]));
+}
+
 /** Our assumptions (see docs/reproductions/poq-cost-aware.md for the reasoning). */
 export const DEFAULT_COST_PROFILES: Readonly<Record<string, CostProfile>> = {
   // SQuAD v1.1 leaderboard readers: an ensemble of BERT-large (≈340M parameters × several members) is

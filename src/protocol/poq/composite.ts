@@ -40,13 +40,17 @@ export function compositeScore(scores: ArrayLike<number>, weights: DimensionWeig
 
 /** Outcome of calibration. */
 export interface Calibration {
-  readonly weights: DimensionWeights;
+  /** Null when no dimension passes: then there is no calibrated composite, and `reason` says why. */
+  readonly weights: DimensionWeights | null;
   readonly dropped: readonly { readonly dimension: Dimension; readonly correlation: number | null }[];
+  readonly reason: string | null;
 }
 
 /**
- * Drops dimensions whose correlation with reference quality is below `minCorrelation` (or undefined)
- * and renormalizes the others. If every dimension would be dropped, the single best one is kept.
+ * The paper's rule: drops dimensions whose correlation with reference quality is below
+ * `minCorrelation` (or undefined) and renormalizes the others. When none passes, there is no
+ * calibrated composite (weights null) — keeping the "least bad" dimension would pass off a
+ * signal the audit rejected as calibrated.
  */
 export function calibrateWeights(
   correlations: Readonly<Record<Dimension, number | null>>,
@@ -56,23 +60,55 @@ export function calibrateWeights(
   const keep = DIMENSIONS.filter(
     (d) => weights[d] > 0 && (correlations[d] ?? Number.NEGATIVE_INFINITY) >= minCorrelation,
   );
-  if (keep.length === 0) {
-    const best = [...DIMENSIONS].sort(
-      (a, b) => (correlations[b] ?? -2) - (correlations[a] ?? -2),
-    )[0] as Dimension;
-    keep.push(best);
-  }
-  const total = keep.reduce((s, d) => s + (weights[d] > 0 ? weights[d] : 1), 0);
+  const dropped = DIMENSIONS.filter((d) => !keep.includes(d)).map((d) => ({
+    dimension: d,
+    correlation: correlations[d],
+  }));
+  if (keep.length === 0)
+    return {
+      weights: null,
+      dropped,
+      reason: `no dimension reaches Pearson ${minCorrelation} on the calibration half`,
+    };
+  const total = keep.reduce((s, d) => s + weights[d], 0);
   const calibrated = Object.fromEntries(
-    DIMENSIONS.map((d) => [d, keep.includes(d) ? (weights[d] > 0 ? weights[d] : 1) / total : 0]),
+    DIMENSIONS.map((d) => [d, keep.includes(d) ? weights[d] / total : 0]),
   ) as Record<Dimension, number>;
-  return {
-    weights: calibrated,
-    dropped: DIMENSIONS.filter((d) => !keep.includes(d)).map((d) => ({
-      dimension: d,
-      correlation: correlations[d],
-    })),
-  };
+  return { weights: calibrated, dropped, reason: null };
+}
+
+/**
+ * Weights fitted to reference quality: non-negative least squares of the centered truth on the centered
+ * dimensions (all on 0–10, so the coefficients compare), normalized to sum 1 — the composite is then
+ * an affine map of the best non-negative linear predictor, with its Pearson. Takes the dimensions'
+ * Gram matrix `gram[j][k] = Σ (x_j − x̄_j)(x_k − x̄_k)` and `cross[j] = Σ (x_j − x̄_j)(y − ȳ)`;
+ * solved by cyclic coordinate descent (exact for this convex problem of five variables). Null when no
+ * dimension has a positive partial association with the truth.
+ */
+export function fitWeights(
+  gram: readonly (readonly number[])[],
+  cross: readonly number[],
+  sweeps = 500,
+): DimensionWeights | null {
+  const n = DIMENSIONS.length;
+  const w = new Array<number>(n).fill(0);
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    let change = 0;
+    for (let j = 0; j < n; j++) {
+      const g = (gram[j] as readonly number[])[j] as number;
+      if (!(g > 0)) continue; // a constant dimension cannot predict anything
+      let r = cross[j] as number;
+      for (let k = 0; k < n; k++)
+        if (k !== j) r -= ((gram[j] as readonly number[])[k] as number) * (w[k] as number);
+      const next = Math.max(0, r / g);
+      change = Math.max(change, Math.abs(next - (w[j] as number)));
+      w[j] = next;
+    }
+    if (change < 1e-12) break;
+  }
+  const total = w.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return null;
+  return Object.fromEntries(DIMENSIONS.map((d, j) => [d, (w[j] as number) / total])) as DimensionWeights;
 }
 
 /** Checks composite weights: non-negative, finite, summing to 1 (±1e-9). */

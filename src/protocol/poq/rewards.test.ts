@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccakUtf8 } from "../encoding/keccak.ts";
 import { ok } from "../errors.ts";
+import { createRng } from "../rng/prng.ts";
 import {
   calibrateWeights,
   compositeScore,
   DEFAULT_DIMENSION_WEIGHTS,
+  DIMENSIONS,
+  type DimensionWeights,
+  fitWeights,
   formatWeights,
   parseWeights,
   validateWeights,
@@ -107,6 +111,26 @@ describe("commit–reveal", () => {
   });
 });
 
+/** Centered Gram matrix and cross products of rows (dimensions) against y. */
+function centeredMoments(rows: number[][], y: number[]) {
+  const n = rows.length;
+  const d = (rows[0] as number[]).length;
+  const mean = Array.from({ length: d }, (_, j) => rows.reduce((s, r) => s + (r[j] as number), 0) / n);
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  const gram = Array.from({ length: d }, (_, j) =>
+    Array.from({ length: d }, (_, k) =>
+      rows.reduce(
+        (s, r) => s + ((r[j] as number) - (mean[j] as number)) * ((r[k] as number) - (mean[k] as number)),
+        0,
+      ),
+    ),
+  );
+  const cross = Array.from({ length: d }, (_, j) =>
+    rows.reduce((s, r, i) => s + ((r[j] as number) - (mean[j] as number)) * ((y[i] as number) - my), 0),
+  );
+  return { gram, cross };
+}
+
 describe("multi-dimensional composite", () => {
   it("weights dimensions and calibrates by dropping weak or negative ones", () => {
     expect(compositeScore([10, 10, 10, 10, 10], DEFAULT_DIMENSION_WEIGHTS)).toBeCloseTo(10, 12);
@@ -116,21 +140,45 @@ describe("multi-dimensional composite", () => {
       DEFAULT_DIMENSION_WEIGHTS,
       0.1,
     );
-    expect(c.weights.semantic).toBeCloseTo(0.4 / 0.55, 12);
-    expect(c.weights.prior).toBeCloseTo(0.15 / 0.55, 12);
-    expect(c.weights.alignment).toBe(0);
+    expect(c.weights?.semantic).toBeCloseTo(0.4 / 0.55, 12);
+    expect(c.weights?.prior).toBeCloseTo(0.15 / 0.55, 12);
+    expect(c.weights?.alignment).toBe(0);
     expect(c.dropped.map((d) => d.dimension)).toEqual(["structure", "alignment", "agreement"]);
-    expect(validateWeights(c.weights).ok).toBe(true);
+    expect(validateWeights(c.weights as DimensionWeights).ok).toBe(true);
+    // None passes: no calibrated composite, and why (the best of the rejected is not kept).
     const none = calibrateWeights(
       { prior: -0.3, structure: -0.2, semantic: 0.05, alignment: null, agreement: -0.1 },
       DEFAULT_DIMENSION_WEIGHTS,
       0.1,
     );
-    expect(none.weights.semantic).toBe(1);
+    expect(none).toMatchObject({
+      weights: null,
+      reason: "no dimension reaches Pearson 0.1 on the calibration half",
+    });
+    expect(none.dropped).toHaveLength(5);
     expect(validateWeights({ ...DEFAULT_DIMENSION_WEIGHTS, semantic: 0.5 })).toMatchObject({
       ok: false,
       error: { code: "PARAMS_INVALID" },
     });
+  });
+
+  it("fits non-negative weights that recover a linear truth, and none when nothing predicts it", () => {
+    // y = 2·semantic + 1·agreement on random dimensions: the fit finds 2/3 and 1/3.
+    const rng = createRng(4);
+    const rows = Array.from({ length: 400 }, () => DIMENSIONS.map(() => rng.float() * 10));
+    const y = rows.map((r) => 2 * (r[2] as number) + (r[4] as number));
+    const { gram, cross } = centeredMoments(rows, y);
+    const w = fitWeights(gram, cross) as DimensionWeights;
+    expect(w.semantic).toBeCloseTo(2 / 3, 6);
+    expect(w.agreement).toBeCloseTo(1 / 3, 6);
+    expect(w.prior + w.structure + w.alignment).toBeCloseTo(0, 6);
+    // Only structure varies, and the truth falls as it rises: nothing has a positive association.
+    const flat = rows.map((r) => [5, r[1] as number, 5, 5, 5]);
+    const anti = centeredMoments(
+      flat,
+      flat.map((r) => -(r[1] as number)),
+    );
+    expect(fitWeights(anti.gram, anti.cross)).toBeNull();
   });
 
   it("weights round-trip through the command-line form; bad lists are rejected", () => {

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../rng/prng.ts";
 import { correlate } from "./bootstrap.ts";
-import { averageRanks, kendallTauB, pearson, spearman } from "./correlation.ts";
+import { averageRanks, correlationUndefinedReason, kendallTauB, pearson, spearman } from "./correlation.ts";
 import {
   pairWeights,
   preparePairs,
@@ -47,6 +47,17 @@ describe("correlation coefficients", () => {
     expect(pearson([1, 1, 1], [1, 2, 3])).toBeNull();
     expect(spearman([1], [2])).toBeNull();
     expect(kendallTauB([3, 3], [1, 2])).toBeNull();
+    // A constant whose mean does not round-trip (0.1 × 3 / 3 ≠ 0.1) once gave 1e-16, not undefined.
+    expect(pearson([0.1, 0.1, 0.1], [1, 2, 3])).toBeNull();
+    expect(pearson([1, 2, 3], [0.7, 0.7, 0.7])).toBeNull();
+    expect(correlationUndefinedReason([0.1, 0.1, 0.1], [1, 2, 3])).toBe(
+      "the scores are constant (every one is 0.1)",
+    );
+    expect(correlationUndefinedReason([1, 2], [3, 3])).toBe(
+      "the reference values are constant (every one is 3)",
+    );
+    expect(correlationUndefinedReason([1], [2])).toBe("1 pair; a correlation needs 2");
+    expect(correlationUndefinedReason([1, 2], [2, 1])).toBeNull();
   });
 
   it("fast Kendall τ-b equals the O(n²) definition, ties included", () => {

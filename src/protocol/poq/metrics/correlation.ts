@@ -25,10 +25,28 @@ export function checkPaired(x: Sample, y: Sample): Verdict<number> {
   return ok(x.length);
 }
 
-/** Pearson correlation; `null` when undefined. */
+/** Whether every value of a sample is the same (exactly: a rounding residue is no variance). */
+function isConstant(x: Sample): boolean {
+  for (let i = 1; i < x.length; i++) if (x[i] !== x[0]) return false;
+  return true;
+}
+
+/**
+ * Why a correlation of `x` with `y` is undefined — fewer than two pairs, different lengths, or a
+ * constant sample — or null when it is defined.
+ */
+export function correlationUndefinedReason(x: Sample, y: Sample): string | null {
+  if (x.length !== y.length) return `the samples differ in length (${x.length} vs ${y.length})`;
+  if (x.length < 2) return `${x.length} pair${x.length === 1 ? "" : "s"}; a correlation needs 2`;
+  if (isConstant(x)) return `the scores are constant (every one is ${x[0]})`;
+  if (isConstant(y)) return `the reference values are constant (every one is ${y[0]})`;
+  return null;
+}
+
+/** Pearson correlation; `null` when undefined (see {@link correlationUndefinedReason}). */
 export function pearson(x: Sample, y: Sample): number | null {
   const n = x.length;
-  if (n < 2 || y.length !== n) return null;
+  if (n < 2 || y.length !== n || isConstant(x) || isConstant(y)) return null;
   let mx = 0;
   let my = 0;
   for (let i = 0; i < n; i++) {
