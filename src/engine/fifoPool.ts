@@ -66,6 +66,20 @@ export class FifoPool<T> {
   }
 }
 
+/** Runs a generator holding one of the pool's resources, taken in turn and given back when it ends. */
+export async function* inTurn<T, Y, R>(
+  pool: FifoPool<T>,
+  signal: AbortSignal | undefined,
+  run: () => AsyncGenerator<Y, R, void>,
+): AsyncGenerator<Y, R, void> {
+  const resource = await pool.acquire(signal);
+  try {
+    return yield* run();
+  } finally {
+    pool.release(resource);
+  }
+}
+
 /** The error a cancelled generation ends with. */
 export function cancelled(): VerinferError {
   return new VerinferError("GENERATION_CANCELLED", "the generation was cancelled (the client left)");

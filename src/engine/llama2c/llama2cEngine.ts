@@ -21,7 +21,7 @@ import {
   seedOf,
   type TraceSummary,
 } from "../engine.ts";
-import { cancelled, FifoPool } from "../fifoPool.ts";
+import { cancelled, FifoPool, inTurn } from "../fifoPool.ts";
 import { sampleToken } from "../sampler.ts";
 import { BOS, decodePiece, EOS, encode, minTokens, type Tokenizer } from "./tokenizer.ts";
 
@@ -65,12 +65,7 @@ export function createLlama2cEngine(
   return {
     info: { ...info, contextLength, parallelism: 1 },
     async *stream(request: GenerateRequest): AsyncGenerator<GenerationChunk, GenerationResult, void> {
-      await turn.acquire(request.signal);
-      try {
-        return yield* generateOne(request);
-      } finally {
-        turn.release(model);
-      }
+      return yield* inTurn(turn, request.signal, () => generateOne(request));
     },
     async close() {},
   };

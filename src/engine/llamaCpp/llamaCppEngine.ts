@@ -17,7 +17,7 @@ import {
   StopMatcher,
   seedOf,
 } from "../engine.ts";
-import { cancelled, FifoPool } from "../fifoPool.ts";
+import { cancelled, FifoPool, inTurn } from "../fifoPool.ts";
 
 /** Options of the llama.cpp engine. */
 export interface LlamaCppOptions {
@@ -139,12 +139,7 @@ export async function createLlamaCppEngine(
       parallelism: 1,
     },
     async *stream(request: GenerateRequest): AsyncGenerator<GenerationChunk, GenerationResult, void> {
-      await turn.acquire(request.signal);
-      try {
-        return yield* generateOne(request);
-      } finally {
-        turn.release(sequence);
-      }
+      return yield* inTurn(turn, request.signal, () => generateOne(request));
     },
     async close() {
       await context.dispose();

@@ -13,7 +13,7 @@ import {
   resolveParams,
   seedOf,
 } from "../engine.ts";
-import { cancelled, FifoPool } from "../fifoPool.ts";
+import { cancelled, FifoPool, inTurn } from "../fifoPool.ts";
 import {
   type ChatEndpoint,
   type ChatMessage,
@@ -68,12 +68,7 @@ export async function createOpenAiEngine(settings: OpenAiEngineOptions): Promise
       if (request.messages?.length === 0)
         throw new VerinferError("GENERATION_INVALID", "messages must not be empty");
       const seed = seedOf(request);
-      const slot = await slots.acquire(request.signal);
-      try {
-        return yield* streamOne(request, params, seed);
-      } finally {
-        slots.release(slot);
-      }
+      return yield* inTurn(slots, request.signal, () => streamOne(request, params, seed));
     },
     async close() {},
   };
