@@ -1,27 +1,17 @@
 /**
  * Monte Carlo Proof-of-Quality rounds (cost-aware and robust PoQ papers, PAPERS.md §2–4). Each round:
  * a prompt and an inference node are drawn; k of the M evaluator nodes are sampled; honest nodes report
- * their real evaluator's score (or the multi-dimensional composite), malicious ones transform it; the
- * aggregator forms the consensus (updating trust where it has one); inference and evaluator nodes earn
- * R = α·quality − β·cost. The consensus is compared with the item's ground-truth proxy, which the
+ * their real evaluator's score (or the multi-dimensional composite), malicious ones transform it; then
+ * the protocol's round (`protocol/poq/round.ts`) forms the consensus, updates trust and computes the
+ * rewards R = α·quality − β·cost. This file only drives it: sampling, behaviours, bookkeeping. The consensus is compared with the item's ground-truth proxy, which the
  * protocol never sees (except on audited rounds of the hardened rule). Pure and seeded: the same pool,
  * configuration and seed give the same result on any machine.
  */
-import {
-  mean,
-  median,
-  trimmedMean,
-  weightedMean,
-  weightedMedian,
-} from "../protocol/poq/consensus/aggregators.ts";
+import { compositeScore, smoothPrior } from "../protocol/poq/composite.ts";
+import { median } from "../protocol/poq/consensus/aggregators.ts";
 import { reportedScore } from "../protocol/poq/consensus/behaviours.ts";
-import {
-  DiscriminationStats,
-  hardenedTrustUpdate,
-  leaveOneOutMedians,
-  paperTrustUpdate,
-} from "../protocol/poq/consensus/trust.ts";
-import { evaluatorReward, inferenceReward, RewardLedger } from "../protocol/poq/rewards.ts";
+import { RewardLedger } from "../protocol/poq/rewards.ts";
+import { consensusWeight, initialTrust, poqRound, roundScratch } from "../protocol/poq/round.ts";
 import { deriveSeed, type Seed } from "../protocol/rng/deriveSeed.ts";
 import { createRng } from "../protocol/rng/prng.ts";
 import { POOL_DIMENSIONS, type PoqPool } from "./poqPool.ts";
@@ -91,37 +81,6 @@ function pearsonFromSums(
   return vx > 0 && vy > 0 ? Math.max(-1, Math.min(1, cov / Math.sqrt(vx * vy))) : null;
 }
 
-/** Stake-weighted κ-quantile: the smallest score whose cumulative stake exceeds (1 − κ) of the total (Yuma's consensus). */
-function stakeQuantile(
-  scores: Float64Array,
-  stakes: Float64Array,
-  count: number,
-  kappa: number,
-  order: Uint32Array,
-): number {
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    order[i] = i;
-    total += stakes[i] as number;
-  }
-  for (let i = 1; i < count; i++) {
-    const o = order[i] as number;
-    let j = i - 1;
-    while (j >= 0 && (scores[order[j] as number] as number) > (scores[o] as number)) {
-      order[j + 1] = order[j] as number;
-      j--;
-    }
-    order[j + 1] = o;
-  }
-  const minority = (1 - kappa) * total;
-  let below = 0;
-  for (let i = 0; i < count; i++) {
-    below += stakes[order[i] as number] as number;
-    if (below > minority) return scores[order[i] as number] as number;
-  }
-  return scores[order[count - 1] as number] as number;
-}
-
 /**
  * Runs the simulation. `maliciousSeed` chooses which nodes are malicious (default: derived from `seed`);
  * sweeps pass one that ignores k, so results for different k share their attackers.
@@ -158,36 +117,18 @@ export function simulatePoq(
   );
 
   const aggregator = config.aggregator;
-  const weights = new Float64Array(M).fill(
-    aggregator === "trust"
-      ? config.paperTrust.initialWeight
-      : aggregator === "hardened-trust"
-        ? config.hardenedTrust.prior
-        : 1,
-  );
-  const discrimination = new DiscriminationStats(M, config.hardenedTrust.discriminationMemory);
+  const trust = initialTrust(M, config);
   const prior = new Float64Array(S).fill(5);
-  const {
-    prior: wPrior,
-    structure: wStructure,
-    semantic: wSemantic,
-    alignment: wAlignment,
-    agreement: wAgreement,
-  } = config.compositeWeights;
 
   // Scratch buffers reused every round.
   const perm = Uint32Array.from({ length: M }, (_, i) => i);
   const chosen = new Int32Array(k);
   const honest = new Float64Array(k);
   const reported = new Float64Array(k);
-  const roundWeights = new Float64Array(k);
   const scratch = new Float64Array(k);
-  const scratchWeights = new Float64Array(k);
-  const references = new Float64Array(k);
-  const plainReferences = new Float64Array(k);
-  const unitWeights = new Float64Array(k).fill(1);
-  const deviations = new Float64Array(k);
-  const order = new Uint32Array(k);
+  const costNorms = new Float64Array(k);
+  const dims = new Float64Array(5);
+  const buffers = roundScratch(k);
   const view = { lastConsensus: Number.NaN, revealedMedian: Number.NaN, coalitionMean: 0 };
 
   // Accumulators.
@@ -239,12 +180,12 @@ export function simulatePoq(
       if (config.quality === "composite") {
         // DIMENSIONS order: prior, structure, semantic (this node's own score), alignment, agreement.
         const base = item * D;
-        h =
-          wPrior * (prior[system] as number) +
-          wStructure * (pool.dimensions[base] as number) +
-          wSemantic * h +
-          wAlignment * (pool.dimensions[base + 1] as number) +
-          wAgreement * (pool.dimensions[base + 2] as number);
+        dims[0] = prior[system] as number;
+        dims[1] = pool.dimensions[base] as number;
+        dims[2] = h;
+        dims[3] = pool.dimensions[base + 1] as number;
+        dims[4] = pool.dimensions[base + 2] as number;
+        h = compositeScore(dims, config.compositeWeights);
       }
       honest[i] = h;
       if (malicious[m]) {
@@ -258,72 +199,35 @@ export function simulatePoq(
       // Without commit–reveal a copycat reads this round's honest reports before sending its own.
       let h = 0;
       for (let i = 0; i < k; i++) if (!malicious[chosen[i] as number]) scratch[h++] = honest[i] as number;
-      view.revealedMedian = h > 0 ? median(scratch, h, scratchWeights) : Number.NaN;
+      view.revealedMedian = h > 0 ? median(scratch, h, buffers.scores) : Number.NaN;
     }
     for (let i = 0; i < k; i++) {
       const m = chosen[i] as number;
       reported[i] = malicious[m]
         ? reportedScore(config.attack, honest[i] as number, view, config.attackParams, behaviourRng)
         : (honest[i] as number);
-      roundWeights[i] =
-        aggregator === "hardened-trust"
-          ? (weights[m] as number) * discrimination.factor(m)
-          : (weights[m] as number);
+      // Copycats and lazy nodes skip the evaluation, and so its cost: that is why free-riding pays.
+      costNorms[i] =
+        malicious[m] && !evaluatesItself ? 0 : (evaluatorCostNorm[typeOf[m] as number] as number);
     }
 
-    // Consensus, trust, and the quality the inference node is paid for.
-    let consensus: number;
-    let paidQuality: number;
-    switch (aggregator) {
-      case "mean":
-        consensus = mean(reported, k);
-        break;
-      case "median":
-        consensus = median(reported, k, scratch);
-        break;
-      case "trimmed-mean":
-        consensus = trimmedMean(reported, config.trim, k, scratch);
-        break;
-      case "trust":
-        consensus = weightedMean(reported, roundWeights, k);
-        paperTrustUpdate(weights, chosen, reported, k, consensus, config.paperTrust);
-        break;
-      case "hardened-trust": {
-        consensus = weightedMedian(reported, roundWeights, k, order);
-        const audited = auditRng.bernoulli(config.hardenedTrust.auditProbability);
-        if (audited) references.fill(pool.truth[item] as number, 0, k);
-        else leaveOneOutMedians(reported, roundWeights, k, references, scratch, scratchWeights, order);
-        hardenedTrustUpdate(
-          weights,
-          chosen,
-          reported,
-          references,
-          k,
-          audited,
-          config.hardenedTrust,
-          deviations,
-        );
-        // Discrimination is measured against the *unweighted* leave-one-out median, so that nodes which
-        // have already gained trust cannot make each other look discriminating.
-        if (audited) plainReferences.set(references.subarray(0, k));
-        else leaveOneOutMedians(reported, unitWeights, k, plainReferences, scratch, scratchWeights, order);
-        discrimination.observe(chosen, reported, plainReferences, k);
-        break;
-      }
-      case "yuma":
-        consensus = stakeQuantile(reported, roundWeights, k, config.yumaKappa, order);
-        break;
-    }
-    if (aggregator === "yuma") {
-      // Yuma pays miners by stake-weighted *clipped* scores: nobody can score above consensus.
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < k; i++) {
-        num += (roundWeights[i] as number) * Math.min(reported[i] as number, consensus);
-        den += roundWeights[i] as number;
-      }
-      paidQuality = den > 0 ? num / den : consensus;
-    } else paidQuality = consensus;
+    // The protocol's round: consensus, trust, the quality the inference node is paid for, rewards.
+    const cost = pool.inferenceCostMs[item] as number;
+    const audited =
+      aggregator === "hardened-trust" && auditRng.bernoulli(config.hardenedTrust.auditProbability);
+    const outcome = poqRound(
+      trust,
+      {
+        evaluators: chosen,
+        scores: reported,
+        audit: audited ? (pool.truth[item] as number) : null,
+        inferenceCostNorm: maxInferenceCost > 0 ? cost / maxInferenceCost : 0,
+        evaluatorCostNorms: costNorms,
+      },
+      config,
+      buffers,
+    );
+    const { consensus, paidQuality } = outcome;
 
     const truth = pool.truth[item] as number;
     sc += consensus;
@@ -334,12 +238,7 @@ export function simulatePoq(
     absErr += Math.abs(consensus - truth);
     inflation += (config.rewards.inference.alpha * (paidQuality - truth)) / 10;
 
-    const cost = pool.inferenceCostMs[item] as number;
-    const rInf = inferenceReward(
-      paidQuality,
-      maxInferenceCost > 0 ? cost / maxInferenceCost : 0,
-      config.rewards.inference,
-    );
+    const rInf = outcome.inferenceReward;
     infCount[system] = (infCount[system] as number) + 1;
     infSum[system] = (infSum[system] as number) + rInf;
     inferenceLedger?.credit(pool.systems[system] as string, rInf);
@@ -350,18 +249,14 @@ export function simulatePoq(
 
     for (let i = 0; i < k; i++) {
       const m = chosen[i] as number;
-      // Copycats and lazy nodes skip the evaluation, and so its cost: that is why free-riding pays.
-      const costNorm =
-        malicious[m] && !evaluatesItself ? 0 : (evaluatorCostNorm[typeOf[m] as number] as number);
-      const r = evaluatorReward(reported[i] as number, consensus, costNorm, config.rewards.evaluator);
+      const r = outcome.evaluatorRewards[i] as number;
       evCount[m] = (evCount[m] as number) + 1;
       evSum[m] = (evSum[m] as number) + r;
       evaluatorLedger?.credit(String(m), r);
       evSq[m] = (evSq[m] as number) + r * r;
     }
     view.lastConsensus = consensus;
-    prior[system] =
-      (1 - config.priorSmoothing) * (prior[system] as number) + config.priorSmoothing * consensus;
+    prior[system] = smoothPrior(prior[system] as number, consensus, config.priorSmoothing);
   }
 
   const stats = (count: number, sum: number, sq: number): RewardStats => {
@@ -387,7 +282,7 @@ export function simulatePoq(
     type: pool.evaluators[typeOf[m] as number] as string,
     malicious: malicious[m] === 1,
     // The weight the node carries in the consensus (for hardened trust: trust × discrimination).
-    finalWeight: (weights[m] as number) * (aggregator === "hardened-trust" ? discrimination.factor(m) : 1),
+    finalWeight: consensusWeight(trust, m, config),
     ...stats(evCount[m] as number, evSum[m] as number, evSq[m] as number),
   }));
   const group = (bad: boolean) => {

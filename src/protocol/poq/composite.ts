@@ -27,15 +27,23 @@ export const DEFAULT_DIMENSION_WEIGHTS: DimensionWeights = {
   agreement: 0.15,
 };
 
-/** Composite of one output's dimension scores (indexed like DIMENSIONS). */
+/**
+ * Composite of one output's dimension scores (indexed like DIMENSIONS): Σ w_d q_d, summed in
+ * DIMENSIONS order, with weights that sum to 1 (`validateWeights`).
+ */
 export function compositeScore(scores: ArrayLike<number>, weights: DimensionWeights): number {
-  let q = 0;
-  let total = 0;
-  DIMENSIONS.forEach((d, i) => {
-    q += weights[d] * (scores[i] as number);
-    total += weights[d];
-  });
-  return total > 0 ? q / total : 0;
+  return (
+    weights.prior * (scores[0] as number) +
+    weights.structure * (scores[1] as number) +
+    weights.semantic * (scores[2] as number) +
+    weights.alignment * (scores[3] as number) +
+    weights.agreement * (scores[4] as number)
+  );
+}
+
+/** A node's quality prior after a round: an exponential average of its consensus scores. */
+export function smoothPrior(prior: number, consensus: number, smoothing: number): number {
+  return (1 - smoothing) * prior + smoothing * consensus;
 }
 
 /** Outcome of calibration. */

@@ -35,7 +35,7 @@ export function sortPrefix(values: Float64Array, count: number): Float64Array {
 export function median(
   scores: ArrayLike<number>,
   count = scores.length,
-  scratch = new Float64Array(count),
+  scratch: Float64Array = new Float64Array(count),
 ): number {
   for (let i = 0; i < count; i++) scratch[i] = scores[i] as number;
   sortPrefix(scratch, count);
@@ -53,7 +53,7 @@ export function trimmedMean(
   scores: ArrayLike<number>,
   tau: number,
   count = scores.length,
-  scratch = new Float64Array(count),
+  scratch: Float64Array = new Float64Array(count),
 ): number {
   for (let i = 0; i < count; i++) scratch[i] = scores[i] as number;
   sortPrefix(scratch, count);
@@ -113,6 +113,41 @@ export function weightedMedian(
       return ((scores[order[k] as number] as number) + (scores[order[k + 1] as number] as number)) / 2;
     }
     if (below > half) return scores[order[k] as number] as number;
+  }
+  return scores[order[count - 1] as number] as number;
+}
+
+/**
+ * Yuma's consensus over one round's float scores: the smallest score whose cumulative stake exceeds
+ * (1 − κ) of the total (the stake-weighted κ-quantile; yuma/yumaMath.ts has the exact I32F32 epoch
+ * version). Insertion sort into `order` (rounds have ≤ a few dozen scores).
+ */
+export function stakeQuantile(
+  scores: ArrayLike<number>,
+  stakes: ArrayLike<number>,
+  count: number,
+  kappa: number,
+  order: Uint32Array,
+): number {
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    order[i] = i;
+    total += stakes[i] as number;
+  }
+  for (let i = 1; i < count; i++) {
+    const o = order[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (scores[order[j] as number] as number) > (scores[o] as number)) {
+      order[j + 1] = order[j] as number;
+      j--;
+    }
+    order[j + 1] = o;
+  }
+  const minority = (1 - kappa) * total;
+  let below = 0;
+  for (let i = 0; i < count; i++) {
+    below += stakes[order[i] as number] as number;
+    if (below > minority) return scores[order[i] as number] as number;
   }
   return scores[order[count - 1] as number] as number;
 }
