@@ -57,6 +57,10 @@ export interface TraceSummary {
   readonly hash: "keccak256";
   /** The token fed at each position (prompt, then generated tokens). */
   readonly tokens: readonly number[];
+  /** How many of `tokens` are the prompt (BOS included); the rest were sampled. */
+  readonly promptTokens: number;
+  /** What the sampled tokens were drawn with (one seeded generator per position, spec §7). */
+  readonly sampling: { readonly temperature: number; readonly topP: number; readonly seed: number };
   /** Every leaf with its step. */
   readonly steps: readonly {
     readonly pos: number;

@@ -19,6 +19,12 @@ const TRACE_FILE = z.object({
   modelRoot: HASH,
   hash: z.literal("keccak256"),
   tokens: z.array(COUNT),
+  promptTokens: COUNT,
+  sampling: z.object({
+    temperature: z.number().finite().min(0).max(100),
+    topP: z.number().gt(0).max(1),
+    seed: z.number().int().min(0).max(0xffffffff),
+  }),
   steps: z.array(
     z.object({
       pos: COUNT,
@@ -62,6 +68,8 @@ export function readTraceFile(path: string): ClaimedTrace {
     root: t.root.toLowerCase() as Hex,
     modelRoot: t.modelRoot.toLowerCase() as Hex,
     tokens: t.tokens,
+    promptTokens: t.promptTokens,
+    sampling: t.sampling,
     steps: t.steps.map((s) => ({
       pos: s.pos,
       layer: s.layer,

@@ -54,10 +54,47 @@ describe("verinfer trace verify", () => {
     });
   });
 
+  it("accepts a sampled generation's trace and catches a token that was not sampled", async () => {
+    const sampledFile = join(dir, "sampled.json");
+    const gen = await cli(
+      "generate",
+      "--engine",
+      "ts-int",
+      "--model",
+      model,
+      "--prompt",
+      "hi",
+      "--max-tokens",
+      "5",
+      "--temperature",
+      "0.9",
+      "--seed",
+      "3",
+      "--trace",
+      sampledFile,
+    );
+    expect(gen.code).toBe(0);
+    const sampled = JSON.parse(readFileSync(sampledFile, "utf8"));
+    expect(sampled).toMatchObject({ promptTokens: 4, sampling: { temperature: 0.9, topP: 1, seed: 3 } });
+    expect((await cli("trace", "verify", sampledFile, "--model", model)).code).toBe(0);
+    // A worker that claims another seed than the one its tokens came from: its SAMPLE leaves diverge.
+    const other = await cli(
+      "trace",
+      "verify",
+      write("seed.json", { ...sampled, sampling: { ...sampled.sampling, seed: 4 } }),
+      "--model",
+      model,
+      "--json",
+    );
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.stdout).firstDivergence.step).toMatch(/^pos \d+ layer 2 sample$/);
+  });
+
   it("names the first divergent step of a tampered trace, even with a recomputed root", async () => {
     const index = trace.steps.findIndex((s) => s.op === "w1" && s.pos === 2 && s.layer === 1);
+    // A worker whose w1 output at position 2 was wrong, committing to it under a consistent root.
     const steps = trace.steps.map((s, i) =>
-      i < index ? s : { ...s, leaf: bytesToHex(new Uint8Array(32).fill(i % 256)) },
+      i === index ? { ...s, leaf: bytesToHex(new Uint8Array(32).fill(7)) } : s,
     );
     const root = bytesToHex(merkleRoot(steps.map((s) => hexToBytes(s.leaf))));
     const r = await cli(

@@ -7,7 +7,7 @@ import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
 import { bytesToHex } from "../../protocol/encoding/hex.ts";
 import { keccak256 } from "../../protocol/encoding/keccak.ts";
 import type { IntModel, TransformerShape } from "../../protocol/verifiable/intModel.ts";
-import { sampleInt } from "../../protocol/verifiable/intSampler.ts";
+import { sampleInt, samplingRng } from "../../protocol/verifiable/intSampler.ts";
 import { IntTransformer } from "../../protocol/verifiable/intTransformer.ts";
 import { modelRoot } from "../../protocol/verifiable/modelCommitment.ts";
 import { OP_NAMES } from "../../protocol/verifiable/trace.ts";
@@ -27,6 +27,10 @@ export class IntTokenModel implements TokenModel {
   private root: string | null = null;
   private tokens: number[] = [];
   private recording = false;
+  private request: Pick<TraceSummary, "promptTokens" | "sampling"> = {
+    promptTokens: 0,
+    sampling: { temperature: 0, topP: 1, seed: 0 },
+  };
 
   constructor(readonly model: IntModel) {
     this.config = model.shape;
@@ -39,8 +43,9 @@ export class IntTokenModel implements TokenModel {
     return this.root;
   }
 
-  begin(recordTrace: boolean): void {
+  begin(recordTrace: boolean, request: Pick<TraceSummary, "promptTokens" | "sampling">): void {
     this.recording = recordTrace;
+    this.request = request;
     this.tokens = [];
     this.transformer.reset(recordTrace);
   }
@@ -50,13 +55,19 @@ export class IntTokenModel implements TokenModel {
     return this.transformer.forward(token, pos);
   }
 
+  /** Integer sampling with the position's own generator (the request's stream is not used). */
   sample(
     logits: ArrayLike<number>,
     temperature: number,
     topP: number,
-    rng: Parameters<typeof sampleInt>[3],
+    _rng: unknown,
+    at: { readonly seed: number; readonly pos: number },
   ): number {
-    return sampleInt(logits as Int32Array, temperature, topP, rng);
+    return sampleInt(logits as Int32Array, temperature, topP, samplingRng(at.seed, at.pos));
+  }
+
+  chose(pos: number, token: number): void {
+    this.transformer.chose(pos, token);
   }
 
   finishTrace(): TraceSummary | null {
@@ -68,6 +79,8 @@ export class IntTokenModel implements TokenModel {
       modelRoot: this.modelRoot(),
       hash: "keccak256",
       tokens: [...this.tokens],
+      promptTokens: this.request.promptTokens,
+      sampling: this.request.sampling,
       steps: trace.ids.map((id, i) => ({
         pos: id.pos,
         layer: id.layer,

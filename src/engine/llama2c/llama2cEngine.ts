@@ -29,15 +29,21 @@ import { BOS, decodePiece, EOS, encode, minTokens, type Tokenizer } from "./toke
 export interface TokenModel {
   readonly config: TransformerShape;
   forward(token: number, pos: number): ArrayLike<number>;
-  /** Model-specific sampling (the integer model samples in integer arithmetic); default: {@link sampleToken}. */
+  /**
+   * Model-specific sampling of the token after position `at.pos` (the integer model samples in integer
+   * arithmetic with a generator per position); default: {@link sampleToken} on the request's stream.
+   */
   sample?(
     logits: ArrayLike<number>,
     temperature: number,
     topP: number,
     rng: ReturnType<typeof createRng>,
+    at: { readonly seed: number; readonly pos: number },
   ): number;
+  /** The token chosen after position `pos` (the next prompt token, or the sampled one). */
+  chose?(pos: number, token: number): void;
   /** Starts a new sequence (clears per-request state such as a trace). */
-  begin?(recordTrace: boolean): void;
+  begin?(recordTrace: boolean, request: Pick<TraceSummary, "promptTokens" | "sampling">): void;
   /** The trace of the sequence since {@link begin}, when recorded. */
   finishTrace?(): TraceSummary | null;
 }
@@ -102,10 +108,16 @@ export function createLlama2cEngine(
       if (options.interrupted?.() || request.signal?.aborted) throw cancelled();
       return model.forward(token, pos);
     };
-    model.begin?.(request.trace === true);
+    model.begin?.(request.trace === true, {
+      promptTokens: promptTokens.length,
+      sampling: { temperature: params.temperature, topP: params.topP, seed },
+    });
     const start = performance.now();
     let logits: ArrayLike<number> = [];
-    for (let pos = 0; pos < promptTokens.length; pos++) logits = forward(promptTokens[pos] as number, pos);
+    for (let pos = 0; pos < promptTokens.length; pos++) {
+      logits = forward(promptTokens[pos] as number, pos);
+      if (pos + 1 < promptTokens.length) model.chose?.(pos, promptTokens[pos + 1] as number);
+    }
     const promptMs = performance.now() - start;
     const stops = new StopMatcher(params.stop);
     const decoder = new TextDecoder();
@@ -119,8 +131,9 @@ export function createLlama2cEngine(
     let haveLogits = true;
     while (ids.length < params.maxTokens && haveLogits) {
       const next = model.sample
-        ? model.sample(logits, params.temperature, params.topP, rng)
+        ? model.sample(logits, params.temperature, params.topP, rng, { seed, pos: pos - 1 })
         : sampleToken(logits, params.temperature, params.topP, rng);
+      model.chose?.(pos - 1, next);
       if (next === BOS || next === EOS) {
         finishReason = "eos";
         break;

@@ -12,8 +12,16 @@ import { keccak256 } from "../encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 import type { IntModel } from "./intModel.ts";
 import { modelRoot } from "./modelCommitment.ts";
-import { chunkRows, disputeCost, inputsOf, matmulOf, recordSteps } from "./replay.ts";
 import {
+  chunkRows,
+  disputeCost,
+  type ExecutionContext,
+  inputsOf,
+  matmulOf,
+  replayExecution,
+} from "./replay.ts";
+import {
+  equalBytes,
   firstDivergence,
   type Hash32,
   leafHash,
@@ -22,13 +30,19 @@ import {
   stepAt,
   stepLabel,
   stepsPerPosition,
+  tokenBytes,
 } from "./trace.ts";
 
 /** The claimed trace, as the engine reports it (leaves in execution order). */
 export interface ClaimedTrace {
   readonly root: Hex;
   readonly modelRoot: Hex;
+  /** The token fed at each position: the prompt's, then the sampled ones. */
   readonly tokens: readonly number[];
+  /** How many of `tokens` are the prompt (in a receipt: bound by `promptHash`). */
+  readonly promptTokens: number;
+  /** Sampling parameters (in a receipt: bound by `paramsHash`). */
+  readonly sampling: ExecutionContext["sampling"];
   readonly steps: readonly StepId[];
   readonly leaves: readonly Uint8Array[];
 }
@@ -99,6 +113,23 @@ export function auditTrace(
     );
   if (claimed.steps.length !== claimed.leaves.length)
     return malformed("steps", `${claimed.steps.length} steps but ${claimed.leaves.length} leaves`);
+  if (
+    !(
+      Number.isInteger(claimed.promptTokens) &&
+      claimed.promptTokens >= 1 &&
+      claimed.promptTokens <= claimed.tokens.length
+    )
+  )
+    return malformed(
+      "promptTokens",
+      `the prompt is 1 to ${claimed.tokens.length} of the tokens, not ${claimed.promptTokens}`,
+    );
+  const { temperature, topP, seed } = claimed.sampling;
+  if (!(Number.isFinite(temperature) && temperature >= 0 && temperature <= 100))
+    return malformed("sampling.temperature", `temperature must be in [0, 100], got ${temperature}`);
+  if (!(topP > 0 && topP <= 1)) return malformed("sampling.topP", `top-p must be in (0, 1], got ${topP}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff))
+    return malformed("sampling.seed", `the seed must be an integer in [0, 2^32), got ${seed}`);
 
   // Labels are derived from the leaf index, then compared: a label is not evidence.
   const expected = claimed.tokens.length * stepsPerPosition(model.shape);
@@ -123,7 +154,24 @@ export function auditTrace(
       `the root ${claimed.root} is not the root of the listed leaves (${rootOfClaimedLeaves})`,
     );
 
-  const replayed = recordSteps(model, claimed.tokens);
+  // The listed tokens must be the ones the SAMPLE leaves commit to (each generated token is the one
+  // chosen after the position before it).
+  const per = stepsPerPosition(model.shape);
+  for (let p = claimed.promptTokens; p < claimed.tokens.length; p++) {
+    const sample = (p - 1) * per + per - 1;
+    const expectedLeaf = leafHash(stepAt(model.shape, sample), tokenBytes(claimed.tokens[p] as number), hash);
+    if (!equalBytes(expectedLeaf, claimed.leaves[sample] as Uint8Array))
+      return malformed(
+        `tokens.${p}`,
+        `token ${claimed.tokens[p]} at position ${p} is not the token step ${sample} committed to`,
+      );
+  }
+
+  const context: ExecutionContext = {
+    prompt: claimed.tokens.slice(0, claimed.promptTokens),
+    sampling: claimed.sampling,
+  };
+  const replayed = replayExecution(model, context, claimed.tokens.length).steps;
   const replayedLeaves = replayed.map((s) => leafHash(s.id, s.output, hash));
   const index = firstDivergence(claimed.leaves, replayedLeaves);
   let divergence: Divergence | null = null;
@@ -137,7 +185,7 @@ export function auditTrace(
       step: stepLabel(mine.id),
       claimedLeaf: bytesToHex(claimed.leaves[index] as Uint8Array),
       replayedLeaf: bytesToHex(replayedLeaves[index] as Uint8Array),
-      inputs: inputsOf(mine.id, model.shape.nLayers).map(stepLabel),
+      inputs: inputsOf(mine.id, model.shape, claimed.promptTokens).map(stepLabel),
       chunk:
         mm && cost
           ? { rows, chunks: Math.ceil((mm.r1 - mm.r0) / rows), constraints: cost.constraints, gas: cost.gas }

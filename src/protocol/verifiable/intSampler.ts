@@ -3,9 +3,19 @@
  * greedy) generations replay bit for bit: temperature in thousandths, weights from the spec's exp
  * table, nucleus mass in 2^-16 units, and an integer draw from the seeded PRNG (spec §7).
  */
-import type { Rng } from "../rng/prng.ts";
+import { deriveSeed } from "../rng/deriveSeed.ts";
+import { createRng, type Rng } from "../rng/prng.ts";
 import { floorDiv } from "./fixedMath.ts";
 import { expNeg } from "./intOps.ts";
+
+/**
+ * The generator that samples the token after position `pos` of a request with seed `seed`: one per
+ * position, derived by keccak (rng/deriveSeed.ts), so a dispute's one-step check can rebuild it from the
+ * seed and the position alone, with no history of earlier draws (spec v2 §7).
+ */
+export function samplingRng(seed: number, pos: number): Rng {
+  return createRng(deriveSeed(seed, "verinfer/ts-int/sample", pos));
+}
 
 /** Index of the first maximum. */
 export function argmaxInt(logits: Int32Array): number {

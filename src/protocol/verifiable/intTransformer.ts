@@ -25,6 +25,7 @@ import {
   quantBytes,
   type StepId,
   TraceRecorder,
+  tokenBytes,
 } from "./trace.ts";
 
 /** A deliberately wrong activation, for tests that show the trace pinpoints it. */
@@ -180,6 +181,15 @@ export class IntTransformer {
       this.emit(step(nLayers, OP.LOGITS, p), part);
     }
     return logits;
+  }
+
+  /** Records the SAMPLE step of `pos`: the token chosen after it (next prompt token or sampled). */
+  chose(pos: number, token: number): void {
+    if (!this.recorder && !this.tap) return;
+    const bytes = tokenBytes(token);
+    const id = { pos, layer: this.d.nLayers, op: OP.SAMPLE, part: 0 } as StepId;
+    this.recorder?.record(id, bytes);
+    this.tap?.(id, bytes.slice());
   }
 
   private attend(

@@ -19,6 +19,7 @@ import {
   rope,
   swiglu,
 } from "./intOps.ts";
+import { sampleInt, samplingRng } from "./intSampler.ts";
 import { IntTransformer } from "./intTransformer.ts";
 import {
   type Hash32,
@@ -29,16 +30,39 @@ import {
   quantBytes,
   type StepId,
   stepLabel,
+  tokenBytes,
 } from "./trace.ts";
 
-/** The steps whose outputs are a step's inputs, in the order {@link computeStep} reads them. */
-export function inputsOf(id: StepId, nLayers: number): StepId[] {
-  const at = (layer: number, op: StepId["op"], pos = id.pos): StepId => ({ pos, layer, op, part: 0 });
+/**
+ * What a step check knows besides the trace, all bound by the receipt: the prompt's token ids (BOS first;
+ * `promptHash`) and the sampling parameters (`paramsHash`).
+ */
+export interface ExecutionContext {
+  readonly prompt: readonly number[];
+  readonly sampling: { readonly temperature: number; readonly topP: number; readonly seed: number };
+}
+
+/** The shape facts {@link inputsOf} needs. */
+export type StepShape = Pick<IntModel["shape"], "nLayers" | "vocabSize">;
+
+/**
+ * The steps whose outputs are a step's inputs, in the order {@link computeStep} reads them. The
+ * embedding reads the token chosen after the previous position (its SAMPLE step; position 0 reads the
+ * prompt's first token); SAMPLE reads the position's logits once the prompt is consumed.
+ */
+export function inputsOf(id: StepId, shape: StepShape, promptTokens: number): StepId[] {
+  const { nLayers } = shape;
+  const at = (layer: number, op: StepId["op"], pos = id.pos, part = 0): StepId => ({ pos, layer, op, part });
   const stream = (l: number) => (l === 0 ? at(0, OP.EMBED) : at(l - 1, OP.RESID2));
   const l = id.layer;
   switch (id.op) {
     case OP.EMBED:
-      return [];
+      return id.pos === 0 ? [] : [at(nLayers, OP.SAMPLE, id.pos - 1)];
+    case OP.SAMPLE: {
+      if (id.pos + 1 < promptTokens) return [];
+      const parts = Math.ceil(shape.vocabSize / LOGITS_PART_ROWS);
+      return Array.from({ length: parts }, (_, p) => at(nLayers, OP.LOGITS, id.pos, p));
+    }
     case OP.ATT_NORM:
       return [stream(l)];
     case OP.ATT_QUANT:
@@ -129,15 +153,21 @@ export function matmulOf(model: IntModel, id: StepId): { w: QuantMatrix; r0: num
   return null;
 }
 
+/** The token a SAMPLE step's output bytes name. */
+export function decodeToken(bytes: Uint8Array): number {
+  if (bytes.length !== 4) throw new RangeError(`a token is 4 bytes, got ${bytes.length}`);
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+}
+
 /**
  * Recomputes a step's output bytes from its inputs' output bytes (in {@link inputsOf} order), the
- * model and, for the embedding, the token fed at that position.
+ * model and the execution context (the prompt and the sampling parameters).
  */
 export function computeStep(
   model: IntModel,
   id: StepId,
   inputs: readonly Uint8Array[],
-  token: number,
+  context: ExecutionContext,
 ): Uint8Array {
   const s = model.shape;
   const headSize = s.dim / s.nHeads;
@@ -152,9 +182,26 @@ export function computeStep(
   }
   switch (id.op) {
     case OP.EMBED: {
+      const token = id.pos === 0 ? (context.prompt[0] as number) : decodeToken(inputs[0] as Uint8Array);
+      if (!(Number.isInteger(token) && token >= 0 && token < s.vocabSize))
+        throw new RangeError(`token ${token} is outside the vocabulary (${s.vocabSize})`);
       const x = new Int32Array(s.dim);
       embed(x, model.embedding, token);
       return int32Bytes(x);
+    }
+    case OP.SAMPLE: {
+      if (id.pos + 1 < context.prompt.length) return tokenBytes(context.prompt[id.pos + 1] as number);
+      const logits = new Int32Array(model.wcls.rows);
+      let at = 0;
+      for (const part of inputs) {
+        const v = decodeInt32(part);
+        logits.set(v, at);
+        at += v.length;
+      }
+      if (at !== logits.length)
+        throw new RangeError(`the logits are ${at} values, the model has ${logits.length}`);
+      const { temperature, topP, seed } = context.sampling;
+      return tokenBytes(sampleInt(logits, temperature, topP, samplingRng(seed, id.pos)));
     }
     case OP.ATT_NORM:
     case OP.FFN_NORM:
@@ -242,25 +289,28 @@ export function computeStep(
  * Only the last is a verdict against the claim (TRACE_MISMATCH); evidence that does not fit — the
  * wrong number of inputs, an input that is not its leaf's preimage, a step or token outside the model —
  * is TRACE_MALFORMED and accuses nobody. What this cannot check, the caller binds: `id` is derived
- * from the leaf's index ({@link stepAt}), `token` comes from the request's committed tokens, and
- * `inputLeaves` and `leaf` are proven against the trace root.
+ * from the leaf's index ({@link stepAt}), `context` comes from the receipt (prompt tokens, sampling
+ * parameters), and `inputLeaves` and `leaf` are proven against the trace root.
  */
 export function checkStep(
   model: IntModel,
   id: StepId,
   inputs: readonly Uint8Array[],
   inputLeaves: readonly Uint8Array[],
-  token: number,
+  context: ExecutionContext,
   leaf: Uint8Array,
   hash?: Hash32,
 ): Verdict<Uint8Array> {
   const outside = stepOutsideModel(model, id);
   if (outside) return fail("TRACE_MALFORMED", outside, { field: "step" });
-  if (id.op === OP.EMBED && !(Number.isInteger(token) && token >= 0 && token < model.shape.vocabSize))
-    return fail("TRACE_MALFORMED", `token ${token} is outside the vocabulary (${model.shape.vocabSize})`, {
-      field: "token",
+  const badPrompt = context.prompt.findIndex(
+    (t) => !(Number.isInteger(t) && t >= 0 && t < model.shape.vocabSize),
+  );
+  if (context.prompt.length === 0 || badPrompt >= 0)
+    return fail("TRACE_MALFORMED", `the prompt must be tokens of the vocabulary (${model.shape.vocabSize})`, {
+      field: "prompt",
     });
-  const producers = inputsOf(id, model.shape.nLayers);
+  const producers = inputsOf(id, model.shape, context.prompt.length);
   if (producers.length !== inputs.length || inputs.length !== inputLeaves.length) {
     return fail(
       "TRACE_MALFORMED",
@@ -279,7 +329,7 @@ export function checkStep(
   }
   let output: Uint8Array;
   try {
-    output = computeStep(model, id, inputs, token);
+    output = computeStep(model, id, inputs, context);
   } catch (error) {
     return fail(
       "TRACE_MALFORMED",
@@ -301,11 +351,12 @@ export function checkStep(
 /** Why a step id names no step of the model's execution, or null when it does. */
 export function stepOutsideModel(model: IntModel, id: StepId): string | null {
   const { nLayers, seqLen } = model.shape;
-  const final = id.op === OP.FINAL_NORM || id.op === OP.FINAL_QUANT || id.op === OP.LOGITS;
+  const final =
+    id.op === OP.FINAL_NORM || id.op === OP.FINAL_QUANT || id.op === OP.LOGITS || id.op === OP.SAMPLE;
   const parts = Math.ceil(model.wcls.rows / LOGITS_PART_ROWS);
   if (!(Number.isInteger(id.pos) && id.pos >= 0 && id.pos < seqLen))
     return `position ${id.pos} is outside the context (${seqLen})`;
-  if (!(Number.isInteger(id.op) && id.op >= OP.EMBED && id.op <= OP.LOGITS))
+  if (!(Number.isInteger(id.op) && id.op >= OP.EMBED && id.op <= OP.SAMPLE))
     return `unknown operation ${id.op}`;
   const layer = id.op === OP.EMBED ? 0 : final ? nLayers : null;
   if (
@@ -364,7 +415,8 @@ export function checkMatmulChunk(
       `the claimed output is ${claimedOutput.length} bytes; ${stepLabel(id)} writes ${4 * rows}`,
       { field: "claimedOutput" },
     );
-  const producer = inputsOf(id, model.shape.nLayers)[0] as StepId;
+  // A matmul reads one quantized vector of its own position (the prompt length does not matter here).
+  const producer = inputsOf(id, model.shape, 0)[0] as StepId;
   if (bytesToHex(leafHash(producer, input, hash)) !== bytesToHex(evidence.inputLeaf))
     return fail("TRACE_MALFORMED", `the input does not match the leaf of ${stepLabel(producer)}`, {
       field: "input",
@@ -421,14 +473,31 @@ export function disputeCost(n: number, rows: number, outLen: number, merkleDepth
   return { macs, constraints, calldataBytes: calldata, gas };
 }
 
-/** Runs `tokens` through a fresh transformer and returns every step's output bytes, in order. */
-export function recordSteps(
+/**
+ * Re-executes a request the way the engine does: the prompt, then `positions − prompt` tokens sampled
+ * with the context's parameters (a generator per position), and returns every step's output bytes, in
+ * order, with the tokens fed. The trace of an honest worker is exactly this. (Tests pass a transformer
+ * with a `fault` set to make a dishonest one.)
+ */
+export function replayExecution(
   model: IntModel,
-  tokens: readonly number[],
-): { id: StepId; output: Uint8Array }[] {
-  const t = new IntTransformer(model);
+  context: ExecutionContext,
+  positions: number,
+  t: IntTransformer = new IntTransformer(model),
+): { steps: { id: StepId; output: Uint8Array }[]; tokens: number[] } {
   const steps: { id: StepId; output: Uint8Array }[] = [];
   t.tap = (id, output) => steps.push({ id, output });
-  for (const [pos, token] of tokens.entries()) t.forward(token, pos);
-  return steps;
+  const tokens: number[] = [];
+  let token = context.prompt[0] as number;
+  const { temperature, topP, seed } = context.sampling;
+  for (let pos = 0; pos < positions; pos++) {
+    tokens.push(token);
+    const logits = t.forward(token, pos);
+    token =
+      pos + 1 < context.prompt.length
+        ? (context.prompt[pos + 1] as number)
+        : sampleInt(logits, temperature, topP, samplingRng(seed, pos));
+    t.chose(pos, token);
+  }
+  return { steps, tokens };
 }

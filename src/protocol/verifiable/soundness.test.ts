@@ -13,7 +13,14 @@ import { auditTrace, type ClaimedTrace } from "./auditTrace.ts";
 import { type IntModel, quantizeModel } from "./intModel.ts";
 import { IntTransformer } from "./intTransformer.ts";
 import { modelRoot } from "./modelCommitment.ts";
-import { checkMatmulChunk, checkStep, inputsOf, matmulOf, recordSteps } from "./replay.ts";
+import {
+  checkMatmulChunk,
+  checkStep,
+  type ExecutionContext,
+  inputsOf,
+  matmulOf,
+  replayExecution,
+} from "./replay.ts";
 import { leafHash, merkleRoot, type StepId, stepAt, stepLabel, type TraceRecorder } from "./trace.ts";
 
 const models = [1, 2].map((seed): IntModel => {
@@ -25,21 +32,37 @@ const models = [1, 2].map((seed): IntModel => {
 });
 const VOCAB = PRESETS.tiny!.vocabSize;
 
-function honestTrace(model: IntModel, tokens: number[]): ClaimedTrace {
-  const t = new IntTransformer(model);
-  t.reset(true);
-  for (const [pos, token] of tokens.entries()) t.forward(token, pos);
-  const rec = t.trace as TraceRecorder;
+/** An honest worker's trace: the prompt, then `generated` tokens sampled with `sampling`. */
+function honestTrace(model: IntModel, run: Run): ClaimedTrace {
+  const context = { prompt: run.prompt, sampling: run.sampling };
+  const { steps, tokens } = replayExecution(model, context, run.prompt.length + run.generated);
+  const leaves = steps.map((s) => leafHash(s.id, s.output));
   return {
-    root: bytesToHex(rec.root()),
+    root: bytesToHex(merkleRoot(leaves)),
     modelRoot: modelRoot(model),
     tokens,
-    steps: rec.ids,
-    leaves: rec.leaves,
+    promptTokens: run.prompt.length,
+    sampling: run.sampling,
+    steps: steps.map((s) => s.id),
+    leaves,
   };
 }
 
-const tokensArb = fc.array(fc.integer({ min: 0, max: VOCAB - 1 }), { minLength: 1, maxLength: 4 });
+interface Run {
+  readonly prompt: number[];
+  readonly generated: number;
+  readonly sampling: ExecutionContext["sampling"];
+}
+
+const runArb: fc.Arbitrary<Run> = fc.record({
+  prompt: fc.array(fc.integer({ min: 0, max: VOCAB - 1 }), { minLength: 1, maxLength: 3 }),
+  generated: fc.integer({ min: 0, max: 2 }),
+  sampling: fc.record({
+    temperature: fc.constantFrom(0, 0.8, 1.5),
+    topP: fc.constantFrom(1, 0.9),
+    seed: fc.integer({ min: 0, max: 5 }),
+  }),
+});
 const hash32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
 /** One change to one field of a trace. */
@@ -47,6 +70,8 @@ type Mutation =
   | { kind: "root" | "modelRoot"; bytes: Uint8Array }
   | { kind: "token"; at: number; value: number }
   | { kind: "tokens-longer" | "tokens-shorter" }
+  | { kind: "promptTokens"; value: number }
+  | { kind: "sampling"; key: "temperature" | "topP" | "seed"; value: number }
   | { kind: "label"; at: number; key: "pos" | "layer" | "op" | "part"; value: number }
   | { kind: "steps-drop" | "steps-dup"; at: number }
   | { kind: "leaf"; at: number; bit: number }
@@ -61,6 +86,12 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     value: fc.integer({ min: -2, max: VOCAB + 2 }),
   }),
   fc.record({ kind: fc.constantFrom("tokens-longer" as const, "tokens-shorter" as const) }),
+  fc.record({ kind: fc.constant("promptTokens" as const), value: fc.integer({ min: -1, max: 7 }) }),
+  fc.record({
+    kind: fc.constant("sampling" as const),
+    key: fc.constantFrom("temperature" as const, "topP" as const, "seed" as const),
+    value: fc.oneof(fc.double({ min: -1, max: 3, noNaN: true }), fc.integer({ min: -2, max: 9 })),
+  }),
   fc.record({
     kind: fc.constant("label" as const),
     at: fc.nat(),
@@ -87,6 +118,10 @@ function mutate(t: ClaimedTrace, m: Mutation): ClaimedTrace {
       return { ...t, tokens: [...t.tokens, 1] };
     case "tokens-shorter":
       return { ...t, tokens: t.tokens.slice(0, -1) };
+    case "promptTokens":
+      return { ...t, promptTokens: m.value };
+    case "sampling":
+      return { ...t, sampling: { ...t.sampling, [m.key]: m.value } };
     case "label":
       return { ...t, steps: t.steps.map((s, i) => (i === m.at % n ? { ...s, [m.key]: m.value } : s)) };
     case "steps-drop":
@@ -112,7 +147,9 @@ const FIELD: Record<Mutation["kind"], RegExp> = {
   modelRoot: /^modelRoot$/,
   token: /^tokens(\.\d+)?$/,
   "tokens-longer": /^(tokens|steps)$/,
-  "tokens-shorter": /^(tokens|steps)$/,
+  "tokens-shorter": /^(tokens|steps|promptTokens)$/,
+  promptTokens: /^(promptTokens|tokens\.\d+)$/,
+  sampling: /^sampling\.(temperature|topP|seed)$/,
   label: /^steps\.\d+\.(pos|layer|op|part)$/,
   "steps-drop": /^steps$/,
   "steps-dup": /^steps$/,
@@ -123,8 +160,8 @@ const FIELD: Record<Mutation["kind"], RegExp> = {
 describe("trace audit soundness", () => {
   it("an unmodified trace is always valid", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...models), tokensArb, (model, tokens) => {
-        expect(auditTrace(model, honestTrace(model, tokens))).toMatchObject({
+      fc.property(fc.constantFrom(...models), runArb, (model, run) => {
+        expect(auditTrace(model, honestTrace(model, run))).toMatchObject({
           ok: true,
           value: { valid: true },
         });
@@ -135,8 +172,8 @@ describe("trace audit soundness", () => {
 
   it("a single changed field gives valid, TRACE_MALFORMED naming it, or a divergence whose leaves differ", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...models), tokensArb, mutationArb, (model, tokens, m) => {
-        const honest = honestTrace(model, tokens);
+      fc.property(fc.constantFrom(...models), runArb, mutationArb, (model, run, m) => {
+        const honest = honestTrace(model, run);
         const v = auditTrace(model, mutate(honest, m));
         if (!v.ok) {
           if (v.error.code === "TRACE_MODEL_MISMATCH") expect(m.kind).toBe("modelRoot");
@@ -149,9 +186,10 @@ describe("trace audit soundness", () => {
         }
         const d = v.value.firstDivergence;
         if (d === null) return;
-        // A conviction only where the committed leaf really differs from the re-execution, and only for
-        // a change to what the execution was (a token) or to what it claims (a leaf under its root).
-        expect(["token", "cheat"]).toContain(m.kind);
+        // A conviction only where the committed leaf really differs from the re-execution, and only for a
+        // change to what the execution was (its prompt, the sampling parameters: in a receipt these are
+        // bound by promptHash and paramsHash) or to what it claims (a leaf under its own root).
+        expect(["token", "promptTokens", "sampling", "cheat"]).toContain(m.kind);
         expect(d.claimedLeaf).not.toBe(d.replayedLeaf);
         expect(stepLabel(stepAt(model.shape, d.index))).toBe(d.step);
       }),
@@ -161,7 +199,11 @@ describe("trace audit soundness", () => {
 
   it("the pos label of one step changed: TRACE_MALFORMED naming it, no divergent step", () => {
     const model = models[0] as IntModel;
-    const t = honestTrace(model, [1, 72, 101, 108]);
+    const t = honestTrace(model, {
+      prompt: [1, 72, 101, 108],
+      generated: 1,
+      sampling: { temperature: 0, topP: 1, seed: 0 },
+    });
     const steps = t.steps.map((s, i) => (i === 100 ? { ...s, pos: s.pos + 1 } : s));
     expect(auditTrace(model, { ...t, steps })).toMatchObject({
       ok: false,
@@ -171,7 +213,11 @@ describe("trace audit soundness", () => {
 
   it("derives every step from its leaf index", () => {
     for (const model of models) {
-      const steps = recordSteps(model, [1, 5, 9]);
+      const steps = replayExecution(
+        model,
+        { prompt: [1, 5, 9], sampling: { temperature: 1, topP: 1, seed: 3 } },
+        5,
+      ).steps;
       expect(steps.map((_, i) => stepLabel(stepAt(model.shape, i)))).toEqual(
         steps.map((s) => stepLabel(s.id)),
       );
@@ -181,12 +227,13 @@ describe("trace audit soundness", () => {
 
 describe("one-step and chunk check soundness", () => {
   const model = models[0] as IntModel;
-  const tokens = [1, 72, 101];
-  const steps = recordSteps(model, tokens);
+  // Two prompt positions and two sampled ones: every kind of step, SAMPLE on logits included.
+  const context: ExecutionContext = { prompt: [1, 72], sampling: { temperature: 0.8, topP: 0.9, seed: 4 } };
+  const steps = replayExecution(model, context, 4).steps;
   const leaves = steps.map((s) => leafHash(s.id, s.output));
   const index = new Map(steps.map((s, i) => [stepLabel(s.id), i]));
   const producersOf = (id: StepId) =>
-    inputsOf(id, model.shape.nLayers).map((p) => index.get(stepLabel(p)) as number);
+    inputsOf(id, model.shape, context.prompt.length).map((p) => index.get(stepLabel(p)) as number);
 
   /** A challenger's evidence for step `i`: honest, then changed in one way. */
   const evidenceChange = fc.oneof(
@@ -195,9 +242,10 @@ describe("one-step and chunk check soundness", () => {
     fc.record({ kind: fc.constant("extra-input" as const) }),
     fc.record({ kind: fc.constant("flip-input" as const), at: fc.nat(), byte: fc.nat() }),
     fc.record({ kind: fc.constant("flip-input-leaf" as const), at: fc.nat(), byte: fc.nat() }),
-    // The token is bound (the request's committed tokens); what a checker can be handed is one outside the model.
+    // The context is bound (the receipt's promptHash and paramsHash); what a checker can be handed is a
+    // prompt that names no tokens of the model.
     fc.record({
-      kind: fc.constant("token" as const),
+      kind: fc.constant("prompt" as const),
       value: fc.oneof(
         fc.integer({ min: -3, max: -1 }),
         fc.integer({ min: VOCAB, max: VOCAB + 3 }),
@@ -214,7 +262,7 @@ describe("one-step and chunk check soundness", () => {
         const ps = producersOf(s.id);
         let inputs = ps.map((p) => (steps[p] as (typeof steps)[number]).output);
         let inputLeaves = ps.map((p) => leaves[p] as Uint8Array);
-        let token = tokens[s.id.pos] as number;
+        let ctx = context;
         const flip = (arr: Uint8Array[], at: number, byte: number) =>
           arr.map((b, k) => {
             if (k !== at % arr.length) return b;
@@ -229,8 +277,9 @@ describe("one-step and chunk check soundness", () => {
           inputLeaves = flip(inputLeaves, change.at, change.byte);
         if (change.kind === "truncate-input" && inputs.length)
           inputs = inputs.map((b, k) => (k === change.at % inputs.length ? b.subarray(0, b.length - 1) : b));
-        if (change.kind === "token" && s.id.op === 0) token = change.value;
-        const v = checkStep(model, s.id, inputs, inputLeaves, token, leaves[i] as Uint8Array);
+        if (change.kind === "prompt")
+          ctx = { ...context, prompt: [change.value, ...context.prompt.slice(1)] };
+        const v = checkStep(model, s.id, inputs, inputLeaves, ctx, leaves[i] as Uint8Array);
         if (!v.ok) expect(v.error.code, `${stepLabel(s.id)} ${change.kind}`).toBe("TRACE_MALFORMED");
         if (change.kind === "none") expect(v.ok).toBe(true);
       }),

@@ -4,9 +4,10 @@
  *
  *   leaf = H(pos u32 ‖ layer u16 ‖ op u16 ‖ part u16 ‖ H(output bytes))      (big-endian header)
  *
- * where outputs are int32 little-endian (Q16 vectors) or `shift u8 ‖ int16 values` (quantized vectors),
- * H is keccak-256, and the classifier's output is cut into parts of 1,024 logits. `traceRoot` is the
- * ordered binary Merkle root of the leaves in execution order (an odd node is carried up unchanged).
+ * where outputs are int32 little-endian (Q16 vectors), `shift u8 ‖ int16 values` (quantized vectors) or
+ * a u32 token (SAMPLE), H is keccak-256, and the classifier's output is cut into parts of 1,024 logits.
+ * `traceRoot` is the ordered binary Merkle root of the leaves in execution order, padded with zero
+ * leaves to a power of two (spec v2).
  */
 import { keccak256 } from "../encoding/keccak.ts";
 
@@ -38,6 +39,8 @@ export const OP = {
   FINAL_NORM: 20,
   FINAL_QUANT: 21,
   LOGITS: 22,
+  /** The token chosen after the position: the next prompt token, or the one sampled from the logits. */
+  SAMPLE: 23,
 } as const;
 
 /** An operation code. */
@@ -64,10 +67,10 @@ const LAYER_OPS = OP.RESID2 - OP.ATT_NORM + 1;
 
 /**
  * Leaves per position: the embedding, {@link LAYER_OPS} per layer, the final norm and quantization,
- * and one per part of the logits.
+ * one per part of the logits, and the token chosen next.
  */
 export function stepsPerPosition(shape: { readonly nLayers: number; readonly vocabSize: number }): number {
-  return 1 + LAYER_OPS * shape.nLayers + 2 + Math.ceil(shape.vocabSize / LOGITS_PART_ROWS);
+  return 1 + LAYER_OPS * shape.nLayers + 2 + Math.ceil(shape.vocabSize / LOGITS_PART_ROWS) + 1;
 }
 
 /**
@@ -89,6 +92,7 @@ export function stepAt(
   const rest = k - 1 - LAYER_OPS * shape.nLayers;
   if (rest === 0) return { pos, layer: shape.nLayers, op: OP.FINAL_NORM, part: 0 };
   if (rest === 1) return { pos, layer: shape.nLayers, op: OP.FINAL_QUANT, part: 0 };
+  if (k === per - 1) return { pos, layer: shape.nLayers, op: OP.SAMPLE, part: 0 };
   return { pos, layer: shape.nLayers, op: OP.LOGITS, part: rest - 2 };
 }
 
@@ -105,6 +109,13 @@ export function int32Bytes(v: Int32Array): Uint8Array {
   const out = new Uint8Array(v.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < v.length; i++) view.setInt32(4 * i, v[i] as number, true);
+  return out;
+}
+
+/** Bytes of a SAMPLE step's output: the token id, u32 little-endian. */
+export function tokenBytes(token: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, token, true);
   return out;
 }
 
@@ -132,74 +143,129 @@ export function leafHash(id: StepId, output: Uint8Array, hash: Hash32 = keccak25
   return hash(buf);
 }
 
-/** Ordered binary Merkle root: parent = H(left ‖ right); an odd last node moves up unchanged. */
-export function merkleRoot(leaves: readonly Uint8Array[], hash: Hash32 = keccak256): Uint8Array {
-  if (leaves.length === 0) return new Uint8Array(32);
-  let level = [...leaves];
-  const pair = new Uint8Array(64);
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 === level.length) next.push(level[i] as Uint8Array);
-      else {
-        pair.set(level[i] as Uint8Array, 0);
-        pair.set(level[i + 1] as Uint8Array, 32);
-        next.push(hash(pair));
-      }
-    }
-    level = next;
-  }
-  return level[0] as Uint8Array;
+/** The padded tree's depth over `n` leaves: ⌈log₂ n⌉ (0 for a single leaf). */
+export function treeDepth(n: number): number {
+  let depth = 0;
+  while (2 ** depth < n) depth++;
+  return depth;
 }
 
-/** Sibling path of leaf `index` (null where the node had no sibling and moved up). */
+const zeroCache = new WeakMap<Hash32, Uint8Array[]>();
+
+/** Roots of all-zero subtrees: `z[0]` is the zero leaf (32 zero bytes), `z[h + 1] = H(z[h] ‖ z[h])`. */
+export function zeroHashes(hash: Hash32 = keccak256, upTo = 64): readonly Uint8Array[] {
+  let z = zeroCache.get(hash);
+  if (!z) {
+    z = [new Uint8Array(32)];
+    zeroCache.set(hash, z);
+  }
+  const pair = new Uint8Array(64);
+  while (z.length <= upTo) {
+    const last = z[z.length - 1] as Uint8Array;
+    pair.set(last, 0);
+    pair.set(last, 32);
+    z.push(hash(pair));
+  }
+  return z;
+}
+
+/**
+ * All levels of the ordered binary Merkle tree over `leaves`, padded with zero leaves to a power of two
+ * (parent = H(left ‖ right)): `levels[0]` are the leaves, `levels[depth]` the root. Padding is implicit
+ * (a missing right node is the zero subtree of its height), so a proof is always `depth` siblings and
+ * each index bit says left or right — what a contract verifies.
+ */
+export class TraceTree {
+  readonly depth: number;
+  private readonly levels: Uint8Array[][];
+
+  constructor(
+    leaves: readonly Uint8Array[],
+    readonly hash: Hash32 = keccak256,
+  ) {
+    this.depth = treeDepth(leaves.length);
+    const zeros = zeroHashes(hash, this.depth);
+    this.levels = [[...leaves]];
+    const pair = new Uint8Array(64);
+    for (let h = 0; h < this.depth; h++) {
+      const below = this.levels[h] as Uint8Array[];
+      const above: Uint8Array[] = new Array(Math.ceil(below.length / 2));
+      for (let i = 0; i < above.length; i++) {
+        pair.set(below[2 * i] as Uint8Array, 0);
+        pair.set(below[2 * i + 1] ?? (zeros[h] as Uint8Array), 32);
+        above[i] = hash(pair);
+      }
+      this.levels.push(above);
+    }
+  }
+
+  /** Leaves in the tree (without padding). */
+  get size(): number {
+    return (this.levels[0] as Uint8Array[]).length;
+  }
+
+  /** The root (32 zero bytes for an empty tree). */
+  get root(): Uint8Array {
+    return this.size === 0
+      ? new Uint8Array(32)
+      : ((this.levels[this.depth] as Uint8Array[])[0] as Uint8Array);
+  }
+
+  /** The node at `height` (0 = leaves) and `index` within that level; padding reads as zero subtrees. */
+  node(height: number, index: number): Uint8Array {
+    return (
+      (this.levels[height] as Uint8Array[])[index] ?? (zeroHashes(this.hash, height)[height] as Uint8Array)
+    );
+  }
+
+  /** Sibling path of leaf `index`, leaf to root (`depth` hashes). */
+  proof(index: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let h = 0, i = index; h < this.depth; h++, i >>= 1) out.push(this.node(h, i ^ 1));
+    return out;
+  }
+}
+
+/** Root of the padded ordered Merkle tree over `leaves` (see {@link TraceTree}). */
+export function merkleRoot(leaves: readonly Uint8Array[], hash: Hash32 = keccak256): Uint8Array {
+  return new TraceTree(leaves, hash).root;
+}
+
+/** Sibling path of leaf `index` in the padded tree over `leaves`. */
 export function merkleProof(
   leaves: readonly Uint8Array[],
   index: number,
   hash: Hash32 = keccak256,
-): (Uint8Array | null)[] {
-  const proof: (Uint8Array | null)[] = [];
-  let level = [...leaves];
-  let i = index;
-  const pair = new Uint8Array(64);
-  while (level.length > 1) {
-    const sibling = i % 2 === 0 ? i + 1 : i - 1;
-    proof.push(sibling < level.length ? (level[sibling] as Uint8Array) : null);
-    const next: Uint8Array[] = [];
-    for (let j = 0; j < level.length; j += 2) {
-      if (j + 1 === level.length) next.push(level[j] as Uint8Array);
-      else {
-        pair.set(level[j] as Uint8Array, 0);
-        pair.set(level[j + 1] as Uint8Array, 32);
-        next.push(hash(pair));
-      }
-    }
-    level = next;
-    i >>= 1;
-  }
-  return proof;
+): Uint8Array[] {
+  return new TraceTree(leaves, hash).proof(index);
 }
 
-/** Checks a sibling path from `leaf` at `index` to `root`. */
+/** Checks a sibling path from `leaf` at `index` to `root`; the path's length is the tree's depth. */
 export function verifyMerkleProof(
   root: Uint8Array,
   leaf: Uint8Array,
   index: number,
-  proof: readonly (Uint8Array | null)[],
+  proof: readonly Uint8Array[],
   hash: Hash32 = keccak256,
 ): boolean {
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** proof.length) return false;
   let node = leaf;
-  let i = index;
-  for (const sibling of proof) {
-    if (sibling) {
-      const pair = new Uint8Array(64);
-      pair.set(i % 2 === 0 ? node : sibling, 0);
-      pair.set(i % 2 === 0 ? sibling : node, 32);
-      node = hash(pair);
-    }
-    i >>= 1;
+  const pair = new Uint8Array(64);
+  for (let h = 0, i = index; h < proof.length; h++, i >>= 1) {
+    const sibling = proof[h] as Uint8Array;
+    if (sibling.length !== 32) return false;
+    pair.set(i % 2 === 0 ? node : sibling, 0);
+    pair.set(i % 2 === 0 ? sibling : node, 32);
+    node = hash(pair);
   }
-  return node.length === root.length && node.every((b, k) => b === root[k]);
+  return equalBytes(node, root);
+}
+
+/** Whether two byte strings are equal. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Records leaves as the engine runs. */

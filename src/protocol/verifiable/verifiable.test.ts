@@ -28,8 +28,9 @@ import {
   computeStep,
   decodeInt32,
   disputeCost,
+  type ExecutionContext,
   inputsOf,
-  recordSteps,
+  replayExecution,
 } from "./replay.ts";
 import {
   firstDivergence,
@@ -56,14 +57,16 @@ const tinyModel = (seed = 1): IntModel => {
   return m.value;
 };
 const TOKENS = [1, 72, 101, 108];
+/** The four tokens as the prompt, greedy: the last position's SAMPLE is the first generated token. */
+const CONTEXT: ExecutionContext = { prompt: TOKENS, sampling: { temperature: 0, topP: 1, seed: 0 } };
 
-/** Runs tokens with a trace; returns the recorder. */
-function traced(model: IntModel, tokens = TOKENS, setup?: (t: IntTransformer) => void): TraceRecorder {
+/** Runs the context with a trace (optionally a faulty transformer); returns the steps, leaves and root. */
+function traced(model: IntModel, setup?: (t: IntTransformer) => void) {
   const t = new IntTransformer(model);
-  t.reset(true);
   setup?.(t);
-  for (const [pos, tok] of tokens.entries()) t.forward(tok, pos);
-  return t.trace as TraceRecorder;
+  const { steps } = replayExecution(model, CONTEXT, TOKENS.length, t);
+  const leaves = steps.map((s) => leafHash(s.id, s.output));
+  return { steps, leaves, ids: steps.map((s) => s.id), root: () => merkleRoot(leaves) };
 }
 
 describe("verifiable engine: the spec's tables are pinned", () => {
@@ -120,14 +123,12 @@ describe("verifiable engine: traces", () => {
     const a = traced(model);
     const b = traced(model);
     expect(bytesToHex(a.root())).toBe(bytesToHex(b.root()));
-    // One leaf per step: per position 1 + 19 per layer + 2 + one logits part (vocab 512 ≤ 1024).
-    expect(a.leaves).toHaveLength(TOKENS.length * (1 + 19 * 2 + 3));
+    // One leaf per step: per position 1 + 19 per layer + 2 + one logits part (vocab 512 ≤ 1024) + SAMPLE.
+    expect(a.leaves).toHaveLength(TOKENS.length * (1 + 19 * 2 + 4));
     const native = loadNativeSecp256k1();
     if (native) {
-      const t = new IntTransformer(model, native.keccak256);
-      t.reset(true);
-      for (const [pos, tok] of TOKENS.entries()) t.forward(tok, pos);
-      expect(bytesToHex((t.trace as TraceRecorder).root())).toBe(bytesToHex(a.root()));
+      const leaves = a.steps.map((s) => leafHash(s.id, s.output, native.keccak256));
+      expect(bytesToHex(merkleRoot(leaves, native.keccak256))).toBe(bytesToHex(a.root()));
     }
     expect(modelRoot(model)).toBe(modelRoot(tinyModel()));
     expect(modelRoot(model)).not.toBe(modelRoot(tinyModel(2)));
@@ -147,18 +148,20 @@ describe("verifiable engine: traces", () => {
   });
 
   it("every step replays from its committed inputs", () => {
-    const steps = recordSteps(model, TOKENS);
     const t = traced(model);
+    const steps = t.steps;
     const index = new Map(steps.map((s, i) => [stepLabel(s.id), i]));
     expect(steps).toHaveLength(t.leaves.length);
     for (const [i, s] of steps.entries()) {
-      const producers = inputsOf(s.id, model.shape.nLayers).map((p) => index.get(stepLabel(p)) as number);
+      const producers = inputsOf(s.id, model.shape, TOKENS.length).map(
+        (p) => index.get(stepLabel(p)) as number,
+      );
       const v = checkStep(
         model,
         s.id,
         producers.map((p) => (steps[p] as (typeof steps)[number]).output),
         producers.map((p) => t.leaves[p] as Uint8Array),
-        TOKENS[s.id.pos] as number,
+        CONTEXT,
         t.leaves[i] as Uint8Array,
       );
       expect(v.ok, stepLabel(s.id)).toBe(true);
@@ -166,12 +169,14 @@ describe("verifiable engine: traces", () => {
   });
 
   it("a flipped leaf fails its replay", () => {
-    const steps = recordSteps(model, TOKENS);
     const t = traced(model);
+    const steps = t.steps;
     const target = steps.findIndex((s) => s.id.pos === 2 && s.id.layer === 1 && s.id.op === OP.SWIGLU);
     const s = steps[target] as (typeof steps)[number];
     const index = new Map(steps.map((x, i) => [stepLabel(x.id), i]));
-    const producers = inputsOf(s.id, 2).map((p) => index.get(stepLabel(p)) as number);
+    const producers = inputsOf(s.id, model.shape, TOKENS.length).map(
+      (p) => index.get(stepLabel(p)) as number,
+    );
     const leaf = Uint8Array.from(t.leaves[target] as Uint8Array);
     leaf[5] = (leaf[5] as number) ^ 1;
     const v = checkStep(
@@ -179,7 +184,7 @@ describe("verifiable engine: traces", () => {
       s.id,
       producers.map((p) => (steps[p] as (typeof steps)[number]).output),
       producers.map((p) => t.leaves[p] as Uint8Array),
-      0,
+      CONTEXT,
       leaf,
     );
     expect(v).toMatchObject({
@@ -194,7 +199,7 @@ describe("verifiable engine: traces", () => {
       s.id,
       [badInput, (steps[producers[1] as number] as (typeof steps)[number]).output],
       producers.map((p) => t.leaves[p] as Uint8Array),
-      0,
+      CONTEXT,
       t.leaves[target] as Uint8Array,
     );
     expect(w).toMatchObject({
@@ -208,17 +213,14 @@ describe("verifiable engine: traces", () => {
     const faulty = tinyModel();
     const wq = (faulty.layers[1] as IntModel["layers"][number]).wq;
     wq.q[3 * wq.cols + 5] = (wq.q[3 * wq.cols + 5] as number) + 1;
-    const t = new IntTransformer(faulty);
-    t.reset(true);
-    for (const [pos, tok] of TOKENS.entries()) t.forward(tok, pos);
-    const i = firstDivergence(honest.leaves, (t.trace as TraceRecorder).leaves);
+    const i = firstDivergence(honest.leaves, traced(faulty).leaves);
     expect(stepLabel(honest.ids[i] as StepId)).toBe("pos 0 layer 1 q");
     expect(modelRoot(faulty)).not.toBe(modelRoot(model));
   });
 
   it("a corrupted activation is pinpointed at the step that produced it, and the chunk check names the row", () => {
     const honest = traced(model);
-    const faulty = traced(model, TOKENS, (t) => {
+    const faulty = traced(model, (t) => {
       t.fault = { pos: 1, layer: 0, op: OP.W1, index: 40, delta: 3 };
     });
     const i = firstDivergence(honest.leaves, faulty.leaves);
@@ -228,6 +230,8 @@ describe("verifiable engine: traces", () => {
       root: bytesToHex(faulty.root()),
       modelRoot: modelRoot(model),
       tokens: TOKENS,
+      promptTokens: TOKENS.length,
+      sampling: CONTEXT.sampling,
       steps: faulty.ids,
       leaves: faulty.leaves,
     });
@@ -238,12 +242,14 @@ describe("verifiable engine: traces", () => {
         root: bytesToHex(honest.root()),
         modelRoot: modelRoot(model),
         tokens: TOKENS,
+        promptTokens: TOKENS.length,
+        sampling: CONTEXT.sampling,
         steps: honest.ids,
         leaves: honest.leaves,
       }),
     ).toMatchObject({ ok: true, value: { valid: true } });
     // The disputed matmul narrows to one chunk of rows: recompute each chunk from the (agreed) input.
-    const steps = recordSteps(model, TOKENS);
+    const steps = honest.steps;
     const w1 = steps.find((s) => stepLabel(s.id) === "pos 1 layer 0 w1") as (typeof steps)[number];
     const input = steps.find((s) => stepLabel(s.id) === "pos 1 layer 0 ffn_quant") as (typeof steps)[number];
     const claimed = decodeInt32(w1.output);
@@ -262,7 +268,7 @@ describe("verifiable engine: traces", () => {
       if (!v.ok) failing.push(r0);
     }
     expect(failing).toEqual([Math.floor(40 / rows) * rows]);
-    expect(bytesToHex(leafHash(w1.id, computeStep(model, w1.id, [input.output], 0)))).toBe(
+    expect(bytesToHex(leafHash(w1.id, computeStep(model, w1.id, [input.output], CONTEXT)))).toBe(
       bytesToHex(honest.leaves[i] as Uint8Array),
     );
   });
