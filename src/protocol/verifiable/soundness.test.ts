@@ -11,7 +11,6 @@ import { generateCheckpoint, PRESETS } from "../../engine/llama2c/generateModel.
 import { bytesToHex } from "../encoding/hex.ts";
 import { auditTrace, type ClaimedTrace } from "./auditTrace.ts";
 import { type IntModel, quantizeModel } from "./intModel.ts";
-import { IntTransformer } from "./intTransformer.ts";
 import { modelRoot } from "./modelCommitment.ts";
 import {
   checkMatmulChunk,
@@ -21,7 +20,7 @@ import {
   matmulOf,
   replayExecution,
 } from "./replay.ts";
-import { leafHash, merkleRoot, type StepId, stepAt, stepLabel, type TraceRecorder } from "./trace.ts";
+import { leafHash, merkleRoot, type StepId, stepAt, stepLabel } from "./trace.ts";
 
 const models = [1, 2].map((seed): IntModel => {
   const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, seed));

@@ -41,7 +41,6 @@ import {
   OP,
   type StepId,
   stepLabel,
-  type TraceRecorder,
   verifyMerkleProof,
 } from "./trace.ts";
 
