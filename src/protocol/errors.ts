@@ -169,6 +169,17 @@ export const ERROR_CODES = {
     disposition: "ignore",
     meaning: "the receipt's sequence is below its worker's replay window",
   },
+  // the dispute game
+  DISPUTE_MOVE_INVALID: {
+    disposition: "reject",
+    meaning: "a dispute move does not fit the game (wrong claim, child, shape or hashes)",
+  },
+  DISPUTE_DUPLICATE: { disposition: "ignore", meaning: "the same dispute move was already made" },
+  DISPUTE_TOO_LATE: { disposition: "ignore", meaning: "the claim's answer deadline has passed" },
+  DISPUTE_STEP_NOT_COUNTERED: {
+    disposition: "reject",
+    meaning: "a one-step check recomputed another leaf than the attacked claim: the attack stands",
+  },
   // inference engines and models
   MODEL_MALFORMED: { disposition: "reject", meaning: "a model or tokenizer file does not match its format" },
   MODEL_UNSUPPORTED: {

@@ -96,6 +96,28 @@ export function stepAt(
   return { pos, layer: shape.nLayers, op: OP.LOGITS, part: rest - 2 };
 }
 
+/** The leaf index of a step: the inverse of {@link stepAt}. */
+export function indexOfStep(
+  shape: { readonly nLayers: number; readonly vocabSize: number },
+  id: StepId,
+): number {
+  const base = id.pos * stepsPerPosition(shape);
+  switch (id.op) {
+    case OP.EMBED:
+      return base;
+    case OP.FINAL_NORM:
+      return base + 1 + LAYER_OPS * shape.nLayers;
+    case OP.FINAL_QUANT:
+      return base + 2 + LAYER_OPS * shape.nLayers;
+    case OP.LOGITS:
+      return base + 3 + LAYER_OPS * shape.nLayers + id.part;
+    case OP.SAMPLE:
+      return base + stepsPerPosition(shape) - 1;
+    default:
+      return base + 1 + id.layer * LAYER_OPS + (id.op - OP.ATT_NORM);
+  }
+}
+
 /** "pos 3 layer 1 wo" style label. */
 export function stepLabel(id: StepId): string {
   return `pos ${id.pos} layer ${id.layer} ${OP_NAMES[id.op]}${id.op === OP.LOGITS ? ` part ${id.part}` : ""}`;
