@@ -169,6 +169,19 @@ export const ERROR_CODES = {
     disposition: "ignore",
     meaning: "the receipt's sequence is below its worker's replay window",
   },
+  // the rollup
+  BATCH_DATA_MALFORMED: { disposition: "reject", meaning: "a batch's published data does not decode" },
+  BATCH_UNKNOWN: { disposition: "reject", meaning: "no batch has this index" },
+  BATCH_ROOT_MISMATCH: { disposition: "reject", meaning: "a batch's data does not hash to its posted root" },
+  RECEIPT_NOT_IN_BATCH: {
+    disposition: "reject",
+    meaning: "a Merkle proof does not show the receipt at that position of the batch",
+  },
+  CHALLENGE_WINDOW_CLOSED: { disposition: "ignore", meaning: "the receipt's challenge window has closed" },
+  SEQUENCER_PROMISE_KEPT: {
+    disposition: "reject",
+    meaning: "the batch holds the promised receipt at the promised position: no breach to prove",
+  },
   // the dispute game
   DISPUTE_MOVE_INVALID: {
     disposition: "reject",
