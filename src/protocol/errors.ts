@@ -182,6 +182,11 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "the batch holds the promised receipt at the promised position: no breach to prove",
   },
+  // stakes and epochs
+  STAKE_INVALID: {
+    disposition: "reject",
+    meaning: "a stake deposit, unbonding or withdrawal is out of range",
+  },
   // the dispute game
   DISPUTE_MOVE_INVALID: {
     disposition: "reject",

@@ -66,9 +66,6 @@ export interface PoeaParams {
   readonly workerShareBps: number;
   readonly evaluatorShareBps: number;
   readonly fishermanShareBps: number;
-  /** Weight of quality and of cost efficiency in a worker's attribution (PoEA), in basis points each. */
-  readonly qualityWeightBps: number;
-  readonly efficiencyWeightBps: number;
 }
 
 /** All OTR parameters. */
@@ -123,8 +120,6 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     workerShareBps: 7_000,
     evaluatorShareBps: 2_000,
     fishermanShareBps: 1_000,
-    qualityWeightBps: 5_000,
-    efficiencyWeightBps: 5_000,
   },
 };
 
@@ -179,14 +174,10 @@ export function otrProblems(p: OtrParams): string[] {
     ["poea.workerShareBps", e.workerShareBps],
     ["poea.evaluatorShareBps", e.evaluatorShareBps],
     ["poea.fishermanShareBps", e.fishermanShareBps],
-    ["poea.qualityWeightBps", e.qualityWeightBps],
-    ["poea.efficiencyWeightBps", e.efficiencyWeightBps],
   ] as const)
     bps(v, name);
   if (e.workerShareBps + e.evaluatorShareBps + e.fishermanShareBps !== 10_000)
     problems.push("poea reward shares must sum to 10,000 basis points");
-  if (e.qualityWeightBps + e.efficiencyWeightBps !== 10_000)
-    problems.push("poea quality and efficiency weights must sum to 10,000 basis points");
   return problems;
 }
 
