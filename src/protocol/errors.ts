@@ -194,6 +194,10 @@ export const ERROR_CODES = {
   },
   DISPUTE_DUPLICATE: { disposition: "ignore", meaning: "the same dispute move was already made" },
   DISPUTE_TOO_LATE: { disposition: "ignore", meaning: "the claim's answer deadline has passed" },
+  TRACE_MISMATCH_ABSENT: {
+    disposition: "reject",
+    meaning: "the trace commits to exactly what the receipt claims: no fraud to prove",
+  },
   DISPUTE_STEP_NOT_COUNTERED: {
     disposition: "reject",
     meaning: "a one-step check recomputed another leaf than the attacked claim: the attack stands",

@@ -21,6 +21,7 @@ import {
   resolveGame,
   type StepVerifier,
 } from "./game.ts";
+import { proveOutputMismatch } from "./outputMismatch.ts";
 import { type PlayerView, solve } from "./solver.ts";
 import { traceStepEvidence, traceStepVerifier } from "./traceStep.ts";
 
@@ -226,5 +227,43 @@ describe("dispute game: k-ary dissection down to a one-step check", () => {
     expect(honestSpend).toBeLessThanOrEqual(attackerSpend);
     expect(total(outcome, WORKER)).toBe(honestSpend + attackerSpend);
     expect(gameDeadline(g)).toBeLessThan(2 * PARAMS.maxClockMs + PARAMS.oneStepExtensionMs);
+  });
+});
+
+describe("output mismatch: a direct fraud proof", () => {
+  it("proves a receipt whose output tokens are not the trace's SAMPLE choices, and refuses an honest one", () => {
+    const { steps, tokens } = replayExecution(model, context, positions);
+    const leaves = steps.map((s) => leafHash(s.id, s.output));
+    const tree = new TraceTree(leaves, keccak256);
+    const output = [...tokens.slice(context.prompt.length), 0]; // the last sampled token is not fed
+    const lastSample = steps.filter((s) => s.id.op === OP.SAMPLE).at(-1)!;
+    output[output.length - 1] = new DataView(
+      lastSample.output.buffer,
+      lastSample.output.byteOffset,
+    ).getUint32(0, true);
+    const subjectFor = (out: number[]) => ({
+      traceRoot: bytesToHex(tree.root),
+      outputHash: bytesToHex(promptHashOf(out)),
+      inputTokens: context.prompt.length,
+      shape: model.shape,
+    });
+    const sampleIndex = (j: number) => (context.prompt.length - 1 + j + 1) * (leaves.length / positions) - 1;
+    const args = (j: number) =>
+      [bytesToHex(leaves[sampleIndex(j)]!), tree.proof(sampleIndex(j)).map(bytesToHex)] as const;
+    for (let j = 0; j < output.length; j++)
+      expect(proveOutputMismatch(subjectFor(output), output, j, ...args(j), keccak256)).toMatchObject({
+        ok: false,
+        error: { code: "TRACE_MISMATCH_ABSENT" },
+      });
+    const lied = [...output];
+    lied[1] = (lied[1]! + 1) % model.shape.vocabSize;
+    expect(proveOutputMismatch(subjectFor(lied), lied, 1, ...args(1), keccak256)).toMatchObject({
+      ok: true,
+      value: { position: context.prompt.length, claimedToken: lied[1] },
+    });
+    expect(proveOutputMismatch(subjectFor(lied), output, 1, ...args(1), keccak256)).toMatchObject({
+      ok: false,
+      error: { code: "TRACE_MALFORMED", meta: { field: "outputTokens" } },
+    });
   });
 });
