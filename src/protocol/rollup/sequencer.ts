@@ -102,14 +102,15 @@ export class Sequencer {
     const key = workerEntryKey(signed.receipt);
     const added = RECEIPT_DATA_BYTES + (this.open?.entries.has(key) ? 0 : WORKER_ENTRY_BYTES);
     if (this.open && this.open.bytes + added > this.params.maxBatchBytes) sealed = this.seal(now, "bytes");
-    const batch = (this.open ??= {
+    this.open ??= {
       receipts: [],
       digests: [],
       leaves: [],
       entries: new Set(),
       bytes: BATCH_HEADER_BYTES,
       openedAt: now,
-    });
+    };
+    const batch = this.open;
     const position = batch.receipts.length;
     batch.bytes += RECEIPT_DATA_BYTES + (batch.entries.has(key) ? 0 : WORKER_ENTRY_BYTES);
     batch.entries.add(key);
