@@ -46,29 +46,73 @@ export interface SealedBatch {
   readonly reason: "count" | "bytes" | "age" | "flush";
 }
 
+/**
+ * The sealing rule on its own (the simulator drives it with the same decisions): a batch holds at most
+ * `maxBatchReceipts` receipts and `maxBatchBytes` of data (header, one worker-table entry per distinct
+ * worker key, 257 bytes a receipt), and is sealed `maxBatchAgeMs` after its first receipt.
+ */
+export class BatchPolicy {
+  private entries = new Set<string>();
+  count = 0;
+  bytes = BATCH_HEADER_BYTES;
+  openedAt = 0;
+
+  constructor(private readonly params: RollupParams) {}
+
+  /** Whether a receipt with this worker key would take a non-empty batch over the byte limit. */
+  overflows(entryKey: string): boolean {
+    const added = RECEIPT_DATA_BYTES + (this.entries.has(entryKey) ? 0 : WORKER_ENTRY_BYTES);
+    return this.count > 0 && this.bytes + added > this.params.maxBatchBytes;
+  }
+
+  /** Appends a receipt; returns its position. */
+  append(entryKey: string, now: number): number {
+    if (this.count === 0) this.openedAt = now;
+    this.bytes += RECEIPT_DATA_BYTES + (this.entries.has(entryKey) ? 0 : WORKER_ENTRY_BYTES);
+    this.entries.add(entryKey);
+    return this.count++;
+  }
+
+  /** Whether the batch is full by count. */
+  get full(): boolean {
+    return this.count >= this.params.maxBatchReceipts;
+  }
+
+  /** Whether the open batch's first receipt has waited long enough. */
+  expired(now: number): boolean {
+    return this.count > 0 && now - this.openedAt >= this.params.maxBatchAgeMs;
+  }
+
+  /** Starts the next batch. */
+  reset(): void {
+    this.entries = new Set();
+    this.count = 0;
+    this.bytes = BATCH_HEADER_BYTES;
+  }
+}
+
 interface OpenBatch {
   receipts: SignedReceipt[];
   digests: Hex[];
   leaves: Uint8Array[];
-  entries: Set<string>;
-  bytes: number;
-  openedAt: number;
 }
 
 /** The sequencer. State is kept here; every method is deterministic in its inputs (time included). */
 export class Sequencer {
-  private open: OpenBatch | null = null;
+  private open: OpenBatch = { receipts: [], digests: [], leaves: [] };
+  private readonly policy: BatchPolicy;
   private readonly replay: ReplayGuard<string>;
   /** Receipts already on chain by forced inclusion: never sequenced again. */
   private readonly forced = new Set<string>();
 
   constructor(
-    private readonly params: RollupParams,
+    params: RollupParams,
     replayWindow: number,
     private readonly hash: Hash32 = keccak256,
     private nextBatch = 0,
   ) {
     this.replay = new ReplayGuard(replayWindow);
+    this.policy = new BatchPolicy(params);
   }
 
   /** The index the next sealed batch gets. */
@@ -78,7 +122,7 @@ export class Sequencer {
 
   /** Receipts waiting in the open batch. */
   get pending(): number {
-    return this.open?.receipts.length ?? 0;
+    return this.policy.count;
   }
 
   /**
@@ -100,20 +144,9 @@ export class Sequencer {
     if (!replay.ok) return replay;
     let sealed: SealedBatch | null = null;
     const key = workerEntryKey(signed.receipt);
-    const added = RECEIPT_DATA_BYTES + (this.open?.entries.has(key) ? 0 : WORKER_ENTRY_BYTES);
-    if (this.open && this.open.bytes + added > this.params.maxBatchBytes) sealed = this.seal(now, "bytes");
-    this.open ??= {
-      receipts: [],
-      digests: [],
-      leaves: [],
-      entries: new Set(),
-      bytes: BATCH_HEADER_BYTES,
-      openedAt: now,
-    };
+    if (this.policy.overflows(key)) sealed = this.seal(now, "bytes");
+    const position = this.policy.append(key, now);
     const batch = this.open;
-    const position = batch.receipts.length;
-    batch.bytes += RECEIPT_DATA_BYTES + (batch.entries.has(key) ? 0 : WORKER_ENTRY_BYTES);
-    batch.entries.add(key);
     batch.receipts.push(signed);
     batch.digests.push(v.digest);
     // The leaf is computed now, at admission, so sealing only builds the tree.
@@ -121,18 +154,18 @@ export class Sequencer {
       receiptLeaf(position, hexToBytes(v.digest, 32), this.hash(hexToBytes(signed.signature, 65)), this.hash),
     );
     const promise = { receiptDigest: v.digest, batch: this.nextBatch, position, admittedAt: now };
-    if (batch.receipts.length >= this.params.maxBatchReceipts) sealed = this.seal(now, "count");
+    if (this.policy.full) sealed = this.seal(now, "count");
     return ok({ promise, sealed });
   }
 
   /** Seals the open batch when its oldest receipt has waited `maxBatchAgeMs`. */
   tick(now: number): SealedBatch | null {
-    return this.open && now - this.open.openedAt >= this.params.maxBatchAgeMs ? this.seal(now, "age") : null;
+    return this.policy.expired(now) ? this.seal(now, "age") : null;
   }
 
   /** Seals whatever is open (shutting down). */
   flush(now: number): SealedBatch | null {
-    return this.open ? this.seal(now, "flush") : null;
+    return this.policy.count > 0 ? this.seal(now, "flush") : null;
   }
 
   /** Records a receipt its client included on chain itself, so that it is not sequenced again. */
@@ -141,8 +174,10 @@ export class Sequencer {
   }
 
   private seal(now: number, reason: SealedBatch["reason"]): SealedBatch {
-    const b = this.open as OpenBatch;
-    this.open = null;
+    const b = this.open;
+    const openedAt = this.policy.openedAt;
+    this.open = { receipts: [], digests: [], leaves: [] };
+    this.policy.reset();
     const tree = new BatchTree(b.leaves, this.hash);
     return {
       index: this.nextBatch++,
@@ -152,7 +187,7 @@ export class Sequencer {
       receipts: b.receipts,
       digests: b.digests,
       tree,
-      openedAt: b.openedAt,
+      openedAt,
       sealedAt: now,
       reason,
     };
