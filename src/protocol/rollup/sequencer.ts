@@ -80,7 +80,13 @@ export class BatchPolicy {
 
   /** Whether the open batch's first receipt has waited long enough. */
   expired(now: number): boolean {
-    return this.count > 0 && now - this.openedAt >= this.params.maxBatchAgeMs;
+    // Compared as a deadline (openedAt + age), the same sum a scheduler computes, so rounding agrees.
+    return this.count > 0 && now >= this.sealDeadline;
+  }
+
+  /** When the open batch must be sealed by age. */
+  get sealDeadline(): number {
+    return this.openedAt + this.params.maxBatchAgeMs;
   }
 
   /** Starts the next batch. */
