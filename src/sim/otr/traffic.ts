@@ -51,7 +51,7 @@ export class ArrivalProcess {
   private readonly meanBurstMs: number;
 
   constructor(
-    private readonly a: Arrivals,
+    a: Arrivals,
     private readonly rng: Rng,
   ) {
     if (a.kind === "poisson") {
