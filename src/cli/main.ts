@@ -7,6 +7,7 @@ import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
 import { generateCommand } from "./generate/index.ts";
 import { modelGroup } from "./model/index.ts";
+import { otrGroup } from "./otr/index.ts";
 import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
 import { serveCommand } from "./serve/index.ts";
@@ -23,6 +24,7 @@ export const ROOT: GroupSpec = {
     traceGroup,
     evalGroup,
     poqGroup,
+    otrGroup,
     attestGroup,
     receiptGroup,
     evaluatorsGroup,

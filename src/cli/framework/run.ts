@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { isVerinferError, VerinferError } from "../../errors.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
+import { jsonText } from "../../report/json.ts";
 import { createProgress, progressEnabled } from "../../report/progress.ts";
 import {
   type CommandContext,
@@ -129,7 +130,7 @@ function makeContext(
     json,
     verbose: options.verbose === true,
     output(value, human) {
-      io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+      io.stdout(json ? jsonText(value) : `${human()}\n`);
     },
     write(text) {
       io.stdout(text);

@@ -49,8 +49,8 @@ describe("OTR simulator", () => {
     const otr = run(saturated);
     const central = run({ ...saturated, baseline: true });
     const ratio = otr.throughputPerSecond / central.throughputPerSecond;
-    expect(ratio).toBeGreaterThan(1 / 1.175 - 0.03);
-    expect(ratio).toBeLessThan(1 / 1.175 + 0.03);
+    expect(ratio).toBeGreaterThan(1 / 1.175 - 0.015);
+    expect(ratio).toBeLessThan(1 / 1.175 + 0.015);
   });
 
   it("gives provisional finality in tens of milliseconds and finality after the window", () => {

@@ -12,7 +12,8 @@
  * in the shell), time is simulated, randomness seeded.
  */
 import type { Hex } from "../../protocol/encoding/hex.ts";
-import { DEFAULT_OTR_PARAMS, type OtrParams } from "../../protocol/params/otr.ts";
+import { fail, ok, type Verdict } from "../../protocol/errors.ts";
+import { DEFAULT_OTR_PARAMS, type OtrParams, otrProblems } from "../../protocol/params/otr.ts";
 import { settleEpoch, type WorkerEpoch } from "../../protocol/poea/epoch.ts";
 import { StakeBook } from "../../protocol/poea/stakes.ts";
 import { ReplayGuard } from "../../protocol/receipt/replayGuard.ts";
@@ -115,6 +116,10 @@ export interface OtrSimResult {
   /** Simulated time from the first arrival to the last completion. */
   readonly spanMs: number;
   readonly completed: number;
+  /**
+   * Completions per second in the steady state: the middle 80% of completions over the time they
+   * took (the ramp-up and the final drain, where queues empty unevenly, would bias a whole-run rate).
+   */
   readonly throughputPerSecond: number;
   readonly latency: {
     /** Arrival to the client holding the output and its provisional finality (or just the output, baseline). */
@@ -123,6 +128,8 @@ export interface OtrSimResult {
     readonly provisionalOverhead: LatencyStats;
     /** What a client waits when the proofs of selected requests are on its critical path. */
     readonly withProofs: LatencyStats;
+    /** The same for the selected requests alone (their proof's wait included when it is on the path). */
+    readonly selectedWithProofs: LatencyStats;
     /** Arrival to the receipt being final on chain. */
     readonly toFinal: LatencyStats;
   };
@@ -176,8 +183,65 @@ const stats = (values: Float64Array, count: number): LatencyStats => {
   return { count, mean: sum / count, p50: q(0.5), p99: q(0.99), max: v[count - 1] as number };
 };
 
-/** Runs the simulation. */
-export function simulateOtr(config: OtrSimConfig, seed: Seed, hash: Hash32): OtrSimResult {
+/** The configuration, or PARAMS_INVALID listing every problem. */
+export function validateOtrSim(c: OtrSimConfig): Verdict<OtrSimConfig> {
+  const problems: string[] = [];
+  const integer = (v: number, name: string, min: number, max: number) => {
+    if (!(Number.isInteger(v) && v >= min && v <= max))
+      problems.push(`${name} must be an integer in ${min}..${max}, got ${v}`);
+  };
+  const atLeast = (v: number, name: string, min: number, strict = false) => {
+    if (!(Number.isFinite(v) && (strict ? v > min : v >= min)))
+      problems.push(`${name} must be ${strict ? ">" : "≥"} ${min}, got ${v}`);
+  };
+  const share = (v: number, name: string) => {
+    if (!(Number.isFinite(v) && v >= 0 && v <= 1)) problems.push(`${name} must be in [0, 1], got ${v}`);
+  };
+  integer(c.requests, "requests", 1, 50_000_000);
+  integer(c.workers, "workers", 1, 10_000_000);
+  integer(c.slotsPerWorker, "slotsPerWorker", 1, 4_096);
+  integer(c.gateway.cores, "gateway.cores", 1, 1_024);
+  integer(c.disputeLeaves, "disputeLeaves", 2, 2 ** 32);
+  atLeast(c.arrivals.ratePerSecond, "arrivals.ratePerSecond", 0, true);
+  if (c.arrivals.kind === "bursty") {
+    atLeast(c.arrivals.burstRatio, "arrivals.burstRatio", 1);
+    share(c.arrivals.burstFraction, "arrivals.burstFraction");
+    atLeast(c.arrivals.meanBurstSeconds, "arrivals.meanBurstSeconds", 0, true);
+  }
+  for (const [name, d] of [
+    ["service", c.service],
+    ["network", c.network],
+    ["prover", c.prover],
+  ] as const) {
+    atLeast(d.medianMs, `${name}.medianMs`, 0);
+    atLeast(d.sigma, `${name}.sigma`, 0);
+  }
+  atLeast(c.teeOverhead, "teeOverhead", 0);
+  atLeast(c.gateway.verifyMs, "gateway.verifyMs", 0);
+  atLeast(c.gateway.persistMs, "gateway.persistMs", 0);
+  atLeast(c.chain.blockMs, "chain.blockMs", 0, true);
+  share(c.fishermen.coverage, "fishermen.coverage");
+  atLeast(c.fishermen.reactionMs, "fishermen.reactionMs", 0);
+  const a = c.adversary;
+  if ("workers" in a) share(a.workers, "adversary.workers");
+  if ("rate" in a) share(a.rate, "adversary.rate");
+  if (a.kind === "censorship") share(a.share, "adversary.share");
+  problems.push(...otrProblems(c.otr));
+  return problems.length
+    ? fail("PARAMS_INVALID", `invalid OTR simulation: ${problems.join("; ")}`, { problems })
+    : ok(c);
+}
+
+/**
+ * Runs the simulation; `onProgress` hears how many requests have arrived (every 8,192). The
+ * configuration must pass {@link validateOtrSim}.
+ */
+export function simulateOtr(
+  config: OtrSimConfig,
+  seed: Seed,
+  hash: Hash32,
+  onProgress?: (arrived: number) => void,
+): OtrSimResult {
   const c = config;
   const n = c.requests;
   const W = c.workers;
@@ -314,6 +378,7 @@ export function simulateOtr(config: OtrSimConfig, seed: Seed, hash: Hash32): Otr
     switch (q.kind) {
       case ARRIVE: {
         arrivedAt[r] = now;
+        if ((r & 8191) === 8191) onProgress?.(r + 1);
         if (r + 1 < n) q.push(arrivals.next(), ARRIVE, r + 1);
         // Censored requests reach a worker directly after the client's timeout.
         let at = now + net();
@@ -571,7 +636,10 @@ export function simulateOtr(config: OtrSimConfig, seed: Seed, hash: Hash32): Otr
   const overhead = new Float64Array(n);
   const withProofs = new Float64Array(n);
   const toFinal = new Float64Array(n);
+  const selectedWait = new Float64Array(n);
+  const completions = new Float64Array(n);
   let completed = 0;
+  let selectedCount = 0;
   let finals = 0;
   let undetected = 0;
   for (let r = 0; r < n; r++) {
@@ -581,12 +649,18 @@ export function simulateOtr(config: OtrSimConfig, seed: Seed, hash: Hash32): Otr
       (admittedAt[r] as number) - (c.baseline ? (readyAt[r] as number) : (atGateway[r] as number));
     withProofs[completed] =
       (e2e[completed] as number) + (c.prover.onCriticalPath ? (proofWait[r] as number) : 0);
+    if ((proofWait[r] as number) > 0) selectedWait[selectedCount++] = withProofs[completed] as number;
+    completions[completed] = admittedAt[r] as number;
     completed++;
     if (!voided[r] && (finalAt[r] as number) >= 0)
       toFinal[finals++] = (finalAt[r] as number) - (arrivedAt[r] as number);
     if (fraud[r] === 1 && !detected[r]) undetected++;
   }
   const span = Math.max(lastDone, lastAdmitted) - (arrivedAt[0] as number);
+  const steady = completions.slice(0, completed).sort();
+  const lo = Math.floor(0.1 * completed);
+  const hi = Math.max(lo, Math.ceil(0.9 * completed) - 1);
+  const steadyMs = (steady[hi] ?? 0) - (steady[lo] ?? 0);
 
   // Epoch: the protocol's attribution over final, non-voided receipts.
   const tokens = new Float64Array(W);
@@ -610,11 +684,12 @@ export function simulateOtr(config: OtrSimConfig, seed: Seed, hash: Hash32): Otr
     events: q.pushed,
     spanMs: span,
     completed,
-    throughputPerSecond: completed / (span / 1000),
+    throughputPerSecond: steadyMs > 0 ? (hi - lo) / (steadyMs / 1000) : 0,
     latency: {
       endToEnd: stats(e2e, completed),
       provisionalOverhead: stats(overhead, completed),
       withProofs: stats(withProofs, completed),
+      selectedWithProofs: stats(selectedWait, selectedCount),
       toFinal: stats(toFinal, finals),
     },
     batches: {
