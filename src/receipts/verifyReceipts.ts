@@ -8,9 +8,13 @@ import { loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
 import { WorkerPool } from "../parallel/workerPool.ts";
 import { fail, type Verdict } from "../protocol/errors.ts";
 import { ReplayGuard } from "../protocol/receipt/replayGuard.ts";
-import { pureSecp256k1, type RegistrySnapshot } from "../protocol/receipt/verifyReceipt.ts";
+import {
+  pureSecp256k1,
+  type RegistrySnapshot,
+  type VerifiedReceipt,
+} from "../protocol/receipt/verifyReceipt.ts";
 import type { ReceiptEntry } from "./receiptFiles.ts";
-import { type CheckedReceipt, verifyItem } from "./verifyTask.ts";
+import { verifyItem } from "./verifyTask.ts";
 
 /** Receipts per batch; a stream this long is verified on worker threads. */
 const BATCH = 2000;
@@ -30,17 +34,17 @@ export interface VerifyReceiptsOptions {
 export async function verifyReceiptStream(
   entries: AsyncIterable<ReceiptEntry>,
   options: VerifyReceiptsOptions,
-  onVerdict: (entry: ReceiptEntry, verdict: Verdict<CheckedReceipt>) => void,
+  onVerdict: (entry: ReceiptEntry, verdict: Verdict<VerifiedReceipt>) => void,
 ): Promise<void> {
   const backend = (options.pure ? null : loadNativeSecp256k1()) ?? pureSecp256k1;
   const guard = new ReplayGuard<string>(options.replayWindow);
-  let pool: WorkerPool<string, Verdict<CheckedReceipt>> | null = null;
+  let pool: WorkerPool<string, Verdict<VerifiedReceipt>> | null = null;
   const inFlight: Promise<void>[] = [];
   let chain = Promise.resolve();
 
-  const settle = (batch: readonly ReceiptEntry[], verdicts: readonly Verdict<CheckedReceipt>[]) => {
+  const settle = (batch: readonly ReceiptEntry[], verdicts: readonly Verdict<VerifiedReceipt>[]) => {
     for (const [i, entry] of batch.entries()) {
-      const v = verdicts[i] as Verdict<CheckedReceipt>;
+      const v = verdicts[i] as Verdict<VerifiedReceipt>;
       if (!v.ok) {
         onVerdict(entry, v);
         continue;
@@ -49,11 +53,11 @@ export async function verifyReceiptStream(
       onVerdict(entry, replay.ok ? v : fail(replay.error.code, replay.error.message, replay.error.meta));
     }
   };
-  const stateless = (entry: ReceiptEntry): Verdict<CheckedReceipt> | null =>
+  const stateless = (entry: ReceiptEntry): Verdict<VerifiedReceipt> | null =>
     entry.error === undefined ? null : fail("RECEIPT_MALFORMED", entry.error);
 
   const submit = async (batch: ReceiptEntry[], parallel: boolean) => {
-    let verdicts: Promise<Verdict<CheckedReceipt>[]>;
+    let verdicts: Promise<Verdict<VerifiedReceipt>[]>;
     if (parallel) {
       pool ??= new WorkerPool(
         new URL("./verifyTask.ts", import.meta.url),
@@ -66,7 +70,7 @@ export async function verifyReceiptStream(
       const readable = batch.filter((e) => e.error === undefined).map((e) => e.text);
       verdicts = pool.run(readable).then((done) => {
         let k = 0;
-        return batch.map((e) => stateless(e) ?? (done[k++] as Verdict<CheckedReceipt>));
+        return batch.map((e) => stateless(e) ?? (done[k++] as Verdict<VerifiedReceipt>));
       });
     } else {
       verdicts = Promise.resolve(
@@ -96,6 +100,6 @@ export async function verifyReceiptStream(
     if (batch.length) await submit(batch, options.threads > 1 && batches > 0);
     await chain;
   } finally {
-    await (pool as WorkerPool<string, Verdict<CheckedReceipt>> | null)?.close();
+    await (pool as WorkerPool<string, Verdict<VerifiedReceipt>> | null)?.close();
   }
 }

@@ -1,7 +1,8 @@
 /** Worker task of {@link verifyReceiptStream}: stateless receipt checks against a registry shared once. */
 import { loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
+import { bytesToHex } from "../protocol/encoding/hex.ts";
 import { fail, ok, type Verdict } from "../protocol/errors.ts";
-import { validateSignedReceipt } from "../protocol/receipt/receipt.ts";
+import { receiptDigest, validateSignedReceipt } from "../protocol/receipt/receipt.ts";
 import {
   checkReceipt,
   parseRegistry,
@@ -18,11 +19,8 @@ export interface VerifyTaskData {
   readonly pure: boolean;
 }
 
-/** The receipt's identity for the replay check, once its stateless checks passed. */
-export type CheckedReceipt = Pick<VerifiedReceipt, "worker" | "sequence" | "requestId">;
-
 /** Returns the batch handler: JSON texts in, verdicts out. */
-export function setup(data: unknown): (batch: unknown[]) => Verdict<CheckedReceipt>[] {
+export function setup(data: unknown): (batch: unknown[]) => Verdict<VerifiedReceipt>[] {
   const { registry: json, pure } = data as VerifyTaskData;
   const registry = json === null ? null : parseRegistry(json);
   if (registry && !registry.ok) throw new Error(registry.error.message);
@@ -32,13 +30,14 @@ export function setup(data: unknown): (batch: unknown[]) => Verdict<CheckedRecei
 
 /**
  * Verifies one receipt's JSON text: with a registry, every stateless sequencer check; without, that
- * the signature recovers to the receipt's worker.
+ * the signature recovers to the receipt's worker. What passes is ready for the replay rule and a
+ * sequencer's admission (its digest included).
  */
 export function verifyItem(
   text: string,
   registry: RegistrySnapshot | null,
   backend: Secp256k1Backend,
-): Verdict<CheckedReceipt> {
+): Verdict<VerifiedReceipt> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -53,6 +52,7 @@ export function verifyItem(
   if (!signer.ok) return signer;
   return signer.value === r.worker.toLowerCase()
     ? ok({
+        digest: bytesToHex(receiptDigest(r, backend.keccak256)),
         worker: signer.value,
         sequence: r.sequence,
         requestId: r.requestId.toLowerCase() as typeof r.requestId,

@@ -22,7 +22,7 @@ import {
   type StepVerifier,
 } from "./game.ts";
 import { proveOutputMismatch } from "./outputMismatch.ts";
-import { type PlayerView, solve } from "./solver.ts";
+import { applyAction, type PlayerView, solve } from "./solver.ts";
 import { traceStepEvidence, traceStepVerifier } from "./traceStep.ts";
 
 const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, 3));
@@ -74,12 +74,7 @@ function play(state: GameState, players: readonly PlayerView[], verify: StepVeri
     for (const p of players)
       for (const a of solve(state, p, now)) {
         if (a.type === "resolve") continue;
-        const v =
-          a.type === "attack"
-            ? attack(state, a.parent, a.child, p.me, now)
-            : a.type === "dissect"
-              ? dissect(state, a.attack, a.children, p.me, now, keccak256)
-              : oneStep(state, a.attack, a.evidence, verify, p.me, now);
+        const v = applyAction(state, a, p.me, now, verify, keccak256);
         if (!v.ok) rejected.push(`${p.me} ${a.type}: ${v.error.code}`);
       }
     const outcome = resolveGame(state, now);

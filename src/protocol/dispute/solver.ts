@@ -7,13 +7,27 @@
  * third party continuing the honest branch.
  */
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
-import type { TraceTree } from "../verifiable/trace.ts";
-import { dissectionShape, type GameState, resolveGame } from "./game.ts";
+import type { Verdict } from "../errors.ts";
+import type { Hash32 } from "../verifiable/trace.ts";
+import {
+  attack,
+  dissect,
+  dissectionShape,
+  type GameState,
+  oneStep,
+  resolveGame,
+  type StepVerifier,
+} from "./game.ts";
+
+/** What a player reads of its own trace tree (a TraceTree, or any tree equal to one). */
+export interface TraceView {
+  node(height: number, index: number): Uint8Array;
+}
 
 /** What a party knows: its own trace (same leaf count as the game) and how to prove any of its leaves. */
 export interface PlayerView {
   readonly me: Hex;
-  readonly tree: TraceTree;
+  readonly tree: TraceView;
   readonly stepEvidence: (index: number) => unknown;
 }
 
@@ -54,4 +68,23 @@ export function solve(state: GameState, view: PlayerView, now: number): DisputeA
     }
   }
   return actions;
+}
+
+/** Makes a solver's move as `player` (the shell's job; one dispatch for every shell). */
+export function applyAction(
+  state: GameState,
+  action: Exclude<DisputeAction, { type: "resolve" }>,
+  player: Hex,
+  now: number,
+  verify: StepVerifier,
+  hash: Hash32,
+): Verdict<unknown> {
+  switch (action.type) {
+    case "attack":
+      return attack(state, action.parent, action.child, player, now);
+    case "dissect":
+      return dissect(state, action.attack, action.children, player, now, hash);
+    case "oneStep":
+      return oneStep(state, action.attack, action.evidence, verify, player, now);
+  }
 }

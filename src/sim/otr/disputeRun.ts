@@ -1,24 +1,25 @@
 /**
  * Plays one dispute of the simulator with the protocol's own game (dispute/game.ts) and solver: two
- * synthetic traces of `leaves` leaves that agree up to `divergeAt` (the worker's and the challenger's),
+ * synthetic traces of `leaves` leaves that agree up to `divergeAt` (the worker's and the challenger's;
+ * run-length trees, so a dispute over 2^24 leaves costs the game, not 2^25 hashes),
  * each party acting `reactionMs` after the other's move, the one-step check answered by an oracle (the
  * simulator knows which trace is the honest one; the real check recomputes the leaf). Returns who won,
  * when, the moves and the gas and bonds each side spent.
  */
 
 import {
-  attack,
-  dissect,
   type GameOutcome,
+  type GameState,
   gameDeadline,
-  oneStep,
   openGame,
   resolveGame,
+  type StepVerifier,
 } from "../../protocol/dispute/game.ts";
-import { type PlayerView, solve } from "../../protocol/dispute/solver.ts";
+import { applyAction, type PlayerView, solve } from "../../protocol/dispute/solver.ts";
 import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
 import type { DisputeParams } from "../../protocol/params/otr.ts";
-import { type Hash32, TraceTree } from "../../protocol/verifiable/trace.ts";
+import type { Hash32 } from "../../protocol/verifiable/trace.ts";
+import { RunLengthTree } from "./runLengthTree.ts";
 
 /** A dispute to play. */
 export interface DisputeSetup {
@@ -47,22 +48,24 @@ export interface DisputeResult {
 const WORKER = "0x00000000000000000000000000000000000000a1" as Hex;
 const CHALLENGER = "0x00000000000000000000000000000000000000c1" as Hex;
 
+/** A trace that agrees with the honest one before `divergeAt` and differs from there on (variant 1). */
 function syntheticTree(
   leaves: number,
   seed: number,
   divergeAt: number,
   variant: number,
   hash: Hash32,
-): TraceTree {
-  const buf = new Uint8Array(12);
-  const view = new DataView(buf.buffer);
-  return new TraceTree(
-    Array.from({ length: leaves }, (_, i) => {
-      view.setUint32(0, seed);
-      view.setUint32(4, i);
-      view.setUint32(8, i < divergeAt ? 0 : variant);
-      return hash(buf);
-    }),
+): RunLengthTree {
+  const leaf = (v: number) => {
+    const buf = new Uint8Array(8);
+    new DataView(buf.buffer).setUint32(0, seed);
+    new DataView(buf.buffer).setUint32(4, v);
+    return hash(buf);
+  };
+  return new RunLengthTree(
+    variant === 0 || divergeAt >= leaves
+      ? [{ end: leaves, leaf: leaf(0) }]
+      : [...(divergeAt > 0 ? [{ end: divergeAt, leaf: leaf(0) }] : []), { end: leaves, leaf: leaf(variant) }],
     hash,
   );
 }
@@ -76,33 +79,43 @@ export function runDispute(setup: DisputeSetup, params: DisputeParams, hash: Has
   const subject = { traceRoot: bytesToHex(workerTree.root), leafCount: setup.leaves, worker: WORKER };
   const opened = openGame(subject, params, CHALLENGER, 0);
   if (!opened.ok) throw new Error(opened.error.message);
-  const state = opened.value;
   // The oracle one-step check: the honest trace's leaf is the correct one.
   const verify = (index: number) => ({ ok: true as const, value: honestTree.node(0, index) });
   const players: PlayerView[] = [
     ...(setup.workerAbsent ? [] : [{ me: WORKER, tree: workerTree, stepEvidence: () => null }]),
     { me: CHALLENGER, tree: challengerTree, stepEvidence: () => null },
   ];
-  const gas = { worker: 0, challenger: 0 };
-  gas.challenger += params.gas.attack;
-  let now = 0;
+  return playDispute(opened.value, players, verify, params, hash, setup.reactionMs);
+}
+
+/**
+ * Plays an opened game to its resolution with the protocol's solver for every player, each acting
+ * `reactionMs` after the last move (or skipping to the next deadline when nobody can act). The worker
+ * is the game's subject; every other player is on the challenger's side of the ledger.
+ */
+export function playDispute(
+  state: GameState,
+  players: readonly PlayerView[],
+  verify: StepVerifier,
+  params: DisputeParams,
+  hash: Hash32,
+  reactionMs: number,
+): DisputeResult {
+  const worker = state.subject.worker.toLowerCase();
+  const sideOf = (p: PlayerView) => (p.me.toLowerCase() === worker ? "worker" : "challenger");
+  const gas = { worker: 0, challenger: params.gas.attack };
+  let now = state.claims[0]?.createdAt ?? 0;
+  const start = now;
   let moves = 1;
   for (let guard = 0; guard < 100_000; guard++) {
     let acted = false;
     for (const p of players) {
-      const side = p.me === WORKER ? "worker" : "challenger";
       for (const a of solve(state, p, now)) {
         if (a.type === "resolve") continue;
-        const v =
-          a.type === "attack"
-            ? attack(state, a.parent, a.child, p.me, now)
-            : a.type === "dissect"
-              ? dissect(state, a.attack, a.children, p.me, now, hash)
-              : oneStep(state, a.attack, a.evidence, verify, p.me, now);
-        if (!v.ok) continue;
+        if (!applyAction(state, a, p.me, now, verify, hash).ok) continue;
         acted = true;
         moves++;
-        gas[side] +=
+        gas[sideOf(p)] +=
           a.type === "attack"
             ? params.gas.attack
             : a.type === "dissect"
@@ -112,24 +125,26 @@ export function runDispute(setup: DisputeSetup, params: DisputeParams, hash: Has
     }
     const outcome = resolveGame(state, now);
     if (outcome) {
-      const bonded = (who: Hex) =>
-        state.claims.filter((c) => c.claimant === who).reduce((s, c) => s + c.bond, 0n);
+      const bonded = (side: "worker" | "challenger") =>
+        state.claims
+          .filter((c) => (c.claimant.toLowerCase() === worker) === (side === "worker"))
+          .reduce((s, c) => s + c.bond, 0n);
       return {
         workerLost: outcome.rootCountered,
-        durationMs: now,
+        durationMs: now - start,
         moves,
         gas,
-        bonds: { worker: bonded(WORKER), challenger: bonded(CHALLENGER) },
+        bonds: { worker: bonded("worker"), challenger: bonded("challenger") },
         outcome,
       };
     }
     // Nothing to do: skip to when the next deadline passes.
-    now = acted ? now + setup.reactionMs : Math.max(now + setup.reactionMs, nextDeadline(state, now) + 1);
+    now = acted ? now + reactionMs : Math.max(now + reactionMs, nextDeadline(state, now) + 1);
   }
   throw new Error("the dispute did not resolve");
 }
 
-function nextDeadline(state: Parameters<typeof gameDeadline>[0], now: number): number {
+function nextDeadline(state: GameState, now: number): number {
   const upcoming = state.claims.filter((c) => c.kind !== "root" && c.deadline >= now).map((c) => c.deadline);
   return upcoming.length ? Math.min(...upcoming) : gameDeadline(state);
 }

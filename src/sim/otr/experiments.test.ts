@@ -5,7 +5,7 @@ import { EXPERIMENT_RUNS, EXPERIMENTS, runExperiment } from "./experiments.ts";
 import { DEFAULT_OTR_SIM, validateOtrSim } from "./otrSim.ts";
 import { SCENARIOS } from "./scenarios.ts";
 
-const base = { ...DEFAULT_OTR_SIM, requests: 1_500, disputeLeaves: 256 };
+const base = { ...DEFAULT_OTR_SIM, requests: 1_500 };
 
 describe("OTR experiments", () => {
   it("each makes the runs its progress bar counts, and gives rows as wide as its columns", () => {

@@ -7,7 +7,7 @@ import { EventQueue } from "./eventQueue.ts";
 import { DEFAULT_OTR_SIM, type OtrSimConfig, simulateOtr } from "./otrSim.ts";
 import { ArrivalProcess } from "./traffic.ts";
 
-const small: OtrSimConfig = { ...DEFAULT_OTR_SIM, requests: 3_000, workers: 50, disputeLeaves: 256 };
+const small: OtrSimConfig = { ...DEFAULT_OTR_SIM, requests: 3_000, workers: 50 };
 const run = (c: Partial<OtrSimConfig>, seed = 1) =>
   simulateOtr({ ...small, ...c }, seedFrom(seed), keccak256);
 

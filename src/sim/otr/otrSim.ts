@@ -68,7 +68,10 @@ export interface OtrSimConfig {
   /** Share of receipts a fisherman re-executes, and how fast it reacts (to a receipt, to a move). */
   readonly fishermen: { readonly coverage: number; readonly reactionMs: number };
   readonly adversary: Adversary;
-  /** Leaves of a disputed trace (the game's depth follows). */
+  /**
+   * Leaves of a disputed trace (the game's depth follows): 2^24 by default, the order of a real
+   * request's trace (steps per position × positions; verifiable/requestCommitments.ts).
+   */
   readonly disputeLeaves: number;
   /** What a cheater saves per fraudulent receipt, in tokens (wei): the deterrence side of the ledger. */
   readonly fraudGainWei: bigint;
@@ -93,7 +96,7 @@ export const DEFAULT_OTR_SIM: OtrSimConfig = {
   prover: { medianMs: 2_000, sigma: 0.3, onCriticalPath: false },
   fishermen: { coverage: 0.01, reactionMs: 12_000 },
   adversary: { kind: "none" },
-  disputeLeaves: 4_096,
+  disputeLeaves: 2 ** 24,
   fraudGainWei: 10n ** 15n,
   cost: DEFAULT_COST_INPUTS,
   baseline: false,
