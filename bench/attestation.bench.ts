@@ -93,7 +93,7 @@ function rate(iterations: number, f: () => void): number {
 }
 
 /** Signs receipts with libsecp256k1 (the bench needs tens of thousands; verification is what is measured). */
-function exampleReceipts(count: number) {
+export function exampleReceipts(count: number) {
   const require = createRequire(import.meta.url);
   const secp = require("secp256k1/bindings.js") as {
     ecdsaSign(msg32: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };

@@ -3,7 +3,8 @@
  * run on this machine and printed as tables (targets are reported, never asserted). Suites:
  * `evaluators` (scores/s per evaluator), `audit` (full QA audit time), `poq` (simulator speed) and
  * `attestation` (evidence and receipt verifications per second), `engines` (tokens per second and
- * memory of each inference engine) and `serve` (the OpenAI-compatible server under load, tokenizer).
+ * memory of each inference engine), `serve` (the OpenAI-compatible server under load, tokenizer) and
+ * `otr` (the OTR simulator, sequencer ingest, batch sealing and dispute games).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -14,6 +15,7 @@ import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
+import { benchOtr } from "./otr.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
 import { benchServe } from "./serve.bench.ts";
 
@@ -253,6 +255,87 @@ if (run("serve")) {
         },
       )}`,
     );
+}
+
+if (run("otr")) {
+  log("otr: simulator, sequencer ingest, sealing, dispute games (about two minutes)");
+  const o = await benchOtr(log);
+  results.otr = o;
+  console.log(
+    `\n${renderTable(
+      [
+        "requests",
+        "workers",
+        "req/s",
+        "seconds",
+        "events",
+        "events/s",
+        "heap growth MiB",
+        "target 10^6 on 10^4 < 60 s",
+      ],
+      o.simulate.map((r) => [
+        r.requests,
+        r.workers,
+        r.ratePerSecond,
+        r.seconds,
+        r.events,
+        Math.round(r.eventsPerSecond),
+        r.heapMiB,
+        r.requests === 1_000_000 ? (r.seconds < 60 ? "met" : "NOT met") : "–",
+      ]),
+      { title: `OTR simulator (60% load, default scenario, ${o.hash} keccak)`, digits: 1 },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      ["mode", "threads", "receipts", "receipts/s", "target ≥ 20,000/s with full verification"],
+      o.ingest.map((r) => [
+        r.mode,
+        r.threads,
+        r.receipts,
+        Math.round(r.perSecond),
+        r.mode.includes("verify") ? (r.perSecond >= 20_000 ? "met" : "NOT met") : "–",
+      ]),
+      { title: "Sequencer ingest (native secp256k1; batches sealed every 10,000 receipts)", digits: 1 },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      ["receipts", "root ms", "data ms", "total ms", "target root < 50 ms"],
+      [
+        [
+          o.seal.receipts,
+          o.seal.rootMs,
+          o.seal.dataMs,
+          o.seal.totalMs,
+          o.seal.rootMs < 50 ? "met" : "NOT met",
+        ],
+      ],
+      {
+        title:
+          "Sealing a batch (median of 7): the OZ-compatible root over leaves computed at admission, and the batch data",
+        digits: 1,
+      },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      ["game", "leaves", "moves", "ms (median of 5)", "worker lost", "target 2^24 < 1 s"],
+      o.dispute.map((d) => [
+        d.game,
+        d.leaves,
+        d.moves,
+        d.seconds * 1000,
+        d.workerLost ? "yes" : "no",
+        d.leaves === 2 ** 24 ? (d.seconds < 1 ? "met" : "NOT met") : "–",
+      ]),
+      { title: "Dispute games, both solvers in process", digits: 1 },
+    )}`,
+  );
+  const t = o.traceTree;
+  console.log(
+    `\nA real trace tree is not part of the game: building one over ${t.leaves.toLocaleString("en-US")} leaves took ${t.seconds.toFixed(2)} s (${Math.round(t.hashesPerSecond).toLocaleString("en-US")} hashes/s); over 2^24 leaves that is about ${t.extrapolated2to24Seconds.toFixed(0)} s (extrapolated), paid once by each party before it plays.`,
+  );
 }
 
 if (jsonFile) {

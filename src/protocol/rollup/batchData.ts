@@ -10,7 +10,7 @@
  *           traceRoot 32 ‖ inputTokens u32 ‖ outputTokens u32 ‖ latencyMs u32 ‖ timestamp u64 ‖
  *           sequence u64 ‖ signature 65
  */
-import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
+import { bytesToHex, type Hex, writeHex } from "../encoding/hex.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 import type { Receipt, SignedReceipt } from "../receipt/receipt.ts";
 
@@ -34,40 +34,50 @@ export function encodeBatchData(receipts: readonly SignedReceipt[]): Uint8Array 
   const first = (receipts[0] as SignedReceipt).receipt;
   const entries = new Map<string, number>();
   const table: Receipt[] = [];
-  for (const { receipt } of receipts) {
+  const entryOf = new Uint16Array(receipts.length);
+  receipts.forEach(({ receipt }, i) => {
     const key = workerEntryKey(receipt);
-    if (!entries.has(key)) {
-      entries.set(key, table.length);
+    let entry = entries.get(key);
+    if (entry === undefined) {
+      entry = table.length;
+      entries.set(key, entry);
       table.push(receipt);
     }
-  }
+    entryOf[i] = entry;
+  });
   const out = new Uint8Array(
     BATCH_HEADER_BYTES + table.length * WORKER_ENTRY_BYTES + receipts.length * RECEIPT_DATA_BYTES,
   );
   const view = new DataView(out.buffer);
+  // Hex fields are written in place (no intermediate arrays: this runs on every seal).
+  const put = (hex: string, bytes: number, offset: number) => {
+    if (hex.length !== 2 + 2 * bytes) throw new RangeError(`expected ${bytes} bytes of hex, got ${hex}`);
+    writeHex(hex, out, offset);
+  };
   let at = 0;
   out.set(MAGIC, 0);
   view.setBigUint64(4, first.chainId);
-  out.set(hexToBytes(first.settlement, 20), 12);
+  put(first.settlement, 20, 12);
   view.setUint32(32, receipts.length);
   view.setUint16(36, table.length);
   at = BATCH_HEADER_BYTES;
   for (const r of table) {
-    out.set(hexToBytes(r.worker, 20), at);
+    put(r.worker, 20, at);
     at += 20;
     for (const f of ENTRY_FIELDS) {
-      out.set(hexToBytes(r[f], 32), at);
+      put(r[f], 32, at);
       at += 32;
     }
   }
-  for (const { receipt: r, signature } of receipts) {
-    if (r.chainId !== first.chainId || r.settlement.toLowerCase() !== first.settlement.toLowerCase())
+  const settlement = first.settlement.toLowerCase();
+  receipts.forEach(({ receipt: r, signature }, i) => {
+    if (r.chainId !== first.chainId || r.settlement.toLowerCase() !== settlement)
       throw new RangeError("every receipt of a batch is for the same chain and settlement contract");
-    view.setUint16(at, entries.get(workerEntryKey(r)) as number);
+    view.setUint16(at, entryOf[i] as number);
     view.setUint16(at + 2, r.version);
     at += 4;
     for (const f of RECEIPT_HASHES) {
-      out.set(hexToBytes(r[f], 32), at);
+      put(r[f], 32, at);
       at += 32;
     }
     view.setUint32(at, r.inputTokens);
@@ -75,9 +85,9 @@ export function encodeBatchData(receipts: readonly SignedReceipt[]): Uint8Array 
     view.setUint32(at + 8, r.latencyMs);
     view.setBigUint64(at + 12, r.timestamp);
     view.setBigUint64(at + 20, r.sequence);
-    out.set(hexToBytes(signature, 65), at + 28);
+    put(signature, 65, at + 28);
     at += 28 + 65;
-  }
+  });
   return out;
 }
 
