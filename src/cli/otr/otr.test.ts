@@ -27,7 +27,7 @@ describe("verinfer otr", () => {
     expect(sweep.code).toBe(0);
     const report = JSON.parse(sweep.stdout);
     expect(report.tables.map((t: { name: string }) => t.name)).toEqual(["cost", "latency"]);
-    expect(report.runs).toBe(4);
+    expect(report.runs).toBe(5);
     const cost = await cli("otr", "cost", "--da", "blob", "--vary", "rho=0.001,0.01", "--json");
     const rows = JSON.parse(cost.stdout).rows;
     expect(rows.map((r: { rho: number }) => r.rho)).toEqual([0.001, 0.01]);
