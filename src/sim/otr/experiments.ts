@@ -33,7 +33,7 @@ export const EXPERIMENT_RUNS: Readonly<Record<ExperimentName, number>> = {
   latency: 5,
   security: 12,
   attacks: 9,
-  scale: 9,
+  scale: 10,
 };
 
 /** What every experiment needs: a base configuration, a seed, the hash, and a progress callback. */
@@ -337,6 +337,8 @@ export function attacksExperiment(ctx: ExperimentContext): ExperimentTable {
       "An honest TEE refuses to sign a downgraded model's hashes, so the gateway rejects those receipts at admission; only a compromised TEE (or a leaked key) gets a fraudulent receipt in, and then spot-checks and fishermen are all that catch it.",
       "A colluding sequencer's receipts of an unregistered worker are provable from the published batch data by anyone; a censored client forces its receipt in by posting it itself.",
       "Griefing costs the attackers the bonds: the honest defender's bonds come back with the attackers' (resource ratio above 1).",
+      "In a fraud dispute the honest challenger locks more than the cheater (an attack bond covers the dissection or one-step it forces, which costs more than a dissection); it gets its bonds back with the cheater's and half the slash.",
+      "Attacker profit bottoms out at the stake: a worker cannot lose more than it staked (10 tokens each here). The run (100 s of traffic) is shorter than a dispute, so no cheater is ejected within it.",
       "Time to final is the challenge window after posting; a dispute holds only the disputed receipt.",
     ],
   };
@@ -373,6 +375,9 @@ export function scaleExperiment(ctx: ExperimentContext): ExperimentTable {
         arrivals: { kind: "poisson", ratePerSecond: 0.6 * workerCapacity({ ...ctx.base, workers }) },
       },
     ]);
+  // 10,000 workers at 60% load send about 40,000 receipts/s: twice what 2 gateway cores admit.
+  const big = variants.at(-1)?.[1] as OtrSimConfig;
+  variants.push(["10000 workers, gateway on 4 cores", { ...big, gateway: { ...big.gateway, cores: 4 } }]);
   for (const [label, config] of variants) {
     const r = run(ctx, `scale ${label}`, config);
     rows.push([
@@ -401,7 +406,8 @@ export function scaleExperiment(ctx: ExperimentContext): ExperimentTable {
     paper: "(no figure)",
     notes: [
       "Batch posting amortizes with batch size; data availability and proofs do not (they are per receipt).",
-      "The node count changes nothing in the per-query cost or finality: routing is two random draws per request.",
+      "The node count changes nothing in the per-query cost: routing is two random draws per request. It does load the gateway: 10,000 workers at 60% load send about 40,000 receipts/s, twice what 2 cores admit at the measured 0.1 ms per receipt, so receipts queue and provisional finality waits seconds; 4 cores (or sharded sequencers) bring it back to tens of milliseconds.",
+      "The largest batches stop at about 4,000 receipts: the 1 MiB byte limit (257 bytes per receipt) seals them before the count limit.",
     ],
   };
 }
