@@ -280,7 +280,6 @@ if (run("otr")) {
         r.seconds,
         r.events,
         Math.round(r.eventsPerSecond),
-        r.heapMiB,
         r.requests === 1_000_000 ? (r.seconds < 60 ? "met" : "NOT met") : "–",
       ]),
       { title: `OTR simulator (60% load, default scenario, ${o.hash} keccak)`, digits: 1 },

@@ -48,7 +48,6 @@ export interface OtrBench {
     seconds: number;
     events: number;
     eventsPerSecond: number;
-    heapMiB: number;
   }[];
   readonly ingest: { mode: string; threads: number; receipts: number; perSecond: number }[];
   readonly seal: { receipts: number; rootMs: number; dataMs: number; totalMs: number };
@@ -74,7 +73,6 @@ function simulate(hash: Hash32, requests: number, workers: number, log: (line: s
   log(
     `  simulating ${requests.toLocaleString("en-US")} requests on ${workers.toLocaleString("en-US")} workers`,
   );
-  const heapBefore = process.memoryUsage().heapUsed;
   const [r, seconds] = timed(() =>
     simulateOtr({ ...base, arrivals: { kind: "poisson", ratePerSecond } }, seedFrom(1), hash),
   );
@@ -85,7 +83,6 @@ function simulate(hash: Hash32, requests: number, workers: number, log: (line: s
     seconds,
     events: r.events,
     eventsPerSecond: r.events / seconds,
-    heapMiB: Math.max(0, process.memoryUsage().heapUsed - heapBefore) / 2 ** 20,
   };
 }
 

@@ -218,7 +218,7 @@ export function latencyExperiment(ctx: ExperimentContext): ExperimentTable {
     rows,
     paper: "provisional finality < 500 ms; 0.8 s mean latency with 1% ZK spot-checks",
     notes: [
-      "Provisional overhead: from the receipt reaching the gateway to the promise reaching the client (verification, durable write, one network hop).",
+      "Provisional overhead: from the output being ready at the worker to the client holding it, through the gateway (two network hops); OTR adds the receipt's verification and durable write, the baseline nothing.",
       "End to end includes the inference itself (1 s median here); a selected request's proof can only start after its batch is posted and the seed block is out, so on the critical path it waits for the next block, the seed delay and the proving time.",
       "The paper's 0.8 s mean is consistent only with proofs off the critical path (or a selection known before posting, which a party could grind).",
       "Proving time matters little next to the chain's clocks for a 2 s slice proof; proving a whole inference (ZKML's > 20 min for a 7B model) on the path adds 1% x 20 min = 12 s to the mean.",

@@ -127,7 +127,10 @@ export interface OtrSimResult {
   readonly latency: {
     /** Arrival to the client holding the output and its provisional finality (or just the output, baseline). */
     readonly endToEnd: LatencyStats;
-    /** Receipt reaching the gateway to the promise reaching the client: what OTR adds. */
+    /**
+     * Output ready at the worker to the client holding it: two network hops through the gateway, and
+     * for OTR the receipt's verification and durable write there (the provisional-finality promise).
+     */
     readonly provisionalOverhead: LatencyStats;
     /** What a client waits when the proofs of selected requests are on its critical path. */
     readonly withProofs: LatencyStats;
@@ -266,7 +269,6 @@ export function simulateOtr(
   const arrivedAt = new Float64Array(n);
   const workerOf = new Int32Array(n);
   const readyAt = new Float64Array(n); // output ready at the worker
-  const atGateway = new Float64Array(n);
   const admittedAt = new Float64Array(n).fill(-1);
   const batchOf = new Int32Array(n).fill(-1);
   const fraud = new Uint8Array(n); // 0 honest, 1 fraudulent receipt, 2 rejected (honest TEE caught it)
@@ -419,7 +421,8 @@ export function simulateOtr(
           start(w, next, now);
         }
         if (c.baseline) {
-          admittedAt[r] = now + net();
+          // The response goes back the way the request came: through the gateway, unverified.
+          admittedAt[r] = now + net() + net();
           lastAdmitted = Math.max(lastAdmitted, admittedAt[r] as number);
           break;
         }
@@ -440,7 +443,6 @@ export function simulateOtr(
         break;
       }
       case RECEIPT: {
-        atGateway[r] = now;
         // The gateway's cores verify and persist receipts first come, first served.
         let core = 0;
         for (let i = 1; i < coreFreeAt.length; i++)
@@ -648,8 +650,7 @@ export function simulateOtr(
   for (let r = 0; r < n; r++) {
     if ((admittedAt[r] as number) < 0) continue;
     e2e[completed] = (admittedAt[r] as number) - (arrivedAt[r] as number);
-    overhead[completed] =
-      (admittedAt[r] as number) - (c.baseline ? (readyAt[r] as number) : (atGateway[r] as number));
+    overhead[completed] = (admittedAt[r] as number) - (readyAt[r] as number);
     withProofs[completed] =
       (e2e[completed] as number) + (c.prover.onCriticalPath ? (proofWait[r] as number) : 0);
     if ((proofWait[r] as number) > 0) selectedWait[selectedCount++] = withProofs[completed] as number;
