@@ -151,13 +151,21 @@ export function otrProblems(p: OtrParams): string[] {
   positive(d.oneStepExtensionMs, "dispute.oneStepExtensionMs");
   if (d.extensionMs > d.maxClockMs || d.oneStepExtensionMs > d.maxClockMs)
     problems.push("dispute extensions must not exceed the clock");
-  positive(d.gas.attack, "dispute.gas.attack");
-  positive(d.gas.dissect, "dispute.gas.dissect");
-  positive(d.gas.oneStep, "dispute.gas.oneStep");
+  integer(d.gas.attack, "dispute.gas.attack", 1, 1e9);
+  integer(d.gas.dissect, "dispute.gas.dissect", 1, 1e9);
+  integer(d.gas.oneStep, "dispute.gas.oneStep", 1, 1e9);
   amount(d.bondGasPriceWei, "dispute.bondGasPriceWei");
   if (!(d.bondSafetyFactor >= 1))
     problems.push(`dispute.bondSafetyFactor must be ≥ 1, got ${d.bondSafetyFactor}`);
   amount(d.workerSlash, "dispute.workerSlash");
+  const gasValid = [d.gas.attack, d.gas.dissect, d.gas.oneStep].every(Number.isSafeInteger);
+  if (gasValid && d.bondSafetyFactor >= 1 && d.bondGasPriceWei >= 0n) {
+    const g = griefingCost(d);
+    if (g.aboveLeaves.honest > g.aboveLeaves.attackerBond || g.atLeaves.honest > g.atLeaves.attackerBond)
+      problems.push(
+        "dispute bonds must cover the answers they force (attackBond ≥ the dissection's bond and gas, and ≥ a one-step's gas): raise bondSafetyFactor or gas.dissect",
+      );
+  }
   bps(d.challengerShareBps, "dispute.challengerShareBps");
   const s = p.spotcheck;
   integer(s.rhoPpm, "spotcheck.rhoPpm", 0, 1_000_000);
@@ -190,6 +198,39 @@ export function attackBond(d: DisputeParams, height: number): bigint {
 /** The bond a dissection posts: it forces an attack from whoever disagrees. */
 export function dissectBond(d: DisputeParams): bigint {
   return scaledGas(d, d.gas.attack);
+}
+
+/** What answering one attack costs the honest side, and what the attack itself posts. */
+export interface GriefingCost {
+  /** Bonds the honest side locks (returned) plus the gas it spends answering (paid back by the attack's bond). */
+  readonly honest: bigint;
+  readonly attackerBond: bigint;
+}
+
+/**
+ * The griefing bound (docs/spec/otr.md §4.5) at an honest gas price: answering an attack above the
+ * leaves costs a dissection (its bond and its gas), on a leaf a one-step (its gas). An attack's bond
+ * covers the move it forces, so defending one batch against N attackers, each attacking a different
+ * correct node, needs at most N × max(honest) of capital, and the attackers lose at least that much.
+ */
+export function griefingCost(
+  d: DisputeParams,
+  gasPriceWei: bigint = d.bondGasPriceWei,
+): { readonly aboveLeaves: GriefingCost; readonly atLeaves: GriefingCost } {
+  return {
+    aboveLeaves: {
+      honest: dissectBond(d) + BigInt(d.gas.dissect) * gasPriceWei,
+      attackerBond: attackBond(d, 1),
+    },
+    atLeaves: { honest: BigInt(d.gas.oneStep) * gasPriceWei, attackerBond: attackBond(d, 0) },
+  };
+}
+
+/** Capital an honest party needs to defend one batch against `attackers` griefing attacks. */
+export function defenseCapital(d: DisputeParams, attackers: number, gasPriceWei?: bigint): bigint {
+  const { aboveLeaves, atLeaves } = griefingCost(d, gasPriceWei);
+  const worst = [aboveLeaves.honest, atLeaves.honest].sort((a, b) => (a < b ? 1 : -1))[0] as bigint;
+  return BigInt(attackers) * worst;
 }
 
 function scaledGas(d: DisputeParams, gas: number): bigint {

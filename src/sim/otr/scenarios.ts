@@ -22,6 +22,12 @@ export function workerCapacity(c: OtrSimConfig): number {
   return (c.workers * c.slotsPerWorker) / (meanServiceMs / 1000);
 }
 
+/** One generation at a time per worker, with a measured service time, at 60% of capacity. */
+function measuredEngine(medianMs: number, teeOverhead: number): OtrSimConfig {
+  const config = { ...d, slotsPerWorker: 1, service: { medianMs, sigma: 0.1 }, teeOverhead };
+  return { ...config, arrivals: { kind: "poisson", ratePerSecond: 0.6 * workerCapacity(config) } };
+}
+
 /** Every scenario. */
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   honest: {
@@ -37,6 +43,16 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   "tee-measured": {
     description: "as paper-h100 with the TEE overhead measured elsewhere (4-8%: 6%)",
     config: { ...d, service: { medianMs: 600, sigma: 0.25 }, teeOverhead: 0.06 },
+  },
+  "measured-llama-cpp": {
+    description:
+      "workers as our llama.cpp engine measured on this CPU (docs/engines.md, 15M-shape model): 25 ms to first token + 128 tokens at 248/s, one generation per worker, TEE +6%, 60% load",
+    config: measuredEngine(25 + (128 / 248) * 1000, 0.06),
+  },
+  "measured-ts-int": {
+    description:
+      "workers as our verifiable integer engine measured on this CPU (docs/engines.md, 15M-shape model): 1.16 s to first token + 128 tokens at 5.6/s, one generation per worker, TEE +6%, 60% load",
+    config: measuredEngine(1_160 + (128 / 5.6) * 1000, 0.06),
   },
   saturated: {
     description: "arrivals at twice the workers' capacity (throughput is then the capacity)",
