@@ -49,6 +49,10 @@ function summaryRows(r: OtrSimResult): [string, string | number][] {
     ["disputes (worker lost)", `${s.disputes} (${s.disputesWorkerLost})`],
     ["attacker profit (tokens)", String(Number(tokens(s.attackerProfitWei).toFixed(4)))],
     ["censored / forced in", `${s.censored} / ${s.forcedIn}`],
+    [
+      "fishermen: re-executed / GPU-hours / US$ / bounties (tokens)",
+      `${r.fishermen.reexecuted} / ${r.fishermen.gpuHours.toFixed(2)} / ${r.fishermen.costUsd.toFixed(2)} / ${tokens(r.fishermen.bountiesWei)}`,
+    ],
     ["on-chain cost per query (US$)", r.costPerQueryUsd.toFixed(5)],
     ["epoch: workers paid", r.epoch.workersPaid],
     ["simulated events", r.events],

@@ -76,6 +76,10 @@ describe("OTR simulator", () => {
     expect(s.disputes).toBe(s.caughtByFisherman);
     expect(s.disputesWorkerLost).toBe(s.disputes);
     expect(BigInt(s.attackerProfitWei)).toBeLessThan(0n);
+    // Fishermen re-execute their share and win half of each slash they cause.
+    expect(Math.abs(r.fishermen.reexecuted / 20_000 - 0.05)).toBeLessThan(0.01);
+    expect(r.fishermen.costUsd).toBeCloseTo(r.fishermen.gpuHours * DEFAULT_COST_INPUTS.gpuHourUsd, 10);
+    expect(BigInt(r.fishermen.bountiesWei)).toBeGreaterThan(0n);
   });
 
   it("rejects a downgrade at admission when the TEE is honest; griefers lose their bonds; censored clients force their receipts in", () => {

@@ -27,7 +27,7 @@ import type { Hash32 } from "../../protocol/verifiable/trace.ts";
 import { type CostInputs, DEFAULT_COST_INPUTS } from "./costModel.ts";
 import { runDispute } from "./disputeRun.ts";
 import { EventQueue } from "./eventQueue.ts";
-import { ArrivalProcess, type Arrivals, drawLogNormal, type LogNormal } from "./traffic.ts";
+import { ArrivalProcess, type Arrivals, drawLogNormal, type LogNormal, meanLogNormal } from "./traffic.ts";
 
 /** How an adversary cheats. */
 export type Adversary =
@@ -163,6 +163,18 @@ export interface OtrSimResult {
     readonly censored: number;
     readonly forcedIn: number;
     readonly invalidInclusionsProven: number;
+  };
+  /**
+   * The watchers' ledger (the verifier's dilemma): receipts fishermen re-executed, the GPU time and
+   * dollars that cost, and the bounties they won (their share of slashes). Their baseline reward is the
+   * epoch's fisherman pool (`poea.fishermanShareBps`).
+   */
+  readonly fishermen: {
+    readonly reexecuted: number;
+    readonly gpuHours: number;
+    readonly costUsd: number;
+    readonly bountiesWei: string;
+    readonly baselineRewardWei: string;
   };
   /** On-chain gas the run spent, by purpose, and its dollar cost per completed query. */
   readonly gas: Readonly<Record<string, number>>;
@@ -318,6 +330,8 @@ export function simulateOtr(
     invalidInclusionProofs: 0,
   };
   let slashed = 0n;
+  let bounties = 0n;
+  let reexecuted = 0;
   let honestBonds = 0n;
   let attackerBonds = 0n;
   const sec = {
@@ -528,6 +542,7 @@ export function simulateOtr(
         // Fishermen: re-execute a sample of the batch, dispute the fraud they find.
         for (const m of members) {
           if (fisherRng.float() >= c.fishermen.coverage) continue;
+          reexecuted++;
           if (fraud[m] === 1 && !detected[m]) {
             detected[m] = 1;
             sec.caughtByFisherman++;
@@ -617,7 +632,9 @@ export function simulateOtr(
     if (result.workerLost) {
       sec.disputesWorkerLost++;
       voided[m] = 1;
-      slashed += stakes.slash(workerAddress[workerOf[m] as number] as Hex, otr.dispute.workerSlash);
+      const taken = stakes.slash(workerAddress[workerOf[m] as number] as Hex, otr.dispute.workerSlash);
+      slashed += taken;
+      if (honest === "challenger") bounties += (taken * BigInt(otr.dispute.challengerShareBps)) / 10_000n;
     }
     if (honest === "worker") {
       honestBonds += result.bonds.worker;
@@ -681,6 +698,8 @@ export function simulateOtr(
   const usdPerGas = c.cost.gasPriceGwei * 1e-9 * c.cost.ethUsd;
   const totalGas = Object.values(gas).reduce((s, g) => s + g, 0);
   const frauds = BigInt(sec.fraudulent - sec.rejectedAtAdmission);
+  // A fisherman re-executes without a TEE: the service time alone.
+  const fisherGpuHours = (reexecuted * meanLogNormal(c.service)) / 3_600_000;
   const gain = frauds * c.fraudGainWei;
   return {
     seed,
@@ -719,6 +738,13 @@ export function simulateOtr(
       censored: sec.censored,
       forcedIn: sec.forcedIn,
       invalidInclusionsProven: sec.invalidInclusionsProven,
+    },
+    fishermen: {
+      reexecuted,
+      gpuHours: fisherGpuHours,
+      costUsd: fisherGpuHours * c.cost.gpuHourUsd,
+      bountiesWei: String(bounties),
+      baselineRewardWei: String((otr.poea.epochRewards * BigInt(otr.poea.fishermanShareBps)) / 10_000n),
     },
     gas,
     costPerQueryUsd: completed ? (totalGas * usdPerGas) / completed : 0,
