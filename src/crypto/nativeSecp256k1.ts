@@ -10,7 +10,6 @@ import type { Secp256k1Backend } from "../protocol/receipt/verifyReceipt.ts";
 
 /** The package's API over its native addon (`secp256k1/bindings.js` throws when the addon is absent). */
 interface SecpBinding {
-  ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
 }
 /** The `keccak` package's native sponge (used directly: its stream wrapper costs more than the hash). */
@@ -45,14 +44,6 @@ export function loadNativeSecp256k1(): Secp256k1Backend | null {
     cached = {
       name: "native (libsecp256k1 + keccak)",
       keccak256: keccak,
-      verify(digest, signature, publicKey) {
-        // libsecp256k1 rejects high-s signatures in verify, as Ethereum does.
-        try {
-          return secp.ecdsaVerify(signature, digest, publicKey);
-        } catch {
-          return false;
-        }
-      },
       recover(digest, signature, recoveryId) {
         try {
           return secp.ecdsaRecover(signature, recoveryId, digest, false);

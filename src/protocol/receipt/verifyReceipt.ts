@@ -9,7 +9,7 @@
  * registered public key avoids public-key recovery, which is slower; recovery is offered for tools.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, type Hex, hexToBytes, writeHex } from "../encoding/hex.ts";
+import { bytesToHex, compareBytes, type Hex, hexToBytes, writeHex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../errors.ts";
 import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "./receipt.ts";
@@ -19,21 +19,13 @@ import type { ReplayGuard } from "./replayGuard.ts";
 export interface Secp256k1Backend {
   readonly name: string;
   keccak256(data: Uint8Array): Uint8Array;
-  verify(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
   recover(digest: Uint8Array, signature: Uint8Array, recoveryId: number): Uint8Array | null;
 }
 
-/** Pure-JS backend (@noble/curves, @noble/hashes). Rejects high-s signatures, as Ethereum does. */
+/** Pure-JS backend (@noble/curves, @noble/hashes). Low s is enforced by splitSignature, as Ethereum does. */
 export const pureSecp256k1: Secp256k1Backend = {
   name: "pure-js",
   keccak256,
-  verify(digest, signature, publicKey) {
-    try {
-      return secp256k1.verify(signature, digest, publicKey, { prehash: false, lowS: true });
-    } catch {
-      return false;
-    }
-  },
   recover(digest, signature, recoveryId) {
     try {
       const sig = new Uint8Array(65);
@@ -59,7 +51,13 @@ export function signReceipt(receipt: Receipt, privateKey: Uint8Array): SignedRec
   return { receipt, signature: bytesToHex(out) };
 }
 
-/** Splits a 65-byte signature into `r ‖ s` and the recovery id, or null when v is not 27/28 (or 0/1). */
+/** secp256k1's group order n, halved: the largest `s` a signature may have. */
+const HALF_ORDER = hexToBytes("0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0");
+
+/**
+ * Splits a 65-byte signature into `r ‖ s` and the recovery id, or null unless v is 27 or 28 and s is
+ * low — exactly the signatures `ecrecover` behind OpenZeppelin's ECDSA accepts.
+ */
 export function splitSignature(signature: Hex): { rs: Uint8Array; recoveryId: number } | null {
   if (signature.length !== 132) return null;
   const bytes = new Uint8Array(65);
@@ -69,10 +67,14 @@ export function splitSignature(signature: Hex): { rs: Uint8Array; recoveryId: nu
     return null;
   }
   const v = bytes[64] as number;
-  const recoveryId = v >= 27 ? v - 27 : v;
-  if (recoveryId !== 0 && recoveryId !== 1) return null;
-  return { rs: bytes.subarray(0, 64), recoveryId };
+  if (v !== 27 && v !== 28) return null;
+  // Low s (EIP-2), as OpenZeppelin's ECDSA and so the contracts require: a valid signature's
+  // high-s twin is refused everywhere, not accepted here and refused on chain.
+  if (compareBytes(bytes.subarray(32, 64), HALF_ORDER) > 0) return null;
+  return { rs: bytes.subarray(0, 64), recoveryId: v - 27 };
 }
+
+const SIGNATURE_FORM = "the signature's v must be 27 or 28 and its s in the lower half of the curve order";
 
 /** Recovers the signer's address (what Solidity's `ecrecover` would return). */
 export function recoverReceiptSigner(
@@ -80,7 +82,7 @@ export function recoverReceiptSigner(
   backend: Secp256k1Backend = pureSecp256k1,
 ): Verdict<Hex> {
   const parts = splitSignature(signed.signature);
-  if (!parts) return fail("RECEIPT_SIGNATURE_INVALID", "the signature's v must be 27 or 28");
+  if (!parts) return fail("RECEIPT_SIGNATURE_INVALID", SIGNATURE_FORM);
   const key = backend.recover(receiptDigest(signed.receipt, backend.keccak256), parts.rs, parts.recoveryId);
   if (!key) return fail("RECEIPT_SIGNATURE_INVALID", "no public key recovers from this signature");
   return ok(addressOf(key, backend.keccak256));
@@ -142,12 +144,16 @@ export function checkReceipt(
   }
   const worker = registry.workers.get(r.worker.toLowerCase());
   if (!worker) return fail("RECEIPT_WORKER_UNKNOWN", `worker ${r.worker} is not registered`);
+  // Recover and compare, as the contracts' ecrecover does: a signature that verifies against the key
+  // with the wrong v would pass `verify` here and fail on chain.
   const parts = splitSignature(signed.signature);
   const digest = receiptDigest(r, backend.keccak256);
-  if (!parts || !backend.verify(digest, parts.rs, worker.publicKey)) {
+  if (!parts) return fail("RECEIPT_SIGNATURE_INVALID", SIGNATURE_FORM);
+  const key = backend.recover(digest, parts.rs, parts.recoveryId);
+  if (!key || compareBytes(key, worker.publicKey) !== 0) {
     return fail(
       "RECEIPT_SIGNATURE_INVALID",
-      `the signature does not verify with worker ${r.worker}'s enclave key`,
+      `the signature does not recover to worker ${r.worker}'s enclave key`,
     );
   }
   if (!worker.attested)

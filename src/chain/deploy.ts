@@ -1,0 +1,88 @@
+/**
+ * Deploys verinfer's contracts with viem and returns their addresses. Used by `verinfer chain up`, the
+ * nodes' devnet and the tests, on anvil or any EVM chain.
+ */
+import {
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import {
+  registryAbi,
+  registryBytecode,
+  verinferTokenAbi,
+  verinferTokenBytecode,
+} from "./generated/contracts.ts";
+
+/** Clients bound to one chain and one account. */
+export interface ChainClients {
+  readonly chain: Chain;
+  readonly public: PublicClient<Transport, Chain>;
+  readonly wallet: WalletClient<Transport, Chain, Account>;
+}
+
+/** Clients for `rpcUrl` acting as the account of `privateKey`. */
+export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
+  const chain = defineChain({
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  const transport = http(rpcUrl);
+  return {
+    chain,
+    public: createPublicClient({ chain, transport }),
+    wallet: createWalletClient({ chain, transport, account: privateKeyToAccount(privateKey) }),
+  };
+}
+
+/** Registry parameters (amounts in wei, the delay in seconds). */
+export interface RegistryParams {
+  readonly unbondingDelaySeconds: bigint;
+  /** Minimum active stake of a worker, an evaluator and a fisherman. */
+  readonly minStake: { readonly worker: bigint; readonly evaluator: bigint; readonly fisherman: bigint };
+}
+
+/** Deployed addresses. */
+export interface Deployment {
+  readonly chainId: number;
+  readonly owner: Hex;
+  readonly token: Hex;
+  readonly registry: Hex;
+}
+
+async function deploy(
+  c: ChainClients,
+  abi: readonly unknown[],
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<Hex> {
+  const hash = await c.wallet.deployContract({ abi, bytecode, args } as Parameters<
+    typeof c.wallet.deployContract
+  >[0]);
+  const receipt = await c.public.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress) throw new Error(`deployment ${hash} created no contract`);
+  return receipt.contractAddress;
+}
+
+/** Deploys the token and the registry, owned by the clients' account. */
+export async function deployCore(c: ChainClients, params: RegistryParams): Promise<Deployment> {
+  const owner = c.wallet.account.address;
+  const token = await deploy(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
+  const registry = await deploy(c, registryAbi, registryBytecode, [
+    owner,
+    token,
+    params.unbondingDelaySeconds,
+    [0n, params.minStake.worker, params.minStake.evaluator, params.minStake.fisherman],
+  ]);
+  return { chainId: c.chain.id, owner, token, registry };
+}

@@ -1,0 +1,237 @@
+/**
+ * Differential test on a real EVM: the Registry's `checkReceipt` (Solidity, on anvil) and the
+ * protocol's `checkReceipt` (TypeScript) give the same digest for every honest receipt and the same
+ * verdict for every violation and every mangled signature.
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import fc from "fast-check";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
+import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
+import {
+  addressOf,
+  type Receipt,
+  receiptDomainSeparator,
+  type SignedReceipt,
+} from "../protocol/receipt/receipt.ts";
+import {
+  checkReceipt,
+  parseRegistry,
+  pureSecp256k1,
+  type RegistrySnapshot,
+  signReceipt,
+} from "../protocol/receipt/verifyReceipt.ts";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { registryAbi, verinferTokenAbi } from "./generated/contracts.ts";
+import { revertName, verdictCodeOf } from "./revert.ts";
+
+const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
+const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
+const MODEL = keccakUtf8("model");
+const WEIGHTS = keccakUtf8("weights");
+const ENGINE = keccakUtf8("engine");
+const EVIDENCE = keccakUtf8("evidence");
+// The settlement contract whose EIP-712 domain receipts are signed for (the rollup, in the next step).
+const SETTLEMENT: Hex = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+const STAKE = 10n * 10n ** 18n;
+
+let chain: LocalChain;
+let c: ChainClients;
+let d: Deployment;
+let expiresAt: bigint;
+
+const receiptOf = (i: number): Receipt => ({
+  version: 1,
+  chainId: 31337n,
+  settlement: SETTLEMENT,
+  requestId: keccakUtf8(`request ${i}`),
+  worker: WORKER,
+  modelId: MODEL,
+  weightsHash: WEIGHTS,
+  engineHash: ENGINE,
+  promptHash: keccakUtf8(`prompt ${i}`),
+  paramsHash: keccakUtf8(`params ${i}`),
+  outputHash: keccakUtf8(`output ${i}`),
+  traceRoot: keccakUtf8(`trace ${i}`),
+  inputTokens: i % 4096,
+  outputTokens: (i * 7) % 4096,
+  latencyMs: i % 100_000,
+  timestamp: 1_800_000_000_000n + BigInt(i),
+  sequence: BigInt(i + 1),
+  attestationHash: EVIDENCE,
+});
+
+function tsRegistry(overrides: { stake?: bigint; attested?: boolean } = {}): RegistrySnapshot {
+  const r = parseRegistry({
+    chainId: "31337",
+    settlement: SETTLEMENT,
+    minStake: String(STAKE),
+    workers: [
+      {
+        address: WORKER,
+        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
+        attested: overrides.attested ?? true,
+        attestationHash: EVIDENCE,
+        stake: String(overrides.stake ?? STAKE),
+        modelId: MODEL,
+      },
+    ],
+    models: [{ modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] }],
+  });
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+/** The TypeScript verdict: the digest, or the code. */
+function inTs(signed: SignedReceipt, registry = tsRegistry()): string {
+  const v = checkReceipt(signed, registry, pureSecp256k1);
+  return v.ok ? v.value.digest : v.error.code;
+}
+
+/** The Solidity verdict, the same way. */
+async function onChain(signed: SignedReceipt): Promise<string> {
+  const { chainId, settlement, ...struct } = signed.receipt;
+  try {
+    return await c.public.readContract({
+      address: d.registry,
+      abi: registryAbi,
+      functionName: "checkReceipt",
+      args: [struct, signed.signature, bytesToHex(receiptDomainSeparator(chainId, settlement))],
+    });
+  } catch (e) {
+    const name = revertName(e);
+    return (name && verdictCodeOf(name)) ?? `unmapped ${name ?? String(e)}`;
+  }
+}
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  c = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  d = await deployCore(c, {
+    unbondingDelaySeconds: 3600n,
+    minStake: { worker: STAKE, evaluator: 10n ** 18n, fisherman: 10n ** 18n },
+  });
+  const attester = privateKeyToAccount(chain.keys[1] as Hex);
+  const write = async (address: Hex, abi: readonly unknown[], functionName: string, args: unknown[]) => {
+    const hash = await c.wallet.writeContract({ address, abi, functionName, args } as never);
+    await c.public.waitForTransactionReceipt({ hash });
+  };
+  await write(d.registry, registryAbi, "registerModel", [MODEL, WEIGHTS, [ENGINE]]);
+  await write(d.registry, registryAbi, "setAttester", [attester.address, true]);
+  await write(d.token, verinferTokenAbi, "mint", [d.owner, 100n * STAKE]);
+  await write(d.token, verinferTokenAbi, "approve", [d.registry, 100n * STAKE]);
+  expiresAt = (await c.public.getBlock()).timestamp + 86_400n;
+  const verdict = await attester.signTypedData({
+    domain: {
+      name: "verinfer-registry",
+      version: "1",
+      chainId: chain.chainId,
+      verifyingContract: d.registry,
+    },
+    types: {
+      Attestation: [
+        { name: "worker", type: "address" },
+        { name: "operator", type: "address" },
+        { name: "modelId", type: "bytes32" },
+        { name: "attestationHash", type: "bytes32" },
+        { name: "expiresAt", type: "uint64" },
+      ],
+    },
+    primaryType: "Attestation",
+    message: { worker: WORKER, operator: d.owner, modelId: MODEL, attestationHash: EVIDENCE, expiresAt },
+  });
+  await write(d.registry, registryAbi, "registerWorker", [WORKER, MODEL, EVIDENCE, expiresAt, verdict]);
+  await write(d.registry, registryAbi, "deposit", [WORKER, STAKE]);
+}, 60_000);
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+describe("Registry.checkReceipt (Solidity on anvil) = checkReceipt (TypeScript)", () => {
+  it("property: the same digest for honest receipts, the same verdict for mangled signatures", async () => {
+    const n = secp256k1.Point.Fn.ORDER;
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 1_000_000 }), fc.integer({ min: 0, max: 5 }), async (i, mangle) => {
+        const signed = signReceipt(receiptOf(i), ENCLAVE_KEY);
+        const ts = inTs(signed);
+        expect(ts).toMatch(/^0x[0-9a-f]{64}$/);
+        expect(await onChain(signed)).toBe(ts);
+        const sig = Uint8Array.from(Buffer.from(signed.signature.slice(2), "hex"));
+        const v = sig[64] as number;
+        if (mangle === 0) sig[64] = v === 27 ? 28 : 27; // the other recovery id
+        if (mangle === 1) sig[64] = v - 27; // v as 0/1
+        if (mangle === 2) {
+          // the high-s twin (which verifies mathematically)
+          const s = BigInt(`0x${Buffer.from(sig.subarray(32, 64)).toString("hex")}`);
+          sig.set(Buffer.from((n - s).toString(16).padStart(64, "0"), "hex"), 32);
+          sig[64] = v === 27 ? 28 : 27;
+        }
+        if (mangle === 3) sig[10] = (sig[10] as number) ^ 1; // r
+        if (mangle === 4) sig[40] = (sig[40] as number) ^ 1; // s
+        if (mangle === 5) sig[64] = 29;
+        const bad = { ...signed, signature: bytesToHex(sig) };
+        expect(inTs(bad)).toBe("RECEIPT_SIGNATURE_INVALID");
+        expect(await onChain(bad)).toBe("RECEIPT_SIGNATURE_INVALID");
+      }),
+      { numRuns: 30, seed: 11 },
+    );
+  });
+
+  it("names each violation with the same code", async () => {
+    const other = keccak256(Uint8Array.of(43));
+    const cases: [string, SignedReceipt][] = [
+      [
+        "a field changed after signing",
+        { ...signReceipt(receiptOf(1), ENCLAVE_KEY), receipt: { ...receiptOf(1), outputTokens: 9 } },
+      ],
+      [
+        "an unregistered worker",
+        signReceipt({ ...receiptOf(2), worker: addressOf(secp256k1.getPublicKey(other, false)) }, other),
+      ],
+      ["signed by another key", signReceipt(receiptOf(3), other)],
+      [
+        "other evidence",
+        signReceipt({ ...receiptOf(4), attestationHash: keccakUtf8("other evidence") }, ENCLAVE_KEY),
+      ],
+      [
+        "other weights (a downgrade)",
+        signReceipt({ ...receiptOf(5), weightsHash: keccakUtf8("8b weights") }, ENCLAVE_KEY),
+      ],
+      ["another model", signReceipt({ ...receiptOf(6), modelId: keccakUtf8("llama-70b") }, ENCLAVE_KEY)],
+      ["a patched engine", signReceipt({ ...receiptOf(7), engineHash: keccakUtf8("patched") }, ENCLAVE_KEY)],
+    ];
+    const codes = [];
+    for (const [what, signed] of cases) {
+      const ts = inTs(signed);
+      expect(await onChain(signed), what).toBe(ts);
+      codes.push(ts);
+    }
+    expect(codes).toEqual([
+      "RECEIPT_SIGNATURE_INVALID",
+      "RECEIPT_WORKER_UNKNOWN",
+      "RECEIPT_SIGNATURE_INVALID",
+      "RECEIPT_ATTESTATION_MISMATCH",
+      "RECEIPT_MODEL_MISMATCH",
+      "RECEIPT_MODEL_MISMATCH",
+      "RECEIPT_ENGINE_NOT_ALLOWED",
+    ]);
+    // Stake below the minimum, then the attestation expired.
+    const honest = signReceipt(receiptOf(8), ENCLAVE_KEY);
+    const hash = await c.wallet.writeContract({
+      address: d.registry,
+      abi: registryAbi,
+      functionName: "unbond",
+      args: [WORKER, 1n],
+    });
+    await c.public.waitForTransactionReceipt({ hash });
+    expect(await onChain(honest)).toBe("RECEIPT_WORKER_UNSTAKED");
+    expect(inTs(honest, tsRegistry({ stake: STAKE - 1n }))).toBe("RECEIPT_WORKER_UNSTAKED");
+    await c.public.request({ method: "evm_increaseTime", params: [86_400] } as never);
+    await c.public.request({ method: "evm_mine", params: [] } as never);
+    expect(await onChain(honest)).toBe("RECEIPT_WORKER_NOT_ATTESTED");
+    expect(inTs(honest, tsRegistry({ attested: false }))).toBe("RECEIPT_WORKER_NOT_ATTESTED");
+  });
+});
