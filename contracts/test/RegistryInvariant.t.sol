@@ -20,6 +20,7 @@ contract StakeHandler {
         token = token_;
         slasher = slasher_;
         for (uint256 i = 0; i < 3; i++) {
+            // forge-lint: disable-next-line(unsafe-typecast)
             parties[i] = address(uint160(0xE000 + i));
             vm.prank(parties[i]);
             registry.register(Registry.Role.Evaluator);
@@ -32,7 +33,7 @@ contract StakeHandler {
         address p = parties[who % 3];
         amount = 1 + (amount % 100 ether);
         vm.prank(address(this));
-        token.transfer(p, amount);
+        require(token.transfer(p, amount), "transfer");
         vm.prank(p);
         registry.deposit(p, amount);
     }

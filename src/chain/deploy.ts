@@ -18,6 +18,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import {
   registryAbi,
   registryBytecode,
+  rollupAbi,
+  rollupBytecode,
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
@@ -45,11 +47,15 @@ export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): Ch
   };
 }
 
-/** Registry parameters (amounts in wei, the delay in seconds). */
-export interface RegistryParams {
+/** Deployment parameters (amounts in wei, times in seconds): docs/spec/otr.md's, in the contracts' units. */
+export interface CoreParams {
   readonly unbondingDelaySeconds: bigint;
   /** Minimum active stake of a worker, an evaluator and a fisherman. */
   readonly minStake: { readonly worker: bigint; readonly evaluator: bigint; readonly fisherman: bigint };
+  readonly challengeWindowSeconds: bigint;
+  readonly minSequencerBond: bigint;
+  /** Share of a broken promise's slashed bond paid to whoever proved it (basis points). */
+  readonly proverShareBps: bigint;
 }
 
 /** Deployed addresses. */
@@ -58,6 +64,8 @@ export interface Deployment {
   readonly owner: Hex;
   readonly token: Hex;
   readonly registry: Hex;
+  /** The settlement contract: receipts and promises are EIP-712 data in its domain. */
+  readonly rollup: Hex;
 }
 
 async function deploy(
@@ -74,8 +82,8 @@ async function deploy(
   return receipt.contractAddress;
 }
 
-/** Deploys the token and the registry, owned by the clients' account. */
-export async function deployCore(c: ChainClients, params: RegistryParams): Promise<Deployment> {
+/** Deploys the token, the registry and the rollup, owned by the clients' account. */
+export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
   const token = await deploy(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
   const registry = await deploy(c, registryAbi, registryBytecode, [
@@ -84,5 +92,12 @@ export async function deployCore(c: ChainClients, params: RegistryParams): Promi
     params.unbondingDelaySeconds,
     [0n, params.minStake.worker, params.minStake.evaluator, params.minStake.fisherman],
   ]);
-  return { chainId: c.chain.id, owner, token, registry };
+  const rollup = await deploy(c, rollupAbi, rollupBytecode, [
+    owner,
+    registry,
+    params.challengeWindowSeconds,
+    params.minSequencerBond,
+    params.proverShareBps,
+  ]);
+  return { chainId: c.chain.id, owner, token, registry, rollup };
 }

@@ -5,7 +5,6 @@
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
-import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
@@ -23,8 +22,9 @@ import {
   signReceipt,
 } from "../protocol/receipt/verifyReceipt.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
+import { advanceTime, registerDevWorker, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
-import { registryAbi, verinferTokenAbi } from "./generated/contracts.ts";
+import { registryAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
 
 const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
@@ -40,7 +40,6 @@ const STAKE = 10n * 10n ** 18n;
 let chain: LocalChain;
 let c: ChainClients;
 let d: Deployment;
-let expiresAt: bigint;
 
 const receiptOf = (i: number): Receipt => ({
   version: 1,
@@ -112,38 +111,23 @@ beforeAll(async () => {
   d = await deployCore(c, {
     unbondingDelaySeconds: 3600n,
     minStake: { worker: STAKE, evaluator: 10n ** 18n, fisherman: 10n ** 18n },
+    challengeWindowSeconds: 3600n,
+    minSequencerBond: STAKE,
+    proverShareBps: 5_000n,
   });
-  const attester = privateKeyToAccount(chain.keys[1] as Hex);
-  const write = async (address: Hex, abi: readonly unknown[], functionName: string, args: unknown[]) => {
-    const hash = await c.wallet.writeContract({ address, abi, functionName, args } as never);
-    await c.public.waitForTransactionReceipt({ hash });
-  };
-  await write(d.registry, registryAbi, "registerModel", [MODEL, WEIGHTS, [ENGINE]]);
-  await write(d.registry, registryAbi, "setAttester", [attester.address, true]);
-  await write(d.token, verinferTokenAbi, "mint", [d.owner, 100n * STAKE]);
-  await write(d.token, verinferTokenAbi, "approve", [d.registry, 100n * STAKE]);
-  expiresAt = (await c.public.getBlock()).timestamp + 86_400n;
-  const verdict = await attester.signTypedData({
-    domain: {
-      name: "verinfer-registry",
-      version: "1",
-      chainId: chain.chainId,
-      verifyingContract: d.registry,
+  await registerDevWorker(
+    c,
+    d,
+    { modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] },
+    chain.keys[1] as Hex,
+    {
+      worker: WORKER,
+      modelId: MODEL,
+      attestationHash: EVIDENCE,
+      stake: STAKE,
+      validSeconds: 86_400n,
     },
-    types: {
-      Attestation: [
-        { name: "worker", type: "address" },
-        { name: "operator", type: "address" },
-        { name: "modelId", type: "bytes32" },
-        { name: "attestationHash", type: "bytes32" },
-        { name: "expiresAt", type: "uint64" },
-      ],
-    },
-    primaryType: "Attestation",
-    message: { worker: WORKER, operator: d.owner, modelId: MODEL, attestationHash: EVIDENCE, expiresAt },
-  });
-  await write(d.registry, registryAbi, "registerWorker", [WORKER, MODEL, EVIDENCE, expiresAt, verdict]);
-  await write(d.registry, registryAbi, "deposit", [WORKER, STAKE]);
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -220,17 +204,10 @@ describe("Registry.checkReceipt (Solidity on anvil) = checkReceipt (TypeScript)"
     ]);
     // Stake below the minimum, then the attestation expired.
     const honest = signReceipt(receiptOf(8), ENCLAVE_KEY);
-    const hash = await c.wallet.writeContract({
-      address: d.registry,
-      abi: registryAbi,
-      functionName: "unbond",
-      args: [WORKER, 1n],
-    });
-    await c.public.waitForTransactionReceipt({ hash });
+    await send(c, d.registry, registryAbi, "unbond", [WORKER, 1n]);
     expect(await onChain(honest)).toBe("RECEIPT_WORKER_UNSTAKED");
     expect(inTs(honest, tsRegistry({ stake: STAKE - 1n }))).toBe("RECEIPT_WORKER_UNSTAKED");
-    await c.public.request({ method: "evm_increaseTime", params: [86_400] } as never);
-    await c.public.request({ method: "evm_mine", params: [] } as never);
+    await advanceTime(c, 86_400);
     expect(await onChain(honest)).toBe("RECEIPT_WORKER_NOT_ATTESTED");
     expect(inTs(honest, tsRegistry({ attested: false }))).toBe("RECEIPT_WORKER_NOT_ATTESTED");
   });

@@ -13,6 +13,8 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertSelector) external;
+    /// @notice Matches the error's selector only, whatever its arguments.
+    function expectPartialRevert(bytes4 revertSelector) external;
     function expectRevert() external;
     function assume(bool) external pure;
     function label(address, string calldata) external;

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Receipts} from "./Receipts.sol";
+import {Registry} from "./Registry.sol";
+import {VerinferToken} from "./VerinferToken.sol";
+
+/// @title The settlement contract: batches of receipts, their challenge windows and finality
+/// @notice docs/spec/otr.md §3; src/protocol/rollup/rollupState.ts is the same state machine. Receipts
+/// are EIP-712 data in this contract's domain (`verinfer`, `1`, chainId, this address). The sequencer
+/// posts batch roots in index order, bonded; each receipt becomes final when its batch's window closes
+/// unless the dispute game opened a dispute against it, and a lost dispute voids that receipt alone. A
+/// censored client forces its receipt in; a sequencer that breaks a signed inclusion promise loses its
+/// bond.
+contract Rollup is Ownable, EIP712 {
+    using SafeERC20 for IERC20;
+
+    enum DataKind {
+        Calldata,
+        Blob,
+        Forced
+    }
+
+    enum Status {
+        Unknown,
+        Posted,
+        Disputed,
+        Final,
+        Voided
+    }
+
+    struct Batch {
+        bytes32 root;
+        uint32 count;
+        DataKind kind;
+        uint64 postedAt;
+        /// @dev keccak256 of the calldata, or the blob's versioned hash, or the forced receipt's digest.
+        bytes32 dataRef;
+        address poster;
+    }
+
+    struct InclusionPromise {
+        bytes32 receiptDigest;
+        uint64 batch;
+        uint32 position;
+        uint64 admittedAt;
+    }
+
+    bytes32 internal constant PROMISE_TYPEHASH =
+        keccak256("InclusionPromise(bytes32 receiptDigest,uint64 batch,uint32 position,uint64 admittedAt)");
+
+    Registry public immutable registry;
+    VerinferToken public immutable token;
+    uint64 public immutable challengeWindow;
+    uint256 public immutable minSequencerBond;
+    /// @notice Share (basis points) of a slashed sequencer bond paid to whoever proved the breach.
+    uint256 public immutable proverShareBps;
+
+    address public sequencer;
+    uint256 public sequencerBond;
+    /// @notice The dispute game: the one contract that may open and settle disputes.
+    address public disputeGame;
+    Batch[] internal batches;
+    /// @dev keccak256(batch, position) → 1 disputed, 2 voided.
+    mapping(bytes32 => uint8) internal marks;
+    mapping(bytes32 digest => bool) public forced;
+    /// @dev Promises already proven broken (each is slashed once).
+    mapping(bytes32 => bool) internal brokenProven;
+
+    event SequencerSet(address indexed sequencer);
+    event DisputeGameSet(address indexed game);
+    event BondDeposited(address indexed sequencer, uint256 amount);
+    event BatchPosted(uint64 indexed index, bytes32 root, uint32 count, DataKind kind, bytes32 dataRef);
+    event ReceiptForced(uint64 indexed index, bytes32 indexed digest, address client);
+    event DisputeOpened(uint64 indexed batch, uint32 position);
+    event DisputeSettled(uint64 indexed batch, uint32 position, bool voided);
+    event PromiseBroken(uint64 indexed batch, uint32 position, bytes32 receiptDigest, address prover, uint256 slashed);
+
+    error NotSequencer(address caller);
+    error NotDisputeGame(address caller);
+    error BondTooLow(uint256 bond, uint256 minimum);
+    error BatchIndexWrong(uint64 expected, uint64 given);
+    error BatchDataMalformed(string why);
+    error BatchUnknown(uint64 batch, uint32 position);
+    error ChallengeWindowClosed(Status status);
+    error ReceiptReplayed(bytes32 digest);
+    error ReceiptNotInBatch(bytes32 digest);
+    error SequencerPromiseKept(bytes32 digest);
+    error PromiseSignatureInvalid(address recovered);
+    error PromiseAlreadyProven();
+    error NoBlob();
+
+    constructor(
+        address owner,
+        Registry registry_,
+        uint64 challengeWindowSeconds,
+        uint256 minSequencerBond_,
+        uint256 proverShareBps_
+    ) Ownable(owner) EIP712("verinfer", "1") {
+        registry = registry_;
+        token = registry_.token();
+        challengeWindow = challengeWindowSeconds;
+        minSequencerBond = minSequencerBond_;
+        proverShareBps = proverShareBps_;
+    }
+
+    // ---- governance ----
+
+    function setSequencer(address sequencer_) external onlyOwner {
+        sequencer = sequencer_;
+        emit SequencerSet(sequencer_);
+    }
+
+    function setDisputeGame(address game) external onlyOwner {
+        disputeGame = game;
+        emit DisputeGameSet(game);
+    }
+
+    /// @notice The sequencer's bond behind its promises (anyone may top it up).
+    function depositBond(uint256 amount) external {
+        IERC20(address(token)).safeTransferFrom(msg.sender, address(this), amount);
+        sequencerBond += amount;
+        emit BondDeposited(sequencer, amount);
+    }
+
+    // ---- batches ----
+
+    /// @notice Posts batch `index` with its data in this transaction's calldata (src/protocol/rollup/batchData.ts).
+    function postBatch(uint64 index, bytes32 root, uint32 count, bytes calldata data) external {
+        _post(index, root, count, DataKind.Calldata, keccak256(data));
+    }
+
+    /// @notice Posts batch `index` whose data is this transaction's first blob.
+    function postBatchBlob(uint64 index, bytes32 root, uint32 count) external {
+        bytes32 versioned = blobhash(0);
+        if (versioned == bytes32(0)) revert NoBlob();
+        _post(index, root, count, DataKind.Blob, versioned);
+    }
+
+    function _post(uint64 index, bytes32 root, uint32 count, DataKind kind, bytes32 dataRef) internal {
+        if (msg.sender != sequencer) revert NotSequencer(msg.sender);
+        if (sequencerBond < minSequencerBond) revert BondTooLow(sequencerBond, minSequencerBond);
+        if (index != batches.length) revert BatchIndexWrong(uint64(batches.length), index);
+        if (count == 0) revert BatchDataMalformed("a batch holds at least one receipt");
+        batches.push(Batch(root, count, kind, uint64(block.timestamp), dataRef, msg.sender));
+        emit BatchPosted(index, root, count, kind, dataRef);
+    }
+
+    /// @notice A censored client includes its own receipt: the admission checks run here, and the
+    /// receipt becomes a batch of one (root = its leaf at position 0) with its own window.
+    function forceInclude(Receipts.Receipt calldata r, bytes calldata signature) external returns (uint64 index) {
+        bytes32 digest = registry.checkReceipt(r, signature, _domainSeparatorV4());
+        if (forced[digest]) revert ReceiptReplayed(digest);
+        forced[digest] = true;
+        index = uint64(batches.length);
+        batches.push(
+            Batch(Receipts.leaf(0, digest, signature), 1, DataKind.Forced, uint64(block.timestamp), digest, msg.sender)
+        );
+        emit ReceiptForced(index, digest, msg.sender);
+    }
+
+    // ---- status and disputes ----
+
+    function batchCount() external view returns (uint256) {
+        return batches.length;
+    }
+
+    function batch(uint64 index) external view returns (Batch memory) {
+        return batches[index];
+    }
+
+    function windowEnd(uint64 index) public view returns (uint64) {
+        return index < batches.length ? batches[index].postedAt + challengeWindow : type(uint64).max;
+    }
+
+    function status(uint64 index, uint32 position) public view returns (Status) {
+        if (index >= batches.length || position >= batches[index].count) return Status.Unknown;
+        uint8 mark = marks[_key(index, position)];
+        if (mark == 2) return Status.Voided;
+        if (mark == 1) return Status.Disputed;
+        return block.timestamp >= windowEnd(index) ? Status.Final : Status.Posted;
+    }
+
+    /// @notice Whether `proof` shows the receipt (`digest`, signed with a signature hashing to
+    /// `signatureHash`) at `position` of batch `index`.
+    function includes(uint64 index, uint32 position, bytes32 digest, bytes32 signatureHash, bytes32[] calldata proof)
+        public
+        view
+        returns (bool)
+    {
+        if (index >= batches.length || position >= batches[index].count) return false;
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint64(position), digest, signatureHash))));
+        return MerkleProof.verifyCalldata(proof, batches[index].root, leaf);
+    }
+
+    function openDispute(uint64 index, uint32 position) external {
+        if (msg.sender != disputeGame) revert NotDisputeGame(msg.sender);
+        Status s = status(index, position);
+        if (s == Status.Unknown) revert BatchUnknown(index, position);
+        if (s != Status.Posted) revert ChallengeWindowClosed(s);
+        marks[_key(index, position)] = 1;
+        emit DisputeOpened(index, position);
+    }
+
+    function settleDispute(uint64 index, uint32 position, bool voided) external {
+        if (msg.sender != disputeGame) revert NotDisputeGame(msg.sender);
+        marks[_key(index, position)] = voided ? 2 : 0;
+        emit DisputeSettled(index, position, voided);
+    }
+
+    // ---- broken promises ----
+
+    function promiseDigest(InclusionPromise calldata p) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(PROMISE_TYPEHASH, p.receiptDigest, p.batch, p.position, p.admittedAt)));
+    }
+
+    /// @notice Proves that the sequencer broke a promise it signed: the batch holds fewer receipts than
+    /// the promised position, or `proof` shows another receipt at it. Slashes the sequencer's bond:
+    /// `proverShareBps` to the caller, the rest burned.
+    function proveBrokenPromise(
+        InclusionPromise calldata p,
+        bytes calldata sequencerSignature,
+        bytes32 actualDigest,
+        bytes32 actualSignatureHash,
+        bytes32[] calldata proof
+    ) external returns (uint256 slashed) {
+        bytes32 pd = promiseDigest(p);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(pd, sequencerSignature);
+        if (err != ECDSA.RecoverError.NoError || signer != sequencer) revert PromiseSignatureInvalid(signer);
+        if (brokenProven[pd]) revert PromiseAlreadyProven();
+        if (p.batch >= batches.length) revert BatchUnknown(p.batch, p.position);
+        if (p.position < batches[p.batch].count) {
+            if (!includes(p.batch, p.position, actualDigest, actualSignatureHash, proof)) {
+                revert ReceiptNotInBatch(actualDigest);
+            }
+            if (actualDigest == p.receiptDigest) revert SequencerPromiseKept(actualDigest);
+        }
+        brokenProven[pd] = true;
+        slashed = sequencerBond;
+        sequencerBond = 0;
+        uint256 paid = (slashed * proverShareBps) / 10_000;
+        emit PromiseBroken(p.batch, p.position, p.receiptDigest, msg.sender, slashed);
+        if (paid > 0) IERC20(address(token)).safeTransfer(msg.sender, paid);
+        if (slashed > paid) token.burn(slashed - paid);
+    }
+
+    /// @notice The EIP-712 domain separator receipts and promises are signed under.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _key(uint64 index, uint32 position) internal pure returns (bytes32) {
+        return keccak256(abi.encode(index, position));
+    }
+}

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Receipts} from "../src/Receipts.sol";
+import {Registry} from "../src/Registry.sol";
+import {Rollup} from "../src/Rollup.sol";
+import {RegistryFixture} from "./Registry.t.sol";
+
+contract RollupTest is RegistryFixture {
+    Rollup internal rollup;
+    uint256 internal constant SEQUENCER_KEY = 0x5E9;
+    address internal sequencer;
+    address internal game = address(0x6A3E);
+    uint64 internal constant WINDOW = 1 hours;
+
+    function setUp() public override {
+        super.setUp();
+        sequencer = vm.addr(SEQUENCER_KEY);
+        rollup = new Rollup(address(this), registry, WINDOW, 10 ether, 5_000);
+        rollup.setSequencer(sequencer);
+        rollup.setDisputeGame(game);
+        token.mint(sequencer, 100 ether);
+        vm.startPrank(sequencer);
+        token.approve(address(rollup), type(uint256).max);
+        rollup.depositBond(10 ether);
+        vm.stopPrank();
+        registerWorker(MIN);
+    }
+
+    function receiptOf(uint64 sequence) internal view returns (Receipts.Receipt memory r) {
+        r.version = 1;
+        r.requestId = keccak256(abi.encode("request", sequence));
+        r.worker = worker;
+        r.modelId = MODEL;
+        r.weightsHash = WEIGHTS;
+        r.engineHash = ENGINE;
+        r.outputHash = keccak256(abi.encode("output", sequence));
+        r.traceRoot = keccak256(abi.encode("trace", sequence));
+        r.outputTokens = 128;
+        r.timestamp = uint64(block.timestamp) * 1000;
+        r.sequence = sequence;
+        r.attestationHash = EVIDENCE;
+    }
+
+    function signedReceipt(uint64 sequence) internal view returns (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) {
+        r = receiptOf(sequence);
+        digest = Receipts.digest(r, rollup.domainSeparator());
+        sig = signed(WORKER_KEY, digest);
+    }
+
+    /// @dev A two-receipt batch: its root and each leaf's sibling.
+    function twoReceiptBatch() internal view returns (bytes32 root, bytes32[2] memory leaves, bytes32[2] memory digests, bytes32[2] memory sigHashes) {
+        for (uint64 i = 0; i < 2; i++) {
+            (, bytes32 digest, bytes memory sig) = signedReceipt(i + 1);
+            digests[i] = digest;
+            sigHashes[i] = keccak256(sig);
+            leaves[i] = Receipts.leaf(i, digest, sig);
+        }
+        root = leaves[0] < leaves[1]
+            ? keccak256(abi.encode(leaves[0], leaves[1]))
+            : keccak256(abi.encode(leaves[1], leaves[0]));
+    }
+
+    function test_postsInOrderOnlyTheBondedSequencer() public {
+        vm.expectRevert(abi.encodeWithSelector(Rollup.NotSequencer.selector, address(this)));
+        rollup.postBatch(0, bytes32(uint256(1)), 1, "");
+        vm.startPrank(sequencer);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchIndexWrong.selector, uint64(0), uint64(1)));
+        rollup.postBatch(1, bytes32(uint256(1)), 1, "");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BatchDataMalformed.selector, "a batch holds at least one receipt"));
+        rollup.postBatch(0, bytes32(uint256(1)), 0, "");
+        rollup.postBatch(0, bytes32(uint256(1)), 1, hex"5652423100");
+        vm.stopPrank();
+        assertEq(rollup.batch(0).dataRef, keccak256(hex"5652423100"), "the data's hash is the pointer");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.NoBlob.selector));
+        vm.prank(sequencer);
+        rollup.postBatchBlob(1, bytes32(uint256(1)), 1);
+    }
+
+    function test_receiptsBecomeFinalAfterTheWindowUnlessDisputedAndAVoidedOneStaysAlone() public {
+        (bytes32 root, bytes32[2] memory leaves, bytes32[2] memory digests, bytes32[2] memory sigHashes) = twoReceiptBatch();
+        vm.prank(sequencer);
+        rollup.postBatch(0, root, 2, "");
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = leaves[1];
+        assertTrue(rollup.includes(0, 0, digests[0], sigHashes[0], proof), "inclusion");
+        assertTrue(!rollup.includes(0, 1, digests[0], sigHashes[0], proof), "the position is in the leaf");
+        assertTrue(rollup.status(0, 0) == Rollup.Status.Posted, "posted");
+        assertTrue(rollup.status(0, 2) == Rollup.Status.Unknown, "no such position");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.NotDisputeGame.selector, address(this)));
+        rollup.openDispute(0, 0);
+        vm.startPrank(game);
+        rollup.openDispute(0, 0);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengeWindowClosed.selector, Rollup.Status.Disputed));
+        rollup.openDispute(0, 0);
+        vm.warp(block.timestamp + WINDOW);
+        assertTrue(rollup.status(0, 0) == Rollup.Status.Disputed, "still disputed after the window");
+        assertTrue(rollup.status(0, 1) == Rollup.Status.Final, "its neighbour is final");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengeWindowClosed.selector, Rollup.Status.Final));
+        rollup.openDispute(0, 1);
+        rollup.settleDispute(0, 0, true);
+        vm.stopPrank();
+        assertTrue(rollup.status(0, 0) == Rollup.Status.Voided, "voided");
+        assertTrue(rollup.status(0, 1) == Rollup.Status.Final, "the rest of the batch stays final");
+    }
+
+    function test_aClientForcesItsReceiptInOnce() public {
+        (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) = signedReceipt(7);
+        uint64 index = rollup.forceInclude(r, sig);
+        assertEq(index, 0, "a batch of one");
+        assertEq(rollup.batch(0).root, Receipts.leaf(0, digest, sig), "root = its leaf at 0");
+        assertTrue(rollup.forced(digest), "recorded");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ReceiptReplayed.selector, digest));
+        rollup.forceInclude(r, sig);
+        // A field changed after signing: the signature recovers to someone else.
+        r.outputTokens = 1;
+        vm.expectPartialRevert(Registry.ReceiptSignatureInvalid.selector);
+        rollup.forceInclude(r, sig);
+    }
+
+    function promiseSig(Rollup.InclusionPromise memory p, uint256 key) internal view returns (bytes memory) {
+        return signed(key, rollup.promiseDigest(p));
+    }
+
+    function test_aBrokenPromiseCostsTheSequencerItsBondAndAKeptOneIsRefused() public {
+        (bytes32 root, bytes32[2] memory leaves, bytes32[2] memory digests, bytes32[2] memory sigHashes) = twoReceiptBatch();
+        vm.prank(sequencer);
+        rollup.postBatch(0, root, 2, "");
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = leaves[1];
+        // Kept: the batch holds the promised receipt at the promised position.
+        Rollup.InclusionPromise memory kept = Rollup.InclusionPromise(digests[0], 0, 0, 1);
+        bytes memory keptSig = promiseSig(kept, SEQUENCER_KEY);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.SequencerPromiseKept.selector, digests[0]));
+        rollup.proveBrokenPromise(kept, keptSig, digests[0], sigHashes[0], proof);
+        // Signed by someone else: refused.
+        Rollup.InclusionPromise memory other = Rollup.InclusionPromise(keccak256("mine"), 0, 0, 1);
+        bytes memory forged = promiseSig(other, 0xBAD);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.PromiseSignatureInvalid.selector, vm.addr(0xBAD)));
+        rollup.proveBrokenPromise(other, forged, digests[0], sigHashes[0], proof);
+        // Broken: another receipt sits at the promised position.
+        bytes memory otherSig = promiseSig(other, SEQUENCER_KEY);
+        uint256 slashed = rollup.proveBrokenPromise(other, otherSig, digests[0], sigHashes[0], proof);
+        assertEq(slashed, 10 ether, "the whole bond");
+        assertEq(token.balanceOf(address(this)), 5 ether, "half to the prover");
+        assertEq(rollup.sequencerBond(), 0, "bond gone");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.PromiseAlreadyProven.selector));
+        rollup.proveBrokenPromise(other, otherSig, digests[0], sigHashes[0], proof);
+        // With the bond gone the sequencer cannot post.
+        vm.prank(sequencer);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BondTooLow.selector, 0, 10 ether));
+        rollup.postBatch(1, root, 2, "");
+    }
+
+    function test_aPromiseBeyondTheBatchIsBroken() public {
+        (bytes32 root,,,) = twoReceiptBatch();
+        vm.prank(sequencer);
+        rollup.postBatch(0, root, 2, "");
+        Rollup.InclusionPromise memory p = Rollup.InclusionPromise(keccak256("late"), 0, 5, 1);
+        bytes memory sig = promiseSig(p, SEQUENCER_KEY);
+        assertEq(rollup.proveBrokenPromise(p, sig, bytes32(0), bytes32(0), new bytes32[](0)), 10 ether, "slashed");
+    }
+}

@@ -1,0 +1,104 @@
+/**
+ * Typed calls the nodes, the CLI and the tests make: one place that knows each contract's functions,
+ * waits for each transaction and turns reverts into verdict codes.
+ */
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { ChainClients, Deployment } from "./deploy.ts";
+import { registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
+
+/** Sends a transaction and waits for its receipt; reverts surface as viem errors (see revert.ts). */
+export async function send(
+  c: ChainClients,
+  address: Hex,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+): Promise<Hex> {
+  const hash = await c.wallet.writeContract({ address, abi, functionName, args } as never);
+  const receipt = await c.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted in ${hash}`);
+  return hash;
+}
+
+/** An attester's verdict over a worker's evidence (what Registry.registerWorker checks). */
+export function attesterVerdict(
+  attesterKey: Hex,
+  d: Deployment,
+  v: { worker: Hex; operator: Hex; modelId: Hex; attestationHash: Hex; expiresAt: bigint },
+): Promise<Hex> {
+  return privateKeyToAccount(attesterKey).signTypedData({
+    domain: { name: "verinfer-registry", version: "1", chainId: d.chainId, verifyingContract: d.registry },
+    types: {
+      Attestation: [
+        { name: "worker", type: "address" },
+        { name: "operator", type: "address" },
+        { name: "modelId", type: "bytes32" },
+        { name: "attestationHash", type: "bytes32" },
+        { name: "expiresAt", type: "uint64" },
+      ],
+    },
+    primaryType: "Attestation",
+    message: v,
+  });
+}
+
+/** A worker to register: its enclave key's address, model, evidence digest and stake. */
+export interface WorkerRegistration {
+  readonly worker: Hex;
+  readonly modelId: Hex;
+  readonly attestationHash: Hex;
+  readonly stake: bigint;
+  /** Seconds the attester's verdict stays valid. */
+  readonly validSeconds: bigint;
+}
+
+/**
+ * Registers a model with its engines (owner), lists an attester (owner), and registers and stakes a
+ * worker operated by the clients' account with that attester's verdict. Tokens are minted to the
+ * operator (the owner's devnet faucet).
+ */
+export async function registerDevWorker(
+  c: ChainClients,
+  d: Deployment,
+  model: { readonly modelId: Hex; readonly weightsHash: Hex; readonly engines: readonly Hex[] },
+  attesterKey: Hex,
+  w: WorkerRegistration,
+): Promise<void> {
+  const operator = c.wallet.account.address;
+  await send(c, d.registry, registryAbi, "registerModel", [model.modelId, model.weightsHash, model.engines]);
+  await send(c, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);
+  await send(c, d.token, verinferTokenAbi, "mint", [operator, w.stake]);
+  await send(c, d.token, verinferTokenAbi, "approve", [d.registry, w.stake]);
+  const expiresAt = (await c.public.getBlock()).timestamp + w.validSeconds;
+  const verdict = await attesterVerdict(attesterKey, d, {
+    worker: w.worker,
+    operator,
+    modelId: w.modelId,
+    attestationHash: w.attestationHash,
+    expiresAt,
+  });
+  await send(c, d.registry, registryAbi, "registerWorker", [
+    w.worker,
+    w.modelId,
+    w.attestationHash,
+    expiresAt,
+    verdict,
+  ]);
+  await send(c, d.registry, registryAbi, "deposit", [w.worker, w.stake]);
+}
+
+/** Makes the clients' account the bonded sequencer (owner's call, then its own bond). */
+export async function becomeSequencer(c: ChainClients, d: Deployment, bond: bigint): Promise<void> {
+  const me = c.wallet.account.address;
+  await send(c, d.rollup, rollupAbi, "setSequencer", [me]);
+  await send(c, d.token, verinferTokenAbi, "mint", [me, bond]);
+  await send(c, d.token, verinferTokenAbi, "approve", [d.rollup, bond]);
+  await send(c, d.rollup, rollupAbi, "depositBond", [bond]);
+}
+
+/** Moves anvil's clock forward and mines a block. */
+export async function advanceTime(c: ChainClients, seconds: number): Promise<void> {
+  await c.public.request({ method: "evm_increaseTime", params: [seconds] } as never);
+  await c.public.request({ method: "evm_mine", params: [] } as never);
+}

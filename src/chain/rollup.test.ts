@@ -1,0 +1,289 @@
+/**
+ * Differential test on a real EVM: batches sealed by the TypeScript sequencer post to Rollup.sol,
+ * every receipt's inclusion proof verifies there, statuses follow RollupState's over time, forced
+ * inclusion builds the same root, and broken promises get the same verdict on both sides.
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { keccak256 as viemKeccak } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
+import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
+import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { addressOf, type Receipt, type SignedReceipt } from "../protocol/receipt/receipt.ts";
+import {
+  checkReceipt,
+  parseRegistry,
+  pureSecp256k1,
+  signReceipt,
+} from "../protocol/receipt/verifyReceipt.ts";
+import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
+import { RollupState } from "../protocol/rollup/rollupState.ts";
+import {
+  leafOfSigned,
+  type ProvisionalFinality,
+  type SealedBatch,
+  Sequencer,
+} from "../protocol/rollup/sequencer.ts";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { advanceTime, becomeSequencer, registerDevWorker, send } from "./clients.ts";
+import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { rollupAbi } from "./generated/contracts.ts";
+import { revertName, verdictCodeOf } from "./revert.ts";
+
+const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
+const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
+const MODEL = keccakUtf8("model");
+const WEIGHTS = keccakUtf8("weights");
+const ENGINE = keccakUtf8("engine");
+const EVIDENCE = keccakUtf8("evidence");
+const TOKEN = 10n ** 18n;
+const WINDOW_S = 3600n;
+
+let chain: LocalChain;
+let c: ChainClients;
+let d: Deployment;
+let sequencerKey: Uint8Array;
+
+const receiptOf = (i: number): Receipt => ({
+  version: 1,
+  chainId: BigInt(chain.chainId),
+  settlement: d.rollup,
+  requestId: keccakUtf8(`request ${i}`),
+  worker: WORKER,
+  modelId: MODEL,
+  weightsHash: WEIGHTS,
+  engineHash: ENGINE,
+  promptHash: keccakUtf8(`prompt ${i}`),
+  paramsHash: keccakUtf8(`params ${i}`),
+  outputHash: keccakUtf8(`output ${i}`),
+  traceRoot: keccakUtf8(`trace ${i}`),
+  inputTokens: 12,
+  outputTokens: 100 + i,
+  latencyMs: 200,
+  timestamp: 1_800_000_000_000n + BigInt(i),
+  sequence: BigInt(i + 1),
+  attestationHash: EVIDENCE,
+});
+
+const chainNowMs = async () => Number((await c.public.getBlock()).timestamp) * 1000;
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  c = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  sequencerKey = hexToBytes(chain.keys[0] as Hex);
+  d = await deployCore(c, {
+    unbondingDelaySeconds: 3600n,
+    minStake: { worker: 10n * TOKEN, evaluator: TOKEN, fisherman: TOKEN },
+    challengeWindowSeconds: WINDOW_S,
+    minSequencerBond: 10n * TOKEN,
+    proverShareBps: 5_000n,
+  });
+  await registerDevWorker(
+    c,
+    d,
+    { modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] },
+    chain.keys[1] as Hex,
+    {
+      worker: WORKER,
+      modelId: MODEL,
+      attestationHash: EVIDENCE,
+      stake: 10n * TOKEN,
+      validSeconds: 30n * 86_400n,
+    },
+  );
+  await becomeSequencer(c, d, 10n * TOKEN);
+}, 60_000);
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+/** The verdict of a contract call without sending it: its result, or the revert's verdict code. */
+async function simulate(functionName: string, args: readonly unknown[]): Promise<unknown> {
+  try {
+    const { result } = await c.public.simulateContract({
+      address: d.rollup,
+      abi: rollupAbi,
+      functionName,
+      args,
+      account: c.wallet.account,
+    } as never);
+    return result;
+  } catch (e) {
+    const name = revertName(e);
+    return (name && verdictCodeOf(name)) ?? `unmapped ${name ?? String(e)}`;
+  }
+}
+
+describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
+  const sealed: SealedBatch[] = [];
+  const promises: ProvisionalFinality[] = [];
+  const state = new RollupState({ ...DEFAULT_OTR_PARAMS.rollup, challengeWindowMs: Number(WINDOW_S) * 1000 });
+
+  it("posts the TypeScript sequencer's batches; every receipt's proof verifies on chain; statuses agree over time", async () => {
+    const sequencer = new Sequencer({ ...DEFAULT_OTR_PARAMS.rollup, maxBatchReceipts: 16 }, 4096);
+    for (let i = 0; i < 40; i++) {
+      const signed = signReceipt(receiptOf(i), ENCLAVE_KEY);
+      const admitted = sequencer.admit(signed, checkReceipt(signed, tsRegistry(), pureSecp256k1), i);
+      if (!admitted.ok) throw new Error(admitted.error.message);
+      promises.push(admitted.value.promise);
+      if (admitted.value.sealed) sealed.push(admitted.value.sealed);
+    }
+    sealed.push(sequencer.flush(40) as SealedBatch);
+    expect(sealed.map((b) => b.count)).toEqual([16, 16, 8]);
+    for (const b of sealed) {
+      await send(c, d.rollup, rollupAbi, "postBatch", [BigInt(b.index), b.root, b.count, bytesToHex(b.data)]);
+      const posted = (await c.public.readContract({
+        address: d.rollup,
+        abi: rollupAbi,
+        functionName: "batch",
+        args: [BigInt(b.index)],
+      })) as { root: Hex; count: number; dataRef: Hex; postedAt: bigint };
+      expect(posted.root).toBe(b.root);
+      expect(posted.dataRef).toBe(viemKeccak(bytesToHex(b.data)));
+      state.post(
+        {
+          root: b.root,
+          count: b.count,
+          dataPointer: { kind: "calldata", ref: posted.dataRef },
+          poster: d.owner,
+        },
+        b.index,
+        Number(posted.postedAt) * 1000,
+      );
+      for (let p = 0; p < b.count; p++) {
+        const signature = b.receipts[p]?.signature as Hex;
+        const args = [
+          BigInt(b.index),
+          p,
+          b.digests[p],
+          bytesToHex(keccak256(hexToBytes(signature))),
+          b.tree.proof(p),
+        ];
+        const includes = (a: unknown[]) =>
+          c.public.readContract({
+            address: d.rollup,
+            abi: rollupAbi,
+            functionName: "includes",
+            args: a,
+          } as never);
+        expect(await includes(args)).toBe(true);
+        // The position is part of the leaf: the same proof does not show the receipt elsewhere.
+        expect(await includes([args[0], (p + 1) % b.count, ...args.slice(2)])).toBe(false);
+      }
+    }
+    const statuses = ["unknown", "posted", "disputed", "final", "voided"];
+    const compare = async () => {
+      const now = await chainNowMs();
+      for (const [batch, position] of [
+        [0, 0],
+        [1, 15],
+        [2, 7],
+        [2, 8],
+        [3, 0],
+      ] as const) {
+        const onChain = await c.public.readContract({
+          address: d.rollup,
+          abi: rollupAbi,
+          functionName: "status",
+          args: [BigInt(batch), position],
+        });
+        expect(statuses[Number(onChain)], `${batch}:${position}`).toBe(state.status(batch, position, now));
+      }
+    };
+    await compare();
+    await advanceTime(c, Number(WINDOW_S) - 5);
+    await compare();
+    await advanceTime(c, 10);
+    await compare();
+  });
+
+  it("a forced receipt is a batch of one whose root is the TypeScript leaf at position 0", async () => {
+    const signed: SignedReceipt = signReceipt(receiptOf(99), ENCLAVE_KEY);
+    const { chainId, settlement, ...struct } = signed.receipt;
+    await send(c, d.rollup, rollupAbi, "forceInclude", [struct, signed.signature]);
+    const index =
+      (await c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "batchCount" })) - 1n;
+    const posted = (await c.public.readContract({
+      address: d.rollup,
+      abi: rollupAbi,
+      functionName: "batch",
+      args: [index],
+    })) as { root: Hex; count: number };
+    const digest = checkReceipt(signed, tsRegistry(), pureSecp256k1);
+    if (!digest.ok) throw new Error(digest.error.message);
+    expect(posted.root).toBe(bytesToHex(leafOfSigned(0, digest.value.digest, signed.signature)));
+    expect(await simulate("forceInclude", [struct, signed.signature])).toBe("RECEIPT_REPLAYED");
+  });
+
+  it("broken promises: the same verdicts, and the bond goes to the prover and the burn", async () => {
+    const sign = (p: ProvisionalFinality) => {
+      const digest = hexToBytes(inclusionPromiseDigest(p, BigInt(chain.chainId), d.rollup));
+      const rec = secp256k1.sign(digest, sequencerKey, { prehash: false, format: "recovered" });
+      const sig = new Uint8Array(65);
+      sig.set(rec.subarray(1), 0);
+      sig[64] = 27 + (rec[0] as number);
+      return bytesToHex(sig);
+    };
+    const b = sealed[0] as SealedBatch;
+    const actualAt = (position: number) => ({
+      digest: b.digests[position] as Hex,
+      signatureHash: bytesToHex(keccak256(hexToBytes(b.receipts[position]?.signature as Hex))),
+      proof: b.tree.proof(position),
+    });
+    const verdicts = async (p: ProvisionalFinality, position: number) => {
+      const actual = actualAt(position);
+      const ts = state.promiseBroken(p, actual, keccak256);
+      const onChain = await simulate("proveBrokenPromise", [
+        { ...p, batch: BigInt(p.batch), admittedAt: BigInt(p.admittedAt) },
+        sign(p),
+        actual.digest,
+        actual.signatureHash,
+        actual.proof,
+      ]);
+      return [ts.ok ? "broken" : ts.error.code, typeof onChain === "bigint" ? "broken" : onChain];
+    };
+    const kept = promises[3] as ProvisionalFinality;
+    expect(await verdicts(kept, 3)).toEqual(["SEQUENCER_PROMISE_KEPT", "SEQUENCER_PROMISE_KEPT"]);
+    // The receipt promised position 3 shown with position 4's proof: not in the batch at 3.
+    expect(await verdicts(kept, 4)).toEqual(["RECEIPT_NOT_IN_BATCH", "RECEIPT_NOT_IN_BATCH"]);
+    const another = { ...kept, receiptDigest: keccakUtf8("a receipt it never included") };
+    expect(await verdicts(another, 3)).toEqual(["broken", "broken"]);
+    const beyond = { ...kept, position: 16 };
+    expect(await verdicts(beyond, 3)).toEqual(["broken", "broken"]);
+    // Proven for real: the whole bond, half to the prover (the owner's account here), half burned.
+    const actual = actualAt(3);
+    await send(c, d.rollup, rollupAbi, "proveBrokenPromise", [
+      { ...another, batch: BigInt(another.batch), admittedAt: BigInt(another.admittedAt) },
+      sign(another),
+      actual.digest,
+      actual.signatureHash,
+      actual.proof,
+    ]);
+    expect(
+      await c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "sequencerBond" }),
+    ).toBe(0n);
+  });
+});
+
+/** The registry as the TypeScript sequencer sees it. */
+function tsRegistry() {
+  const r = parseRegistry({
+    chainId: String(chain.chainId),
+    settlement: d.rollup,
+    minStake: String(10n * TOKEN),
+    workers: [
+      {
+        address: WORKER,
+        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
+        attested: true,
+        attestationHash: EVIDENCE,
+        stake: String(10n * TOKEN),
+        modelId: MODEL,
+      },
+    ],
+    models: [{ modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] }],
+  });
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
