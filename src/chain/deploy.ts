@@ -15,6 +15,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import type { OtrParams } from "../protocol/params/otr.ts";
 import {
   registryAbi,
   registryBytecode,
@@ -56,6 +57,18 @@ export interface CoreParams {
   readonly minSequencerBond: bigint;
   /** Share of a broken promise's slashed bond paid to whoever proved it (basis points). */
   readonly proverShareBps: bigint;
+}
+
+/** The protocol's parameters (docs/spec/otr.md, milliseconds) in the contracts' units (seconds). */
+export function coreParamsOf(p: OtrParams): CoreParams {
+  return {
+    unbondingDelaySeconds: BigInt(Math.ceil(p.poea.unbondingMs / 1000)),
+    // Fishermen stake "any" amount (docs/spec/otr.md §1).
+    minStake: { worker: p.poea.minWorkerStake, evaluator: p.poea.minEvaluatorStake, fisherman: 0n },
+    challengeWindowSeconds: BigInt(Math.ceil(p.rollup.challengeWindowMs / 1000)),
+    minSequencerBond: p.rollup.sequencerBond,
+    proverShareBps: BigInt(p.dispute.challengerShareBps),
+  };
 }
 
 /** Deployed addresses. */

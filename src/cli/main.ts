@@ -1,5 +1,6 @@
 /** The `verinfer` command line. */
 import { attestGroup } from "./attest/index.ts";
+import { chainGroup } from "./chain/index.ts";
 import { dataGroup } from "./data/index.ts";
 import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
@@ -25,6 +26,7 @@ export const ROOT: GroupSpec = {
     evalGroup,
     poqGroup,
     otrGroup,
+    chainGroup,
     attestGroup,
     receiptGroup,
     evaluatorsGroup,
