@@ -47,6 +47,9 @@ contract Registry is Ownable, EIP712 {
 
     struct Model {
         bytes32 weightsHash;
+        /// @dev Trace leaves per position of the verifiable engine (engine spec v2): a receipt's trace has
+        /// stepsPerPosition × (inputTokens + max(outputTokens, 1) − 1) leaves. 0: not verifiable (no disputes).
+        uint32 stepsPerPosition;
         bool registered;
     }
 
@@ -71,7 +74,7 @@ contract Registry is Ownable, EIP712 {
     uint256 public withdrawn;
     uint256 public slashed;
 
-    event ModelRegistered(bytes32 indexed modelId, bytes32 weightsHash);
+    event ModelRegistered(bytes32 indexed modelId, bytes32 weightsHash, uint32 stepsPerPosition);
     event EngineAllowed(bytes32 indexed modelId, bytes32 indexed engineHash, bool allowed);
     event AttesterSet(address indexed attester, bool allowed);
     event SlasherSet(address indexed slasher, bool allowed);
@@ -114,9 +117,12 @@ contract Registry is Ownable, EIP712 {
 
     // ---- governance ----
 
-    function registerModel(bytes32 modelId, bytes32 weightsHash, bytes32[] calldata engines) external onlyOwner {
-        models[modelId] = Model(weightsHash, true);
-        emit ModelRegistered(modelId, weightsHash);
+    function registerModel(bytes32 modelId, bytes32 weightsHash, uint32 stepsPerPosition, bytes32[] calldata engines)
+        external
+        onlyOwner
+    {
+        models[modelId] = Model(weightsHash, stepsPerPosition, true);
+        emit ModelRegistered(modelId, weightsHash, stepsPerPosition);
         for (uint256 i = 0; i < engines.length; i++) {
             engineAllowed[modelId][engines[i]] = true;
             emit EngineAllowed(modelId, engines[i], true);

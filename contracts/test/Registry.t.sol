@@ -22,6 +22,7 @@ abstract contract RegistryFixture is Test {
     bytes32 internal constant EVIDENCE = keccak256("evidence");
     uint64 internal constant DELAY = 7 days;
     uint256 internal constant MIN = 10 ether;
+    uint32 internal constant STEPS = 100;
 
     function setUp() public virtual {
         vm.warp(1_800_000_000);
@@ -31,7 +32,7 @@ abstract contract RegistryFixture is Test {
         registry = new Registry(address(this), token, DELAY, [uint256(0), MIN, 1 ether, 1 ether]);
         bytes32[] memory engines = new bytes32[](1);
         engines[0] = ENGINE;
-        registry.registerModel(MODEL, WEIGHTS, engines);
+        registry.registerModel(MODEL, WEIGHTS, STEPS, engines);
         registry.setAttester(attester, true);
         registry.setSlasher(slasher, true);
         token.mint(operator, 1_000 ether);

@@ -61,12 +61,23 @@ export interface WorkerRegistration {
 export async function registerDevWorker(
   c: ChainClients,
   d: Deployment,
-  model: { readonly modelId: Hex; readonly weightsHash: Hex; readonly engines: readonly Hex[] },
+  model: {
+    readonly modelId: Hex;
+    readonly weightsHash: Hex;
+    /** Trace leaves per position of the verifiable engine (0: the model's receipts cannot be disputed). */
+    readonly stepsPerPosition: number;
+    readonly engines: readonly Hex[];
+  },
   attesterKey: Hex,
   w: WorkerRegistration,
 ): Promise<void> {
   const operator = c.wallet.account.address;
-  await send(c, d.registry, registryAbi, "registerModel", [model.modelId, model.weightsHash, model.engines]);
+  await send(c, d.registry, registryAbi, "registerModel", [
+    model.modelId,
+    model.weightsHash,
+    model.stepsPerPosition,
+    model.engines,
+  ]);
   await send(c, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);
   await send(c, d.token, verinferTokenAbi, "mint", [operator, w.stake]);
   await send(c, d.token, verinferTokenAbi, "approve", [d.registry, w.stake]);

@@ -8,6 +8,8 @@ describe("contract artifacts", () => {
     const fresh = generatedModule(compileContracts());
     expect(committed === fresh).toBe(true);
     expect([...fresh.matchAll(/export const (\w+)/g)].map((m) => m[1])).toEqual([
+      "disputeGameAbi",
+      "disputeGameBytecode",
       "registryAbi",
       "registryBytecode",
       "rollupAbi",

@@ -80,7 +80,11 @@ export function compileContracts(root: string = CONTRACTS_DIR): Record<string, C
 /** The generated module's text: one typed ABI and bytecode per deployable contract. */
 export function generatedModule(compiled: Record<string, CompiledContract>): string {
   const names = Object.keys(compiled)
-    .filter((n) => (compiled[n] as CompiledContract).abi.length > 0)
+    .filter(
+      (n) =>
+        (compiled[n] as CompiledContract).abi.length > 0 &&
+        (compiled[n] as CompiledContract).bytecode.length > 2,
+    )
     .sort();
   const lower = (n: string) => n[0]?.toLowerCase() + n.slice(1);
   return [

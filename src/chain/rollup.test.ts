@@ -81,7 +81,7 @@ beforeAll(async () => {
   await registerDevWorker(
     c,
     d,
-    { modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] },
+    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: 0, engines: [ENGINE] },
     chain.keys[1] as Hex,
     {
       worker: WORKER,
