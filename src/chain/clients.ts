@@ -14,8 +14,9 @@ export async function send(
   abi: readonly unknown[],
   functionName: string,
   args: readonly unknown[],
+  value?: bigint,
 ): Promise<Hex> {
-  const hash = await c.wallet.writeContract({ address, abi, functionName, args } as never);
+  const hash = await c.wallet.writeContract({ address, abi, functionName, args, value } as never);
   const receipt = await c.public.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${functionName} reverted in ${hash}`);
   return hash;

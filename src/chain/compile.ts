@@ -31,16 +31,21 @@ function solidityFiles(dir: string): string[] {
   );
 }
 
-/** Compiles every contract under contracts/src; throws CONFIG_INVALID with the compiler's errors. */
-export function compileContracts(root: string = CONTRACTS_DIR): Record<string, CompiledContract> {
+/**
+ * Compiles every contract under the given folders of the Foundry project (contracts/src by default;
+ * tests add contracts/test/doubles); throws CONFIG_INVALID with the compiler's errors.
+ */
+export function compileContracts(
+  root: string = CONTRACTS_DIR,
+  folders: readonly string[] = ["src"],
+): Record<string, CompiledContract> {
   const require = createRequire(import.meta.url);
   const solc = require("solc") as { compile(input: string, options: unknown): string };
   const openzeppelin = dirname(require.resolve("@openzeppelin/contracts/package.json"));
   const sources = Object.fromEntries(
-    solidityFiles(join(root, "src")).map((file) => [
-      relative(root, file),
-      { content: readFileSync(file, "utf8") },
-    ]),
+    folders
+      .flatMap((f) => solidityFiles(join(root, f)))
+      .map((file) => [relative(root, file), { content: readFileSync(file, "utf8") }]),
   );
   const input = {
     language: "Solidity",
@@ -70,7 +75,7 @@ export function compileContracts(root: string = CONTRACTS_DIR): Record<string, C
     );
   const out: Record<string, CompiledContract> = {};
   for (const [file, contracts] of Object.entries(output.contracts ?? {})) {
-    if (!file.startsWith("src/")) continue;
+    if (!folders.some((f) => file.startsWith(`${f}/`))) continue;
     for (const [name, c] of Object.entries(contracts))
       out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` as Hex };
   }

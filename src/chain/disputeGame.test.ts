@@ -1,0 +1,371 @@
+/**
+ * Differential test on a real EVM: the same dispute games, played move by move by the protocol's
+ * solver, run in DisputeGame.sol and in the TypeScript game (src/protocol/dispute/game.ts) with the
+ * same clock; both must agree on every claim's fate, every bond's destination, the receipt's fate and
+ * the worker's slash. The one-step check on both sides is the simulator's oracle (the correct leaf i is
+ * keccak256(abi.encode(seed, i))); the Solidity engine executor is a later step.
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import fc from "fast-check";
+import { encodeAbiParameters } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GameState, openGame, resolveGame } from "../protocol/dispute/game.ts";
+import { applyAction, type PlayerView, solve } from "../protocol/dispute/solver.ts";
+import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
+import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
+import { ok } from "../protocol/errors.ts";
+import { attackBond, DEFAULT_OTR_PARAMS, dissectBond } from "../protocol/params/otr.ts";
+import { addressOf, type Receipt, receiptDigest } from "../protocol/receipt/receipt.ts";
+import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { createRng } from "../protocol/rng/prng.ts";
+import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
+import { TraceTree } from "../protocol/verifiable/trace.ts";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { becomeSequencer, registerDevWorker, send } from "./clients.ts";
+import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
+import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
+
+const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
+const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
+const MODEL = keccakUtf8("model");
+const WEIGHTS = keccakUtf8("weights");
+const ENGINE = keccakUtf8("engine");
+const EVIDENCE = keccakUtf8("evidence");
+const SEED = keccakUtf8("oracle seed");
+const STEPS = 256; // 1 prompt token + 2 output tokens: 512 leaves, depth 9, dissections of 16
+const LEAVES = 512;
+const TOKEN = 10n ** 18n;
+const D = DEFAULT_OTR_PARAMS.dispute;
+
+let chain: LocalChain;
+let owner: ChainClients; // deployer, worker operator and sequencer
+let challenger: ChainClients;
+let griefer: ChainClients;
+let d: Deployment;
+let game: Hex;
+let batches = 0;
+
+const correctLeaf = (i: number) =>
+  hexToBytes(
+    keccak256Hex(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [SEED, BigInt(i)])),
+  );
+const keccak256Hex = (data: Hex) => bytesToHex(keccak256(hexToBytes(data)));
+const honestTree = new TraceTree(
+  Array.from({ length: LEAVES }, (_, i) => correctLeaf(i)),
+  keccak256,
+);
+const cheatTree = (from: number) =>
+  new TraceTree(
+    Array.from({ length: LEAVES }, (_, i) => (i < from ? correctLeaf(i) : keccakUtf8Bytes(`bad ${i}`))),
+    keccak256,
+  );
+const keccakUtf8Bytes = (s: string) => hexToBytes(keccakUtf8(s));
+
+const nowMs = async (c: ChainClients) => Number((await c.public.getBlock()).timestamp) * 1000;
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  challenger = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[2] as Hex);
+  griefer = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[3] as Hex);
+  d = await deployCore(owner, {
+    unbondingDelaySeconds: 3600n,
+    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
+    challengeWindowSeconds: 86_400n,
+    minSequencerBond: TOKEN,
+    proverShareBps: 5_000n,
+  });
+  await registerDevWorker(
+    owner,
+    d,
+    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: STEPS, engines: [ENGINE] },
+    chain.keys[1] as Hex,
+    {
+      worker: WORKER,
+      modelId: MODEL,
+      attestationHash: EVIDENCE,
+      // Enough stake for a slash in every game of the property.
+      stake: 100n * D.workerSlash,
+      validSeconds: 30n * 86_400n,
+    },
+  );
+  await becomeSequencer(owner, d, TOKEN);
+  const doubles = compileContracts(CONTRACTS_DIR, ["test/doubles"]);
+  const oracle = doubles.FormulaStepVerifier;
+  if (!oracle) throw new Error("FormulaStepVerifier did not compile");
+  const deployed = async (abi: readonly unknown[], bytecode: Hex, args: unknown[]) => {
+    const hash = await owner.wallet.deployContract({ abi, bytecode, args } as never);
+    return (await owner.public.waitForTransactionReceipt({ hash })).contractAddress as Hex;
+  };
+  const verifier = await deployed(oracle.abi, oracle.bytecode, [SEED]);
+  game = await deployed(disputeGameAbi, disputeGameBytecode, [
+    d.registry,
+    d.rollup,
+    verifier,
+    {
+      arityLog2: Math.log2(D.arity),
+      maxClock: D.maxClockMs / 1000,
+      extension: D.extensionMs / 1000,
+      oneStepExtension: D.oneStepExtensionMs / 1000,
+      attackNodeBond: attackBond(D, 1),
+      attackLeafBond: attackBond(D, 0),
+      dissectBond: dissectBond(D),
+      workerSlash: D.workerSlash,
+      challengerShareBps: BigInt(D.challengerShareBps),
+    },
+  ]);
+  await send(owner, d.rollup, rollupAbi, "setDisputeGame", [game]);
+  await send(owner, d.registry, registryAbi, "setSlasher", [game, true]);
+}, 60_000);
+
+afterAll(async () => {
+  await chain?.stop();
+});
+
+/** Posts a batch of one receipt whose trace root is `tree`'s. */
+async function postReceipt(tree: TraceTree, i: number) {
+  const receipt: Receipt = {
+    version: 1,
+    chainId: BigInt(chain.chainId),
+    settlement: d.rollup,
+    requestId: keccakUtf8(`request ${i}`),
+    worker: WORKER,
+    modelId: MODEL,
+    weightsHash: WEIGHTS,
+    engineHash: ENGINE,
+    promptHash: keccakUtf8("prompt"),
+    paramsHash: keccakUtf8("params"),
+    outputHash: keccakUtf8("output"),
+    traceRoot: bytesToHex(tree.root),
+    inputTokens: 1,
+    outputTokens: 2,
+    latencyMs: 100,
+    timestamp: 1_800_000_000_000n + BigInt(i),
+    sequence: BigInt(i + 1),
+    attestationHash: EVIDENCE,
+  };
+  const signed = signReceipt(receipt, ENCLAVE_KEY);
+  const digest = receiptDigest(receipt);
+  const root = bytesToHex(leafOfSigned(0, bytesToHex(digest), signed.signature));
+  const index = batches++;
+  await send(owner, d.rollup, rollupAbi, "postBatch", [BigInt(index), root, 1, "0x"]);
+  return { signed, index };
+}
+
+/** Plays one game with the protocol's solver on chain and in TypeScript; returns both outcomes. */
+async function play(honest: "worker" | "challenger", divergeAt: number, grief: boolean, seed: number) {
+  const rng = createRng(seed);
+  const cheat = cheatTree(divergeAt);
+  const workerTree = honest === "worker" ? honestTree : cheat;
+  const challengerTree = honest === "worker" ? cheat : honestTree;
+  const { signed, index } = await postReceipt(workerTree, seed);
+  const { chainId, settlement, ...struct } = signed.receipt;
+  const subject = {
+    traceRoot: signed.receipt.traceRoot,
+    leafCount: LEAVES,
+    worker: owner.wallet.account.address,
+  };
+  const players: [PlayerView, ChainClients][] = [
+    [{ me: owner.wallet.account.address, tree: workerTree, stepEvidence: () => "0x" }, owner],
+    [{ me: challenger.wallet.account.address, tree: challengerTree, stepEvidence: () => "0x" }, challenger],
+  ];
+  const gameId = (await owner.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "gameCount",
+  })) as bigint;
+  const credits = async (who: Hex) =>
+    (await owner.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "credits",
+      args: [who],
+    })) as bigint;
+  const before = new Map<string, bigint>();
+  for (const who of [owner, challenger, griefer])
+    before.set(who.wallet.account.address, await credits(who.wallet.account.address));
+  const stakeBefore = (await owner.public.readContract({
+    address: d.registry,
+    abi: registryAbi,
+    functionName: "atRisk",
+    args: [WORKER],
+  })) as bigint;
+  // Open on chain, then mirror in TypeScript at the same time.
+  const rootBond = attackBond(D, 9);
+  await send(
+    challenger,
+    game,
+    disputeGameAbi,
+    "challenge",
+    [BigInt(index), 0, struct, signed.signature, []],
+    rootBond,
+  );
+  const opened = openGame(subject, D, challenger.wallet.account.address, await nowMs(owner));
+  if (!opened.ok) throw new Error(opened.error.message);
+  const state: GameState = opened.value;
+  const verify = (i: number) => ok(i >= LEAVES ? new Uint8Array(32) : correctLeaf(i));
+  const childrenOf = (claim: number) =>
+    state.claims[claim]?.kind === "root" ? [] : (state.claims[claim]?.children ?? []);
+  for (let round = 0; round < 200; round++) {
+    let acted = false;
+    for (const [view, client] of players) {
+      for (const action of solve(state, view, await nowMs(owner))) {
+        if (action.type === "resolve") continue;
+        const args =
+          action.type === "attack"
+            ? [gameId, BigInt(action.parent), action.child, childrenOf(action.parent)]
+            : action.type === "dissect"
+              ? [gameId, BigInt(action.attack), action.children]
+              : [gameId, BigInt(action.attack), "0x"];
+        const value =
+          action.type === "attack"
+            ? attackBond(
+                D,
+                state.claims[action.parent]?.kind === "root"
+                  ? 9
+                  : (state.claims[action.parent]?.childHeight ?? 0),
+              )
+            : action.type === "dissect"
+              ? dissectBond(D)
+              : 0n;
+        // A one-step the chain refuses (the cheat's) is refused in TypeScript too.
+        let sent = true;
+        try {
+          await send(
+            client,
+            game,
+            disputeGameAbi,
+            action.type === "attack" ? "attack" : action.type,
+            args,
+            value,
+          );
+        } catch {
+          sent = false;
+        }
+        const applied = applyAction(state, action, view.me, await nowMs(owner), verify, keccak256);
+        expect(applied.ok, `${action.type} on chain ${sent}, in TypeScript ${applied.ok}`).toBe(sent);
+        acted ||= sent;
+        // A griefer attacks a correct child of each fresh dissection by the honest worker.
+        if (sent && grief && action.type === "dissect" && honest === "worker" && rng.float() < 0.6) {
+          const dissection = state.claims.length - 1;
+          const child = rng.int(action.children.length);
+          const g = { type: "attack" as const, parent: dissection, child };
+          const height = state.claims[dissection]?.childHeight ?? 0;
+          let ok2 = true;
+          try {
+            await send(
+              griefer,
+              game,
+              disputeGameAbi,
+              "attack",
+              [gameId, BigInt(dissection), child, action.children],
+              attackBond(D, height),
+            );
+          } catch {
+            ok2 = false;
+          }
+          expect(
+            applyAction(state, g, griefer.wallet.account.address, await nowMs(owner), verify, keccak256).ok,
+          ).toBe(ok2);
+        }
+      }
+    }
+    const t = await nowMs(owner);
+    if (resolveGame(state, t)) break;
+    await owner.public.request({ method: "evm_increaseTime", params: [acted ? 60 : 900] } as never);
+    await owner.public.request({ method: "evm_mine", params: [] } as never);
+  }
+  // Past every deadline: resolve on chain in two slices, and in TypeScript.
+  await owner.public.request({ method: "evm_increaseTime", params: [3600] } as never);
+  await owner.public.request({ method: "evm_mine", params: [] } as never);
+  await send(owner, game, disputeGameAbi, "resolve", [gameId, 3n]);
+  await send(owner, game, disputeGameAbi, "resolve", [gameId, 10_000n]);
+  const outcome = resolveGame(state, await nowMs(owner));
+  if (!outcome) throw new Error("the TypeScript game is not resolvable");
+  const onChain = (await owner.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "game",
+    args: [gameId],
+  })) as {
+    rootCountered: boolean;
+  };
+  const countered: boolean[] = [];
+  for (let i = 0; i < state.claims.length; i++) {
+    const claim = (await owner.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "claim",
+      args: [gameId, BigInt(i)],
+    })) as { countered: boolean };
+    countered.push(claim.countered);
+  }
+  const ethPayouts = new Map<string, bigint>();
+  for (const p of outcome.payouts)
+    if (p.to !== "burn" && !p.reason.includes("slash"))
+      ethPayouts.set(p.to.toLowerCase(), (ethPayouts.get(p.to.toLowerCase()) ?? 0n) + p.amount);
+  const chainPayouts = new Map<string, bigint>();
+  for (const who of [owner, challenger, griefer]) {
+    const a = who.wallet.account.address;
+    const delta = (await credits(a)) - (before.get(a) ?? 0n);
+    if (delta > 0n) chainPayouts.set(a.toLowerCase(), delta);
+  }
+  const status = await owner.public.readContract({
+    address: d.rollup,
+    abi: rollupAbi,
+    functionName: "status",
+    args: [BigInt(index), 0],
+  });
+  const stakeAfter = (await owner.public.readContract({
+    address: d.registry,
+    abi: registryAbi,
+    functionName: "atRisk",
+    args: [WORKER],
+  })) as bigint;
+  const slashed = stakeBefore - stakeAfter;
+  return {
+    outcome,
+    onChain,
+    countered,
+    ethPayouts,
+    chainPayouts,
+    status,
+    claims: state.claims.length,
+    slashed,
+  };
+}
+
+describe("DisputeGame.sol = the TypeScript game, both played by the protocol's solver", () => {
+  it("property: the same countered claims, bond payouts, receipt status and slash in every game", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("worker" as const, "challenger" as const),
+        fc.integer({ min: 0, max: LEAVES - 1 }),
+        fc.boolean(),
+        fc.nat({ max: 1_000_000 }),
+        async (honest, divergeAt, grief, seed) => {
+          const r = await play(honest, divergeAt, grief, seed);
+          expect(r.onChain.rootCountered).toBe(r.outcome.rootCountered);
+          expect(r.outcome.rootCountered).toBe(honest === "challenger");
+          expect(r.countered.slice(1)).toEqual(r.outcome.countered.slice(1));
+          expect(r.chainPayouts).toEqual(r.ethPayouts);
+          // Rollup: voided (4) when the worker lost; otherwise posted (1) again until its 1-day window ends.
+          expect(Number(r.status)).toBe(honest === "challenger" ? 4 : 1);
+          expect(r.slashed).toBe(honest === "challenger" ? D.workerSlash : 0n);
+          // Every game bisects all the way down (a dissection per level, at least).
+          expect(r.claims).toBeGreaterThanOrEqual(6);
+        },
+      ),
+      {
+        numRuns: 8,
+        seed: 3,
+        examples: [
+          ["challenger", 0, false, 1],
+          ["challenger", LEAVES - 1, false, 2],
+          ["worker", 257, true, 3],
+        ],
+      },
+    );
+  }, 180_000);
+});
