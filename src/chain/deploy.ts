@@ -41,10 +41,12 @@ export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): Ch
     rpcUrls: { default: { http: [rpcUrl] } },
   });
   const transport = http(rpcUrl);
+  // viem polls for receipts every 4 s by default; a devnet mines in milliseconds.
+  const pollingInterval = 100;
   return {
     chain,
-    public: createPublicClient({ chain, transport }),
-    wallet: createWalletClient({ chain, transport, account: privateKeyToAccount(privateKey) }),
+    public: createPublicClient({ chain, transport, pollingInterval }),
+    wallet: createWalletClient({ chain, transport, account: privateKeyToAccount(privateKey), pollingInterval }),
   };
 }
 

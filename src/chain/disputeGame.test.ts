@@ -1,11 +1,3 @@
-/**
- * Differential test on a real EVM: the same dispute games, played move by move by the protocol's
- * solver, run in DisputeGame.sol and in the TypeScript game (src/protocol/dispute/game.ts) with the
- * same clock; both must agree on every claim's fate, every bond's destination, the receipt's fate and
- * the worker's slash. The one-step check on both sides is the simulator's oracle (the correct leaf i is
- * keccak256(abi.encode(seed, i))); the Solidity engine executor is a later step.
- */
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
 import { encodeAbiParameters } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,23 +7,18 @@ import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { ok } from "../protocol/errors.ts";
 import { attackBond, DEFAULT_OTR_PARAMS, dissectBond } from "../protocol/params/otr.ts";
-import { addressOf, type Receipt, receiptDigest } from "../protocol/receipt/receipt.ts";
+import { receiptDigest } from "../protocol/receipt/receipt.ts";
 import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { createRng } from "../protocol/rng/prng.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { TraceTree } from "../protocol/verifiable/trace.ts";
+import { devReceipt, ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { becomeSequencer, registerDevWorker, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
-const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
-const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
-const MODEL = keccakUtf8("model");
-const WEIGHTS = keccakUtf8("weights");
-const ENGINE = keccakUtf8("engine");
-const EVIDENCE = keccakUtf8("evidence");
 const SEED = keccakUtf8("oracle seed");
 const STEPS = 256; // 1 prompt token + 2 output tokens: 512 leaves, depth 9, dissections of 16
 const LEAVES = 512;
@@ -125,26 +112,11 @@ afterAll(async () => {
 
 /** Posts a batch of one receipt whose trace root is `tree`'s. */
 async function postReceipt(tree: TraceTree, i: number) {
-  const receipt: Receipt = {
-    version: 1,
-    chainId: BigInt(chain.chainId),
-    settlement: d.rollup,
-    requestId: keccakUtf8(`request ${i}`),
-    worker: WORKER,
-    modelId: MODEL,
-    weightsHash: WEIGHTS,
-    engineHash: ENGINE,
-    promptHash: keccakUtf8("prompt"),
-    paramsHash: keccakUtf8("params"),
-    outputHash: keccakUtf8("output"),
+  const receipt = devReceipt(i, BigInt(chain.chainId), d.rollup, {
     traceRoot: bytesToHex(tree.root),
     inputTokens: 1,
     outputTokens: 2,
-    latencyMs: 100,
-    timestamp: 1_800_000_000_000n + BigInt(i),
-    sequence: BigInt(i + 1),
-    attestationHash: EVIDENCE,
-  };
+  });
   const signed = signReceipt(receipt, ENCLAVE_KEY);
   const digest = receiptDigest(receipt);
   const root = bytesToHex(leafOfSigned(0, bytesToHex(digest), signed.signature));

@@ -14,26 +14,24 @@ import {
   receiptDomainSeparator,
   type SignedReceipt,
 } from "../protocol/receipt/receipt.ts";
+import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import {
-  checkReceipt,
-  parseRegistry,
-  pureSecp256k1,
-  type RegistrySnapshot,
-  signReceipt,
-} from "../protocol/receipt/verifyReceipt.ts";
+  devReceipt,
+  devRegistry,
+  ENCLAVE_KEY,
+  ENGINE,
+  EVIDENCE,
+  MODEL,
+  WEIGHTS,
+  WORKER,
+} from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, registerDevWorker, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { registryAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
 
-const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
-const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
-const MODEL = keccakUtf8("model");
-const WEIGHTS = keccakUtf8("weights");
-const ENGINE = keccakUtf8("engine");
-const EVIDENCE = keccakUtf8("evidence");
-// The settlement contract whose EIP-712 domain receipts are signed for (the rollup, in the next step).
+// A settlement contract's address for the EIP-712 domain (the Registry takes the separator as an argument).
 const SETTLEMENT: Hex = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 const STAKE = 10n * 10n ** 18n;
 
@@ -41,47 +39,9 @@ let chain: LocalChain;
 let c: ChainClients;
 let d: Deployment;
 
-const receiptOf = (i: number): Receipt => ({
-  version: 1,
-  chainId: 31337n,
-  settlement: SETTLEMENT,
-  requestId: keccakUtf8(`request ${i}`),
-  worker: WORKER,
-  modelId: MODEL,
-  weightsHash: WEIGHTS,
-  engineHash: ENGINE,
-  promptHash: keccakUtf8(`prompt ${i}`),
-  paramsHash: keccakUtf8(`params ${i}`),
-  outputHash: keccakUtf8(`output ${i}`),
-  traceRoot: keccakUtf8(`trace ${i}`),
-  inputTokens: i % 4096,
-  outputTokens: (i * 7) % 4096,
-  latencyMs: i % 100_000,
-  timestamp: 1_800_000_000_000n + BigInt(i),
-  sequence: BigInt(i + 1),
-  attestationHash: EVIDENCE,
-});
-
-function tsRegistry(overrides: { stake?: bigint; attested?: boolean } = {}): RegistrySnapshot {
-  const r = parseRegistry({
-    chainId: "31337",
-    settlement: SETTLEMENT,
-    minStake: String(STAKE),
-    workers: [
-      {
-        address: WORKER,
-        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
-        attested: overrides.attested ?? true,
-        attestationHash: EVIDENCE,
-        stake: String(overrides.stake ?? STAKE),
-        modelId: MODEL,
-      },
-    ],
-    models: [{ modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] }],
-  });
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
+const receiptOf = (i: number, fields: Partial<Receipt> = {}) => devReceipt(i, 31337n, SETTLEMENT, fields);
+const tsRegistry = (o: { stake?: bigint; attested?: boolean } = {}) =>
+  devRegistry(31337n, SETTLEMENT, o.stake ?? STAKE, STAKE, o.attested ?? true);
 
 /** The TypeScript verdict: the digest, or the code. */
 function inTs(signed: SignedReceipt, registry = tsRegistry()): string {
@@ -169,23 +129,23 @@ describe("Registry.checkReceipt (Solidity on anvil) = checkReceipt (TypeScript)"
     const cases: [string, SignedReceipt][] = [
       [
         "a field changed after signing",
-        { ...signReceipt(receiptOf(1), ENCLAVE_KEY), receipt: { ...receiptOf(1), outputTokens: 9 } },
+        { ...signReceipt(receiptOf(1), ENCLAVE_KEY), receipt: receiptOf(1, { outputTokens: 9 }) },
       ],
       [
         "an unregistered worker",
-        signReceipt({ ...receiptOf(2), worker: addressOf(secp256k1.getPublicKey(other, false)) }, other),
+        signReceipt(receiptOf(2, { worker: addressOf(secp256k1.getPublicKey(other, false)) }), other),
       ],
       ["signed by another key", signReceipt(receiptOf(3), other)],
       [
         "other evidence",
-        signReceipt({ ...receiptOf(4), attestationHash: keccakUtf8("other evidence") }, ENCLAVE_KEY),
+        signReceipt(receiptOf(4, { attestationHash: keccakUtf8("other evidence") }), ENCLAVE_KEY),
       ],
       [
         "other weights (a downgrade)",
-        signReceipt({ ...receiptOf(5), weightsHash: keccakUtf8("8b weights") }, ENCLAVE_KEY),
+        signReceipt(receiptOf(5, { weightsHash: keccakUtf8("8b weights") }), ENCLAVE_KEY),
       ],
-      ["another model", signReceipt({ ...receiptOf(6), modelId: keccakUtf8("llama-70b") }, ENCLAVE_KEY)],
-      ["a patched engine", signReceipt({ ...receiptOf(7), engineHash: keccakUtf8("patched") }, ENCLAVE_KEY)],
+      ["another model", signReceipt(receiptOf(6, { modelId: keccakUtf8("llama-70b") }), ENCLAVE_KEY)],
+      ["a patched engine", signReceipt(receiptOf(7, { engineHash: keccakUtf8("patched") }), ENCLAVE_KEY)],
     ];
     const codes = [];
     for (const [what, signed] of cases) {

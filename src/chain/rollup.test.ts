@@ -9,13 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
-import { addressOf, type Receipt, type SignedReceipt } from "../protocol/receipt/receipt.ts";
-import {
-  checkReceipt,
-  parseRegistry,
-  pureSecp256k1,
-  signReceipt,
-} from "../protocol/receipt/verifyReceipt.ts";
+import type { SignedReceipt } from "../protocol/receipt/receipt.ts";
+import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
 import { RollupState } from "../protocol/rollup/rollupState.ts";
 import {
@@ -24,18 +19,22 @@ import {
   type SealedBatch,
   Sequencer,
 } from "../protocol/rollup/sequencer.ts";
+import {
+  devReceipt,
+  devRegistry,
+  ENCLAVE_KEY,
+  ENGINE,
+  EVIDENCE,
+  MODEL,
+  WEIGHTS,
+  WORKER,
+} from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, registerDevWorker, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { rollupAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
 
-const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
-const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
-const MODEL = keccakUtf8("model");
-const WEIGHTS = keccakUtf8("weights");
-const ENGINE = keccakUtf8("engine");
-const EVIDENCE = keccakUtf8("evidence");
 const TOKEN = 10n ** 18n;
 const WINDOW_S = 3600n;
 
@@ -44,26 +43,9 @@ let c: ChainClients;
 let d: Deployment;
 let sequencerKey: Uint8Array;
 
-const receiptOf = (i: number): Receipt => ({
-  version: 1,
-  chainId: BigInt(chain.chainId),
-  settlement: d.rollup,
-  requestId: keccakUtf8(`request ${i}`),
-  worker: WORKER,
-  modelId: MODEL,
-  weightsHash: WEIGHTS,
-  engineHash: ENGINE,
-  promptHash: keccakUtf8(`prompt ${i}`),
-  paramsHash: keccakUtf8(`params ${i}`),
-  outputHash: keccakUtf8(`output ${i}`),
-  traceRoot: keccakUtf8(`trace ${i}`),
-  inputTokens: 12,
-  outputTokens: 100 + i,
-  latencyMs: 200,
-  timestamp: 1_800_000_000_000n + BigInt(i),
-  sequence: BigInt(i + 1),
-  attestationHash: EVIDENCE,
-});
+const receiptOf = (i: number) =>
+  devReceipt(i, BigInt(chain.chainId), d.rollup, { inputTokens: 12, outputTokens: 100 + i, latencyMs: 200 });
+const tsRegistry = () => devRegistry(BigInt(chain.chainId), d.rollup, 10n * TOKEN, 10n * TOKEN);
 
 const chainNowMs = async () => Number((await c.public.getBlock()).timestamp) * 1000;
 
@@ -265,25 +247,3 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
     ).toBe(0n);
   });
 });
-
-/** The registry as the TypeScript sequencer sees it. */
-function tsRegistry() {
-  const r = parseRegistry({
-    chainId: String(chain.chainId),
-    settlement: d.rollup,
-    minStake: String(10n * TOKEN),
-    workers: [
-      {
-        address: WORKER,
-        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
-        attested: true,
-        attestationHash: EVIDENCE,
-        stake: String(10n * TOKEN),
-        modelId: MODEL,
-      },
-    ],
-    models: [{ modelId: MODEL, weightsHash: WEIGHTS, engines: [ENGINE] }],
-  });
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
