@@ -46,7 +46,12 @@ export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): Ch
   return {
     chain,
     public: createPublicClient({ chain, transport, pollingInterval }),
-    wallet: createWalletClient({ chain, transport, account: privateKeyToAccount(privateKey), pollingInterval }),
+    wallet: createWalletClient({
+      chain,
+      transport,
+      account: privateKeyToAccount(privateKey),
+      pollingInterval,
+    }),
   };
 }
 
