@@ -44,10 +44,9 @@ export function attesterVerdict(
   });
 }
 
-/** A worker to register: its enclave key's address, model, evidence digest and stake. */
+/** A worker to register for the model: its enclave key's address, evidence digest and stake. */
 export interface WorkerRegistration {
   readonly worker: Hex;
-  readonly modelId: Hex;
   readonly attestationHash: Hex;
   readonly stake: bigint;
   /** Seconds the attester's verdict stays valid. */
@@ -86,13 +85,13 @@ export async function registerDevWorker(
   const verdict = await attesterVerdict(attesterKey, d, {
     worker: w.worker,
     operator,
-    modelId: w.modelId,
+    modelId: model.modelId,
     attestationHash: w.attestationHash,
     expiresAt,
   });
   await send(c, d.registry, registryAbi, "registerWorker", [
     w.worker,
-    w.modelId,
+    model.modelId,
     w.attestationHash,
     expiresAt,
     verdict,

@@ -12,9 +12,9 @@ import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { createRng } from "../protocol/rng/prng.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { TraceTree } from "../protocol/verifiable/trace.ts";
-import { devReceipt, ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../testing/devWorker.ts";
+import { devReceipt, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { becomeSequencer, registerDevWorker, send } from "./clients.ts";
+import { becomeSequencer, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
@@ -33,11 +33,9 @@ let d: Deployment;
 let game: Hex;
 let batches = 0;
 
+/** The oracle's correct leaf i (FormulaStepVerifier): keccak256(abi.encode(seed, i)). */
 const correctLeaf = (i: number) =>
-  hexToBytes(
-    keccak256Hex(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [SEED, BigInt(i)])),
-  );
-const keccak256Hex = (data: Hex) => bytesToHex(keccak256(hexToBytes(data)));
+  keccak256(hexToBytes(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [SEED, BigInt(i)])));
 const honestTree = new TraceTree(
   Array.from({ length: LEAVES }, (_, i) => correctLeaf(i)),
   keccak256,
@@ -63,20 +61,12 @@ beforeAll(async () => {
     minSequencerBond: TOKEN,
     proverShareBps: 5_000n,
   });
-  await registerDevWorker(
-    owner,
-    d,
-    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: STEPS, engines: [ENGINE] },
-    chain.keys[1] as Hex,
-    {
-      worker: WORKER,
-      modelId: MODEL,
-      attestationHash: EVIDENCE,
-      // Enough stake for a slash in every game of the property.
-      stake: 100n * D.workerSlash,
-      validSeconds: 30n * 86_400n,
-    },
-  );
+  // Enough stake for a slash in every game of the property.
+  await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
+    stake: 100n * D.workerSlash,
+    validSeconds: 30n * 86_400n,
+    stepsPerPosition: STEPS,
+  });
   await becomeSequencer(owner, d, TOKEN);
   const doubles = compileContracts(CONTRACTS_DIR, ["test/doubles"]);
   const oracle = doubles.FormulaStepVerifier;

@@ -15,18 +15,9 @@ import {
   type SignedReceipt,
 } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
-import {
-  devReceipt,
-  devRegistry,
-  ENCLAVE_KEY,
-  ENGINE,
-  EVIDENCE,
-  MODEL,
-  WEIGHTS,
-  WORKER,
-} from "../testing/devWorker.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, registerDevWorker, send } from "./clients.ts";
+import { advanceTime, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { registryAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
@@ -75,19 +66,11 @@ beforeAll(async () => {
     minSequencerBond: STAKE,
     proverShareBps: 5_000n,
   });
-  await registerDevWorker(
-    c,
-    d,
-    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: 0, engines: [ENGINE] },
-    chain.keys[1] as Hex,
-    {
-      worker: WORKER,
-      modelId: MODEL,
-      attestationHash: EVIDENCE,
-      stake: STAKE,
-      validSeconds: 86_400n,
-    },
-  );
+  await registerTheDevWorker(c, d, chain.keys[1] as Hex, {
+    stake: STAKE,
+    validSeconds: 86_400n,
+    stepsPerPosition: 0,
+  });
 }, 60_000);
 
 afterAll(async () => {

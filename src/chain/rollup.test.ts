@@ -3,14 +3,13 @@
  * every receipt's inclusion proof verifies there, statuses follow RollupState's over time, forced
  * inclusion builds the same root, and broken promises get the same verdict on both sides.
  */
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak256 as viemKeccak } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import type { SignedReceipt } from "../protocol/receipt/receipt.ts";
-import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { checkReceipt, pureSecp256k1, signDigest, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
 import { RollupState } from "../protocol/rollup/rollupState.ts";
 import {
@@ -19,18 +18,9 @@ import {
   type SealedBatch,
   Sequencer,
 } from "../protocol/rollup/sequencer.ts";
-import {
-  devReceipt,
-  devRegistry,
-  ENCLAVE_KEY,
-  ENGINE,
-  EVIDENCE,
-  MODEL,
-  WEIGHTS,
-  WORKER,
-} from "../testing/devWorker.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, becomeSequencer, registerDevWorker, send } from "./clients.ts";
+import { advanceTime, becomeSequencer, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { rollupAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
@@ -60,19 +50,11 @@ beforeAll(async () => {
     minSequencerBond: 10n * TOKEN,
     proverShareBps: 5_000n,
   });
-  await registerDevWorker(
-    c,
-    d,
-    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: 0, engines: [ENGINE] },
-    chain.keys[1] as Hex,
-    {
-      worker: WORKER,
-      modelId: MODEL,
-      attestationHash: EVIDENCE,
-      stake: 10n * TOKEN,
-      validSeconds: 30n * 86_400n,
-    },
-  );
+  await registerTheDevWorker(c, d, chain.keys[1] as Hex, {
+    stake: 10n * TOKEN,
+    validSeconds: 30n * 86_400n,
+    stepsPerPosition: 0,
+  });
   await becomeSequencer(c, d, 10n * TOKEN);
 }, 60_000);
 
@@ -199,14 +181,8 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
   });
 
   it("broken promises: the same verdicts, and the bond goes to the prover and the burn", async () => {
-    const sign = (p: ProvisionalFinality) => {
-      const digest = hexToBytes(inclusionPromiseDigest(p, BigInt(chain.chainId), d.rollup));
-      const rec = secp256k1.sign(digest, sequencerKey, { prehash: false, format: "recovered" });
-      const sig = new Uint8Array(65);
-      sig.set(rec.subarray(1), 0);
-      sig[64] = 27 + (rec[0] as number);
-      return bytesToHex(sig);
-    };
+    const sign = (p: ProvisionalFinality) =>
+      signDigest(hexToBytes(inclusionPromiseDigest(p, BigInt(chain.chainId), d.rollup)), sequencerKey);
     const b = sealed[0] as SealedBatch;
     const actualAt = (position: number) => ({
       digest: b.digests[position] as Hex,

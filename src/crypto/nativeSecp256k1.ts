@@ -6,6 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { keccak256 } from "../protocol/encoding/keccak.ts";
 import type { Secp256k1Backend } from "../protocol/receipt/verifyReceipt.ts";
 
 /** The package's API over its native addon (`secp256k1/bindings.js` throws when the addon is absent). */
@@ -56,4 +57,9 @@ export function loadNativeSecp256k1(): Secp256k1Backend | null {
     cached = null;
   }
   return cached;
+}
+
+/** keccak-256: the native binding when it loads (same hashes, several times faster), else pure JS. */
+export function fastKeccak256(): (data: Uint8Array) => Uint8Array {
+  return loadNativeSecp256k1()?.keccak256 ?? keccak256;
 }

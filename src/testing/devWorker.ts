@@ -3,6 +3,8 @@
  * receipts (deterministic per index) and the registry snapshot the TypeScript side checks them with.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { registerDevWorker } from "../chain/clients.ts";
+import type { ChainClients, Deployment } from "../chain/deploy.ts";
 import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { addressOf, type Receipt } from "../protocol/receipt/receipt.ts";
@@ -71,4 +73,23 @@ export function devRegistry(
   });
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
+}
+
+/**
+ * Registers the model and this worker on chain (operated by the clients' account), with an attester
+ * verdict valid for `validSeconds`, staked with `stake`.
+ */
+export function registerTheDevWorker(
+  c: ChainClients,
+  d: Deployment,
+  attesterKey: Hex,
+  o: { readonly stake: bigint; readonly validSeconds: bigint; readonly stepsPerPosition: number },
+): Promise<void> {
+  return registerDevWorker(
+    c,
+    d,
+    { modelId: MODEL, weightsHash: WEIGHTS, stepsPerPosition: o.stepsPerPosition, engines: [ENGINE] },
+    attesterKey,
+    { worker: WORKER, attestationHash: EVIDENCE, stake: o.stake, validSeconds: o.validSeconds },
+  );
 }

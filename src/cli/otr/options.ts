@@ -3,10 +3,7 @@
  * field given on the command line changed. Unset options leave the scenario's value.
  */
 
-import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
 import { VerinferError } from "../../errors.ts";
-import { keccak256 } from "../../protocol/encoding/keccak.ts";
-import type { Hash32 } from "../../protocol/verifiable/trace.ts";
 import { type OtrSimConfig, validateOtrSim } from "../../sim/otr/otrSim.ts";
 import type { CommandContext, OptionSpec } from "../framework/command.ts";
 
@@ -111,9 +108,4 @@ export function simConfigFromOptions(ctx: CommandContext, base: OtrSimConfig): O
   const verdict = validateOtrSim(config);
   if (!verdict.ok) throw VerinferError.fromVerdict(verdict.error);
   return config;
-}
-
-/** keccak-256 for the simulator: the native binding when it loads (about 10× faster), else pure JS. */
-export function simulatorHash(): Hash32 {
-  return loadNativeSecp256k1()?.keccak256 ?? keccak256;
 }

@@ -20,12 +20,19 @@ function column(t: ExperimentTable, index: number): (number | null)[] {
   return t.rows.map((r) => (typeof r[index] === "number" ? (r[index] as number) : null));
 }
 const labels = (t: ExperimentTable) => t.rows.map((r) => String(r[0]));
+/** One bar per row: its label and its number in column `index`. */
+function barsOf(t: ExperimentTable, index: number) {
+  const values = column(t, index);
+  return labels(t).map((label, i) => ({ label, value: values[i] ?? null }));
+}
 
 /** The charts of one experiment's table. */
 export function experimentCharts(t: ExperimentTable): string[] {
   switch (t.name) {
     case "throughput": {
       const x = column(t, 0) as number[];
+      const simulated = column(t, 3);
+      const formula = column(t, 4);
       return [
         lineChart({
           title: "OTR / centralized throughput",
@@ -33,8 +40,8 @@ export function experimentCharts(t: ExperimentTable): string[] {
           yLabel: "ratio",
           yRange: [0.8, 1],
           series: [
-            { label: "simulated", points: x.map((v, i) => [v, column(t, 3)[i] ?? null] as const) },
-            { label: "1/(1+overhead)", points: x.map((v, i) => [v, column(t, 4)[i] ?? null] as const) },
+            { label: "simulated", points: x.map((v, i) => [v, simulated[i] ?? null] as const) },
+            { label: "1/(1+overhead)", points: x.map((v, i) => [v, formula[i] ?? null] as const) },
             { label: "paper: 0.99", points: x.map((v) => [v, 0.99] as const) },
           ],
         }),
@@ -60,14 +67,14 @@ export function experimentCharts(t: ExperimentTable): string[] {
           title: "mean latency a client waits (ms)",
           min: 0,
           max: 1000,
-          bars: labels(t).map((label, i) => ({ label, value: column(t, 5)[i] ?? null })),
+          bars: barsOf(t, 5),
           references: [{ label: "paper 0.8 s", value: 800 }],
         }),
         barChart({
           title: "provisional finality overhead p99 (ms)",
           min: 0,
           max: 100,
-          bars: labels(t).map((label, i) => ({ label, value: column(t, 2)[i] ?? null })),
+          bars: barsOf(t, 2),
           references: [{ label: "paper < 500 ms", value: 500 }],
         }),
       ];
@@ -102,7 +109,7 @@ export function experimentCharts(t: ExperimentTable): string[] {
           title: "attacker profit (tokens)",
           min: -100,
           max: 1,
-          bars: labels(t).map((label, i) => ({ label, value: column(t, 5)[i] ?? null })),
+          bars: barsOf(t, 5),
         }),
       ];
     case "scale":
@@ -111,7 +118,7 @@ export function experimentCharts(t: ExperimentTable): string[] {
           title: "on-chain US$ per query",
           min: 0,
           max: 0.25,
-          bars: labels(t).map((label, i) => ({ label, value: column(t, 3)[i] ?? null })),
+          bars: barsOf(t, 3),
         }),
       ];
     default:

@@ -1,3 +1,4 @@
+import { fastKeccak256 } from "../../crypto/nativeSecp256k1.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
 import { jsonText } from "../../report/json.ts";
 import { provenance, provenanceLine } from "../../report/provenance.ts";
@@ -7,7 +8,7 @@ import { type OtrSimResult, simulateOtr } from "../../sim/otr/otrSim.ts";
 import { SCENARIOS } from "../../sim/otr/scenarios.ts";
 import type { CommandSpec } from "../framework/command.ts";
 import { writeReport } from "../poq/simulate.ts";
-import { OTR_SIM_OPTIONS, simConfigFromOptions, simulatorHash } from "./options.ts";
+import { OTR_SIM_OPTIONS, simConfigFromOptions } from "./options.ts";
 import { htmlTable } from "./report.ts";
 
 const tokens = (wei: string) => Number(BigInt(wei)) / 1e18;
@@ -97,7 +98,7 @@ export const simulateCommand: CommandSpec = {
     const seed = ctx.number("seed") as number;
     const bar = ctx.progress(`otr ${name}`.padEnd(32), config.requests);
     const start = performance.now();
-    const result = simulateOtr(config, seedFrom(seed), simulatorHash(), (arrived) => bar.update(arrived));
+    const result = simulateOtr(config, seedFrom(seed), fastKeccak256(), (arrived) => bar.update(arrived));
     const seconds = (performance.now() - start) / 1000;
     bar.done();
     const report = {

@@ -1,3 +1,4 @@
+import { fastKeccak256 } from "../../crypto/nativeSecp256k1.ts";
 import { VerinferError } from "../../errors.ts";
 import { seedFrom } from "../../protocol/rng/deriveSeed.ts";
 import { jsonText } from "../../report/json.ts";
@@ -14,7 +15,7 @@ import {
 import { DEFAULT_OTR_SIM } from "../../sim/otr/otrSim.ts";
 import type { CommandSpec } from "../framework/command.ts";
 import { writeReport } from "../poq/simulate.ts";
-import { OTR_SIM_OPTIONS, simConfigFromOptions, simulatorHash } from "./options.ts";
+import { OTR_SIM_OPTIONS, simConfigFromOptions } from "./options.ts";
 import { experimentCharts, htmlTable } from "./report.ts";
 
 function experimentNames(text: string): ExperimentName[] {
@@ -60,7 +61,7 @@ export const sweepCommand: CommandSpec = {
     const names = experimentNames(ctx.string("experiments") as string);
     const base = simConfigFromOptions(ctx, DEFAULT_OTR_SIM);
     const seed = ctx.number("seed") as number;
-    const hash = simulatorHash();
+    const hash = fastKeccak256();
     const total = names.reduce((s, n) => s + EXPERIMENT_RUNS[n], 0);
     const bar = ctx.progress("otr sweep".padEnd(32), total);
     let runs = 0;

@@ -1,4 +1,4 @@
-import { traceHash } from "../../engine/llama2c/intTokenModel.ts";
+import { fastKeccak256 } from "../../crypto/nativeSecp256k1.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../engine/llama2c/modelFiles.ts";
 import { readTraceFile } from "../../engine/traceFile.ts";
 import { VerinferError } from "../../errors.ts";
@@ -30,7 +30,7 @@ export const verifyTraceCommand: CommandSpec = {
     const claimed = readTraceFile(file);
     const modelFile = ctx.string("model") as string;
     const model = quantizeCheckpoint(loadCheckpoint(modelFile), modelFile);
-    const audit = auditTrace(model, claimed, traceHash());
+    const audit = auditTrace(model, claimed, fastKeccak256());
     if (!audit.ok)
       throw new VerinferError(audit.error.code, `${file}: ${audit.error.message}`, audit.error.meta);
     const a = audit.value;

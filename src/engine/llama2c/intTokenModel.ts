@@ -3,9 +3,8 @@
  * engine loop, with integer sampling and the execution trace of each request (leaves hashed with the
  * native keccak when available — same hashes, faster).
  */
-import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
+import { fastKeccak256 } from "../../crypto/nativeSecp256k1.ts";
 import { bytesToHex } from "../../protocol/encoding/hex.ts";
-import { keccak256 } from "../../protocol/encoding/keccak.ts";
 import type { IntModel, TransformerShape } from "../../protocol/verifiable/intModel.ts";
 import { sampleInt, samplingRng } from "../../protocol/verifiable/intSampler.ts";
 import { IntTransformer } from "../../protocol/verifiable/intTransformer.ts";
@@ -14,16 +13,11 @@ import { OP_NAMES } from "../../protocol/verifiable/trace.ts";
 import type { TraceSummary } from "../engine.ts";
 import type { TokenModel } from "./llama2cEngine.ts";
 
-/** The trace hash: native keccak-256 when it loads, else the pure one. */
-export function traceHash(): (b: Uint8Array) => Uint8Array {
-  return loadNativeSecp256k1()?.keccak256 ?? keccak256;
-}
-
 /** A TokenModel over an integer model. */
 export class IntTokenModel implements TokenModel {
   readonly config: TransformerShape;
   private readonly transformer: IntTransformer;
-  private readonly hash = traceHash();
+  private readonly hash = fastKeccak256();
   private root: string | null = null;
   private tokens: number[] = [];
   private recording = false;

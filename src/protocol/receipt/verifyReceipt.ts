@@ -39,16 +39,21 @@ export const pureSecp256k1: Secp256k1Backend = {
   },
 };
 
-/** Signs a receipt with an enclave private key (32 bytes): deterministic, low-s, v = 27 + recovery id. */
-export function signReceipt(receipt: Receipt, privateKey: Uint8Array): SignedReceipt {
-  const recovered = secp256k1.sign(receiptDigest(receipt), privateKey, {
-    prehash: false,
-    format: "recovered",
-  });
+/**
+ * Signs a 32-byte digest (an EIP-712 digest: a receipt's, an inclusion promise's) with a private key:
+ * deterministic, low-s, `r ‖ s ‖ v` with v = 27 + recovery id — what `ecrecover` takes.
+ */
+export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Hex {
+  const recovered = secp256k1.sign(digest, privateKey, { prehash: false, format: "recovered" });
   const out = new Uint8Array(65);
   out.set(recovered.subarray(1), 0);
   out[64] = 27 + (recovered[0] as number);
-  return { receipt, signature: bytesToHex(out) };
+  return bytesToHex(out);
+}
+
+/** Signs a receipt with an enclave private key (32 bytes). */
+export function signReceipt(receipt: Receipt, privateKey: Uint8Array): SignedReceipt {
+  return { receipt, signature: signDigest(receiptDigest(receipt), privateKey) };
 }
 
 /** secp256k1's group order n, halved: the largest `s` a signature may have. */
