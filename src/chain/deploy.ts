@@ -32,25 +32,31 @@ export interface ChainClients {
   readonly wallet: WalletClient<Transport, Chain, Account>;
 }
 
-/** Clients for `rpcUrl` acting as the account of `privateKey`. */
-export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
+// viem polls for receipts every 4 s by default; a devnet mines in milliseconds.
+const POLLING_INTERVAL_MS = 100;
+
+/** A read-only client for `rpcUrl` (chain `chainId`). */
+export function publicClientFor(rpcUrl: string, chainId: number): PublicClient<Transport, Chain> {
   const chain = defineChain({
     id: chainId,
     name: `chain ${chainId}`,
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  const transport = http(rpcUrl);
-  // viem polls for receipts every 4 s by default; a devnet mines in milliseconds.
-  const pollingInterval = 100;
+  return createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: POLLING_INTERVAL_MS });
+}
+
+/** Clients for `rpcUrl` acting as the account of `privateKey`. */
+export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
+  const publicClient = publicClientFor(rpcUrl, chainId);
   return {
-    chain,
-    public: createPublicClient({ chain, transport, pollingInterval }),
+    chain: publicClient.chain,
+    public: publicClient,
     wallet: createWalletClient({
-      chain,
-      transport,
+      chain: publicClient.chain,
+      transport: http(rpcUrl),
       account: privateKeyToAccount(privateKey),
-      pollingInterval,
+      pollingInterval: POLLING_INTERVAL_MS,
     }),
   };
 }

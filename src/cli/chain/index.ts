@@ -10,6 +10,7 @@ import {
   coreParamsOf,
   type Deployment,
   deployCore,
+  publicClientFor,
 } from "../../chain/deploy.ts";
 import { registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { VerinferError } from "../../errors.ts";
@@ -157,7 +158,7 @@ const deployCommand: CommandSpec = {
 
 async function rpcChainId(rpcUrl: string): Promise<number> {
   try {
-    return await clientsFor(rpcUrl, 1, `0x${"11".repeat(32)}`).public.getChainId();
+    return await publicClientFor(rpcUrl, 1).getChainId();
   } catch (e) {
     throw new VerinferError(
       "UPSTREAM_CONNECTION_FAILED",
@@ -186,11 +187,11 @@ const statusCommand: CommandSpec = {
         "CONFIG_INVALID",
         `${d.rpcUrl} is chain ${chainId}, the deployment is on ${d.chainId}`,
       );
-    const c = clientsFor(d.rpcUrl, chainId, `0x${"11".repeat(32)}`);
+    const client = publicClientFor(d.rpcUrl, chainId);
     const read = (address: Hex, abi: readonly unknown[], functionName: string) =>
-      c.public.readContract({ address, abi, functionName } as never) as Promise<unknown>;
+      client.readContract({ address, abi, functionName } as never) as Promise<unknown>;
     const [head, batches, sequencer, bond, supply, deposited, withdrawn, slashed] = await Promise.all([
-      c.public.getBlock(),
+      client.getBlock(),
       read(d.rollup, rollupAbi, "batchCount"),
       read(d.rollup, rollupAbi, "sequencer"),
       read(d.rollup, rollupAbi, "sequencerBond"),
