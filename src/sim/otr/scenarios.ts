@@ -4,6 +4,7 @@
  * configuration with a few fields changed, listed in its description.
  */
 import { DEFAULT_OTR_SIM, type OtrSimConfig } from "./otrSim.ts";
+import { meanLogNormal } from "./traffic.ts";
 
 /** A named scenario. */
 export interface Scenario {
@@ -15,10 +16,7 @@ const d = DEFAULT_OTR_SIM;
 
 /** Requests per second the workers can serve (slots over mean service time, TEE included). */
 export function workerCapacity(c: OtrSimConfig): number {
-  const meanServiceMs =
-    c.service.medianMs *
-    Math.exp((c.service.sigma * c.service.sigma) / 2) *
-    (1 + (c.baseline ? 0 : c.teeOverhead));
+  const meanServiceMs = meanLogNormal(c.service) * (1 + (c.baseline ? 0 : c.teeOverhead));
   return (c.workers * c.slotsPerWorker) / (meanServiceMs / 1000);
 }
 
