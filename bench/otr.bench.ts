@@ -86,6 +86,13 @@ function simulate(hash: Hash32, requests: number, workers: number, log: (line: s
   };
 }
 
+/** A receipt's JSON text, parsed and validated (as a gateway does before verification). */
+function parse(text: string): SignedReceipt {
+  const v = validateSignedReceipt(JSON.parse(text));
+  if (!v.ok) throw new Error(v.error.message);
+  return v.value;
+}
+
 /** A sequencer sealing every 10,000 receipts, as the defaults do. */
 const newSequencer = (hash: Hash32) => new Sequencer(DEFAULT_OTR_PARAMS.rollup, DEFAULT_REPLAY_WINDOW, hash);
 
@@ -97,11 +104,6 @@ async function ingest(hash: Hash32, log: (line: string) => void): Promise<OtrBen
   const { raw, registryJson } = exampleReceipts(count);
   const registry = parseRegistry(registryJson);
   if (!registry.ok) throw new Error(registry.error.message);
-  const parse = (text: string): SignedReceipt => {
-    const v = validateSignedReceipt(JSON.parse(text));
-    if (!v.ok) throw new Error(v.error.message);
-    return v.value;
-  };
   const admitAll = (signed: readonly SignedReceipt[], verdicts: readonly Verdict<VerifiedReceipt>[]) => {
     const sequencer = newSequencer(hash);
     for (let i = 0; i < signed.length; i++)
@@ -175,11 +177,7 @@ async function ingest(hash: Hash32, log: (line: string) => void): Promise<OtrBen
 
 function seal(hash: Hash32): OtrBench["seal"] {
   const { raw } = exampleReceipts(10_000);
-  const signed = raw.map((text) => {
-    const v = validateSignedReceipt(JSON.parse(text));
-    if (!v.ok) throw new Error(v.error.message);
-    return v.value;
-  });
+  const signed = raw.map(parse);
   // Leaves are computed at admission; sealing builds the tree and encodes the data.
   const leaves = signed.map((s, i) => leafOfSigned(i, bytesToHex(hash(Uint8Array.of(i))), s.signature, hash));
   const root: number[] = [];
