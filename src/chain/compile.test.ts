@@ -14,6 +14,8 @@ describe("contract artifacts", () => {
       "registryBytecode",
       "rollupAbi",
       "rollupBytecode",
+      "traceStepVerifierAbi",
+      "traceStepVerifierBytecode",
       "verinferTokenAbi",
       "verinferTokenBytecode",
     ]);

@@ -84,12 +84,11 @@ export function compileContracts(
 
 /** The generated module's text: one typed ABI and bytecode per deployable contract. */
 export function generatedModule(compiled: Record<string, CompiledContract>): string {
+  // Deployable contracts only: libraries of internal functions have bytecode but no functions to call.
+  const deployable = (c: CompiledContract) =>
+    c.bytecode.length > 2 && c.abi.some((item) => (item as { type: string }).type !== "error");
   const names = Object.keys(compiled)
-    .filter(
-      (n) =>
-        (compiled[n] as CompiledContract).abi.length > 0 &&
-        (compiled[n] as CompiledContract).bytecode.length > 2,
-    )
+    .filter((n) => deployable(compiled[n] as CompiledContract))
     .sort();
   const lower = (n: string) => n[0]?.toLowerCase() + n.slice(1);
   return [

@@ -94,7 +94,8 @@ export interface Deployment {
   readonly rollup: Hex;
 }
 
-async function deploy(
+/** Deploys one contract and waits for it. */
+export async function deployContract(
   c: ChainClients,
   abi: readonly unknown[],
   bytecode: Hex,
@@ -111,14 +112,14 @@ async function deploy(
 /** Deploys the token, the registry and the rollup, owned by the clients' account. */
 export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
-  const token = await deploy(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
-  const registry = await deploy(c, registryAbi, registryBytecode, [
+  const token = await deployContract(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
+  const registry = await deployContract(c, registryAbi, registryBytecode, [
     owner,
     token,
     params.unbondingDelaySeconds,
     [0n, params.minStake.worker, params.minStake.evaluator, params.minStake.fisherman],
   ]);
-  const rollup = await deploy(c, rollupAbi, rollupBytecode, [
+  const rollup = await deployContract(c, rollupAbi, rollupBytecode, [
     owner,
     registry,
     params.challengeWindowSeconds,

@@ -9,6 +9,14 @@ export function revertName(error: unknown): string | null {
   return reverted instanceof ContractFunctionRevertedError ? (reverted.data?.errorName ?? null) : null;
 }
 
+/** "ErrorName: arg, arg" for a custom-error revert (the arguments say why), or null. */
+export function revertReason(error: unknown): string | null {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!(reverted instanceof ContractFunctionRevertedError) || !reverted.data) return null;
+  return `${reverted.data.errorName}: ${(reverted.data.args ?? []).map(String).join(", ")}`;
+}
+
 /** The verdict code a custom error stands for (its name in UPPER_SNAKE_CASE), if the protocol has it. */
 export function verdictCodeOf(errorName: string): ErrorCode | null {
   const code = errorName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();

@@ -24,12 +24,12 @@ export function argmaxInt(logits: Int32Array): number {
   return best;
 }
 
-/** Samples a token. `temperature` and `topP` are the request's; they are rounded to the spec's units. */
-export function sampleInt(logits: Int32Array, temperature: number, topP: number, rng: Rng): number {
-  const tMilli = Math.round(temperature * 1000);
-  const best = argmaxInt(logits);
-  if (tMilli === 0) return best;
-  const max = logits[best] as number;
+/** Sampling weights e_i = expNeg(⌊(max − l_i) · 1000 / T_milli⌋) (T_milli > 0) and their sum. */
+export function samplingWeights(
+  logits: Int32Array,
+  tMilli: number,
+): { weights: Float64Array; total: number } {
+  const max = logits[argmaxInt(logits)] as number;
   const weights = new Float64Array(logits.length);
   let total = 0;
   for (let i = 0; i < logits.length; i++) {
@@ -37,27 +37,39 @@ export function sampleInt(logits: Int32Array, temperature: number, topP: number,
     weights[i] = e;
     total += e;
   }
-  let order: number[];
-  let mass: number;
-  const p16 = Math.round(topP * 65536);
-  if (p16 >= 65536) {
-    order = Array.from({ length: logits.length }, (_, i) => i);
-    mass = total;
-  } else {
-    order = [];
-    for (let i = 0; i < logits.length; i++) if ((weights[i] as number) > 0) order.push(i);
-    order.sort((a, b) => (weights[b] as number) - (weights[a] as number) || a - b);
-    mass = 0;
-    let keep = order.length;
-    for (let i = 0; i < order.length; i++) {
-      mass += weights[order[i] as number] as number;
-      if (mass * 65536 > p16 * total) {
-        keep = i + 1;
-        break;
-      }
-    }
-    order = order.slice(0, keep);
+  return { weights, total };
+}
+
+/**
+ * The tokens top-p sampling keeps, strongest first (weight descending, ties by id), and their mass:
+ * the shortest prefix whose mass · 2^16 exceeds p16 · total, or every token with weight when none does.
+ */
+export function nucleus(
+  weights: Float64Array,
+  total: number,
+  p16: number,
+): { order: number[]; mass: number } {
+  const order: number[] = [];
+  for (let i = 0; i < weights.length; i++) if ((weights[i] as number) > 0) order.push(i);
+  order.sort((a, b) => (weights[b] as number) - (weights[a] as number) || a - b);
+  let mass = 0;
+  for (let i = 0; i < order.length; i++) {
+    mass += weights[order[i] as number] as number;
+    if (mass * 65536 > p16 * total) return { order: order.slice(0, i + 1), mass };
   }
+  return { order, mass };
+}
+
+/** Samples a token. `temperature` and `topP` are the request's; they are rounded to the spec's units. */
+export function sampleInt(logits: Int32Array, temperature: number, topP: number, rng: Rng): number {
+  const tMilli = Math.round(temperature * 1000);
+  if (tMilli === 0) return argmaxInt(logits);
+  const { weights, total } = samplingWeights(logits, tMilli);
+  const p16 = Math.round(topP * 65536);
+  const { order, mass } =
+    p16 >= 65536
+      ? { order: Array.from({ length: logits.length }, (_, i) => i), mass: total }
+      : nucleus(weights, total, p16);
   const r = rng.int(mass);
   let cdf = 0;
   for (const i of order) {

@@ -12,7 +12,7 @@
  */
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
-import type { IntModel, QuantMatrix } from "./intModel.ts";
+import type { IntModel, QuantMatrix, TransformerShape } from "./intModel.ts";
 import { type Hash32, merkleRoot } from "./trace.ts";
 
 /** Tensor ids in commitment leaves. */
@@ -59,6 +59,37 @@ function gainsLeaf(g: Int32Array, tensor: number, layer: number, hash: Hash32): 
   const v = new DataView(buf.buffer);
   for (const [i, x] of g.entries()) v.setInt32(8 + 4 * i, x, true);
   return hash(buf);
+}
+
+/**
+ * The index of a tensor row's (or gains') leaf in the commitment: the order of {@link modelLeaves},
+ * computed from the shape alone (what the on-chain verifier does; tested equal).
+ */
+export function modelLeafIndex(s: TransformerShape, tensor: number, layer: number, row: number): number {
+  const kvDim = (s.dim / s.nHeads) * s.nKvHeads;
+  const perLayer = 2 + 3 * s.dim + 2 * kvDim + 2 * s.hiddenDim;
+  const end = 1 + s.vocabSize + s.nLayers * perLayer;
+  if (tensor === TENSOR.EMBEDDING) return 1 + row;
+  if (tensor === TENSOR.RMS_FINAL) return end;
+  if (tensor === TENSOR.WCLS) return end + 1 + row;
+  // Within a layer: att gains, wq, wk, wv, wo, ffn gains, w1, w2, w3.
+  const sizes: [number, number][] = [
+    [TENSOR.RMS_ATT, 1],
+    [TENSOR.WQ, s.dim],
+    [TENSOR.WK, kvDim],
+    [TENSOR.WV, kvDim],
+    [TENSOR.WO, s.dim],
+    [TENSOR.RMS_FFN, 1],
+    [TENSOR.W1, s.hiddenDim],
+    [TENSOR.W2, s.dim],
+    [TENSOR.W3, s.hiddenDim],
+  ];
+  let at = 1 + s.vocabSize + layer * perLayer;
+  for (const [t, size] of sizes) {
+    if (t === tensor) return at + row;
+    at += size;
+  }
+  throw new RangeError(`unknown tensor ${tensor}`);
 }
 
 /** All leaves of the commitment, in order. */

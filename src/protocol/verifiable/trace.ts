@@ -246,6 +246,20 @@ export class TraceTree {
     for (let h = 0, i = index; h < this.depth; h++, i >>= 1) out.push(this.node(h, i ^ 1));
     return out;
   }
+
+  /**
+   * The siblings that prove leaves [first, first + count) together, leaf level first: per level, the
+   * range's left neighbour when it starts on a right child, then its right neighbour when it ends on a
+   * left child (the order TraceStepVerifier.verifyRange reads them). About 2·depth hashes for any count.
+   */
+  rangeProof(first: number, count: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let h = 0, lo = first, hi = first + count - 1; h < this.depth; h++, lo >>= 1, hi >>= 1) {
+      if (lo & 1) out.push(this.node(h, lo - 1));
+      if ((hi & 1) === 0) out.push(this.node(h, hi + 1));
+    }
+    return out;
+  }
 }
 
 /** Root of the padded ordered Merkle tree over `leaves` (see {@link TraceTree}). */

@@ -20,7 +20,7 @@ import {
 import { type IntModel, quantizeModel } from "./intModel.ts";
 import { sampleInt } from "./intSampler.ts";
 import { IntTransformer } from "./intTransformer.ts";
-import { modelRoot } from "./modelCommitment.ts";
+import { modelLeafIndex, modelLeaves, modelRoot, rowLeaf, TENSOR } from "./modelCommitment.ts";
 import {
   checkMatmulChunk,
   checkStep,
@@ -144,6 +144,26 @@ describe("verifiable engine: traces", () => {
       );
     }
     expect(bytesToHex(merkleRoot(t.leaves))).toBe(bytesToHex(root));
+  });
+
+  it("the model commitment's leaf index follows from the shape alone, for every tensor", () => {
+    const leaves = modelLeaves(model);
+    const l = model.layers[1] as IntModel["layers"][number];
+    const cases: [number, number, number, Uint8Array][] = [
+      [TENSOR.EMBEDDING, 0, 7, rowLeaf(model.embedding, TENSOR.EMBEDDING, 0, 7)],
+      [TENSOR.WQ, 1, 3, rowLeaf(l.wq, TENSOR.WQ, 1, 3)],
+      [TENSOR.WK, 1, 0, rowLeaf(l.wk, TENSOR.WK, 1, 0)],
+      [TENSOR.WV, 1, 5, rowLeaf(l.wv, TENSOR.WV, 1, 5)],
+      [TENSOR.WO, 1, 9, rowLeaf(l.wo, TENSOR.WO, 1, 9)],
+      [TENSOR.W1, 1, 2, rowLeaf(l.w1, TENSOR.W1, 1, 2)],
+      [TENSOR.W2, 1, 4, rowLeaf(l.w2, TENSOR.W2, 1, 4)],
+      [TENSOR.W3, 1, 8, rowLeaf(l.w3, TENSOR.W3, 1, 8)],
+    ];
+    for (const [tensor, layer, row, leaf] of cases)
+      expect(bytesToHex(leaves[modelLeafIndex(model.shape, tensor, layer, row)] as Uint8Array)).toBe(
+        bytesToHex(leaf),
+      );
+    expect(modelLeafIndex(model.shape, TENSOR.RMS_FINAL, 0, 0)).toBe(leaves.length - 1); // shared classifier
   });
 
   it("every step replays from its committed inputs", () => {

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+// Fixed-width integer arithmetic is this file's subject: every cast and shift below is the engine
+// spec's (bounds in docs/spec/verifiable-engine.md §3), so these two lints only add noise here.
+// forge-lint: disable-start(unsafe-typecast, incorrect-shift)
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @title The verifiable engine's integer operations
+/// @notice docs/spec/verifiable-engine.md §3, the same definitions as src/protocol/verifiable/intOps.ts
+/// and fixedMath.ts, bit for bit (differential tests: src/chain/stepVerifier.test.ts). Vectors are
+/// int256 memory arrays; every intermediate is exact in int256, so the spec's rounding (half up by
+/// arithmetic shifts, floor divisions) is all there is to match. Tables come from the caller
+/// (TraceStepVerifier reads them from pinned data contracts): 3-byte big-endian entries.
+library IntOps {
+    int256 internal constant ACT_MAX = (1 << 24) - 1;
+    int256 internal constant RESIDUAL_MAX = (1 << 30) - 1;
+    int256 internal constant INV_LN2_Q16 = 94548;
+    int256 internal constant ONE = 1 << 64;
+    /// @dev ln 2, ln 10000 and π in Q64 (floor), the decimal constants of fixedMath.ts.
+    int256 internal constant LN2 = 12786308645202655659;
+    int256 internal constant LN10000 = 169900791673599476078;
+    int256 internal constant PI = 57952155664616982739;
+
+    // ---- arithmetic ----
+
+    /// @dev round(v / 2^s), half up (`>>` on int256 floors).
+    function roundShift(int256 v, uint256 s) internal pure returns (int256) {
+        return s == 0 ? v : (v + int256(1 << (s - 1))) >> s;
+    }
+
+    function floorDiv(int256 a, int256 b) internal pure returns (int256 q) {
+        q = a / b;
+        if (a % b != 0 && (a < 0) != (b < 0)) q -= 1;
+    }
+
+    function saturate(int256 v, int256 m) internal pure returns (int256) {
+        return v > m ? m : (v < -m ? -m : v);
+    }
+
+    function abs(int256 v) internal pure returns (uint256) {
+        return uint256(v < 0 ? -v : v);
+    }
+
+    /// @dev Entry i of a table of 3-byte big-endian values.
+    function entry(bytes memory table, uint256 i) internal pure returns (int256 v) {
+        assembly ("memory-safe") {
+            v := shr(232, mload(add(add(table, 32), mul(3, i))))
+        }
+    }
+
+    // ---- quantization and matmul ----
+
+    /// @notice int16 quantization of a[off, off + n): the smallest shift k with max|a| / 2^k ≤ 32767,
+    /// then clamp(round(a / 2^k), ±32767) (quantizeActivation, quantize16).
+    function quantize(int256[] memory a, uint256 off, uint256 n) internal pure returns (int256[] memory q, uint256 k) {
+        uint256 m = 0;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 x = abs(a[off + i]);
+            if (x > m) m = x;
+        }
+        while (m > 32767 << k) k++;
+        q = new int256[](n);
+        for (uint256 i = 0; i < n; i++) q[i] = saturate(roundShift(a[off + i], k), 32767);
+    }
+
+    /// @notice `count` rows of y = W·a for a quantized input (a16, shift k) (matmulRows). `rows` packs each
+    /// row as its scale (int32 little-endian) and `a16.length` int8 weights.
+    function matmul(int256[] memory a16, uint256 k, bytes calldata rows, uint256 count)
+        internal
+        pure
+        returns (int256[] memory y)
+    {
+        uint256 cols = a16.length;
+        y = new int256[](count);
+        for (uint256 r = 0; r < count; r++) {
+            uint256 at;
+            assembly ("memory-safe") {
+                at := add(rows.offset, mul(r, add(cols, 4)))
+            }
+            int256 acc = dot8(at + 4, cols, a16);
+            int256 p = roundShift(acc, 8) * int32le(at);
+            y[r] = saturate(k <= 16 ? roundShift(p, 16 - k) : scaleUp(p, k - 16), ACT_MAX);
+        }
+    }
+
+    /// @dev p · 2^s, saturated early: a shift byte above 16 only comes from an input no engine writes, and
+    /// the spec's double arithmetic saturates it anyway.
+    function scaleUp(int256 p, uint256 s) private pure returns (int256) {
+        if (s < 64) return p * int256(1 << s);
+        return p > 0 ? ACT_MAX : (p < 0 ? -ACT_MAX : int256(0));
+    }
+
+    /// @dev Σ q_j · a_j over `n` int8 weights at calldata offset `at`.
+    function dot8(uint256 at, uint256 n, int256[] memory a) private pure returns (int256 acc) {
+        assembly ("memory-safe") {
+            let ap := add(a, 32)
+            let end := add(at, n)
+            for {} lt(at, end) { at := add(at, 32) } {
+                let w := calldataload(at)
+                let lim := sub(end, at)
+                if gt(lim, 32) { lim := 32 }
+                for { let b := 0 } lt(b, lim) { b := add(b, 1) } {
+                    acc := add(acc, mul(signextend(0, byte(b, w)), mload(ap)))
+                    ap := add(ap, 32)
+                }
+            }
+        }
+    }
+
+    /// @dev The int32 little-endian value at calldata offset `at`.
+    function int32le(uint256 at) internal pure returns (int256 v) {
+        assembly ("memory-safe") {
+            let w := calldataload(at)
+            v := signextend(3, or(or(byte(0, w), shl(8, byte(1, w))), or(shl(16, byte(2, w)), shl(24, byte(3, w)))))
+        }
+    }
+
+    // ---- element-wise operations ----
+
+    /// @notice The embedding row `rowAt` (scale ‖ int8 × n, calldata) to the Q16 residual stream.
+    function embed(uint256 rowAt, uint256 n) internal pure returns (int256[] memory x) {
+        int256 scale = int32le(rowAt);
+        x = new int256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            int256 q;
+            assembly ("memory-safe") {
+                q := signextend(0, byte(0, calldataload(add(add(rowAt, 4), i))))
+            }
+            x[i] = saturate(roundShift(q * scale, 8), RESIDUAL_MAX);
+        }
+    }
+
+    /// @notice RMSNorm with eps = 2^−17 (rmsnorm): pre-shift by the smallest u with max|x| / 2^u < 2^15,
+    /// mean square plus 2^(15−2u), R = ⌊√⌊2^60 / d⌋⌋, then the gains.
+    function rmsnorm(int256[] memory x, int256[] memory gains) internal pure returns (int256[] memory y) {
+        uint256 n = x.length;
+        uint256 m = 0;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 v = abs(x[i]);
+            if (v > m) m = v;
+        }
+        uint256 u = 0;
+        while (m >= 1 << (15 + u)) u++;
+        int256[] memory xs = new int256[](n);
+        uint256 ss = 0;
+        for (uint256 i = 0; i < n; i++) {
+            int256 v = x[i] >> u;
+            xs[i] = v;
+            ss += uint256(v * v);
+        }
+        uint256 mean = ss / n + (15 >= 2 * u ? 1 << (15 - 2 * u) : 0);
+        if (mean == 0) mean = 1;
+        int256 r = int256(Math.sqrt((1 << 60) / mean));
+        y = new int256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            y[i] = saturate(roundShift(roundShift(xs[i] * r, 14) * gains[i], 16), ACT_MAX);
+        }
+    }
+
+    /// @notice RoPE on adjacent pairs at position `pos` (rope), with the Q14 cos/sin of ropeTables.
+    function rope(int256[] memory v, uint256 pos, uint256 headSize) internal pure returns (int256[] memory) {
+        uint256 half = headSize / 2;
+        int256[] memory c = new int256[](half);
+        int256[] memory s = new int256[](half);
+        for (uint256 p = 0; p < half; p++) (c[p], s[p]) = ropeQ14(pos, p, headSize);
+        for (uint256 i = 0; i < v.length; i += 2) {
+            uint256 p = (i % headSize) >> 1;
+            (int256 v0, int256 v1) = (v[i], v[i + 1]);
+            v[i] = saturate(roundShift(v0 * c[p] - v1 * s[p], 14), ACT_MAX);
+            v[i + 1] = saturate(roundShift(v0 * s[p] + v1 * c[p], 14), ACT_MAX);
+        }
+        return v;
+    }
+
+    /// @notice SwiGLU (swiglu) with the sigmoid table.
+    function swiglu(int256[] memory h1, int256[] memory h3, bytes memory sigmoid)
+        internal
+        pure
+        returns (int256[] memory y)
+    {
+        y = new int256[](h1.length);
+        for (uint256 i = 0; i < h1.length; i++) {
+            int256 a = h1[i];
+            int256 idx = (a >> 8) + 4096;
+            idx = idx < 0 ? int256(0) : (idx > 8191 ? int256(8191) : idx);
+            int256 g = roundShift(a * entry(sigmoid, uint256(idx)), 16);
+            y[i] = saturate(roundShift(g * h3[i], 16), ACT_MAX);
+        }
+    }
+
+    /// @notice x + y, saturated to the residual stream's 30 bits (residual).
+    function residual(int256[] memory x, int256[] memory y) internal pure returns (int256[] memory) {
+        for (uint256 i = 0; i < x.length; i++) x[i] = saturate(x[i] + y[i], RESIDUAL_MAX);
+        return x;
+    }
+
+    // ---- attention ----
+
+    /// @notice exp(−d) in Q16 for d ≥ 0 in Q16 (expNeg), with the exp2 fraction table.
+    function expNeg(int256 d, bytes memory exp2) internal pure returns (int256) {
+        int256 y = roundShift(d * INV_LN2_Q16, 16);
+        int256 i = y >> 16;
+        if (i >= 31) return 0;
+        int256 t = entry(exp2, uint256((y - (i << 16)) >> 6));
+        return i >= 0 ? t >> uint256(i) : t << uint256(-i);
+    }
+
+    /// @dev The cache one attention step reads: keys quantized per kv head (as the engine's cache holds
+    /// them) with their shifts, values, and the constants.
+    struct Cache {
+        int256[][] k16; // [t * nKvHeads + kvHead]
+        uint256[] kShift;
+        int256[][] values;
+        uint256 nKvHeads;
+        uint256 headSize;
+        int256 scale;
+        bytes exp2;
+    }
+
+    /// @notice Attention of every head at one position (attentionHead over ATTN's inputs): q (dim) and
+    /// each earlier position's rotated key and value (kvDim), grouped-query heads.
+    function attention(
+        int256[] memory q,
+        int256[][] memory keys,
+        int256[][] memory values,
+        uint256 nHeads,
+        uint256 nKvHeads,
+        bytes memory exp2
+    ) internal pure returns (int256[] memory out) {
+        Cache memory c;
+        c.headSize = q.length / nHeads;
+        c.scale = invSqrtQ16(c.headSize);
+        c.nKvHeads = nKvHeads;
+        c.values = values;
+        c.exp2 = exp2;
+        c.k16 = new int256[][](keys.length * nKvHeads);
+        c.kShift = new uint256[](keys.length * nKvHeads);
+        for (uint256 t = 0; t < keys.length; t++) {
+            for (uint256 h = 0; h < nKvHeads; h++) {
+                (c.k16[t * nKvHeads + h], c.kShift[t * nKvHeads + h]) = quantize(keys[t], h * c.headSize, c.headSize);
+            }
+        }
+        out = new int256[](q.length);
+        for (uint256 h = 0; h < nHeads; h++) head(out, q, h, h / (nHeads / nKvHeads), c);
+    }
+
+    function head(int256[] memory out, int256[] memory q, uint256 h, uint256 kv, Cache memory c) private pure {
+        uint256 hs = c.headSize;
+        (int256[] memory q16, uint256 qShift) = quantize(q, h * hs, hs);
+        uint256 T = c.values.length;
+        int256[] memory w = new int256[](T);
+        int256 max = type(int256).min;
+        for (uint256 t = 0; t < T; t++) {
+            int256[] memory k = c.k16[t * c.nKvHeads + kv];
+            int256 dot = 0;
+            for (uint256 i = 0; i < hs; i++) dot += q16[i] * k[i];
+            int256 shift = 24 - int256(qShift) - int256(c.kShift[t * c.nKvHeads + kv]);
+            int256 p = roundShift(dot, 8) * c.scale;
+            int256 s = shift >= 0 ? roundShift(p, uint256(shift)) : p * int256(1 << uint256(-shift));
+            w[t] = s;
+            if (s > max) max = s;
+        }
+        int256 sum = 0;
+        for (uint256 t = 0; t < T; t++) {
+            w[t] = expNeg(max - w[t], c.exp2);
+            sum += w[t];
+        }
+        for (uint256 i = 0; i < hs; i++) {
+            int256 acc = 0;
+            for (uint256 t = 0; t < T; t++) acc += w[t] * c.values[t][kv * hs + i];
+            out[h * hs + i] = floorDiv(acc + sum / 2, sum);
+        }
+    }
+
+    /// @notice round(2^16 / √n) (invSqrtQ16).
+    function invSqrtQ16(uint256 n) internal pure returns (int256) {
+        return int256((Math.sqrt((1 << 96) / n) + (1 << 31)) >> 32);
+    }
+
+    // ---- Q64 functions for the RoPE tables (fixedMath.ts: integer Taylor series, never floats) ----
+
+    /// @notice (cos, sin) in Q14 of the angle pos · 10000^(−2p/headSize) (ropeTables' entry).
+    function ropeQ14(uint256 pos, uint256 p, uint256 headSize) internal pure returns (int256 c, int256 s) {
+        int256 theta = expQ64(-(LN10000 * int256(2 * p)) / int256(headSize));
+        (int256 cq, int256 sq) = cosSinQ64(int256(pos) * theta);
+        c = (cq + (1 << 49)) >> 50;
+        s = (sq + (1 << 49)) >> 50;
+    }
+
+    /// @notice e^x for x in Q64 (expQ64): x = k·ln2 + r, Taylor series of e^r.
+    function expQ64(int256 x) internal pure returns (int256) {
+        int256 k = floorDiv(x, LN2);
+        int256 r = x - k * LN2;
+        int256 term = ONE;
+        int256 sum = ONE;
+        for (int256 n = 1; term != 0; n++) {
+            term = (term * r) / (n * ONE);
+            sum += term;
+        }
+        return k >= 0 ? sum << uint256(k) : sum >> uint256(-k);
+    }
+
+    /// @notice (cos a, sin a) for a in Q64 (cosSinQ64), reduced to (−π, π].
+    function cosSinQ64(int256 a) internal pure returns (int256 c, int256 s) {
+        int256 twoPi = 2 * PI;
+        int256 r = a - floorDiv(a, twoPi) * twoPi;
+        if (r > PI) r -= twoPi;
+        c = ONE;
+        s = r;
+        int256 term = ONE;
+        for (int256 n = 1; term != 0; n++) {
+            term = -(term * r) / ONE;
+            term = (term * r) / ONE / ((2 * n - 1) * (2 * n));
+            c += term;
+        }
+        term = r;
+        for (int256 n = 1; term != 0; n++) {
+            term = -(term * r) / ONE;
+            term = (term * r) / ONE / (2 * n * (2 * n + 1));
+            s += term;
+        }
+    }
+}
+// forge-lint: disable-end(unsafe-typecast, incorrect-shift)

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+// Fixed-width integer arithmetic is this file's subject: every cast and shift below is the engine
+// spec's (bounds in docs/spec/verifiable-engine.md §3), so these two lints only add noise here.
+// forge-lint: disable-start(unsafe-typecast, incorrect-shift)
+
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {IntOps} from "./IntOps.sol";
+
+/// @title Integer sampling of the verifiable engine (SAMPLE steps)
+/// @notice src/protocol/verifiable/intSampler.ts bit for bit: the position's generator
+/// (samplingRng: deriveSeed of rng/deriveSeed.ts, then xoshiro128** of rng/prng.ts), weights from the
+/// exp table, nucleus (top-p) mass in 2^-16 units, and the generator's unbiased `int(n)`.
+library IntSampler {
+    error SampleOrderInvalid(string why);
+
+    bytes internal constant SEED_DOMAIN = "verinfer/seed/v1";
+
+    /// @notice Samples the token after position `pos` from the position's logits. With top-p < 1 the
+    /// caller supplies `order`, the kept tokens strongest first (weight descending, id ascending): sorting
+    /// the vocabulary on chain costs more than checking that `order` is exactly the sorted prefix the
+    /// engine keeps, which is done here (a wrong `order` reverts; it never changes the result).
+    function sample(
+        int256[] memory logits,
+        uint256 tMilli,
+        uint256 p16,
+        uint256 seed,
+        uint256 pos,
+        uint32[] calldata order,
+        bytes memory exp2
+    ) internal pure returns (uint256) {
+        uint256 best = 0;
+        for (uint256 i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        if (tMilli == 0) return best;
+        int256 max = logits[best];
+        uint256[] memory w = new uint256[](logits.length);
+        uint256 total = 0;
+        for (uint256 i = 0; i < logits.length; i++) {
+            w[i] = uint256(IntOps.expNeg(IntOps.floorDiv((max - logits[i]) * 1000, int256(tMilli)), exp2));
+            total += w[i];
+        }
+        uint32[4] memory st = rngState(seed, pos);
+        if (p16 >= 65536) {
+            uint256 r = uniform(st, total);
+            uint256 cdf = 0;
+            for (uint256 i = 0; i < w.length; i++) {
+                cdf += w[i];
+                if (r < cdf) return i;
+            }
+            return w.length - 1;
+        }
+        uint256 mass = nucleusMass(w, total, p16, order);
+        uint256 r2 = uniform(st, mass);
+        uint256 cdf2 = 0;
+        for (uint256 j = 0; j < order.length; j++) {
+            cdf2 += w[order[j]];
+            if (r2 < cdf2) return order[j];
+        }
+        return order[order.length - 1];
+    }
+
+    /// @dev Checks that `order` is the engine's kept prefix and returns its mass: sorted strictly (weight
+    /// descending, id ascending), positive weights, the mass exceeds p·total first at its last token (or
+    /// never, when it holds every positive weight), and every other positive token sorts after its last.
+    function nucleusMass(uint256[] memory w, uint256 total, uint256 p16, uint32[] calldata order)
+        private
+        pure
+        returns (uint256 mass)
+    {
+        uint256 n = order.length;
+        if (n == 0) revert SampleOrderInvalid("empty");
+        uint256[] memory seen = new uint256[]((w.length + 255) / 256);
+        for (uint256 j = 0; j < n; j++) {
+            uint256 id = order[j];
+            if (id >= w.length || w[id] == 0) revert SampleOrderInvalid("a kept token has no weight");
+            if (seen[id >> 8] & (1 << (id & 255)) != 0) revert SampleOrderInvalid("a token is kept twice");
+            seen[id >> 8] |= 1 << (id & 255);
+            if (j > 0 && !before(w, order[j - 1], id)) revert SampleOrderInvalid("not sorted");
+            bool exceeded = (mass + w[id]) * 65536 > p16 * total;
+            if (exceeded && j != n - 1) revert SampleOrderInvalid("kept past the nucleus");
+            mass += w[id];
+        }
+        bool reached = mass * 65536 > p16 * total;
+        uint256 last = order[n - 1];
+        for (uint256 i = 0; i < w.length; i++) {
+            if (w[i] == 0 || seen[i >> 8] & (1 << (i & 255)) != 0) continue;
+            if (!reached) revert SampleOrderInvalid("the nucleus is not complete");
+            if (before(w, i, last)) revert SampleOrderInvalid("a stronger token was left out");
+        }
+    }
+
+    function before(uint256[] memory w, uint256 a, uint256 b) private pure returns (bool) {
+        return w[a] > w[b] || (w[a] == w[b] && a < b);
+    }
+
+    // ---- the project's PRNG ----
+
+    /// @notice xoshiro128** state of samplingRng(seed, pos): deriveSeed(seed, "verinfer/ts-int/sample", pos),
+    /// folded to 128 bits (createRng).
+    function rngState(uint256 seed, uint256 pos) internal pure returns (uint32[4] memory st) {
+        bytes32 master = keccak256(abi.encodePacked(SEED_DOMAIN, label(seed)));
+        bytes32 s = keccak256(abi.encodePacked(SEED_DOMAIN, master, label("verinfer/ts-int/sample"), label(pos)));
+        uint256 x = uint256(s);
+        for (uint256 i = 0; i < 4; i++) {
+            st[i] = uint32(x >> (224 - 32 * i)) ^ uint32(x >> (96 - 32 * i));
+        }
+        if (st[0] | st[1] | st[2] | st[3] == 0) st[0] = 1;
+    }
+
+    function label(uint256 n) private pure returns (bytes memory) {
+        bytes memory body = bytes(Strings.toString(n));
+        return abi.encodePacked(bytes1("n"), uint32(body.length), body);
+    }
+
+    function label(string memory text) private pure returns (bytes memory) {
+        return abi.encodePacked(bytes1("s"), uint32(bytes(text).length), text);
+    }
+
+    function nextU32(uint32[4] memory st) internal pure returns (uint32 result) {
+        unchecked {
+            uint32 s1 = st[1];
+            result = rotl(s1 * 5, 7) * 9;
+            uint32 t = s1 << 9;
+            st[2] ^= st[0];
+            st[3] ^= s1;
+            st[1] ^= st[2];
+            st[0] ^= st[3];
+            st[2] ^= t;
+            st[3] = rotl(st[3], 11);
+        }
+    }
+
+    function rotl(uint32 x, uint32 k) private pure returns (uint32) {
+        unchecked {
+            return (x << k) | (x >> (32 - k));
+        }
+    }
+
+    /// @notice Uniform in [0, n) (Rng.int): Lemire's method for n ≤ 2^21, rejection above.
+    function uniform(uint32[4] memory st, uint256 n) internal pure returns (uint256) {
+        if (n <= 0x200000) {
+            uint256 x = uint256(nextU32(st)) * n;
+            uint256 low = x % 0x100000000;
+            if (low < n) {
+                uint256 threshold = (0x100000000 - n) % n;
+                while (low < threshold) {
+                    x = uint256(nextU32(st)) * n;
+                    low = x % 0x100000000;
+                }
+            }
+            return x / 0x100000000;
+        }
+        uint256 limit = 0x100000000 - (0x100000000 % n);
+        for (;;) {
+            uint256 x = nextU32(st);
+            if (x < limit) return x % n;
+        }
+    }
+}
+// forge-lint: disable-end(unsafe-typecast, incorrect-shift)
