@@ -15,7 +15,8 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { OtrParams } from "../protocol/params/otr.ts";
+import type { DisputeParams, OtrParams } from "../protocol/params/otr.ts";
+import { deployDisputeGame } from "./disputeClient.ts";
 import {
   registryAbi,
   registryBytecode,
@@ -24,6 +25,7 @@ import {
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
+import { deployStepVerifier } from "./stepVerifier.ts";
 
 /** Clients bound to one chain and one account. */
 export interface ChainClients {
@@ -70,6 +72,8 @@ export interface CoreParams {
   readonly minSequencerBond: bigint;
   /** Share of a broken promise's slashed bond paid to whoever proved it (basis points). */
   readonly proverShareBps: bigint;
+  /** With these, the dispute game and its on-chain one-step check are deployed and wired in too. */
+  readonly dispute?: DisputeParams;
 }
 
 /** The protocol's parameters (docs/spec/otr.md, milliseconds) in the contracts' units (seconds). */
@@ -81,6 +85,7 @@ export function coreParamsOf(p: OtrParams): CoreParams {
     challengeWindowSeconds: BigInt(Math.ceil(p.rollup.challengeWindowMs / 1000)),
     minSequencerBond: p.rollup.sequencerBond,
     proverShareBps: BigInt(p.dispute.challengerShareBps),
+    dispute: p.dispute,
   };
 }
 
@@ -92,6 +97,9 @@ export interface Deployment {
   readonly registry: Hex;
   /** The settlement contract: receipts and promises are EIP-712 data in its domain. */
   readonly rollup: Hex;
+  /** The dispute game and its one-step check (TraceStepVerifier), when deployed. */
+  readonly disputeGame?: Hex;
+  readonly stepVerifier?: Hex;
 }
 
 /** Deploys one contract and waits for it. */
@@ -109,7 +117,10 @@ export async function deployContract(
   return receipt.contractAddress;
 }
 
-/** Deploys the token, the registry and the rollup, owned by the clients' account. */
+/**
+ * Deploys the token, the registry and the rollup, owned by the clients' account, and — with dispute
+ * parameters — the one-step check and the dispute game, wired to the rollup and the registry.
+ */
 export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
   const token = await deployContract(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
@@ -126,5 +137,9 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
     params.minSequencerBond,
     params.proverShareBps,
   ]);
-  return { chainId: c.chain.id, owner, token, registry, rollup };
+  const core = { chainId: c.chain.id, owner, token, registry, rollup };
+  if (!params.dispute) return core;
+  const stepVerifier = await deployStepVerifier(c);
+  const disputeGame = await deployDisputeGame(c, core, stepVerifier, params.dispute);
+  return { ...core, stepVerifier, disputeGame };
 }

@@ -6,7 +6,7 @@ import { applyAction, type PlayerView, solve } from "../protocol/dispute/solver.
 import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { ok } from "../protocol/errors.ts";
-import { attackBond, DEFAULT_OTR_PARAMS, dissectBond } from "../protocol/params/otr.ts";
+import { attackBond, DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import { receiptDigest } from "../protocol/receipt/receipt.ts";
 import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { createRng } from "../protocol/rng/prng.ts";
@@ -16,8 +16,9 @@ import { devReceipt, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testin
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { becomeSequencer, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
-import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
-import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
+import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
+import { deployDisputeGame, sendDisputeAction } from "./disputeClient.ts";
+import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
 const SEED = keccakUtf8("oracle seed");
 const STEPS = 256; // 1 prompt token + 2 output tokens: 512 leaves, depth 9, dissections of 16
@@ -71,29 +72,12 @@ beforeAll(async () => {
   const doubles = compileContracts(CONTRACTS_DIR, ["test/doubles"]);
   const oracle = doubles.FormulaStepVerifier;
   if (!oracle) throw new Error("FormulaStepVerifier did not compile");
-  const deployed = async (abi: readonly unknown[], bytecode: Hex, args: unknown[]) => {
-    const hash = await owner.wallet.deployContract({ abi, bytecode, args } as never);
-    return (await owner.public.waitForTransactionReceipt({ hash })).contractAddress as Hex;
-  };
-  const verifier = await deployed(oracle.abi, oracle.bytecode, [SEED]);
-  game = await deployed(disputeGameAbi, disputeGameBytecode, [
-    d.registry,
-    d.rollup,
-    verifier,
-    {
-      arityLog2: Math.log2(D.arity),
-      maxClock: D.maxClockMs / 1000,
-      extension: D.extensionMs / 1000,
-      oneStepExtension: D.oneStepExtensionMs / 1000,
-      attackNodeBond: attackBond(D, 1),
-      attackLeafBond: attackBond(D, 0),
-      dissectBond: dissectBond(D),
-      workerSlash: D.workerSlash,
-      challengerShareBps: BigInt(D.challengerShareBps),
-    },
-  ]);
-  await send(owner, d.rollup, rollupAbi, "setDisputeGame", [game]);
-  await send(owner, d.registry, registryAbi, "setSlasher", [game, true]);
+  game = await deployDisputeGame(
+    owner,
+    d,
+    await deployContract(owner, oracle.abi, oracle.bytecode, [SEED]),
+    D,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -167,41 +151,15 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
   if (!opened.ok) throw new Error(opened.error.message);
   const state: GameState = opened.value;
   const verify = (i: number) => ok(i >= LEAVES ? new Uint8Array(32) : correctLeaf(i));
-  const childrenOf = (claim: number) =>
-    state.claims[claim]?.kind === "root" ? [] : (state.claims[claim]?.children ?? []);
   for (let round = 0; round < 200; round++) {
     let acted = false;
     for (const [view, client] of players) {
       for (const action of solve(state, view, await nowMs(owner))) {
         if (action.type === "resolve") continue;
-        const args =
-          action.type === "attack"
-            ? [gameId, BigInt(action.parent), action.child, childrenOf(action.parent)]
-            : action.type === "dissect"
-              ? [gameId, BigInt(action.attack), action.children]
-              : [gameId, BigInt(action.attack), "0x"];
-        const value =
-          action.type === "attack"
-            ? attackBond(
-                D,
-                state.claims[action.parent]?.kind === "root"
-                  ? 9
-                  : (state.claims[action.parent]?.childHeight ?? 0),
-              )
-            : action.type === "dissect"
-              ? dissectBond(D)
-              : 0n;
         // A one-step the chain refuses (the cheat's) is refused in TypeScript too.
         let sent = true;
         try {
-          await send(
-            client,
-            game,
-            disputeGameAbi,
-            action.type === "attack" ? "attack" : action.type,
-            args,
-            value,
-          );
+          await sendDisputeAction(client, game, state, gameId, action, () => "0x");
         } catch {
           sent = false;
         }
@@ -213,17 +171,9 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
           const dissection = state.claims.length - 1;
           const child = rng.int(action.children.length);
           const g = { type: "attack" as const, parent: dissection, child };
-          const height = state.claims[dissection]?.childHeight ?? 0;
           let ok2 = true;
           try {
-            await send(
-              griefer,
-              game,
-              disputeGameAbi,
-              "attack",
-              [gameId, BigInt(dissection), child, action.children],
-              attackBond(D, height),
-            );
+            await sendDisputeAction(griefer, game, state, gameId, g, () => "0x");
           } catch {
             ok2 = false;
           }

@@ -41,7 +41,10 @@ describe("verinfer chain", () => {
       batches: "0",
       sequencer: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/),
       sequencerBondWei: String(10n ** 19n),
+      disputeGames: "0",
     });
+    expect(d.disputeGame).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(d.stepVerifier).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect((await cli("chain", "status", "--deployment", out)).stdout).toMatch(/batches posted\s+0/);
   });
 

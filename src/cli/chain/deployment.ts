@@ -15,6 +15,8 @@ const DEPLOYMENT_FILE = z
     token: ADDRESS,
     registry: ADDRESS,
     rollup: ADDRESS,
+    disputeGame: ADDRESS.optional(),
+    stepVerifier: ADDRESS.optional(),
   })
   .strict();
 

@@ -12,7 +12,7 @@ import {
   deployCore,
   publicClientFor,
 } from "../../chain/deploy.ts";
-import { registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
+import { disputeGameAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { VerinferError } from "../../errors.ts";
 import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
@@ -29,7 +29,7 @@ function writeDeployment(path: string, rpcUrl: string, d: Deployment): Deploymen
 
 /** Deploys with the protocol's default parameters and makes the deployer the bonded sequencer. */
 async function deployDefaults(c: ChainClients, ctx: CommandContext): Promise<Deployment> {
-  ctx.info("deploying the token, the registry and the rollup");
+  ctx.info("deploying the token, the registry, the rollup, the one-step check and the dispute game");
   const d = await deployCore(c, coreParamsOf(DEFAULT_OTR_PARAMS));
   ctx.info("bonding the deployer as the sequencer");
   await becomeSequencer(c, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
@@ -43,6 +43,8 @@ function deploymentTable(d: DeploymentFile): string {
       ["token (VRF)", d.token],
       ["registry", d.registry],
       ["rollup (settlement; receipts' EIP-712 domain)", d.rollup],
+      ...(d.disputeGame ? [["dispute game", d.disputeGame]] : []),
+      ...(d.stepVerifier ? [["one-step check (TraceStepVerifier)", d.stepVerifier]] : []),
     ],
     { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl} (owner and sequencer ${d.owner})` },
   );
@@ -52,7 +54,8 @@ const upCommand: CommandSpec = {
   name: "up",
   summary: "start a local chain (anvil), deploy verinfer's contracts and keep it running until Ctrl-C",
   description: [
-    "Starts anvil on loopback, deploys the token, the registry and the rollup with the protocol's default",
+    "Starts anvil on loopback, deploys the token, the registry, the rollup, the dispute game and its on-chain",
+    "one-step check (TraceStepVerifier) with the protocol's default",
     "parameters (docs/spec/otr.md), makes the first dev account the owner and the bonded sequencer, writes",
     "the deployment file and prints the addresses and the funded dev keys (10,000 ETH each; never use",
     "them on a real network).",
@@ -200,6 +203,7 @@ const statusCommand: CommandSpec = {
       read(d.registry, registryAbi, "withdrawn"),
       read(d.registry, registryAbi, "slashed"),
     ]);
+    const games = d.disputeGame ? ((await read(d.disputeGame, disputeGameAbi, "gameCount")) as bigint) : null;
     const status = {
       kind: "verinfer.chain-status",
       deployment: d,
@@ -209,6 +213,7 @@ const statusCommand: CommandSpec = {
       sequencerBondWei: bond,
       tokenSupplyWei: supply,
       stakes: { depositedWei: deposited, withdrawnWei: withdrawn, slashedWei: slashed },
+      disputeGames: games,
     };
     const tokens = (wei: unknown) => `${Number(wei as bigint) / 1e18}`;
     ctx.output(status, () =>
@@ -223,6 +228,7 @@ const statusCommand: CommandSpec = {
             `${tokens(deposited)} / ${tokens(withdrawn)} / ${tokens(slashed)}`,
           ],
           ["token supply (tokens)", tokens(supply)],
+          ["dispute games opened", games === null ? "(no dispute game deployed)" : String(games)],
         ],
         { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl}` },
       ),
