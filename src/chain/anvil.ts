@@ -26,6 +26,8 @@ export interface AnvilOptions {
   readonly blockTime?: number;
   readonly port?: number;
   readonly accounts?: number;
+  /** Block gas limit (anvil's default is 30,000,000). */
+  readonly gasLimit?: bigint;
 }
 
 /** Path of the anvil binary for this machine. */
@@ -56,6 +58,7 @@ export function startAnvil(options: AnvilOptions = {}): Promise<LocalChain> {
     "--accounts",
     String(options.accounts ?? 10),
     ...(options.blockTime ? ["--block-time", String(options.blockTime)] : []),
+    ...(options.gasLimit ? ["--gas-limit", String(options.gasLimit)] : []),
   ];
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {

@@ -16,7 +16,7 @@ import { LOGITS_PART_ROWS, OP, type StepId, stepAt, TraceTree } from "../protoco
 
 /** The ABI of TraceStepVerifier.Evidence. */
 export const STEP_EVIDENCE_ABI = parseAbiParameters(
-  "(uint32[8] shape, bytes32[] shapeProof, uint32[] prompt, uint32 temperatureMilli, uint32 topP16, uint32 seed, bytes[] inputs, bytes32[][] inputProofs, bytes weights, bytes32[] weightsProof, uint32[] order)",
+  "(uint32[8] shape, bytes32[] shapeProof, uint32[] prompt, uint32 temperatureMilli, uint32 topP16, uint32 seed, bytes[] inputs, bytes32[][] inputProofs, bytes weights, bytes32[] weightsProof, bytes order)",
 );
 
 const trees = new WeakMap<IntModel, TraceTree>();
@@ -117,6 +117,16 @@ function nucleusOrder(
   return nucleus(weights, total, topP16).order;
 }
 
+/** Token ids as 4-byte big-endian words (the contract's packed `order`). */
+export function tokenIds(tokens: readonly number[]): Hex {
+  const out = new Uint8Array(4 * tokens.length);
+  const view = new DataView(out.buffer);
+  tokens.forEach((t, i) => {
+    view.setUint32(4 * i, t);
+  });
+  return bytesToHex(out);
+}
+
 /** ABI-encoded evidence for `TraceStepVerifier.correctLeaf` at leaf `index`. */
 export function encodeStepEvidence(model: IntModel, index: number, evidence: TraceStepEvidence): Hex {
   const s = model.shape;
@@ -145,7 +155,7 @@ export function encodeStepEvidence(model: IntModel, index: number, evidence: Tra
       inputProofs: evidence.inputs.map((i) => [...i.proof]),
       weights: bytesToHex(weights),
       weightsProof: proof.map(bytesToHex),
-      order: nucleusOrder(model, id, inputs, evidence),
+      order: tokenIds(nucleusOrder(model, id, inputs, evidence)),
     },
   ]);
 }

@@ -22,7 +22,7 @@ import { type LocalChain, startAnvil } from "./anvil.ts";
 import { type ChainClients, clientsFor } from "./deploy.ts";
 import { traceStepVerifierAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
-import { encodeStepEvidence, STEP_EVIDENCE_ABI } from "./stepEvidence.ts";
+import { encodeStepEvidence, STEP_EVIDENCE_ABI, tokenIds } from "./stepEvidence.ts";
 import { deployStepVerifier, stepTableCodeHashes } from "./stepVerifier.ts";
 
 let chain: LocalChain;
@@ -215,14 +215,25 @@ describe("TraceStepVerifier.sol: the one-step check on chain equals the TypeScri
     const encoded = encodeStepEvidence(SPLIT, sample, evidenceOf(t, sample));
     expect(await chainLeaf(t, sample, encoded)).toBe(tsLeaf(t, sample));
     const [e] = decodeAbiParameters(STEP_EVIDENCE_ABI, encoded);
-    const o = [...e.order];
+    const o = Array.from({ length: (e.order.length - 2) / 8 }, (_, j) =>
+      Number.parseInt(e.order.slice(2 + 8 * j, 10 + 8 * j), 16),
+    );
     expect(o.length).toBeGreaterThan(2);
-    const withOrder = (order: number[]) => encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, order }]);
+    const withOrder = (order: number[]) =>
+      encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, order: tokenIds(order) }]);
     const why = (order: number[]) => revertOf(t, sample, withOrder(order), subjectOf(t));
     expect(await why([o[1]!, o[0]!, ...o.slice(2)])).toMatch(/SampleOrderInvalid.*not sorted/);
     expect(await why(o.slice(0, -1))).toMatch(/SampleOrderInvalid.*a stronger token was left out|nucleus/);
     expect(await why([...o, o[0]!])).toMatch(/SampleOrderInvalid/);
     expect(await why([])).toMatch(/SampleOrderInvalid.*empty/);
+    expect(
+      await revertOf(
+        t,
+        sample,
+        encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, order: "0x0102" }]),
+        subjectOf(t),
+      ),
+    ).toMatch(/not 4-byte ids/);
     expect(await why([...o.slice(0, -1), 1499])).toMatch(/SampleOrderInvalid/);
   });
 });

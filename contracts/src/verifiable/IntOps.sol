@@ -75,12 +75,12 @@ library IntOps {
         uint256 cols = a16.length;
         y = new int256[](count);
         for (uint256 r = 0; r < count; r++) {
-            uint256 at;
+            uint256 ptr;
             assembly ("memory-safe") {
-                at := add(rows.offset, mul(r, add(cols, 4)))
+                ptr := add(rows.offset, mul(r, add(cols, 4)))
             }
-            int256 acc = dot8(at + 4, cols, a16);
-            int256 p = roundShift(acc, 8) * int32le(at);
+            int256 acc = dot8(ptr + 4, cols, a16);
+            int256 p = roundShift(acc, 8) * int32le(ptr);
             y[r] = saturate(k <= 16 ? roundShift(p, 16 - k) : scaleUp(p, k - 16), ACT_MAX);
         }
     }
@@ -92,16 +92,51 @@ library IntOps {
         return p > 0 ? ACT_MAX : (p < 0 ? -ACT_MAX : int256(0));
     }
 
-    /// @dev Σ q_j · a_j over `n` int8 weights at calldata offset `at`.
-    function dot8(uint256 at, uint256 n, int256[] memory a) private pure returns (int256 acc) {
+    /// @dev Σ q_j · a_j over `n` int8 weights at calldata offset `ptr`: a word of 32 weights per
+    /// calldataload, unrolled (about 30 gas per multiply-accumulate instead of 50 in a byte loop).
+    function dot8(uint256 ptr, uint256 n, int256[] memory a) private pure returns (int256 acc) {
         assembly ("memory-safe") {
             let ap := add(a, 32)
-            let end := add(at, n)
-            for {} lt(at, end) { at := add(at, 32) } {
-                let w := calldataload(at)
-                let lim := sub(end, at)
-                if gt(lim, 32) { lim := 32 }
-                for { let b := 0 } lt(b, lim) { b := add(b, 1) } {
+            let end := add(ptr, n)
+            for {} iszero(gt(add(ptr, 32), end)) { ptr := add(ptr, 32) } {
+                let w := calldataload(ptr)
+                acc := add(acc, mul(signextend(0, byte(0, w)), mload(ap)))
+                acc := add(acc, mul(signextend(0, byte(1, w)), mload(add(ap, 0x20))))
+                acc := add(acc, mul(signextend(0, byte(2, w)), mload(add(ap, 0x40))))
+                acc := add(acc, mul(signextend(0, byte(3, w)), mload(add(ap, 0x60))))
+                acc := add(acc, mul(signextend(0, byte(4, w)), mload(add(ap, 0x80))))
+                acc := add(acc, mul(signextend(0, byte(5, w)), mload(add(ap, 0xa0))))
+                acc := add(acc, mul(signextend(0, byte(6, w)), mload(add(ap, 0xc0))))
+                acc := add(acc, mul(signextend(0, byte(7, w)), mload(add(ap, 0xe0))))
+                acc := add(acc, mul(signextend(0, byte(8, w)), mload(add(ap, 0x100))))
+                acc := add(acc, mul(signextend(0, byte(9, w)), mload(add(ap, 0x120))))
+                acc := add(acc, mul(signextend(0, byte(10, w)), mload(add(ap, 0x140))))
+                acc := add(acc, mul(signextend(0, byte(11, w)), mload(add(ap, 0x160))))
+                acc := add(acc, mul(signextend(0, byte(12, w)), mload(add(ap, 0x180))))
+                acc := add(acc, mul(signextend(0, byte(13, w)), mload(add(ap, 0x1a0))))
+                acc := add(acc, mul(signextend(0, byte(14, w)), mload(add(ap, 0x1c0))))
+                acc := add(acc, mul(signextend(0, byte(15, w)), mload(add(ap, 0x1e0))))
+                acc := add(acc, mul(signextend(0, byte(16, w)), mload(add(ap, 0x200))))
+                acc := add(acc, mul(signextend(0, byte(17, w)), mload(add(ap, 0x220))))
+                acc := add(acc, mul(signextend(0, byte(18, w)), mload(add(ap, 0x240))))
+                acc := add(acc, mul(signextend(0, byte(19, w)), mload(add(ap, 0x260))))
+                acc := add(acc, mul(signextend(0, byte(20, w)), mload(add(ap, 0x280))))
+                acc := add(acc, mul(signextend(0, byte(21, w)), mload(add(ap, 0x2a0))))
+                acc := add(acc, mul(signextend(0, byte(22, w)), mload(add(ap, 0x2c0))))
+                acc := add(acc, mul(signextend(0, byte(23, w)), mload(add(ap, 0x2e0))))
+                acc := add(acc, mul(signextend(0, byte(24, w)), mload(add(ap, 0x300))))
+                acc := add(acc, mul(signextend(0, byte(25, w)), mload(add(ap, 0x320))))
+                acc := add(acc, mul(signextend(0, byte(26, w)), mload(add(ap, 0x340))))
+                acc := add(acc, mul(signextend(0, byte(27, w)), mload(add(ap, 0x360))))
+                acc := add(acc, mul(signextend(0, byte(28, w)), mload(add(ap, 0x380))))
+                acc := add(acc, mul(signextend(0, byte(29, w)), mload(add(ap, 0x3a0))))
+                acc := add(acc, mul(signextend(0, byte(30, w)), mload(add(ap, 0x3c0))))
+                acc := add(acc, mul(signextend(0, byte(31, w)), mload(add(ap, 0x3e0))))
+                ap := add(ap, 0x400)
+            }
+            if lt(ptr, end) {
+                let w := calldataload(ptr)
+                for { let b := 0 } lt(b, sub(end, ptr)) { b := add(b, 1) } {
                     acc := add(acc, mul(signextend(0, byte(b, w)), mload(ap)))
                     ap := add(ap, 32)
                 }
@@ -109,10 +144,10 @@ library IntOps {
         }
     }
 
-    /// @dev The int32 little-endian value at calldata offset `at`.
-    function int32le(uint256 at) internal pure returns (int256 v) {
+    /// @dev The int32 little-endian value at calldata offset `ptr`.
+    function int32le(uint256 ptr) internal pure returns (int256 v) {
         assembly ("memory-safe") {
-            let w := calldataload(at)
+            let w := calldataload(ptr)
             v := signextend(3, or(or(byte(0, w), shl(8, byte(1, w))), or(shl(16, byte(2, w)), shl(24, byte(3, w)))))
         }
     }

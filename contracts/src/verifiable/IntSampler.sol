@@ -18,80 +18,120 @@ library IntSampler {
     bytes internal constant SEED_DOMAIN = "verinfer/seed/v1";
 
     /// @notice Samples the token after position `pos` from the position's logits. With top-p < 1 the
-    /// caller supplies `order`, the kept tokens strongest first (weight descending, id ascending): sorting
-    /// the vocabulary on chain costs more than checking that `order` is exactly the sorted prefix the
-    /// engine keeps, which is done here (a wrong `order` reverts; it never changes the result).
+    /// caller supplies `order`, the kept tokens strongest first (weight descending, id ascending) as
+    /// 4-byte big-endian ids: sorting the vocabulary on chain costs more than checking that `order` is
+    /// exactly the sorted prefix the engine keeps, which is done here (a wrong `order` reverts; it never
+    /// changes the result). Weights are kept 4 bytes each: int256 arrays of a vocabulary's size would
+    /// cost more in memory expansion than the arithmetic.
     function sample(
         int256[] memory logits,
         uint256 tMilli,
         uint256 p16,
         uint256 seed,
         uint256 pos,
-        uint32[] calldata order,
+        bytes calldata order,
         bytes memory exp2
     ) internal pure returns (uint256) {
+        uint256 n = logits.length;
         uint256 best = 0;
-        for (uint256 i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        for (uint256 i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
         if (tMilli == 0) return best;
-        int256 max = logits[best];
-        uint256[] memory w = new uint256[](logits.length);
-        uint256 total = 0;
-        for (uint256 i = 0; i < logits.length; i++) {
-            w[i] = uint256(IntOps.expNeg(IntOps.floorDiv((max - logits[i]) * 1000, int256(tMilli)), exp2));
-            total += w[i];
-        }
+        (bytes memory w, uint256 total) = weights(logits, logits[best], tMilli, exp2);
         uint32[4] memory st = rngState(seed, pos);
-        if (p16 >= 65536) {
-            uint256 r = uniform(st, total);
-            uint256 cdf = 0;
-            for (uint256 i = 0; i < w.length; i++) {
-                cdf += w[i];
-                if (r < cdf) return i;
+        return p16 >= 65536 ? drawAll(w, n, uniform(st, total)) : drawNucleus(w, n, total, p16, order, st);
+    }
+
+    /// @dev The token at `r` in the cumulative weights of the whole vocabulary.
+    function drawAll(bytes memory w, uint256 n, uint256 r) private pure returns (uint256) {
+        uint256 cdf = 0;
+        for (uint256 i = 0; i < n; i++) {
+            cdf += weight(w, i);
+            if (r < cdf) return i;
+        }
+        return n - 1;
+    }
+
+    /// @dev A draw from the checked nucleus, in its order.
+    function drawNucleus(
+        bytes memory w,
+        uint256 n,
+        uint256 total,
+        uint256 p16,
+        bytes calldata order,
+        uint32[4] memory st
+    ) private pure returns (uint256) {
+        uint256 r = uniform(st, nucleusMass(w, n, total, p16, order));
+        uint256 kept = order.length / 4;
+        uint256 cdf = 0;
+        for (uint256 j = 0; j < kept; j++) {
+            uint256 id = tokenAt(order, j);
+            cdf += weight(w, id);
+            if (r < cdf) return id;
+        }
+        return tokenAt(order, kept - 1);
+    }
+
+    /// @dev e_i = expNeg(⌊(max − l_i) · 1000 / T_milli⌋), 4 bytes each, and their sum.
+    function weights(int256[] memory logits, int256 max, uint256 tMilli, bytes memory exp2)
+        private
+        pure
+        returns (bytes memory w, uint256 total)
+    {
+        w = new bytes(4 * logits.length + 28); // slack: each entry is written with a whole word
+        for (uint256 i = 0; i < logits.length; i++) {
+            uint256 e = uint256(IntOps.expNeg(IntOps.floorDiv((max - logits[i]) * 1000, int256(tMilli)), exp2));
+            assembly ("memory-safe") {
+                mstore(add(add(w, 32), mul(4, i)), shl(224, e))
             }
-            return w.length - 1;
+            total += e;
         }
-        uint256 mass = nucleusMass(w, total, p16, order);
-        uint256 r2 = uniform(st, mass);
-        uint256 cdf2 = 0;
-        for (uint256 j = 0; j < order.length; j++) {
-            cdf2 += w[order[j]];
-            if (r2 < cdf2) return order[j];
+    }
+
+    function weight(bytes memory w, uint256 i) private pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := shr(224, mload(add(add(w, 32), mul(4, i))))
         }
-        return order[order.length - 1];
+    }
+
+    function tokenAt(bytes calldata order, uint256 j) private pure returns (uint256 t) {
+        assembly ("memory-safe") {
+            t := shr(224, calldataload(add(order.offset, mul(4, j))))
+        }
     }
 
     /// @dev Checks that `order` is the engine's kept prefix and returns its mass: sorted strictly (weight
     /// descending, id ascending), positive weights, the mass exceeds p·total first at its last token (or
     /// never, when it holds every positive weight), and every other positive token sorts after its last.
-    function nucleusMass(uint256[] memory w, uint256 total, uint256 p16, uint32[] calldata order)
+    function nucleusMass(bytes memory w, uint256 n, uint256 total, uint256 p16, bytes calldata order)
         private
         pure
         returns (uint256 mass)
     {
-        uint256 n = order.length;
-        if (n == 0) revert SampleOrderInvalid("empty");
-        uint256[] memory seen = new uint256[]((w.length + 255) / 256);
-        for (uint256 j = 0; j < n; j++) {
-            uint256 id = order[j];
-            if (id >= w.length || w[id] == 0) revert SampleOrderInvalid("a kept token has no weight");
+        uint256 kept = order.length / 4;
+        if (kept == 0 || order.length % 4 != 0) revert SampleOrderInvalid("empty or not 4-byte ids");
+        uint256[] memory seen = new uint256[]((n + 255) / 256);
+        uint256 prev;
+        for (uint256 j = 0; j < kept; j++) {
+            uint256 id = tokenAt(order, j);
+            if (id >= n || weight(w, id) == 0) revert SampleOrderInvalid("a kept token has no weight");
             if (seen[id >> 8] & (1 << (id & 255)) != 0) revert SampleOrderInvalid("a token is kept twice");
             seen[id >> 8] |= 1 << (id & 255);
-            if (j > 0 && !before(w, order[j - 1], id)) revert SampleOrderInvalid("not sorted");
-            bool exceeded = (mass + w[id]) * 65536 > p16 * total;
-            if (exceeded && j != n - 1) revert SampleOrderInvalid("kept past the nucleus");
-            mass += w[id];
+            if (j > 0 && !before(w, prev, id)) revert SampleOrderInvalid("not sorted");
+            mass += weight(w, id);
+            if (mass * 65536 > p16 * total && j != kept - 1) revert SampleOrderInvalid("kept past the nucleus");
+            prev = id;
         }
         bool reached = mass * 65536 > p16 * total;
-        uint256 last = order[n - 1];
-        for (uint256 i = 0; i < w.length; i++) {
-            if (w[i] == 0 || seen[i >> 8] & (1 << (i & 255)) != 0) continue;
+        for (uint256 i = 0; i < n; i++) {
+            if (weight(w, i) == 0 || seen[i >> 8] & (1 << (i & 255)) != 0) continue;
             if (!reached) revert SampleOrderInvalid("the nucleus is not complete");
-            if (before(w, i, last)) revert SampleOrderInvalid("a stronger token was left out");
+            if (before(w, i, prev)) revert SampleOrderInvalid("a stronger token was left out");
         }
     }
 
-    function before(uint256[] memory w, uint256 a, uint256 b) private pure returns (bool) {
-        return w[a] > w[b] || (w[a] == w[b] && a < b);
+    function before(bytes memory w, uint256 a, uint256 b) private pure returns (bool) {
+        (uint256 wa, uint256 wb) = (weight(w, a), weight(w, b));
+        return wa > wb || (wa == wb && a < b);
     }
 
     // ---- the project's PRNG ----
@@ -138,7 +178,7 @@ library IntSampler {
     }
 
     /// @notice Uniform in [0, n) (Rng.int): Lemire's method for n ≤ 2^21, rejection above.
-    function uniform(uint32[4] memory st, uint256 n) internal pure returns (uint256) {
+    function uniform(uint32[4] memory st, uint256 n) internal pure returns (uint256 r) {
         if (n <= 0x200000) {
             uint256 x = uint256(nextU32(st)) * n;
             uint256 low = x % 0x100000000;
@@ -152,10 +192,8 @@ library IntSampler {
             return x / 0x100000000;
         }
         uint256 limit = 0x100000000 - (0x100000000 % n);
-        for (;;) {
-            uint256 x = nextU32(st);
-            if (x < limit) return x % n;
-        }
+        for (r = nextU32(st); r >= limit; r = nextU32(st)) {}
+        return r % n;
     }
 }
 // forge-lint: disable-end(unsafe-typecast, incorrect-shift)

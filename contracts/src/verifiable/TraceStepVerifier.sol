@@ -30,7 +30,7 @@ contract TraceStepVerifier is IStepVerifier {
         bytes32[][] inputProofs; // their paths in the trace tree
         bytes weights; // rows (scale int32le ‖ int8 row) or gains (int32le), as the model commits them
         bytes32[] weightsProof; // range proof of those leaves in the model tree
-        uint32[] order; // SAMPLE with top-p < 1: the kept tokens, strongest first
+        bytes order; // SAMPLE with top-p < 1: the kept tokens, strongest first (4-byte big-endian ids)
     }
 
     struct Shape {
@@ -306,8 +306,9 @@ contract TraceStepVerifier is IStepVerifier {
         int256[] memory logits = new int256[](sh.vocab);
         for (uint256 p = 0; p < ev.inputs.length; p++) {
             uint256 n = sh.vocab - p * PART_ROWS < PART_ROWS ? sh.vocab - p * PART_ROWS : PART_ROWS;
-            int256[] memory part = _int32s(ev.inputs[p], n);
-            for (uint256 i = 0; i < n; i++) logits[p * PART_ROWS + i] = part[i];
+            if (ev.inputs[p].length != 4 * n) revert StepEvidenceMalformed("an int32 vector of the wrong size");
+            uint256 ptr = _offset(ev.inputs[p]);
+            for (uint256 i = 0; i < n; i++) logits[p * PART_ROWS + i] = IntOps.int32le(ptr + 4 * i);
         }
         return _tokenBytes(
             IntSampler.sample(logits, ev.temperatureMilli, ev.topP16, ev.seed, st.pos, ev.order, _exp2())
@@ -356,23 +357,23 @@ contract TraceStepVerifier is IStepVerifier {
         uint256 end = 1 + sh.vocab + sh.nLayers * sh.perLayer;
         if (tensor == T_RMS_FINAL) return end;
         if (tensor == T_WCLS) return end + 1;
-        uint256 at = 1 + sh.vocab + layer * sh.perLayer;
-        if (tensor == T_RMS_ATT) return at;
-        at += 1;
-        if (tensor == T_WQ) return at;
-        at += sh.dim;
-        if (tensor == T_WK) return at;
-        at += sh.kvDim;
-        if (tensor == T_WV) return at;
-        at += sh.kvDim;
-        if (tensor == T_WO) return at;
-        at += sh.dim;
-        if (tensor == T_RMS_FFN) return at;
-        at += 1;
-        if (tensor == T_W1) return at;
-        at += sh.hidden;
-        if (tensor == T_W2) return at;
-        return at + sh.dim; // W3
+        uint256 ptr = 1 + sh.vocab + layer * sh.perLayer;
+        if (tensor == T_RMS_ATT) return ptr;
+        ptr += 1;
+        if (tensor == T_WQ) return ptr;
+        ptr += sh.dim;
+        if (tensor == T_WK) return ptr;
+        ptr += sh.kvDim;
+        if (tensor == T_WV) return ptr;
+        ptr += sh.kvDim;
+        if (tensor == T_WO) return ptr;
+        ptr += sh.dim;
+        if (tensor == T_RMS_FFN) return ptr;
+        ptr += 1;
+        if (tensor == T_W1) return ptr;
+        ptr += sh.hidden;
+        if (tensor == T_W2) return ptr;
+        return ptr + sh.dim; // W3
     }
 
     // ---- tables ----
@@ -577,19 +578,19 @@ contract TraceStepVerifier is IStepVerifier {
     function _int32s(bytes calldata b, uint256 n) private pure returns (int256[] memory v) {
         if (b.length != 4 * n) revert StepEvidenceMalformed("an int32 vector of the wrong size");
         v = new int256[](n);
-        uint256 at = _offset(b);
-        for (uint256 i = 0; i < n; i++) v[i] = IntOps.int32le(at + 4 * i);
+        uint256 ptr = _offset(b);
+        for (uint256 i = 0; i < n; i++) v[i] = IntOps.int32le(ptr + 4 * i);
     }
 
     function _quant(bytes calldata b, uint256 n) private pure returns (int256[] memory v, uint256 shift) {
         if (b.length != 1 + 2 * n) revert StepEvidenceMalformed("a quantized vector of the wrong size");
         shift = uint8(b[0]);
         v = new int256[](n);
-        uint256 at = _offset(b) + 1;
+        uint256 ptr = _offset(b) + 1;
         for (uint256 i = 0; i < n; i++) {
             int256 x;
             assembly ("memory-safe") {
-                let w := calldataload(add(at, mul(2, i)))
+                let w := calldataload(add(ptr, mul(2, i)))
                 x := signextend(1, or(byte(0, w), shl(8, byte(1, w))))
             }
             v[i] = x;
