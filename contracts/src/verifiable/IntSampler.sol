@@ -33,8 +33,7 @@ library IntSampler {
         bytes memory exp2
     ) internal pure returns (uint256) {
         uint256 n = logits.length;
-        uint256 best = 0;
-        for (uint256 i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
+        uint256 best = argmax(logits);
         if (tMilli == 0) return best;
         (bytes memory w, uint256 total) = weights(logits, logits[best], tMilli, exp2);
         uint32[4] memory st = rngState(seed, pos);
@@ -71,19 +70,44 @@ library IntSampler {
         return tokenAt(order, kept - 1);
     }
 
-    /// @dev e_i = expNeg(⌊(max − l_i) · 1000 / T_milli⌋), 4 bytes each, and their sum.
+    /// @dev The first maximum.
+    function argmax(int256[] memory logits) internal pure returns (uint256 best) {
+        assembly ("memory-safe") {
+            let p := add(logits, 32)
+            let m := mload(p)
+            for { let i := 1 } lt(i, mload(logits)) { i := add(i, 1) } {
+                let v := mload(add(p, shl(5, i)))
+                if sgt(v, m) {
+                    m := v
+                    best := i
+                }
+            }
+        }
+    }
+
+    /// @dev e_i = expNeg(⌊(max − l_i) · 1000 / T_milli⌋), 4 bytes each, and their sum. IntOps.expNeg and
+    /// floorDiv inlined for d ≥ 0 (max is the maximum): this loop runs once per vocabulary entry.
     function weights(int256[] memory logits, int256 max, uint256 tMilli, bytes memory exp2)
         private
         pure
         returns (bytes memory w, uint256 total)
     {
-        w = new bytes(4 * logits.length + 28); // slack: each entry is written with a whole word
-        for (uint256 i = 0; i < logits.length; i++) {
-            uint256 e = uint256(IntOps.expNeg(IntOps.floorDiv((max - logits[i]) * 1000, int256(tMilli)), exp2));
-            assembly ("memory-safe") {
-                mstore(add(add(w, 32), mul(4, i)), shl(224, e))
+        uint256 n = logits.length;
+        w = new bytes(4 * n + 28); // slack: each entry is written with a whole word
+        int256 invLn2 = IntOps.INV_LN2_Q16;
+        assembly ("memory-safe") {
+            let lp := add(logits, 32)
+            let wp := add(w, 32)
+            let tp := add(exp2, 32)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let d := div(mul(sub(max, mload(add(lp, shl(5, i)))), 1000), tMilli)
+                let y := shr(16, add(mul(d, invLn2), 32768))
+                let k := shr(16, y)
+                let e := 0
+                if lt(k, 31) { e := shr(k, shr(232, mload(add(tp, mul(3, shr(6, and(y, 0xffff))))))) }
+                mstore(add(wp, shl(2, i)), shl(224, e))
+                total := add(total, e)
             }
-            total += e;
         }
     }
 
@@ -111,27 +135,87 @@ library IntSampler {
         if (kept == 0 || order.length % 4 != 0) revert SampleOrderInvalid("empty or not 4-byte ids");
         uint256[] memory seen = new uint256[]((n + 255) / 256);
         uint256 prev;
-        for (uint256 j = 0; j < kept; j++) {
-            uint256 id = tokenAt(order, j);
-            if (id >= n || weight(w, id) == 0) revert SampleOrderInvalid("a kept token has no weight");
-            if (seen[id >> 8] & (1 << (id & 255)) != 0) revert SampleOrderInvalid("a token is kept twice");
-            seen[id >> 8] |= 1 << (id & 255);
-            if (j > 0 && !before(w, prev, id)) revert SampleOrderInvalid("not sorted");
-            mass += weight(w, id);
-            if (mass * 65536 > p16 * total && j != kept - 1) revert SampleOrderInvalid("kept past the nucleus");
-            prev = id;
+        uint256 bad;
+        (mass, prev, bad) = keptMass(w, n, p16 * total, order, seen);
+        if (bad != 0) {
+            revert SampleOrderInvalid(
+                bad == 1
+                    ? "a kept token has no weight"
+                    : bad == 2 ? "a token is kept twice" : bad == 3 ? "not sorted" : "kept past the nucleus"
+            );
         }
         bool reached = mass * 65536 > p16 * total;
-        for (uint256 i = 0; i < n; i++) {
-            if (weight(w, i) == 0 || seen[i >> 8] & (1 << (i & 255)) != 0) continue;
-            if (!reached) revert SampleOrderInvalid("the nucleus is not complete");
-            if (before(w, i, prev)) revert SampleOrderInvalid("a stronger token was left out");
+        if (leftOut(w, n, seen, prev, !reached) < n) {
+            revert SampleOrderInvalid(reached ? "a stronger token was left out" : "the nucleus is not complete");
         }
     }
 
-    function before(bytes memory w, uint256 a, uint256 b) private pure returns (bool) {
-        (uint256 wa, uint256 wb) = (weight(w, a), weight(w, b));
-        return wa > wb || (wa == wb && a < b);
+    /// @dev Walks `order`: marks each token in `seen` and sums the mass; `bad` names the first rule broken
+    /// (1 no weight or outside the vocabulary, 2 kept twice, 3 not sorted, 4 the nucleus was exceeded
+    /// before the last token). Assembly: it runs once per kept token, up to the vocabulary's size.
+    function keptMass(bytes memory w, uint256 n, uint256 threshold, bytes calldata order, uint256[] memory seen)
+        private
+        pure
+        returns (uint256 mass, uint256 prev, uint256 bad)
+    {
+        assembly ("memory-safe") {
+            let wp := add(w, 32)
+            let sp := add(seen, 32)
+            let kept := shr(2, order.length)
+            let wPrev := 0
+            for { let j := 0 } lt(j, kept) { j := add(j, 1) } {
+                let id := shr(224, calldataload(add(order.offset, shl(2, j))))
+                let wi := 0
+                if lt(id, n) { wi := shr(224, mload(add(wp, shl(2, id)))) }
+                if iszero(wi) {
+                    bad := 1
+                    break
+                }
+                let slot := add(sp, shl(5, shr(8, id)))
+                let bit := shl(and(id, 255), 1)
+                if and(mload(slot), bit) {
+                    bad := 2
+                    break
+                }
+                mstore(slot, or(mload(slot), bit))
+                // Strictly after the previous one: lighter, or as heavy with a larger id.
+                if and(gt(j, 0), iszero(or(gt(wPrev, wi), and(eq(wPrev, wi), lt(prev, id))))) {
+                    bad := 3
+                    break
+                }
+                mass := add(mass, wi)
+                if and(gt(mul(mass, 65536), threshold), lt(j, sub(kept, 1))) {
+                    bad := 4
+                    break
+                }
+                prev := id
+                wPrev := wi
+            }
+        }
+    }
+
+    /// @dev The first token with weight that is not kept and sorts before `last` (or, with `any`, that is
+    /// not kept at all); n when there is none. Runs over the whole vocabulary, hence assembly.
+    function leftOut(bytes memory w, uint256 n, uint256[] memory seen, uint256 last, bool any)
+        private
+        pure
+        returns (uint256 found)
+    {
+        uint256 wLast = weight(w, last);
+        found = n;
+        assembly ("memory-safe") {
+            let wp := add(w, 32)
+            let sp := add(seen, 32)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let wi := shr(224, mload(add(wp, shl(2, i))))
+                if iszero(wi) { continue }
+                if and(shr(and(i, 255), mload(add(sp, shl(5, shr(8, i))))), 1) { continue }
+                if or(any, or(gt(wi, wLast), and(eq(wi, wLast), lt(i, last)))) {
+                    found := i
+                    break
+                }
+            }
+        }
     }
 
     // ---- the project's PRNG ----

@@ -307,8 +307,15 @@ contract TraceStepVerifier is IStepVerifier {
         for (uint256 p = 0; p < ev.inputs.length; p++) {
             uint256 n = sh.vocab - p * PART_ROWS < PART_ROWS ? sh.vocab - p * PART_ROWS : PART_ROWS;
             if (ev.inputs[p].length != 4 * n) revert StepEvidenceMalformed("an int32 vector of the wrong size");
-            uint256 ptr = _offset(ev.inputs[p]);
-            for (uint256 i = 0; i < n; i++) logits[p * PART_ROWS + i] = IntOps.int32le(ptr + 4 * i);
+            uint256 src = _offset(ev.inputs[p]);
+            assembly ("memory-safe") {
+                let dst := add(add(logits, 32), shl(5, mul(p, PART_ROWS)))
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    let w := calldataload(add(src, shl(2, i)))
+                    let v := or(or(byte(0, w), shl(8, byte(1, w))), or(shl(16, byte(2, w)), shl(24, byte(3, w))))
+                    mstore(add(dst, shl(5, i)), signextend(3, v))
+                }
+            }
         }
         return _tokenBytes(
             IntSampler.sample(logits, ev.temperatureMilli, ev.topP16, ev.seed, st.pos, ev.order, _exp2())
