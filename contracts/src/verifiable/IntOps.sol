@@ -242,71 +242,89 @@ library IntOps {
         return i >= 0 ? t >> uint256(i) : t << uint256(-i);
     }
 
-    /// @dev The cache one attention step reads: keys quantized per kv head (as the engine's cache holds
-    /// them) with their shifts, values, and the constants.
+    /// @dev What one attention step reads: the calldata offsets of each earlier position's rotated key and
+    /// value (int32 little-endian, kvDim each: read in place, never copied, since a late position reads
+    /// hundreds of them), and the constants.
     struct Cache {
-        int256[][] k16; // [t * nKvHeads + kvHead]
-        uint256[] kShift;
-        int256[][] values;
+        uint256[] keyAt;
+        uint256[] valueAt;
         uint256 nKvHeads;
         uint256 headSize;
         int256 scale;
         bytes exp2;
     }
 
-    /// @notice Attention of every head at one position (attentionHead over ATTN's inputs): q (dim) and
-    /// each earlier position's rotated key and value (kvDim), grouped-query heads.
+    /// @notice Attention of every head at one position (attentionHead over ATTN's inputs): q (dim) and,
+    /// per earlier position, the rotated key and the value at the given calldata offsets (kvDim each),
+    /// grouped-query heads.
     function attention(
         int256[] memory q,
-        int256[][] memory keys,
-        int256[][] memory values,
+        uint256[] memory keyAt,
+        uint256[] memory valueAt,
         uint256 nHeads,
         uint256 nKvHeads,
         bytes memory exp2
     ) internal pure returns (int256[] memory out) {
-        Cache memory c;
-        c.headSize = q.length / nHeads;
+        Cache memory c = Cache(keyAt, valueAt, nKvHeads, q.length / nHeads, 0, exp2);
         c.scale = invSqrtQ16(c.headSize);
-        c.nKvHeads = nKvHeads;
-        c.values = values;
-        c.exp2 = exp2;
-        c.k16 = new int256[][](keys.length * nKvHeads);
-        c.kShift = new uint256[](keys.length * nKvHeads);
-        for (uint256 t = 0; t < keys.length; t++) {
-            for (uint256 h = 0; h < nKvHeads; h++) {
-                (c.k16[t * nKvHeads + h], c.kShift[t * nKvHeads + h]) = quantize(keys[t], h * c.headSize, c.headSize);
-            }
-        }
         out = new int256[](q.length);
         for (uint256 h = 0; h < nHeads; h++) head(out, q, h, h / (nHeads / nKvHeads), c);
     }
 
     function head(int256[] memory out, int256[] memory q, uint256 h, uint256 kv, Cache memory c) private pure {
+        (int256[] memory w, int256 sum) = headWeights(q, h, kv, c);
+        uint256 hs = c.headSize;
+        for (uint256 i = 0; i < hs; i++) {
+            out[h * hs + i] = floorDiv(weightedSum(w, c.valueAt, 4 * (kv * hs + i)) + sum / 2, sum);
+        }
+    }
+
+    /// @dev e_t = expNeg(max s − s_t) over the positions for head h, and their sum.
+    function headWeights(int256[] memory q, uint256 h, uint256 kv, Cache memory c)
+        private
+        pure
+        returns (int256[] memory w, int256 sum)
+    {
         uint256 hs = c.headSize;
         (int256[] memory q16, uint256 qShift) = quantize(q, h * hs, hs);
-        uint256 T = c.values.length;
-        int256[] memory w = new int256[](T);
+        uint256 T = c.keyAt.length;
+        w = new int256[](T);
         int256 max = type(int256).min;
         for (uint256 t = 0; t < T; t++) {
-            int256[] memory k = c.k16[t * c.nKvHeads + kv];
-            int256 dot = 0;
-            for (uint256 i = 0; i < hs; i++) dot += q16[i] * k[i];
-            int256 shift = 24 - int256(qShift) - int256(c.kShift[t * c.nKvHeads + kv]);
-            int256 p = roundShift(dot, 8) * c.scale;
-            int256 s = shift >= 0 ? roundShift(p, uint256(shift)) : p * int256(1 << uint256(-shift));
+            int256 s = score(q16, qShift, c.keyAt[t] + 4 * kv * hs, hs, c.scale);
             w[t] = s;
             if (s > max) max = s;
         }
-        int256 sum = 0;
         for (uint256 t = 0; t < T; t++) {
             w[t] = expNeg(max - w[t], c.exp2);
             sum += w[t];
         }
+    }
+
+    /// @dev Σ_t w_t · v_t, with v_t the int32 at `offset` of each position's value vector (calldata).
+    function weightedSum(int256[] memory w, uint256[] memory valueAt, uint256 offset) private pure returns (int256 acc) {
+        for (uint256 t = 0; t < w.length; t++) acc += w[t] * int32le(valueAt[t] + offset);
+    }
+
+    /// @dev s_t for one key head at calldata offset `k`: the key quantized to int16 (quantize16), its dot
+    /// product with q16, scaled by 1/√headSize.
+    function score(int256[] memory q16, uint256 qShift, uint256 k, uint256 hs, int256 scale)
+        private
+        pure
+        returns (int256)
+    {
+        uint256 m = 0;
         for (uint256 i = 0; i < hs; i++) {
-            int256 acc = 0;
-            for (uint256 t = 0; t < T; t++) acc += w[t] * c.values[t][kv * hs + i];
-            out[h * hs + i] = floorDiv(acc + sum / 2, sum);
+            uint256 x = abs(int32le(k + 4 * i));
+            if (x > m) m = x;
         }
+        uint256 kShift = 0;
+        while (m > 32767 << kShift) kShift++;
+        int256 dot = 0;
+        for (uint256 i = 0; i < hs; i++) dot += q16[i] * saturate(roundShift(int32le(k + 4 * i), kShift), 32767);
+        int256 shift = 24 - int256(qShift) - int256(kShift);
+        int256 p = roundShift(dot, 8) * scale;
+        return shift >= 0 ? roundShift(p, uint256(shift)) : p * int256(1 << uint256(-shift));
     }
 
     /// @notice round(2^16 / √n) (invSqrtQ16).

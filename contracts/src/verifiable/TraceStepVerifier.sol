@@ -292,11 +292,11 @@ contract TraceStepVerifier is IStepVerifier {
     function _attention(Evidence calldata ev, Shape memory sh) private view returns (bytes memory) {
         int256[] memory q = _int32s(ev.inputs[0], sh.dim);
         uint256 positions = (ev.inputs.length - 1) / 2;
-        int256[][] memory keys = new int256[][](positions);
-        int256[][] memory values = new int256[][](positions);
+        uint256[] memory keys = new uint256[](positions);
+        uint256[] memory values = new uint256[](positions);
         for (uint256 t = 0; t < positions; t++) {
-            keys[t] = _int32s(ev.inputs[1 + 2 * t], sh.kvDim);
-            values[t] = _int32s(ev.inputs[2 + 2 * t], sh.kvDim);
+            keys[t] = _vectorAt(ev.inputs[1 + 2 * t], sh.kvDim);
+            values[t] = _vectorAt(ev.inputs[2 + 2 * t], sh.kvDim);
         }
         return _int32Bytes(IntOps.attention(q, keys, values, sh.nHeads, sh.nKvHeads, _exp2()));
     }
@@ -582,10 +582,15 @@ contract TraceStepVerifier is IStepVerifier {
         }
     }
 
-    function _int32s(bytes calldata b, uint256 n) private pure returns (int256[] memory v) {
+    /// @dev The calldata offset of an int32 vector of `n` values (checked to be that long).
+    function _vectorAt(bytes calldata b, uint256 n) private pure returns (uint256) {
         if (b.length != 4 * n) revert StepEvidenceMalformed("an int32 vector of the wrong size");
+        return _offset(b);
+    }
+
+    function _int32s(bytes calldata b, uint256 n) private pure returns (int256[] memory v) {
+        uint256 ptr = _vectorAt(b, n);
         v = new int256[](n);
-        uint256 ptr = _offset(b);
         for (uint256 i = 0; i < n; i++) v[i] = IntOps.int32le(ptr + 4 * i);
     }
 
