@@ -302,29 +302,63 @@ library IntOps {
     }
 
     /// @dev Σ_t w_t · v_t, with v_t the int32 at `offset` of each position's value vector (calldata).
-    function weightedSum(int256[] memory w, uint256[] memory valueAt, uint256 offset) private pure returns (int256 acc) {
-        for (uint256 t = 0; t < w.length; t++) acc += w[t] * int32le(valueAt[t] + offset);
+    /// Assembly: this and `score` run once per position and head, hundreds of times in a late position.
+    function weightedSum(int256[] memory w, uint256[] memory valueAt, uint256 offset)
+        private
+        pure
+        returns (int256 acc)
+    {
+        assembly ("memory-safe") {
+            let wp := add(w, 32)
+            let vp := add(valueAt, 32)
+            for { let t := 0 } lt(t, mload(w)) { t := add(t, 1) } {
+                let x := calldataload(add(mload(add(vp, shl(5, t))), offset))
+                x := signextend(3, or(or(byte(0, x), shl(8, byte(1, x))), or(shl(16, byte(2, x)), shl(24, byte(3, x)))))
+                acc := add(acc, mul(mload(add(wp, shl(5, t))), x))
+            }
+        }
     }
 
-    /// @dev s_t for one key head at calldata offset `k`: the key quantized to int16 (quantize16), its dot
-    /// product with q16, scaled by 1/√headSize.
+    /// @dev s_t for one key head at calldata offset `k`: the key quantized to int16 (quantize16: smallest
+    /// shift with max|k| / 2^shift ≤ 32767, round half up, clamp), its dot product with q16, scaled by
+    /// 1/√headSize and shifted by 24 − qShift − kShift (attentionHead).
     function score(int256[] memory q16, uint256 qShift, uint256 k, uint256 hs, int256 scale)
         private
         pure
-        returns (int256)
+        returns (int256 s)
     {
-        uint256 m = 0;
-        for (uint256 i = 0; i < hs; i++) {
-            uint256 x = abs(int32le(k + 4 * i));
-            if (x > m) m = x;
+        assembly ("memory-safe") {
+            function load(ptr) -> v {
+                let x := calldataload(ptr)
+                v := signextend(3, or(or(byte(0, x), shl(8, byte(1, x))), or(shl(16, byte(2, x)), shl(24, byte(3, x)))))
+            }
+            let m := 0
+            for { let i := 0 } lt(i, hs) { i := add(i, 1) } {
+                let x := load(add(k, shl(2, i)))
+                if slt(x, 0) { x := sub(0, x) }
+                if gt(x, m) { m := x }
+            }
+            let ks := 0
+            for {} gt(m, shl(ks, 32767)) { ks := add(ks, 1) } {}
+            let half := 0
+            if ks { half := shl(sub(ks, 1), 1) }
+            let qp := add(q16, 32)
+            let dot := 0
+            for { let i := 0 } lt(i, hs) { i := add(i, 1) } {
+                let v := sar(ks, add(load(add(k, shl(2, i))), half))
+                if sgt(v, 32767) { v := 32767 }
+                if slt(v, sub(0, 32767)) { v := sub(0, 32767) }
+                dot := add(dot, mul(mload(add(qp, shl(5, i))), v))
+            }
+            let p := mul(sar(8, add(dot, 128)), scale)
+            let sh := sub(sub(24, qShift), ks)
+            switch slt(sh, 0)
+            case 0 {
+                if sh { p := sar(sh, add(p, shl(sub(sh, 1), 1))) }
+                s := p
+            }
+            default { s := mul(p, shl(sub(0, sh), 1)) }
         }
-        uint256 kShift = 0;
-        while (m > 32767 << kShift) kShift++;
-        int256 dot = 0;
-        for (uint256 i = 0; i < hs; i++) dot += q16[i] * saturate(roundShift(int32le(k + 4 * i), kShift), 32767);
-        int256 shift = 24 - int256(qShift) - int256(kShift);
-        int256 p = roundShift(dot, 8) * scale;
-        return shift >= 0 ? roundShift(p, uint256(shift)) : p * int256(1 << uint256(-shift));
     }
 
     /// @notice round(2^16 / √n) (invSqrtQ16).
