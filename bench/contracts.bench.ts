@@ -16,7 +16,12 @@ import { deployStepVerifier } from "../src/chain/stepVerifier.ts";
 import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
 import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
 import { traceStepEvidence } from "../src/protocol/dispute/traceStep.ts";
-import { attackBond, DEFAULT_OTR_PARAMS, defenseCapital, type DisputeParams } from "../src/protocol/params/otr.ts";
+import {
+  attackBond,
+  DEFAULT_OTR_PARAMS,
+  type DisputeParams,
+  defenseCapital,
+} from "../src/protocol/params/otr.ts";
 import { quantizeModel, type TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../src/protocol/verifiable/replay.ts";
@@ -88,7 +93,10 @@ export async function benchContracts(log: (line: string) => void, positions = 64
   const q = quantizeModel(ck.value.config, ck.value.weights);
   if (!q.ok) throw new Error(q.error.message);
   const model = q.value;
-  const context: ExecutionContext = { prompt: [1, 403, 1033], sampling: { temperature: 0.8, topP: 0.9, seed: 3 } };
+  const context: ExecutionContext = {
+    prompt: [1, 403, 1033],
+    sampling: { temperature: 0.8, topP: 0.9, seed: 3 },
+  };
   log(`contracts: a ts-int generation of ${positions} positions on a generated 15m-shape model`);
   const g = verifiableGeneration(model, context, positions - context.prompt.length + 1);
   const chain = await startAnvil({ gasLimit: 1_000_000_000n });
@@ -116,9 +124,19 @@ export async function benchContracts(log: (line: string) => void, positions = 64
       at(0, 0, OP.ATTN),
       at(Math.floor(last / 2), 0, OP.ATTN),
       at(last, 0, OP.ATTN),
-      ...[OP.ATTN_QUANT, OP.WO, OP.RESID1, OP.FFN_NORM, OP.FFN_QUANT, OP.W1, OP.W3, OP.SWIGLU, OP.SWIGLU_QUANT, OP.W2, OP.RESID2].map(
-        (op) => at(1, 0, op),
-      ),
+      ...[
+        OP.ATTN_QUANT,
+        OP.WO,
+        OP.RESID1,
+        OP.FFN_NORM,
+        OP.FFN_QUANT,
+        OP.W1,
+        OP.W3,
+        OP.SWIGLU,
+        OP.SWIGLU_QUANT,
+        OP.W2,
+        OP.RESID2,
+      ].map((op) => at(1, 0, op)),
       at(1, L, OP.FINAL_NORM),
       at(1, L, OP.FINAL_QUANT),
       at(1, L, OP.LOGITS, 0),

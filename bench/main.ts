@@ -4,7 +4,9 @@
  * `evaluators` (scores/s per evaluator), `audit` (full QA audit time), `poq` (simulator speed) and
  * `attestation` (evidence and receipt verifications per second), `engines` (tokens per second and
  * memory of each inference engine), `serve` (the OpenAI-compatible server under load, tokenizer) and
- * `otr` (the OTR simulator, sequencer ingest, batch sealing and dispute games).
+ * `otr` (the OTR simulator, sequencer ingest, batch sealing and dispute games) and `contracts` (gas of
+ * the on-chain one-step check per operation at stories15M's shape, of the game's moves, batch posting
+ * and registration, and the bonds and defense capital they imply).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -13,6 +15,7 @@ import { provenance } from "../src/report/provenance.ts";
 import { renderTable } from "../src/report/table.ts";
 import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
+import { benchContracts } from "./contracts.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
@@ -325,6 +328,91 @@ if (run("otr")) {
   const t = o.traceTree;
   console.log(
     `\nA real trace tree is not part of the game: building one over ${t.leaves.toLocaleString("en-US")} leaves took ${t.seconds.toFixed(2)} s (${Math.round(t.hashesPerSecond).toLocaleString("en-US")} hashes/s); over 2^24 leaves that is about ${t.extrapolated2to24Seconds.toFixed(0)} s (extrapolated), paid once by each party before it plays.`,
+  );
+}
+
+if (run("contracts")) {
+  log("contracts: one-step gas per operation on anvil, forge gas report (about a minute)");
+  const k = await benchContracts(log);
+  results.contracts = k;
+  const BLOCK = 30_000_000;
+  const TX_CAP = 16_777_216; // EIP-7825 (Osaka): the most gas one transaction may use
+  console.log(
+    `\n${renderTable(
+      ["step", "position", "calldata KB", "gas", "fits a 30M block", "fits the 2^24 tx cap"],
+      k.oneStep.map((r) => [
+        r.op,
+        r.pos,
+        r.calldataBytes / 1000,
+        r.gas.toLocaleString("en-US"),
+        r.gas <= BLOCK ? "yes" : "NO",
+        r.gas <= TX_CAP ? "yes" : "no",
+      ]),
+      {
+        title: `One-step check on chain (TraceStepVerifier.correctLeaf as a transaction: eth_estimateGas on anvil), generated 15m-shape model (seed ${k.model.seed}), a ${k.model.positions}-position ts-int trace, top-p 0.9 at temperature 0.8`,
+        digits: 1,
+      },
+    )}`,
+  );
+  const attn = k.oneStep.filter((r) => r.op === "attn");
+  if (attn.length >= 2) {
+    const [a, b] = [attn[0] as (typeof attn)[number], attn[attn.length - 1] as (typeof attn)[number]];
+    const slope = (b.gas - a.gas) / (b.pos - a.pos);
+    console.log(
+      `\nAttention grows by ${Math.round(slope).toLocaleString("en-US")} gas per earlier position: about ${Math.round((a.gas + slope * 255) / 1e6)}M at position 255 (extrapolated); it fits a 30M block up to position ${Math.floor((BLOCK - a.gas) / slope)}.`,
+    );
+  }
+  const moves = [
+    "DisputeGame challenge",
+    "DisputeGame attack",
+    "DisputeGame dissect",
+    "DisputeGame oneStep",
+    "DisputeGame resolve",
+    "Rollup postBatch",
+    "Rollup forceInclude",
+    "Rollup proveBrokenPromise",
+    "Registry registerModel",
+    "Registry registerWorker",
+    "Registry deposit",
+    "Registry unbond",
+    "Registry withdraw",
+    "Registry slash",
+  ];
+  console.log(
+    `\n${renderTable(
+      ["contract", "function", "calls", "median gas", "max gas", "target"],
+      k.forge
+        .filter((r) => moves.includes(`${r.contract} ${r.fn}`))
+        .map((r) => [
+          r.contract,
+          r.fn,
+          r.calls,
+          r.median.toLocaleString("en-US"),
+          r.max.toLocaleString("en-US"),
+          r.fn === "attack" || r.fn === "dissect"
+            ? `≤ 80,000: ${r.max <= 80_000 ? "met" : "NOT met"}`
+            : r.fn === "postBatch"
+              ? `≤ 60,000 + data: ${r.median <= 60_000 ? "met" : "NOT met"}`
+              : "–",
+        ]),
+      {
+        title:
+          "Moves, batches and registration (forge test --gas-report: execution gas, without the 21,000 base and calldata)",
+        digits: 0,
+      },
+    )}`,
+  );
+  const gwei = (wei: bigint) => `${(Number(wei) / 1e18).toFixed(3)} ETH`;
+  const b = k.bonds;
+  console.log(
+    `\n${renderTable(
+      ["attackers", "defense capital, assumed gas", "with measured gas"],
+      b.capitalWei.map((c) => [c.attackers, gwei(c.assumed), gwei(c.measured)]),
+      {
+        title: `Capital an honest party needs to defend one batch (bonds at ${b.gasPriceGwei} gwei): the leaf-attack bond is ${gwei(b.leafAttackBondWei)} for an assumed ${b.assumedOneStepGas.toLocaleString("en-US")}-gas one-step; the worst one-step measured here costs ${b.measuredOneStepGas.toLocaleString("en-US")} gas (${gwei(b.measuredOneStepCostWei)})`,
+        digits: 0,
+      },
+    )}`,
   );
 }
 

@@ -99,7 +99,10 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     maxClockMs: 1_800_000,
     extensionMs: 300_000,
     oneStepExtensionMs: 1_200_000,
-    gas: { attack: 80_000, dissect: 150_000, oneStep: 2_000_000 },
+    // Measured on the contracts (`npm run bench -- contracts`, docs/contracts.md): a 16-child attack or
+    // dissection is ≈ 118k execution + 21k base + its calldata; a one-step check is answerable only if it
+    // fits a 30M-gas block, and the costliest ones at stories15M's shape approach that (logits 23M).
+    gas: { attack: 150_000, dissect: 150_000, oneStep: 30_000_000 },
     bondGasPriceWei: 30n * GWEI,
     bondSafetyFactor: 4,
     workerSlash: 5n * ETH,
@@ -189,10 +192,13 @@ export function otrProblems(p: OtrParams): string[] {
   return problems;
 }
 
-/** The bond an attack on a node at `height` posts: it forces a dissection (or, on a leaf, a one-step). */
+/**
+ * The bond an attack on a node at `height` posts: it forces a dissection (or, on a leaf, a one-step), so
+ * it covers that move's gas (times the safety factor) and, above the leaves, the bond the dissection
+ * locks — a defender never locks or spends more than its attacker posted, whatever the moves cost.
+ */
 export function attackBond(d: DisputeParams, height: number): bigint {
-  const gas = height === 0 ? d.gas.oneStep : d.gas.dissect;
-  return scaledGas(d, gas);
+  return height === 0 ? scaledGas(d, d.gas.oneStep) : scaledGas(d, d.gas.dissect) + dissectBond(d);
 }
 
 /** The bond a dissection posts: it forces an attack from whoever disagrees. */

@@ -46,12 +46,22 @@ describe("OTR parameters", () => {
     const { aboveLeaves, atLeaves } = griefingCost(DEFAULT_OTR_PARAMS.dispute);
     expect(aboveLeaves.honest).toBeLessThanOrEqual(aboveLeaves.attackerBond);
     expect(atLeaves.honest).toBeLessThanOrEqual(atLeaves.attackerBond);
-    // 100 griefers: 100 one-steps at 2M gas and 30 gwei = 6 ETH of capital, all paid back.
-    expect(defenseCapital(DEFAULT_OTR_PARAMS.dispute, 100)).toBe(6n * 10n ** 18n);
-    // Bonds at cost (safety factor 1) do not cover the dissection's own bond and gas: refused.
+    // 100 griefers: 100 one-steps at 30M gas and 30 gwei = 90 ETH of capital, all paid back.
+    expect(defenseCapital(DEFAULT_OTR_PARAMS.dispute, 100)).toBe(90n * 10n ** 18n);
+    // Even at cost (safety factor 1) an attack's bond covers the dissection it forces, bond included,
+    // whatever the measured gas of the two moves.
+    for (const gas of [
+      { attack: 150_000, dissect: 150_000, oneStep: 30_000_000 },
+      { attack: 400_000, dissect: 90_000, oneStep: 1_000 },
+    ]) {
+      const d = { ...DEFAULT_OTR_PARAMS.dispute, bondSafetyFactor: 1, gas };
+      expect(otrProblems({ ...DEFAULT_OTR_PARAMS, dispute: d })).toEqual([]);
+      const g = griefingCost(d);
+      expect(g.aboveLeaves.honest).toBeLessThanOrEqual(g.aboveLeaves.attackerBond);
+    }
     expect(
-      otrProblems({ ...DEFAULT_OTR_PARAMS, dispute: { ...DEFAULT_OTR_PARAMS.dispute, bondSafetyFactor: 1 } }),
-    ).toEqual([expect.stringMatching(/dispute bonds must cover the answers they force/)]);
+      otrProblems({ ...DEFAULT_OTR_PARAMS, dispute: { ...DEFAULT_OTR_PARAMS.dispute, bondSafetyFactor: 0.5 } }),
+    ).toEqual([expect.stringMatching(/bondSafetyFactor must be ≥ 1/)]);
   });
 });
 

@@ -49,7 +49,7 @@ export interface CostInputs {
 
 /** Our defaults: an L1-priced settlement at 10 gwei and $3,000/ETH, a 1 s query on a $2.50/h GPU. */
 export const DEFAULT_COST_INPUTS: CostInputs = {
-  batchPostGas: 100_000,
+  batchPostGas: 140_000, // Rollup.postBatch: 119k execution (forge gas report) + 21k base; data priced apart
   batchSize: 1_000,
   receiptBytes: 257,
   dataAvailability: "calldata",
@@ -60,7 +60,7 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   proofOnChain: true,
   proofPostGas: 30_000,
   disputeRate: 0,
-  disputeGas: 3_000_000,
+  disputeGas: 32_000_000, // challenge + 6 rounds of 16-ary moves + a one-step of up to 30M + resolution
   gasPriceGwei: 10,
   ethUsd: 3_000,
   serviceSeconds: 1,
