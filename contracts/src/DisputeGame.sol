@@ -110,6 +110,7 @@ contract DisputeGame is ReentrancyGuard {
     error DisputeTooLate(uint256 claim, uint40 deadline);
     error DisputeStepNotCountered(bytes32 correct, bytes32 claimed);
     error ModelNotVerifiable(bytes32 modelId);
+    error DisputeTooLong(uint64 positions, uint32 maxPositions);
     error ReceiptNotInBatch(bytes32 digest);
     error NotResolvableYet(uint40 lastDeadline);
     error AlreadyResolved();
@@ -161,11 +162,20 @@ contract DisputeGame is ReentrancyGuard {
         _attack(game, 0, ROOT_CHILD, r.traceRoot);
     }
 
-    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position) internal returns (uint256 game) {
-        (bytes32 weightsHash, uint32 steps,) = registry.models(r.modelId);
+    /// @dev The trace's leaf count from the receipt's token counts and the registered model (which must
+    /// be verifiable, and the trace no longer than its disputable length), and the model's weights hash.
+    function _traceOf(Receipts.Receipt calldata r) internal view returns (uint64 leafCount, bytes32 weightsHash) {
+        (bytes32 weights, uint32 steps, uint32 maxPositions,) = registry.models(r.modelId);
         if (steps == 0) revert ModelNotVerifiable(r.modelId);
-        uint64 leafCount = uint64(steps) * (uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1);
+        uint64 positions = uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1;
+        if (positions > maxPositions) revert DisputeTooLong(positions, maxPositions);
+        leafCount = uint64(steps) * positions;
         if (leafCount == 0) revert DisputeMoveInvalid("a trace has at least one leaf");
+        weightsHash = weights;
+    }
+
+    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position) internal returns (uint256 game) {
+        (uint64 leafCount, bytes32 weightsHash) = _traceOf(r);
         game = games.length;
         Game storage g = games.push();
         Subject storage s = g.subject;

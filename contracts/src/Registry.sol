@@ -50,6 +50,10 @@ contract Registry is Ownable, EIP712 {
         /// @dev Trace leaves per position of the verifiable engine (engine spec v2): a receipt's trace has
         /// stepsPerPosition × (inputTokens + max(outputTokens, 1) − 1) leaves. 0: not verifiable (no disputes).
         uint32 stepsPerPosition;
+        /// @dev The longest trace (in positions) whose every one-step check fits a block: longer receipts
+        /// cannot be disputed (a leaf nobody can answer on chain would convict an honest worker), and rely
+        /// on attestation and spot-checks alone. Measured per shape (`npm run bench -- contracts`).
+        uint32 maxDisputePositions;
         bool registered;
     }
 
@@ -74,7 +78,9 @@ contract Registry is Ownable, EIP712 {
     uint256 public withdrawn;
     uint256 public slashed;
 
-    event ModelRegistered(bytes32 indexed modelId, bytes32 weightsHash, uint32 stepsPerPosition);
+    event ModelRegistered(
+        bytes32 indexed modelId, bytes32 weightsHash, uint32 stepsPerPosition, uint32 maxDisputePositions
+    );
     event EngineAllowed(bytes32 indexed modelId, bytes32 indexed engineHash, bool allowed);
     event AttesterSet(address indexed attester, bool allowed);
     event SlasherSet(address indexed slasher, bool allowed);
@@ -117,12 +123,15 @@ contract Registry is Ownable, EIP712 {
 
     // ---- governance ----
 
-    function registerModel(bytes32 modelId, bytes32 weightsHash, uint32 stepsPerPosition, bytes32[] calldata engines)
-        external
-        onlyOwner
-    {
-        models[modelId] = Model(weightsHash, stepsPerPosition, true);
-        emit ModelRegistered(modelId, weightsHash, stepsPerPosition);
+    function registerModel(
+        bytes32 modelId,
+        bytes32 weightsHash,
+        uint32 stepsPerPosition,
+        uint32 maxDisputePositions,
+        bytes32[] calldata engines
+    ) external onlyOwner {
+        models[modelId] = Model(weightsHash, stepsPerPosition, maxDisputePositions, true);
+        emit ModelRegistered(modelId, weightsHash, stepsPerPosition, maxDisputePositions);
         for (uint256 i = 0; i < engines.length; i++) {
             engineAllowed[modelId][engines[i]] = true;
             emit EngineAllowed(modelId, engines[i], true);

@@ -42,7 +42,7 @@ contract DisputeGameTest is RegistryFixture {
         // The fixture registered MODEL with STEPS = 100 steps per position; this test's model has 4.
         bytes32[] memory engines = new bytes32[](1);
         engines[0] = ENGINE;
-        registry.registerModel(MODEL, WEIGHTS, 4, engines);
+        registry.registerModel(MODEL, WEIGHTS, 4, 8, engines);
         rollup = new Rollup(address(this), registry, 1 hours, 10 ether, 5_000);
         oracle = new OracleStepVerifier();
         game = new DisputeGame(
@@ -186,6 +186,14 @@ contract DisputeGameTest is RegistryFixture {
         assertEq(game.credits(operator), DISSECT_BOND * 3 + NODE_BOND * 3, "defender credits");
         assertEq(game.credits(address(this)), LEAF_BOND, "one-step submitter");
         assertEq(game.credits(griefer), 0, "the griefer loses every bond");
+    }
+
+    function test_aReceiptLongerThanTheModelsDisputableTraceCannotBeChallenged() public {
+        registry.registerModel(MODEL, WEIGHTS, 4, 1, new bytes32[](0)); // one position at most
+        (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat); // two positions
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeTooLong.selector, uint64(2), uint32(1)));
+        game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
     }
 
     function test_movesAreBondedClockedAndChecked() public {

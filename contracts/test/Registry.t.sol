@@ -32,7 +32,7 @@ abstract contract RegistryFixture is Test {
         registry = new Registry(address(this), token, DELAY, [uint256(0), MIN, 1 ether, 1 ether]);
         bytes32[] memory engines = new bytes32[](1);
         engines[0] = ENGINE;
-        registry.registerModel(MODEL, WEIGHTS, STEPS, engines);
+        registry.registerModel(MODEL, WEIGHTS, STEPS, type(uint32).max, engines);
         registry.setAttester(attester, true);
         registry.setSlasher(slasher, true);
         token.mint(operator, 1_000 ether);

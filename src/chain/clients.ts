@@ -66,6 +66,8 @@ export async function registerDevWorker(
     readonly weightsHash: Hex;
     /** Trace leaves per position of the verifiable engine (0: the model's receipts cannot be disputed). */
     readonly stepsPerPosition: number;
+    /** The longest disputable trace, in positions (see Registry.Model; default: no limit). */
+    readonly maxDisputePositions?: number;
     readonly engines: readonly Hex[];
   },
   attesterKey: Hex,
@@ -76,6 +78,7 @@ export async function registerDevWorker(
     model.modelId,
     model.weightsHash,
     model.stepsPerPosition,
+    model.maxDisputePositions ?? 2 ** 32 - 1,
     model.engines,
   ]);
   await send(c, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);

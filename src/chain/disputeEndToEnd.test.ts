@@ -87,6 +87,7 @@ beforeAll(async () => {
     validSeconds: 30n * 86_400n,
     stepsPerPosition: stepsPerPosition(model.shape),
     weightsHash: modelRoot(model),
+    maxDisputePositions: 16, // every one-step of this small model's traces up to 16 positions fits a block
   });
   await becomeSequencer(owner, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
   // The worker serves three requests; the second one's forward pass is faulted (its output altered).

@@ -96,6 +96,7 @@ export function registerTheDevWorker(
     readonly stepsPerPosition: number;
     /** The model's commitment (a verifiable model's root; a stand-in by default). */
     readonly weightsHash?: Hex;
+    readonly maxDisputePositions?: number;
   },
 ): Promise<void> {
   return registerDevWorker(
@@ -105,6 +106,7 @@ export function registerTheDevWorker(
       modelId: MODEL,
       weightsHash: o.weightsHash ?? WEIGHTS,
       stepsPerPosition: o.stepsPerPosition,
+      ...(o.maxDisputePositions === undefined ? {} : { maxDisputePositions: o.maxDisputePositions }),
       engines: [ENGINE],
     },
     attesterKey,

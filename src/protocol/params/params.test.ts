@@ -60,7 +60,10 @@ describe("OTR parameters", () => {
       expect(g.aboveLeaves.honest).toBeLessThanOrEqual(g.aboveLeaves.attackerBond);
     }
     expect(
-      otrProblems({ ...DEFAULT_OTR_PARAMS, dispute: { ...DEFAULT_OTR_PARAMS.dispute, bondSafetyFactor: 0.5 } }),
+      otrProblems({
+        ...DEFAULT_OTR_PARAMS,
+        dispute: { ...DEFAULT_OTR_PARAMS.dispute, bondSafetyFactor: 0.5 },
+      }),
     ).toEqual([expect.stringMatching(/bondSafetyFactor must be ≥ 1/)]);
   });
 });
