@@ -144,7 +144,7 @@ export function costExperiment(base: CostInputs = DEFAULT_COST_INPUTS): Experime
   line("ours, an L2 at 0.01 gwei: calldata, proofs on chain", { ...base, gasPriceGwei: 0.01 });
   for (const rho of [0.001, 0.05])
     line(`ours, L1 blob, rho ${rho * 100}%`, { ...base, dataAvailability: "blob", rho });
-  line("ours, L1 blob, 1% of queries disputed (3M gas each)", {
+  line(`ours, L1 blob, 1% of queries disputed (${(base.disputeGas / 1e6).toFixed(0)}M gas each)`, {
     ...base,
     dataAvailability: "blob",
     disputeRate: 0.01,
