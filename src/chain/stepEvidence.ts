@@ -9,7 +9,7 @@ import type { TraceStepEvidence } from "../protocol/dispute/traceStep.ts";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
 import type { IntModel, QuantMatrix } from "../protocol/verifiable/intModel.ts";
 import { nucleus, samplingWeights } from "../protocol/verifiable/intSampler.ts";
-import { modelLeafIndex, modelLeaves, TENSOR } from "../protocol/verifiable/modelCommitment.ts";
+import { modelLeafIndex, modelLeaves, shapeFields, TENSOR } from "../protocol/verifiable/modelCommitment.ts";
 import { decodeInt32, decodeToken, matmulOf } from "../protocol/verifiable/replay.ts";
 import { samplingUnits } from "../protocol/verifiable/requestCommitments.ts";
 import { LOGITS_PART_ROWS, OP, type StepId, stepAt, TraceTree } from "../protocol/verifiable/trace.ts";
@@ -136,15 +136,15 @@ export function encodeStepEvidence(model: IntModel, index: number, evidence: Tra
   const units = samplingUnits(evidence.context.sampling);
   return encodeAbiParameters(STEP_EVIDENCE_ABI, [
     {
-      shape: [
-        s.dim,
-        s.hiddenDim,
-        s.nLayers,
-        s.nHeads,
-        s.nKvHeads,
-        s.vocabSize,
-        s.seqLen,
-        s.sharedClassifier ? 1 : 0,
+      shape: shapeFields(s) as unknown as readonly [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
       ],
       shapeProof: modelTreeOf(model).proof(0).map(bytesToHex),
       prompt: [...evidence.context.prompt],

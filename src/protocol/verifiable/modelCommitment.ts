@@ -92,13 +92,9 @@ export function modelLeafIndex(s: TransformerShape, tensor: number, layer: numbe
   throw new RangeError(`unknown tensor ${tensor}`);
 }
 
-/** All leaves of the commitment, in order. */
-export function modelLeaves(model: IntModel, hash: Hash32 = keccak256): Uint8Array[] {
-  const s = model.shape;
-  const shape = new Uint8Array(21 + 32);
-  shape.set(new TextEncoder().encode("verinfer-int-model-v1"), 0);
-  const sv = new DataView(shape.buffer);
-  [
+/** The shape leaf's eight u32 fields, in order (the on-chain verifier takes them in this order too). */
+export function shapeFields(s: TransformerShape): number[] {
+  return [
     s.dim,
     s.hiddenDim,
     s.nLayers,
@@ -107,7 +103,16 @@ export function modelLeaves(model: IntModel, hash: Hash32 = keccak256): Uint8Arr
     s.vocabSize,
     s.seqLen,
     s.sharedClassifier ? 1 : 0,
-  ].forEach((x, i) => {
+  ];
+}
+
+/** All leaves of the commitment, in order. */
+export function modelLeaves(model: IntModel, hash: Hash32 = keccak256): Uint8Array[] {
+  const s = model.shape;
+  const shape = new Uint8Array(21 + 32);
+  shape.set(new TextEncoder().encode("verinfer-int-model-v1"), 0);
+  const sv = new DataView(shape.buffer);
+  shapeFields(s).forEach((x, i) => {
     sv.setUint32(21 + 4 * i, x);
   });
   const leaves = [hash(shape)];
