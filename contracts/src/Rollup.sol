@@ -40,6 +40,8 @@ contract Rollup is Ownable, EIP712 {
         uint32 count;
         DataKind kind;
         uint64 postedAt;
+        /// @dev The block it was posted in: spot-check selection draws from a later block's hash.
+        uint64 postedBlock;
         /// @dev keccak256 of the calldata, or the blob's versioned hash, or the forced receipt's digest.
         /// Who posted is in the event (the sequencer, or the client that forced a receipt in).
         bytes32 dataRef;
@@ -148,7 +150,7 @@ contract Rollup is Ownable, EIP712 {
         if (sequencerBond < minSequencerBond) revert BondTooLow(sequencerBond, minSequencerBond);
         if (index != batches.length) revert BatchIndexWrong(uint64(batches.length), index);
         if (count == 0) revert BatchDataMalformed("a batch holds at least one receipt");
-        batches.push(Batch(root, count, kind, uint64(block.timestamp), dataRef));
+        batches.push(Batch(root, count, kind, uint64(block.timestamp), uint64(block.number), dataRef));
         emit BatchPosted(index, root, count, kind, dataRef);
     }
 
@@ -160,7 +162,14 @@ contract Rollup is Ownable, EIP712 {
         forced[digest] = true;
         index = uint64(batches.length);
         batches.push(
-            Batch(Receipts.leaf(0, digest, signature), 1, DataKind.Forced, uint64(block.timestamp), digest)
+            Batch(
+                Receipts.leaf(0, digest, signature),
+                1,
+                DataKind.Forced,
+                uint64(block.timestamp),
+                uint64(block.number),
+                digest
+            )
         );
         emit ReceiptForced(index, digest, msg.sender);
     }

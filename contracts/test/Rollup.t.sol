@@ -13,7 +13,7 @@ contract RollupTest is RegistryFixture {
     address internal game = address(0x6A3E);
     uint64 internal constant WINDOW = 1 hours;
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         sequencer = vm.addr(SEQUENCER_KEY);
         rollup = new Rollup(address(this), registry, WINDOW, 10 ether, 5_000);

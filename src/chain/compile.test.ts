@@ -14,6 +14,8 @@ describe("contract artifacts", () => {
       "registryBytecode",
       "rollupAbi",
       "rollupBytecode",
+      "spotChecksAbi",
+      "spotChecksBytecode",
       "traceStepVerifierAbi",
       "traceStepVerifierBytecode",
       "verinferTokenAbi",

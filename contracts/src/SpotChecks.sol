@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {DisputeGame} from "./DisputeGame.sol";
+import {Receipts} from "./Receipts.sol";
+import {Registry} from "./Registry.sol";
+import {Rollup} from "./Rollup.sol";
+
+/// @notice Verifies a spot-check proof: that `proof` proves the slice `selector` picks of the execution a
+/// receipt committed to (its trace root, model root, prompt and parameters). The ZK issue's Groth16
+/// verifier plugs in here.
+interface ISpotCheckVerifier {
+    function verifySlice(DisputeGame.Subject calldata subject, bytes32 selector, bytes calldata proof)
+        external
+        view
+        returns (bool);
+}
+
+/// @title Stochastic spot-checks: selection, obligations, proofs, slashing
+/// @notice docs/spec/otr.md §5; src/protocol/spotcheck/spotcheck.ts decides the same. A receipt at
+/// `position` of batch `b` owes a proof iff uint256(keccak256(root ‖ position u64 ‖ seed)) < ⌊2^256·ρ⌋,
+/// where seed is the hash of the block `seedDelayBlocks` after the batch's (unknown when the root was
+/// committed). Anyone opens the obligation of a selected receipt (proving it is in the batch); the worker
+/// proves it through the verifier by the deadline (posting time + proofDeadline) or anyone slashes it
+/// for the missing proof, with a share to the reporter. Only the worker (its enclave key or its
+/// operator) submits the proof, and its first submission decides, as settleObligation does: valid, the
+/// obligation is met; invalid, the worker is slashed at once. Nobody else can submit in its name, so
+/// nobody can get an honest worker slashed with a bad proof.
+contract SpotChecks is ReentrancyGuard {
+    enum Status {
+        None,
+        Open,
+        Proven,
+        Slashed
+    }
+
+    struct Obligation {
+        Status status;
+        uint64 deadline;
+        address worker;
+        bytes32 selector;
+        DisputeGame.Subject subject;
+    }
+
+    Registry public immutable registry;
+    Rollup public immutable rollup;
+    ISpotCheckVerifier public immutable verifier;
+    uint32 public immutable rhoPpm;
+    uint8 public immutable seedDelayBlocks;
+    uint32 public immutable proofDeadline;
+    uint256 public immutable missingProofSlash;
+    uint256 public immutable reporterShareBps;
+
+    mapping(uint64 batch => bytes32) public seeds;
+    mapping(bytes32 key => Obligation) internal obligations;
+
+    event SeedFixed(uint64 indexed batch, bytes32 seed);
+    event ObligationOpened(uint64 indexed batch, uint32 position, address worker, uint64 deadline, bytes32 selector);
+    event ObligationProven(uint64 indexed batch, uint32 position);
+    event ObligationSlashed(uint64 indexed batch, uint32 position, address worker, uint256 amount, address reporter);
+
+    error SeedNotYet(uint256 seedBlock);
+    error SeedExpired(uint256 seedBlock);
+    error SeedUnknown(uint64 batch);
+    error NotSelected(uint64 batch, uint32 position);
+    error ReceiptNotInBatch(bytes32 digest);
+    error ObligationExists(uint64 batch, uint32 position);
+    error ObligationNotOpen(uint64 batch, uint32 position);
+    error ProofTooLate(uint64 deadline);
+    error NotTheWorker(address caller);
+    error ProofNotDue(uint64 deadline);
+    error ModelNotVerifiable(bytes32 modelId);
+
+    struct Params {
+        uint32 rhoPpm;
+        uint8 seedDelayBlocks;
+        uint32 proofDeadline;
+        uint256 missingProofSlash;
+        uint256 reporterShareBps;
+    }
+
+    constructor(Registry registry_, Rollup rollup_, ISpotCheckVerifier verifier_, Params memory p) {
+        require(p.rhoPpm <= 1_000_000 && p.seedDelayBlocks >= 1 && p.reporterShareBps <= 10_000, "bad params");
+        registry = registry_;
+        rollup = rollup_;
+        verifier = verifier_;
+        rhoPpm = p.rhoPpm;
+        seedDelayBlocks = p.seedDelayBlocks;
+        proofDeadline = p.proofDeadline;
+        missingProofSlash = p.missingProofSlash;
+        reporterShareBps = p.reporterShareBps;
+    }
+
+    // ---- selection ----
+
+    /// @notice Records batch `b`'s seed: the hash of block postedBlock + seedDelayBlocks, once it exists
+    /// and while the EVM still returns it (256 blocks). Anyone may call; there is one seed per batch.
+    function fixSeed(uint64 b) external returns (bytes32 seed) {
+        seed = seeds[b];
+        if (seed != bytes32(0)) return seed;
+        uint256 seedBlock = uint256(rollup.batch(b).postedBlock) + seedDelayBlocks;
+        if (block.number <= seedBlock) revert SeedNotYet(seedBlock);
+        seed = blockhash(seedBlock);
+        if (seed == bytes32(0)) revert SeedExpired(seedBlock);
+        seeds[b] = seed;
+        emit SeedFixed(b, seed);
+    }
+
+    /// @notice ⌊2^256 · ρ⌋ (selectionThreshold); ρ = 100% selects everything.
+    function threshold() public view returns (uint256) {
+        return Math.mulDiv(1 << 255, 2 * uint256(rhoPpm), 1_000_000);
+    }
+
+    /// @notice uint256(keccak256(root ‖ position u64 ‖ seed)) (selectionDraw).
+    function draw(bytes32 root, uint32 position, bytes32 seed) public pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(root, uint64(position), seed)));
+    }
+
+    /// @notice Whether the receipt at `position` of batch `b` owes a proof (its seed must be fixed).
+    function isSelected(uint64 b, uint32 position) public view returns (bool) {
+        bytes32 seed = seeds[b];
+        if (seed == bytes32(0)) revert SeedUnknown(b);
+        return rhoPpm == 1_000_000 || draw(rollup.batch(b).root, position, seed) < threshold();
+    }
+
+    // ---- obligations ----
+
+    /// @notice Opens the obligation of a selected receipt, shown to be at `position` of batch `b`.
+    function open(
+        uint64 b,
+        uint32 position,
+        Receipts.Receipt calldata r,
+        bytes calldata signature,
+        bytes32[] calldata proof
+    ) external returns (bytes32 key) {
+        bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
+        if (!rollup.includes(b, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
+        if (!isSelected(b, position)) revert NotSelected(b, position);
+        key = keyOf(b, position);
+        Obligation storage o = obligations[key];
+        if (o.status != Status.None) revert ObligationExists(b, position);
+        o.status = Status.Open;
+        o.deadline = rollup.batch(b).postedAt + proofDeadline;
+        o.worker = r.worker;
+        o.selector = keccak256(abi.encode(seeds[b], rollup.batch(b).root, position));
+        o.subject = _subject(r, b, position);
+        emit ObligationOpened(b, position, r.worker, o.deadline, o.selector);
+    }
+
+    function _subject(Receipts.Receipt calldata r, uint64 b, uint32 position)
+        internal
+        view
+        returns (DisputeGame.Subject memory s)
+    {
+        (bytes32 weightsHash, uint32 steps,,) = registry.models(r.modelId);
+        if (steps == 0) revert ModelNotVerifiable(r.modelId);
+        s.traceRoot = r.traceRoot;
+        s.leafCount = uint64(steps) * (uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1);
+        s.worker = r.worker;
+        s.modelId = r.modelId;
+        s.weightsHash = weightsHash;
+        s.promptHash = r.promptHash;
+        s.paramsHash = r.paramsHash;
+        s.batch = b;
+        s.position = position;
+    }
+
+    /// @notice The worker answers its open obligation before the deadline: a valid proof meets it, an
+    /// invalid one slashes the worker (the caller's own submission; no share is paid for it).
+    function prove(uint64 b, uint32 position, bytes calldata proof) external nonReentrant returns (bool valid) {
+        Obligation storage o = obligations[keyOf(b, position)];
+        if (o.status != Status.Open) revert ObligationNotOpen(b, position);
+        (address operator,,,,,) = registry.participant(o.worker);
+        if (msg.sender != o.worker && msg.sender != operator) revert NotTheWorker(msg.sender);
+        if (block.timestamp > o.deadline) revert ProofTooLate(o.deadline);
+        valid = verifier.verifySlice(o.subject, o.selector, proof);
+        if (valid) {
+            o.status = Status.Proven;
+            emit ObligationProven(b, position);
+        } else {
+            o.status = Status.Slashed;
+            uint256 taken = registry.slash(o.worker, missingProofSlash, address(0), 0);
+            emit ObligationSlashed(b, position, o.worker, taken, address(0));
+        }
+    }
+
+    /// @notice Slashes the worker of an obligation still unproven after its deadline; the reporter gets
+    /// `reporterShareBps` of it, the rest is burned.
+    function slashMissing(uint64 b, uint32 position) external nonReentrant returns (uint256 taken) {
+        Obligation storage o = obligations[keyOf(b, position)];
+        if (o.status != Status.Open) revert ObligationNotOpen(b, position);
+        if (block.timestamp <= o.deadline) revert ProofNotDue(o.deadline);
+        o.status = Status.Slashed;
+        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit ObligationSlashed(b, position, o.worker, taken, msg.sender);
+    }
+
+    function obligation(uint64 b, uint32 position) external view returns (Obligation memory) {
+        return obligations[keyOf(b, position)];
+    }
+
+    function keyOf(uint64 b, uint32 position) public pure returns (bytes32) {
+        return keccak256(abi.encode(b, position));
+    }
+}

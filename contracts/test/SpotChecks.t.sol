@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Receipts} from "../src/Receipts.sol";
+import {ISpotCheckVerifier, SpotChecks} from "../src/SpotChecks.sol";
+import {HashSliceVerifier} from "./doubles/HashSliceVerifier.sol";
+import {RollupTest} from "./Rollup.t.sol";
+
+/// @dev Seeds and selection; the obligation flows run on anvil against the TypeScript rules
+/// (src/chain/spotChecks.test.ts).
+contract SpotChecksTest is RollupTest {
+    SpotChecks internal spot;
+
+    function setUp() public override {
+        super.setUp();
+        spot = new SpotChecks(
+            registry,
+            rollup,
+            ISpotCheckVerifier(address(new HashSliceVerifier())),
+            SpotChecks.Params(1_000_000, 2, 30 minutes, 5 ether, 5_000)
+        );
+        registry.setSlasher(address(spot), true);
+    }
+
+    function test_theSeedIsALaterBlocksHashFixedOnceAndOnlyWhileTheEvmStillHasIt() public {
+        vm.prank(sequencer);
+        rollup.postBatch(0, keccak256("root"), 4, "");
+        uint256 seedBlock = block.number + 2;
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.SeedNotYet.selector, seedBlock));
+        spot.fixSeed(0);
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.SeedUnknown.selector, uint64(0)));
+        spot.isSelected(0, 0);
+        vm.roll(seedBlock + 300); // past the 256 blocks blockhash reaches
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.SeedExpired.selector, seedBlock));
+        spot.fixSeed(0);
+    }
+
+    function test_atRhoOneEveryReceiptIsSelectedAndOpenNeedsItInTheBatch() public {
+        (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) = signedReceipt(1);
+        bytes32 leaf = Receipts.leaf(0, digest, sig);
+        vm.prank(sequencer);
+        rollup.postBatch(0, leaf, 1, "");
+        vm.roll(block.number + 3);
+        bytes32 seed = spot.fixSeed(0);
+        assertEq(spot.fixSeed(0), seed, "fixed once");
+        assertTrue(spot.isSelected(0, 0), "rho = 100%");
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.ReceiptNotInBatch.selector, digest));
+        spot.open(0, 0, r, hex"00", new bytes32[](0));
+        spot.open(0, 0, r, sig, new bytes32[](0));
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.ObligationExists.selector, uint64(0), uint32(0)));
+        spot.open(0, 0, r, sig, new bytes32[](0));
+    }
+}

@@ -1,0 +1,39 @@
+/**
+ * Spot-checks on chain (contracts/src/SpotChecks.sol): deployment wired to the registry as a slasher.
+ * `chain up` does not deploy it yet: until the ZK issue's verifier exists, a selected honest worker
+ * could not prove its obligation and would be slashed.
+ */
+import type { Hex } from "viem";
+import type { SpotCheckParams } from "../protocol/params/otr.ts";
+import { send } from "./clients.ts";
+import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
+import { registryAbi, spotChecksAbi, spotChecksBytecode } from "./generated/contracts.ts";
+
+/** SpotChecks' constructor parameters (seconds, wei) from the protocol's. */
+export function spotChecksParams(p: SpotCheckParams, reporterShareBps: number) {
+  return {
+    rhoPpm: p.rhoPpm,
+    seedDelayBlocks: p.seedDelayBlocks,
+    proofDeadline: Math.ceil(p.proofDeadlineMs / 1000),
+    missingProofSlash: p.missingProofSlash,
+    reporterShareBps: BigInt(reporterShareBps),
+  };
+}
+
+/** Deploys SpotChecks over `verifier` (an ISpotCheckVerifier) and lets it slash in the registry. */
+export async function deploySpotChecks(
+  c: ChainClients,
+  d: Pick<Deployment, "registry" | "rollup">,
+  verifier: Hex,
+  p: SpotCheckParams,
+  reporterShareBps: number,
+): Promise<Hex> {
+  const spotChecks = await deployContract(c, spotChecksAbi, spotChecksBytecode, [
+    d.registry,
+    d.rollup,
+    verifier,
+    spotChecksParams(p, reporterShareBps),
+  ]);
+  await send(c, d.registry, registryAbi, "setSlasher", [spotChecks, true]);
+  return spotChecks;
+}
