@@ -377,6 +377,10 @@ if (run("contracts")) {
     "Registry unbond",
     "Registry withdraw",
     "Registry slash",
+    "SpotChecks fixSeed",
+    "SpotChecks open",
+    "SpotChecks prove",
+    "SpotChecks slashMissing",
   ];
   console.log(
     `\n${renderTable(
