@@ -20,7 +20,8 @@ contract OracleStepVerifier is IStepVerifier {
     }
 }
 
-contract DisputeGameTest is RegistryFixture {
+/// @dev The game, its rollup and registry, an 8-leaf honest trace and a cheat's, and the players.
+abstract contract DisputeGameFixture is RegistryFixture {
     Rollup internal rollup;
     DisputeGame internal game;
     OracleStepVerifier internal oracle;
@@ -37,7 +38,7 @@ contract DisputeGameTest is RegistryFixture {
     bytes32[][] internal honest;
     bytes32[][] internal cheat;
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         // The fixture registered MODEL with STEPS = 100 steps per position; this test's model has 4.
         bytes32[] memory engines = new bytes32[](1);
@@ -115,6 +116,9 @@ contract DisputeGameTest is RegistryFixture {
         c[1] = tree[height - 1][2 * index + 1];
     }
 
+}
+
+contract DisputeGameTest is DisputeGameFixture {
     function test_aCheatingWorkerLosesItsStakeToAnHonestChallenger() public {
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat);
         vm.prank(challenger);

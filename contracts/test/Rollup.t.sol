@@ -6,7 +6,8 @@ import {Registry} from "../src/Registry.sol";
 import {Rollup} from "../src/Rollup.sol";
 import {RegistryFixture} from "./Registry.t.sol";
 
-contract RollupTest is RegistryFixture {
+/// @dev A rollup with a bonded sequencer and a registered worker, and receipts of that worker.
+abstract contract RollupFixture is RegistryFixture {
     Rollup internal rollup;
     uint256 internal constant SEQUENCER_KEY = 0x5E9;
     address internal sequencer;
@@ -61,6 +62,9 @@ contract RollupTest is RegistryFixture {
             : keccak256(abi.encode(leaves[1], leaves[0]));
     }
 
+}
+
+contract RollupTest is RollupFixture {
     function test_postsInOrderOnlyTheBondedSequencer() public {
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotSequencer.selector, address(this)));
         rollup.postBatch(0, bytes32(uint256(1)), 1, "");

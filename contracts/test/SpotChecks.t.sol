@@ -4,11 +4,11 @@ pragma solidity ^0.8.28;
 import {Receipts} from "../src/Receipts.sol";
 import {ISpotCheckVerifier, SpotChecks} from "../src/SpotChecks.sol";
 import {HashSliceVerifier} from "./doubles/HashSliceVerifier.sol";
-import {RollupTest} from "./Rollup.t.sol";
+import {RollupFixture} from "./Rollup.t.sol";
 
 /// @dev Seeds and selection; the obligation flows run on anvil against the TypeScript rules
 /// (src/chain/spotChecks.test.ts).
-contract SpotChecksTest is RollupTest {
+contract SpotChecksTest is RollupFixture {
     SpotChecks internal spot;
 
     function setUp() public override {
