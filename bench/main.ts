@@ -381,6 +381,9 @@ if (run("contracts")) {
     "SpotChecks open",
     "SpotChecks prove",
     "SpotChecks slashMissing",
+    "Epochs post",
+    "Epochs claim",
+    "Epochs burnDust",
   ];
   console.log(
     `\n${renderTable(

@@ -10,6 +10,8 @@ describe("contract artifacts", () => {
     expect([...fresh.matchAll(/export const (\w+)/g)].map((m) => m[1])).toEqual([
       "disputeGameAbi",
       "disputeGameBytecode",
+      "epochsAbi",
+      "epochsBytecode",
       "registryAbi",
       "registryBytecode",
       "rollupAbi",

@@ -78,6 +78,14 @@ export function attributionWeights(workers: readonly WorkerEpoch[]): bigint[] {
   });
 }
 
+/** The worker, evaluator and fisherman pools of `minted` (floor; the remainder to fishermen). */
+export function epochPools(params: PoeaParams, minted: bigint): [bigint, bigint, bigint] {
+  const share = (bps: number) => (minted * BigInt(bps)) / 10_000n;
+  const workerPool = share(params.workerShareBps);
+  const evaluatorPool = share(params.evaluatorShareBps);
+  return [workerPool, evaluatorPool, minted - workerPool - evaluatorPool];
+}
+
 /** Settles one epoch's minted rewards. */
 export function settleEpoch(
   params: PoeaParams,
@@ -86,10 +94,7 @@ export function settleEpoch(
   evaluators: readonly EvaluatorEpoch[],
   fishermen: readonly FishermanEpoch[],
 ): EpochSettlement {
-  const share = (bps: number) => (minted * BigInt(bps)) / 10_000n;
-  const workerPool = share(params.workerShareBps);
-  const evaluatorPool = share(params.evaluatorShareBps);
-  const fishermanPool = minted - workerPool - evaluatorPool;
+  const [workerPool, evaluatorPool, fishermanPool] = epochPools(params, minted);
   const weights = attributionWeights(workers);
   const w = proRata(workerPool, weights);
   const e = proRata(
@@ -118,4 +123,64 @@ export function settleEpoch(
     burned: w.dust + e.dust + f.dust,
     attribution: Object.fromEntries(workers.map((x, i) => [x.worker, String(weights[i])])),
   };
+}
+
+/** One entry of an epoch's reward root (contracts/src/Epochs.sol): role-major, with running sums. */
+export interface RewardEntry {
+  readonly account: Hex;
+  /** 0 worker, 1 evaluator, 2 fisherman. */
+  readonly role: 0 | 1 | 2;
+  readonly weight: bigint;
+  readonly amount: bigint;
+  /** Σ weight and Σ amount of the role's earlier entries. */
+  readonly weightBefore: bigint;
+  readonly amountBefore: bigint;
+}
+
+/**
+ * The entries an epoch's reward root commits to: every participant with a positive weight (negative
+ * evaluator rewards and inactive fishermen weigh 0 and are left out), role by role in input order,
+ * with the amounts settleEpoch pays; plus each role's total weight and count.
+ */
+export function rewardEntries(
+  params: PoeaParams,
+  minted: bigint,
+  workers: readonly WorkerEpoch[],
+  evaluators: readonly EvaluatorEpoch[],
+  fishermen: readonly FishermanEpoch[],
+): { entries: RewardEntry[]; totals: [bigint, bigint, bigint]; counts: [number, number, number] } {
+  const pools = epochPools(params, minted);
+  const roles: { account: Hex; weight: bigint }[][] = [
+    attributionWeights(workers).map((weight, i) => ({ account: (workers[i] as WorkerEpoch).worker, weight })),
+    evaluators.map((x) => ({ account: x.evaluator, weight: x.reward })),
+    fishermen.map((x) => ({ account: x.fisherman, weight: x.active ? x.stake : 0n })),
+  ];
+  const entries: RewardEntry[] = [];
+  const totals: [bigint, bigint, bigint] = [0n, 0n, 0n];
+  const counts: [number, number, number] = [0, 0, 0];
+  roles.forEach((members, r) => {
+    const positive = members.filter((m) => m.weight > 0n);
+    const { amounts } = proRata(
+      pools[r] as bigint,
+      positive.map((m) => m.weight),
+    );
+    let weightBefore = 0n;
+    let amountBefore = 0n;
+    positive.forEach((m, i) => {
+      const amount = amounts[i] as bigint;
+      entries.push({
+        account: m.account,
+        role: r as 0 | 1 | 2,
+        weight: m.weight,
+        amount,
+        weightBefore,
+        amountBefore,
+      });
+      weightBefore += m.weight;
+      amountBefore += amount;
+    });
+    totals[r] = weightBefore;
+    counts[r] = positive.length;
+  });
+  return { entries, totals, counts };
 }

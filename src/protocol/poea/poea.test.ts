@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Hex } from "../encoding/hex.ts";
 import { DEFAULT_OTR_PARAMS } from "../params/otr.ts";
-import { settleEpoch, type WorkerEpoch } from "./epoch.ts";
+import { rewardEntries, settleEpoch, type WorkerEpoch } from "./epoch.ts";
 import { StakeBook } from "./stakes.ts";
 
 const P = DEFAULT_OTR_PARAMS.poea;
@@ -31,6 +31,23 @@ describe("PoEA epochs", () => {
           );
           expect(s.payouts.reduce((sum, p) => sum + p.amount, 0n) + s.burned).toBe(minted);
           expect(s.payouts.every((p) => p.amount > 0n)).toBe(true);
+          // The reward root's entries pay exactly these amounts, and their running sums add up.
+          const r = rewardEntries(
+            P,
+            minted,
+            workers.map((w, i) => ({ ...w, worker: addr(i) })),
+            evaluators.map((reward, i) => ({ evaluator: addr(100 + i), reward })),
+            fishermen.map(([stake, active], i) => ({ fisherman: addr(200 + i), stake, active })),
+          );
+          expect(r.entries.filter((x) => x.amount > 0n).map((x) => [x.account, x.amount])).toEqual(
+            s.payouts.map((p) => [p.to, p.amount]),
+          );
+          for (const role of [0, 1, 2] as const) {
+            const mine = r.entries.filter((x) => x.role === role);
+            expect(mine.length).toBe(r.counts[role]);
+            const last = mine[mine.length - 1];
+            expect(last ? last.weightBefore + last.weight : 0n).toBe(r.totals[role]);
+          }
         },
       ),
       { numRuns: 300, seed: 5 },
