@@ -336,6 +336,25 @@ contract Registry is Ownable, EIP712 {
         if (!engineAllowed[r.modelId][r.engineHash]) revert ReceiptEngineNotAllowed(r.engineHash);
     }
 
+    /// @notice A fault of a receipt that no later change can mend — so an admission that let it in was
+    /// wrong when it happened: 0 none, 1 `ReceiptWorkerUnknown` (no worker registered at its address;
+    /// registration is permanent), 2 `ReceiptSignatureInvalid` (not signed by that address under this
+    /// domain), 3 `ReceiptModelMismatch` (not the model the worker registered for; fixed at
+    /// registration). Expiry, stake, evidence, weights and engines can change after admission, so they
+    /// never count here: an honest sequencer is never slashed for what happened later.
+    function invariantFault(Receipts.Receipt calldata r, bytes calldata signature, bytes32 domainSeparator)
+        external
+        view
+        returns (uint8)
+    {
+        Participant storage p = participants[r.worker];
+        if (p.role != Role.Worker) return 1;
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(Receipts.digest(r, domainSeparator), signature);
+        if (err != ECDSA.RecoverError.NoError || signer != r.worker) return 2;
+        if (r.modelId != p.modelId) return 3;
+        return 0;
+    }
+
     /// @notice The attester-verdict digest (for off-chain signing and tests).
     function attestationDigest(address worker, address operator, bytes32 modelId, bytes32 attestationHash, uint64 expiresAt)
         external

@@ -82,6 +82,7 @@ contract Rollup is Ownable, EIP712 {
     event ReceiptForced(uint64 indexed index, bytes32 indexed digest, address client);
     event DisputeOpened(uint64 indexed batch, uint32 position);
     event DisputeSettled(uint64 indexed batch, uint32 position, bool voided);
+    event InvalidInclusionProven(uint64 indexed batch, uint32 position, uint8 fault, address prover, uint256 slashed);
     event PromiseBroken(uint64 indexed batch, uint32 position, bytes32 receiptDigest, address prover, uint256 slashed);
 
     error NotSequencer(address caller);
@@ -97,6 +98,7 @@ contract Rollup is Ownable, EIP712 {
     error PromiseSignatureInvalid(address recovered);
     error PromiseAlreadyProven();
     error NoBlob();
+    error InclusionValid(bytes32 digest);
 
     constructor(
         address owner,
@@ -221,6 +223,33 @@ contract Rollup is Ownable, EIP712 {
         if (msg.sender != disputeGame) revert NotDisputeGame(msg.sender);
         marks[_key(index, position)] = voided ? 2 : 0;
         emit DisputeSettled(index, position, voided);
+    }
+
+    // ---- invalid inclusions ----
+
+    /// @notice Proves that receipt `position` of batch `index` should never have been admitted (a fault
+    /// no later change can mend: Registry.invariantFault) while its window is open: the receipt is voided
+    /// and a tenth of the minimum sequencer bond slashed, `proverShareBps` of it to the prover.
+    function proveInvalidInclusion(
+        uint64 index,
+        uint32 position,
+        Receipts.Receipt calldata r,
+        bytes calldata signature,
+        bytes32[] calldata proof
+    ) external returns (uint8 fault) {
+        bytes32 digest = Receipts.digest(r, _domainSeparatorV4());
+        if (!includes(index, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
+        Status s = status(index, position);
+        if (s != Status.Posted && s != Status.Disputed) revert ChallengeWindowClosed(s);
+        fault = registry.invariantFault(r, signature, _domainSeparatorV4());
+        if (fault == 0) revert InclusionValid(digest);
+        marks[_key(index, position)] = 2;
+        uint256 slashed = minSequencerBond / 10 < sequencerBond ? minSequencerBond / 10 : sequencerBond;
+        sequencerBond -= slashed;
+        uint256 paid = (slashed * proverShareBps) / 10_000;
+        emit InvalidInclusionProven(index, position, fault, msg.sender, slashed);
+        if (paid > 0) IERC20(address(token)).safeTransfer(msg.sender, paid);
+        if (slashed > paid) token.burn(slashed - paid);
     }
 
     // ---- broken promises ----

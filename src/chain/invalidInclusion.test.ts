@@ -1,0 +1,152 @@
+/**
+ * Invalid-inclusion proofs on anvil against protocol/rollup/invalidInclusion.ts: a colluding sequencer
+ * posts a batch holding receipts the admission rules refuse; exactly those whose fault no later change
+ * can mend (unknown worker, a signature not the worker's, another model than the one it registered for)
+ * are provable — voided, the sequencer's bond slashed with a share to the prover — and those whose fault
+ * could have arisen after admission (evidence, weights) are not, on chain as in TypeScript.
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bytesToHex } from "../protocol/encoding/hex.ts";
+import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
+import { addressOf, receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
+import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { BatchTree } from "../protocol/rollup/batchTree.ts";
+import { INVALID_INCLUSION_FAULTS, invalidInclusionFault } from "../protocol/rollup/invalidInclusion.ts";
+import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker } from "../testing/devWorker.ts";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { becomeSequencer, send } from "./clients.ts";
+import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
+import { revertReason } from "./revert.ts";
+
+const TOKEN = 10n ** 18n;
+const BOND = 10n * TOKEN;
+const OTHER_KEY = keccak256(Uint8Array.of(7));
+
+let chain: LocalChain;
+let owner: ChainClients;
+let prover: ChainClients;
+let d: Deployment;
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  prover = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[6] as Hex);
+  d = await deployCore(owner, {
+    unbondingDelaySeconds: 3600n,
+    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
+    challengeWindowSeconds: 3600n,
+    minSequencerBond: BOND,
+    proverShareBps: 5_000n,
+  });
+  await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
+    stake: 10n * TOKEN,
+    validSeconds: 30n * 86_400n,
+    stepsPerPosition: 0,
+  });
+  await becomeSequencer(owner, d, BOND);
+}, 60_000);
+
+afterAll(() => chain?.stop());
+
+describe("Rollup.proveInvalidInclusion = invalidInclusionFault", () => {
+  it("voids and slashes for exactly the faults no later change can mend", async () => {
+    const chainId = BigInt(chain.chainId);
+    const r = (i: number, fields = {}) => devReceipt(i, chainId, d.rollup, fields);
+    const cases: { name: string; signed: SignedReceipt }[] = [
+      { name: "valid", signed: signReceipt(r(1), ENCLAVE_KEY) },
+      { name: "signed by another key", signed: signReceipt(r(2), OTHER_KEY) },
+      {
+        name: "an unregistered worker",
+        signed: signReceipt(r(3, { worker: addressOf(secp256k1.getPublicKey(OTHER_KEY, false)) }), OTHER_KEY),
+      },
+      {
+        name: "another model",
+        signed: signReceipt(r(4, { modelId: keccakUtf8("other model") }), ENCLAVE_KEY),
+      },
+      {
+        name: "other evidence (can change: reattest)",
+        signed: signReceipt(r(5, { attestationHash: keccakUtf8("x") }), ENCLAVE_KEY),
+      },
+      {
+        name: "other weights (can change: re-registered model)",
+        signed: signReceipt(r(6, { weightsHash: keccakUtf8("w") }), ENCLAVE_KEY),
+      },
+    ];
+    // The colluding sequencer posts them all, unchecked.
+    const leaves = cases.map((c, p) =>
+      leafOfSigned(p, bytesToHex(receiptDigest(c.signed.receipt)), c.signed.signature),
+    );
+    const tree = new BatchTree(leaves);
+    await send(owner, d.rollup, rollupAbi, "postBatch", [0n, tree.root, cases.length, "0x"]);
+    const registry = devRegistry(chainId, d.rollup, 10n * TOKEN, TOKEN);
+    const bond = async () =>
+      (await owner.public.readContract({
+        address: d.rollup,
+        abi: rollupAbi,
+        functionName: "sequencerBond",
+      })) as bigint;
+    const balance = async () =>
+      (await owner.public.readContract({
+        address: d.token,
+        abi: verinferTokenAbi,
+        functionName: "balanceOf",
+        args: [prover.wallet.account.address],
+      })) as bigint;
+    const outcomes: Record<string, string> = {};
+    for (const [p, c] of cases.entries()) {
+      const ts = invalidInclusionFault(c.signed, registry);
+      const { chainId: _, settlement, ...receipt } = c.signed.receipt;
+      const [bondBefore, balanceBefore] = [await bond(), await balance()];
+      const onChain = await send(prover, d.rollup, rollupAbi, "proveInvalidInclusion", [
+        0n,
+        p,
+        receipt,
+        c.signed.signature,
+        tree.proof(p),
+      ]).then(
+        () => "proven",
+        (e) => revertReason(e) ?? String(e),
+      );
+      if (ts === null) expect(onChain, c.name).toMatch(/^InclusionValid/);
+      else {
+        expect(onChain, c.name).toBe("proven");
+        expect(bondBefore - (await bond())).toBe(BOND / 10n);
+        expect((await balance()) - balanceBefore).toBe(BOND / 20n);
+        const status = await owner.public.readContract({
+          address: d.rollup,
+          abi: rollupAbi,
+          functionName: "status",
+          args: [0n, p],
+        });
+        expect(Number(status)).toBe(4); // voided
+      }
+      outcomes[c.name] = ts ?? "not provable";
+    }
+    expect(outcomes).toEqual({
+      valid: "not provable",
+      "signed by another key": INVALID_INCLUSION_FAULTS[1],
+      "an unregistered worker": INVALID_INCLUSION_FAULTS[0],
+      "another model": INVALID_INCLUSION_FAULTS[2],
+      "other evidence (can change: reattest)": "not provable",
+      "other weights (can change: re-registered model)": "not provable",
+    });
+    // Proven once: the receipt is voided now, so its window is closed to a second proof.
+    const { chainId: _, settlement, ...second } = cases[1]!.signed.receipt;
+    expect(
+      await send(prover, d.rollup, rollupAbi, "proveInvalidInclusion", [
+        0n,
+        1,
+        second,
+        cases[1]!.signed.signature,
+        tree.proof(1),
+      ]).then(
+        () => "proven",
+        (e) => revertReason(e) ?? String(e),
+      ),
+    ).toMatch(/^ChallengeWindowClosed/);
+  }, 120_000);
+});
