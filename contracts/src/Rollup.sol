@@ -42,7 +42,7 @@ contract Rollup is Ownable, EIP712 {
         uint64 postedAt;
         /// @dev The block it was posted in: spot-check selection draws from a later block's hash.
         uint64 postedBlock;
-        /// @dev keccak256 of the calldata, or the blob's versioned hash, or the forced receipt's digest.
+        /// @dev keccak256 of the calldata, or of the blobs' versioned hashes, or the forced receipt's digest.
         /// Who posted is in the event (the sequencer, or the client that forced a receipt in).
         bytes32 dataRef;
     }
@@ -140,11 +140,15 @@ contract Rollup is Ownable, EIP712 {
         _post(index, root, count, DataKind.Calldata, keccak256(data));
     }
 
-    /// @notice Posts batch `index` whose data is this transaction's first blob.
+    /// @notice Posts batch `index` whose data is this transaction's blobs, in order (a 1 MiB batch needs
+    /// up to nine): the data pointer is keccak256 of their versioned hashes (src/chain/blobs.ts).
     function postBatchBlob(uint64 index, bytes32 root, uint32 count) external {
-        bytes32 versioned = blobhash(0);
-        if (versioned == bytes32(0)) revert NoBlob();
-        _post(index, root, count, DataKind.Blob, versioned);
+        if (blobhash(0) == bytes32(0)) revert NoBlob();
+        uint256 n = 1;
+        while (blobhash(n) != bytes32(0)) n++;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) hashes[i] = blobhash(i);
+        _post(index, root, count, DataKind.Blob, keccak256(abi.encodePacked(hashes)));
     }
 
     function _post(uint64 index, bytes32 root, uint32 count, DataKind kind, bytes32 dataRef) internal {

@@ -1,0 +1,95 @@
+/**
+ * Batches with their data in EIP-4844 blobs on anvil: a batch sealed by the protocol's sequencer,
+ * too big for one blob, is posted with its blobs; the rollup records keccak256 of their versioned hashes
+ * as its data pointer, the node gives the blobs back, and the data decodes to the very receipts whose
+ * inclusion proofs hold against the posted root.
+ */
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
+import { keccak256 } from "../protocol/encoding/keccak.ts";
+import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { decodeBatchData } from "../protocol/rollup/batchData.ts";
+import { type SealedBatch, Sequencer } from "../protocol/rollup/sequencer.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker } from "../testing/devWorker.ts";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { postBatchBlobs, readBatchBlobs } from "./blobs.ts";
+import { becomeSequencer } from "./clients.ts";
+import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { rollupAbi } from "./generated/contracts.ts";
+
+const TOKEN = 10n ** 18n;
+const RECEIPTS = 600; // 257 bytes each: about 154 KB, two blobs
+
+let chain: LocalChain;
+let c: ChainClients;
+let d: Deployment;
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  c = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  d = await deployCore(c, {
+    unbondingDelaySeconds: 3600n,
+    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
+    challengeWindowSeconds: 3600n,
+    minSequencerBond: TOKEN,
+    proverShareBps: 5_000n,
+  });
+  await registerTheDevWorker(c, d, chain.keys[1] as Hex, {
+    stake: 10n * TOKEN,
+    validSeconds: 30n * 86_400n,
+    stepsPerPosition: 0,
+  });
+  await becomeSequencer(c, d, TOKEN);
+}, 60_000);
+
+afterAll(() => chain?.stop());
+
+describe("batch data in blobs", () => {
+  it("posts a two-blob batch whose data comes back and proves every receipt against the root", async () => {
+    const chainId = BigInt(chain.chainId);
+    const registry = devRegistry(chainId, d.rollup, 10n * TOKEN, TOKEN);
+    const sequencer = new Sequencer({ ...DEFAULT_OTR_PARAMS.rollup, maxBatchReceipts: RECEIPTS + 1 }, 4096);
+    for (let i = 0; i < RECEIPTS; i++) {
+      const signed = signReceipt(devReceipt(i, chainId, d.rollup), ENCLAVE_KEY);
+      const admitted = sequencer.admit(signed, checkReceipt(signed, registry, pureSecp256k1), i);
+      if (!admitted.ok) throw new Error(admitted.error.message);
+    }
+    const batch = sequencer.flush(RECEIPTS) as SealedBatch;
+    const posted = await postBatchBlobs(c, d.rollup, batch);
+    expect(posted.versionedHashes).toHaveLength(2);
+    const onChain = (await c.public.readContract({
+      address: d.rollup,
+      abi: rollupAbi,
+      functionName: "batch",
+      args: [0n],
+    })) as { root: Hex; count: number; kind: number; dataRef: Hex };
+    expect(onChain).toMatchObject({ root: batch.root, count: RECEIPTS, kind: 1, dataRef: posted.dataRef });
+    const tx = await c.public.getTransaction({ hash: posted.hash });
+    expect(tx.blobVersionedHashes).toEqual(posted.versionedHashes);
+    // Anyone rebuilds the batch from the blobs alone.
+    const data = await readBatchBlobs(c, posted.versionedHashes);
+    expect(bytesToHex(data)).toBe(bytesToHex(batch.data));
+    const decoded = decodeBatchData(data);
+    if (!decoded.ok) throw new Error(decoded.error.message);
+    expect(decoded.value).toHaveLength(RECEIPTS);
+    for (const p of [0, 299, RECEIPTS - 1]) {
+      const s = decoded.value[p]!;
+      expect(
+        await c.public.readContract({
+          address: d.rollup,
+          abi: rollupAbi,
+          functionName: "includes",
+          args: [
+            0n,
+            p,
+            batch.digests[p] as Hex,
+            bytesToHex(keccak256(hexToBytes(s.signature))),
+            batch.tree.proof(p),
+          ],
+        }),
+      ).toBe(true);
+    }
+  }, 120_000);
+});
