@@ -12,14 +12,13 @@ import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { decodeBatchData } from "../protocol/rollup/batchData.ts";
 import { type SealedBatch, Sequencer } from "../protocol/rollup/sequencer.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker } from "../testing/devWorker.ts";
-import { type LocalChain, startAnvil } from "./anvil.ts";
+import { startDevChain, TOKEN } from "../testing/devChain.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY } from "../testing/devWorker.ts";
+import type { LocalChain } from "./anvil.ts";
 import { postBatchBlobs, readBatchBlobs } from "./blobs.ts";
-import { becomeSequencer } from "./clients.ts";
-import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import type { ChainClients, Deployment } from "./deploy.ts";
 import { rollupAbi } from "./generated/contracts.ts";
 
-const TOKEN = 10n ** 18n;
 const RECEIPTS = 600; // 257 bytes each: about 154 KB, two blobs
 
 let chain: LocalChain;
@@ -27,21 +26,7 @@ let c: ChainClients;
 let d: Deployment;
 
 beforeAll(async () => {
-  chain = await startAnvil();
-  c = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
-  d = await deployCore(c, {
-    unbondingDelaySeconds: 3600n,
-    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
-    challengeWindowSeconds: 3600n,
-    minSequencerBond: TOKEN,
-    proverShareBps: 5_000n,
-  });
-  await registerTheDevWorker(c, d, chain.keys[1] as Hex, {
-    stake: 10n * TOKEN,
-    validSeconds: 30n * 86_400n,
-    stepsPerPosition: 0,
-  });
-  await becomeSequencer(c, d, TOKEN);
+  ({ chain, owner: c, d } = await startDevChain());
 }, 60_000);
 
 afterAll(() => chain?.stop());

@@ -10,14 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../protocol/encoding/hex.ts";
 import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import { type RewardEntry, rewardEntries, settleEpoch } from "../protocol/poea/epoch.ts";
-import { type LocalChain, startAnvil } from "./anvil.ts";
+import { startDevChain, TOKEN } from "../testing/devChain.ts";
+import type { LocalChain } from "./anvil.ts";
 import { advanceTime, send } from "./clients.ts";
-import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import type { ChainClients, Deployment } from "./deploy.ts";
 import { deployEpochs, rewardTree } from "./epochs.ts";
 import { epochsAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
 
-const TOKEN = 10n ** 18n;
 const P = DEFAULT_OTR_PARAMS.poea;
 const BOND = 10n * TOKEN;
 const WINDOW = 3600n;
@@ -66,16 +66,9 @@ const fails = (c: ChainClients, fn: string, args: readonly unknown[]) =>
   );
 
 beforeAll(async () => {
-  chain = await startAnvil();
-  settler = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
-  challenger = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[5] as Hex);
-  d = await deployCore(settler, {
-    unbondingDelaySeconds: 3600n,
-    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
-    challengeWindowSeconds: 3600n,
-    minSequencerBond: TOKEN,
-    proverShareBps: 5_000n,
-  });
+  const dev = await startDevChain();
+  ({ chain, owner: settler, d } = dev);
+  challenger = dev.clientsOf(5);
   epochs = await deployEpochs(settler, d, P, {
     challengeWindowSeconds: WINDOW,
     minSettlerBond: BOND,

@@ -15,14 +15,14 @@ import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { BatchTree } from "../protocol/rollup/batchTree.ts";
 import { INVALID_INCLUSION_FAULTS, invalidInclusionFault } from "../protocol/rollup/invalidInclusion.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker } from "../testing/devWorker.ts";
-import { type LocalChain, startAnvil } from "./anvil.ts";
-import { becomeSequencer, send } from "./clients.ts";
-import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
+import { startDevChain, TOKEN } from "../testing/devChain.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY } from "../testing/devWorker.ts";
+import type { LocalChain } from "./anvil.ts";
+import { send } from "./clients.ts";
+import type { ChainClients, Deployment } from "./deploy.ts";
 import { rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
 
-const TOKEN = 10n ** 18n;
 const BOND = 10n * TOKEN;
 const OTHER_KEY = keccak256(Uint8Array.of(7));
 
@@ -32,22 +32,9 @@ let prover: ChainClients;
 let d: Deployment;
 
 beforeAll(async () => {
-  chain = await startAnvil();
-  owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
-  prover = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[6] as Hex);
-  d = await deployCore(owner, {
-    unbondingDelaySeconds: 3600n,
-    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
-    challengeWindowSeconds: 3600n,
-    minSequencerBond: BOND,
-    proverShareBps: 5_000n,
-  });
-  await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
-    stake: 10n * TOKEN,
-    validSeconds: 30n * 86_400n,
-    stepsPerPosition: 0,
-  });
-  await becomeSequencer(owner, d, BOND);
+  const dev = await startDevChain({ minSequencerBond: BOND });
+  ({ chain, owner, d } = dev);
+  prover = dev.clientsOf(6);
 }, 60_000);
 
 afterAll(() => chain?.stop());

@@ -19,16 +19,16 @@ import {
   selectionDraw,
   selectionThreshold,
 } from "../protocol/spotcheck/spotcheck.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
-import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, becomeSequencer, send } from "./clients.ts";
+import { startDevChain, TOKEN } from "../testing/devChain.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, WORKER } from "../testing/devWorker.ts";
+import type { LocalChain } from "./anvil.ts";
+import { advanceTime, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
-import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
+import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
 import { registryAbi, rollupAbi, spotChecksAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
 import { deploySpotChecks } from "./spotChecks.ts";
 
-const TOKEN = 10n ** 18n;
 /** 30% so that a few batches hold both selected and unselected receipts. */
 const P: SpotCheckParams = { ...DEFAULT_OTR_PARAMS.spotcheck, rhoPpm: 300_000 };
 const REPORTER_SHARE_BPS = 5_000;
@@ -50,22 +50,13 @@ const mine = (n: number) =>
   owner.public.request({ method: "anvil_mine", params: [`0x${n.toString(16)}`] } as never);
 
 beforeAll(async () => {
-  chain = await startAnvil();
-  owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
-  stranger = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[4] as Hex);
-  d = await deployCore(owner, {
-    unbondingDelaySeconds: 3600n,
-    minStake: { worker: TOKEN, evaluator: TOKEN, fisherman: 0n },
-    challengeWindowSeconds: 86_400n,
-    minSequencerBond: TOKEN,
-    proverShareBps: 5_000n,
-  });
-  await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
-    stake: 100n * TOKEN,
-    validSeconds: 30n * 86_400n,
+  const dev = await startDevChain({
+    workerStake: 100n * TOKEN,
     stepsPerPosition: 43,
+    challengeWindowSeconds: 86_400n,
   });
-  await becomeSequencer(owner, d, TOKEN);
+  ({ chain, owner, d } = dev);
+  stranger = dev.clientsOf(4);
   const doubles = compileContracts(CONTRACTS_DIR, ["test/doubles"]);
   const verifier = doubles.HashSliceVerifier;
   if (!verifier) throw new Error("HashSliceVerifier did not compile");
