@@ -136,16 +136,7 @@ export function encodeStepEvidence(model: IntModel, index: number, evidence: Tra
   const units = samplingUnits(evidence.context.sampling);
   return encodeAbiParameters(STEP_EVIDENCE_ABI, [
     {
-      shape: shapeFields(s) as unknown as readonly [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-      ],
+      shape: shapeFields(s),
       shapeProof: modelTreeOf(model).proof(0).map(bytesToHex),
       prompt: [...evidence.context.prompt],
       temperatureMilli: units.temperatureMilli,

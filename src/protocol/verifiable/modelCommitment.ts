@@ -92,8 +92,11 @@ export function modelLeafIndex(s: TransformerShape, tensor: number, layer: numbe
   throw new RangeError(`unknown tensor ${tensor}`);
 }
 
-/** The shape leaf's eight u32 fields, in order (the on-chain verifier takes them in this order too). */
-export function shapeFields(s: TransformerShape): number[] {
+/** The shape leaf's eight u32 fields (the on-chain verifier takes them in this order too). */
+export type ShapeFields = [number, number, number, number, number, number, number, number];
+
+/** The shape leaf's eight u32 fields, in order. */
+export function shapeFields(s: TransformerShape): ShapeFields {
   return [
     s.dim,
     s.hiddenDim,
