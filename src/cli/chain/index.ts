@@ -54,9 +54,9 @@ const upCommand: CommandSpec = {
   name: "up",
   summary: "start a local chain (anvil), deploy verinfer's contracts and keep it running until Ctrl-C",
   description: [
-    "Starts anvil on loopback, deploys the token, the registry, the rollup, the dispute game and its on-chain",
-    "one-step check (TraceStepVerifier) with the protocol's default",
-    "parameters (docs/spec/otr.md), makes the first dev account the owner and the bonded sequencer, writes",
+    "Starts anvil on loopback, deploys the token, the registry, the rollup, the dispute game and its",
+    "on-chain one-step check (TraceStepVerifier) with the protocol's default parameters (docs/spec/otr.md),",
+    "makes the first dev account the owner and the bonded sequencer, writes",
     "the deployment file and prints the addresses and the funded dev keys (10,000 ETH each; never use",
     "them on a real network).",
   ].join("\n"),
