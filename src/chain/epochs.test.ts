@@ -5,6 +5,7 @@
  * or whose weights do not add up to the total it posted, is caught by one entry's proof, its epoch voided
  * and its bond slashed; every misuse reverts with a named error.
  */
+import fc from "fast-check";
 import { type Hex, toHex, keccak256 as viemKeccak } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../protocol/encoding/hex.ts";
@@ -141,6 +142,60 @@ describe("Epochs.sol = settleEpoch", () => {
     // Nothing is left but the settler's bond.
     expect(await balanceOf(epochs)).toBe(BOND);
   }, 120_000);
+
+  it("property: an honest settler's epoch cannot be challenged at any entry (sound: no honest root is voided)", async () => {
+    const worker = fc.record({
+      tokens: fc.bigInt({ min: 0n, max: 10n ** 9n }),
+      quality: fc.double({ min: 0, max: 10, noNaN: true }),
+      costPerToken: fc.double({ min: 0.01, max: 5, noNaN: true }),
+    });
+    let e = 100;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.bigInt({ min: 1n, max: 10n ** 22n }),
+        fc.array(worker, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n }), { maxLength: 4 }),
+        fc.array(fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.boolean()), { maxLength: 3 }),
+        async (minted, ws, evs, fs) => {
+          const epoch = BigInt(e++);
+          const r = rewardEntries(
+            P,
+            minted,
+            ws.map((w, i) => ({ ...w, worker: addr(300 + i) })),
+            evs.map((reward, i) => ({ evaluator: addr(400 + i), reward })),
+            fs.map(([stake, active], i) => ({ fisherman: addr(500 + i), stake, active })),
+          );
+          if (r.entries.length === 0) return;
+          const tree = rewardTree(r.entries);
+          await send(settler, epochs, epochsAbi, "post", [
+            epoch,
+            bytesToHex(tree.root),
+            minted,
+            r.totals,
+            r.counts,
+            viemKeccak("0x"),
+          ]);
+          for (const [i, x] of r.entries.entries()) {
+            expect(
+              await fails(challenger, "challengeEntry", [epoch, BigInt(i), x, proofOf(tree, i)]),
+            ).toMatch(/^EntryCorrect/);
+            const next = r.entries[i + 1] ?? x;
+            expect(
+              await fails(challenger, "challengeSums", [
+                epoch,
+                BigInt(i),
+                x,
+                proofOf(tree, i),
+                next,
+                i + 1 < r.entries.length ? proofOf(tree, i + 1) : [],
+              ]),
+            ).toMatch(/^EntryCorrect/);
+          }
+        },
+      ),
+      { numRuns: 6, seed: 13 },
+    );
+  }, 300_000);
 
   it("an inflated amount, or weights that do not add up, void the epoch and slash the settler's bond", async () => {
     const r = honest();
