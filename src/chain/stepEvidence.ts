@@ -2,13 +2,14 @@
  * Evidence for the on-chain one-step check (TraceStepVerifier.sol): the protocol's evidence for a leaf
  * (dispute/traceStep.ts: the context and each input's output with its trace path) plus what the contract
  * cannot hold — the model's shape and the weight rows or gains the step reads, each proven against the
- * model root, and, for top-p sampling, the kept tokens in order (cheaper to check than to sort on chain).
+ * model root, and, for top-p sampling, the nucleus boundary and the drawn token (cheaper to check than to
+ * sort on chain).
  */
 import { encodeAbiParameters, type Hex, parseAbiParameters } from "viem";
 import type { TraceStepEvidence } from "../protocol/dispute/traceStep.ts";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
 import type { IntModel, QuantMatrix } from "../protocol/verifiable/intModel.ts";
-import { nucleus, samplingWeights } from "../protocol/verifiable/intSampler.ts";
+import { nucleus, sampleInt, samplingRng, samplingWeights } from "../protocol/verifiable/intSampler.ts";
 import { modelLeafIndex, modelLeaves, shapeFields, TENSOR } from "../protocol/verifiable/modelCommitment.ts";
 import { decodeInt32, decodeToken, matmulOf } from "../protocol/verifiable/replay.ts";
 import { samplingUnits } from "../protocol/verifiable/requestCommitments.ts";
@@ -16,7 +17,7 @@ import { LOGITS_PART_ROWS, OP, type StepId, stepAt, TraceTree } from "../protoco
 
 /** The ABI of TraceStepVerifier.Evidence. */
 export const STEP_EVIDENCE_ABI = parseAbiParameters(
-  "(uint32[8] shape, bytes32[] shapeProof, uint32[] prompt, uint32 temperatureMilli, uint32 topP16, uint32 seed, bytes[] inputs, bytes32[][] inputProofs, bytes weights, bytes32[] weightsProof, bytes order)",
+  "(uint32[8] shape, bytes32[] shapeProof, uint32[] prompt, uint32 temperatureMilli, uint32 topP16, uint32 seed, bytes[] inputs, bytes32[][] inputProofs, bytes weights, bytes32[] weightsProof, bytes hints)",
 );
 
 const trees = new WeakMap<IntModel, TraceTree>();
@@ -99,25 +100,31 @@ function weightsOf(model: IntModel, id: StepId, inputs: readonly Uint8Array[], p
   return { weights: new Uint8Array(0), proof: [] as Uint8Array[] };
 }
 
-/** The kept tokens of a top-p SAMPLE step, strongest first (empty when the step does not sample top-p). */
-function nucleusOrder(
+/**
+ * The hints of a top-p SAMPLE step: the last token the nucleus keeps and the token drawn (the contract
+ * checks both in one pass instead of sorting); none when the step does not sample with top-p.
+ */
+function sampleHints(
   model: IntModel,
   id: StepId,
   inputs: readonly Uint8Array[],
   evidence: TraceStepEvidence,
 ) {
-  const { temperatureMilli, topP16 } = samplingUnits(evidence.context.sampling);
-  if (id.op !== OP.SAMPLE || id.pos + 1 < evidence.context.prompt.length) return [];
+  const { sampling, prompt } = evidence.context;
+  const { temperatureMilli, topP16 } = samplingUnits(sampling);
+  if (id.op !== OP.SAMPLE || id.pos + 1 < prompt.length) return [];
   if (temperatureMilli === 0 || topP16 >= 65536) return [];
   const logits = new Int32Array(model.shape.vocabSize);
   inputs.forEach((part, p) => {
     logits.set(decodeInt32(part), p * LOGITS_PART_ROWS);
   });
   const { weights, total } = samplingWeights(logits, temperatureMilli);
-  return nucleus(weights, total, topP16).order;
+  const { order } = nucleus(weights, total, topP16);
+  const token = sampleInt(logits, sampling.temperature, sampling.topP, samplingRng(sampling.seed, id.pos));
+  return [order[order.length - 1] as number, token];
 }
 
-/** Token ids as 4-byte big-endian words (the contract's packed `order`). */
+/** Token ids as 4-byte big-endian words (the contract's packed `hints`). */
 export function tokenIds(tokens: readonly number[]): Hex {
   const out = new Uint8Array(4 * tokens.length);
   const view = new DataView(out.buffer);
@@ -146,7 +153,7 @@ export function encodeStepEvidence(model: IntModel, index: number, evidence: Tra
       inputProofs: evidence.inputs.map((i) => [...i.proof]),
       weights: bytesToHex(weights),
       weightsProof: proof.map(bytesToHex),
-      order: tokenIds(nucleusOrder(model, id, inputs, evidence)),
+      hints: tokenIds(sampleHints(model, id, inputs, evidence)),
     },
   ]);
 }

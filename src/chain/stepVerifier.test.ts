@@ -209,32 +209,30 @@ describe("TraceStepVerifier.sol: the one-step check on chain equals the TypeScri
     expect(await why("0x1234")).toMatch(/evidence too short/);
   }, 60_000);
 
-  it("the nucleus order is checked: a wrong one reverts (SampleOrderInvalid) and can never change the token", async () => {
+  it("top-p hints are checked: any other boundary or token reverts (SampleHintInvalid), none changes the token", async () => {
     const t = generation(SPLIT, { prompt: [1], sampling: { temperature: 1.3, topP: 0.6, seed: 4 } }, 2);
     const sample = stepsPerPosition(SPLIT.shape) - 1;
     const encoded = encodeStepEvidence(SPLIT, sample, evidenceOf(t, sample));
     expect(await chainLeaf(t, sample, encoded)).toBe(tsLeaf(t, sample));
     const [e] = decodeAbiParameters(STEP_EVIDENCE_ABI, encoded);
-    const o = Array.from({ length: (e.order.length - 2) / 8 }, (_, j) =>
-      Number.parseInt(e.order.slice(2 + 8 * j, 10 + 8 * j), 16),
-    );
-    expect(o.length).toBeGreaterThan(2);
-    const withOrder = (order: number[]) =>
-      encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, order: tokenIds(order) }]);
-    const why = (order: number[]) => revertOf(t, sample, withOrder(order), subjectOf(t));
-    expect(await why([o[1]!, o[0]!, ...o.slice(2)])).toMatch(/SampleOrderInvalid.*not sorted/);
-    expect(await why(o.slice(0, -1))).toMatch(/SampleOrderInvalid.*a stronger token was left out|nucleus/);
-    expect(await why([...o, o[0]!])).toMatch(/SampleOrderInvalid/);
-    expect(await why([])).toMatch(/SampleOrderInvalid.*empty/);
-    expect(
-      await revertOf(
+    const [boundary, token] = [0, 1].map((j) =>
+      Number.parseInt(e.hints.slice(2 + 8 * j, 10 + 8 * j), 16),
+    ) as [number, number];
+    const why = (hints: number[]) =>
+      revertOf(
         t,
         sample,
-        encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, order: "0x0102" }]),
+        encodeAbiParameters(STEP_EVIDENCE_ABI, [{ ...e, hints: tokenIds(hints) }]),
         subjectOf(t),
-      ),
-    ).toMatch(/not 4-byte ids/);
-    expect(await why([...o.slice(0, -1), 1499])).toMatch(/SampleOrderInvalid/);
+      );
+    const rng = createRng(5);
+    const others = (avoid: number) =>
+      Array.from({ length: 12 }, () => rng.int(SPLIT.shape.vocabSize)).filter((x) => x !== avoid);
+    for (const b of others(boundary)) expect(await why([b, token])).toMatch(/^SampleHintInvalid/);
+    for (const x of others(token)) expect(await why([boundary, x])).toMatch(/^SampleHintInvalid/);
+    expect(await why([boundary])).toMatch(/two 4-byte ids/);
+    expect(await why([boundary, token, token])).toMatch(/two 4-byte ids/);
+    expect(await why([SPLIT.shape.vocabSize, token])).toMatch(/no weight/);
   });
 });
 

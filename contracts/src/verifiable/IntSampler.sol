@@ -13,23 +13,24 @@ import {IntOps} from "./IntOps.sol";
 /// (samplingRng: deriveSeed of rng/deriveSeed.ts, then xoshiro128** of rng/prng.ts), weights from the
 /// exp table, nucleus (top-p) mass in 2^-16 units, and the generator's unbiased `int(n)`.
 library IntSampler {
-    error SampleOrderInvalid(string why);
+    error SampleHintInvalid(string why);
 
     bytes internal constant SEED_DOMAIN = "verinfer/seed/v1";
 
     /// @notice Samples the token after position `pos` from the position's logits. With top-p < 1 the
-    /// caller supplies `order`, the kept tokens strongest first (weight descending, id ascending) as
-    /// 4-byte big-endian ids: sorting the vocabulary on chain costs more than checking that `order` is
-    /// exactly the sorted prefix the engine keeps, which is done here (a wrong `order` reverts; it never
-    /// changes the result). Weights are kept 4 bytes each: int256 arrays of a vocabulary's size would
-    /// cost more in memory expansion than the arithmetic.
+    /// caller supplies two hints, 4-byte big-endian ids: the last token the nucleus keeps (`boundary`)
+    /// and the token drawn. The engine sorts the vocabulary (weight descending, id ascending), keeps the
+    /// shortest prefix whose mass exceeds p and walks it; here one pass over the vocabulary checks that
+    /// the boundary is exactly where the mass first exceeds p and that the drawn value falls in the
+    /// token's slot of the sorted prefix — no sort, no list of kept tokens, a cost set by the vocabulary
+    /// alone. Hints that are not the engine's revert (`SampleHintInvalid`); they never change the token.
     function sample(
         int256[] memory logits,
         uint256 tMilli,
         uint256 p16,
         uint256 seed,
         uint256 pos,
-        bytes calldata order,
+        bytes calldata hints,
         bytes memory exp2
     ) internal pure returns (uint256) {
         uint256 n = logits.length;
@@ -37,7 +38,7 @@ library IntSampler {
         if (tMilli == 0) return best;
         (bytes memory w, uint256 total) = weights(logits, logits[best], tMilli, exp2);
         uint32[4] memory st = rngState(seed, pos);
-        return p16 >= 65536 ? drawAll(w, n, uniform(st, total)) : drawNucleus(w, n, total, p16, order, st);
+        return p16 >= 65536 ? drawAll(w, n, uniform(st, total)) : drawNucleus(w, n, total, p16, hints, st);
     }
 
     /// @dev The token at `r` in the cumulative weights of the whole vocabulary.
@@ -50,24 +51,67 @@ library IntSampler {
         return n - 1;
     }
 
-    /// @dev A draw from the checked nucleus, in its order.
+    /// @dev Checks the hints (boundary, token) against the engine's nucleus and draw; returns the token.
     function drawNucleus(
         bytes memory w,
         uint256 n,
         uint256 total,
         uint256 p16,
-        bytes calldata order,
+        bytes calldata hints,
         uint32[4] memory st
-    ) private pure returns (uint256) {
-        uint256 r = uniform(st, nucleusMass(w, n, total, p16, order));
-        uint256 kept = order.length / 4;
-        uint256 cdf = 0;
-        for (uint256 j = 0; j < kept; j++) {
-            uint256 id = tokenAt(order, j);
-            cdf += weight(w, id);
-            if (r < cdf) return id;
+    ) private pure returns (uint256 token) {
+        if (hints.length != 8) revert SampleHintInvalid("two 4-byte ids: the nucleus boundary and the token");
+        token = tokenAt(hints, 1);
+        (uint256 mass, uint256 beforeToken) = nucleusMass(w, n, total * p16, tokenAt(hints, 0), token);
+        uint256 r = uniform(st, mass);
+        if (r < beforeToken || r >= beforeToken + weight(w, token)) {
+            revert SampleHintInvalid("the draw does not fall on the token");
         }
-        return tokenAt(order, kept - 1);
+    }
+
+    /// @dev The nucleus's mass, checking that it ends at `boundary` — the mass before it has not exceeded
+    /// p·total, and the mass with it has or it is the last token with weight — and the mass before
+    /// `token`, which must be in the nucleus.
+    function nucleusMass(bytes memory w, uint256 n, uint256 threshold, uint256 boundary, uint256 token)
+        private
+        pure
+        returns (uint256 mass, uint256 beforeToken)
+    {
+        if (boundary >= n || weight(w, boundary) == 0 || token >= n || weight(w, token) == 0) {
+            revert SampleHintInvalid("a hinted token has no weight");
+        }
+        uint256 beforeBoundary;
+        bool tokenKept;
+        uint256 total;
+        (beforeBoundary, beforeToken, tokenKept, total) = massesBefore(w, n, boundary, token);
+        mass = beforeBoundary + weight(w, boundary);
+        if (beforeBoundary * 65536 > threshold) revert SampleHintInvalid("the nucleus ends before the boundary");
+        if (mass * 65536 <= threshold && mass != total) revert SampleHintInvalid("the nucleus ends after the boundary");
+        if (!tokenKept) revert SampleHintInvalid("the token is not in the nucleus");
+    }
+
+    /// @dev In the engine's order (weight descending, id ascending) over tokens with weight: the mass
+    /// before `boundary`, the mass before `token`, whether `token` is at or before the boundary, and the
+    /// total mass.
+    function massesBefore(bytes memory w, uint256 n, uint256 boundary, uint256 token)
+        private
+        pure
+        returns (uint256 beforeBoundary, uint256 beforeToken, bool tokenKept, uint256 total)
+    {
+        uint256 wb = weight(w, boundary);
+        uint256 wt = weight(w, token);
+        tokenKept = wt > wb || (wt == wb && token <= boundary);
+        assembly ("memory-safe") {
+            let wp := add(w, 32)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let wi := shr(224, mload(add(wp, shl(2, i))))
+                if wi {
+                    total := add(total, wi)
+                    if or(gt(wi, wb), and(eq(wi, wb), lt(i, boundary))) { beforeBoundary := add(beforeBoundary, wi) }
+                    if or(gt(wi, wt), and(eq(wi, wt), lt(i, token))) { beforeToken := add(beforeToken, wi) }
+                }
+            }
+        }
     }
 
     /// @dev The first maximum.
@@ -120,101 +164,6 @@ library IntSampler {
     function tokenAt(bytes calldata order, uint256 j) private pure returns (uint256 t) {
         assembly ("memory-safe") {
             t := shr(224, calldataload(add(order.offset, mul(4, j))))
-        }
-    }
-
-    /// @dev Checks that `order` is the engine's kept prefix and returns its mass: sorted strictly (weight
-    /// descending, id ascending), positive weights, the mass exceeds p·total first at its last token (or
-    /// never, when it holds every positive weight), and every other positive token sorts after its last.
-    function nucleusMass(bytes memory w, uint256 n, uint256 total, uint256 p16, bytes calldata order)
-        private
-        pure
-        returns (uint256 mass)
-    {
-        uint256 kept = order.length / 4;
-        if (kept == 0 || order.length % 4 != 0) revert SampleOrderInvalid("empty or not 4-byte ids");
-        uint256[] memory seen = new uint256[]((n + 255) / 256);
-        uint256 prev;
-        uint256 bad;
-        (mass, prev, bad) = keptMass(w, n, p16 * total, order, seen);
-        if (bad != 0) {
-            revert SampleOrderInvalid(
-                bad == 1
-                    ? "a kept token has no weight"
-                    : bad == 2 ? "a token is kept twice" : bad == 3 ? "not sorted" : "kept past the nucleus"
-            );
-        }
-        bool reached = mass * 65536 > p16 * total;
-        if (leftOut(w, n, seen, prev, !reached) < n) {
-            revert SampleOrderInvalid(reached ? "a stronger token was left out" : "the nucleus is not complete");
-        }
-    }
-
-    /// @dev Walks `order`: marks each token in `seen` and sums the mass; `bad` names the first rule broken
-    /// (1 no weight or outside the vocabulary, 2 kept twice, 3 not sorted, 4 the nucleus was exceeded
-    /// before the last token). Assembly: it runs once per kept token, up to the vocabulary's size.
-    function keptMass(bytes memory w, uint256 n, uint256 threshold, bytes calldata order, uint256[] memory seen)
-        private
-        pure
-        returns (uint256 mass, uint256 prev, uint256 bad)
-    {
-        assembly ("memory-safe") {
-            let wp := add(w, 32)
-            let sp := add(seen, 32)
-            let kept := shr(2, order.length)
-            let wPrev := 0
-            for { let j := 0 } lt(j, kept) { j := add(j, 1) } {
-                let id := shr(224, calldataload(add(order.offset, shl(2, j))))
-                let wi := 0
-                if lt(id, n) { wi := shr(224, mload(add(wp, shl(2, id)))) }
-                if iszero(wi) {
-                    bad := 1
-                    break
-                }
-                let slot := add(sp, shl(5, shr(8, id)))
-                let bit := shl(and(id, 255), 1)
-                if and(mload(slot), bit) {
-                    bad := 2
-                    break
-                }
-                mstore(slot, or(mload(slot), bit))
-                // Strictly after the previous one: lighter, or as heavy with a larger id.
-                if and(gt(j, 0), iszero(or(gt(wPrev, wi), and(eq(wPrev, wi), lt(prev, id))))) {
-                    bad := 3
-                    break
-                }
-                mass := add(mass, wi)
-                if and(gt(mul(mass, 65536), threshold), lt(j, sub(kept, 1))) {
-                    bad := 4
-                    break
-                }
-                prev := id
-                wPrev := wi
-            }
-        }
-    }
-
-    /// @dev The first token with weight that is not kept and sorts before `last` (or, with `any`, that is
-    /// not kept at all); n when there is none. Runs over the whole vocabulary, hence assembly.
-    function leftOut(bytes memory w, uint256 n, uint256[] memory seen, uint256 last, bool any)
-        private
-        pure
-        returns (uint256 found)
-    {
-        uint256 wLast = weight(w, last);
-        found = n;
-        assembly ("memory-safe") {
-            let wp := add(w, 32)
-            let sp := add(seen, 32)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let wi := shr(224, mload(add(wp, shl(2, i))))
-                if iszero(wi) { continue }
-                if and(shr(and(i, 255), mload(add(sp, shl(5, shr(8, i))))), 1) { continue }
-                if or(any, or(gt(wi, wLast), and(eq(wi, wLast), lt(i, last)))) {
-                    found := i
-                    break
-                }
-            }
         }
     }
 

@@ -30,7 +30,7 @@ contract TraceStepVerifier is IStepVerifier {
         bytes32[][] inputProofs; // their paths in the trace tree
         bytes weights; // rows (scale int32le ‖ int8 row) or gains (int32le), as the model commits them
         bytes32[] weightsProof; // range proof of those leaves in the model tree
-        bytes order; // SAMPLE with top-p < 1: the kept tokens, strongest first (4-byte big-endian ids)
+        bytes hints; // SAMPLE with top-p < 1: the nucleus boundary and the drawn token (4-byte big-endian ids)
     }
 
     struct Shape {
@@ -318,7 +318,7 @@ contract TraceStepVerifier is IStepVerifier {
             }
         }
         return _tokenBytes(
-            IntSampler.sample(logits, ev.temperatureMilli, ev.topP16, ev.seed, st.pos, ev.order, _exp2())
+            IntSampler.sample(logits, ev.temperatureMilli, ev.topP16, ev.seed, st.pos, ev.hints, _exp2())
         );
     }
 
