@@ -5,7 +5,7 @@
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients, Deployment } from "./deploy.ts";
-import { registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
+import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 
 /** Sends a transaction and waits for its receipt; reverts surface as viem errors (see revert.ts). */
 export async function send(
@@ -109,6 +109,15 @@ export async function becomeSequencer(c: ChainClients, d: Deployment, bond: bigi
   await send(c, d.token, verinferTokenAbi, "mint", [me, bond]);
   await send(c, d.token, verinferTokenAbi, "approve", [d.rollup, bond]);
   await send(c, d.rollup, rollupAbi, "depositBond", [bond]);
+}
+
+/** Bonds the clients' account as the epoch settler of `d.epochs` (tokens minted by the owner). */
+export async function becomeSettler(c: ChainClients, d: Deployment, bond: bigint): Promise<void> {
+  if (!d.epochs) throw new Error("the deployment has no epoch rewards contract");
+  const me = c.wallet.account.address;
+  await send(c, d.token, verinferTokenAbi, "mint", [me, bond]);
+  await send(c, d.token, verinferTokenAbi, "approve", [d.epochs, bond]);
+  await send(c, d.epochs, epochsAbi, "depositBond", [bond]);
 }
 
 /** Moves anvil's clock forward and mines a block. */

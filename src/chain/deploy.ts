@@ -15,8 +15,9 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { DisputeParams, OtrParams } from "../protocol/params/otr.ts";
+import type { DisputeParams, OtrParams, PoeaParams } from "../protocol/params/otr.ts";
 import { deployDisputeGame } from "./disputeClient.ts";
+import { deployEpochs } from "./epochs.ts";
 import {
   registryAbi,
   registryBytecode,
@@ -74,6 +75,8 @@ export interface CoreParams {
   readonly proverShareBps: bigint;
   /** With these, the dispute game and its on-chain one-step check are deployed and wired in too. */
   readonly dispute?: DisputeParams;
+  /** With these, the epoch rewards contract is deployed too, the deployer its settler. */
+  readonly rewards?: PoeaParams;
 }
 
 /** The protocol's parameters (docs/spec/otr.md, milliseconds) in the contracts' units (seconds). */
@@ -86,6 +89,7 @@ export function coreParamsOf(p: OtrParams): CoreParams {
     minSequencerBond: p.rollup.sequencerBond,
     proverShareBps: BigInt(p.dispute.challengerShareBps),
     dispute: p.dispute,
+    rewards: p.poea,
   };
 }
 
@@ -100,6 +104,8 @@ export interface Deployment {
   /** The dispute game and its one-step check (TraceStepVerifier), when deployed. */
   readonly disputeGame?: Hex;
   readonly stepVerifier?: Hex;
+  /** Epoch rewards (Epochs), when deployed; the deployer is its settler. */
+  readonly epochs?: Hex;
 }
 
 /** Deploys one contract and waits for it. */
@@ -119,7 +125,8 @@ export async function deployContract(
 
 /**
  * Deploys the token, the registry and the rollup, owned by the clients' account, and — with dispute
- * parameters — the one-step check and the dispute game, wired to the rollup and the registry.
+ * parameters — the one-step check and the dispute game, wired to the rollup and the registry; with
+ * reward parameters, the epoch rewards contract (the deployer its settler).
  */
 export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
@@ -138,8 +145,16 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
     params.proverShareBps,
   ]);
   const core = { chainId: c.chain.id, owner, token, registry, rollup };
-  if (!params.dispute) return core;
+  const epochs = params.rewards
+    ? await deployEpochs(c, core, params.rewards, {
+        challengeWindowSeconds: params.challengeWindowSeconds,
+        minSettlerBond: params.minSequencerBond,
+        challengerShareBps: Number(params.proverShareBps),
+        settler: owner,
+      })
+    : undefined;
+  if (!params.dispute) return { ...core, ...(epochs ? { epochs } : {}) };
   const stepVerifier = await deployStepVerifier(c);
   const disputeGame = await deployDisputeGame(c, core, stepVerifier, params.dispute);
-  return { ...core, stepVerifier, disputeGame };
+  return { ...core, stepVerifier, disputeGame, ...(epochs ? { epochs } : {}) };
 }

@@ -45,6 +45,7 @@ describe("verinfer chain", () => {
     });
     expect(d.disputeGame).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(d.stepVerifier).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(d.epochs).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect((await cli("chain", "status", "--deployment", out)).stdout).toMatch(/batches posted\s+0/);
   });
 

@@ -17,6 +17,7 @@ const DEPLOYMENT_FILE = z
     rollup: ADDRESS,
     disputeGame: ADDRESS.optional(),
     stepVerifier: ADDRESS.optional(),
+    epochs: ADDRESS.optional(),
   })
   .strict();
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startAnvil } from "../../chain/anvil.ts";
-import { becomeSequencer } from "../../chain/clients.ts";
+import { becomeSequencer, becomeSettler } from "../../chain/clients.ts";
 import {
   type ChainClients,
   clientsFor,
@@ -31,8 +31,9 @@ function writeDeployment(path: string, rpcUrl: string, d: Deployment): Deploymen
 async function deployDefaults(c: ChainClients, ctx: CommandContext): Promise<Deployment> {
   ctx.info("deploying the token, the registry, the rollup, the one-step check and the dispute game");
   const d = await deployCore(c, coreParamsOf(DEFAULT_OTR_PARAMS));
-  ctx.info("bonding the deployer as the sequencer");
+  ctx.info("bonding the deployer as the sequencer and the epoch settler");
   await becomeSequencer(c, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
+  if (d.epochs) await becomeSettler(c, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
   return d;
 }
 
@@ -45,6 +46,7 @@ function deploymentTable(d: DeploymentFile): string {
       ["rollup (settlement; receipts' EIP-712 domain)", d.rollup],
       ...(d.disputeGame ? [["dispute game", d.disputeGame]] : []),
       ...(d.stepVerifier ? [["one-step check (TraceStepVerifier)", d.stepVerifier]] : []),
+      ...(d.epochs ? [["epoch rewards (Epochs)", d.epochs]] : []),
     ],
     { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl} (owner and sequencer ${d.owner})` },
   );
