@@ -161,9 +161,9 @@ library IntSampler {
         }
     }
 
-    function tokenAt(bytes calldata order, uint256 j) private pure returns (uint256 t) {
+    function tokenAt(bytes calldata ids, uint256 j) private pure returns (uint256 t) {
         assembly ("memory-safe") {
-            t := shr(224, calldataload(add(order.offset, mul(4, j))))
+            t := shr(224, calldataload(add(ids.offset, mul(4, j))))
         }
     }
 
