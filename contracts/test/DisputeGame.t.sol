@@ -226,3 +226,46 @@ contract DisputeGameTest is DisputeGameFixture {
         game.resolve(g, 100);
     }
 }
+
+/// @dev A claimant whose receive() tries to withdraw again.
+contract ReentrantClaimant {
+    DisputeGame internal immutable game;
+    uint256 public received;
+    bool public reentryBlocked;
+
+    constructor(DisputeGame game_) {
+        game = game_;
+    }
+
+    function withdraw() external {
+        game.withdraw();
+    }
+
+    receive() external payable {
+        received += msg.value;
+        try game.withdraw() {} catch {
+            reentryBlocked = true;
+        }
+    }
+}
+
+contract DisputeGameReentrancyTest is DisputeGameFixture {
+    function test_aClaimantCannotReenterWithdraw() public {
+        ReentrantClaimant claimant = new ReentrantClaimant(game);
+        vm.deal(address(claimant), 1 ether);
+        (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat);
+        vm.prank(address(claimant));
+        uint256 g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        // The worker never answers: the attack on the root stands and its bond is refunded.
+        vm.warp(block.timestamp + 1 hours);
+        game.resolve(g, 100);
+        assertEq(game.credits(address(claimant)), NODE_BOND, "credited");
+        uint256 held = address(game).balance;
+        claimant.withdraw();
+        assertEq(claimant.received(), NODE_BOND, "paid once");
+        assertTrue(claimant.reentryBlocked(), "the reentrant withdraw was refused");
+        assertEq(game.credits(address(claimant)), 0, "credit spent");
+        assertEq(held - address(game).balance, NODE_BOND, "nothing else left the game");
+    }
+}
+
