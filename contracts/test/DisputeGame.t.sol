@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {DisputeGame, IStepVerifier} from "../src/DisputeGame.sol";
 import {Receipts} from "../src/Receipts.sol";
 import {Rollup} from "../src/Rollup.sol";
-import {RegistryFixture} from "./Registry.t.sol";
+import {RollupFixture} from "./Rollup.t.sol";
 
 /// @notice The one-step check's stand-in for these game tests: it knows the honest trace's leaves (as
 /// the simulator's oracle does). The game is what is under test here; the real executor replaces it.
@@ -21,11 +21,9 @@ contract OracleStepVerifier is IStepVerifier {
 }
 
 /// @dev The game, its rollup and registry, an 8-leaf honest trace and a cheat's, and the players.
-abstract contract DisputeGameFixture is RegistryFixture {
-    Rollup internal rollup;
+abstract contract DisputeGameFixture is RollupFixture {
     DisputeGame internal game;
     OracleStepVerifier internal oracle;
-    uint256 internal constant SEQUENCER_KEY = 0x5E9;
     address internal challenger = address(0xC4A1);
     address internal griefer = address(0x6E1F);
     uint256 internal constant NODE_BOND = 0.02 ether;
@@ -44,7 +42,6 @@ abstract contract DisputeGameFixture is RegistryFixture {
         bytes32[] memory engines = new bytes32[](1);
         engines[0] = ENGINE;
         registry.registerModel(MODEL, WEIGHTS, 4, 8, engines);
-        rollup = new Rollup(address(this), registry, 1 hours, 10 ether, 5_000);
         oracle = new OracleStepVerifier();
         game = new DisputeGame(
             registry,
@@ -54,14 +51,6 @@ abstract contract DisputeGameFixture is RegistryFixture {
         );
         rollup.setDisputeGame(address(game));
         registry.setSlasher(address(game), true);
-        address sequencer = vm.addr(SEQUENCER_KEY);
-        rollup.setSequencer(sequencer);
-        token.mint(sequencer, 10 ether);
-        vm.startPrank(sequencer);
-        token.approve(address(rollup), type(uint256).max);
-        rollup.depositBond(10 ether);
-        vm.stopPrank();
-        registerWorker(MIN);
         bytes32[] memory h = new bytes32[](LEAVES);
         bytes32[] memory b = new bytes32[](LEAVES);
         for (uint256 i = 0; i < LEAVES; i++) {
@@ -106,7 +95,7 @@ abstract contract DisputeGameFixture is RegistryFixture {
         r.attestationHash = EVIDENCE;
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         sig = signed(WORKER_KEY, digest);
-        vm.prank(vm.addr(SEQUENCER_KEY));
+        vm.prank(sequencer);
         rollup.postBatch(0, Receipts.leaf(0, digest, sig), 1, "");
     }
 

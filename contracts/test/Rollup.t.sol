@@ -11,7 +11,8 @@ abstract contract RollupFixture is RegistryFixture {
     Rollup internal rollup;
     uint256 internal constant SEQUENCER_KEY = 0x5E9;
     address internal sequencer;
-    address internal game = address(0x6A3E);
+    /// @dev Stands in for the dispute game (fixtures that deploy the real one replace it).
+    address internal disputeGame = address(0x6A3E);
     uint64 internal constant WINDOW = 1 hours;
 
     function setUp() public virtual override {
@@ -19,7 +20,7 @@ abstract contract RollupFixture is RegistryFixture {
         sequencer = vm.addr(SEQUENCER_KEY);
         rollup = new Rollup(address(this), registry, WINDOW, 10 ether, 5_000);
         rollup.setSequencer(sequencer);
-        rollup.setDisputeGame(game);
+        rollup.setDisputeGame(disputeGame);
         token.mint(sequencer, 100 ether);
         vm.startPrank(sequencer);
         token.approve(address(rollup), type(uint256).max);
@@ -93,7 +94,7 @@ contract RollupTest is RollupFixture {
         assertTrue(rollup.status(0, 2) == Rollup.Status.Unknown, "no such position");
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotDisputeGame.selector, address(this)));
         rollup.openDispute(0, 0);
-        vm.startPrank(game);
+        vm.startPrank(disputeGame);
         rollup.openDispute(0, 0);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengeWindowClosed.selector, Rollup.Status.Disputed));
         rollup.openDispute(0, 0);
