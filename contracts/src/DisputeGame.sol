@@ -167,7 +167,7 @@ contract DisputeGame is ReentrancyGuard {
     function _traceOf(Receipts.Receipt calldata r) internal view returns (uint64 leafCount, bytes32 weightsHash) {
         (bytes32 weights, uint32 steps, uint32 maxPositions,) = registry.models(r.modelId);
         if (steps == 0) revert ModelNotVerifiable(r.modelId);
-        uint64 positions = uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1;
+        uint64 positions = Receipts.positions(r);
         if (positions > maxPositions) revert DisputeTooLong(positions, maxPositions);
         leafCount = uint64(steps) * positions;
         if (leafCount == 0) revert DisputeMoveInvalid("a trace has at least one leaf");

@@ -39,6 +39,12 @@ library Receipts {
         return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash(r)));
     }
 
+    /// @notice The positions of a verifiable worker's trace for this receipt: inputTokens +
+    /// max(outputTokens, 1) − 1 (requestCommitments.ts traceLeafCount is this times the steps per position).
+    function positions(Receipt calldata r) internal pure returns (uint64) {
+        return uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1;
+    }
+
     /// @notice The batch-tree leaf of a signed receipt at `position`.
     function leaf(uint64 position, bytes32 receiptDigest, bytes memory signature) internal pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(position, receiptDigest, keccak256(signature)))));

@@ -157,7 +157,7 @@ contract SpotChecks is ReentrancyGuard {
         (bytes32 weightsHash, uint32 steps,,) = registry.models(r.modelId);
         if (steps == 0) revert ModelNotVerifiable(r.modelId);
         s.traceRoot = r.traceRoot;
-        s.leafCount = uint64(steps) * (uint64(r.inputTokens) + (r.outputTokens > 0 ? r.outputTokens : 1) - 1);
+        s.leafCount = uint64(steps) * Receipts.positions(r);
         s.worker = r.worker;
         s.modelId = r.modelId;
         s.weightsHash = weightsHash;
