@@ -15,9 +15,10 @@ import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { createRng, type Rng } from "../protocol/rng/prng.ts";
 import { type IntModel, quantizeModel, type TransformerShape } from "../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
-import { type ExecutionContext, replayExecution } from "../protocol/verifiable/replay.ts";
+import type { ExecutionContext } from "../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../protocol/verifiable/requestCommitments.ts";
 import { leafHash, OP, stepAt, stepsPerPosition, TraceTree } from "../protocol/verifiable/trace.ts";
+import { verifiableGeneration } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { type ChainClients, clientsFor } from "./deploy.ts";
 import { traceStepVerifierAbi } from "./generated/contracts.ts";
@@ -83,9 +84,8 @@ function subjectOf(t: Trace) {
 }
 
 function generation(model: IntModel, context: ExecutionContext, outputTokens: number): Trace {
-  const { steps } = replayExecution(model, context, context.prompt.length + outputTokens - 1);
-  const outputs = steps.map((s) => s.output);
-  return { model, context, outputs, tree: new TraceTree(steps.map((s) => leafHash(s.id, s.output))) };
+  const { outputs, tree } = verifiableGeneration(model, context, outputTokens);
+  return { model, context, outputs, tree };
 }
 
 const evidenceOf = (t: Trace, index: number) =>
