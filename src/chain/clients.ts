@@ -120,8 +120,26 @@ export async function becomeSettler(c: ChainClients, d: Deployment, bond: bigint
   await send(c, d.epochs, epochsAbi, "depositBond", [bond]);
 }
 
-/** Moves anvil's clock forward and mines a block. */
+/**
+ * Makes anvil's block times independent of the wall clock: each new block is one second after the last
+ * (advanceTime still jumps). Tests that mirror the chain's clock use it, so that a move near a
+ * deadline is judged at the same second on chain and in TypeScript however slowly the machine runs.
+ */
+export async function pinBlockTimes(c: ChainClients): Promise<void> {
+  await c.public.request({
+    method: "anvil_setBlockTimestampInterval",
+    params: [1],
+  } as never);
+}
+
+/** The time (ms) of the block a transaction sent now would land in, under {@link pinBlockTimes}. */
+export async function nextBlockMs(c: ChainClients): Promise<number> {
+  return (Number((await c.public.getBlock()).timestamp) + 1) * 1000;
+}
+
+/** Moves anvil's clock forward: mines a block `seconds` after the latest (with or without pinBlockTimes). */
 export async function advanceTime(c: ChainClients, seconds: number): Promise<void> {
-  await c.public.request({ method: "evm_increaseTime", params: [seconds] } as never);
+  const latest = Number((await c.public.getBlock()).timestamp);
+  await c.public.request({ method: "evm_setNextBlockTimestamp", params: [latest + seconds] } as never);
   await c.public.request({ method: "evm_mine", params: [] } as never);
 }

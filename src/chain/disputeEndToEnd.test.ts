@@ -2,7 +2,7 @@
  * End to end on anvil with the real one-step check: a worker registered with dev-TEE evidence serves
  * ts-int generations, the protocol's sequencer batches their signed receipts and posts the batch, and
  * disputes are played through viem by the protocol's solver on both sides with time advanced by
- * evm_increaseTime. A worker whose output was altered (a fault in its forward pass, so its trace and its
+ * advanceTime. A worker whose output was altered (a fault in its forward pass, so its trace and its
  * tokens both follow from it) is convicted by TraceStepVerifier at the first wrong step and slashed; a
  * lying challenger against an honest worker loses its bonds to the worker.
  */
@@ -37,7 +37,7 @@ import {
   WORKER,
 } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { becomeSequencer, send } from "./clients.ts";
+import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { type ChainClients, clientsFor, coreParamsOf, type Deployment, deployCore } from "./deploy.ts";
 import { sendDisputeAction } from "./disputeClient.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
@@ -77,6 +77,7 @@ const read = (address: Hex, abi: readonly unknown[], functionName: string, args:
 beforeAll(async () => {
   chain = await startAnvil();
   owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  await pinBlockTimes(owner);
   fisherman = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[2] as Hex);
   liar = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[3] as Hex);
   d = await deployCore(owner, coreParamsOf(DEFAULT_OTR_PARAMS));
@@ -189,6 +190,8 @@ async function dispute(
       const view = viewOf(party);
       for (const action of solve(state, view, await nowMs())) {
         if (action.type === "resolve") continue;
+        // The chain judges a move at the time of the block it would land in: the mirror does the same.
+        const at = await nextBlockMs(owner);
         let sent = true;
         try {
           await sendDisputeAction(party.client, game, state, gameId, action, (i) =>
@@ -198,17 +201,15 @@ async function dispute(
           sent = false;
           if (action.type === "oneStep") refusedOneSteps.push(revertReason(error) ?? String(error));
         }
-        const applied = applyAction(state, action, view.me, await nowMs(), verify, keccak256);
+        const applied = applyAction(state, action, view.me, at, verify, keccak256);
         expect(applied.ok, `${action.type}: on chain ${sent}, in TypeScript ${applied.ok}`).toBe(sent);
         acted ||= sent;
       }
     }
     if (resolveGame(state, await nowMs())) break;
-    await owner.public.request({ method: "evm_increaseTime", params: [acted ? 60 : 1800] } as never);
-    await owner.public.request({ method: "evm_mine", params: [] } as never);
+    await advanceTime(owner, acted ? 60 : 1800);
   }
-  await owner.public.request({ method: "evm_increaseTime", params: [3600] } as never);
-  await owner.public.request({ method: "evm_mine", params: [] } as never);
+  await advanceTime(owner, 3600);
   await send(owner, game, disputeGameAbi, "resolve", [gameId, 10_000n]);
   const outcome = resolveGame(state, await nowMs());
   const onChain = (await read(game, disputeGameAbi, "game", [gameId])) as { rootCountered: boolean };

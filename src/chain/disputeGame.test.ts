@@ -14,7 +14,7 @@ import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { TraceTree } from "../protocol/verifiable/trace.ts";
 import { devReceipt, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { becomeSequencer, send } from "./clients.ts";
+import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
 import { deployDisputeGame, sendDisputeAction } from "./disputeClient.ts";
@@ -53,6 +53,7 @@ const nowMs = async (c: ChainClients) => Number((await c.public.getBlock()).time
 beforeAll(async () => {
   chain = await startAnvil();
   owner = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  await pinBlockTimes(owner);
   challenger = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[2] as Hex);
   griefer = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[3] as Hex);
   d = await deployCore(owner, {
@@ -157,13 +158,15 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
       for (const action of solve(state, view, await nowMs(owner))) {
         if (action.type === "resolve") continue;
         // A one-step the chain refuses (the cheat's) is refused in TypeScript too.
+        // The chain judges a move at the time of the block it would land in: the mirror does the same.
+        const at = await nextBlockMs(owner);
         let sent = true;
         try {
           await sendDisputeAction(client, game, state, gameId, action, () => "0x");
         } catch {
           sent = false;
         }
-        const applied = applyAction(state, action, view.me, await nowMs(owner), verify, keccak256);
+        const applied = applyAction(state, action, view.me, at, verify, keccak256);
         expect(applied.ok, `${action.type} on chain ${sent}, in TypeScript ${applied.ok}`).toBe(sent);
         acted ||= sent;
         // A griefer attacks a correct child of each fresh dissection by the honest worker.
@@ -171,26 +174,23 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
           const dissection = state.claims.length - 1;
           const child = rng.int(action.children.length);
           const g = { type: "attack" as const, parent: dissection, child };
+          const at = await nextBlockMs(owner);
           let ok2 = true;
           try {
             await sendDisputeAction(griefer, game, state, gameId, g, () => "0x");
           } catch {
             ok2 = false;
           }
-          expect(
-            applyAction(state, g, griefer.wallet.account.address, await nowMs(owner), verify, keccak256).ok,
-          ).toBe(ok2);
+          expect(applyAction(state, g, griefer.wallet.account.address, at, verify, keccak256).ok).toBe(ok2);
         }
       }
     }
     const t = await nowMs(owner);
     if (resolveGame(state, t)) break;
-    await owner.public.request({ method: "evm_increaseTime", params: [acted ? 60 : 900] } as never);
-    await owner.public.request({ method: "evm_mine", params: [] } as never);
+    await advanceTime(owner, acted ? 60 : 900);
   }
   // Past every deadline: resolve on chain in two slices, and in TypeScript.
-  await owner.public.request({ method: "evm_increaseTime", params: [3600] } as never);
-  await owner.public.request({ method: "evm_mine", params: [] } as never);
+  await advanceTime(owner, 3600);
   await send(owner, game, disputeGameAbi, "resolve", [gameId, 3n]);
   await send(owner, game, disputeGameAbi, "resolve", [gameId, 10_000n]);
   const outcome = resolveGame(state, await nowMs(owner));
