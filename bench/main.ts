@@ -6,7 +6,8 @@
  * memory of each inference engine), `serve` (the OpenAI-compatible server under load, tokenizer) and
  * `otr` (the OTR simulator, sequencer ingest, batch sealing and dispute games) and `contracts` (gas of
  * the on-chain one-step check per operation at stories15M's shape, of the game's moves, batch posting
- * and registration, and the bonds and defense capital they imply).
+ * and registration, and the bonds and defense capital they imply) and `zk` (spot-check circuit size,
+ * Groth16 proving time and memory per size, verification time, and the spot-check path's gas).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -21,6 +22,7 @@ import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
 import { benchServe } from "./serve.bench.ts";
+import { benchZk } from "./zk.bench.ts";
 
 const args = process.argv.slice(2);
 const jsonAt = args.indexOf("--json");
@@ -417,6 +419,68 @@ if (run("contracts")) {
       b.capitalWei.map((c) => [c.attackers, gwei(c.assumed), gwei(c.measured)]),
       {
         title: `Capital an honest party needs to defend one batch (bonds at ${b.gasPriceGwei} gwei): the leaf-attack bond is ${gwei(b.leafAttackBondWei)} for an assumed ${b.assumedOneStepGas.toLocaleString("en-US")}-gas one-step; the worst one-step measured here costs ${b.measuredOneStepGas.toLocaleString("en-US")} gas (${gwei(b.measuredOneStepCostWei)})`,
+        digits: 0,
+      },
+    )}`,
+  );
+}
+
+if (run("zk")) {
+  log("zk: constraints, Groth16 proving per size (fresh processes), JS verification, gas on anvil (minutes)");
+  const z = await benchZk(log);
+  results.zk = z;
+  const range = (xs: number[]) =>
+    xs.length === 0 ? "–" : `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  console.log(
+    `\n${renderTable(
+      [
+        "circuit",
+        "constraints",
+        "domain",
+        "cold prove ms",
+        "warm prove ms",
+        "peak RSS MiB",
+        "goal ≤ 2 s at 2^14",
+      ],
+      z.sizes.map((s) => {
+        const warm = s.runs.map((r) => r.warmMs);
+        return [
+          `MatmulSlice(${s.n}, ${s.rows})`,
+          s.constraints.toLocaleString("en-US"),
+          `2^${s.power}`,
+          range(s.runs.map((r) => r.coldMs)),
+          range(warm),
+          range(s.runs.map((r) => r.maxRssMiB)),
+          s.power === 14 && warm.length > 0 ? (Math.max(...warm) <= 2000 ? "met" : "NOT met") : "–",
+        ];
+      }),
+      {
+        title: `Groth16 proving with snarkjs (each run a fresh process; cold = its first proof, warm = its second); ${Math.round(z.perRowConstraints)} constraints per row at 288 inputs, ${Math.round(z.sharedConstraints)} shared`,
+        digits: 0,
+      },
+    )}`,
+  );
+  for (const m of z.missing) console.log(`  not measured: ${m}`);
+  const g = z.gas;
+  console.log(
+    `\n${renderTable(
+      ["what", "gas", "goal"],
+      [
+        [
+          "SpotChecks.prove (tx: Merkle paths + Groth16 + bookkeeping)",
+          g.spotCheckProve,
+          g.spotCheckProve <= 230_000 ? "≤ 230k met" : "≤ 230k NOT met",
+        ],
+        ["ZkSliceVerifier.verifySlice (tx)", g.verifySlice, "–"],
+        ["SliceProofVerifier.verifyProof alone (tx)", g.groth16, "–"],
+        [
+          "binding challenge: bindingHolds (tx, Poseidon on chain)",
+          g.bindingChallenge,
+          "only when challenged",
+        ],
+      ],
+      {
+        title: `Spot-check gas on anvil at stories15M's shape (submission ${g.calldataBytes} bytes of calldata; proof ${z.proofBytes} bytes; JS verify ${range(z.verifyMs)} ms)`,
         digits: 0,
       },
     )}`,

@@ -12,10 +12,22 @@ import {Rollup} from "./Rollup.sol";
 /// receipt committed to (its trace root, model root, prompt and parameters). The ZK issue's Groth16
 /// verifier plugs in here.
 interface ISpotCheckVerifier {
+    /// @notice Whether `proof` proves the slice `selector` picks of the receipt `subject` describes.
     function verifySlice(DisputeGame.Subject calldata subject, bytes32 selector, bytes calldata proof)
         external
         view
         returns (bool);
+
+    /// @notice For verifiers that bind a proof to the receipt optimistically: whether a proof accepted
+    /// by verifySlice is bound to the receipt's committed values, shown with the model's weight rows
+    /// (verifiers that bind on the spot return true).
+    function bindingHolds(
+        DisputeGame.Subject calldata subject,
+        bytes32 selector,
+        bytes calldata proof,
+        bytes calldata weights,
+        bytes32[] calldata weightsProof
+    ) external view returns (bool);
 }
 
 /// @title Stochastic spot-checks: selection, obligations, proofs, slashing
@@ -40,6 +52,9 @@ contract SpotChecks is ReentrancyGuard {
         Status status;
         uint64 deadline;
         address worker;
+        /// @dev Set when proven: the binding of the proof can be challenged until bindingDeadline.
+        uint64 bindingDeadline;
+        bytes32 proofHash;
         bytes32 selector;
         DisputeGame.Subject subject;
     }
@@ -50,6 +65,7 @@ contract SpotChecks is ReentrancyGuard {
     uint32 public immutable rhoPpm;
     uint8 public immutable seedDelayBlocks;
     uint32 public immutable proofDeadline;
+    uint32 public immutable bindingWindow;
     uint256 public immutable missingProofSlash;
     uint256 public immutable reporterShareBps;
 
@@ -60,6 +76,7 @@ contract SpotChecks is ReentrancyGuard {
     event ObligationOpened(uint64 indexed batch, uint32 position, address worker, uint64 deadline, bytes32 selector);
     event ObligationProven(uint64 indexed batch, uint32 position);
     event ObligationSlashed(uint64 indexed batch, uint32 position, address worker, uint256 amount, address reporter);
+    event BindingBroken(uint64 indexed batch, uint32 position, address worker, uint256 amount, address challenger);
 
     error SeedNotYet(uint256 seedBlock);
     error SeedExpired(uint256 seedBlock);
@@ -72,11 +89,16 @@ contract SpotChecks is ReentrancyGuard {
     error NotTheWorker(address caller);
     error ProofNotDue(uint64 deadline);
     error ModelNotVerifiable(bytes32 modelId);
+    error ObligationNotProven(uint64 batch, uint32 position);
+    error BindingWindowOver(uint64 deadline);
+    error NotTheProof(bytes32 proofHash);
+    error BindingHolds(uint64 batch, uint32 position);
 
     struct Params {
         uint32 rhoPpm;
         uint8 seedDelayBlocks;
         uint32 proofDeadline;
+        uint32 bindingWindow;
         uint256 missingProofSlash;
         uint256 reporterShareBps;
     }
@@ -89,6 +111,7 @@ contract SpotChecks is ReentrancyGuard {
         rhoPpm = p.rhoPpm;
         seedDelayBlocks = p.seedDelayBlocks;
         proofDeadline = p.proofDeadline;
+        bindingWindow = p.bindingWindow;
         missingProofSlash = p.missingProofSlash;
         reporterShareBps = p.reporterShareBps;
     }
@@ -178,6 +201,8 @@ contract SpotChecks is ReentrancyGuard {
         valid = verifier.verifySlice(o.subject, o.selector, proof);
         if (valid) {
             o.status = Status.Proven;
+            o.proofHash = keccak256(proof);
+            o.bindingDeadline = uint64(block.timestamp) + bindingWindow;
             emit ObligationProven(b, position);
         } else {
             o.status = Status.Slashed;
@@ -195,6 +220,29 @@ contract SpotChecks is ReentrancyGuard {
         o.status = Status.Slashed;
         taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
         emit ObligationSlashed(b, position, o.worker, taken, msg.sender);
+    }
+
+    /// @notice Anyone shows, until the binding window closes, that an accepted proof is not bound to the
+    /// receipt (the verifier recomputes its public input from the receipt's values and the model's
+    /// `weights`): the worker is slashed, the challenger gets `reporterShareBps`. An honest worker's
+    /// binding always holds, and then the challenge reverts.
+    function challengeBinding(
+        uint64 b,
+        uint32 position,
+        bytes calldata proof,
+        bytes calldata weights,
+        bytes32[] calldata weightsProof
+    ) external nonReentrant returns (uint256 taken) {
+        Obligation storage o = obligations[keyOf(b, position)];
+        if (o.status != Status.Proven) revert ObligationNotProven(b, position);
+        if (block.timestamp > o.bindingDeadline) revert BindingWindowOver(o.bindingDeadline);
+        if (keccak256(proof) != o.proofHash) revert NotTheProof(o.proofHash);
+        if (verifier.bindingHolds(o.subject, o.selector, proof, weights, weightsProof)) {
+            revert BindingHolds(b, position);
+        }
+        o.status = Status.Slashed;
+        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit BindingBroken(b, position, o.worker, taken, msg.sender);
     }
 
     function obligation(uint64 b, uint32 position) external view returns (Obligation memory) {

@@ -17,7 +17,7 @@ contract SpotChecksTest is RollupFixture {
             registry,
             rollup,
             ISpotCheckVerifier(address(new HashSliceVerifier())),
-            SpotChecks.Params(1_000_000, 2, 30 minutes, 5 ether, 5_000)
+            SpotChecks.Params(1_000_000, 2, 30 minutes, 1 hours, 5 ether, 5_000)
         );
         registry.setSlasher(address(spot), true);
     }

@@ -12,16 +12,22 @@ describe("contract artifacts", () => {
       "disputeGameBytecode",
       "epochsAbi",
       "epochsBytecode",
+      "poseidonT17Abi",
+      "poseidonT17Bytecode",
       "registryAbi",
       "registryBytecode",
       "rollupAbi",
       "rollupBytecode",
+      "sliceProofVerifierAbi",
+      "sliceProofVerifierBytecode",
       "spotChecksAbi",
       "spotChecksBytecode",
       "traceStepVerifierAbi",
       "traceStepVerifierBytecode",
       "verinferTokenAbi",
       "verinferTokenBytecode",
+      "zkSliceVerifierAbi",
+      "zkSliceVerifierBytecode",
     ]);
   });
 });

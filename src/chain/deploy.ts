@@ -15,7 +15,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { DisputeParams, OtrParams, PoeaParams } from "../protocol/params/otr.ts";
+import type { DisputeParams, OtrParams, PoeaParams, SpotCheckParams } from "../protocol/params/otr.ts";
 import { deployDisputeGame } from "./disputeClient.ts";
 import { deployEpochs } from "./epochs.ts";
 import {
@@ -26,7 +26,9 @@ import {
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
+import { deploySpotChecks } from "./spotChecks.ts";
 import { deployStepVerifier } from "./stepVerifier.ts";
+import { deployZkSliceVerifier } from "./zkSpotChecks.ts";
 
 /** Clients bound to one chain and one account. */
 export interface ChainClients {
@@ -77,6 +79,8 @@ export interface CoreParams {
   readonly dispute?: DisputeParams;
   /** With these, the epoch rewards contract is deployed too, the deployer its settler. */
   readonly rewards?: PoeaParams;
+  /** With these, ZK spot-checks (SpotChecks over ZkSliceVerifier) are deployed and may slash. */
+  readonly spotChecks?: SpotCheckParams;
 }
 
 /** The protocol's parameters (docs/spec/otr.md, milliseconds) in the contracts' units (seconds). */
@@ -90,6 +94,7 @@ export function coreParamsOf(p: OtrParams): CoreParams {
     proverShareBps: BigInt(p.dispute.challengerShareBps),
     dispute: p.dispute,
     rewards: p.poea,
+    spotChecks: p.spotcheck,
   };
 }
 
@@ -106,6 +111,9 @@ export interface Deployment {
   readonly stepVerifier?: Hex;
   /** Epoch rewards (Epochs), when deployed; the deployer is its settler. */
   readonly epochs?: Hex;
+  /** ZK spot-checks (SpotChecks) and their verifier (ZkSliceVerifier), when deployed. */
+  readonly spotChecks?: Hex;
+  readonly zkVerifier?: Hex;
 }
 
 /** Deploys one contract and waits for it. */
@@ -126,7 +134,8 @@ export async function deployContract(
 /**
  * Deploys the token, the registry and the rollup, owned by the clients' account, and — with dispute
  * parameters — the one-step check and the dispute game, wired to the rollup and the registry; with
- * reward parameters, the epoch rewards contract (the deployer its settler).
+ * reward parameters, the epoch rewards contract (the deployer its settler); with spot-check parameters,
+ * SpotChecks over the ZK verifier (the challenger share of disputes is the reporter share).
  */
 export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
@@ -153,8 +162,18 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
         settler: owner,
       })
     : undefined;
-  if (!params.dispute) return { ...core, ...(epochs ? { epochs } : {}) };
+  let spot: { spotChecks: Hex; zkVerifier: Hex } | undefined;
+  if (params.spotChecks) {
+    const { verifier } = await deployZkSliceVerifier(c);
+    const share = Number(params.proverShareBps);
+    spot = {
+      zkVerifier: verifier,
+      spotChecks: await deploySpotChecks(c, core, verifier, params.spotChecks, share),
+    };
+  }
+  const optional = { ...(epochs ? { epochs } : {}), ...spot };
+  if (!params.dispute) return { ...core, ...optional };
   const stepVerifier = await deployStepVerifier(c);
   const disputeGame = await deployDisputeGame(c, core, stepVerifier, params.dispute);
-  return { ...core, stepVerifier, disputeGame, ...(epochs ? { epochs } : {}) };
+  return { ...core, stepVerifier, disputeGame, ...optional };
 }

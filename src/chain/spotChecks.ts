@@ -15,6 +15,7 @@ export function spotChecksParams(p: SpotCheckParams, reporterShareBps: number) {
     rhoPpm: p.rhoPpm,
     seedDelayBlocks: p.seedDelayBlocks,
     proofDeadline: Math.ceil(p.proofDeadlineMs / 1000),
+    bindingWindow: Math.ceil(p.bindingWindowMs / 1000),
     missingProofSlash: p.missingProofSlash,
     reporterShareBps: BigInt(reporterShareBps),
   };

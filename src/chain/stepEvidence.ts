@@ -33,7 +33,7 @@ export function modelTreeOf(model: IntModel): TraceTree {
 }
 
 /** The tensor id of each matmul operation's matrix. */
-const MATMUL_TENSOR: Partial<Record<number, number>> = {
+export const MATMUL_TENSOR: Partial<Record<number, number>> = {
   [OP.Q]: TENSOR.WQ,
   [OP.K]: TENSOR.WK,
   [OP.V]: TENSOR.WV,
@@ -44,7 +44,7 @@ const MATMUL_TENSOR: Partial<Record<number, number>> = {
 };
 
 /** Rows [r0, r1) as the commitment's leaves hold them: scale int32 little-endian, then the int8 row. */
-function packRows(m: QuantMatrix, r0: number, r1: number): Uint8Array {
+export function packRows(m: QuantMatrix, r0: number, r1: number): Uint8Array {
   const size = 4 + m.cols;
   const out = new Uint8Array((r1 - r0) * size);
   const view = new DataView(out.buffer);

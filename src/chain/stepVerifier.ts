@@ -63,7 +63,7 @@ export function dataContractInitcode(runtime: Uint8Array): Hex {
   return toHex(concatBytes([prefix, runtime]));
 }
 
-async function deployData(c: ChainClients, runtime: Uint8Array): Promise<Hex> {
+export async function deployData(c: ChainClients, runtime: Uint8Array): Promise<Hex> {
   const hash = await c.wallet.sendTransaction({ data: dataContractInitcode(runtime), to: null } as never);
   const receipt = await c.public.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`table deployment ${hash} created no contract`);

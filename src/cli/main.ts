@@ -13,6 +13,7 @@ import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
 import { serveCommand } from "./serve/index.ts";
 import { traceGroup } from "./trace/index.ts";
+import { zkGroup } from "./zk/index.ts";
 
 /** All commands. */
 export const ROOT: GroupSpec = {
@@ -27,6 +28,7 @@ export const ROOT: GroupSpec = {
     poqGroup,
     otrGroup,
     chainGroup,
+    zkGroup,
     attestGroup,
     receiptGroup,
     evaluatorsGroup,

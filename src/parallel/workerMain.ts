@@ -1,12 +1,17 @@
-/** Worker entry: loads the task module named in workerData and answers batches with its `handle`. */
+/**
+ * Worker entry: loads the task module named in workerData and answers batches with its `handle`
+ * (synchronous, or asynchronous for tasks such as proving that await a library).
+ */
 import { parentPort, workerData } from "node:worker_threads";
 
 const { module, data } = workerData as { module: string; data: unknown };
-const task = (await import(module)) as { setup(data: unknown): (batch: unknown[]) => unknown[] };
+const task = (await import(module)) as {
+  setup(data: unknown): (batch: unknown[]) => unknown[] | Promise<unknown[]>;
+};
 const handle = task.setup(data);
-parentPort?.on("message", (message: { id: number; batch: unknown[] }) => {
+parentPort?.on("message", async (message: { id: number; batch: unknown[] }) => {
   try {
-    parentPort?.postMessage({ id: message.id, results: handle(message.batch) });
+    parentPort?.postMessage({ id: message.id, results: await handle(message.batch) });
   } catch (error) {
     parentPort?.postMessage({
       id: message.id,

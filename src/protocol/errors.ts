@@ -229,6 +229,17 @@ export const ERROR_CODES = {
     meaning: "a trace was recorded on another model than the one it is checked against",
   },
   TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
+  // ZK spot-checks
+  ZK_SETUP_MISMATCH: {
+    disposition: "reject",
+    meaning: "the committed trusted setup was not made for the circuit as compiled now",
+  },
+  ZK_PROOF_INVALID: { disposition: "reject", meaning: "a spot-check proof does not verify" },
+  ZK_PROOF_MALFORMED: { disposition: "reject", meaning: "a spot-check proof file is malformed" },
+  ZK_SLICE_UNSUPPORTED: {
+    disposition: "reject",
+    meaning: "the model's receipts cannot be spot-checked by the circuit",
+  },
   // evaluators
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },

@@ -6,6 +6,7 @@ import type { Hex } from "viem";
 import { type LocalChain, startAnvil } from "../chain/anvil.ts";
 import { becomeSequencer } from "../chain/clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "../chain/deploy.ts";
+import type { SpotCheckParams } from "../protocol/params/otr.ts";
 import { registerTheDevWorker } from "./devWorker.ts";
 
 export const TOKEN = 10n ** 18n;
@@ -26,6 +27,10 @@ export async function startDevChain(
     readonly workerStake?: bigint;
     readonly stepsPerPosition?: number;
     readonly challengeWindowSeconds?: bigint;
+    /** The worker's model commitment (a verifiable model's root; a stand-in by default). */
+    readonly weightsHash?: Hex;
+    /** With these, ZK spot-checks are deployed too. */
+    readonly spotChecks?: SpotCheckParams;
   } = {},
 ): Promise<DevChain> {
   const chain = await startAnvil();
@@ -38,11 +43,13 @@ export async function startDevChain(
     challengeWindowSeconds: o.challengeWindowSeconds ?? 3600n,
     minSequencerBond: bond,
     proverShareBps: 5_000n,
+    ...(o.spotChecks ? { spotChecks: o.spotChecks } : {}),
   });
   await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
     stake: o.workerStake ?? 10n * TOKEN,
     validSeconds: 30n * 86_400n,
     stepsPerPosition: o.stepsPerPosition ?? 0,
+    ...(o.weightsHash ? { weightsHash: o.weightsHash } : {}),
   });
   await becomeSequencer(owner, d, bond);
   return { chain, owner, d, clientsOf };

@@ -6,6 +6,7 @@ pragma solidity ^0.8.28;
 // forge-lint: disable-start(unsafe-typecast, incorrect-shift)
 
 import {DisputeGame, IStepVerifier} from "../DisputeGame.sol";
+import {EngineCommitments} from "./EngineCommitments.sol";
 import {IntOps} from "./IntOps.sol";
 import {IntSampler} from "./IntSampler.sol";
 
@@ -18,7 +19,7 @@ import {IntSampler} from "./IntSampler.sol";
 /// against the model root) — with the engine's integer operations (IntOps, IntSampler). Evidence that
 /// does not fit reverts and accuses nobody; only the returned leaf, compared by the game with the
 /// attacked one, decides. Encode evidence with src/chain/stepEvidence.ts.
-contract TraceStepVerifier is IStepVerifier {
+contract TraceStepVerifier is IStepVerifier, EngineCommitments {
     struct Evidence {
         uint32[8] shape; // dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier
         bytes32[] shapeProof; // model leaf 0
@@ -33,78 +34,6 @@ contract TraceStepVerifier is IStepVerifier {
         bytes hints; // SAMPLE with top-p < 1: the nucleus boundary and the drawn token (4-byte big-endian ids)
     }
 
-    struct Shape {
-        uint256 dim;
-        uint256 hidden;
-        uint256 nLayers;
-        uint256 nHeads;
-        uint256 nKvHeads;
-        uint256 vocab;
-        uint256 seqLen;
-        bool shared;
-        uint256 headSize;
-        uint256 kvDim;
-        uint256 perPosition;
-        uint256 perLayer;
-        uint256 modelDepth;
-    }
-
-    /// @dev Rows [row0, row0 + count) of a tensor.
-    struct Rows {
-        uint256 tensor;
-        uint256 layer;
-        uint256 row0;
-        uint256 count;
-    }
-
-    struct Step {
-        uint256 pos;
-        uint256 layer;
-        uint256 op;
-        uint256 part;
-    }
-
-    // Operations (trace.ts OP).
-    uint256 internal constant EMBED = 0;
-    uint256 internal constant ATT_NORM = 1;
-    uint256 internal constant ATT_QUANT = 2;
-    uint256 internal constant Q = 3;
-    uint256 internal constant K = 4;
-    uint256 internal constant V = 5;
-    uint256 internal constant Q_ROPE = 6;
-    uint256 internal constant K_ROPE = 7;
-    uint256 internal constant ATTN = 8;
-    uint256 internal constant ATTN_QUANT = 9;
-    uint256 internal constant WO = 10;
-    uint256 internal constant RESID1 = 11;
-    uint256 internal constant FFN_NORM = 12;
-    uint256 internal constant FFN_QUANT = 13;
-    uint256 internal constant W1 = 14;
-    uint256 internal constant W3 = 15;
-    uint256 internal constant SWIGLU = 16;
-    uint256 internal constant SWIGLU_QUANT = 17;
-    uint256 internal constant W2 = 18;
-    uint256 internal constant RESID2 = 19;
-    uint256 internal constant FINAL_NORM = 20;
-    uint256 internal constant FINAL_QUANT = 21;
-    uint256 internal constant LOGITS = 22;
-    uint256 internal constant SAMPLE = 23;
-    uint256 internal constant LAYER_OPS = 19;
-    uint256 internal constant PART_ROWS = 1024;
-
-    // Tensors of the model commitment (modelCommitment.ts TENSOR).
-    uint256 internal constant T_EMBEDDING = 1;
-    uint256 internal constant T_RMS_ATT = 2;
-    uint256 internal constant T_WQ = 3;
-    uint256 internal constant T_WK = 4;
-    uint256 internal constant T_WV = 5;
-    uint256 internal constant T_WO = 6;
-    uint256 internal constant T_RMS_FFN = 7;
-    uint256 internal constant T_W1 = 8;
-    uint256 internal constant T_W2 = 9;
-    uint256 internal constant T_W3 = 10;
-    uint256 internal constant T_RMS_FINAL = 11;
-    uint256 internal constant T_WCLS = 12;
 
     /// @notice Code hashes of the table contracts (a STOP byte, then 3-byte big-endian entries; see
     /// src/chain/stepVerifier.ts): the exp2 fractions (1,024 × Q16) and the sigmoid (8,192 × Q16, in two
@@ -118,7 +47,6 @@ contract TraceStepVerifier is IStepVerifier {
     address public immutable sigmoidLow;
     address public immutable sigmoidHigh;
 
-    error StepEvidenceMalformed(string why);
     error TableWrong(address table);
 
     constructor(address exp2Table_, address sigmoidLow_, address sigmoidHigh_) {
@@ -137,7 +65,7 @@ contract TraceStepVerifier is IStepVerifier {
         returns (bytes32)
     {
         Evidence calldata ev = _decode(evidence);
-        Shape memory sh = _shape(ev, s.weightsHash);
+        Shape memory sh = shapeOf(ev.shape, ev.shapeProof, s.weightsHash);
         if (s.leafCount % sh.perPosition != 0) revert StepEvidenceMalformed("the trace is not whole positions");
         if (index >= s.leafCount) return bytes32(0); // padding
         _checkContext(ev, s);
@@ -153,34 +81,6 @@ contract TraceStepVerifier is IStepVerifier {
         if (evidence.length < 32) revert StepEvidenceMalformed("evidence too short");
         assembly ("memory-safe") {
             ev := add(evidence.offset, calldataload(evidence.offset))
-        }
-    }
-
-    function _shape(Evidence calldata ev, bytes32 modelRoot) private pure returns (Shape memory sh) {
-        uint32[8] calldata f = ev.shape;
-        sh.dim = f[0];
-        sh.hidden = f[1];
-        sh.nLayers = f[2];
-        sh.nHeads = f[3];
-        sh.nKvHeads = f[4];
-        sh.vocab = f[5];
-        sh.seqLen = f[6];
-        sh.shared = f[7] == 1;
-        if (
-            sh.dim == 0 || sh.hidden == 0 || sh.nLayers == 0 || sh.nHeads == 0 || sh.nKvHeads == 0 || sh.vocab == 0
-                || sh.seqLen == 0 || f[7] > 1 || sh.dim % sh.nHeads != 0 || (sh.dim / sh.nHeads) % 2 != 0
-                || sh.nHeads % sh.nKvHeads != 0
-        ) revert StepEvidenceMalformed("not a model shape");
-        sh.headSize = sh.dim / sh.nHeads;
-        sh.kvDim = sh.nKvHeads * sh.headSize;
-        sh.perPosition = 1 + LAYER_OPS * sh.nLayers + 2 + (sh.vocab + PART_ROWS - 1) / PART_ROWS + 1;
-        sh.perLayer = 2 + 3 * sh.dim + 2 * sh.kvDim + 2 * sh.hidden;
-        uint256 leaves = 1 + sh.vocab + sh.nLayers * sh.perLayer + 1 + (sh.shared ? 0 : sh.vocab);
-        sh.modelDepth = treeDepth(leaves);
-        bytes32 leaf =
-            keccak256(abi.encodePacked("verinfer-int-model-v1", f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]));
-        if (!verifyPath(modelRoot, leaf, 0, ev.shapeProof, sh.modelDepth)) {
-            revert StepEvidenceMalformed("the shape is not the registered model's");
         }
     }
 
@@ -358,31 +258,6 @@ contract TraceStepVerifier is IStepVerifier {
         return _int32s(ev.weights, sh.dim);
     }
 
-    /// @notice The model leaf of a tensor's first row (modelCommitment.ts's order).
-    function tensorStart(Shape memory sh, uint256 tensor, uint256 layer) internal pure returns (uint256) {
-        if (tensor == T_EMBEDDING) return 1;
-        uint256 end = 1 + sh.vocab + sh.nLayers * sh.perLayer;
-        if (tensor == T_RMS_FINAL) return end;
-        if (tensor == T_WCLS) return end + 1;
-        uint256 ptr = 1 + sh.vocab + layer * sh.perLayer;
-        if (tensor == T_RMS_ATT) return ptr;
-        ptr += 1;
-        if (tensor == T_WQ) return ptr;
-        ptr += sh.dim;
-        if (tensor == T_WK) return ptr;
-        ptr += sh.kvDim;
-        if (tensor == T_WV) return ptr;
-        ptr += sh.kvDim;
-        if (tensor == T_WO) return ptr;
-        ptr += sh.dim;
-        if (tensor == T_RMS_FFN) return ptr;
-        ptr += 1;
-        if (tensor == T_W1) return ptr;
-        ptr += sh.hidden;
-        if (tensor == T_W2) return ptr;
-        return ptr + sh.dim; // W3
-    }
-
     // ---- tables ----
 
     function _exp2() private view returns (bytes memory t) {
@@ -403,37 +278,6 @@ contract TraceStepVerifier is IStepVerifier {
     }
 
     // ---- steps and leaves (trace.ts, replay.ts) ----
-
-    /// @notice The step committed by leaf `index` (stepAt).
-    function stepAt(Shape memory sh, uint256 index) internal pure returns (Step memory st) {
-        uint256 per = sh.perPosition;
-        st.pos = index / per;
-        uint256 k = index % per;
-        if (k == 0) return st; // EMBED
-        if (k <= LAYER_OPS * sh.nLayers) {
-            st.layer = (k - 1) / LAYER_OPS;
-            st.op = ATT_NORM + ((k - 1) % LAYER_OPS);
-            return st;
-        }
-        st.layer = sh.nLayers;
-        uint256 rest = k - 1 - LAYER_OPS * sh.nLayers;
-        if (rest == 0) st.op = FINAL_NORM;
-        else if (rest == 1) st.op = FINAL_QUANT;
-        else if (k == per - 1) st.op = SAMPLE;
-        else (st.op, st.part) = (LOGITS, rest - 2);
-    }
-
-    /// @notice The leaf index of a step (indexOfStep).
-    function indexOfStep(Shape memory sh, Step memory st) internal pure returns (uint256) {
-        uint256 base = st.pos * sh.perPosition;
-        uint256 finals = 1 + LAYER_OPS * sh.nLayers;
-        if (st.op == EMBED) return base;
-        if (st.op == FINAL_NORM) return base + finals;
-        if (st.op == FINAL_QUANT) return base + finals + 1;
-        if (st.op == LOGITS) return base + finals + 2 + st.part;
-        if (st.op == SAMPLE) return base + sh.perPosition - 1;
-        return base + 1 + st.layer * LAYER_OPS + (st.op - ATT_NORM);
-    }
 
     /// @notice The steps whose outputs a step reads, in the order it reads them (inputsOf).
     function inputsOf(Step memory st, Shape memory sh, uint256 promptTokens) internal pure returns (Step[] memory) {
@@ -502,78 +346,6 @@ contract TraceStepVerifier is IStepVerifier {
     }
 
     /// @notice leaf = keccak256(pos u32 ‖ layer u16 ‖ op u16 ‖ part u16 ‖ keccak256(output)) (leafHash).
-    function leafHash(Step memory st, bytes32 outputHash) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(uint32(st.pos), uint16(st.layer), uint16(st.op), uint16(st.part), outputHash));
-    }
-
-    // ---- Merkle trees (padded, ordered: trace.ts) ----
-
-    function treeDepth(uint256 n) internal pure returns (uint256 d) {
-        while ((1 << d) < n) d++;
-    }
-
-    /// @notice A `depth`-sibling path from `leaf` at `index` to `root`.
-    function verifyPath(bytes32 root, bytes32 leaf, uint256 index, bytes32[] calldata proof, uint256 depth)
-        internal
-        pure
-        returns (bool)
-    {
-        if (proof.length != depth || index >> depth != 0) return false;
-        bytes32 node = leaf;
-        for (uint256 h = 0; h < depth; h++) {
-            node = (index >> h) & 1 == 0 ? _pair(node, proof[h]) : _pair(proof[h], node);
-        }
-        return node == root;
-    }
-
-    /// @notice Consecutive leaves from index `first` against `root`: per level, the left neighbour of the
-    /// range when its first node is a right child, then the right neighbour when its last node is a left
-    /// child (src/chain/stepEvidence.ts builds it). Overwrites `nodes`.
-    function verifyRange(bytes32 root, bytes32[] memory nodes, uint256 first, bytes32[] calldata proof, uint256 depth)
-        internal
-        pure
-        returns (bool)
-    {
-        uint256 lo = first;
-        uint256 hi = first + nodes.length - 1;
-        if (hi >> depth != 0) return false;
-        uint256 p = 0;
-        for (uint256 h = 0; h < depth; h++) {
-            bytes32 left;
-            bytes32 right;
-            if (lo & 1 == 1) {
-                if (p == proof.length) return false;
-                left = proof[p++];
-            }
-            if (hi & 1 == 0) {
-                if (p == proof.length) return false;
-                right = proof[p++];
-            }
-            _level(nodes, lo, hi, left, right);
-            (lo, hi) = (lo >> 1, hi >> 1);
-        }
-        return p == proof.length && nodes[0] == root;
-    }
-
-    /// @dev Hashes the nodes [lo, hi] of one level, with their outer neighbours, into the level above
-    /// (written from nodes[0]; each pair is read before its parent overwrites it).
-    function _level(bytes32[] memory nodes, uint256 lo, uint256 hi, bytes32 left, bytes32 right) private pure {
-        uint256 base = lo >> 1;
-        for (uint256 i = base; i <= hi >> 1; i++) {
-            bytes32 a = 2 * i < lo ? left : nodes[2 * i - lo];
-            bytes32 b = 2 * i + 1 > hi ? right : nodes[2 * i + 1 - lo];
-            nodes[i - base] = _pair(a, b);
-        }
-    }
-
-    function _pair(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            mstore(0, a)
-            mstore(32, b)
-            h := keccak256(0, 64)
-        }
-    }
-
     // ---- byte layouts (trace.ts) ----
 
     function _offset(bytes calldata b) private pure returns (uint256 o) {

@@ -18,6 +18,8 @@ const DEPLOYMENT_FILE = z
     disputeGame: ADDRESS.optional(),
     stepVerifier: ADDRESS.optional(),
     epochs: ADDRESS.optional(),
+    spotChecks: ADDRESS.optional(),
+    zkVerifier: ADDRESS.optional(),
   })
   .strict();
 

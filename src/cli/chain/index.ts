@@ -29,7 +29,9 @@ function writeDeployment(path: string, rpcUrl: string, d: Deployment): Deploymen
 
 /** Deploys with the protocol's default parameters and makes the deployer the bonded sequencer. */
 async function deployDefaults(c: ChainClients, ctx: CommandContext): Promise<Deployment> {
-  ctx.info("deploying the token, the registry, the rollup, the one-step check and the dispute game");
+  ctx.info(
+    "deploying the token, the registry, the rollup, the one-step check, the dispute game, epoch rewards and ZK spot-checks",
+  );
   const d = await deployCore(c, coreParamsOf(DEFAULT_OTR_PARAMS));
   ctx.info("bonding the deployer as the sequencer and the epoch settler");
   await becomeSequencer(c, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
@@ -47,6 +49,8 @@ function deploymentTable(d: DeploymentFile): string {
       ...(d.disputeGame ? [["dispute game", d.disputeGame]] : []),
       ...(d.stepVerifier ? [["one-step check (TraceStepVerifier)", d.stepVerifier]] : []),
       ...(d.epochs ? [["epoch rewards (Epochs)", d.epochs]] : []),
+      ...(d.spotChecks ? [["ZK spot-checks (SpotChecks)", d.spotChecks]] : []),
+      ...(d.zkVerifier ? [["spot-check proof verifier (ZkSliceVerifier)", d.zkVerifier]] : []),
     ],
     { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl} (owner and sequencer ${d.owner})` },
   );
@@ -57,7 +61,8 @@ const upCommand: CommandSpec = {
   summary: "start a local chain (anvil), deploy verinfer's contracts and keep it running until Ctrl-C",
   description: [
     "Starts anvil on loopback, deploys the token, the registry, the rollup, the dispute game and its",
-    "on-chain one-step check (TraceStepVerifier) with the protocol's default parameters (docs/spec/otr.md),",
+    "on-chain one-step check (TraceStepVerifier), epoch rewards (Epochs) and ZK spot-checks (SpotChecks over",
+    "ZkSliceVerifier, docs/zk.md) with the protocol's default parameters (docs/spec/otr.md),",
     "makes the first dev account the owner and the bonded sequencer, writes",
     "the deployment file and prints the addresses and the funded dev keys (10,000 ETH each; never use",
     "them on a real network).",

@@ -51,6 +51,8 @@ export interface SpotCheckParams {
   readonly seedDelayBlocks: number;
   /** Time a worker has to submit the proof. */
   readonly proofDeadlineMs: number;
+  /** Time anyone has, after a proof is accepted, to show that it is not bound to the receipt. */
+  readonly bindingWindowMs: number;
   /** Slashed for a missing or invalid proof. */
   readonly missingProofSlash: bigint;
 }
@@ -112,6 +114,7 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     rhoPpm: 10_000,
     seedDelayBlocks: 2,
     proofDeadlineMs: 1_800_000,
+    bindingWindowMs: 3_600_000,
     missingProofSlash: 5n * ETH,
   },
   poea: {
@@ -174,6 +177,7 @@ export function otrProblems(p: OtrParams): string[] {
   integer(s.rhoPpm, "spotcheck.rhoPpm", 0, 1_000_000);
   integer(s.seedDelayBlocks, "spotcheck.seedDelayBlocks", 1, 256);
   positive(s.proofDeadlineMs, "spotcheck.proofDeadlineMs");
+  positive(s.bindingWindowMs, "spotcheck.bindingWindowMs");
   amount(s.missingProofSlash, "spotcheck.missingProofSlash");
   const e = p.poea;
   amount(e.minWorkerStake, "poea.minWorkerStake");

@@ -1,0 +1,235 @@
+/**
+ * ZK spot-checks: constraints per matmul row at stories15M's input length; Groth16 proving time and peak
+ * memory at about 2^13, 2^14, 2^15 and 2^16 constraints (each run a fresh process: cold = its first
+ * proof, warm = its second); JS verification time; proof size; and gas on anvil of the whole spot-check
+ * path at stories15M's shape — SpotChecks.prove through ZkSliceVerifier (Merkle paths of the traced
+ * values + Groth16), the Groth16 verifier alone, and a binding challenge (Poseidon recomputed on chain).
+ * Gas is each transaction's gasUsed (never eth_estimateGas: with too little gas a pairing precompile
+ * fails inside a staticcall and the verifier returns false instead of reverting).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { r1cs } from "snarkjs";
+import type { Hex } from "viem";
+import { encodeFunctionData } from "viem";
+import { send } from "../src/chain/clients.ts";
+import type { ChainClients } from "../src/chain/deploy.ts";
+import {
+  rollupAbi,
+  sliceProofVerifierAbi,
+  spotChecksAbi,
+  zkSliceVerifierAbi,
+} from "../src/chain/generated/contracts.ts";
+import { bindingEvidence, encodeSliceProof, selectedSlice } from "../src/chain/zkSpotChecks.ts";
+import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
+import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { bytesToHex } from "../src/protocol/encoding/hex.ts";
+import { DEFAULT_OTR_PARAMS } from "../src/protocol/params/otr.ts";
+import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
+import { type SealedBatch, Sequencer } from "../src/protocol/rollup/sequencer.ts";
+import { quantizeModel, type TransformerShape } from "../src/protocol/verifiable/intModel.ts";
+import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
+import { stepsPerPosition } from "../src/protocol/verifiable/trace.ts";
+import { startDevChain, TOKEN } from "../src/testing/devChain.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration } from "../src/testing/devWorker.ts";
+import { ensureCompiled, SPOTCHECK_CIRCUIT, setupFiles } from "../src/zk/circuit.ts";
+import { SliceProver, verifySliceProof } from "../src/zk/prover.ts";
+import { SWEEP, sweepZkey } from "../src/zk/setup.ts";
+import { proofWords } from "../src/zk/solidityVerifier.ts";
+
+export interface ProveSize {
+  readonly n: number;
+  readonly rows: number;
+  readonly constraints: number;
+  /** log2 of the domain snarkjs proves over (the next power of two above constraints + public inputs). */
+  readonly power: number;
+  /** Per fresh-process run: cold and warm proof times (ms) and peak resident memory (MiB). */
+  readonly runs: { coldMs: number; warmMs: number; maxRssMiB: number }[];
+}
+
+export interface ZkBench {
+  readonly perRowConstraints: number;
+  readonly sharedConstraints: number;
+  readonly sizes: ProveSize[];
+  readonly missing: string[];
+  readonly verifyMs: number[];
+  readonly proofBytes: number;
+  readonly gas: {
+    readonly spotCheckProve: number;
+    readonly verifySlice: number;
+    readonly groth16: number;
+    readonly bindingChallenge: number;
+    readonly calldataBytes: number;
+  };
+}
+
+const runner = new URL("./zkProveRunner.ts", import.meta.url).pathname;
+
+function proveRuns(n: number, rows: number, zkey: string, runs: number): ProveSize["runs"] {
+  return Array.from({ length: runs }, (_, i) => {
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", runner, String(n), String(rows), zkey, String(i + 1)],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    return JSON.parse(out.trim().split("\n").at(-1) as string);
+  });
+}
+
+/** Gas of a transaction (view functions included), sent with a generous limit. */
+async function gasOf(c: ChainClients, to: Hex, data: Hex): Promise<number> {
+  const hash = await c.wallet.sendTransaction({ to, data, gas: 20_000_000n } as never);
+  return Number((await c.public.waitForTransactionReceipt({ hash })).gasUsed);
+}
+
+export async function benchZk(log: (line: string) => void, runs = 3): Promise<ZkBench> {
+  const sizes: ProveSize[] = [];
+  const missing: string[] = [];
+  for (const c of SWEEP) {
+    const zkey = c === SPOTCHECK_CIRCUIT ? setupFiles.zkey : sweepZkey(c);
+    const compiled = await ensureCompiled(c);
+    const info = await r1cs.info(compiled.r1cs);
+    const power = Math.ceil(Math.log2(info.nConstraints + info.nPubInputs + info.nOutputs + 1));
+    if (!existsSync(zkey)) {
+      missing.push(`MatmulSlice(${c.n}, ${c.rows}): no proving key (run 'verinfer zk setup --bench-keys')`);
+      sizes.push({ ...c, constraints: info.nConstraints, power, runs: [] });
+      continue;
+    }
+    log(
+      `zk: proving MatmulSlice(${c.n}, ${c.rows}), ${info.nConstraints} constraints, ${runs} fresh processes`,
+    );
+    sizes.push({ ...c, constraints: info.nConstraints, power, runs: proveRuns(c.n, c.rows, zkey, runs) });
+  }
+  const at = (n: number, rows: number) => sizes.find((s) => s.n === n && s.rows === rows)?.constraints ?? 0;
+  const perRowConstraints = (at(288, 8) - at(288, 3)) / 5;
+
+  log("zk: a 15m-shape model, a ts-int generation and the spot-check contracts on anvil");
+  const shape = PRESETS["15m"] as TransformerShape;
+  const ck = parseCheckpoint(generateCheckpoint(shape, 15));
+  if (!ck.ok) throw new Error(ck.error.message);
+  const q = quantizeModel(ck.value.config, ck.value.weights);
+  if (!q.ok) throw new Error(q.error.message);
+  const model = q.value;
+  const g = verifiableGeneration(
+    model,
+    { prompt: [1, 403, 1033], sampling: { temperature: 0.8, topP: 0.9, seed: 3 } },
+    2,
+  );
+  const P = { ...DEFAULT_OTR_PARAMS.spotcheck, rhoPpm: 1_000_000 };
+  const dev = await startDevChain({
+    workerStake: 100n * TOKEN,
+    stepsPerPosition: stepsPerPosition(shape),
+    weightsHash: modelRoot(model),
+    challengeWindowSeconds: 86_400n,
+    spotChecks: P,
+  });
+  const prover = await SliceProver.open();
+  try {
+    const { chain, owner, d } = dev;
+    const spot = d.spotChecks as Hex;
+    const registry = devRegistry(BigInt(chain.chainId), d.rollup, 100n * TOKEN, 0n, true, modelRoot(model));
+    const sequencer = new Sequencer({ ...DEFAULT_OTR_PARAMS.rollup, maxBatchReceipts: 8 }, 4096);
+    const signed = signReceipt(devReceipt(0, BigInt(chain.chainId), d.rollup, g.fields), ENCLAVE_KEY);
+    const admitted = sequencer.admit(signed, checkReceipt(signed, registry, pureSecp256k1), 0);
+    if (!admitted.ok) throw new Error(admitted.error.message);
+    const batch = sequencer.flush(1) as SealedBatch;
+    await send(owner, d.rollup, rollupAbi, "postBatch", [0n, batch.root, 1, bytesToHex(batch.data)]);
+    await owner.public.request({ method: "anvil_mine", params: ["0x4"] } as never);
+    await send(owner, spot, spotChecksAbi, "fixSeed", [0n]);
+    const { chainId, settlement, ...r } = signed.receipt;
+    await send(owner, spot, spotChecksAbi, "open", [0n, 0, r, signed.signature, batch.tree.proof(0)]);
+    const o = (await owner.public.readContract({
+      address: spot,
+      abi: spotChecksAbi,
+      functionName: "obligation",
+      args: [0n, 0],
+    })) as { selector: Hex; subject: unknown };
+    const trace = { outputs: g.outputs, tree: g.tree };
+    const { id, values } = selectedSlice(model, trace, o.selector);
+    const proof = await prover.prove(values);
+    const verifyMs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      if (!(await verifySliceProof(proof))) throw new Error("the proof does not verify");
+      verifyMs.push(performance.now() - t0);
+    }
+    const words = proofWords(proof.proof);
+    const bytes = encodeSliceProof(model, trace, o.selector, { words, commitment: proof.commitment });
+    const groth16 = (await owner.public.readContract({
+      address: d.zkVerifier as Hex,
+      abi: zkSliceVerifierAbi,
+      functionName: "groth16",
+    })) as Hex;
+    const gasGroth16 = await gasOf(
+      owner,
+      groth16,
+      encodeFunctionData({
+        abi: sliceProofVerifierAbi,
+        functionName: "verifyProof",
+        args: [words, BigInt(proof.commitment)],
+      } as never),
+    );
+    const verifySlice = await gasOf(
+      owner,
+      d.zkVerifier as Hex,
+      encodeFunctionData({
+        abi: zkSliceVerifierAbi,
+        functionName: "verifySlice",
+        args: [o.subject, o.selector, bytes],
+      } as never),
+    );
+    const { weights, weightsProof } = bindingEvidence(model, id);
+    const binding = await gasOf(
+      owner,
+      d.zkVerifier as Hex,
+      encodeFunctionData({
+        abi: zkSliceVerifierAbi,
+        functionName: "bindingHolds",
+        args: [o.subject, o.selector, bytes, weights, weightsProof],
+      } as never),
+    );
+    const hash = await owner.wallet.writeContract({
+      address: spot,
+      abi: spotChecksAbi,
+      functionName: "prove",
+      args: [0n, 0, bytes],
+      gas: 5_000_000n,
+    } as never);
+    const proveGas = Number((await owner.public.waitForTransactionReceipt({ hash })).gasUsed);
+    const status = (
+      (await owner.public.readContract({
+        address: spot,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [0n, 0],
+      })) as {
+        status: number;
+      }
+    ).status;
+    if (status !== 2) throw new Error(`the obligation was not met (status ${status})`);
+    return {
+      perRowConstraints,
+      sharedConstraints: at(288, 3) - 3 * perRowConstraints,
+      sizes,
+      missing,
+      verifyMs,
+      proofBytes: 32 * words.length,
+      gas: {
+        spotCheckProve: proveGas,
+        verifySlice,
+        groth16: gasGroth16,
+        bindingChallenge: binding,
+        calldataBytes: (bytes.length - 2) / 2,
+      },
+    };
+  } finally {
+    await prover.close();
+    dev.chain.stop();
+  }
+}
+
+/** The verification key's size, for the report. */
+export const vkeyBytes = () => readFileSync(setupFiles.vkey).length;
