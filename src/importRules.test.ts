@@ -81,7 +81,9 @@ function violationsOf(file: string, code: string): string[] {
       // @noble/* (hashes, curves) and poseidon-lite (Poseidon, as circomlib computes it) are pure
       // arithmetic without IO or dependencies.
       if (PURE.has(top) && !spec.startsWith("@noble/") && spec !== "poseidon-lite")
-        out.push(`${name} imports ${spec} (pure code imports only relative, @noble/* and poseidon-lite modules)`);
+        out.push(
+          `${name} imports ${spec} (pure code imports only relative, @noble/* and poseidon-lite modules)`,
+        );
       continue;
     }
     const target = resolve(dirname(file), spec);

@@ -37,7 +37,7 @@ export class SliceProver {
   async prove(values: SliceValues): Promise<SliceProof> {
     const [out] = await this.pool.run([circuitInput(values)]);
     const commitment = sliceCommitment(values).toString();
-    if (!out || out.publicSignals.length !== 1 || out.publicSignals[0] !== commitment)
+    if (out?.publicSignals.length !== 1 || out.publicSignals[0] !== commitment)
       throw new VerinferError("ZK_PROOF_INVALID", "the prover's public input is not the slice's commitment");
     return { proof: out.proof, commitment };
   }
