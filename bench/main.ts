@@ -461,6 +461,9 @@ if (run("zk")) {
     )}`,
   );
   for (const m of z.missing) console.log(`  not measured: ${m}`);
+  console.log(
+    `\nThe product's path (SliceProver: one worker thread, a single-threaded curve) at 2^14: ${range(z.workerProveMs)} ms per proof after the thread's first.`,
+  );
   const g = z.gas;
   console.log(
     `\n${renderTable(

@@ -48,10 +48,10 @@ contract SpotChecks is ReentrancyGuard {
         Slashed
     }
 
+    /// @dev The worker is subject.worker; status and both deadlines share one storage word.
     struct Obligation {
         Status status;
         uint64 deadline;
-        address worker;
         /// @dev Set when proven: the binding of the proof can be challenged until bindingDeadline.
         uint64 bindingDeadline;
         bytes32 proofHash;
@@ -166,7 +166,6 @@ contract SpotChecks is ReentrancyGuard {
         if (o.status != Status.None) revert ObligationExists(b, position);
         o.status = Status.Open;
         o.deadline = rollup.batch(b).postedAt + proofDeadline;
-        o.worker = r.worker;
         o.selector = keccak256(abi.encode(seeds[b], rollup.batch(b).root, position));
         o.subject = _subject(r, b, position);
         emit ObligationOpened(b, position, r.worker, o.deadline, o.selector);
@@ -195,8 +194,8 @@ contract SpotChecks is ReentrancyGuard {
     function prove(uint64 b, uint32 position, bytes calldata proof) external nonReentrant returns (bool valid) {
         Obligation storage o = obligations[keyOf(b, position)];
         if (o.status != Status.Open) revert ObligationNotOpen(b, position);
-        (address operator,,,,,) = registry.participant(o.worker);
-        if (msg.sender != o.worker && msg.sender != operator) revert NotTheWorker(msg.sender);
+        (address operator,,,,,) = registry.participant(o.subject.worker);
+        if (msg.sender != o.subject.worker && msg.sender != operator) revert NotTheWorker(msg.sender);
         if (block.timestamp > o.deadline) revert ProofTooLate(o.deadline);
         valid = verifier.verifySlice(o.subject, o.selector, proof);
         if (valid) {
@@ -206,8 +205,8 @@ contract SpotChecks is ReentrancyGuard {
             emit ObligationProven(b, position);
         } else {
             o.status = Status.Slashed;
-            uint256 taken = registry.slash(o.worker, missingProofSlash, address(0), 0);
-            emit ObligationSlashed(b, position, o.worker, taken, address(0));
+            uint256 taken = registry.slash(o.subject.worker, missingProofSlash, address(0), 0);
+            emit ObligationSlashed(b, position, o.subject.worker, taken, address(0));
         }
     }
 
@@ -218,8 +217,8 @@ contract SpotChecks is ReentrancyGuard {
         if (o.status != Status.Open) revert ObligationNotOpen(b, position);
         if (block.timestamp <= o.deadline) revert ProofNotDue(o.deadline);
         o.status = Status.Slashed;
-        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
-        emit ObligationSlashed(b, position, o.worker, taken, msg.sender);
+        taken = registry.slash(o.subject.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit ObligationSlashed(b, position, o.subject.worker, taken, msg.sender);
     }
 
     /// @notice Anyone shows, until the binding window closes, that an accepted proof is not bound to the
@@ -241,8 +240,8 @@ contract SpotChecks is ReentrancyGuard {
             revert BindingHolds(b, position);
         }
         o.status = Status.Slashed;
-        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
-        emit BindingBroken(b, position, o.worker, taken, msg.sender);
+        taken = registry.slash(o.subject.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit BindingBroken(b, position, o.subject.worker, taken, msg.sender);
     }
 
     function obligation(uint64 b, uint32 position) external view returns (Obligation memory) {

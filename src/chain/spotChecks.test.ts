@@ -167,10 +167,10 @@ describe("SpotChecks.sol = the protocol's spot-check rules", () => {
     const ob = (await read("obligation", [BigInt(index), a])) as {
       deadline: bigint;
       selector: Hex;
-      worker: Hex;
+      subject: { worker: Hex };
     };
     expect(Number(ob.deadline) * 1000).toBe(owed[0]!.deadline);
-    expect(ob.worker.toLowerCase()).toBe(WORKER.toLowerCase());
+    expect(ob.subject.worker.toLowerCase()).toBe(WORKER.toLowerCase());
     const proofOf = (selector: Hex, traceRoot: Hex) =>
       viemKeccak(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [traceRoot, selector]));
     const atRisk = async () => (await read("atRisk", [WORKER], d.registry, registryAbi)) as bigint;
