@@ -29,7 +29,7 @@ import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receip
 import { type SealedBatch, Sequencer } from "../src/protocol/rollup/sequencer.ts";
 import { quantizeModel, type TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
-import { stepsPerPosition } from "../src/protocol/verifiable/trace.ts";
+import { OP_NAMES, stepsPerPosition } from "../src/protocol/verifiable/trace.ts";
 import { startDevChain, TOKEN } from "../src/testing/devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration } from "../src/testing/devWorker.ts";
 import { ensureCompiled, SPOTCHECK_CIRCUIT, setupFiles } from "../src/zk/circuit.ts";
@@ -57,14 +57,20 @@ export interface ZkBench {
    * proof of the thread is listed first. */
   readonly workerProveMs: number[];
   readonly proofBytes: number;
-  readonly gas: {
-    readonly spotCheckProve: number;
-    readonly verifySlice: number;
-    readonly groth16: number;
-    readonly bindingChallenge: number;
-    readonly calldataBytes: number;
-  };
+  /** Per obligation proven on anvil: the selected operation and the gas of each part. */
+  readonly obligations: ObligationGas[];
 }
+
+export interface ObligationGas {
+  readonly op: string;
+  readonly spotCheckProve: number;
+  readonly verifySlice: number;
+  readonly groth16: number;
+  readonly bindingChallenge: number;
+  readonly calldataBytes: number;
+}
+
+const OBLIGATIONS = 4;
 
 const runner = new URL("./zkProveRunner.ts", import.meta.url).pathname;
 
@@ -135,90 +141,109 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
     const spot = d.spotChecks as Hex;
     const registry = devRegistry(BigInt(chain.chainId), d.rollup, 100n * TOKEN, 0n, true, modelRoot(model));
     const sequencer = new Sequencer({ ...DEFAULT_OTR_PARAMS.rollup, maxBatchReceipts: 8 }, 4096);
-    const signed = signReceipt(devReceipt(0, BigInt(chain.chainId), d.rollup, g.fields), ENCLAVE_KEY);
-    const admitted = sequencer.admit(signed, checkReceipt(signed, registry, pureSecp256k1), 0);
-    if (!admitted.ok) throw new Error(admitted.error.message);
-    const batch = sequencer.flush(1) as SealedBatch;
-    await send(owner, d.rollup, rollupAbi, "postBatch", [0n, batch.root, 1, bytesToHex(batch.data)]);
+    // Four receipts of the same generation (distinct requests): four obligations, four selected slices.
+    const signed = Array.from({ length: OBLIGATIONS }, (_, i) => {
+      const s = signReceipt(devReceipt(i, BigInt(chain.chainId), d.rollup, g.fields), ENCLAVE_KEY);
+      const admitted = sequencer.admit(s, checkReceipt(s, registry, pureSecp256k1), i);
+      if (!admitted.ok) throw new Error(admitted.error.message);
+      return s;
+    });
+    const batch = sequencer.flush(OBLIGATIONS) as SealedBatch;
+    await send(owner, d.rollup, rollupAbi, "postBatch", [
+      0n,
+      batch.root,
+      OBLIGATIONS,
+      bytesToHex(batch.data),
+    ]);
     await owner.public.request({ method: "anvil_mine", params: ["0x4"] } as never);
     await send(owner, spot, spotChecksAbi, "fixSeed", [0n]);
-    const { chainId, settlement, ...r } = signed.receipt;
-    await send(owner, spot, spotChecksAbi, "open", [0n, 0, r, signed.signature, batch.tree.proof(0)]);
-    const o = (await owner.public.readContract({
-      address: spot,
-      abi: spotChecksAbi,
-      functionName: "obligation",
-      args: [0n, 0],
-    })) as { selector: Hex; subject: unknown };
     const trace = { outputs: g.outputs, tree: g.tree };
-    const { id, values } = selectedSlice(model, trace, o.selector);
     const workerProveMs: number[] = [];
-    let proof = await prover.prove(values);
-    for (let i = 0; i < 6; i++) {
-      const t0 = performance.now();
-      proof = await prover.prove(values);
-      workerProveMs.push(performance.now() - t0);
-    }
     const verifyMs: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t0 = performance.now();
-      if (!(await verifySliceProof(proof))) throw new Error("the proof does not verify");
-      verifyMs.push(performance.now() - t0);
-    }
-    const words = proofWords(proof.proof);
-    const bytes = encodeSliceProof(model, trace, o.selector, { words, commitment: proof.commitment });
-    const groth16 = (await owner.public.readContract({
-      address: d.zkVerifier as Hex,
-      abi: zkSliceVerifierAbi,
-      functionName: "groth16",
-    })) as Hex;
-    const gasGroth16 = await gasOf(
-      owner,
-      groth16,
-      encodeFunctionData({
-        abi: sliceProofVerifierAbi,
-        functionName: "verifyProof",
-        args: [words, BigInt(proof.commitment)],
-      } as never),
-    );
-    const verifySlice = await gasOf(
-      owner,
-      d.zkVerifier as Hex,
-      encodeFunctionData({
-        abi: zkSliceVerifierAbi,
-        functionName: "verifySlice",
-        args: [o.subject, o.selector, bytes],
-      } as never),
-    );
-    const { weights, weightsProof } = bindingEvidence(model, id);
-    const binding = await gasOf(
-      owner,
-      d.zkVerifier as Hex,
-      encodeFunctionData({
-        abi: zkSliceVerifierAbi,
-        functionName: "bindingHolds",
-        args: [o.subject, o.selector, bytes, weights, weightsProof],
-      } as never),
-    );
-    const hash = await owner.wallet.writeContract({
-      address: spot,
-      abi: spotChecksAbi,
-      functionName: "prove",
-      args: [0n, 0, bytes],
-      gas: 5_000_000n,
-    } as never);
-    const proveGas = Number((await owner.public.waitForTransactionReceipt({ hash })).gasUsed);
-    const status = (
-      (await owner.public.readContract({
+    const obligations: ObligationGas[] = [];
+    for (const [p, s] of signed.entries()) {
+      const { chainId, settlement, ...r } = s.receipt;
+      await send(owner, spot, spotChecksAbi, "open", [0n, p, r, s.signature, batch.tree.proof(p)]);
+      const o = (await owner.public.readContract({
         address: spot,
         abi: spotChecksAbi,
         functionName: "obligation",
-        args: [0n, 0],
-      })) as {
-        status: number;
+        args: [0n, p],
+      })) as { selector: Hex; subject: unknown };
+      const { id, values } = selectedSlice(model, trace, o.selector);
+      let proof = await prover.prove(values);
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        proof = await prover.prove(values);
+        workerProveMs.push(performance.now() - t0);
       }
-    ).status;
-    if (status !== 2) throw new Error(`the obligation was not met (status ${status})`);
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        if (!(await verifySliceProof(proof))) throw new Error("the proof does not verify");
+        verifyMs.push(performance.now() - t0);
+      }
+      const words = proofWords(proof.proof);
+      const bytes = encodeSliceProof(model, trace, o.selector, { words, commitment: proof.commitment });
+      const groth16 = (await owner.public.readContract({
+        address: d.zkVerifier as Hex,
+        abi: zkSliceVerifierAbi,
+        functionName: "groth16",
+      })) as Hex;
+      const gasGroth16 = await gasOf(
+        owner,
+        groth16,
+        encodeFunctionData({
+          abi: sliceProofVerifierAbi,
+          functionName: "verifyProof",
+          args: [words, BigInt(proof.commitment)],
+        } as never),
+      );
+      const verifySlice = await gasOf(
+        owner,
+        d.zkVerifier as Hex,
+        encodeFunctionData({
+          abi: zkSliceVerifierAbi,
+          functionName: "verifySlice",
+          args: [o.subject, o.selector, bytes],
+        } as never),
+      );
+      const { weights, weightsProof } = bindingEvidence(model, id);
+      const binding = await gasOf(
+        owner,
+        d.zkVerifier as Hex,
+        encodeFunctionData({
+          abi: zkSliceVerifierAbi,
+          functionName: "bindingHolds",
+          args: [o.subject, o.selector, bytes, weights, weightsProof],
+        } as never),
+      );
+      const hash = await owner.wallet.writeContract({
+        address: spot,
+        abi: spotChecksAbi,
+        functionName: "prove",
+        args: [0n, p, bytes],
+        gas: 5_000_000n,
+      } as never);
+      const proveGas = Number((await owner.public.waitForTransactionReceipt({ hash })).gasUsed);
+      const status = (
+        (await owner.public.readContract({
+          address: spot,
+          abi: spotChecksAbi,
+          functionName: "obligation",
+          args: [0n, p],
+        })) as { status: number }
+      ).status;
+      if (status !== 2) throw new Error(`obligation ${p} was not met (status ${status})`);
+      obligations.push({
+        op: OP_NAMES[id.op] as string,
+        spotCheckProve: proveGas,
+        verifySlice,
+        groth16: gasGroth16,
+        bindingChallenge: binding,
+        calldataBytes: (bytes.length - 2) / 2,
+      });
+      log(`zk: obligation ${p} (${OP_NAMES[id.op]}): prove ${proveGas} gas`);
+    }
     return {
       perRowConstraints,
       sharedConstraints: at(288, 3) - 3 * perRowConstraints,
@@ -226,14 +251,8 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
       missing,
       verifyMs,
       workerProveMs,
-      proofBytes: 32 * words.length,
-      gas: {
-        spotCheckProve: proveGas,
-        verifySlice,
-        groth16: gasGroth16,
-        bindingChallenge: binding,
-        calldataBytes: (bytes.length - 2) / 2,
-      },
+      proofBytes: 256,
+      obligations,
     };
   } finally {
     await prover.close();
