@@ -26,7 +26,7 @@ export interface CostInputs {
   readonly blobGasPriceWei: number;
   /** Fraction of queries spot-checked (ρ). */
   readonly rho: number;
-  /** Gas of verifying one proof on chain (a Groth16 verifier: ≈ 229k; PAPERS.md). */
+  /** Gas of verifying one proof on chain (SpotChecks.prove through ZkSliceVerifier: 365k–392k, docs/zk.md). */
   readonly proofVerifyGas: number;
   /** Verify every proof on chain, or post proofs optimistically (only a hash on chain, verified if challenged). */
   readonly proofOnChain: boolean;
@@ -41,7 +41,7 @@ export interface CostInputs {
   readonly gpuHourUsd: number;
   /** TEE overhead on the service time (the paper: 15–20%; measured elsewhere: 4–8%). */
   readonly teeOverhead: number;
-  /** Proving one spot-check slice, GPU seconds. */
+  /** Proving one spot-check slice, seconds of the worker's machine (priced at its GPU-hour rate). */
   readonly proveSeconds: number;
   /** Fraction of queries a fisherman re-executes (its GPU time is paid by the fisherman pool). */
   readonly fishermanCoverage: number;
@@ -56,7 +56,7 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   calldataGasPerByte: 16,
   blobGasPriceWei: 1,
   rho: 0.01,
-  proofVerifyGas: 229_000,
+  proofVerifyGas: 370_000, // measured per proven obligation (docs/zk.md); a bare Groth16 check is 219k
   proofOnChain: true,
   proofPostGas: 30_000,
   disputeRate: 0,
@@ -66,7 +66,7 @@ export const DEFAULT_COST_INPUTS: CostInputs = {
   serviceSeconds: 1,
   gpuHourUsd: 2.5,
   teeOverhead: 0.175,
-  proveSeconds: 2,
+  proveSeconds: 1.7, // measured on 2 CPU cores (docs/zk.md)
   fishermanCoverage: 0.01,
 };
 

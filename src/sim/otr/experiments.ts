@@ -121,7 +121,11 @@ export function costExperiment(base: CostInputs = DEFAULT_COST_INPUTS): Experime
     proveSeconds: 0,
     fishermanCoverage: 0,
   };
-  line("paper's $0.07: rho 1% x Groth16 verify (229k gas), 10 gwei, $3,000/ETH", bare);
+  line("paper's $0.07: rho 1% x Groth16 verify (229k gas), 10 gwei, $3,000/ETH", {
+    ...bare,
+    proofVerifyGas: 229_000,
+  });
+  line(`rho 1% x our measured spot-check (${Math.round(base.proofVerifyGas / 1000)}k gas: Merkle paths + Groth16)`, bare);
   line("opML's $0.06: 2,000 gas per query (e.g. a 32-byte result hash in calldata plus posting)", {
     ...bare,
     rho: 0,
@@ -167,7 +171,7 @@ export function costExperiment(base: CostInputs = DEFAULT_COST_INPUTS): Experime
     notes: [
       "$0.07 is reproduced exactly by rho = 1% of queries each paying a 229k-gas Groth16 verification at 10 gwei and $3,000/ETH ($0.0687) and nothing else.",
       "The same design posting its receipts in calldata pays more for data availability (257 bytes x 16 gas = 4,112 gas, $0.12) than for proofs; blobs make data nearly free.",
-      "GPU costs: TEE overhead at 17.5% of a 1 s query on a $2.50/h GPU is $0.0001; proving 1% of queries for 2 s each is less.",
+      `GPU costs: TEE overhead at 17.5% of a 1 s query on a $2.50/h GPU is $0.0001; proving 1% of queries for ${base.proveSeconds} s each (measured, docs/zk.md) is less.`,
       "opML's and ZKML's figures are not decomposed by their papers; the rows show inputs that give them.",
     ],
   };
@@ -221,7 +225,7 @@ export function latencyExperiment(ctx: ExperimentContext): ExperimentTable {
       "Provisional overhead: from the output being ready at the worker to the client holding it, through the gateway (two network hops); OTR adds the receipt's verification and durable write, the baseline nothing.",
       "End to end includes the inference itself (1 s median here); a selected request's proof can only start after its batch is posted and the seed block is out, so on the critical path it waits for the next block, the seed delay and the proving time.",
       "The paper's 0.8 s mean is consistent only with proofs off the critical path (or a selection known before posting, which a party could grind).",
-      "Proving time matters little next to the chain's clocks for a 2 s slice proof; proving a whole inference (ZKML's > 20 min for a 7B model) on the path adds 1% x 20 min = 12 s to the mean.",
+      `Proving time matters little next to the chain's clocks for a ${ctx.base.prover.medianMs / 1000} s slice proof (measured, docs/zk.md); proving a whole inference (ZKML's > 20 min for a 7B model) on the path adds 1% x 20 min = 12 s to the mean.`,
     ],
   };
 }

@@ -101,6 +101,7 @@ describe("OTR simulator", () => {
   it("the cost formula reproduces the paper's $0.07 from ρ × a Groth16 verification", () => {
     const proofsOnly = costPerQuery({
       ...DEFAULT_COST_INPUTS,
+      proofVerifyGas: 229_000,
       batchPostGas: 0,
       receiptBytes: 0,
       teeOverhead: 0,
