@@ -6,6 +6,9 @@
  * invalid proof slashes at once. The Solidity slice selection, committed elements and Poseidon equal the
  * TypeScript ones.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { poseidon16 } from "poseidon-lite";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +23,7 @@ import { sliceCommitment, sliceElements, sliceOf } from "../protocol/spotcheck/s
 import { type IntModel, quantizeModel } from "../protocol/verifiable/intModel.ts";
 import { modelRoot, shapeFields } from "../protocol/verifiable/modelCommitment.ts";
 import { stepsPerPosition } from "../protocol/verifiable/trace.ts";
+import { cli } from "../testing/cli.ts";
 import { startDevChain, TOKEN } from "../testing/devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration, WORKER } from "../testing/devWorker.ts";
 import { SliceProver, verifySliceProof } from "../zk/prover.ts";
@@ -184,6 +188,64 @@ describe("the Solidity slice equals the TypeScript slice", () => {
       expect(elements).toEqual(sliceElements(values));
     }
   }, 60_000);
+});
+
+describe("verinfer zk verify --rpc", () => {
+  it("verifies a proof file through the deployed Groth16 verifier, and refuses a forged one", async () => {
+    const { values } = selectedSlice(model, traces[0]!, bytesToHex(new Uint8Array(32).fill(5)));
+    const p = await prover.prove(values);
+    const dir = mkdtempSync(join(tmpdir(), "verinfer-zk-rpc-"));
+    const deployment = join(dir, "deployment.json");
+    writeFileSync(deployment, JSON.stringify({ kind: "verinfer.deployment", rpcUrl: chain.rpcUrl, ...d }));
+    const file = (name: string, proof: unknown, words: readonly bigint[]) => {
+      const path = join(dir, name);
+      const v = {
+        k: values.k,
+        a: [...values.a],
+        q: values.q.map((r) => [...r]),
+        scale: values.scale,
+        y: values.y,
+      };
+      writeFileSync(
+        path,
+        JSON.stringify({
+          kind: "verinfer.zk-slice-proof",
+          values: v,
+          commitment: p.commitment,
+          proof,
+          words: words.map(String),
+        }),
+      );
+      return path;
+    };
+    const words = proofWords(p.proof);
+    const ok = await cli(
+      "zk",
+      "verify",
+      file("ok.json", p.proof, words),
+      "--rpc",
+      chain.rpcUrl,
+      "--deployment",
+      deployment,
+      "--json",
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, proofVerifies: true });
+    const forged = [...words];
+    forged[6] = words[0] as bigint;
+    const bad = await cli(
+      "zk",
+      "verify",
+      file("bad.json", p.proof, forged),
+      "--rpc",
+      chain.rpcUrl,
+      "--deployment",
+      deployment,
+      "--json",
+    );
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false, proofVerifies: false });
+  }, 120_000);
 });
 
 describe("obligations met, broken and challenged on chain", () => {

@@ -10,12 +10,13 @@ import {
   SLICE_ROWS,
   type SliceId,
   type SliceValues,
+  sliceMatrix,
   sliceOf,
   sliceValues,
 } from "../protocol/spotcheck/slice.ts";
 import type { IntModel } from "../protocol/verifiable/intModel.ts";
 import { modelLeafIndex, shapeFields } from "../protocol/verifiable/modelCommitment.ts";
-import { decodeQuant, matmulOf } from "../protocol/verifiable/replay.ts";
+import { decodeQuant } from "../protocol/verifiable/replay.ts";
 import { indexOfStep, stepsPerPosition, type TraceTree } from "../protocol/verifiable/trace.ts";
 import { type ChainClients, deployContract } from "./deploy.ts";
 import {
@@ -63,8 +64,7 @@ export function selectedSlice(
   const inputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.input, part: 0 });
   const outputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.op, part: 0 });
   const input = decodeQuant(trace.outputs[inputIndex] as Uint8Array);
-  const w = matmulOf(model, { pos: id.pos, layer: id.layer, op: id.op, part: 0 })?.w;
-  if (!w) throw new RangeError(`step ${id.op} is not a matmul`);
+  const w = sliceMatrix(model, id.layer, id.op);
   return { id, values: sliceValues(w, input.values, input.shift, id.row0), inputIndex, outputIndex };
 }
 
@@ -101,9 +101,8 @@ export function encodeSliceProof(
 
 /** What a binding challenge adds: the slice's weight rows with their range proof in the model tree. */
 export function bindingEvidence(model: IntModel, id: SliceId): { weights: Hex; weightsProof: Hex[] } {
-  const w = matmulOf(model, { pos: id.pos, layer: id.layer, op: id.op, part: 0 })?.w;
-  const tensor = MATMUL_TENSOR[id.op];
-  if (!w || tensor === undefined) throw new RangeError(`step ${id.op} is not a matmul`);
+  const w = sliceMatrix(model, id.layer, id.op);
+  const tensor = MATMUL_TENSOR[id.op] as number;
   const first = modelLeafIndex(model.shape, tensor, id.layer, id.row0);
   return {
     weights: bytesToHex(packRows(w, id.row0, id.row0 + SLICE_ROWS)),

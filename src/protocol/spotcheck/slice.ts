@@ -8,6 +8,7 @@
 import { poseidon16 } from "poseidon-lite";
 import type { IntModel, QuantMatrix, TransformerShape } from "../verifiable/intModel.ts";
 import { ACT_BITS, matmulRows } from "../verifiable/intOps.ts";
+import { matmulOf } from "../verifiable/replay.ts";
 import { OP, type OpCode } from "../verifiable/trace.ts";
 
 /** The circuit's input length (stories15M's dim; shorter inputs are zero-padded) and rows per slice. */
@@ -86,19 +87,9 @@ export interface SliceValues {
 
 /** The matrix of a slice operation in a layer. */
 export function sliceMatrix(model: IntModel, layer: number, op: OpCode): QuantMatrix {
-  const l = model.layers[layer];
-  if (!l) throw new RangeError(`no layer ${layer}`);
-  const byOp: Partial<Record<OpCode, QuantMatrix>> = {
-    [OP.Q]: l.wq,
-    [OP.K]: l.wk,
-    [OP.V]: l.wv,
-    [OP.WO]: l.wo,
-    [OP.W1]: l.w1,
-    [OP.W3]: l.w3,
-  };
-  const w = byOp[op];
-  if (!w) throw new RangeError(`operation ${op} is not a slice operation`);
-  return w;
+  const m = SLICE_OPS.some((o) => o.op === op) ? matmulOf(model, { pos: 0, layer, op, part: 0 }) : null;
+  if (!m) throw new RangeError(`operation ${op} of layer ${layer} is not a slice operation`);
+  return m.w;
 }
 
 /** The values of rows [row0, row0 + SLICE_ROWS) of `w` on the input (a16, k), the outputs computed. */

@@ -125,7 +125,10 @@ export function costExperiment(base: CostInputs = DEFAULT_COST_INPUTS): Experime
     ...bare,
     proofVerifyGas: 229_000,
   });
-  line(`rho 1% x our measured spot-check (${Math.round(base.proofVerifyGas / 1000)}k gas: Merkle paths + Groth16)`, bare);
+  line(
+    `rho 1% x our measured spot-check (${Math.round(base.proofVerifyGas / 1000)}k gas: Merkle paths + Groth16)`,
+    bare,
+  );
   line("opML's $0.06: 2,000 gas per query (e.g. a 32-byte result hash in calldata plus posting)", {
     ...bare,
     rho: 0,
