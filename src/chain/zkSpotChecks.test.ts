@@ -3,8 +3,9 @@
  * the worker proves the selected slice of its own trace with the committed Groth16 setup, SpotChecks
  * accepts it through ZkSliceVerifier, and a binding challenge against it fails; a worker that proves a
  * different slice is accepted at first and then slashed by a binding challenge, the challenger paid; an
- * invalid proof slashes at once. The Solidity slice selection, committed elements and Poseidon equal the
- * TypeScript ones.
+ * invalid proof slashes at once; a missing one is slashed after the deadline. The Solidity slice
+ * selection, committed elements and Poseidon equal the TypeScript ones; `zk verify --rpc` checks a proof
+ * file through the deployed verifier.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +30,7 @@ import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration, WORKER } fr
 import { SliceProver, verifySliceProof } from "../zk/prover.ts";
 import { proofWords } from "../zk/solidityVerifier.ts";
 import type { LocalChain } from "./anvil.ts";
-import { send } from "./clients.ts";
+import { advanceTime, send } from "./clients.ts";
 import type { ChainClients, Deployment } from "./deploy.ts";
 import {
   poseidonT17Abi,
@@ -90,6 +91,7 @@ beforeAll(async () => {
     [1, 72, 105],
     [1, 300],
     [1, 40, 41, 42],
+    [1, 7],
   ];
   for (const [i, prompt] of prompts.entries()) {
     const g = verifiableGeneration(model, { prompt, sampling: { temperature: 0.8, topP: 0.9, seed: i } }, 2);
@@ -323,4 +325,15 @@ describe("obligations met, broken and challenged on chain", () => {
     expect(await status(2)).toBe(3);
     expect(before - (await atRisk())).toBe(P.missingProofSlash);
   }, 180_000);
+  it("a worker that does not prove by the deadline is slashed, the reporter paid", async () => {
+    expect(await fails(challenger, "slashMissing", [0n, 3])).toMatch(/^ProofNotDue/);
+    await advanceTime(owner, P.proofDeadlineMs / 1000 + 1);
+    const sel = await selector(3);
+    const late = encodeSliceProof(model, traces[3]!, sel, { words: new Array(8).fill(1n), commitment: "1" });
+    expect(await fails(owner, "prove", [0n, 3, late])).toMatch(/^ProofTooLate/);
+    const before = await atRisk();
+    await send(challenger, d.spotChecks as Hex, spotChecksAbi, "slashMissing", [0n, 3]);
+    expect(await status(3)).toBe(3);
+    expect(before - (await atRisk())).toBe(P.missingProofSlash);
+  }, 120_000);
 });
