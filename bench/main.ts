@@ -473,6 +473,7 @@ if (run("zk")) {
         "verifySlice",
         "Groth16 alone",
         "binding challenge",
+        "no SNARK: recompute",
         "≤ 230k",
       ],
       z.obligations.map((o) => [
@@ -482,6 +483,7 @@ if (run("zk")) {
         o.verifySlice,
         o.groth16,
         o.bindingChallenge,
+        o.recomputeWithoutSnark,
         o.spotCheckProve <= 230_000 ? "met" : "NOT met",
       ]),
       {

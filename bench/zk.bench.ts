@@ -13,7 +13,8 @@ import { r1cs } from "snarkjs";
 import type { Hex } from "viem";
 import { encodeFunctionData } from "viem";
 import { send } from "../src/chain/clients.ts";
-import type { ChainClients } from "../src/chain/deploy.ts";
+import { CONTRACTS_DIR, compileContracts } from "../src/chain/compile.ts";
+import { type ChainClients, deployContract } from "../src/chain/deploy.ts";
 import {
   rollupAbi,
   sliceProofVerifierAbi,
@@ -67,6 +68,8 @@ export interface ObligationGas {
   readonly verifySlice: number;
   readonly groth16: number;
   readonly bindingChallenge: number;
+  /** The alternative without a SNARK (test/doubles/PlainSliceVerifier.sol): same paths, rows recomputed. */
+  readonly recomputeWithoutSnark: number;
   readonly calldataBytes: number;
 }
 
@@ -139,6 +142,9 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
   try {
     const { chain, owner, d } = dev;
     const spot = d.spotChecks as Hex;
+    const plainVerifier = compileContracts(CONTRACTS_DIR, ["test/doubles"]).PlainSliceVerifier;
+    if (!plainVerifier) throw new Error("PlainSliceVerifier did not compile");
+    const plain = await deployContract(owner, plainVerifier.abi, plainVerifier.bytecode, []);
     const registry = devRegistry(BigInt(chain.chainId), d.rollup, 100n * TOKEN, 0n, true, modelRoot(model));
     const sequencer = new Sequencer({ ...DEFAULT_OTR_PARAMS.rollup, maxBatchReceipts: 8 }, 4096);
     // Four receipts of the same generation (distinct requests): four obligations, four selected slices.
@@ -217,6 +223,23 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
           args: [o.subject, o.selector, bytes, weights, weightsProof],
         } as never),
       );
+      // The no-SNARK alternative: the same paths, the rows recomputed in Solidity.
+      const plainArgs = [
+        o.subject,
+        o.selector,
+        encodeSliceProof(model, trace, o.selector, { words: new Array(8).fill(0n), commitment: "0" }),
+        weights,
+        weightsProof,
+      ];
+      const plainCall = {
+        address: plain,
+        abi: plainVerifier.abi,
+        functionName: "verifyPlain",
+        args: plainArgs,
+      };
+      if (!(await owner.public.readContract(plainCall as never)))
+        throw new Error("the plain recomputation disagrees");
+      const plainGas = await gasOf(owner, plain, encodeFunctionData(plainCall as never));
       const hash = await owner.wallet.writeContract({
         address: spot,
         abi: spotChecksAbi,
@@ -240,6 +263,7 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
         verifySlice,
         groth16: gasGroth16,
         bindingChallenge: binding,
+        recomputeWithoutSnark: plainGas,
         calldataBytes: (bytes.length - 2) / 2,
       });
       log(`zk: obligation ${p} (${OP_NAMES[id.op]}): prove ${proveGas} gas`);

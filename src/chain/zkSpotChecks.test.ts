@@ -50,6 +50,7 @@ if (!q.ok) throw new Error(q.error.message);
 const model: IntModel = q.value;
 const P: SpotCheckParams = { ...DEFAULT_OTR_PARAMS.spotcheck, rhoPpm: 1_000_000 };
 const SHARE_BPS = 5_000n;
+const FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 let chain: LocalChain;
 let owner: ChainClients; // deployer, worker operator, sequencer
@@ -190,6 +191,38 @@ describe("the Solidity slice equals the TypeScript slice", () => {
       expect(elements).toEqual(sliceElements(values));
     }
   }, 60_000);
+});
+
+describe("the binding challenge never convicts an honest worker", () => {
+  it("for random receipts and selectors: the honest commitment's binding holds, any other's does not", async () => {
+    // bindingHolds only recomputes the commitment (the Groth16 words are not read), so the property
+    // runs without proving: the worker's submission as encodeSliceProof makes it, against the subject
+    // SpotChecks stores for the receipt.
+    const rng = createRng(31);
+    for (let i = 0; i < 24; i++) {
+      const p = rng.int(traces.length);
+      const sel = bytesToHex(Uint8Array.from({ length: 32 }, () => rng.int(256)));
+      const { id, values } = selectedSlice(model, traces[p]!, sel);
+      const subject = (
+        (await read(d.spotChecks as Hex, spotChecksAbi, "obligation", [0n, p])) as { subject: unknown }
+      ).subject;
+      const { weights, weightsProof } = bindingEvidence(model, id);
+      const holds = (commitment: bigint) =>
+        read(d.zkVerifier as Hex, zkSliceVerifierAbi, "bindingHolds", [
+          subject,
+          sel,
+          encodeSliceProof(model, traces[p]!, sel, {
+            words: new Array(8).fill(0n),
+            commitment: String(commitment),
+          }),
+          weights,
+          weightsProof,
+        ]);
+      const honest = sliceCommitment(values);
+      expect(await holds(honest), `receipt ${p} selector ${sel}`).toBe(true);
+      expect(await holds((honest + 1n + BigInt(rng.int(2 ** 30))) % FIELD)).toBe(false);
+    }
+  }, 180_000);
 });
 
 describe("verinfer zk verify --rpc", () => {

@@ -143,7 +143,7 @@ contract ZkSliceVerifier is ISpotCheckVerifier, EngineCommitments {
 
     // ---- evidence ----
 
-    function _decode(bytes calldata proof) private pure returns (SliceProof calldata sp) {
+    function _decode(bytes calldata proof) internal pure returns (SliceProof calldata sp) {
         if (proof.length < 32) revert StepEvidenceMalformed("proof too short");
         assembly ("memory-safe") {
             sp := add(proof.offset, calldataload(proof.offset))
@@ -153,7 +153,7 @@ contract ZkSliceVerifier is ISpotCheckVerifier, EngineCommitments {
     /// @dev The shape (proven against the model root), the selected slice, and the input and output
     /// vectors proven against the trace root at the slice's steps.
     function _provenSlice(DisputeGame.Subject calldata subject, bytes32 selector, SliceProof calldata sp)
-        private
+        internal
         pure
         returns (Shape memory sh, Slice memory sl)
     {
@@ -180,7 +180,7 @@ contract ZkSliceVerifier is ISpotCheckVerifier, EngineCommitments {
 
     /// @dev The slice's weight rows (scale int32le ‖ int8 row each) proven against the model root.
     function _checkRows(Shape memory sh, Slice memory sl, bytes calldata weights, bytes32[] calldata proof)
-        private
+        internal
         pure
     {
         uint256 size = 4 + sh.dim;
@@ -199,11 +199,11 @@ contract ZkSliceVerifier is ISpotCheckVerifier, EngineCommitments {
         }
     }
 
-    function _int16le(bytes calldata b, uint256 at) private pure returns (int16) {
+    function _int16le(bytes calldata b, uint256 at) internal pure returns (int16) {
         return int16(uint16(uint8(b[at])) | (uint16(uint8(b[at + 1])) << 8));
     }
 
-    function _int32le(bytes calldata b, uint256 at) private pure returns (int256) {
+    function _int32le(bytes calldata b, uint256 at) internal pure returns (int256) {
         uint32 v = uint32(uint8(b[at])) | (uint32(uint8(b[at + 1])) << 8) | (uint32(uint8(b[at + 2])) << 16)
             | (uint32(uint8(b[at + 3])) << 24);
         return int256(int32(v));
