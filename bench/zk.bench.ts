@@ -21,6 +21,7 @@ import {
   spotChecksAbi,
   zkSliceVerifierAbi,
 } from "../src/chain/generated/contracts.ts";
+import { openedSubject } from "../src/chain/spotChecks.ts";
 import { bindingEvidence, encodeSliceProof, selectedSlice } from "../src/chain/zkSpotChecks.ts";
 import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
 import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
@@ -175,7 +176,8 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
         abi: spotChecksAbi,
         functionName: "obligation",
         args: [0n, p],
-      })) as { selector: Hex; subject: unknown };
+      })) as { selector: Hex };
+      const subject = await openedSubject(owner, spot, 0n, p);
       const { id, values } = selectedSlice(model, trace, o.selector);
       let proof = await prover.prove(values);
       for (let i = 0; i < 2; i++) {
@@ -210,7 +212,7 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
         encodeFunctionData({
           abi: zkSliceVerifierAbi,
           functionName: "verifySlice",
-          args: [o.subject, o.selector, bytes],
+          args: [subject, o.selector, bytes],
         } as never),
       );
       const { weights, weightsProof } = bindingEvidence(model, id);
@@ -220,12 +222,12 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
         encodeFunctionData({
           abi: zkSliceVerifierAbi,
           functionName: "bindingHolds",
-          args: [o.subject, o.selector, bytes, weights, weightsProof],
+          args: [subject, o.selector, bytes, weights, weightsProof],
         } as never),
       );
       // The no-SNARK alternative: the same paths, the rows recomputed in Solidity.
       const plainArgs = [
-        o.subject,
+        subject,
         o.selector,
         encodeSliceProof(model, trace, o.selector, { words: new Array(8).fill(0n), commitment: "0" }),
         weights,
@@ -244,7 +246,7 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
         address: spot,
         abi: spotChecksAbi,
         functionName: "prove",
-        args: [0n, p, bytes],
+        args: [0n, p, subject, bytes],
         gas: 5_000_000n,
       } as never);
       const proveGas = Number((await owner.public.waitForTransactionReceipt({ hash })).gasUsed);

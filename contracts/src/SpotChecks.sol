@@ -48,15 +48,17 @@ contract SpotChecks is ReentrancyGuard {
         Slashed
     }
 
-    /// @dev The worker is subject.worker; status and both deadlines share one storage word.
+    /// @dev Four storage words: status, both deadlines and the worker share one. The trace subject is not
+    /// stored: ObligationOpened carries it and calls that need it pass it back, checked by its hash.
     struct Obligation {
         Status status;
-        uint64 deadline;
+        uint40 deadline;
         /// @dev Set when proven: the binding of the proof can be challenged until bindingDeadline.
-        uint64 bindingDeadline;
-        bytes32 proofHash;
+        uint40 bindingDeadline;
+        address worker;
         bytes32 selector;
-        DisputeGame.Subject subject;
+        bytes32 subjectHash;
+        bytes32 proofHash;
     }
 
     Registry public immutable registry;
@@ -73,7 +75,14 @@ contract SpotChecks is ReentrancyGuard {
     mapping(bytes32 key => Obligation) internal obligations;
 
     event SeedFixed(uint64 indexed batch, bytes32 seed);
-    event ObligationOpened(uint64 indexed batch, uint32 position, address worker, uint64 deadline, bytes32 selector);
+    event ObligationOpened(
+        uint64 indexed batch,
+        uint32 position,
+        address worker,
+        uint64 deadline,
+        bytes32 selector,
+        DisputeGame.Subject subject
+    );
     event ObligationProven(uint64 indexed batch, uint32 position);
     event ObligationSlashed(uint64 indexed batch, uint32 position, address worker, uint256 amount, address reporter);
     event BindingBroken(uint64 indexed batch, uint32 position, address worker, uint256 amount, address challenger);
@@ -93,6 +102,7 @@ contract SpotChecks is ReentrancyGuard {
     error BindingWindowOver(uint64 deadline);
     error NotTheProof(bytes32 proofHash);
     error BindingHolds(uint64 batch, uint32 position);
+    error NotTheSubject(bytes32 subjectHash);
 
     struct Params {
         uint32 rhoPpm;
@@ -165,10 +175,13 @@ contract SpotChecks is ReentrancyGuard {
         Obligation storage o = obligations[key];
         if (o.status != Status.None) revert ObligationExists(b, position);
         o.status = Status.Open;
-        o.deadline = rollup.batch(b).postedAt + proofDeadline;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        o.deadline = uint40(rollup.batch(b).postedAt + proofDeadline); // seconds: 2^40 is 34,000 years
+        o.worker = r.worker;
         o.selector = keccak256(abi.encode(seeds[b], rollup.batch(b).root, position));
-        o.subject = _subject(r, b, position);
-        emit ObligationOpened(b, position, r.worker, o.deadline, o.selector);
+        DisputeGame.Subject memory subject = _subject(r, b, position);
+        o.subjectHash = keccak256(abi.encode(subject));
+        emit ObligationOpened(b, position, r.worker, o.deadline, o.selector, subject);
     }
 
     function _subject(Receipts.Receipt calldata r, uint64 b, uint32 position)
@@ -191,22 +204,29 @@ contract SpotChecks is ReentrancyGuard {
 
     /// @notice The worker answers its open obligation before the deadline: a valid proof meets it, an
     /// invalid one slashes the worker (the caller's own submission; no share is paid for it).
-    function prove(uint64 b, uint32 position, bytes calldata proof) external nonReentrant returns (bool valid) {
+    /// `subject` is the one ObligationOpened carried.
+    function prove(uint64 b, uint32 position, DisputeGame.Subject calldata subject, bytes calldata proof)
+        external
+        nonReentrant
+        returns (bool valid)
+    {
         Obligation storage o = obligations[keyOf(b, position)];
         if (o.status != Status.Open) revert ObligationNotOpen(b, position);
-        (address operator,,,,,) = registry.participant(o.subject.worker);
-        if (msg.sender != o.subject.worker && msg.sender != operator) revert NotTheWorker(msg.sender);
+        (address operator,,,,,) = registry.participant(o.worker);
+        if (msg.sender != o.worker && msg.sender != operator) revert NotTheWorker(msg.sender);
         if (block.timestamp > o.deadline) revert ProofTooLate(o.deadline);
-        valid = verifier.verifySlice(o.subject, o.selector, proof);
+        if (keccak256(abi.encode(subject)) != o.subjectHash) revert NotTheSubject(o.subjectHash);
+        valid = verifier.verifySlice(subject, o.selector, proof);
         if (valid) {
             o.status = Status.Proven;
             o.proofHash = keccak256(proof);
-            o.bindingDeadline = uint64(block.timestamp) + bindingWindow;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            o.bindingDeadline = uint40(block.timestamp + bindingWindow);
             emit ObligationProven(b, position);
         } else {
             o.status = Status.Slashed;
-            uint256 taken = registry.slash(o.subject.worker, missingProofSlash, address(0), 0);
-            emit ObligationSlashed(b, position, o.subject.worker, taken, address(0));
+            uint256 taken = registry.slash(o.worker, missingProofSlash, address(0), 0);
+            emit ObligationSlashed(b, position, o.worker, taken, address(0));
         }
     }
 
@@ -217,8 +237,8 @@ contract SpotChecks is ReentrancyGuard {
         if (o.status != Status.Open) revert ObligationNotOpen(b, position);
         if (block.timestamp <= o.deadline) revert ProofNotDue(o.deadline);
         o.status = Status.Slashed;
-        taken = registry.slash(o.subject.worker, missingProofSlash, msg.sender, reporterShareBps);
-        emit ObligationSlashed(b, position, o.subject.worker, taken, msg.sender);
+        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit ObligationSlashed(b, position, o.worker, taken, msg.sender);
     }
 
     /// @notice Anyone shows, until the binding window closes, that an accepted proof is not bound to the
@@ -228,6 +248,7 @@ contract SpotChecks is ReentrancyGuard {
     function challengeBinding(
         uint64 b,
         uint32 position,
+        DisputeGame.Subject calldata subject,
         bytes calldata proof,
         bytes calldata weights,
         bytes32[] calldata weightsProof
@@ -236,12 +257,13 @@ contract SpotChecks is ReentrancyGuard {
         if (o.status != Status.Proven) revert ObligationNotProven(b, position);
         if (block.timestamp > o.bindingDeadline) revert BindingWindowOver(o.bindingDeadline);
         if (keccak256(proof) != o.proofHash) revert NotTheProof(o.proofHash);
-        if (verifier.bindingHolds(o.subject, o.selector, proof, weights, weightsProof)) {
+        if (keccak256(abi.encode(subject)) != o.subjectHash) revert NotTheSubject(o.subjectHash);
+        if (verifier.bindingHolds(subject, o.selector, proof, weights, weightsProof)) {
             revert BindingHolds(b, position);
         }
         o.status = Status.Slashed;
-        taken = registry.slash(o.subject.worker, missingProofSlash, msg.sender, reporterShareBps);
-        emit BindingBroken(b, position, o.subject.worker, taken, msg.sender);
+        taken = registry.slash(o.worker, missingProofSlash, msg.sender, reporterShareBps);
+        emit BindingBroken(b, position, o.worker, taken, msg.sender);
     }
 
     function obligation(uint64 b, uint32 position) external view returns (Obligation memory) {

@@ -27,7 +27,7 @@ import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
 import { registryAbi, rollupAbi, spotChecksAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
-import { deploySpotChecks } from "./spotChecks.ts";
+import { deploySpotChecks, openedSubject } from "./spotChecks.ts";
 
 /** 30% so that a few batches hold both selected and unselected receipts. */
 const P: SpotCheckParams = { ...DEFAULT_OTR_PARAMS.spotcheck, rhoPpm: 300_000 };
@@ -167,10 +167,10 @@ describe("SpotChecks.sol = the protocol's spot-check rules", () => {
     const ob = (await read("obligation", [BigInt(index), a])) as {
       deadline: bigint;
       selector: Hex;
-      subject: { worker: Hex };
+      worker: Hex;
     };
     expect(Number(ob.deadline) * 1000).toBe(owed[0]!.deadline);
-    expect(ob.subject.worker.toLowerCase()).toBe(WORKER.toLowerCase());
+    expect(ob.worker.toLowerCase()).toBe(WORKER.toLowerCase());
     const proofOf = (selector: Hex, traceRoot: Hex) =>
       viemKeccak(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [traceRoot, selector]));
     const atRisk = async () => (await read("atRisk", [WORKER], d.registry, registryAbi)) as bigint;
@@ -178,23 +178,43 @@ describe("SpotChecks.sol = the protocol's spot-check rules", () => {
 
     // a: proven in time by the worker's operator; a stranger may not answer for it.
     const stakeBefore = await atRisk();
-    expect(await fails(stranger, "prove", [BigInt(index), a, proofOf(ob.selector, traceRoot(a))])).toMatch(
-      /^NotTheWorker/,
-    );
-    await send(owner, spot, spotChecksAbi, "prove", [BigInt(index), a, proofOf(ob.selector, traceRoot(a))]);
+    expect(
+      await fails(stranger, "prove", [
+        BigInt(index),
+        a,
+        await openedSubject(owner, spot, BigInt(index), a),
+        proofOf(ob.selector, traceRoot(a)),
+      ]),
+    ).toMatch(/^NotTheWorker/);
+    await send(owner, spot, spotChecksAbi, "prove", [
+      BigInt(index),
+      a,
+      await openedSubject(owner, spot, BigInt(index), a),
+      proofOf(ob.selector, traceRoot(a)),
+    ]);
     expect(((await read("obligation", [BigInt(index), a])) as { status: number }).status).toBe(2);
     expect(await atRisk()).toBe(stakeBefore);
     // c: the worker's own invalid proof slashes it at once, nothing paid to anyone.
-    await send(owner, spot, spotChecksAbi, "prove", [BigInt(index), c, `0x${"11".repeat(32)}`]);
+    await send(owner, spot, spotChecksAbi, "prove", [
+      BigInt(index),
+      c,
+      await openedSubject(owner, spot, BigInt(index), c),
+      `0x${"11".repeat(32)}`,
+    ]);
     expect(((await read("obligation", [BigInt(index), c])) as { status: number }).status).toBe(3);
     expect(stakeBefore - (await atRisk())).toBe(P.missingProofSlash);
     // b: missing — not due before the deadline, slashable after it, with the reporter's share.
     expect(await fails(stranger, "slashMissing", [BigInt(index), b])).toMatch(/^ProofNotDue/);
     await advanceTime(owner, P.proofDeadlineMs / 1000 + 1);
     const ob2 = (await read("obligation", [BigInt(index), b])) as { selector: Hex };
-    expect(await fails(owner, "prove", [BigInt(index), b, proofOf(ob2.selector, traceRoot(b))])).toMatch(
-      /^ProofTooLate/,
-    );
+    expect(
+      await fails(owner, "prove", [
+        BigInt(index),
+        b,
+        await openedSubject(owner, spot, BigInt(index), b),
+        proofOf(ob2.selector, traceRoot(b)),
+      ]),
+    ).toMatch(/^ProofTooLate/);
     const balance = async () =>
       (await read("balanceOf", [stranger.wallet.account.address], d.token, verinferTokenAbi)) as bigint;
     const before = await balance();

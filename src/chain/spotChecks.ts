@@ -4,6 +4,7 @@
  * could not prove its obligation and would be slashed.
  */
 import type { Hex } from "viem";
+import { VerinferError } from "../errors.ts";
 import type { SpotCheckParams } from "../protocol/params/otr.ts";
 import { send } from "./clients.ts";
 import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
@@ -37,4 +38,25 @@ export async function deploySpotChecks(
   ]);
   await send(c, d.registry, registryAbi, "setSlasher", [spotChecks, true]);
   return spotChecks;
+}
+
+/**
+ * The trace subject of an open obligation, as its ObligationOpened event carries it (SpotChecks keeps
+ * only its hash): what `prove` and `challengeBinding` take back.
+ */
+export async function openedSubject(c: ChainClients, spotChecks: Hex, batch: bigint, position: number) {
+  const logs = await c.public.getContractEvents({
+    address: spotChecks,
+    abi: spotChecksAbi,
+    eventName: "ObligationOpened",
+    args: { batch },
+    fromBlock: 0n,
+  });
+  const opened = logs.find((l) => l.args.position === position);
+  if (!opened?.args.subject)
+    throw new VerinferError(
+      "INPUT_INVALID",
+      `no obligation was opened for batch ${batch} position ${position}`,
+    );
+  return opened.args.subject;
 }

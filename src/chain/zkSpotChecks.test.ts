@@ -41,6 +41,7 @@ import {
   zkSliceVerifierAbi,
 } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
+import { openedSubject } from "./spotChecks.ts";
 import { bindingEvidence, encodeSliceProof, type KeptTrace, selectedSlice } from "./zkSpotChecks.ts";
 
 const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, 7));
@@ -73,6 +74,7 @@ const status = async (p: number) =>
   ((await read(d.spotChecks as Hex, spotChecksAbi, "obligation", [0n, p])) as { status: number }).status;
 const selector = async (p: number) =>
   ((await read(d.spotChecks as Hex, spotChecksAbi, "obligation", [0n, p])) as { selector: Hex }).selector;
+const subjectOf = (p: number) => openedSubject(owner, d.spotChecks as Hex, 0n, p);
 const atRisk = async () => (await read(d.registry, registryAbi, "atRisk", [WORKER])) as bigint;
 
 beforeAll(async () => {
@@ -203,9 +205,7 @@ describe("the binding challenge never convicts an honest worker", () => {
       const p = rng.int(traces.length);
       const sel = bytesToHex(Uint8Array.from({ length: 32 }, () => rng.int(256)));
       const { id, values } = selectedSlice(model, traces[p]!, sel);
-      const subject = (
-        (await read(d.spotChecks as Hex, spotChecksAbi, "obligation", [0n, p])) as { subject: unknown }
-      ).subject;
+      const subject = await subjectOf(p);
       const { weights, weightsProof } = bindingEvidence(model, id);
       const holds = (commitment: bigint) =>
         read(d.zkVerifier as Hex, zkSliceVerifierAbi, "bindingHolds", [
@@ -294,16 +294,23 @@ describe("obligations met, broken and challenged on chain", () => {
       commitment: proof.commitment,
     });
     const before = await atRisk();
-    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 0, bytes]);
+    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 0, await subjectOf(0), bytes]);
     expect(await status(0)).toBe(2);
     const { weights, weightsProof } = bindingEvidence(model, id);
-    expect(await fails(challenger, "challengeBinding", [0n, 0, bytes, weights, weightsProof])).toMatch(
-      /^BindingHolds/,
-    );
+    expect(
+      await fails(challenger, "challengeBinding", [0n, 0, await subjectOf(0), bytes, weights, weightsProof]),
+    ).toMatch(/^BindingHolds/);
     // Someone else's bytes are not the accepted proof.
-    expect(await fails(challenger, "challengeBinding", [0n, 0, `${bytes}00`, weights, weightsProof])).toMatch(
-      /^NotTheProof/,
-    );
+    expect(
+      await fails(challenger, "challengeBinding", [
+        0n,
+        0,
+        await subjectOf(0),
+        `${bytes}00`,
+        weights,
+        weightsProof,
+      ]),
+    ).toMatch(/^NotTheProof/);
     expect(await atRisk()).toBe(before);
   }, 180_000);
 
@@ -321,7 +328,7 @@ describe("obligations met, broken and challenged on chain", () => {
       words: proofWords(proof.proof),
       commitment: proof.commitment,
     });
-    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 1, bytes]);
+    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 1, await subjectOf(1), bytes]);
     expect(await status(1)).toBe(2);
     const balance = async () =>
       (await read(d.token, verinferTokenAbi, "balanceOf", [challenger.wallet.account.address])) as bigint;
@@ -330,6 +337,7 @@ describe("obligations met, broken and challenged on chain", () => {
     await send(challenger, d.spotChecks as Hex, spotChecksAbi, "challengeBinding", [
       0n,
       1,
+      await subjectOf(1),
       bytes,
       weights,
       weightsProof,
@@ -337,9 +345,9 @@ describe("obligations met, broken and challenged on chain", () => {
     expect(await status(1)).toBe(3);
     expect(stake - (await atRisk())).toBe(P.missingProofSlash);
     expect((await balance()) - paid).toBe((P.missingProofSlash * SHARE_BPS) / 10_000n);
-    expect(await fails(challenger, "challengeBinding", [0n, 1, bytes, weights, weightsProof])).toMatch(
-      /^ObligationNotProven/,
-    );
+    expect(
+      await fails(challenger, "challengeBinding", [0n, 1, await subjectOf(1), bytes, weights, weightsProof]),
+    ).toMatch(/^ObligationNotProven/);
   }, 180_000);
 
   it("an invalid proof slashes the worker at once; traced values that are not the trace's revert", async () => {
@@ -349,12 +357,17 @@ describe("obligations met, broken and challenged on chain", () => {
     const words = [...proofWords(proof.proof)];
     // Values from another receipt's trace do not fit this receipt's root: refused, nobody accused.
     const foreign = encodeSliceProof(model, traces[0]!, sel, { words, commitment: proof.commitment });
-    expect(await fails(owner, "prove", [0n, 2, foreign])).toMatch(/^StepEvidenceMalformed/);
+    expect(await fails(owner, "prove", [0n, 2, await subjectOf(2), foreign])).toMatch(
+      /^StepEvidenceMalformed/,
+    );
+    // Another receipt's subject is not this obligation's.
+    const own = encodeSliceProof(model, traces[2]!, sel, { words, commitment: proof.commitment });
+    expect(await fails(owner, "prove", [0n, 2, await subjectOf(1), own])).toMatch(/^NotTheSubject/);
     // A proof of the right slice with one word changed does not verify.
     words[6] = words[0] as bigint;
     const bad = encodeSliceProof(model, traces[2]!, sel, { words, commitment: proof.commitment });
     const before = await atRisk();
-    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 2, bad]);
+    await send(owner, d.spotChecks as Hex, spotChecksAbi, "prove", [0n, 2, await subjectOf(2), bad]);
     expect(await status(2)).toBe(3);
     expect(before - (await atRisk())).toBe(P.missingProofSlash);
   }, 180_000);
@@ -363,7 +376,7 @@ describe("obligations met, broken and challenged on chain", () => {
     await advanceTime(owner, P.proofDeadlineMs / 1000 + 1);
     const sel = await selector(3);
     const late = encodeSliceProof(model, traces[3]!, sel, { words: new Array(8).fill(1n), commitment: "1" });
-    expect(await fails(owner, "prove", [0n, 3, late])).toMatch(/^ProofTooLate/);
+    expect(await fails(owner, "prove", [0n, 3, await subjectOf(3), late])).toMatch(/^ProofTooLate/);
     const before = await atRisk();
     await send(challenger, d.spotChecks as Hex, spotChecksAbi, "slashMissing", [0n, 3]);
     expect(await status(3)).toBe(3);
