@@ -26,7 +26,7 @@ export interface CostInputs {
   readonly blobGasPriceWei: number;
   /** Fraction of queries spot-checked (ρ). */
   readonly rho: number;
-  /** Gas of verifying one proof on chain (SpotChecks.prove through ZkSliceVerifier: 365k–392k, docs/zk.md). */
+  /** Gas of verifying one proof on chain (SpotChecks.prove through ZkSliceVerifier: 357k–384k, docs/zk.md). */
   readonly proofVerifyGas: number;
   /** Verify every proof on chain, or post proofs optimistically (only a hash on chain, verified if challenged). */
   readonly proofOnChain: boolean;
