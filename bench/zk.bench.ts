@@ -8,7 +8,7 @@
  * fails inside a staticcall and the verifier returns false instead of reverting).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { r1cs } from "snarkjs";
 import type { Hex } from "viem";
 import { encodeFunctionData } from "viem";
@@ -285,6 +285,3 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
     dev.chain.stop();
   }
 }
-
-/** The verification key's size, for the report. */
-export const vkeyBytes = () => readFileSync(setupFiles.vkey).length;

@@ -6,7 +6,6 @@
  * could have arisen after admission (evidence, weights) are not, on chain as in TypeScript.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";

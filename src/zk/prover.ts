@@ -29,7 +29,7 @@ export class SliceProver {
     const mismatch = await setupMismatch();
     if (mismatch) throw new VerinferError("ZK_SETUP_MISMATCH", mismatch);
     const circuit = await ensureCompiled(SPOTCHECK_CIRCUIT);
-    const files = { wasm: circuit.wasm, zkey: setupFiles.zkey, zkeyPath: setupFiles.zkey };
+    const files = { wasm: circuit.wasm, zkey: setupFiles.zkey };
     return new SliceProver(new WorkerPool(new URL("./proveTask.ts", import.meta.url), files, threads));
   }
 
