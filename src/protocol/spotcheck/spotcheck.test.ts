@@ -49,6 +49,15 @@ describe("spot-checks", () => {
       kind: "slash",
       reason: "missing",
     });
+    // An accepted proof shown unbound within the binding window slashes; after it, the proof stands.
+    expect(settleObligation(o, { at: 90, valid: true, unboundAt: 90 + P.bindingWindowMs }, 500, P)).toEqual({
+      kind: "slash",
+      reason: "unbound",
+      amount: P.missingProofSlash,
+    });
+    expect(settleObligation(o, { at: 90, valid: true, unboundAt: 91 + P.bindingWindowMs }, 500, P)).toEqual({
+      kind: "proven",
+    });
   });
 
   it("deterrence formulas agree with each other (PAPERS.md §1)", () => {

@@ -66,23 +66,36 @@ export function obligationsOf(
   return out;
 }
 
-/** What happens to an obligation: proven, or the worker is slashed for a missing or invalid proof. */
+/**
+ * What happens to an obligation: proven, or the worker is slashed for a missing or invalid proof, or
+ * for an accepted proof shown not to be of the receipt's slice (docs/spec/spotcheck.md §3).
+ */
 export type ObligationOutcome =
   | { readonly kind: "proven" }
   | { readonly kind: "pending" }
-  | { readonly kind: "slash"; readonly reason: "missing" | "invalid"; readonly amount: bigint };
+  | { readonly kind: "slash"; readonly reason: "missing" | "invalid" | "unbound"; readonly amount: bigint };
 
-/** Settles an obligation at `now` given the proof submitted (null: none yet) and whether it verified. */
+/** A submitted proof: when, whether it verified, and when (if ever) a binding challenge against it held. */
+export interface SubmittedProof {
+  readonly at: number;
+  readonly valid: boolean;
+  readonly unboundAt?: number;
+}
+
+/** Settles an obligation at `now` given the proof submitted (null: none yet). */
 export function settleObligation(
   o: Obligation,
-  proof: { readonly at: number; readonly valid: boolean } | null,
+  proof: SubmittedProof | null,
   now: number,
   params: SpotCheckParams,
 ): ObligationOutcome {
-  if (proof && proof.at <= o.deadline)
-    return proof.valid
-      ? { kind: "proven" }
-      : { kind: "slash", reason: "invalid", amount: params.missingProofSlash };
+  if (proof && proof.at <= o.deadline) {
+    if (!proof.valid) return { kind: "slash", reason: "invalid", amount: params.missingProofSlash };
+    const unbound = proof.unboundAt !== undefined && proof.unboundAt <= proof.at + params.bindingWindowMs;
+    return unbound
+      ? { kind: "slash", reason: "unbound", amount: params.missingProofSlash }
+      : { kind: "proven" };
+  }
   return now > o.deadline
     ? { kind: "slash", reason: "missing", amount: params.missingProofSlash }
     : { kind: "pending" };
