@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 /// @title Poseidon over BN254 with 16 inputs (width 17), as circomlib's Poseidon(16) and poseidon-lite
 /// @notice 8 full and 68 partial rounds of x^5; the parameters (1,292 round constants, a 17×17 MDS matrix)
 /// are read from three data contracts whose code hashes are pinned (src/chain/poseidon.ts makes them).
-/// Gas is high (about 0.6M per call: it runs only when someone challenges a spot-check proof's binding).
+/// Gas is high (measured in docs/zk.md): it runs only when someone challenges a spot-check proof's binding.
 contract PoseidonT17 {
     uint256 internal constant F = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant T = 17;
@@ -66,28 +66,33 @@ contract PoseidonT17 {
             extcodecopy(mm, add(mds, 32), 1, mul(289, 32))
             let s := add(state, 32)
             let n := add(next, 32)
+            let m0 := add(mds, 32)
             let cp := add(c, 32)
+            let sEnd := add(s, 544) // 17 words
             for { let r := 0 } lt(r, 76) { r := add(r, 1) } {
+                // Round constants, then x^5 on every word (full rounds: the first and last four) or word 0.
                 let full := or(lt(r, 4), gt(r, 71))
-                for { let i := 0 } lt(i, 17) { i := add(i, 1) } {
-                    let p := add(s, mul(i, 32))
-                    let v := addmod(mload(p), mload(add(cp, mul(add(mul(r, 17), i), 32))), F)
-                    if or(full, iszero(i)) {
+                for { let p := s } lt(p, sEnd) { p := add(p, 32) } {
+                    let v := addmod(mload(p), mload(cp), F)
+                    cp := add(cp, 32)
+                    if or(full, eq(p, s)) {
                         let v2 := mulmod(v, v, F)
                         v := mulmod(mulmod(v2, v2, F), v, F)
                     }
                     mstore(p, v)
                 }
-                for { let x := 0 } lt(x, 17) { x := add(x, 1) } {
+                // The MDS matrix, row by row (pointer walks instead of index arithmetic).
+                let mp := m0
+                for { let q := n } lt(q, add(n, 544)) { q := add(q, 32) } {
                     let acc := 0
-                    let row := add(add(mds, 32), mul(mul(x, 17), 32))
-                    for { let y := 0 } lt(y, 17) { y := add(y, 1) } {
-                        acc := addmod(acc, mulmod(mload(add(row, mul(y, 32))), mload(add(s, mul(y, 32))), F), F)
+                    for { let p := s } lt(p, sEnd) { p := add(p, 32) } {
+                        acc := addmod(acc, mulmod(mload(mp), mload(p), F), F)
+                        mp := add(mp, 32)
                     }
-                    mstore(add(n, mul(x, 32)), acc)
+                    mstore(q, acc)
                 }
-                for { let i := 0 } lt(i, 17) { i := add(i, 1) } {
-                    mstore(add(s, mul(i, 32)), mload(add(n, mul(i, 32))))
+                for { let p := s } lt(p, sEnd) { p := add(p, 32) } {
+                    mstore(p, mload(add(n, sub(p, s))))
                 }
             }
             out := mload(s)
