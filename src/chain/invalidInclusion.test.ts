@@ -3,7 +3,8 @@
  * posts a batch holding receipts the admission rules refuse; exactly those whose fault no later change
  * can mend (unknown worker, a signature not the worker's, another model than the one it registered for)
  * are provable — voided, the sequencer's bond slashed with a share to the prover — and those whose fault
- * could have arisen after admission (evidence, weights) are not, on chain as in TypeScript.
+ * could have arisen after admission (evidence, weights) are not, on chain as in TypeScript; and, as a
+ * property over random receipts of the registered worker, an honest inclusion is never provable.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,13 +12,14 @@ import { bytesToHex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { addressOf, receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { createRng } from "../protocol/rng/prng.ts";
 import { BatchTree } from "../protocol/rollup/batchTree.ts";
 import { INVALID_INCLUSION_FAULTS, invalidInclusionFault } from "../protocol/rollup/invalidInclusion.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { startDevChain, TOKEN } from "../testing/devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY } from "../testing/devWorker.ts";
 import type { LocalChain } from "./anvil.ts";
-import { send } from "./clients.ts";
+import { becomeSequencer, send } from "./clients.ts";
 import type { ChainClients, Deployment } from "./deploy.ts";
 import { rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
@@ -134,5 +136,56 @@ describe("Rollup.proveInvalidInclusion = invalidInclusionFault", () => {
         (e) => revertReason(e) ?? String(e),
       ),
     ).toMatch(/^ChallengeWindowClosed/);
+  }, 120_000);
+
+  it("never convicts an honest inclusion: random receipts of the registered worker and model", async () => {
+    // Soundness as a property: receipts the worker really signed for its registered model — whatever
+    // their other fields, including evidence and weights that may have changed since (mendable) — are
+    // never provable, on chain or in TypeScript, and the sequencer's bond does not move.
+    const chainId = BigInt(chain.chainId);
+    const rng = createRng(17);
+    const hash = () => bytesToHex(Uint8Array.from({ length: 32 }, () => rng.int(256)));
+    const signed = Array.from({ length: 24 }, (_, i) =>
+      signReceipt(
+        devReceipt(100 + i, chainId, d.rollup, {
+          requestId: hash(),
+          promptHash: hash(),
+          outputHash: hash(),
+          traceRoot: hash(),
+          inputTokens: rng.int(4096),
+          outputTokens: rng.int(4096),
+          latencyMs: rng.int(100_000),
+          sequence: BigInt(1 + rng.int(1_000_000)),
+          ...(rng.int(4) === 0 ? { attestationHash: hash() } : {}),
+          ...(rng.int(4) === 0 ? { weightsHash: hash() } : {}),
+        }),
+        ENCLAVE_KEY,
+      ),
+    );
+    const tree = new BatchTree(
+      signed.map((sr, p) => leafOfSigned(p, bytesToHex(receiptDigest(sr.receipt)), sr.signature)),
+    );
+    await becomeSequencer(owner, d, BOND); // tops the bond up after the first test's slashes
+    await send(owner, d.rollup, rollupAbi, "postBatch", [1n, tree.root, signed.length, "0x"]);
+    const registry = devRegistry(chainId, d.rollup, 10n * TOKEN, TOKEN);
+    const bond = () =>
+      owner.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "sequencerBond" });
+    const before = await bond();
+    for (const [p, sr] of signed.entries()) {
+      expect(invalidInclusionFault(sr, registry)).toBeNull();
+      const { chainId: _, settlement, ...receipt } = sr.receipt;
+      const onChain = await send(prover, d.rollup, rollupAbi, "proveInvalidInclusion", [
+        1n,
+        p,
+        receipt,
+        sr.signature,
+        tree.proof(p),
+      ]).then(
+        () => "proven",
+        (e) => revertReason(e) ?? String(e),
+      );
+      expect(onChain, `receipt ${p}`).toMatch(/^InclusionValid/);
+    }
+    expect(await bond()).toBe(before);
   }, 120_000);
 });
