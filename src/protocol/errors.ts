@@ -229,6 +229,19 @@ export const ERROR_CODES = {
     meaning: "a trace was recorded on another model than the one it is checked against",
   },
   TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
+  // the gateway's receipt store
+  STORE_UNAVAILABLE: { disposition: "reject", meaning: "the receipt store cannot be opened" },
+  STORE_CORRUPT: { disposition: "reject", meaning: "the receipt store holds data this gateway cannot read" },
+  BATCH_EXISTS: { disposition: "reject", meaning: "a batch with this index is already recorded" },
+  BATCH_STATUS_INVALID: { disposition: "reject", meaning: "a batch cannot move to that status from its own" },
+  RECEIPT_NOT_PROVISIONAL: {
+    disposition: "reject",
+    meaning: "only a stored, unsealed receipt can be sealed",
+  },
+  RECEIPT_NOT_VOIDABLE: {
+    disposition: "reject",
+    meaning: "only a receipt in a sealed or posted batch can be voided",
+  },
   // ZK spot-checks
   ZK_SETUP_MISMATCH: {
     disposition: "reject",

@@ -1,0 +1,148 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
+import { receiptDigest, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
+import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
+import { devReceipt, ENCLAVE_KEY } from "../../testing/devWorker.ts";
+import { ReceiptStore } from "./receiptStore.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "verinfer-store-"));
+const SETTLEMENT = "0x0000000000000000000000000000000000000001" as Hex;
+const signedOf = (i: number, fields = {}): SignedReceipt =>
+  signReceipt(devReceipt(i, 31337n, SETTLEMENT, fields), ENCLAVE_KEY);
+const admitted = (signed: SignedReceipt, key?: string) => ({
+  signed,
+  digest: bytesToHex(receiptDigest(signed.receipt)),
+  client: "alice",
+  ...(key ? { idempotencyKey: key } : {}),
+  admittedAtMs: 1_000,
+});
+const codeOf = (f: () => unknown) => {
+  try {
+    f();
+    return "ok";
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+};
+
+describe("ReceiptStore", () => {
+  it("stores receipts durably and moves them through sealed, posted, final and voided", () => {
+    const path = join(dir, "flow.db");
+    const store = ReceiptStore.open(path);
+    const rs = [0, 1, 2].map((i) => signedOf(i));
+    for (const r of rs) expect(store.admit(admitted(r)).kind).toBe("stored");
+    expect(store.unsealed().map((s) => s.signed)).toEqual(rs);
+    store.seal({ index: 0, root: `0x${"ab".repeat(32)}`, requestIds: rs.map((r) => r.receipt.requestId) });
+    expect(store.unsealed()).toEqual([]);
+    expect(store.batchReceipts(0).map((s) => [s.status, s.position])).toEqual([
+      ["sealed", 0],
+      ["sealed", 1],
+      ["sealed", 2],
+    ]);
+    store.markPosted(0, `0x${"cd".repeat(32)}`);
+    store.voidReceipt(rs[1]!.receipt.requestId);
+    store.markFinal(0);
+    expect(store.batchReceipts(0).map((s) => s.status)).toEqual(["final", "voided", "final"]);
+    expect(store.batch(0)).toMatchObject({ status: "final", count: 3, postedTx: `0x${"cd".repeat(32)}` });
+    expect(store.nextBatchIndex()).toBe(1);
+    store.close();
+    // Reopened, everything is still there.
+    const again = ReceiptStore.open(path);
+    expect(again.byRequestId(rs[2]!.receipt.requestId)).toMatchObject({
+      status: "final",
+      batch: 0,
+      position: 2,
+    });
+    again.close();
+  });
+
+  it("answers a retry with the receipt already stored, refuses another receipt for the same request", () => {
+    const store = ReceiptStore.open(":memory:");
+    const r = signedOf(7);
+    const first = store.admit(admitted(r, "k1"));
+    expect(first.kind).toBe("stored");
+    // The client retries (same key): the same receipt, nothing new.
+    expect(store.admit(admitted(signedOf(8), "k1"))).toEqual({ kind: "existing", receipt: first.receipt });
+    // The same request again without a key: the same receipt.
+    expect(store.admit(admitted(r)).kind).toBe("existing");
+    // Another receipt claiming the same request id: refused, nothing written.
+    const forged = signedOf(7, { outputHash: `0x${"11".repeat(32)}` });
+    expect(codeOf(() => store.admit(admitted(forged, "k2")))).toBe("RECEIPT_REPLAYED");
+    expect(store.byIdempotencyKey("alice", "k2")).toBeUndefined();
+    expect(store.unsealed()).toHaveLength(1);
+    store.close();
+  });
+
+  it("refuses impossible transitions with codes and writes nothing", () => {
+    const store = ReceiptStore.open(":memory:");
+    const [a, b] = [signedOf(1), signedOf(2)];
+    store.admit(admitted(a));
+    const root = `0x${"ab".repeat(32)}` as Hex;
+    // A batch naming a receipt the store never admitted: refused as a whole.
+    expect(
+      codeOf(() => store.seal({ index: 0, root, requestIds: [a.receipt.requestId, b.receipt.requestId] })),
+    ).toBe("RECEIPT_NOT_PROVISIONAL");
+    expect(store.batch(0)).toBeUndefined();
+    expect(store.unsealed()).toHaveLength(1);
+    store.seal({ index: 0, root, requestIds: [a.receipt.requestId] });
+    store.admit(admitted(b));
+    expect(codeOf(() => store.seal({ index: 0, root, requestIds: [b.receipt.requestId] }))).toBe(
+      "BATCH_EXISTS",
+    );
+    expect(codeOf(() => store.seal({ index: 1, root, requestIds: [a.receipt.requestId] }))).toBe(
+      "RECEIPT_NOT_PROVISIONAL",
+    );
+    expect(codeOf(() => store.markFinal(0))).toBe("BATCH_STATUS_INVALID");
+    expect(codeOf(() => store.voidReceipt(b.receipt.requestId))).toBe("RECEIPT_NOT_VOIDABLE");
+    expect(codeOf(() => store.markPosted(5, root))).toBe("BATCH_STATUS_INVALID");
+    store.close();
+  });
+
+  it("refuses a store it cannot open or read", () => {
+    expect(codeOf(() => ReceiptStore.open(join(dir, "no", "such", "dir", "x.db")))).toBe("STORE_UNAVAILABLE");
+    const newer = join(dir, "newer.db");
+    const db = new Database(newer);
+    db.pragma("user_version = 99");
+    db.close();
+    expect(codeOf(() => ReceiptStore.open(newer))).toBe("STORE_CORRUPT");
+    const garbage = join(dir, "garbage.db");
+    writeFileSync(
+      garbage,
+      "not a database at all, just text that is long enough to have a header".repeat(20),
+    );
+    expect(codeOf(() => ReceiptStore.open(garbage))).toBe("STORE_CORRUPT");
+  });
+
+  it("loses no acknowledged receipt when the writer is killed -9 mid-stream", async () => {
+    const path = join(dir, "crash.db");
+    const writer = spawn(process.execPath, ["--import", "tsx", "src/testing/storeWriter.ts", path], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const acknowledged: string[] = [];
+    let buffer = "";
+    await new Promise<void>((resolve) => {
+      writer.stdout.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split("\n");
+        buffer = lines.pop() ?? "";
+        acknowledged.push(...lines);
+        if (acknowledged.length >= 200 && !writer.killed) {
+          writer.kill("SIGKILL");
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => writer.once("exit", resolve));
+    const store = ReceiptStore.open(path);
+    for (const id of acknowledged) expect(store.byRequestId(id as Hex), id).toBeDefined();
+    const stored = store.unsealed();
+    expect(stored.length).toBeGreaterThanOrEqual(acknowledged.length);
+    expect(new Set(stored.map((s) => s.signed.receipt.requestId)).size).toBe(stored.length);
+    store.close();
+  }, 60_000);
+});

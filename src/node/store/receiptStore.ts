@@ -1,0 +1,297 @@
+/**
+ * The gateway's durable record of receipts and batches (SQLite through better-sqlite3). A receipt is
+ * written — WAL journal, `synchronous = FULL`, so it is on disk when `admit` returns — before its client
+ * is answered; batches then seal, post and finalize it. A restarted gateway resumes from here: the
+ * unsealed receipts rebuild the sequencer's open batch, and a client that retries with the same
+ * idempotency key gets the receipt already admitted instead of a second one. The protocol decides
+ * (admission, sealing); this module only records what it decided, each change in one transaction.
+ */
+import Database from "better-sqlite3";
+import { VerinferError } from "../../errors.ts";
+import type { Hex } from "../../protocol/encoding/hex.ts";
+import { receiptToJson, type SignedReceipt, validateSignedReceipt } from "../../protocol/receipt/receipt.ts";
+
+/** Where a receipt stands: admitted (provisional), in a sealed batch, posted on chain, final, voided. */
+export type ReceiptStatus = "provisional" | "sealed" | "posted" | "final" | "voided";
+
+export interface StoredReceipt {
+  readonly signed: SignedReceipt;
+  /** keccak256 of the receipt's EIP-712 digest input, as the sequencer computed it. */
+  readonly digest: Hex;
+  readonly client: string;
+  readonly idempotencyKey: string | null;
+  readonly admittedAtMs: number;
+  readonly status: ReceiptStatus;
+  readonly batch: number | null;
+  readonly position: number | null;
+}
+
+export interface StoredBatch {
+  readonly index: number;
+  readonly root: Hex;
+  readonly count: number;
+  readonly status: "sealed" | "posted" | "final";
+  readonly postedTx: Hex | null;
+}
+
+/** What `admit` did: stored the receipt, or found the same request (or idempotent retry) already stored. */
+export type AdmitResult =
+  | { readonly kind: "stored"; readonly receipt: StoredReceipt }
+  | { readonly kind: "existing"; readonly receipt: StoredReceipt };
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS receipts (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id TEXT NOT NULL UNIQUE,
+  digest TEXT NOT NULL,
+  signed TEXT NOT NULL,
+  client TEXT NOT NULL,
+  idempotency_key TEXT,
+  admitted_at_ms INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'final', 'voided')),
+  batch INTEGER REFERENCES batches(idx),
+  position INTEGER,
+  UNIQUE (client, idempotency_key),
+  UNIQUE (batch, position)
+);
+CREATE TABLE IF NOT EXISTS batches (
+  idx INTEGER PRIMARY KEY,
+  root TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('sealed', 'posted', 'final')),
+  posted_tx TEXT
+);
+CREATE INDEX IF NOT EXISTS receipts_status ON receipts (status, seq);
+`;
+
+interface ReceiptRow {
+  request_id: string;
+  digest: string;
+  signed: string;
+  client: string;
+  idempotency_key: string | null;
+  admitted_at_ms: number;
+  status: ReceiptStatus;
+  batch: number | null;
+  position: number | null;
+}
+
+interface BatchRow {
+  idx: number;
+  root: string;
+  count: number;
+  status: StoredBatch["status"];
+  posted_tx: string | null;
+}
+
+function fromRow(row: ReceiptRow): StoredReceipt {
+  const signed = validateSignedReceipt(JSON.parse(row.signed));
+  if (!signed.ok)
+    throw new VerinferError("STORE_CORRUPT", `stored receipt ${row.request_id}: ${signed.error.message}`);
+  return {
+    signed: signed.value,
+    digest: row.digest as Hex,
+    client: row.client,
+    idempotencyKey: row.idempotency_key,
+    admittedAtMs: row.admitted_at_ms,
+    status: row.status,
+    batch: row.batch,
+    position: row.position,
+  };
+}
+
+const batchFromRow = (row: BatchRow): StoredBatch => ({
+  index: row.idx,
+  root: row.root as Hex,
+  count: row.count,
+  status: row.status,
+  postedTx: row.posted_tx as Hex | null,
+});
+
+export class ReceiptStore {
+  private constructor(private readonly db: Database.Database) {}
+
+  /** Opens (creating if needed) the store at `path` (":memory:" for a throwaway one). */
+  static open(path: string): ReceiptStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (e) {
+      throw new VerinferError(
+        "STORE_UNAVAILABLE",
+        `cannot open the receipt store ${path}: ${(e as Error).message}`,
+      );
+    }
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      db.pragma("busy_timeout = 5000");
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version !== 0 && version !== SCHEMA_VERSION)
+        throw new Error(`schema version ${version}, this gateway reads ${SCHEMA_VERSION}`);
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    } catch (e) {
+      db.close();
+      throw new VerinferError(
+        "STORE_CORRUPT",
+        `${path} is not a receipt store this gateway reads: ${(e as Error).message}`,
+      );
+    }
+    return new ReceiptStore(db);
+  }
+
+  /**
+   * Records an admitted receipt, durably, before the client is answered. The same request (same
+   * digest) or a retry with the same client idempotency key returns the receipt already stored; the
+   * same request id with another receipt is refused (RECEIPT_DUPLICATE), and nothing is written.
+   */
+  admit(a: {
+    readonly signed: SignedReceipt;
+    readonly digest: Hex;
+    readonly client: string;
+    readonly idempotencyKey?: string;
+    readonly admittedAtMs: number;
+  }): AdmitResult {
+    const requestId = a.signed.receipt.requestId;
+    return this.db.transaction((): AdmitResult => {
+      const retried =
+        a.idempotencyKey === undefined ? undefined : this.byIdempotencyKey(a.client, a.idempotencyKey);
+      if (retried) return { kind: "existing", receipt: retried };
+      const same = this.byRequestId(requestId);
+      if (same) {
+        if (same.digest !== a.digest)
+          throw new VerinferError("RECEIPT_REPLAYED", `request ${requestId} already has another receipt`);
+        return { kind: "existing", receipt: same };
+      }
+      this.db
+        .prepare(
+          `INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status)
+           VALUES (?, ?, ?, ?, ?, ?, 'provisional')`,
+        )
+        .run(
+          requestId,
+          a.digest,
+          JSON.stringify(receiptToJson(a.signed)),
+          a.client,
+          a.idempotencyKey ?? null,
+          a.admittedAtMs,
+        );
+      return { kind: "stored", receipt: this.byRequestId(requestId) as StoredReceipt };
+    })();
+  }
+
+  byRequestId(requestId: Hex): StoredReceipt | undefined {
+    const row = this.db.prepare("SELECT * FROM receipts WHERE request_id = ?").get(requestId) as
+      | ReceiptRow
+      | undefined;
+    return row && fromRow(row);
+  }
+
+  byIdempotencyKey(client: string, key: string): StoredReceipt | undefined {
+    const row = this.db
+      .prepare("SELECT * FROM receipts WHERE client = ? AND idempotency_key = ?")
+      .get(client, key) as ReceiptRow | undefined;
+    return row && fromRow(row);
+  }
+
+  /** Receipts admitted but not yet sealed, in admission order (what a restarted sequencer re-opens). */
+  unsealed(): StoredReceipt[] {
+    const rows = this.db
+      .prepare("SELECT * FROM receipts WHERE status = 'provisional' ORDER BY seq")
+      .all() as ReceiptRow[];
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Records a sealed batch: its root and its receipts at their positions, in one transaction. Every
+   * receipt must be stored and provisional (a receipt is sealed once), and the index new.
+   */
+  seal(batch: { readonly index: number; readonly root: Hex; readonly requestIds: readonly Hex[] }): void {
+    this.db.transaction(() => {
+      if (this.batch(batch.index))
+        throw new VerinferError("BATCH_EXISTS", `batch ${batch.index} is already recorded`);
+      this.db
+        .prepare("INSERT INTO batches (idx, root, count, status) VALUES (?, ?, ?, 'sealed')")
+        .run(batch.index, batch.root, batch.requestIds.length);
+      const update = this.db.prepare(
+        "UPDATE receipts SET status = 'sealed', batch = ?, position = ? WHERE request_id = ? AND status = 'provisional'",
+      );
+      batch.requestIds.forEach((id, position) => {
+        if (update.run(batch.index, position, id).changes !== 1)
+          throw new VerinferError(
+            "RECEIPT_NOT_PROVISIONAL",
+            `receipt ${id} is not a provisional receipt of this store`,
+          );
+      });
+    })();
+  }
+
+  /** The batch's root is on chain (transaction `tx`): its receipts are posted. */
+  markPosted(index: number, tx: Hex): void {
+    this.advance(index, "sealed", "posted", tx);
+  }
+
+  /** The batch's challenge window closed: its receipts (but voided ones) are final. */
+  markFinal(index: number): void {
+    this.advance(index, "posted", "final", null);
+  }
+
+  /** A receipt proven fraudulent is voided; its batch stands. */
+  voidReceipt(requestId: Hex): void {
+    const changed = this.db
+      .prepare(
+        "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted')",
+      )
+      .run(requestId).changes;
+    if (changed !== 1)
+      throw new VerinferError(
+        "RECEIPT_NOT_VOIDABLE",
+        `receipt ${requestId} is not in a sealed or posted batch`,
+      );
+  }
+
+  batch(index: number): StoredBatch | undefined {
+    const row = this.db.prepare("SELECT * FROM batches WHERE idx = ?").get(index) as BatchRow | undefined;
+    return row && batchFromRow(row);
+  }
+
+  /** The receipts of a batch in position order. */
+  batchReceipts(index: number): StoredReceipt[] {
+    const rows = this.db
+      .prepare("SELECT * FROM receipts WHERE batch = ? ORDER BY position")
+      .all(index) as ReceiptRow[];
+    return rows.map(fromRow);
+  }
+
+  /** The next batch index (one past the highest recorded). */
+  nextBatchIndex(): number {
+    const row = this.db.prepare("SELECT MAX(idx) AS m FROM batches").get() as { m: number | null };
+    return row.m === null ? 0 : row.m + 1;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private advance(
+    index: number,
+    from: StoredBatch["status"],
+    to: StoredBatch["status"],
+    tx: Hex | null,
+  ): void {
+    this.db.transaction(() => {
+      const changed = this.db
+        .prepare(
+          "UPDATE batches SET status = ?, posted_tx = COALESCE(?, posted_tx) WHERE idx = ? AND status = ?",
+        )
+        .run(to, tx, index, from).changes;
+      if (changed !== 1)
+        throw new VerinferError("BATCH_STATUS_INVALID", `batch ${index} is not ${from}, cannot become ${to}`);
+      this.db.prepare(`UPDATE receipts SET status = ? WHERE batch = ? AND status = ?`).run(to, index, from);
+    })();
+  }
+}
