@@ -13,8 +13,8 @@ import { clientsFor } from "../src/chain/deploy.ts";
 import { traceStepVerifierAbi } from "../src/chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../src/chain/stepEvidence.ts";
 import { deployStepVerifier } from "../src/chain/stepVerifier.ts";
-import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../src/engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../src/protocol/dispute/traceStep.ts";
 import {
   attackBond,
@@ -22,7 +22,7 @@ import {
   type DisputeParams,
   defenseCapital,
 } from "../src/protocol/params/otr.ts";
-import { quantizeModel, type TransformerShape } from "../src/protocol/verifiable/intModel.ts";
+import type { TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../src/protocol/verifiable/replay.ts";
 import { indexOfStep, OP, OP_NAMES, type StepId } from "../src/protocol/verifiable/trace.ts";
@@ -88,11 +88,7 @@ function forgeGasReport(): ForgeGas[] {
 
 export async function benchContracts(log: (line: string) => void, positions = 64): Promise<ContractsBench> {
   const shape = PRESETS["15m"] as TransformerShape;
-  const ck = parseCheckpoint(generateCheckpoint(shape, SEED));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const q = quantizeModel(ck.value.config, ck.value.weights);
-  if (!q.ok) throw new Error(q.error.message);
-  const model = q.value;
+  const model = generatedIntModel(shape, SEED);
   const context: ExecutionContext = {
     prompt: [1, 403, 1033],
     sampling: { temperature: 0.8, topP: 0.9, seed: 3 },

@@ -7,8 +7,8 @@
  */
 
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
-import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../src/engine/llama2c/modelFiles.ts";
 import { defaultThreads, WorkerPool } from "../src/parallel/workerPool.ts";
 import { openGame } from "../src/protocol/dispute/game.ts";
 import { traceStepEvidence, traceStepVerifier } from "../src/protocol/dispute/traceStep.ts";
@@ -28,7 +28,6 @@ import { seedFrom } from "../src/protocol/rng/deriveSeed.ts";
 import { encodeBatchData } from "../src/protocol/rollup/batchData.ts";
 import { BatchTree } from "../src/protocol/rollup/batchTree.ts";
 import { leafOfSigned, Sequencer } from "../src/protocol/rollup/sequencer.ts";
-import { quantizeModel } from "../src/protocol/verifiable/intModel.ts";
 import { IntTransformer } from "../src/protocol/verifiable/intTransformer.ts";
 import { replayExecution } from "../src/protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf, traceLeafCount } from "../src/protocol/verifiable/requestCommitments.ts";
@@ -221,11 +220,7 @@ function disputes(hash: Hash32): OtrBench["dispute"] {
     });
   }
   // A real trace of the tiny model with one faulty step, the real one-step check.
-  const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 3));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const q = quantizeModel(ck.value.config, ck.value.weights);
-  if (!q.ok) throw new Error(q.error.message);
-  const model = q.value;
+  const model = generatedIntModel(PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 3);
   const context = { prompt: [1, 72, 105], sampling: { temperature: 0.7, topP: 1, seed: 9 } };
   const positions = context.prompt.length + 7;
   const leafCount = traceLeafCount(model.shape, context.prompt.length, 8);

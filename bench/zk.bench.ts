@@ -23,13 +23,13 @@ import {
 } from "../src/chain/generated/contracts.ts";
 import { openedSubject } from "../src/chain/spotChecks.ts";
 import { bindingEvidence, encodeSliceProof, selectedSlice } from "../src/chain/zkSpotChecks.ts";
-import { parseCheckpoint } from "../src/engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../src/engine/llama2c/modelFiles.ts";
 import { bytesToHex } from "../src/protocol/encoding/hex.ts";
 import { DEFAULT_OTR_PARAMS } from "../src/protocol/params/otr.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
 import { type SealedBatch, Sequencer } from "../src/protocol/rollup/sequencer.ts";
-import { quantizeModel, type TransformerShape } from "../src/protocol/verifiable/intModel.ts";
+import type { TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import { OP_NAMES, stepsPerPosition } from "../src/protocol/verifiable/trace.ts";
 import { startDevChain, TOKEN } from "../src/testing/devChain.ts";
@@ -121,11 +121,7 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
 
   log("zk: a 15m-shape model, a ts-int generation and the spot-check contracts on anvil");
   const shape = PRESETS["15m"] as TransformerShape;
-  const ck = parseCheckpoint(generateCheckpoint(shape, 15));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const q = quantizeModel(ck.value.config, ck.value.weights);
-  if (!q.ok) throw new Error(q.error.message);
-  const model = q.value;
+  const model = generatedIntModel(shape, 15);
   const g = verifiableGeneration(
     model,
     { prompt: [1, 403, 1033], sampling: { temperature: 0.8, topP: 0.9, seed: 3 } },

@@ -7,8 +7,8 @@
  * lying challenger against an honest worker loses its bonds to the worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCheckpoint } from "../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../engine/llama2c/modelFiles.ts";
 import { type GameState, openGame, resolveGame } from "../protocol/dispute/game.ts";
 import { applyAction, type PlayerView, solve } from "../protocol/dispute/solver.ts";
 import { traceStepEvidence, traceStepVerifier } from "../protocol/dispute/traceStep.ts";
@@ -23,7 +23,7 @@ import {
   signReceipt,
 } from "../protocol/receipt/verifyReceipt.ts";
 import { type SealedBatch, Sequencer } from "../protocol/rollup/sequencer.ts";
-import { type IntModel, quantizeModel } from "../protocol/verifiable/intModel.ts";
+import type { IntModel } from "../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../protocol/verifiable/replay.ts";
 import { OP, stepsPerPosition } from "../protocol/verifiable/trace.ts";
@@ -45,11 +45,7 @@ import { revertReason } from "./revert.ts";
 import { encodeStepEvidence } from "./stepEvidence.ts";
 
 const D = DEFAULT_OTR_PARAMS.dispute;
-const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, 7));
-if (!ck.ok) throw new Error(ck.error.message);
-const q = quantizeModel(ck.value.config, ck.value.weights);
-if (!q.ok) throw new Error(q.error.message);
-const model: IntModel = q.value;
+const model: IntModel = generatedIntModel(PRESETS.tiny!, 7);
 const OUTPUT_TOKENS = 3;
 const contexts: ExecutionContext[] = [
   { prompt: [1, 72, 105], sampling: { temperature: 0.8, topP: 0.9, seed: 5 } },

@@ -7,13 +7,13 @@
  */
 import { decodeAbiParameters, encodeAbiParameters, type Hex, keccak256 as viemKeccak } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCheckpoint } from "../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence, traceStepVerifier } from "../protocol/dispute/traceStep.ts";
 import { bytesToHex } from "../protocol/encoding/hex.ts";
 import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { createRng, type Rng } from "../protocol/rng/prng.ts";
-import { type IntModel, quantizeModel, type TransformerShape } from "../protocol/verifiable/intModel.ts";
+import type { IntModel, TransformerShape } from "../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../protocol/verifiable/requestCommitments.ts";
@@ -38,11 +38,7 @@ beforeAll(async () => {
 afterAll(() => chain?.stop());
 
 function modelOf(shape: TransformerShape, seed: number): IntModel {
-  const ck = parseCheckpoint(generateCheckpoint(shape, seed));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const m = quantizeModel(ck.value.config, ck.value.weights);
-  if (!m.ok) throw new Error(m.error.message);
-  return m.value;
+  return generatedIntModel(shape, seed);
 }
 
 const TINY = modelOf(PRESETS.tiny as TransformerShape, 3); // shared classifier, one logit part

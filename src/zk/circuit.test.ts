@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { wtns } from "snarkjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCheckpoint } from "../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../engine/llama2c/modelFiles.ts";
 import { createRng, type Rng } from "../protocol/rng/prng.ts";
 import {
   SLICE_INPUTS,
@@ -22,7 +22,7 @@ import {
   sliceOf,
   sliceValues,
 } from "../protocol/spotcheck/slice.ts";
-import { type IntModel, type QuantMatrix, quantizeModel } from "../protocol/verifiable/intModel.ts";
+import type { IntModel, QuantMatrix } from "../protocol/verifiable/intModel.ts";
 import { decodeQuant, replayExecution } from "../protocol/verifiable/replay.ts";
 import { indexOfStep } from "../protocol/verifiable/trace.ts";
 import { type CompiledCircuit, ensureCompiled } from "./circuit.ts";
@@ -105,11 +105,7 @@ describe("the circuit equals the TypeScript engine", () => {
 });
 
 function modelOf(seed: number): IntModel {
-  const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny as NonNullable<(typeof PRESETS)["tiny"]>, seed));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const m = quantizeModel(ck.value.config, ck.value.weights);
-  if (!m.ok) throw new Error(m.error.message);
-  return m.value;
+  return generatedIntModel(PRESETS.tiny as NonNullable<(typeof PRESETS)["tiny"]>, seed);
 }
 
 describe("real steps of a ts-int generation", () => {

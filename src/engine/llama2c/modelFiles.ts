@@ -70,6 +70,13 @@ export function quantizeCheckpoint(checkpoint: Checkpoint, source: string): IntM
   return quantized.value;
 }
 
+/** The verifiable integer model of a generated checkpoint of `config` (tests and benchmarks run on it). */
+export function generatedIntModel(config: TransformerShape, seed: number): IntModel {
+  const ck = parseCheckpoint(generateCheckpoint(config, seed));
+  if (!ck.ok) throw new VerinferError(ck.error.code, `generated model (seed ${seed}): ${ck.error.message}`);
+  return quantizeCheckpoint(ck.value, `generated model (seed ${seed})`);
+}
+
 /** Loads a checkpoint and its tokenizer. */
 export function loadLlama2c(modelPath: string, tokenizer?: string): Llama2cModel {
   const checkpoint = loadCheckpoint(modelPath);

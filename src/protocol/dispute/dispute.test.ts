@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseCheckpoint } from "../../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../../engine/llama2c/modelFiles.ts";
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { attackBond, DEFAULT_OTR_PARAMS, type DisputeParams, dissectBond } from "../params/otr.ts";
-import { type IntModel, quantizeModel } from "../verifiable/intModel.ts";
+import type { IntModel } from "../verifiable/intModel.ts";
 import { IntTransformer } from "../verifiable/intTransformer.ts";
 import { type ExecutionContext, replayExecution } from "../verifiable/replay.ts";
 import { paramsHashOf, promptHashOf, traceLeafCount } from "../verifiable/requestCommitments.ts";
@@ -25,11 +25,7 @@ import { proveOutputMismatch } from "./outputMismatch.ts";
 import { applyAction, type PlayerView, solve } from "./solver.ts";
 import { traceStepEvidence, traceStepVerifier } from "./traceStep.ts";
 
-const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, 3));
-if (!ck.ok) throw new Error(ck.error.message);
-const q = quantizeModel(ck.value.config, ck.value.weights);
-if (!q.ok) throw new Error(q.error.message);
-const model: IntModel = q.value;
+const model: IntModel = generatedIntModel(PRESETS.tiny!, 3);
 const context: ExecutionContext = { prompt: [1, 72, 105], sampling: { temperature: 0.7, topP: 1, seed: 9 } };
 const OUTPUT_TOKENS = 3;
 const positions = context.prompt.length + OUTPUT_TOKENS - 1;

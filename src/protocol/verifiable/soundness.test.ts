@@ -6,11 +6,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseCheckpoint } from "../../engine/llama2c/checkpoint.ts";
-import { generateCheckpoint, PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../../engine/llama2c/modelFiles.ts";
 import { bytesToHex } from "../encoding/hex.ts";
 import { auditTrace, type ClaimedTrace } from "./auditTrace.ts";
-import { type IntModel, quantizeModel } from "./intModel.ts";
+import type { IntModel } from "./intModel.ts";
 import { modelRoot } from "./modelCommitment.ts";
 import {
   checkMatmulChunk,
@@ -23,11 +23,7 @@ import {
 import { leafHash, merkleRoot, type StepId, stepAt, stepLabel } from "./trace.ts";
 
 const models = [1, 2].map((seed): IntModel => {
-  const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, seed));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const m = quantizeModel(ck.value.config, ck.value.weights);
-  if (!m.ok) throw new Error(m.error.message);
-  return m.value;
+  return generatedIntModel(PRESETS.tiny!, seed);
 });
 const VOCAB = PRESETS.tiny!.vocabSize;
 

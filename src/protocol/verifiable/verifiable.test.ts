@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
 import { parseCheckpoint } from "../../engine/llama2c/checkpoint.ts";
 import { generateCheckpoint, PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { generatedIntModel } from "../../engine/llama2c/modelFiles.ts";
 import { quantizationLoss } from "../../engine/llama2c/quantizationLoss.ts";
 import { itWithData } from "../../testing/sharedData.ts";
 import { bytesToHex } from "../encoding/hex.ts";
@@ -17,7 +18,7 @@ import {
   ropeTables,
   sigmoidTable,
 } from "./fixedMath.ts";
-import { type IntModel, quantizeModel } from "./intModel.ts";
+import type { IntModel } from "./intModel.ts";
 import { sampleInt } from "./intSampler.ts";
 import { IntTransformer } from "./intTransformer.ts";
 import { modelLeafIndex, modelLeaves, modelRoot, rowLeaf, TENSOR } from "./modelCommitment.ts";
@@ -49,11 +50,7 @@ const sha = (a: Int32Array) =>
     .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
     .digest("hex");
 const tinyModel = (seed = 1): IntModel => {
-  const ck = parseCheckpoint(generateCheckpoint(PRESETS.tiny!, seed));
-  if (!ck.ok) throw new Error(ck.error.message);
-  const m = quantizeModel(ck.value.config, ck.value.weights);
-  if (!m.ok) throw new Error(m.error.message);
-  return m.value;
+  return generatedIntModel(PRESETS.tiny!, seed);
 };
 const TOKENS = [1, 72, 101, 108];
 /** The four tokens as the prompt, greedy: the last position's SAMPLE is the first generated token. */
