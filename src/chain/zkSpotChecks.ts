@@ -12,12 +12,11 @@ import {
   type SliceValues,
   sliceMatrix,
   sliceOf,
-  sliceValues,
+  tracedSlice,
 } from "../protocol/spotcheck/slice.ts";
 import type { IntModel } from "../protocol/verifiable/intModel.ts";
 import { modelLeafIndex, shapeFields } from "../protocol/verifiable/modelCommitment.ts";
-import { decodeQuant } from "../protocol/verifiable/replay.ts";
-import { indexOfStep, stepsPerPosition, type TraceTree } from "../protocol/verifiable/trace.ts";
+import { stepsPerPosition, type TraceTree } from "../protocol/verifiable/trace.ts";
 import { type ChainClients, deployContract } from "./deploy.ts";
 import {
   poseidonT17Abi,
@@ -61,11 +60,7 @@ export function selectedSlice(
 ): { id: SliceId; values: SliceValues; inputIndex: number; outputIndex: number } {
   const positions = trace.outputs.length / stepsPerPosition(model.shape);
   const id = sliceOf(model.shape, positions, BigInt(selector));
-  const inputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.input, part: 0 });
-  const outputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.op, part: 0 });
-  const input = decodeQuant(trace.outputs[inputIndex] as Uint8Array);
-  const w = sliceMatrix(model, id.layer, id.op);
-  return { id, values: sliceValues(w, input.values, input.shift, id.row0), inputIndex, outputIndex };
+  return { id, ...tracedSlice(model, trace.outputs, id) };
 }
 
 /** The worker's submission for SpotChecks.prove: the proof, its commitment and the traced values. */

@@ -18,13 +18,12 @@ import {
   SLICE_ROWS,
   type SliceValues,
   sliceCommitment,
-  sliceMatrix,
   sliceOf,
   sliceValues,
+  tracedSlice,
 } from "../protocol/spotcheck/slice.ts";
 import type { IntModel, QuantMatrix } from "../protocol/verifiable/intModel.ts";
-import { decodeQuant, replayExecution } from "../protocol/verifiable/replay.ts";
-import { indexOfStep } from "../protocol/verifiable/trace.ts";
+import { replayExecution } from "../protocol/verifiable/replay.ts";
 import { type CompiledCircuit, ensureCompiled } from "./circuit.ts";
 import { circuitInput, computeWitness } from "./witness.ts";
 
@@ -118,11 +117,9 @@ describe("real steps of a ts-int generation", () => {
       // A selector that picks this operation: the slice ids come from successive remainders.
       let id = sliceOf(model.shape, 5, BigInt(rng.int(2 ** 30)));
       while (id.op !== op) id = sliceOf(model.shape, 5, BigInt(rng.int(2 ** 30)) * BigInt(i + 1));
-      const input = decodeQuant(
-        steps[indexOfStep(model.shape, { ...id, op: id.input, part: 0 })]?.output as Uint8Array,
-      );
-      const v = sliceValues(sliceMatrix(model, id.layer, id.op), input.values, input.shift, id.row0);
-      const output = steps[indexOfStep(model.shape, { ...id, part: 0 })]?.output as Uint8Array;
+      const outputs = steps.map((s) => s.output);
+      const { values: v, outputIndex } = tracedSlice(model, outputs, id);
+      const output = outputs[outputIndex] as Uint8Array;
       const traced = new DataView(output.buffer, output.byteOffset);
       expect(v.y).toEqual(v.y.map((_, r) => traced.getInt32(4 * (id.row0 + r), true)));
       expect(await circuitCommitment(v)).toBe(sliceCommitment(v));

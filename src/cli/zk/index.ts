@@ -13,15 +13,14 @@ import {
   SLICE_ROWS,
   type SliceValues,
   sliceCommitment,
-  sliceMatrix,
   sliceOpRows,
   sliceUnsupported,
-  sliceValues,
+  tracedSlice,
 } from "../../protocol/spotcheck/slice.ts";
 import type { IntModel } from "../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../protocol/verifiable/modelCommitment.ts";
-import { decodeQuant, replayExecution } from "../../protocol/verifiable/replay.ts";
-import { indexOfStep, leafHash, OP_NAMES, stepAt, TraceTree } from "../../protocol/verifiable/trace.ts";
+import { replayExecution } from "../../protocol/verifiable/replay.ts";
+import { leafHash, OP_NAMES, type OpCode, stepAt, TraceTree } from "../../protocol/verifiable/trace.ts";
 import { jsonText } from "../../report/json.ts";
 import { renderTable } from "../../report/table.ts";
 import { ensureCompiled, readManifest, SPOTCHECK_CIRCUIT } from "../../zk/circuit.ts";
@@ -131,7 +130,7 @@ const proveCommand: CommandSpec = {
     const unsupported = sliceUnsupported(model.shape);
     if (unsupported) throw new VerinferError("ZK_SLICE_UNSUPPORTED", unsupported);
     const trace = keptTrace(model, ctx.string("trace") as string);
-    let slice: { pos: number; layer: number; op: number; row0: number };
+    let slice: { pos: number; layer: number; op: OpCode; row0: number };
     let values: SliceValues;
     const step = ctx.number("step");
     if (step !== undefined) {
@@ -154,11 +153,8 @@ const proveCommand: CommandSpec = {
           "INPUT_INVALID",
           `--row ${row0}: the step has ${rows} rows, a slice ${SLICE_ROWS}`,
         );
-      const input = decodeQuant(
-        trace.outputs[indexOfStep(model.shape, { ...id, op: kind.input, part: 0 })] as Uint8Array,
-      );
       slice = { pos: id.pos, layer: id.layer, op: id.op, row0 };
-      values = sliceValues(sliceMatrix(model, id.layer, id.op), input.values, input.shift, row0);
+      values = tracedSlice(model, trace.outputs, { ...slice, input: kind.input }).values;
     } else {
       const root = ctx.string("selected-by");
       const selector = root

@@ -8,8 +8,8 @@
 import { poseidon16 } from "poseidon-lite";
 import type { IntModel, QuantMatrix, TransformerShape } from "../verifiable/intModel.ts";
 import { ACT_BITS, matmulRows } from "../verifiable/intOps.ts";
-import { matmulOf } from "../verifiable/replay.ts";
-import { OP, type OpCode } from "../verifiable/trace.ts";
+import { decodeQuant, matmulOf } from "../verifiable/replay.ts";
+import { indexOfStep, OP, type OpCode } from "../verifiable/trace.ts";
 
 /** The circuit's input length (stories15M's dim; shorter inputs are zero-padded) and rows per slice. */
 export const SLICE_INPUTS = 288;
@@ -106,6 +106,22 @@ export function sliceValues(w: QuantMatrix, a16: Int16Array, k: number, row0: nu
     scale: rows.map((r) => w.scale[r] as number),
     y: Array.from(out),
   };
+}
+
+/**
+ * A slice of a trace: its values, taken from the trace's outputs (the matmul's quantized input) and the
+ * model (the rows), the outputs computed; and the leaf indices of the input step and the matmul step.
+ */
+export function tracedSlice(
+  model: IntModel,
+  outputs: readonly Uint8Array[],
+  id: SliceId,
+): { values: SliceValues; inputIndex: number; outputIndex: number } {
+  const inputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.input, part: 0 });
+  const outputIndex = indexOfStep(model.shape, { pos: id.pos, layer: id.layer, op: id.op, part: 0 });
+  const input = decodeQuant(outputs[inputIndex] as Uint8Array);
+  const w = sliceMatrix(model, id.layer, id.op);
+  return { values: sliceValues(w, input.values, input.shift, id.row0), inputIndex, outputIndex };
 }
 
 /** Packs `values` (each already offset to [0, 2^bits)) `per` to a field element, little-endian. */
