@@ -164,6 +164,11 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
     const workerProveMs: number[] = [];
     const verifyMs: number[] = [];
     const obligations: ObligationGas[] = [];
+    const groth16 = (await owner.public.readContract({
+      address: d.zkVerifier as Hex,
+      abi: zkSliceVerifierAbi,
+      functionName: "groth16",
+    })) as Hex;
     for (const [p, s] of signed.entries()) {
       const { chainId, settlement, ...r } = s.receipt;
       await send(owner, spot, spotChecksAbi, "open", [0n, p, r, s.signature, batch.tree.proof(p)]);
@@ -188,11 +193,6 @@ export async function benchZk(log: (line: string) => void, runs = 3): Promise<Zk
       }
       const words = proofWords(proof.proof);
       const bytes = encodeSliceProof(model, trace, o.selector, { words, commitment: proof.commitment });
-      const groth16 = (await owner.public.readContract({
-        address: d.zkVerifier as Hex,
-        abi: zkSliceVerifierAbi,
-        functionName: "groth16",
-      })) as Hex;
       const gasGroth16 = await gasOf(
         owner,
         groth16,

@@ -13,7 +13,7 @@
  * verification key, the verifier contract and the manifest (docs/zk.md).
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -25,6 +25,7 @@ import {
   type CompiledCircuit,
   circuitName,
   ensureCompiled,
+  readManifest,
   type SetupManifest,
   SPOTCHECK_CIRCUIT,
   setupFiles,
@@ -52,16 +53,17 @@ export async function devPtau(log: (line: string) => void): Promise<string> {
   const step = (n: number) => join(PTAU_DIR, `step${n}.ptau`);
   log(`phase 1: new accumulator 2^${PTAU_POWER}`);
   await run(["powersoftau", "new", "bn128", String(PTAU_POWER), step(0)]);
-  log("phase 1: contribution (public entropy)");
+  log("phase 1: contribution (single party)");
   await run(["powersoftau", "contribute", step(0), step(1), "--name=verinfer dev", `-e=${DEV_ENTROPY}`]);
   log("phase 1: beacon");
   await run(["powersoftau", "beacon", step(1), step(2), DEV_BEACON, "10", "-n=verinfer dev beacon"]);
   log("phase 1: prepare phase 2 (the slow part)");
   await run(["powersoftau", "prepare", "phase2", step(2), DEV_PTAU]);
+  for (const n of [0, 1, 2]) rmSync(step(n), { force: true }); // 25 MB each, only the prepared file is used
   return DEV_PTAU;
 }
 
-/** Phase 2 for one circuit: the proving key, made with public entropy (development only). */
+/** Phase 2 for one circuit: the proving key, one contribution and a beacon (development only). */
 export async function circuitZkey(c: CompiledCircuit, ptau: string, out: string): Promise<void> {
   const tmp = `${out}.tmp`;
   await zKey.newZKey(c.r1cs, ptau, `${tmp}0`);
@@ -141,7 +143,7 @@ export async function benchKeys(o: { readonly ptau?: string; readonly log?: (lin
 export async function setupMismatch(): Promise<string | null> {
   if (!existsSync(setupFiles.manifest))
     return "circuits/setup/manifest.json is missing: run `verinfer zk setup`";
-  const m = JSON.parse(readFileSync(setupFiles.manifest, "utf8")) as SetupManifest;
+  const m = readManifest();
   const circuit = await ensureCompiled(SPOTCHECK_CIRCUIT);
   if (m.sourceHash !== circuit.sourceHash)
     return "the circuit source changed since the setup: run `verinfer zk setup`";
