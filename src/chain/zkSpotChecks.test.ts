@@ -40,6 +40,7 @@ import {
   verinferTokenAbi,
   zkSliceVerifierAbi,
 } from "./generated/contracts.ts";
+import { poseidonConstantCodeHashes } from "./poseidon.ts";
 import { revertReason } from "./revert.ts";
 import { openedSubject } from "./spotChecks.ts";
 import { bindingEvidence, encodeSliceProof, type KeptTrace, selectedSlice } from "./zkSpotChecks.ts";
@@ -129,6 +130,13 @@ describe("the Solidity slice equals the TypeScript slice", () => {
     const verifier = d.zkVerifier as Hex;
     const poseidon = (await read(verifier, zkSliceVerifierAbi, "poseidon")) as Hex;
     const rng = createRng(4);
+    // The constants contracts it pins are the ones src/chain/poseidon.ts makes from poseidon-lite.
+    const pinned = await Promise.all(
+      (["C_LOW_CODEHASH", "C_HIGH_CODEHASH", "M_CODEHASH"] as const).map((functionName) =>
+        read(poseidon, poseidonT17Abi, functionName),
+      ),
+    );
+    expect(pinned).toEqual([...poseidonConstantCodeHashes()]);
     const inputs = Array.from({ length: 16 }, () => BigInt(rng.int(2 ** 32)) * BigInt(rng.int(2 ** 32)));
     expect(await read(poseidon, poseidonT17Abi, "hash", [inputs])).toBe(poseidon16(inputs));
     const { values } = selectedSlice(model, traces[0]!, bytesToHex(new Uint8Array(32).fill(7)));
