@@ -26,7 +26,7 @@ import type { TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../src/protocol/verifiable/replay.ts";
 import { indexOfStep, OP, OP_NAMES, type StepId } from "../src/protocol/verifiable/trace.ts";
-import { verifiableGeneration } from "../src/testing/devWorker.ts";
+import { verifiableGeneration } from "../src/protocol/verifiable/verifiableGeneration.ts";
 
 /** One measured one-step check. */
 export interface OneStepGas {

@@ -32,8 +32,9 @@ import { type SealedBatch, Sequencer } from "../src/protocol/rollup/sequencer.ts
 import type { TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import { OP_NAMES, stepsPerPosition } from "../src/protocol/verifiable/trace.ts";
+import { verifiableGeneration } from "../src/protocol/verifiable/verifiableGeneration.ts";
 import { startDevChain, TOKEN } from "../src/testing/devChain.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration } from "../src/testing/devWorker.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
 import { ensureCompiled, SPOTCHECK_CIRCUIT, setupFiles } from "../src/zk/circuit.ts";
 import { SliceProver, verifySliceProof } from "../src/zk/prover.ts";
 import { SWEEP, sweepZkey } from "../src/zk/setup.ts";

@@ -6,6 +6,7 @@
  * tokens both follow from it) is convicted by TraceStepVerifier at the first wrong step and slashed; a
  * lying challenger against an honest worker loses its bonds to the worker.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "../engine/llama2c/generateModel.ts";
 import { generatedIntModel } from "../engine/llama2c/modelFiles.ts";
@@ -28,14 +29,10 @@ import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../protocol/verifiable/replay.ts";
 import { OP, stepsPerPosition } from "../protocol/verifiable/trace.ts";
 import {
-  devReceipt,
-  devRegistry,
-  ENCLAVE_KEY,
-  registerTheDevWorker,
   type VerifiableGeneration,
   verifiableGeneration,
-  WORKER,
-} from "../testing/devWorker.ts";
+} from "../protocol/verifiable/verifiableGeneration.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { type ChainClients, clientsFor, coreParamsOf, type Deployment, deployCore } from "./deploy.ts";

@@ -5,6 +5,7 @@
  * every shift, late positions), recomputed by both, must give the same leaf; evidence that does not fit
  * reverts with a named error.
  */
+
 import { decodeAbiParameters, encodeAbiParameters, type Hex, keccak256 as viemKeccak } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PRESETS } from "../engine/llama2c/generateModel.ts";
@@ -18,7 +19,7 @@ import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../protocol/verifiable/requestCommitments.ts";
 import { leafHash, OP, stepAt, stepsPerPosition, TraceTree } from "../protocol/verifiable/trace.ts";
-import { verifiableGeneration } from "../testing/devWorker.ts";
+import { verifiableGeneration } from "../protocol/verifiable/verifiableGeneration.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { type ChainClients, clientsFor } from "./deploy.ts";
 import { traceStepVerifierAbi } from "./generated/contracts.ts";

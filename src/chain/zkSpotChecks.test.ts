@@ -7,6 +7,7 @@
  * selection, committed elements and Poseidon equal the TypeScript ones; `zk verify --rpc` checks a proof
  * file through the deployed verifier.
  */
+
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,9 +25,10 @@ import { sliceCommitment, sliceElements, sliceOf } from "../protocol/spotcheck/s
 import type { IntModel } from "../protocol/verifiable/intModel.ts";
 import { modelRoot, shapeFields } from "../protocol/verifiable/modelCommitment.ts";
 import { stepsPerPosition } from "../protocol/verifiable/trace.ts";
+import { verifiableGeneration } from "../protocol/verifiable/verifiableGeneration.ts";
 import { cli } from "../testing/cli.ts";
 import { startDevChain, TOKEN } from "../testing/devChain.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, verifiableGeneration, WORKER } from "../testing/devWorker.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY, WORKER } from "../testing/devWorker.ts";
 import { SliceProver, verifySliceProof } from "../zk/prover.ts";
 import { proofWords } from "../zk/solidityVerifier.ts";
 import type { LocalChain } from "./anvil.ts";

@@ -2,12 +2,14 @@
 import { attestGroup } from "./attest/index.ts";
 import { chainGroup } from "./chain/index.ts";
 import { dataGroup } from "./data/index.ts";
+import { devnetGroup } from "./devnet/index.ts";
 import { evalGroup } from "./eval/index.ts";
 import { evaluatorsGroup } from "./evaluators/index.ts";
 import type { GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
 import { generateCommand } from "./generate/index.ts";
 import { modelGroup } from "./model/index.ts";
+import { nodeGroup } from "./node/index.ts";
 import { otrGroup } from "./otr/index.ts";
 import { poqGroup } from "./poq/index.ts";
 import { receiptGroup } from "./receipt/index.ts";
@@ -20,6 +22,8 @@ export const ROOT: GroupSpec = {
   name: "verinfer",
   summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
   commands: [
+    devnetGroup,
+    nodeGroup,
     generateCommand,
     serveCommand,
     modelGroup,

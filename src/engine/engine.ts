@@ -59,6 +59,11 @@ export interface TraceSummary {
   readonly tokens: readonly number[];
   /** How many of `tokens` are the prompt (BOS included); the rest were sampled. */
   readonly promptTokens: number;
+  /**
+   * Every token the SAMPLE steps chose after the prompt, the last one (an end token, or one never fed
+   * back) included: what a receipt's `outputHash` and `outputTokens` commit to (requestCommitments.ts).
+   */
+  readonly sampled?: readonly number[];
   /** What the sampled tokens were drawn with (one seeded generator per position, spec §7). */
   readonly sampling: { readonly temperature: number; readonly topP: number; readonly seed: number };
   /** Every leaf with its step. */

@@ -242,6 +242,31 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "only a receipt in a sealed or posted batch can be voided",
   },
+  // node services (gateway, worker) and their keys
+  KEY_FILE_INVALID: {
+    disposition: "reject",
+    meaning: "a key file does not hold one 32-byte hex private key",
+  },
+  KEY_FILE_INSECURE: {
+    disposition: "reject",
+    meaning: "a key file is readable by other users (it must have mode 0600)",
+  },
+  NODE_AUTH_INVALID: {
+    disposition: "reject",
+    meaning: "a message between roles is unsigned, stale, or signed by a key this node does not accept",
+  },
+  WORKER_UNAVAILABLE: { disposition: "reject", meaning: "no registered worker can serve the request now" },
+  WORKER_FAILED: { disposition: "reject", meaning: "the worker failed or hung up during the generation" },
+  WORKER_RECEIPT_INVALID: {
+    disposition: "reject",
+    meaning: "the worker's receipt failed the gateway's checks; nothing was recorded",
+  },
+  WORKER_REQUEST_REPLAYED: {
+    disposition: "ignore",
+    meaning: "a worker was asked to serve a request id again with another request",
+  },
+  RECEIPT_NOT_FOUND: { disposition: "ignore", meaning: "the gateway holds no receipt with this id" },
+  API_RATE_LIMITED: { disposition: "ignore", meaning: "the client exceeded its request rate; retry later" },
   // ZK spot-checks
   ZK_SETUP_MISMATCH: {
     disposition: "reject",

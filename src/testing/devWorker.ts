@@ -9,12 +9,6 @@ import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { addressOf, type Receipt } from "../protocol/receipt/receipt.ts";
 import { parseRegistry, type RegistrySnapshot } from "../protocol/receipt/verifyReceipt.ts";
-import type { IntModel } from "../protocol/verifiable/intModel.ts";
-import { type Fault, IntTransformer } from "../protocol/verifiable/intTransformer.ts";
-import { modelRoot } from "../protocol/verifiable/modelCommitment.ts";
-import { decodeToken, type ExecutionContext, replayExecution } from "../protocol/verifiable/replay.ts";
-import { paramsHashOf, promptHashOf } from "../protocol/verifiable/requestCommitments.ts";
-import { leafHash, OP, TraceTree } from "../protocol/verifiable/trace.ts";
 
 export const ENCLAVE_KEY = keccak256(Uint8Array.of(42));
 export const WORKER = addressOf(secp256k1.getPublicKey(ENCLAVE_KEY, false));
@@ -112,50 +106,4 @@ export function registerTheDevWorker(
     attesterKey,
     { worker: WORKER, attestationHash: EVIDENCE, stake: o.stake, validSeconds: o.validSeconds },
   );
-}
-
-/** A ts-int generation as the dev worker runs it: its trace and what its receipt commits to. */
-export interface VerifiableGeneration {
-  readonly outputs: readonly Uint8Array[];
-  readonly tree: TraceTree;
-  /** The tokens sampled after the prompt. */
-  readonly generated: readonly number[];
-  /** The receipt fields the generation determines (engine spec v2 §5, requestCommitments.ts). */
-  readonly fields: Pick<
-    Receipt,
-    "weightsHash" | "promptHash" | "paramsHash" | "outputHash" | "traceRoot" | "inputTokens" | "outputTokens"
-  >;
-}
-
-/**
- * Runs a request on the verifiable engine, honestly or with a fault injected at one step (a cheating
- * worker whose trace and output both follow from the fault), and derives the receipt's commitments.
- */
-export function verifiableGeneration(
-  model: IntModel,
-  context: ExecutionContext,
-  outputTokens: number,
-  fault: Fault | null = null,
-): VerifiableGeneration {
-  const t = new IntTransformer(model);
-  t.fault = fault;
-  const { steps } = replayExecution(model, context, context.prompt.length + outputTokens - 1, t);
-  const generated = steps
-    .filter((s) => s.id.op === OP.SAMPLE && s.id.pos + 1 >= context.prompt.length)
-    .map((s) => decodeToken(s.output));
-  const tree = new TraceTree(steps.map((s) => leafHash(s.id, s.output)));
-  return {
-    outputs: steps.map((s) => s.output),
-    tree,
-    generated,
-    fields: {
-      weightsHash: modelRoot(model),
-      promptHash: bytesToHex(promptHashOf(context.prompt)),
-      paramsHash: bytesToHex(paramsHashOf(context.sampling)),
-      outputHash: bytesToHex(promptHashOf(generated)),
-      traceRoot: bytesToHex(tree.root),
-      inputTokens: context.prompt.length,
-      outputTokens,
-    },
-  };
 }

@@ -12,13 +12,13 @@ import {
   deployCore,
   publicClientFor,
 } from "../../chain/deploy.ts";
+import { DEFAULT_DEPLOYMENT_FILE, type DeploymentFile, readDeployment } from "../../chain/deploymentFile.ts";
 import { disputeGameAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { VerinferError } from "../../errors.ts";
 import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
-import { DEFAULT_DEPLOYMENT_FILE, type DeploymentFile, readDeployment } from "./deployment.ts";
 
 function writeDeployment(path: string, rpcUrl: string, d: Deployment): DeploymentFile {
   const file: DeploymentFile = { kind: "verinfer.deployment", rpcUrl, ...d };

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { Hex } from "viem";
 import { encodeAbiParameters, keccak256 } from "viem";
 import { publicClientFor } from "../../chain/deploy.ts";
+import { readDeployment } from "../../chain/deploymentFile.ts";
 import { sliceProofVerifierAbi, zkSliceVerifierAbi } from "../../chain/generated/contracts.ts";
 import { type KeptTrace, selectedSlice } from "../../chain/zkSpotChecks.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../engine/llama2c/modelFiles.ts";
@@ -27,7 +28,6 @@ import { ensureCompiled, readManifest, SPOTCHECK_CIRCUIT } from "../../zk/circui
 import { SliceProver, verifySliceProof } from "../../zk/prover.ts";
 import { benchKeys, setupMismatch, trustedSetup } from "../../zk/setup.ts";
 import { proofWords } from "../../zk/solidityVerifier.ts";
-import { readDeployment } from "../chain/deployment.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
 
 /** A proof file: the slice, its values (so anyone can recompute the commitment) and the proof. */

@@ -20,6 +20,7 @@ export class IntTokenModel implements TokenModel {
   private readonly hash = fastKeccak256();
   private root: string | null = null;
   private tokens: number[] = [];
+  private sampled: number[] = [];
   private recording = false;
   private request: Pick<TraceSummary, "promptTokens" | "sampling"> = {
     promptTokens: 0,
@@ -41,6 +42,7 @@ export class IntTokenModel implements TokenModel {
     this.recording = recordTrace;
     this.request = request;
     this.tokens = [];
+    this.sampled = [];
     this.transformer.reset(recordTrace);
   }
 
@@ -61,6 +63,7 @@ export class IntTokenModel implements TokenModel {
   }
 
   chose(pos: number, token: number): void {
+    if (pos + 1 >= this.request.promptTokens) this.sampled.push(token);
     this.transformer.chose(pos, token);
   }
 
@@ -73,6 +76,7 @@ export class IntTokenModel implements TokenModel {
       modelRoot: this.modelRoot(),
       hash: "keccak256",
       tokens: [...this.tokens],
+      sampled: [...this.sampled],
       promptTokens: this.request.promptTokens,
       sampling: this.request.sampling,
       steps: trace.ids.map((id, i) => ({

@@ -14,6 +14,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   API_ROUTE_UNKNOWN: 404,
   MODEL_NOT_SERVED: 404,
   API_BUSY: 503,
+  API_RATE_LIMITED: 429,
+  NODE_AUTH_INVALID: 401,
+  RECEIPT_NOT_FOUND: 404,
+  WORKER_UNAVAILABLE: 503,
+  WORKER_FAILED: 502,
+  WORKER_RECEIPT_INVALID: 502,
+  WORKER_REQUEST_REPLAYED: 409,
+  RECEIPT_REPLAYED: 409,
   // nginx's "client closed request": only ever written to a connection that is already gone.
   GENERATION_CANCELLED: 499,
   ENGINE_FAILED: 500,
@@ -40,6 +48,7 @@ export interface HttpErrorReply {
 
 function typeOf(status: number): string {
   if (status === 401) return "authentication_error";
+  if (status === 429) return "rate_limit_error";
   if (status === 404) return "not_found_error";
   if (status < 500) return "invalid_request_error";
   return "server_error";

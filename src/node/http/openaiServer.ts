@@ -13,6 +13,7 @@ import type {
   Engine,
   GenerateRequest,
   GenerationChunk,
+  GenerationParams,
   GenerationResult,
 } from "../../engine/engine.ts";
 import { VerinferError } from "../../errors.ts";
@@ -39,7 +40,7 @@ const CONTENT = z.union([
 ]);
 
 /** The accepted request; unknown fields are ignored, as OpenAI clients send many. */
-const CHAT_REQUEST = z.object({
+export const CHAT_REQUEST = z.object({
   model: z.string().nullish(),
   messages: z
     .array(
@@ -60,7 +61,35 @@ const CHAT_REQUEST = z.object({
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   n: z.literal(1, { message: "only n = 1 is supported" }).nullish(),
 });
-type ChatRequestBody = z.infer<typeof CHAT_REQUEST>;
+/** A parsed chat completion request. */
+export type ChatRequestBody = z.infer<typeof CHAT_REQUEST>;
+
+/** The request's messages in the engines' form. */
+export function messagesOf(body: ChatRequestBody): ChatMessage[] {
+  return body.messages.map((m) => ({
+    role: m.role === "developer" ? "system" : m.role,
+    content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join(""),
+  }));
+}
+
+/** The request's sampling parameters as given (absent ones left to the engine's defaults). */
+export function paramsOf(body: ChatRequestBody): Partial<GenerationParams> & { stop: string[] } {
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  return {
+    ...(body.temperature !== null && body.temperature !== undefined ? { temperature: body.temperature } : {}),
+    ...(body.top_p !== null && body.top_p !== undefined ? { topP: body.top_p } : {}),
+    ...(maxTokens !== null && maxTokens !== undefined ? { maxTokens } : {}),
+    stop: body.stop === null || body.stop === undefined ? [] : [body.stop].flat(),
+  };
+}
+
+/** The 400 reply's error for a body that fails {@link CHAT_REQUEST}. */
+export function chatRequestError(error: z.ZodError): VerinferError {
+  const problems = error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+  return new VerinferError("API_REQUEST_INVALID", `invalid chat completion request: ${problems.join("; ")}`, {
+    problems,
+  });
+}
 
 /** Admission: the engine's parallel generations plus `maxQueue` waiting; more are turned away. */
 class Admission {
@@ -94,25 +123,7 @@ class Admission {
 }
 
 function generateRequestOf(body: ChatRequestBody, signal: AbortSignal): GenerateRequest {
-  const messages: ChatMessage[] = body.messages.map((m) => ({
-    role: m.role === "developer" ? "system" : m.role,
-    content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join(""),
-  }));
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  const stop = body.stop === null || body.stop === undefined ? [] : [body.stop].flat();
-  return {
-    messages,
-    params: {
-      ...(body.temperature !== null && body.temperature !== undefined
-        ? { temperature: body.temperature }
-        : {}),
-      ...(body.top_p !== null && body.top_p !== undefined ? { topP: body.top_p } : {}),
-      ...(maxTokens !== null && maxTokens !== undefined ? { maxTokens } : {}),
-      stop,
-    },
-    seed: body.seed ?? 0,
-    signal,
-  };
+  return { messages: messagesOf(body), params: paramsOf(body), seed: body.seed ?? 0, signal };
 }
 
 /** OpenAI has no "eos": an end token and a stop string are both "stop". */
@@ -193,15 +204,7 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
 
   app.post("/v1/chat/completions", async (request, reply) => {
     const parsed = CHAT_REQUEST.safeParse(request.body);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
-      return send(
-        reply,
-        httpError("API_REQUEST_INVALID", `invalid chat completion request: ${problems.join("; ")}`, {
-          problems,
-        }),
-      );
-    }
+    if (!parsed.success) return send(reply, httpErrorOf(chatRequestError(parsed.error)));
     const body = parsed.data;
     if (body.model && body.model !== servedModel) {
       return send(

@@ -24,6 +24,8 @@ export interface StoredReceipt {
   readonly status: ReceiptStatus;
   readonly batch: number | null;
   readonly position: number | null;
+  /** What the client was answered (JSON), replayed to a retry with the same idempotency key. */
+  readonly answer: unknown;
 }
 
 export interface StoredBatch {
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS receipts (
   status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'final', 'voided')),
   batch INTEGER REFERENCES batches(idx),
   position INTEGER,
+  answer TEXT,
   UNIQUE (client, idempotency_key),
   UNIQUE (batch, position)
 );
@@ -76,6 +79,7 @@ interface ReceiptRow {
   status: ReceiptStatus;
   batch: number | null;
   position: number | null;
+  answer: string | null;
 }
 
 interface BatchRow {
@@ -99,6 +103,7 @@ function fromRow(row: ReceiptRow): StoredReceipt {
     status: row.status,
     batch: row.batch,
     position: row.position,
+    answer: row.answer === null ? null : JSON.parse(row.answer),
   };
 }
 
@@ -155,6 +160,7 @@ export class ReceiptStore {
     readonly client: string;
     readonly idempotencyKey?: string;
     readonly admittedAtMs: number;
+    readonly answer?: unknown;
   }): AdmitResult {
     const requestId = a.signed.receipt.requestId;
     return this.db.transaction((): AdmitResult => {
@@ -169,8 +175,8 @@ export class ReceiptStore {
       }
       this.db
         .prepare(
-          `INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status)
-           VALUES (?, ?, ?, ?, ?, ?, 'provisional')`,
+          `INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status, answer)
+           VALUES (?, ?, ?, ?, ?, ?, 'provisional', ?)`,
         )
         .run(
           requestId,
@@ -179,6 +185,7 @@ export class ReceiptStore {
           a.client,
           a.idempotencyKey ?? null,
           a.admittedAtMs,
+          a.answer === undefined ? null : JSON.stringify(a.answer),
         );
       return { kind: "stored", receipt: this.byRequestId(requestId) as StoredReceipt };
     })();
@@ -265,6 +272,31 @@ export class ReceiptStore {
       .prepare("SELECT * FROM receipts WHERE batch = ? ORDER BY position")
       .all(index) as ReceiptRow[];
     return rows.map(fromRow);
+  }
+
+  /** Batches in a status, by index. */
+  batchesIn(status: StoredBatch["status"]): StoredBatch[] {
+    const rows = this.db
+      .prepare("SELECT * FROM batches WHERE status = ? ORDER BY idx")
+      .all(status) as BatchRow[];
+    return rows.map(batchFromRow);
+  }
+
+  /** How many receipts and batches are in each status. */
+  counts(): { receipts: Record<ReceiptStatus, number>; batches: Record<StoredBatch["status"], number> } {
+    const receipts = { provisional: 0, sealed: 0, posted: 0, final: 0, voided: 0 };
+    const batches = { sealed: 0, posted: 0, final: 0 };
+    for (const r of this.db.prepare("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
+      status: ReceiptStatus;
+      n: number;
+    }[])
+      receipts[r.status] = r.n;
+    for (const r of this.db.prepare("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
+      status: StoredBatch["status"];
+      n: number;
+    }[])
+      batches[r.status] = r.n;
+    return { receipts, batches };
   }
 
   /** The next batch index (one past the highest recorded). */

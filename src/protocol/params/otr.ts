@@ -129,6 +129,24 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
   },
 };
 
+/**
+ * The devnet's parameters (`verinfer devnet up`): the defaults with every clock shortened so that a
+ * batch becomes final, a dispute is played out and a spot-check deadline passes within a demo's
+ * minutes on one machine: batches sealed after 500 ms, a 30 s challenge window, 20 s chess clocks (5 s
+ * extensions, 10 s for a one-step), a 60 s proof deadline, 1-minute epochs. Amounts are the defaults'.
+ */
+export const DEVNET_OTR_PARAMS: OtrParams = {
+  rollup: { ...DEFAULT_OTR_PARAMS.rollup, maxBatchAgeMs: 500, challengeWindowMs: 30_000 },
+  dispute: {
+    ...DEFAULT_OTR_PARAMS.dispute,
+    maxClockMs: 20_000,
+    extensionMs: 5_000,
+    oneStepExtensionMs: 10_000,
+  },
+  spotcheck: { ...DEFAULT_OTR_PARAMS.spotcheck, proofDeadlineMs: 60_000, bindingWindowMs: 60_000 },
+  poea: { ...DEFAULT_OTR_PARAMS.poea, unbondingMs: 60_000, epochMs: 60_000 },
+};
+
 /** Every problem with OTR parameters (empty when valid). */
 export function otrProblems(p: OtrParams): string[] {
   const problems: string[] = [];

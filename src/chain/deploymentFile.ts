@@ -1,8 +1,8 @@
 /** Deployment files: what `chain up` and `chain deploy` write and `chain status` (and the nodes) read. */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { Deployment } from "../../chain/deploy.ts";
-import { VerinferError } from "../../errors.ts";
+import { VerinferError } from "../errors.ts";
+import type { Deployment } from "./deploy.ts";
 
 const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x address");
 

@@ -1,0 +1,333 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { privateKeyToAccount } from "viem/accounts";
+import { VerinferError } from "../../errors.ts";
+import { runDemo } from "../../node/devnet/demo.ts";
+import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/devnet/devnet.ts";
+import { renderTable } from "../../report/table.ts";
+import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
+
+const DIR_OPTION = {
+  type: "string",
+  value: "DIR",
+  default: DEFAULT_DEVNET_DIR,
+  description: "the devnet's state folder",
+} as const;
+
+function readState(dir: string): DevnetState {
+  const path = join(dir, "state.json");
+  if (!existsSync(path))
+    throw new VerinferError(
+      "FILE_NOT_FOUND",
+      `no devnet state at ${path} (start one with 'verinfer devnet up')`,
+    );
+  return JSON.parse(readFileSync(path, "utf8")) as DevnetState;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface NetworkView {
+  workers: {
+    url: string;
+    address: string | null;
+    healthy: boolean;
+    stake: string;
+    served: number;
+    inFlight: number;
+    latencyMs: number;
+  }[];
+  receipts: Record<string, number>;
+  batches: Record<string, number>;
+  openBatch: { index: number; pending: number };
+  overheadMs: { p50: number | null; p99: number | null; samples: number };
+}
+
+async function networkView(gatewayUrl: string): Promise<NetworkView> {
+  const response = await fetch(`${gatewayUrl}/v1/network`, { signal: AbortSignal.timeout(3000) });
+  return (await response.json()) as NetworkView;
+}
+
+const eth = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
+
+function networkTables(v: NetworkView): string {
+  return [
+    renderTable(
+      ["worker", "address", "healthy", "stake", "served", "in flight", "latency ms"],
+      v.workers.map((w) => [
+        w.url,
+        w.address ?? "?",
+        w.healthy ? "yes" : "NO",
+        eth(w.stake),
+        String(w.served),
+        String(w.inFlight),
+        String(w.latencyMs),
+      ]),
+      { title: "Workers" },
+    ),
+    renderTable(
+      [
+        "receipts provisional",
+        "sealed",
+        "posted",
+        "final",
+        "voided",
+        "batches posted",
+        "final",
+        "open batch",
+        "overhead p50 / p99 ms",
+      ],
+      [
+        [
+          String(v.receipts.provisional ?? 0),
+          String(v.receipts.sealed ?? 0),
+          String(v.receipts.posted ?? 0),
+          String(v.receipts.final ?? 0),
+          String(v.receipts.voided ?? 0),
+          String((v.batches.posted ?? 0) + (v.batches.final ?? 0)),
+          String(v.batches.final ?? 0),
+          `#${v.openBatch.index} (${v.openBatch.pending})`,
+          `${v.overheadMs.p50?.toFixed(2) ?? "-"} / ${v.overheadMs.p99?.toFixed(2) ?? "-"}`,
+        ],
+      ],
+      { title: "Receipts and batches" },
+    ),
+  ].join("\n\n");
+}
+
+async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> {
+  const tty = process.stderr.isTTY && !ctx.json;
+  let stop = false;
+  const stopped = new Promise<void>((resolve) => {
+    const done = () => {
+      stop = true;
+      resolve();
+    };
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  let lastPrinted = 0;
+  while (!stop) {
+    try {
+      const v = await networkView(gatewayUrl);
+      if (tty) process.stderr.write(`\x1b[2J\x1b[H${networkTables(v)}\n\nCtrl-C stops the devnet\n`);
+      else if (Date.now() - lastPrinted > 10_000) {
+        ctx.info(
+          `receipts: ${JSON.stringify(v.receipts)}; batches: ${JSON.stringify(v.batches)}; overhead p50 ${v.overheadMs.p50?.toFixed(2) ?? "-"} ms`,
+        );
+        lastPrinted = Date.now();
+      }
+    } catch (e) {
+      ctx.info(`gateway unreachable: ${(e as Error).message}`);
+    }
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
+
+const upCommand: CommandSpec = {
+  name: "up",
+  summary: "start a whole network on this machine: anvil + contracts, workers, gateway (the main job)",
+  description: [
+    "Starts anvil with verinfer's contracts (devnet parameters: batches sealed after 500 ms, a 30 s",
+    "challenge window), N workers on the verifiable ts-int engine (each its own process, enclave key, SQLite",
+    "store and dev-TEE evidence, registered and staked on chain with an attester's verdict) and the",
+    "OpenAI-compatible gateway/sequencer, then prints the endpoint and the dev keys and shows a live view",
+    "until Ctrl-C. Any OpenAI SDK works against the endpoint; every answer carries its signed receipt and",
+    "provisional finality in a `verinfer` field, and GET /v1/receipts/{id} follows it to the chain.",
+    "--demo sends requests with the official OpenAI SDK, checks every receipt client-side, follows them",
+    "until their batches are posted (inclusion proven against the on-chain root) and final, prints a",
+    "summary and stops.",
+  ].join("\n"),
+  options: {
+    workers: { type: "integer", value: "N", default: 3, min: 1, max: 8, description: "worker processes" },
+    model: {
+      type: "string",
+      value: "FILE",
+      description: "llama2.c checkpoint for the workers (default: a generated tiny model)",
+    },
+    port: {
+      type: "integer",
+      value: "N",
+      default: 8600,
+      min: 0,
+      max: 65_535,
+      description: "gateway port (0: any free)",
+    },
+    "rpc-port": {
+      type: "integer",
+      value: "N",
+      default: 0,
+      min: 0,
+      max: 65_535,
+      description: "anvil's port (0: any free)",
+    },
+    dir: DIR_OPTION,
+    demo: {
+      type: "boolean",
+      description: "send requests with the OpenAI SDK, follow them to finality, summarize, stop",
+    },
+    requests: {
+      type: "integer",
+      value: "N",
+      default: 6,
+      min: 1,
+      max: 1000,
+      description: "requests the demo sends",
+    },
+  },
+  examples: [
+    "npx verinfer devnet up --demo",
+    "verinfer devnet up --workers 2 --port 8600",
+    "verinfer devnet status",
+  ],
+  async run(ctx) {
+    const devnet = await startDevnet({
+      dir: ctx.string("dir") as string,
+      workers: ctx.number("workers") as number,
+      model: ctx.string("model"),
+      adversary: "none",
+      gatewayPort: ctx.number("port") as number,
+      rpcPort: ctx.number("rpc-port") as number,
+      onProgress: (m) => ctx.info(m),
+    });
+    try {
+      const d = devnet.deployment;
+      const keys = devnet.keys.map((key, i) => ({
+        role:
+          i === 0
+            ? "owner + sequencer"
+            : i <= devnet.workers.length
+              ? `operator of worker ${i}`
+              : i === 9
+                ? "attester"
+                : "spare",
+        address: privateKeyToAccount(key).address,
+        key,
+      }));
+      const summary = {
+        endpoint: `${devnet.gatewayUrl}/v1`,
+        rpcUrl: devnet.rpcUrl,
+        deployment: d,
+        workers: devnet.workers.map((w) => ({ url: w.url, address: w.address, operator: w.operator })),
+        keys,
+        dir: devnet.dir,
+      };
+      if (!ctx.flag("demo"))
+        ctx.output(summary, () =>
+          [
+            renderTable(
+              ["", ""],
+              [
+                ["OpenAI endpoint", `${devnet.gatewayUrl}/v1`],
+                ["chain RPC", devnet.rpcUrl],
+                ["rollup (settlement)", d.rollup],
+                ["registry", d.registry],
+                ["dispute game", d.disputeGame ?? "-"],
+                ["state and logs", devnet.dir],
+              ],
+              { title: "verinfer devnet" },
+            ),
+            renderTable(
+              ["worker", "enclave address", "operator"],
+              devnet.workers.map((w) => [w.url, w.address, w.operator]),
+              { title: "Workers" },
+            ),
+            renderTable(
+              ["role", "address", "private key"],
+              keys.map((k) => [k.role, k.address, k.key]),
+              {
+                title: "Dev keys (anvil's well-known keys: never use them on a real network)",
+              },
+            ),
+            `Try: curl ${devnet.gatewayUrl}/v1/chat/completions -H 'content-type: application/json' -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":8}'`,
+          ].join("\n\n"),
+        );
+      if (!ctx.flag("demo")) {
+        await liveView(ctx, devnet.gatewayUrl);
+        ctx.info("stopping the devnet");
+        return 0;
+      }
+      ctx.info(`devnet up: ${devnet.gatewayUrl}/v1 (chain ${devnet.rpcUrl}); running the demo`);
+      const demo = await runDemo(devnet.gatewayUrl, d, {
+        requests: ctx.number("requests") as number,
+        log: (l) => ctx.info(l),
+      });
+      const view = await networkView(devnet.gatewayUrl);
+      const passed = demo.allReceiptsValid && demo.allIncluded && demo.allFinal;
+      ctx.output({ ...summary, demo, network: view, passed }, () =>
+        [
+          networkTables(view),
+          renderTable(
+            ["check", "result"],
+            [
+              ["requests answered through the OpenAI SDK", String(demo.requests.length)],
+              [
+                "receipts verified client-side (signature, digest, network)",
+                demo.allReceiptsValid ? "all" : "NOT all",
+              ],
+              ["inclusion proven against the on-chain batch root", demo.allIncluded ? "all" : "NOT all"],
+              ["final after the challenge window", demo.allFinal ? "all" : "NOT all"],
+              ["batches", demo.batches.join(", ")],
+              ["waited for finality", `${(demo.waitedForFinalityMs / 1000).toFixed(1)} s`],
+            ],
+            { title: `Demo ${passed ? "passed" : "FAILED"}` },
+          ),
+        ].join("\n\n"),
+      );
+      return passed ? 0 : 1;
+    } finally {
+      await devnet.stop();
+    }
+  },
+};
+
+const statusCommand: CommandSpec = {
+  name: "status",
+  summary: "show a running devnet: workers, stakes, receipts and batches by status, gateway overhead",
+  options: { dir: DIR_OPTION },
+  examples: ["verinfer devnet status", "verinfer devnet status --json"],
+  async run(ctx) {
+    const state = readState(ctx.string("dir") as string);
+    if (!alive(state.pid)) {
+      ctx.info(`the devnet (pid ${state.pid}) is not running`);
+      return 1;
+    }
+    const view = await networkView(state.gatewayUrl);
+    ctx.output(
+      { ...state, network: view },
+      () => `gateway ${state.gatewayUrl}/v1, chain ${state.rpcUrl}\n\n${networkTables(view)}`,
+    );
+    return 0;
+  },
+};
+
+const downCommand: CommandSpec = {
+  name: "down",
+  summary: "stop a running devnet (its processes drain, then anvil stops)",
+  options: { dir: DIR_OPTION },
+  examples: ["verinfer devnet down"],
+  async run(ctx) {
+    const state = readState(ctx.string("dir") as string);
+    const pids = [state.pid, ...state.processes.map((p) => p.pid), state.anvilPid].filter(alive);
+    for (const pid of pids) process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 200));
+    for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+    ctx.output({ stopped: pids }, () =>
+      pids.length ? `stopped ${pids.length} processes` : "nothing was running",
+    );
+    return 0;
+  },
+};
+
+/** `verinfer devnet`. */
+export const devnetGroup: GroupSpec = {
+  name: "devnet",
+  summary: "a whole OTR network on one machine: up [--demo], status, down",
+  commands: [upCommand, statusCommand, downCommand],
+};

@@ -1,0 +1,126 @@
+/**
+ * `devnet up --demo`: requests through the official OpenAI SDK (JSON and streaming), each answer's
+ * receipt checked client-side, then followed until its batch is posted (inclusion proven against the
+ * on-chain root) and final (the challenge window closed on chain).
+ */
+import OpenAI from "openai";
+import type { Hex } from "viem";
+import { publicClientFor } from "../../chain/deploy.ts";
+import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { type AnswerReceipt, checkAnswerReceipt, includedOnChain } from "./receiptCheck.ts";
+
+const PROMPTS = [
+  "Tell me a story about a fox.",
+  "What is a rollup?",
+  "Say hello to the fishermen.",
+  "Write one line about the sea.",
+  "Name three colours.",
+  "Why verify inference?",
+];
+
+export interface DemoRequest {
+  readonly requestId: Hex;
+  readonly stream: boolean;
+  readonly text: string;
+  readonly worker: Hex;
+  readonly clientMs: number;
+  readonly gatewayOverheadMs: number;
+  readonly receiptValid: boolean;
+  status: string;
+  batch: number | null;
+  includedOnChain: boolean;
+}
+
+export interface DemoSummary {
+  readonly requests: DemoRequest[];
+  readonly allReceiptsValid: boolean;
+  readonly allIncluded: boolean;
+  readonly allFinal: boolean;
+  readonly batches: number[];
+  readonly waitedForFinalityMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the demo against a running gateway; `log` narrates. */
+export async function runDemo(
+  gatewayUrl: string,
+  deployment: DeploymentFile,
+  o: { readonly requests: number; readonly log: (line: string) => void; readonly timeoutMs?: number },
+): Promise<DemoSummary> {
+  const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: "devnet", maxRetries: 2 });
+  const model = (await client.models.list()).data[0]?.id ?? "verinfer-tiny";
+  const requests: DemoRequest[] = [];
+  for (let i = 0; i < o.requests; i++) {
+    const stream = i % 2 === 1;
+    const messages = [{ role: "user" as const, content: PROMPTS[i % PROMPTS.length] as string }];
+    const started = performance.now();
+    let text = "";
+    let ext: AnswerReceipt & { gatewayOverheadMs: number };
+    if (stream) {
+      const s = await client.chat.completions.create({
+        model,
+        messages,
+        max_tokens: 12,
+        seed: i,
+        stream: true,
+      });
+      let last: unknown = null;
+      for await (const chunk of s) {
+        text += chunk.choices[0]?.delta?.content ?? "";
+        if ((chunk as unknown as { verinfer?: unknown }).verinfer)
+          last = (chunk as unknown as { verinfer: unknown }).verinfer;
+      }
+      ext = last as typeof ext;
+    } else {
+      const r = await client.chat.completions.create({ model, messages, max_tokens: 12, seed: i });
+      text = r.choices[0]?.message.content ?? "";
+      ext = (r as unknown as { verinfer: typeof ext }).verinfer;
+    }
+    const clientMs = performance.now() - started;
+    const valid = checkAnswerReceipt(ext, { chainId: deployment.chainId, rollup: deployment.rollup });
+    requests.push({
+      requestId: ext.requestId,
+      stream,
+      text,
+      worker: (ext.receipt as { worker: Hex }).worker,
+      clientMs,
+      gatewayOverheadMs: ext.gatewayOverheadMs,
+      receiptValid: valid.ok,
+      status: ext.status ?? "provisional",
+      batch: ext.batch,
+      includedOnChain: false,
+    });
+    o.log(
+      `request ${i + 1}${stream ? " (streamed)" : ""}: ${JSON.stringify(text.slice(0, 40))} — receipt ${valid.ok ? "verified" : `INVALID: ${valid.error.message}`} (worker ${requests[i]?.worker.slice(0, 10)}…, batch ${ext.batch} position ${ext.position}, gateway overhead ${ext.gatewayOverheadMs.toFixed(2)} ms, ${clientMs.toFixed(0)} ms in all)`,
+    );
+  }
+  const chain = { public: publicClientFor(deployment.rpcUrl, deployment.chainId) };
+  const started = Date.now();
+  const deadline = started + (o.timeoutMs ?? 120_000);
+  o.log("waiting for the batches to be posted and their 30 s challenge windows to close…");
+  while (Date.now() < deadline) {
+    for (const r of requests) {
+      if (r.status === "final" && r.includedOnChain) continue;
+      const a = (await (await fetch(`${gatewayUrl}/v1/receipts/${r.requestId}`)).json()) as AnswerReceipt;
+      r.status = a.status ?? r.status;
+      r.batch = a.batch;
+      if (!r.includedOnChain && (a.status === "posted" || a.status === "final")) {
+        r.includedOnChain = await includedOnChain(chain, deployment.rollup, a);
+        o.log(
+          `request ${r.requestId.slice(0, 10)}…: batch ${a.batch} posted; inclusion against the on-chain root ${r.includedOnChain ? "proven" : "NOT proven"}`,
+        );
+      }
+    }
+    if (requests.every((r) => r.status === "final")) break;
+    await sleep(1000);
+  }
+  return {
+    requests,
+    allReceiptsValid: requests.every((r) => r.receiptValid),
+    allIncluded: requests.every((r) => r.includedOnChain),
+    allFinal: requests.every((r) => r.status === "final"),
+    batches: [...new Set(requests.map((r) => r.batch).filter((b): b is number => b !== null))],
+    waitedForFinalityMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,306 @@
+/**
+ * `verinfer devnet`: an OTR network on one machine — anvil with the contracts (devnet parameters),
+ * workers and a gateway, each its own process (`verinfer node ROLE --config F`) with its own data
+ * folder and key files. The devnet also plays the network's owner (registers the model) and its
+ * attester (signs each worker's registration verdict over its dev-TEE evidence digest).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
+import { attesterVerdict, becomeSequencer, send } from "../../chain/clients.ts";
+import { clientsFor, coreParamsOf, type Deployment, deployCore } from "../../chain/deploy.ts";
+import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
+import { PRESETS } from "../../engine/llama2c/generateModel.ts";
+import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
+import { VerinferError } from "../../errors.ts";
+import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
+import { jsonText } from "../../report/json.ts";
+import { writeKeyFile } from "../keys.ts";
+import { addressOfKey } from "../roleAuth.ts";
+import type { NodeReady } from "../runNode.ts";
+import type { WorkerIdentity } from "../services/worker/workerService.ts";
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
+
+export interface DevnetOptions {
+  /** Folder for the devnet's state (wiped at start: a devnet starts from a fresh chain). */
+  readonly dir: string;
+  readonly workers: number;
+  /** llama2.c checkpoint; default: a generated tiny model (seed 7). */
+  readonly model?: string | undefined;
+  readonly modelName?: string | undefined;
+  /** The cheat the last worker plays (none: every worker is honest). */
+  readonly adversary: "none" | "wrong-output";
+  readonly gatewayPort: number;
+  readonly rpcPort: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** One started process of the devnet. */
+export interface DevnetProcess {
+  readonly role: "worker" | "gateway";
+  readonly url: string;
+  readonly address: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly config: string;
+}
+
+/** A running devnet. */
+export interface Devnet {
+  readonly dir: string;
+  readonly rpcUrl: string;
+  readonly gatewayUrl: string;
+  readonly deployment: DeploymentFile;
+  readonly chain: LocalChain;
+  readonly gateway: DevnetProcess;
+  readonly workers: readonly (DevnetProcess & { readonly operator: Hex; readonly adversary: string })[];
+  /** anvil's funded dev keys (0: owner and sequencer, 1..n: worker operators, 9: attester). */
+  readonly keys: readonly Hex[];
+  /** Stops every process (SIGTERM, then SIGKILL after 5 s) and the chain. */
+  stop(): Promise<void>;
+}
+
+/** The state file `devnet status` and `devnet down` read. */
+export interface DevnetState {
+  readonly kind: "verinfer.devnet";
+  readonly pid: number;
+  readonly rpcUrl: string;
+  readonly gatewayUrl: string;
+  readonly processes: readonly { role: string; url: string; address: string; pid: number }[];
+  readonly anvilPid: number;
+  readonly deployment: string;
+}
+
+export const DEFAULT_DEVNET_DIR = ".verinfer/devnet";
+
+/**
+ * The longest trace (positions) whose every one-step fits a block, for a model of width `dim` and
+ * context `seqLen`: attention costs ≈ 267k gas per earlier position at dim 288 (docs/contracts.md,
+ * measured) and scales with the width, so 107 positions at dim 288 bound narrower models too.
+ */
+export function disputablePositions(dim: number, seqLen: number): number {
+  return Math.max(1, Math.min(seqLen, Math.floor((107 * 288) / Math.max(dim, 288))));
+}
+
+/** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
+function spawnRole(role: "worker" | "gateway", config: string, logFile: string): Promise<DevnetProcess> {
+  const child = spawn(process.execPath, [BIN, "node", role, "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const log: string[] = [];
+  child.stderr?.on("data", (d: Buffer) => {
+    log.push(d.toString());
+    if (log.length > 200) log.shift();
+    writeFileSync(logFile, d, { flag: "a" });
+  });
+  return new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new VerinferError("CONFIG_INVALID", `the ${role} did not start within 120 s; see ${logFile}`));
+    }, 120_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(
+        new VerinferError(
+          "CONFIG_INVALID",
+          `the ${role} exited with ${code} before it was ready: ${log.join("").slice(-2000)}`,
+        ),
+      );
+    });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      let ready: NodeReady | null = null;
+      try {
+        ready = JSON.parse(line) as NodeReady;
+      } catch {
+        return;
+      }
+      if (!ready?.ready) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      resolveReady({ role, url: ready.url, address: ready.address, pid: ready.pid, child, config });
+    });
+  });
+}
+
+/** Stops a child: SIGTERM (it drains), SIGKILL after `graceMs`. */
+export function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once("exit", () => done());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
+  });
+}
+
+/** Registers the model (owner) and each worker (its operator, with the attester's verdict), staked. */
+async function registerWorkers(
+  rpcUrl: string,
+  d: Deployment,
+  keys: readonly Hex[],
+  identities: readonly { identity: WorkerIdentity; operatorKey: Hex }[],
+  maxDisputePositions: number,
+): Promise<void> {
+  const owner = clientsFor(rpcUrl, d.chainId, keys[0] as Hex);
+  const attesterKey = keys[9] as Hex;
+  const first = identities[0]?.identity as WorkerIdentity;
+  await send(owner, d.registry, registryAbi, "registerModel", [
+    first.modelId,
+    first.weightsHash,
+    first.stepsPerPosition,
+    maxDisputePositions,
+    [first.engineHash],
+  ]);
+  await send(owner, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);
+  const stake = 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake;
+  for (const { identity, operatorKey } of identities) {
+    const operator = clientsFor(rpcUrl, d.chainId, operatorKey);
+    await send(owner, d.token, verinferTokenAbi, "mint", [operator.wallet.account.address, stake]);
+    await send(operator, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
+    const expiresAt = (await owner.public.getBlock()).timestamp + 30n * 86_400n;
+    const verdict = await attesterVerdict(attesterKey, d, {
+      worker: identity.address,
+      operator: operator.wallet.account.address,
+      modelId: identity.modelId,
+      attestationHash: identity.attestationHash,
+      expiresAt,
+    });
+    await send(operator, d.registry, registryAbi, "registerWorker", [
+      identity.address,
+      identity.modelId,
+      identity.attestationHash,
+      expiresAt,
+      verdict,
+    ]);
+    await send(operator, d.registry, registryAbi, "deposit", [identity.address, stake]);
+  }
+}
+
+/** Starts a devnet; on any failure everything started so far is stopped. */
+export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
+  const progress = o.onProgress ?? (() => {});
+  const dir = resolve(o.dir);
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  let model = o.model;
+  if (!model) {
+    model = join(dir, "model", "tiny.bin");
+    mkdirSync(dirname(model), { recursive: true });
+    writeGeneratedModel(model, PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 7);
+  }
+  const shape = loadCheckpoint(model).config;
+  progress("starting anvil");
+  const chain = await startAnvil({ port: o.rpcPort });
+  const started: ChildProcess[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((c) => stopProcess(c)));
+    await chain.stop();
+  };
+  try {
+    const keys = chain.keys;
+    const owner = clientsFor(chain.rpcUrl, chain.chainId, keys[0] as Hex);
+    progress("deploying the contracts (devnet parameters: 30 s challenge window, 20 s dispute clocks)");
+    const d = await deployCore(owner, coreParamsOf(DEVNET_OTR_PARAMS));
+    await becomeSequencer(owner, d, DEVNET_OTR_PARAMS.rollup.sequencerBond);
+    const deployment: DeploymentFile = { kind: "verinfer.deployment", rpcUrl: chain.rpcUrl, ...d };
+    const deploymentFile = join(dir, "deployment.json");
+    writeFileSync(deploymentFile, jsonText(deployment));
+    const sequencerKey = keys[0] as Hex;
+    mkdirSync(join(dir, "gateway"), { recursive: true });
+    const gatewayKeyFile = join(dir, "gateway", "sequencer.key");
+    writeKeyFile(gatewayKeyFile, sequencerKey);
+    const gatewayAddress = addressOfKey(sequencerKey);
+    progress(`starting ${o.workers} workers`);
+    const workerProcs = await Promise.all(
+      Array.from({ length: o.workers }, async (_, i) => {
+        const adversary = o.adversary !== "none" && i === o.workers - 1 ? o.adversary : "none";
+        const dataDir = join(dir, `worker-${i + 1}`);
+        mkdirSync(dataDir, { recursive: true });
+        const config = join(dir, `worker-${i + 1}.json`);
+        writeFileSync(
+          config,
+          jsonText({
+            worker: {
+              port: 0,
+              dataDir,
+              deployment: deploymentFile,
+              model,
+              modelName: o.modelName ?? "verinfer-tiny",
+              gateways: [gatewayAddress],
+              adversary,
+            },
+          }),
+        );
+        const p = await spawnRole("worker", config, join(dir, "logs", `worker-${i + 1}.log`));
+        started.push(p.child);
+        return { ...p, operator: privateKeyToAccount(keys[i + 1] as Hex).address as Hex, adversary };
+      }),
+    );
+    progress("registering the workers (dev-TEE evidence, attester verdicts, stakes)");
+    const identities = await Promise.all(
+      workerProcs.map(async (w, i) => ({
+        identity: (await (await fetch(`${w.url}/v1/identity`)).json()) as WorkerIdentity,
+        operatorKey: keys[i + 1] as Hex,
+      })),
+    );
+    await registerWorkers(chain.rpcUrl, d, keys, identities, disputablePositions(shape.dim, shape.seqLen));
+    // From here blocks come every second, as on a real chain: chain time (and so the challenge windows
+    // and dispute clocks) advances even when nobody transacts. Setup ran on automine, for speed.
+    await owner.public.request({ method: "evm_setIntervalMining", params: [1] } as never);
+    progress("starting the gateway");
+    const gatewayConfig = join(dir, "gateway.json");
+    writeFileSync(
+      gatewayConfig,
+      jsonText({
+        gateway: {
+          port: o.gatewayPort,
+          dataDir: join(dir, "gateway"),
+          deployment: deploymentFile,
+          keyFile: gatewayKeyFile,
+          workers: workerProcs.map((w) => w.url),
+          params: "devnet",
+        },
+      }),
+    );
+    const gateway = await spawnRole("gateway", gatewayConfig, join(dir, "logs", "gateway.log"));
+    started.push(gateway.child);
+    const devnet: Devnet = {
+      dir,
+      rpcUrl: chain.rpcUrl,
+      gatewayUrl: gateway.url,
+      deployment,
+      chain,
+      gateway,
+      workers: workerProcs,
+      keys,
+      stop: stopAll,
+    };
+    const state: DevnetState = {
+      kind: "verinfer.devnet",
+      pid: process.pid,
+      rpcUrl: chain.rpcUrl,
+      gatewayUrl: gateway.url,
+      processes: [gateway, ...workerProcs].map((p) => ({
+        role: p.role,
+        url: p.url,
+        address: p.address,
+        pid: p.pid,
+      })),
+      anvilPid: chain.pid,
+      deployment: deploymentFile,
+    };
+    writeFileSync(join(dir, "state.json"), jsonText(state));
+    return devnet;
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

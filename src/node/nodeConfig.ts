@@ -1,0 +1,106 @@
+/**
+ * Each role's options (DESIGN.md "Config"): a zod schema per role, resolved from defaults < the config
+ * file's section for the role (`{"worker": {...}}`) < `VERINFER_<ROLE>_<OPTION>` environment variables
+ * < command-line flags, with every problem reported at once.
+ */
+import { z } from "zod";
+import { configFileSection, envLayer, type Layer, resolveLayers } from "../config/layeredConfig.ts";
+import { LOG_LEVELS } from "./observability.ts";
+import { WORKER_ADVERSARIES } from "./services/worker/workerService.ts";
+
+const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x address");
+/** A list from JSON (an array) or the environment (comma-separated). */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  );
+
+const COMMON = {
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65_535),
+  /** Folder for the role's SQLite store and files. */
+  dataDir: z.string({ error: "is required (the role keeps its state there)" }).min(1),
+  /** The deployment file `verinfer chain up|deploy` wrote (addresses, chain id, RPC URL). */
+  deployment: z.string({ error: "is required (a deployment file from `verinfer chain up`)" }).min(1),
+  /** Overrides the deployment file's RPC URL. */
+  rpcUrl: z.string().url().optional(),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+};
+
+export const WORKER_CONFIG = z
+  .object({
+    ...COMMON,
+    port: COMMON.port.default(8601),
+    /** The enclave key (default `<dataDir>/enclave.key`, generated with mode 0600 when absent). */
+    keyFile: z.string().min(1).optional(),
+    /** llama2.c checkpoint path (tokenizer beside it). */
+    model: z.string({ error: "is required (a llama2.c checkpoint)" }).min(1),
+    modelName: z.string().min(1).default("verinfer-tiny"),
+    /** Addresses of the gateways whose signed requests are served. */
+    gateways: list(ADDRESS).refine((a) => a.length > 0, "name at least one gateway address"),
+    threads: z.coerce.number().int().min(1).max(64).default(1),
+    adversary: z.enum(WORKER_ADVERSARIES).default("none"),
+  })
+  .strict();
+export type WorkerConfig = z.infer<typeof WORKER_CONFIG>;
+
+export const GATEWAY_CONFIG = z
+  .object({
+    ...COMMON,
+    port: COMMON.port.default(8600),
+    /** The sequencer's key: its chain account posts batches, and it signs requests to workers. */
+    keyFile: z.string({ error: "is required (the sequencer's key file, mode 0600)" }).min(1),
+    workers: list(z.string().url()).refine((a) => a.length > 0, "name at least one worker URL"),
+    /** Protocol parameter preset for batching (src/protocol/params/otr.ts). */
+    params: z.enum(["devnet", "default"]).default("devnet"),
+    /** Clients' API keys; none: open to anyone (as "anonymous"). */
+    apiKeys: z
+      .array(
+        z
+          .object({
+            key: z.string().min(16, "API keys must be at least 16 characters"),
+            name: z.string().min(1),
+            requestsPerMinute: z.number().int().min(1).default(600),
+          })
+          .strict(),
+      )
+      .default([]),
+    openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
+    maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
+    refreshMs: z.coerce.number().int().min(100).default(2000),
+  })
+  .strict();
+export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;
+
+/** The roles `verinfer node` runs. */
+export const ROLES = { worker: WORKER_CONFIG, gateway: GATEWAY_CONFIG } as const;
+export type Role = keyof typeof ROLES;
+
+/** `VERINFER_<ROLE>_<OPTION>` for each option (camelCase → UPPER_SNAKE). */
+export function roleEnvNames(role: Role): Record<string, string> {
+  const shape = ROLES[role].shape as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(shape).map((k) => [
+      k,
+      `VERINFER_${role.toUpperCase()}_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+    ]),
+  );
+}
+
+/** Resolves a role's options from its layers. */
+export function resolveRoleConfig<R extends Role>(
+  role: R,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: Layer,
+): z.infer<(typeof ROLES)[R]> {
+  const layers = [configFileSection(file, role), envLayer(env, roleEnvNames(role)), flags];
+  return resolveLayers(ROLES[role] as z.ZodType, role, layers) as z.infer<(typeof ROLES)[R]>;
+}

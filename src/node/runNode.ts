@@ -1,0 +1,105 @@
+/**
+ * Runs one role as a process: builds it from its options, listens, writes one JSON "ready" line to
+ * stdout (what `verinfer devnet` waits for), and on SIGTERM or SIGINT drains and exits.
+ */
+import { mkdirSync } from "node:fs";
+import { clientsFor } from "../chain/deploy.ts";
+import { readDeployment } from "../chain/deploymentFile.ts";
+import { VerinferError } from "../errors.ts";
+import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { readKeyFile } from "./keys.ts";
+import type { GatewayConfig, Role, WorkerConfig } from "./nodeConfig.ts";
+import { nodeLogger } from "./observability.ts";
+import { addressOfKey } from "./roleAuth.ts";
+import { createGateway } from "./services/gateway/gatewayService.ts";
+import { createWorker } from "./services/worker/workerService.ts";
+
+/** What a started role reports. */
+export interface NodeReady {
+  readonly ready: true;
+  readonly role: Role;
+  readonly url: string;
+  readonly address: string;
+  readonly pid: number;
+}
+
+/** A started role: its ready report and how to stop it. */
+export interface RunningNode {
+  readonly ready: NodeReady;
+  close(): Promise<void>;
+}
+
+async function listen(
+  app: { listen(o: { host: string; port: number }): Promise<string> },
+  host: string,
+  port: number,
+) {
+  try {
+    return await app.listen({ host, port });
+  } catch (e) {
+    throw new VerinferError("CONFIG_INVALID", `cannot listen on ${host}:${port}: ${(e as Error).message}`);
+  }
+}
+
+/** Starts a worker. */
+export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
+  mkdirSync(c.dataDir, { recursive: true });
+  const logger = nodeLogger("worker", c.logLevel);
+  const deployment = readDeployment(c.deployment);
+  const worker = await createWorker({
+    dataDir: c.dataDir,
+    keyFile: c.keyFile,
+    model: c.model,
+    modelName: c.modelName,
+    deployment,
+    gateways: c.gateways as `0x${string}`[],
+    threads: c.threads,
+    adversary: c.adversary,
+    logger,
+  });
+  const url = await listen(worker.app, c.host, c.port);
+  logger.info({ url, address: worker.identity.address, adversary: c.adversary }, "worker ready");
+  return {
+    ready: { ready: true, role: "worker", url, address: worker.identity.address, pid: process.pid },
+    close: () => worker.close(),
+  };
+}
+
+/** Starts a gateway. */
+export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
+  mkdirSync(c.dataDir, { recursive: true });
+  const logger = nodeLogger("gateway", c.logLevel);
+  const deployment = readDeployment(c.deployment);
+  const key = readKeyFile(c.keyFile);
+  const chain = clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key);
+  const gateway = createGateway({
+    dataDir: c.dataDir,
+    key,
+    chain,
+    deployment,
+    workers: c.workers,
+    rollupParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).rollup,
+    apiClients: c.apiKeys,
+    openRequestsPerMinute: c.openRequestsPerMinute,
+    bodyLimit: c.maxRequestBytes,
+    refreshMs: c.refreshMs,
+    logger,
+  });
+  await gateway.start();
+  const url = await listen(gateway.app, c.host, c.port);
+  logger.info({ url, sequencer: addressOfKey(key), workers: c.workers.length }, "gateway ready");
+  return {
+    ready: { ready: true, role: "gateway", url, address: addressOfKey(key), pid: process.pid },
+    close: () => gateway.close(),
+  };
+}
+
+/** Runs a started role until SIGTERM/SIGINT, then drains it. */
+export async function runUntilSignalled(node: RunningNode): Promise<void> {
+  process.stdout.write(`${JSON.stringify(node.ready)}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await node.close();
+}

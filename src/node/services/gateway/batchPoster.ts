@@ -1,0 +1,127 @@
+/**
+ * The sequencer's shell: records each batch the pure Sequencer seals, posts sealed batches to the
+ * rollup in index order, and marks posted batches final once their challenge window has closed on
+ * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
+ * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
+ */
+import type { Hex } from "viem";
+import { send } from "../../../chain/clients.ts";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import { rollupAbi } from "../../../chain/generated/contracts.ts";
+import { VerinferError } from "../../../errors.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import { encodeBatchData } from "../../../protocol/rollup/batchData.ts";
+import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
+import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequencer.ts";
+import type { Logger } from "../../observability.ts";
+import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
+
+/** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
+export function storedBatchTree(
+  store: ReceiptStore,
+  index: number,
+): { tree: BatchTree; receipts: StoredReceipt[] } {
+  const batch = store.batch(index);
+  if (!batch) throw new VerinferError("BATCH_STATUS_INVALID", `batch ${index} is not recorded`);
+  const receipts = store.batchReceipts(index);
+  const tree = new BatchTree(receipts.map((r, i) => leafOfSigned(i, r.digest, r.signed.signature)));
+  if (tree.root.toLowerCase() !== batch.root.toLowerCase())
+    throw new VerinferError("STORE_CORRUPT", `batch ${index}'s receipts do not rebuild its recorded root`);
+  return { tree, receipts };
+}
+
+export class BatchPoster {
+  private busy = false;
+  /** Batches posted and finalized by this process (metrics and the network view). */
+  posted = 0;
+  finalized = 0;
+
+  constructor(
+    private readonly store: ReceiptStore,
+    private readonly chain: ChainClients,
+    private readonly rollup: Hex,
+    private readonly logger: Logger,
+    private readonly onPosted: (index: number, sealedAtMs: number | null) => void = () => {},
+  ) {}
+
+  /** Records a batch the sequencer just sealed (synchronously, before anything else happens). */
+  record(batch: SealedBatch): void {
+    this.store.seal({
+      index: batch.index,
+      root: batch.root,
+      requestIds: batch.receipts.map((r) => r.receipt.requestId),
+    });
+    this.logger.info({ batch: batch.index, count: batch.count, reason: batch.reason }, "batch sealed");
+  }
+
+  /** Posts what is sealed and finalizes what is due; one pass at a time, errors logged and retried. */
+  async step(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const b of this.store.batchesIn("sealed")) await this.post(b.index, b.root);
+      const posted = this.store.batchesIn("posted");
+      if (posted.length > 0) {
+        const now = (await this.chain.public.getBlock()).timestamp;
+        for (const b of posted) {
+          const end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
+          if (now < end) break; // windows close in index order
+          this.store.markFinal(b.index);
+          this.finalized++;
+          this.logger.info({ batch: b.index }, "batch final");
+        }
+      }
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, "chain unavailable; will retry");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
+    return this.chain.public.readContract({
+      address: this.rollup,
+      abi: rollupAbi,
+      functionName,
+      args,
+    } as never);
+  }
+
+  private async post(index: number, root: Hex): Promise<void> {
+    const onChain = Number((await this.read("batchCount", [])) as bigint);
+    if (index < onChain) {
+      // Posted before a crash (or by a retry whose receipt was lost): the same root is ours.
+      const existing = (await this.read("batch", [BigInt(index)])) as { root: Hex };
+      if (existing.root.toLowerCase() !== root.toLowerCase())
+        throw new Error(
+          `batch ${index} on chain has root ${existing.root}, ours is ${root}: refusing to continue`,
+        );
+      const logs = await this.chain.public.getContractEvents({
+        address: this.rollup,
+        abi: rollupAbi,
+        eventName: "BatchPosted",
+        args: { index: BigInt(index) },
+        fromBlock: 0n,
+      } as never);
+      const tx =
+        (logs[0] as { transactionHash?: Hex } | undefined)?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
+      this.store.markPosted(index, tx);
+      this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
+      return;
+    }
+    if (index > onChain)
+      throw new Error(`batch ${index} is sealed but the chain holds only ${onChain} batches`);
+    const { receipts } = storedBatchTree(this.store, index);
+    const data = encodeBatchData(receipts.map((r) => r.signed));
+    const tx = await send(this.chain, this.rollup, rollupAbi, "postBatch", [
+      BigInt(index),
+      root,
+      receipts.length,
+      bytesToHex(data),
+    ]);
+    this.store.markPosted(index, tx);
+    this.posted++;
+    this.onPosted(index, null);
+    this.logger.info({ batch: index, count: receipts.length, bytes: data.length, tx }, "batch posted");
+  }
+}

@@ -1,0 +1,590 @@
+/**
+ * The gateway / sequencer role (DESIGN.md "Roles"): an OpenAI-compatible front door that routes each
+ * chat request to a worker, verifies the worker's signed receipt with the pure `checkReceipt` and the
+ * sequencer's replay rule, makes it durable in SQLite, and only then answers — with the receipt and its
+ * provisional finality (batch, position) in a `verinfer` extension field (the last SSE event when
+ * streaming). Sealed batches are posted to the rollup and become final after the challenge window.
+ *
+ *   POST /v1/chat/completions   JSON or SSE; `Idempotency-Key` makes a retry return the same answer
+ *   GET  /v1/models
+ *   GET  /v1/receipts/:id       receipt, status (provisional / sealed / posted / final / voided),
+ *                               batch, position, root and Merkle proof once sealed
+ *   GET  /v1/network            workers, stakes, receipts and batches by status, latency percentiles
+ *   GET  /health, /metrics
+ */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import type { Hex } from "viem";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { loadNativeSecp256k1 } from "../../../crypto/nativeSecp256k1.ts";
+import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
+import { VerinferError } from "../../../errors.ts";
+import { hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
+import { keccak256Hex } from "../../../protocol/encoding/keccak.ts";
+import type { RollupParams } from "../../../protocol/params/otr.ts";
+import {
+  receiptToJson,
+  type SignedReceipt,
+  validateSignedReceipt,
+} from "../../../protocol/receipt/receipt.ts";
+import { checkReceipt, pureSecp256k1 } from "../../../protocol/receipt/verifyReceipt.ts";
+import { type ProvisionalFinality, Sequencer } from "../../../protocol/rollup/sequencer.ts";
+import { httpError, httpErrorOf } from "../../http/httpErrors.ts";
+import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
+import { type Logger, NodeMetrics } from "../../observability.ts";
+import { signRoleMessage } from "../../roleAuth.ts";
+import { ReceiptStore } from "../../store/receiptStore.ts";
+import type { InferRequest } from "../worker/workerService.ts";
+import type { ServedAnswer } from "../worker/workerStore.ts";
+import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
+import { type WorkerLink, WorkerLinks } from "./workerLinks.ts";
+
+/** A client allowed in, with its request budget. */
+export interface ApiClient {
+  readonly key: string;
+  readonly name: string;
+  /** Requests per minute (token bucket, bursts up to the same number). */
+  readonly requestsPerMinute: number;
+}
+
+export interface GatewayOptions {
+  readonly dataDir: string;
+  /** The sequencer's chain account and the key that signs requests to workers. */
+  readonly key: Hex;
+  readonly chain: ChainClients;
+  readonly deployment: DeploymentFile;
+  readonly workers: readonly string[];
+  readonly rollupParams: RollupParams;
+  /** Clients and their keys; empty: open to anyone as "anonymous" at `openRequestsPerMinute`. */
+  readonly apiClients: readonly ApiClient[];
+  readonly openRequestsPerMinute: number;
+  readonly bodyLimit: number;
+  /** How often the registry and the workers are re-read (ms). */
+  readonly refreshMs: number;
+  readonly logger: Logger;
+}
+
+export interface GatewayNode {
+  readonly app: FastifyInstance;
+  readonly store: ReceiptStore;
+  readonly links: WorkerLinks;
+  /** Starts the batch and refresh loops (after the first registry read). */
+  start(): Promise<void>;
+  /** Drains: stops taking requests, finishes running ones, seals and posts what is open, closes. */
+  close(): Promise<void>;
+}
+
+/** The `verinfer` extension field of an answer. */
+function extension(
+  signed: SignedReceipt,
+  digest: Hex,
+  promise: ProvisionalFinality | null,
+  overheadMs: number,
+) {
+  return {
+    requestId: signed.receipt.requestId,
+    ...receiptToJson(signed),
+    digest,
+    status: "provisional",
+    batch: promise?.batch ?? null,
+    position: promise?.position ?? null,
+    admittedAtMs: promise?.admittedAt ?? null,
+    gatewayOverheadMs: overheadMs,
+  };
+}
+
+class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  take(client: string, perMinute: number, nowMs: number): boolean {
+    const b = this.buckets.get(client) ?? { tokens: perMinute, at: nowMs };
+    b.tokens = Math.min(perMinute, b.tokens + ((nowMs - b.at) * perMinute) / 60_000);
+    b.at = nowMs;
+    this.buckets.set(client, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+/** One NDJSON line of a worker's reply. */
+type WorkerLine =
+  | { text: string }
+  | ({ done: true } & ServedAnswer)
+  | { error: { code: string; message: string } };
+
+/** Sends a signed inference request to a worker and yields its lines as they arrive. */
+async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, signal: AbortSignal) {
+  const body = JSON.stringify(request);
+  let response: Response;
+  try {
+    response = await fetch(`${link.url}/v1/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...signRoleMessage(key, "POST", "/v1/infer", body, Date.now()),
+      },
+      body,
+      signal,
+    });
+  } catch (e) {
+    throw new VerinferError("WORKER_FAILED", `worker ${link.url} cannot be reached: ${(e as Error).message}`);
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text().catch(() => "");
+    let error: { code?: string; message?: string } = {};
+    try {
+      error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
+    } catch {}
+    // The worker refused the request itself (bad parameters): the client's error, not the worker's.
+    if (response.status === 400 && error.code)
+      throw new VerinferError("API_REQUEST_INVALID", `the worker refused the request: ${error.message}`);
+    throw new VerinferError(
+      "WORKER_FAILED",
+      `worker ${link.url} answered HTTP ${response.status}: ${error.message ?? text.slice(0, 200)}`,
+    );
+  }
+  const decoder = new TextDecoder();
+  let buffered = "";
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.trim()) yield JSON.parse(line) as WorkerLine;
+        newline = buffered.indexOf("\n");
+      }
+    }
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw new VerinferError(
+      "WORKER_FAILED",
+      `worker ${link.url} hung up mid-generation: ${(e as Error).message}`,
+    );
+  }
+  throw new VerinferError("WORKER_FAILED", `worker ${link.url} ended its reply without a receipt`);
+}
+
+/** Builds the gateway (not yet listening; call `start()`). */
+export function createGateway(o: GatewayOptions): GatewayNode {
+  const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
+  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger);
+  const backend = loadNativeSecp256k1() ?? pureSecp256k1;
+  const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
+  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger);
+  const metrics = new NodeMetrics("gateway");
+  const requests = metrics.counter("requests_total", "chat completion requests by outcome", ["outcome"]);
+  const overhead = metrics.seconds(
+    "overhead_seconds",
+    "receipt verification + durable append + sequencing per request (the provisional-finality cost)",
+  );
+  const endToEnd = metrics.seconds("request_seconds", "whole request, routing and generation included");
+  const batchesPosted = metrics.counter("batches_posted_total", "batches posted to the rollup");
+  const recentOverheadMs: number[] = [];
+  const limiter = new RateLimiter();
+  const clients = new Map(o.apiClients.map((c) => [c.key, c]));
+  let closing = false;
+  let timers: NodeJS.Timeout[] = [];
+
+  let broken: string | null = null;
+  /** Runs a store write; a failing disk stops the gateway from answering (it resumes from the store). */
+  const durably = (write: () => void) => {
+    try {
+      write();
+    } catch (e) {
+      broken = (e as Error).message;
+      o.logger.fatal({ err: broken }, "the receipt store failed; refusing requests until restarted");
+      throw new VerinferError("STORE_UNAVAILABLE", "the gateway cannot record receipts now");
+    }
+  };
+  // A restarted gateway re-opens the batch it was filling: same receipts, same order, same positions
+  // (each was verified when it was admitted; the sequencer re-applies its replay rule).
+  for (const r of store.unsealed()) {
+    const s = r.signed.receipt;
+    const verified = {
+      ok: true as const,
+      value: {
+        digest: r.digest,
+        worker: s.worker.toLowerCase() as Hex,
+        sequence: s.sequence,
+        requestId: s.requestId.toLowerCase() as Hex,
+      },
+    };
+    const admitted = sequencer.admit(r.signed, verified, r.admittedAtMs);
+    if (!admitted.ok)
+      throw new VerinferError("STORE_CORRUPT", `stored receipt ${s.requestId}: ${admitted.error.message}`);
+    if (admitted.value.sealed) poster.record(admitted.value.sealed);
+  }
+
+  const app = Fastify({
+    bodyLimit: o.bodyLimit,
+    logger: false,
+    onProtoPoisoning: "remove",
+    onConstructorPoisoning: "remove",
+  });
+  const sendError = (reply: FastifyReply, error: unknown) => {
+    const e = httpErrorOf(error);
+    if (e.status === 503 || e.status === 429) reply.header("retry-after", "1");
+    return reply.code(e.status).send(e.body);
+  };
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
+      const code = status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID";
+      const message =
+        status === 415 ? "the body must be JSON (Content-Type: application/json)" : (error as Error).message;
+      return sendError(reply, new VerinferError(code, message));
+    }
+    if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "internal error");
+    return sendError(reply, error);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new VerinferError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+  /** The caller's client name (API key) and rate budget. */
+  const clientOf = (authorization: string | undefined): ApiClient => {
+    if (clients.size === 0) return { key: "", name: "anonymous", requestsPerMinute: o.openRequestsPerMinute };
+    const key = authorization?.startsWith("Bearer ") ? authorization.slice(7) : undefined;
+    const c = key === undefined ? undefined : clients.get(key);
+    if (!c)
+      throw new VerinferError("API_UNAUTHORIZED", "missing or unknown API key (Authorization: Bearer KEY)");
+    return c;
+  };
+
+  app.get("/health", async () => ({
+    ok: !closing && !broken,
+    role: "gateway",
+    ready: links.links.some((l) => l.healthy && l.stake > 0n),
+    pending: sequencer.pending,
+  }));
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await metrics.exposition();
+    return reply.header("content-type", contentType).send(text);
+  });
+  app.get("/v1/models", async (request) => {
+    clientOf(request.headers.authorization);
+    return {
+      object: "list",
+      data: links.servedModels().map((id) => ({ id, object: "model", created: 0, owned_by: "verinfer" })),
+    };
+  });
+  app.get("/v1/network", async () => {
+    const sorted = [...recentOverheadMs].sort((a, b) => a - b);
+    const pct = (p: number) =>
+      sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : null;
+    return {
+      chainId: o.deployment.chainId,
+      rollup: o.deployment.rollup,
+      workers: links.links.map((l) => ({
+        url: l.url,
+        address: l.identity?.address ?? null,
+        model: l.identity?.modelName ?? null,
+        healthy: l.healthy,
+        attested: l.attested,
+        stake: String(l.stake),
+        inFlight: l.inFlight,
+        served: l.served,
+        failed: l.failed,
+        latencyMs: Math.round(l.latencyMs),
+      })),
+      ...store.counts(),
+      openBatch: { index: sequencer.nextIndex, pending: sequencer.pending },
+      overheadMs: { p50: pct(0.5), p99: pct(0.99), samples: sorted.length },
+    };
+  });
+  app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (request) => {
+    const id = request.params.id.toLowerCase();
+    const r = /^0x[0-9a-f]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
+    if (!r) throw new VerinferError("RECEIPT_NOT_FOUND", `no receipt for request ${request.params.id}`);
+    const batch = r.batch === null ? undefined : store.batch(r.batch);
+    return {
+      requestId: r.signed.receipt.requestId,
+      ...receiptToJson(r.signed),
+      digest: r.digest,
+      status: r.status,
+      batch: r.batch,
+      position: r.position,
+      root: batch?.root ?? null,
+      postedTx: batch?.postedTx ?? null,
+      proof: r.batch === null ? null : storedBatchTree(store, r.batch).tree.proof(r.position as number),
+    };
+  });
+
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const started = performance.now();
+    const client = clientOf(request.headers.authorization);
+    if (!limiter.take(client.name, client.requestsPerMinute, Date.now())) {
+      requests.inc({ outcome: "rate_limited" });
+      throw new VerinferError(
+        "API_RATE_LIMITED",
+        `client ${client.name} is over ${client.requestsPerMinute} requests per minute`,
+      );
+    }
+    if (closing) throw new VerinferError("API_BUSY", "the gateway is shutting down");
+    if (broken) throw new VerinferError("STORE_UNAVAILABLE", "the gateway cannot record receipts now");
+    const parsed = CHAT_REQUEST.safeParse(request.body);
+    if (!parsed.success) throw chatRequestError(parsed.error);
+    const body = parsed.data;
+    const idempotencyKey = request.headers["idempotency-key"];
+    if (
+      idempotencyKey !== undefined &&
+      (typeof idempotencyKey !== "string" || !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey))
+    )
+      throw new VerinferError(
+        "API_REQUEST_INVALID",
+        "Idempotency-Key must be 1–128 printable ASCII characters",
+      );
+    const models = links.servedModels();
+    const model = body.model ?? models[0];
+    if (!model || !models.includes(model))
+      throw new VerinferError(
+        "MODEL_NOT_SERVED",
+        `this network serves ${models.map((m) => `"${m}"`).join(", ") || "no model yet"}, not "${body.model}"`,
+        { served: models },
+      );
+    if (idempotencyKey) {
+      const before = store.byIdempotencyKey(client.name, idempotencyKey);
+      if (before?.answer && !body.stream) {
+        requests.inc({ outcome: "idempotent_replay" });
+        return before.answer;
+      }
+    }
+    // A retry with the same key asks the worker for the same request id, which it answers again as is.
+    const requestId = (
+      idempotencyKey
+        ? keccak256Hex(utf8Bytes(`${client.name}\n${idempotencyKey}`))
+        : `0x${randomBytes(32).toString("hex")}`
+    ) as Hex;
+    const params = paramsOf(body);
+    const infer: InferRequest = {
+      requestId,
+      messages: messagesOf(body),
+      params: {
+        temperature: params.temperature ?? DEFAULT_PARAMS.temperature,
+        topP: params.topP ?? DEFAULT_PARAMS.topP,
+        maxTokens: params.maxTokens ?? DEFAULT_PARAMS.maxTokens,
+        stop: params.stop,
+      },
+      seed: body.seed ?? Number.parseInt(requestId.slice(2, 10), 16),
+    };
+    const hangUp = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) hangUp.abort();
+    });
+    const link = links.pick(model);
+    link.inFlight++;
+    const id = `chatcmpl-${requestId.slice(2, 34)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`;
+    let streaming = false;
+    try {
+      const lines = callWorker(link, o.key, infer, hangUp.signal);
+      let final: ({ done: true } & ServedAnswer) | null = null;
+      for await (const line of lines) {
+        if ("error" in line)
+          throw new VerinferError(
+            "WORKER_FAILED",
+            `worker ${link.url} failed: [${line.error.code}] ${line.error.message}`,
+          );
+        if ("done" in line) {
+          final = line;
+          break;
+        }
+        if (body.stream && line.text) {
+          if (!streaming) {
+            reply.hijack();
+            reply.raw.writeHead(200, {
+              "content-type": "text/event-stream; charset=utf-8",
+              "cache-control": "no-cache",
+              connection: "keep-alive",
+            });
+            reply.raw.write(
+              chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]),
+            );
+            streaming = true;
+          }
+          reply.raw.write(chunk([{ index: 0, delta: { content: line.text }, finish_reason: null }]));
+        }
+      }
+      if (!final)
+        throw new VerinferError("WORKER_FAILED", `worker ${link.url} ended its reply without a receipt`);
+      // --- the gateway's overhead: verification, replay rule, durable append, sequencing ---
+      const t0 = performance.now();
+      const signed = validateSignedReceipt(final.receipt);
+      if (!signed.ok)
+        throw new VerinferError("WORKER_RECEIPT_INVALID", `worker ${link.url}: ${signed.error.message}`);
+      const r = signed.value.receipt;
+      if (
+        r.requestId.toLowerCase() !== requestId ||
+        r.worker.toLowerCase() !== link.identity?.address.toLowerCase()
+      )
+        throw new VerinferError(
+          "WORKER_RECEIPT_INVALID",
+          `worker ${link.url} signed a receipt for another request or key`,
+        );
+      const verified = checkReceipt(signed.value, links.registry, backend);
+      if (!verified.ok)
+        throw new VerinferError(
+          "WORKER_RECEIPT_INVALID",
+          `worker ${link.url}: [${verified.error.code}] ${verified.error.message}`,
+        );
+      const finishReason = final.finishReason === "length" ? "length" : "stop";
+      const usage = {
+        prompt_tokens: final.usage.promptTokens,
+        completion_tokens: final.usage.completionTokens,
+        total_tokens: final.usage.promptTokens + final.usage.completionTokens,
+      };
+      const completion = (ext: unknown) => ({
+        id,
+        object: "chat.completion",
+        created,
+        model,
+        system_fingerprint: `verinfer-${link.identity?.engineHash.slice(2, 10)}`,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: final.text },
+            finish_reason: finishReason,
+            logprobs: null,
+          },
+        ],
+        usage,
+        verinfer: ext,
+      });
+      /** Answers with a completion: as JSON, or as the stream's last events. */
+      const finish = (answer: unknown) => {
+        if (!body.stream) return answer;
+        const a = answer as {
+          choices: { message: { content: string }; finish_reason: string }[];
+          usage: unknown;
+          verinfer: unknown;
+        };
+        const choice = a.choices[0] as { message: { content: string }; finish_reason: string };
+        if (!streaming) {
+          reply.hijack();
+          reply.raw.writeHead(200, {
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-cache",
+            connection: "keep-alive",
+          });
+          reply.raw.write(
+            chunk([
+              {
+                index: 0,
+                delta: { role: "assistant", content: choice.message.content },
+                finish_reason: null,
+              },
+            ]),
+          );
+        }
+        reply.raw.write(chunk([{ index: 0, delta: {}, finish_reason: choice.finish_reason }]));
+        reply.raw.write(
+          chunk([], {
+            ...(body.stream_options?.include_usage ? { usage: a.usage } : {}),
+            verinfer: a.verinfer,
+          }),
+        );
+        reply.raw.end("data: [DONE]\n\n");
+        return reply;
+      };
+      // Synchronous from here to the durable append (no await): nothing interleaves with the sequencer.
+      const existing = store.byRequestId(requestId);
+      if (existing) {
+        if (existing.digest !== verified.value.digest)
+          throw new VerinferError("RECEIPT_REPLAYED", `request ${requestId} already has another receipt`);
+        requests.inc({ outcome: "idempotent_replay" });
+        if (existing.answer) return finish(existing.answer);
+      }
+      const now = Date.now();
+      const admitted = sequencer.admit(signed.value, verified, now);
+      if (!admitted.ok)
+        throw new VerinferError(
+          "WORKER_RECEIPT_INVALID",
+          `worker ${link.url}: [${admitted.error.code}] ${admitted.error.message}`,
+        );
+      const promise = admitted.value.promise;
+      const overheadMs = performance.now() - t0;
+      const answer = completion(
+        extension(signed.value, verified.value.digest, promise, Math.round(overheadMs * 1000) / 1000),
+      );
+      durably(() => {
+        store.admit({
+          signed: signed.value,
+          digest: verified.value.digest,
+          client: client.name,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          admittedAtMs: now,
+          answer,
+        });
+        if (admitted.value.sealed) poster.record(admitted.value.sealed);
+      });
+      overhead.observe(overheadMs / 1000);
+      recentOverheadMs.push(overheadMs);
+      if (recentOverheadMs.length > 2000) recentOverheadMs.shift();
+      link.served++;
+      link.latencyMs =
+        link.latencyMs === 0
+          ? performance.now() - started
+          : 0.8 * link.latencyMs + 0.2 * (performance.now() - started);
+      requests.inc({ outcome: "served" });
+      endToEnd.observe((performance.now() - started) / 1000);
+      o.logger.info(
+        {
+          requestId,
+          worker: link.identity?.address,
+          batch: promise?.batch,
+          position: promise?.position,
+          overheadMs,
+        },
+        "receipt admitted",
+      );
+      return finish(answer);
+    } catch (error) {
+      link.failed += error instanceof VerinferError && error.code === "WORKER_FAILED" ? 1 : 0;
+      requests.inc({ outcome: "failed" });
+      if (!streaming) throw error;
+      if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "request failed mid-stream");
+      if (!hangUp.signal.aborted) reply.raw.end(`data: ${JSON.stringify(httpErrorOf(error).body)}\n\n`);
+      return reply;
+    } finally {
+      link.inFlight--;
+      hangUp.abort();
+    }
+  });
+
+  const tick = () => {
+    const sealed = sequencer.tick(Date.now());
+    if (sealed) poster.record(sealed);
+    const before = poster.posted;
+    void poster.step().then(() => batchesPosted.inc(poster.posted - before));
+  };
+
+  return {
+    app,
+    store,
+    links,
+    async start() {
+      await links.refresh(Date.now());
+      timers = [
+        setInterval(tick, Math.max(50, Math.min(250, o.rollupParams.maxBatchAgeMs / 2))),
+        setInterval(() => void links.refresh(Date.now()), o.refreshMs),
+      ];
+    },
+    async close() {
+      closing = true;
+      await app.close();
+      for (const t of timers) clearInterval(t);
+      const sealed = sequencer.flush(Date.now());
+      if (sealed) poster.record(sealed);
+      await poster.step();
+      store.close();
+    },
+  };
+}

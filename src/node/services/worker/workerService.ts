@@ -1,0 +1,375 @@
+/**
+ * The worker role (DESIGN.md "Roles"): serves inference on the verifiable engine (ts-int, bit-exact),
+ * signs one EIP-712 receipt per request with its enclave key, records the request's execution context
+ * and answer durably before the receipt leaves, and answers trace queries from that context.
+ *
+ * HTTP API (loopback by default):
+ *   POST /v1/infer          signed by an accepted gateway (roleAuth.ts): streams NDJSON lines
+ *                           `{"text": …}` then `{"done": true, answer…}` or `{"error": {code, message}}`
+ *   GET  /v1/identity       enclave address and public key, model, weights and engine hashes, attestation
+ *   GET  /v1/traces/:id     the execution context of a served request (fishermen, disputes)
+ *   GET  /health, /metrics
+ *
+ * `adversary: "wrong-output"` makes a cheating worker for the devnet: its forward pass is faulted at
+ * one step, so its tokens, trace and receipt all follow from the fault (a fisherman re-executing the
+ * request finds another trace root and wins the dispute).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
+import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
+import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
+import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
+import { createEngine } from "../../../engine/registry.ts";
+import { VerinferError } from "../../../errors.ts";
+import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
+import { bytesToHex, type Hex, hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
+import { keccak256Hex, keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
+import { addressOf, type Receipt, receiptToJson } from "../../../protocol/receipt/receipt.ts";
+import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
+import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
+import type { Fault } from "../../../protocol/verifiable/intTransformer.ts";
+import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
+import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
+import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
+import { OP, stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
+import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { httpError, httpErrorOf } from "../../http/httpErrors.ts";
+import { loadOrCreateKey } from "../../keys.ts";
+import { type Logger, NodeMetrics } from "../../observability.ts";
+import { verifyRoleMessage } from "../../roleAuth.ts";
+import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
+
+/** The engine measurement a ts-int worker's receipts carry (engine spec v2). */
+export const TS_INT_ENGINE_HASH: Hex = keccakUtf8(
+  "verinfer ts-int engine, docs/spec/verifiable-engine.md v2",
+);
+
+/** The model id of a served model name. */
+export const modelIdOf = (name: string): Hex => keccakUtf8(`verinfer model: ${name}`);
+
+/** The adversaries a devnet worker can play. */
+export const WORKER_ADVERSARIES = ["none", "wrong-output"] as const;
+
+/**
+ * The wrong-output cheat: one activation of layer 0's W2 output at position 1 pushed far off, which
+ * changes the tokens sampled after it in the generated devnet model.
+ */
+const WRONG_OUTPUT_FAULT: Fault = { pos: 1, layer: 0, op: OP.W2, index: 5, delta: 400_000 };
+
+/** What the gateway sends: the request id it assigned, chat messages or a prompt, sampling, seed. */
+export const INFER_REQUEST = z
+  .object({
+    requestId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte 0x hex request id"),
+    messages: z
+      .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }))
+      .min(1),
+    params: z.object({
+      temperature: z.number().min(0).max(2),
+      topP: z.number().gt(0).max(1),
+      maxTokens: z.number().int().min(1).max(4096),
+      stop: z.array(z.string().min(1)).max(16),
+    }),
+    seed: z.number().int().min(0).max(0xffffffff),
+  })
+  .strict();
+export type InferRequest = z.infer<typeof INFER_REQUEST>;
+
+/** What a worker is, as `/v1/identity` states it and the registry records it. */
+export interface WorkerIdentity {
+  readonly address: Hex;
+  readonly publicKey: Hex;
+  readonly modelName: string;
+  readonly modelId: Hex;
+  readonly weightsHash: Hex;
+  readonly engineHash: Hex;
+  readonly attestationHash: Hex;
+  /** Trace leaves per position (the registry's `stepsPerPosition`). */
+  readonly stepsPerPosition: number;
+  readonly chainId: number;
+  readonly settlement: Hex;
+  readonly adversary: (typeof WORKER_ADVERSARIES)[number];
+}
+
+export interface WorkerOptions {
+  readonly dataDir: string;
+  readonly keyFile?: string | undefined;
+  /** llama2.c checkpoint (its tokenizer beside it). */
+  readonly model: string;
+  readonly modelName: string;
+  readonly deployment: Pick<DeploymentFile, "chainId" | "rollup" | "registry">;
+  /** Addresses whose signed requests this worker serves. */
+  readonly gateways: readonly Hex[];
+  readonly threads: number;
+  readonly adversary: (typeof WORKER_ADVERSARIES)[number];
+  readonly logger: Logger;
+  readonly bodyLimit?: number;
+}
+
+/** A running worker's parts. */
+export interface WorkerNode {
+  readonly app: FastifyInstance;
+  readonly identity: WorkerIdentity;
+  readonly store: WorkerStore;
+  /** Stops taking requests, lets running ones finish, closes the engine and the store. */
+  close(): Promise<void>;
+}
+
+/** The dev-TEE evidence bound to the enclave key (DESIGN.md "Attestation evidence"): its digest. */
+function devAttestation(dir: string, publicKey: Uint8Array, challenge: Uint8Array): Hex {
+  writeDevEvidence(dir, { binding: { enclavePublicKey: publicKey, challenge }, mode: 0, at: Date.now() });
+  const bundle = parseEvidenceBundle(readFileSync(join(dir, "bundle.json"), "utf8"));
+  if (!bundle.ok) throw new VerinferError(bundle.error.code, `dev evidence: ${bundle.error.message}`);
+  return bundleAttestationHash(bundle.value);
+}
+
+/** The challenge a network's registration evidence answers (binds the evidence to this network). */
+export function registrationChallenge(chainId: number, registry: Hex): Uint8Array {
+  return hexToBytes(
+    keccakUtf8(`verinfer registration: chain ${chainId}, registry ${registry.toLowerCase()}`),
+    32,
+  );
+}
+
+function textOf(tokenizer: Tokenizer, prompt: readonly number[], tokens: readonly number[]): string {
+  const decoder = new TextDecoder();
+  let previous = prompt[prompt.length - 1] as number;
+  let text = "";
+  for (const t of tokens) {
+    if (t === 1 || t === 2) break; // BOS / EOS end the output
+    text += decoder.decode(decodePiece(tokenizer, previous, t), { stream: true });
+    previous = t;
+  }
+  return text + decoder.decode();
+}
+
+/** Builds a worker (not yet listening). */
+export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
+  const { key } = loadOrCreateKey(o.keyFile ?? join(o.dataDir, "enclave.key"));
+  const privateKey = hexToBytes(key, 32);
+  const publicKey = secp256k1.getPublicKey(privateKey, false);
+  const llama = loadLlama2c(o.model);
+  const intModel: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
+  const identity: WorkerIdentity = {
+    address: addressOf(publicKey),
+    publicKey: bytesToHex(publicKey),
+    modelName: o.modelName,
+    modelId: modelIdOf(o.modelName),
+    weightsHash: modelRoot(intModel),
+    engineHash: TS_INT_ENGINE_HASH,
+    attestationHash: devAttestation(
+      join(o.dataDir, "tee"),
+      publicKey,
+      registrationChallenge(o.deployment.chainId, o.deployment.registry),
+    ),
+    stepsPerPosition: stepsPerPosition(intModel.shape),
+    chainId: o.deployment.chainId,
+    settlement: o.deployment.rollup.toLowerCase() as Hex,
+    adversary: o.adversary,
+  };
+  const engine: Engine = await createEngine({ engine: "ts-int", model: o.model, threads: o.threads });
+  const store = WorkerStore.open(join(o.dataDir, "worker.sqlite"));
+  const accepted = new Set(o.gateways.map((g) => g.toLowerCase()));
+  const metrics = new NodeMetrics("worker");
+  const served = metrics.counter("requests_total", "inference requests by outcome", ["outcome"]);
+  const generationSeconds = metrics.seconds("generation_seconds", "generation time per request");
+  const inFlight = metrics.gauge("in_flight", "generations running or waiting");
+  let running = 0;
+  let closing = false;
+
+  const app = Fastify({ bodyLimit: o.bodyLimit ?? 256 * 1024, logger: false });
+  // The raw body is what the gateway signed.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    (request as unknown as { rawBody: string }).rawBody = body as string;
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(Object.assign(new Error(`the body is not JSON: ${(e as Error).message}`), { statusCode: 400 }));
+    }
+  });
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
+      const e = httpError(
+        status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID",
+        (error as Error).message,
+      );
+      return reply.code(e.status).send(e.body);
+    }
+    if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "internal error");
+    const e = httpErrorOf(error);
+    return reply.code(e.status).send(e.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = httpError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`);
+    return reply.code(e.status).send(e.body);
+  });
+
+  app.get("/health", async () => ({ ok: !closing, role: "worker", address: identity.address, running }));
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await metrics.exposition();
+    return reply.header("content-type", contentType).send(text);
+  });
+  app.get("/v1/identity", async () => identity);
+  app.get<{ Params: { id: string } }>("/v1/traces/:id", async (request) => {
+    const id = request.params.id;
+    const s = /^0x[0-9a-fA-F]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
+    if (!s) throw new VerinferError("RECEIPT_NOT_FOUND", `this worker served no request ${id}`);
+    return {
+      requestId: s.requestId,
+      context: s.context,
+      outputTokens: s.outputTokens,
+      receipt: s.answer.receipt,
+      leafCount: identity.stepsPerPosition * (s.context.prompt.length + s.outputTokens - 1),
+    };
+  });
+
+  app.post("/v1/infer", async (request, reply) => {
+    const raw = (request as unknown as { rawBody?: string }).rawBody ?? "";
+    const auth = verifyRoleMessage(
+      request.headers,
+      { method: "POST", path: "/v1/infer", body: raw },
+      accepted,
+      Date.now(),
+    );
+    if (!auth.ok) throw new VerinferError(auth.error.code, auth.error.message);
+    const parsed = INFER_REQUEST.safeParse(request.body);
+    if (!parsed.success)
+      throw new VerinferError(
+        "API_REQUEST_INVALID",
+        `invalid inference request: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`,
+      );
+    if (closing) throw new VerinferError("API_BUSY", "the worker is shutting down");
+    const body = parsed.data;
+    const requestHash = keccak256Hex(utf8Bytes(JSON.stringify(body)));
+    const before = store.byRequestId(body.requestId as Hex);
+    if (before) {
+      // The gateway retried (it crashed or lost the connection): the same request gets the same answer.
+      if (before.requestHash !== requestHash)
+        throw new VerinferError(
+          "WORKER_REQUEST_REPLAYED",
+          `request ${body.requestId} was served with another request`,
+        );
+      served.inc({ outcome: "replayed" });
+      reply.header("content-type", "application/x-ndjson");
+      return `${JSON.stringify({ done: true, ...before.answer })}\n`;
+    }
+    const hangUp = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) hangUp.abort();
+    });
+    running++;
+    inFlight.set(running);
+    const started = performance.now();
+    let stream: AsyncGenerator<GenerationChunk, GenerationResult, void> | null = null;
+    try {
+      stream = engine.stream({
+        messages: body.messages,
+        params: body.params,
+        seed: body.seed,
+        trace: true,
+        signal: hangUp.signal,
+      });
+      // The first step runs before anything is written, so a bad request still gets a 4xx.
+      let next = await stream.next();
+      reply.hijack();
+      const raw_ = reply.raw;
+      raw_.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+      const honestText = o.adversary === "none";
+      while (!next.done) {
+        if (honestText && next.value.text) raw_.write(`${JSON.stringify({ text: next.value.text })}\n`);
+        next = await stream.next();
+      }
+      const result = next.value;
+      const trace = result.trace;
+      if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
+      const context: ExecutionContext = {
+        prompt: trace.tokens.slice(0, trace.promptTokens),
+        sampling: trace.sampling,
+      };
+      const outputTokens = trace.sampled.length;
+      const fault = o.adversary === "wrong-output" ? WRONG_OUTPUT_FAULT : null;
+      const generation = fault ? verifiableGeneration(intModel, context, outputTokens, fault) : null;
+      let text = result.text;
+      if (generation) {
+        text = textOf(llama.tokenizer, context.prompt, generation.generated);
+        raw_.write(`${JSON.stringify({ text })}\n`);
+      }
+      const latencyMs = Math.round(performance.now() - started);
+      const sequence = store.nextSequence();
+      const fields = generation?.fields ?? {
+        weightsHash: trace.modelRoot as Hex,
+        promptHash: bytesToHex(promptHashOf(context.prompt)),
+        paramsHash: bytesToHex(paramsHashOf(context.sampling)),
+        outputHash: bytesToHex(promptHashOf(trace.sampled)),
+        traceRoot: trace.root as Hex,
+        inputTokens: context.prompt.length,
+        outputTokens,
+      };
+      const receipt: Receipt = {
+        version: 1,
+        chainId: BigInt(identity.chainId),
+        settlement: identity.settlement,
+        requestId: body.requestId.toLowerCase() as Hex,
+        worker: identity.address,
+        modelId: identity.modelId,
+        engineHash: identity.engineHash,
+        ...fields,
+        latencyMs,
+        timestamp: BigInt(Date.now()),
+        sequence,
+        attestationHash: identity.attestationHash,
+      };
+      const answer: ServedAnswer = {
+        text,
+        finishReason: result.finishReason,
+        usage: { promptTokens: context.prompt.length, completionTokens: result.tokenIds?.length ?? 0 },
+        receipt: receiptToJson(signReceipt(receipt, privateKey)),
+      };
+      store.record({
+        requestId: receipt.requestId,
+        requestHash,
+        sequence,
+        context,
+        outputTokens,
+        answer,
+        servedAtMs: Date.now(),
+      });
+      raw_.end(`${JSON.stringify({ done: true, ...answer })}\n`);
+      served.inc({ outcome: "served" });
+      generationSeconds.observe((performance.now() - started) / 1000);
+      o.logger.info(
+        { requestId: receipt.requestId, sequence: String(sequence), latencyMs, outputTokens },
+        "served",
+      );
+      return reply;
+    } catch (error) {
+      served.inc({ outcome: hangUp.signal.aborted ? "cancelled" : "failed" });
+      if (!reply.sent && !reply.raw.headersSent) throw error;
+      if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "generation failed");
+      if (!hangUp.signal.aborted) reply.raw.end(`${JSON.stringify(httpErrorOf(error).body)}\n`);
+      return reply;
+    } finally {
+      hangUp.abort();
+      await stream?.return(undefined as never).catch(() => {});
+      running--;
+      inFlight.set(running);
+    }
+  });
+
+  return {
+    app,
+    identity,
+    store,
+    async close() {
+      closing = true;
+      await app.close(); // waits for running requests
+      await engine.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * A worker's durable record (SQLite, WAL, synchronous = FULL): the receipt sequence it signs with —
+ * strictly increasing across restarts, as the sequencer's replay rule needs — and, per request it
+ * served, the execution context (prompt token ids and sampling) and its answer. The context is what a
+ * dispute or a spot-check needs: the trace regenerates from it bit for bit (the engine is
+ * deterministic), so the worker keeps kilobytes per request instead of every step's output.
+ */
+import Database from "better-sqlite3";
+import { VerinferError } from "../../../errors.ts";
+import type { Hex } from "../../../protocol/encoding/hex.ts";
+import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
+
+/** What the worker answered for a request (replayed as is when the same request comes again). */
+export interface ServedAnswer {
+  readonly text: string;
+  readonly finishReason: "stop" | "length" | "eos";
+  readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+  /** receiptToJson of the signed receipt. */
+  readonly receipt: { readonly receipt: Record<string, unknown>; readonly signature: Hex };
+}
+
+export interface ServedRequest {
+  readonly requestId: Hex;
+  /** keccak256 of the request as the gateway sent it: the same id with another request is refused. */
+  readonly requestHash: Hex;
+  readonly sequence: bigint;
+  readonly context: ExecutionContext;
+  readonly outputTokens: number;
+  readonly answer: ServedAnswer;
+  readonly servedAtMs: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS served (
+  request_id TEXT PRIMARY KEY,
+  request_hash TEXT NOT NULL,
+  sequence INTEGER NOT NULL UNIQUE,
+  context TEXT NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  answer TEXT NOT NULL,
+  served_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+interface Row {
+  request_id: string;
+  request_hash: string;
+  sequence: number;
+  context: string;
+  output_tokens: number;
+  answer: string;
+  served_at_ms: number;
+}
+
+export class WorkerStore {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string): WorkerStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.exec(SCHEMA);
+    } catch (e) {
+      throw new VerinferError(
+        "STORE_UNAVAILABLE",
+        `cannot open the worker store ${path}: ${(e as Error).message}`,
+      );
+    }
+    return new WorkerStore(db);
+  }
+
+  /**
+   * Reserves the next receipt sequence, durably: a sequence is never signed twice, even when the
+   * worker crashes between reserving and recording (the gap is harmless to the replay rule).
+   */
+  nextSequence(): bigint {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM counters WHERE name = 'sequence'").get() as
+        | { value: number }
+        | undefined;
+      const next = (row?.value ?? 0) + 1;
+      this.db
+        .prepare(
+          "INSERT INTO counters (name, value) VALUES ('sequence', ?) ON CONFLICT(name) DO UPDATE SET value = ?",
+        )
+        .run(next, next);
+      return BigInt(next);
+    })();
+  }
+
+  /** Records a served request (before its receipt leaves the worker). */
+  record(s: ServedRequest): void {
+    this.db
+      .prepare(
+        "INSERT INTO served (request_id, request_hash, sequence, context, output_tokens, answer, served_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        s.requestId.toLowerCase(),
+        s.requestHash,
+        Number(s.sequence),
+        JSON.stringify(s.context),
+        s.outputTokens,
+        JSON.stringify(s.answer),
+        s.servedAtMs,
+      );
+  }
+
+  byRequestId(requestId: Hex): ServedRequest | undefined {
+    const row = this.db.prepare("SELECT * FROM served WHERE request_id = ?").get(requestId.toLowerCase()) as
+      | Row
+      | undefined;
+    if (!row) return undefined;
+    return {
+      requestId: row.request_id as Hex,
+      requestHash: row.request_hash as Hex,
+      sequence: BigInt(row.sequence),
+      context: JSON.parse(row.context) as ExecutionContext,
+      outputTokens: row.output_tokens,
+      answer: JSON.parse(row.answer) as ServedAnswer,
+      servedAtMs: row.served_at_ms,
+    };
+  }
+
+  /** Forgets requests served before `beforeMs` (their dispute window has closed). */
+  prune(beforeMs: number): number {
+    return this.db.prepare("DELETE FROM served WHERE served_at_ms < ?").run(beforeMs).changes;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
