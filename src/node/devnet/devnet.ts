@@ -90,7 +90,11 @@ export function disputablePositions(dim: number, seqLen: number): number {
 }
 
 /** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
-function spawnRole(role: "worker" | "gateway", config: string, logFile: string): Promise<DevnetProcess> {
+export function spawnRole(
+  role: "worker" | "gateway",
+  config: string,
+  logFile: string,
+): Promise<DevnetProcess> {
   const child = spawn(process.execPath, [BIN, "node", role, "--config", config], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },

@@ -21,7 +21,7 @@ import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { loadNativeSecp256k1 } from "../../../crypto/nativeSecp256k1.ts";
 import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
 import { VerinferError } from "../../../errors.ts";
-import { hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
+import { utf8Bytes } from "../../../protocol/encoding/hex.ts";
 import { keccak256Hex } from "../../../protocol/encoding/keccak.ts";
 import type { RollupParams } from "../../../protocol/params/otr.ts";
 import {
@@ -31,7 +31,7 @@ import {
 } from "../../../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1 } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type ProvisionalFinality, Sequencer } from "../../../protocol/rollup/sequencer.ts";
-import { httpError, httpErrorOf } from "../../http/httpErrors.ts";
+import { httpErrorOf } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { signRoleMessage } from "../../roleAuth.ts";

@@ -1,0 +1,198 @@
+/**
+ * The devnet end to end, with real processes (anvil, two workers, the gateway), real SQLite and real
+ * HTTP on loopback: the official OpenAI SDK against the gateway, JSON and streaming; every receipt
+ * verifies client-side and then proves its inclusion against the on-chain batch root; retries with an
+ * idempotency key get the same answer; hostile input gets specific errors and records nothing.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import type { Devnet } from "../../src/node/devnet/devnet.ts";
+import { startDevnet } from "../../src/node/devnet/devnet.ts";
+import {
+  type AnswerReceipt,
+  checkAnswerReceipt,
+  includedOnChain,
+} from "../../src/node/devnet/receiptCheck.ts";
+import { signRoleMessage } from "../../src/node/roleAuth.ts";
+
+let devnet: Devnet;
+let client: OpenAI;
+type Ext = AnswerReceipt & { gatewayOverheadMs: number };
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-devnet-")),
+    workers: 2,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+  });
+  client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+}, 180_000);
+
+afterAll(() => devnet?.stop());
+
+const network = () => ({ chainId: devnet.deployment.chainId, rollup: devnet.deployment.rollup });
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+const receiptsStored = async () =>
+  Object.values(
+    ((await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as { receipts: Record<string, number> })
+      .receipts,
+  ).reduce((a, b) => a + b, 0);
+
+/** Polls the gateway until the receipt's batch is on chain; returns the receipt record. */
+async function posted(requestId: string): Promise<AnswerReceipt> {
+  for (let i = 0; i < 100; i++) {
+    const a = (await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)).json()) as AnswerReceipt;
+    if (a.status === "posted" || a.status === "final") return a;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`receipt ${requestId} was never posted`);
+}
+
+describe("devnet: the OpenAI SDK against the gateway", () => {
+  it("answers JSON and streaming requests with receipts that verify client-side and prove inclusion on chain", async () => {
+    const messages = [{ role: "user" as const, content: "Tell me about rollups." }];
+    const r = await client.chat.completions.create({
+      model: "verinfer-tiny",
+      messages,
+      max_tokens: 8,
+      seed: 3,
+    });
+    const ext = (r as unknown as { verinfer: Ext }).verinfer;
+    expect(r.choices[0]?.message.role).toBe("assistant");
+    expect(r.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(ext.status).toBe("provisional");
+    expect(checkAnswerReceipt(ext, network()).ok).toBe(true);
+    expect(ext.gatewayOverheadMs).toBeGreaterThan(0);
+
+    const s = await client.chat.completions.create({
+      model: "verinfer-tiny",
+      messages,
+      max_tokens: 8,
+      seed: 3,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let streamed: Ext | null = null;
+    for await (const chunk of s) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+      const v = (chunk as unknown as { verinfer?: Ext }).verinfer;
+      if (v) streamed = v;
+    }
+    // Same request and seed on the deterministic engine: the same text, its own receipt.
+    expect(text).toBe(r.choices[0]?.message.content);
+    expect(streamed).not.toBeNull();
+    expect(checkAnswerReceipt(streamed as Ext, network()).ok).toBe(true);
+    expect((streamed as Ext).requestId).not.toBe(ext.requestId);
+
+    const chain = { public: publicClientFor(devnet.rpcUrl, devnet.deployment.chainId) };
+    for (const id of [ext.requestId, (streamed as Ext).requestId]) {
+      const a = await posted(id);
+      expect(await includedOnChain(chain, devnet.deployment.rollup, a)).toBe(true);
+      // A tampered receipt neither verifies nor proves inclusion.
+      const tampered = { ...a, receipt: { ...a.receipt, outputTokens: 999 } };
+      expect(checkAnswerReceipt(tampered, network()).ok).toBe(false);
+      const otherDigest = { ...a, digest: `0x${"11".repeat(32)}` as const };
+      expect(await includedOnChain(chain, devnet.deployment.rollup, otherDigest)).toBe(false);
+    }
+  }, 120_000);
+
+  it("a retry with the same Idempotency-Key gets the same answer and records one receipt", async () => {
+    const body = { messages: [{ role: "user", content: "once" }], max_tokens: 4 };
+    const before = await receiptsStored();
+    const a = (await (await post(body, { "idempotency-key": "retry-1" })).json()) as { verinfer: Ext };
+    const b = (await (await post(body, { "idempotency-key": "retry-1" })).json()) as { verinfer: Ext };
+    expect(b.verinfer.requestId).toBe(a.verinfer.requestId);
+    expect(b.verinfer.digest).toBe(a.verinfer.digest);
+    expect(await receiptsStored()).toBe(before + 1);
+  }, 60_000);
+
+  it("refuses hostile input with specific errors and records nothing", async () => {
+    const before = await receiptsStored();
+    const cases: [unknown, number, string, Record<string, string>?][] = [
+      ["{not json", 400, "API_REQUEST_INVALID"],
+      [{ messages: [] }, 400, "API_REQUEST_INVALID"],
+      [{ messages: [{ role: "user", content: "x" }], n: 2 }, 400, "API_REQUEST_INVALID"],
+      [{ messages: [{ role: "user", content: "x" }], temperature: 5 }, 400, "API_REQUEST_INVALID"],
+      [{ messages: [{ role: "tool", content: "x" }] }, 400, "API_REQUEST_INVALID"],
+      [{ model: "gpt-9", messages: [{ role: "user", content: "x" }] }, 404, "MODEL_NOT_SERVED"],
+      [
+        { messages: [{ role: "user", content: "x" }] },
+        400,
+        "API_REQUEST_INVALID",
+        { "idempotency-key": "bad key with spaces" },
+      ],
+      // Longer than the model's 128-token context: the worker refuses it before generating.
+      [{ messages: [{ role: "user", content: "y".repeat(300) }] }, 400, "API_REQUEST_INVALID"],
+      [
+        JSON.stringify({ messages: [{ role: "user", content: "z".repeat(1_100_000) }] }),
+        413,
+        "INPUT_TOO_LARGE",
+      ],
+    ];
+    for (const [body, status, code, headers] of cases) {
+      const response = await post(body, headers);
+      expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    const missing = await fetch(`${devnet.gatewayUrl}/v1/receipts/0x${"ab".repeat(32)}`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("RECEIPT_NOT_FOUND");
+    expect((await fetch(`${devnet.gatewayUrl}/v2/anything`)).status).toBe(404);
+    expect(await receiptsStored()).toBe(before);
+  }, 60_000);
+
+  it("workers serve only requests signed by their gateway's key", async () => {
+    const worker = devnet.workers[0]?.url as string;
+    const body = JSON.stringify({
+      requestId: `0x${"cd".repeat(32)}`,
+      messages: [{ role: "user", content: "hi" }],
+      params: { temperature: 0, topP: 1, maxTokens: 2, stop: [] },
+      seed: 1,
+    });
+    const send = (headers: Record<string, string>) =>
+      fetch(`${worker}/v1/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    const unsigned = await send({});
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe("NODE_AUTH_INVALID");
+    const stranger = await send(
+      signRoleMessage(devnet.keys[5] as `0x${string}`, "POST", "/v1/infer", body, Date.now()),
+    );
+    expect(stranger.status).toBe(401);
+    const stale = await send(
+      signRoleMessage(devnet.keys[0] as `0x${string}`, "POST", "/v1/infer", body, Date.now() - 600_000),
+    );
+    expect(stale.status).toBe(401);
+    const signed = await send(
+      signRoleMessage(devnet.keys[0] as `0x${string}`, "POST", "/v1/infer", body, Date.now()),
+    );
+    expect(signed.status).toBe(200);
+    expect(await signed.text()).toMatch(/"done":true/);
+  }, 60_000);
+
+  it("exposes health and Prometheus metrics on every role", async () => {
+    const metrics = await (await fetch(`${devnet.gatewayUrl}/metrics`)).text();
+    expect(metrics).toMatch(/verinfer_gateway_overhead_seconds_bucket/);
+    expect(metrics).toMatch(/verinfer_gateway_requests_total\{outcome="served"\} [1-9]/);
+    const health = (await (await fetch(`${devnet.workers[0]?.url}/health`)).json()) as { ok: boolean };
+    expect(health.ok).toBe(true);
+    expect(await (await fetch(`${devnet.workers[0]?.url}/metrics`)).text()).toMatch(
+      /verinfer_worker_requests_total/,
+    );
+  }, 30_000);
+});
