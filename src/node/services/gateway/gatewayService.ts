@@ -129,6 +129,8 @@ async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, si
       signal,
     });
   } catch (e) {
+    if (signal.aborted) throw e;
+    link.healthy = false; // skipped until the next refresh finds it again
     throw new VerinferError("WORKER_FAILED", `worker ${link.url} cannot be reached: ${(e as Error).message}`);
   }
   if (!response.ok || !response.body) {
@@ -377,44 +379,71 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) hangUp.abort();
     });
-    const link = links.pick(model);
-    link.inFlight++;
+    let link = links.pick(model);
     const id = `chatcmpl-${requestId.slice(2, 34)}`;
     const created = Math.floor(Date.now() / 1000);
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`;
     let streaming = false;
-    try {
-      const lines = callWorker(link, o.key, infer, hangUp.signal);
-      let final: ({ done: true } & ServedAnswer) | null = null;
-      for await (const line of lines) {
-        if ("error" in line)
-          throw new VerinferError(
-            "WORKER_FAILED",
-            `worker ${link.url} failed: [${line.error.code}] ${line.error.message}`,
-          );
-        if ("done" in line) {
-          final = line;
-          break;
-        }
-        if (body.stream && line.text) {
-          if (!streaming) {
-            reply.hijack();
-            reply.raw.writeHead(200, {
-              "content-type": "text/event-stream; charset=utf-8",
-              "cache-control": "no-cache",
-              connection: "keep-alive",
-            });
-            reply.raw.write(
-              chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]),
+    /** Runs the request on one worker, streaming its text on; returns its final line. */
+    const generateOn = async (w: WorkerLink): Promise<{ done: true } & ServedAnswer> => {
+      w.inFlight++;
+      try {
+        for await (const line of callWorker(w, o.key, infer, hangUp.signal)) {
+          if ("error" in line)
+            throw new VerinferError(
+              "WORKER_FAILED",
+              `worker ${w.url} failed: [${line.error.code}] ${line.error.message}`,
             );
-            streaming = true;
+          if ("done" in line) return line;
+          if (body.stream && line.text) {
+            if (!streaming) {
+              reply.hijack();
+              reply.raw.writeHead(200, {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                connection: "keep-alive",
+              });
+              reply.raw.write(
+                chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]),
+              );
+              streaming = true;
+            }
+            reply.raw.write(chunk([{ index: 0, delta: { content: line.text }, finish_reason: null }]));
           }
-          reply.raw.write(chunk([{ index: 0, delta: { content: line.text }, finish_reason: null }]));
+        }
+        throw new VerinferError("WORKER_FAILED", `worker ${w.url} ended its reply without a receipt`);
+      } finally {
+        w.inFlight--;
+      }
+    };
+    try {
+      let final: { done: true } & ServedAnswer;
+      const tried = new Set<string>();
+      for (;;) {
+        tried.add(link.url);
+        try {
+          final = await generateOn(link);
+          break;
+        } catch (error) {
+          // A worker that failed before the client saw any of its text: re-route (same request id; the
+          // failed worker's partial work is never recorded). Once text is streamed, the client is told.
+          const failed = error instanceof VerinferError && error.code === "WORKER_FAILED";
+          if (failed) link.failed++;
+          if (!failed || streaming || hangUp.signal.aborted) throw error;
+          let next: WorkerLink;
+          try {
+            next = links.pick(model, tried);
+          } catch {
+            throw error;
+          }
+          o.logger.warn(
+            { requestId, from: link.url, to: next.url, err: (error as Error).message },
+            "re-routing",
+          );
+          link = next;
         }
       }
-      if (!final)
-        throw new VerinferError("WORKER_FAILED", `worker ${link.url} ended its reply without a receipt`);
       // --- the gateway's overhead: verification, replay rule, durable append, sequencing ---
       const t0 = performance.now();
       const signed = validateSignedReceipt(final.receipt);
@@ -547,14 +576,12 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       );
       return finish(answer);
     } catch (error) {
-      link.failed += error instanceof VerinferError && error.code === "WORKER_FAILED" ? 1 : 0;
       requests.inc({ outcome: "failed" });
       if (!streaming) throw error;
       if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "request failed mid-stream");
       if (!hangUp.signal.aborted) reply.raw.end(`data: ${JSON.stringify(httpErrorOf(error).body)}\n\n`);
       return reply;
     } finally {
-      link.inFlight--;
       hangUp.abort();
     }
   });
