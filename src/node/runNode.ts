@@ -2,7 +2,6 @@
  * Runs one role as a process: builds it from its options, listens, writes one JSON "ready" line to
  * stdout (what `verinfer devnet` waits for), and on SIGTERM or SIGINT drains and exits.
  */
-import { mkdirSync } from "node:fs";
 import { clientsFor } from "../chain/deploy.ts";
 import { readDeployment } from "../chain/deploymentFile.ts";
 import { VerinferError } from "../errors.ts";
@@ -43,7 +42,6 @@ async function listen(
 
 /** Starts a worker. */
 export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
-  mkdirSync(c.dataDir, { recursive: true });
   const logger = nodeLogger("worker", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const worker = await createWorker({
@@ -67,7 +65,6 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
 
 /** Starts a gateway. */
 export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
-  mkdirSync(c.dataDir, { recursive: true });
   const logger = nodeLogger("gateway", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const key = readKeyFile(c.keyFile);

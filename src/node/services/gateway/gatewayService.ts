@@ -13,6 +13,7 @@
  *   GET  /health, /metrics
  */
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Hex } from "viem";
@@ -172,6 +173,7 @@ async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, si
 
 /** Builds the gateway (not yet listening; call `start()`). */
 export function createGateway(o: GatewayOptions): GatewayNode {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
   const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger);
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;

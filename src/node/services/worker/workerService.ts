@@ -14,7 +14,7 @@
  * one step, so its tokens, trace and receipt all follow from the fault (a fisherman re-executing the
  * request finds another trace root and wins the dispute).
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -149,6 +149,7 @@ function textOf(tokenizer: Tokenizer, prompt: readonly number[], tokens: readonl
 
 /** Builds a worker (not yet listening). */
 export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const { key } = loadOrCreateKey(o.keyFile ?? join(o.dataDir, "enclave.key"));
   const privateKey = hexToBytes(key, 32);
   const publicKey = secp256k1.getPublicKey(privateKey, false);

@@ -1,0 +1,204 @@
+/**
+ * The worker role in process (real engine threads, real SQLite, real HTTP via inject): its receipts
+ * commit to exactly what the protocol's own replay computes (so a dispute over them is decided by the
+ * same code), the wrong-output adversary's do not, a request id is served once, and its key file and
+ * configuration are checked.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PRESETS } from "../../../engine/llama2c/generateModel.ts";
+import {
+  loadCheckpoint,
+  quantizeCheckpoint,
+  writeGeneratedModel,
+} from "../../../engine/llama2c/modelFiles.ts";
+import type { Hex } from "../../../protocol/encoding/hex.ts";
+import { validateSignedReceipt } from "../../../protocol/receipt/receipt.ts";
+import { recoverReceiptSigner } from "../../../protocol/receipt/verifyReceipt.ts";
+import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
+import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { readKeyFile } from "../../keys.ts";
+import { resolveRoleConfig } from "../../nodeConfig.ts";
+import { nodeLogger } from "../../observability.ts";
+import { addressOfKey, signRoleMessage } from "../../roleAuth.ts";
+import { createWorker, type WorkerNode } from "./workerService.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "verinfer-worker-"));
+const model = join(dir, "tiny.bin");
+writeGeneratedModel(model, PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 7);
+const intModel = quantizeCheckpoint(loadCheckpoint(model), model);
+const GATEWAY_KEY = `0x${"42".repeat(32)}` as Hex;
+const deployment = {
+  chainId: 31337,
+  rollup: "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Hex,
+  registry: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as Hex,
+};
+let honest: WorkerNode;
+let cheat: WorkerNode;
+
+beforeAll(async () => {
+  const gateway = addressOfKey(GATEWAY_KEY);
+  const build = (name: string, adversary: "none" | "wrong-output") =>
+    createWorker({
+      dataDir: join(dir, name),
+      model,
+      modelName: "verinfer-tiny",
+      deployment,
+      gateways: [gateway],
+      threads: 1,
+      adversary,
+      logger: nodeLogger("worker", "silent"),
+    });
+  honest = await build("honest", "none");
+  cheat = await build("cheat", "wrong-output");
+}, 60_000);
+
+afterAll(async () => {
+  await honest?.close();
+  await cheat?.close();
+});
+
+function infer(w: WorkerNode, body: unknown, key: Hex = GATEWAY_KEY) {
+  const text = JSON.stringify(body);
+  return w.app.inject({
+    method: "POST",
+    url: "/v1/infer",
+    headers: {
+      "content-type": "application/json",
+      ...signRoleMessage(key, "POST", "/v1/infer", text, Date.now()),
+    },
+    payload: text,
+  });
+}
+
+const request = (n: number, content = "user says hello") => ({
+  requestId: `0x${n.toString(16).padStart(64, "0")}`,
+  messages: [{ role: "user", content }],
+  params: { temperature: 0.8, topP: 0.9, maxTokens: 6, stop: [] },
+  seed: n,
+});
+
+function finalLine(payload: string) {
+  const lines = payload
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  return lines[lines.length - 1] as {
+    done: true;
+    text: string;
+    receipt: { receipt: Record<string, unknown>; signature: Hex };
+  };
+}
+
+describe("worker receipts", () => {
+  it("commit to the protocol replay's trace root, output and request hashes, signed by the enclave key", async () => {
+    for (const n of [1, 2, 3]) {
+      const response = await infer(honest, request(n, `question ${n}`));
+      expect(response.statusCode).toBe(200);
+      const done = finalLine(response.payload);
+      const signed = validateSignedReceipt(done.receipt);
+      expect(signed.ok).toBe(true);
+      if (!signed.ok) return;
+      const r = signed.value.receipt;
+      const signer = recoverReceiptSigner(signed.value);
+      expect(signer.ok && signer.value).toBe(honest.identity.address);
+      const served = honest.store.byRequestId(r.requestId);
+      const context = served?.context as ExecutionContext;
+      const replay = verifiableGeneration(intModel, context, r.outputTokens);
+      expect(r.traceRoot).toBe(replay.fields.traceRoot);
+      expect(r.outputHash).toBe(replay.fields.outputHash);
+      expect(r.promptHash).toBe(replay.fields.promptHash);
+      expect(r.paramsHash).toBe(replay.fields.paramsHash);
+      expect(r.weightsHash).toBe(replay.fields.weightsHash);
+      expect(r.sequence).toBe(BigInt(n));
+      expect(r.chainId).toBe(31337n);
+    }
+  }, 60_000);
+
+  it("the wrong-output adversary's receipts do not match an honest replay of the same request", async () => {
+    const done = finalLine((await infer(cheat, request(9))).payload);
+    const signed = validateSignedReceipt(done.receipt);
+    if (!signed.ok) throw new Error(signed.error.message);
+    const r = signed.value.receipt;
+    const context = cheat.store.byRequestId(r.requestId)?.context as ExecutionContext;
+    const replay = verifiableGeneration(intModel, context, r.outputTokens);
+    expect(r.traceRoot).not.toBe(replay.fields.traceRoot);
+    expect(r.promptHash).toBe(replay.fields.promptHash);
+  }, 60_000);
+
+  it("serves a request id once: the same request again gets the same answer, another request a 409", async () => {
+    const a = finalLine((await infer(honest, request(20))).payload);
+    const b = finalLine((await infer(honest, request(20))).payload);
+    expect(b.receipt).toEqual(a.receipt);
+    const other = await infer(honest, request(20, "something else"));
+    expect(other.statusCode).toBe(409);
+    expect(other.json().error.code).toBe("WORKER_REQUEST_REPLAYED");
+  }, 60_000);
+
+  it("refuses unsigned, foreign-signed and malformed requests", async () => {
+    const unsigned = await honest.app.inject({ method: "POST", url: "/v1/infer", payload: request(30) });
+    expect(unsigned.statusCode).toBe(401);
+    const foreign = await infer(honest, request(31), `0x${"07".repeat(32)}` as Hex);
+    expect(foreign.statusCode).toBe(401);
+    expect(foreign.json().error.code).toBe("NODE_AUTH_INVALID");
+    const bad = await infer(honest, { ...request(32), params: { temperature: 9 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe("API_REQUEST_INVALID");
+    const extra = await infer(honest, { ...request(33), admin: true });
+    expect(extra.statusCode).toBe(400);
+  });
+});
+
+describe("node keys and configuration", () => {
+  it("refuses key files other users can read, and files that hold no key", () => {
+    const loose = join(dir, "loose.key");
+    writeFileSync(loose, `0x${"11".repeat(32)}\n`, { mode: 0o644 });
+    chmodSync(loose, 0o644);
+    expect(() => readKeyFile(loose)).toThrow(/KEY_FILE_INSECURE|mode 0644/);
+    const junk = join(dir, "junk.key");
+    writeFileSync(junk, "hello\n", { mode: 0o600 });
+    expect(() => readKeyFile(junk)).toThrow(/one 0x-prefixed 32-byte hex private key/);
+    const zero = join(dir, "zero.key");
+    writeFileSync(zero, `0x${"00".repeat(32)}\n`, { mode: 0o600 });
+    expect(() => readKeyFile(zero)).toThrow(/not a secp256k1 private key/);
+    // The worker made its enclave key with mode 0600.
+    expect(readKeyFile(join(dir, "honest", "enclave.key"))).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("resolves defaults < file < environment < flags and reports every problem at once", () => {
+    const file = join(dir, "worker.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        worker: {
+          port: 9000,
+          dataDir: "/tmp/w",
+          deployment: "d.json",
+          model: "m.bin",
+          gateways: ["0x0000000000000000000000000000000000000001"],
+        },
+      }),
+    );
+    const c = resolveRoleConfig(
+      "worker",
+      file,
+      { VERINFER_WORKER_PORT: "9100", VERINFER_WORKER_THREADS: "2" },
+      { port: 9200 },
+    );
+    expect(c.port).toBe(9200);
+    expect(c.threads).toBe(2);
+    expect(c.host).toBe("127.0.0.1");
+    expect(c.adversary).toBe("none");
+    let message = "";
+    try {
+      resolveRoleConfig("gateway", undefined, { VERINFER_GATEWAY_PORT: "99999" }, { workers: "not a url" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/CONFIG_INVALID|invalid gateway configuration/);
+    for (const field of ["port", "dataDir", "deployment", "keyFile", "workers"])
+      expect(message).toContain(field);
+  });
+});
