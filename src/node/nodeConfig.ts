@@ -79,8 +79,27 @@ export const GATEWAY_CONFIG = z
   .strict();
 export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;
 
+export const FISHERMAN_CONFIG = z
+  .object({
+    ...COMMON,
+    port: COMMON.port.default(8602),
+    /** The fisherman's chain account: it posts the dispute bonds and collects the winnings. */
+    keyFile: z.string({ error: "is required (the fisherman's key file, mode 0600)" }).min(1),
+    /** The model the workers serve (llama2.c checkpoint), to re-execute their requests. */
+    model: z.string({ error: "is required (the workers' llama2.c checkpoint)" }).min(1),
+    /** A gateway whose /v1/network lists the workers (where execution contexts are fetched). */
+    gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
+    sampleRate: z.coerce.number().min(0).max(1).default(1),
+    seed: z.coerce.number().int().min(0).default(0),
+    pollMs: z.coerce.number().int().min(100).default(1000),
+    /** Protocol parameter preset for the dispute game (must match the deployed contracts'). */
+    params: z.enum(["devnet", "default"]).default("devnet"),
+  })
+  .strict();
+export type FishermanConfig = z.infer<typeof FISHERMAN_CONFIG>;
+
 /** The roles `verinfer node` runs. */
-export const ROLES = { worker: WORKER_CONFIG, gateway: GATEWAY_CONFIG } as const;
+export const ROLES = { worker: WORKER_CONFIG, gateway: GATEWAY_CONFIG, fisherman: FISHERMAN_CONFIG } as const;
 export type Role = keyof typeof ROLES;
 
 /** `VERINFER_<ROLE>_<OPTION>` for each option (camelCase → UPPER_SNAKE). */

@@ -7,9 +7,10 @@ import { readDeployment } from "../chain/deploymentFile.ts";
 import { VerinferError } from "../errors.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
 import { readKeyFile } from "./keys.ts";
-import type { GatewayConfig, Role, WorkerConfig } from "./nodeConfig.ts";
+import type { FishermanConfig, GatewayConfig, Role, WorkerConfig } from "./nodeConfig.ts";
 import { nodeLogger } from "./observability.ts";
 import { addressOfKey } from "./roleAuth.ts";
+import { createFisherman } from "./services/fisherman/fishermanService.ts";
 import { createGateway } from "./services/gateway/gatewayService.ts";
 import { createWorker } from "./services/worker/workerService.ts";
 
@@ -88,6 +89,37 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   return {
     ready: { ready: true, role: "gateway", url, address: addressOfKey(key), pid: process.pid },
     close: () => gateway.close(),
+  };
+}
+
+/** Starts a fisherman. */
+export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
+  const logger = nodeLogger("fisherman", c.logLevel);
+  const deployment = readDeployment(c.deployment);
+  if (!deployment.disputeGame)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `${c.deployment} has no dispute game: a fisherman has nothing to play`,
+    );
+  const key = readKeyFile(c.keyFile);
+  const fisherman = createFisherman({
+    dataDir: c.dataDir,
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    deployment,
+    dispute: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+    model: c.model,
+    gateway: c.gateway.replace(/\/$/, ""),
+    sampleRate: c.sampleRate,
+    seed: c.seed,
+    pollMs: c.pollMs,
+    logger,
+  });
+  const url = await listen(fisherman.app, c.host, c.port);
+  fisherman.start();
+  logger.info({ url, account: addressOfKey(key), sampleRate: c.sampleRate }, "fisherman ready");
+  return {
+    ready: { ready: true, role: "fisherman", url, address: addressOfKey(key), pid: process.pid },
+    close: () => fisherman.close(),
   };
 }
 

@@ -130,6 +130,17 @@ async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> 
   }
 }
 
+/** The cheat: --adversary, else wrong-output in the demo and none otherwise. */
+function adversaryOf(ctx: CommandContext): "none" | "wrong-output" {
+  const given = ctx.string("adversary") ?? (ctx.flag("demo") ? "wrong-output" : "none");
+  if (given !== "none" && given !== "wrong-output")
+    throw new VerinferError(
+      "CLI_USAGE",
+      `--adversary ${given} is not available; this version plays wrong-output (or none). downgrade, lazy and leaked-key are not implemented yet`,
+    );
+  return given;
+}
+
 const upCommand: CommandSpec = {
   name: "up",
   summary: "start a whole network on this machine: anvil + contracts, workers, gateway (the main job)",
@@ -191,7 +202,7 @@ const upCommand: CommandSpec = {
       dir: ctx.string("dir") as string,
       workers: ctx.number("workers") as number,
       model: ctx.string("model"),
-      adversary: "none",
+      adversary: adversaryOf(ctx),
       gatewayPort: ctx.number("port") as number,
       rpcPort: ctx.number("rpc-port") as number,
       onProgress: (m) => ctx.info(m),
@@ -254,12 +265,20 @@ const upCommand: CommandSpec = {
         return 0;
       }
       ctx.info(`devnet up: ${devnet.gatewayUrl}/v1 (chain ${devnet.rpcUrl}); running the demo`);
+      const cheater = devnet.workers.find((w) => w.adversary !== "none");
+      if (cheater)
+        ctx.info(
+          `worker ${cheater.address} cheats (${cheater.adversary}); the fisherman re-executes every posted receipt`,
+        );
       const demo = await runDemo(devnet.gatewayUrl, d, {
         requests: ctx.number("requests") as number,
         log: (l) => ctx.info(l),
+        cheater: cheater?.address as `0x${string}` | undefined,
       });
       const view = await networkView(devnet.gatewayUrl);
-      const passed = demo.allReceiptsValid && demo.allIncluded && demo.allFinal;
+      const c = demo.cheat;
+      const caught = !c || (c.receipts > 0 && c.voidedOnChain === c.receipts && BigInt(c.slashed) > 0n);
+      const passed = demo.allReceiptsValid && demo.allIncluded && demo.allFinal && caught;
       ctx.output({ ...summary, demo, network: view, passed }, () =>
         [
           networkTables(view),
@@ -272,7 +291,20 @@ const upCommand: CommandSpec = {
                 demo.allReceiptsValid ? "all" : "NOT all",
               ],
               ["inclusion proven against the on-chain batch root", demo.allIncluded ? "all" : "NOT all"],
-              ["final after the challenge window", demo.allFinal ? "all" : "NOT all"],
+              ["honest receipts final after the challenge window", demo.allFinal ? "all" : "NOT all"],
+              ...(c
+                ? [
+                    [
+                      `cheating worker ${c.worker.slice(0, 10)}… (wrong output)`,
+                      `${c.receipts} receipts served`,
+                    ],
+                    [
+                      "its receipts disputed by the fisherman and voided on chain",
+                      `${c.voidedOnChain} of ${c.receipts}`,
+                    ],
+                    ["its stake slashed on chain", eth(c.slashed)],
+                  ]
+                : []),
               ["batches", demo.batches.join(", ")],
               ["waited for finality", `${(demo.waitedForFinalityMs / 1000).toFixed(1)} s`],
             ],

@@ -1,5 +1,5 @@
 import { type Role, resolveRoleConfig, roleEnvNames } from "../../node/nodeConfig.ts";
-import { runUntilSignalled, startGateway, startWorker } from "../../node/runNode.ts";
+import { runUntilSignalled, startFisherman, startGateway, startWorker } from "../../node/runNode.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
 
 const COMMON_OPTIONS = {
@@ -62,7 +62,7 @@ function roleCommand(
 /** `verinfer node ROLE`. */
 export const nodeGroup: GroupSpec = {
   name: "node",
-  summary: "run one role of a network (worker, gateway) against any EVM RPC (docs/deploy.md)",
+  summary: "run one role of a network (worker, gateway, fisherman) against any EVM RPC (docs/deploy.md)",
   commands: [
     roleCommand(
       "worker",
@@ -83,6 +83,20 @@ export const nodeGroup: GroupSpec = {
       "OpenAI-compatible gateway and sequencer: verifies, records and batches receipts, posts roots",
       { "key-file": { type: "string", value: "FILE", description: "the sequencer's key file (mode 0600)" } },
       startGateway,
+    ),
+    roleCommand(
+      "fisherman",
+      "re-execute posted receipts, dispute mismatches, play the bisection game on chain",
+      {
+        "key-file": { type: "string", value: "FILE", description: "the fisherman's key file (mode 0600)" },
+        model: { type: "string", value: "FILE", description: "the workers' llama2.c checkpoint" },
+        gateway: {
+          type: "string",
+          value: "URL",
+          description: "a gateway (its /v1/network lists the workers)",
+        },
+      },
+      startFisherman,
     ),
   ],
 };

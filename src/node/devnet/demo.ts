@@ -7,6 +7,7 @@ import OpenAI from "openai";
 import type { Hex } from "viem";
 import { publicClientFor } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { registryAbi, rollupAbi } from "../../chain/generated/contracts.ts";
 import { type AnswerReceipt, checkAnswerReceipt, includedOnChain } from "./receiptCheck.ts";
 
 const PROMPTS = [
@@ -35,9 +36,17 @@ export interface DemoSummary {
   readonly requests: DemoRequest[];
   readonly allReceiptsValid: boolean;
   readonly allIncluded: boolean;
+  /** Every honest worker's receipt became final. */
   readonly allFinal: boolean;
   readonly batches: number[];
   readonly waitedForFinalityMs: number;
+  /** With a cheating worker: its receipts, how many were voided on chain, and its stake slashed (wei). */
+  readonly cheat: {
+    readonly worker: Hex;
+    readonly receipts: number;
+    readonly voidedOnChain: number;
+    readonly slashed: string;
+  } | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,8 +55,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runDemo(
   gatewayUrl: string,
   deployment: DeploymentFile,
-  o: { readonly requests: number; readonly log: (line: string) => void; readonly timeoutMs?: number },
+  o: {
+    readonly requests: number;
+    readonly log: (line: string) => void;
+    readonly timeoutMs?: number;
+    /** The cheating worker's enclave address, when the devnet has one. */
+    readonly cheater?: Hex | undefined;
+  },
 ): Promise<DemoSummary> {
+  const chain = { public: publicClientFor(deployment.rpcUrl, deployment.chainId) };
+  const stakeOf = async (worker: Hex) =>
+    (
+      (await chain.public.readContract({
+        address: deployment.registry,
+        abi: registryAbi,
+        functionName: "participant",
+        args: [worker],
+      } as never)) as readonly unknown[]
+    )[5] as bigint;
+  const stakeBefore = o.cheater ? await stakeOf(o.cheater) : 0n;
   const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: "devnet", maxRetries: 2 });
   const model = (await client.models.list()).data[0]?.id ?? "verinfer-tiny";
   const requests: DemoRequest[] = [];
@@ -95,32 +121,62 @@ export async function runDemo(
       `request ${i + 1}${stream ? " (streamed)" : ""}: ${JSON.stringify(text.slice(0, 40))} — receipt ${valid.ok ? "verified" : `INVALID: ${valid.error.message}`} (worker ${requests[i]?.worker.slice(0, 10)}…, batch ${ext.batch} position ${ext.position}, gateway overhead ${ext.gatewayOverheadMs.toFixed(2)} ms, ${clientMs.toFixed(0)} ms in all)`,
     );
   }
-  const chain = { public: publicClientFor(deployment.rpcUrl, deployment.chainId) };
   const started = Date.now();
-  const deadline = started + (o.timeoutMs ?? 120_000);
-  o.log("waiting for the batches to be posted and their 30 s challenge windows to close…");
+  const deadline = started + (o.timeoutMs ?? 180_000);
+  o.log(
+    o.cheater
+      ? "waiting for the batches to be posted, the fisherman to dispute the cheat's receipts and the windows to close…"
+      : "waiting for the batches to be posted and their 30 s challenge windows to close…",
+  );
+  const settled = (r: DemoRequest) => r.status === "final" || r.status === "voided";
   while (Date.now() < deadline) {
     for (const r of requests) {
-      if (r.status === "final" && r.includedOnChain) continue;
+      if (settled(r) && r.includedOnChain) continue;
       const a = (await (await fetch(`${gatewayUrl}/v1/receipts/${r.requestId}`)).json()) as AnswerReceipt;
+      if (a.status !== r.status && (a.status === "disputed" || a.status === "voided"))
+        o.log(
+          `request ${r.requestId.slice(0, 10)}… (worker ${r.worker.slice(0, 10)}…): ${a.status === "disputed" ? "DISPUTED by the fisherman" : "VOIDED on chain: the fisherman won the dispute"}`,
+        );
       r.status = a.status ?? r.status;
       r.batch = a.batch;
-      if (!r.includedOnChain && (a.status === "posted" || a.status === "final")) {
+      if (!r.includedOnChain && a.status !== "provisional" && a.status !== "sealed") {
         r.includedOnChain = await includedOnChain(chain, deployment.rollup, a);
         o.log(
           `request ${r.requestId.slice(0, 10)}…: batch ${a.batch} posted; inclusion against the on-chain root ${r.includedOnChain ? "proven" : "NOT proven"}`,
         );
       }
     }
-    if (requests.every((r) => r.status === "final")) break;
+    if (requests.every(settled)) break;
     await sleep(1000);
+  }
+  const cheater = o.cheater?.toLowerCase();
+  const honest = requests.filter((r) => r.worker.toLowerCase() !== cheater);
+  const cheats = requests.filter((r) => r.worker.toLowerCase() === cheater);
+  let voidedOnChain = 0;
+  for (const r of cheats) {
+    const a = (await (await fetch(`${gatewayUrl}/v1/receipts/${r.requestId}`)).json()) as AnswerReceipt;
+    const status = (await chain.public.readContract({
+      address: deployment.rollup,
+      abi: rollupAbi,
+      functionName: "status",
+      args: [BigInt(a.batch ?? 0), a.position ?? 0],
+    } as never)) as number;
+    if (status === 4) voidedOnChain++;
   }
   return {
     requests,
     allReceiptsValid: requests.every((r) => r.receiptValid),
     allIncluded: requests.every((r) => r.includedOnChain),
-    allFinal: requests.every((r) => r.status === "final"),
+    allFinal: honest.every((r) => r.status === "final"),
     batches: [...new Set(requests.map((r) => r.batch).filter((b): b is number => b !== null))],
     waitedForFinalityMs: Date.now() - started,
+    cheat: o.cheater
+      ? {
+          worker: o.cheater,
+          receipts: cheats.length,
+          voidedOnChain,
+          slashed: String(stakeBefore - (await stakeOf(o.cheater))),
+        }
+      : null,
   };
 }

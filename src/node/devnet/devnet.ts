@@ -44,7 +44,7 @@ export interface DevnetOptions {
 
 /** One started process of the devnet. */
 export interface DevnetProcess {
-  readonly role: "worker" | "gateway";
+  readonly role: "worker" | "gateway" | "fisherman";
   readonly url: string;
   readonly address: string;
   readonly pid: number;
@@ -60,8 +60,9 @@ export interface Devnet {
   readonly deployment: DeploymentFile;
   readonly chain: LocalChain;
   readonly gateway: DevnetProcess;
+  readonly fisherman: DevnetProcess;
   readonly workers: readonly (DevnetProcess & { readonly operator: Hex; readonly adversary: string })[];
-  /** anvil's funded dev keys (0: owner and sequencer, 1..n: worker operators, 9: attester). */
+  /** anvil's funded dev keys (0: owner and sequencer, 1..n: worker operators, 8: fisherman, 9: attester). */
   readonly keys: readonly Hex[];
   /** Stops every process (SIGTERM, then SIGKILL after 5 s) and the chain. */
   stop(): Promise<void>;
@@ -91,7 +92,7 @@ export function disputablePositions(dim: number, seqLen: number): number {
 
 /** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
 export function spawnRole(
-  role: "worker" | "gateway",
+  role: DevnetProcess["role"],
   config: string,
   logFile: string,
 ): Promise<DevnetProcess> {
@@ -276,6 +277,27 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     );
     const gateway = await spawnRole("gateway", gatewayConfig, join(dir, "logs", "gateway.log"));
     started.push(gateway.child);
+    progress("starting the fisherman (re-executes every posted receipt)");
+    mkdirSync(join(dir, "fisherman"), { recursive: true });
+    const fishermanKeyFile = join(dir, "fisherman", "account.key");
+    writeKeyFile(fishermanKeyFile, keys[8] as Hex);
+    const fishermanConfig = join(dir, "fisherman.json");
+    writeFileSync(
+      fishermanConfig,
+      jsonText({
+        fisherman: {
+          port: 0,
+          dataDir: join(dir, "fisherman"),
+          deployment: deploymentFile,
+          keyFile: fishermanKeyFile,
+          model,
+          gateway: gateway.url,
+          params: "devnet",
+        },
+      }),
+    );
+    const fisherman = await spawnRole("fisherman", fishermanConfig, join(dir, "logs", "fisherman.log"));
+    started.push(fisherman.child);
     const devnet: Devnet = {
       dir,
       rpcUrl: chain.rpcUrl,
@@ -283,6 +305,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       deployment,
       chain,
       gateway,
+      fisherman,
       workers: workerProcs,
       keys,
       stop: stopAll,
@@ -292,7 +315,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       pid: process.pid,
       rpcUrl: chain.rpcUrl,
       gatewayUrl: gateway.url,
-      processes: [gateway, ...workerProcs].map((p) => ({
+      processes: [gateway, fisherman, ...workerProcs].map((p) => ({
         role: p.role,
         url: p.url,
         address: p.address,

@@ -11,8 +11,11 @@ import { VerinferError } from "../../errors.ts";
 import type { Hex } from "../../protocol/encoding/hex.ts";
 import { receiptToJson, type SignedReceipt, validateSignedReceipt } from "../../protocol/receipt/receipt.ts";
 
-/** Where a receipt stands: admitted (provisional), in a sealed batch, posted on chain, final, voided. */
-export type ReceiptStatus = "provisional" | "sealed" | "posted" | "final" | "voided";
+/**
+ * Where a receipt stands: admitted (provisional), in a sealed batch, posted on chain, under dispute,
+ * final, voided.
+ */
+export type ReceiptStatus = "provisional" | "sealed" | "posted" | "disputed" | "final" | "voided";
 
 export interface StoredReceipt {
   readonly signed: SignedReceipt;
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS receipts (
   client TEXT NOT NULL,
   idempotency_key TEXT,
   admitted_at_ms INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'final', 'voided')),
+  status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'disputed', 'final', 'voided')),
   batch INTEGER REFERENCES batches(idx),
   position INTEGER,
   answer TEXT,
@@ -251,7 +254,7 @@ export class ReceiptStore {
   voidReceipt(requestId: Hex): void {
     const changed = this.db
       .prepare(
-        "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted')",
+        "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted', 'disputed')",
       )
       .run(requestId).changes;
     if (changed !== 1)
@@ -259,6 +262,31 @@ export class ReceiptStore {
         "RECEIPT_NOT_VOIDABLE",
         `receipt ${requestId} is not in a sealed or posted batch`,
       );
+  }
+
+  /** The chain opened a dispute over the receipt at (batch, position); false if it was not posted. */
+  markDisputed(batch: number, position: number): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE receipts SET status = 'disputed' WHERE batch = ? AND position = ? AND status = 'posted'",
+        )
+        .run(batch, position).changes === 1
+    );
+  }
+
+  /**
+   * The chain settled the dispute at (batch, position): the receipt is voided, or back to its batch's
+   * status (posted, or final if the window closed meanwhile). False if no disputed receipt is there.
+   */
+  settleDispute(batch: number, position: number, voided: boolean): boolean {
+    const b = this.batch(batch);
+    const to = voided ? "voided" : b?.status === "final" ? "final" : "posted";
+    return (
+      this.db
+        .prepare("UPDATE receipts SET status = ? WHERE batch = ? AND position = ? AND status = 'disputed'")
+        .run(to, batch, position).changes === 1
+    );
   }
 
   batch(index: number): StoredBatch | undefined {
@@ -284,7 +312,7 @@ export class ReceiptStore {
 
   /** How many receipts and batches are in each status. */
   counts(): { receipts: Record<ReceiptStatus, number>; batches: Record<StoredBatch["status"], number> } {
-    const receipts = { provisional: 0, sealed: 0, posted: 0, final: 0, voided: 0 };
+    const receipts = { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0 };
     const batches = { sealed: 0, posted: 0, final: 0 };
     for (const r of this.db.prepare("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
       status: ReceiptStatus;

@@ -32,6 +32,8 @@ export function storedBatchTree(
 
 export class BatchPoster {
   private busy = false;
+  /** The next block whose dispute events are read (from 0 after a restart: applying them is idempotent). */
+  private eventsFrom = 0n;
   /** Batches posted and finalized by this process (metrics and the network view). */
   posted = 0;
   finalized = 0;
@@ -60,6 +62,7 @@ export class BatchPoster {
     this.busy = true;
     try {
       for (const b of this.store.batchesIn("sealed")) await this.post(b.index, b.root);
+      await this.followDisputes();
       const posted = this.store.batchesIn("posted");
       if (posted.length > 0) {
         const now = (await this.chain.public.getBlock()).timestamp;
@@ -76,6 +79,35 @@ export class BatchPoster {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Mirrors the rollup's dispute events into the receipts' statuses. */
+  private async followDisputes(): Promise<void> {
+    const to = await this.chain.public.getBlockNumber();
+    if (to < this.eventsFrom) return;
+    const logs = (await this.chain.public.getContractEvents({
+      address: this.rollup,
+      abi: rollupAbi,
+      fromBlock: this.eventsFrom,
+      toBlock: to,
+    } as never)) as unknown as {
+      eventName: string;
+      args: { batch: bigint; position: number; voided?: boolean };
+    }[];
+    for (const log of logs) {
+      const batch = Number(log.args.batch);
+      if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
+        this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
+      if (
+        log.eventName === "DisputeSettled" &&
+        this.store.settleDispute(batch, log.args.position, log.args.voided === true)
+      )
+        this.logger.warn(
+          { batch, position: log.args.position, voided: log.args.voided },
+          "a dispute was settled",
+        );
+    }
+    this.eventsFrom = to + 1n;
   }
 
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {

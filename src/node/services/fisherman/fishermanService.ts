@@ -1,0 +1,312 @@
+/**
+ * The fisherman role (DESIGN.md "Roles"): watches the rollup's posted batches, reads each batch's
+ * receipts from its data (the posting transaction's calldata), re-executes a sample of them on the
+ * verifiable engine from the request's execution context — fetched from the worker that served it and
+ * checked against the receipt's promptHash and paramsHash, so no one needs to be trusted for it — and
+ * disputes every receipt whose trace root differs from its own, then plays the game with the
+ * protocol's solver until it is resolved on chain. Progress (batches checked, games played) is kept in
+ * SQLite, so a restart resumes where it stopped; the chain holds each game's truth.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import Fastify, { type FastifyInstance } from "fastify";
+import { decodeFunctionData, type Hex } from "viem";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { playTurn } from "../../../chain/disputePlayer.ts";
+import { disputeGameAbi, rollupAbi } from "../../../chain/generated/contracts.ts";
+import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
+import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
+import { bytesToHex, hexToBytes } from "../../../protocol/encoding/hex.ts";
+import { attackBond, type DisputeParams } from "../../../protocol/params/otr.ts";
+import {
+  receiptDigest,
+  receiptToJson,
+  type SignedReceipt,
+  validateSignedReceipt,
+} from "../../../protocol/receipt/receipt.ts";
+import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
+import { decodeBatchData } from "../../../protocol/rollup/batchData.ts";
+import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
+import { leafOfSigned } from "../../../protocol/rollup/sequencer.ts";
+import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
+import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
+import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
+import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
+import { treeDepth } from "../../../protocol/verifiable/trace.ts";
+import {
+  type VerifiableGeneration,
+  verifiableGeneration,
+} from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { type Logger, NodeMetrics } from "../../observability.ts";
+
+export interface FishermanOptions {
+  readonly dataDir: string;
+  readonly chain: ChainClients;
+  readonly deployment: DeploymentFile;
+  readonly dispute: DisputeParams;
+  /** The model the network's workers serve (llama2.c checkpoint). */
+  readonly model: string;
+  /** Where to ask for a served request's execution context: the gateway's /v1/network lists workers. */
+  readonly gateway: string;
+  /** Fraction of receipts re-executed, decided per receipt by hashing (seed, digest). */
+  readonly sampleRate: number;
+  readonly seed: number;
+  readonly pollMs: number;
+  readonly logger: Logger;
+}
+
+export interface FishermanNode {
+  readonly app: FastifyInstance;
+  start(): void;
+  close(): Promise<void>;
+  /** One pass: new batches checked, open games played (tests drive it directly too). */
+  step(): Promise<void>;
+}
+
+interface OpenGame {
+  readonly gameId: bigint;
+  readonly signed: SignedReceipt;
+  readonly context: ExecutionContext;
+  readonly generation: VerifiableGeneration;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
+CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
+`;
+
+export function createFisherman(o: FishermanOptions): FishermanNode {
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(o.dataDir, "fisherman.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec(SCHEMA);
+  const model: IntModel = quantizeCheckpoint(loadCheckpoint(o.model), o.model);
+  const weights = modelRoot(model);
+  const game = o.deployment.disputeGame as Hex;
+  const metrics = new NodeMetrics("fisherman");
+  const reexecuted = metrics.counter("receipts_reexecuted_total", "receipts re-executed, by verdict", [
+    "verdict",
+  ]);
+  const disputes = metrics.counter("disputes_total", "disputes by outcome", ["outcome"]);
+  const games = new Map<bigint, OpenGame>();
+  let timer: NodeJS.Timeout | null = null;
+  let busy = false;
+
+  const progress = (name: string) =>
+    (db.prepare("SELECT value FROM progress WHERE name = ?").get(name) as { value: number } | undefined)
+      ?.value ?? 0;
+  const setProgress = (name: string, value: number) =>
+    db
+      .prepare("INSERT INTO progress (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?")
+      .run(name, value, value);
+  const sampled = (digest: Hex) =>
+    o.sampleRate >= 1 ||
+    Number.parseInt(deriveSeed(o.seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < o.sampleRate;
+
+  /** The execution context the worker kept, accepted only if it hashes to the receipt's commitments. */
+  async function contextOf(r: SignedReceipt["receipt"]): Promise<ExecutionContext | null> {
+    const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
+      workers: { url: string; address: string | null }[];
+    };
+    const worker = network.workers.find((w) => w.address?.toLowerCase() === r.worker.toLowerCase());
+    if (!worker) return null;
+    const response = await fetch(`${worker.url}/v1/traces/${r.requestId}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) return null;
+    const { context } = (await response.json()) as { context: ExecutionContext };
+    const matches =
+      bytesToHex(promptHashOf(context.prompt)) === r.promptHash.toLowerCase() &&
+      bytesToHex(paramsHashOf(context.sampling)) === r.paramsHash.toLowerCase();
+    return matches ? context : null;
+  }
+
+  async function checkBatch(index: number): Promise<void> {
+    const logs = (await o.chain.public.getContractEvents({
+      address: o.deployment.rollup,
+      abi: rollupAbi,
+      eventName: "BatchPosted",
+      args: { index: BigInt(index) },
+      fromBlock: 0n,
+    } as never)) as unknown as { transactionHash: Hex; args: { kind: number } }[];
+    const log = logs[0];
+    if (!log) return; // a forced inclusion (its receipt is checked like any other once its data is known)
+    const tx = await o.chain.public.getTransaction({ hash: log.transactionHash });
+    const call = decodeFunctionData({ abi: rollupAbi, data: tx.input });
+    if (call.functionName !== "postBatch") return;
+    const decoded = decodeBatchData(hexToBytes((call.args as readonly unknown[])[3] as Hex));
+    if (!decoded.ok) {
+      o.logger.warn({ batch: index, err: decoded.error.message }, "batch data malformed");
+      return;
+    }
+    const receipts = decoded.value;
+    const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
+    const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
+    for (const [position, signed] of receipts.entries()) {
+      const r = signed.receipt;
+      if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position)) continue;
+      let verdict = "skipped";
+      if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
+        const context = await contextOf(r);
+        if (!context) verdict = "no-context";
+        else {
+          const honest = verifiableGeneration(model, context, r.outputTokens);
+          verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
+          if (verdict === "differs")
+            await dispute(index, position, signed, context, honest, tree.proof(position));
+        }
+      }
+      reexecuted.inc({ verdict });
+      db.prepare("INSERT INTO checked (batch, position, verdict) VALUES (?, ?, ?)").run(
+        index,
+        position,
+        verdict,
+      );
+      o.logger.info({ batch: index, position, verdict }, "receipt checked");
+    }
+  }
+
+  async function dispute(
+    batch: number,
+    position: number,
+    signed: SignedReceipt,
+    context: ExecutionContext,
+    honest: VerifiableGeneration,
+    proof: readonly Hex[],
+  ): Promise<void> {
+    const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
+    const gameId = (await o.chain.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "gameCount",
+      args: [],
+    } as never)) as bigint;
+    const hash = await o.chain.wallet.writeContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "challenge",
+      args: [BigInt(batch), position, receipt, signed.signature, proof],
+      value: attackBond(o.dispute, treeDepth(honest.outputs.length)),
+    } as never);
+    const mined = await o.chain.public.waitForTransactionReceipt({ hash });
+    if (mined.status !== "success") {
+      o.logger.warn({ batch, position }, "the challenge was refused on chain");
+      return;
+    }
+    db.prepare(
+      "INSERT INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
+    ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
+    games.set(gameId, { gameId, signed, context, generation: honest });
+    disputes.inc({ outcome: "opened" });
+    o.logger.info(
+      { batch, position, game: String(gameId), worker: signed.receipt.worker },
+      "dispute opened: the trace root differs from re-execution",
+    );
+  }
+
+  async function playGames(): Promise<void> {
+    for (const g of games.values()) {
+      const r = g.signed.receipt;
+      const me = o.chain.wallet.account.address;
+      const turn = await playTurn(
+        o.chain,
+        game,
+        g.gameId,
+        { traceRoot: r.traceRoot, leafCount: g.generation.outputs.length, worker: r.worker },
+        o.dispute,
+        {
+          me,
+          tree: g.generation.tree,
+          stepEvidence: (i) =>
+            traceStepEvidence(model, g.context, g.generation.outputs, (j) => g.generation.tree.proof(j), i),
+        },
+        (i) =>
+          encodeStepEvidence(
+            model,
+            i,
+            traceStepEvidence(model, g.context, g.generation.outputs, (j) => g.generation.tree.proof(j), i),
+          ),
+      );
+      for (const f of turn.failed) o.logger.warn({ game: String(g.gameId), err: f }, "a move was refused");
+      if (turn.resolved) {
+        games.delete(g.gameId);
+        const outcome = turn.rootCountered ? "won" : "lost";
+        db.prepare("UPDATE games SET status = ? WHERE game = ?").run(outcome, Number(g.gameId));
+        disputes.inc({ outcome });
+        o.logger.info({ game: String(g.gameId), outcome }, "dispute resolved");
+      }
+    }
+  }
+
+  async function step(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      const count = Number(
+        (await o.chain.public.readContract({
+          address: o.deployment.rollup,
+          abi: rollupAbi,
+          functionName: "batchCount",
+          args: [],
+        } as never)) as bigint,
+      );
+      for (let i = progress("nextBatch"); i < count; i++) {
+        await checkBatch(i);
+        setProgress("nextBatch", i + 1);
+      }
+      await playGames();
+    } catch (e) {
+      o.logger.warn({ err: (e as Error).message.split("\n")[0] }, "fisherman pass failed; will retry");
+    } finally {
+      busy = false;
+    }
+  }
+
+  // Games opened before a restart are played on: the receipt and context were stored with them.
+  for (const row of db.prepare("SELECT * FROM games WHERE status = 'open'").all() as {
+    game: number;
+    receipt: string;
+    context: string;
+  }[]) {
+    const signed = validateSignedReceipt(JSON.parse(row.receipt));
+    if (!signed.ok) continue;
+    const context = JSON.parse(row.context) as ExecutionContext;
+    const generation = verifiableGeneration(model, context, signed.value.receipt.outputTokens);
+    games.set(BigInt(row.game), { gameId: BigInt(row.game), signed: signed.value, context, generation });
+  }
+
+  const app = Fastify({ logger: false });
+  app.get("/health", async () => ({
+    ok: true,
+    role: "fisherman",
+    games: games.size,
+    nextBatch: progress("nextBatch"),
+  }));
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await metrics.exposition();
+    return reply.header("content-type", contentType).send(text);
+  });
+  app.get("/v1/disputes", async () => ({
+    checked: db.prepare("SELECT verdict, COUNT(*) AS n FROM checked GROUP BY verdict").all(),
+    games: db.prepare("SELECT game, batch, position, status FROM games ORDER BY game").all(),
+  }));
+
+  return {
+    app,
+    step,
+    start() {
+      timer = setInterval(() => void step(), o.pollMs);
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await app.close();
+      while (busy) await new Promise((r) => setTimeout(r, 50));
+      db.close();
+    },
+  };
+}
