@@ -75,6 +75,8 @@ export const GATEWAY_CONFIG = z
     openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
     maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
     refreshMs: z.coerce.number().int().min(100).default(2000),
+    /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
+    routingSeed: z.coerce.number().int().min(0).default(0),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;

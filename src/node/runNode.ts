@@ -81,11 +81,15 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
     refreshMs: c.refreshMs,
+    routingSeed: c.routingSeed,
     logger,
   });
   await gateway.start();
   const url = await listen(gateway.app, c.host, c.port);
-  logger.info({ url, sequencer: addressOfKey(key), workers: c.workers.length }, "gateway ready");
+  logger.info(
+    { url, sequencer: addressOfKey(key), workers: c.workers.length, routingSeed: c.routingSeed },
+    "gateway ready",
+  );
   return {
     ready: { ready: true, role: "gateway", url, address: addressOfKey(key), pid: process.pid },
     close: () => gateway.close(),

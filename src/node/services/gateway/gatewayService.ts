@@ -64,6 +64,8 @@ export interface GatewayOptions {
   readonly bodyLimit: number;
   /** How often the registry and the workers are re-read (ms). */
   readonly refreshMs: number;
+  /** Seed of the weighted random routing. */
+  readonly routingSeed: number;
   readonly logger: Logger;
 }
 
@@ -175,7 +177,7 @@ async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, si
 export function createGateway(o: GatewayOptions): GatewayNode {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
-  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger);
+  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger, o.routingSeed);
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
   const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
   const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger);

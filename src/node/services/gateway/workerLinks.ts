@@ -3,7 +3,9 @@
  * against its public key), its registry facts read from the chain (stake, model, attestation, allowed
  * engine), its health and load — the registry snapshot the pure `checkReceipt` verifies receipts with,
  * and the routing rule: among healthy, registered, attested, staked workers of the requested model,
- * the fewest requests in flight per unit of stake, then the lowest recent latency.
+ * a seeded random choice weighted by stake, by how few requests each has in flight and by its recent
+ * latency — more stake earns proportionally more traffic, a busy or slow worker less, and none is
+ * starved (a purely greedy rule would send all sequential traffic to the fastest worker).
  */
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
@@ -11,6 +13,8 @@ import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { registryAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
 import { parseRegistry, type RegistrySnapshot } from "../../../protocol/receipt/verifyReceipt.ts";
+import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
+import { createRng, type Rng } from "../../../protocol/rng/prng.ts";
 import type { Logger } from "../../observability.ts";
 import type { WorkerIdentity } from "../worker/workerService.ts";
 
@@ -29,16 +33,24 @@ export interface WorkerLink {
   latencyMs: number;
 }
 
+/** A worker's routing weight: stake (whole tokens) / ((1 + requests in flight) × (1 + latency in s)). */
+export function routingWeight(l: Pick<WorkerLink, "stake" | "inFlight" | "latencyMs">): number {
+  return Number(l.stake / 10n ** 18n || 1n) / ((1 + l.inFlight) * (1 + l.latencyMs / 1000));
+}
+
 export class WorkerLinks {
   readonly links: WorkerLink[];
   private snapshot: RegistrySnapshot | null = null;
+  private readonly rng: Rng;
 
   constructor(
     urls: readonly string[],
     private readonly chain: Pick<ChainClients, "public">,
     private readonly deployment: Pick<DeploymentFile, "chainId" | "registry" | "rollup">,
     private readonly logger: Logger,
+    routingSeed = 0,
   ) {
+    this.rng = createRng(deriveSeed(routingSeed, "gateway-routing"));
     this.links = urls.map((url) => ({
       url: url.replace(/\/$/, ""),
       identity: null,
@@ -149,11 +161,13 @@ export class WorkerLinks {
         `no healthy, registered, attested and staked worker serves ${modelName} now`,
         { model: modelName },
       );
-    // Load per unit of stake (in whole tokens), then latency: more stake earns proportionally more traffic.
-    const load = (l: WorkerLink) => (l.inFlight + 1) / Number(l.stake / 10n ** 18n || 1n);
-    return eligible.reduce((best, l) =>
-      load(l) < load(best) || (load(l) === load(best) && l.latencyMs < best.latencyMs) ? l : best,
-    );
+    const weights = eligible.map(routingWeight);
+    let u = this.rng.float() * weights.reduce((a, b) => a + b, 0);
+    for (const [i, w] of weights.entries()) {
+      u -= w;
+      if (u < 0) return eligible[i] as WorkerLink;
+    }
+    return eligible[eligible.length - 1] as WorkerLink;
   }
 
   /** The model names the healthy workers serve. */
