@@ -7,7 +7,9 @@
  * `otr` (the OTR simulator, sequencer ingest, batch sealing and dispute games) and `contracts` (gas of
  * the on-chain one-step check per operation at stories15M's shape, of the game's moves, batch posting
  * and registration, and the bonds and defense capital they imply) and `zk` (spot-check circuit size,
- * Groth16 proving time and memory per size, verification time, and the spot-check path's gas).
+ * Groth16 proving time and memory per size, verification time, and the spot-check path's gas) and
+ * `devnet` (the whole network in processes: gateway overhead, throughput with and without the
+ * gateway, durable sequencer ingest, gas per query).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -17,6 +19,7 @@ import { renderTable } from "../src/report/table.ts";
 import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchContracts } from "./contracts.bench.ts";
+import { benchDevnet } from "./devnet.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
@@ -208,6 +211,80 @@ if (run("engines")) {
       {
         title: `Engines, one thread: ${e.model.tokens} greedy tokens after a 4-word prompt, median of ${e.model.runs} (generated 15m-shape model, seed ${e.model.seed}); RSS after the runs, of a process of its own (${Math.round(Math.min(...e.runs.map((r) => r.baselineRssMiB)))} MiB before loading)`,
         digits: 2,
+      },
+    )}`,
+  );
+}
+
+if (run("devnet")) {
+  log("devnet: the network in processes (about two minutes)");
+  const d = await benchDevnet(log);
+  results.devnet = d;
+  const f = (x: number) => x.toFixed(2);
+  console.log(
+    `\n${renderTable(
+      ["measure", "p50", "p99", "max", "goal"],
+      [
+        [
+          "gateway overhead (verify + durable append + sequence), ms",
+          f(d.gatewayOverheadMs.p50),
+          f(d.gatewayOverheadMs.p99),
+          f(d.gatewayOverheadMs.max),
+          "p50 < 5, p99 < 20",
+        ],
+        [
+          "request through the gateway, ms",
+          f(d.viaGatewayMs.p50),
+          f(d.viaGatewayMs.p99),
+          f(d.viaGatewayMs.max),
+          "",
+        ],
+        [
+          "same request straight to a worker, ms",
+          f(d.directMs.p50),
+          f(d.directMs.p99),
+          f(d.directMs.max),
+          "",
+        ],
+        [
+          "added by the gateway end to end (difference of p50s), ms",
+          f(d.viaGatewayMs.p50 - d.directMs.p50),
+          "",
+          "",
+          "paper: provisional finality < 500",
+        ],
+      ],
+      {
+        title: `Devnet latency (${d.requests} sequential requests each way, ${d.maxTokens} tokens, ts-int tiny model, 2 workers)`,
+      },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      [
+        "through gateway req/s",
+        "direct req/s",
+        "ratio",
+        "goal",
+        "ingest receipts/s (durable)",
+        "batches",
+        "receipts",
+        "gas per query",
+      ],
+      [
+        [
+          f(d.throughput.viaGateway),
+          f(d.throughput.direct),
+          `${(100 * d.throughput.ratio).toFixed(1)}%`,
+          "≥ 99.5% (paper 99%)",
+          Math.round(d.ingestPerSecond),
+          d.gasPerQuery.batches,
+          d.gasPerQuery.receipts,
+          Math.round(d.gasPerQuery.perQuery),
+        ],
+      ],
+      {
+        title: `Devnet throughput (${d.throughput.clients} clients, ${d.throughput.seconds} s each way) and cost`,
       },
     )}`,
   );

@@ -1,0 +1,223 @@
+/**
+ * The devnet measured with real processes (anvil, two ts-int workers, the gateway, the fisherman):
+ * the gateway's own overhead per request (receipt verification + replay rule + durable SQLite append +
+ * sequencing, as the gateway times it) and the latency it adds end to end against calling a worker
+ * directly with the same request; throughput through the gateway (full verification, durable) against
+ * the same workers called directly (no gateway at all), same clients; sequencer ingest with
+ * durability in process (receipts/s); and the on-chain gas per query of the batches posted.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { publicClientFor } from "../src/chain/deploy.ts";
+import { rollupAbi } from "../src/chain/generated/contracts.ts";
+import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
+import { startDevnet } from "../src/node/devnet/devnet.ts";
+import { signRoleMessage } from "../src/node/roleAuth.ts";
+import { ReceiptStore } from "../src/node/store/receiptStore.ts";
+import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
+import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
+import { Sequencer } from "../src/protocol/rollup/sequencer.ts";
+import { devReceipt, devRegistry, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
+
+const quantile = (xs: readonly number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+};
+const pct = (xs: readonly number[]) => ({
+  p50: quantile(xs, 0.5),
+  p99: quantile(xs, 0.99),
+  max: Math.max(...xs),
+});
+
+export interface DevnetBench {
+  readonly requests: number;
+  readonly maxTokens: number;
+  /** As the gateway times it (verification, replay rule, durable append, sequencing), ms. */
+  readonly gatewayOverheadMs: { p50: number; p99: number; max: number };
+  /** Whole request through the gateway vs the same request straight to a worker, ms. */
+  readonly viaGatewayMs: { p50: number; p99: number; max: number };
+  readonly directMs: { p50: number; p99: number; max: number };
+  /** Requests/s with `clients` concurrent clients for `seconds`, through the gateway and directly. */
+  readonly throughput: {
+    clients: number;
+    seconds: number;
+    viaGateway: number;
+    direct: number;
+    ratio: number;
+  };
+  /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
+  readonly ingestPerSecond: number;
+  /** Gas of every batch posted during the run, per receipt. */
+  readonly gasPerQuery: { batches: number; receipts: number; gas: number; perQuery: number };
+}
+
+async function timedRequests(
+  n: number,
+  send: (i: number) => Promise<Response>,
+  onDone?: (body: unknown) => void,
+): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const response = await send(i);
+    const text = await response.text();
+    ms.push(performance.now() - t);
+    if (!response.ok) throw new Error(`request ${i}: HTTP ${response.status} ${text.slice(0, 200)}`);
+    onDone?.(text);
+  }
+  return ms;
+}
+
+async function throughputOf(
+  clients: number,
+  seconds: number,
+  send: (i: number) => Promise<Response>,
+): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const response = await send(c * 100_000 + i);
+        await response.text();
+        if (response.ok) done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+/** Receipts/s through the gateway's ingest path in one process (no HTTP, no generation). */
+function ingest(count: number): number {
+  const dir = mkdtempSync(join(tmpdir(), "verinfer-ingest-"));
+  const store = ReceiptStore.open(join(dir, "receipts.sqlite"));
+  const settlement = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Hex;
+  const registry = devRegistry(31337n, settlement, 10n ** 19n, 0n);
+  const backend = loadNativeSecp256k1() ?? pureSecp256k1;
+  const signed = Array.from({ length: count }, (_, i) =>
+    signReceipt(devReceipt(i, 31337n, settlement), ENCLAVE_KEY),
+  );
+  const sequencer = new Sequencer(DEVNET_OTR_PARAMS.rollup, 1 << 16, backend.keccak256);
+  const t = performance.now();
+  for (const s of signed) {
+    const v = checkReceipt(s, registry, backend);
+    if (!v.ok) throw new Error(v.error.message);
+    const a = sequencer.admit(s, v, 0);
+    if (!a.ok) throw new Error(a.error.message);
+    store.admit({
+      signed: s,
+      digest: v.value.digest,
+      client: "bench",
+      admittedAtMs: 0,
+      answer: { ok: true },
+    });
+  }
+  const perSecond = count / ((performance.now() - t) / 1000);
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return perSecond;
+}
+
+export async function benchDevnet(log: (line: string) => void): Promise<DevnetBench> {
+  const requests = 150;
+  const maxTokens = 8;
+  log("devnet: starting anvil, 2 workers, the gateway and the fisherman");
+  const devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-bench-devnet-")),
+    workers: 2,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+  });
+  try {
+    const body = (i: number) => ({
+      messages: [{ role: "user", content: `bench ${i % 50}` }],
+      max_tokens: maxTokens,
+      seed: i,
+    });
+    const viaGateway = (i: number) =>
+      fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body(i)),
+      });
+    let direct = 0;
+    const straight = (i: number) => {
+      const worker = devnet.workers[direct++ % devnet.workers.length]?.url as string;
+      const text = JSON.stringify({
+        requestId: `0x${(1_000_000 + direct).toString(16).padStart(64, "0")}`,
+        messages: body(i).messages,
+        params: { temperature: 0, topP: 1, maxTokens, stop: [] },
+        seed: i,
+      });
+      return fetch(`${worker}/v1/infer`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...signRoleMessage(devnet.keys[0] as Hex, "POST", "/v1/infer", text, Date.now()),
+        },
+        body: text,
+      });
+    };
+    // Warm both paths (engine threads, JIT, SQLite).
+    await timedRequests(10, viaGateway);
+    await timedRequests(10, straight);
+    log(
+      `devnet: ${requests} sequential requests through the gateway and ${requests} straight to the workers`,
+    );
+    const overhead: number[] = [];
+    const via: number[] = [];
+    const dir: number[] = [];
+    // Interleaved in rounds so that both paths see the same machine state.
+    for (let round = 0; round < 5; round++) {
+      via.push(
+        ...(await timedRequests(requests / 5, viaGateway, (text) =>
+          overhead.push(
+            (JSON.parse(text as string) as { verinfer: { gatewayOverheadMs: number } }).verinfer
+              .gatewayOverheadMs,
+          ),
+        )),
+      );
+      dir.push(...(await timedRequests(requests / 5, straight)));
+    }
+    log("devnet: throughput, 8 clients for 15 s each way");
+    const clients = 8;
+    const seconds = 15;
+    const tpVia = await throughputOf(clients, seconds, viaGateway);
+    const tpDirect = await throughputOf(clients, seconds, straight);
+    log("devnet: sequencer ingest in process (5,000 receipts)");
+    const ingestPerSecond = ingest(5000);
+    // Let the last batch be posted, then read the gas of every posting.
+    await new Promise((r) => setTimeout(r, 3000));
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const logs = (await chain.getContractEvents({
+      address: devnet.deployment.rollup,
+      abi: rollupAbi,
+      eventName: "BatchPosted",
+      fromBlock: 0n,
+    } as never)) as unknown as {
+      transactionHash: Hex;
+      args: { count: number };
+    }[];
+    let gas = 0;
+    let receipts = 0;
+    for (const l of logs) {
+      gas += Number((await chain.getTransactionReceipt({ hash: l.transactionHash })).gasUsed);
+      receipts += Number(l.args.count);
+    }
+    return {
+      requests,
+      maxTokens,
+      gatewayOverheadMs: pct(overhead),
+      viaGatewayMs: pct(via),
+      directMs: pct(dir),
+      throughput: { clients, seconds, viaGateway: tpVia, direct: tpDirect, ratio: tpVia / tpDirect },
+      ingestPerSecond,
+      gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
+    };
+  } finally {
+    await devnet.stop();
+  }
+}
