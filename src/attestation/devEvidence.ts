@@ -44,6 +44,22 @@ export function devKeys(dir: string): { keys: DevTeeKeys; created: boolean } {
   return { keys: Object.fromEntries(entries) as unknown as DevTeeKeys, created };
 }
 
+/**
+ * When a shared dev TEE's certificates are issued: recorded in `<keysDir>/issued-at` by the first user
+ * (at `now`), so every machine sharing the keys builds byte-identical certificates (P-384 signatures
+ * are deterministic) and an attester can pin the one root.
+ */
+export function sharedIssueTime(keysDir: string, now: number): number {
+  const path = join(keysDir, "issued-at");
+  if (!existsSync(path)) writeFileSync(path, `${Math.floor(now / 1000) * 1000}\n`, { flag: "wx" });
+  const t = Number(readFileSync(path, "utf8").trim());
+  if (!Number.isSafeInteger(t) || t <= 0)
+    throw new VerinferError("CONFIG_INVALID", `${path} must hold a time in epoch milliseconds`, {
+      file: path,
+    });
+  return t;
+}
+
 /** Writes a complete dev evidence folder; returns the files written. */
 export function writeDevEvidence(
   dir: string,
@@ -53,11 +69,17 @@ export function writeDevEvidence(
     binding?: { enclavePublicKey: Uint8Array; challenge: Uint8Array };
     mode: number;
     at: number;
+    /**
+     * Where the dev TEE's keys live (default `dir`). Machines sharing them share one dev root: its
+     * certificates are then issued at {@link sharedIssueTime} instead of `at`, so they are identical.
+     */
+    keysDir?: string;
   },
 ): { files: string[]; nonce: Uint8Array; createdKeys: boolean } {
-  const { keys, created } = devKeys(dir);
+  const { keys, created } = devKeys(options.keysDir ?? dir);
   const firmware = { ...DEV_TEE_FIRMWARE, mode: options.mode };
-  const tee = buildDevTee(keys, options.at, firmware);
+  const issuedAt = options.keysDir ? sharedIssueTime(options.keysDir, options.at) : options.at;
+  const tee = buildDevTee(keys, issuedAt, firmware);
   const nonce = options.binding
     ? bindingNonce(options.binding.enclavePublicKey, options.binding.challenge)
     : (options.nonce ?? new Uint8Array(randomBytes(32)));

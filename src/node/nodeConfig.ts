@@ -47,6 +47,8 @@ export const WORKER_CONFIG = z
     gateways: list(ADDRESS).refine((a) => a.length > 0, "name at least one gateway address"),
     threads: z.coerce.number().int().min(1).max(64).default(1),
     adversary: z.enum(WORKER_ADVERSARIES).default("none"),
+    /** The dev TEE's keys folder (a devnet shares one, so one dev root vouches for every worker). */
+    devTeeKeys: z.string().min(1).optional(),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof WORKER_CONFIG>;

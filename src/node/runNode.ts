@@ -54,6 +54,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     gateways: c.gateways as `0x${string}`[],
     threads: c.threads,
     adversary: c.adversary,
+    devTeeKeys: c.devTeeKeys,
     logger,
   });
   const url = await listen(worker.app, c.host, c.port);

@@ -191,6 +191,11 @@ const upCommand: CommandSpec = {
       max: 1000,
       description: "requests the demo sends",
     },
+    adversary: {
+      type: "string",
+      value: "KIND",
+      description: "make the last worker cheat: wrong-output (the default with --demo) or none",
+    },
   },
   examples: [
     "npx verinfer devnet up --demo",

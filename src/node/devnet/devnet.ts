@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { devKeys, sharedIssueTime } from "../../attestation/devEvidence.ts";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
 import { attesterVerdict, becomeSequencer, send } from "../../chain/clients.ts";
 import { clientsFor, coreParamsOf, type Deployment, deployCore } from "../../chain/deploy.ts";
@@ -19,12 +20,19 @@ import { registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.t
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../../errors.ts";
+import { buildDevTee } from "../../protocol/attestation/devTee.ts";
+import type { Certificate } from "../../protocol/attestation/x509.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
+import { attestWorkerEvidence, pinnedDevRoot } from "../attester.ts";
 import { writeKeyFile } from "../keys.ts";
 import { addressOfKey } from "../roleAuth.ts";
 import type { NodeReady } from "../runNode.ts";
-import type { WorkerIdentity } from "../services/worker/workerService.ts";
+import {
+  registrationChallenge,
+  type WorkerEvidence,
+  type WorkerIdentity,
+} from "../services/worker/workerService.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
 
@@ -151,8 +159,9 @@ async function registerWorkers(
   rpcUrl: string,
   d: Deployment,
   keys: readonly Hex[],
-  identities: readonly { identity: WorkerIdentity; operatorKey: Hex }[],
+  identities: readonly { identity: WorkerIdentity; evidence: WorkerEvidence; operatorKey: Hex }[],
   maxDisputePositions: number,
+  devRoot: Certificate,
 ): Promise<void> {
   const owner = clientsFor(rpcUrl, d.chainId, keys[0] as Hex);
   const attesterKey = keys[9] as Hex;
@@ -166,7 +175,19 @@ async function registerWorkers(
   ]);
   await send(owner, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);
   const stake = 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake;
-  for (const { identity, operatorKey } of identities) {
+  for (const { identity, evidence, operatorKey } of identities) {
+    // The attester verifies the evidence before it signs anything: chain to the pinned dev root, RIMs,
+    // measurements, and the enclave key bound to this network's challenge.
+    const attested = attestWorkerEvidence(evidence, {
+      challenge: registrationChallenge(d.chainId, d.registry),
+      devRoot,
+      at: Date.now(),
+    });
+    if (attested.worker !== identity.address || attested.attestationHash !== identity.attestationHash)
+      throw new VerinferError(
+        "ATTESTATION_KEY_BINDING_MISMATCH",
+        `worker ${identity.address} presents evidence of ${attested.worker}`,
+      );
     const operator = clientsFor(rpcUrl, d.chainId, operatorKey);
     await send(owner, d.token, verinferTokenAbi, "mint", [operator.wallet.account.address, stake]);
     await send(operator, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
@@ -223,6 +244,11 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     const gatewayKeyFile = join(dir, "gateway", "sequencer.key");
     writeKeyFile(gatewayKeyFile, sequencerKey);
     const gatewayAddress = addressOfKey(sequencerKey);
+    // One dev TEE "manufacturer" for the devnet: its root is what the attester pins.
+    const devTeeKeys = join(dir, "dev-tee");
+    const devRoot = pinnedDevRoot(
+      buildDevTee(devKeys(devTeeKeys).keys, sharedIssueTime(devTeeKeys, Date.now())).rootPem,
+    );
     progress(`starting ${o.workers} workers`);
     const workerProcs = await Promise.all(
       Array.from({ length: o.workers }, async (_, i) => {
@@ -241,6 +267,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               modelName: o.modelName ?? "verinfer-tiny",
               gateways: [gatewayAddress],
               adversary,
+              devTeeKeys,
             },
           }),
         );
@@ -249,14 +276,22 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         return { ...p, operator: privateKeyToAccount(keys[i + 1] as Hex).address as Hex, adversary };
       }),
     );
-    progress("registering the workers (dev-TEE evidence, attester verdicts, stakes)");
+    progress("registering the workers (dev-TEE evidence verified by the attester, verdicts, stakes)");
     const identities = await Promise.all(
       workerProcs.map(async (w, i) => ({
         identity: (await (await fetch(`${w.url}/v1/identity`)).json()) as WorkerIdentity,
+        evidence: (await (await fetch(`${w.url}/v1/evidence`)).json()) as WorkerEvidence,
         operatorKey: keys[i + 1] as Hex,
       })),
     );
-    await registerWorkers(chain.rpcUrl, d, keys, identities, disputablePositions(shape.dim, shape.seqLen));
+    await registerWorkers(
+      chain.rpcUrl,
+      d,
+      keys,
+      identities,
+      disputablePositions(shape.dim, shape.seqLen),
+      devRoot,
+    );
     // From here blocks come every second, as on a real chain: chain time (and so the challenge windows
     // and dispute clocks) advances even when nobody transacts. Setup ran on automine, for speed.
     await owner.public.request({ method: "evm_setIntervalMining", params: [1] } as never);

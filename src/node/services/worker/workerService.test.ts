@@ -4,7 +4,7 @@
  * same code), the wrong-output adversary's do not, a request id is served once, and its key file and
  * configuration are checked.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,11 +19,17 @@ import { validateSignedReceipt } from "../../../protocol/receipt/receipt.ts";
 import { recoverReceiptSigner } from "../../../protocol/receipt/verifyReceipt.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { attestWorkerEvidence, pinnedDevRoot } from "../../attester.ts";
 import { readKeyFile } from "../../keys.ts";
 import { resolveRoleConfig } from "../../nodeConfig.ts";
 import { nodeLogger } from "../../observability.ts";
 import { addressOfKey, signRoleMessage } from "../../roleAuth.ts";
-import { createWorker, type WorkerNode } from "./workerService.ts";
+import {
+  createWorker,
+  registrationChallenge,
+  type WorkerEvidence,
+  type WorkerNode,
+} from "./workerService.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verinfer-worker-"));
 const model = join(dir, "tiny.bin");
@@ -148,6 +154,38 @@ describe("worker receipts", () => {
     expect(bad.json().error.code).toBe("API_REQUEST_INVALID");
     const extra = await infer(honest, { ...request(33), admin: true });
     expect(extra.statusCode).toBe(400);
+  });
+});
+
+describe("registration evidence", () => {
+  it("verifies for the attester against the pinned dev root and this network's challenge, and only then", async () => {
+    const evidence = (
+      await honest.app.inject({ method: "GET", url: "/v1/evidence" })
+    ).json() as WorkerEvidence;
+    const devRoot = pinnedDevRoot(readFileSync(join(dir, "honest", "tee", "dev-root.pem"), "utf8"));
+    const challenge = registrationChallenge(deployment.chainId, deployment.registry);
+    const ok = attestWorkerEvidence(evidence, { challenge, devRoot, at: Date.now() });
+    expect(ok).toEqual({ worker: honest.identity.address, attestationHash: honest.identity.attestationHash });
+    // Another network's challenge, another dev root, a tampered report: refused with the failing claim.
+    const otherChallenge = registrationChallenge(1, deployment.registry);
+    expect(() =>
+      attestWorkerEvidence(evidence, { challenge: otherChallenge, devRoot, at: Date.now() }),
+    ).toThrow(/ATTESTATION_KEY_BINDING_MISMATCH|challenge/);
+    const foreignRoot = pinnedDevRoot(readFileSync(join(dir, "cheat", "tee", "dev-root.pem"), "utf8"));
+    expect(() => attestWorkerEvidence(evidence, { challenge, devRoot: foreignRoot, at: Date.now() })).toThrow(
+      /ATTESTATION_CHAIN_UNTRUSTED_ROOT/,
+    );
+    const bundle = JSON.parse(evidence.bundle) as { gpus: { evidence: string }[] };
+    const gpu = bundle.gpus[0] as { evidence: string };
+    const flipped = Buffer.from(gpu.evidence, "base64");
+    flipped[flipped.length - 120] = (flipped[flipped.length - 120] as number) ^ 1;
+    gpu.evidence = flipped.toString("base64");
+    expect(() =>
+      attestWorkerEvidence(
+        { ...evidence, bundle: JSON.stringify(bundle) },
+        { challenge, devRoot, at: Date.now() },
+      ),
+    ).toThrow(/ATTESTATION_/);
   });
 });
 

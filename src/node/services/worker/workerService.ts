@@ -108,6 +108,8 @@ export interface WorkerOptions {
   readonly adversary: (typeof WORKER_ADVERSARIES)[number];
   readonly logger: Logger;
   readonly bodyLimit?: number;
+  /** The dev TEE's keys (shared by a devnet's workers, so one dev root vouches for all); default per worker. */
+  readonly devTeeKeys?: string | undefined;
 }
 
 /** A running worker's parts. */
@@ -120,11 +122,48 @@ export interface WorkerNode {
 }
 
 /** The dev-TEE evidence bound to the enclave key (DESIGN.md "Attestation evidence"): its digest. */
-function devAttestation(dir: string, publicKey: Uint8Array, challenge: Uint8Array): Hex {
-  writeDevEvidence(dir, { binding: { enclavePublicKey: publicKey, challenge }, mode: 0, at: Date.now() });
+function devAttestation(
+  dir: string,
+  keysDir: string | undefined,
+  publicKey: Uint8Array,
+  challenge: Uint8Array,
+): Hex {
+  writeDevEvidence(dir, {
+    binding: { enclavePublicKey: publicKey, challenge },
+    mode: 0,
+    at: Date.now(),
+    ...(keysDir ? { keysDir } : {}),
+  });
   const bundle = parseEvidenceBundle(readFileSync(join(dir, "bundle.json"), "utf8"));
   if (!bundle.ok) throw new VerinferError(bundle.error.code, `dev evidence: ${bundle.error.message}`);
   return bundleAttestationHash(bundle.value);
+}
+
+/** The worker's registration evidence as an attester fetches it: the bundle and its collateral. */
+export interface WorkerEvidence {
+  /** bundle.json: enclave key, challenge, GPU evidence. */
+  readonly bundle: string;
+  readonly collateral: {
+    readonly rims: readonly { readonly source: string; readonly xml: string }[];
+    readonly ocsp: readonly { readonly source: string; readonly der: Hex }[];
+  };
+}
+
+function evidenceOf(dir: string): WorkerEvidence {
+  const file = (name: string) => readFileSync(join(dir, name));
+  return {
+    bundle: file("bundle.json").toString("utf8"),
+    collateral: {
+      rims: ["driver.swidtag", "vbios.swidtag"].map((n) => ({
+        source: n,
+        xml: file(join("collateral", "rims", n)).toString("utf8"),
+      })),
+      ocsp: ["identity.der", "rim-signer.der"].map((n) => ({
+        source: n,
+        der: bytesToHex(new Uint8Array(file(join("collateral", "ocsp", n)))),
+      })),
+    },
+  };
 }
 
 /** The challenge a network's registration evidence answers (binds the evidence to this network). */
@@ -164,6 +203,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     engineHash: TS_INT_ENGINE_HASH,
     attestationHash: devAttestation(
       join(o.dataDir, "tee"),
+      o.devTeeKeys,
       publicKey,
       registrationChallenge(o.deployment.chainId, o.deployment.registry),
     ),
@@ -216,6 +256,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     return reply.header("content-type", contentType).send(text);
   });
   app.get("/v1/identity", async () => identity);
+  app.get("/v1/evidence", async () => evidenceOf(join(o.dataDir, "tee")));
   app.get<{ Params: { id: string } }>("/v1/traces/:id", async (request) => {
     const id = request.params.id;
     const s = /^0x[0-9a-fA-F]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
