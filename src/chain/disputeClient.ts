@@ -99,3 +99,12 @@ export function sendDisputeAction(
   const call = disputeCall(state, gameId, action, oneStepEvidence);
   return send(c, game, disputeGameAbi, call.functionName, call.args, call.value);
 }
+
+/**
+ * The longest trace (positions) whose every one-step fits a block, for a model of width `dim` and
+ * context `seqLen`: attention costs ≈ 267k gas per earlier position at dim 288 (docs/contracts.md,
+ * measured) and grows with the width, so 107 positions at dim 288 bound narrower models too.
+ */
+export function disputablePositions(dim: number, seqLen: number): number {
+  return Math.max(1, Math.min(seqLen, Math.floor((107 * 288) / Math.max(dim, 288))));
+}

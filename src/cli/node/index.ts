@@ -1,5 +1,13 @@
+import { readFileSync } from "node:fs";
+import { clientsFor } from "../../chain/deploy.ts";
+import { readDeployment } from "../../chain/deploymentFile.ts";
+import { VerinferError } from "../../errors.ts";
+import { pinnedDevRoot } from "../../node/attester.ts";
+import { readKeyFile } from "../../node/keys.ts";
 import { type Role, resolveRoleConfig, roleEnvNames } from "../../node/nodeConfig.ts";
+import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../../node/registration.ts";
 import { runUntilSignalled, startFisherman, startGateway, startWorker } from "../../node/runNode.ts";
+import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
 
 const COMMON_OPTIONS = {
@@ -59,6 +67,90 @@ function roleCommand(
   };
 }
 
+const registerCommand: CommandSpec = {
+  name: "register",
+  summary: "register and stake a running worker on chain after the attester verifies its evidence",
+  description: [
+    "Fetches the worker's identity and registration evidence (GET /v1/identity, /v1/evidence), verifies the",
+    "evidence as the attester (certificate chain to the pinned --dev-root, RIMs, measurements, the enclave key",
+    "bound to this network's challenge), signs the attester's verdict, and as the worker's operator registers",
+    "the worker and deposits --stake. With --owner-key-file (the deployment's owner) the model is registered",
+    "first if it is not, the attester is allowed, and the stake is minted to the operator (devnet faucet).",
+  ].join("\n"),
+  options: {
+    deployment: { type: "string", value: "FILE", required: true, description: "deployment file" },
+    worker: { type: "string", value: "URL", required: true, description: "the worker's base URL" },
+    "operator-key-file": {
+      type: "string",
+      value: "FILE",
+      required: true,
+      description: "the operator's key (mode 0600)",
+    },
+    "attester-key-file": {
+      type: "string",
+      value: "FILE",
+      required: true,
+      description: "the attester's key (mode 0600)",
+    },
+    "dev-root": {
+      type: "string",
+      value: "PEM",
+      required: true,
+      description: "the dev-TEE root certificate the attester pins",
+    },
+    "owner-key-file": {
+      type: "string",
+      value: "FILE",
+      description: "the owner's key: register the model, mint the stake",
+    },
+    stake: {
+      type: "string",
+      value: "WEI",
+      default: String(DEVNET_OTR_PARAMS.poea.minWorkerStake),
+      description: "stake to deposit",
+    },
+    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (default: the deployment file's)" },
+  },
+  examples: [
+    "verinfer node register --deployment d.json --worker http://10.0.0.5:8601 --operator-key-file op.key --attester-key-file att.key --dev-root dev-root.pem",
+  ],
+  async run(ctx) {
+    const d = readDeployment(ctx.string("deployment") as string);
+    const rpc = ctx.string("rpc") ?? d.rpcUrl;
+    const stakeText = ctx.string("stake") as string;
+    if (!/^\d{1,40}$/.test(stakeText))
+      throw new VerinferError("CLI_USAGE", "--stake is an amount in wei (digits)");
+    const attesterKey = readKeyFile(ctx.string("attester-key-file") as string);
+    const devRoot = pinnedDevRoot(readFileSync(ctx.string("dev-root") as string, "utf8"));
+    const { identity, evidence } = await fetchWorker(ctx.string("worker") as string);
+    const ownerFile = ctx.string("owner-key-file");
+    const owner = ownerFile ? clientsFor(rpc, d.chainId, readKeyFile(ownerFile)) : undefined;
+    if (owner) await registerModelOf(owner, d, identity, attesterAddress(attesterKey));
+    await registerWorker({
+      deployment: d,
+      identity,
+      evidence,
+      operator: clientsFor(rpc, d.chainId, readKeyFile(ctx.string("operator-key-file") as string)),
+      attesterKey,
+      devRoot,
+      stake: BigInt(stakeText),
+      validSeconds: 30n * 86_400n,
+      ...(owner ? { faucet: owner } : {}),
+    });
+    ctx.output(
+      {
+        registered: identity.address,
+        model: identity.modelName,
+        attestationHash: identity.attestationHash,
+        stake: stakeText,
+      },
+      () =>
+        `registered worker ${identity.address} (${identity.modelName}) with attestation ${identity.attestationHash}, staked ${stakeText} wei`,
+    );
+    return 0;
+  },
+};
+
 /** `verinfer node ROLE`. */
 export const nodeGroup: GroupSpec = {
   name: "node",
@@ -98,5 +190,6 @@ export const nodeGroup: GroupSpec = {
       },
       startFisherman,
     ),
+    registerCommand,
   ],
 };

@@ -77,7 +77,10 @@ export async function runDemo(
   const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: "devnet", maxRetries: 2 });
   const model = (await client.models.list()).data[0]?.id ?? "verinfer-tiny";
   const requests: DemoRequest[] = [];
-  for (let i = 0; i < o.requests; i++) {
+  const cheatServed = () => requests.some((r) => r.worker.toLowerCase() === o.cheater?.toLowerCase());
+  // Routing is random (weighted by stake, load and latency): with a cheat on the network, the demo goes
+  // on (up to 40 more requests) until the cheat has served one, so that there is something to catch.
+  for (let i = 0; i < o.requests || (o.cheater && !cheatServed() && i < o.requests + 40); i++) {
     const stream = i % 2 === 1;
     const messages = [{ role: "user" as const, content: PROMPTS[i % PROMPTS.length] as string }];
     const started = performance.now();

@@ -13,26 +13,21 @@ import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devKeys, sharedIssueTime } from "../../attestation/devEvidence.ts";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
-import { attesterVerdict, becomeSequencer, send } from "../../chain/clients.ts";
-import { clientsFor, coreParamsOf, type Deployment, deployCore } from "../../chain/deploy.ts";
+import { becomeSequencer } from "../../chain/clients.ts";
+import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
-import { registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../../errors.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
-import type { Certificate } from "../../protocol/attestation/x509.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
-import { attestWorkerEvidence, pinnedDevRoot } from "../attester.ts";
+import { pinnedDevRoot } from "../attester.ts";
 import { writeKeyFile } from "../keys.ts";
+import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../registration.ts";
 import { addressOfKey } from "../roleAuth.ts";
 import type { NodeReady } from "../runNode.ts";
-import {
-  registrationChallenge,
-  type WorkerEvidence,
-  type WorkerIdentity,
-} from "../services/worker/workerService.ts";
+import type { WorkerIdentity } from "../services/worker/workerService.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
 
@@ -88,15 +83,6 @@ export interface DevnetState {
 }
 
 export const DEFAULT_DEVNET_DIR = ".verinfer/devnet";
-
-/**
- * The longest trace (positions) whose every one-step fits a block, for a model of width `dim` and
- * context `seqLen`: attention costs ≈ 267k gas per earlier position at dim 288 (docs/contracts.md,
- * measured) and scales with the width, so 107 positions at dim 288 bound narrower models too.
- */
-export function disputablePositions(dim: number, seqLen: number): number {
-  return Math.max(1, Math.min(seqLen, Math.floor((107 * 288) / Math.max(dim, 288))));
-}
 
 /** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
 export function spawnRole(
@@ -154,62 +140,6 @@ export function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> 
   });
 }
 
-/** Registers the model (owner) and each worker (its operator, with the attester's verdict), staked. */
-async function registerWorkers(
-  rpcUrl: string,
-  d: Deployment,
-  keys: readonly Hex[],
-  identities: readonly { identity: WorkerIdentity; evidence: WorkerEvidence; operatorKey: Hex }[],
-  maxDisputePositions: number,
-  devRoot: Certificate,
-): Promise<void> {
-  const owner = clientsFor(rpcUrl, d.chainId, keys[0] as Hex);
-  const attesterKey = keys[9] as Hex;
-  const first = identities[0]?.identity as WorkerIdentity;
-  await send(owner, d.registry, registryAbi, "registerModel", [
-    first.modelId,
-    first.weightsHash,
-    first.stepsPerPosition,
-    maxDisputePositions,
-    [first.engineHash],
-  ]);
-  await send(owner, d.registry, registryAbi, "setAttester", [privateKeyToAccount(attesterKey).address, true]);
-  const stake = 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake;
-  for (const { identity, evidence, operatorKey } of identities) {
-    // The attester verifies the evidence before it signs anything: chain to the pinned dev root, RIMs,
-    // measurements, and the enclave key bound to this network's challenge.
-    const attested = attestWorkerEvidence(evidence, {
-      challenge: registrationChallenge(d.chainId, d.registry),
-      devRoot,
-      at: Date.now(),
-    });
-    if (attested.worker !== identity.address || attested.attestationHash !== identity.attestationHash)
-      throw new VerinferError(
-        "ATTESTATION_KEY_BINDING_MISMATCH",
-        `worker ${identity.address} presents evidence of ${attested.worker}`,
-      );
-    const operator = clientsFor(rpcUrl, d.chainId, operatorKey);
-    await send(owner, d.token, verinferTokenAbi, "mint", [operator.wallet.account.address, stake]);
-    await send(operator, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
-    const expiresAt = (await owner.public.getBlock()).timestamp + 30n * 86_400n;
-    const verdict = await attesterVerdict(attesterKey, d, {
-      worker: identity.address,
-      operator: operator.wallet.account.address,
-      modelId: identity.modelId,
-      attestationHash: identity.attestationHash,
-      expiresAt,
-    });
-    await send(operator, d.registry, registryAbi, "registerWorker", [
-      identity.address,
-      identity.modelId,
-      identity.attestationHash,
-      expiresAt,
-      verdict,
-    ]);
-    await send(operator, d.registry, registryAbi, "deposit", [identity.address, stake]);
-  }
-}
-
 /** Starts a devnet; on any failure everything started so far is stopped. */
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const progress = o.onProgress ?? (() => {});
@@ -222,7 +152,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     mkdirSync(dirname(model), { recursive: true });
     writeGeneratedModel(model, PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 7);
   }
-  const shape = loadCheckpoint(model).config;
+  loadCheckpoint(model); // a bad model file fails here, before anything starts
   progress("starting anvil");
   const chain = await startAnvil({ port: o.rpcPort });
   const started: ChildProcess[] = [];
@@ -277,21 +207,22 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       }),
     );
     progress("registering the workers (dev-TEE evidence verified by the attester, verdicts, stakes)");
-    const identities = await Promise.all(
-      workerProcs.map(async (w, i) => ({
-        identity: (await (await fetch(`${w.url}/v1/identity`)).json()) as WorkerIdentity,
-        evidence: (await (await fetch(`${w.url}/v1/evidence`)).json()) as WorkerEvidence,
-        operatorKey: keys[i + 1] as Hex,
-      })),
-    );
-    await registerWorkers(
-      chain.rpcUrl,
-      d,
-      keys,
-      identities,
-      disputablePositions(shape.dim, shape.seqLen),
-      devRoot,
-    );
+    const attesterKey = keys[9] as Hex;
+    const fetched = await Promise.all(workerProcs.map((w) => fetchWorker(w.url)));
+    const first = fetched[0]?.identity as WorkerIdentity;
+    await registerModelOf(owner, d, first, attesterAddress(attesterKey));
+    for (const [i, { identity, evidence }] of fetched.entries())
+      await registerWorker({
+        deployment: d,
+        identity,
+        evidence,
+        operator: clientsFor(chain.rpcUrl, d.chainId, keys[i + 1] as Hex),
+        attesterKey,
+        devRoot,
+        stake: 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake,
+        validSeconds: 30n * 86_400n,
+        faucet: owner,
+      });
     // From here blocks come every second, as on a real chain: chain time (and so the challenge windows
     // and dispute clocks) advances even when nobody transacts. Setup ran on automine, for speed.
     await owner.public.request({ method: "evm_setIntervalMining", params: [1] } as never);

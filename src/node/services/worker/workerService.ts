@@ -21,6 +21,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { disputablePositions } from "../../../chain/disputeClient.ts";
 import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
@@ -90,6 +91,8 @@ export interface WorkerIdentity {
   readonly attestationHash: Hex;
   /** Trace leaves per position (the registry's `stepsPerPosition`). */
   readonly stepsPerPosition: number;
+  /** The longest disputable trace of this model, in positions (the registry's `maxDisputePositions`). */
+  readonly maxDisputePositions: number;
   readonly chainId: number;
   readonly settlement: Hex;
   readonly adversary: (typeof WORKER_ADVERSARIES)[number];
@@ -208,6 +211,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       registrationChallenge(o.deployment.chainId, o.deployment.registry),
     ),
     stepsPerPosition: stepsPerPosition(intModel.shape),
+    maxDisputePositions: disputablePositions(intModel.shape.dim, intModel.shape.seqLen),
     chainId: o.deployment.chainId,
     settlement: o.deployment.rollup.toLowerCase() as Hex,
     adversary: o.adversary,

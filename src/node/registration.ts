@@ -1,0 +1,110 @@
+/**
+ * Putting a worker on the registry (used by `verinfer devnet` and `verinfer node register`): the
+ * network owner registers the model once; the attester fetches the worker's identity and evidence,
+ * verifies the evidence (attester.ts) and signs a verdict; the worker's operator registers the worker
+ * with it and deposits its stake.
+ */
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { attesterVerdict, send } from "../chain/clients.ts";
+import type { ChainClients, Deployment } from "../chain/deploy.ts";
+import { registryAbi, verinferTokenAbi } from "../chain/generated/contracts.ts";
+import { VerinferError } from "../errors.ts";
+import type { Certificate } from "../protocol/attestation/x509.ts";
+import { attestWorkerEvidence } from "./attester.ts";
+import {
+  registrationChallenge,
+  type WorkerEvidence,
+  type WorkerIdentity,
+} from "./services/worker/workerService.ts";
+
+/** A worker's identity and evidence, fetched from it. */
+export async function fetchWorker(
+  url: string,
+): Promise<{ identity: WorkerIdentity; evidence: WorkerEvidence }> {
+  const get = async (path: string) => {
+    const response = await fetch(`${url.replace(/\/$/, "")}${path}`, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok)
+      throw new VerinferError("WORKER_UNAVAILABLE", `${url}${path} answered HTTP ${response.status}`);
+    return response.json();
+  };
+  return {
+    identity: (await get("/v1/identity")) as WorkerIdentity,
+    evidence: (await get("/v1/evidence")) as WorkerEvidence,
+  };
+}
+
+/** Registers the worker's model (owner), unless it is registered already; makes `attester` an attester. */
+export async function registerModelOf(
+  owner: ChainClients,
+  d: Pick<Deployment, "registry">,
+  identity: WorkerIdentity,
+  attester: Hex,
+): Promise<void> {
+  const [, , , registered] = (await owner.public.readContract({
+    address: d.registry,
+    abi: registryAbi,
+    functionName: "models",
+    args: [identity.modelId],
+  } as never)) as [Hex, number, number, boolean];
+  if (!registered)
+    await send(owner, d.registry, registryAbi, "registerModel", [
+      identity.modelId,
+      identity.weightsHash,
+      identity.stepsPerPosition,
+      identity.maxDisputePositions,
+      [identity.engineHash],
+    ]);
+  await send(owner, d.registry, registryAbi, "setAttester", [attester, true]);
+}
+
+/**
+ * Verifies the worker's evidence as the attester, signs the verdict (valid `validSeconds`), and
+ * registers and stakes the worker as its operator. With `faucet` (the token owner, on a devnet) the
+ * stake is minted to the operator first; otherwise the operator must hold it.
+ */
+export async function registerWorker(o: {
+  readonly deployment: Deployment;
+  readonly identity: WorkerIdentity;
+  readonly evidence: WorkerEvidence;
+  readonly operator: ChainClients;
+  readonly attesterKey: Hex;
+  readonly devRoot: Certificate;
+  readonly stake: bigint;
+  readonly validSeconds: bigint;
+  readonly faucet?: ChainClients;
+}): Promise<void> {
+  const d = o.deployment;
+  const attested = attestWorkerEvidence(o.evidence, {
+    challenge: registrationChallenge(d.chainId, d.registry),
+    devRoot: o.devRoot,
+    at: Date.now(),
+  });
+  if (attested.worker !== o.identity.address || attested.attestationHash !== o.identity.attestationHash)
+    throw new VerinferError(
+      "ATTESTATION_KEY_BINDING_MISMATCH",
+      `worker ${o.identity.address} presents the evidence of ${attested.worker}`,
+    );
+  const operator = o.operator.wallet.account.address;
+  if (o.faucet) await send(o.faucet, d.token, verinferTokenAbi, "mint", [operator, o.stake]);
+  await send(o.operator, d.token, verinferTokenAbi, "approve", [d.registry, o.stake]);
+  const expiresAt = (await o.operator.public.getBlock()).timestamp + o.validSeconds;
+  const verdict = await attesterVerdict(o.attesterKey, d, {
+    worker: attested.worker,
+    operator,
+    modelId: o.identity.modelId,
+    attestationHash: attested.attestationHash,
+    expiresAt,
+  });
+  await send(o.operator, d.registry, registryAbi, "registerWorker", [
+    attested.worker,
+    o.identity.modelId,
+    attested.attestationHash,
+    expiresAt,
+    verdict,
+  ]);
+  await send(o.operator, d.registry, registryAbi, "deposit", [attested.worker, o.stake]);
+}
+
+/** The attester's address for its key. */
+export const attesterAddress = (key: Hex): Hex => privateKeyToAccount(key).address;
