@@ -284,7 +284,7 @@ if (run("devnet")) {
         ],
       ],
       {
-        title: `Devnet throughput (${d.throughput.clients} clients, ${d.throughput.seconds} s each way) and cost`,
+        title: `Devnet throughput (${d.throughput.clients} clients, ${d.throughput.seconds} s each way in alternating 5 s rounds; no fisherman) and cost`,
       },
     )}`,
   );

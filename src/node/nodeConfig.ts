@@ -49,6 +49,11 @@ export const WORKER_CONFIG = z
     adversary: z.enum(WORKER_ADVERSARIES).default("none"),
     /** The dev TEE's keys folder (a devnet shares one, so one dev root vouches for every worker). */
     devTeeKeys: z.string().min(1).optional(),
+    /** The operator's chain account (mode 0600): with it the worker defends its receipts in disputes. */
+    operatorKeyFile: z.string().min(1).optional(),
+    /** Protocol parameter preset for the dispute game (must match the deployed contracts'). */
+    params: z.enum(["devnet", "default"]).default("devnet"),
+    pollMs: z.coerce.number().int().min(100).default(1000),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof WORKER_CONFIG>;

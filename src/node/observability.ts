@@ -13,7 +13,10 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /** A JSON logger for `role` writing to stderr (stdout stays free for the CLI's own output). */
 export function nodeLogger(role: string, level: (typeof LOG_LEVELS)[number]): Logger {
-  return pino({ name: `verinfer-${role}`, level, base: { role, pid: process.pid } }, pino.destination(2));
+  return pino(
+    { name: `verinfer-${role}`, level, base: { role, pid: process.pid } },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }
 
 /** A metrics registry with the process's default metrics, prefixed `verinfer_<role>_`. */

@@ -56,6 +56,20 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     adversary: c.adversary,
     devTeeKeys: c.devTeeKeys,
     logger,
+    ...(c.operatorKeyFile && deployment.disputeGame
+      ? {
+          defence: {
+            chain: clientsFor(
+              c.rpcUrl ?? deployment.rpcUrl,
+              deployment.chainId,
+              readKeyFile(c.operatorKeyFile),
+            ),
+            disputeGame: deployment.disputeGame,
+            params: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+            pollMs: c.pollMs,
+          },
+        }
+      : {}),
   });
   const url = await listen(worker.app, c.host, c.port);
   logger.info({ url, address: worker.identity.address, adversary: c.adversary }, "worker ready");

@@ -3,17 +3,28 @@
  * asserted on chain"): a worker whose forward pass is faulted serves requests with valid, signed
  * receipts; the fisherman re-executes the posted batch, disputes the receipt whose trace root differs,
  * the cheat cannot defend it, and the game resolves on chain: the receipt is voided, the worker's
- * stake slashed by the spec's workerSlash, the fisherman credited; honest receipts become final.
+ * stake slashed by the spec's workerSlash, the fisherman credited; honest receipts become final. And
+ * the other way round: a lying challenger against an honest worker's receipt loses — the worker
+ * defends it from the context it kept, proves the attacked leaf on chain, keeps its stake and wins the
+ * liar's bonds.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicClientFor } from "../../src/chain/deploy.ts";
+import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
+import { playTurn } from "../../src/chain/disputePlayer.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
+import { encodeStepEvidence } from "../../src/chain/stepEvidence.ts";
+import { loadCheckpoint, quantizeCheckpoint } from "../../src/engine/llama2c/modelFiles.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
-import { DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
+import { traceStepEvidence } from "../../src/protocol/dispute/traceStep.ts";
+import { attackBond, DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
+import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
+import type { ExecutionContext } from "../../src/protocol/verifiable/replay.ts";
+import { OP, treeDepth } from "../../src/protocol/verifiable/trace.ts";
+import { verifiableGeneration } from "../../src/protocol/verifiable/verifiableGeneration.ts";
 
 let devnet: Devnet;
 
@@ -43,7 +54,7 @@ describe("devnet adversary: wrong output", () => {
     const stakeOf = async (w: string) =>
       ((await read(devnet.deployment.registry, registryAbi, "participant", [w])) as unknown[])[5] as bigint;
     const before = await stakeOf(cheater?.address as string);
-    const fisherman = devnet.fisherman.address as `0x${string}`;
+    const fisherman = devnet.fisherman?.address as `0x${string}`;
     const game = devnet.deployment.disputeGame as `0x${string}`;
 
     // Requests until the cheat has served two (routing spreads them over both workers).
@@ -85,9 +96,108 @@ describe("devnet adversary: wrong output", () => {
       2n * DEVNET_OTR_PARAMS.dispute.workerSlash,
     );
     expect((await read(game, disputeGameAbi, "credits", [fisherman])) as bigint).toBeGreaterThan(0n);
-    const disputes = (await (await fetch(`${devnet.fisherman.url}/v1/disputes`)).json()) as {
+    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
     };
     expect(disputes.games.map((g) => g.status)).toEqual(["won", "won"]);
+  }, 300_000);
+
+  it("a lying challenger against an honest receipt loses: the worker defends it, keeps its stake, wins the bonds", async () => {
+    const honest = devnet.workers.find((w) => w.adversary === "none") as Devnet["workers"][number];
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const read = (
+      address: `0x${string}`,
+      abi: readonly unknown[],
+      functionName: string,
+      args: readonly unknown[],
+    ) => chain.readContract({ address, abi, functionName, args } as never) as Promise<unknown>;
+    const game = devnet.deployment.disputeGame as `0x${string}`;
+    const liar = clientsFor(devnet.rpcUrl, devnet.deployment.chainId, devnet.keys[7] as `0x${string}`);
+    const model = quantizeCheckpoint(loadCheckpoint(join(devnet.dir, "model", "tiny.bin")), "tiny");
+    // An honest receipt, fresh in its window.
+    let a: AnswerReceipt | null = null;
+    while (!a) {
+      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "defend me" }], max_tokens: 4 }),
+      });
+      const ext = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
+      if ((ext.receipt as { worker: string }).worker === honest.address) a = ext;
+    }
+    let posted: AnswerReceipt = a;
+    while (posted.status !== "posted") {
+      await new Promise((r) => setTimeout(r, 200));
+      posted = (await (
+        await fetch(`${devnet.gatewayUrl}/v1/receipts/${a.requestId}`)
+      ).json()) as AnswerReceipt;
+    }
+    const signed = validateSignedReceipt({ receipt: posted.receipt, signature: posted.signature });
+    if (!signed.ok) throw new Error(signed.error.message);
+    const r = signed.value.receipt;
+    const { context } = (await (await fetch(`${honest.url}/v1/traces/${r.requestId}`)).json()) as {
+      context: ExecutionContext;
+    };
+    // The liar's "re-execution" differs at one step.
+    const lie = verifiableGeneration(model, context, r.outputTokens, {
+      pos: 1,
+      layer: 0,
+      op: OP.SWIGLU,
+      index: 2,
+      delta: 1,
+    });
+    expect(lie.fields.traceRoot).not.toBe(r.traceRoot);
+    const stakeBefore = (
+      (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
+    )[5];
+    const gameId = (await read(game, disputeGameAbi, "gameCount", [])) as bigint;
+    const { chainId: _c, settlement: _s, ...fields } = r;
+    await liar.public.waitForTransactionReceipt({
+      hash: await liar.wallet.writeContract({
+        address: game,
+        abi: disputeGameAbi,
+        functionName: "challenge",
+        args: [BigInt(posted.batch ?? 0), posted.position, fields, signed.value.signature, posted.proof],
+        value: attackBond(DEVNET_OTR_PARAMS.dispute, treeDepth(lie.outputs.length)),
+      } as never),
+    });
+    const evidence = (i: number) =>
+      traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
+    let outcome: boolean | null = null;
+    for (let i = 0; i < 240 && outcome === null; i++) {
+      const turn = await playTurn(
+        liar,
+        game,
+        gameId,
+        { traceRoot: r.traceRoot, leafCount: lie.outputs.length, worker: r.worker },
+        DEVNET_OTR_PARAMS.dispute,
+        { me: liar.wallet.account.address, tree: lie.tree, stepEvidence: evidence },
+        (j) => encodeStepEvidence(model, j, evidence(j)),
+      );
+      if (turn.resolved) outcome = turn.rootCountered;
+      else {
+        const onChain = (await read(game, disputeGameAbi, "game", [gameId])) as {
+          resolved: boolean;
+          rootCountered: boolean;
+        };
+        if (onChain.resolved) outcome = onChain.rootCountered;
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(outcome).toBe(false); // the worker's trace root stands
+    expect(
+      (
+        (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
+      )[5],
+    ).toBe(stakeBefore);
+    expect((await read(game, disputeGameAbi, "credits", [honest.operator])) as bigint).toBeGreaterThan(0n);
+    expect((await read(game, disputeGameAbi, "credits", [liar.wallet.account.address])) as bigint).toBe(0n);
+    // The worker sees the outcome too (it polls the chain once a second).
+    let seen: { gameId: string; rootCountered: boolean }[] = [];
+    for (let i = 0; i < 30 && seen.length === 0; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      seen = ((await (await fetch(`${honest.url}/health`)).json()) as { disputes: typeof seen }).disputes;
+    }
+    expect(seen).toContainEqual({ gameId: String(gameId), rootCountered: false });
   }, 300_000);
 });

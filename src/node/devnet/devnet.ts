@@ -42,6 +42,8 @@ export interface DevnetOptions {
   readonly adversary: "none" | "wrong-output";
   readonly gatewayPort: number;
   readonly rpcPort: number;
+  /** Start the fisherman (default true; the throughput bench leaves it out: it re-executes every receipt). */
+  readonly fisherman?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -63,7 +65,7 @@ export interface Devnet {
   readonly deployment: DeploymentFile;
   readonly chain: LocalChain;
   readonly gateway: DevnetProcess;
-  readonly fisherman: DevnetProcess;
+  readonly fisherman: DevnetProcess | null;
   readonly workers: readonly (DevnetProcess & { readonly operator: Hex; readonly adversary: string })[];
   /** anvil's funded dev keys (0: owner and sequencer, 1..n: worker operators, 8: fisherman, 9: attester). */
   readonly keys: readonly Hex[];
@@ -186,6 +188,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         const dataDir = join(dir, `worker-${i + 1}`);
         mkdirSync(dataDir, { recursive: true });
         const config = join(dir, `worker-${i + 1}.json`);
+        const operatorKeyFile = join(dataDir, "operator.key");
+        writeKeyFile(operatorKeyFile, keys[i + 1] as Hex);
         writeFileSync(
           config,
           jsonText({
@@ -198,6 +202,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               gateways: [gatewayAddress],
               adversary,
               devTeeKeys,
+              operatorKeyFile,
             },
           }),
         );
@@ -243,27 +248,31 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     );
     const gateway = await spawnRole("gateway", gatewayConfig, join(dir, "logs", "gateway.log"));
     started.push(gateway.child);
-    progress("starting the fisherman (re-executes every posted receipt)");
-    mkdirSync(join(dir, "fisherman"), { recursive: true });
-    const fishermanKeyFile = join(dir, "fisherman", "account.key");
-    writeKeyFile(fishermanKeyFile, keys[8] as Hex);
-    const fishermanConfig = join(dir, "fisherman.json");
-    writeFileSync(
-      fishermanConfig,
-      jsonText({
-        fisherman: {
-          port: 0,
-          dataDir: join(dir, "fisherman"),
-          deployment: deploymentFile,
-          keyFile: fishermanKeyFile,
-          model,
-          gateway: gateway.url,
-          params: "devnet",
-        },
-      }),
-    );
-    const fisherman = await spawnRole("fisherman", fishermanConfig, join(dir, "logs", "fisherman.log"));
-    started.push(fisherman.child);
+    const startFisherman = async (): Promise<DevnetProcess> => {
+      progress("starting the fisherman (re-executes every posted receipt)");
+      mkdirSync(join(dir, "fisherman"), { recursive: true });
+      const fishermanKeyFile = join(dir, "fisherman", "account.key");
+      writeKeyFile(fishermanKeyFile, keys[8] as Hex);
+      const fishermanConfig = join(dir, "fisherman.json");
+      writeFileSync(
+        fishermanConfig,
+        jsonText({
+          fisherman: {
+            port: 0,
+            dataDir: join(dir, "fisherman"),
+            deployment: deploymentFile,
+            keyFile: fishermanKeyFile,
+            model,
+            gateway: gateway.url,
+            params: "devnet",
+          },
+        }),
+      );
+      const f = await spawnRole("fisherman", fishermanConfig, join(dir, "logs", "fisherman.log"));
+      started.push(f.child);
+      return f;
+    };
+    const fisherman = o.fisherman === false ? null : await startFisherman();
     const devnet: Devnet = {
       dir,
       rpcUrl: chain.rpcUrl,
@@ -281,7 +290,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       pid: process.pid,
       rpcUrl: chain.rpcUrl,
       gatewayUrl: gateway.url,
-      processes: [gateway, fisherman, ...workerProcs].map((p) => ({
+      processes: [gateway, ...(fisherman ? [fisherman] : []), ...workerProcs].map((p) => ({
         role: p.role,
         url: p.url,
         address: p.address,

@@ -20,6 +20,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
+import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
 import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
@@ -30,6 +31,7 @@ import { VerinferError } from "../../../errors.ts";
 import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
 import { bytesToHex, type Hex, hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
 import { keccak256Hex, keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
+import type { DisputeParams } from "../../../protocol/params/otr.ts";
 import { addressOf, type Receipt, receiptToJson } from "../../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -43,6 +45,7 @@ import { httpError, httpErrorOf } from "../../http/httpErrors.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
+import { DisputeDefender } from "./disputeDefender.ts";
 import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
 
 /** The engine measurement a ts-int worker's receipts carry (engine spec v2). */
@@ -113,6 +116,13 @@ export interface WorkerOptions {
   readonly bodyLimit?: number;
   /** The dev TEE's keys (shared by a devnet's workers, so one dev root vouches for all); default per worker. */
   readonly devTeeKeys?: string | undefined;
+  /** With these, the worker defends its receipts in disputes from its operator's account. */
+  readonly defence?: {
+    readonly chain: ChainClients;
+    readonly disputeGame: Hex;
+    readonly params: DisputeParams;
+    readonly pollMs: number;
+  };
 }
 
 /** A running worker's parts. */
@@ -226,6 +236,24 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   let running = 0;
   let closing = false;
 
+  // A cheat does not defend its receipts (it would lose at the one-step check anyway).
+  const defender =
+    o.defence && o.adversary === "none"
+      ? new DisputeDefender(
+          o.defence.chain,
+          o.defence.disputeGame,
+          identity.address,
+          o.defence.params,
+          intModel,
+          store,
+          o.logger,
+        )
+      : null;
+  const defenceTimer =
+    defender && o.defence ? setInterval(() => void defender.step(), o.defence.pollMs) : null;
+  if (!defender)
+    o.logger.warn({}, "no operator account: this worker will not defend its receipts in disputes");
+
   const app = Fastify({ bodyLimit: o.bodyLimit ?? 256 * 1024, logger: false });
   // The raw body is what the gateway signed.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
@@ -254,7 +282,14 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     return reply.code(e.status).send(e.body);
   });
 
-  app.get("/health", async () => ({ ok: !closing, role: "worker", address: identity.address, running }));
+  app.get("/health", async () => ({
+    ok: !closing,
+    role: "worker",
+    address: identity.address,
+    running,
+    defends: defender !== null,
+    disputes: defender?.outcomes ?? [],
+  }));
   app.get("/metrics", async (_request, reply) => {
     const { contentType, text } = await metrics.exposition();
     return reply.header("content-type", contentType).send(text);
@@ -413,6 +448,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     store,
     async close() {
       closing = true;
+      if (defenceTimer) clearInterval(defenceTimer);
       await app.close(); // waits for running requests
       await engine.close();
       store.close();
