@@ -2,7 +2,8 @@
  * The one place where errors become HTTP replies (DESIGN.md "Errors"): a status per error code and
  * the body `{ error: { code, message, meta, type } }`, which is also the shape OpenAI clients read.
  */
-import { isVerinferError } from "../../errors.ts";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { isVerinferError, VerinferError } from "../../errors.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -68,4 +69,35 @@ export function httpError(
 export function httpErrorOf(error: unknown): HttpErrorReply {
   if (isVerinferError(error)) return httpError(error.code, error.message, error.details);
   return httpError("INTERNAL_ERROR", "internal error; see the server log");
+}
+
+/** Sends an error reply (503 and 429 say when to retry). */
+export function sendHttpError(reply: FastifyReply, error: HttpErrorReply): FastifyReply {
+  if (error.status === 503 || error.status === 429) reply.header("retry-after", "1");
+  return reply.code(error.status).send(error.body);
+}
+
+/**
+ * Every verinfer HTTP service's error replies: Fastify's own 4xx (bad JSON, wrong content type, body
+ * too large) are request problems with their status kept; verinfer errors get their code's status;
+ * anything else is logged and becomes a 500 that names no internals; unknown routes are 404.
+ */
+export function installErrorReplies(app: FastifyInstance, logError: (error: unknown) => void): void {
+  app.setErrorHandler((error, _request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
+      const code = status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID";
+      const message =
+        status === 415 ? "the body must be JSON (Content-Type: application/json)" : (error as Error).message;
+      return sendHttpError(reply, httpError(code, message, {}, status));
+    }
+    if (!(error instanceof VerinferError)) logError(error);
+    return sendHttpError(reply, httpErrorOf(error));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendHttpError(
+      reply,
+      httpError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
 }

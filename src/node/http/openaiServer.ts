@@ -6,7 +6,7 @@
  * up, streaming or not, stops its generation (or leaves the queue) and frees the engine.
  */
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type {
   ChatMessage,
@@ -17,7 +17,7 @@ import type {
   GenerationResult,
 } from "../../engine/engine.ts";
 import { VerinferError } from "../../errors.ts";
-import { type HttpErrorReply, httpError, httpErrorOf } from "./httpErrors.ts";
+import { httpError, httpErrorOf, installErrorReplies, sendHttpError } from "./httpErrors.ts";
 
 /** Server settings. */
 export interface OpenAiServerOptions {
@@ -141,10 +141,7 @@ function usageOf(result: GenerationResult) {
     : null;
 }
 
-function send(reply: FastifyReply, error: HttpErrorReply): FastifyReply {
-  if (error.status === 503) reply.header("retry-after", "1");
-  return reply.code(error.status).send(error.body);
-}
+const send = sendHttpError;
 
 /** Builds the server (not yet listening; `inject()` works for in-process use). */
 export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstance {
@@ -164,21 +161,7 @@ export function createOpenAiServer(options: OpenAiServerOptions): FastifyInstanc
     ((error: unknown) =>
       process.stderr.write(`verinfer serve: internal error: ${(error as Error)?.stack ?? String(error)}\n`));
 
-  app.setErrorHandler((error, _request, reply) => {
-    const status = (error as { statusCode?: number }).statusCode;
-    // Fastify's own 4xx errors (bad JSON, wrong content type, body too large) are request problems.
-    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
-      const code = status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID";
-      const message =
-        status === 415 ? "the body must be JSON (Content-Type: application/json)" : (error as Error).message;
-      return send(reply, httpError(code, message, {}, status));
-    }
-    if (!(error instanceof VerinferError)) logError(error);
-    return send(reply, httpErrorOf(error));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, httpError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`)),
-  );
+  installErrorReplies(app, logError);
   app.addHook("onRequest", async (request, reply) => {
     if (!options.apiKey || !request.url.startsWith("/v1/")) return;
     if (request.headers.authorization !== `Bearer ${options.apiKey}`) {

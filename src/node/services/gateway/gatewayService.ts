@@ -15,7 +15,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
@@ -32,7 +32,7 @@ import {
 } from "../../../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1 } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type ProvisionalFinality, Sequencer } from "../../../protocol/rollup/sequencer.ts";
-import { httpErrorOf } from "../../http/httpErrors.ts";
+import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { signRoleMessage } from "../../roleAuth.ts";
@@ -231,28 +231,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     onProtoPoisoning: "remove",
     onConstructorPoisoning: "remove",
   });
-  const sendError = (reply: FastifyReply, error: unknown) => {
-    const e = httpErrorOf(error);
-    if (e.status === 503 || e.status === 429) reply.header("retry-after", "1");
-    return reply.code(e.status).send(e.body);
-  };
-  app.setErrorHandler((error, _request, reply) => {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
-      const code = status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID";
-      const message =
-        status === 415 ? "the body must be JSON (Content-Type: application/json)" : (error as Error).message;
-      return sendError(reply, new VerinferError(code, message));
-    }
-    if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "internal error");
-    return sendError(reply, error);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      new VerinferError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`),
-    ),
-  );
+  installErrorReplies(app, (error) => o.logger.error({ err: error }, "internal error"));
   /** The caller's client name (API key) and rate budget. */
   const clientOf = (authorization: string | undefined): ApiClient => {
     if (clients.size === 0) return { key: "", name: "anonymous", requestsPerMinute: o.openRequestsPerMinute };
@@ -389,6 +368,17 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`;
     let streaming = false;
+    /** Starts the SSE reply: headers and the assistant role (with the first content, if any). */
+    const openStream = (content: string) => {
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      reply.raw.write(chunk([{ index: 0, delta: { role: "assistant", content }, finish_reason: null }]));
+      streaming = true;
+    };
     /** Runs the request on one worker, streaming its text on; returns its final line. */
     const generateOn = async (w: WorkerLink): Promise<{ done: true } & ServedAnswer> => {
       w.inFlight++;
@@ -401,18 +391,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
             );
           if ("done" in line) return line;
           if (body.stream && line.text) {
-            if (!streaming) {
-              reply.hijack();
-              reply.raw.writeHead(200, {
-                "content-type": "text/event-stream; charset=utf-8",
-                "cache-control": "no-cache",
-                connection: "keep-alive",
-              });
-              reply.raw.write(
-                chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]),
-              );
-              streaming = true;
-            }
+            if (!streaming) openStream("");
             reply.raw.write(chunk([{ index: 0, delta: { content: line.text }, finish_reason: null }]));
           }
         }
@@ -500,23 +479,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           verinfer: unknown;
         };
         const choice = a.choices[0] as { message: { content: string }; finish_reason: string };
-        if (!streaming) {
-          reply.hijack();
-          reply.raw.writeHead(200, {
-            "content-type": "text/event-stream; charset=utf-8",
-            "cache-control": "no-cache",
-            connection: "keep-alive",
-          });
-          reply.raw.write(
-            chunk([
-              {
-                index: 0,
-                delta: { role: "assistant", content: choice.message.content },
-                finish_reason: null,
-              },
-            ]),
-          );
-        }
+        if (!streaming) openStream(choice.message.content);
         reply.raw.write(chunk([{ index: 0, delta: {}, finish_reason: choice.finish_reason }]));
         reply.raw.write(
           chunk([], {

@@ -41,7 +41,7 @@ import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { OP, stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
-import { httpError, httpErrorOf } from "../../http/httpErrors.ts";
+import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
@@ -264,23 +264,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       done(Object.assign(new Error(`the body is not JSON: ${(e as Error).message}`), { statusCode: 400 }));
     }
   });
-  app.setErrorHandler((error, _request, reply) => {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (!(error instanceof VerinferError) && status !== undefined && status >= 400 && status < 500) {
-      const e = httpError(
-        status === 413 ? "INPUT_TOO_LARGE" : "API_REQUEST_INVALID",
-        (error as Error).message,
-      );
-      return reply.code(e.status).send(e.body);
-    }
-    if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "internal error");
-    const e = httpErrorOf(error);
-    return reply.code(e.status).send(e.body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const e = httpError("API_ROUTE_UNKNOWN", `no route ${request.method} ${request.url.split("?")[0]}`);
-    return reply.code(e.status).send(e.body);
-  });
+  installErrorReplies(app, (error) => o.logger.error({ err: error }, "internal error"));
 
   app.get("/health", async () => ({
     ok: !closing,
