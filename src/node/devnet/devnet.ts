@@ -44,6 +44,8 @@ export interface DevnetOptions {
   readonly rpcPort: number;
   /** Start the fisherman (default true; the throughput bench leaves it out: it re-executes every receipt). */
   readonly fisherman?: boolean;
+  /** The RPC URL the gateway uses (tests put a proxy they can cut in front of anvil); default anvil's. */
+  readonly gatewayRpc?: (anvilUrl: string) => Promise<string>;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -243,6 +245,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           keyFile: gatewayKeyFile,
           workers: workerProcs.map((w) => w.url),
           params: "devnet",
+          ...(o.gatewayRpc ? { rpcUrl: await o.gatewayRpc(chain.rpcUrl) } : {}),
         },
       }),
     );
