@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { configFileSection, envLayer, type Layer, resolveLayers } from "../config/layeredConfig.ts";
 import { LOG_LEVELS } from "./observability.ts";
-import { WORKER_ADVERSARIES } from "./services/worker/workerService.ts";
+import { WORKER_ADVERSARIES } from "./services/worker/adversaries.ts";
 
 const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x address");
 /** A list from JSON (an array) or the environment (comma-separated). */

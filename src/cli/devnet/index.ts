@@ -4,6 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { VerinferError } from "../../errors.ts";
 import { runDemo } from "../../node/devnet/demo.ts";
 import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/devnet/devnet.ts";
+import { WORKER_ADVERSARIES, type WorkerAdversary } from "../../node/services/worker/adversaries.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
 
@@ -133,14 +134,19 @@ async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> 
 }
 
 /** The cheat: --adversary, else wrong-output in the demo and none otherwise. */
-function adversaryOf(ctx: CommandContext): "none" | "wrong-output" {
+function adversaryOf(ctx: CommandContext): WorkerAdversary {
   const given = ctx.string("adversary") ?? (ctx.flag("demo") ? "wrong-output" : "none");
-  if (given !== "none" && given !== "wrong-output")
+  if (given === "leaked-key")
     throw new VerinferError(
       "CLI_USAGE",
-      `--adversary ${given} is not available; this version plays wrong-output (or none). downgrade, lazy and leaked-key are not implemented yet`,
+      "--adversary leaked-key is not implemented yet (wrong-output, downgrade, lazy or none)",
     );
-  return given;
+  if (!(WORKER_ADVERSARIES as readonly string[]).includes(given))
+    throw new VerinferError(
+      "CLI_USAGE",
+      `--adversary must be one of ${WORKER_ADVERSARIES.join(", ")}, not ${given}`,
+    );
+  return given as WorkerAdversary;
 }
 
 const upCommand: CommandSpec = {
@@ -196,7 +202,8 @@ const upCommand: CommandSpec = {
     adversary: {
       type: "string",
       value: "KIND",
-      description: "make the last worker cheat: wrong-output (the default with --demo) or none",
+      description:
+        "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy or none",
     },
   },
   examples: [
@@ -302,7 +309,7 @@ const upCommand: CommandSpec = {
               ...(c
                 ? [
                     [
-                      `cheating worker ${c.worker.slice(0, 10)}… (wrong output)`,
+                      `cheating worker ${c.worker.slice(0, 10)}… (${cheater?.adversary})`,
                       `${c.receipts} receipts served`,
                     ],
                     [

@@ -27,6 +27,7 @@ import { writeKeyFile } from "../keys.ts";
 import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../registration.ts";
 import { addressOfKey } from "../roleAuth.ts";
 import type { NodeReady } from "../runNode.ts";
+import type { WorkerAdversary } from "../services/worker/adversaries.ts";
 import type { WorkerIdentity } from "../services/worker/workerService.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
@@ -39,7 +40,9 @@ export interface DevnetOptions {
   readonly model?: string | undefined;
   readonly modelName?: string | undefined;
   /** The cheat the last worker plays (none: every worker is honest). */
-  readonly adversary: "none" | "wrong-output";
+  readonly adversary: WorkerAdversary;
+  /** Each worker's part, overriding `adversary` (tests put several cheats on one network). */
+  readonly adversaries?: readonly WorkerAdversary[];
   readonly gatewayPort: number;
   readonly rpcPort: number;
   /** Start the fisherman (default true; the throughput bench leaves it out: it re-executes every receipt). */
@@ -68,7 +71,10 @@ export interface Devnet {
   readonly chain: LocalChain;
   readonly gateway: DevnetProcess;
   readonly fisherman: DevnetProcess | null;
-  readonly workers: readonly (DevnetProcess & { readonly operator: Hex; readonly adversary: string })[];
+  readonly workers: readonly (DevnetProcess & {
+    readonly operator: Hex;
+    readonly adversary: WorkerAdversary;
+  })[];
   /** anvil's funded dev keys (0: owner and sequencer, 1..n: worker operators, 8: fisherman, 9: attester). */
   readonly keys: readonly Hex[];
   /** Stops every process (SIGTERM, then SIGKILL after 5 s) and the chain. */
@@ -186,7 +192,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     progress(`starting ${o.workers} workers`);
     const workerProcs = await Promise.all(
       Array.from({ length: o.workers }, async (_, i) => {
-        const adversary = o.adversary !== "none" && i === o.workers - 1 ? o.adversary : "none";
+        const adversary: WorkerAdversary =
+          o.adversaries?.[i] ?? (o.adversary !== "none" && i === o.workers - 1 ? o.adversary : "none");
         const dataDir = join(dir, `worker-${i + 1}`);
         mkdirSync(dataDir, { recursive: true });
         const config = join(dir, `worker-${i + 1}.json`);

@@ -24,6 +24,7 @@ import { readKeyFile } from "../../keys.ts";
 import { resolveRoleConfig } from "../../nodeConfig.ts";
 import { nodeLogger } from "../../observability.ts";
 import { addressOfKey, signRoleMessage } from "../../roleAuth.ts";
+import type { WorkerAdversary } from "./adversaries.ts";
 import {
   createWorker,
   registrationChallenge,
@@ -44,19 +45,19 @@ const deployment = {
 let honest: WorkerNode;
 let cheat: WorkerNode;
 
+const build = (name: string, adversary: WorkerAdversary) =>
+  createWorker({
+    dataDir: join(dir, name),
+    model,
+    modelName: "verinfer-tiny",
+    deployment,
+    gateways: [addressOfKey(GATEWAY_KEY)],
+    threads: 1,
+    adversary,
+    logger: nodeLogger("worker", "silent"),
+  });
+
 beforeAll(async () => {
-  const gateway = addressOfKey(GATEWAY_KEY);
-  const build = (name: string, adversary: "none" | "wrong-output") =>
-    createWorker({
-      dataDir: join(dir, name),
-      model,
-      modelName: "verinfer-tiny",
-      deployment,
-      gateways: [gateway],
-      threads: 1,
-      adversary,
-      logger: nodeLogger("worker", "silent"),
-    });
   honest = await build("honest", "none");
   cheat = await build("cheat", "wrong-output");
 }, 60_000);
@@ -123,15 +124,25 @@ describe("worker receipts", () => {
     }
   }, 60_000);
 
-  it("the wrong-output adversary's receipts do not match an honest replay of the same request", async () => {
-    const done = finalLine((await infer(cheat, request(9))).payload);
-    const signed = validateSignedReceipt(done.receipt);
-    if (!signed.ok) throw new Error(signed.error.message);
-    const r = signed.value.receipt;
-    const context = cheat.store.byRequestId(r.requestId)?.context as ExecutionContext;
-    const replay = verifiableGeneration(intModel, context, r.outputTokens);
-    expect(r.traceRoot).not.toBe(replay.fields.traceRoot);
-    expect(r.promptHash).toBe(replay.fields.promptHash);
+  it("each adversary's receipts claim the registered model and request but not the replay's trace", async () => {
+    for (const adversary of ["wrong-output", "downgrade", "lazy"] as const) {
+      const w = adversary === "wrong-output" ? cheat : await build(adversary, adversary);
+      try {
+        const done = finalLine((await infer(w, request(9))).payload);
+        const signed = validateSignedReceipt(done.receipt);
+        if (!signed.ok) throw new Error(signed.error.message);
+        const r = signed.value.receipt;
+        const context = w.store.byRequestId(r.requestId)?.context as ExecutionContext;
+        const replay = verifiableGeneration(intModel, context, r.outputTokens);
+        expect(r.traceRoot, adversary).not.toBe(replay.fields.traceRoot);
+        expect(r.promptHash, adversary).toBe(replay.fields.promptHash);
+        expect(r.paramsHash, adversary).toBe(replay.fields.paramsHash);
+        expect(r.weightsHash, adversary).toBe(replay.fields.weightsHash); // the registered weights, claimed
+        expect(recoverReceiptSigner(signed.value).ok, adversary).toBe(true);
+      } finally {
+        if (w !== cheat) await w.close();
+      }
+    }
   }, 60_000);
 
   it("serves a request id once: the same request again gets the same answer, another request a 409", async () => {

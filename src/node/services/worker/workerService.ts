@@ -23,9 +23,14 @@ import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
-import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
-import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
-import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
+import {
+  type Engine,
+  type GenerationChunk,
+  type GenerationResult,
+  promptOf,
+} from "../../../engine/engine.ts";
+import { generatedIntModel, loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import { decodePiece, encode, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
 import { createEngine } from "../../../engine/registry.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
@@ -35,16 +40,15 @@ import type { DisputeParams } from "../../../protocol/params/otr.ts";
 import { addressOf, type Receipt, receiptToJson } from "../../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
-import type { Fault } from "../../../protocol/verifiable/intTransformer.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
-import { OP, stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
-import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
+import { cheat, type GenerationFields, type WorkerAdversary } from "./adversaries.ts";
 import { DisputeDefender } from "./disputeDefender.ts";
 import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
 
@@ -55,15 +59,6 @@ export const TS_INT_ENGINE_HASH: Hex = keccakUtf8(
 
 /** The model id of a served model name. */
 export const modelIdOf = (name: string): Hex => keccakUtf8(`verinfer model: ${name}`);
-
-/** The adversaries a devnet worker can play. */
-export const WORKER_ADVERSARIES = ["none", "wrong-output"] as const;
-
-/**
- * The wrong-output cheat: one activation of layer 0's W2 output at position 1 pushed far off, which
- * changes the tokens sampled after it in the generated devnet model.
- */
-const WRONG_OUTPUT_FAULT: Fault = { pos: 1, layer: 0, op: OP.W2, index: 5, delta: 400_000 };
 
 /** What the gateway sends: the request id it assigned, chat messages or a prompt, sampling, seed. */
 export const INFER_REQUEST = z
@@ -98,7 +93,7 @@ export interface WorkerIdentity {
   readonly maxDisputePositions: number;
   readonly chainId: number;
   readonly settlement: Hex;
-  readonly adversary: (typeof WORKER_ADVERSARIES)[number];
+  readonly adversary: WorkerAdversary;
 }
 
 export interface WorkerOptions {
@@ -111,7 +106,7 @@ export interface WorkerOptions {
   /** Addresses whose signed requests this worker serves. */
   readonly gateways: readonly Hex[];
   readonly threads: number;
-  readonly adversary: (typeof WORKER_ADVERSARIES)[number];
+  readonly adversary: WorkerAdversary;
   readonly logger: Logger;
   readonly bodyLimit?: number;
   /** The dev TEE's keys (shared by a devnet's workers, so one dev root vouches for all); default per worker. */
@@ -207,6 +202,12 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   const publicKey = secp256k1.getPublicKey(privateKey, false);
   const llama = loadLlama2c(o.model);
   const intModel: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
+  // The downgrade cheat's cheaper model: same shape, other (seeded) weights; built on first use.
+  let cheap: IntModel | null = null;
+  const cheapModel = () => {
+    cheap ??= generatedIntModel(intModel.shape, 1);
+    return cheap;
+  };
   const identity: WorkerIdentity = {
     address: addressOf(publicKey),
     publicKey: bytesToHex(publicKey),
@@ -332,54 +333,81 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     const started = performance.now();
     let stream: AsyncGenerator<GenerationChunk, GenerationResult, void> | null = null;
     try {
-      stream = engine.stream({
-        messages: body.messages,
-        params: body.params,
-        seed: body.seed,
-        trace: true,
-        signal: hangUp.signal,
-      });
-      // The first step runs before anything is written, so a bad request still gets a 4xx.
-      let next = await stream.next();
-      reply.hijack();
-      const raw_ = reply.raw;
-      raw_.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
-      const honestText = o.adversary === "none";
-      while (!next.done) {
-        if (honestText && next.value.text) raw_.write(`${JSON.stringify({ text: next.value.text })}\n`);
-        next = await stream.next();
+      let context: ExecutionContext;
+      let outputTokens: number;
+      let honest: {
+        fields: GenerationFields;
+        text: string;
+        finishReason: ServedAnswer["finishReason"];
+        completion: number;
+      } | null = null;
+      if (o.adversary === "lazy") {
+        // Runs nothing: tokenizes the prompt only, to name it in the receipt.
+        const prompt = encode(llama.tokenizer, promptOf({ messages: body.messages }), true);
+        if (prompt.length >= intModel.shape.seqLen)
+          throw new VerinferError(
+            "GENERATION_INVALID",
+            `the prompt is ${prompt.length} tokens; the model's context is ${intModel.shape.seqLen}`,
+          );
+        context = {
+          prompt,
+          sampling: { temperature: body.params.temperature, topP: body.params.topP, seed: body.seed },
+        };
+        outputTokens = Math.min(body.params.maxTokens, intModel.shape.seqLen - prompt.length + 1);
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+      } else {
+        stream = engine.stream({
+          messages: body.messages,
+          params: body.params,
+          seed: body.seed,
+          trace: true,
+          signal: hangUp.signal,
+        });
+        // The first step runs before anything is written, so a bad request still gets a 4xx.
+        let next = await stream.next();
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+        while (!next.done) {
+          if (o.adversary === "none" && next.value.text)
+            reply.raw.write(`${JSON.stringify({ text: next.value.text })}\n`);
+          next = await stream.next();
+        }
+        const result = next.value;
+        const trace = result.trace;
+        if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
+        context = { prompt: trace.tokens.slice(0, trace.promptTokens), sampling: trace.sampling };
+        outputTokens = trace.sampled.length;
+        honest = {
+          fields: {
+            weightsHash: trace.modelRoot as Hex,
+            promptHash: bytesToHex(promptHashOf(context.prompt)),
+            paramsHash: bytesToHex(paramsHashOf(context.sampling)),
+            outputHash: bytesToHex(promptHashOf(trace.sampled)),
+            traceRoot: trace.root as Hex,
+            inputTokens: context.prompt.length,
+            outputTokens,
+          },
+          text: result.text,
+          finishReason: result.finishReason,
+          completion: result.tokenIds?.length ?? 0,
+        };
       }
-      const result = next.value;
-      const trace = result.trace;
-      if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
-      const context: ExecutionContext = {
-        prompt: trace.tokens.slice(0, trace.promptTokens),
-        sampling: trace.sampling,
-      };
-      const outputTokens = trace.sampled.length;
-      const fault = o.adversary === "wrong-output" ? WRONG_OUTPUT_FAULT : null;
-      const generation = fault ? verifiableGeneration(intModel, context, outputTokens, fault) : null;
-      let text = result.text;
-      if (generation) {
-        text = textOf(llama.tokenizer, context.prompt, generation.generated);
-        raw_.write(`${JSON.stringify({ text })}\n`);
-      }
+      const requestId = body.requestId.toLowerCase() as Hex;
+      const lie =
+        o.adversary === "none"
+          ? null
+          : cheat(o.adversary, { registered: intModel, cheap: cheapModel }, context, outputTokens, requestId);
+      const text = lie ? textOf(llama.tokenizer, context.prompt, lie.generated) : (honest?.text ?? "");
+      if (lie) reply.raw.write(`${JSON.stringify({ text })}\n`);
+      const fields = lie?.fields ?? (honest as NonNullable<typeof honest>).fields;
       const latencyMs = Math.round(performance.now() - started);
       const sequence = store.nextSequence();
-      const fields = generation?.fields ?? {
-        weightsHash: trace.modelRoot as Hex,
-        promptHash: bytesToHex(promptHashOf(context.prompt)),
-        paramsHash: bytesToHex(paramsHashOf(context.sampling)),
-        outputHash: bytesToHex(promptHashOf(trace.sampled)),
-        traceRoot: trace.root as Hex,
-        inputTokens: context.prompt.length,
-        outputTokens,
-      };
       const receipt: Receipt = {
         version: 1,
         chainId: BigInt(identity.chainId),
         settlement: identity.settlement,
-        requestId: body.requestId.toLowerCase() as Hex,
+        requestId,
         worker: identity.address,
         modelId: identity.modelId,
         engineHash: identity.engineHash,
@@ -391,8 +419,11 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       };
       const answer: ServedAnswer = {
         text,
-        finishReason: result.finishReason,
-        usage: { promptTokens: context.prompt.length, completionTokens: result.tokenIds?.length ?? 0 },
+        finishReason: honest?.finishReason ?? "length",
+        usage: {
+          promptTokens: context.prompt.length,
+          completionTokens: honest?.completion ?? lie?.generated.length ?? 0,
+        },
         receipt: receiptToJson(signReceipt(receipt, privateKey)),
       };
       store.record({
@@ -404,7 +435,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         answer,
         servedAtMs: Date.now(),
       });
-      raw_.end(`${JSON.stringify({ done: true, ...answer })}\n`);
+      reply.raw.end(`${JSON.stringify({ done: true, ...answer })}\n`);
       served.inc({ outcome: "served" });
       generationSeconds.observe((performance.now() - started) / 1000);
       o.logger.info(
