@@ -67,6 +67,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
             disputeGame: deployment.disputeGame,
             params: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
             pollMs: c.pollMs,
+            spotChecks: deployment.spotChecks,
           },
         }
       : {}),

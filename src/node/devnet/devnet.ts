@@ -47,6 +47,8 @@ export interface DevnetOptions {
   readonly rpcPort: number;
   /** Start the fisherman (default true; the throughput bench leaves it out: it re-executes every receipt). */
   readonly fisherman?: boolean;
+  /** Spot-check rate in parts per million (default the devnet parameters': 1%). */
+  readonly rhoPpm?: number;
   /** The RPC URL the gateway uses (tests put a proxy they can cut in front of anvil); default anvil's. */
   readonly gatewayRpc?: (anvilUrl: string) => Promise<string>;
   readonly onProgress?: (message: string) => void;
@@ -174,7 +176,11 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     const keys = chain.keys;
     const owner = clientsFor(chain.rpcUrl, chain.chainId, keys[0] as Hex);
     progress("deploying the contracts (devnet parameters: 30 s challenge window, 20 s dispute clocks)");
-    const d = await deployCore(owner, coreParamsOf(DEVNET_OTR_PARAMS));
+    const params = {
+      ...DEVNET_OTR_PARAMS,
+      spotcheck: { ...DEVNET_OTR_PARAMS.spotcheck, rhoPpm: o.rhoPpm ?? DEVNET_OTR_PARAMS.spotcheck.rhoPpm },
+    };
+    const d = await deployCore(owner, coreParamsOf(params));
     await becomeSequencer(owner, d, DEVNET_OTR_PARAMS.rollup.sequencerBond);
     const deployment: DeploymentFile = { kind: "verinfer.deployment", rpcUrl: chain.rpcUrl, ...d };
     const deploymentFile = join(dir, "deployment.json");

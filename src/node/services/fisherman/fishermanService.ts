@@ -12,10 +12,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
 import { decodeFunctionData, type Hex } from "viem";
+import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
-import { disputeGameAbi, rollupAbi } from "../../../chain/generated/contracts.ts";
+import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
+import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -93,6 +95,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     "verdict",
   ]);
   const disputes = metrics.counter("disputes_total", "disputes by outcome", ["outcome"]);
+  const obligations = metrics.counter("obligations_opened_total", "spot-check obligations opened");
   const games = new Map<bigint, OpenGame>();
   let timer: NodeJS.Timeout | null = null;
   let busy = false;
@@ -126,7 +129,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     return matches ? context : null;
   }
 
-  async function checkBatch(index: number): Promise<void> {
+  /** A posted batch's receipts (from its transaction's calldata), their digests and tree; null if none. */
+  async function readBatch(index: number) {
     const logs = (await o.chain.public.getContractEvents({
       address: o.deployment.rollup,
       abi: rollupAbi,
@@ -135,18 +139,59 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       fromBlock: 0n,
     } as never)) as unknown as { transactionHash: Hex; args: { kind: number } }[];
     const log = logs[0];
-    if (!log) return; // a forced inclusion (its receipt is checked like any other once its data is known)
+    if (!log) return null; // a forced inclusion (not posted with data)
     const tx = await o.chain.public.getTransaction({ hash: log.transactionHash });
     const call = decodeFunctionData({ abi: rollupAbi, data: tx.input });
-    if (call.functionName !== "postBatch") return;
+    if (call.functionName !== "postBatch") return null;
     const decoded = decodeBatchData(hexToBytes((call.args as readonly unknown[])[3] as Hex));
     if (!decoded.ok) {
       o.logger.warn({ batch: index, err: decoded.error.message }, "batch data malformed");
-      return;
+      return null;
     }
     const receipts = decoded.value;
     const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
     const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
+    return { receipts, digests, tree };
+  }
+
+  /**
+   * Opens the spot-check obligations of batch `index` once its seed block exists (anyone may: the
+   * selection is public); false while the seed is not yet fixable.
+   */
+  async function openObligations(index: number): Promise<boolean> {
+    const spot = o.deployment.spotChecks as Hex;
+    const read = (functionName: string, args: readonly unknown[]) =>
+      o.chain.public.readContract({ address: spot, abi: spotChecksAbi, functionName, args } as never);
+    try {
+      await send(o.chain, spot, spotChecksAbi, "fixSeed", [BigInt(index)]);
+    } catch (e) {
+      if (/SeedNotYet/.test(revertReason(e) ?? (e as Error).message)) return false;
+      throw e;
+    }
+    const batch = await readBatch(index);
+    for (const [position, signed] of (batch?.receipts ?? []).entries()) {
+      if (!((await read("isSelected", [BigInt(index), position])) as boolean)) continue;
+      const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
+      await send(o.chain, spot, spotChecksAbi, "open", [
+        BigInt(index),
+        position,
+        receipt,
+        signed.signature,
+        batch?.tree.proof(position),
+      ]);
+      obligations.inc();
+      o.logger.info(
+        { batch: index, position, worker: signed.receipt.worker },
+        "spot-check obligation opened",
+      );
+    }
+    return true;
+  }
+
+  async function checkBatch(index: number): Promise<void> {
+    const batch = await readBatch(index);
+    if (!batch) return;
+    const { receipts, digests, tree } = batch;
     for (const [position, signed] of receipts.entries()) {
       const r = signed.receipt;
       if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position)) continue;
@@ -259,6 +304,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         await checkBatch(i);
         setProgress("nextBatch", i + 1);
       }
+      if (o.deployment.spotChecks)
+        for (let i = progress("nextObligationBatch"); i < count; i++) {
+          if (!(await openObligations(i))) break;
+          setProgress("nextObligationBatch", i + 1);
+        }
       await playGames();
     } catch (e) {
       o.logger.warn({ err: (e as Error).message.split("\n")[0] }, "fisherman pass failed; will retry");

@@ -50,6 +50,7 @@ import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
 import { cheat, type GenerationFields, type WorkerAdversary } from "./adversaries.ts";
 import { DisputeDefender } from "./disputeDefender.ts";
+import { SpotCheckProver } from "./spotCheckProver.ts";
 import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
 
 /** The engine measurement a ts-int worker's receipts carry (engine spec v2). */
@@ -117,6 +118,8 @@ export interface WorkerOptions {
     readonly disputeGame: Hex;
     readonly params: DisputeParams;
     readonly pollMs: number;
+    /** With this, the worker also proves its spot-check obligations (ZK slice proofs). */
+    readonly spotChecks?: Hex | undefined;
   };
 }
 
@@ -250,8 +253,24 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           o.logger,
         )
       : null;
+  const spotProver =
+    o.defence?.spotChecks && o.adversary === "none"
+      ? new SpotCheckProver(
+          o.defence.chain,
+          o.defence.spotChecks,
+          identity.address,
+          intModel,
+          store,
+          o.logger,
+        )
+      : null;
   const defenceTimer =
-    defender && o.defence ? setInterval(() => void defender.step(), o.defence.pollMs) : null;
+    defender && o.defence
+      ? setInterval(() => {
+          void defender.step();
+          void spotProver?.step();
+        }, o.defence.pollMs)
+      : null;
   if (!defender)
     o.logger.warn({}, "no operator account: this worker will not defend its receipts in disputes");
 
@@ -274,6 +293,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     running,
     defends: defender !== null,
     disputes: defender?.outcomes ?? [],
+    spotChecks: spotProver?.proven ?? [],
   }));
   app.get("/metrics", async (_request, reply) => {
     const { contentType, text } = await metrics.exposition();
@@ -464,6 +484,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     async close() {
       closing = true;
       if (defenceTimer) clearInterval(defenceTimer);
+      await spotProver?.close();
       await app.close(); // waits for running requests
       await engine.close();
       store.close();

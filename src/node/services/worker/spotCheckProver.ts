@@ -1,0 +1,95 @@
+/**
+ * A worker meets its spot-check obligations (docs/spec/spotcheck.md): it watches SpotChecks for
+ * obligations opened over its receipts (the receipt read from the `open` transaction's calldata),
+ * regenerates that request's trace from the context it kept, proves the slice the obligation's
+ * selector picks with the committed Groth16 setup on a worker thread, and submits the proof from its
+ * operator account before the deadline.
+ */
+import { decodeFunctionData, type Hex } from "viem";
+import { send } from "../../../chain/clients.ts";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import { spotChecksAbi } from "../../../chain/generated/contracts.ts";
+import { encodeSliceProof, selectedSlice } from "../../../chain/zkSpotChecks.ts";
+import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
+import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { SliceProver } from "../../../zk/prover.ts";
+import { proofWords } from "../../../zk/solidityVerifier.ts";
+import type { Logger } from "../../observability.ts";
+import type { WorkerStore } from "./workerStore.ts";
+
+interface OpenedLog {
+  readonly transactionHash: Hex;
+  readonly args: { batch: bigint; position: number; worker: Hex; selector: Hex; subject: unknown };
+}
+
+export class SpotCheckProver {
+  private fromBlock = 0n;
+  private busy = false;
+  private prover: SliceProver | null = null;
+  /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
+  readonly proven: { batch: number; position: number; proveMs: number }[] = [];
+
+  constructor(
+    private readonly chain: ChainClients,
+    private readonly spotChecks: Hex,
+    private readonly worker: Hex,
+    private readonly model: IntModel,
+    private readonly store: WorkerStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async step(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const to = await this.chain.public.getBlockNumber();
+      if (to < this.fromBlock) return;
+      const logs = (await this.chain.public.getContractEvents({
+        address: this.spotChecks,
+        abi: spotChecksAbi,
+        eventName: "ObligationOpened",
+        fromBlock: this.fromBlock,
+        toBlock: to,
+      } as never)) as unknown as OpenedLog[];
+      for (const log of logs)
+        if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
+      this.fromBlock = to + 1n;
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, "spot-check pass failed; will retry");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async meet(log: OpenedLog): Promise<void> {
+    const { batch, position, selector, subject } = log.args;
+    const tx = await this.chain.public.getTransaction({ hash: log.transactionHash });
+    const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
+    const r = (call.args as readonly unknown[])[2] as { requestId: Hex; outputTokens: number };
+    const served = this.store.byRequestId(r.requestId);
+    if (!served) {
+      this.logger.error(
+        { batch: String(batch), position },
+        "obligation over a receipt not in the store: cannot prove",
+      );
+      return;
+    }
+    const started = performance.now();
+    const trace = verifiableGeneration(this.model, served.context, r.outputTokens);
+    const { values } = selectedSlice(this.model, trace, selector);
+    this.prover ??= await SliceProver.open();
+    const proof = await this.prover.prove(values);
+    const bytes = encodeSliceProof(this.model, trace, selector, {
+      words: proofWords(proof.proof),
+      commitment: proof.commitment,
+    });
+    const proveMs = Math.round(performance.now() - started);
+    await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
+    this.proven.push({ batch: Number(batch), position, proveMs });
+    this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
+  }
+
+  async close(): Promise<void> {
+    await this.prover?.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Spot-checks on the devnet: with ρ = 100% every posted receipt is selected; the fisherman fixes each
+ * batch's seed and opens the obligations, and each worker proves the selected slice of its receipt
+ * with the committed Groth16 setup and submits it before the deadline: every obligation is Proven on
+ * chain, and the client's answers did not wait for any of it (proofs are off the request path).
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import { spotChecksAbi } from "../../src/chain/generated/contracts.ts";
+import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+
+let devnet: Devnet;
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-spotchecks-")),
+    workers: 2,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+    rhoPpm: 1_000_000,
+  });
+}, 180_000);
+
+afterAll(() => devnet?.stop());
+
+describe("devnet spot-checks at ρ = 100%", () => {
+  it("opens an obligation for every posted receipt and each worker proves it on chain", async () => {
+    const answers: AnswerReceipt[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `prove ${i}` }], max_tokens: 4 }),
+      });
+      expect(response.status).toBe(200);
+      answers.push(((await response.json()) as { verinfer: AnswerReceipt }).verinfer);
+    }
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const spot = devnet.deployment.spotChecks as `0x${string}`;
+    const proven = async () =>
+      (
+        await chain.getContractEvents({
+          address: spot,
+          abi: spotChecksAbi,
+          eventName: "ObligationProven",
+          fromBlock: 0n,
+        } as never)
+      ).length;
+    for (let i = 0; i < 180 && (await proven()) < answers.length; i++)
+      await new Promise((r) => setTimeout(r, 500));
+    expect(await proven()).toBe(answers.length);
+    // Every obligation is Proven (status 2) at the receipt's own batch and position.
+    for (const a of answers) {
+      const r = (await (
+        await fetch(`${devnet.gatewayUrl}/v1/receipts/${a.requestId}`)
+      ).json()) as AnswerReceipt;
+      const obligation = (await chain.readContract({
+        address: spot,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [BigInt(r.batch ?? 0), r.position],
+      } as never)) as { status: number };
+      expect(Number(obligation.status), a.requestId).toBe(2);
+    }
+    const health = await Promise.all(
+      devnet.workers.map(
+        async (w) => (await (await fetch(`${w.url}/health`)).json()) as { spotChecks: { proveMs: number }[] },
+      ),
+    );
+    expect(health.flatMap((h) => h.spotChecks)).toHaveLength(answers.length);
+  }, 300_000);
+});
