@@ -41,17 +41,24 @@ beforeAll(async () => {
 
 afterAll(() => devnet?.stop());
 
+/** A view call on the devnet's chain. */
+const read = (
+  address: `0x${string}`,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+) =>
+  publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).readContract({
+    address,
+    abi,
+    functionName,
+    args,
+  } as never) as Promise<unknown>;
+
 describe("devnet adversaries", () => {
   it("wrong output, downgrade and lazy are each disputed by the fisherman, voided and slashed on chain; honest receipts become final", async () => {
     const cheaters = devnet.workers.filter((w) => w.adversary !== "none");
     expect(cheaters.map((w) => w.adversary)).toEqual(["wrong-output", "downgrade", "lazy"]);
-    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const read = (
-      address: `0x${string}`,
-      abi: readonly unknown[],
-      functionName: string,
-      args: readonly unknown[],
-    ) => chain.readContract({ address, abi, functionName, args } as never) as Promise<unknown>;
     const stakeOf = async (w: string) =>
       ((await read(devnet.deployment.registry, registryAbi, "participant", [w])) as unknown[])[5] as bigint;
     const before = new Map<string, bigint>();
@@ -112,13 +119,6 @@ describe("devnet adversaries", () => {
 
   it("a lying challenger against an honest receipt loses: the worker defends it, keeps its stake, wins the bonds", async () => {
     const honest = devnet.workers.find((w) => w.adversary === "none") as Devnet["workers"][number];
-    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const read = (
-      address: `0x${string}`,
-      abi: readonly unknown[],
-      functionName: string,
-      args: readonly unknown[],
-    ) => chain.readContract({ address, abi, functionName, args } as never) as Promise<unknown>;
     const game = devnet.deployment.disputeGame as `0x${string}`;
     const liar = clientsFor(devnet.rpcUrl, devnet.deployment.chainId, devnet.keys[7] as `0x${string}`);
     const model = quantizeCheckpoint(loadCheckpoint(join(devnet.dir, "model", "tiny.bin")), "tiny");

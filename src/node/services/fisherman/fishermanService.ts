@@ -11,11 +11,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
-import { decodeFunctionData, type Hex } from "viem";
+import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
+import { callOf } from "../../../chain/events.ts";
 import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
@@ -43,6 +44,7 @@ import {
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
 
 export interface FishermanOptions {
   readonly dataDir: string;
@@ -66,6 +68,13 @@ export interface FishermanNode {
   close(): Promise<void>;
   /** One pass: new batches checked, open games played (tests drive it directly too). */
   step(): Promise<void>;
+}
+
+/** A posted batch as the fisherman reads it from calldata: its receipts, their digests and tree. */
+interface PostedBatch {
+  readonly receipts: SignedReceipt[];
+  readonly digests: Hex[];
+  readonly tree: BatchTree;
 }
 
 interface OpenGame {
@@ -98,7 +107,6 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const obligations = metrics.counter("obligations_opened_total", "spot-check obligations opened");
   const games = new Map<bigint, OpenGame>();
   let timer: NodeJS.Timeout | null = null;
-  let busy = false;
 
   const progress = (name: string) =>
     (db.prepare("SELECT value FROM progress WHERE name = ?").get(name) as { value: number } | undefined)
@@ -112,11 +120,19 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     Number.parseInt(deriveSeed(o.seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < o.sampleRate;
 
   /** The execution context the worker kept, accepted only if it hashes to the receipt's commitments. */
-  async function contextOf(r: SignedReceipt["receipt"]): Promise<ExecutionContext | null> {
+  /** Where each worker is: the gateway's network view lists them. */
+  async function workerDirectory(): Promise<{ url: string; address: string | null }[]> {
     const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
       workers: { url: string; address: string | null }[];
     };
-    const worker = network.workers.find((w) => w.address?.toLowerCase() === r.worker.toLowerCase());
+    return network.workers;
+  }
+
+  async function contextOf(
+    r: SignedReceipt["receipt"],
+    workers: readonly { url: string; address: string | null }[],
+  ): Promise<ExecutionContext | null> {
+    const worker = workers.find((w) => w.address?.toLowerCase() === r.worker.toLowerCase());
     if (!worker) return null;
     const response = await fetch(`${worker.url}/v1/traces/${r.requestId}`, {
       signal: AbortSignal.timeout(5000),
@@ -130,7 +146,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   }
 
   /** A posted batch's receipts (from its transaction's calldata), their digests and tree; null if none. */
-  async function readBatch(index: number) {
+  async function readBatch(index: number): Promise<PostedBatch | null> {
     const logs = (await o.chain.public.getContractEvents({
       address: o.deployment.rollup,
       abi: rollupAbi,
@@ -140,10 +156,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     } as never)) as unknown as { transactionHash: Hex; args: { kind: number } }[];
     const log = logs[0];
     if (!log) return null; // a forced inclusion (not posted with data)
-    const tx = await o.chain.public.getTransaction({ hash: log.transactionHash });
-    const call = decodeFunctionData({ abi: rollupAbi, data: tx.input });
+    const call = await callOf(o.chain, rollupAbi, log.transactionHash);
     if (call.functionName !== "postBatch") return null;
-    const decoded = decodeBatchData(hexToBytes((call.args as readonly unknown[])[3] as Hex));
+    const decoded = decodeBatchData(hexToBytes(call.args[3] as Hex));
     if (!decoded.ok) {
       o.logger.warn({ batch: index, err: decoded.error.message }, "batch data malformed");
       return null;
@@ -153,6 +168,27 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
     return { receipts, digests, tree };
   }
+
+  /**
+   * A posted batch read once for both uses (re-execution, then obligations once its seed exists);
+   * forgotten once both have passed it.
+   */
+  const posted = new Map<number, Promise<PostedBatch | null>>();
+  const batchAt = (index: number) => {
+    let b = posted.get(index);
+    if (!b) {
+      // A failed read (RPC down) is not kept: the next pass reads again.
+      b = readBatch(index).catch((e: unknown) => {
+        posted.delete(index);
+        throw e;
+      });
+      posted.set(index, b);
+    }
+    return b;
+  };
+  const forgetBatchesBefore = (index: number) => {
+    for (const i of posted.keys()) if (i < index) posted.delete(i);
+  };
 
   /**
    * Opens the spot-check obligations of batch `index` once its seed block exists (anyone may: the
@@ -168,7 +204,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       if (/SeedNotYet/.test(revertReason(e) ?? (e as Error).message)) return false;
       throw e;
     }
-    const batch = await readBatch(index);
+    const batch = await batchAt(index);
     for (const [position, signed] of (batch?.receipts ?? []).entries()) {
       if (!((await read("isSelected", [BigInt(index), position])) as boolean)) continue;
       const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
@@ -189,15 +225,17 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   }
 
   async function checkBatch(index: number): Promise<void> {
-    const batch = await readBatch(index);
+    const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree } = batch;
+    let workers: { url: string; address: string | null }[] | null = null;
     for (const [position, signed] of receipts.entries()) {
       const r = signed.receipt;
       if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position)) continue;
       let verdict = "skipped";
       if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
-        const context = await contextOf(r);
+        workers ??= await workerDirectory();
+        const context = await contextOf(r, workers);
         if (!context) verdict = "no-context";
         else {
           const honest = verifiableGeneration(model, context, r.outputTokens);
@@ -288,34 +326,30 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
   }
 
-  async function step(): Promise<void> {
-    if (busy) return;
-    busy = true;
-    try {
-      const count = Number(
-        (await o.chain.public.readContract({
-          address: o.deployment.rollup,
-          abi: rollupAbi,
-          functionName: "batchCount",
-          args: [],
-        } as never)) as bigint,
-      );
-      for (let i = progress("nextBatch"); i < count; i++) {
-        await checkBatch(i);
-        setProgress("nextBatch", i + 1);
-      }
-      if (o.deployment.spotChecks)
-        for (let i = progress("nextObligationBatch"); i < count; i++) {
-          if (!(await openObligations(i))) break;
-          setProgress("nextObligationBatch", i + 1);
-        }
-      await playGames();
-    } catch (e) {
-      o.logger.warn({ err: (e as Error).message.split("\n")[0] }, "fisherman pass failed; will retry");
-    } finally {
-      busy = false;
+  const pass = new Pass(o.logger, "fisherman pass failed; will retry", async () => {
+    const count = Number(
+      (await o.chain.public.readContract({
+        address: o.deployment.rollup,
+        abi: rollupAbi,
+        functionName: "batchCount",
+        args: [],
+      } as never)) as bigint,
+    );
+    for (let i = progress("nextBatch"); i < count; i++) {
+      await checkBatch(i);
+      setProgress("nextBatch", i + 1);
     }
-  }
+    if (o.deployment.spotChecks)
+      for (let i = progress("nextObligationBatch"); i < count; i++) {
+        if (!(await openObligations(i))) break;
+        setProgress("nextObligationBatch", i + 1);
+      }
+    forgetBatchesBefore(
+      o.deployment.spotChecks ? Math.min(progress("nextBatch"), progress("nextObligationBatch")) : count,
+    );
+    await playGames();
+  });
+  const step = () => pass.run();
 
   // Games opened before a restart are played on: the receipt and context were stored with them.
   for (const row of db.prepare("SELECT * FROM games WHERE status = 'open'").all() as {
@@ -355,7 +389,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     async close() {
       if (timer) clearInterval(timer);
       await app.close();
-      while (busy) await new Promise((r) => setTimeout(r, 50));
+      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
       db.close();
     },
   };

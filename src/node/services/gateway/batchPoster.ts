@@ -7,6 +7,7 @@
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
+import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
@@ -14,6 +15,7 @@ import { encodeBatchData } from "../../../protocol/rollup/batchData.ts";
 import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
 import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequencer.ts";
 import type { Logger } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
 import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
 
 /** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
@@ -31,20 +33,32 @@ export function storedBatchTree(
 }
 
 export class BatchPoster {
-  private busy = false;
-  /** The next block whose dispute events are read (from 0 after a restart: applying them is idempotent). */
-  private eventsFrom = 0n;
-  /** Batches posted and finalized by this process (metrics and the network view). */
-  posted = 0;
-  finalized = 0;
+  /** The rollup's dispute events (read from block 0 after a restart: applying them is idempotent). */
+  private readonly disputeEvents = new EventCursor();
+  private readonly pass: Pass;
 
   constructor(
     private readonly store: ReceiptStore,
     private readonly chain: ChainClients,
     private readonly rollup: Hex,
     private readonly logger: Logger,
-    private readonly onPosted: (index: number, sealedAtMs: number | null) => void = () => {},
-  ) {}
+    /** Called for each batch this process posts (the gateway counts them in its metrics). */
+    private readonly onPosted: (index: number) => void = () => {},
+  ) {
+    this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
+      for (const b of this.store.batchesIn("sealed")) await this.post(b.index, b.root);
+      await this.followDisputes();
+      const posted = this.store.batchesIn("posted");
+      if (posted.length === 0) return;
+      const now = (await this.chain.public.getBlock()).timestamp;
+      for (const b of posted) {
+        const end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
+        if (now < end) break; // windows close in index order
+        this.store.markFinal(b.index);
+        this.logger.info({ batch: b.index }, "batch final");
+      }
+    });
+  }
 
   /** Records a batch the sequencer just sealed (synchronously, before anything else happens). */
   record(batch: SealedBatch): void {
@@ -57,57 +71,29 @@ export class BatchPoster {
   }
 
   /** Posts what is sealed and finalizes what is due; one pass at a time, errors logged and retried. */
-  async step(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (const b of this.store.batchesIn("sealed")) await this.post(b.index, b.root);
-      await this.followDisputes();
-      const posted = this.store.batchesIn("posted");
-      if (posted.length > 0) {
-        const now = (await this.chain.public.getBlock()).timestamp;
-        for (const b of posted) {
-          const end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
-          if (now < end) break; // windows close in index order
-          this.store.markFinal(b.index);
-          this.finalized++;
-          this.logger.info({ batch: b.index }, "batch final");
-        }
-      }
-    } catch (e) {
-      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, "chain unavailable; will retry");
-    } finally {
-      this.busy = false;
-    }
+  step(): Promise<void> {
+    return this.pass.run();
   }
 
   /** Mirrors the rollup's dispute events into the receipts' statuses. */
   private async followDisputes(): Promise<void> {
-    const to = await this.chain.public.getBlockNumber();
-    if (to < this.eventsFrom) return;
-    const logs = (await this.chain.public.getContractEvents({
-      address: this.rollup,
-      abi: rollupAbi,
-      fromBlock: this.eventsFrom,
-      toBlock: to,
-    } as never)) as unknown as {
-      eventName: string;
-      args: { batch: bigint; position: number; voided?: boolean };
-    }[];
-    for (const log of logs) {
-      const batch = Number(log.args.batch);
-      if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
-        this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
-      if (
-        log.eventName === "DisputeSettled" &&
-        this.store.settleDispute(batch, log.args.position, log.args.voided === true)
-      )
-        this.logger.warn(
-          { batch, position: log.args.position, voided: log.args.voided },
-          "a dispute was settled",
-        );
-    }
-    this.eventsFrom = to + 1n;
+    await this.disputeEvents.each<{ batch: bigint; position: number; voided?: boolean }>(
+      this.chain,
+      { address: this.rollup, abi: rollupAbi },
+      (log) => {
+        const batch = Number(log.args.batch);
+        if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
+          this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
+        if (
+          log.eventName === "DisputeSettled" &&
+          this.store.settleDispute(batch, log.args.position, log.args.voided === true)
+        )
+          this.logger.warn(
+            { batch, position: log.args.position, voided: log.args.voided },
+            "a dispute was settled",
+          );
+      },
+    );
   }
 
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
@@ -152,8 +138,7 @@ export class BatchPoster {
       bytesToHex(data),
     ]);
     this.store.markPosted(index, tx);
-    this.posted++;
-    this.onPosted(index, null);
+    this.onPosted(index);
     this.logger.info({ batch: index, count: receipts.length, bytes: data.length, tx }, "batch posted");
   }
 }

@@ -180,7 +180,6 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger, o.routingSeed);
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
   const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
-  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger);
   const metrics = new NodeMetrics("gateway");
   const requests = metrics.counter("requests_total", "chat completion requests by outcome", ["outcome"]);
   const overhead = metrics.seconds(
@@ -189,6 +188,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   );
   const endToEnd = metrics.seconds("request_seconds", "whole request, routing and generation included");
   const batchesPosted = metrics.counter("batches_posted_total", "batches posted to the rollup");
+  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger, () => batchesPosted.inc());
   const recentOverheadMs: number[] = [];
   const limiter = new RateLimiter();
   const clients = new Map(o.apiClients.map((c) => [c.key, c]));
@@ -556,8 +556,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   const tick = () => {
     const sealed = sequencer.tick(Date.now());
     if (sealed) poster.record(sealed);
-    const before = poster.posted;
-    void poster.step().then(() => batchesPosted.inc(poster.posted - before));
+    void poster.step();
   };
 
   return {

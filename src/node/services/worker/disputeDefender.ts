@@ -6,9 +6,10 @@
  * resolved. Without it an honest worker challenged by a lying fisherman would lose by timeout. Its
  * moves are sent, and its bonds posted, by the worker's operator account.
  */
-import { decodeFunctionData, type Hex } from "viem";
+import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
+import { callOf, EventCursor } from "../../../chain/events.ts";
 import { disputeGameAbi } from "../../../chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -20,6 +21,7 @@ import {
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import type { Logger } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
 interface Defended {
@@ -30,9 +32,9 @@ interface Defended {
 }
 
 export class DisputeDefender {
-  private fromBlock = 0n;
+  private readonly opened = new EventCursor();
   private readonly games = new Map<bigint, Defended>();
-  private busy = false;
+  private readonly pass: Pass;
   /** Games resolved, by outcome (for /health and tests). */
   readonly outcomes: { gameId: string; rootCountered: boolean }[] = [];
 
@@ -44,74 +46,55 @@ export class DisputeDefender {
     private readonly model: IntModel,
     private readonly store: WorkerStore,
     private readonly logger: Logger,
-  ) {}
-
-  /** One pass: new games over our receipts are picked up, every open one gets its moves. */
-  async step(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
+  ) {
+    this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
       await this.discover();
       for (const g of this.games.values()) await this.play(g);
-    } catch (e) {
-      this.logger.warn(
-        { err: (e as Error).message.split("\n")[0] },
-        "dispute defence pass failed; will retry",
-      );
-    } finally {
-      this.busy = false;
-    }
+    });
+  }
+
+  /** One pass: new games over our receipts are picked up, every open one gets its moves. */
+  step(): Promise<void> {
+    return this.pass.run();
   }
 
   private async discover(): Promise<void> {
-    const to = await this.chain.public.getBlockNumber();
-    if (to < this.fromBlock) return;
-    const logs = (await this.chain.public.getContractEvents({
-      address: this.game,
-      abi: disputeGameAbi,
-      eventName: "GameOpened",
-      fromBlock: this.fromBlock,
-      toBlock: to,
-    } as never)) as unknown as { transactionHash: Hex; args: { game: bigint } }[];
-    for (const log of logs) {
-      const tx = await this.chain.public.getTransaction({ hash: log.transactionHash });
-      const call = decodeFunctionData({ abi: disputeGameAbi, data: tx.input });
-      if (call.functionName !== "challenge") continue;
-      const r = (call.args as readonly unknown[])[2] as {
-        worker: Hex;
-        requestId: Hex;
-        traceRoot: Hex;
-        outputTokens: number;
-      };
-      if (r.worker.toLowerCase() !== this.worker.toLowerCase()) continue;
-      const served = this.store.byRequestId(r.requestId);
-      if (!served) {
-        this.logger.error(
+    await this.opened.each<{ game: bigint }>(
+      this.chain,
+      { address: this.game, abi: disputeGameAbi, eventName: "GameOpened" },
+      async (log) => {
+        const call = await callOf(this.chain, disputeGameAbi, log.transactionHash);
+        if (call.functionName !== "challenge") return;
+        const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
+        if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
+        const served = this.store.byRequestId(r.requestId);
+        if (!served) {
+          this.logger.error(
+            { game: String(log.args.game), requestId: r.requestId },
+            "disputed receipt not in the store: cannot defend",
+          );
+          return;
+        }
+        const generation = verifiableGeneration(this.model, served.context, r.outputTokens);
+        if (generation.fields.traceRoot !== r.traceRoot.toLowerCase()) {
+          this.logger.error(
+            { game: String(log.args.game) },
+            "our own trace does not regenerate the disputed root: not defending",
+          );
+          return;
+        }
+        this.games.set(log.args.game, {
+          gameId: log.args.game,
+          traceRoot: r.traceRoot,
+          context: served.context,
+          generation,
+        });
+        this.logger.warn(
           { game: String(log.args.game), requestId: r.requestId },
-          "disputed receipt not in the store: cannot defend",
+          "a receipt of ours is disputed: defending it",
         );
-        continue;
-      }
-      const generation = verifiableGeneration(this.model, served.context, r.outputTokens);
-      if (generation.fields.traceRoot !== r.traceRoot.toLowerCase()) {
-        this.logger.error(
-          { game: String(log.args.game) },
-          "our own trace does not regenerate the disputed root: not defending",
-        );
-        continue;
-      }
-      this.games.set(log.args.game, {
-        gameId: log.args.game,
-        traceRoot: r.traceRoot,
-        context: served.context,
-        generation,
-      });
-      this.logger.warn(
-        { game: String(log.args.game), requestId: r.requestId },
-        "a receipt of ours is disputed: defending it",
-      );
-    }
-    this.fromBlock = to + 1n;
+      },
+    );
   }
 
   private async play(g: Defended): Promise<void> {

@@ -5,9 +5,10 @@
  * selector picks with the committed Groth16 setup on a worker thread, and submits the proof from its
  * operator account before the deadline.
  */
-import { decodeFunctionData, type Hex } from "viem";
+import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
+import { type ContractLog, callOf, EventCursor } from "../../../chain/events.ts";
 import { spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { encodeSliceProof, selectedSlice } from "../../../chain/zkSpotChecks.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -15,16 +16,20 @@ import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGen
 import { SliceProver } from "../../../zk/prover.ts";
 import { proofWords } from "../../../zk/solidityVerifier.ts";
 import type { Logger } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
-interface OpenedLog {
-  readonly transactionHash: Hex;
-  readonly args: { batch: bigint; position: number; worker: Hex; selector: Hex; subject: unknown };
-}
+type OpenedLog = ContractLog<{
+  batch: bigint;
+  position: number;
+  worker: Hex;
+  selector: Hex;
+  subject: unknown;
+}>;
 
 export class SpotCheckProver {
-  private fromBlock = 0n;
-  private busy = false;
+  private readonly opened = new EventCursor();
+  private readonly pass: Pass;
   private prover: SliceProver | null = null;
   /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
   readonly proven: { batch: number; position: number; proveMs: number }[] = [];
@@ -36,36 +41,27 @@ export class SpotCheckProver {
     private readonly model: IntModel,
     private readonly store: WorkerStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.pass = new Pass(logger, "spot-check pass failed; will retry", () =>
+      this.opened.each<OpenedLog["args"]>(
+        this.chain,
+        { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
+        async (log) => {
+          if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
+        },
+      ),
+    );
+  }
 
-  async step(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const to = await this.chain.public.getBlockNumber();
-      if (to < this.fromBlock) return;
-      const logs = (await this.chain.public.getContractEvents({
-        address: this.spotChecks,
-        abi: spotChecksAbi,
-        eventName: "ObligationOpened",
-        fromBlock: this.fromBlock,
-        toBlock: to,
-      } as never)) as unknown as OpenedLog[];
-      for (const log of logs)
-        if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
-      this.fromBlock = to + 1n;
-    } catch (e) {
-      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, "spot-check pass failed; will retry");
-    } finally {
-      this.busy = false;
-    }
+  /** One pass: the obligations opened since the last one over our receipts are met. */
+  step(): Promise<void> {
+    return this.pass.run();
   }
 
   private async meet(log: OpenedLog): Promise<void> {
     const { batch, position, selector, subject } = log.args;
-    const tx = await this.chain.public.getTransaction({ hash: log.transactionHash });
-    const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
-    const r = (call.args as readonly unknown[])[2] as { requestId: Hex; outputTokens: number };
+    const call = await callOf(this.chain, spotChecksAbi, log.transactionHash);
+    const r = call.args[2] as { requestId: Hex; outputTokens: number };
     const served = this.store.byRequestId(r.requestId);
     if (!served) {
       this.logger.error(

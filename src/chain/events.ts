@@ -1,0 +1,48 @@
+/**
+ * Following a contract from a node: its events block range by block range, and the call that emitted
+ * one (nodes read receipts and batches from the calldata of the transactions that carried them).
+ */
+import { type Abi, decodeFunctionData, type Hex } from "viem";
+import type { ChainClients } from "./deploy.ts";
+
+/** A decoded event with the transaction that emitted it. */
+export interface ContractLog<A> {
+  readonly eventName: string;
+  readonly transactionHash: Hex;
+  readonly args: A;
+}
+
+/**
+ * Reads a contract's new events since the last call. The cursor moves past a range only once every
+ * log in it was handled: a handler that throws leaves the range to be read again on the next call.
+ */
+export class EventCursor {
+  private from = 0n;
+
+  async each<A>(
+    c: Pick<ChainClients, "public">,
+    query: { readonly address: Hex; readonly abi: Abi | readonly unknown[]; readonly eventName?: string },
+    handle: (log: ContractLog<A>) => Promise<void> | void,
+  ): Promise<void> {
+    const to = await c.public.getBlockNumber();
+    if (to < this.from) return;
+    const logs = (await c.public.getContractEvents({
+      ...query,
+      fromBlock: this.from,
+      toBlock: to,
+    } as never)) as unknown as ContractLog<A>[];
+    for (const log of logs) await handle(log);
+    this.from = to + 1n;
+  }
+}
+
+/** The function call a transaction made (name and arguments), decoded with `abi`. */
+export async function callOf(
+  c: Pick<ChainClients, "public">,
+  abi: Abi | readonly unknown[],
+  hash: Hex,
+): Promise<{ functionName: string; args: readonly unknown[] }> {
+  const tx = await c.public.getTransaction({ hash });
+  const call = decodeFunctionData({ abi: abi as Abi, data: tx.input });
+  return { functionName: call.functionName, args: (call.args ?? []) as readonly unknown[] };
+}

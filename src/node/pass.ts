@@ -1,0 +1,34 @@
+/**
+ * A node's periodic work (poll the chain, post batches, play games): one pass at a time — a tick that
+ * comes while a pass runs is skipped — and a failing pass is logged and simply retried on the next tick.
+ */
+import type { Logger } from "./observability.ts";
+
+export class Pass {
+  private running = false;
+
+  constructor(
+    private readonly logger: Logger,
+    /** What the log says when a pass fails (e.g. "chain unavailable; will retry"). */
+    private readonly failure: string,
+    private readonly work: () => Promise<void>,
+  ) {}
+
+  /** Whether a pass is running now (shutdown waits for it). */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** Runs one pass unless one is running; never throws. */
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.work();
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, this.failure);
+    } finally {
+      this.running = false;
+    }
+  }
+}
