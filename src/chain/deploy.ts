@@ -23,6 +23,8 @@ import {
   registryBytecode,
   rollupAbi,
   rollupBytecode,
+  scoreCommitsAbi,
+  scoreCommitsBytecode,
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
@@ -111,6 +113,8 @@ export interface Deployment {
   readonly stepVerifier?: Hex;
   /** Epoch rewards (Epochs), when deployed; the deployer is its settler. */
   readonly epochs?: Hex;
+  /** Commit–reveal of evaluators' scores (ScoreCommits), deployed with Epochs. */
+  readonly scoreCommits?: Hex;
   /** ZK spot-checks (SpotChecks) and their verifier (ZkSliceVerifier), when deployed. */
   readonly spotChecks?: Hex;
   readonly zkVerifier?: Hex;
@@ -171,7 +175,15 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
       spotChecks: await deploySpotChecks(c, core, verifier, params.spotChecks, share),
     };
   }
-  const optional = { ...(epochs ? { epochs } : {}), ...spot };
+  const scoreCommits = params.rewards
+    ? await deployContract(c, scoreCommitsAbi, scoreCommitsBytecode, [
+        registry,
+        ...[params.rewards.epochMs, params.rewards.scoreCommitMs, params.rewards.scoreRevealMs].map((ms) =>
+          BigInt(Math.ceil(ms / 1000)),
+        ),
+      ])
+    : undefined;
+  const optional = { ...(epochs && scoreCommits ? { epochs, scoreCommits } : {}), ...spot };
   if (!params.dispute) return { ...core, ...optional };
   const stepVerifier = await deployStepVerifier(c);
   const disputeGame = await deployDisputeGame(c, core, stepVerifier, params.dispute);

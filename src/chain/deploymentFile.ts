@@ -18,6 +18,7 @@ const DEPLOYMENT_FILE = z
     disputeGame: ADDRESS.optional(),
     stepVerifier: ADDRESS.optional(),
     epochs: ADDRESS.optional(),
+    scoreCommits: ADDRESS.optional(),
     spotChecks: ADDRESS.optional(),
     zkVerifier: ADDRESS.optional(),
   })

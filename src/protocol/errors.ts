@@ -279,6 +279,10 @@ export const ERROR_CODES = {
     meaning: "the model's receipts cannot be spot-checked by the circuit",
   },
   // evaluators
+  SCORES_MALFORMED: {
+    disposition: "reject",
+    meaning: "an evaluator's revealed scores are not whole 10-byte scores of 0-10, each receipt once",
+  },
   EVALUATOR_UNKNOWN: { disposition: "reject", meaning: "no evaluator has this name" },
   EVALUATOR_INPUT_INVALID: { disposition: "reject", meaning: "an evaluation input is malformed" },
   EVALUATOR_REFERENCE_REQUIRED: { disposition: "reject", meaning: "the evaluator needs a reference" },

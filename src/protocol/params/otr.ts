@@ -63,6 +63,9 @@ export interface PoeaParams {
   readonly minEvaluatorStake: bigint;
   readonly unbondingMs: number;
   readonly epochMs: number;
+  /** After an epoch ends, evaluators commit their scores of it during this phase, then reveal them. */
+  readonly scoreCommitMs: number;
+  readonly scoreRevealMs: number;
   /** Rewards minted per epoch, split between workers, evaluators and fishermen (basis points). */
   readonly epochRewards: bigint;
   readonly workerShareBps: number;
@@ -122,6 +125,8 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     minEvaluatorStake: 1n * ETH,
     unbondingMs: 7 * 24 * 3_600_000,
     epochMs: 3_600_000,
+    scoreCommitMs: 600_000,
+    scoreRevealMs: 600_000,
     epochRewards: 1_000n * ETH,
     workerShareBps: 7_000,
     evaluatorShareBps: 2_000,
@@ -133,7 +138,7 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
  * The devnet's parameters (`verinfer devnet up`): the defaults with every clock shortened so that a
  * batch becomes final, a dispute is played out and a spot-check deadline passes within a demo's
  * minutes on one machine: batches sealed after 500 ms, a 30 s challenge window, 20 s chess clocks (5 s
- * extensions, 10 s for a one-step), a 60 s proof deadline, 1-minute epochs. Amounts are the defaults'.
+ * extensions, 10 s for a one-step), a 60 s proof deadline, 1-minute epochs whose scores are committed and revealed in 15 s each. Amounts are the defaults'.
  */
 export const DEVNET_OTR_PARAMS: OtrParams = {
   rollup: { ...DEFAULT_OTR_PARAMS.rollup, maxBatchAgeMs: 500, challengeWindowMs: 30_000 },
@@ -144,7 +149,13 @@ export const DEVNET_OTR_PARAMS: OtrParams = {
     oneStepExtensionMs: 10_000,
   },
   spotcheck: { ...DEFAULT_OTR_PARAMS.spotcheck, proofDeadlineMs: 60_000, bindingWindowMs: 60_000 },
-  poea: { ...DEFAULT_OTR_PARAMS.poea, unbondingMs: 60_000, epochMs: 60_000 },
+  poea: {
+    ...DEFAULT_OTR_PARAMS.poea,
+    unbondingMs: 60_000,
+    epochMs: 60_000,
+    scoreCommitMs: 15_000,
+    scoreRevealMs: 15_000,
+  },
 };
 
 /** Every problem with OTR parameters (empty when valid). */
@@ -202,6 +213,8 @@ export function otrProblems(p: OtrParams): string[] {
   amount(e.minEvaluatorStake, "poea.minEvaluatorStake");
   positive(e.unbondingMs, "poea.unbondingMs");
   positive(e.epochMs, "poea.epochMs");
+  positive(e.scoreCommitMs, "poea.scoreCommitMs");
+  positive(e.scoreRevealMs, "poea.scoreRevealMs");
   amount(e.epochRewards, "poea.epochRewards");
   for (const [name, v] of [
     ["poea.workerShareBps", e.workerShareBps],
