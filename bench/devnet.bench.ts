@@ -130,6 +130,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     adversary: "none",
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
     // The fisherman re-executes every receipt on the same two cores, and only the gateway's requests
     // make receipts: it would load one side of the comparison. Its cost is the fisherman's, not the gateway's.
     fisherman: false,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { configFileSection, envLayer, type Layer, resolveLayers } from "../config/layeredConfig.ts";
 import { LOG_LEVELS } from "./observability.ts";
+import { EVALUATOR_ADVERSARIES } from "./services/evaluator/evaluatorService.ts";
 import { WORKER_ADVERSARIES } from "./services/worker/adversaries.ts";
 
 const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an 0x address");
@@ -107,8 +108,52 @@ export const FISHERMAN_CONFIG = z
   .strict();
 export type FishermanConfig = z.infer<typeof FISHERMAN_CONFIG>;
 
+export const EVALUATOR_CONFIG = z
+  .object({
+    ...COMMON,
+    port: COMMON.port.default(8603),
+    /** The evaluator's registered chain account: it commits and reveals its scores. */
+    keyFile: z.string({ error: "is required (the evaluator's key file, mode 0600)" }).min(1),
+    /** The workers' llama2.c checkpoint: its tokenizer decodes the served tokens that are scored. */
+    model: z.string({ error: "is required (the workers' llama2.c checkpoint, for its tokenizer)" }).min(1),
+    /** A gateway whose /v1/network lists the workers (where prompts and outputs are fetched). */
+    gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
+    /**
+     * The evaluator (`verinfer evaluators list`). A live network has no reference answers, so the
+     * default is reference-free: structure; alignment:X scores the output against the query with X;
+     * llm-judge asks any OpenAI-compatible endpoint (the network's own gateway included).
+     */
+    evaluator: z.string().min(1).default("structure"),
+    judgeUrl: z.string().url().optional(),
+    judgeModel: z.string().min(1).optional(),
+    adversary: z.enum(EVALUATOR_ADVERSARIES).default("none"),
+    pollMs: z.coerce.number().int().min(100).default(1000),
+    params: z.enum(["devnet", "default"]).default("devnet"),
+  })
+  .strict();
+export type EvaluatorConfig = z.infer<typeof EVALUATOR_CONFIG>;
+
+export const SETTLER_CONFIG = z
+  .object({
+    ...COMMON,
+    port: COMMON.port.default(8604),
+    /** The account Epochs names as its settler (on a devnet the owner, who mints the rewards). */
+    keyFile: z.string({ error: "is required (the settler's key file, mode 0600)" }).min(1),
+    pollMs: z.coerce.number().int().min(100).default(1000),
+    /** Protocol parameter preset for rewards (must match the deployed contracts'). */
+    params: z.enum(["devnet", "default"]).default("devnet"),
+  })
+  .strict();
+export type SettlerConfig = z.infer<typeof SETTLER_CONFIG>;
+
 /** The roles `verinfer node` runs. */
-export const ROLES = { worker: WORKER_CONFIG, gateway: GATEWAY_CONFIG, fisherman: FISHERMAN_CONFIG } as const;
+export const ROLES = {
+  worker: WORKER_CONFIG,
+  gateway: GATEWAY_CONFIG,
+  fisherman: FISHERMAN_CONFIG,
+  evaluator: EVALUATOR_CONFIG,
+  settler: SETTLER_CONFIG,
+} as const;
 export type Role = keyof typeof ROLES;
 
 /** `VERINFER_<ROLE>_<OPTION>` for each option (camelCase → UPPER_SNAKE). */

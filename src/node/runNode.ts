@@ -4,14 +4,29 @@
  */
 import { clientsFor } from "../chain/deploy.ts";
 import { readDeployment } from "../chain/deploymentFile.ts";
+import { loadLlama2c } from "../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../errors.ts";
+import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../evaluators/llmJudge/llmJudge.ts";
+import { createEvaluator } from "../evaluators/registry.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { PRESETS } from "../protocol/params/params.ts";
+import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
+import type { Evaluator } from "../protocol/poq/evaluator.ts";
 import { readKeyFile } from "./keys.ts";
-import type { FishermanConfig, GatewayConfig, Role, WorkerConfig } from "./nodeConfig.ts";
+import type {
+  EvaluatorConfig,
+  FishermanConfig,
+  GatewayConfig,
+  Role,
+  SettlerConfig,
+  WorkerConfig,
+} from "./nodeConfig.ts";
 import { nodeLogger } from "./observability.ts";
 import { addressOfKey } from "./roleAuth.ts";
+import { createEvaluatorNode } from "./services/evaluator/evaluatorService.ts";
 import { createFisherman } from "./services/fisherman/fishermanService.ts";
 import { createGateway } from "./services/gateway/gatewayService.ts";
+import { createSettler } from "./services/settler/settlerService.ts";
 import { createWorker } from "./services/worker/workerService.ts";
 
 /** What a started role reports. */
@@ -140,6 +155,81 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   return {
     ready: { ready: true, role: "fisherman", url, address: addressOfKey(key), pid: process.pid },
     close: () => fisherman.close(),
+  };
+}
+
+/** The evaluator a node scores with: any registered name, or the LLM judge at `judgeUrl`. */
+async function evaluatorOf(c: EvaluatorConfig): Promise<Evaluator> {
+  const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
+  return createEvaluator(c.evaluator, {
+    params,
+    modelBacked: (name) =>
+      name === "llm-judge" && c.judgeUrl && c.judgeModel
+        ? Promise.resolve(
+            createLlmJudgeEvaluator(JUDGE_CONFIG.parse({ baseUrl: c.judgeUrl, model: c.judgeModel }), params),
+          )
+        : null,
+  });
+}
+
+/** Starts an evaluator. */
+export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
+  const logger = nodeLogger("evaluator", c.logLevel);
+  const deployment = readDeployment(c.deployment);
+  if (!deployment.scoreCommits)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `${c.deployment} has no ScoreCommits: evaluators have nowhere to commit`,
+    );
+  const key = readKeyFile(c.keyFile);
+  const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const node = createEvaluatorNode({
+    dataDir: c.dataDir,
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    deployment,
+    tokenizer: loadLlama2c(c.model).tokenizer,
+    evaluator: await evaluatorOf(c),
+    gateway: c.gateway.replace(/\/$/, ""),
+    k: DEFAULT_POQ_ROUND_PARAMS.k,
+    seedDelayBlocks: params.spotcheck.seedDelayBlocks,
+    adversary: c.adversary,
+    pollMs: c.pollMs,
+    logger,
+  });
+  const url = await listen(node.app, c.host, c.port);
+  node.start();
+  logger.info(
+    { url, account: addressOfKey(key), evaluator: c.evaluator, adversary: c.adversary },
+    "evaluator ready",
+  );
+  return {
+    ready: { ready: true, role: "evaluator", url, address: addressOfKey(key), pid: process.pid },
+    close: () => node.close(),
+  };
+}
+
+/** Starts the epoch settler. */
+export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
+  const logger = nodeLogger("settler", c.logLevel);
+  const deployment = readDeployment(c.deployment);
+  const key = readKeyFile(c.keyFile);
+  const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const node = createSettler({
+    dataDir: c.dataDir,
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    deployment,
+    poea: params.poea,
+    round: DEFAULT_POQ_ROUND_PARAMS,
+    seedDelayBlocks: params.spotcheck.seedDelayBlocks,
+    pollMs: c.pollMs,
+    logger,
+  });
+  const url = await listen(node.app, c.host, c.port);
+  node.start();
+  logger.info({ url, account: addressOfKey(key) }, "settler ready");
+  return {
+    ready: { ready: true, role: "settler", url, address: addressOfKey(key), pid: process.pid },
+    close: () => node.close(),
   };
 }
 

@@ -265,6 +265,7 @@ export const ERROR_CODES = {
     disposition: "ignore",
     meaning: "a worker was asked to serve a request id again with another request",
   },
+  EPOCH_NOT_SETTLED: { disposition: "ignore", meaning: "the settler has not settled this epoch (yet)" },
   RECEIPT_NOT_FOUND: { disposition: "ignore", meaning: "the gateway holds no receipt with this id" },
   API_RATE_LIMITED: { disposition: "ignore", meaning: "the client exceeded its request rate; retry later" },
   // ZK spot-checks

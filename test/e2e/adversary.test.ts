@@ -36,6 +36,7 @@ beforeAll(async () => {
     adversaries: ["none", "wrong-output", "downgrade", "lazy"],
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
   });
 }, 180_000);
 

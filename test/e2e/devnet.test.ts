@@ -30,6 +30,7 @@ beforeAll(async () => {
     adversary: "none",
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
   });
   client = new OpenAI({ baseURL: `${devnet.gatewayUrl}/v1`, apiKey: "unused", maxRetries: 0 });
 }, 180_000);

@@ -25,6 +25,7 @@ beforeAll(async () => {
     adversary: "none",
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
     fisherman: false,
     gatewayRpc: async (anvil) => {
       proxy = await startTcpProxy(anvil);

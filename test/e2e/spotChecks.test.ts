@@ -22,6 +22,7 @@ beforeAll(async () => {
     adversary: "none",
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
     rhoPpm: 1_000_000,
   });
 }, 180_000);

@@ -18,6 +18,7 @@ beforeAll(async () => {
     adversary: "none",
     gatewayPort: 0,
     rpcPort: 0,
+    evaluators: 0,
   });
 }, 180_000);
 

@@ -4,6 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { VerinferError } from "../../errors.ts";
 import { runDemo } from "../../node/devnet/demo.ts";
 import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/devnet/devnet.ts";
+import { epochsOfBatches, followEpochs } from "../../node/devnet/epochReport.ts";
 import { WORKER_ADVERSARIES, type WorkerAdversary } from "../../node/services/worker/adversaries.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
@@ -205,6 +206,22 @@ const upCommand: CommandSpec = {
       description:
         "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy or none",
     },
+    evaluators: {
+      type: "integer",
+      value: "N",
+      default: 3,
+      min: 0,
+      max: 8,
+      description: "evaluator processes (0: no PoQ scoring and no epoch settlement)",
+    },
+    colluding: {
+      type: "integer",
+      value: "N",
+      min: 0,
+      max: 8,
+      description:
+        "how many of the evaluators collude, reporting 10 for everything (default 1 with --demo, else 0)",
+    },
   },
   examples: [
     "npx verinfer devnet up --demo",
@@ -212,6 +229,11 @@ const upCommand: CommandSpec = {
     "verinfer devnet status",
   ],
   async run(ctx) {
+    const evaluators = ctx.number("evaluators") as number;
+    const colluding = Math.min(
+      evaluators,
+      ctx.number("colluding") ?? (ctx.flag("demo") && evaluators >= 3 ? 1 : 0),
+    );
     const devnet = await startDevnet({
       dir: ctx.string("dir") as string,
       workers: ctx.number("workers") as number,
@@ -219,6 +241,10 @@ const upCommand: CommandSpec = {
       adversary: adversaryOf(ctx),
       gatewayPort: ctx.number("port") as number,
       rpcPort: ctx.number("rpc-port") as number,
+      evaluators,
+      evaluatorAdversaries: Array.from({ length: evaluators }, (_, i) =>
+        i >= evaluators - colluding ? "colluding" : "none",
+      ),
       onProgress: (m) => ctx.info(m),
     });
     try {
@@ -289,13 +315,68 @@ const upCommand: CommandSpec = {
         log: (l) => ctx.info(l),
         cheater: cheater?.address as `0x${string}` | undefined,
       });
+      const epochs = devnet.settler
+        ? await followEpochs(
+            devnet.settler.url,
+            d,
+            await epochsOfBatches(d, demo.batches),
+            Date.now() + 300_000,
+            (l) => ctx.info(l),
+          )
+        : [];
       const view = await networkView(devnet.gatewayUrl);
       const c = demo.cheat;
       const caught = !c || (c.receipts > 0 && c.voidedOnChain === c.receipts && BigInt(c.slashed) > 0n);
-      const passed = demo.allReceiptsValid && demo.allIncluded && demo.allFinal && caught;
-      ctx.output({ ...summary, demo, network: view, passed }, () =>
+      const settled = epochs.every((e) => e !== null);
+      const paid = epochs.every((e) => e?.entries.every((x) => x.paidOnChain === x.amount));
+      const cheatEarned = epochs
+        .flatMap((e) => e?.entries ?? [])
+        .filter((x) => x.account.toLowerCase() === c?.worker.toLowerCase())
+        .reduce((s, x) => s + BigInt(x.amount), 0n);
+      const passed =
+        demo.allReceiptsValid &&
+        demo.allIncluded &&
+        demo.allFinal &&
+        caught &&
+        settled &&
+        paid &&
+        cheatEarned === 0n;
+      const label = new Map<string, string>([
+        ...devnet.workers.map(
+          (w, i) =>
+            [
+              w.address.toLowerCase(),
+              `worker ${i + 1}${w.adversary !== "none" ? ` (${w.adversary})` : ""}`,
+            ] as const,
+        ),
+        ...devnet.evaluators.map(
+          (e, i) =>
+            [
+              e.address.toLowerCase(),
+              `evaluator ${i + 1}${e.adversary !== "none" ? ` (${e.adversary})` : ""}`,
+            ] as const,
+        ),
+        ...(devnet.fisherman ? [[devnet.fisherman.address.toLowerCase(), "fisherman"] as const] : []),
+      ]);
+      ctx.output({ ...summary, demo, epochs, network: view, passed }, () =>
         [
           networkTables(view),
+          ...epochs.map((e, i) =>
+            e === null
+              ? `epoch ${i}: NOT settled in time`
+              : renderTable(
+                  ["account", "role", "verified tokens", "PoQ quality", "reward", "paid on chain"],
+                  e.entries.map((x) => [
+                    label.get(x.account.toLowerCase()) ?? x.account,
+                    x.role,
+                    e.attribution[x.account.toLowerCase()]?.tokens ?? "",
+                    e.attribution[x.account.toLowerCase()]?.quality.toFixed(2) ?? "",
+                    eth(x.amount),
+                    eth(x.paidOnChain),
+                  ]),
+                  { title: `Epoch ${e.epoch} (${e.rounds.length} PoQ rounds; root ${e.root ?? "-"})` },
+                ),
+          ),
           renderTable(
             ["check", "result"],
             [
@@ -317,6 +398,12 @@ const upCommand: CommandSpec = {
                       `${c.voidedOnChain} of ${c.receipts}`,
                     ],
                     ["its stake slashed on chain", eth(c.slashed)],
+                  ]
+                : []),
+              ...(devnet.settler
+                ? [
+                    ["epochs settled on chain and every reward claimed", settled && paid ? "all" : "NOT all"],
+                    ["reward paid to the cheating worker", eth(String(cheatEarned))],
                   ]
                 : []),
               ["batches", demo.batches.join(", ")],

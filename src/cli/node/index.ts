@@ -6,7 +6,14 @@ import { pinnedDevRoot } from "../../node/attester.ts";
 import { readKeyFile } from "../../node/keys.ts";
 import { type Role, resolveRoleConfig, roleEnvNames } from "../../node/nodeConfig.ts";
 import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../../node/registration.ts";
-import { runUntilSignalled, startFisherman, startGateway, startWorker } from "../../node/runNode.ts";
+import {
+  runUntilSignalled,
+  startEvaluator,
+  startFisherman,
+  startGateway,
+  startSettler,
+  startWorker,
+} from "../../node/runNode.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
 
@@ -52,13 +59,13 @@ function roleCommand(
         deployment: ctx.string("deployment"),
         rpcUrl: ctx.string("rpc"),
         logLevel: ctx.string("log-level"),
-        ...(role === "worker"
-          ? {
-              model: ctx.string("model"),
-              keyFile: ctx.string("key-file"),
-              adversary: ctx.string("adversary"),
-            }
-          : { keyFile: ctx.string("key-file") }),
+        // The role's own options, by their config names (`key-file` → keyFile).
+        ...Object.fromEntries(
+          Object.keys(extra ?? {}).map((flag) => [
+            flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+            ctx.string(flag),
+          ]),
+        ),
       };
       const config = resolveRoleConfig(role, ctx.string("config"), process.env, flags);
       await runUntilSignalled(await start(config as never));
@@ -154,7 +161,8 @@ const registerCommand: CommandSpec = {
 /** `verinfer node ROLE`. */
 export const nodeGroup: GroupSpec = {
   name: "node",
-  summary: "run one role of a network (worker, gateway, fisherman) against any EVM RPC (docs/deploy.md)",
+  summary:
+    "run one role of a network (worker, gateway, fisherman, evaluator, settler) against any EVM RPC (docs/deploy.md)",
   commands: [
     roleCommand(
       "worker",
@@ -166,7 +174,11 @@ export const nodeGroup: GroupSpec = {
           value: "FILE",
           description: "enclave key (default <data-dir>/enclave.key)",
         },
-        adversary: { type: "string", value: "KIND", description: "devnet cheat: none | wrong-output" },
+        adversary: {
+          type: "string",
+          value: "KIND",
+          description: "devnet cheat: none | wrong-output | downgrade | lazy",
+        },
       },
       startWorker,
     ),
@@ -189,6 +201,46 @@ export const nodeGroup: GroupSpec = {
         },
       },
       startFisherman,
+    ),
+    roleCommand(
+      "evaluator",
+      "score the posted receipts the protocol samples this evaluator for; commit and reveal the scores",
+      {
+        "key-file": { type: "string", value: "FILE", description: "the evaluator's key file (mode 0600)" },
+        model: {
+          type: "string",
+          value: "FILE",
+          description: "the workers' llama2.c checkpoint (its tokenizer)",
+        },
+        gateway: {
+          type: "string",
+          value: "URL",
+          description: "a gateway (its /v1/network lists the workers)",
+        },
+        evaluator: {
+          type: "string",
+          value: "NAME",
+          description: "structure (default) | alignment:X | llm-judge (with --judge-url, --judge-model)",
+        },
+        "judge-url": {
+          type: "string",
+          value: "URL",
+          description: "OpenAI-compatible endpoint of the LLM judge",
+        },
+        "judge-model": { type: "string", value: "NAME", description: "the LLM judge's model" },
+        adversary: {
+          type: "string",
+          value: "KIND",
+          description: "devnet cheat: none | colluding (always 10)",
+        },
+      },
+      startEvaluator,
+    ),
+    roleCommand(
+      "settler",
+      "settle each epoch: PoQ rounds from the revealed scores, PoEA attribution, the reward root on chain",
+      { "key-file": { type: "string", value: "FILE", description: "the settler's key file (mode 0600)" } },
+      startSettler,
     ),
     registerCommand,
   ],

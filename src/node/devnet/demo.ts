@@ -1,7 +1,9 @@
 /**
  * `devnet up --demo`: requests through the official OpenAI SDK (JSON and streaming), each answer's
  * receipt checked client-side, then followed until its batch is posted (inclusion proven against the
- * on-chain root) and final (the challenge window closed on chain).
+ * on-chain root) and final (the challenge window closed on chain). Requests sample at temperature 1 with
+ * a seed: greedy decoding of the devnet's generated model repeats one piece, which every evaluator
+ * rightly scores 0.
  */
 import OpenAI from "openai";
 import type { Hex } from "viem";
@@ -91,6 +93,7 @@ export async function runDemo(
         model,
         messages,
         max_tokens: 12,
+        temperature: 1,
         seed: i,
         stream: true,
       });
@@ -102,7 +105,13 @@ export async function runDemo(
       }
       ext = last as typeof ext;
     } else {
-      const r = await client.chat.completions.create({ model, messages, max_tokens: 12, seed: i });
+      const r = await client.chat.completions.create({
+        model,
+        messages,
+        max_tokens: 12,
+        temperature: 1,
+        seed: i,
+      });
       text = r.choices[0]?.message.content ?? "";
       ext = (r as unknown as { verinfer: typeof ext }).verinfer;
     }

@@ -1,8 +1,9 @@
 /**
  * `verinfer devnet`: an OTR network on one machine — anvil with the contracts (devnet parameters),
- * workers and a gateway, each its own process (`verinfer node ROLE --config F`) with its own data
- * folder and key files. The devnet also plays the network's owner (registers the model) and its
- * attester (signs each worker's registration verdict over its dev-TEE evidence digest).
+ * workers, a gateway, a fisherman, evaluators and the epoch settler, each its own process
+ * (`verinfer node ROLE --config F`) with its own data folder and key files. The devnet also plays the
+ * network's owner (registers the model, funds the settler's reward budget) and its attester (signs
+ * each worker's registration verdict over its dev-TEE evidence digest).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,20 +14,24 @@ import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devKeys, sharedIssueTime } from "../../attestation/devEvidence.ts";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
-import { becomeSequencer } from "../../chain/clients.ts";
+import { becomeSequencer, send } from "../../chain/clients.ts";
 import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { epochsAbi, registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../../errors.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
+import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { pinnedDevRoot } from "../attester.ts";
 import { writeKeyFile } from "../keys.ts";
+import type { Role } from "../nodeConfig.ts";
 import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../registration.ts";
 import { addressOfKey } from "../roleAuth.ts";
 import type { NodeReady } from "../runNode.ts";
+import type { EvaluatorAdversary } from "../services/evaluator/evaluatorService.ts";
 import type { WorkerAdversary } from "../services/worker/adversaries.ts";
 import type { WorkerIdentity } from "../services/worker/workerService.ts";
 
@@ -49,6 +54,10 @@ export interface DevnetOptions {
   readonly fisherman?: boolean;
   /** Spot-check rate in parts per million (default the devnet parameters': 1%). */
   readonly rhoPpm?: number;
+  /** Evaluator processes (default 3; 0: no PoQ and no epoch settlement). */
+  readonly evaluators?: number;
+  /** Each evaluator's part (default all honest); "colluding" ones report 10 for everything. */
+  readonly evaluatorAdversaries?: readonly EvaluatorAdversary[];
   /** The RPC URL the gateway uses (tests put a proxy they can cut in front of anvil); default anvil's. */
   readonly gatewayRpc?: (anvilUrl: string) => Promise<string>;
   readonly onProgress?: (message: string) => void;
@@ -56,7 +65,7 @@ export interface DevnetOptions {
 
 /** One started process of the devnet. */
 export interface DevnetProcess {
-  readonly role: "worker" | "gateway" | "fisherman";
+  readonly role: Role;
   readonly url: string;
   readonly address: string;
   readonly pid: number;
@@ -73,6 +82,8 @@ export interface Devnet {
   readonly chain: LocalChain;
   readonly gateway: DevnetProcess;
   readonly fisherman: DevnetProcess | null;
+  readonly evaluators: readonly (DevnetProcess & { readonly adversary: EvaluatorAdversary })[];
+  readonly settler: DevnetProcess | null;
   readonly workers: readonly (DevnetProcess & {
     readonly operator: Hex;
     readonly adversary: WorkerAdversary;
@@ -243,6 +254,36 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         validSeconds: 30n * 86_400n,
         faucet: owner,
       });
+    // The owner's other transactions run before the gateway starts: it posts from the same account.
+    const roleKey = (label: string) => keccakUtf8(`verinfer devnet ${label}`);
+    const fund = async (key: Hex, tokens: bigint) => {
+      const who = addressOfKey(key);
+      await owner.public.request({
+        method: "anvil_setBalance",
+        params: [who, "0x56bc75e2d63100000"],
+      } as never);
+      if (tokens > 0n) await send(owner, d.token, verinferTokenAbi, "mint", [who, tokens]);
+    };
+    /** Registers an account as evaluator (2) or fisherman (3) and stakes `stake` from a faucet mint. */
+    const registerParticipant = async (key: Hex, role: 2 | 3, stake: bigint) => {
+      await fund(key, stake);
+      const c = clientsFor(chain.rpcUrl, d.chainId, key);
+      await send(c, d.registry, registryAbi, "register", [role]);
+      await send(c, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
+      await send(c, d.registry, registryAbi, "deposit", [addressOfKey(key), stake]);
+    };
+    if (o.fisherman !== false)
+      await registerParticipant(keys[8] as Hex, 3, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
+    const evaluatorCount = d.scoreCommits && d.epochs ? (o.evaluators ?? 3) : 0;
+    const evaluatorKeys = Array.from({ length: evaluatorCount }, (_, i) => roleKey(`evaluator ${i + 1}`));
+    for (const key of evaluatorKeys)
+      await registerParticipant(key, 2, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
+    const settlerKey = roleKey("settler");
+    if (evaluatorCount > 0) {
+      // The settler's reward budget: a faucet mint standing in for the token's emission schedule.
+      await fund(settlerKey, 1_000n * DEVNET_OTR_PARAMS.poea.epochRewards);
+      await send(owner, d.epochs as Hex, epochsAbi, "setSettler", [addressOfKey(settlerKey)]);
+    }
     // From here blocks come every second, as on a real chain: chain time (and so the challenge windows
     // and dispute clocks) advances even when nobody transacts. Setup ran on automine, for speed.
     await owner.public.request({ method: "evm_setIntervalMining", params: [1] } as never);
@@ -289,6 +330,45 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       return f;
     };
     const fisherman = o.fisherman === false ? null : await startFisherman();
+    if (evaluatorCount > 0) progress(`starting ${evaluatorCount} evaluators and the epoch settler`);
+    const evaluators = await Promise.all(
+      evaluatorKeys.map(async (key, i) => {
+        const adversary = o.evaluatorAdversaries?.[i] ?? "none";
+        const dataDir = join(dir, `evaluator-${i + 1}`);
+        mkdirSync(dataDir, { recursive: true });
+        const keyFile = join(dataDir, "account.key");
+        writeKeyFile(keyFile, key);
+        const config = join(dir, `evaluator-${i + 1}.json`);
+        writeFileSync(
+          config,
+          jsonText({
+            evaluator: {
+              port: 0,
+              dataDir,
+              deployment: deploymentFile,
+              keyFile,
+              model,
+              gateway: gateway.url,
+              adversary,
+            },
+          }),
+        );
+        const p = await spawnRole("evaluator", config, join(dir, "logs", `evaluator-${i + 1}.log`));
+        started.push(p.child);
+        return { ...p, adversary };
+      }),
+    );
+    let settler: DevnetProcess | null = null;
+    if (evaluatorCount > 0) {
+      const dataDir = join(dir, "settler");
+      mkdirSync(dataDir, { recursive: true });
+      const keyFile = join(dataDir, "account.key");
+      writeKeyFile(keyFile, settlerKey);
+      const config = join(dir, "settler.json");
+      writeFileSync(config, jsonText({ settler: { port: 0, dataDir, deployment: deploymentFile, keyFile } }));
+      settler = await spawnRole("settler", config, join(dir, "logs", "settler.log"));
+      started.push(settler.child);
+    }
     const devnet: Devnet = {
       dir,
       rpcUrl: chain.rpcUrl,
@@ -297,6 +377,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       chain,
       gateway,
       fisherman,
+      evaluators,
+      settler,
       workers: workerProcs,
       keys,
       stop: stopAll,
@@ -306,7 +388,13 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       pid: process.pid,
       rpcUrl: chain.rpcUrl,
       gatewayUrl: gateway.url,
-      processes: [gateway, ...(fisherman ? [fisherman] : []), ...workerProcs].map((p) => ({
+      processes: [
+        gateway,
+        ...(fisherman ? [fisherman] : []),
+        ...workerProcs,
+        ...evaluators,
+        ...(settler ? [settler] : []),
+      ].map((p) => ({
         role: p.role,
         url: p.url,
         address: p.address,

@@ -41,7 +41,10 @@ describe("scores on chain", () => {
 
   it("rejects ragged bytes, scores above 10 and a receipt scored twice", () => {
     const one = encodeScores([{ batch: 1, position: 2, score: 7.5 }]);
-    expect(decodeScores(one.subarray(0, 9))).toMatchObject({ ok: false, error: { code: "SCORES_MALFORMED" } });
+    expect(decodeScores(one.subarray(0, 9))).toMatchObject({
+      ok: false,
+      error: { code: "SCORES_MALFORMED" },
+    });
     const high = one.slice();
     high[8] = 0x03;
     high[9] = 0xe9; // 1001 hundredths
@@ -104,7 +107,8 @@ describe("an epoch's rounds", () => {
     const p = { ...DEFAULT_POQ_ROUND_PARAMS, k: 5 };
     const out = networkEpochRounds(receipts, reveals, initialTrust(5, p), index, p);
     expect(out.rounds).toHaveLength(12);
-    for (const r of out.rounds) expect(r.consensus).toBe(truth(receipts[r.batch * 4 + r.position] as EpochReceipt));
+    for (const r of out.rounds)
+      expect(r.consensus).toBe(truth(receipts[r.batch * 4 + r.position] as EpochReceipt));
     const w = new Map(out.workers.map((x) => [x.worker, x]));
     expect(w.get(honestWorker)?.quality).toBe(8);
     expect(w.get(cheat)?.quality).toBe(6);

@@ -18,9 +18,10 @@
  *   cost per token is the mean receipt latency per generated token, normalized per round by the epoch's
  *   highest for the inference reward.
  */
-import { fail, ok, type Verdict } from "../errors.ts";
+
 import { concatBytes, type Hex, hexToBytes, utf8Bytes } from "../encoding/hex.ts";
 import { keccak256, keccak256Hex } from "../encoding/keccak.ts";
+import { fail, ok, type Verdict } from "../errors.ts";
 import type { PoqRoundParams } from "../params/poq.ts";
 import type { EvaluatorEpoch, WorkerEpoch } from "../poea/epoch.ts";
 import { createRng } from "../rng/prng.ts";
@@ -66,7 +67,10 @@ export function decodeScores(bytes: Uint8Array): Verdict<ReceiptScore[]> {
     const position = view.getUint32(i + 4);
     const hundredths = view.getUint16(i + 8);
     if (hundredths > MAX_HUNDREDTHS)
-      return fail("SCORES_MALFORMED", `score ${hundredths / 100} of batch ${batch} position ${position} is above 10`);
+      return fail(
+        "SCORES_MALFORMED",
+        `score ${hundredths / 100} of batch ${batch} position ${position} is above 10`,
+      );
     const key = `${batch}:${position}`;
     if (seen.has(key)) return fail("SCORES_MALFORMED", `batch ${batch} position ${position} is scored twice`);
     seen.add(key);
@@ -94,7 +98,9 @@ export function evaluatorSeed(batchRoot: Hex, laterBlockHash: Hex): Hex {
 /** The evaluators that score receipt `position` of a batch: min(k, n) distinct, in draw order. */
 export function sampleEvaluators(seed: Hex, position: number, evaluators: readonly Hex[], k: number): Hex[] {
   const rng = createRng(keccak256Hex(concatBytes(hexToBytes(seed, 32), word(BigInt(position)))));
-  return rng.sampleIndices(evaluators.length, Math.min(k, evaluators.length)).map((i) => evaluators[i] as Hex);
+  return rng
+    .sampleIndices(evaluators.length, Math.min(k, evaluators.length))
+    .map((i) => evaluators[i] as Hex);
 }
 
 /** A posted receipt as the epoch sees it. */
@@ -154,8 +160,8 @@ export function networkEpochRounds(
     const scored = r.evaluators.filter((e) => reveals.get(e)?.has(key) && evaluatorIndex.has(e));
     if (scored.length === 0) continue;
     const k = scored.length;
-    let scratch = scratches.get(k);
-    if (!scratch) scratches.set(k, (scratch = roundScratch(k)));
+    const scratch = scratches.get(k) ?? roundScratch(k);
+    scratches.set(k, scratch);
     const scores = scored.map((e) => reveals.get(e)?.get(key) as number);
     const outcome = poqRound(
       trust,
@@ -170,9 +176,9 @@ export function networkEpochRounds(
       scratch,
     );
     const settled = settleRound(outcome, k, decimals);
-    scored.forEach((e, i) =>
-      evaluatorRewards.set(e, (evaluatorRewards.get(e) ?? 0n) + (settled.evaluators[i] as bigint)),
-    );
+    scored.forEach((e, i) => {
+      evaluatorRewards.set(e, (evaluatorRewards.get(e) ?? 0n) + (settled.evaluators[i] as bigint));
+    });
     rounds.push({
       batch: r.batch,
       position: r.position,

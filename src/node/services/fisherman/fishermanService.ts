@@ -16,24 +16,20 @@ import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
-import { callOf } from "../../../chain/events.ts";
 import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
+import { type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
-import { bytesToHex, hexToBytes } from "../../../protocol/encoding/hex.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { attackBond, type DisputeParams } from "../../../protocol/params/otr.ts";
 import {
-  receiptDigest,
   receiptToJson,
   type SignedReceipt,
   validateSignedReceipt,
 } from "../../../protocol/receipt/receipt.ts";
 import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
-import { decodeBatchData } from "../../../protocol/rollup/batchData.ts";
-import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
-import { leafOfSigned } from "../../../protocol/rollup/sequencer.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
@@ -68,13 +64,6 @@ export interface FishermanNode {
   close(): Promise<void>;
   /** One pass: new batches checked, open games played (tests drive it directly too). */
   step(): Promise<void>;
-}
-
-/** A posted batch as the fisherman reads it from calldata: its receipts, their digests and tree. */
-interface PostedBatch {
-  readonly receipts: SignedReceipt[];
-  readonly digests: Hex[];
-  readonly tree: BatchTree;
 }
 
 interface OpenGame {
@@ -145,29 +134,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     return matches ? context : null;
   }
 
-  /** A posted batch's receipts (from its transaction's calldata), their digests and tree; null if none. */
-  async function readBatch(index: number): Promise<PostedBatch | null> {
-    const logs = (await o.chain.public.getContractEvents({
-      address: o.deployment.rollup,
-      abi: rollupAbi,
-      eventName: "BatchPosted",
-      args: { index: BigInt(index) },
-      fromBlock: 0n,
-    } as never)) as unknown as { transactionHash: Hex; args: { kind: number } }[];
-    const log = logs[0];
-    if (!log) return null; // a forced inclusion (not posted with data)
-    const call = await callOf(o.chain, rollupAbi, log.transactionHash);
-    if (call.functionName !== "postBatch") return null;
-    const decoded = decodeBatchData(hexToBytes(call.args[3] as Hex));
-    if (!decoded.ok) {
-      o.logger.warn({ batch: index, err: decoded.error.message }, "batch data malformed");
-      return null;
-    }
-    const receipts = decoded.value;
-    const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
-    const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
-    return { receipts, digests, tree };
-  }
+  const readBatch = (index: number) =>
+    readPostedBatch(o.chain, o.deployment.rollup, index, (why) =>
+      o.logger.warn({ batch: index, err: why }, "batch data malformed"),
+    );
 
   /**
    * A posted batch read once for both uses (re-execution, then obligations once its seed exists);

@@ -7,7 +7,8 @@
  *   POST /v1/infer          signed by an accepted gateway (roleAuth.ts): streams NDJSON lines
  *                           `{"text": …}` then `{"done": true, answer…}` or `{"error": {code, message}}`
  *   GET  /v1/identity       enclave address and public key, model, weights and engine hashes, attestation
- *   GET  /v1/traces/:id     the execution context of a served request (fishermen, disputes)
+ *   GET  /v1/traces/:id     a served request's execution context and generated tokens (fishermen,
+ *                           evaluators, disputes)
  *   GET  /health, /metrics
  *
  * `adversary: "wrong-output"` makes a cheating worker for the devnet: its forward pass is faulted at
@@ -309,6 +310,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       requestId: s.requestId,
       context: s.context,
       outputTokens: s.outputTokens,
+      output: s.output,
       receipt: s.answer.receipt,
       leafCount: identity.stepsPerPosition * (s.context.prompt.length + s.outputTokens - 1),
     };
@@ -355,6 +357,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     try {
       let context: ExecutionContext;
       let outputTokens: number;
+      let generated: readonly number[] = [];
       let honest: {
         fields: GenerationFields;
         text: string;
@@ -398,6 +401,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
         context = { prompt: trace.tokens.slice(0, trace.promptTokens), sampling: trace.sampling };
         outputTokens = trace.sampled.length;
+        generated = trace.sampled;
         honest = {
           fields: {
             weightsHash: trace.modelRoot as Hex,
@@ -452,6 +456,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         sequence,
         context,
         outputTokens,
+        output: lie?.generated ?? generated,
         answer,
         servedAtMs: Date.now(),
       });

@@ -26,6 +26,8 @@ export interface ServedRequest {
   readonly sequence: bigint;
   readonly context: ExecutionContext;
   readonly outputTokens: number;
+  /** The generated token ids (what the receipt's outputHash commits to; evaluators score them). */
+  readonly output: readonly number[];
   readonly answer: ServedAnswer;
   readonly servedAtMs: number;
 }
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS served (
   sequence INTEGER NOT NULL UNIQUE,
   context TEXT NOT NULL,
   output_tokens INTEGER NOT NULL,
+  output TEXT NOT NULL,
   answer TEXT NOT NULL,
   served_at_ms INTEGER NOT NULL
 );
@@ -49,6 +52,7 @@ interface Row {
   sequence: number;
   context: string;
   output_tokens: number;
+  output: string;
   answer: string;
   served_at_ms: number;
 }
@@ -95,7 +99,7 @@ export class WorkerStore {
   record(s: ServedRequest): void {
     this.db
       .prepare(
-        "INSERT INTO served (request_id, request_hash, sequence, context, output_tokens, answer, served_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO served (request_id, request_hash, sequence, context, output_tokens, output, answer, served_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         s.requestId.toLowerCase(),
@@ -103,6 +107,7 @@ export class WorkerStore {
         Number(s.sequence),
         JSON.stringify(s.context),
         s.outputTokens,
+        JSON.stringify(s.output),
         JSON.stringify(s.answer),
         s.servedAtMs,
       );
@@ -119,6 +124,7 @@ export class WorkerStore {
       sequence: BigInt(row.sequence),
       context: JSON.parse(row.context) as ExecutionContext,
       outputTokens: row.output_tokens,
+      output: JSON.parse(row.output) as number[],
       answer: JSON.parse(row.answer) as ServedAnswer,
       servedAtMs: row.served_at_ms,
     };

@@ -1,0 +1,171 @@
+/**
+ * What the nodes that follow the rollup read from the chain: a posted batch's facts and its receipts
+ * (from the posting transaction's calldata), the evaluators registered when it was posted and the seed
+ * that samples them, the score clock of ScoreCommits and an epoch's revealed scores.
+ */
+import type { Hex } from "viem";
+import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
+import { decodeScores, evaluatorSeed, type ReceiptScore } from "../protocol/poq/networkEpoch.ts";
+import { receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
+import { decodeBatchData } from "../protocol/rollup/batchData.ts";
+import { BatchTree } from "../protocol/rollup/batchTree.ts";
+import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
+import type { ChainClients } from "./deploy.ts";
+import { callOf } from "./events.ts";
+import { registryAbi, rollupAbi, scoreCommitsAbi } from "./generated/contracts.ts";
+
+type Reader = Pick<ChainClients, "public">;
+
+/** A batch's on-chain record (Rollup.batch). */
+export interface BatchInfo {
+  readonly root: Hex;
+  readonly count: number;
+  /** 0 calldata, 1 blobs, 2 a forced receipt. */
+  readonly kind: number;
+  /** Chain time (seconds) and block of its posting. */
+  readonly postedAt: number;
+  readonly postedBlock: bigint;
+}
+
+export async function batchInfo(c: Reader, rollup: Hex, index: number): Promise<BatchInfo> {
+  const b = (await c.public.readContract({
+    address: rollup,
+    abi: rollupAbi,
+    functionName: "batch",
+    args: [BigInt(index)],
+  })) as { root: Hex; count: number; kind: number; postedAt: bigint; postedBlock: bigint };
+  return {
+    root: b.root,
+    count: b.count,
+    kind: b.kind,
+    postedAt: Number(b.postedAt),
+    postedBlock: b.postedBlock,
+  };
+}
+
+export async function batchCount(c: Reader, rollup: Hex): Promise<number> {
+  return Number(
+    (await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "batchCount" })) as bigint,
+  );
+}
+
+/** A posted batch's receipts as its calldata carries them, their digests and tree. */
+export interface PostedBatch {
+  readonly receipts: SignedReceipt[];
+  readonly digests: Hex[];
+  readonly tree: BatchTree;
+}
+
+/**
+ * Reads batch `index`'s receipts from its posting transaction; null for a forced inclusion (no data
+ * posted) or data that does not decode (`onMalformed` says why).
+ */
+export async function readPostedBatch(
+  c: Reader,
+  rollup: Hex,
+  index: number,
+  onMalformed: (why: string) => void = () => {},
+): Promise<PostedBatch | null> {
+  const logs = (await c.public.getContractEvents({
+    address: rollup,
+    abi: rollupAbi,
+    eventName: "BatchPosted",
+    args: { index: BigInt(index) },
+    fromBlock: 0n,
+  } as never)) as unknown as { transactionHash: Hex }[];
+  const log = logs[0];
+  if (!log) return null;
+  const call = await callOf(c, rollupAbi, log.transactionHash);
+  if (call.functionName !== "postBatch") return null;
+  const decoded = decodeBatchData(hexToBytes(call.args[3] as Hex));
+  if (!decoded.ok) {
+    onMalformed(decoded.error.message);
+    return null;
+  }
+  const receipts = decoded.value;
+  const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
+  const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
+  return { receipts, digests, tree };
+}
+
+/** Accounts registered with `role` (2 evaluator, 3 fisherman) up to `block`, in registration order. */
+export async function registeredAt(c: Reader, registry: Hex, role: 2 | 3, block: bigint): Promise<Hex[]> {
+  const logs = (await c.public.getContractEvents({
+    address: registry,
+    abi: registryAbi,
+    eventName: "Registered",
+    fromBlock: 0n,
+    toBlock: block,
+  } as never)) as unknown as { args: { participant: Hex; role: number } }[];
+  return logs.filter((l) => l.args.role === role).map((l) => l.args.participant.toLowerCase() as Hex);
+}
+
+/**
+ * The seed sampling a batch's evaluators, once the block `delayBlocks` after its posting exists
+ * (null before).
+ */
+export async function evaluatorSeedOf(c: Reader, b: BatchInfo, delayBlocks: number): Promise<Hex | null> {
+  const at = b.postedBlock + BigInt(delayBlocks);
+  if ((await c.public.getBlockNumber()) < at) return null;
+  const block = await c.public.getBlock({ blockNumber: at });
+  return evaluatorSeed(b.root, block.hash as Hex);
+}
+
+/** ScoreCommits' clock (seconds of chain time). */
+export interface ScoreClock {
+  readonly genesis: number;
+  readonly epochSeconds: number;
+  readonly commitSeconds: number;
+  readonly revealSeconds: number;
+}
+
+export async function scoreClock(c: Reader, scoreCommits: Hex): Promise<ScoreClock> {
+  const read = async (functionName: string) =>
+    Number(
+      (await c.public.readContract({
+        address: scoreCommits,
+        abi: scoreCommitsAbi,
+        functionName,
+      } as never)) as bigint,
+    );
+  return {
+    genesis: await read("genesis"),
+    epochSeconds: await read("epochSeconds"),
+    commitSeconds: await read("commitSeconds"),
+    revealSeconds: await read("revealSeconds"),
+  };
+}
+
+export const epochAt = (k: ScoreClock, time: number) => Math.floor((time - k.genesis) / k.epochSeconds);
+export const epochEnd = (k: ScoreClock, e: number) => k.genesis + (e + 1) * k.epochSeconds;
+/** When epoch e's reveal phase ends (its scores are complete). */
+export const revealEnd = (k: ScoreClock, e: number) => epochEnd(k, e) + k.commitSeconds + k.revealSeconds;
+
+/** The latest block's timestamp: the chain's "now" (seconds). */
+export async function chainTime(c: Reader): Promise<number> {
+  return Number((await c.public.getBlock()).timestamp);
+}
+
+/** Epoch e's revealed scores, per evaluator (read from each reveal's calldata). */
+export async function revealedScores(
+  c: Reader,
+  scoreCommits: Hex,
+  e: number,
+): Promise<Map<Hex, ReceiptScore[]>> {
+  const logs = (await c.public.getContractEvents({
+    address: scoreCommits,
+    abi: scoreCommitsAbi,
+    eventName: "ScoresRevealed",
+    args: { epoch: BigInt(e) },
+    fromBlock: 0n,
+  } as never)) as unknown as { transactionHash: Hex; args: { evaluator: Hex } }[];
+  const out = new Map<Hex, ReceiptScore[]>();
+  for (const log of logs) {
+    const call = await callOf(c, scoreCommitsAbi, log.transactionHash);
+    // The contract accepted the reveal, so its scores are well formed; decodeScores also refuses a
+    // receipt scored twice, which the contract does not check: such a reveal counts for nothing.
+    const scores = decodeScores(hexToBytes(call.args[1] as Hex));
+    if (scores.ok) out.set(log.args.evaluator.toLowerCase() as Hex, scores.value);
+  }
+  return out;
+}

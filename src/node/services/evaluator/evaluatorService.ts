@@ -1,0 +1,299 @@
+/**
+ * The evaluator role (DESIGN.md "Roles", Proof of Quality): follows the rollup's posted batches, and
+ * for every receipt the protocol samples it for (`sampleEvaluators`, seeded by the batch root and a
+ * later block hash) fetches the request's prompt and generated tokens from the worker that served it —
+ * accepted only if they hash to the receipt's promptHash and outputHash, so the worker cannot show
+ * evaluators a better answer than the one it signed — and scores the decoded text with its evaluator.
+ * After each epoch it commits to its scores on chain (ScoreCommits), and once the commit phase is over
+ * reveals them; the settler turns the reveals into consensus, trust and rewards. Scores, salts and
+ * progress are kept in SQLite before anything is sent, so a restart reveals what it committed.
+ *
+ * `adversary: "colluding"` makes a member of a colluding group that reports 10 for everything it is
+ * sampled for (the boosting attack of the robust-PoQ paper), to be outvoted by robust aggregation.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Hex } from "viem";
+import { send } from "../../../chain/clients.ts";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { scoreCommitsAbi } from "../../../chain/generated/contracts.ts";
+import {
+  batchCount,
+  batchInfo,
+  chainTime,
+  epochAt,
+  epochEnd,
+  evaluatorSeedOf,
+  readPostedBatch,
+  registeredAt,
+  type ScoreClock,
+  scoreClock,
+} from "../../../chain/postedBatches.ts";
+import { revertReason } from "../../../chain/revert.ts";
+import { decode, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import type { Evaluator } from "../../../protocol/poq/evaluator.ts";
+import {
+  encodeScores,
+  quantizeScore,
+  sampleEvaluators,
+  scoreCommitment,
+} from "../../../protocol/poq/networkEpoch.ts";
+import type { Receipt } from "../../../protocol/receipt/receipt.ts";
+import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
+import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
+import { type Logger, NodeMetrics } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
+
+export const EVALUATOR_ADVERSARIES = ["none", "colluding"] as const;
+export type EvaluatorAdversary = (typeof EVALUATOR_ADVERSARIES)[number];
+
+export interface EvaluatorNodeOptions {
+  readonly dataDir: string;
+  /** The evaluator's registered chain account. */
+  readonly chain: ChainClients;
+  readonly deployment: DeploymentFile;
+  /** Decodes the served token ids into the texts that are scored (the workers' model's tokenizer). */
+  readonly tokenizer: Tokenizer;
+  readonly evaluator: Evaluator;
+  /** A gateway whose /v1/network lists the workers. */
+  readonly gateway: string;
+  /** Evaluators sampled per receipt (the network's PoQ k). */
+  readonly k: number;
+  /** Blocks after a batch's posting whose hash seeds its sampling (the spot-checks' delay). */
+  readonly seedDelayBlocks: number;
+  readonly adversary: EvaluatorAdversary;
+  readonly pollMs: number;
+  readonly logger: Logger;
+}
+
+export interface EvaluatorNode {
+  readonly app: FastifyInstance;
+  start(): void;
+  close(): Promise<void>;
+  step(): Promise<void>;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS scores (batch INTEGER NOT NULL, position INTEGER NOT NULL, epoch INTEGER NOT NULL, score REAL, note TEXT NOT NULL, PRIMARY KEY (batch, position));
+CREATE TABLE IF NOT EXISTS commits (epoch INTEGER PRIMARY KEY, scores TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
+  const scoreCommits = o.deployment.scoreCommits as Hex;
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(o.dataDir, "evaluator.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec(SCHEMA);
+  const me = o.chain.wallet.account.address.toLowerCase() as Hex;
+  const metrics = new NodeMetrics("evaluator");
+  const scored = metrics.counter("receipts_scored_total", "sampled receipts, by outcome", ["outcome"]);
+  const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
+  let clock: ScoreClock | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  const progress = () =>
+    (db.prepare("SELECT value FROM progress WHERE name = 'nextBatch'").get() as { value: number } | undefined)
+      ?.value ?? 0;
+  const setProgress = (value: number) =>
+    db
+      .prepare(
+        "INSERT INTO progress (name, value) VALUES ('nextBatch', ?) ON CONFLICT(name) DO UPDATE SET value = ?",
+      )
+      .run(value, value);
+
+  async function workerUrls(): Promise<Map<string, string>> {
+    const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
+      workers: { url: string; address: string | null }[];
+    };
+    return new Map(
+      network.workers.filter((w) => w.address).map((w) => [(w.address as string).toLowerCase(), w.url]),
+    );
+  }
+
+  /** The receipt's query and answer as texts, or why they could not be had. */
+  async function textsOf(
+    r: Receipt,
+    workers: ReadonlyMap<string, string>,
+  ): Promise<{ query: string; output: string } | string> {
+    const url = workers.get(r.worker.toLowerCase());
+    if (!url) return "worker unknown";
+    const response = await fetch(`${url}/v1/traces/${r.requestId}`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return `worker answered ${response.status}`;
+    const served = (await response.json()) as { context: ExecutionContext; output?: number[] };
+    const output = served.output ?? [];
+    const matches =
+      bytesToHex(promptHashOf(served.context.prompt)) === r.promptHash.toLowerCase() &&
+      bytesToHex(paramsHashOf(served.context.sampling)) === r.paramsHash.toLowerCase() &&
+      bytesToHex(promptHashOf(output)) === r.outputHash.toLowerCase();
+    if (!matches) return "the worker's texts do not hash to the receipt";
+    const prompt = served.context.prompt;
+    return {
+      query: decode(o.tokenizer, prompt.slice(1)),
+      output: decode(o.tokenizer, output, prompt[prompt.length - 1]),
+    };
+  }
+
+  /** Scores the receipts of batch `index` this evaluator is sampled for; false until its seed exists. */
+  async function scoreBatch(index: number, k: ScoreClock): Promise<boolean> {
+    const info = await batchInfo(o.chain, o.deployment.rollup, index);
+    const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
+    if (seed === null) return false;
+    const evaluators = await registeredAt(o.chain, o.deployment.registry, 2, info.postedBlock);
+    if (!evaluators.includes(me)) return true;
+    const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
+    if (!batch) return true;
+    const epoch = epochAt(k, info.postedAt);
+    let workers: Map<string, string> | null = null;
+    for (const [position, signed] of batch.receipts.entries()) {
+      if (!sampleEvaluators(seed, position, evaluators, o.k).includes(me)) continue;
+      if (db.prepare("SELECT 1 FROM scores WHERE batch = ? AND position = ?").get(index, position)) continue;
+      workers ??= await workerUrls();
+      const texts = await textsOf(signed.receipt, workers);
+      let score: number | null = null;
+      let note = "scored";
+      if (typeof texts === "string") note = texts;
+      else if (o.adversary === "colluding") score = 10;
+      else score = quantizeScore((await o.evaluator.score(texts)).score);
+      db.prepare("INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, ?)").run(
+        index,
+        position,
+        epoch,
+        score,
+        note,
+      );
+      scored.inc({ outcome: score === null ? "unavailable" : "scored" });
+      o.logger.info({ batch: index, position, epoch, score, note }, "receipt scored");
+    }
+    return true;
+  }
+
+  /** Sends `fn` and says whether it went through; a phase not yet open (or closed) is logged. */
+  async function tryPhase(
+    fn: "commit" | "reveal",
+    args: readonly unknown[],
+    epoch: number,
+  ): Promise<boolean> {
+    try {
+      await send(o.chain, scoreCommits, scoreCommitsAbi, fn, args);
+      phases.inc({ phase: fn });
+      return true;
+    } catch (e) {
+      o.logger.warn({ epoch, err: revertReason(e) ?? (e as Error).message }, `${fn} refused`);
+      return false;
+    }
+  }
+
+  const onChain = async (epoch: number) =>
+    (await o.chain.public.readContract({
+      address: scoreCommits,
+      abi: scoreCommitsAbi,
+      functionName: "commitments",
+      args: [BigInt(epoch), me],
+    })) as Hex;
+  const setStatus = (epoch: number, status: string) =>
+    db.prepare("UPDATE commits SET status = ? WHERE epoch = ?").run(status, epoch);
+
+  /**
+   * Drives each ended epoch through commit and reveal, from what the chain says: an epoch is prepared
+   * (scores and salt stored) once every batch posted in it was scored; its commitment is sent during
+   * the commit phase and its scores during the reveal phase, each retried until the chain shows it.
+   */
+  async function commitAndReveal(k: ScoreClock, now: number, allScored: boolean): Promise<void> {
+    // The next block's time is at least now + 1: that is when a transaction sent now executes.
+    const next = now + 1;
+    if (allScored)
+      for (const { epoch } of db
+        .prepare(
+          "SELECT DISTINCT epoch FROM scores WHERE epoch < ? AND score IS NOT NULL AND epoch NOT IN (SELECT epoch FROM commits)",
+        )
+        .all(epochAt(k, next)) as { epoch: number }[]) {
+        const rows = db
+          .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
+          .all(epoch) as { batch: number; position: number; score: number }[];
+        const scores = encodeScores(rows);
+        const salt = bytesToHex(randomBytes(32));
+        db.prepare(
+          "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, 'committing')",
+        ).run(epoch, bytesToHex(scores), salt, scoreCommitment(BigInt(epoch), me, scores, salt));
+      }
+    for (const c of db.prepare("SELECT * FROM commits WHERE status IN ('committing', 'committed')").all() as {
+      epoch: number;
+      scores: Hex;
+      salt: Hex;
+      commitment: Hex;
+      status: string;
+    }[]) {
+      const commitOpens = epochEnd(k, c.epoch);
+      const revealOpens = commitOpens + k.commitSeconds;
+      const stored = await onChain(c.epoch);
+      if (c.status === "committing") {
+        if (stored.toLowerCase() === c.commitment.toLowerCase()) setStatus(c.epoch, "committed");
+        else if (next >= revealOpens) setStatus(c.epoch, "missed");
+        else if (
+          next >= commitOpens &&
+          (await tryPhase("commit", [BigInt(c.epoch), c.commitment], c.epoch))
+        ) {
+          setStatus(c.epoch, "committed");
+          o.logger.info({ epoch: c.epoch, commitment: c.commitment }, "scores committed");
+        }
+        continue;
+      }
+      if (BigInt(stored) === 1n) setStatus(c.epoch, "revealed");
+      else if (next >= revealOpens + k.revealSeconds) setStatus(c.epoch, "missed");
+      else if (
+        next >= revealOpens &&
+        (await tryPhase("reveal", [BigInt(c.epoch), c.scores, c.salt], c.epoch))
+      ) {
+        setStatus(c.epoch, "revealed");
+        o.logger.info({ epoch: c.epoch }, "scores revealed");
+      }
+    }
+  }
+
+  const pass = new Pass(o.logger, "evaluator pass failed; will retry", async () => {
+    clock ??= await scoreClock(o.chain, scoreCommits);
+    // Time first: every batch posted in an epoch that has ended by `now` is then within `count`.
+    const now = await chainTime(o.chain);
+    const count = await batchCount(o.chain, o.deployment.rollup);
+    let i = progress();
+    while (i < count && (await scoreBatch(i, clock))) setProgress(++i);
+    await commitAndReveal(clock, now, i === count);
+  });
+
+  const app = Fastify({ logger: false });
+  app.get("/health", async () => ({ ok: true, role: "evaluator", nextBatch: progress() }));
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await metrics.exposition();
+    return reply.header("content-type", contentType).send(text);
+  });
+  app.get("/v1/scores", async () => ({
+    evaluator: me,
+    epochs: db
+      .prepare(
+        "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch GROUP BY s.epoch ORDER BY s.epoch",
+      )
+      .all(),
+  }));
+
+  return {
+    app,
+    step: () => pass.run(),
+    start() {
+      timer = setInterval(() => void pass.run(), o.pollMs);
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await app.close();
+      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
+      await o.evaluator.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,431 @@
+/**
+ * The epoch-settlement role (docs/spec/otr.md §6): once an epoch's scores are revealed and every batch
+ * posted in it is final with no dispute left open, the settler reads the epoch from the chain alone —
+ * its receipts (batch calldata), which were voided (dispute events), the evaluators sampled for each
+ * (`sampleEvaluators`) and their revealed scores (ScoreCommits calldata), the fishermen's stakes — runs
+ * the epoch's PoQ rounds (`networkEpochRounds`, trust carried from epoch to epoch), computes PoEA
+ * attribution and every reward (`rewardEntries`), deposits the minted rewards and posts the reward root
+ * (Epochs). After the root's challenge window it claims every entry for its account (claims are
+ * permissionless and pay the entry's account) and burns the dust. What it read and decided is kept
+ * in SQLite and served at /v1/epochs, so anyone can recompute an epoch and every entry has its proof.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Hex } from "viem";
+import { send } from "../../../chain/clients.ts";
+import type { ChainClients } from "../../../chain/deploy.ts";
+import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { rewardTree } from "../../../chain/epochs.ts";
+import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
+import {
+  type BatchInfo,
+  batchCount,
+  batchInfo,
+  chainTime,
+  epochAt,
+  evaluatorSeedOf,
+  readPostedBatch,
+  registeredAt,
+  revealEnd,
+  revealedScores,
+  type ScoreClock,
+  scoreClock,
+} from "../../../chain/postedBatches.ts";
+import { VerinferError } from "../../../errors.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import { keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
+import type { PoeaParams } from "../../../protocol/params/otr.ts";
+import type { PoqRoundParams } from "../../../protocol/params/poq.ts";
+import { type FishermanEpoch, type RewardEntry, rewardEntries } from "../../../protocol/poea/epoch.ts";
+import {
+  type EpochReceipt,
+  type EpochRound,
+  networkEpochRounds,
+  sampleEvaluators,
+} from "../../../protocol/poq/networkEpoch.ts";
+import { initialTrust, type PoqTrustState } from "../../../protocol/poq/round.ts";
+import { jsonText } from "../../../report/json.ts";
+import { installErrorReplies } from "../../http/httpErrors.ts";
+import { type Logger, NodeMetrics } from "../../observability.ts";
+import { Pass } from "../../pass.ts";
+
+export interface SettlerOptions {
+  readonly dataDir: string;
+  /** The account Epochs names as settler (on a devnet, the owner: it mints the epoch's rewards). */
+  readonly chain: ChainClients;
+  readonly deployment: DeploymentFile;
+  readonly poea: PoeaParams;
+  readonly round: PoqRoundParams;
+  readonly seedDelayBlocks: number;
+  readonly pollMs: number;
+  readonly logger: Logger;
+}
+
+export interface SettlerNode {
+  readonly app: FastifyInstance;
+  start(): void;
+  close(): Promise<void>;
+  step(): Promise<void>;
+}
+
+/** What an epoch's settlement read from the chain: enough to recompute it offline. */
+interface EpochInputs {
+  readonly receipts: EpochReceipt[];
+  /** Per evaluator, its revealed scores as [batch:position, score]. */
+  readonly reveals: Record<string, [string, number][]>;
+  readonly fishermen: FishermanEpoch[];
+  /** Evaluators in registration order (their trust nodes). */
+  readonly evaluators: Hex[];
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+const entryOf = (x: Record<string, string | number>): RewardEntry => ({
+  account: x.account as Hex,
+  role: x.role as 0 | 1 | 2,
+  weight: BigInt(x.weight as string),
+  amount: BigInt(x.amount as string),
+  weightBefore: BigInt(x.weightBefore as string),
+  amountBefore: BigInt(x.amountBefore as string),
+});
+
+export function createSettler(o: SettlerOptions): SettlerNode {
+  const { epochs, registry, rollup, token } = o.deployment;
+  const scoreCommits = o.deployment.scoreCommits;
+  if (!epochs || !scoreCommits)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      "the deployment has no Epochs and ScoreCommits: nothing to settle",
+    );
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(o.dataDir, "settler.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec(SCHEMA);
+  const me = o.chain.wallet.account.address;
+  const metrics = new NodeMetrics("settler");
+  const settled = metrics.counter("epochs_total", "epochs settled, by outcome", ["outcome"]);
+  let clock: ScoreClock | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let trust: { nodes: number; state: PoqTrustState } | null = null;
+
+  const progress = (name: string) =>
+    (db.prepare("SELECT value FROM progress WHERE name = ?").get(name) as { value: number } | undefined)
+      ?.value ?? 0;
+  const setProgress = (name: string, value: number) =>
+    db
+      .prepare("INSERT INTO progress (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?")
+      .run(name, value, value);
+  const read = <T>(
+    address: Hex,
+    abi: readonly unknown[],
+    functionName: string,
+    args: readonly unknown[] = [],
+  ) => o.chain.public.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+
+  const revealMap = (i: EpochInputs) =>
+    new Map(Object.entries(i.reveals).map(([e, scores]) => [e as Hex, new Map(scores)]));
+  const indexOf = (evaluators: readonly Hex[]) => new Map(evaluators.map((e, i) => [e, i]));
+
+  /** The trust state before the next epoch: every settled epoch replayed, for `nodes` evaluators. */
+  function trustFor(nodes: number): PoqTrustState {
+    if (trust?.nodes === nodes) return trust.state;
+    const state = initialTrust(nodes, o.round);
+    for (const row of db
+      .prepare("SELECT inputs FROM epochs WHERE status != 'empty' ORDER BY epoch")
+      .all() as {
+      inputs: string;
+    }[]) {
+      const i = JSON.parse(row.inputs) as EpochInputs;
+      networkEpochRounds(receiptsOf(i), revealMap(i), state, indexOf(i.evaluators), o.round);
+    }
+    trust = { nodes, state };
+    return state;
+  }
+  const receiptsOf = (i: EpochInputs) => i.receipts.map((r) => ({ ...r, worker: r.worker as Hex }));
+
+  /** Files new batches under the epoch of their posting time. */
+  async function fileBatches(k: ScoreClock, count: number): Promise<void> {
+    for (let b = progress("nextBatch"); b < count; b++) {
+      const info = await batchInfo(o.chain, rollup, b);
+      db.prepare("INSERT OR IGNORE INTO batches (batch, epoch) VALUES (?, ?)").run(
+        b,
+        epochAt(k, info.postedAt),
+      );
+      setProgress("nextBatch", b + 1);
+    }
+  }
+
+  /** Receipts voided and disputes still open, per "batch:position", over these batches. */
+  async function disputesOf(batches: readonly number[]): Promise<{ voided: Set<string>; open: number }> {
+    const events = async (eventName: string) =>
+      (await o.chain.public.getContractEvents({
+        address: rollup,
+        abi: rollupAbi,
+        eventName,
+        args: { batch: batches.map(BigInt) },
+        fromBlock: 0n,
+      } as never)) as unknown as { args: { batch: bigint; position: number; voided?: boolean } }[];
+    const key = (l: { args: { batch: bigint; position: number } }) => `${l.args.batch}:${l.args.position}`;
+    const opened = await events("DisputeOpened");
+    const closed = await events("DisputeSettled");
+    return {
+      voided: new Set(closed.filter((l) => l.args.voided).map(key)),
+      open: opened.length - closed.length,
+    };
+  }
+
+  /** Reads epoch e from the chain; null while one of its batches is not final or a dispute is open. */
+  async function inputsOf(e: number, batches: readonly number[], now: number): Promise<EpochInputs | null> {
+    const window = Number(await read<bigint>(rollup, rollupAbi, "challengeWindow"));
+    const infos: [number, BatchInfo][] = [];
+    for (const b of batches) infos.push([b, await batchInfo(o.chain, rollup, b)]);
+    if (infos.some(([, info]) => info.postedAt + window > now)) return null;
+    const disputes = await disputesOf(batches);
+    if (disputes.open > 0) return null;
+    const receipts: EpochReceipt[] = [];
+    for (const [b, info] of infos) {
+      const posted = info.kind === 0 ? await readPostedBatch(o.chain, rollup, b) : null;
+      const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
+      if (!posted || seed === null) continue;
+      const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock);
+      for (const [position, { receipt: r }] of posted.receipts.entries())
+        receipts.push({
+          batch: b,
+          position,
+          worker: r.worker.toLowerCase() as Hex,
+          inputTokens: r.inputTokens,
+          outputTokens: r.outputTokens,
+          latencyMs: r.latencyMs,
+          voided: disputes.voided.has(`${b}:${position}`),
+          evaluators: sampleEvaluators(seed, position, sampleFrom, o.round.k),
+        });
+    }
+    const revealed = await revealedScores(o.chain, scoreCommits as Hex, e);
+    const latest = await o.chain.public.getBlockNumber();
+    const fishermen: FishermanEpoch[] = [];
+    for (const f of await registeredAt(o.chain, registry, 3, latest)) {
+      const [, , , , , active] = await read<readonly unknown[]>(registry, registryAbi, "participant", [f]);
+      // Watching cannot be proven on chain: every fisherman with stake counts as active.
+      fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
+    }
+    return {
+      receipts,
+      reveals: Object.fromEntries(
+        [...revealed].map(([ev, scores]) => [ev, scores.map((s) => [`${s.batch}:${s.position}`, s.score])]),
+      ),
+      fishermen,
+      evaluators: await registeredAt(o.chain, registry, 2, latest),
+    };
+  }
+
+  /** Posts epoch e's reward root (minting and depositing its rewards); false while it must wait. */
+  async function settle(e: number, now: number): Promise<boolean> {
+    const batches = (
+      db.prepare("SELECT batch FROM batches WHERE epoch = ? ORDER BY batch").all(e) as {
+        batch: number;
+      }[]
+    ).map((r) => r.batch);
+    const inputs = batches.length > 0 ? await inputsOf(e, batches, now) : null;
+    if (batches.length > 0 && inputs === null) return false;
+    const minted = o.poea.epochRewards;
+    if (!inputs || inputs.receipts.length === 0) {
+      db.prepare(
+        "INSERT OR REPLACE INTO epochs (epoch, status, minted, inputs, entries, rounds, attribution) VALUES (?, 'empty', ?, '{}', '[]', '[]', '{}')",
+      ).run(e, String(minted));
+      settled.inc({ outcome: "empty" });
+      return true;
+    }
+    const state = trustFor(inputs.evaluators.length);
+    const outcome = networkEpochRounds(
+      receiptsOf(inputs),
+      revealMap(inputs),
+      state,
+      indexOf(inputs.evaluators),
+      o.round,
+    );
+    const r = rewardEntries(o.poea, minted, outcome.workers, outcome.evaluators, inputs.fishermen);
+    const tree = rewardTree(r.entries);
+    const root = bytesToHex(tree.root);
+    const inputsText = jsonText(inputs);
+    try {
+      const onChain = await read<{ postedAt: bigint; voided: boolean }>(epochs as Hex, epochsAbi, "epoch", [
+        BigInt(e),
+      ]);
+      if (onChain.postedAt === 0n || onChain.voided) {
+        const balance = await read<bigint>(token, verinferTokenAbi, "balanceOf", [me]);
+        if (balance < minted) await send(o.chain, token, verinferTokenAbi, "mint", [me, minted - balance]);
+        await send(o.chain, token, verinferTokenAbi, "approve", [epochs, minted]);
+        await send(o.chain, epochs as Hex, epochsAbi, "post", [
+          BigInt(e),
+          root,
+          minted,
+          r.totals,
+          r.counts,
+          keccakUtf8(inputsText),
+        ]);
+      }
+    } catch (error) {
+      trust = null; // the rounds above moved trust; replay it from what was settled
+      throw error;
+    }
+    const attribution = Object.fromEntries(outcome.workers.map((w) => [w.worker, w]));
+    db.prepare(
+      "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, 'posted', ?, ?, ?, ?, ?, ?)",
+    ).run(
+      e,
+      root,
+      String(minted),
+      inputsText,
+      jsonText(r.entries),
+      JSON.stringify(outcome.rounds),
+      jsonText(attribution),
+    );
+    settled.inc({ outcome: "posted" });
+    o.logger.info(
+      {
+        epoch: e,
+        root,
+        receipts: inputs.receipts.length,
+        rounds: outcome.rounds.length,
+        entries: r.entries.length,
+      },
+      "epoch posted",
+    );
+    return true;
+  }
+
+  /** Claims every entry of each posted epoch whose window has passed, then burns its dust. */
+  async function claimSettled(now: number): Promise<void> {
+    const window = Number(await read<bigint>(epochs as Hex, epochsAbi, "challengeWindow"));
+    for (const row of db.prepare("SELECT epoch, entries FROM epochs WHERE status = 'posted'").all() as {
+      epoch: number;
+      entries: string;
+    }[]) {
+      const onChain = await read<{ postedAt: bigint }>(epochs as Hex, epochsAbi, "epoch", [
+        BigInt(row.epoch),
+      ]);
+      if (Number(onChain.postedAt) + window >= now) continue;
+      const entries = (JSON.parse(row.entries) as Record<string, string | number>[]).map(entryOf);
+      const tree = rewardTree(entries);
+      const proof = (i: number) => tree.proof(i).map(bytesToHex);
+      for (const [i, x] of entries.entries()) {
+        if (await read<boolean>(epochs as Hex, epochsAbi, "claimed", [BigInt(row.epoch), BigInt(i)]))
+          continue;
+        await send(o.chain, epochs as Hex, epochsAbi, "claim", [BigInt(row.epoch), BigInt(i), x, proof(i)]);
+      }
+      // Each role's last entry says what the role was paid; a role without entries burns its pool.
+      const lasts = [0, 1, 2].map((role) => {
+        const i = entries.map((x) => x.role).lastIndexOf(role as 0);
+        return i < 0
+          ? {
+              x: { account: me, role, weight: 0n, amount: 0n, weightBefore: 0n, amountBefore: 0n },
+              proof: [],
+            }
+          : { x: entries[i] as RewardEntry, proof: proof(i) };
+      });
+      await send(o.chain, epochs as Hex, epochsAbi, "burnDust", [
+        BigInt(row.epoch),
+        lasts.map((l) => l.x),
+        lasts.map((l) => l.proof),
+      ]);
+      db.prepare("UPDATE epochs SET status = 'claimed' WHERE epoch = ?").run(row.epoch);
+      settled.inc({ outcome: "claimed" });
+      o.logger.info({ epoch: row.epoch, entries: entries.length }, "epoch claimed and its dust burned");
+    }
+  }
+
+  async function ensureBond(): Promise<void> {
+    const bond = await read<bigint>(epochs as Hex, epochsAbi, "settlerBond");
+    const min = await read<bigint>(epochs as Hex, epochsAbi, "minSettlerBond");
+    if (bond >= min) return;
+    const balance = await read<bigint>(token, verinferTokenAbi, "balanceOf", [me]);
+    if (balance < min - bond)
+      await send(o.chain, token, verinferTokenAbi, "mint", [me, min - bond - balance]);
+    await send(o.chain, token, verinferTokenAbi, "approve", [epochs, min - bond]);
+    await send(o.chain, epochs as Hex, epochsAbi, "depositBond", [min - bond]);
+  }
+
+  let bonded = false;
+  const pass = new Pass(o.logger, "settler pass failed; will retry", async () => {
+    clock ??= await scoreClock(o.chain, scoreCommits);
+    if (!bonded) {
+      await ensureBond();
+      bonded = true;
+    }
+    const now = await chainTime(o.chain);
+    await fileBatches(clock, await batchCount(o.chain, rollup));
+    for (let e = progress("nextEpoch"); now >= revealEnd(clock, e); e++) {
+      if (!(await settle(e, now))) break;
+      setProgress("nextEpoch", e + 1);
+    }
+    await claimSettled(now);
+  });
+
+  const app = Fastify({ logger: false });
+  installErrorReplies(app, (error) => o.logger.error({ err: error }, "internal error"));
+  app.get("/health", async () => ({ ok: true, role: "settler", nextEpoch: progress("nextEpoch") }));
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, text } = await metrics.exposition();
+    return reply.header("content-type", contentType).send(text);
+  });
+  app.get("/v1/epochs", async () => ({
+    epochs: db
+      .prepare("SELECT epoch, status, root, minted, attribution FROM epochs ORDER BY epoch")
+      .all()
+      .map((row) => {
+        const r = row as { attribution: string };
+        return { ...r, attribution: JSON.parse(r.attribution) };
+      }),
+  }));
+  app.get<{ Params: { epoch: string } }>("/v1/epochs/:epoch", async (request, reply) => {
+    const row = db.prepare("SELECT * FROM epochs WHERE epoch = ?").get(Number(request.params.epoch)) as
+      | {
+          epoch: number;
+          status: string;
+          root: string;
+          minted: string;
+          inputs: string;
+          entries: string;
+          rounds: string;
+          attribution: string;
+        }
+      | undefined;
+    if (!row)
+      throw new VerinferError("EPOCH_NOT_SETTLED", `epoch ${request.params.epoch} is not settled yet`);
+    const entries = (JSON.parse(row.entries) as Record<string, string | number>[]).map(entryOf);
+    const tree = rewardTree(entries);
+    return reply.header("content-type", "application/json").send(
+      jsonText({
+        epoch: row.epoch,
+        status: row.status,
+        root: row.root,
+        minted: row.minted,
+        entries: entries.map((x, i) => ({ ...x, proof: tree.proof(i).map(bytesToHex) })),
+        attribution: JSON.parse(row.attribution),
+        rounds: JSON.parse(row.rounds) as EpochRound[],
+        inputs: JSON.parse(row.inputs),
+      }),
+    );
+  });
+
+  return {
+    app,
+    step: () => pass.run(),
+    start() {
+      timer = setInterval(() => void pass.run(), o.pollMs);
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await app.close();
+      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Proof of Quality and epoch rewards on a devnet (issue: "evaluators score, epochs pay — and cheaters
+ * lose"): five evaluator processes — two of them colluding, reporting 10 for everything — score the
+ * receipts the protocol samples them for, commit and reveal on chain; the settler posts the epoch's
+ * reward root and claims it. Asserted on chain: every entry is paid exactly; the root and the inputs'
+ * hash on chain are what anyone recomputes from the published inputs with the protocol's own code; the
+ * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
+ * less than every honest evaluator.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import { rewardTree } from "../../src/chain/epochs.ts";
+import { epochsAbi, scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
+import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import { epochsOfBatches, followEpochs } from "../../src/node/devnet/epochReport.ts";
+import { bytesToHex } from "../../src/protocol/encoding/hex.ts";
+import { keccakUtf8 } from "../../src/protocol/encoding/keccak.ts";
+import { DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
+import { DEFAULT_POQ_ROUND_PARAMS } from "../../src/protocol/params/poq.ts";
+import { rewardEntries } from "../../src/protocol/poea/epoch.ts";
+import { networkEpochRounds } from "../../src/protocol/poq/networkEpoch.ts";
+import { initialTrust } from "../../src/protocol/poq/round.ts";
+import { jsonText } from "../../src/report/json.ts";
+
+let devnet: Devnet;
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-epochs-")),
+    workers: 2,
+    adversary: "wrong-output",
+    gatewayPort: 0,
+    rpcPort: 0,
+    evaluators: 5,
+    evaluatorAdversaries: ["none", "none", "none", "colluding", "colluding"],
+  });
+}, 180_000);
+
+afterAll(() => devnet?.stop());
+
+describe("PoQ and epoch rewards on the devnet", () => {
+  it("scores, commits, reveals, settles and pays each epoch on chain; cheats and colluders lose", async () => {
+    const cheat = devnet.workers.find((w) => w.adversary !== "none")?.address.toLowerCase() as Hex;
+    const served: { worker: string; batch: number }[] = [];
+    while (served.length < 8 || !served.some((s) => s.worker === cheat)) {
+      const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          messages: [{ role: "user", content: `tell me about the sea, ${served.length}` }],
+          max_tokens: 10,
+          temperature: 1,
+          seed: served.length,
+        }),
+      });
+      expect(r.status).toBe(200);
+      const { verinfer } = (await r.json()) as { verinfer: { receipt: { worker: string }; batch: number } };
+      served.push({ worker: verinfer.receipt.worker.toLowerCase(), batch: verinfer.batch });
+      expect(served.length).toBeLessThan(60);
+    }
+    const batches = [...new Set(served.map((s) => s.batch))];
+    // Wait for the batches to be posted before reading their epochs.
+    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    for (;;) {
+      const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+        batches: { posted: number };
+      };
+      if (n.batches.posted >= Math.max(...batches) + 1) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const epochs = await epochsOfBatches(devnet.deployment, batches);
+    const reports = await followEpochs(
+      devnet.settler?.url as string,
+      devnet.deployment,
+      epochs,
+      Date.now() + 300_000,
+      () => {},
+    );
+    const honestEvaluators = devnet.evaluators
+      .filter((e) => e.adversary === "none")
+      .map((e) => e.address.toLowerCase());
+    const colluders = devnet.evaluators
+      .filter((e) => e.adversary !== "none")
+      .map((e) => e.address.toLowerCase());
+    let cheatRounds = 0;
+    for (const report of reports) {
+      expect(report).not.toBeNull();
+      if (!report || report.status === "empty") continue;
+      // Paid exactly, on chain.
+      for (const x of report.entries) expect(x.paidOnChain).toBe(x.amount);
+      // Anyone recomputes the root from the published inputs with the protocol's code.
+      const full = (await (await fetch(`${devnet.settler?.url}/v1/epochs/${report.epoch}`)).json()) as {
+        inputs: {
+          receipts: Parameters<typeof networkEpochRounds>[0];
+          reveals: Record<string, [string, number][]>;
+          fishermen: { fisherman: Hex; stake: string; active: boolean }[];
+          evaluators: Hex[];
+        };
+      };
+      const onChain = (await c.readContract({
+        address: devnet.deployment.epochs as Hex,
+        abi: epochsAbi,
+        functionName: "epoch",
+        args: [BigInt(report.epoch)],
+      })) as { root: Hex; inputsHash: Hex };
+      expect(onChain.inputsHash).toBe(keccakUtf8(jsonText(full.inputs)));
+      if (report.epoch === epochs[0]) {
+        // The first epoch with work starts from fresh trust: recompute it from scratch.
+        const i = full.inputs;
+        const p = DEFAULT_POQ_ROUND_PARAMS;
+        const outcome = networkEpochRounds(
+          i.receipts,
+          new Map(Object.entries(i.reveals).map(([e, s]) => [e as Hex, new Map(s)])),
+          initialTrust(i.evaluators.length, p),
+          new Map(i.evaluators.map((e, n) => [e, n])),
+          p,
+        );
+        const r = rewardEntries(
+          DEVNET_OTR_PARAMS.poea,
+          DEVNET_OTR_PARAMS.poea.epochRewards,
+          outcome.workers,
+          outcome.evaluators,
+          i.fishermen.map((f) => ({ ...f, stake: BigInt(f.stake) })),
+        );
+        expect(bytesToHex(rewardTree(r.entries).root)).toBe(onChain.root);
+      }
+      // Every evaluator revealed.
+      const reveals = (await c.getContractEvents({
+        address: devnet.deployment.scoreCommits as Hex,
+        abi: scoreCommitsAbi,
+        eventName: "ScoresRevealed",
+        args: { epoch: BigInt(report.epoch) },
+        fromBlock: 0n,
+      })) as unknown as { args: { evaluator: Hex } }[];
+      expect(new Set(reveals.map((l) => l.args.evaluator.toLowerCase()))).toEqual(
+        new Set([...honestEvaluators, ...colluders]),
+      );
+      // The cheat's receipts were all voided: no verified work, no reward.
+      expect(report.attribution[cheat]?.tokens ?? "0").toBe("0");
+      expect(report.entries.some((x) => x.account.toLowerCase() === cheat)).toBe(false);
+      cheatRounds += report.rounds.filter((r) => r.worker.toLowerCase() === cheat).length;
+      // The honest worker is paid for its work at the robust consensus.
+      const honestWorker = report.entries.find((x) => x.role === "worker");
+      expect(BigInt(honestWorker?.amount ?? 0)).toBeGreaterThan(0n);
+      // Colluders are outvoted (the median equals the honest score) and earn less than every honest evaluator.
+      const amount = (a: string) =>
+        BigInt(report.entries.find((x) => x.account.toLowerCase() === a)?.amount ?? 0);
+      for (const r of report.rounds) {
+        const honestScores = r.evaluators
+          .map((e, j) => [e.toLowerCase(), r.scores[j]] as const)
+          .filter(([e]) => honestEvaluators.includes(e));
+        if (honestScores.length === 3) expect(r.consensus).toBe(honestScores[0]?.[1]);
+      }
+      for (const h of honestEvaluators)
+        for (const x of colluders) expect(amount(h)).toBeGreaterThan(amount(x));
+      expect(report.entries.some((x) => x.role === "fisherman")).toBe(true);
+    }
+    expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
+  }, 420_000);
+});
