@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
-import { rollupAbi } from "../src/chain/generated/contracts.ts";
+import { rollupAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
 import { startDevnet } from "../src/node/devnet/devnet.ts";
 import { signRoleMessage } from "../src/node/roleAuth.ts";
@@ -51,6 +51,20 @@ export interface DevnetBench {
   readonly ingestPerSecond: number;
   /** Gas of every batch posted during the run, per receipt. */
   readonly gasPerQuery: { batches: number; receipts: number; gas: number; perQuery: number };
+  /** The whole network (fisherman re-executing every receipt, spot-checks at ρ, evaluators, settler). */
+  readonly fullNetwork: FullNetworkBench;
+}
+
+export interface FullNetworkBench {
+  readonly rhoPpm: number;
+  readonly requests: number;
+  /** Client latency = provisional finality (the answer carries the receipt and its promise), ms. */
+  readonly requestMs: { p50: number; p99: number; max: number };
+  /** From the answer to the receipt's batch on chain, and to its challenge window closed, ms. */
+  readonly postedMs: { p50: number; p99: number; max: number };
+  readonly finalMs: { p50: number; p99: number; max: number };
+  readonly obligationsOpened: number;
+  readonly obligationsProven: number;
 }
 
 async function timedRequests(
@@ -118,6 +132,86 @@ function ingest(count: number): number {
   store.close();
   rmSync(dir, { recursive: true, force: true });
   return perSecond;
+}
+
+/**
+ * End-to-end latency on the whole network at the devnet's ρ = 1%: requests answered while the
+ * fisherman re-executes every receipt and opens the spot-check obligations that fall due, the workers
+ * prove them, and the evaluators score; each answer followed to its batch on chain and to finality.
+ */
+async function benchFullNetwork(log: (line: string) => void): Promise<FullNetworkBench> {
+  const requests = 200;
+  const followed = 30;
+  const rhoPpm = DEVNET_OTR_PARAMS.spotcheck.rhoPpm;
+  log(`devnet: the whole network (fisherman, spot-checks at ρ = ${rhoPpm / 10_000}%, 3 evaluators, settler)`);
+  const devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-bench-full-")),
+    workers: 2,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+  });
+  try {
+    const ask = (i: number) =>
+      fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `bench ${i}` }], max_tokens: 8, seed: i }),
+      });
+    const ids: Hex[] = [];
+    const answeredAt: number[] = [];
+    const requestMs = await timedRequests(requests, ask, (text) => {
+      ids.push((JSON.parse(text as string) as { verinfer: { requestId: Hex } }).verinfer.requestId);
+      answeredAt.push(performance.now());
+    });
+    log(`devnet: following ${followed} answers to their batch on chain and to finality`);
+    const posted: number[] = [];
+    const final: number[] = [];
+    const start = ids.length - followed;
+    await Promise.all(
+      ids.slice(start).map(async (id, j) => {
+        const at = answeredAt[start + j] as number;
+        let seenPosted = false;
+        for (;;) {
+          const { status } = (await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${id}`)).json()) as {
+            status: string;
+          };
+          if (!seenPosted && status !== "provisional" && status !== "sealed") {
+            seenPosted = true;
+            posted.push(performance.now() - at);
+          }
+          if (status === "final") {
+            final.push(performance.now() - at);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }),
+    );
+    // Give the last obligations their proofs (a Groth16 proof takes seconds here).
+    await new Promise((r) => setTimeout(r, 15_000));
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const count = async (eventName: string) =>
+      (
+        (await chain.getContractEvents({
+          address: devnet.deployment.spotChecks as Hex,
+          abi: spotChecksAbi,
+          eventName,
+          fromBlock: 0n,
+        } as never)) as unknown[]
+      ).length;
+    return {
+      rhoPpm,
+      requests,
+      requestMs: pct(requestMs),
+      postedMs: pct(posted),
+      finalMs: pct(final),
+      obligationsOpened: await count("ObligationOpened"),
+      obligationsProven: await count("ObligationProven"),
+    };
+  } finally {
+    await devnet.stop();
+  }
 }
 
 export async function benchDevnet(log: (line: string) => void): Promise<DevnetBench> {
@@ -224,6 +318,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       throughput: { clients, seconds, viaGateway: tpVia, direct: tpDirect, ratio: tpVia / tpDirect },
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
+      fullNetwork: await benchFullNetwork(log),
     };
   } finally {
     await devnet.stop();

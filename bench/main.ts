@@ -288,6 +288,30 @@ if (run("devnet")) {
       },
     )}`,
   );
+  const n = d.fullNetwork;
+  console.log(
+    `\n${renderTable(
+      ["measure", "p50", "p99", "max"],
+      [
+        [
+          "request (provisional finality at the client), ms",
+          f(n.requestMs.p50),
+          f(n.requestMs.p99),
+          f(n.requestMs.max),
+        ],
+        ["answer → batch posted on chain, ms", f(n.postedMs.p50), f(n.postedMs.p99), f(n.postedMs.max)],
+        [
+          "answer → final (challenge window closed), ms",
+          f(n.finalMs.p50),
+          f(n.finalMs.p99),
+          f(n.finalMs.max),
+        ],
+      ],
+      {
+        title: `Devnet end to end, the whole network at ρ = ${n.rhoPpm / 10_000}% (${n.requests} sequential requests; fisherman re-executing all, 3 evaluators, settler; ${n.obligationsOpened} spot-check obligations opened, ${n.obligationsProven} proven)`,
+      },
+    )}`,
+  );
 }
 
 if (run("serve")) {

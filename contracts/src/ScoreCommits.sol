@@ -24,7 +24,6 @@ contract ScoreCommits {
     mapping(uint64 epoch => mapping(address evaluator => bytes32)) public commitments;
 
     uint256 public constant SCORE_BYTES = 10;
-    uint16 public constant MAX_SCORE = 1_000;
     bytes32 internal constant REVEALED = bytes32(uint256(1));
 
     event ScoresCommitted(uint64 indexed epoch, address indexed evaluator, bytes32 commitment);
@@ -88,12 +87,10 @@ contract ScoreCommits {
         if (c == REVEALED) revert RevealedAlready(e);
         bytes32 got = commitmentOf(e, msg.sender, scores, salt);
         if (got != c) revert RevealMismatch(c, got);
+        // Only the length is checked here: reading every score would cost ~440 gas each, and whoever
+        // settles decodes them anyway (networkEpoch.ts decodeScores refuses a score above 10.00 or a
+        // receipt scored twice, and such a reveal counts for nothing).
         if (scores.length % SCORE_BYTES != 0) revert ScoresMalformed("not a whole number of 10-byte scores");
-        for (uint256 i = SCORE_BYTES - 2; i < scores.length; i += SCORE_BYTES) {
-            if ((uint16(uint8(scores[i])) << 8 | uint8(scores[i + 1])) > MAX_SCORE) {
-                revert ScoresMalformed("a score above 10.00");
-            }
-        }
         commitments[e][msg.sender] = REVEALED;
         emit ScoresRevealed(e, msg.sender, keccak256(scores), scores.length / SCORE_BYTES);
     }

@@ -162,8 +162,8 @@ export async function revealedScores(
   const out = new Map<Hex, ReceiptScore[]>();
   for (const log of logs) {
     const call = await callOf(c, scoreCommitsAbi, log.transactionHash);
-    // The contract accepted the reveal, so its scores are well formed; decodeScores also refuses a
-    // receipt scored twice, which the contract does not check: such a reveal counts for nothing.
+    // The contract checks only the length; a reveal with a score above 10 or a receipt scored twice
+    // counts for nothing (decodeScores refuses it).
     const scores = decodeScores(hexToBytes(call.args[1] as Hex));
     if (scores.ok) out.set(log.args.evaluator.toLowerCase() as Hex, scores.value);
   }
