@@ -18,6 +18,8 @@ describe("contract artifacts", () => {
       "registryBytecode",
       "rollupAbi",
       "rollupBytecode",
+      "scoreCommitsAbi",
+      "scoreCommitsBytecode",
       "sliceProofVerifierAbi",
       "sliceProofVerifierBytecode",
       "spotChecksAbi",

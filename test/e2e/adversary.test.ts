@@ -1,6 +1,7 @@
 /**
- * The wrong-output adversary on a devnet (issue: "each adversary is caught and pays as the spec says,
- * asserted on chain"): a worker whose forward pass is faulted serves requests with valid, signed
+ * The worker adversaries on a devnet (issue: "each adversary is caught and pays as the spec says,
+ * asserted on chain"): workers whose forward pass is faulted, that run a cheaper model, that run
+ * nothing, or whose enclave key leaked (half their receipts forged) serve requests with valid, signed
  * receipts; the fisherman re-executes the posted batch, disputes the receipt whose trace root differs,
  * the cheat cannot defend it, and the game resolves on chain: the receipt is voided, the worker's
  * stake slashed by the spec's workerSlash, the fisherman credited; honest receipts become final. And
@@ -19,6 +20,7 @@ import { encodeStepEvidence } from "../../src/chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../src/engine/llama2c/modelFiles.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { cheatsOn } from "../../src/node/services/worker/adversaries.ts";
 import { traceStepEvidence } from "../../src/protocol/dispute/traceStep.ts";
 import { attackBond, DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
 import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
@@ -31,9 +33,9 @@ let devnet: Devnet;
 beforeAll(async () => {
   devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-adversary-")),
-    workers: 4,
+    workers: 5,
     adversary: "none",
-    adversaries: ["none", "wrong-output", "downgrade", "lazy"],
+    adversaries: ["none", "wrong-output", "downgrade", "lazy", "leaked-key"],
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 0,
@@ -57,9 +59,9 @@ const read = (
   } as never) as Promise<unknown>;
 
 describe("devnet adversaries", () => {
-  it("wrong output, downgrade and lazy are each disputed by the fisherman, voided and slashed on chain; honest receipts become final", async () => {
+  it("wrong output, downgrade, lazy and a leaked key's forgeries are each disputed by the fisherman, voided and slashed on chain; honest receipts become final", async () => {
     const cheaters = devnet.workers.filter((w) => w.adversary !== "none");
-    expect(cheaters.map((w) => w.adversary)).toEqual(["wrong-output", "downgrade", "lazy"]);
+    expect(cheaters.map((w) => w.adversary)).toEqual(["wrong-output", "downgrade", "lazy", "leaked-key"]);
     const stakeOf = async (w: string) =>
       ((await read(devnet.deployment.registry, registryAbi, "participant", [w])) as unknown[])[5] as bigint;
     const before = new Map<string, bigint>();
@@ -67,10 +69,14 @@ describe("devnet adversaries", () => {
     const fisherman = devnet.fisherman?.address as `0x${string}`;
     const game = devnet.deployment.disputeGame as `0x${string}`;
     const workerOf = (a: AnswerReceipt) => (a.receipt as { worker: string }).worker;
+    /** A receipt its worker's cheat made (a leaked key forges half of them; the TEE serves the rest). */
+    const forgedBy = (a: AnswerReceipt, c: (typeof cheaters)[number]) =>
+      c.address === workerOf(a) && cheatsOn(c.adversary, a.requestId);
+    const forged = (a: AnswerReceipt) => cheaters.some((c) => forgedBy(a, c));
 
     // Requests until every cheat has served one (routing spreads them over the four workers).
     const answers: AnswerReceipt[] = [];
-    while (!cheaters.every((c) => answers.some((a) => workerOf(a) === c.address))) {
+    while (!cheaters.every((c) => answers.some((a) => forgedBy(a, c)))) {
       const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -81,7 +87,7 @@ describe("devnet adversaries", () => {
       });
       expect(response.status).toBe(200);
       answers.push(((await response.json()) as { verinfer: AnswerReceipt }).verinfer);
-      if (answers.length > 60) throw new Error("a cheat was never routed to");
+      if (answers.length > 80) throw new Error("a cheat was never routed to");
     }
     const settled = new Map<string, AnswerReceipt>();
     for (let i = 0; i < 240 && settled.size < answers.length; i++) {
@@ -95,7 +101,7 @@ describe("devnet adversaries", () => {
     }
     expect(settled.size).toBe(answers.length);
     for (const a of settled.values()) {
-      const cheat = cheaters.some((c) => c.address === workerOf(a));
+      const cheat = forged(a);
       expect(a.status, workerOf(a)).toBe(cheat ? "voided" : "final");
       const onChain = Number(
         await read(devnet.deployment.rollup, rollupAbi, "status", [BigInt(a.batch ?? 0), a.position]),
@@ -105,7 +111,7 @@ describe("devnet adversaries", () => {
     // Each cheating receipt cost its worker the spec's slash; the fisherman was paid from it and the bonds.
     // (at most its whole stake: the registry slashes what is there).
     for (const c of cheaters) {
-      const served = BigInt(answers.filter((a) => workerOf(a) === c.address).length);
+      const served = BigInt(answers.filter((a) => forgedBy(a, c)).length);
       const had = before.get(c.address) as bigint;
       const owed = served * DEVNET_OTR_PARAMS.dispute.workerSlash;
       expect(had - (await stakeOf(c.address)), c.adversary).toBe(owed < had ? owed : had);
@@ -114,7 +120,7 @@ describe("devnet adversaries", () => {
     const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
     };
-    const cheatReceipts = answers.filter((a) => cheaters.some((c) => c.address === workerOf(a))).length;
+    const cheatReceipts = answers.filter(forged).length;
     expect(disputes.games.map((g) => g.status)).toEqual(Array(cheatReceipts).fill("won"));
   }, 400_000);
 

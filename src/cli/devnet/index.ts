@@ -105,7 +105,103 @@ function networkTables(v: NetworkView): string {
   ].join("\n\n");
 }
 
-async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> {
+/** What the fisherman, the evaluators and the settler report (each null when it does not answer). */
+interface RolesView {
+  disputes: { game: number; batch: number; position: number; status: string }[] | null;
+  evaluators: {
+    url: string;
+    scores: { epoch: number; scored: number; unavailable: number; status: string | null }[] | null;
+  }[];
+  epochs:
+    | {
+        epoch: number;
+        status: string;
+        attribution: Record<string, { tokens: string; quality: number }>;
+      }[]
+    | null;
+}
+
+async function rolesView(processes: readonly { role: string; url: string }[]): Promise<RolesView> {
+  const get = async <T>(url: string): Promise<T | null> => {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      return r.ok ? ((await r.json()) as T) : null;
+    } catch {
+      return null;
+    }
+  };
+  const of = (role: string) => processes.filter((p) => p.role === role);
+  const fisherman = of("fisherman")[0];
+  const settler = of("settler")[0];
+  return {
+    disputes: fisherman
+      ? ((await get<{ games: RolesView["disputes"] }>(`${fisherman.url}/v1/disputes`))?.games ?? null)
+      : null,
+    evaluators: await Promise.all(
+      of("evaluator").map(async (e) => ({
+        url: e.url,
+        scores:
+          (
+            await get<{ epochs: NonNullable<RolesView["evaluators"][number]["scores"]> }>(
+              `${e.url}/v1/scores`,
+            )
+          )?.epochs ?? null,
+      })),
+    ),
+    epochs: settler
+      ? ((await get<{ epochs: RolesView["epochs"] }>(`${settler.url}/v1/epochs`))?.epochs ?? null)
+      : null,
+  };
+}
+
+function rolesTables(r: RolesView): string {
+  const parts: string[] = [];
+  if (r.disputes)
+    parts.push(
+      renderTable(
+        ["game", "receipt (batch, position)", "fisherman's result"],
+        r.disputes.map((g) => [String(g.game), `${g.batch}, ${g.position}`, g.status]),
+        { title: `Disputes (${r.disputes.length})` },
+      ),
+    );
+  if (r.evaluators.length > 0)
+    parts.push(
+      renderTable(
+        ["evaluator", "receipts scored", "latest epoch", "its scores"],
+        r.evaluators.map((e) => {
+          const last = e.scores?.at(-1);
+          return [
+            e.url,
+            String(e.scores?.reduce((s, x) => s + x.scored, 0) ?? "?"),
+            last ? String(last.epoch) : "-",
+            last ? (last.status ?? "scoring") : "-",
+          ];
+        }),
+        { title: "Evaluators (PoQ: commit after the epoch, reveal after the commit phase)" },
+      ),
+    );
+  if (r.epochs)
+    parts.push(
+      renderTable(
+        ["epoch", "status", "workers: verified tokens @ PoQ quality"],
+        r.epochs.map((e) => [
+          String(e.epoch),
+          e.status,
+          Object.entries(e.attribution)
+            .map(([w, a]) => `${w.slice(0, 8)}… ${a.tokens} @ ${a.quality.toFixed(1)}`)
+            .join(", ") || "-",
+        ]),
+        { title: "Epochs (settler)" },
+      ),
+    );
+  return parts.join("\n\n");
+}
+
+async function liveView(
+  ctx: CommandContext,
+  gatewayUrl: string,
+  processes: readonly { role: string; url: string }[],
+): Promise<void> {
   const tty = process.stderr.isTTY && !ctx.json;
   let stop = false;
   const stopped = new Promise<void>((resolve) => {
@@ -120,7 +216,10 @@ async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> 
   while (!stop) {
     try {
       const v = await networkView(gatewayUrl);
-      if (tty) process.stderr.write(`\x1b[2J\x1b[H${networkTables(v)}\n\nCtrl-C stops the devnet\n`);
+      if (tty)
+        process.stderr.write(
+          `\x1b[2J\x1b[H${networkTables(v)}\n\n${rolesTables(await rolesView(processes))}\n\nCtrl-C stops the devnet\n`,
+        );
       else if (Date.now() - lastPrinted > 10_000) {
         ctx.info(
           `receipts: ${JSON.stringify(v.receipts)}; batches: ${JSON.stringify(v.batches)}; overhead p50 ${v.overheadMs.p50?.toFixed(2) ?? "-"} ms`,
@@ -137,11 +236,6 @@ async function liveView(ctx: CommandContext, gatewayUrl: string): Promise<void> 
 /** The cheat: --adversary, else wrong-output in the demo and none otherwise. */
 function adversaryOf(ctx: CommandContext): WorkerAdversary {
   const given = ctx.string("adversary") ?? (ctx.flag("demo") ? "wrong-output" : "none");
-  if (given === "leaked-key")
-    throw new VerinferError(
-      "CLI_USAGE",
-      "--adversary leaked-key is not implemented yet (wrong-output, downgrade, lazy or none)",
-    );
   if (!(WORKER_ADVERSARIES as readonly string[]).includes(given))
     throw new VerinferError(
       "CLI_USAGE",
@@ -152,17 +246,20 @@ function adversaryOf(ctx: CommandContext): WorkerAdversary {
 
 const upCommand: CommandSpec = {
   name: "up",
-  summary: "start a whole network on this machine: anvil + contracts, workers, gateway (the main job)",
+  summary:
+    "start a whole network on this machine: anvil + contracts, workers, gateway, fisherman, evaluators, settler (the main job)",
   description: [
     "Starts anvil with verinfer's contracts (devnet parameters: batches sealed after 500 ms, a 30 s",
     "challenge window), N workers on the verifiable ts-int engine (each its own process, enclave key, SQLite",
     "store and dev-TEE evidence, registered and staked on chain with an attester's verdict) and the",
-    "OpenAI-compatible gateway/sequencer, then prints the endpoint and the dev keys and shows a live view",
-    "until Ctrl-C. Any OpenAI SDK works against the endpoint; every answer carries its signed receipt and",
-    "provisional finality in a `verinfer` field, and GET /v1/receipts/{id} follows it to the chain.",
+    "OpenAI-compatible gateway/sequencer, a fisherman that re-executes and disputes, --evaluators PoQ",
+    "evaluators (commit-reveal on chain) and the epoch settler (PoQ rounds, PoEA attribution, the reward",
+    "root on chain, claims), then prints the endpoint and the dev keys and shows a live view until Ctrl-C.",
+    "Any OpenAI SDK works against the endpoint; every answer carries its signed receipt and provisional",
+    "finality in a `verinfer` field, and GET /v1/receipts/{id} follows it to the chain.",
     "--demo sends requests with the official OpenAI SDK, checks every receipt client-side, follows them",
-    "until their batches are posted (inclusion proven against the on-chain root) and final, prints a",
-    "summary and stops.",
+    "until their batches are posted (inclusion proven against the on-chain root) and final, then until",
+    "their epoch is settled and paid on chain, prints a summary and stops.",
   ].join("\n"),
   options: {
     workers: { type: "integer", value: "N", default: 3, min: 1, max: 8, description: "worker processes" },
@@ -204,7 +301,7 @@ const upCommand: CommandSpec = {
       type: "string",
       value: "KIND",
       description:
-        "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy or none",
+        "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy, leaked-key or none",
     },
     evaluators: {
       type: "integer",
@@ -300,7 +397,11 @@ const upCommand: CommandSpec = {
           ].join("\n\n"),
         );
       if (!ctx.flag("demo")) {
-        await liveView(ctx, devnet.gatewayUrl);
+        await liveView(ctx, devnet.gatewayUrl, [
+          ...(devnet.fisherman ? [devnet.fisherman] : []),
+          ...devnet.evaluators,
+          ...(devnet.settler ? [devnet.settler] : []),
+        ]);
         ctx.info("stopping the devnet");
         return 0;
       }
@@ -314,6 +415,7 @@ const upCommand: CommandSpec = {
         requests: ctx.number("requests") as number,
         log: (l) => ctx.info(l),
         cheater: cheater?.address as `0x${string}` | undefined,
+        ...(cheater ? { adversary: cheater.adversary } : {}),
       });
       const epochs = devnet.settler
         ? await followEpochs(
@@ -333,14 +435,16 @@ const upCommand: CommandSpec = {
         .flatMap((e) => e?.entries ?? [])
         .filter((x) => x.account.toLowerCase() === c?.worker.toLowerCase())
         .reduce((s, x) => s + BigInt(x.amount), 0n);
+      // A leaked key's worker still earns for the receipts its TEE really served; other cheats earn nothing.
+      const cheatPaidRightly = cheater?.adversary === "leaked-key" || cheatEarned === 0n;
       const passed =
+        cheatPaidRightly &&
         demo.allReceiptsValid &&
         demo.allIncluded &&
         demo.allFinal &&
         caught &&
         settled &&
-        paid &&
-        cheatEarned === 0n;
+        paid;
       const label = new Map<string, string>([
         ...devnet.workers.map(
           (w, i) =>
@@ -391,7 +495,7 @@ const upCommand: CommandSpec = {
                 ? [
                     [
                       `cheating worker ${c.worker.slice(0, 10)}… (${cheater?.adversary})`,
-                      `${c.receipts} receipts served`,
+                      `${c.receipts} ${cheater?.adversary === "leaked-key" ? "forged " : ""}receipts served`,
                     ],
                     [
                       "its receipts disputed by the fisherman and voided on chain",
@@ -403,7 +507,12 @@ const upCommand: CommandSpec = {
               ...(devnet.settler
                 ? [
                     ["epochs settled on chain and every reward claimed", settled && paid ? "all" : "NOT all"],
-                    ["reward paid to the cheating worker", eth(String(cheatEarned))],
+                    [
+                      cheater?.adversary === "leaked-key"
+                        ? "reward paid to the leaked key's worker (its honest receipts only)"
+                        : "reward paid to the cheating worker",
+                      eth(String(cheatEarned)),
+                    ],
                   ]
                 : []),
               ["batches", demo.batches.join(", ")],
@@ -432,9 +541,11 @@ const statusCommand: CommandSpec = {
       return 1;
     }
     const view = await networkView(state.gatewayUrl);
+    const roles = await rolesView(state.processes);
     ctx.output(
-      { ...state, network: view },
-      () => `gateway ${state.gatewayUrl}/v1, chain ${state.rpcUrl}\n\n${networkTables(view)}`,
+      { ...state, network: view, roles },
+      () =>
+        `gateway ${state.gatewayUrl}/v1, chain ${state.rpcUrl}\n\n${networkTables(view)}\n\n${rolesTables(roles)}`,
     );
     return 0;
   },

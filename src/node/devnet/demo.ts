@@ -10,6 +10,7 @@ import type { Hex } from "viem";
 import { publicClientFor } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { registryAbi, rollupAbi } from "../../chain/generated/contracts.ts";
+import { cheatsOn, type WorkerAdversary } from "../services/worker/adversaries.ts";
 import { type AnswerReceipt, checkAnswerReceipt, includedOnChain } from "./receiptCheck.ts";
 
 const PROMPTS = [
@@ -61,8 +62,9 @@ export async function runDemo(
     readonly requests: number;
     readonly log: (line: string) => void;
     readonly timeoutMs?: number;
-    /** The cheating worker's enclave address, when the devnet has one. */
+    /** The cheating worker's enclave address, when the devnet has one, and its cheat. */
     readonly cheater?: Hex | undefined;
+    readonly adversary?: WorkerAdversary;
   },
 ): Promise<DemoSummary> {
   const chain = { public: publicClientFor(deployment.rpcUrl, deployment.chainId) };
@@ -79,7 +81,11 @@ export async function runDemo(
   const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: "devnet", maxRetries: 2 });
   const model = (await client.models.list()).data[0]?.id ?? "verinfer-tiny";
   const requests: DemoRequest[] = [];
-  const cheatServed = () => requests.some((r) => r.worker.toLowerCase() === o.cheater?.toLowerCase());
+  /** A receipt the cheat faked (a leaked key fakes half of the worker's receipts). */
+  const forged = (r: DemoRequest) =>
+    r.worker.toLowerCase() === o.cheater?.toLowerCase() &&
+    cheatsOn(o.adversary ?? "wrong-output", r.requestId);
+  const cheatServed = () => requests.some(forged);
   // Routing is random (weighted by stake, load and latency): with a cheat on the network, the demo goes
   // on (up to 40 more requests) until the cheat has served one, so that there is something to catch.
   for (let i = 0; i < o.requests || (o.cheater && !cheatServed() && i < o.requests + 40); i++) {
@@ -161,9 +167,8 @@ export async function runDemo(
     if (requests.every(settled)) break;
     await sleep(1000);
   }
-  const cheater = o.cheater?.toLowerCase();
-  const honest = requests.filter((r) => r.worker.toLowerCase() !== cheater);
-  const cheats = requests.filter((r) => r.worker.toLowerCase() === cheater);
+  const honest = requests.filter((r) => !forged(r));
+  const cheats = requests.filter(forged);
   let voidedOnChain = 0;
   for (const r of cheats) {
     const a = (await (await fetch(`${gatewayUrl}/v1/receipts/${r.requestId}`)).json()) as AnswerReceipt;

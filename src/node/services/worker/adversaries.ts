@@ -8,6 +8,10 @@
  *   registered weights (with an honest TEE the receipt would name the real weights and the gateway
  *   refuses it at admission, RECEIPT_MODEL_MISMATCH; this is the compromised-TEE variant).
  * - `lazy`: nothing runs; the answer is seeded noise under a made-up trace root.
+ * - `leaked-key`: the enclave's key has leaked. The TEE keeps serving honestly, but whoever holds the
+ *   key answers half the requests (chosen by request id) with seeded noise under a made-up trace root,
+ *   signed with the worker's registered, attested key: the signature and the attestation say nothing
+ *   about where a receipt was made, so only re-execution (or a spot-check) tells the two apart.
  */
 import type { Hex } from "../../../protocol/encoding/hex.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
@@ -23,7 +27,7 @@ import { OP } from "../../../protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
 
 /** The adversaries a devnet worker can play. */
-export const WORKER_ADVERSARIES = ["none", "wrong-output", "downgrade", "lazy"] as const;
+export const WORKER_ADVERSARIES = ["none", "wrong-output", "downgrade", "lazy", "leaked-key"] as const;
 export type WorkerAdversary = (typeof WORKER_ADVERSARIES)[number];
 
 /** One activation of layer 0's W2 output at position 1 pushed far off (changes the tokens after it). */
@@ -34,6 +38,15 @@ export type GenerationFields = Pick<
   Receipt,
   "weightsHash" | "promptHash" | "paramsHash" | "outputHash" | "traceRoot" | "inputTokens" | "outputTokens"
 >;
+
+/** Whether a worker playing `adversary` cheats on this request (a leaked key is used for half of them). */
+export function cheatsOn(adversary: WorkerAdversary, requestId: Hex): boolean {
+  if (adversary === "leaked-key") return createRng(keccakUtf8(`leaked key ${requestId}`)).float() < 0.5;
+  return adversary !== "none";
+}
+
+/** Whether the worker's own TEE is honest (it defends its receipts and proves its spot-checks). */
+export const teeHonest = (adversary: WorkerAdversary) => adversary === "none" || adversary === "leaked-key";
 
 /** What a cheat signs and answers instead of the honest result. */
 export function cheat(
@@ -55,7 +68,8 @@ export function cheat(
         generated: [...g.generated],
       };
     }
-    case "lazy": {
+    case "lazy":
+    case "leaked-key": {
       const rng = createRng(requestId);
       const vocab = models.registered.shape.vocabSize;
       const generated = Array.from({ length: outputTokens }, () => 3 + rng.int(vocab - 3));

@@ -49,7 +49,7 @@ import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
-import { cheat, type GenerationFields, type WorkerAdversary } from "./adversaries.ts";
+import { cheat, cheatsOn, type GenerationFields, teeHonest, type WorkerAdversary } from "./adversaries.ts";
 import { DisputeDefender } from "./disputeDefender.ts";
 import { SpotCheckProver } from "./spotCheckProver.ts";
 import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
@@ -241,9 +241,10 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   let running = 0;
   let closing = false;
 
-  // A cheat does not defend its receipts (it would lose at the one-step check anyway).
+  // A cheat does not defend its receipts (it would lose at the one-step check anyway); a TEE whose key
+  // leaked defends its own, and cannot defend the forgeries (their roots do not regenerate).
   const defender =
-    o.defence && o.adversary === "none"
+    o.defence && teeHonest(o.adversary)
       ? new DisputeDefender(
           o.defence.chain,
           o.defence.disputeGame,
@@ -255,7 +256,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         )
       : null;
   const spotProver =
-    o.defence?.spotChecks && o.adversary === "none"
+    o.defence?.spotChecks && teeHonest(o.adversary)
       ? new SpotCheckProver(
           o.defence.chain,
           o.defence.spotChecks,
@@ -354,6 +355,8 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     inFlight.set(running);
     const started = performance.now();
     let stream: AsyncGenerator<GenerationChunk, GenerationResult, void> | null = null;
+    const requestId = body.requestId.toLowerCase() as Hex;
+    const cheating = cheatsOn(o.adversary, requestId);
     try {
       let context: ExecutionContext;
       let outputTokens: number;
@@ -392,8 +395,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         reply.hijack();
         reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
         while (!next.done) {
-          if (o.adversary === "none" && next.value.text)
-            reply.raw.write(`${JSON.stringify({ text: next.value.text })}\n`);
+          if (!cheating && next.value.text) reply.raw.write(`${JSON.stringify({ text: next.value.text })}\n`);
           next = await stream.next();
         }
         const result = next.value;
@@ -417,11 +419,10 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           completion: result.tokenIds?.length ?? 0,
         };
       }
-      const requestId = body.requestId.toLowerCase() as Hex;
       const lie =
-        o.adversary === "none"
-          ? null
-          : cheat(o.adversary, { registered: intModel, cheap: cheapModel }, context, outputTokens, requestId);
+        cheating && o.adversary !== "none"
+          ? cheat(o.adversary, { registered: intModel, cheap: cheapModel }, context, outputTokens, requestId)
+          : null;
       const text = lie ? textOf(llama.tokenizer, context.prompt, lie.generated) : (honest?.text ?? "");
       if (lie) reply.raw.write(`${JSON.stringify({ text })}\n`);
       const fields = lie?.fields ?? (honest as NonNullable<typeof honest>).fields;
