@@ -11,13 +11,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { Hex } from "viem";
+import { type Hex, parseEventLogs } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
-import { type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
+import { batchCount, type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
@@ -233,12 +233,6 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     proof: readonly Hex[],
   ): Promise<void> {
     const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-    const gameId = (await o.chain.public.readContract({
-      address: game,
-      abi: disputeGameAbi,
-      functionName: "gameCount",
-      args: [],
-    } as never)) as bigint;
     const hash = await o.chain.wallet.writeContract({
       address: game,
       abi: disputeGameAbi,
@@ -251,6 +245,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       o.logger.warn({ batch, position }, "the challenge was refused on chain");
       return;
     }
+    // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
+    const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
+    const gameId = (opened?.args as { game: bigint } | undefined)?.game as bigint;
     db.prepare(
       "INSERT INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
     ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
@@ -264,6 +261,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
 
   async function playGames(): Promise<void> {
     for (const g of games.values()) {
+      // New batches first: their challenge windows close while games are played, and a game's clock
+      // only runs on our turn, which this loop reaches again within one turn per open game.
+      await watchBatches();
       const r = g.signed.receipt;
       const me = o.chain.wallet.account.address;
       const turn = await playTurn(
@@ -296,15 +296,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
   }
 
-  const pass = new Pass(o.logger, "fisherman pass failed; will retry", async () => {
-    const count = Number(
-      (await o.chain.public.readContract({
-        address: o.deployment.rollup,
-        abi: rollupAbi,
-        functionName: "batchCount",
-        args: [],
-      } as never)) as bigint,
-    );
+  /** Checks every batch posted since the last call and opens the obligations that fell due. */
+  async function watchBatches(): Promise<void> {
+    const count = await batchCount(o.chain, o.deployment.rollup);
     for (let i = progress("nextBatch"); i < count; i++) {
       await checkBatch(i);
       setProgress("nextBatch", i + 1);
@@ -317,6 +311,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     forgetBatchesBefore(
       o.deployment.spotChecks ? Math.min(progress("nextBatch"), progress("nextObligationBatch")) : count,
     );
+  }
+
+  const pass = new Pass(o.logger, "fisherman pass failed; will retry", async () => {
+    await watchBatches();
     await playGames();
   });
   const step = () => pass.run();
