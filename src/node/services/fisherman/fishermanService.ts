@@ -17,7 +17,7 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
-import { batchCount, type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
+import { batchCount, chainTime, type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
@@ -76,6 +76,7 @@ interface OpenGame {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER NOT NULL, deadline INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
 `;
 
@@ -94,6 +95,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   ]);
   const disputes = metrics.counter("disputes_total", "disputes by outcome", ["outcome"]);
   const obligations = metrics.counter("obligations_opened_total", "spot-check obligations opened");
+  const missing = metrics.counter(
+    "proofs_missing_total",
+    "obligations reported unproven after their deadline",
+  );
   const games = new Map<bigint, OpenGame>();
   let timer: NodeJS.Timeout | null = null;
 
@@ -186,6 +191,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         batch?.tree.proof(position),
       ]);
       obligations.inc();
+      const { deadline } = (await read("obligation", [BigInt(index), position])) as { deadline: number };
+      db.prepare(
+        "INSERT OR IGNORE INTO obligations (batch, position, deadline, status) VALUES (?, ?, ?, 'open')",
+      ).run(index, position, Number(deadline));
       o.logger.info(
         { batch: index, position, worker: signed.receipt.worker },
         "spot-check obligation opened",
@@ -296,6 +305,37 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
   }
 
+  /**
+   * Reports every obligation still unproven after its deadline (`slashMissing`: the worker is slashed,
+   * the reporter paid its share); obligations proven in time are only marked.
+   */
+  async function reportMissingProofs(): Promise<void> {
+    const spot = o.deployment.spotChecks as Hex;
+    const now = await chainTime(o.chain);
+    for (const ob of db
+      .prepare("SELECT batch, position FROM obligations WHERE status = 'open' AND deadline < ?")
+      .all(now) as { batch: number; position: number }[]) {
+      const { status } = (await o.chain.public.readContract({
+        address: spot,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [BigInt(ob.batch), ob.position],
+      })) as { status: number };
+      let outcome = status === 2 ? "proven" : "slashed";
+      if (status === 1) {
+        await send(o.chain, spot, spotChecksAbi, "slashMissing", [BigInt(ob.batch), ob.position]);
+        outcome = "reported";
+        missing.inc();
+        o.logger.warn({ batch: ob.batch, position: ob.position }, "spot-check proof missing: worker slashed");
+      }
+      db.prepare("UPDATE obligations SET status = ? WHERE batch = ? AND position = ?").run(
+        outcome,
+        ob.batch,
+        ob.position,
+      );
+    }
+  }
+
   /** Checks every batch posted since the last call and opens the obligations that fell due. */
   async function watchBatches(): Promise<void> {
     const count = await batchCount(o.chain, o.deployment.rollup);
@@ -315,6 +355,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
 
   const pass = new Pass(o.logger, "fisherman pass failed; will retry", async () => {
     await watchBatches();
+    if (o.deployment.spotChecks) await reportMissingProofs();
     await playGames();
   });
   const step = () => pass.run();
@@ -346,6 +387,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   app.get("/v1/disputes", async () => ({
     checked: db.prepare("SELECT verdict, COUNT(*) AS n FROM checked GROUP BY verdict").all(),
     games: db.prepare("SELECT game, batch, position, status FROM games ORDER BY game").all(),
+    obligations: db
+      .prepare("SELECT batch, position, deadline, status FROM obligations ORDER BY batch, position")
+      .all(),
   }));
 
   return {
