@@ -85,6 +85,8 @@ export const GATEWAY_CONFIG = z
     refreshMs: z.coerce.number().int().min(100).default(2000),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),
+    /** A settler (`verinfer node settler`): its epochs' PoQ quality and cost per token weigh routing. */
+    settler: z.string().url().optional(),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;

@@ -113,6 +113,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     bodyLimit: c.maxRequestBytes,
     refreshMs: c.refreshMs,
     routingSeed: c.routingSeed,
+    settler: c.settler?.replace(/\/$/, ""),
     logger,
   });
   await gateway.start();

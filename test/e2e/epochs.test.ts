@@ -5,7 +5,7 @@
  * reward root and claims it. Asserted on chain: every entry is paid exactly; the root and the inputs'
  * hash on chain are what anyone recomputes from the published inputs with the protocol's own code; the
  * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
- * less than every honest evaluator.
+ * less than every honest evaluator; and the gateway then routes by the epoch's PoQ quality and cost.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -160,5 +160,18 @@ describe("PoQ and epoch rewards on the devnet", () => {
       expect(report.entries.some((x) => x.role === "fisherman")).toBe(true);
     }
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
+    // The gateway now routes by the epoch's PoQ quality and cost efficiency.
+    const latest = reports.filter((r) => r && Object.keys(r.attribution).length > 0).at(-1);
+    const honestWorker = devnet.workers.find((w) => w.adversary === "none")?.address.toLowerCase() as string;
+    let routed: { address: string | null; quality: number | null }[] = [];
+    for (let i = 0; i < 20; i++) {
+      routed = ((await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as { workers: typeof routed })
+        .workers;
+      if (routed.some((w) => w.quality !== null)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(routed.find((w) => w.address?.toLowerCase() === honestWorker)?.quality).toBe(
+      latest?.attribution[honestWorker]?.quality,
+    );
   }, 420_000);
 });

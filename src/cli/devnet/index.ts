@@ -44,6 +44,8 @@ interface NetworkView {
     served: number;
     inFlight: number;
     latencyMs: number;
+    quality?: number | null;
+    efficiency?: number | null;
   }[];
   receipts: Record<string, number>;
   batches: Record<string, number>;
@@ -61,7 +63,17 @@ const eth = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixe
 function networkTables(v: NetworkView): string {
   return [
     renderTable(
-      ["worker", "address", "healthy", "stake", "served", "in flight", "latency ms"],
+      [
+        "worker",
+        "address",
+        "healthy",
+        "stake",
+        "served",
+        "in flight",
+        "latency ms",
+        "PoQ quality",
+        "efficiency",
+      ],
       v.workers.map((w) => [
         w.url,
         w.address ?? "?",
@@ -70,6 +82,8 @@ function networkTables(v: NetworkView): string {
         String(w.served),
         String(w.inFlight),
         String(w.latencyMs),
+        w.quality == null ? "-" : w.quality.toFixed(2),
+        w.efficiency == null ? "-" : w.efficiency.toFixed(2),
       ]),
       { title: "Workers" },
     ),

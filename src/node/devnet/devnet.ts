@@ -287,6 +287,19 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     // From here blocks come every second, as on a real chain: chain time (and so the challenge windows
     // and dispute clocks) advances even when nobody transacts. Setup ran on automine, for speed.
     await owner.public.request({ method: "evm_setIntervalMining", params: [1] } as never);
+    // The settler first: the gateway routes by the PoQ quality and cost of its epochs.
+    let settler: DevnetProcess | null = null;
+    if (evaluatorCount > 0) {
+      progress("starting the epoch settler");
+      const dataDir = join(dir, "settler");
+      mkdirSync(dataDir, { recursive: true });
+      const keyFile = join(dataDir, "account.key");
+      writeKeyFile(keyFile, settlerKey);
+      const config = join(dir, "settler.json");
+      writeFileSync(config, jsonText({ settler: { port: 0, dataDir, deployment: deploymentFile, keyFile } }));
+      settler = await spawnRole("settler", config, join(dir, "logs", "settler.log"));
+      started.push(settler.child);
+    }
     progress("starting the gateway");
     const gatewayConfig = join(dir, "gateway.json");
     writeFileSync(
@@ -299,6 +312,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           keyFile: gatewayKeyFile,
           workers: workerProcs.map((w) => w.url),
           params: "devnet",
+          ...(settler ? { settler: settler.url } : {}),
           ...(o.gatewayRpc ? { rpcUrl: await o.gatewayRpc(chain.rpcUrl) } : {}),
         },
       }),
@@ -330,7 +344,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       return f;
     };
     const fisherman = o.fisherman === false ? null : await startFisherman();
-    if (evaluatorCount > 0) progress(`starting ${evaluatorCount} evaluators and the epoch settler`);
+    if (evaluatorCount > 0) progress(`starting ${evaluatorCount} evaluators`);
     const evaluators = await Promise.all(
       evaluatorKeys.map(async (key, i) => {
         const adversary = o.evaluatorAdversaries?.[i] ?? "none";
@@ -358,17 +372,6 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         return { ...p, adversary };
       }),
     );
-    let settler: DevnetProcess | null = null;
-    if (evaluatorCount > 0) {
-      const dataDir = join(dir, "settler");
-      mkdirSync(dataDir, { recursive: true });
-      const keyFile = join(dataDir, "account.key");
-      writeKeyFile(keyFile, settlerKey);
-      const config = join(dir, "settler.json");
-      writeFileSync(config, jsonText({ settler: { port: 0, dataDir, deployment: deploymentFile, keyFile } }));
-      settler = await spawnRole("settler", config, join(dir, "logs", "settler.log"));
-      started.push(settler.child);
-    }
     const devnet: Devnet = {
       dir,
       rpcUrl: chain.rpcUrl,

@@ -66,6 +66,8 @@ export interface GatewayOptions {
   readonly refreshMs: number;
   /** Seed of the weighted random routing. */
   readonly routingSeed: number;
+  /** A settler whose epochs give the workers' PoQ quality and cost (routing); none: stake, load, latency. */
+  readonly settler?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -177,7 +179,7 @@ async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, si
 export function createGateway(o: GatewayOptions): GatewayNode {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
-  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger, o.routingSeed);
+  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger, o.routingSeed, o.settler);
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
   const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
   const metrics = new NodeMetrics("gateway");
@@ -277,6 +279,8 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         served: l.served,
         failed: l.failed,
         latencyMs: Math.round(l.latencyMs),
+        quality: l.quality,
+        efficiency: l.efficiency,
       })),
       ...store.counts(),
       openBatch: { index: sequencer.nextIndex, pending: sequencer.pending },

@@ -3,9 +3,11 @@
  * against its public key), its registry facts read from the chain (stake, model, attestation, allowed
  * engine), its health and load — the registry snapshot the pure `checkReceipt` verifies receipts with,
  * and the routing rule: among healthy, registered, attested, staked workers of the requested model,
- * a seeded random choice weighted by stake, by how few requests each has in flight and by its recent
- * latency — more stake earns proportionally more traffic, a busy or slow worker less, and none is
- * starved (a purely greedy rule would send all sequential traffic to the fastest worker).
+ * a seeded random choice weighted by stake, by its PoQ quality and cost efficiency in the last settled
+ * epoch (from the settler, when the gateway knows one), by how few requests each has in flight and by
+ * its recent latency — more stake and better, cheaper answers earn proportionally more traffic, a busy
+ * or slow worker less, and none is starved (a purely greedy rule would send all sequential traffic to
+ * the fastest worker; a worker scored 0 keeps a tenth of its share, so it can be scored again).
  */
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
@@ -31,11 +33,26 @@ export interface WorkerLink {
   failed: number;
   /** Exponentially weighted generation latency (ms). */
   latencyMs: number;
+  /** PoQ quality (0–10) in the last settled epoch; null when unknown (no settler or no work yet). */
+  quality: number | null;
+  /** The epoch's cheapest cost per token over this worker's (0–1]; null when unknown. */
+  efficiency: number | null;
 }
 
-/** A worker's routing weight: stake (whole tokens) / ((1 + requests in flight) × (1 + latency in s)). */
-export function routingWeight(l: Pick<WorkerLink, "stake" | "inFlight" | "latencyMs">): number {
-  return Number(l.stake / 10n ** 18n || 1n) / ((1 + l.inFlight) * (1 + l.latencyMs / 1000));
+/**
+ * A worker's routing weight: stake (whole tokens) × (0.1 + 0.9 × quality / 10) × (0.1 + 0.9 ×
+ * efficiency) / ((1 + requests in flight) × (1 + latency in s)); unknown quality or efficiency count
+ * as the best.
+ */
+export function routingWeight(
+  l: Pick<WorkerLink, "stake" | "inFlight" | "latencyMs" | "quality" | "efficiency">,
+): number {
+  const quality = 0.1 + 0.9 * Math.min(1, Math.max(0, (l.quality ?? 10) / 10));
+  const efficiency = 0.1 + 0.9 * Math.min(1, Math.max(0, l.efficiency ?? 1));
+  return (
+    (Number(l.stake / 10n ** 18n || 1n) * quality * efficiency) /
+    ((1 + l.inFlight) * (1 + l.latencyMs / 1000))
+  );
 }
 
 export class WorkerLinks {
@@ -49,6 +66,8 @@ export class WorkerLinks {
     private readonly deployment: Pick<DeploymentFile, "chainId" | "registry" | "rollup">,
     private readonly logger: Logger,
     routingSeed = 0,
+    /** A settler whose /v1/epochs gives each worker's PoQ quality and cost per token. */
+    private readonly settler?: string,
   ) {
     this.rng = createRng(deriveSeed(routingSeed, "gateway-routing"));
     this.links = urls.map((url) => ({
@@ -61,7 +80,30 @@ export class WorkerLinks {
       served: 0,
       failed: 0,
       latencyMs: 0,
+      quality: null,
+      efficiency: null,
     }));
+  }
+
+  /** Each worker's quality and efficiency in the settler's latest epoch with work. */
+  private async refreshQuality(): Promise<void> {
+    if (!this.settler) return;
+    try {
+      const response = await fetch(`${this.settler}/v1/epochs`, { signal: AbortSignal.timeout(2000) });
+      const { epochs } = (await response.json()) as {
+        epochs: { attribution: Record<string, { quality: number; costPerToken: number }> }[];
+      };
+      const latest = epochs.filter((e) => Object.keys(e.attribution).length > 0).at(-1)?.attribution;
+      if (!latest) return;
+      const cheapest = Math.min(...Object.values(latest).map((a) => a.costPerToken));
+      for (const link of this.links) {
+        const a = link.identity ? latest[link.identity.address.toLowerCase()] : undefined;
+        link.quality = a ? a.quality : null;
+        link.efficiency = a ? cheapest / a.costPerToken : null;
+      }
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message }, "cannot read the settler's epochs; routing as before");
+    }
   }
 
   /** The registry as last refreshed (receipts are checked against it). */
@@ -131,6 +173,7 @@ export class WorkerLinks {
         }
       }),
     );
+    await this.refreshQuality();
     const parsed = parseRegistry({
       chainId: String(this.deployment.chainId),
       settlement: this.deployment.rollup,
