@@ -203,6 +203,10 @@ export const ERROR_CODES = {
     meaning: "a one-step check recomputed another leaf than the attacked claim: the attack stands",
   },
   // inference engines and models
+  MODEL_DOWNLOAD_FAILED: {
+    disposition: "reject",
+    meaning: "a model or its tokenizer could not be downloaded from the URL given",
+  },
   MODEL_MALFORMED: { disposition: "reject", meaning: "a model or tokenizer file does not match its format" },
   MODEL_UNSUPPORTED: {
     disposition: "reject",

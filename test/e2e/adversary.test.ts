@@ -7,7 +7,8 @@
  * stake slashed by the spec's workerSlash, the fisherman credited; honest receipts become final. And
  * the other way round: a lying challenger against an honest worker's receipt loses — the worker
  * defends it from the context it kept, proves the attacked leaf on chain, keeps its stake and wins the
- * liar's bonds.
+ * liar's bonds. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
+ * games on from SQLite and the chain and checks the batches it had not reached.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +19,13 @@ import { playTurn } from "../../src/chain/disputePlayer.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../../src/chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../src/engine/llama2c/modelFiles.ts";
-import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import {
+  type Devnet,
+  type DevnetProcess,
+  spawnRole,
+  startDevnet,
+  stopProcess,
+} from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
 import { cheatsOn } from "../../src/node/services/worker/adversaries.ts";
 import { traceStepEvidence } from "../../src/protocol/dispute/traceStep.ts";
@@ -42,7 +49,12 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(() => devnet?.stop());
+let restartedFisherman: DevnetProcess | null = null;
+
+afterAll(async () => {
+  if (restartedFisherman) await stopProcess(restartedFisherman.child);
+  await devnet?.stop();
+});
 
 /** A view call on the devnet's chain. */
 const read = (
@@ -89,6 +101,21 @@ describe("devnet adversaries", () => {
       answers.push(((await response.json()) as { verinfer: AnswerReceipt }).verinfer);
       if (answers.length > 80) throw new Error("a cheat was never routed to");
     }
+    // kill -9 the fisherman once it has a game open; restarted, it plays its open games on from SQLite
+    // and the chain, and checks the batches it had not reached.
+    const openGames = async (url: string) =>
+      ((await (await fetch(`${url}/v1/disputes`)).json()) as { games: { status: string }[] }).games.filter(
+        (g) => g.status === "open",
+      ).length;
+    const first = devnet.fisherman as DevnetProcess;
+    for (let i = 0; i < 120 && (await openGames(first.url)) === 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
+    first.child.kill("SIGKILL");
+    restartedFisherman = await spawnRole(
+      "fisherman",
+      first.config,
+      join(devnet.dir, "logs", "fisherman-2.log"),
+    );
     const settled = new Map<string, AnswerReceipt>();
     for (let i = 0; i < 240 && settled.size < answers.length; i++) {
       for (const a of answers) {
@@ -117,7 +144,7 @@ describe("devnet adversaries", () => {
       expect(had - (await stakeOf(c.address)), c.adversary).toBe(owed < had ? owed : had);
     }
     expect((await read(game, disputeGameAbi, "credits", [fisherman])) as bigint).toBeGreaterThan(0n);
-    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
+    const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
     };
     const cheatReceipts = answers.filter(forged).length;

@@ -280,7 +280,7 @@ const upCommand: CommandSpec = {
     model: {
       type: "string",
       value: "FILE",
-      description: "llama2.c checkpoint for the workers (default: a generated tiny model)",
+      description: "llama2.c checkpoint path or URL for the workers (default: a generated tiny model)",
     },
     port: {
       type: "integer",

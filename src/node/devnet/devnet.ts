@@ -34,6 +34,7 @@ import type { NodeReady } from "../runNode.ts";
 import type { EvaluatorAdversary } from "../services/evaluator/evaluatorService.ts";
 import type { WorkerAdversary } from "../services/worker/adversaries.ts";
 import type { WorkerIdentity } from "../services/worker/workerService.ts";
+import { localModel } from "./modelSource.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
 
@@ -41,7 +42,7 @@ export interface DevnetOptions {
   /** Folder for the devnet's state (wiped at start: a devnet starts from a fresh chain). */
   readonly dir: string;
   readonly workers: number;
-  /** llama2.c checkpoint; default: a generated tiny model (seed 7). */
+  /** llama2.c checkpoint path or URL; default: a generated tiny model (seed 7). */
   readonly model?: string | undefined;
   readonly modelName?: string | undefined;
   /** The cheat the last worker plays (none: every worker is honest). */
@@ -169,7 +170,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const dir = resolve(o.dir);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "logs"), { recursive: true });
-  let model = o.model;
+  let model = o.model ? await localModel(o.model, join(dir, "model")) : undefined;
   if (!model) {
     model = join(dir, "model", "tiny.bin");
     mkdirSync(dirname(model), { recursive: true });

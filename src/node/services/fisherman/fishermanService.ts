@@ -241,24 +241,37 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     honest: VerifiableGeneration,
     proof: readonly Hex[],
   ): Promise<void> {
-    const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-    const hash = await o.chain.wallet.writeContract({
-      address: game,
-      abi: disputeGameAbi,
-      functionName: "challenge",
-      args: [BigInt(batch), position, receipt, signed.signature, proof],
-      value: attackBond(o.dispute, treeDepth(honest.outputs.length)),
-    } as never);
-    const mined = await o.chain.public.waitForTransactionReceipt({ hash });
-    if (mined.status !== "success") {
-      o.logger.warn({ batch, position }, "the challenge was refused on chain");
-      return;
+    // A game over this receipt may be open already (ours, challenged just before a crash, or another
+    // fisherman's): games are open to every claimant, so it is joined rather than challenged again.
+    const existing = (
+      (await o.chain.public.getContractEvents({
+        address: game,
+        abi: disputeGameAbi,
+        eventName: "GameOpened",
+        fromBlock: 0n,
+      } as never)) as unknown as { args: { game: bigint; batch: bigint; position: number } }[]
+    ).find((l) => Number(l.args.batch) === batch && l.args.position === position);
+    let gameId = existing?.args.game;
+    if (gameId === undefined) {
+      const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
+      const hash = await o.chain.wallet.writeContract({
+        address: game,
+        abi: disputeGameAbi,
+        functionName: "challenge",
+        args: [BigInt(batch), position, receipt, signed.signature, proof],
+        value: attackBond(o.dispute, treeDepth(honest.outputs.length)),
+      } as never);
+      const mined = await o.chain.public.waitForTransactionReceipt({ hash });
+      if (mined.status !== "success") {
+        o.logger.warn({ batch, position }, "the challenge was refused on chain");
+        return;
+      }
+      // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
+      const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
+      gameId = (opened?.args as { game: bigint } | undefined)?.game as bigint;
     }
-    // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
-    const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
-    const gameId = (opened?.args as { game: bigint } | undefined)?.game as bigint;
     db.prepare(
-      "INSERT INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
+      "INSERT OR IGNORE INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
     ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
     games.set(gameId, { gameId, signed, context, generation: honest });
     disputes.inc({ outcome: "opened" });

@@ -5,7 +5,6 @@
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
 import type { Hex } from "viem";
-import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
@@ -46,7 +45,7 @@ export class BatchPoster {
     private readonly onPosted: (index: number) => void = () => {},
   ) {
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
-      for (const b of this.store.batchesIn("sealed")) await this.post(b.index, b.root);
+      await this.postSealed();
       await this.followDisputes();
       const posted = this.store.batchesIn("posted");
       if (posted.length === 0) return;
@@ -105,40 +104,62 @@ export class BatchPoster {
     } as never);
   }
 
-  private async post(index: number, root: Hex): Promise<void> {
-    const onChain = Number((await this.read("batchCount", [])) as bigint);
-    if (index < onChain) {
-      // Posted before a crash (or by a retry whose receipt was lost): the same root is ours.
-      const existing = (await this.read("batch", [BigInt(index)])) as { root: Hex };
-      if (existing.root.toLowerCase() !== root.toLowerCase())
-        throw new Error(
-          `batch ${index} on chain has root ${existing.root}, ours is ${root}: refusing to continue`,
-        );
-      const logs = await this.chain.public.getContractEvents({
+  /**
+   * Posts every sealed batch, in index order, without waiting a block between them: the transactions
+   * go out back to back (consecutive nonces; gas given, since estimating batch i + 1 before batch i is
+   * mined would see the wrong index), then each is confirmed in turn. One transaction per block would
+   * fall behind as soon as batches are sealed faster than blocks come.
+   */
+  private async postSealed(): Promise<void> {
+    const sealed = this.store.batchesIn("sealed");
+    if (sealed.length === 0) return;
+    let onChain = Number((await this.read("batchCount", [])) as bigint);
+    const sent: { index: number; tx: Hex; count: number; bytes: number }[] = [];
+    for (const { index, root } of sealed) {
+      if (index < onChain) {
+        await this.recognise(index, root);
+        continue;
+      }
+      if (index > onChain)
+        throw new Error(`batch ${index} is sealed but the chain holds only ${onChain} batches`);
+      const { receipts } = storedBatchTree(this.store, index);
+      const data = encodeBatchData(receipts.map((r) => r.signed));
+      const tx = await this.chain.wallet.writeContract({
         address: this.rollup,
         abi: rollupAbi,
-        eventName: "BatchPosted",
-        args: { index: BigInt(index) },
-        fromBlock: 0n,
+        functionName: "postBatch",
+        args: [BigInt(index), root, receipts.length, bytesToHex(data)],
+        gas: 300_000n + 20n * BigInt(data.length),
       } as never);
-      const tx =
-        (logs[0] as { transactionHash?: Hex } | undefined)?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
-      this.store.markPosted(index, tx);
-      this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
-      return;
+      sent.push({ index, tx, count: receipts.length, bytes: data.length });
+      onChain++;
     }
-    if (index > onChain)
-      throw new Error(`batch ${index} is sealed but the chain holds only ${onChain} batches`);
-    const { receipts } = storedBatchTree(this.store, index);
-    const data = encodeBatchData(receipts.map((r) => r.signed));
-    const tx = await send(this.chain, this.rollup, rollupAbi, "postBatch", [
-      BigInt(index),
-      root,
-      receipts.length,
-      bytesToHex(data),
-    ]);
+    for (const s of sent) {
+      const mined = await this.chain.public.waitForTransactionReceipt({ hash: s.tx });
+      if (mined.status !== "success") throw new Error(`postBatch of batch ${s.index} reverted in ${s.tx}`);
+      this.store.markPosted(s.index, s.tx);
+      this.onPosted(s.index);
+      this.logger.info({ batch: s.index, count: s.count, bytes: s.bytes, tx: s.tx }, "batch posted");
+    }
+  }
+
+  /** A batch posted before a crash (or by a send whose receipt was lost): the same root is ours. */
+  private async recognise(index: number, root: Hex): Promise<void> {
+    const existing = (await this.read("batch", [BigInt(index)])) as { root: Hex };
+    if (existing.root.toLowerCase() !== root.toLowerCase())
+      throw new Error(
+        `batch ${index} on chain has root ${existing.root}, ours is ${root}: refusing to continue`,
+      );
+    const logs = await this.chain.public.getContractEvents({
+      address: this.rollup,
+      abi: rollupAbi,
+      eventName: "BatchPosted",
+      args: { index: BigInt(index) },
+      fromBlock: 0n,
+    } as never);
+    const tx =
+      (logs[0] as { transactionHash?: Hex } | undefined)?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
     this.store.markPosted(index, tx);
-    this.onPosted(index);
-    this.logger.info({ batch: index, count: receipts.length, bytes: data.length, tx }, "batch posted");
+    this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
   }
 }
