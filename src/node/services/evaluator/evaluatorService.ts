@@ -160,7 +160,14 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       let note = "scored";
       if (typeof texts === "string") note = texts;
       else if (o.adversary === "colluding") score = 10;
-      else score = quantizeScore((await o.evaluator.score(texts)).score);
+      else
+        try {
+          score = quantizeScore((await o.evaluator.score(texts)).score);
+        } catch (e) {
+          // An evaluator that cannot score (a judge's unparseable reply, its endpoint down) skips the
+          // receipt rather than guessing: a receipt it does not reveal a score for has no score of its.
+          note = `evaluator failed: ${(e as Error).message}`.slice(0, 300);
+        }
       db.prepare("INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, ?)").run(
         index,
         position,

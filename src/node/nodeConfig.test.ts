@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { resolveRoleConfig, roleEnvNames } from "./nodeConfig.ts";
+
+const problemsOf = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return "";
+};
+
+describe("evaluator and settler configs", () => {
+  it("resolve defaults < environment < flags", () => {
+    const env = { VERINFER_EVALUATOR_EVALUATOR: "alignment:rouge-l", VERINFER_EVALUATOR_PORT: "9300" };
+    const c = resolveRoleConfig("evaluator", undefined, env, {
+      dataDir: "d",
+      deployment: "dep.json",
+      keyFile: "k",
+      model: "m.bin",
+      gateway: "http://127.0.0.1:8600",
+      port: 9400,
+    });
+    expect(c).toMatchObject({
+      evaluator: "alignment:rouge-l",
+      port: 9400,
+      adversary: "none",
+      params: "devnet",
+    });
+    expect(roleEnvNames("evaluator").judgeUrl).toBe("VERINFER_EVALUATOR_JUDGE_URL");
+    const s = resolveRoleConfig(
+      "settler",
+      undefined,
+      {},
+      { dataDir: "d", deployment: "dep.json", keyFile: "k" },
+    );
+    expect(s).toMatchObject({ port: 8604, pollMs: 1000 });
+  });
+
+  it("report every problem at once", () => {
+    const message = problemsOf(() =>
+      resolveRoleConfig(
+        "evaluator",
+        undefined,
+        {},
+        { adversary: "bribed", gateway: "not a url", port: 70_000 },
+      ),
+    );
+    for (const field of ["adversary", "gateway", "port", "keyFile", "model", "dataDir", "deployment"])
+      expect(message).toContain(field);
+    expect(problemsOf(() => resolveRoleConfig("settler", undefined, {}, { dataDir: "d" }))).toMatch(
+      /keyFile/,
+    );
+  });
+});
