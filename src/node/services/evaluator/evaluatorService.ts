@@ -12,10 +12,6 @@
  * sampled for (the boosting attack of the robust-PoQ paper), to be outvoted by robust aggregation.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import Fastify, { type FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
@@ -46,6 +42,7 @@ import {
 import type { Receipt } from "../../../protocol/receipt/receipt.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
+import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 
@@ -71,42 +68,27 @@ export interface EvaluatorNodeOptions {
   readonly logger: Logger;
 }
 
-export interface EvaluatorNode {
-  readonly app: FastifyInstance;
-  start(): void;
-  close(): Promise<void>;
-  step(): Promise<void>;
-}
+export type EvaluatorNode = FollowerNode;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS scores (batch INTEGER NOT NULL, position INTEGER NOT NULL, epoch INTEGER NOT NULL, score REAL, note TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE TABLE IF NOT EXISTS commits (epoch INTEGER PRIMARY KEY, scores TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
 export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const scoreCommits = o.deployment.scoreCommits as Hex;
-  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(o.dataDir, "evaluator.sqlite"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec(SCHEMA);
+  const {
+    db,
+    progress: cursor,
+    setProgress: setCursor,
+  } = openFollowerStore(o.dataDir, "evaluator.sqlite", SCHEMA);
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
   const metrics = new NodeMetrics("evaluator");
   const scored = metrics.counter("receipts_scored_total", "sampled receipts, by outcome", ["outcome"]);
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
   let clock: ScoreClock | null = null;
-  let timer: NodeJS.Timeout | null = null;
-
-  const progress = () =>
-    (db.prepare("SELECT value FROM progress WHERE name = 'nextBatch'").get() as { value: number } | undefined)
-      ?.value ?? 0;
-  const setProgress = (value: number) =>
-    db
-      .prepare(
-        "INSERT INTO progress (name, value) VALUES ('nextBatch', ?) ON CONFLICT(name) DO UPDATE SET value = ?",
-      )
-      .run(value, value);
+  const progress = () => cursor("nextBatch");
+  const setProgress = (value: number) => setCursor("nextBatch", value);
 
   async function workerUrls(): Promise<Map<string, string>> {
     const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
@@ -274,12 +256,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     await commitAndReveal(clock, now, i === count);
   });
 
-  const app = Fastify({ logger: false });
+  const app = followerApp(metrics, o.logger);
   app.get("/health", async () => ({ ok: true, role: "evaluator", nextBatch: progress() }));
-  app.get("/metrics", async (_request, reply) => {
-    const { contentType, text } = await metrics.exposition();
-    return reply.header("content-type", contentType).send(text);
-  });
   app.get("/v1/scores", async () => ({
     evaluator: me,
     epochs: db
@@ -289,18 +267,5 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       .all(),
   }));
 
-  return {
-    app,
-    step: () => pass.run(),
-    start() {
-      timer = setInterval(() => void pass.run(), o.pollMs);
-    },
-    async close() {
-      if (timer) clearInterval(timer);
-      await app.close();
-      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
-      await o.evaluator.close();
-      db.close();
-    },
-  };
+  return followerNode({ app, pass, pollMs: o.pollMs, db, onClose: () => o.evaluator.close() });
 }

@@ -1,22 +1,9 @@
-/**
- * The fisherman role (DESIGN.md "Roles"): watches the rollup's posted batches, reads each batch's
- * receipts from its data (the posting transaction's calldata), re-executes a sample of them on the
- * verifiable engine from the request's execution context — fetched from the worker that served it and
- * checked against the receipt's promptHash and paramsHash, so no one needs to be trusted for it — and
- * disputes every receipt whose trace root differs from its own, then plays the game with the
- * protocol's solver until it is resolved on chain. Progress (batches checked, games played) is kept in
- * SQLite, so a restart resumes where it stopped; the chain holds each game's truth.
- */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import Fastify, { type FastifyInstance } from "fastify";
 import { type Hex, parseEventLogs } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
-import { disputeGameAbi, rollupAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
+import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { batchCount, chainTime, type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
@@ -39,6 +26,7 @@ import {
   type VerifiableGeneration,
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 
@@ -58,13 +46,7 @@ export interface FishermanOptions {
   readonly logger: Logger;
 }
 
-export interface FishermanNode {
-  readonly app: FastifyInstance;
-  start(): void;
-  close(): Promise<void>;
-  /** One pass: new batches checked, open games played (tests drive it directly too). */
-  step(): Promise<void>;
-}
+export type FishermanNode = FollowerNode;
 
 interface OpenGame {
   readonly gameId: bigint;
@@ -75,17 +57,12 @@ interface OpenGame {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
-CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER NOT NULL, deadline INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
 `;
 
 export function createFisherman(o: FishermanOptions): FishermanNode {
-  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(o.dataDir, "fisherman.sqlite"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec(SCHEMA);
+  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "fisherman.sqlite", SCHEMA);
   const model: IntModel = quantizeCheckpoint(loadCheckpoint(o.model), o.model);
   const weights = modelRoot(model);
   const game = o.deployment.disputeGame as Hex;
@@ -100,15 +77,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     "obligations reported unproven after their deadline",
   );
   const games = new Map<bigint, OpenGame>();
-  let timer: NodeJS.Timeout | null = null;
 
-  const progress = (name: string) =>
-    (db.prepare("SELECT value FROM progress WHERE name = ?").get(name) as { value: number } | undefined)
-      ?.value ?? 0;
-  const setProgress = (name: string, value: number) =>
-    db
-      .prepare("INSERT INTO progress (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?")
-      .run(name, value, value);
   const sampled = (digest: Hex) =>
     o.sampleRate >= 1 ||
     Number.parseInt(deriveSeed(o.seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < o.sampleRate;
@@ -371,7 +340,6 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     if (o.deployment.spotChecks) await reportMissingProofs();
     await playGames();
   });
-  const step = () => pass.run();
 
   // Games opened before a restart are played on: the receipt and context were stored with them.
   for (const row of db.prepare("SELECT * FROM games WHERE status = 'open'").all() as {
@@ -386,17 +354,13 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     games.set(BigInt(row.game), { gameId: BigInt(row.game), signed: signed.value, context, generation });
   }
 
-  const app = Fastify({ logger: false });
+  const app = followerApp(metrics, o.logger);
   app.get("/health", async () => ({
     ok: true,
     role: "fisherman",
     games: games.size,
     nextBatch: progress("nextBatch"),
   }));
-  app.get("/metrics", async (_request, reply) => {
-    const { contentType, text } = await metrics.exposition();
-    return reply.header("content-type", contentType).send(text);
-  });
   app.get("/v1/disputes", async () => ({
     checked: db.prepare("SELECT verdict, COUNT(*) AS n FROM checked GROUP BY verdict").all(),
     games: db.prepare("SELECT game, batch, position, status FROM games ORDER BY game").all(),
@@ -405,17 +369,5 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       .all(),
   }));
 
-  return {
-    app,
-    step,
-    start() {
-      timer = setInterval(() => void step(), o.pollMs);
-    },
-    async close() {
-      if (timer) clearInterval(timer);
-      await app.close();
-      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
-      db.close();
-    },
-  };
+  return followerNode({ app, pass, pollMs: o.pollMs, db });
 }

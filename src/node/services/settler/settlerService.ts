@@ -1,18 +1,3 @@
-/**
- * The epoch-settlement role (docs/spec/otr.md §6): once an epoch's scores are revealed and every batch
- * posted in it is final with no dispute left open, the settler reads the epoch from the chain alone —
- * its receipts (batch calldata), which were voided (dispute events), the evaluators sampled for each
- * (`sampleEvaluators`) and their revealed scores (ScoreCommits calldata), the fishermen's stakes — runs
- * the epoch's PoQ rounds (`networkEpochRounds`, trust carried from epoch to epoch), computes PoEA
- * attribution and every reward (`rewardEntries`), deposits the minted rewards and posts the reward root
- * (Epochs). After the root's challenge window it claims every entry for its account (claims are
- * permissionless and pay the entry's account) and burns the dust. What it read and decided is kept
- * in SQLite and served at /v1/epochs, so anyone can recompute an epoch and every entry has its proof.
- */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import Fastify, { type FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
@@ -47,7 +32,7 @@ import {
 } from "../../../protocol/poq/networkEpoch.ts";
 import { initialTrust, type PoqTrustState } from "../../../protocol/poq/round.ts";
 import { jsonText } from "../../../report/json.ts";
-import { installErrorReplies } from "../../http/httpErrors.ts";
+import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 
@@ -63,12 +48,7 @@ export interface SettlerOptions {
   readonly logger: Logger;
 }
 
-export interface SettlerNode {
-  readonly app: FastifyInstance;
-  start(): void;
-  close(): Promise<void>;
-  step(): Promise<void>;
-}
+export type SettlerNode = FollowerNode;
 
 /** What an epoch's settlement read from the chain: enough to recompute it offline. */
 interface EpochInputs {
@@ -83,7 +63,6 @@ interface EpochInputs {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
 const entryOf = (x: Record<string, string | number>): RewardEntry => ({
@@ -103,25 +82,13 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       "CONFIG_INVALID",
       "the deployment has no Epochs and ScoreCommits: nothing to settle",
     );
-  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(o.dataDir, "settler.sqlite"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec(SCHEMA);
+  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "settler.sqlite", SCHEMA);
   const me = o.chain.wallet.account.address;
   const metrics = new NodeMetrics("settler");
   const settled = metrics.counter("epochs_total", "epochs settled, by outcome", ["outcome"]);
   let clock: ScoreClock | null = null;
-  let timer: NodeJS.Timeout | null = null;
   let trust: { nodes: number; state: PoqTrustState } | null = null;
 
-  const progress = (name: string) =>
-    (db.prepare("SELECT value FROM progress WHERE name = ?").get(name) as { value: number } | undefined)
-      ?.value ?? 0;
-  const setProgress = (name: string, value: number) =>
-    db
-      .prepare("INSERT INTO progress (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?")
-      .run(name, value, value);
   const read = <T>(
     address: Hex,
     abi: readonly unknown[],
@@ -368,13 +335,8 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     await claimSettled(now);
   });
 
-  const app = Fastify({ logger: false });
-  installErrorReplies(app, (error) => o.logger.error({ err: error }, "internal error"));
+  const app = followerApp(metrics, o.logger);
   app.get("/health", async () => ({ ok: true, role: "settler", nextEpoch: progress("nextEpoch") }));
-  app.get("/metrics", async (_request, reply) => {
-    const { contentType, text } = await metrics.exposition();
-    return reply.header("content-type", contentType).send(text);
-  });
   app.get("/v1/epochs", async () => ({
     epochs: db
       .prepare("SELECT epoch, status, root, minted, attribution FROM epochs ORDER BY epoch")
@@ -415,17 +377,5 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     );
   });
 
-  return {
-    app,
-    step: () => pass.run(),
-    start() {
-      timer = setInterval(() => void pass.run(), o.pollMs);
-    },
-    async close() {
-      if (timer) clearInterval(timer);
-      await app.close();
-      while (pass.busy) await new Promise((r) => setTimeout(r, 50));
-      db.close();
-    },
-  };
+  return followerNode({ app, pass, pollMs: o.pollMs, db });
 }
