@@ -114,6 +114,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     refreshMs: c.refreshMs,
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
+    rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
     logger,
   });
   await gateway.start();

@@ -40,6 +40,7 @@ import { ReceiptStore } from "../../store/receiptStore.ts";
 import type { InferRequest } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
 import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
+import { installDashboard } from "./dashboard.ts";
 import { type WorkerLink, WorkerLinks } from "./workerLinks.ts";
 
 /** A client allowed in, with its request budget. */
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   readonly routingSeed: number;
   /** A settler whose epochs give the workers' PoQ quality and cost (routing); none: stake, load, latency. */
   readonly settler?: string | undefined;
+  /** The RPC URL browsers read the chain with (the dashboard); default: none shown. */
+  readonly rpcUrl?: string | undefined;
   readonly logger: Logger;
 }
 
@@ -261,6 +264,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       data: links.servedModels().map((id) => ({ id, object: "model", created: 0, owned_by: "verinfer" })),
     };
   });
+  installDashboard(app, { rpcUrl: o.rpcUrl ?? "", deployment: o.deployment, settler: o.settler });
   app.get("/v1/network", async () => {
     const sorted = [...recentOverheadMs].sort((a, b) => a - b);
     const pct = (p: number) =>
@@ -284,7 +288,12 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       })),
       ...store.counts(),
       openBatch: { index: sequencer.nextIndex, pending: sequencer.pending },
-      overheadMs: { p50: pct(0.5), p99: pct(0.99), samples: sorted.length },
+      overheadMs: {
+        p50: pct(0.5),
+        p99: pct(0.99),
+        samples: sorted.length,
+        recent: recentOverheadMs.slice(-200),
+      },
     };
   });
   app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (request) => {

@@ -1,0 +1,267 @@
+/**
+ * The network dashboard (served by the gateway at /dashboard, bundled with esbuild): it polls the
+ * gateway's network view and reads disputes from the chain over the RPC — nothing else is contacted —
+ * and runs the receipt explorer's checks (explorer.ts, the protocol's own code) in the browser.
+ */
+import { createPublicClient, type Hex, http } from "viem";
+import { disputeGameAbi, registryAbi, rollupAbi } from "../src/chain/generated/contracts.ts";
+import { type ChainFacts, type ExplorerInput, explainReceipt } from "./explorer.ts";
+
+interface DashboardConfig {
+  readonly rpcUrl: string;
+  readonly chainId: number;
+  readonly rollup: Hex;
+  readonly registry: Hex;
+  readonly disputeGame: Hex | null;
+  /** Whether the gateway passes a settler's epochs through (/v1/epochs). */
+  readonly settler: boolean;
+}
+
+interface NetworkView {
+  workers: {
+    url: string;
+    address: string | null;
+    healthy: boolean;
+    stake: string;
+    served: number;
+    inFlight: number;
+    latencyMs: number;
+    quality: number | null;
+    efficiency: number | null;
+  }[];
+  receipts: Record<string, number>;
+  batches: Record<string, number>;
+  openBatch: { index: number; pending: number };
+  overheadMs: { p50: number | null; p99: number | null; samples: number; recent?: number[] };
+}
+
+const $ = (id: string) => document.getElementById(id) as HTMLElement;
+const text = (s: string | number) => document.createTextNode(String(s));
+const eth = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
+
+function row(cells: (string | number)[], attrs: Record<string, string> = {}): HTMLTableRowElement {
+  const tr = document.createElement("tr");
+  for (const [k, v] of Object.entries(attrs)) tr.setAttribute(k, v);
+  for (const c of cells) {
+    const td = document.createElement("td");
+    td.append(text(c));
+    tr.append(td);
+  }
+  return tr;
+}
+
+function fill(tableId: string, rows: HTMLTableRowElement[]): void {
+  const body = $(tableId).querySelector("tbody") as HTMLElement;
+  body.replaceChildren(...rows);
+}
+
+function card(key: string, label: string, value: string | number): HTMLElement {
+  const div = document.createElement("div");
+  div.className = "card";
+  div.dataset.key = key;
+  const v = document.createElement("div");
+  v.className = "v";
+  v.append(text(value));
+  const k = document.createElement("div");
+  k.className = "k";
+  k.append(text(label));
+  div.append(v, k);
+  return div;
+}
+
+/** An SVG histogram of recent gateway overheads (ms). */
+function histogram(samples: readonly number[]): string {
+  if (samples.length === 0) return "<div class='sub'>no requests yet</div>";
+  const bins = 20;
+  const max = Math.max(...samples, 0.001);
+  const counts = new Array<number>(bins).fill(0);
+  for (const s of samples) {
+    const bin = Math.min(bins - 1, Math.floor((s / max) * bins));
+    counts[bin] = (counts[bin] as number) + 1;
+  }
+  const top = Math.max(...counts);
+  const w = 16;
+  const h = 80;
+  const bars = counts
+    .map((c, i) => {
+      const bh = (c / top) * h;
+      return `<rect x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}" fill="#0969da"><title>${c}</title></rect>`;
+    })
+    .join("");
+  return `<svg width="${bins * w}" height="${h + 14}" role="img" aria-label="overhead histogram">${bars}<text x="0" y="${h + 12}">0</text><text x="${bins * w - 40}" y="${h + 12}">${max.toFixed(2)} ms</text></svg>`;
+}
+
+async function main(): Promise<void> {
+  const config = (await (await fetch("/dashboard/config.json")).json()) as DashboardConfig;
+  const client = createPublicClient({ transport: http(config.rpcUrl) });
+  $("gateway").append(text(location.origin));
+  $("chain").append(text(`${config.chainId} @ ${config.rpcUrl}`));
+  const read = <T>(
+    address: Hex,
+    abi: readonly unknown[],
+    functionName: string,
+    args: readonly unknown[] = [],
+  ) => client.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+  const chain: ChainFacts = {
+    async participant(worker) {
+      const p = await read<readonly unknown[]>(config.registry, registryAbi, "participant", [worker]);
+      return { role: Number(p[1]), attestationHash: p[3] as Hex, attestedUntil: p[4] as bigint };
+    },
+    async modelWeights(modelId) {
+      return (
+        ((await read<readonly unknown[]>(config.registry, registryAbi, "models", [modelId]))[0] as Hex) ??
+        "0x"
+      );
+    },
+    async batchRoot(index) {
+      const count = await read<bigint>(config.rollup, rollupAbi, "batchCount");
+      if (BigInt(index) >= count) return null;
+      return (await read<{ root: Hex }>(config.rollup, rollupAbi, "batch", [BigInt(index)])).root;
+    },
+    async now() {
+      return (await client.getBlock()).timestamp;
+    },
+  };
+
+  let last: { at: number; served: number } | null = null;
+  async function refresh(): Promise<void> {
+    const v = (await (await fetch("/v1/network")).json()) as NetworkView;
+    const served = v.workers.reduce((s, w) => s + w.served, 0);
+    const now = performance.now();
+    const rate = last && now > last.at ? ((served - last.served) * 1000) / (now - last.at) : 0;
+    last = { at: now, served };
+    const r = v.receipts;
+    $("overview").replaceChildren(
+      card("requests-per-second", "requests/s", rate.toFixed(1)),
+      ...["provisional", "sealed", "posted", "disputed", "final", "voided"].map((s) =>
+        card(`receipts.${s}`, `receipts ${s}`, r[s] ?? 0),
+      ),
+      card("batches.posted", "batches posted (window open)", v.batches.posted ?? 0),
+      card("batches.final", "batches final", v.batches.final ?? 0),
+      card("open-batch", "open batch (pending)", `#${v.openBatch.index} (${v.openBatch.pending})`),
+      card("overhead.p50", "gateway overhead p50 ms", v.overheadMs.p50?.toFixed(2) ?? "–"),
+      card("overhead.p99", "gateway overhead p99 ms", v.overheadMs.p99?.toFixed(2) ?? "–"),
+    );
+    $("histogram").innerHTML = histogram(v.overheadMs.recent ?? []);
+    fill(
+      "workers",
+      v.workers.map((w) =>
+        row(
+          [
+            w.url,
+            w.address ?? "?",
+            w.healthy ? "yes" : "NO",
+            eth(w.stake),
+            w.quality == null ? "–" : w.quality.toFixed(2),
+            w.efficiency == null ? "–" : w.efficiency.toFixed(2),
+            w.served,
+            w.inFlight,
+            w.latencyMs,
+          ],
+          { "data-address": (w.address ?? "").toLowerCase() },
+        ),
+      ),
+    );
+    if (config.disputeGame) {
+      const logs = (await client.getContractEvents({
+        address: config.disputeGame,
+        abi: disputeGameAbi,
+        fromBlock: 0n,
+      } as never)) as unknown as { eventName: string; args: Record<string, unknown> }[];
+      const games = new Map<
+        string,
+        { batch: string; position: string; leaves: string; moves: number; outcome: string }
+      >();
+      for (const l of logs) {
+        const id = String(l.args.game);
+        if (l.eventName === "GameOpened")
+          games.set(id, {
+            batch: String(l.args.batch),
+            position: String(l.args.position),
+            leaves: String(l.args.leafCount),
+            moves: 0,
+            outcome: "open",
+          });
+        const g = games.get(id);
+        if (!g) continue;
+        if (l.eventName === "Attacked" || l.eventName === "Dissected" || l.eventName === "OneStep") g.moves++;
+        if (l.eventName === "Resolved")
+          g.outcome = l.args.rootCountered ? "challenger won: receipt voided" : "worker won: receipt stands";
+      }
+      fill(
+        "disputes",
+        [...games].map(([id, g]) =>
+          row([id, g.batch, g.position, g.leaves, g.moves, g.outcome], {
+            "data-game": id,
+            "data-outcome": g.outcome,
+          }),
+        ),
+      );
+    }
+    const epochs = config.settler ? await fetch("/v1/epochs") : null;
+    if (!epochs) fill("epochs", [row(["–", "this network runs no settler", ""])]);
+    else if (epochs.ok) {
+      const { epochs: list } = (await epochs.json()) as {
+        epochs: {
+          epoch: number;
+          status: string;
+          attribution: Record<string, { tokens: string; quality: number }>;
+        }[];
+      };
+      fill(
+        "epochs",
+        list.map((e) =>
+          row([
+            e.epoch,
+            e.status,
+            Object.entries(e.attribution)
+              .map(([w, a]) => `${w.slice(0, 10)}… ${a.tokens} × ${a.quality.toFixed(2)}`)
+              .join(", ") || "–",
+          ]),
+        ),
+      );
+    }
+    $("updated").replaceChildren(text(new Date().toLocaleTimeString()));
+  }
+
+  async function explore(): Promise<void> {
+    // Cleared at once (synchronously, in the click), so no earlier verdict is ever read as this one's.
+    fill("explorer", [row(["…", "", "checking"])]);
+    const raw = ($("explore-input") as HTMLTextAreaElement).value.trim();
+    let input: ExplorerInput;
+    try {
+      if (/^0x[0-9a-fA-F]{64}$/.test(raw)) {
+        const response = await fetch(`/v1/receipts/${raw}`);
+        if (!response.ok) throw new Error(`the gateway holds no receipt ${raw} (HTTP ${response.status})`);
+        input = (await response.json()) as ExplorerInput;
+      } else input = JSON.parse(raw) as ExplorerInput;
+    } catch (e) {
+      fill("explorer", [
+        row(["input", "✗", (e as Error).message], { "data-check": "input", "data-ok": "false" }),
+      ]);
+      return;
+    }
+    const checks = await explainReceipt(input, config, chain);
+    fill(
+      "explorer",
+      checks.map((c) => {
+        const tr = row([c.name, c.ok === null ? "–" : c.ok ? "✓" : "✗", c.detail], {
+          "data-check": c.name,
+          "data-ok": String(c.ok),
+        });
+        tr.className = c.ok === null ? "skip" : c.ok ? "ok" : "bad";
+        return tr;
+      }),
+    );
+  }
+
+  $("explore").addEventListener("click", () => void explore());
+  const tick = () =>
+    refresh().catch((e: unknown) =>
+      $("updated").replaceChildren(text(`unreachable: ${(e as Error).message}`)),
+    );
+  await tick();
+  setInterval(tick, 2000);
+}
+
+void main();
