@@ -9,7 +9,8 @@
  * and registration, and the bonds and defense capital they imply) and `zk` (spot-check circuit size,
  * Groth16 proving time and memory per size, verification time, and the spot-check path's gas) and
  * `devnet` (the whole network in processes: gateway overhead, throughput with and without the
- * gateway, durable sequencer ingest, gas per query).
+ * gateway, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
+ * dashboard's page weight and time to first render in Chromium).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -19,6 +20,7 @@ import { renderTable } from "../src/report/table.ts";
 import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchContracts } from "./contracts.bench.ts";
+import { benchDashboard } from "./dashboard.bench.ts";
 import { benchDevnet } from "./devnet.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
@@ -312,6 +314,39 @@ if (run("devnet")) {
       },
     )}`,
   );
+}
+
+if (run("dashboard")) {
+  const d = await benchDashboard(log);
+  results.dashboard = d;
+  if (d) {
+    const med = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const range = (xs: readonly number[]) =>
+      `${med(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+    console.log(
+      `\n${renderTable(
+        [
+          "page",
+          "HTML bytes",
+          "script bytes",
+          "script gzipped",
+          "first contentful paint ms",
+          "overview rendered ms",
+        ],
+        [
+          [
+            "/dashboard",
+            d.htmlBytes,
+            d.scriptBytes,
+            d.scriptGzipBytes,
+            range(d.firstContentfulPaintMs),
+            range(d.overviewRenderedMs),
+          ],
+        ],
+        { title: `Dashboard in Chromium, ${d.loads} fresh loads against a devnet (median (min–max))` },
+      )}`,
+    );
+  }
 }
 
 if (run("serve")) {

@@ -4,7 +4,13 @@
  * and runs the receipt explorer's checks (explorer.ts, the protocol's own code) in the browser.
  */
 import { createPublicClient, type Hex, http } from "viem";
-import { disputeGameAbi, registryAbi, rollupAbi } from "../src/chain/generated/contracts.ts";
+import {
+  disputeGameAbi,
+  registryAbi,
+  rollupAbi,
+  scoreCommitsAbi,
+  spotChecksAbi,
+} from "../src/chain/generated/contracts.ts";
 import { type ChainFacts, type ExplorerInput, explainReceipt } from "./explorer.ts";
 
 interface DashboardConfig {
@@ -13,6 +19,8 @@ interface DashboardConfig {
   readonly rollup: Hex;
   readonly registry: Hex;
   readonly disputeGame: Hex | null;
+  readonly spotChecks: Hex | null;
+  readonly scoreCommits: Hex | null;
   /** Whether the gateway passes a settler's epochs through (/v1/epochs). */
   readonly settler: boolean;
 }
@@ -88,7 +96,7 @@ function histogram(samples: readonly number[]): string {
       return `<rect x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}" fill="#0969da"><title>${c}</title></rect>`;
     })
     .join("");
-  return `<svg width="${bins * w}" height="${h + 14}" role="img" aria-label="overhead histogram">${bars}<text x="0" y="${h + 12}">0</text><text x="${bins * w - 40}" y="${h + 12}">${max.toFixed(2)} ms</text></svg>`;
+  return `<svg width="${bins * w}" height="${h + 14}" role="img" aria-label="overhead histogram">${bars}<text x="0" y="${h + 12}">0</text><text x="${bins * w - 60}" y="${h + 12}">${max.toFixed(2)} ms</text></svg>`;
 }
 
 async function main(): Promise<void> {
@@ -162,6 +170,74 @@ async function main(): Promise<void> {
         ),
       ),
     );
+    const events = async (address: Hex, abi: readonly unknown[]) =>
+      (await client.getContractEvents({ address, abi, fromBlock: 0n } as never)) as unknown as {
+        eventName: string;
+        args: Record<string, unknown>;
+        blockNumber: bigint;
+      }[];
+    const chainNow = Number((await client.getBlock()).timestamp);
+    const window = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
+    const posted = (await events(config.rollup, rollupAbi)).filter((l) => l.eventName === "BatchPosted");
+    const batchRows: HTMLTableRowElement[] = [];
+    for (const l of posted.slice(-12).reverse()) {
+      const index = l.args.index as bigint;
+      const b = await read<{ postedAt: bigint }>(config.rollup, rollupAbi, "batch", [index]);
+      const left = Number(b.postedAt) + window - chainNow;
+      batchRows.push(
+        row(
+          [
+            String(index),
+            String(l.args.count),
+            String(l.blockNumber),
+            left > 0 ? `closes in ${left} s` : "closed: final",
+          ],
+          { "data-batch": String(index) },
+        ),
+      );
+    }
+    fill("batches", batchRows);
+    if (config.spotChecks) {
+      const obligations = new Map<string, string[]>();
+      for (const l of await events(config.spotChecks, spotChecksAbi)) {
+        const key = `${l.args.batch}:${l.args.position}`;
+        if (l.eventName === "ObligationOpened") {
+          const left = Number(l.args.deadline) - chainNow;
+          obligations.set(key, [
+            String(l.args.batch),
+            String(l.args.position),
+            String(l.args.worker),
+            left > 0 ? `in ${left} s` : "passed",
+            "open: proof due",
+          ]);
+        }
+        const o = obligations.get(key);
+        if (o && l.eventName === "ObligationProven") o[4] = "proven (Groth16, on chain)";
+        if (o && l.eventName === "ObligationSlashed")
+          o[4] = `slashed ${eth(String(l.args.amount))}: proof missing`;
+      }
+      fill(
+        "spotchecks",
+        [...obligations.values()].map((o) => row(o)),
+      );
+    }
+    if (config.scoreCommits) {
+      const phases = new Map<string, string[]>();
+      for (const l of await events(config.scoreCommits, scoreCommitsAbi)) {
+        const key = `${l.args.epoch}:${l.args.evaluator}`;
+        if (l.eventName === "ScoresCommitted")
+          phases.set(key, [String(l.args.epoch), String(l.args.evaluator), "committed", "–"]);
+        const p = phases.get(key);
+        if (p && l.eventName === "ScoresRevealed") {
+          p[2] = "revealed";
+          p[3] = String(l.args.count);
+        }
+      }
+      fill(
+        "evaluators",
+        [...phases.values()].map((p) => row(p)),
+      );
+    }
     if (config.disputeGame) {
       const logs = (await client.getContractEvents({
         address: config.disputeGame,

@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a running
  * devnet with a cheating worker: the numbers on the page equal the gateway's API; the dispute the
- * fisherman opens during the test appears and resolves on the page as on chain; the receipt explorer
+ * fisherman opens during the test appears and resolves on the page as on chain; posted batches and
+ * proven spot-check obligations (ρ = 100%) show; the receipt explorer
  * accepts a real receipt — signature, registry facts and inclusion under the on-chain root, all checked
  * in the browser — and names the check a tampered receipt fails; no console errors. Screenshots go to
  * VERINFER_SCREENSHOTS_DIR (default reports/dashboard; docs/dashboard.md shows them).
@@ -35,6 +36,8 @@ beforeAll(async () => {
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 0,
+    // Every receipt selected, so that spot-check obligations and their proofs show on the page.
+    rhoPpm: 1_000_000,
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -127,6 +130,16 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
       expect(
         await page.locator(`#disputes tr[data-game="${e.args.game}"]`).getAttribute("data-outcome"),
       ).toMatch(/^challenger won/);
+    // Posted batches with their windows, and spot-check obligations proven on chain.
+    const firstBatch = String(answers[0]?.batch);
+    await until(
+      "the first batch on the page",
+      async () => (await page.locator(`#batches tr[data-batch="${firstBatch}"]`).count()) > 0,
+    );
+    await until(
+      "a proven obligation on the page",
+      async () => (await page.locator("#spotchecks tbody tr", { hasText: "proven" }).count()) > 0,
+    );
     await page.screenshot({ path: join(SHOTS, "overview.png"), fullPage: true });
 
     // The explorer accepts an honest, posted receipt: every check passes in the browser.

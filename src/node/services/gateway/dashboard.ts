@@ -33,7 +33,10 @@ export function installDashboard(
   app: FastifyInstance,
   o: {
     readonly rpcUrl: string;
-    readonly deployment: Pick<DeploymentFile, "chainId" | "rollup" | "registry" | "disputeGame">;
+    readonly deployment: Pick<
+      DeploymentFile,
+      "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits"
+    >;
     readonly settler?: string | undefined;
   },
 ): void {
@@ -54,6 +57,8 @@ export function installDashboard(
     rollup: o.deployment.rollup,
     registry: o.deployment.registry,
     disputeGame: o.deployment.disputeGame ?? null,
+    spotChecks: o.deployment.spotChecks ?? null,
+    scoreCommits: o.deployment.scoreCommits ?? null,
     settler: o.settler !== undefined,
   }));
   app.get("/v1/epochs", async (_request, reply) => {
