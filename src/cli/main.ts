@@ -1,6 +1,7 @@
 /** The `verinfer` command line. */
 import { attestGroup } from "./attest/index.ts";
 import { chainGroup } from "./chain/index.ts";
+import { dashboardCommand } from "./dashboard/index.ts";
 import { dataGroup } from "./data/index.ts";
 import { devnetGroup } from "./devnet/index.ts";
 import { evalGroup } from "./eval/index.ts";
@@ -24,6 +25,7 @@ export const ROOT: GroupSpec = {
   commands: [
     devnetGroup,
     nodeGroup,
+    dashboardCommand,
     generateCommand,
     serveCommand,
     modelGroup,

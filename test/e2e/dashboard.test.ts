@@ -16,6 +16,7 @@ import { publicClientFor } from "../../src/chain/deploy.ts";
 import { disputeGameAbi } from "../../src/chain/generated/contracts.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { startDashboardServer } from "../../src/node/services/gateway/dashboard.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -181,6 +182,23 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     expect(verdict.signature).toBe("false");
     expect(verdict.inclusion).toBe("false");
     await page.screenshot({ path: join(SHOTS, "explorer-tampered.png"), fullPage: true });
+
+    // `verinfer dashboard --gateway URL`: the same page served from elsewhere, the gateway's views passed through.
+    const standalone = await startDashboardServer({ gateway: devnet.gatewayUrl, host: "127.0.0.1", port: 0 });
+    try {
+      await page.goto(standalone.url);
+      await until("the standalone page to show the gateway's counts", async () => {
+        const api = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+          receipts: Record<string, number>;
+        };
+        return (
+          Number(await card("receipts.voided")) === (api.receipts.voided ?? 0) &&
+          (api.receipts.voided ?? 0) > 0
+        );
+      });
+    } finally {
+      await standalone.close();
+    }
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 });

@@ -8,9 +8,10 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { VerinferError } from "../../../errors.ts";
+import { installErrorReplies } from "../../http/httpErrors.ts";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../web");
 
@@ -29,17 +30,8 @@ export async function bundleDashboard(): Promise<string> {
   return out.outputFiles[0]?.text ?? "";
 }
 
-export function installDashboard(
-  app: FastifyInstance,
-  o: {
-    readonly rpcUrl: string;
-    readonly deployment: Pick<
-      DeploymentFile,
-      "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits"
-    >;
-    readonly settler?: string | undefined;
-  },
-): void {
+/** Serves the page and its bundled script (built on first request, kept). */
+function installPage(app: FastifyInstance): void {
   let bundle: Promise<string> | null = null;
   app.get("/dashboard", async (_request, reply) =>
     reply.header("content-type", "text/html; charset=utf-8").send(readFileSync(join(WEB, "dashboard.html"))),
@@ -51,6 +43,20 @@ export function installDashboard(
     });
     return reply.header("content-type", "text/javascript; charset=utf-8").send(await bundle);
   });
+}
+
+export function installDashboard(
+  app: FastifyInstance,
+  o: {
+    readonly rpcUrl: string;
+    readonly deployment: Pick<
+      DeploymentFile,
+      "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits"
+    >;
+    readonly settler?: string | undefined;
+  },
+): void {
+  installPage(app);
   app.get("/dashboard/config.json", async () => ({
     rpcUrl: o.rpcUrl,
     chainId: o.deployment.chainId,
@@ -69,4 +75,44 @@ export function installDashboard(
       .header("content-type", "application/json")
       .send(await response.text());
   });
+}
+
+/**
+ * `verinfer dashboard --gateway URL [--rpc URL]`: the dashboard served from this machine for a remote
+ * gateway — the page and script from here, the gateway's read-only views passed through, and the
+ * chain read from `rpcUrl` (default: the RPC the gateway names).
+ */
+export async function startDashboardServer(o: {
+  readonly gateway: string;
+  readonly rpcUrl?: string | undefined;
+  readonly host: string;
+  readonly port: number;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  const gateway = o.gateway.replace(/\/$/, "");
+  let config: Record<string, unknown>;
+  try {
+    config = (await (
+      await fetch(`${gateway}/dashboard/config.json`, { signal: AbortSignal.timeout(5000) })
+    ).json()) as Record<string, unknown>;
+  } catch (e) {
+    throw new VerinferError(
+      "UPSTREAM_CONNECTION_FAILED",
+      `cannot read ${gateway}/dashboard/config.json: ${(e as Error).message}`,
+    );
+  }
+  const app = Fastify({ logger: false });
+  installErrorReplies(app, () => {});
+  installPage(app);
+  app.get("/dashboard/config.json", async () => ({ ...config, rpcUrl: o.rpcUrl ?? config.rpcUrl }));
+  // The views the page reads, passed through from the gateway as they are.
+  for (const path of ["/v1/network", "/v1/epochs", "/v1/receipts/:id"])
+    app.get(path, async (request, reply) => {
+      const response = await fetch(`${gateway}${request.url}`, { signal: AbortSignal.timeout(5000) });
+      return reply
+        .code(response.status)
+        .header("content-type", "application/json")
+        .send(await response.text());
+    });
+  const url = await app.listen({ host: o.host, port: o.port });
+  return { url: `${url}/dashboard`, close: () => app.close() };
 }
