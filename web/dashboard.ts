@@ -3,7 +3,8 @@
  * gateway's network view and reads disputes from the chain over the RPC — nothing else is contacted —
  * and runs the receipt explorer's checks (explorer.ts, the protocol's own code) in the browser.
  */
-import { createPublicClient, type Hex, http } from "viem";
+import { createPublicClient, decodeFunctionData, type Hex, http } from "viem";
+import { mirrorGame } from "../src/chain/gameMirror.ts";
 import {
   disputeGameAbi,
   registryAbi,
@@ -11,6 +12,8 @@ import {
   scoreCommitsAbi,
   spotChecksAbi,
 } from "../src/chain/generated/contracts.ts";
+import type { GameState } from "../src/protocol/dispute/game.ts";
+import type { DisputeParams } from "../src/protocol/params/otr.ts";
 import { type ChainFacts, type ExplorerInput, explainReceipt } from "./explorer.ts";
 
 interface DashboardConfig {
@@ -23,6 +26,69 @@ interface DashboardConfig {
   readonly scoreCommits: Hex | null;
   /** Whether the gateway passes a settler's epochs through (/v1/epochs). */
   readonly settler: boolean;
+  /** The dispute game's parameters (bigints as strings), to mirror each game's tree. */
+  readonly dispute:
+    | (Omit<DisputeParams, "bondGasPriceWei" | "workerSlash"> & {
+        bondGasPriceWei: string;
+        workerSlash: string;
+      })
+    | null;
+}
+
+const ZERO_ADDRESS = `0x${"0".repeat(40)}` as Hex;
+const ETH = (wei: bigint) => `${(Number(wei / 10n ** 12n) / 1e6).toFixed(4)} ETH`;
+
+/** One game's claims as a table: the tree by parent, each claim's side, node, bond, clocks and deadline. */
+function gameTable(id: string, state: GameState, resolved: boolean, chainNowMs: number): HTMLElement {
+  const wrap = document.createElement("div");
+  wrap.dataset.game = id;
+  const title = document.createElement("h3");
+  const open = state.claims.filter((c) => c.deadline > chainNowMs);
+  const last = state.claims.at(-1);
+  const whose = resolved
+    ? "resolved"
+    : last && last.deadline > chainNowMs
+      ? `${last.side === "defender" ? "challenger" : "defender"} to move within ${Math.ceil((last.deadline - chainNowMs) / 1000)} s`
+      : "every clock has run out: resolvable";
+  title.append(
+    text(
+      `game ${id}: depth ${state.depth}, ${state.claims.length} claims (${open.length} answerable), ${whose}`,
+    ),
+  );
+  const table = document.createElement("table");
+  const head = document.createElement("thead");
+  head.append(
+    row([
+      "claim",
+      "answers",
+      "kind",
+      "side",
+      "node (height·index)",
+      "bond",
+      "clock used d / c (s)",
+      "deadline",
+    ]),
+  );
+  const body = document.createElement("tbody");
+  for (const c of state.claims)
+    body.append(
+      row(
+        [
+          c.id,
+          c.parent ?? "–",
+          c.kind,
+          c.side,
+          `${c.kind === "dissect" ? c.childHeight : c.height}·${c.index}`,
+          ETH(c.bond),
+          `${(c.clock.defender / 1000).toFixed(1)} / ${(c.clock.challenger / 1000).toFixed(1)}`,
+          c.deadline > chainNowMs ? `in ${Math.ceil((c.deadline - chainNowMs) / 1000)} s` : "passed",
+        ],
+        { "data-claim": String(c.id) },
+      ),
+    );
+  table.append(head, body);
+  wrap.append(title, table);
+  return wrap;
 }
 
 interface NetworkView {
@@ -243,7 +309,7 @@ async function main(): Promise<void> {
         address: config.disputeGame,
         abi: disputeGameAbi,
         fromBlock: 0n,
-      } as never)) as unknown as { eventName: string; args: Record<string, unknown> }[];
+      } as never)) as unknown as { eventName: string; args: Record<string, unknown>; transactionHash: Hex }[];
       const games = new Map<
         string,
         { batch: string; position: string; leaves: string; moves: number; outcome: string }
@@ -273,6 +339,29 @@ async function main(): Promise<void> {
           }),
         ),
       );
+      if (config.dispute) {
+        const params: DisputeParams = {
+          ...config.dispute,
+          bondGasPriceWei: BigInt(config.dispute.bondGasPriceWei),
+          workerSlash: BigInt(config.dispute.workerSlash),
+        };
+        const trees: HTMLElement[] = [];
+        for (const l of logs.filter((x) => x.eventName === "GameOpened").slice(-5)) {
+          // The disputed receipt's worker is in the challenge's calldata.
+          const tx = await client.getTransaction({ hash: l.transactionHash });
+          const call = decodeFunctionData({ abi: disputeGameAbi, data: tx.input });
+          const worker = (call.args?.[2] as { worker: Hex } | undefined)?.worker ?? ZERO_ADDRESS;
+          const { state, resolved } = await mirrorGame(
+            { public: client } as never,
+            config.disputeGame,
+            l.args.game as bigint,
+            { traceRoot: l.args.traceRoot as Hex, leafCount: Number(l.args.leafCount), worker },
+            params,
+          );
+          if (state) trees.push(gameTable(String(l.args.game), state, resolved, chainNow * 1000));
+        }
+        $("games").replaceChildren(...trees);
+      }
     }
     const epochs = config.settler ? await fetch("/v1/epochs") : null;
     if (!epochs) fill("epochs", [row(["–", "this network runs no settler", ""])]);

@@ -115,6 +115,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
+    disputeParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
     logger,
   });
   await gateway.start();

@@ -127,6 +127,10 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
       eventName: "Resolved",
       fromBlock: 0n,
     })) as unknown as { args: { game: bigint; rootCountered: boolean } }[];
+    // Its claims, mirrored in the browser from the game's events: the root claim and the attack on it at least.
+    const tree = page.locator(`#games div[data-game="${resolved[0]?.args.game}"]`);
+    expect(await tree.locator("tbody tr").count()).toBeGreaterThanOrEqual(2);
+    expect(await tree.locator("h3").innerText()).toMatch(/resolved/);
     for (const e of resolved.filter((l) => l.args.rootCountered))
       expect(
         await page.locator(`#disputes tr[data-game="${e.args.game}"]`).getAttribute("data-outcome"),

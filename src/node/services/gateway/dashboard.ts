@@ -11,6 +11,7 @@ import { build } from "esbuild";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { VerinferError } from "../../../errors.ts";
+import type { DisputeParams } from "../../../protocol/params/otr.ts";
 import { installErrorReplies } from "../../http/httpErrors.ts";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../web");
@@ -54,6 +55,8 @@ export function installDashboard(
       "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits"
     >;
     readonly settler?: string | undefined;
+    /** The dispute game's parameters, so the page can mirror each game's tree from its events. */
+    readonly dispute?: DisputeParams | undefined;
   },
 ): void {
   installPage(app);
@@ -66,6 +69,14 @@ export function installDashboard(
     spotChecks: o.deployment.spotChecks ?? null,
     scoreCommits: o.deployment.scoreCommits ?? null,
     settler: o.settler !== undefined,
+    // bigints as decimal strings (JSON has no bigint)
+    dispute: o.dispute
+      ? {
+          ...o.dispute,
+          bondGasPriceWei: String(o.dispute.bondGasPriceWei),
+          workerSlash: String(o.dispute.workerSlash),
+        }
+      : null,
   }));
   app.get("/v1/epochs", async (_request, reply) => {
     if (!o.settler) throw new VerinferError("EPOCH_NOT_SETTLED", "this gateway knows no settler");

@@ -24,7 +24,7 @@ import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
 import { VerinferError } from "../../../errors.ts";
 import { utf8Bytes } from "../../../protocol/encoding/hex.ts";
 import { keccak256Hex } from "../../../protocol/encoding/keccak.ts";
-import type { RollupParams } from "../../../protocol/params/otr.ts";
+import type { DisputeParams, RollupParams } from "../../../protocol/params/otr.ts";
 import {
   receiptToJson,
   type SignedReceipt,
@@ -71,6 +71,8 @@ export interface GatewayOptions {
   readonly settler?: string | undefined;
   /** The RPC URL browsers read the chain with (the dashboard); default: none shown. */
   readonly rpcUrl?: string | undefined;
+  /** The dispute game's parameters (the dashboard mirrors each game's tree with them). */
+  readonly disputeParams?: DisputeParams | undefined;
   readonly logger: Logger;
 }
 
@@ -264,7 +266,12 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       data: links.servedModels().map((id) => ({ id, object: "model", created: 0, owned_by: "verinfer" })),
     };
   });
-  installDashboard(app, { rpcUrl: o.rpcUrl ?? "", deployment: o.deployment, settler: o.settler });
+  installDashboard(app, {
+    rpcUrl: o.rpcUrl ?? "",
+    deployment: o.deployment,
+    settler: o.settler,
+    dispute: o.disputeParams,
+  });
   app.get("/v1/network", async () => {
     const sorted = [...recentOverheadMs].sort((a, b) => a - b);
     const pct = (p: number) =>
