@@ -98,7 +98,11 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
       expect(i).toBeLessThan(40);
     }
     await page.goto(`${devnet.gatewayUrl}/dashboard`);
-    const card = (key: string) => page.locator(`.card[data-key="${key}"] .v`).innerText();
+    const card = (key: string) =>
+      page
+        .locator(`.card[data-key="${key}"] .v`)
+        .textContent()
+        .then((t) => t ?? "");
 
     // The page's receipt counts equal the API's (read back to back, retried while receipts move).
     await until("the page to show the API's counts", async () => {
@@ -130,7 +134,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     // Its claims, mirrored in the browser from the game's events: the root claim and the attack on it at least.
     const tree = page.locator(`#games div[data-game="${resolved[0]?.args.game}"]`);
     expect(await tree.locator("tbody tr").count()).toBeGreaterThanOrEqual(2);
-    expect(await tree.locator("h3").innerText()).toMatch(/resolved/);
+    expect(await tree.locator("h3").textContent()).toMatch(/resolved/);
     for (const e of resolved.filter((l) => l.args.rootCountered))
       expect(
         await page.locator(`#disputes tr[data-game="${e.args.game}"]`).getAttribute("data-outcome"),
