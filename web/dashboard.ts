@@ -385,6 +385,45 @@ async function main(): Promise<void> {
           ]),
         ),
       );
+      // Who was paid what in the latest settled epochs, and why (PoEA attribution for workers).
+      const rewards: HTMLTableRowElement[] = [];
+      for (const e of list
+        .filter((x) => x.status !== "empty")
+        .slice(-3)
+        .reverse()) {
+        const full = (await (await fetch(`/v1/epochs/${e.epoch}`)).json()) as {
+          entries: { account: string; role: number; weight: string; amount: string }[];
+          attribution: Record<string, { tokens: string; quality: number; costPerToken: number }>;
+        };
+        const cheapest = Math.min(...Object.values(full.attribution).map((a) => a.costPerToken));
+        for (const x of full.entries) {
+          const a = full.attribution[x.account.toLowerCase()];
+          const why =
+            x.role === 0 && a
+              ? `${a.tokens} tokens × quality ${a.quality.toFixed(2)} × efficiency ${(cheapest / a.costPerToken).toFixed(2)}`
+              : x.role === 1
+                ? `PoQ rewards ${eth(x.weight)}`
+                : `stake ${eth(x.weight)}`;
+          rewards.push(
+            row(
+              [e.epoch, x.account, ["worker", "evaluator", "fisherman"][x.role] ?? "?", why, eth(x.amount)],
+              {
+                "data-epoch": String(e.epoch),
+                "data-account": x.account.toLowerCase(),
+              },
+            ),
+          );
+        }
+      }
+      fill("rewards", rewards);
+      const trust = (await (await fetch("/v1/trust")).json()) as {
+        aggregator: string;
+        evaluators: { evaluator: string; weight: number }[];
+      };
+      fill(
+        "trust",
+        trust.evaluators.map((t) => row([t.evaluator, trust.aggregator, t.weight.toFixed(3)])),
+      );
     }
     $("updated").replaceChildren(text(new Date().toLocaleTimeString()));
   }

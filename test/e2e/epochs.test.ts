@@ -7,9 +7,10 @@
  * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
  * less than every honest evaluator; and the gateway then routes by the epoch's PoQ quality and cost.
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
@@ -26,6 +27,7 @@ import { networkEpochRounds } from "../../src/protocol/poq/networkEpoch.ts";
 import { initialTrust } from "../../src/protocol/poq/round.ts";
 import { jsonText } from "../../src/report/json.ts";
 
+const CHROMIUM = "/usr/bin/chromium";
 let devnet: Devnet;
 
 beforeAll(async () => {
@@ -173,5 +175,36 @@ describe("PoQ and epoch rewards on the devnet", () => {
     expect(routed.find((w) => w.address?.toLowerCase() === honestWorker)?.quality).toBe(
       latest?.attribution[honestWorker]?.quality,
     );
+
+    // The dashboard shows the same rewards and the evaluators' trust (in Chromium, where installed).
+    if (!existsSync(CHROMIUM)) {
+      console.warn(`skipping the dashboard part: ${CHROMIUM} is not installed`);
+      return;
+    }
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${devnet.gatewayUrl}/dashboard`);
+      const epoch = latest?.epoch as number;
+      await page.locator(`#rewards tr[data-epoch="${epoch}"]`).first().waitFor({ timeout: 30_000 });
+      const shown = await page
+        .locator(`#rewards tr[data-epoch="${epoch}"]`)
+        .evaluateAll((rows) =>
+          rows.map((r) => [r.getAttribute("data-account"), r.lastElementChild?.textContent]),
+        );
+      const vrf = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
+      expect(Object.fromEntries(shown)).toEqual(
+        Object.fromEntries(latest?.entries.map((x) => [x.account.toLowerCase(), vrf(x.amount)]) ?? []),
+      );
+      expect(await page.locator("#trust tbody tr").count()).toBe(devnet.evaluators.length);
+      const shots = process.env.VERINFER_SCREENSHOTS_DIR ?? "reports/dashboard";
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: join(shots, "epochs.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   }, 420_000);
 });

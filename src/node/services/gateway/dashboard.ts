@@ -14,6 +14,7 @@ import { VerinferError } from "../../../errors.ts";
 import type { DisputeParams } from "../../../protocol/params/otr.ts";
 import { installErrorReplies } from "../../http/httpErrors.ts";
 
+const SETTLER_VIEWS = ["/v1/epochs", "/v1/epochs/:epoch", "/v1/trust"];
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../web");
 
 /** Bundles web/dashboard.ts for the browser (ES modules, minified). */
@@ -78,9 +79,20 @@ export function installDashboard(
         }
       : null,
   }));
-  app.get("/v1/epochs", async (_request, reply) => {
-    if (!o.settler) throw new VerinferError("EPOCH_NOT_SETTLED", "this gateway knows no settler");
-    const response = await fetch(`${o.settler}/v1/epochs`, { signal: AbortSignal.timeout(3000) });
+  // The settler's views, passed through: epochs (with their entries and proofs) and evaluators' trust.
+  for (const path of SETTLER_VIEWS) {
+    if (o.settler) passThrough(app, path, o.settler);
+    else
+      app.get(path, async () => {
+        throw new VerinferError("EPOCH_NOT_SETTLED", "this gateway knows no settler");
+      });
+  }
+}
+
+/** Serves GET `path` by asking `base` for the same URL and answering what it answered. */
+function passThrough(app: FastifyInstance, path: string, base: string): void {
+  app.get(path, async (request, reply) => {
+    const response = await fetch(`${base}${request.url}`, { signal: AbortSignal.timeout(5000) });
     return reply
       .code(response.status)
       .header("content-type", "application/json")
@@ -116,14 +128,7 @@ export async function startDashboardServer(o: {
   installPage(app);
   app.get("/dashboard/config.json", async () => ({ ...config, rpcUrl: o.rpcUrl ?? config.rpcUrl }));
   // The views the page reads, passed through from the gateway as they are.
-  for (const path of ["/v1/network", "/v1/epochs", "/v1/receipts/:id"])
-    app.get(path, async (request, reply) => {
-      const response = await fetch(`${gateway}${request.url}`, { signal: AbortSignal.timeout(5000) });
-      return reply
-        .code(response.status)
-        .header("content-type", "application/json")
-        .send(await response.text());
-    });
+  for (const path of ["/v1/network", "/v1/receipts/:id", ...SETTLER_VIEWS]) passThrough(app, path, gateway);
   const url = await app.listen({ host: o.host, port: o.port });
   return { url: `${url}/dashboard`, close: () => app.close() };
 }

@@ -30,7 +30,7 @@ import {
   networkEpochRounds,
   sampleEvaluators,
 } from "../../../protocol/poq/networkEpoch.ts";
-import { initialTrust, type PoqTrustState } from "../../../protocol/poq/round.ts";
+import { consensusWeight, initialTrust, type PoqTrustState } from "../../../protocol/poq/round.ts";
 import { jsonText } from "../../../report/json.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
@@ -337,6 +337,22 @@ export function createSettler(o: SettlerOptions): SettlerNode {
 
   const app = followerApp(metrics, o.logger);
   app.get("/health", async () => ({ ok: true, role: "settler", nextEpoch: progress("nextEpoch") }));
+  // Each evaluator's consensus weight after the epochs settled so far (1 each for aggregators without
+  // trust), in registration order — recomputed from the stored inputs, as anyone could.
+  app.get("/v1/trust", async () => {
+    const latest = db
+      .prepare("SELECT inputs FROM epochs WHERE status != 'empty' ORDER BY epoch DESC LIMIT 1")
+      .get() as { inputs: string } | undefined;
+    const evaluators = latest ? (JSON.parse(latest.inputs) as EpochInputs).evaluators : [];
+    const state = trustFor(evaluators.length);
+    return {
+      aggregator: o.round.aggregator,
+      evaluators: evaluators.map((evaluator, i) => ({
+        evaluator,
+        weight: consensusWeight(state, i, o.round),
+      })),
+    };
+  });
   app.get("/v1/epochs", async () => ({
     epochs: db
       .prepare("SELECT epoch, status, root, minted, attribution FROM epochs ORDER BY epoch")
