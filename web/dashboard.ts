@@ -102,6 +102,11 @@ interface NetworkView {
     latencyMs: number;
     quality: number | null;
     efficiency: number | null;
+    attestation: {
+      overall: boolean;
+      gpus: { kind: string; claims: Record<string, unknown> }[];
+      failures: string[];
+    } | null;
   }[];
   receipts: Record<string, number>;
   batches: Record<string, number>;
@@ -163,6 +168,30 @@ function histogram(samples: readonly number[]): string {
     })
     .join("");
   return `<svg width="${bins * w}" height="${h + 14}" role="img" aria-label="overhead histogram">${bars}<text x="0" y="${h + 12}">0</text><text x="${bins * w - 60}" y="${h + 12}">${max.toFixed(2)} ms</text></svg>`;
+}
+
+/** One attestation claim's verdict in a few words (chains and RIMs are objects of sub-claims). */
+function claimValue(v: unknown): string {
+  if (v === null) return "n/a";
+  if (typeof v !== "object") return String(v);
+  const o = v as Record<string, unknown>;
+  if ("ocspStatus" in o) return `${o.status}, OCSP ${o.ocspStatus}`;
+  if ("signatureVerified" in o) return o.signatureVerified && o.versionMatch ? "verified" : "NOT verified";
+  return JSON.stringify(v);
+}
+
+/** A worker's evidence as the gateway verified it: kind, verdict, and each claim. */
+function attestationText(a: NetworkView["workers"][number]["attestation"]): string {
+  if (!a) return "not checked here";
+  const claims = a.gpus.flatMap((g) =>
+    Object.entries(g.claims)
+      .filter(([k]) => k !== "overall")
+      .map(([k, v]) => `${k}: ${claimValue(v)}`),
+  );
+  const kinds = [
+    ...new Set(a.gpus.map((g) => (g.kind === "dev-tee" ? "dev TEE (no hardware)" : g.kind))),
+  ].join(", ");
+  return `${kinds} ${a.overall ? "✓" : "✗"} — ${claims.join(", ")}${a.failures.length ? `; failures: ${a.failures.join("; ")}` : ""}`;
 }
 
 async function main(): Promise<void> {
@@ -231,6 +260,7 @@ async function main(): Promise<void> {
             w.served,
             w.inFlight,
             w.latencyMs,
+            attestationText(w.attestation),
           ],
           { "data-address": (w.address ?? "").toLowerCase() },
         ),

@@ -8,7 +8,11 @@
  */
 import { nodeEcdsa } from "../crypto/nodeEcdsa.ts";
 import { VerinferError } from "../errors.ts";
-import { parseEvidenceBundle, verifyEvidenceBundle } from "../protocol/attestation/evidenceBundle.ts";
+import {
+  type BundleResult,
+  parseEvidenceBundle,
+  verifyEvidenceBundle,
+} from "../protocol/attestation/evidenceBundle.ts";
 import { DEVNET_POLICY } from "../protocol/attestation/policy.ts";
 import type { TrustAnchors } from "../protocol/attestation/verifyGpuEvidence.ts";
 import { type Certificate, parsePemChain } from "../protocol/attestation/x509.ts";
@@ -26,25 +30,25 @@ export function pinnedDevRoot(pem: string): Certificate {
   return chain.value[0] as Certificate;
 }
 
+/** What an attester checks a worker's evidence against. */
+export interface AttesterOptions {
+  readonly challenge: Uint8Array;
+  readonly devRoot: Certificate;
+  readonly nvidia?: TrustAnchors;
+  readonly at: number;
+}
+
 /**
- * Verifies a worker's registration evidence; returns the enclave address and the attestation hash its
- * receipts must carry, or throws the first failure's code with every failure listed.
+ * Verifies a worker's registration evidence and returns every claim's verdict (the dashboard shows
+ * them); throws only for a bundle that does not parse.
  */
-export function attestWorkerEvidence(
-  evidence: WorkerEvidence,
-  o: {
-    readonly challenge: Uint8Array;
-    readonly devRoot: Certificate;
-    readonly nvidia?: TrustAnchors;
-    readonly at: number;
-  },
-): { worker: Hex; attestationHash: Hex } {
+export function verifyWorkerEvidence(evidence: WorkerEvidence, o: AttesterOptions): BundleResult {
   const bundle = parseEvidenceBundle(evidence.bundle);
   if (!bundle.ok) throw new VerinferError(bundle.error.code, `registration bundle: ${bundle.error.message}`);
   const anchors: TrustAnchors = o.nvidia
     ? { ...o.nvidia, devRoot: o.devRoot }
     : { deviceRoot: o.devRoot, rimRoot: o.devRoot, devRoot: o.devRoot };
-  const result = verifyEvidenceBundle(
+  return verifyEvidenceBundle(
     bundle.value,
     () => ({
       rims: evidence.collateral.rims,
@@ -53,6 +57,17 @@ export function attestWorkerEvidence(
     }),
     { expectedChallenge: o.challenge, at: o.at, policy: DEVNET_POLICY, anchors, verifier: nodeEcdsa },
   );
+}
+
+/**
+ * Verifies a worker's registration evidence; returns the enclave address and the attestation hash its
+ * receipts must carry, or throws the first failure's code with every failure listed.
+ */
+export function attestWorkerEvidence(
+  evidence: WorkerEvidence,
+  o: AttesterOptions,
+): { worker: Hex; attestationHash: Hex } {
+  const result = verifyWorkerEvidence(evidence, o);
   if (!result.overall) {
     const first = result.failures[0];
     throw new VerinferError(

@@ -87,6 +87,8 @@ export const GATEWAY_CONFIG = z
     routingSeed: z.coerce.number().int().min(0).default(0),
     /** A settler (`verinfer node settler`): its epochs' PoQ quality and cost per token weigh routing. */
     settler: z.string().url().optional(),
+    /** A dev-TEE root (PEM) to verify workers' evidence against, as the attester does (the dashboard). */
+    devRoot: z.string().min(1).optional(),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;

@@ -2,8 +2,9 @@
  * Runs one role as a process: builds it from its options, listens, writes one JSON "ready" line to
  * stdout (what `verinfer devnet` waits for), and on SIGTERM or SIGINT drains and exits.
  */
+import { readFileSync } from "node:fs";
 import { clientsFor } from "../chain/deploy.ts";
-import { readDeployment } from "../chain/deploymentFile.ts";
+import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { loadLlama2c } from "../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../errors.ts";
 import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../evaluators/llmJudge/llmJudge.ts";
@@ -12,6 +13,7 @@ import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts
 import { PRESETS } from "../protocol/params/params.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
 import type { Evaluator } from "../protocol/poq/evaluator.ts";
+import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
 import type {
   EvaluatorConfig,
@@ -26,8 +28,9 @@ import { addressOfKey } from "./roleAuth.ts";
 import { createEvaluatorNode } from "./services/evaluator/evaluatorService.ts";
 import { createFisherman } from "./services/fisherman/fishermanService.ts";
 import { createGateway } from "./services/gateway/gatewayService.ts";
+import type { WorkerAttestation } from "./services/gateway/workerLinks.ts";
 import { createSettler } from "./services/settler/settlerService.ts";
-import { createWorker } from "./services/worker/workerService.ts";
+import { createWorker, registrationChallenge, type WorkerEvidence } from "./services/worker/workerService.ts";
 
 /** What a started role reports. */
 export interface NodeReady {
@@ -95,6 +98,21 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
   };
 }
 
+/** The attester's check of a worker's evidence, kept as claims for the dashboard. */
+function evidenceVerifier(devRootPem: string, d: DeploymentFile): (e: WorkerEvidence) => WorkerAttestation {
+  const devRoot = pinnedDevRoot(devRootPem);
+  const challenge = registrationChallenge(d.chainId, d.registry);
+  return (evidence) => {
+    const r = verifyWorkerEvidence(evidence, { challenge, devRoot, at: Date.now() });
+    return {
+      attestationHash: r.attestationHash,
+      overall: r.overall,
+      gpus: r.gpus.map((g) => ({ kind: g.evidenceKind, claims: g.claims })),
+      failures: r.failures.map((f) => `${f.claim}: ${f.message}`),
+    };
+  };
+}
+
 /** Starts a gateway. */
 export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const logger = nodeLogger("gateway", c.logLevel);
@@ -116,6 +134,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
     disputeParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+    attest: c.devRoot ? evidenceVerifier(readFileSync(c.devRoot, "utf8"), deployment) : undefined,
     logger,
   });
   await gateway.start();

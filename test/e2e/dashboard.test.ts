@@ -117,6 +117,12 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
         ]),
       );
       const rows = await page.locator("#workers tbody tr").count();
+      // Each worker's dev-TEE evidence, verified by the gateway as the attester does, claim by claim.
+      const attestations = await page
+        .locator("#workers tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => tr.lastElementChild?.textContent ?? ""));
+      if (!attestations.every((t) => /^dev TEE \(no hardware\) ✓ — .*signature-verified: true/.test(t)))
+        return false;
       return shown.every(([a, b]) => a === b) && rows === api.workers.length;
     });
 

@@ -204,9 +204,11 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     const gatewayAddress = addressOfKey(sequencerKey);
     // One dev TEE "manufacturer" for the devnet: its root is what the attester pins.
     const devTeeKeys = join(dir, "dev-tee");
-    const devRoot = pinnedDevRoot(
-      buildDevTee(devKeys(devTeeKeys).keys, sharedIssueTime(devTeeKeys, Date.now())).rootPem,
-    );
+    const devRootPem = buildDevTee(devKeys(devTeeKeys).keys, sharedIssueTime(devTeeKeys, Date.now())).rootPem;
+    const devRoot = pinnedDevRoot(devRootPem);
+    // The gateway pins it too, to show each worker's claims on the dashboard.
+    const devRootFile = join(devTeeKeys, "root.pem");
+    writeFileSync(devRootFile, devRootPem);
     progress(`starting ${o.workers} workers`);
     const workerProcs = await Promise.all(
       Array.from({ length: o.workers }, async (_, i) => {
@@ -314,6 +316,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           workers: workerProcs.map((w) => w.url),
           params: "devnet",
           ...(settler ? { settler: settler.url } : {}),
+          devRoot: devRootFile,
           ...(o.gatewayRpc ? { rpcUrl: await o.gatewayRpc(chain.rpcUrl) } : {}),
         },
       }),

@@ -37,11 +37,11 @@ import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { signRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
-import type { InferRequest } from "../worker/workerService.ts";
+import type { InferRequest, WorkerEvidence } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
 import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
 import { installDashboard } from "./dashboard.ts";
-import { type WorkerLink, WorkerLinks } from "./workerLinks.ts";
+import { type WorkerAttestation, type WorkerLink, WorkerLinks } from "./workerLinks.ts";
 
 /** A client allowed in, with its request budget. */
 export interface ApiClient {
@@ -73,6 +73,8 @@ export interface GatewayOptions {
   readonly rpcUrl?: string | undefined;
   /** The dispute game's parameters (the dashboard mirrors each game's tree with them). */
   readonly disputeParams?: DisputeParams | undefined;
+  /** Verifies workers' evidence as the attester does, to show each claim (the dashboard). */
+  readonly attest?: ((evidence: WorkerEvidence) => WorkerAttestation) | undefined;
   readonly logger: Logger;
 }
 
@@ -184,7 +186,15 @@ async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, si
 export function createGateway(o: GatewayOptions): GatewayNode {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
-  const links = new WorkerLinks(o.workers, o.chain, o.deployment, o.logger, o.routingSeed, o.settler);
+  const links = new WorkerLinks(
+    o.workers,
+    o.chain,
+    o.deployment,
+    o.logger,
+    o.routingSeed,
+    o.settler,
+    o.attest,
+  );
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
   const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
   const metrics = new NodeMetrics("gateway");
@@ -292,6 +302,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         latencyMs: Math.round(l.latencyMs),
         quality: l.quality,
         efficiency: l.efficiency,
+        attestation: l.attestation,
       })),
       ...store.counts(),
       openBatch: { index: sequencer.nextIndex, pending: sequencer.pending },

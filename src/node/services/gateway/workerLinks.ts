@@ -14,11 +14,12 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { registryAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
+import type { AttestationClaims, EvidenceKind } from "../../../protocol/attestation/verifyGpuEvidence.ts";
 import { parseRegistry, type RegistrySnapshot } from "../../../protocol/receipt/verifyReceipt.ts";
 import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
 import { createRng, type Rng } from "../../../protocol/rng/prng.ts";
 import type { Logger } from "../../observability.ts";
-import type { WorkerIdentity } from "../worker/workerService.ts";
+import type { WorkerEvidence, WorkerIdentity } from "../worker/workerService.ts";
 
 /** One worker as the gateway tracks it. */
 export interface WorkerLink {
@@ -37,6 +38,16 @@ export interface WorkerLink {
   quality: number | null;
   /** The epoch's cheapest cost per token over this worker's (0–1]; null when unknown. */
   efficiency: number | null;
+  /** Its evidence as this gateway verified it (when it pins a dev root); null when not checked. */
+  attestation: WorkerAttestation | null;
+}
+
+/** A worker's evidence, verified: the kind and every claim's verdict, per GPU. */
+export interface WorkerAttestation {
+  readonly attestationHash: Hex;
+  readonly overall: boolean;
+  readonly gpus: readonly { readonly kind: EvidenceKind; readonly claims: AttestationClaims }[];
+  readonly failures: readonly string[];
 }
 
 /**
@@ -68,6 +79,8 @@ export class WorkerLinks {
     routingSeed = 0,
     /** A settler whose /v1/epochs gives each worker's PoQ quality and cost per token. */
     private readonly settler?: string,
+    /** Verifies a worker's evidence (the attester's check), to show its claims. */
+    private readonly attest?: (evidence: WorkerEvidence) => WorkerAttestation,
   ) {
     this.rng = createRng(deriveSeed(routingSeed, "gateway-routing"));
     this.links = urls.map((url) => ({
@@ -82,7 +95,23 @@ export class WorkerLinks {
       latencyMs: 0,
       quality: null,
       efficiency: null,
+      attestation: null,
     }));
+  }
+
+  /** Verifies a worker's evidence once per attestation it presents. */
+  private async refreshAttestation(link: WorkerLink): Promise<void> {
+    const id = link.identity;
+    if (!this.attest || !id || link.attestation?.attestationHash === id.attestationHash) return;
+    try {
+      const response = await fetch(`${link.url}/v1/evidence`, { signal: AbortSignal.timeout(5000) });
+      link.attestation = this.attest((await response.json()) as WorkerEvidence);
+    } catch (e) {
+      this.logger.warn(
+        { worker: link.url, err: (e as Error).message },
+        "cannot verify the worker's evidence",
+      );
+    }
   }
 
   /** Each worker's quality and efficiency in the settler's latest epoch with work. */
@@ -145,6 +174,7 @@ export class WorkerLinks {
         }
         const id = link.identity;
         if (!id) return;
+        await this.refreshAttestation(link);
         try {
           const [, role, modelId, attestationHash, attestedUntil, active] = (await read("participant", [
             id.address,
