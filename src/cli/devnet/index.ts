@@ -374,6 +374,7 @@ const upCommand: CommandSpec = {
       }));
       const summary = {
         endpoint: `${devnet.gatewayUrl}/v1`,
+        dashboard: `${devnet.gatewayUrl}/dashboard`,
         rpcUrl: devnet.rpcUrl,
         deployment: d,
         workers: devnet.workers.map((w) => ({ url: w.url, address: w.address, operator: w.operator })),
@@ -387,6 +388,7 @@ const upCommand: CommandSpec = {
               ["", ""],
               [
                 ["OpenAI endpoint", `${devnet.gatewayUrl}/v1`],
+                ["dashboard", `${devnet.gatewayUrl}/dashboard`],
                 ["chain RPC", devnet.rpcUrl],
                 ["rollup (settlement)", d.rollup],
                 ["registry", d.registry],
