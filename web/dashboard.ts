@@ -111,6 +111,7 @@ interface NetworkView {
   receipts: Record<string, number>;
   batches: Record<string, number>;
   openBatch: { index: number; pending: number };
+  tokensAdmitted: number;
   overheadMs: { p50: number | null; p99: number | null; samples: number; recent?: number[] };
 }
 
@@ -226,16 +227,20 @@ async function main(): Promise<void> {
     },
   };
 
-  let last: { at: number; served: number } | null = null;
+  let last: { at: number; served: number; tokens: number } | null = null;
   async function refresh(): Promise<void> {
     const v = (await (await fetch("/v1/network")).json()) as NetworkView;
     const served = v.workers.reduce((s, w) => s + w.served, 0);
     const now = performance.now();
-    const rate = last && now > last.at ? ((served - last.served) * 1000) / (now - last.at) : 0;
-    last = { at: now, served };
+    const perSecond = (was: number | undefined, is: number) =>
+      last && now > last.at ? (Math.max(0, is - (was ?? 0)) * 1000) / (now - last.at) : 0;
+    const rate = perSecond(last?.served, served);
+    const tokenRate = perSecond(last?.tokens, v.tokensAdmitted);
+    last = { at: now, served, tokens: v.tokensAdmitted };
     const r = v.receipts;
     $("overview").replaceChildren(
       card("requests-per-second", "requests/s", rate.toFixed(1)),
+      card("tokens-per-second", "tokens/s (receipts admitted)", tokenRate.toFixed(0)),
       ...["provisional", "sealed", "posted", "disputed", "final", "voided"].map((s) =>
         card(`receipts.${s}`, `receipts ${s}`, r[s] ?? 0),
       ),
@@ -315,6 +320,16 @@ async function main(): Promise<void> {
       fill(
         "spotchecks",
         [...obligations.values()].map((o) => row(o)),
+      );
+      const postedReceipts = ["posted", "disputed", "final", "voided"].reduce((n, s) => n + (r[s] ?? 0), 0);
+      $("overview").append(
+        card(
+          "spot-check-rate",
+          "receipts owing a ZK proof",
+          postedReceipts
+            ? `${((100 * obligations.size) / postedReceipts).toFixed(1)}% (${obligations.size})`
+            : "–",
+        ),
       );
     }
     if (config.scoreCommits) {

@@ -155,6 +155,10 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
       "a proven obligation on the page",
       async () => (await page.locator("#spotchecks tbody tr", { hasText: "proven" }).count()) > 0,
     );
+    // At ρ = 100% every posted receipt owes a proof: the overview's spot-check rate says so.
+    await until("the spot-check rate at 100%", async () =>
+      /^100\.0% \(\d+\)$/.test(await card("spot-check-rate")),
+    );
     await page.screenshot({ path: join(SHOTS, "overview.png"), fullPage: true });
 
     // The explorer accepts an honest, posted receipt: every check passes in the browser.

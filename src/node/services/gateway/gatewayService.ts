@@ -207,6 +207,8 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   const batchesPosted = metrics.counter("batches_posted_total", "batches posted to the rollup");
   const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger, () => batchesPosted.inc());
   const recentOverheadMs: number[] = [];
+  /** Input + output tokens of the receipts admitted since this process started (for rates). */
+  let tokensAdmitted = 0;
   const limiter = new RateLimiter();
   const clients = new Map(o.apiClients.map((c) => [c.key, c]));
   let closing = false;
@@ -306,6 +308,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       })),
       ...store.counts(),
       openBatch: { index: sequencer.nextIndex, pending: sequencer.pending },
+      tokensAdmitted,
       overheadMs: {
         p50: pct(0.5),
         p99: pct(0.99),
@@ -553,6 +556,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         if (admitted.value.sealed) poster.record(admitted.value.sealed);
       });
       overhead.observe(overheadMs / 1000);
+      tokensAdmitted += signed.value.receipt.inputTokens + signed.value.receipt.outputTokens;
       recentOverheadMs.push(overheadMs);
       if (recentOverheadMs.length > 2000) recentOverheadMs.shift();
       link.served++;
