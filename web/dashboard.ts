@@ -95,6 +95,7 @@ interface NetworkView {
   workers: {
     url: string;
     address: string | null;
+    model: string | null;
     healthy: boolean;
     stake: string;
     served: number;
@@ -182,8 +183,12 @@ function claimValue(v: unknown): string {
 }
 
 /** A worker's evidence as the gateway verified it: kind, verdict, and each claim. */
-function attestationText(a: NetworkView["workers"][number]["attestation"]): string {
-  if (!a) return "not checked here";
+function attestationCell(a: NetworkView["workers"][number]["attestation"]): HTMLElement {
+  const td = document.createElement("td");
+  if (!a) {
+    td.append(text("not checked here"));
+    return td;
+  }
   const claims = a.gpus.flatMap((g) =>
     Object.entries(g.claims)
       .filter(([k]) => k !== "overall")
@@ -192,7 +197,16 @@ function attestationText(a: NetworkView["workers"][number]["attestation"]): stri
   const kinds = [
     ...new Set(a.gpus.map((g) => (g.kind === "dev-tee" ? "dev TEE (no hardware)" : g.kind))),
   ].join(", ");
-  return `${kinds} ${a.overall ? "✓" : "✗"} — ${claims.join(", ")}${a.failures.length ? `; failures: ${a.failures.join("; ")}` : ""}`;
+  // The verdict in one line; every claim, and any failure, when opened.
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.append(text(`${kinds} ${a.overall ? "✓" : "✗"} — ${claims.length} claims`));
+  details.append(
+    summary,
+    text(`${claims.join(", ")}${a.failures.length ? `; failures: ${a.failures.join("; ")}` : ""}`),
+  );
+  td.append(details);
+  return td;
 }
 
 async function main(): Promise<void> {
@@ -250,26 +264,40 @@ async function main(): Promise<void> {
       card("overhead.p50", "gateway overhead p50 ms", v.overheadMs.p50?.toFixed(2) ?? "–"),
       card("overhead.p99", "gateway overhead p99 ms", v.overheadMs.p99?.toFixed(2) ?? "–"),
     );
+    // Slashes per participant, from the registry's events (disputes lost, proofs missing).
+    const slashed = new Map<string, bigint>();
+    for (const l of (await client.getContractEvents({
+      address: config.registry,
+      abi: registryAbi,
+      eventName: "Slashed",
+      fromBlock: 0n,
+    } as never)) as unknown as { args: { participant: string; amount: bigint } }[]) {
+      const who = l.args.participant.toLowerCase();
+      slashed.set(who, (slashed.get(who) ?? 0n) + l.args.amount);
+    }
     $("histogram").innerHTML = histogram(v.overheadMs.recent ?? []);
     fill(
       "workers",
-      v.workers.map((w) =>
-        row(
+      v.workers.map((w) => {
+        const tr = row(
           [
             w.url,
             w.address ?? "?",
+            w.model ?? "?",
             w.healthy ? "yes" : "NO",
             eth(w.stake),
+            eth(String(slashed.get((w.address ?? "").toLowerCase()) ?? 0n)),
             w.quality == null ? "–" : w.quality.toFixed(2),
             w.efficiency == null ? "–" : w.efficiency.toFixed(2),
             w.served,
             w.inFlight,
             w.latencyMs,
-            attestationText(w.attestation),
           ],
           { "data-address": (w.address ?? "").toLowerCase() },
-        ),
-      ),
+        );
+        tr.append(attestationCell(w.attestation));
+        return tr;
+      }),
     );
     const events = async (address: Hex, abi: readonly unknown[]) =>
       (await client.getContractEvents({ address, abi, fromBlock: 0n } as never)) as unknown as {

@@ -141,6 +141,12 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
     const tree = page.locator(`#games div[data-game="${resolved[0]?.args.game}"]`);
     expect(await tree.locator("tbody tr").count()).toBeGreaterThanOrEqual(2);
     expect(await tree.locator("h3").textContent()).toMatch(/resolved/);
+    // The cheat's slash shows on its row as the registry recorded it.
+    await until("the cheat's slash on the page", async () =>
+      /^[1-9]/.test(
+        (await page.locator(`#workers tr[data-address="${cheat}"] td:nth-child(6)`).textContent()) ?? "",
+      ),
+    );
     for (const e of resolved.filter((l) => l.args.rootCountered))
       expect(
         await page.locator(`#disputes tr[data-game="${e.args.game}"]`).getAttribute("data-outcome"),
