@@ -4,14 +4,12 @@
  * Debian's Chromium, per fresh page load against a running devnet, the first contentful paint and the
  * time until the overview's numbers are on the page (the script loaded, the gateway and the chain read).
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
 import { startDevnet } from "../src/node/devnet/devnet.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
+import { hasChromium, launchChromium } from "../src/testing/chromium.ts";
 
 export interface DashboardBench {
   readonly htmlBytes: number;
@@ -24,10 +22,7 @@ export interface DashboardBench {
 }
 
 export async function benchDashboard(log: (line: string) => void): Promise<DashboardBench | null> {
-  if (!existsSync(CHROMIUM)) {
-    log(`dashboard: skipped, ${CHROMIUM} is not installed`);
-    return null;
-  }
+  if (!hasChromium("the dashboard bench")) return null;
   log("dashboard: a devnet (2 workers, no fisherman), 10 fresh loads in Chromium");
   const devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-bench-dashboard-")),
@@ -38,16 +33,7 @@ export async function benchDashboard(log: (line: string) => void): Promise<Dashb
     evaluators: 0,
     fisherman: false,
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const html = Buffer.from(await (await fetch(`${devnet.gatewayUrl}/dashboard`)).arrayBuffer());
     const script = Buffer.from(await (await fetch(`${devnet.gatewayUrl}/dashboard/app.js`)).arrayBuffer());

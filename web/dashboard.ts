@@ -468,7 +468,11 @@ async function main(): Promise<void> {
           entries: { account: string; role: number; weight: string; amount: string }[];
           attribution: Record<string, { tokens: string; quality: number; costPerToken: number }>;
         };
-        const cheapest = Math.min(...Object.values(full.attribution).map((a) => a.costPerToken));
+        const cheapest = Math.min(
+          ...Object.values(full.attribution)
+            .filter((a) => BigInt(a.tokens) > 0n)
+            .map((a) => a.costPerToken),
+        );
         for (const x of full.entries) {
           const a = full.attribution[x.account.toLowerCase()];
           const why =

@@ -7,20 +7,19 @@
  * in the browser — and names the check a tampered receipt fails; no console errors. Screenshots go to
  * VERINFER_SCREENSHOTS_DIR (default reports/dashboard; docs/dashboard.md shows them).
  */
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { disputeGameAbi } from "../../src/chain/generated/contracts.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
 import { startDashboardServer } from "../../src/node/services/gateway/dashboard.ts";
+import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`skipping the dashboard's browser test: ${CHROMIUM} is not installed`);
+const chromiumHere = hasChromium("the dashboard's browser test");
 const SHOTS = process.env.VERINFER_SCREENSHOTS_DIR ?? "reports/dashboard";
 
 let devnet: Devnet;
@@ -29,7 +28,7 @@ let page: Page;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!hasChromium) return;
+  if (!chromiumHere) return;
   devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-dashboard-")),
     workers: 2,
@@ -40,19 +39,7 @@ beforeAll(async () => {
     // Every receipt selected, so that spot-check obligations and their proofs show on the page.
     rhoPpm: 1_000_000,
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
   page.on("console", (m) => {
     if (m.type() === "error") consoleErrors.push(m.text());
@@ -84,7 +71,7 @@ const until = async (what: string, f: () => Promise<boolean>, ms = 120_000) => {
   }
 };
 
-describe.skipIf(!hasChromium)("the dashboard in Chromium", () => {
+describe.skipIf(!chromiumHere)("the dashboard in Chromium", () => {
   it("shows the API's numbers and the chain's disputes, and explains real and tampered receipts", async () => {
     const cheat = devnet.workers.find((w) => w.adversary !== "none")?.address.toLowerCase();
     const answers: AnswerReceipt[] = [];

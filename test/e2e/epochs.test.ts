@@ -7,10 +7,9 @@
  * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
  * less than every honest evaluator; and the gateway then routes by the epoch's PoQ quality and cost.
  */
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
@@ -26,8 +25,8 @@ import { rewardEntries } from "../../src/protocol/poea/epoch.ts";
 import { networkEpochRounds } from "../../src/protocol/poq/networkEpoch.ts";
 import { initialTrust } from "../../src/protocol/poq/round.ts";
 import { jsonText } from "../../src/report/json.ts";
+import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 let devnet: Devnet;
 
 beforeAll(async () => {
@@ -177,14 +176,8 @@ describe("PoQ and epoch rewards on the devnet", () => {
     );
 
     // The dashboard shows the same rewards and the evaluators' trust (in Chromium, where installed).
-    if (!existsSync(CHROMIUM)) {
-      console.warn(`skipping the dashboard part: ${CHROMIUM} is not installed`);
-      return;
-    }
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu"],
-    });
+    if (!hasChromium("the dashboard part")) return;
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${devnet.gatewayUrl}/dashboard`);

@@ -67,9 +67,15 @@ export function proRata(pool: bigint, weights: readonly bigint[]): { amounts: bi
   return { amounts, dust: pool - amounts.reduce((s, a) => s + a, 0n) };
 }
 
-/** A worker's attribution weight: verified tokens × quality (ppm of 10) × efficiency (ppm). */
+/**
+ * A worker's attribution weight: verified tokens × quality (ppm of 10) × efficiency (ppm). The
+ * cheapest cost is taken over workers with verified work only: one whose receipts were all voided
+ * (or that served none) has no cost to compare, and must not move anyone else's efficiency.
+ */
 export function attributionWeights(workers: readonly WorkerEpoch[]): bigint[] {
-  const cheapest = Math.min(...workers.map((w) => w.costPerToken).filter((c) => c > 0));
+  const cheapest = Math.min(
+    ...workers.filter((w) => w.tokens > 0n && w.costPerToken > 0).map((w) => w.costPerToken),
+  );
   return workers.map((w) => {
     if (!(w.costPerToken > 0) || w.tokens <= 0n) return 0n;
     const quality = BigInt(Math.round((Math.min(10, Math.max(0, w.quality)) / 10) * PPM));

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Hex } from "../encoding/hex.ts";
 import { DEFAULT_OTR_PARAMS } from "../params/otr.ts";
-import { rewardEntries, settleEpoch, type WorkerEpoch } from "./epoch.ts";
+import { attributionWeights, rewardEntries, settleEpoch, type WorkerEpoch } from "./epoch.ts";
 import { StakeBook } from "./stakes.ts";
 
 const P = DEFAULT_OTR_PARAMS.poea;
@@ -102,6 +102,26 @@ describe("PoEA epochs", () => {
     expect(paid(1)).toBe(2n * paid(2));
     expect(paid(1)).toBe(2n * paid(3));
     expect(paid(4)).toBe(0n);
+    // The voided worker's (lower) cost does not set the benchmark: the cheapest worker with work does.
+    expect(s.attribution[addr(1)]).toBe(String(1000n * 800_000n * 1_000_000n));
+  });
+
+  it("let no worker without verified work move the others' weights, whatever its cost", () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 100, noNaN: true }), (cost) => {
+        const workers = [
+          { worker: addr(1), tokens: 700n, quality: 7, costPerToken: 3 },
+          { worker: addr(2), tokens: 500n, quality: 9, costPerToken: 5 },
+        ];
+        const without = attributionWeights(workers);
+        const withIdle = attributionWeights([
+          ...workers,
+          { worker: addr(3), tokens: 0n, quality: 10, costPerToken: cost },
+        ]);
+        expect(withIdle.slice(0, 2)).toEqual(without);
+        expect(withIdle[2]).toBe(0n);
+      }),
+    );
   });
 });
 

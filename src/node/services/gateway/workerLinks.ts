@@ -120,15 +120,20 @@ export class WorkerLinks {
     try {
       const response = await fetch(`${this.settler}/v1/epochs`, { signal: AbortSignal.timeout(2000) });
       const { epochs } = (await response.json()) as {
-        epochs: { attribution: Record<string, { quality: number; costPerToken: number }> }[];
+        epochs: { attribution: Record<string, { tokens: string; quality: number; costPerToken: number }> }[];
       };
       const latest = epochs.filter((e) => Object.keys(e.attribution).length > 0).at(-1)?.attribution;
       if (!latest) return;
-      const cheapest = Math.min(...Object.values(latest).map((a) => a.costPerToken));
+      // As attribution does: the cheapest among workers with verified work.
+      const cheapest = Math.min(
+        ...Object.values(latest)
+          .filter((a) => BigInt(a.tokens) > 0n)
+          .map((a) => a.costPerToken),
+      );
       for (const link of this.links) {
         const a = link.identity ? latest[link.identity.address.toLowerCase()] : undefined;
         link.quality = a ? a.quality : null;
-        link.efficiency = a ? cheapest / a.costPerToken : null;
+        link.efficiency = a && BigInt(a.tokens) > 0n ? cheapest / a.costPerToken : null;
       }
     } catch (e) {
       this.logger.warn({ err: (e as Error).message }, "cannot read the settler's epochs; routing as before");
