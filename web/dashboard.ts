@@ -14,6 +14,7 @@ import {
 } from "../src/chain/generated/contracts.ts";
 import type { GameState } from "../src/protocol/dispute/game.ts";
 import type { DisputeParams } from "../src/protocol/params/otr.ts";
+import { formatVrf } from "../src/report/tokens.ts";
 import { type ChainFacts, type ExplorerInput, explainReceipt } from "./explorer.ts";
 
 interface DashboardConfig {
@@ -118,7 +119,6 @@ interface NetworkView {
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const text = (s: string | number) => document.createTextNode(String(s));
-const eth = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
 
 function row(cells: (string | number)[], attrs: Record<string, string> = {}): HTMLTableRowElement {
   const tr = document.createElement("tr");
@@ -220,6 +220,15 @@ async function main(): Promise<void> {
     functionName: string,
     args: readonly unknown[] = [],
   ) => client.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+  /** A contract's events from the first block (all of them, or those named `eventName`). */
+  const events = async (address: Hex, abi: readonly unknown[], eventName?: string) =>
+    (await client.getContractEvents({ address, abi, eventName, fromBlock: 0n } as never)) as unknown as {
+      eventName: string;
+      args: Record<string, unknown>;
+      blockNumber: bigint;
+      transactionHash: Hex;
+    }[];
+  const challengeWindow = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
   const chain: ChainFacts = {
     async participant(worker) {
       const p = await read<readonly unknown[]>(config.registry, registryAbi, "participant", [worker]);
@@ -266,14 +275,9 @@ async function main(): Promise<void> {
     );
     // Slashes per participant, from the registry's events (disputes lost, proofs missing).
     const slashed = new Map<string, bigint>();
-    for (const l of (await client.getContractEvents({
-      address: config.registry,
-      abi: registryAbi,
-      eventName: "Slashed",
-      fromBlock: 0n,
-    } as never)) as unknown as { args: { participant: string; amount: bigint } }[]) {
-      const who = l.args.participant.toLowerCase();
-      slashed.set(who, (slashed.get(who) ?? 0n) + l.args.amount);
+    for (const l of await events(config.registry, registryAbi, "Slashed")) {
+      const who = String(l.args.participant).toLowerCase();
+      slashed.set(who, (slashed.get(who) ?? 0n) + (l.args.amount as bigint));
     }
     $("histogram").innerHTML = histogram(v.overheadMs.recent ?? []);
     fill(
@@ -285,8 +289,8 @@ async function main(): Promise<void> {
             w.address ?? "?",
             w.model ?? "?",
             w.healthy ? "yes" : "NO",
-            eth(w.stake),
-            eth(String(slashed.get((w.address ?? "").toLowerCase()) ?? 0n)),
+            formatVrf(w.stake),
+            formatVrf(String(slashed.get((w.address ?? "").toLowerCase()) ?? 0n)),
             w.quality == null ? "–" : w.quality.toFixed(2),
             w.efficiency == null ? "–" : w.efficiency.toFixed(2),
             w.served,
@@ -299,20 +303,13 @@ async function main(): Promise<void> {
         return tr;
       }),
     );
-    const events = async (address: Hex, abi: readonly unknown[]) =>
-      (await client.getContractEvents({ address, abi, fromBlock: 0n } as never)) as unknown as {
-        eventName: string;
-        args: Record<string, unknown>;
-        blockNumber: bigint;
-      }[];
     const chainNow = Number((await client.getBlock()).timestamp);
-    const window = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
-    const posted = (await events(config.rollup, rollupAbi)).filter((l) => l.eventName === "BatchPosted");
+    const posted = await events(config.rollup, rollupAbi, "BatchPosted");
     const batchRows: HTMLTableRowElement[] = [];
     for (const l of posted.slice(-12).reverse()) {
       const index = l.args.index as bigint;
       const b = await read<{ postedAt: bigint }>(config.rollup, rollupAbi, "batch", [index]);
-      const left = Number(b.postedAt) + window - chainNow;
+      const left = Number(b.postedAt) + challengeWindow - chainNow;
       batchRows.push(
         row(
           [
@@ -343,7 +340,7 @@ async function main(): Promise<void> {
         const o = obligations.get(key);
         if (o && l.eventName === "ObligationProven") o[4] = "proven (Groth16, on chain)";
         if (o && l.eventName === "ObligationSlashed")
-          o[4] = `slashed ${eth(String(l.args.amount))}: proof missing`;
+          o[4] = `slashed ${formatVrf(String(l.args.amount))}: proof missing`;
       }
       fill(
         "spotchecks",
@@ -378,11 +375,7 @@ async function main(): Promise<void> {
       );
     }
     if (config.disputeGame) {
-      const logs = (await client.getContractEvents({
-        address: config.disputeGame,
-        abi: disputeGameAbi,
-        fromBlock: 0n,
-      } as never)) as unknown as { eventName: string; args: Record<string, unknown>; transactionHash: Hex }[];
+      const logs = await events(config.disputeGame, disputeGameAbi);
       const games = new Map<
         string,
         { batch: string; position: string; leaves: string; moves: number; outcome: string }
@@ -479,11 +472,17 @@ async function main(): Promise<void> {
             x.role === 0 && a
               ? `${a.tokens} tokens × quality ${a.quality.toFixed(2)} × efficiency ${(cheapest / a.costPerToken).toFixed(2)}`
               : x.role === 1
-                ? `PoQ rewards ${eth(x.weight)}`
-                : `stake ${eth(x.weight)}`;
+                ? `PoQ rewards ${formatVrf(x.weight)}`
+                : `stake ${formatVrf(x.weight)}`;
           rewards.push(
             row(
-              [e.epoch, x.account, ["worker", "evaluator", "fisherman"][x.role] ?? "?", why, eth(x.amount)],
+              [
+                e.epoch,
+                x.account,
+                ["worker", "evaluator", "fisherman"][x.role] ?? "?",
+                why,
+                formatVrf(x.amount),
+              ],
               {
                 "data-epoch": String(e.epoch),
                 "data-account": x.account.toLowerCase(),

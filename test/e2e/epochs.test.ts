@@ -25,6 +25,7 @@ import { rewardEntries } from "../../src/protocol/poea/epoch.ts";
 import { networkEpochRounds } from "../../src/protocol/poq/networkEpoch.ts";
 import { initialTrust } from "../../src/protocol/poq/round.ts";
 import { jsonText } from "../../src/report/json.ts";
+import { formatVrf } from "../../src/report/tokens.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
 
 let devnet: Devnet;
@@ -188,9 +189,8 @@ describe("PoQ and epoch rewards on the devnet", () => {
         .evaluateAll((rows) =>
           rows.map((r) => [r.getAttribute("data-account"), r.lastElementChild?.textContent]),
         );
-      const vrf = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
       expect(Object.fromEntries(shown)).toEqual(
-        Object.fromEntries(latest?.entries.map((x) => [x.account.toLowerCase(), vrf(x.amount)]) ?? []),
+        Object.fromEntries(latest?.entries.map((x) => [x.account.toLowerCase(), formatVrf(x.amount)]) ?? []),
       );
       expect(await page.locator("#trust tbody tr").count()).toBe(devnet.evaluators.length);
       const shots = process.env.VERINFER_SCREENSHOTS_DIR ?? "reports/dashboard";

@@ -7,6 +7,7 @@ import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/de
 import { epochsOfBatches, followEpochs } from "../../node/devnet/epochReport.ts";
 import { WORKER_ADVERSARIES, type WorkerAdversary } from "../../node/services/worker/adversaries.ts";
 import { renderTable } from "../../report/table.ts";
+import { formatVrf } from "../../report/tokens.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
 
 const DIR_OPTION = {
@@ -58,8 +59,6 @@ async function networkView(gatewayUrl: string): Promise<NetworkView> {
   return (await response.json()) as NetworkView;
 }
 
-const eth = (wei: string) => `${(Number(BigInt(wei) / 10n ** 15n) / 1000).toFixed(1)} VRF`;
-
 function networkTables(v: NetworkView): string {
   return [
     renderTable(
@@ -78,7 +77,7 @@ function networkTables(v: NetworkView): string {
         w.url,
         w.address ?? "?",
         w.healthy ? "yes" : "NO",
-        eth(w.stake),
+        formatVrf(w.stake),
         String(w.served),
         String(w.inFlight),
         String(w.latencyMs),
@@ -491,8 +490,8 @@ const upCommand: CommandSpec = {
                     x.role,
                     e.attribution[x.account.toLowerCase()]?.tokens ?? "",
                     e.attribution[x.account.toLowerCase()]?.quality.toFixed(2) ?? "",
-                    eth(x.amount),
-                    eth(x.paidOnChain),
+                    formatVrf(x.amount),
+                    formatVrf(x.paidOnChain),
                   ]),
                   { title: `Epoch ${e.epoch} (${e.rounds.length} PoQ rounds; root ${e.root ?? "-"})` },
                 ),
@@ -517,7 +516,7 @@ const upCommand: CommandSpec = {
                       "its receipts disputed by the fisherman and voided on chain",
                       `${c.voidedOnChain} of ${c.receipts}`,
                     ],
-                    ["its stake slashed on chain", eth(c.slashed)],
+                    ["its stake slashed on chain", formatVrf(c.slashed)],
                   ]
                 : []),
               ...(devnet.settler
@@ -527,7 +526,7 @@ const upCommand: CommandSpec = {
                       cheater?.adversary === "leaked-key"
                         ? "reward paid to the leaked key's worker (its honest receipts only)"
                         : "reward paid to the cheating worker",
-                      eth(String(cheatEarned)),
+                      formatVrf(String(cheatEarned)),
                     ],
                   ]
                 : []),

@@ -58,14 +58,18 @@ export async function followEpochs(
   log: (line: string) => void,
 ): Promise<(EpochReport | null)[]> {
   const c = publicClientFor(deployment.rpcUrl, deployment.chainId);
-  const statusOf = async (e: number) => {
-    const r = await fetch(`${settlerUrl}/v1/epochs/${e}`);
-    return r.ok ? ((await r.json()) as { status: string }).status : "open";
+  /** Each settled epoch's status, from the settler's list (one request for all of them). */
+  const statuses = async () => {
+    const { epochs: list } = (await (await fetch(`${settlerUrl}/v1/epochs`)).json()) as {
+      epochs: { epoch: number; status: string }[];
+    };
+    return new Map(list.map((x) => [x.epoch, x.status]));
   };
   const seen = new Map<number, string>();
   while (Date.now() < deadline) {
+    const now = await statuses();
     for (const e of epochs) {
-      const s = await statusOf(e);
+      const s = now.get(e) ?? "open";
       if (seen.get(e) !== s) {
         seen.set(e, s);
         if (s === "posted")

@@ -40,11 +40,10 @@ import {
   scoreCommitment,
 } from "../../../protocol/poq/networkEpoch.ts";
 import type { Receipt } from "../../../protocol/receipt/receipt.ts";
-import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
-import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
 
 export const EVALUATOR_ADVERSARIES = ["none", "colluding"] as const;
 export type EvaluatorAdversary = (typeof EVALUATOR_ADVERSARIES)[number];
@@ -90,35 +89,18 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const progress = () => cursor("nextBatch");
   const setProgress = (value: number) => setCursor("nextBatch", value);
 
-  async function workerUrls(): Promise<Map<string, string>> {
-    const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
-      workers: { url: string; address: string | null }[];
-    };
-    return new Map(
-      network.workers.filter((w) => w.address).map((w) => [(w.address as string).toLowerCase(), w.url]),
-    );
-  }
-
   /** The receipt's query and answer as texts, or why they could not be had. */
   async function textsOf(
     r: Receipt,
     workers: ReadonlyMap<string, string>,
   ): Promise<{ query: string; output: string } | string> {
-    const url = workers.get(r.worker.toLowerCase());
-    if (!url) return "worker unknown";
-    const response = await fetch(`${url}/v1/traces/${r.requestId}`, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) return `worker answered ${response.status}`;
-    const served = (await response.json()) as { context: ExecutionContext; output?: number[] };
-    const output = served.output ?? [];
-    const matches =
-      bytesToHex(promptHashOf(served.context.prompt)) === r.promptHash.toLowerCase() &&
-      bytesToHex(paramsHashOf(served.context.sampling)) === r.paramsHash.toLowerCase() &&
-      bytesToHex(promptHashOf(output)) === r.outputHash.toLowerCase();
-    if (!matches) return "the worker's texts do not hash to the receipt";
+    const served = await servedRequestOf(r, workers);
+    if (typeof served === "string") return served;
+    if (!served.output) return "the worker's output does not hash to the receipt";
     const prompt = served.context.prompt;
     return {
       query: decode(o.tokenizer, prompt.slice(1)),
-      output: decode(o.tokenizer, output, prompt[prompt.length - 1]),
+      output: decode(o.tokenizer, served.output, prompt[prompt.length - 1]),
     };
   }
 
@@ -136,7 +118,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     for (const [position, signed] of batch.receipts.entries()) {
       if (!sampleEvaluators(seed, position, evaluators, o.k).includes(me)) continue;
       if (db.prepare("SELECT 1 FROM scores WHERE batch = ? AND position = ?").get(index, position)) continue;
-      workers ??= await workerUrls();
+      workers ??= await workerDirectory(o.gateway);
       const texts = await textsOf(signed.receipt, workers);
       let score: number | null = null;
       let note = "scored";

@@ -9,7 +9,6 @@ import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
-import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { attackBond, type DisputeParams } from "../../../protocol/params/otr.ts";
 import {
   receiptToJson,
@@ -20,7 +19,6 @@ import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
-import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { treeDepth } from "../../../protocol/verifiable/trace.ts";
 import {
   type VerifiableGeneration,
@@ -29,6 +27,7 @@ import {
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
 
 export interface FishermanOptions {
   readonly dataDir: string;
@@ -81,32 +80,6 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const sampled = (digest: Hex) =>
     o.sampleRate >= 1 ||
     Number.parseInt(deriveSeed(o.seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < o.sampleRate;
-
-  /** The execution context the worker kept, accepted only if it hashes to the receipt's commitments. */
-  /** Where each worker is: the gateway's network view lists them. */
-  async function workerDirectory(): Promise<{ url: string; address: string | null }[]> {
-    const network = (await (await fetch(`${o.gateway}/v1/network`)).json()) as {
-      workers: { url: string; address: string | null }[];
-    };
-    return network.workers;
-  }
-
-  async function contextOf(
-    r: SignedReceipt["receipt"],
-    workers: readonly { url: string; address: string | null }[],
-  ): Promise<ExecutionContext | null> {
-    const worker = workers.find((w) => w.address?.toLowerCase() === r.worker.toLowerCase());
-    if (!worker) return null;
-    const response = await fetch(`${worker.url}/v1/traces/${r.requestId}`, {
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!response.ok) return null;
-    const { context } = (await response.json()) as { context: ExecutionContext };
-    const matches =
-      bytesToHex(promptHashOf(context.prompt)) === r.promptHash.toLowerCase() &&
-      bytesToHex(paramsHashOf(context.sampling)) === r.paramsHash.toLowerCase();
-    return matches ? context : null;
-  }
 
   const readBatch = (index: number) =>
     readPostedBatch(o.chain, o.deployment.rollup, index, (why) =>
@@ -176,14 +149,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree } = batch;
-    let workers: { url: string; address: string | null }[] | null = null;
+    let workers: Map<string, string> | null = null;
     for (const [position, signed] of receipts.entries()) {
       const r = signed.receipt;
       if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position)) continue;
       let verdict = "skipped";
       if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
-        workers ??= await workerDirectory();
-        const context = await contextOf(r, workers);
+        workers ??= await workerDirectory(o.gateway);
+        const served = await servedRequestOf(r, workers);
+        const context = typeof served === "string" ? null : served.context;
         if (!context) verdict = "no-context";
         else {
           const honest = verifiableGeneration(model, context, r.outputTokens);
