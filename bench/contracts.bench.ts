@@ -8,25 +8,31 @@
 import { execFileSync } from "node:child_process";
 import type { Hex } from "viem";
 import { startAnvil } from "../src/chain/anvil.ts";
+import { becomeSequencer, send } from "../src/chain/clients.ts";
 import { CONTRACTS_DIR } from "../src/chain/compile.ts";
-import { clientsFor } from "../src/chain/deploy.ts";
-import { traceStepVerifierAbi } from "../src/chain/generated/contracts.ts";
+import { type ChainClients, clientsFor, coreParamsOf, deployCore } from "../src/chain/deploy.ts";
+import { rollupAbi, traceStepVerifierAbi } from "../src/chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../src/chain/stepEvidence.ts";
 import { deployStepVerifier } from "../src/chain/stepVerifier.ts";
 import { PRESETS } from "../src/engine/llama2c/generateModel.ts";
 import { generatedIntModel } from "../src/engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../src/protocol/dispute/traceStep.ts";
+import { bytesToHex, hexToBytes } from "../src/protocol/encoding/hex.ts";
+import { keccakUtf8 } from "../src/protocol/encoding/keccak.ts";
 import {
   attackBond,
   DEFAULT_OTR_PARAMS,
   type DisputeParams,
   defenseCapital,
 } from "../src/protocol/params/otr.ts";
+import { signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
+import { encodeBatchData } from "../src/protocol/rollup/batchData.ts";
 import type { TransformerShape } from "../src/protocol/verifiable/intModel.ts";
 import { modelRoot } from "../src/protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../src/protocol/verifiable/replay.ts";
 import { indexOfStep, OP, OP_NAMES, type StepId } from "../src/protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../src/protocol/verifiable/verifiableGeneration.ts";
+import { devReceipt, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
 
 /** One measured one-step check. */
 export interface OneStepGas {
@@ -36,7 +42,10 @@ export interface OneStepGas {
   readonly gas: number;
 }
 
-/** One function of the forge gas report (execution gas, without the transaction's intrinsic cost). */
+/**
+ * One function of the forge gas report: gas of the call as a transaction (forge runs each test call
+ * isolated: the 21,000 base and the calldata are included; the same numbers anvil reports as gasUsed).
+ */
 export interface ForgeGas {
   readonly contract: string;
   readonly fn: string;
@@ -45,10 +54,24 @@ export interface ForgeGas {
   readonly max: number;
 }
 
+/**
+ * A batch post in steady state (not the contract's first: its counter word already written), as a
+ * transaction on anvil, split into the 21,000 base, calldata (4 per zero byte, 16 per other) and
+ * execution.
+ */
+export interface BatchPostGas {
+  readonly receipts: number;
+  readonly dataBytes: number;
+  readonly txGas: number;
+  readonly calldataGas: number;
+  readonly executionGas: number;
+}
+
 export interface ContractsBench {
   readonly model: { shape: string; seed: number; positions: number };
   readonly oneStep: OneStepGas[];
   readonly forge: ForgeGas[];
+  readonly batchPosts: BatchPostGas[];
   readonly bonds: {
     readonly gasPriceGwei: number;
     readonly assumedOneStepGas: number;
@@ -84,6 +107,41 @@ function forgeGasReport(): ForgeGas[] {
         max: g.max,
       })),
     );
+}
+
+/** Posts batches of `sizes` receipts (0: empty data) after a first one, and measures each post. */
+async function batchPostGas(c: ChainClients, sizes: readonly number[]): Promise<BatchPostGas[]> {
+  const d = await deployCore(c, coreParamsOf(DEFAULT_OTR_PARAMS));
+  await becomeSequencer(c, d, DEFAULT_OTR_PARAMS.rollup.sequencerBond);
+  const chainId = BigInt(await c.public.getChainId());
+  const out: BatchPostGas[] = [];
+  for (const [i, n] of [0, ...sizes].entries()) {
+    const signed = Array.from({ length: n }, (_, j) =>
+      signReceipt(devReceipt(j, chainId, d.rollup), ENCLAVE_KEY),
+    );
+    const data = n === 0 ? new Uint8Array(0) : encodeBatchData(signed);
+    const root = keccakUtf8(`batch ${i}`);
+    const hash = await send(c, d.rollup, rollupAbi, "postBatch", [
+      BigInt(i),
+      root,
+      Math.max(1, n),
+      bytesToHex(data),
+    ]);
+    if (i === 0) continue; // the first post also writes the batch counter from zero
+    const tx = await c.public.getTransaction({ hash });
+    const receipt = await c.public.getTransactionReceipt({ hash });
+    const input = hexToBytes(tx.input);
+    const calldataGas = input.reduce((g, byte) => g + (byte === 0 ? 4 : 16), 0);
+    const txGas = Number(receipt.gasUsed);
+    out.push({
+      receipts: n,
+      dataBytes: data.length,
+      txGas,
+      calldataGas,
+      executionGas: txGas - 21_000 - calldataGas,
+    });
+  }
+  return out;
 }
 
 export async function benchContracts(log: (line: string) => void, positions = 64): Promise<ContractsBench> {
@@ -159,17 +217,20 @@ export async function benchContracts(log: (line: string) => void, positions = 64
       oneStep.push({ op: name, pos: id.pos, calldataBytes: (evidence.length - 2) / 2, gas: Number(gas) });
       log(`  ${name} at position ${id.pos}: ${Number(gas).toLocaleString("en-US")} gas`);
     }
+    log("contracts: batch posts in steady state");
+    const batchPosts = await batchPostGas(c, [0, 1, 100]);
     log("contracts: forge test --gas-report");
     const forge = forgeGasReport();
     const d = DEFAULT_OTR_PARAMS.dispute;
     const measuredOneStep = Math.max(...oneStep.map((r) => r.gas));
     const fn = (name: string) => forge.find((r) => r.contract === "DisputeGame" && r.fn === name)?.max ?? 0;
-    // Moves as transactions: forge reports execution gas; add 21,000 and the calldata of a 16-child move.
+    // Moves as transactions: forge's tests play 2-child moves; add the calldata of 14 more children
+    // (16 gas per byte) for the protocol's 16-child dissections.
     const measured: DisputeParams = {
       ...d,
       gas: {
-        attack: fn("attack") + 21_000 + 16 * 16 * 32,
-        dissect: fn("dissect") + 21_000 + 16 * 16 * 32,
+        attack: fn("attack") + 14 * 32 * 16,
+        dissect: fn("dissect") + 14 * 32 * 16,
         oneStep: measuredOneStep + fn("oneStep"),
       },
     };
@@ -177,6 +238,7 @@ export async function benchContracts(log: (line: string) => void, positions = 64
       model: { shape: "15m", seed: SEED, positions },
       oneStep,
       forge,
+      batchPosts,
       bonds: {
         gasPriceGwei: Number(d.bondGasPriceWei) / 1e9,
         assumedOneStepGas: d.gas.oneStep,

@@ -535,14 +535,39 @@ if (run("contracts")) {
           r.median.toLocaleString("en-US"),
           r.max.toLocaleString("en-US"),
           r.fn === "attack" || r.fn === "dissect"
-            ? `≤ 80,000: ${r.max <= 80_000 ? "met" : "NOT met"}`
-            : r.fn === "postBatch"
-              ? `≤ 60,000 + data: ${r.median <= 60_000 ? "met" : "NOT met"}`
-              : "–",
+            ? `≤ 80,000: ${r.max <= 80_000 ? "met" : "NOT met"} as a transaction`
+            : "–",
         ]),
       {
         title:
-          "Moves, batches and registration (forge test --gas-report: execution gas, without the 21,000 base and calldata)",
+          "Moves, batches and registration (forge test --gas-report: each call as a transaction, the 21,000 base and calldata included)",
+        digits: 0,
+      },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      [
+        "receipts",
+        "data bytes",
+        "transaction gas",
+        "base",
+        "calldata",
+        "execution",
+        "target ≤ 60,000 + data",
+      ],
+      k.batchPosts.map((p) => [
+        p.receipts,
+        p.dataBytes,
+        p.txGas.toLocaleString("en-US"),
+        "21,000",
+        p.calldataGas.toLocaleString("en-US"),
+        p.executionGas.toLocaleString("en-US"),
+        `execution ${p.executionGas <= 60_000 ? "met" : "NOT met"}; transaction ${p.txGas - p.calldataGas <= 60_000 ? "met" : "NOT met"}`,
+      ]),
+      {
+        title:
+          "Rollup.postBatch in steady state on anvil (a later batch: the counter word is already written); data = the batch's receipts in calldata",
         digits: 0,
       },
     )}`,

@@ -16,8 +16,9 @@ import {VerinferToken} from "./VerinferToken.sol";
 /// are EIP-712 data in this contract's domain (`verinfer`, `1`, chainId, this address). The sequencer
 /// posts batch roots in index order, bonded; each receipt becomes final when its batch's window closes
 /// unless the dispute game opened a dispute against it, and a lost dispute voids that receipt alone. A
-/// censored client forces its receipt in; a sequencer that breaks a signed inclusion promise loses its
-/// bond.
+/// censored client forces its receipt in, as a batch of one numbered from FORCED_BASE so that it never
+/// takes an index the sequencer has promised; a sequencer that breaks a signed inclusion promise loses
+/// its bond.
 contract Rollup is Ownable, EIP712 {
     using SafeERC20 for IERC20;
 
@@ -35,6 +36,9 @@ contract Rollup is Ownable, EIP712 {
         Voided
     }
 
+    /// @dev Two storage words. The data's pointer (keccak256 of the calldata, or of the blobs' versioned
+    /// hashes) and who posted are in the BatchPosted event, which readers of the data follow anyway; a
+    /// forced receipt's digest is in ReceiptForced.
     struct Batch {
         bytes32 root;
         uint32 count;
@@ -42,9 +46,6 @@ contract Rollup is Ownable, EIP712 {
         uint64 postedAt;
         /// @dev The block it was posted in: spot-check selection draws from a later block's hash.
         uint64 postedBlock;
-        /// @dev keccak256 of the calldata, or of the blobs' versioned hashes, or the forced receipt's digest.
-        /// Who posted is in the event (the sequencer, or the client that forced a receipt in).
-        bytes32 dataRef;
     }
 
     struct InclusionPromise {
@@ -64,11 +65,21 @@ contract Rollup is Ownable, EIP712 {
     /// @notice Share (basis points) of a slashed sequencer bond paid to whoever proved the breach.
     uint256 public immutable proverShareBps;
 
+    /// @notice Forced receipts are batches FORCED_BASE, FORCED_BASE + 1, …: the sequencer's indices
+    /// (0, 1, …, promised to clients before they are posted) stay its own. Below 2^32, every batch index
+    /// fits the 4-byte batch field of revealed scores (ScoreCommits).
+    uint64 public constant FORCED_BASE = 1 << 31;
+
     address public sequencer;
+    /// @notice Batches the sequencer has posted (packed with `sequencer`: posting reads both).
+    uint64 public batchCount;
+    /// @notice Receipts forced in by their clients.
+    uint64 public forcedCount;
     uint256 public sequencerBond;
     /// @notice The dispute game: the one contract that may open and settle disputes.
     address public disputeGame;
-    Batch[] internal batches;
+    /// @dev A batch's count is never 0: a zero count means no such batch.
+    mapping(uint64 index => Batch) internal batches;
     /// @dev keccak256(batch, position) → 1 disputed, 2 voided.
     mapping(bytes32 => uint8) internal marks;
     mapping(bytes32 digest => bool) public forced;
@@ -154,48 +165,43 @@ contract Rollup is Ownable, EIP712 {
     function _post(uint64 index, bytes32 root, uint32 count, DataKind kind, bytes32 dataRef) internal {
         if (msg.sender != sequencer) revert NotSequencer(msg.sender);
         if (sequencerBond < minSequencerBond) revert BondTooLow(sequencerBond, minSequencerBond);
-        if (index != batches.length) revert BatchIndexWrong(uint64(batches.length), index);
+        uint64 next = batchCount;
+        // The sequencer's index space ends where forced receipts' begins.
+        if (index != next || next == FORCED_BASE) revert BatchIndexWrong(next, index);
         if (count == 0) revert BatchDataMalformed("a batch holds at least one receipt");
-        batches.push(Batch(root, count, kind, uint64(block.timestamp), uint64(block.number), dataRef));
+        batchCount = next + 1;
+        batches[index] = Batch(root, count, kind, uint64(block.timestamp), uint64(block.number));
         emit BatchPosted(index, root, count, kind, dataRef);
     }
 
     /// @notice A censored client includes its own receipt: the admission checks run here, and the
-    /// receipt becomes a batch of one (root = its leaf at position 0) with its own window.
+    /// receipt becomes a batch of one (root = its leaf at position 0) with its own window, numbered
+    /// FORCED_BASE + n. A receipt the sequencer sequences as well is then on chain twice: readers count
+    /// each digest once (src/chain/postedBatches.ts).
     function forceInclude(Receipts.Receipt calldata r, bytes calldata signature) external returns (uint64 index) {
         bytes32 digest = registry.checkReceipt(r, signature, _domainSeparatorV4());
         if (forced[digest]) revert ReceiptReplayed(digest);
         forced[digest] = true;
-        index = uint64(batches.length);
-        batches.push(
-            Batch(
-                Receipts.leaf(0, digest, signature),
-                1,
-                DataKind.Forced,
-                uint64(block.timestamp),
-                uint64(block.number),
-                digest
-            )
+        index = FORCED_BASE + forcedCount++;
+        batches[index] = Batch(
+            Receipts.leaf(0, digest, signature), 1, DataKind.Forced, uint64(block.timestamp), uint64(block.number)
         );
         emit ReceiptForced(index, digest, msg.sender);
     }
 
     // ---- status and disputes ----
 
-    function batchCount() external view returns (uint256) {
-        return batches.length;
-    }
-
     function batch(uint64 index) external view returns (Batch memory) {
         return batches[index];
     }
 
     function windowEnd(uint64 index) public view returns (uint64) {
-        return index < batches.length ? batches[index].postedAt + challengeWindow : type(uint64).max;
+        Batch storage b = batches[index];
+        return b.count > 0 ? b.postedAt + challengeWindow : type(uint64).max;
     }
 
     function status(uint64 index, uint32 position) public view returns (Status) {
-        if (index >= batches.length || position >= batches[index].count) return Status.Unknown;
+        if (position >= batches[index].count) return Status.Unknown;
         uint8 mark = marks[_key(index, position)];
         if (mark == 2) return Status.Voided;
         if (mark == 1) return Status.Disputed;
@@ -209,7 +215,7 @@ contract Rollup is Ownable, EIP712 {
         view
         returns (bool)
     {
-        if (index >= batches.length || position >= batches[index].count) return false;
+        if (position >= batches[index].count) return false;
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(uint64(position), digest, signatureHash))));
         return MerkleProof.verifyCalldata(proof, batches[index].root, leaf);
     }
@@ -276,7 +282,7 @@ contract Rollup is Ownable, EIP712 {
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(pd, sequencerSignature);
         if (err != ECDSA.RecoverError.NoError || signer != sequencer) revert PromiseSignatureInvalid(signer);
         if (brokenProven[pd]) revert PromiseAlreadyProven();
-        if (p.batch >= batches.length) revert BatchUnknown(p.batch, p.position);
+        if (batches[p.batch].count == 0 || p.batch >= FORCED_BASE) revert BatchUnknown(p.batch, p.position);
         if (p.position < batches[p.batch].count) {
             if (!includes(p.batch, p.position, actualDigest, actualSignatureHash, proof)) {
                 revert ReceiptNotInBatch(actualDigest);

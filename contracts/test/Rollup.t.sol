@@ -74,9 +74,11 @@ contract RollupTest is RollupFixture {
         rollup.postBatch(1, bytes32(uint256(1)), 1, "");
         vm.expectRevert(abi.encodeWithSelector(Rollup.BatchDataMalformed.selector, "a batch holds at least one receipt"));
         rollup.postBatch(0, bytes32(uint256(1)), 0, "");
+        vm.expectEmit(address(rollup));
+        emit Rollup.BatchPosted(0, bytes32(uint256(1)), 1, Rollup.DataKind.Calldata, keccak256(hex"5652423100"));
         rollup.postBatch(0, bytes32(uint256(1)), 1, hex"5652423100");
         vm.stopPrank();
-        assertEq(rollup.batch(0).dataRef, keccak256(hex"5652423100"), "the data's hash is the pointer");
+        assertEq(rollup.batchCount(), 1, "one batch");
         vm.expectRevert(abi.encodeWithSelector(Rollup.NoBlob.selector));
         vm.prank(sequencer);
         rollup.postBatchBlob(1, bytes32(uint256(1)), 1);
@@ -109,12 +111,19 @@ contract RollupTest is RollupFixture {
         assertTrue(rollup.status(0, 1) == Rollup.Status.Final, "the rest of the batch stays final");
     }
 
-    function test_aClientForcesItsReceiptInOnce() public {
+    function test_aClientForcesItsReceiptInOnceWithoutTakingTheSequencersIndex() public {
         (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) = signedReceipt(7);
         uint64 index = rollup.forceInclude(r, sig);
-        assertEq(index, 0, "a batch of one");
-        assertEq(rollup.batch(0).root, Receipts.leaf(0, digest, sig), "root = its leaf at 0");
+        uint64 base = rollup.FORCED_BASE();
+        assertEq(index, base, "a batch of one, in the forced receipts' index space");
+        assertEq(rollup.batch(base).root, Receipts.leaf(0, digest, sig), "root = its leaf at 0");
+        assertTrue(rollup.status(base, 0) == Rollup.Status.Posted, "posted, with its own window");
         assertTrue(rollup.forced(digest), "recorded");
+        assertEq(rollup.forcedCount(), 1, "one forced");
+        // The sequencer's next index is still 0: what it promised stays true.
+        assertEq(rollup.batchCount(), 0, "the sequencer's space is untouched");
+        vm.prank(sequencer);
+        rollup.postBatch(0, bytes32(uint256(1)), 1, "");
         vm.expectRevert(abi.encodeWithSelector(Rollup.ReceiptReplayed.selector, digest));
         rollup.forceInclude(r, sig);
         // A field changed after signing: the signature recovers to someone else.

@@ -6,9 +6,10 @@
 import type { Hex } from "viem";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { decodeScores, evaluatorSeed, type ReceiptScore } from "../protocol/poq/networkEpoch.ts";
-import { receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
+import { type Receipt, receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { decodeBatchData } from "../protocol/rollup/batchData.ts";
 import { BatchTree } from "../protocol/rollup/batchTree.ts";
+import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import type { ChainClients } from "./deploy.ts";
 import { callOf } from "./events.ts";
@@ -43,10 +44,55 @@ export async function batchInfo(c: Reader, rollup: Hex, index: number): Promise<
   };
 }
 
-export async function batchCount(c: Reader, rollup: Hex): Promise<number> {
-  return Number(
-    (await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "batchCount" })) as bigint,
-  );
+/** How many batches the sequencer posted (0, 1, …) and clients forced in (FORCED_BASE, …). */
+export interface BatchCounts {
+  readonly sequenced: number;
+  readonly forced: number;
+}
+
+export async function batchCounts(c: Reader, rollup: Hex): Promise<BatchCounts> {
+  const read = async (functionName: "batchCount" | "forcedCount") =>
+    Number((await c.public.readContract({ address: rollup, abi: rollupAbi, functionName })) as bigint);
+  return { sequenced: await read("batchCount"), forced: await read("forcedCount") };
+}
+
+/**
+ * Visits the batches posted since a follower's cursors — `name` over the sequencer's batches and
+ * `${name}Forced` over forced receipts — in index order within each space, moving a cursor past a batch
+ * only once `visit` returned true for it. Returns whether both spaces were visited to their end.
+ */
+export async function followBatches(
+  counts: BatchCounts,
+  cursor: { get(name: string): number; set(name: string, value: number): void },
+  name: string,
+  visit: (index: number) => Promise<boolean>,
+): Promise<boolean> {
+  let caughtUp = true;
+  for (const [key, base, count] of [
+    [name, 0, counts.sequenced],
+    [`${name}Forced`, FORCED_BASE, counts.forced],
+  ] as const) {
+    let i = cursor.get(key);
+    while (i < count && (await visit(base + i))) cursor.set(key, ++i);
+    caughtUp &&= i >= count;
+  }
+  return caughtUp;
+}
+
+/** The transaction that posted batch `index` (BatchPosted, or ReceiptForced for a forced receipt). */
+export async function postingLog(
+  c: Reader,
+  rollup: Hex,
+  index: number,
+): Promise<{ transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } } | undefined> {
+  const logs = (await c.public.getContractEvents({
+    address: rollup,
+    abi: rollupAbi,
+    eventName: index >= FORCED_BASE ? "ReceiptForced" : "BatchPosted",
+    args: { index: BigInt(index) },
+    fromBlock: 0n,
+  } as never)) as unknown as { transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } }[];
+  return logs[0];
 }
 
 /** A posted batch's receipts as its calldata carries them, their digests and tree. */
@@ -57,8 +103,9 @@ export interface PostedBatch {
 }
 
 /**
- * Reads batch `index`'s receipts from its posting transaction; null for a forced inclusion (no data
- * posted) or data that does not decode (`onMalformed` says why).
+ * Reads batch `index`'s receipts from its posting transaction: the batch data of a `postBatch`, or the
+ * receipt a client passed to `forceInclude`. Null for blobs (not read here) or data that does not decode
+ * (`onMalformed` says why).
  */
 export async function readPostedBatch(
   c: Reader,
@@ -66,23 +113,25 @@ export async function readPostedBatch(
   index: number,
   onMalformed: (why: string) => void = () => {},
 ): Promise<PostedBatch | null> {
-  const logs = (await c.public.getContractEvents({
-    address: rollup,
-    abi: rollupAbi,
-    eventName: "BatchPosted",
-    args: { index: BigInt(index) },
-    fromBlock: 0n,
-  } as never)) as unknown as { transactionHash: Hex }[];
-  const log = logs[0];
+  const log = await postingLog(c, rollup, index);
   if (!log) return null;
   const call = await callOf(c, rollupAbi, log.transactionHash);
-  if (call.functionName !== "postBatch") return null;
-  const decoded = decodeBatchData(hexToBytes(call.args[3] as Hex));
-  if (!decoded.ok) {
-    onMalformed(decoded.error.message);
-    return null;
-  }
-  const receipts = decoded.value;
+  let receipts: SignedReceipt[];
+  if (call.functionName === "forceInclude") {
+    // The contract checked this receipt's signature under its own domain: the chain and this rollup.
+    const [struct, signature] = call.args as [Omit<Receipt, "chainId" | "settlement">, Hex];
+    const chainId = BigInt(await c.public.getChainId());
+    // Addresses as the batch data decodes them (lowercase hex).
+    const receipt = { ...struct, worker: struct.worker.toLowerCase() as Hex, chainId, settlement: rollup };
+    receipts = [{ receipt, signature }];
+  } else if (call.functionName === "postBatch") {
+    const decoded = decodeBatchData(hexToBytes(call.args[3] as Hex));
+    if (!decoded.ok) {
+      onMalformed(decoded.error.message);
+      return null;
+    }
+    receipts = decoded.value;
+  } else return null;
   const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
   const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
   return { receipts, digests, tree };

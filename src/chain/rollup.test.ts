@@ -11,7 +11,7 @@ import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import type { SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signDigest, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
-import { RollupState } from "../protocol/rollup/rollupState.ts";
+import { FORCED_BASE, RollupState } from "../protocol/rollup/rollupState.ts";
 import {
   leafOfSigned,
   type ProvisionalFinality,
@@ -23,6 +23,7 @@ import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { rollupAbi } from "./generated/contracts.ts";
+import { batchCounts, batchInfo, postingLog, readPostedBatch } from "./postedBatches.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
 
 const TOKEN = 10n ** 18n;
@@ -102,14 +103,15 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
         abi: rollupAbi,
         functionName: "batch",
         args: [BigInt(b.index)],
-      })) as { root: Hex; count: number; dataRef: Hex; postedAt: bigint };
+      })) as { root: Hex; count: number; postedAt: bigint };
       expect(posted.root).toBe(b.root);
-      expect(posted.dataRef).toBe(viemKeccak(bytesToHex(b.data)));
+      const dataRef = (await postingLog(c, d.rollup, b.index))?.args.dataRef as Hex;
+      expect(dataRef).toBe(viemKeccak(bytesToHex(b.data)));
       state.post(
         {
           root: b.root,
           count: b.count,
-          dataPointer: { kind: "calldata", ref: posted.dataRef },
+          dataPointer: { kind: "calldata", ref: dataRef },
           poster: d.owner,
         },
         b.index,
@@ -165,18 +167,28 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
   it("a forced receipt is a batch of one whose root is the TypeScript leaf at position 0", async () => {
     const signed: SignedReceipt = signReceipt(receiptOf(99), ENCLAVE_KEY);
     const { chainId, settlement, ...struct } = signed.receipt;
+    const before = await batchCounts(c, d.rollup);
     await send(c, d.rollup, rollupAbi, "forceInclude", [struct, signed.signature]);
-    const index =
-      (await c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "batchCount" })) - 1n;
-    const posted = (await c.public.readContract({
-      address: d.rollup,
-      abi: rollupAbi,
-      functionName: "batch",
-      args: [index],
-    })) as { root: Hex; count: number };
+    const after = await batchCounts(c, d.rollup);
+    // Numbered in the forced receipts' own space: the sequencer's next index is unchanged.
+    expect(after).toEqual({ sequenced: before.sequenced, forced: before.forced + 1 });
+    const index = FORCED_BASE + before.forced;
+    expect(
+      await c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "FORCED_BASE" }),
+    ).toBe(BigInt(FORCED_BASE));
+    const posted = await batchInfo(c, d.rollup, index);
     const digest = checkReceipt(signed, tsRegistry(), pureSecp256k1);
     if (!digest.ok) throw new Error(digest.error.message);
+    expect(posted).toMatchObject({ count: 1, kind: 2 });
     expect(posted.root).toBe(bytesToHex(leafOfSigned(0, digest.value.digest, signed.signature)));
+    // Followers read the forced receipt back from the transaction, as they read a batch's data.
+    const read = await readPostedBatch(c, d.rollup, index);
+    expect(read?.digests).toEqual([digest.value.digest]);
+    expect(read?.tree.root).toBe(posted.root);
+    expect(read?.receipts[0]?.receipt).toMatchObject({
+      ...signed.receipt,
+      worker: signed.receipt.worker.toLowerCase(),
+    });
     expect(await simulate("forceInclude", [struct, signed.signature])).toBe("RECEIPT_REPLAYED");
   });
 

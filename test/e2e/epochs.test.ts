@@ -7,9 +7,11 @@
  * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
  * less than every honest evaluator; and the gateway then routes by the epoch's PoQ quality and cost.
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
@@ -17,6 +19,8 @@ import { rewardTree } from "../../src/chain/epochs.ts";
 import { epochsAbi, scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches, followEpochs } from "../../src/node/devnet/epochReport.ts";
+import { readKeyFile, writeKeyFile } from "../../src/node/keys.ts";
+import { signRoleMessage } from "../../src/node/roleAuth.ts";
 import { bytesToHex } from "../../src/protocol/encoding/hex.ts";
 import { keccakUtf8 } from "../../src/protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
@@ -24,9 +28,13 @@ import { DEFAULT_POQ_ROUND_PARAMS } from "../../src/protocol/params/poq.ts";
 import { rewardEntries } from "../../src/protocol/poea/epoch.ts";
 import { networkEpochRounds } from "../../src/protocol/poq/networkEpoch.ts";
 import { initialTrust } from "../../src/protocol/poq/round.ts";
+import { FORCED_BASE } from "../../src/protocol/rollup/rollupState.ts";
 import { jsonText } from "../../src/report/json.ts";
 import { formatVrf } from "../../src/report/tokens.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
+
+const run = promisify(execFile);
+const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
 
 let devnet: Devnet;
 
@@ -47,7 +55,7 @@ afterAll(() => devnet?.stop());
 describe("PoQ and epoch rewards on the devnet", () => {
   it("scores, commits, reveals, settles and pays each epoch on chain; cheats and colluders lose", async () => {
     const cheat = devnet.workers.find((w) => w.adversary !== "none")?.address.toLowerCase() as Hex;
-    const served: { worker: string; batch: number }[] = [];
+    const served: { worker: string; batch: number; position: number; answer: unknown }[] = [];
     while (served.length < 8 || !served.some((s) => s.worker === cheat)) {
       const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
         method: "POST",
@@ -60,18 +68,86 @@ describe("PoQ and epoch rewards on the devnet", () => {
         }),
       });
       expect(r.status).toBe(200);
-      const { verinfer } = (await r.json()) as { verinfer: { receipt: { worker: string }; batch: number } };
-      served.push({ worker: verinfer.receipt.worker.toLowerCase(), batch: verinfer.batch });
+      const answer = (await r.json()) as {
+        verinfer: { receipt: { worker: string }; batch: number; position: number };
+      };
+      const { verinfer } = answer;
+      served.push({
+        worker: verinfer.receipt.worker.toLowerCase(),
+        batch: verinfer.batch,
+        position: verinfer.position,
+        answer,
+      });
       expect(served.length).toBeLessThan(60);
     }
-    const batches = [...new Set(served.map((s) => s.batch))];
+    const honest = devnet.workers.find((w) => w.adversary === "none");
+    // Forced inclusion, with the CLI a client runs: (1) a client that does not trust the sequencer
+    // forces in the receipt it was just promised (the receipt is then on chain twice); (2) a receipt
+    // the sequencer never saw — a worker served it to a gateway that kept it out of its batches.
+    const dup = served.find((s) => s.worker !== cheat) as (typeof served)[number];
+    const keyFile = join(devnet.dir, "client.key");
+    writeKeyFile(keyFile, devnet.keys[5] as Hex);
+    let forcedFiles = 0;
+    // Asynchronous: a blocked event loop would stop draining the pipes of the processes this test runs.
+    const force = async (answer: unknown) => {
+      const file = join(devnet.dir, `forced-${forcedFiles++}.json`);
+      writeFileSync(file, JSON.stringify(answer));
+      const deployment = join(devnet.dir, "deployment.json");
+      const { stdout } = await run(process.execPath, [
+        BIN,
+        "chain",
+        "force-include",
+        file,
+        "--deployment",
+        deployment,
+        "--key-file",
+        keyFile,
+        "--json",
+      ]);
+      return JSON.parse(stdout) as { batch: number; position: number; digest: Hex };
+    };
+    const forcedDup = await force(dup.answer);
+    expect(forcedDup.batch).toBe(FORCED_BASE);
+    const body = JSON.stringify({
+      requestId: keccakUtf8("a request the sequencer never saw"),
+      messages: [{ role: "user", content: "tell me about the hills" }],
+      params: { temperature: 1, topP: 1, maxTokens: 10, stop: [] },
+      seed: 7,
+    });
+    const gatewayKey = readKeyFile(join(devnet.dir, "gateway", "sequencer.key"));
+    const direct = await fetch(`${honest?.url}/v1/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...signRoleMessage(gatewayKey, "POST", "/v1/infer", body, Date.now()),
+      },
+      body,
+    });
+    expect(direct.status).toBe(200);
+    const last = JSON.parse((await direct.text()).trim().split("\n").at(-1) as string) as {
+      receipt: { receipt: unknown; signature: Hex };
+    };
+    const forcedUnseen = await force(last.receipt);
+    expect(forcedUnseen.batch).toBe(FORCED_BASE + 1);
+    // The same receipt twice is refused with the contract's named error, as a coded CLI failure.
+    await expect(force(last.receipt)).rejects.toThrow(/RECEIPT_REPLAYED/);
+    // The sequencer's numbering is untouched: it goes on posting the batches it promised.
+    const after = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "and the sky?" }], max_tokens: 4 }),
+    });
+    const promisedAfter = ((await after.json()) as { verinfer: { batch: number } }).verinfer.batch;
+    expect(promisedAfter).toBeGreaterThanOrEqual(Math.max(...served.map((s) => s.batch)));
+    const sequenced = [...new Set([...served.map((s) => s.batch), promisedAfter])];
+    const batches = [...sequenced, FORCED_BASE, FORCED_BASE + 1];
     // Wait for the batches to be posted before reading their epochs.
     const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
     for (;;) {
       const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
         batches: { posted: number };
       };
-      if (n.batches.posted >= Math.max(...batches) + 1) break;
+      if (n.batches.posted >= Math.max(...sequenced) + 1) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const epochs = await epochsOfBatches(devnet.deployment, batches);
@@ -162,6 +238,23 @@ describe("PoQ and epoch rewards on the devnet", () => {
       expect(report.entries.some((x) => x.role === "fisherman")).toBe(true);
     }
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
+    // The forced receipts count once each: the unseen one in its forced batch, the duplicate once (in
+    // the sequencer's batch when both landed in the same epoch, else in the earlier one).
+    const counted = new Map<string, number>();
+    for (const report of reports) {
+      if (!report || report.status === "empty") continue;
+      const full = (await (await fetch(`${devnet.settler?.url}/v1/epochs/${report.epoch}`)).json()) as {
+        inputs: { receipts: { batch: number; position: number }[] };
+      };
+      for (const r of full.inputs.receipts) {
+        const key = `${r.batch}:${r.position}`;
+        counted.set(key, (counted.get(key) ?? 0) + 1);
+      }
+    }
+    expect(counted.get(`${FORCED_BASE + 1}:0`)).toBe(1);
+    expect((counted.get(`${dup.batch}:${dup.position}`) ?? 0) + (counted.get(`${FORCED_BASE}:0`) ?? 0)).toBe(
+      1,
+    );
     // The gateway now routes by the epoch's PoQ quality and cost efficiency.
     const latest = reports.filter((r) => r && Object.keys(r.attribution).length > 0).at(-1);
     const honestWorker = devnet.workers.find((w) => w.adversary === "none")?.address.toLowerCase() as string;

@@ -16,6 +16,7 @@ interface Vm {
     /// @notice Matches the error's selector only, whatever its arguments.
     function expectPartialRevert(bytes4 revertSelector) external;
     function expectRevert() external;
+    function expectEmit(address emitter) external;
     function assume(bool) external pure;
     function label(address, string calldata) external;
 }

@@ -1,10 +1,15 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
+import { writeKeyFile } from "../../node/keys.ts";
+import { receiptToJson } from "../../protocol/receipt/receipt.ts";
+import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
 import { cli } from "../../testing/cli.ts";
+import { devReceipt, ENCLAVE_KEY } from "../../testing/devWorker.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verinfer-chain-"));
 let chain: LocalChain;
@@ -76,6 +81,41 @@ describe("verinfer chain", () => {
       expect(r.code, args.join(" ")).toBe(code);
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it("force-include refuses what the rollup would refuse, each with a coded error", async () => {
+    const d = JSON.parse(readFileSync(join(dir, "deployment.json"), "utf8")) as { rollup: Hex };
+    const keyFile = join(dir, "client.key");
+    writeKeyFile(keyFile, chain.keys[4] as Hex);
+    const file = (name: string, value: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof value === "string" ? value : JSON.stringify(value));
+      return path;
+    };
+    const signed = (chainId: bigint) =>
+      receiptToJson(signReceipt(devReceipt(1, chainId, d.rollup), ENCLAVE_KEY));
+    for (const [path, message] of [
+      [join(dir, "none.json"), /FILE_NOT_FOUND/],
+      [file("notjson.json", "{"), /RECEIPT_MALFORMED.*not JSON/],
+      [file("noreceipt.json", { verinfer: { batch: 1 } }), /RECEIPT_MALFORMED/],
+      [file("otherchain.json", signed(1n)), /RECEIPT_DOMAIN_MISMATCH/],
+      // Well-formed and for this rollup, but its worker never registered: the contract's own refusal.
+      [file("unregistered.json", signed(31337n)), /RECEIPT_WORKER_UNKNOWN/],
+    ] as const) {
+      const r = await cli(
+        "chain",
+        "force-include",
+        path,
+        "--deployment",
+        join(dir, "deployment.json"),
+        "--key-file",
+        keyFile,
+      );
+      expect(r.code, path).not.toBe(0);
+      expect(r.stderr, path).toMatch(message);
+    }
+    const status = await cli("chain", "status", "--deployment", join(dir, "deployment.json"), "--json");
+    expect(JSON.parse(status.stdout)).toMatchObject({ forcedReceipts: "0" });
   });
 
   it("up deploys on its own chain, prints JSON, and stops the chain on SIGTERM", async () => {

@@ -19,6 +19,7 @@ import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { renderTable } from "../../report/table.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
+import { forceIncludeCommand } from "./forceInclude.ts";
 
 function writeDeployment(path: string, rpcUrl: string, d: Deployment): DeploymentFile {
   const file: DeploymentFile = { kind: "verinfer.deployment", rpcUrl, ...d };
@@ -200,22 +201,26 @@ const statusCommand: CommandSpec = {
     const client = publicClientFor(d.rpcUrl, chainId);
     const read = (address: Hex, abi: readonly unknown[], functionName: string) =>
       client.readContract({ address, abi, functionName } as never) as Promise<unknown>;
-    const [head, batches, sequencer, bond, supply, deposited, withdrawn, slashed] = await Promise.all([
-      client.getBlock(),
-      read(d.rollup, rollupAbi, "batchCount"),
-      read(d.rollup, rollupAbi, "sequencer"),
-      read(d.rollup, rollupAbi, "sequencerBond"),
-      read(d.token, verinferTokenAbi, "totalSupply"),
-      read(d.registry, registryAbi, "deposited"),
-      read(d.registry, registryAbi, "withdrawn"),
-      read(d.registry, registryAbi, "slashed"),
-    ]);
+    const [head, batches, forced, sequencer, bond, supply, deposited, withdrawn, slashed] = await Promise.all(
+      [
+        client.getBlock(),
+        read(d.rollup, rollupAbi, "batchCount"),
+        read(d.rollup, rollupAbi, "forcedCount"),
+        read(d.rollup, rollupAbi, "sequencer"),
+        read(d.rollup, rollupAbi, "sequencerBond"),
+        read(d.token, verinferTokenAbi, "totalSupply"),
+        read(d.registry, registryAbi, "deposited"),
+        read(d.registry, registryAbi, "withdrawn"),
+        read(d.registry, registryAbi, "slashed"),
+      ],
+    );
     const games = d.disputeGame ? ((await read(d.disputeGame, disputeGameAbi, "gameCount")) as bigint) : null;
     const status = {
       kind: "verinfer.chain-status",
       deployment: d,
       head: { number: head.number, timestamp: head.timestamp },
       batches,
+      forcedReceipts: forced,
       sequencer,
       sequencerBondWei: bond,
       tokenSupplyWei: supply,
@@ -229,6 +234,7 @@ const statusCommand: CommandSpec = {
         [
           ["chain head", `block ${head.number} at ${new Date(Number(head.timestamp) * 1000).toISOString()}`],
           ["batches posted", String(batches)],
+          ["receipts forced in by their clients", String(forced)],
           ["sequencer (bond, tokens)", `${sequencer} (${tokens(bond)})`],
           [
             "stakes deposited / withdrawn / slashed (tokens)",
@@ -247,6 +253,7 @@ const statusCommand: CommandSpec = {
 /** `verinfer chain ...`. */
 export const chainGroup: GroupSpec = {
   name: "chain",
-  summary: "settlement contracts: a local chain with them deployed, deployment to any EVM chain, status",
-  commands: [upCommand, deployCommand, statusCommand],
+  summary:
+    "settlement contracts: a local chain with them deployed, deployment to any EVM chain, status, forced inclusion",
+  commands: [upCommand, deployCommand, statusCommand, forceIncludeCommand],
 };

@@ -9,7 +9,7 @@ import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "../r
 import { checkReceipt, parseRegistry, signReceipt } from "../receipt/verifyReceipt.ts";
 import { decodeBatchData, RECEIPT_DATA_BYTES } from "./batchData.ts";
 import { receiptLeaf } from "./batchTree.ts";
-import { RollupState } from "./rollupState.ts";
+import { FORCED_BASE, RollupState } from "./rollupState.ts";
 import { leafOfSigned, Sequencer } from "./sequencer.ts";
 
 const KEYS = [keccak256(Uint8Array.of(1)), keccak256(Uint8Array.of(2))];
@@ -171,11 +171,14 @@ describe("rollup state", () => {
     expect(chain.status(0, 2, end + 1)).toBe("voided");
     expect(chain.status(0, 4, end + 1)).toBe("final");
     expect(chain.status(0, 5, end + 1)).toBe("unknown");
-    // A forced receipt is a batch of one with its own window.
+    // A forced receipt is a batch of one with its own window, outside the sequencer's index space.
     const forced = receipt(1, 77);
     const root = bytesToHex(leafOfSigned(0, bytesToHex(receiptDigest(forced.receipt)), forced.signature));
-    expect(chain.forceInclude(root, WORKERS[1] as Hex, 200)).toMatchObject({ index: 1, count: 1 });
-    expect(chain.status(1, 0, 200 + PARAMS.challengeWindowMs)).toBe("final");
+    expect(chain.forceInclude(root, WORKERS[1] as Hex, 200)).toMatchObject({ index: FORCED_BASE, count: 1 });
+    expect(chain.status(FORCED_BASE, 0, 200 + PARAMS.challengeWindowMs)).toBe("final");
+    expect(
+      chain.post({ root, count: 1, dataPointer: { kind: "calldata", ref: root }, poster: root }, 1, 300),
+    ).toMatchObject({ ok: true, value: { index: 1 } });
   });
 
   it("proves a broken inclusion promise, and refuses to call a kept one broken", () => {

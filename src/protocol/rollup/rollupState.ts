@@ -13,6 +13,14 @@ import type { Hash32 } from "../verifiable/trace.ts";
 import { receiptLeaf } from "./batchTree.ts";
 import type { ProvisionalFinality } from "./sequencer.ts";
 
+/**
+ * Receipts forced in by their clients are batches FORCED_BASE, FORCED_BASE + 1, …, apart from the
+ * sequencer's 0, 1, …: a forced receipt never takes an index the sequencer has already promised
+ * (Rollup.FORCED_BASE). Below 2^32, so every batch index fits the 4-byte batch field of revealed scores
+ * (poq/networkEpoch.ts).
+ */
+export const FORCED_BASE = 2 ** 31;
+
 /** A batch as posted on chain. */
 export interface PostedBatch {
   readonly index: number;
@@ -29,44 +37,48 @@ export type ReceiptStatus = "unknown" | "posted" | "disputed" | "final" | "voide
 
 /** The chain's view of the rollup. */
 export class RollupState {
-  private readonly batches: PostedBatch[] = [];
+  private readonly batches = new Map<number, PostedBatch>();
+  private sequenced = 0;
+  private forced = 0;
   private readonly disputed = new Set<string>();
   private readonly voided = new Set<string>();
 
   constructor(private readonly params: RollupParams) {}
 
-  /** Batches posted so far (forced ones included), in order. */
-  get posted(): readonly PostedBatch[] {
-    return this.batches;
+  /** A posted batch (the sequencer's or a forced receipt's), if any. */
+  batch(index: number): PostedBatch | undefined {
+    return this.batches.get(index);
   }
 
-  /** Posts the next batch. */
+  /** Posts the sequencer's next batch. */
   post(batch: Omit<PostedBatch, "index" | "postedAt">, index: number, now: number): Verdict<PostedBatch> {
-    if (index !== this.batches.length)
-      return fail("BATCH_UNKNOWN", `the next batch is ${this.batches.length}, not ${index}`, {
-        expected: this.batches.length,
+    if (index !== this.sequenced || index === FORCED_BASE)
+      return fail("BATCH_UNKNOWN", `the next batch is ${this.sequenced}, not ${index}`, {
+        expected: this.sequenced,
       });
     if (!(Number.isInteger(batch.count) && batch.count >= 1))
       return fail("BATCH_DATA_MALFORMED", `a batch holds at least one receipt, not ${batch.count}`);
     const posted = { ...batch, index, postedAt: now };
-    this.batches.push(posted);
+    this.batches.set(index, posted);
+    this.sequenced++;
     return ok(posted);
   }
 
   /**
    * A client includes its own receipt (it verified the receipt's signature and registry facts like the
-   * sequencer would): a batch of one, with its own challenge window. The sequencer must skip it.
+   * sequencer would): a batch of one, numbered from FORCED_BASE, with its own challenge window. The
+   * sequencer must skip it.
    */
   forceInclude(root: Hex, client: Hex, now: number): PostedBatch {
     const posted: PostedBatch = {
-      index: this.batches.length,
+      index: FORCED_BASE + this.forced++,
       root,
       count: 1,
       dataPointer: { kind: "forced", ref: root },
       postedAt: now,
       poster: client,
     };
-    this.batches.push(posted);
+    this.batches.set(posted.index, posted);
     return posted;
   }
 
@@ -76,13 +88,13 @@ export class RollupState {
 
   /** When a batch's challenge window closes. */
   windowEnd(batch: number): number {
-    const b = this.batches[batch];
+    const b = this.batches.get(batch);
     return b ? b.postedAt + this.params.challengeWindowMs : Number.POSITIVE_INFINITY;
   }
 
   /** A receipt's status at `now`. */
   status(batch: number, position: number, now: number): ReceiptStatus {
-    const b = this.batches[batch];
+    const b = this.batches.get(batch);
     if (!b || position < 0 || position >= b.count) return "unknown";
     const k = this.key(batch, position);
     if (this.voided.has(k)) return "voided";
@@ -122,8 +134,9 @@ export class RollupState {
     actual: { readonly digest: Hex; readonly signatureHash: Hex; readonly proof: readonly Hex[] } | null,
     hash: Hash32,
   ): Verdict<{ readonly reason: string }> {
-    const b = this.batches[promise.batch];
-    if (!b) return fail("BATCH_UNKNOWN", `batch ${promise.batch} has not been posted`);
+    const b = this.batches.get(promise.batch);
+    if (!b || promise.batch >= FORCED_BASE)
+      return fail("BATCH_UNKNOWN", `batch ${promise.batch} has not been posted`);
     if (promise.position >= b.count)
       return ok({
         reason: `batch ${b.index} holds ${b.count} receipts, the promise says position ${promise.position}`,

@@ -651,7 +651,7 @@ export function simulateOtr(
   if (a.kind === "griefing")
     for (let g = 0; g < a.disputes && g < batchMembers.length; g++) {
       const m = (batchMembers[g] as number[])[0] as number;
-      disputeReceipt(m, (chain.posted[g]?.postedAt ?? 0) + c.fishermen.reactionMs, "worker");
+      disputeReceipt(m, (chain.batch(g)?.postedAt ?? 0) + c.fishermen.reactionMs, "worker");
     }
 
   // Latencies.

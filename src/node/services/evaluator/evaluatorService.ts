@@ -18,12 +18,13 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { scoreCommitsAbi } from "../../../chain/generated/contracts.ts";
 import {
-  batchCount,
+  batchCounts,
   batchInfo,
   chainTime,
   epochAt,
   epochEnd,
   evaluatorSeedOf,
+  followBatches,
   readPostedBatch,
   registeredAt,
   type ScoreClock,
@@ -76,18 +77,12 @@ CREATE TABLE IF NOT EXISTS commits (epoch INTEGER PRIMARY KEY, scores TEXT NOT N
 
 export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const scoreCommits = o.deployment.scoreCommits as Hex;
-  const {
-    db,
-    progress: cursor,
-    setProgress: setCursor,
-  } = openFollowerStore(o.dataDir, "evaluator.sqlite", SCHEMA);
+  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "evaluator.sqlite", SCHEMA);
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
   const metrics = new NodeMetrics("evaluator");
   const scored = metrics.counter("receipts_scored_total", "sampled receipts, by outcome", ["outcome"]);
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
   let clock: ScoreClock | null = null;
-  const progress = () => cursor("nextBatch");
-  const setProgress = (value: number) => setCursor("nextBatch", value);
 
   /** The receipt's query and answer as texts, or why they could not be had. */
   async function textsOf(
@@ -232,14 +227,15 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     clock ??= await scoreClock(o.chain, scoreCommits);
     // Time first: every batch posted in an epoch that has ended by `now` is then within `count`.
     const now = await chainTime(o.chain);
-    const count = await batchCount(o.chain, o.deployment.rollup);
-    let i = progress();
-    while (i < count && (await scoreBatch(i, clock))) setProgress(++i);
-    await commitAndReveal(clock, now, i === count);
+    const k = clock;
+    const counts = await batchCounts(o.chain, o.deployment.rollup);
+    const cursor = { get: progress, set: setProgress };
+    const caughtUp = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k));
+    await commitAndReveal(clock, now, caughtUp);
   });
 
   const app = followerApp(metrics, o.logger);
-  app.get("/health", async () => ({ ok: true, role: "evaluator", nextBatch: progress() }));
+  app.get("/health", async () => ({ ok: true, role: "evaluator", nextBatch: progress("nextBatch") }));
   app.get("/v1/scores", async () => ({
     evaluator: me,
     epochs: db

@@ -4,7 +4,13 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
-import { batchCount, chainTime, type PostedBatch, readPostedBatch } from "../../../chain/postedBatches.ts";
+import {
+  batchCounts,
+  chainTime,
+  followBatches,
+  type PostedBatch,
+  readPostedBatch,
+} from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
@@ -16,6 +22,7 @@ import {
   validateSignedReceipt,
 } from "../../../protocol/receipt/receipt.ts";
 import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
+import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
@@ -103,8 +110,14 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
     return b;
   };
-  const forgetBatchesBefore = (index: number) => {
-    for (const i of posted.keys()) if (i < index) posted.delete(i);
+  /** Forgets the batches every pass that reads them has moved past. */
+  const forgetPassedBatches = () => {
+    const passes = o.deployment.spotChecks ? ["nextBatch", "nextObligationBatch"] : ["nextBatch"];
+    const passed = (i: number) =>
+      i >= FORCED_BASE
+        ? passes.every((name) => i < FORCED_BASE + progress(`${name}Forced`))
+        : passes.every((name) => i < progress(name));
+    for (const i of posted.keys()) if (passed(i)) posted.delete(i);
   };
 
   /**
@@ -294,19 +307,14 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
 
   /** Checks every batch posted since the last call and opens the obligations that fell due. */
   async function watchBatches(): Promise<void> {
-    const count = await batchCount(o.chain, o.deployment.rollup);
-    for (let i = progress("nextBatch"); i < count; i++) {
+    const counts = await batchCounts(o.chain, o.deployment.rollup);
+    const cursor = { get: progress, set: setProgress };
+    await followBatches(counts, cursor, "nextBatch", async (i) => {
       await checkBatch(i);
-      setProgress("nextBatch", i + 1);
-    }
-    if (o.deployment.spotChecks)
-      for (let i = progress("nextObligationBatch"); i < count; i++) {
-        if (!(await openObligations(i))) break;
-        setProgress("nextObligationBatch", i + 1);
-      }
-    forgetBatchesBefore(
-      o.deployment.spotChecks ? Math.min(progress("nextBatch"), progress("nextObligationBatch")) : count,
-    );
+      return true;
+    });
+    if (o.deployment.spotChecks) await followBatches(counts, cursor, "nextObligationBatch", openObligations);
+    forgetPassedBatches();
   }
 
   const pass = new Pass(o.logger, "fisherman pass failed; will retry", async () => {

@@ -8,6 +8,7 @@ import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
+import { postingLog } from "../../../chain/postedBatches.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { encodeBatchData } from "../../../protocol/rollup/batchData.ts";
@@ -32,8 +33,8 @@ export function storedBatchTree(
 }
 
 export class BatchPoster {
-  /** The rollup's dispute events (read from block 0 after a restart: applying them is idempotent). */
-  private readonly disputeEvents = new EventCursor();
+  /** The rollup's events (read from block 0 after a restart: applying them is idempotent). */
+  private readonly rollupEvents = new EventCursor();
   private readonly pass: Pass;
 
   constructor(
@@ -41,12 +42,16 @@ export class BatchPoster {
     private readonly chain: ChainClients,
     private readonly rollup: Hex,
     private readonly logger: Logger,
-    /** Called for each batch this process posts (the gateway counts them in its metrics). */
-    private readonly onPosted: (index: number) => void = () => {},
+    private readonly on: {
+      /** Each batch this process posts (the gateway counts them in its metrics). */
+      readonly posted: (index: number) => void;
+      /** Each receipt a client forced in on chain (the sequencer must not sequence it again). */
+      readonly forced: (digest: Hex) => void;
+    },
   ) {
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
       await this.postSealed();
-      await this.followDisputes();
+      await this.followRollup();
       const posted = this.store.batchesIn("posted");
       if (posted.length === 0) return;
       const now = (await this.chain.public.getBlock()).timestamp;
@@ -74,12 +79,17 @@ export class BatchPoster {
     return this.pass.run();
   }
 
-  /** Mirrors the rollup's dispute events into the receipts' statuses. */
-  private async followDisputes(): Promise<void> {
-    await this.disputeEvents.each<{ batch: bigint; position: number; voided?: boolean }>(
+  /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
+  private async followRollup(): Promise<void> {
+    await this.rollupEvents.each<{ batch: bigint; position: number; voided?: boolean; digest?: Hex }>(
       this.chain,
       { address: this.rollup, abi: rollupAbi },
       (log) => {
+        if (log.eventName === "ReceiptForced") {
+          this.on.forced(log.args.digest as Hex);
+          this.logger.info({ digest: log.args.digest }, "a client forced its receipt in");
+          return;
+        }
         const batch = Number(log.args.batch);
         if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
           this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
@@ -138,7 +148,7 @@ export class BatchPoster {
       const mined = await this.chain.public.waitForTransactionReceipt({ hash: s.tx });
       if (mined.status !== "success") throw new Error(`postBatch of batch ${s.index} reverted in ${s.tx}`);
       this.store.markPosted(s.index, s.tx);
-      this.onPosted(s.index);
+      this.on.posted(s.index);
       this.logger.info({ batch: s.index, count: s.count, bytes: s.bytes, tx: s.tx }, "batch posted");
     }
   }
@@ -150,15 +160,8 @@ export class BatchPoster {
       throw new Error(
         `batch ${index} on chain has root ${existing.root}, ours is ${root}: refusing to continue`,
       );
-    const logs = await this.chain.public.getContractEvents({
-      address: this.rollup,
-      abi: rollupAbi,
-      eventName: "BatchPosted",
-      args: { index: BigInt(index) },
-      fromBlock: 0n,
-    } as never);
     const tx =
-      (logs[0] as { transactionHash?: Hex } | undefined)?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
+      (await postingLog(this.chain, this.rollup, index))?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
     this.store.markPosted(index, tx);
     this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
   }

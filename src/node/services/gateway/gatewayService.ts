@@ -205,7 +205,10 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   );
   const endToEnd = metrics.seconds("request_seconds", "whole request, routing and generation included");
   const batchesPosted = metrics.counter("batches_posted_total", "batches posted to the rollup");
-  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger, () => batchesPosted.inc());
+  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger, {
+    posted: () => batchesPosted.inc(),
+    forced: (digest) => sequencer.noteForced(digest),
+  });
   const recentOverheadMs: number[] = [];
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
   let tokensAdmitted = 0;

@@ -6,11 +6,12 @@ import { rewardTree } from "../../../chain/epochs.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
 import {
   type BatchInfo,
-  batchCount,
+  batchCounts,
   batchInfo,
   chainTime,
   epochAt,
   evaluatorSeedOf,
+  followBatches,
   readPostedBatch,
   registeredAt,
   revealEnd,
@@ -62,6 +63,7 @@ interface EpochInputs {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS counted (digest TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
 `;
 
@@ -118,15 +120,16 @@ export function createSettler(o: SettlerOptions): SettlerNode {
   const receiptsOf = (i: EpochInputs) => i.receipts.map((r) => ({ ...r, worker: r.worker as Hex }));
 
   /** Files new batches under the epoch of their posting time. */
-  async function fileBatches(k: ScoreClock, count: number): Promise<void> {
-    for (let b = progress("nextBatch"); b < count; b++) {
+  async function fileBatches(k: ScoreClock): Promise<void> {
+    const counts = await batchCounts(o.chain, rollup);
+    await followBatches(counts, { get: progress, set: setProgress }, "nextBatch", async (b) => {
       const info = await batchInfo(o.chain, rollup, b);
       db.prepare("INSERT OR IGNORE INTO batches (batch, epoch) VALUES (?, ?)").run(
         b,
         epochAt(k, info.postedAt),
       );
-      setProgress("nextBatch", b + 1);
-    }
+      return true;
+    });
   }
 
   /** Receipts voided and disputes still open, per "batch:position", over these batches. */
@@ -148,8 +151,15 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     };
   }
 
-  /** Reads epoch e from the chain; null while one of its batches is not final or a dispute is open. */
-  async function inputsOf(e: number, batches: readonly number[], now: number): Promise<EpochInputs | null> {
+  /**
+   * Reads epoch e from the chain, with the digests of the receipts it counts; null while one of its
+   * batches is not final or a dispute is open.
+   */
+  async function inputsOf(
+    e: number,
+    batches: readonly number[],
+    now: number,
+  ): Promise<{ inputs: EpochInputs; digests: string[] } | null> {
     const window = Number(await read<bigint>(rollup, rollupAbi, "challengeWindow"));
     const infos: [number, BatchInfo][] = [];
     for (const b of batches) infos.push([b, await batchInfo(o.chain, rollup, b)]);
@@ -157,12 +167,24 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const disputes = await disputesOf(batches);
     if (disputes.open > 0) return null;
     const receipts: EpochReceipt[] = [];
+    // A receipt on chain twice (sequenced, and forced in by its client too) counts once: where it was
+    // first seen, by epoch, then batch index (the sequencer's batches before forced ones).
+    const seen = new Set(
+      (db.prepare("SELECT digest FROM counted WHERE epoch < ?").all(e) as { digest: string }[]).map(
+        (r) => r.digest,
+      ),
+    );
+    const digests: string[] = [];
     for (const [b, info] of infos) {
-      const posted = info.kind === 0 ? await readPostedBatch(o.chain, rollup, b) : null;
+      const posted = info.kind !== 1 ? await readPostedBatch(o.chain, rollup, b) : null;
       const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
       if (!posted || seed === null) continue;
       const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock);
-      for (const [position, { receipt: r }] of posted.receipts.entries())
+      for (const [position, { receipt: r }] of posted.receipts.entries()) {
+        const digest = (posted.digests[position] as Hex).toLowerCase();
+        if (seen.has(digest)) continue;
+        seen.add(digest);
+        digests.push(digest);
         receipts.push({
           batch: b,
           position,
@@ -173,6 +195,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
           voided: disputes.voided.has(`${b}:${position}`),
           evaluators: sampleEvaluators(seed, position, sampleFrom, o.round.k),
         });
+      }
     }
     const revealed = await revealedScores(o.chain, scoreCommits as Hex, e);
     const latest = await o.chain.public.getBlockNumber();
@@ -182,7 +205,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       // Watching cannot be proven on chain: every fisherman with stake counts as active.
       fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
     }
-    return {
+    const inputs: EpochInputs = {
       receipts,
       reveals: Object.fromEntries(
         [...revealed].map(([ev, scores]) => [ev, scores.map((s) => [`${s.batch}:${s.position}`, s.score])]),
@@ -190,6 +213,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       fishermen,
       evaluators: await registeredAt(o.chain, registry, 2, latest),
     };
+    return { inputs, digests };
   }
 
   /** Posts epoch e's reward root (minting and depositing its rewards); false while it must wait. */
@@ -199,8 +223,9 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         batch: number;
       }[]
     ).map((r) => r.batch);
-    const inputs = batches.length > 0 ? await inputsOf(e, batches, now) : null;
-    if (batches.length > 0 && inputs === null) return false;
+    const got = batches.length > 0 ? await inputsOf(e, batches, now) : null;
+    if (batches.length > 0 && got === null) return false;
+    const inputs = got?.inputs;
     const minted = o.poea.epochRewards;
     if (!inputs || inputs.receipts.length === 0) {
       db.prepare(
@@ -243,17 +268,21 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       throw error;
     }
     const attribution = Object.fromEntries(outcome.workers.map((w) => [w.worker, w]));
-    db.prepare(
-      "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, 'posted', ?, ?, ?, ?, ?, ?)",
-    ).run(
-      e,
-      root,
-      String(minted),
-      inputsText,
-      jsonText(r.entries),
-      JSON.stringify(outcome.rounds),
-      jsonText(attribution),
-    );
+    db.transaction(() => {
+      db.prepare(
+        "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, 'posted', ?, ?, ?, ?, ?, ?)",
+      ).run(
+        e,
+        root,
+        String(minted),
+        inputsText,
+        jsonText(r.entries),
+        JSON.stringify(outcome.rounds),
+        jsonText(attribution),
+      );
+      const count = db.prepare("INSERT OR IGNORE INTO counted (digest, epoch) VALUES (?, ?)");
+      for (const digest of got?.digests ?? []) count.run(digest, e);
+    })();
     settled.inc({ outcome: "posted" });
     o.logger.info(
       {
@@ -327,7 +356,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       bonded = true;
     }
     const now = await chainTime(o.chain);
-    await fileBatches(clock, await batchCount(o.chain, rollup));
+    await fileBatches(clock);
     for (let e = progress("nextEpoch"); now >= revealEnd(clock, e); e++) {
       if (!(await settle(e, now))) break;
       setProgress("nextEpoch", e + 1);
