@@ -57,14 +57,16 @@ export interface ForgeGas {
 /**
  * A batch post in steady state (not the contract's first: its counter word already written), as a
  * transaction on anvil, split into the 21,000 base, calldata (4 per zero byte, 16 per other) and
- * execution.
+ * execution — unless EIP-7623's calldata floor (21,000 + 10 per zero byte, 40 per other; Prague) is
+ * what the transaction paid, as data-heavy posts do: then execution is hidden under the floor (null).
  */
 export interface BatchPostGas {
   readonly receipts: number;
   readonly dataBytes: number;
   readonly txGas: number;
   readonly calldataGas: number;
-  readonly executionGas: number;
+  readonly floorGas: number;
+  readonly executionGas: number | null;
 }
 
 export interface ContractsBench {
@@ -132,14 +134,10 @@ async function batchPostGas(c: ChainClients, sizes: readonly number[]): Promise<
     const receipt = await c.public.getTransactionReceipt({ hash });
     const input = hexToBytes(tx.input);
     const calldataGas = input.reduce((g, byte) => g + (byte === 0 ? 4 : 16), 0);
+    const floorGas = 21_000 + (calldataGas / 4) * 10;
     const txGas = Number(receipt.gasUsed);
-    out.push({
-      receipts: n,
-      dataBytes: data.length,
-      txGas,
-      calldataGas,
-      executionGas: txGas - 21_000 - calldataGas,
-    });
+    const executionGas = txGas > floorGas ? txGas - 21_000 - calldataGas : null;
+    out.push({ receipts: n, dataBytes: data.length, txGas, calldataGas, floorGas, executionGas });
   }
   return out;
 }

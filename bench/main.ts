@@ -552,7 +552,8 @@ if (run("contracts")) {
         "data bytes",
         "transaction gas",
         "base",
-        "calldata",
+        "calldata (4/16)",
+        "EIP-7623 floor",
         "execution",
         "target ≤ 60,000 + data",
       ],
@@ -562,8 +563,11 @@ if (run("contracts")) {
         p.txGas.toLocaleString("en-US"),
         "21,000",
         p.calldataGas.toLocaleString("en-US"),
-        p.executionGas.toLocaleString("en-US"),
-        `execution ${p.executionGas <= 60_000 ? "met" : "NOT met"}; transaction ${p.txGas - p.calldataGas <= 60_000 ? "met" : "NOT met"}`,
+        p.floorGas.toLocaleString("en-US"),
+        p.executionGas === null ? "(under the floor)" : p.executionGas.toLocaleString("en-US"),
+        p.executionGas === null
+          ? "the floor is the data's price"
+          : `execution ${p.executionGas <= 60_000 ? "met" : "NOT met"}; with the base ${p.executionGas + 21_000 <= 60_000 ? "met" : "NOT met"}`,
       ]),
       {
         title:

@@ -173,7 +173,7 @@ export function costExperiment(base: CostInputs = DEFAULT_COST_INPUTS): Experime
     paper: "$0.07 per query (opML $0.06, ZKML $45+)",
     notes: [
       "$0.07 is reproduced exactly by rho = 1% of queries each paying a 229k-gas Groth16 verification at 10 gwei and $3,000/ETH ($0.0687) and nothing else.",
-      "The same design posting its receipts in calldata pays more for data availability (257 bytes x 16 gas = 4,112 gas, $0.12) than for proofs; blobs make data nearly free.",
+      `The same design posting its receipts in calldata pays more for data availability (${base.receiptBytes} bytes x ${base.calldataGasPerByte} gas = ${(base.receiptBytes * base.calldataGasPerByte).toLocaleString("en-US")} gas, $${round(costPerQuery(base).dataAvailability, 2)}; EIP-7623's calldata floor, as measured) than for proofs; blobs make data nearly free.`,
       `GPU costs: TEE overhead at 17.5% of a 1 s query on a $2.50/h GPU is $0.0001; proving 1% of queries for ${base.proveSeconds} s each (measured, docs/zk.md) is less.`,
       "opML's and ZKML's figures are not decomposed by their papers; the rows show inputs that give them.",
     ],
