@@ -109,7 +109,6 @@ contract DisputeGame is ReentrancyGuard {
     error DisputeDuplicate(uint256 claim);
     error DisputeTooLate(uint256 claim, uint40 deadline);
     error DisputeStepNotCountered(bytes32 correct, bytes32 claimed);
-    error ModelNotVerifiable(bytes32 modelId);
     error DisputeTooLong(uint64 positions, uint32 maxPositions);
     error ReceiptNotInBatch(bytes32 digest);
     error NotResolvableYet(uint40 lastDeadline);
@@ -162,32 +161,16 @@ contract DisputeGame is ReentrancyGuard {
         _attack(game, 0, ROOT_CHILD, r.traceRoot);
     }
 
-    /// @dev The trace's leaf count from the receipt's token counts and the registered model (which must
-    /// be verifiable, and the trace no longer than its disputable length), and the model's weights hash.
-    function _traceOf(Receipts.Receipt calldata r) internal view returns (uint64 leafCount, bytes32 weightsHash) {
-        (bytes32 weights, uint32 steps, uint32 maxPositions,) = registry.models(r.modelId);
-        if (steps == 0) revert ModelNotVerifiable(r.modelId);
+    /// @dev A game over the receipt's trace, whose model must let a trace this long be disputed.
+    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position) internal returns (uint256 game) {
+        (Subject memory subject, uint32 maxPositions) = TraceSubjects.subjectOf(registry, r, batch_, position);
         uint64 positions = Receipts.positions(r);
         if (positions > maxPositions) revert DisputeTooLong(positions, maxPositions);
-        leafCount = uint64(steps) * positions;
+        uint64 leafCount = subject.leafCount;
         if (leafCount == 0) revert DisputeMoveInvalid("a trace has at least one leaf");
-        weightsHash = weights;
-    }
-
-    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position) internal returns (uint256 game) {
-        (uint64 leafCount, bytes32 weightsHash) = _traceOf(r);
         game = games.length;
         Game storage g = games.push();
-        Subject storage s = g.subject;
-        s.traceRoot = r.traceRoot;
-        s.leafCount = leafCount;
-        s.worker = r.worker;
-        s.modelId = r.modelId;
-        s.weightsHash = weightsHash;
-        s.promptHash = r.promptHash;
-        s.paramsHash = r.paramsHash;
-        s.batch = batch_;
-        s.position = position;
+        g.subject = subject;
         uint8 depth = _depth(leafCount);
         g.depth = depth;
         g.lastDeadline = uint40(block.timestamp);
@@ -407,5 +390,31 @@ contract DisputeGame is ReentrancyGuard {
 
     function _depth(uint64 leaves) internal pure returns (uint8 d) {
         while ((uint64(1) << d) < leaves) d++;
+    }
+}
+
+/// @notice What a receipt's trace is, for the dispute game and the spot-checks alike: its root, its
+/// leaf count under the registered model (steps per position × positions), and what it is bound to.
+library TraceSubjects {
+    error ModelNotVerifiable(bytes32 modelId);
+
+    /// @dev Reverts ModelNotVerifiable for a model registered without a step count (not disputable).
+    function subjectOf(Registry registry, Receipts.Receipt calldata r, uint64 batch, uint32 position)
+        internal
+        view
+        returns (DisputeGame.Subject memory s, uint32 maxPositions)
+    {
+        (bytes32 weightsHash, uint32 steps, uint32 maxPositions_,) = registry.models(r.modelId);
+        if (steps == 0) revert ModelNotVerifiable(r.modelId);
+        s.traceRoot = r.traceRoot;
+        s.leafCount = uint64(steps) * Receipts.positions(r);
+        s.worker = r.worker;
+        s.modelId = r.modelId;
+        s.weightsHash = weightsHash;
+        s.promptHash = r.promptHash;
+        s.paramsHash = r.paramsHash;
+        s.batch = batch;
+        s.position = position;
+        maxPositions = maxPositions_;
     }
 }

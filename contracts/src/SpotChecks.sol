@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {DisputeGame} from "./DisputeGame.sol";
+import {DisputeGame, TraceSubjects} from "./DisputeGame.sol";
 import {Receipts} from "./Receipts.sol";
 import {Registry} from "./Registry.sol";
 import {Rollup} from "./Rollup.sol";
@@ -97,7 +97,6 @@ contract SpotChecks is ReentrancyGuard {
     error ProofTooLate(uint64 deadline);
     error NotTheWorker(address caller);
     error ProofNotDue(uint64 deadline);
-    error ModelNotVerifiable(bytes32 modelId);
     error ObligationNotProven(uint64 batch, uint32 position);
     error BindingWindowOver(uint64 deadline);
     error NotTheProof(bytes32 proofHash);
@@ -179,27 +178,9 @@ contract SpotChecks is ReentrancyGuard {
         o.deadline = uint40(rollup.batch(b).postedAt + proofDeadline); // seconds: 2^40 is 34,000 years
         o.worker = r.worker;
         o.selector = keccak256(abi.encode(seeds[b], rollup.batch(b).root, position));
-        DisputeGame.Subject memory subject = _subject(r, b, position);
+        (DisputeGame.Subject memory subject,) = TraceSubjects.subjectOf(registry, r, b, position);
         o.subjectHash = keccak256(abi.encode(subject));
         emit ObligationOpened(b, position, r.worker, o.deadline, o.selector, subject);
-    }
-
-    function _subject(Receipts.Receipt calldata r, uint64 b, uint32 position)
-        internal
-        view
-        returns (DisputeGame.Subject memory s)
-    {
-        (bytes32 weightsHash, uint32 steps,,) = registry.models(r.modelId);
-        if (steps == 0) revert ModelNotVerifiable(r.modelId);
-        s.traceRoot = r.traceRoot;
-        s.leafCount = uint64(steps) * Receipts.positions(r);
-        s.worker = r.worker;
-        s.modelId = r.modelId;
-        s.weightsHash = weightsHash;
-        s.promptHash = r.promptHash;
-        s.paramsHash = r.paramsHash;
-        s.batch = b;
-        s.position = position;
     }
 
     /// @notice The worker answers its open obligation before the deadline: a valid proof meets it, an

@@ -166,6 +166,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     dispute: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
     model: c.model,
     gateway: c.gateway.replace(/\/$/, ""),
+    key,
     sampleRate: c.sampleRate,
     seed: c.seed,
     pollMs: c.pollMs,

@@ -1,13 +1,15 @@
 /**
  * The worker adversaries on a devnet (issue: "each adversary is caught and pays as the spec says,
  * asserted on chain"): workers whose forward pass is faulted, that run a cheaper model, that run
- * nothing, or whose enclave key leaked (half their receipts forged) serve requests with valid, signed
+ * nothing, whose enclave key leaked (half their receipts forged), or that withhold their contexts serve requests with valid, signed
  * receipts; the fisherman re-executes the posted batch, disputes the receipt whose trace root differs,
  * the cheat cannot defend it, and the game resolves on chain: the receipt is voided, the worker's
  * stake slashed by the spec's workerSlash, the fisherman credited; honest receipts become final. And
  * the other way round: a lying challenger against an honest worker's receipt loses — the worker
  * defends it from the context it kept, proves the attacked leaf on chain, keeps its stake and wins the
- * liar's bonds. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
+ * liar's bonds. A worker that also withholds what it served (404 on its traces) is disputed all the
+ * same: the fisherman re-executes from the gateway's copy of the request, which the gateway gives only
+ * to registered checkers who sign for it. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
  * games on from SQLite and the chain and checks the batches it had not reached.
  */
 import { mkdtempSync } from "node:fs";
@@ -27,6 +29,7 @@ import {
   stopProcess,
 } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { signRoleMessage } from "../../src/node/roleAuth.ts";
 import { cheatsOn } from "../../src/node/services/worker/adversaries.ts";
 import { traceStepEvidence } from "../../src/protocol/dispute/traceStep.ts";
 import { attackBond, DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
@@ -40,9 +43,9 @@ let devnet: Devnet;
 beforeAll(async () => {
   devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-adversary-")),
-    workers: 5,
+    workers: 6,
     adversary: "none",
-    adversaries: ["none", "wrong-output", "downgrade", "lazy", "leaked-key"],
+    adversaries: ["none", "wrong-output", "downgrade", "lazy", "leaked-key", "withholding"],
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 0,
@@ -73,7 +76,13 @@ const read = (
 describe("devnet adversaries", () => {
   it("wrong output, downgrade, lazy and a leaked key's forgeries are each disputed by the fisherman, voided and slashed on chain; honest receipts become final", async () => {
     const cheaters = devnet.workers.filter((w) => w.adversary !== "none");
-    expect(cheaters.map((w) => w.adversary)).toEqual(["wrong-output", "downgrade", "lazy", "leaked-key"]);
+    expect(cheaters.map((w) => w.adversary)).toEqual([
+      "wrong-output",
+      "downgrade",
+      "lazy",
+      "leaked-key",
+      "withholding",
+    ]);
     const stakeOf = async (w: string) =>
       ((await read(devnet.deployment.registry, registryAbi, "participant", [w])) as unknown[])[5] as bigint;
     const before = new Map<string, bigint>();
@@ -101,6 +110,23 @@ describe("devnet adversaries", () => {
       answers.push(((await response.json()) as { verinfer: AnswerReceipt }).verinfer);
       if (answers.length > 80) throw new Error("a cheat was never routed to");
     }
+    // The withholding worker gives out nothing of what it cheated on; the gateway's copy of each request
+    // goes only to registered checkers who sign for it.
+    const withholder = cheaters.find((c) => c.adversary === "withholding") as (typeof cheaters)[number];
+    const withheld = answers.find((a) => forgedBy(a, withholder)) as AnswerReceipt;
+    expect((await fetch(`${withholder.url}/v1/traces/${withheld.requestId}`)).status).toBe(404);
+    const path = `/v1/requests/${withheld.requestId}`;
+    const asked = (headers: Record<string, string>) => fetch(`${devnet.gatewayUrl}${path}`, { headers });
+    const unsigned = await asked({});
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe("NODE_AUTH_INVALID");
+    const stranger = devnet.keys[7] as `0x${string}`; // funded, but neither fisherman nor evaluator
+    expect((await asked(signRoleMessage(stranger, "GET", path, "", Date.now()))).status).toBe(401);
+    const copy = await asked(signRoleMessage(devnet.keys[8] as `0x${string}`, "GET", path, "", Date.now()));
+    expect(copy.status).toBe(200);
+    expect(((await copy.json()) as { requestId: string }).requestId.toLowerCase()).toBe(
+      withheld.requestId.toLowerCase(),
+    );
     // kill -9 the fisherman once it has a game open; restarted, it plays its open games on from SQLite
     // and the chain, and checks the batches it had not reached.
     const openGames = async (url: string) =>

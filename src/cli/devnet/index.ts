@@ -314,7 +314,7 @@ const upCommand: CommandSpec = {
       type: "string",
       value: "KIND",
       description:
-        "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy, leaked-key or none",
+        "make the last worker cheat: wrong-output (the default with --demo), downgrade, lazy, leaked-key, withholding or none",
     },
     evaluators: {
       type: "integer",

@@ -50,9 +50,22 @@ describe("ReceiptStore", () => {
     expect(store.batchReceipts(0).map((s) => s.status)).toEqual(["final", "voided", "final"]);
     expect(store.batch(0)).toMatchObject({ status: "final", count: 3, postedTx: `0x${"cd".repeat(32)}` });
     expect(store.nextBatchIndex()).toBe(1);
+    // The request a worker got is kept with its receipt (the checkers' copy), nothing for others.
+    const request = { requestId: rs[0]!.receipt.requestId, messages: [{ role: "user", content: "hi" }] };
+    const withRequest = signedOf(3);
+    store.admit({
+      ...admitted(withRequest),
+      request: { ...request, requestId: withRequest.receipt.requestId },
+    });
+    expect(store.requestOf(withRequest.receipt.requestId)).toEqual({
+      ...request,
+      requestId: withRequest.receipt.requestId,
+    });
+    expect(store.requestOf(rs[0]!.receipt.requestId)).toBeUndefined();
     store.close();
     // Reopened, everything is still there.
     const again = ReceiptStore.open(path);
+    expect(again.requestOf(withRequest.receipt.requestId)).toMatchObject({ messages: request.messages });
     expect(again.byRequestId(rs[2]!.receipt.requestId)).toMatchObject({
       status: "final",
       batch: 0,

@@ -70,6 +70,9 @@ CREATE TABLE IF NOT EXISTS batches (
   posted_tx TEXT
 );
 CREATE INDEX IF NOT EXISTS receipts_status ON receipts (status, seq);
+-- What the gateway asked the worker (messages, sampling, seed): the checkers' copy of a request's
+-- context when its worker will not serve it (data availability for disputes).
+CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, request TEXT NOT NULL);
 `;
 
 interface ReceiptRow {
@@ -164,6 +167,8 @@ export class ReceiptStore {
     readonly idempotencyKey?: string;
     readonly admittedAtMs: number;
     readonly answer?: unknown;
+    /** The request as the worker got it, kept for fishermen (`requestOf`). */
+    readonly request?: unknown;
   }): AdmitResult {
     const requestId = a.signed.receipt.requestId;
     return this.db.transaction((): AdmitResult => {
@@ -190,6 +195,10 @@ export class ReceiptStore {
           a.admittedAtMs,
           a.answer === undefined ? null : JSON.stringify(a.answer),
         );
+      if (a.request !== undefined)
+        this.db
+          .prepare("INSERT OR REPLACE INTO requests (request_id, request) VALUES (?, ?)")
+          .run(requestId, JSON.stringify(a.request));
       return { kind: "stored", receipt: this.byRequestId(requestId) as StoredReceipt };
     })();
   }
@@ -199,6 +208,14 @@ export class ReceiptStore {
       | ReceiptRow
       | undefined;
     return row && fromRow(row);
+  }
+
+  /** The request the worker got for an admitted receipt, if it was kept. */
+  requestOf(requestId: Hex): unknown {
+    const row = this.db.prepare("SELECT request FROM requests WHERE request_id = ?").get(requestId) as
+      | { request: string }
+      | undefined;
+    return row && JSON.parse(row.request);
   }
 
   byIdempotencyKey(client: string, key: string): StoredReceipt | undefined {

@@ -13,7 +13,7 @@ import {
 } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
-import { loadCheckpoint, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
 import { attackBond, type DisputeParams } from "../../../protocol/params/otr.ts";
 import {
@@ -34,7 +34,7 @@ import {
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
-import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
+import { gatewayContexts, servedRequestOf, workerDirectory } from "../../servedRequests.ts";
 
 export interface FishermanOptions {
   readonly dataDir: string;
@@ -43,8 +43,13 @@ export interface FishermanOptions {
   readonly dispute: DisputeParams;
   /** The model the network's workers serve (llama2.c checkpoint). */
   readonly model: string;
-  /** Where to ask for a served request's execution context: the gateway's /v1/network lists workers. */
+  /**
+   * Where to ask for a served request's execution context: the gateway's /v1/network lists workers,
+   * and the gateway keeps a copy of each request for when a worker will not give it out.
+   */
   readonly gateway: string;
+  /** This fisherman's account key: it signs its requests for the gateway's copies. */
+  readonly key: Hex;
   /** Fraction of receipts re-executed, decided per receipt by hashing (seed, digest). */
   readonly sampleRate: number;
   readonly seed: number;
@@ -69,7 +74,9 @@ CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NU
 
 export function createFisherman(o: FishermanOptions): FishermanNode {
   const { db, progress, setProgress } = openFollowerStore(o.dataDir, "fisherman.sqlite", SCHEMA);
-  const model: IntModel = quantizeCheckpoint(loadCheckpoint(o.model), o.model);
+  const llama = loadLlama2c(o.model);
+  const model: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
+  const gatewayCopy = gatewayContexts(o.gateway, o.key, llama.tokenizer);
   const weights = modelRoot(model);
   const game = o.deployment.disputeGame as Hex;
   const metrics = new NodeMetrics("fisherman");
@@ -169,10 +176,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       let verdict = "skipped";
       if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
         workers ??= await workerDirectory(o.gateway);
-        const served = await servedRequestOf(r, workers);
+        const served = await servedRequestOf(r, workers, gatewayCopy);
         const context = typeof served === "string" ? null : served.context;
         if (!context) verdict = "no-context";
         else {
+          if (typeof served !== "string" && served.from === "gateway")
+            o.logger.warn(
+              { batch: index, position, worker: r.worker },
+              "the worker withheld the context; re-executing from the gateway's copy",
+            );
           const honest = verifiableGeneration(model, context, r.outputTokens);
           verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
           if (verdict === "differs")

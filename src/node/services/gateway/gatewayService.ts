@@ -19,6 +19,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { registeredAt } from "../../../chain/postedBatches.ts";
 import { loadNativeSecp256k1 } from "../../../crypto/nativeSecp256k1.ts";
 import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
 import { VerinferError } from "../../../errors.ts";
@@ -34,10 +35,11 @@ import { checkReceipt, pureSecp256k1 } from "../../../protocol/receipt/verifyRec
 import { type ProvisionalFinality, Sequencer } from "../../../protocol/rollup/sequencer.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
+import type { InferRequest } from "../../inferRequest.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
-import { signRoleMessage } from "../../roleAuth.ts";
+import { signRoleMessage, verifyRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
-import type { InferRequest, WorkerEvidence } from "../worker/workerService.ts";
+import type { WorkerEvidence } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
 import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
 import { installDashboard } from "./dashboard.ts";
@@ -320,6 +322,34 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       },
     };
   });
+  // A request's context for those who check the work (registered fishermen and evaluators, by their
+  // signature): when a worker withholds what it served, a fisherman can still re-execute and dispute.
+  // Prompts are private, so nobody else gets them.
+  let checkers = { readAtMs: 0, accounts: new Set<string>() };
+  const checkersNow = async (refresh: boolean): Promise<ReadonlySet<string>> => {
+    // A refresh reads the chain: at most every 2 s, whatever unknown signers ask.
+    if (refresh ? Date.now() - checkers.readAtMs > 2_000 : checkers.readAtMs === 0) {
+      const block = await o.chain.public.getBlockNumber();
+      const roles = await Promise.all(
+        ([2, 3] as const).map((role) => registeredAt(o.chain, o.deployment.registry, role, block)),
+      );
+      checkers = { readAtMs: Date.now(), accounts: new Set(roles.flat().map((a) => a.toLowerCase())) };
+    }
+    return checkers.accounts;
+  };
+  app.get<{ Params: { id: string } }>("/v1/requests/:id", async (request) => {
+    const message = { method: "GET", path: `/v1/requests/${request.params.id}`, body: "" };
+    let auth = verifyRoleMessage(request.headers, message, await checkersNow(false), Date.now());
+    if (!auth.ok) auth = verifyRoleMessage(request.headers, message, await checkersNow(true), Date.now());
+    if (!auth.ok) throw new VerinferError(auth.error.code, auth.error.message);
+    const id = request.params.id.toLowerCase();
+    const kept = /^0x[0-9a-f]{64}$/.test(id) ? store.requestOf(id as Hex) : undefined;
+    if (kept === undefined)
+      throw new VerinferError("RECEIPT_NOT_FOUND", `no request ${request.params.id} kept here`);
+    o.logger.info({ requestId: id, checker: auth.value }, "a request's context given to a checker");
+    return kept;
+  });
+
   app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (request) => {
     const id = request.params.id.toLowerCase();
     const r = /^0x[0-9a-f]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
@@ -555,6 +585,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           ...(idempotencyKey ? { idempotencyKey } : {}),
           admittedAtMs: now,
           answer,
+          request: infer,
         });
         if (admitted.value.sealed) poster.record(admitted.value.sealed);
       });

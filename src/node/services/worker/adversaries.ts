@@ -12,6 +12,9 @@
  *   key answers half the requests (chosen by request id) with seeded noise under a made-up trace root,
  *   signed with the worker's registered, attested key: the signature and the attestation say nothing
  *   about where a receipt was made, so only re-execution (or a spot-check) tells the two apart.
+ * - `withholding`: `wrong-output`'s faulted pass, and the worker keeps what it served to itself: its
+ *   /v1/traces answers 404 for the requests it cheated on, hoping nobody can re-execute them. The
+ *   fisherman re-executes from the gateway's copy of the request instead.
  */
 import type { Hex } from "../../../protocol/encoding/hex.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
@@ -27,7 +30,14 @@ import { OP } from "../../../protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
 
 /** The adversaries a devnet worker can play. */
-export const WORKER_ADVERSARIES = ["none", "wrong-output", "downgrade", "lazy", "leaked-key"] as const;
+export const WORKER_ADVERSARIES = [
+  "none",
+  "wrong-output",
+  "downgrade",
+  "lazy",
+  "leaked-key",
+  "withholding",
+] as const;
 export type WorkerAdversary = (typeof WORKER_ADVERSARIES)[number];
 
 /** One activation of layer 0's W2 output at position 1 pushed far off (changes the tokens after it). */
@@ -57,7 +67,8 @@ export function cheat(
   requestId: Hex,
 ): { fields: GenerationFields; generated: number[] } {
   switch (adversary) {
-    case "wrong-output": {
+    case "wrong-output":
+    case "withholding": {
       const g = verifiableGeneration(models.registered, context, outputTokens, WRONG_OUTPUT_FAULT);
       return { fields: g.fields, generated: [...g.generated] };
     }

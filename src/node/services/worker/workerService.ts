@@ -19,19 +19,13 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import Fastify, { type FastifyInstance } from "fastify";
-import { z } from "zod";
 import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
-import {
-  type Engine,
-  type GenerationChunk,
-  type GenerationResult,
-  promptOf,
-} from "../../../engine/engine.ts";
+import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
 import { generatedIntModel, loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
-import { decodePiece, encode, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
+import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
 import { createEngine } from "../../../engine/registry.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
@@ -46,6 +40,7 @@ import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
+import { contextOfRequest, INFER_REQUEST } from "../../inferRequest.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
@@ -61,24 +56,6 @@ export const TS_INT_ENGINE_HASH: Hex = keccakUtf8(
 
 /** The model id of a served model name. */
 export const modelIdOf = (name: string): Hex => keccakUtf8(`verinfer model: ${name}`);
-
-/** What the gateway sends: the request id it assigned, chat messages or a prompt, sampling, seed. */
-export const INFER_REQUEST = z
-  .object({
-    requestId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte 0x hex request id"),
-    messages: z
-      .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }))
-      .min(1),
-    params: z.object({
-      temperature: z.number().min(0).max(2),
-      topP: z.number().gt(0).max(1),
-      maxTokens: z.number().int().min(1).max(4096),
-      stop: z.array(z.string().min(1)).max(16),
-    }),
-    seed: z.number().int().min(0).max(0xffffffff),
-  })
-  .strict();
-export type InferRequest = z.infer<typeof INFER_REQUEST>;
 
 /** What a worker is, as `/v1/identity` states it and the registry records it. */
 export interface WorkerIdentity {
@@ -306,7 +283,8 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   app.get<{ Params: { id: string } }>("/v1/traces/:id", async (request) => {
     const id = request.params.id;
     const s = /^0x[0-9a-fA-F]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
-    if (!s) throw new VerinferError("RECEIPT_NOT_FOUND", `this worker served no request ${id}`);
+    if (!s || (o.adversary === "withholding" && cheatsOn(o.adversary, s.requestId)))
+      throw new VerinferError("RECEIPT_NOT_FOUND", `this worker served no request ${id}`);
     return {
       requestId: s.requestId,
       context: s.context,
@@ -369,16 +347,13 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       } | null = null;
       if (o.adversary === "lazy") {
         // Runs nothing: tokenizes the prompt only, to name it in the receipt.
-        const prompt = encode(llama.tokenizer, promptOf({ messages: body.messages }), true);
+        context = contextOfRequest(llama.tokenizer, body);
+        const prompt = context.prompt;
         if (prompt.length >= intModel.shape.seqLen)
           throw new VerinferError(
             "GENERATION_INVALID",
             `the prompt is ${prompt.length} tokens; the model's context is ${intModel.shape.seqLen}`,
           );
-        context = {
-          prompt,
-          sampling: { temperature: body.params.temperature, topP: body.params.topP, seed: body.seed },
-        };
         outputTokens = Math.min(body.params.maxTokens, intModel.shape.seqLen - prompt.length + 1);
         reply.hijack();
         reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
