@@ -241,9 +241,9 @@ async function main(): Promise<void> {
       );
     },
     async batchRoot(index) {
-      const count = await read<bigint>(config.rollup, rollupAbi, "batchCount");
-      if (BigInt(index) >= count) return null;
-      return (await read<{ root: Hex }>(config.rollup, rollupAbi, "batch", [BigInt(index)])).root;
+      // The sequencer's batches and forced receipts (FORCED_BASE + n) alike: a count of 0 is no batch.
+      const b = await read<{ root: Hex; count: number }>(config.rollup, rollupAbi, "batch", [BigInt(index)]);
+      return b.count === 0 ? null : b.root;
     },
     async now() {
       return (await client.getBlock()).timestamp;
@@ -304,17 +304,22 @@ async function main(): Promise<void> {
       }),
     );
     const chainNow = Number((await client.getBlock()).timestamp);
-    const posted = await events(config.rollup, rollupAbi, "BatchPosted");
+    // The sequencer's batches and the receipts clients forced in (batches of one), newest first.
+    const posted = [
+      ...(await events(config.rollup, rollupAbi, "BatchPosted")),
+      ...(await events(config.rollup, rollupAbi, "ReceiptForced")),
+    ].sort((a, b) => Number(a.blockNumber - b.blockNumber));
     const batchRows: HTMLTableRowElement[] = [];
     for (const l of posted.slice(-12).reverse()) {
       const index = l.args.index as bigint;
       const b = await read<{ postedAt: bigint }>(config.rollup, rollupAbi, "batch", [index]);
       const left = Number(b.postedAt) + challengeWindow - chainNow;
+      const forced = l.eventName === "ReceiptForced";
       batchRows.push(
         row(
           [
-            String(index),
-            String(l.args.count),
+            forced ? `${index} (forced by ${String(l.args.client).slice(0, 10)}…)` : String(index),
+            forced ? "1" : String(l.args.count),
             String(l.blockNumber),
             left > 0 ? `closes in ${left} s` : "closed: final",
           ],

@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 CREATE INDEX IF NOT EXISTS receipts_status ON receipts (status, seq);
 -- What the gateway asked the worker (messages, sampling, seed): the checkers' copy of a request's
--- context when its worker will not serve it (data availability for disputes).
+-- context when its worker will not serve it (data availability for disputes), until its batch is final.
 CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY, request TEXT NOT NULL);
 `;
 
@@ -263,8 +263,17 @@ export class ReceiptStore {
   }
 
   /** The batch's challenge window closed: its receipts (but voided ones) are final. */
+  /**
+   * The batch's window has closed: its receipts are final, and the requests kept for checkers are
+   * forgotten (no dispute can open any more; a fisherman that opened one stored the context itself).
+   */
   markFinal(index: number): void {
-    this.advance(index, "posted", "final", null);
+    this.db.transaction(() => {
+      this.advance(index, "posted", "final", null);
+      this.db
+        .prepare("DELETE FROM requests WHERE request_id IN (SELECT request_id FROM receipts WHERE batch = ?)")
+        .run(index);
+    })();
   }
 
   /** A receipt proven fraudulent is voided; its batch stands. */
