@@ -8,7 +8,11 @@ const NUMERIC: readonly [keyof CostInputs, string, string][] = [
   ["batchPostGas", "batch-post-gas", "gas of posting one batch root"],
   ["batchSize", "batch-size", "receipts per batch"],
   ["receiptBytes", "receipt-bytes", "bytes of one receipt in the batch data"],
-  ["calldataGasPerByte", "calldata-gas-per-byte", "calldata gas per byte of batch data (EIP-7623 floor, measured: 38; EIP-2028 alone: 16)"],
+  [
+    "calldataGasPerByte",
+    "calldata-gas-per-byte",
+    "calldata gas per byte of batch data (EIP-7623 floor, measured: 38; EIP-2028 alone: 16)",
+  ],
   ["blobGasPriceWei", "blob-gas-price-wei", "blob gas price (wei per blob byte)"],
   ["rho", "rho", "fraction of queries spot-checked"],
   ["proofVerifyGas", "proof-verify-gas", "gas of verifying one proof on chain (Groth16 ≈ 229k)"],
