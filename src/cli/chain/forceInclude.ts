@@ -4,13 +4,9 @@
  * receipt becomes a batch of one in the forced receipts' index space, with its own challenge window.
  */
 import { readFileSync } from "node:fs";
-import { parseEventLogs } from "viem";
-import { send } from "../../chain/clients.ts";
 import { clientsFor } from "../../chain/deploy.ts";
 import { DEFAULT_DEPLOYMENT_FILE, readDeployment } from "../../chain/deploymentFile.ts";
-import { registryAbi, rollupAbi } from "../../chain/generated/contracts.ts";
-import { batchInfo } from "../../chain/postedBatches.ts";
-import { revertName, revertReason, verdictCodeOf } from "../../chain/revert.ts";
+import { forceReceipt } from "../../chain/forcedInclusion.ts";
 import { checked, VerinferError } from "../../errors.ts";
 import { readKeyFile } from "../../node/keys.ts";
 import { type SignedReceipt, validateSignedReceipt } from "../../protocol/receipt/receipt.ts";
@@ -74,65 +70,18 @@ export const forceIncludeCommand: CommandSpec = {
     }
     const signed = signedReceiptIn(text, file);
     const d = readDeployment(ctx.string("deployment") as string);
-    const r = signed.receipt;
-    if (r.chainId !== BigInt(d.chainId) || r.settlement.toLowerCase() !== d.rollup.toLowerCase())
-      throw new VerinferError(
-        "RECEIPT_DOMAIN_MISMATCH",
-        `the receipt is for chain ${r.chainId} and rollup ${r.settlement}; the deployment is chain ${d.chainId}, rollup ${d.rollup}`,
-      );
     const c = clientsFor(d.rpcUrl, d.chainId, readKeyFile(ctx.string("key-file") as string));
-    const { chainId, settlement, ...struct } = r;
-    const args = [struct, signed.signature] as const;
-    try {
-      // Simulated first: a refusal comes back as the contract's named error, and costs nothing.
-      await c.public.simulateContract({
-        address: d.rollup,
-        // The registry runs the admission checks: its named errors come back through the rollup.
-        abi: [...rollupAbi, ...registryAbi.filter((x) => x.type === "error")],
-        functionName: "forceInclude",
-        args,
-        account: c.wallet.account,
-      } as never);
-    } catch (e) {
-      const name = revertName(e);
-      throw new VerinferError(
-        (name ? verdictCodeOf(name) : null) ?? "UPSTREAM_REPLY_INVALID",
-        `the rollup refuses the receipt: ${revertReason(e) ?? (e as Error).message.split("\n")[0]}`,
-      );
-    }
-    const tx = await send(c, d.rollup, rollupAbi, "forceInclude", args);
-    const [forced] = parseEventLogs({
-      abi: rollupAbi,
-      eventName: "ReceiptForced",
-      logs: (await c.public.getTransactionReceipt({ hash: tx })).logs,
-    });
-    if (!forced)
-      throw new VerinferError("UPSTREAM_REPLY_INVALID", `transaction ${tx} emitted no ReceiptForced`);
-    const batch = Number(forced.args.index);
-    const digest = forced.args.digest;
-    const info = await batchInfo(c, d.rollup, batch);
-    const window = Number(
-      await c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName: "challengeWindow" }),
-    );
-    const result = {
-      kind: "verinfer.forced-receipt",
-      requestId: r.requestId,
-      digest,
-      batch,
-      position: 0,
-      tx,
-      postedAt: info.postedAt,
-      finalAt: info.postedAt + window,
-    };
+    const result = await forceReceipt(c, d.rollup, signed);
+    const { requestId, digest, batch, tx, finalAt } = result;
     ctx.output(result, () =>
       renderTable(
         ["what", "value"],
         [
-          ["request", r.requestId],
+          ["request", requestId],
           ["receipt digest", digest],
           ["forced batch (position 0)", `${batch} (FORCED_BASE + ${batch - FORCED_BASE})`],
           ["transaction", tx],
-          ["final at", new Date((info.postedAt + window) * 1000).toISOString()],
+          ["final at", new Date(finalAt * 1000).toISOString()],
         ],
         { title: "receipt included on chain by its client" },
       ),

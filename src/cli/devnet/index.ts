@@ -431,6 +431,8 @@ const upCommand: CommandSpec = {
         log: (l) => ctx.info(l),
         cheater: cheater?.address as `0x${string}` | undefined,
         ...(cheater ? { adversary: cheater.adversary } : {}),
+        // anvil's key 7 is nobody's up to 6 workers (keys 1..n are the workers' operators)
+        ...(devnet.workers.length <= 6 ? { clientKey: devnet.keys[7] as `0x${string}` } : {}),
       });
       const epochs = devnet.settler
         ? await followEpochs(
@@ -459,7 +461,8 @@ const upCommand: CommandSpec = {
         demo.allFinal &&
         caught &&
         settled &&
-        paid;
+        paid &&
+        (demo.forced?.final ?? true);
       const label = new Map<string, string>([
         ...devnet.workers.map(
           (w, i) =>
@@ -527,6 +530,14 @@ const upCommand: CommandSpec = {
                         ? "reward paid to the leaked key's worker (its honest receipts only)"
                         : "reward paid to the cheating worker",
                       formatVrf(String(cheatEarned)),
+                    ],
+                  ]
+                : []),
+              ...(demo.forced
+                ? [
+                    [
+                      "a receipt its client forced in itself (own index space; counted once in its epoch)",
+                      `batch ${demo.forced.batch}: ${demo.forced.final ? "final" : "NOT final"}`,
                     ],
                   ]
                 : []),

@@ -7,9 +7,12 @@
  */
 import OpenAI from "openai";
 import type { Hex } from "viem";
-import { publicClientFor } from "../../chain/deploy.ts";
+import { clientsFor, publicClientFor } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { type ForcedReceipt, forceReceipt } from "../../chain/forcedInclusion.ts";
 import { registryAbi, rollupAbi } from "../../chain/generated/contracts.ts";
+import type { SignedReceipt } from "../../protocol/receipt/receipt.ts";
+import { FORCED_BASE } from "../../protocol/rollup/rollupState.ts";
 import { cheatsOn, type WorkerAdversary } from "../services/worker/adversaries.ts";
 import { type AnswerReceipt, checkAnswerReceipt, includedOnChain } from "./receiptCheck.ts";
 
@@ -50,6 +53,8 @@ export interface DemoSummary {
     readonly voidedOnChain: number;
     readonly slashed: string;
   } | null;
+  /** With a client key: the receipt the client forced in itself, and whether it became final. */
+  readonly forced: (ForcedReceipt & { readonly final: boolean }) | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +70,8 @@ export async function runDemo(
     /** The cheating worker's enclave address, when the devnet has one, and its cheat. */
     readonly cheater?: Hex | undefined;
     readonly adversary?: WorkerAdversary;
+    /** A funded client key: the demo's first honest receipt is also forced in by its client. */
+    readonly clientKey?: Hex;
   },
 ): Promise<DemoSummary> {
   const chain = { public: publicClientFor(deployment.rpcUrl, deployment.chainId) };
@@ -81,6 +88,7 @@ export async function runDemo(
   const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: "devnet", maxRetries: 2 });
   const model = (await client.models.list()).data[0]?.id ?? "verinfer-tiny";
   const requests: DemoRequest[] = [];
+  const signedOf = new Map<Hex, SignedReceipt>();
   /** A receipt the cheat faked (a leaked key fakes half of the worker's receipts). */
   const forged = (r: DemoRequest) =>
     r.worker.toLowerCase() === o.cheater?.toLowerCase() &&
@@ -123,6 +131,7 @@ export async function runDemo(
     }
     const clientMs = performance.now() - started;
     const valid = checkAnswerReceipt(ext, { chainId: deployment.chainId, rollup: deployment.rollup });
+    if (valid.ok) signedOf.set(ext.requestId, valid.value);
     requests.push({
       requestId: ext.requestId,
       stream,
@@ -139,6 +148,27 @@ export async function runDemo(
       `request ${i + 1}${stream ? " (streamed)" : ""}: ${JSON.stringify(text.slice(0, 40))} — receipt ${valid.ok ? "verified" : `INVALID: ${valid.error.message}`} (worker ${requests[i]?.worker.slice(0, 10)}…, batch ${ext.batch} position ${ext.position}, gateway overhead ${ext.gatewayOverheadMs.toFixed(2)} ms, ${clientMs.toFixed(0)} ms in all)`,
     );
   }
+  // A client that does not want to depend on the sequencer puts its receipt on chain itself: in the
+  // forced receipts' own index space, so every index the sequencer promised stays as promised.
+  let forced: ForcedReceipt | null = null;
+  const toForce = requests.find((r) => !forged(r) && signedOf.has(r.requestId));
+  if (o.clientKey && toForce) {
+    const c = clientsFor(deployment.rpcUrl, deployment.chainId, o.clientKey);
+    forced = await forceReceipt(c, deployment.rollup, signedOf.get(toForce.requestId) as SignedReceipt);
+    o.log(
+      `request ${toForce.requestId.slice(0, 10)}…: its client forced the receipt in itself — batch ${forced.batch} (FORCED_BASE + ${forced.batch - FORCED_BASE}), final at chain time ${forced.finalAt}; the sequencer's batches keep their indices`,
+    );
+  }
+  const forcedFinal = async () =>
+    forced !== null &&
+    Number(
+      await chain.public.readContract({
+        address: deployment.rollup,
+        abi: rollupAbi,
+        functionName: "status",
+        args: [BigInt(forced.batch), 0],
+      } as never),
+    ) === 3;
   const started = Date.now();
   const deadline = started + (o.timeoutMs ?? 180_000);
   o.log(
@@ -164,7 +194,7 @@ export async function runDemo(
         );
       }
     }
-    if (requests.every(settled)) break;
+    if (requests.every(settled) && (forced === null || (await forcedFinal()))) break;
     await sleep(1000);
   }
   const honest = requests.filter((r) => !forged(r));
@@ -185,7 +215,10 @@ export async function runDemo(
     allReceiptsValid: requests.every((r) => r.receiptValid),
     allIncluded: requests.every((r) => r.includedOnChain),
     allFinal: honest.every((r) => r.status === "final"),
-    batches: [...new Set(requests.map((r) => r.batch).filter((b): b is number => b !== null))],
+    batches: [
+      ...new Set(requests.map((r) => r.batch).filter((b): b is number => b !== null)),
+      ...(forced ? [forced.batch] : []),
+    ],
     waitedForFinalityMs: Date.now() - started,
     cheat: o.cheater
       ? {
@@ -195,5 +228,6 @@ export async function runDemo(
           slashed: String(stakeBefore - (await stakeOf(o.cheater))),
         }
       : null,
+    forced: forced && { ...forced, final: await forcedFinal() },
   };
 }
