@@ -112,9 +112,14 @@ describe("devnet spot-checks at ρ = 100%", () => {
       expect(e.args.reporter.toLowerCase()).toBe(devnet.fisherman?.address.toLowerCase());
       expect(e.args.amount).toBeGreaterThan(0n);
     }
-    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
-      obligations: { status: string }[];
-    };
-    expect(disputes.obligations.some((o) => o.status === "reported")).toBe(true);
+    // The fisherman records its report once it has the transaction's receipt, a poll after the event.
+    const reported = async () =>
+      (
+        (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
+          obligations: { status: string }[];
+        }
+      ).obligations.some((o) => o.status === "reported");
+    for (let i = 0; i < 60 && !(await reported()); i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await reported()).toBe(true);
   }, 300_000);
 });
