@@ -2,9 +2,10 @@
  * The attester's check before it signs a worker's registration verdict (docs/contracts.md: evidence
  * cannot be verified on chain at sane gas, so an attester verifies it off chain and signs): the
  * worker's bundle must verify — report signature, certificate chain to a pinned root, RIMs, golden
- * measurements, OCSP, key binding to the enclave key for this network's challenge — under the devnet
- * policy (the dev TEE accepted, and only when its root is the one pinned here). Without NVIDIA's roots
- * (no data directory) only dev evidence can pass.
+ * measurements, OCSP, key binding to the enclave key for this network's challenge. Under the devnet
+ * policy the dev TEE is accepted, and only when its root is the one pinned here; under the production
+ * policy only NVIDIA hardware, verified to NVIDIA's pinned roots, is. Without NVIDIA's roots only dev
+ * evidence can pass.
  */
 import { nodeEcdsa } from "../crypto/nodeEcdsa.ts";
 import { VerinferError } from "../errors.ts";
@@ -13,7 +14,7 @@ import {
   parseEvidenceBundle,
   verifyEvidenceBundle,
 } from "../protocol/attestation/evidenceBundle.ts";
-import { DEVNET_POLICY } from "../protocol/attestation/policy.ts";
+import { DEFAULT_POLICY, DEVNET_POLICY } from "../protocol/attestation/policy.ts";
 import type { TrustAnchors } from "../protocol/attestation/verifyGpuEvidence.ts";
 import { type Certificate, parsePemChain } from "../protocol/attestation/x509.ts";
 import { type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
@@ -30,11 +31,13 @@ export function pinnedDevRoot(pem: string): Certificate {
   return chain.value[0] as Certificate;
 }
 
-/** What an attester checks a worker's evidence against. */
+/** What an attester checks a worker's evidence against: a pinned dev root, NVIDIA's roots, or both. */
 export interface AttesterOptions {
   readonly challenge: Uint8Array;
-  readonly devRoot: Certificate;
-  readonly nvidia?: TrustAnchors;
+  readonly devRoot?: Certificate | undefined;
+  readonly nvidia?: TrustAnchors | undefined;
+  /** `devnet` (the default) accepts the dev TEE under `devRoot`; `production` refuses it. */
+  readonly policy?: "devnet" | "production";
   readonly at: number;
 }
 
@@ -45,9 +48,11 @@ export interface AttesterOptions {
 export function verifyWorkerEvidence(evidence: WorkerEvidence, o: AttesterOptions): BundleResult {
   const bundle = parseEvidenceBundle(evidence.bundle);
   if (!bundle.ok) throw new VerinferError(bundle.error.code, `registration bundle: ${bundle.error.message}`);
-  const anchors: TrustAnchors = o.nvidia
-    ? { ...o.nvidia, devRoot: o.devRoot }
-    : { deviceRoot: o.devRoot, rimRoot: o.devRoot, devRoot: o.devRoot };
+  let anchors: TrustAnchors;
+  if (o.nvidia) anchors = { ...o.nvidia, devRoot: o.devRoot ?? null };
+  else if (o.devRoot) anchors = { deviceRoot: o.devRoot, rimRoot: o.devRoot, devRoot: o.devRoot };
+  else throw new VerinferError("CONFIG_INVALID", "an attester pins a dev root, NVIDIA's roots, or both");
+  const policy = o.policy === "production" ? DEFAULT_POLICY : DEVNET_POLICY;
   return verifyEvidenceBundle(
     bundle.value,
     () => ({
@@ -55,7 +60,7 @@ export function verifyWorkerEvidence(evidence: WorkerEvidence, o: AttesterOption
       ocsp: evidence.collateral.ocsp.map((r) => ({ source: r.source, der: hexToBytes(r.der) })),
       mode: "supplied",
     }),
-    { expectedChallenge: o.challenge, at: o.at, policy: DEVNET_POLICY, anchors, verifier: nodeEcdsa },
+    { expectedChallenge: o.challenge, at: o.at, policy, anchors, verifier: nodeEcdsa },
   );
 }
 

@@ -50,6 +50,8 @@ export const WORKER_CONFIG = z
     adversary: z.enum(WORKER_ADVERSARIES).default("none"),
     /** The dev TEE's keys folder (a devnet shares one, so one dev root vouches for every worker). */
     devTeeKeys: z.string().min(1).optional(),
+    /** `dev` (dev-TEE evidence written for the key) or `files` (evidence collected on the hardware, in `<dataDir>/tee`). */
+    evidence: z.enum(["dev", "files"]).default("dev"),
     /** The operator's chain account (mode 0600): with it the worker defends its receipts in disputes. */
     operatorKeyFile: z.string().min(1).optional(),
     /** Protocol parameter preset for the dispute game (must match the deployed contracts'). */

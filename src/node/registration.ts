@@ -10,8 +10,7 @@ import { attesterVerdict, send } from "../chain/clients.ts";
 import type { ChainClients, Deployment } from "../chain/deploy.ts";
 import { registryAbi, verinferTokenAbi } from "../chain/generated/contracts.ts";
 import { VerinferError } from "../errors.ts";
-import type { Certificate } from "../protocol/attestation/x509.ts";
-import { attestWorkerEvidence } from "./attester.ts";
+import { type AttesterOptions, attestWorkerEvidence } from "./attester.ts";
 import {
   registrationChallenge,
   type WorkerEvidence,
@@ -69,7 +68,8 @@ export async function registerWorker(o: {
   readonly evidence: WorkerEvidence;
   readonly operator: ChainClients;
   readonly attesterKey: Hex;
-  readonly devRoot: Certificate;
+  /** What the attester pins and accepts (attester.ts). */
+  readonly attest: Pick<AttesterOptions, "devRoot" | "nvidia" | "policy">;
   readonly stake: bigint;
   readonly validSeconds: bigint;
   readonly faucet?: ChainClients;
@@ -77,7 +77,7 @@ export async function registerWorker(o: {
   const d = o.deployment;
   const attested = attestWorkerEvidence(o.evidence, {
     challenge: registrationChallenge(d.chainId, d.registry),
-    devRoot: o.devRoot,
+    ...o.attest,
     at: Date.now(),
   });
   if (attested.worker !== o.identity.address || attested.attestationHash !== o.identity.attestationHash)

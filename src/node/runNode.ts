@@ -73,6 +73,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     threads: c.threads,
     adversary: c.adversary,
     devTeeKeys: c.devTeeKeys,
+    evidence: c.evidence,
     logger,
     ...(c.operatorKeyFile && deployment.disputeGame
       ? {

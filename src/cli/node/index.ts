@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { loadTrustAnchors } from "../../attestation/evidenceFiles.ts";
 import { clientsFor } from "../../chain/deploy.ts";
 import { readDeployment } from "../../chain/deploymentFile.ts";
 import { VerinferError } from "../../errors.ts";
@@ -79,8 +80,9 @@ const registerCommand: CommandSpec = {
   summary: "register and stake a running worker on chain after the attester verifies its evidence",
   description: [
     "Fetches the worker's identity and registration evidence (GET /v1/identity, /v1/evidence), verifies the",
-    "evidence as the attester (certificate chain to the pinned --dev-root, RIMs, measurements, the enclave key",
-    "bound to this network's challenge), signs the attester's verdict, and as the worker's operator registers",
+    "evidence as the attester (certificate chains to the pinned roots — --dev-root for the dev TEE, --nvidia-roots",
+    "for H100 hardware — RIMs, measurements, OCSP, the enclave key bound to this network's challenge), signs the",
+    "attester's verdict, and as the worker's operator registers",
     "the worker and deposits --stake. With --owner-key-file (the deployment's owner) the model is registered",
     "first if it is not, the attester is allowed, and the stake is minted to the operator (devnet faucet).",
   ].join("\n"),
@@ -102,8 +104,19 @@ const registerCommand: CommandSpec = {
     "dev-root": {
       type: "string",
       value: "PEM",
-      required: true,
-      description: "the dev-TEE root certificate the attester pins",
+      description: "the dev-TEE root certificate the attester pins (devnet policy)",
+    },
+    "nvidia-roots": {
+      type: "string",
+      value: "DIR",
+      description:
+        "NVIDIA's pinned roots (verifier_device_root.pem, verifier_RIM_root.pem; e.g. <data-dir>/nvtrust/roots) for H100 evidence",
+    },
+    policy: {
+      type: "string",
+      value: "NAME",
+      default: "devnet",
+      description: "devnet (the dev TEE accepted under --dev-root) or production (NVIDIA hardware only)",
     },
     "owner-key-file": {
       type: "string",
@@ -120,15 +133,32 @@ const registerCommand: CommandSpec = {
   },
   examples: [
     "verinfer node register --deployment d.json --worker http://10.0.0.5:8601 --operator-key-file op.key --attester-key-file att.key --dev-root dev-root.pem",
+    "verinfer node register --deployment d.json --worker https://h100-1:8601 --operator-key-file op.key --attester-key-file att.key --nvidia-roots ../shared/data/nvtrust/roots --policy production",
   ],
   async run(ctx) {
+    const policy = ctx.string("policy");
+    if (policy !== "devnet" && policy !== "production")
+      throw new VerinferError("CLI_USAGE", `--policy is devnet or production, not ${policy}`);
+    const devRootFile = ctx.string("dev-root");
+    const nvidiaRoots = ctx.string("nvidia-roots");
+    if (!devRootFile && !nvidiaRoots)
+      throw new VerinferError("CLI_USAGE", "pin --dev-root, --nvidia-roots, or both");
+    if (policy === "production" && !nvidiaRoots)
+      throw new VerinferError(
+        "CLI_USAGE",
+        "the production policy accepts NVIDIA hardware only: pass --nvidia-roots",
+      );
     const d = readDeployment(ctx.string("deployment") as string);
     const rpc = ctx.string("rpc") ?? d.rpcUrl;
     const stakeText = ctx.string("stake") as string;
     if (!/^\d{1,40}$/.test(stakeText))
       throw new VerinferError("CLI_USAGE", "--stake is an amount in wei (digits)");
     const attesterKey = readKeyFile(ctx.string("attester-key-file") as string);
-    const devRoot = pinnedDevRoot(readFileSync(ctx.string("dev-root") as string, "utf8"));
+    const attest = {
+      policy,
+      devRoot: devRootFile ? pinnedDevRoot(readFileSync(devRootFile, "utf8")) : undefined,
+      nvidia: nvidiaRoots ? loadTrustAnchors(nvidiaRoots) : undefined,
+    } as const;
     const { identity, evidence } = await fetchWorker(ctx.string("worker") as string);
     const ownerFile = ctx.string("owner-key-file");
     const owner = ownerFile ? clientsFor(rpc, d.chainId, readKeyFile(ownerFile)) : undefined;
@@ -139,7 +169,7 @@ const registerCommand: CommandSpec = {
       evidence,
       operator: clientsFor(rpc, d.chainId, readKeyFile(ctx.string("operator-key-file") as string)),
       attesterKey,
-      devRoot,
+      attest,
       stake: BigInt(stakeText),
       validSeconds: 30n * 86_400n,
       ...(owner ? { faucet: owner } : {}),

@@ -252,7 +252,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
         evidence,
         operator: clientsFor(chain.rpcUrl, d.chainId, keys[i + 1] as Hex),
         attesterKey,
-        devRoot,
+        attest: { devRoot },
         stake: 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake,
         validSeconds: 30n * 86_400n,
         faucet: owner,

@@ -15,7 +15,7 @@
  * one step, so its tokens, trace and receipt all follow from the fault (a fisherman re-executing the
  * request finds another trace root and wins the dispute).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -29,6 +29,7 @@ import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.t
 import { createEngine } from "../../../engine/registry.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
+import { bindingNonce } from "../../../protocol/attestation/keyBinding.ts";
 import { bytesToHex, type Hex, hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
 import { keccak256Hex, keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import type { DisputeParams } from "../../../protocol/params/otr.ts";
@@ -66,6 +67,11 @@ export interface WorkerIdentity {
   readonly weightsHash: Hex;
   readonly engineHash: Hex;
   readonly attestationHash: Hex;
+  /**
+   * The nonce the registration evidence answers: keccak256(enclave public key ‖ this network's
+   * challenge). An operator collecting H100 evidence requests it with this nonce.
+   */
+  readonly registrationNonce: Hex;
   /** Trace leaves per position (the registry's `stepsPerPosition`). */
   readonly stepsPerPosition: number;
   /** The longest disputable trace of this model, in positions (the registry's `maxDisputePositions`). */
@@ -90,6 +96,12 @@ export interface WorkerOptions {
   readonly bodyLimit?: number;
   /** The dev TEE's keys (shared by a devnet's workers, so one dev root vouches for all); default per worker. */
   readonly devTeeKeys?: string | undefined;
+  /**
+   * `dev`: the worker writes dev-TEE evidence for its key. `files`: it serves the evidence its operator
+   * collected on the hardware (`<dataDir>/tee/bundle.json` and `collateral/`), which must answer
+   * `registrationNonce`.
+   */
+  readonly evidence?: "dev" | "files";
   /** With these, the worker defends its receipts in disputes from its operator's account. */
   readonly defence?: {
     readonly chain: ChainClients;
@@ -128,6 +140,33 @@ function devAttestation(
   return bundleAttestationHash(bundle.value);
 }
 
+/**
+ * Evidence the operator collected on the hardware for this key and network: its digest. Refused when it
+ * is missing (the message names the nonce to collect it with) or made for another key or challenge.
+ */
+export function collectedAttestation(dir: string, publicKey: Uint8Array, challenge: Uint8Array): Hex {
+  const nonce = bytesToHex(bindingNonce(publicKey, challenge));
+  const path = join(dir, "bundle.json");
+  if (!existsSync(path))
+    throw new VerinferError(
+      "FILE_NOT_FOUND",
+      `no registration evidence at ${path}: collect the GPUs' evidence with nonce ${nonce} and write the bundle there (docs/deploy.md)`,
+      { file: path },
+    );
+  const bundle = parseEvidenceBundle(readFileSync(path, "utf8"));
+  if (!bundle.ok) throw new VerinferError(bundle.error.code, `${path}: ${bundle.error.message}`);
+  const b = bundle.value;
+  if (
+    bytesToHex(b.enclavePublicKey) !== bytesToHex(publicKey) ||
+    bytesToHex(b.challenge) !== bytesToHex(challenge)
+  )
+    throw new VerinferError(
+      "ATTESTATION_KEY_BINDING_MISMATCH",
+      `${path} was made for another enclave key or network: collect it again with nonce ${nonce}`,
+    );
+  return bundleAttestationHash(b);
+}
+
 /** The worker's registration evidence as an attester fetches it: the bundle and its collateral. */
 export interface WorkerEvidence {
   /** bundle.json: enclave key, challenge, GPU evidence. */
@@ -138,7 +177,8 @@ export interface WorkerEvidence {
   };
 }
 
-function evidenceOf(dir: string): WorkerEvidence {
+/** The evidence in a worker's `tee` folder, as `/v1/evidence` serves it. */
+export function evidenceOf(dir: string): WorkerEvidence {
   const file = (name: string) => readFileSync(join(dir, name));
   return {
     bundle: file("bundle.json").toString("utf8"),
@@ -189,6 +229,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     cheap ??= generatedIntModel(intModel.shape, 1);
     return cheap;
   };
+  const challenge = registrationChallenge(o.deployment.chainId, o.deployment.registry);
   const identity: WorkerIdentity = {
     address: addressOf(publicKey),
     publicKey: bytesToHex(publicKey),
@@ -196,12 +237,11 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     modelId: modelIdOf(o.modelName),
     weightsHash: modelRoot(intModel),
     engineHash: TS_INT_ENGINE_HASH,
-    attestationHash: devAttestation(
-      join(o.dataDir, "tee"),
-      o.devTeeKeys,
-      publicKey,
-      registrationChallenge(o.deployment.chainId, o.deployment.registry),
-    ),
+    attestationHash:
+      o.evidence === "files"
+        ? collectedAttestation(join(o.dataDir, "tee"), publicKey, challenge)
+        : devAttestation(join(o.dataDir, "tee"), o.devTeeKeys, publicKey, challenge),
+    registrationNonce: bytesToHex(bindingNonce(publicKey, challenge)),
     stepsPerPosition: stepsPerPosition(intModel.shape),
     maxDisputePositions: disputablePositions(intModel.shape.dim, intModel.shape.seqLen),
     chainId: o.deployment.chainId,
