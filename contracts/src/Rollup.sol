@@ -176,8 +176,8 @@ contract Rollup is Ownable, EIP712 {
 
     /// @notice A censored client includes its own receipt: the admission checks run here, and the
     /// receipt becomes a batch of one (root = its leaf at position 0) with its own window, numbered
-    /// FORCED_BASE + n. A receipt the sequencer sequences as well is then on chain twice: readers count
-    /// each digest once (src/chain/postedBatches.ts).
+    /// FORCED_BASE + n. A receipt the sequencer sequences as well is then on chain twice: epoch
+    /// settlement counts each digest once (src/node/services/settler/settlerService.ts).
     function forceInclude(Receipts.Receipt calldata r, bytes calldata signature) external returns (uint64 index) {
         bytes32 digest = registry.checkReceipt(r, signature, _domainSeparatorV4());
         if (forced[digest]) revert ReceiptReplayed(digest);

@@ -19,6 +19,10 @@ describe("verinfer CLI: help and usage errors", () => {
   });
 
   it("rejects unknown commands, unknown options, missing and invalid values with exit code 2 and one line", async () => {
+    const REGISTER = [
+      ...["node", "register", "--deployment", "d.json", "--worker", "http://127.0.0.1:1"],
+      ...["--operator-key-file", "o.key", "--attester-key-file", "a.key"],
+    ];
     for (const argv of [
       ["nope"],
       ["eval", "nope"],
@@ -30,50 +34,9 @@ describe("verinfer CLI: help and usage errors", () => {
       ["eval", "audit", "--task", "qa", "--limit-prompts", "1"],
       ["eval", "rouge", "--references", "a", "--predictions", "b", "extra"],
       // An attester must pin roots; production accepts NVIDIA hardware only.
-      [
-        "node",
-        "register",
-        "--deployment",
-        "d.json",
-        "--worker",
-        "http://127.0.0.1:1",
-        "--operator-key-file",
-        "o.key",
-        "--attester-key-file",
-        "a.key",
-      ],
-      [
-        "node",
-        "register",
-        "--deployment",
-        "d.json",
-        "--worker",
-        "http://127.0.0.1:1",
-        "--operator-key-file",
-        "o.key",
-        "--attester-key-file",
-        "a.key",
-        "--dev-root",
-        "r.pem",
-        "--policy",
-        "production",
-      ],
-      [
-        "node",
-        "register",
-        "--deployment",
-        "d.json",
-        "--worker",
-        "http://127.0.0.1:1",
-        "--operator-key-file",
-        "o.key",
-        "--attester-key-file",
-        "a.key",
-        "--nvidia-roots",
-        "roots",
-        "--policy",
-        "lenient",
-      ],
+      REGISTER,
+      [...REGISTER, "--dev-root", "r.pem", "--policy", "production"],
+      [...REGISTER, "--nvidia-roots", "roots", "--policy", "lenient"],
     ]) {
       const r = await cli(...argv);
       expect(r.code, argv.join(" ")).toBe(2);

@@ -22,6 +22,7 @@ import { bindingNonce } from "../protocol/attestation/keyBinding.ts";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { itWithData } from "../testing/sharedData.ts";
+import { thrownCode } from "../testing/thrownCode.ts";
 import { attestWorkerEvidence, pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { collectedAttestation, evidenceOf } from "./services/worker/workerService.ts";
 
@@ -37,42 +38,33 @@ function devEvidence() {
   };
 }
 
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
-
 describe("attester policies", () => {
   it("accepts the dev TEE under the devnet policy and refuses it under the production one", () => {
     const { evidence, devRoot } = devEvidence();
     const at = Date.now();
     expect(attestWorkerEvidence(evidence, { challenge, devRoot, at }).worker).toMatch(/^0x[0-9a-f]{40}$/);
     expect(
-      codeOf(() => attestWorkerEvidence(evidence, { challenge, devRoot, at, policy: "production" })),
+      thrownCode(() => attestWorkerEvidence(evidence, { challenge, devRoot, at, policy: "production" })),
     ).toBe("ATTESTATION_DEV_TEE_REJECTED");
     // Evidence answering another network's challenge is a replay.
     const other = hexToBytes(keccakUtf8("another network"), 32);
-    expect(codeOf(() => attestWorkerEvidence(evidence, { challenge: other, devRoot, at }))).toBe(
+    expect(thrownCode(() => attestWorkerEvidence(evidence, { challenge: other, devRoot, at }))).toBe(
       "ATTESTATION_KEY_BINDING_MISMATCH",
     );
-    expect(codeOf(() => verifyWorkerEvidence(evidence, { challenge, at }))).toBe("CONFIG_INVALID");
+    expect(thrownCode(() => verifyWorkerEvidence(evidence, { challenge, at }))).toBe("CONFIG_INVALID");
   });
 
   it("a worker serving collected evidence refuses to start without it, or with evidence for another key", () => {
     const dir = mkdtempSync(join(tmpdir(), "verinfer-collected-"));
     const nonce = bytesToHex(bindingNonce(enclavePublicKey, challenge));
     expect(() => collectedAttestation(dir, enclavePublicKey, challenge)).toThrow(nonce.slice(2));
-    expect(codeOf(() => collectedAttestation(dir, enclavePublicKey, challenge))).toBe("FILE_NOT_FOUND");
+    expect(thrownCode(() => collectedAttestation(dir, enclavePublicKey, challenge))).toBe("FILE_NOT_FOUND");
     writeDevEvidence(dir, { binding: { enclavePublicKey, challenge }, mode: 0, at: Date.now() });
     const bundle = parseEvidenceBundle(readFileSync(join(dir, "bundle.json"), "utf8"));
     if (!bundle.ok) throw new Error(bundle.error.message);
     expect(collectedAttestation(dir, enclavePublicKey, challenge)).toBe(bundleAttestationHash(bundle.value));
     const otherKey = secp256k1.getPublicKey(hexToBytes(keccakUtf8("another enclave key"), 32), false);
-    expect(codeOf(() => collectedAttestation(dir, otherKey, challenge))).toBe(
+    expect(thrownCode(() => collectedAttestation(dir, otherKey, challenge))).toBe(
       "ATTESTATION_KEY_BINDING_MISMATCH",
     );
   });

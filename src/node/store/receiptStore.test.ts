@@ -8,6 +8,7 @@ import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
 import { receiptDigest, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
 import { devReceipt, ENCLAVE_KEY } from "../../testing/devWorker.ts";
+import { thrownCode } from "../../testing/thrownCode.ts";
 import { ReceiptStore } from "./receiptStore.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verinfer-store-"));
@@ -21,14 +22,6 @@ const admitted = (signed: SignedReceipt, key?: string) => ({
   ...(key ? { idempotencyKey: key } : {}),
   admittedAtMs: 1_000,
 });
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-    return "ok";
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
 
 describe("ReceiptStore", () => {
   it("stores receipts durably and moves them through sealed, posted, final and voided", () => {
@@ -91,7 +84,7 @@ describe("ReceiptStore", () => {
     expect(store.admit(admitted(r)).kind).toBe("existing");
     // Another receipt claiming the same request id: refused, nothing written.
     const forged = signedOf(7, { outputHash: `0x${"11".repeat(32)}` });
-    expect(codeOf(() => store.admit(admitted(forged, "k2")))).toBe("RECEIPT_REPLAYED");
+    expect(thrownCode(() => store.admit(admitted(forged, "k2")))).toBe("RECEIPT_REPLAYED");
     expect(store.byIdempotencyKey("alice", "k2")).toBeUndefined();
     expect(store.unsealed()).toHaveLength(1);
     store.close();
@@ -104,37 +97,41 @@ describe("ReceiptStore", () => {
     const root = `0x${"ab".repeat(32)}` as Hex;
     // A batch naming a receipt the store never admitted: refused as a whole.
     expect(
-      codeOf(() => store.seal({ index: 0, root, requestIds: [a.receipt.requestId, b.receipt.requestId] })),
+      thrownCode(() =>
+        store.seal({ index: 0, root, requestIds: [a.receipt.requestId, b.receipt.requestId] }),
+      ),
     ).toBe("RECEIPT_NOT_PROVISIONAL");
     expect(store.batch(0)).toBeUndefined();
     expect(store.unsealed()).toHaveLength(1);
     store.seal({ index: 0, root, requestIds: [a.receipt.requestId] });
     store.admit(admitted(b));
-    expect(codeOf(() => store.seal({ index: 0, root, requestIds: [b.receipt.requestId] }))).toBe(
+    expect(thrownCode(() => store.seal({ index: 0, root, requestIds: [b.receipt.requestId] }))).toBe(
       "BATCH_EXISTS",
     );
-    expect(codeOf(() => store.seal({ index: 1, root, requestIds: [a.receipt.requestId] }))).toBe(
+    expect(thrownCode(() => store.seal({ index: 1, root, requestIds: [a.receipt.requestId] }))).toBe(
       "RECEIPT_NOT_PROVISIONAL",
     );
-    expect(codeOf(() => store.markFinal(0))).toBe("BATCH_STATUS_INVALID");
-    expect(codeOf(() => store.voidReceipt(b.receipt.requestId))).toBe("RECEIPT_NOT_VOIDABLE");
-    expect(codeOf(() => store.markPosted(5, root))).toBe("BATCH_STATUS_INVALID");
+    expect(thrownCode(() => store.markFinal(0))).toBe("BATCH_STATUS_INVALID");
+    expect(thrownCode(() => store.voidReceipt(b.receipt.requestId))).toBe("RECEIPT_NOT_VOIDABLE");
+    expect(thrownCode(() => store.markPosted(5, root))).toBe("BATCH_STATUS_INVALID");
     store.close();
   });
 
   it("refuses a store it cannot open or read", () => {
-    expect(codeOf(() => ReceiptStore.open(join(dir, "no", "such", "dir", "x.db")))).toBe("STORE_UNAVAILABLE");
+    expect(thrownCode(() => ReceiptStore.open(join(dir, "no", "such", "dir", "x.db")))).toBe(
+      "STORE_UNAVAILABLE",
+    );
     const newer = join(dir, "newer.db");
     const db = new Database(newer);
     db.pragma("user_version = 99");
     db.close();
-    expect(codeOf(() => ReceiptStore.open(newer))).toBe("STORE_CORRUPT");
+    expect(thrownCode(() => ReceiptStore.open(newer))).toBe("STORE_CORRUPT");
     const garbage = join(dir, "garbage.db");
     writeFileSync(
       garbage,
       "not a database at all, just text that is long enough to have a header".repeat(20),
     );
-    expect(codeOf(() => ReceiptStore.open(garbage))).toBe("STORE_CORRUPT");
+    expect(thrownCode(() => ReceiptStore.open(garbage))).toBe("STORE_CORRUPT");
   });
 
   it("loses no acknowledged receipt when the writer is killed -9 mid-stream", async () => {

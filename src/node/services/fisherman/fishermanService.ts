@@ -177,18 +177,17 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
         workers ??= await workerDirectory(o.gateway);
         const served = await servedRequestOf(r, workers, gatewayCopy);
-        const context = typeof served === "string" ? null : served.context;
-        if (!context) verdict = "no-context";
+        if (typeof served === "string") verdict = "no-context";
         else {
-          if (typeof served !== "string" && served.from === "gateway")
+          if (served.from === "gateway")
             o.logger.warn(
               { batch: index, position, worker: r.worker },
               "the worker withheld the context; re-executing from the gateway's copy",
             );
-          const honest = verifiableGeneration(model, context, r.outputTokens);
+          const honest = verifiableGeneration(model, served.context, r.outputTokens);
           verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
           if (verdict === "differs")
-            await dispute(index, position, signed, context, honest, tree.proof(position));
+            await dispute(index, position, signed, served.context, honest, tree.proof(position));
         }
       }
       reexecuted.inc({ verdict });

@@ -169,11 +169,8 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const receipts: EpochReceipt[] = [];
     // A receipt on chain twice (sequenced, and forced in by its client too) counts once: where it was
     // first seen, by epoch, then batch index (the sequencer's batches before forced ones).
-    const seen = new Set(
-      (db.prepare("SELECT digest FROM counted WHERE epoch < ?").all(e) as { digest: string }[]).map(
-        (r) => r.digest,
-      ),
-    );
+    const countedBefore = db.prepare("SELECT 1 FROM counted WHERE digest = ? AND epoch < ?");
+    const seen = new Set<string>();
     const digests: string[] = [];
     for (const [b, info] of infos) {
       const posted = info.kind !== 1 ? await readPostedBatch(o.chain, rollup, b) : null;
@@ -182,7 +179,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock);
       for (const [position, { receipt: r }] of posted.receipts.entries()) {
         const digest = (posted.digests[position] as Hex).toLowerCase();
-        if (seen.has(digest)) continue;
+        if (seen.has(digest) || countedBefore.get(digest, e)) continue;
         seen.add(digest);
         digests.push(digest);
         receipts.push({
