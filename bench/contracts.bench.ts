@@ -222,13 +222,13 @@ export async function benchContracts(log: (line: string) => void, positions = 64
     const d = DEFAULT_OTR_PARAMS.dispute;
     const measuredOneStep = Math.max(...oneStep.map((r) => r.gas));
     const fn = (name: string) => forge.find((r) => r.contract === "DisputeGame" && r.fn === name)?.max ?? 0;
-    // Moves as transactions: forge's tests play 2-child moves; add the calldata of 14 more children
-    // (16 gas per byte) for the protocol's 16-child dissections.
+    // Moves as transactions: forge's tests include the protocol's 16-child dissection and an attack that
+    // proves its node with a 4-hash path among 16 children, the largest moves.
     const measured: DisputeParams = {
       ...d,
       gas: {
-        attack: fn("attack") + 14 * 32 * 16,
-        dissect: fn("dissect") + 14 * 32 * 16,
+        attack: fn("attack"),
+        dissect: fn("dissect"),
         oneStep: measuredOneStep + fn("oneStep"),
       },
     };

@@ -27,6 +27,12 @@ interface IStepVerifier {
 /// deadline has passed, claims resolve bottom-up — in slices, so no resolution can run out of gas — and
 /// bonds are credited (pull payments); a countered root voids the receipt in the rollup and slashes the
 /// worker, half to the first uncountered attack on the root.
+/// @dev The game stores one word per claim: the hash of its fields, with its mutable state (attacked
+/// children, answered, countered) in the low 32 bits. Moves pass the claims they touch as calldata,
+/// checked against that hash, and the events carry every new claim whole so that players rebuild them
+/// (src/chain/gameMirror.ts) — a move then writes one new word, which keeps it under 80k gas. A
+/// dissection's children are read from its calldata: dissect must be called directly, not through
+/// another contract, for players to see them.
 contract DisputeGame is ReentrancyGuard {
     enum Kind {
         Root,
@@ -47,36 +53,41 @@ contract DisputeGame is ReentrancyGuard {
         uint32 position;
     }
 
-    /// @dev Three storage words. Bonds are not stored: they follow from the kind and the height.
+    /// @notice A claim's fields, fixed when it is made (its bond follows from its kind and height).
     struct Claim {
         uint32 parent;
         Kind kind;
         uint8 height;
         uint8 childHeight;
         uint16 child; // attack: index among its dissection's children (0xffff: the root claim)
-        uint16 attacked; // dissection (and root): bitmap of its attacked children
         uint40 createdAt;
         uint40 deadline;
         uint32 clockDefender;
         uint32 clockChallenger;
-        bool answered; // attack: dissected or countered by a one-step check
-        bool countered; // set while resolving (or by a one-step check)
         address claimant;
         uint64 index;
-        bytes32 value; // root and attack: the node's value; dissection: keccak256 of its children
+        /// @dev Root and attack: the node's value; dissection: the dissected node's value, which its
+        /// children fold to (so an attack proves its child against it with a Merkle path).
+        bytes32 value;
     }
 
     struct Game {
         Subject subject;
         uint8 depth;
         uint40 lastDeadline;
-        /// @dev Claims still to resolve (resolution runs from the last claim down to the root).
-        uint32 unresolved;
+        uint32 claimCount;
+        /// @dev Claims above the root resolved so far (resolution runs from the last claim down).
+        uint32 resolvedCount;
         bool resolved;
         bool rootCountered;
     }
 
     uint16 internal constant ROOT_CHILD = 0xffff;
+    /// @dev A claim's word: its hash above these bits, its mutable state in them.
+    uint256 internal constant STATE_BITS = 0xffffffff;
+    /// @dev Bits 0–15: the children attacked (the root claim: bit 0); then answered and countered.
+    uint256 internal constant ANSWERED = 1 << 16;
+    uint256 internal constant COUNTERED = 1 << 17;
 
     Registry public immutable registry;
     Rollup public immutable rollup;
@@ -91,20 +102,25 @@ contract DisputeGame is ReentrancyGuard {
     uint256 public immutable workerSlash;
     uint256 public immutable challengerShareBps;
 
-    Game[] internal games;
-    mapping(uint256 game => Claim[]) internal claims;
+    uint256 public gameCount;
+    mapping(uint256 game => Game) internal games;
+    mapping(uint256 game => mapping(uint256 claim => uint256)) internal words;
     /// @dev Who wins a countered claim's bond: its earliest uncountered answer's claimant, or the one-step submitter.
     mapping(uint256 game => mapping(uint256 claim => address)) internal winners;
     mapping(address => uint256) public credits;
 
-    event GameOpened(uint256 indexed game, uint64 batch, uint32 position, bytes32 traceRoot, uint64 leafCount);
-    event Attacked(uint256 indexed game, uint256 claim, uint256 parent, uint16 child, uint8 height, uint64 index, address claimant);
-    event Dissected(uint256 indexed game, uint256 claim, uint256 attack, bytes32[] children, address claimant);
+    event GameOpened(uint256 indexed game, uint64 batch, uint32 position, bytes32 traceRoot, uint64 leafCount, Claim root);
+    event Attacked(uint256 indexed game, uint256 id, Claim claim);
+    /// @dev The children are in the transaction's calldata (players read them there, as the rollup's
+    /// batch data): logging them too would cost a 16-child dissection 4k more gas.
+    event Dissected(uint256 indexed game, uint256 id, Claim claim);
     event OneStep(uint256 indexed game, uint256 attack, bytes32 leaf, address claimant);
     event Resolved(uint256 indexed game, bool rootCountered);
 
     error BondWrong(uint256 sent, uint256 required);
+    error GameUnknown(uint256 game);
     error ClaimUnknown(uint256 claim);
+    error ClaimMismatch(uint256 claim);
     error DisputeMoveInvalid(string why);
     error DisputeDuplicate(uint256 claim);
     error DisputeTooLate(uint256 claim, uint40 deadline);
@@ -153,28 +169,31 @@ contract DisputeGame is ReentrancyGuard {
         Receipts.Receipt calldata r,
         bytes calldata signature,
         bytes32[] calldata proof
-    ) external payable returns (uint256 game) {
+    ) external payable returns (uint256 game_) {
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         if (!rollup.includes(batch_, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
         rollup.openDispute(batch_, position);
-        game = _newGame(r, batch_, position);
-        _attack(game, 0, ROOT_CHILD, r.traceRoot);
+        Claim memory root;
+        (game_, root) = _newGame(r, batch_, position);
+        _attack(game_, games[game_], 0, words[game_][0], root, ROOT_CHILD, r.traceRoot);
     }
 
     /// @dev A game over the receipt's trace, whose model must let a trace this long be disputed.
-    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position) internal returns (uint256 game) {
+    function _newGame(Receipts.Receipt calldata r, uint64 batch_, uint32 position)
+        internal
+        returns (uint256 game_, Claim memory root)
+    {
         (Subject memory subject, uint32 maxPositions) = TraceSubjects.subjectOf(registry, r, batch_, position);
         uint64 positions = Receipts.positions(r);
         if (positions > maxPositions) revert DisputeTooLong(positions, maxPositions);
         uint64 leafCount = subject.leafCount;
         if (leafCount == 0) revert DisputeMoveInvalid("a trace has at least one leaf");
-        game = games.length;
-        Game storage g = games.push();
+        game_ = gameCount++;
+        Game storage g = games[game_];
         g.subject = subject;
         uint8 depth = _depth(leafCount);
         g.depth = depth;
         g.lastDeadline = uint40(block.timestamp);
-        Claim storage root = claims[game].push();
         root.kind = Kind.Root;
         root.height = depth;
         root.childHeight = depth;
@@ -183,140 +202,149 @@ contract DisputeGame is ReentrancyGuard {
         root.deadline = uint40(block.timestamp);
         root.claimant = r.worker;
         root.value = r.traceRoot;
-        emit GameOpened(game, batch_, position, r.traceRoot, leafCount);
+        _push(game_, g, root);
+        emit GameOpened(game_, batch_, position, r.traceRoot, leafCount, root);
     }
 
     // ---- moves ----
 
-    /// @notice Attacks child `child` of dissection `parent` (its value given with all the dissection's
-    /// children, which must hash to what the dissection committed), or the root claim (`parent` 0,
-    /// `child` 0xffff, `children` empty). Bond: `attackLeafBond` on a leaf, else `attackNodeBond`.
-    function attack(uint256 game, uint256 parent, uint16 child, bytes32[] calldata children)
-        external
-        payable
-        returns (uint256)
-    {
-        Claim storage p = _claim(game, parent);
-        bytes32 value;
-        if (p.kind == Kind.Root) {
-            if (child != ROOT_CHILD) revert DisputeMoveInvalid("an attack on the root claim names child 0xffff");
-            value = p.value;
-        } else if (p.kind == Kind.Dissect) {
-            if (keccak256(abi.encodePacked(children)) != p.value) revert DisputeMoveInvalid("children differ from the dissection's");
-            if (child >= children.length) revert DisputeMoveInvalid("no such child");
-            value = children[child];
-        } else {
-            revert DisputeMoveInvalid("attack a dissection's children, not an attack");
+    /// @notice Attacks child `child` of dissection `parent` (the claim as its event gave it): `value` is
+    /// that child, proven by `proof` — its Merkle path up to the dissected node. Bond: `attackLeafBond`
+    /// on a leaf, else `attackNodeBond`. (The root claim is attacked once, by the challenge.)
+    function attack(
+        uint256 game_,
+        uint256 parent,
+        Claim calldata p,
+        uint16 child,
+        bytes32 value,
+        bytes32[] calldata proof
+    ) external payable returns (uint256) {
+        Game storage g = _live(game_);
+        uint256 word = _load(game_, parent, p);
+        if (p.kind == Kind.Root) revert DisputeDuplicate(parent);
+        if (p.kind != Kind.Dissect) revert DisputeMoveInvalid("attack a dissection's children, not an attack");
+        uint256 levels = p.height - p.childHeight;
+        if (child >> levels != 0) revert DisputeMoveInvalid("no such child");
+        if (proof.length != levels || _rootOf(value, child, proof) != p.value) {
+            revert DisputeMoveInvalid("the value is not the dissection's child");
         }
-        return _attack(game, parent, child, value);
+        return _attack(game_, g, parent, word, p, child, value);
     }
 
-    function _attack(uint256 game, uint256 parent, uint16 child, bytes32 value) internal returns (uint256 id) {
-        Claim[] storage cs = claims[game];
-        Claim storage p = cs[parent];
+    function _attack(
+        uint256 game_,
+        Game storage g,
+        uint256 parent,
+        uint256 parentWord,
+        Claim memory p,
+        uint16 child,
+        bytes32 value
+    ) internal returns (uint256 id) {
         if (p.kind != Kind.Root && block.timestamp > p.deadline) revert DisputeTooLate(parent, p.deadline);
-        uint16 bit = child == ROOT_CHILD ? 1 : uint16(1) << child;
-        if (p.attacked & bit != 0) revert DisputeDuplicate(parent);
-        p.attacked |= bit;
+        uint256 bit = child == ROOT_CHILD ? 1 : uint256(1) << child;
+        if (parentWord & bit != 0) revert DisputeDuplicate(parent);
+        words[game_][parent] = parentWord | bit;
         uint8 height = p.kind == Kind.Root ? p.height : p.childHeight;
-        uint64 index = p.kind == Kind.Root ? 0 : p.index * (uint64(1) << (p.height - p.childHeight)) + child;
         uint256 bond = height == 0 ? attackLeafBond : attackNodeBond;
         if (msg.value != bond) revert BondWrong(msg.value, bond);
-        id = cs.length;
-        Claim storage c = cs.push();
+        Claim memory c;
         c.parent = SafeCast.toUint32(parent);
         c.kind = Kind.Attack;
         c.height = height;
         c.childHeight = height;
         c.child = child;
         c.claimant = msg.sender;
-        c.index = index;
+        c.index = p.kind == Kind.Root ? 0 : p.index * (uint64(1) << (p.height - p.childHeight)) + child;
         c.value = value;
-        _time(game, c, p, false, height == 0);
-        emit Attacked(game, id, parent, child, height, index, msg.sender);
+        _time(g, c, p.createdAt, p.clockDefender, p.clockChallenger, false, height == 0);
+        id = _push(game_, g, c);
+        emit Attacked(game_, id, c);
     }
 
-    /// @notice Answers attack `attackId` on a node above the leaves with its descendants `log₂k` levels
-    /// down (fewer near the leaves), which must fold pairwise to the attacked value. Bond: `dissectBond`.
-    function dissect(uint256 game, uint256 attackId, bytes32[] calldata children) external payable returns (uint256 id) {
-        Claim[] storage cs = claims[game];
-        Claim storage a = _claim(game, attackId);
+    /// @notice Answers attack `attackId` (the claim as its event gave it) on a node above the leaves
+    /// with its descendants `log₂k` levels down (fewer near the leaves), which must fold pairwise to the
+    /// attacked value. Bond: `dissectBond`.
+    function dissect(uint256 game_, uint256 attackId, Claim calldata a, bytes32[] calldata children)
+        external
+        payable
+        returns (uint256 id)
+    {
+        Game storage g = _live(game_);
+        uint256 word = _load(game_, attackId, a);
         if (a.kind != Kind.Attack) revert DisputeMoveInvalid("not an attack");
         if (block.timestamp > a.deadline) revert DisputeTooLate(attackId, a.deadline);
         if (a.height == 0) revert DisputeMoveInvalid("an attack on a leaf is answered by a one-step check");
-        if (a.answered) revert DisputeDuplicate(attackId);
+        if (word & ANSWERED != 0) revert DisputeDuplicate(attackId);
         uint8 childHeight = a.height > arityLog2 ? a.height - arityLog2 : 0;
         if (children.length != uint256(1) << (a.height - childHeight)) revert DisputeMoveInvalid("wrong number of children");
         if (_fold(children) != a.value) revert DisputeMoveInvalid("the children do not hash to the attacked value");
         if (msg.value != dissectBond) revert BondWrong(msg.value, dissectBond);
-        a.answered = true;
-        id = cs.length;
-        Claim storage c = cs.push();
+        words[game_][attackId] = word | ANSWERED;
+        Claim memory c;
         c.parent = SafeCast.toUint32(attackId);
         c.kind = Kind.Dissect;
         c.height = a.height;
         c.childHeight = childHeight;
         c.claimant = msg.sender;
         c.index = a.index;
-        c.value = keccak256(abi.encodePacked(children));
-        _time(game, c, a, true, false);
-        emit Dissected(game, id, attackId, children, msg.sender);
+        c.value = a.value;
+        _time(g, c, a.createdAt, a.clockDefender, a.clockChallenger, true, false);
+        id = _push(game_, g, c);
+        emit Dissected(game_, id, c);
     }
 
     /// @notice Answers attack `attackId` on a leaf: the step verifier recomputes the leaf; equal to the
     /// attacked value, the attack is countered (and its bond is the submitter's), otherwise this reverts.
-    function oneStep(uint256 game, uint256 attackId, bytes calldata evidence) external {
-        Claim storage a = _claim(game, attackId);
+    function oneStep(uint256 game_, uint256 attackId, Claim calldata a, bytes calldata evidence) external {
+        Game storage g = _live(game_);
+        uint256 word = _load(game_, attackId, a);
         if (a.kind != Kind.Attack || a.height != 0) revert DisputeMoveInvalid("not an attack on a leaf");
         if (block.timestamp > a.deadline) revert DisputeTooLate(attackId, a.deadline);
-        if (a.answered) revert DisputeDuplicate(attackId);
-        Subject memory s = games[game].subject;
+        if (word & ANSWERED != 0) revert DisputeDuplicate(attackId);
+        Subject memory s = g.subject;
         // Padding leaves are zero: no evidence needed.
         bytes32 correct = a.index >= s.leafCount ? bytes32(0) : stepVerifier.correctLeaf(s, a.index, evidence);
         if (correct != a.value) revert DisputeStepNotCountered(correct, a.value);
-        a.answered = true;
-        a.countered = true;
-        winners[game][attackId] = msg.sender;
-        emit OneStep(game, attackId, correct, msg.sender);
+        words[game_][attackId] = word | ANSWERED | COUNTERED;
+        winners[game_][attackId] = msg.sender;
+        emit OneStep(game_, attackId, correct, msg.sender);
     }
 
     // ---- resolution ----
 
-    /// @notice Resolves up to `maxClaims` claims, from the last to the first, once every deadline has
-    /// passed; when the root is reached, settles the receipt in the rollup and slashes a worker whose
-    /// root claim was countered. Call again until `resolved`.
-    function resolve(uint256 game, uint256 maxClaims) external nonReentrant {
-        Game storage g = games[game];
-        if (g.resolved) revert AlreadyResolved();
+    /// @notice Once every deadline has passed, resolves the claims in `slice` — the next ones down from
+    /// the last claim not yet resolved (`claimCount − 1 − resolvedCount`), as their events gave them —
+    /// and, when only the root is left, settles the receipt in the rollup and slashes a worker whose root
+    /// claim was countered. Call again with the next slice until `resolved`.
+    function resolve(uint256 game_, Claim[] calldata slice) external nonReentrant {
+        Game storage g = _live(game_);
         if (block.timestamp <= g.lastDeadline) revert NotResolvableYet(g.lastDeadline);
-        Claim[] storage cs = claims[game];
-        if (g.unresolved == 0) g.unresolved = SafeCast.toUint32(cs.length);
-        uint256 i = g.unresolved;
-        for (uint256 n = 0; n < maxClaims && i > 0; n++) {
-            i--;
-            Claim storage c = cs[i];
-            if (i == 0) break;
-            uint256 bond = _bond(c);
-            if (c.countered) {
-                credits[winners[game][i]] += bond;
+        uint256 i = g.claimCount - 1 - g.resolvedCount;
+        if (slice.length > i) revert DisputeMoveInvalid("more claims than are left to resolve");
+        for (uint256 k = 0; k < slice.length; k++) {
+            Claim calldata c = slice[k];
+            uint256 word = _load(game_, i, c);
+            uint256 bond = c.kind == Kind.Attack ? (c.height == 0 ? attackLeafBond : attackNodeBond) : dissectBond;
+            if (word & COUNTERED != 0) {
+                credits[winners[game_][i]] += bond;
             } else {
                 credits[c.claimant] += bond;
                 // An uncountered answer counters its parent; resolving downwards, the last one written is
                 // the earliest answer.
-                Claim storage p = cs[c.parent];
-                p.countered = true;
-                winners[game][c.parent] = c.claimant;
+                words[game_][c.parent] |= COUNTERED;
+                winners[game_][c.parent] = c.claimant;
             }
+            i--;
         }
-        g.unresolved = SafeCast.toUint32(i);
+        g.resolvedCount += uint32(slice.length);
         if (i > 0) return;
         g.resolved = true;
-        bool rootCountered = cs[0].countered;
+        bool rootCountered = words[game_][0] & COUNTERED != 0;
         g.rootCountered = rootCountered;
-        emit Resolved(game, rootCountered);
+        emit Resolved(game_, rootCountered);
         Subject storage s = g.subject;
         rollup.settleDispute(s.batch, s.position, rootCountered);
-        if (rootCountered) registry.slash(s.worker, workerSlash, winners[game][0], challengerShareBps);
+        if (rootCountered) registry.slash(s.worker, workerSlash, winners[game_][0], challengerShareBps);
     }
 
     /// @notice Withdraws the caller's credited bonds.
@@ -329,63 +357,114 @@ contract DisputeGame is ReentrancyGuard {
 
     // ---- views ----
 
-    function gameCount() external view returns (uint256) {
-        return games.length;
-    }
-
     function game(uint256 id) external view returns (Game memory) {
         return games[id];
     }
 
     function claimCount(uint256 game_) external view returns (uint256) {
-        return claims[game_].length;
+        return games[game_].claimCount;
     }
 
-    function claim(uint256 game_, uint256 id) external view returns (Claim memory) {
-        return claims[game_][id];
-    }
-
-    function bondOf(uint256 game_, uint256 id) external view returns (uint256) {
-        return _bond(claims[game_][id]);
+    /// @notice A claim's mutable state: the children attacked (a bitmap; the root claim's is bit 0),
+    /// whether an attack was answered, whether the claim is countered (set while resolving, or by a
+    /// one-step check), and the hash its fields must have.
+    function claimState(uint256 game_, uint256 id)
+        external
+        view
+        returns (uint16 attacked, bool answered, bool countered, bytes32 hash)
+    {
+        uint256 word = words[game_][id];
+        if (word == 0) revert ClaimUnknown(id);
+        return (uint16(word), word & ANSWERED != 0, word & COUNTERED != 0, bytes32(word & ~STATE_BITS));
     }
 
     // ---- internals ----
 
-    function _claim(uint256 game_, uint256 id) internal view returns (Claim storage) {
-        if (game_ >= games.length || id >= claims[game_].length) revert ClaimUnknown(id);
-        if (games[game_].resolved) revert AlreadyResolved();
-        return claims[game_][id];
+    /// @dev The game, unless it does not exist or is resolved.
+    function _live(uint256 game_) internal view returns (Game storage g) {
+        g = games[game_];
+        if (g.claimCount == 0) revert GameUnknown(game_);
+        if (g.resolved) revert AlreadyResolved();
     }
 
-    function _bond(Claim storage c) internal view returns (uint256) {
-        if (c.kind == Kind.Attack) return c.height == 0 ? attackLeafBond : attackNodeBond;
-        if (c.kind == Kind.Dissect) return dissectBond;
-        return 0;
+    /// @dev Claim `id`'s word, once `c` is shown to be its fields.
+    function _load(uint256 game_, uint256 id, Claim calldata c) internal view returns (uint256 word) {
+        word = words[game_][id];
+        if (word == 0) revert ClaimUnknown(id);
+        uint256 h;
+        assembly ("memory-safe") {
+            // A calldata struct of value types is its ABI encoding: hash it where it lies, unvalidated
+            // (only the canonical encoding has the committed hash; its fields are validated when read).
+            let ptr := mload(0x40)
+            calldatacopy(ptr, c, 384)
+            h := keccak256(ptr, 384)
+        }
+        if (word & ~STATE_BITS != h & ~STATE_BITS) revert ClaimMismatch(id);
     }
 
-    /// @dev The new claim's clock (the answering side's time grows by what it took) and its cached
-    /// deadline: what the other side has left, never less than an extension.
-    function _time(uint256 game_, Claim storage c, Claim storage parent, bool defender, bool leafAttack) internal {
-        uint32 took = SafeCast.toUint32(block.timestamp - parent.createdAt);
-        c.clockDefender = parent.clockDefender + (defender ? took : 0);
-        c.clockChallenger = parent.clockChallenger + (defender ? 0 : took);
+    function _push(uint256 game_, Game storage g, Claim memory c) internal returns (uint256 id) {
+        id = g.claimCount;
+        g.claimCount = SafeCast.toUint32(id + 1);
+        words[game_][id] = _hash(c);
+    }
+
+    /// @dev keccak256(abi.encode(c)) without the copy: a memory struct of value types is its ABI encoding.
+    function _hash(Claim memory c) internal pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            h := keccak256(c, 384)
+        }
+        h &= ~STATE_BITS;
+    }
+
+    /// @dev The new claim's clock (the answering side's time grows by what it took) and its deadline:
+    /// what the other side has left, never less than an extension.
+    function _time(Game storage g, Claim memory c, uint40 parentCreatedAt, uint32 parentClockDefender, uint32 parentClockChallenger, bool defender, bool leafAttack) internal {
+        uint32 took = SafeCast.toUint32(block.timestamp - parentCreatedAt);
+        c.clockDefender = parentClockDefender + (defender ? took : 0);
+        c.clockChallenger = parentClockChallenger + (defender ? 0 : took);
         uint32 used = defender ? c.clockChallenger : c.clockDefender;
         uint32 remaining = used >= maxClock ? 0 : maxClock - used;
         uint32 least = leafAttack ? oneStepExtension : extension;
         c.createdAt = uint40(block.timestamp);
         c.deadline = uint40(block.timestamp) + (remaining > least ? remaining : least);
-        Game storage g = games[game_];
         if (c.deadline > g.lastDeadline) g.lastDeadline = c.deadline;
     }
 
-    function _fold(bytes32[] calldata children) internal pure returns (bytes32) {
-        bytes32[] memory level = children;
-        for (uint256 n = level.length; n > 1; n /= 2) {
-            for (uint256 i = 0; i < n / 2; i++) {
-                level[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
+    /// @dev The node `children` fold to pairwise (a Merkle tree over them; their count a power of two).
+    /// The first level is hashed straight from calldata, the next ones in place in memory, each pair in
+    /// the scratch space: a dissection folds 16 children per move.
+    function _fold(bytes32[] calldata children) internal pure returns (bytes32 node) {
+        assembly ("memory-safe") {
+            let n := children.length
+            let level := mload(0x40)
+            for { let i := 0 } lt(i, shr(1, n)) { i := add(i, 1) } {
+                calldatacopy(0x00, add(children.offset, shl(6, i)), 0x40)
+                mstore(add(level, shl(5, i)), keccak256(0x00, 0x40))
+            }
+            for { n := shr(1, n) } gt(n, 1) { n := shr(1, n) } {
+                for { let i := 0 } lt(i, shr(1, n)) { i := add(i, 1) } {
+                    mstore(0x00, mload(add(level, shl(6, i))))
+                    mstore(0x20, mload(add(level, add(shl(6, i), 0x20))))
+                    mstore(add(level, shl(5, i)), keccak256(0x00, 0x40))
+                }
+            }
+            node := mload(level)
+            if eq(children.length, 1) { node := calldataload(children.offset) }
+        }
+    }
+
+    /// @dev The node that `leaf`, at `index` among its level's nodes, folds to with `proof` (siblings, lowest first).
+    function _rootOf(bytes32 leaf, uint256 index, bytes32[] calldata proof) internal pure returns (bytes32 node) {
+        node = leaf;
+        for (uint256 i = 0; i < proof.length; i++) {
+            bytes32 sibling = proof[i];
+            assembly ("memory-safe") {
+                let right := and(shr(i, index), 1)
+                mstore(shl(5, right), node)
+                mstore(shl(5, iszero(right)), sibling)
+                node := keccak256(0x00, 0x40)
             }
         }
-        return level[0];
     }
 
     function _depth(uint64 leaves) internal pure returns (uint8 d) {

@@ -5,6 +5,7 @@ import {DisputeGame, IStepVerifier} from "../src/DisputeGame.sol";
 import {Receipts} from "../src/Receipts.sol";
 import {Rollup} from "../src/Rollup.sol";
 import {RollupFixture} from "./Rollup.t.sol";
+import {GameClaims} from "./utils/GameClaims.sol";
 
 /// @notice The one-step check's stand-in for these game tests: it knows the honest trace's leaves (as
 /// the simulator's oracle does). The game is what is under test here; the real executor replaces it.
@@ -21,7 +22,7 @@ contract OracleStepVerifier is IStepVerifier {
 }
 
 /// @dev The game, its rollup and registry, an 8-leaf honest trace and a cheat's, and the players.
-abstract contract DisputeGameFixture is RollupFixture {
+abstract contract DisputeGameFixture is RollupFixture, GameClaims {
     DisputeGame internal game;
     OracleStepVerifier internal oracle;
     address internal challenger = address(0xC4A1);
@@ -88,7 +89,7 @@ abstract contract DisputeGameFixture is RollupFixture {
         r.modelId = MODEL;
         r.weightsHash = WEIGHTS;
         r.engineHash = ENGINE;
-        r.traceRoot = tree[3][0];
+        r.traceRoot = tree[tree.length - 1][0];
         r.inputTokens = 1;
         r.outputTokens = 2;
         r.sequence = 1;
@@ -105,37 +106,67 @@ abstract contract DisputeGameFixture is RollupFixture {
         c[1] = tree[height - 1][2 * index + 1];
     }
 
+    /// @dev The moves, made by `who` with the claims the game's events gave.
+    function open(address who, Receipts.Receipt memory r, bytes memory sig) internal returns (uint256 g) {
+        record();
+        vm.prank(who);
+        g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        collect(game);
+    }
+
+    function dissect(address who, uint256 g, uint256 a, bytes32[] memory revealed) internal returns (uint256 d) {
+        DisputeGame.Claim memory c = claimsOf[g][a];
+        record();
+        vm.prank(who);
+        d = game.dissect{value: DISSECT_BOND}(g, a, c, revealed);
+        collect(game);
+    }
+
+    function attack(address who, uint256 g, uint256 d, uint16 child, bytes32[] memory revealed, uint256 bond)
+        internal
+        returns (uint256 a)
+    {
+        DisputeGame.Claim memory c = claimsOf[g][d];
+        bytes32[] memory proof = pathOf(revealed, child);
+        record();
+        vm.prank(who);
+        a = game.attack{value: bond}(g, d, c, child, revealed[child], proof);
+        collect(game);
+    }
+
+    function resolveNext(uint256 g, uint256 n) internal {
+        game.resolve(g, nextSlice(game, g, n));
+    }
 }
 
 contract DisputeGameTest is DisputeGameFixture {
     function test_aCheatingWorkerLosesItsStakeToAnHonestChallenger() public {
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat);
-        vm.prank(challenger);
-        uint256 g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        uint256 g = open(challenger, r, sig);
         assertTrue(rollup.status(0, 0) == Rollup.Status.Disputed, "disputed");
         // Bisect: the cheat reveals its children; the challenger attacks the leftmost that differs from its own.
         uint256 a = 1;
         uint64 index = 0;
         for (uint8 h = 3; h >= 1; h--) {
             bytes32[] memory revealed = children(cheat, h, index);
-            vm.prank(operator);
-            uint256 d = game.dissect{value: DISSECT_BOND}(g, a, revealed);
+            uint256 d = dissect(operator, g, a, revealed);
             uint16 child = revealed[0] != honest[h - 1][2 * index] ? 0 : 1;
-            vm.prank(challenger);
-            a = game.attack{value: h == 1 ? LEAF_BOND : NODE_BOND}(g, d, child, revealed);
+            a = attack(challenger, g, d, child, revealed, h == 1 ? LEAF_BOND : NODE_BOND);
             index = 2 * index + child;
         }
         assertEq(index, 5, "the first wrong leaf");
         // The cheat cannot answer with a one-step check: the correct leaf is not what it committed.
+        DisputeGame.Claim memory leafAttack = claimsOf[g][a];
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeStepNotCountered.selector, honest[0][5], cheat[0][5]));
-        game.oneStep(g, a, "");
-        vm.expectRevert();
-        game.resolve(g, 100);
+        game.oneStep(g, a, leafAttack, "");
+        DisputeGame.Claim[] memory slice = nextSlice(game, g, 100);
+        vm.expectPartialRevert(DisputeGame.NotResolvableYet.selector);
+        game.resolve(g, slice);
         vm.warp(block.timestamp + 1 hours);
         uint256 before = token.balanceOf(challenger);
-        game.resolve(g, 2);
-        game.resolve(g, 100);
+        resolveNext(g, 2);
+        resolveNext(g, 100);
         assertTrue(game.game(g).rootCountered, "root countered");
         assertTrue(rollup.status(0, 0) == Rollup.Status.Voided, "voided");
         assertEq(registry.atRisk(worker), MIN - 5 ether, "worker slashed");
@@ -151,26 +182,25 @@ contract DisputeGameTest is DisputeGameFixture {
 
     function test_anHonestWorkerDefeatsAGrieferAndKeepsItsStake() public {
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(honest);
-        vm.prank(griefer);
-        uint256 g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        uint256 g = open(griefer, r, sig);
         uint256 a = 1;
         uint64 index = 0;
         for (uint8 h = 3; h >= 1; h--) {
             bytes32[] memory revealed = children(honest, h, index);
-            vm.prank(operator);
-            uint256 d = game.dissect{value: DISSECT_BOND}(g, a, revealed);
-            vm.prank(griefer);
-            a = game.attack{value: h == 1 ? LEAF_BOND : NODE_BOND}(g, d, 1, revealed);
+            uint256 d = dissect(operator, g, a, revealed);
+            a = attack(griefer, g, d, 1, revealed, h == 1 ? LEAF_BOND : NODE_BOND);
             index = 2 * index + 1;
             // Attacking the same child twice is refused.
+            DisputeGame.Claim memory dissection = claimsOf[g][d];
+            bytes32[] memory proof = pathOf(revealed, 1);
             vm.prank(griefer);
             vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeDuplicate.selector, d));
-            game.attack{value: h == 1 ? LEAF_BOND : NODE_BOND}(g, d, 1, revealed);
+            game.attack{value: h == 1 ? LEAF_BOND : NODE_BOND}(g, d, dissection, 1, revealed[1], proof);
         }
         // Anyone holding the honest trace answers the leaf attack.
-        game.oneStep(g, a, "");
+        game.oneStep(g, a, claimsOf[g][a], "");
         vm.warp(block.timestamp + 2 hours);
-        game.resolve(g, 100);
+        resolveNext(g, 100);
         assertTrue(!game.game(g).rootCountered, "root stands");
         assertTrue(rollup.status(0, 0) == Rollup.Status.Final, "final again");
         assertEq(registry.atRisk(worker), MIN, "stake intact");
@@ -194,25 +224,69 @@ contract DisputeGameTest is DisputeGameFixture {
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.BondWrong.selector, 0, NODE_BOND));
         game.challenge(0, 0, r, sig, new bytes32[](0));
-        vm.prank(challenger);
-        uint256 g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        uint256 g = open(challenger, r, sig);
         // The receipt cannot be disputed twice.
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengeWindowClosed.selector, Rollup.Status.Disputed));
         game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        DisputeGame.Claim memory rootAttack = claimsOf[g][1];
         bytes32[] memory wrong = children(honest, 3, 0);
         vm.prank(operator);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeMoveInvalid.selector, "the children do not hash to the attacked value"));
-        game.dissect{value: DISSECT_BOND}(g, 1, wrong);
+        game.dissect{value: DISSECT_BOND}(g, 1, rootAttack, wrong);
         // Past the attack's deadline (the defender's 30-minute clock), no answer is accepted.
         vm.warp(block.timestamp + CLOCK + 1);
         vm.prank(operator);
         vm.expectPartialRevert(DisputeGame.DisputeTooLate.selector);
-        game.dissect{value: DISSECT_BOND}(g, 1, children(cheat, 3, 0));
-        game.resolve(g, 100);
+        game.dissect{value: DISSECT_BOND}(g, 1, rootAttack, children(cheat, 3, 0));
+        resolveNext(g, 100);
         assertTrue(game.game(g).rootCountered, "an unanswered attack counters the root");
+        DisputeGame.Claim[] memory none = new DisputeGame.Claim[](0);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.AlreadyResolved.selector));
-        game.resolve(g, 100);
+        game.resolve(g, none);
+    }
+
+    /// @dev The game keeps only each claim's hash: a claim passed with any field changed is refused, so
+    /// no one can lengthen a deadline, take over a claimant or move a claim's index.
+    function test_claimsPassedBackMustBeTheOnesTheGameCommittedTo() public {
+        (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat);
+        uint256 g = open(challenger, r, sig);
+        bytes32[] memory revealed = children(cheat, 3, 0);
+        DisputeGame.Claim memory forged = claimsOf[g][1];
+        forged.deadline += 1 days;
+        vm.prank(operator);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClaimMismatch.selector, 1));
+        game.dissect{value: DISSECT_BOND}(g, 1, forged, revealed);
+        forged = claimsOf[g][1];
+        forged.claimant = operator;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClaimMismatch.selector, 1));
+        game.dissect{value: DISSECT_BOND}(g, 1, forged, revealed);
+        // A claim the game never made, and a game that does not exist.
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClaimUnknown.selector, 7));
+        game.dissect{value: DISSECT_BOND}(g, 7, forged, revealed);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.GameUnknown.selector, 9));
+        game.dissect{value: DISSECT_BOND}(9, 1, forged, revealed);
+        uint256 d = dissect(operator, g, 1, revealed);
+        // An attack must prove its value is the dissection's child, at that child's place.
+        DisputeGame.Claim memory dissection = claimsOf[g][d];
+        bytes32[] memory proof = pathOf(revealed, 1);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeMoveInvalid.selector, "the value is not the dissection's child"));
+        game.attack{value: NODE_BOND}(g, d, dissection, 0, revealed[1], proof);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeMoveInvalid.selector, "the value is not the dissection's child"));
+        game.attack{value: NODE_BOND}(g, d, dissection, 1, honest[2][1], proof);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeMoveInvalid.selector, "no such child"));
+        game.attack{value: NODE_BOND}(g, d, dissection, 2, revealed[1], proof);
+        // Resolution takes the claims from the last down: a slice out of that order is refused.
+        vm.warp(block.timestamp + 2 hours);
+        DisputeGame.Claim[] memory outOfOrder = new DisputeGame.Claim[](1);
+        outOfOrder[0] = claimsOf[g][1];
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClaimMismatch.selector, 2));
+        game.resolve(g, outOfOrder);
+        resolveNext(g, 100);
+        assertTrue(!game.game(g).rootCountered, "the dissection answered the attack on the root: root kept");
     }
 }
 
@@ -243,11 +317,10 @@ contract DisputeGameReentrancyTest is DisputeGameFixture {
         ReentrantClaimant claimant = new ReentrantClaimant(game);
         vm.deal(address(claimant), 1 ether);
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat);
-        vm.prank(address(claimant));
-        uint256 g = game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+        uint256 g = open(address(claimant), r, sig);
         // The worker never answers: the attack on the root stands and its bond is refunded.
         vm.warp(block.timestamp + 1 hours);
-        game.resolve(g, 100);
+        resolveNext(g, 100);
         assertEq(game.credits(address(claimant)), NODE_BOND, "credited");
         uint256 held = address(game).balance;
         claimant.withdraw();
@@ -258,3 +331,47 @@ contract DisputeGameReentrancyTest is DisputeGameFixture {
     }
 }
 
+
+/// @dev The protocol's 16-ary dissection (arity 16 is what the spec's parameters use): a 16-leaf trace
+/// (two positions of eight steps) dissected at once into its leaves — which puts the 16-child moves, the
+/// largest, in the gas report.
+contract DisputeGameSixteenTest is DisputeGameFixture {
+    bytes32[][] internal wide;
+
+    function setUp() public override {
+        super.setUp();
+        game = new DisputeGame(
+            registry,
+            rollup,
+            oracle,
+            DisputeGame.Params(4, CLOCK, 5 minutes, 20 minutes, NODE_BOND, LEAF_BOND, DISSECT_BOND, 5 ether, 5_000)
+        );
+        rollup.setDisputeGame(address(game));
+        registry.setSlasher(address(game), true);
+        bytes32[] memory engines = new bytes32[](1);
+        engines[0] = ENGINE;
+        registry.registerModel(MODEL, WEIGHTS, 8, 8, engines);
+        bytes32[] memory leaves = new bytes32[](16);
+        for (uint256 i = 0; i < 16; i++) {
+            bytes32 correct = keccak256(abi.encode("wide leaf", i));
+            leaves[i] = i == 7 ? keccak256("bad") : correct;
+            oracle.set(i, correct);
+        }
+        _build(wide, leaves);
+    }
+
+    function test_aSixteenWayDissectionAndAnAttackOnOneOfItsLeaves() public {
+        (Receipts.Receipt memory r, bytes memory sig) = postReceipt(wide);
+        uint256 g = open(challenger, r, sig);
+        uint256 d = dissect(operator, g, 1, wide[0]);
+        uint256 a = attack(challenger, g, d, 7, wide[0], LEAF_BOND);
+        DisputeGame.Claim memory leafAttack = claimsOf[g][a];
+        assertEq(leafAttack.index, 7, "the attacked leaf");
+        vm.prank(operator);
+        vm.expectPartialRevert(DisputeGame.DisputeStepNotCountered.selector);
+        game.oneStep(g, a, leafAttack, "");
+        vm.warp(block.timestamp + 1 hours);
+        resolveNext(g, 100);
+        assertTrue(game.game(g).rootCountered, "the cheat's root is countered");
+    }
+}

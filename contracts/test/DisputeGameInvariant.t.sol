@@ -4,12 +4,14 @@ pragma solidity ^0.8.28;
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Receipts} from "../src/Receipts.sol";
 import {DisputeGameFixture} from "./DisputeGame.t.sol";
+import {GameClaims} from "./utils/GameClaims.sol";
 import {Vm} from "./utils/Test.sol";
 
 /// @notice Griefers against an honest worker: random attacks on the worker's (correct) dissected nodes,
 /// time passing, resolution in random slices and withdrawals — the worker answering with its solver's
-/// moves (dissect what it agrees with, prove the leaves) within its clock.
-contract GriefHandler {
+/// moves (dissect what it agrees with, prove the leaves) within its clock. The handler is every party's
+/// view of the game: the claims its events carried (GameClaims).
+contract GriefHandler is GameClaims {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     DisputeGame internal immutable game;
     uint256 internal immutable g;
@@ -20,12 +22,14 @@ contract GriefHandler {
     uint256[2] public posted;
     uint256[2] public withdrawn;
 
+    /// @dev Collects the opening claims from the events recorded when the game was opened.
     constructor(DisputeGame game_, uint256 g_, address operator_, address griefer_, uint256 rootBond) {
         game = game_;
         g = g_;
         operator = operator_;
         griefer = griefer_;
         posted[1] = rootBond;
+        collect(game_);
     }
 
     /// @notice The worker's honest tree, level by level (leaves first).
@@ -33,69 +37,33 @@ contract GriefHandler {
         tree.push(level);
     }
 
-    /// @dev The claim fields the solver reads. (Decoding the whole 15-field Claim is too deep for the
-    /// legacy code generator, so the ABI words are read directly: a static struct is its fields in order.)
-    struct ClaimView {
-        DisputeGame.Kind kind;
-        uint8 height;
-        uint8 childHeight;
-        uint16 attacked;
-        uint40 deadline;
-        bool answered;
-        uint64 index;
-        bytes32 value;
-    }
-
-    function claimAt(uint256 i) internal view returns (ClaimView memory c) {
-        bytes memory w = abi.encode(0);
-        (, w) = address(game).staticcall(abi.encodeWithSelector(DisputeGame.claim.selector, g, i));
-        uint256[15] memory f;
-        assembly ("memory-safe") {
-            for { let k := 0 } lt(k, 15) { k := add(k, 1) } { mstore(add(f, mul(32, k)), mload(add(w, mul(32, add(k, 1))))) }
-        }
-        c.kind = DisputeGame.Kind(f[1]);
-        c.height = uint8(f[2]);
-        c.childHeight = uint8(f[3]);
-        c.attacked = uint16(f[5]);
-        c.deadline = uint40(f[7]);
-        c.answered = f[10] != 0;
-        c.index = uint64(f[13]);
-        c.value = bytes32(f[14]);
-    }
-
-    /// @dev Word `k` of the ABI encoding of game(g) (Subject's nine words, depth, lastDeadline,
-    /// unresolved, resolved, rootCountered).
-    function gameWord(uint256 k) internal view returns (uint256 v) {
-        (, bytes memory w) = address(game).staticcall(abi.encodeWithSelector(DisputeGame.game.selector, g));
-        assembly ("memory-safe") {
-            v := mload(add(w, mul(32, add(k, 1))))
-        }
-    }
-
     function resolved() public view returns (bool) {
-        return gameWord(12) != 0;
+        return gameWord(game, g, 13) != 0;
     }
 
     function rootCountered() public view returns (bool) {
-        return gameWord(13) != 0;
+        return gameWord(game, g, 14) != 0;
     }
 
     /// @notice The honest worker's solver: dissect or prove every open attack on a value of its tree.
     function defend() public {
         if (resolved()) return;
-        uint256 n = game.claimCount(g);
+        uint256 n = claimsOf[g].length;
         for (uint256 i = 1; i < n; i++) {
-            ClaimView memory c = claimAt(i);
-            if (c.kind != DisputeGame.Kind.Attack || c.answered || block.timestamp > c.deadline) continue;
+            DisputeGame.Claim memory c = claimsOf[g][i];
+            (, bool answered,,) = game.claimState(g, i);
+            if (c.kind != DisputeGame.Kind.Attack || answered || block.timestamp > c.deadline) continue;
             if (c.value != tree[c.height][c.index]) continue;
             if (c.height == 0) {
                 vm.prank(operator);
-                game.oneStep(g, i, "");
+                game.oneStep(g, i, c, "");
             } else {
                 uint256 bond = game.dissectBond();
                 bytes32[] memory children = childrenOf(c.height, c.index);
+                record();
                 vm.prank(operator); // applies to the next call only: everything it needs is read first
-                game.dissect{value: bond}(g, i, children);
+                game.dissect{value: bond}(g, i, c, children);
+                collect(game);
                 posted[0] += bond;
             }
         }
@@ -110,17 +78,21 @@ contract GriefHandler {
     /// @notice A griefer attacks a (correct) child of an open dissection; the worker answers at once.
     function grief(uint256 pick, uint256 childPick) external {
         if (resolved()) return;
-        uint256 n = game.claimCount(g);
+        uint256 n = claimsOf[g].length;
         uint256 d = 1 + pick % n;
         if (d >= n) return;
-        ClaimView memory c = claimAt(d);
+        DisputeGame.Claim memory c = claimsOf[g][d];
         uint16 child = uint16(childPick % 2);
         if (c.kind != DisputeGame.Kind.Dissect || block.timestamp > c.deadline) return;
-        if (c.attacked & (uint16(1) << child) != 0) return;
+        (uint16 attacked,,,) = game.claimState(g, d);
+        if (attacked & (uint16(1) << child) != 0) return;
         uint256 bond = c.childHeight == 0 ? game.attackLeafBond() : game.attackNodeBond();
         bytes32[] memory children = childrenOf(c.height, c.index);
+        bytes32[] memory proof = pathOf(children, child);
+        record();
         vm.prank(griefer);
-        game.attack{value: bond}(g, d, child, children);
+        game.attack{value: bond}(g, d, c, child, children[child], proof);
+        collect(game);
         posted[1] += bond;
         defend();
     }
@@ -134,19 +106,19 @@ contract GriefHandler {
     /// @notice Lets every clock run out — only after some griefing, so that runs resolve deep games too.
     function waitOut() external {
         if (posted[1] < game.attackLeafBond()) return;
-        vm.warp(gameWord(10) + 1);
+        vm.warp(gameWord(game, g, 10) + 1);
     }
 
-    /// @dev The most gas one resolution slice used per claim it may resolve (resolution is sliced so that
+    /// @dev The most gas one resolution slice used per claim it resolved (resolution is sliced so that
     /// no game can become too big to resolve).
     uint256 public maxResolveGasPerClaim;
 
     function resolve(uint256 slice) external {
-        if (resolved() || block.timestamp <= gameWord(10)) return;
-        uint256 k = 1 + (slice % 4);
+        if (resolved() || block.timestamp <= gameWord(game, g, 10)) return;
+        DisputeGame.Claim[] memory next = nextSlice(game, g, 1 + (slice % 4));
         uint256 before = gasleft();
-        game.resolve(g, k);
-        uint256 used = (before - gasleft()) / k;
+        game.resolve(g, next);
+        uint256 used = (before - gasleft()) / (next.length == 0 ? 1 : next.length);
         if (used > maxResolveGasPerClaim) maxResolveGasPerClaim = used;
     }
 
@@ -177,6 +149,7 @@ contract DisputeGameInvariantTest is DisputeGameFixture {
     /// @dev A griefer challenges the honest worker's receipt.
     function openGriefedGame() internal returns (uint256) {
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(honest);
+        record(); // the handler collects the opening claims
         vm.prank(griefer);
         return game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
     }

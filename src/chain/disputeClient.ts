@@ -7,9 +7,13 @@
 import type { Hex } from "viem";
 import type { GameState } from "../protocol/dispute/game.ts";
 import type { DisputeAction } from "../protocol/dispute/solver.ts";
+import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
+import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { attackBond, type DisputeParams, dissectBond } from "../protocol/params/otr.ts";
+import { TraceTree } from "../protocol/verifiable/trace.ts";
 import { send } from "./clients.ts";
 import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
+import type { ChainClaim } from "./gameMirror.ts";
 import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
 /** DisputeGame's constructor parameters (seconds, wei) from the protocol's (milliseconds). */
@@ -48,42 +52,47 @@ export async function deployDisputeGame(
   return game;
 }
 
-/** A solver action as a DisputeGame call: function, arguments and the bond it posts. */
+/**
+ * A solver action as a DisputeGame call: function, arguments and the bond it posts. The contract keeps
+ * only each claim's hash, so a move passes the claim it answers as the events gave it (`claims`, from
+ * gameMirror.ts), and an attack proves its node with its Merkle path among the dissection's children.
+ */
 export function disputeCall(
   state: GameState,
+  claims: readonly ChainClaim[],
   gameId: bigint,
   action: Exclude<DisputeAction, { type: "resolve" }>,
   oneStepEvidence: (index: number) => Hex,
 ): { functionName: "attack" | "dissect" | "oneStep"; args: readonly unknown[]; value: bigint } {
   const p = state.params;
+  const answered = action.type === "attack" ? action.parent : action.attack;
+  const claim = state.claims[answered];
+  const onChain = claims[answered];
+  if (!claim || !onChain) throw new RangeError(`claim ${answered} is not in the game`);
   switch (action.type) {
     case "attack": {
-      const parent = state.claims[action.parent];
-      if (!parent) throw new RangeError(`claim ${action.parent} is not in the game`);
-      // Attacks reveal the dissection's children (the contract stores only their hash).
-      const children = parent.kind === "dissect" ? (parent.children ?? []) : [];
-      const height = parent.kind === "root" ? parent.height : parent.childHeight;
+      const children = claim.children.map((h) => hexToBytes(h));
+      const child = children[action.child];
+      if (!child) throw new RangeError(`claim ${answered} has no child ${action.child}`);
+      const proof = new TraceTree(children, keccak256).proof(action.child).map(bytesToHex);
       return {
         functionName: "attack",
-        args: [gameId, BigInt(action.parent), action.child, children],
-        value: attackBond(p, height),
+        args: [gameId, BigInt(answered), onChain, action.child, bytesToHex(child), proof],
+        value: attackBond(p, claim.childHeight),
       };
     }
     case "dissect":
       return {
         functionName: "dissect",
-        args: [gameId, BigInt(action.attack), action.children],
+        args: [gameId, BigInt(answered), onChain, action.children],
         value: dissectBond(p),
       };
-    case "oneStep": {
-      const attacked = state.claims[action.attack];
-      if (!attacked) throw new RangeError(`claim ${action.attack} is not in the game`);
+    case "oneStep":
       return {
         functionName: "oneStep",
-        args: [gameId, BigInt(action.attack), oneStepEvidence(attacked.index)],
+        args: [gameId, BigInt(answered), onChain, oneStepEvidence(claim.index)],
         value: 0n,
       };
-    }
   }
 }
 
@@ -91,13 +100,44 @@ export function disputeCall(
 export function sendDisputeAction(
   c: ChainClients,
   game: Hex,
-  state: GameState,
+  mirrored: { readonly state: GameState; readonly claims: readonly ChainClaim[] },
   gameId: bigint,
   action: Exclude<DisputeAction, { type: "resolve" }>,
   oneStepEvidence: (index: number) => Hex,
 ): Promise<Hex> {
-  const call = disputeCall(state, gameId, action, oneStepEvidence);
+  const call = disputeCall(mirrored.state, mirrored.claims, gameId, action, oneStepEvidence);
   return send(c, game, disputeGameAbi, call.functionName, call.args, call.value);
+}
+
+/** Claims resolved per transaction: about 50–70k gas each, so a slice stays far below a block. */
+const RESOLVE_SLICE = 64;
+
+/**
+ * Resolves a game whose deadlines have all passed: passes its claims back from the last unresolved one
+ * down, in slices, until the contract has settled the receipt. Returns the transactions sent.
+ */
+export async function resolveOnChain(
+  c: ChainClients,
+  game: Hex,
+  gameId: bigint,
+  claims: readonly ChainClaim[],
+  slice = RESOLVE_SLICE,
+): Promise<Hex[]> {
+  const sent: Hex[] = [];
+  for (;;) {
+    const g = (await c.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "game",
+      args: [gameId],
+    } as never)) as { claimCount: number; resolvedCount: number; resolved: boolean };
+    if (g.resolved) return sent;
+    const top = g.claimCount - 1 - g.resolvedCount;
+    const next = Array.from({ length: Math.min(slice, top) }, (_, j) => claims[top - j]);
+    if (next.some((x) => x === undefined))
+      throw new RangeError(`claims ${top - next.length + 1}..${top} are not known`);
+    sent.push(await send(c, game, disputeGameAbi, "resolve", [gameId, next]));
+  }
 }
 
 /**

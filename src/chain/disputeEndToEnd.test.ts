@@ -36,7 +36,8 @@ import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } fr
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { type ChainClients, clientsFor, coreParamsOf, type Deployment, deployCore } from "./deploy.ts";
-import { sendDisputeAction } from "./disputeClient.ts";
+import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
 import { encodeStepEvidence } from "./stepEvidence.ts";
@@ -187,7 +188,8 @@ async function dispute(
         const at = await nextBlockMs(owner);
         let sent = true;
         try {
-          await sendDisputeAction(party.client, game, state, gameId, action, (i) =>
+          const { claims } = await mirrorGame(owner, game, gameId, subject, D);
+          await sendDisputeAction(party.client, game, { state, claims }, gameId, action, (i) =>
             encodeStepEvidence(model, i, view.stepEvidence(i) as ReturnType<typeof traceStepEvidence>),
           );
         } catch (error) {
@@ -203,7 +205,7 @@ async function dispute(
     await advanceTime(owner, acted ? 60 : 1800);
   }
   await advanceTime(owner, 3600);
-  await send(owner, game, disputeGameAbi, "resolve", [gameId, 10_000n]);
+  await resolveOnChain(owner, game, gameId, (await mirrorGame(owner, game, gameId, subject, D)).claims);
   const outcome = resolveGame(state, await nowMs());
   const onChain = (await read(game, disputeGameAbi, "game", [gameId])) as { rootCountered: boolean };
   return {

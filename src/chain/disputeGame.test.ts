@@ -17,7 +17,8 @@ import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
-import { deployDisputeGame, sendDisputeAction } from "./disputeClient.ts";
+import { deployDisputeGame, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
 const SEED = keccakUtf8("oracle seed");
@@ -162,7 +163,8 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
         const at = await nextBlockMs(owner);
         let sent = true;
         try {
-          await sendDisputeAction(client, game, state, gameId, action, () => "0x");
+          const { claims } = await mirrorGame(owner, game, gameId, subject, D);
+          await sendDisputeAction(client, game, { state, claims }, gameId, action, () => "0x");
         } catch {
           sent = false;
         }
@@ -177,7 +179,8 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
           const at = await nextBlockMs(owner);
           let ok2 = true;
           try {
-            await sendDisputeAction(griefer, game, state, gameId, g, () => "0x");
+            const { claims } = await mirrorGame(owner, game, gameId, subject, D);
+            await sendDisputeAction(griefer, game, { state, claims }, gameId, g, () => "0x");
           } catch {
             ok2 = false;
           }
@@ -189,10 +192,12 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
     if (resolveGame(state, t)) break;
     await advanceTime(owner, acted ? 60 : 900);
   }
-  // Past every deadline: resolve on chain in two slices, and in TypeScript.
+  // Past every deadline: resolve on chain in slices of 3 claims, and in TypeScript. The mirror rebuilt
+  // from the events is the game the test played.
   await advanceTime(owner, 3600);
-  await send(owner, game, disputeGameAbi, "resolve", [gameId, 3n]);
-  await send(owner, game, disputeGameAbi, "resolve", [gameId, 10_000n]);
+  const mirrored = await mirrorGame(owner, game, gameId, subject, D);
+  expect(mirrored.state?.claims).toEqual(state.claims);
+  await resolveOnChain(owner, game, gameId, mirrored.claims, 3);
   const outcome = resolveGame(state, await nowMs(owner));
   if (!outcome) throw new Error("the TypeScript game is not resolvable");
   const onChain = (await owner.public.readContract({
@@ -205,13 +210,13 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
   };
   const countered: boolean[] = [];
   for (let i = 0; i < state.claims.length; i++) {
-    const claim = (await owner.public.readContract({
+    const [, , claimCountered] = (await owner.public.readContract({
       address: game,
       abi: disputeGameAbi,
-      functionName: "claim",
+      functionName: "claimState",
       args: [gameId, BigInt(i)],
-    })) as { countered: boolean };
-    countered.push(claim.countered);
+    })) as readonly [number, boolean, boolean, Hex];
+    countered.push(claimCountered);
   }
   const ethPayouts = new Map<string, bigint>();
   for (const p of outcome.payouts)

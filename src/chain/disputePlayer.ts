@@ -10,7 +10,7 @@ import { resolveGame } from "../protocol/dispute/game.ts";
 import { type DisputeAction, type PlayerView, solve } from "../protocol/dispute/solver.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
 import type { ChainClients } from "./deploy.ts";
-import { sendDisputeAction } from "./disputeClient.ts";
+import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
 import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi } from "./generated/contracts.ts";
 
@@ -34,7 +34,7 @@ export async function playTurn(
   view: PlayerView,
   oneStepEvidence: (index: number) => Hex,
 ): Promise<TurnResult> {
-  const { state, resolved } = await mirrorGame(c, game, gameId, subject, params);
+  const { state, resolved, claims } = await mirrorGame(c, game, gameId, subject, params);
   const onChain = async () =>
     (await c.public.readContract({
       address: game,
@@ -53,8 +53,8 @@ export async function playTurn(
       if (action.type === "resolve") {
         // The contract resolves after the last deadline (strictly): wait for a block past it.
         if (resolveGame(state, now - 1000) === null) continue;
-        await sendResolve(c, game, gameId);
-      } else await sendDisputeAction(c, game, state, gameId, action, oneStepEvidence);
+        await resolveOnChain(c, game, gameId, claims);
+      } else await sendDisputeAction(c, game, { state, claims }, gameId, action, oneStepEvidence);
       sent.push(action.type);
     } catch (e) {
       failed.push(`${action.type}: ${(e as Error).message.split("\n")[0]}`);
@@ -62,15 +62,4 @@ export async function playTurn(
   }
   const after = sent.includes("resolve") ? await onChain() : null;
   return { sent, failed, resolved: after?.resolved ?? false, rootCountered: after?.rootCountered ?? null };
-}
-
-async function sendResolve(c: ChainClients, game: Hex, gameId: bigint): Promise<void> {
-  const hash = await c.wallet.writeContract({
-    address: game,
-    abi: disputeGameAbi,
-    functionName: "resolve",
-    args: [gameId, 10_000n],
-  } as never);
-  const receipt = await c.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`resolve reverted in ${hash}`);
 }

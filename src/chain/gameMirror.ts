@@ -2,8 +2,12 @@
  * A dispute game's state mirrored from the contract's events (GameOpened, Attacked, Dissected,
  * OneStep, Resolved) through the same pure transitions the contract is tested against
  * (dispute/game.ts). Read-only — players (disputePlayer.ts) and the dashboard (in the browser) use it.
+ *
+ * The contract stores only each claim's hash: the events carry every claim whole, and the mirror keeps
+ * them (`claims`) for the moves that must pass them back. A dissection's children are not logged (that
+ * would cost each move 4k gas): they are read from the dissect call's calldata.
  */
-import type { Hex, PublicClient } from "viem";
+import { decodeFunctionData, type Hex, type PublicClient } from "viem";
 import { type GameState, oneStep, openGame } from "../protocol/dispute/game.ts";
 import { applyAction } from "../protocol/dispute/solver.ts";
 import { hexToBytes } from "../protocol/encoding/hex.ts";
@@ -12,23 +16,60 @@ import { ok } from "../protocol/errors.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
 import { disputeGameAbi } from "./generated/contracts.ts";
 
-const ROOT_CHILD = 0xffff;
+/** A claim as DisputeGame.sol committed to it (its `Claim` struct), to pass back in later moves. */
+export interface ChainClaim {
+  readonly parent: number;
+  readonly kind: number;
+  readonly height: number;
+  readonly childHeight: number;
+  readonly child: number;
+  readonly createdAt: number;
+  readonly deadline: number;
+  readonly clockDefender: number;
+  readonly clockChallenger: number;
+  readonly claimant: Hex;
+  readonly index: bigint;
+  readonly value: Hex;
+}
 
 interface GameLog {
   readonly eventName: "GameOpened" | "Attacked" | "Dissected" | "OneStep" | "Resolved";
   readonly args: Record<string, unknown>;
   readonly blockNumber: bigint;
   readonly logIndex: number;
+  readonly transactionHash: Hex;
 }
 
-/** The game's state rebuilt from its events; null until it is opened (or if the events are inconsistent). */
+/** What the game's events say: its state (null until opened, or if the events are inconsistent). */
+export interface MirroredGame {
+  readonly state: GameState | null;
+  readonly resolved: boolean;
+  /** Every claim as the contract committed to it, by id. */
+  readonly claims: readonly ChainClaim[];
+}
+
+/** The children a dissection revealed, from its transaction's calldata (a direct dissect call). */
+async function dissectionChildren(
+  c: { readonly public: Pick<PublicClient, "getTransaction"> },
+  tx: Hex,
+): Promise<Hex[] | null> {
+  const { input } = await c.public.getTransaction({ hash: tx });
+  try {
+    const call = decodeFunctionData({ abi: disputeGameAbi, data: input });
+    return call.functionName === "dissect" ? [...(call.args[3] as readonly Hex[])] : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The game's state rebuilt from its events. */
 export async function mirrorGame(
-  c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlock"> },
+  c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlock" | "getTransaction"> },
   game: Hex,
   gameId: bigint,
   subject: { readonly traceRoot: Hex; readonly leafCount: number; readonly worker: Hex },
   params: DisputeParams,
-): Promise<{ state: GameState | null; resolved: boolean }> {
+): Promise<MirroredGame> {
   const logs = (await c.public.getContractEvents({
     address: game,
     abi: disputeGameAbi,
@@ -49,43 +90,45 @@ export async function mirrorGame(
   };
   let state: GameState | null = null;
   let resolved = false;
+  const claims: ChainClaim[] = [];
+  const inconsistent = () => ({ state: null, resolved, claims });
   for (const log of logs) {
     const at = await timeOf(log.blockNumber);
     const a = log.args;
     if (log.eventName === "Resolved") resolved = true;
-    else if (
-      log.eventName === "Attacked" &&
-      Number(a.parent) === 0 &&
-      Number(a.child) === ROOT_CHILD &&
-      !state
-    ) {
-      const opened = openGame(subject, params, a.claimant as Hex, at);
-      if (!opened.ok) return { state: null, resolved };
-      state = opened.value;
-    } else if (state && log.eventName === "Attacked") {
-      applyAction(
-        state,
-        { type: "attack", parent: Number(a.parent), child: Number(a.child) },
-        a.claimant as Hex,
-        at,
-        () => ok(new Uint8Array()),
-        keccak256,
-      );
-    } else if (state && log.eventName === "Dissected") {
-      applyAction(
-        state,
-        { type: "dissect", attack: Number(a.attack), children: a.children as Hex[] },
-        a.claimant as Hex,
-        at,
-        () => ok(new Uint8Array()),
-        keccak256,
-      );
+    else if (log.eventName === "GameOpened") claims[0] = a.root as ChainClaim;
+    else if (log.eventName === "Attacked" || log.eventName === "Dissected") {
+      const claim = a.claim as ChainClaim;
+      claims[Number(a.id)] = claim;
+      if (log.eventName === "Attacked" && claim.parent === 0 && !state) {
+        const opened = openGame(subject, params, claim.claimant, at);
+        if (!opened.ok) return inconsistent();
+        state = opened.value;
+      } else if (state && log.eventName === "Attacked") {
+        applyAction(
+          state,
+          { type: "attack", parent: claim.parent, child: claim.child },
+          claim.claimant,
+          at,
+          () => ok(new Uint8Array()),
+          keccak256,
+        );
+      } else if (state) {
+        const children = await dissectionChildren(c, log.transactionHash);
+        if (!children) return inconsistent();
+        applyAction(
+          state,
+          { type: "dissect", attack: claim.parent, children },
+          claim.claimant,
+          at,
+          () => ok(new Uint8Array()),
+          keccak256,
+        );
+      }
     } else if (state && log.eventName === "OneStep") {
       // The contract checked the step: the mirror takes its leaf as proven.
       oneStep(state, Number(a.attack), null, () => ok(hexToBytes(a.leaf as Hex, 32)), a.claimant as Hex, at);
     }
   }
-  return { state, resolved };
+  return { state, resolved, claims };
 }
-
-/** What one call of {@link playTurn} did. */

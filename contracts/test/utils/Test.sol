@@ -19,6 +19,14 @@ interface Vm {
     function expectEmit(address emitter) external;
     function assume(bool) external pure;
     function label(address, string calldata) external;
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+    /// @notice Records the events emitted from now on; getRecordedLogs returns them and starts afresh.
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
 }
 
 /// @notice Assertions and helpers: a failed assertion reverts, which forge reports as a failure.

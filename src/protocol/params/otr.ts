@@ -104,10 +104,10 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     maxClockMs: 1_800_000,
     extensionMs: 300_000,
     oneStepExtensionMs: 1_200_000,
-    // Measured on the contracts (`npm run bench -- contracts`, docs/contracts.md): a 16-child attack or
-    // dissection is ≈ 118k execution + 21k base + its calldata; a one-step check is answerable only if it
-    // fits a 30M-gas block, and the costliest ones at stories15M's shape approach that (logits 23M).
-    gas: { attack: 150_000, dissect: 150_000, oneStep: 30_000_000 },
+    // Measured on the contracts (`npm run bench -- contracts`, docs/contracts.md), as transactions: a
+    // 16-child dissection ≈ 78–79k, an attack ≈ 72k (bounded by 80k); a one-step check is answerable
+    // only if it fits a 30M-gas block, and the costliest ones at stories15M's shape approach that.
+    gas: { attack: 80_000, dissect: 80_000, oneStep: 30_000_000 },
     bondGasPriceWei: 30n * GWEI,
     bondSafetyFactor: 4,
     workerSlash: 5n * ETH,
