@@ -472,11 +472,13 @@ contract DisputeGame is ReentrancyGuard {
     }
 }
 
+/// @notice The receipt's model was registered without a step count: its receipts have no execution trace
+/// to dispute or spot-check (a GGUF model served by llama.cpp, for one).
+error ModelNotVerifiable(bytes32 modelId);
+
 /// @notice What a receipt's trace is, for the dispute game and the spot-checks alike: its root, its
 /// leaf count under the registered model (steps per position × positions), and what it is bound to.
 library TraceSubjects {
-    error ModelNotVerifiable(bytes32 modelId);
-
     /// @dev Reverts ModelNotVerifiable for a model registered without a step count (not disputable).
     function subjectOf(Registry registry, Receipts.Receipt calldata r, uint64 batch, uint32 position)
         internal

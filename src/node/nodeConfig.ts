@@ -120,8 +120,8 @@ export const EVALUATOR_CONFIG = z
     port: COMMON.port.default(8603),
     /** The evaluator's registered chain account: it commits and reveals its scores. */
     keyFile: z.string({ error: "is required (the evaluator's key file, mode 0600)" }).min(1),
-    /** The workers' llama2.c checkpoint: its tokenizer decodes the served tokens that are scored. */
-    model: z.string({ error: "is required (the workers' llama2.c checkpoint, for its tokenizer)" }).min(1),
+    /** The workers' model (llama2.c checkpoint or GGUF): its vocabulary renders the served tokens. */
+    model: z.string({ error: "is required (the workers' model, for its vocabulary)" }).min(1),
     /** A gateway whose /v1/network lists the workers (where prompts and outputs are fetched). */
     gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
     /**

@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
-import { loadLlama2c } from "../engine/llama2c/modelFiles.ts";
 import { VerinferError } from "../errors.ts";
 import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../evaluators/llmJudge/llmJudge.ts";
 import { createEvaluator } from "../evaluators/registry.ts";
@@ -31,6 +30,7 @@ import { createGateway } from "./services/gateway/gatewayService.ts";
 import type { WorkerAttestation } from "./services/gateway/workerLinks.ts";
 import { createSettler } from "./services/settler/settlerService.ts";
 import { createWorker, registrationChallenge, type WorkerEvidence } from "./services/worker/workerService.ts";
+import { tokenTextOf } from "./tokenText.ts";
 
 /** What a started role reports. */
 export interface NodeReady {
@@ -211,7 +211,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
     dataDir: c.dataDir,
     chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
     deployment,
-    tokenizer: loadLlama2c(c.model).tokenizer,
+    tokenText: await tokenTextOf(c.model),
     evaluator: await evaluatorOf(c),
     gateway: c.gateway.replace(/\/$/, ""),
     k: DEFAULT_POQ_ROUND_PARAMS.k,

@@ -248,7 +248,9 @@ async function liveView(
 
 /** The cheat: --adversary, else wrong-output in the demo and none otherwise. */
 function adversaryOf(ctx: CommandContext): WorkerAdversary {
-  const given = ctx.string("adversary") ?? (ctx.flag("demo") ? "wrong-output" : "none");
+  // A GGUF model has no execution traces to cheat on (or to dispute): its demo has no cheat.
+  const gguf = /\.gguf$/i.test(ctx.string("model") ?? "");
+  const given = ctx.string("adversary") ?? (ctx.flag("demo") && !gguf ? "wrong-output" : "none");
   if (!(WORKER_ADVERSARIES as readonly string[]).includes(given))
     throw new VerinferError(
       "CLI_USAGE",
@@ -279,7 +281,8 @@ const upCommand: CommandSpec = {
     model: {
       type: "string",
       value: "FILE",
-      description: "llama2.c checkpoint path or URL for the workers (default: a generated tiny model)",
+      description:
+        "llama2.c checkpoint or GGUF model (path or URL) for the workers (default: a generated tiny model); a GGUF model runs on llama.cpp and is not disputable",
     },
     port: {
       type: "integer",
@@ -336,6 +339,7 @@ const upCommand: CommandSpec = {
   examples: [
     "npx verinfer devnet up --demo",
     "verinfer devnet up --workers 2 --port 8600",
+    "verinfer model convert stories15M.bin --out stories15M.gguf && verinfer devnet up --demo --model stories15M.gguf",
     "verinfer devnet status",
   ],
   async run(ctx) {

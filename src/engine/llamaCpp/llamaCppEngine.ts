@@ -4,7 +4,9 @@
  * goes through the low-level sequence API with the request's temperature, top-p and seed.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { VerinferError } from "../../errors.ts";
+import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
 import {
   type Engine,
   type FinishReason,
@@ -60,6 +62,59 @@ export function checkGgufHeader(path: string): void {
   const keys = header.readBigUInt64LE(16);
   if (tensors === 0n || tensors > 1_000_000n || keys > 1_000_000n)
     fail(`implausible counts: ${tensors} tensors, ${keys} metadata keys`);
+}
+
+/** Whether `path` is a GGUF file (by its magic), as opposed to a llama2.c checkpoint. */
+export function isGguf(path: string): boolean {
+  if (!existsSync(path)) return false;
+  const fd = openSync(path, "r");
+  const magic = Buffer.alloc(4);
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return magic.toString("latin1") === "GGUF";
+}
+
+/** keccak256 of a GGUF file's bytes, read in 4 MiB pieces: what a GGUF worker's receipts bind as weights. */
+export function ggufFileHash(path: string): Hex {
+  const h = keccak_256.create();
+  const fd = openSync(path, "r");
+  try {
+    const piece = Buffer.alloc(4 << 20);
+    for (let n = readSync(fd, piece); n > 0; n = readSync(fd, piece)) h.update(piece.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return bytesToHex(h.digest());
+}
+
+/** A GGUF model's vocabulary alone (no weights loaded), to turn its token ids into text. */
+export interface GgufVocabulary {
+  /** The text of `tokens` (special tokens such as BOS render as nothing), after `previous` if given. */
+  detokenize(tokens: readonly number[], previous?: readonly number[]): string;
+  close(): Promise<void>;
+}
+
+/** Loads only the vocabulary of a GGUF model (what evaluators need to read the served tokens). */
+export async function loadGgufVocabulary(modelPath: string): Promise<GgufVocabulary> {
+  if (!existsSync(modelPath))
+    throw new VerinferError("FILE_NOT_FOUND", `model not found: ${modelPath}`, { file: modelPath });
+  checkGgufHeader(modelPath);
+  const nodeLlamaCpp = await import("node-llama-cpp");
+  const llama = await runtime(nodeLlamaCpp);
+  const model = await llama.loadModel({ modelPath, vocabOnly: true }).catch((e: Error) => {
+    throw new VerinferError("MODEL_MALFORMED", `${modelPath}: llama.cpp cannot load it (${e.message})`, {
+      file: modelPath,
+    });
+  });
+  type Token = Parameters<typeof model.detokenize>[0][number];
+  return {
+    detokenize: (tokens, previous) =>
+      model.detokenize(tokens as Token[], false, previous as Token[] | undefined),
+    close: () => model.dispose(),
+  };
 }
 
 /** Loads a GGUF model and returns an engine over it. */

@@ -20,6 +20,7 @@ import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { epochsAbi, registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
+import { checkGgufHeader, isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
 import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
@@ -42,7 +43,10 @@ export interface DevnetOptions {
   /** Folder for the devnet's state (wiped at start: a devnet starts from a fresh chain). */
   readonly dir: string;
   readonly workers: number;
-  /** llama2.c checkpoint path or URL; default: a generated tiny model (seed 7). */
+  /**
+   * llama2.c checkpoint or GGUF model, path or URL; default: a generated tiny model (seed 7). A GGUF
+   * model runs on llama.cpp: attested, scored and paid, but not disputable (no fisherman, no cheats).
+   */
   readonly model?: string | undefined;
   readonly modelName?: string | undefined;
   /** The cheat the last worker plays (none: every worker is honest). */
@@ -176,7 +180,15 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     mkdirSync(dirname(model), { recursive: true });
     writeGeneratedModel(model, PRESETS.tiny as NonNullable<typeof PRESETS.tiny>, 7);
   }
-  loadCheckpoint(model); // a bad model file fails here, before anything starts
+  // A bad model file fails here, before anything starts.
+  const gguf = isGguf(model);
+  if (gguf) checkGgufHeader(model);
+  else loadCheckpoint(model);
+  if (gguf && [o.adversary, ...(o.adversaries ?? [])].some((a) => a !== undefined && a !== "none"))
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
+    );
   progress("starting anvil");
   const chain = await startAnvil({ port: o.rpcPort });
   const started: ChildProcess[] = [];
@@ -275,7 +287,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       await send(c, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
       await send(c, d.registry, registryAbi, "deposit", [addressOfKey(key), stake]);
     };
-    if (o.fisherman !== false)
+    // (Staked fishermen share the fishermen's reward pool: only one that runs is registered.)
+    if (o.fisherman !== false && !gguf)
       await registerParticipant(keys[8] as Hex, 3, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
     const evaluatorCount = d.scoreCommits && d.epochs ? (o.evaluators ?? 3) : 0;
     const evaluatorKeys = Array.from({ length: evaluatorCount }, (_, i) => roleKey(`evaluator ${i + 1}`));
@@ -347,7 +360,9 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       started.push(f.child);
       return f;
     };
-    const fisherman = o.fisherman === false ? null : await startFisherman();
+    if (gguf)
+      progress("no fisherman: a GGUF model records no execution trace, so its receipts cannot be disputed");
+    const fisherman = o.fisherman === false || gguf ? null : await startFisherman();
     if (evaluatorCount > 0) progress(`starting ${evaluatorCount} evaluators`);
     const evaluators = await Promise.all(
       evaluatorKeys.map(async (key, i) => {

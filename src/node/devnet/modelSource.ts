@@ -1,5 +1,5 @@
 /**
- * `devnet up --model` takes a llama2.c checkpoint path or URL. A URL is downloaded once into the
+ * `devnet up --model` takes a llama2.c checkpoint or a GGUF model, as a path or URL. A URL is downloaded once into the
  * devnet's folder with its tokenizer: `<name>.tokenizer.bin` beside it, else the folder's
  * `tokenizer.bin` (llama2.c's layout: stories15M.bin next to tokenizer.bin).
  */
@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { siblingTokenizerPath } from "../../engine/llama2c/modelFiles.ts";
+import { isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -35,6 +36,7 @@ export async function localModel(model: string, dir: string): Promise<string> {
   const local = join(dir, name);
   if (!(await download(model, local)))
     throw new VerinferError("MODEL_DOWNLOAD_FAILED", `${model} answered HTTP 404`, { url: model });
+  if (isGguf(local)) return local; // a GGUF file carries its own vocabulary
   const sibling = new URL(basename(siblingTokenizerPath(name)), model).href;
   if (
     !(await download(sibling, siblingTokenizerPath(local))) &&

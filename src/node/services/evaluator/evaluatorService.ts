@@ -31,7 +31,6 @@ import {
   scoreClock,
 } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
-import { decode, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import type { Evaluator } from "../../../protocol/poq/evaluator.ts";
 import {
@@ -45,6 +44,7 @@ import { type FollowerNode, followerApp, followerNode, openFollowerStore } from 
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
+import type { TokenText } from "../../tokenText.ts";
 
 export const EVALUATOR_ADVERSARIES = ["none", "colluding"] as const;
 export type EvaluatorAdversary = (typeof EVALUATOR_ADVERSARIES)[number];
@@ -54,8 +54,8 @@ export interface EvaluatorNodeOptions {
   /** The evaluator's registered chain account. */
   readonly chain: ChainClients;
   readonly deployment: DeploymentFile;
-  /** Decodes the served token ids into the texts that are scored (the workers' model's tokenizer). */
-  readonly tokenizer: Tokenizer;
+  /** Renders the served token ids as the texts that are scored (the workers' model's vocabulary). */
+  readonly tokenText: TokenText;
   readonly evaluator: Evaluator;
   /** A gateway whose /v1/network lists the workers. */
   readonly gateway: string;
@@ -94,8 +94,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     if (!served.output) return "the worker's output does not hash to the receipt";
     const prompt = served.context.prompt;
     return {
-      query: decode(o.tokenizer, prompt.slice(1)),
-      output: decode(o.tokenizer, served.output, prompt[prompt.length - 1]),
+      query: o.tokenText.prompt(prompt),
+      output: o.tokenText.continuation(prompt, served.output),
     };
   }
 
@@ -245,5 +245,11 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       .all(),
   }));
 
-  return followerNode({ app, pass, pollMs: o.pollMs, db, onClose: () => o.evaluator.close() });
+  return followerNode({
+    app,
+    pass,
+    pollMs: o.pollMs,
+    db,
+    onClose: () => Promise.all([o.evaluator.close(), o.tokenText.close()]).then(() => {}),
+  });
 }

@@ -26,6 +26,7 @@ import { disputablePositions } from "../../../chain/disputeClient.ts";
 import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
 import { generatedIntModel, loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
+import { ggufFileHash, isGguf } from "../../../engine/llamaCpp/llamaCppEngine.ts";
 import { createEngine } from "../../../engine/registry.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bundleAttestationHash, parseEvidenceBundle } from "../../../protocol/attestation/evidenceBundle.ts";
@@ -53,6 +54,15 @@ import { type ServedAnswer, WorkerStore } from "./workerStore.ts";
 /** The engine measurement a ts-int worker's receipts carry (engine spec v2). */
 export const TS_INT_ENGINE_HASH: Hex = keccakUtf8(
   "verinfer ts-int engine, docs/spec/verifiable-engine.md v2",
+);
+
+/**
+ * The engine measurement of a GGUF worker's receipts: llama.cpp records no execution trace, so these
+ * receipts cannot be disputed or spot-checked (their model is registered without steps per position);
+ * they are attested, bound to the GGUF file, and scored.
+ */
+export const LLAMA_CPP_ENGINE_HASH: Hex = keccakUtf8(
+  "verinfer llama-cpp engine (node-llama-cpp 3.22.1, CPU, F32 KV cache): no execution trace",
 );
 
 /** The model id of a served model name. */
@@ -84,7 +94,10 @@ export interface WorkerIdentity {
 export interface WorkerOptions {
   readonly dataDir: string;
   readonly keyFile?: string | undefined;
-  /** llama2.c checkpoint (its tokenizer beside it). */
+  /**
+   * A llama2.c checkpoint (its tokenizer beside it), served by the verifiable ts-int engine, or a GGUF
+   * model, served by llama.cpp (no traces: not disputable, and no adversary can be played on it).
+   */
   readonly model: string;
   readonly modelName: string;
   readonly deployment: Pick<DeploymentFile, "chainId" | "rollup" | "registry">;
@@ -215,18 +228,60 @@ function textOf(tokenizer: Tokenizer, prompt: readonly number[], tokens: readonl
   return text + decoder.decode();
 }
 
+/**
+ * What a generation served, as its receipt commits to it: from the verifiable engine's trace (with its
+ * model root and trace root), or — llama.cpp keeps no trace — from the tokens it reports, with a zero
+ * trace root (the GGUF worker's receipts are not disputable).
+ */
+function servedTokensOf(
+  result: GenerationResult,
+  traced: boolean,
+): { context: ExecutionContext; output: readonly number[]; traceRoot: Hex; weightsHash: Hex | null } {
+  if (traced) {
+    const trace = result.trace;
+    if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
+    return {
+      context: { prompt: trace.tokens.slice(0, trace.promptTokens), sampling: trace.sampling },
+      output: trace.sampled,
+      traceRoot: trace.root as Hex,
+      weightsHash: trace.modelRoot as Hex,
+    };
+  }
+  if (!result.promptTokenIds || !result.tokenIds)
+    throw new VerinferError("ENGINE_FAILED", "the engine reported no token ids");
+  return {
+    context: {
+      prompt: [...result.promptTokenIds],
+      sampling: { temperature: result.params.temperature, topP: result.params.topP, seed: result.seed },
+    },
+    output: result.tokenIds,
+    traceRoot: `0x${"00".repeat(32)}`,
+    weightsHash: null,
+  };
+}
+
 /** Builds a worker (not yet listening). */
 export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const { key } = loadOrCreateKey(o.keyFile ?? join(o.dataDir, "enclave.key"));
   const privateKey = hexToBytes(key, 32);
   const publicKey = secp256k1.getPublicKey(privateKey, false);
-  const llama = loadLlama2c(o.model);
-  const intModel: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
+  const gguf = isGguf(o.model);
+  if (gguf && o.adversary !== "none")
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `adversary "${o.adversary}" cheats on the verifiable engine's traces; ${o.model} is a GGUF model (llama.cpp, no traces)`,
+    );
+  const verifiable = gguf
+    ? null
+    : (() => {
+        const llama = loadLlama2c(o.model);
+        return { llama, intModel: quantizeCheckpoint(llama.checkpoint, o.model) as IntModel };
+      })();
   // The downgrade cheat's cheaper model: same shape, other (seeded) weights; built on first use.
   let cheap: IntModel | null = null;
-  const cheapModel = () => {
-    cheap ??= generatedIntModel(intModel.shape, 1);
+  const cheapModel = (shape: IntModel["shape"]) => {
+    cheap ??= generatedIntModel(shape, 1);
     return cheap;
   };
   const challenge = registrationChallenge(o.deployment.chainId, o.deployment.registry);
@@ -235,20 +290,26 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     publicKey: bytesToHex(publicKey),
     modelName: o.modelName,
     modelId: modelIdOf(o.modelName),
-    weightsHash: modelRoot(intModel),
-    engineHash: TS_INT_ENGINE_HASH,
+    weightsHash: verifiable ? modelRoot(verifiable.intModel) : ggufFileHash(o.model),
+    engineHash: verifiable ? TS_INT_ENGINE_HASH : LLAMA_CPP_ENGINE_HASH,
     attestationHash:
       o.evidence === "files"
         ? collectedAttestation(join(o.dataDir, "tee"), publicKey, challenge)
         : devAttestation(join(o.dataDir, "tee"), o.devTeeKeys, publicKey, challenge),
     registrationNonce: bytesToHex(bindingNonce(publicKey, challenge)),
-    stepsPerPosition: stepsPerPosition(intModel.shape),
-    maxDisputePositions: disputablePositions(intModel.shape.dim, intModel.shape.seqLen),
+    stepsPerPosition: verifiable ? stepsPerPosition(verifiable.intModel.shape) : 0,
+    maxDisputePositions: verifiable
+      ? disputablePositions(verifiable.intModel.shape.dim, verifiable.intModel.shape.seqLen)
+      : 0,
     chainId: o.deployment.chainId,
     settlement: o.deployment.rollup.toLowerCase() as Hex,
     adversary: o.adversary,
   };
-  const engine: Engine = await createEngine({ engine: "ts-int", model: o.model, threads: o.threads });
+  const engine: Engine = await createEngine({
+    engine: verifiable ? "ts-int" : "llama-cpp",
+    model: o.model,
+    threads: o.threads,
+  });
   const store = WorkerStore.open(join(o.dataDir, "worker.sqlite"));
   const accepted = new Set(o.gateways.map((g) => g.toLowerCase()));
   const metrics = new NodeMetrics("worker");
@@ -261,24 +322,24 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   // A cheat does not defend its receipts (it would lose at the one-step check anyway); a TEE whose key
   // leaked defends its own, and cannot defend the forgeries (their roots do not regenerate).
   const defender =
-    o.defence && teeHonest(o.adversary)
+    o.defence && teeHonest(o.adversary) && verifiable
       ? new DisputeDefender(
           o.defence.chain,
           o.defence.disputeGame,
           identity.address,
           o.defence.params,
-          intModel,
+          verifiable.intModel,
           store,
           o.logger,
         )
       : null;
   const spotProver =
-    o.defence?.spotChecks && teeHonest(o.adversary)
+    o.defence?.spotChecks && teeHonest(o.adversary) && verifiable
       ? new SpotCheckProver(
           o.defence.chain,
           o.defence.spotChecks,
           identity.address,
-          intModel,
+          verifiable.intModel,
           store,
           o.logger,
         )
@@ -290,7 +351,8 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           void spotProver?.step();
         }, o.defence.pollMs)
       : null;
-  if (!defender)
+  if (gguf) o.logger.warn({}, "a GGUF model records no execution trace: its receipts cannot be disputed");
+  else if (!defender)
     o.logger.warn({}, "no operator account: this worker will not defend its receipts in disputes");
 
   const app = Fastify({ bodyLimit: o.bodyLimit ?? 256 * 1024, logger: false });
@@ -385,16 +447,17 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         finishReason: ServedAnswer["finishReason"];
         completion: number;
       } | null = null;
-      if (o.adversary === "lazy") {
+      if (o.adversary === "lazy" && verifiable) {
         // Runs nothing: tokenizes the prompt only, to name it in the receipt.
-        context = contextOfRequest(llama.tokenizer, body);
+        const { seqLen } = verifiable.intModel.shape;
+        context = contextOfRequest(verifiable.llama.tokenizer, body);
         const prompt = context.prompt;
-        if (prompt.length >= intModel.shape.seqLen)
+        if (prompt.length >= seqLen)
           throw new VerinferError(
             "GENERATION_INVALID",
-            `the prompt is ${prompt.length} tokens; the model's context is ${intModel.shape.seqLen}`,
+            `the prompt is ${prompt.length} tokens; the model's context is ${seqLen}`,
           );
-        outputTokens = Math.min(body.params.maxTokens, intModel.shape.seqLen - prompt.length + 1);
+        outputTokens = Math.min(body.params.maxTokens, seqLen - prompt.length + 1);
         reply.hijack();
         reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
       } else {
@@ -402,7 +465,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           messages: body.messages,
           params: body.params,
           seed: body.seed,
-          trace: true,
+          trace: verifiable !== null,
           signal: hangUp.signal,
         });
         // The first step runs before anything is written, so a bad request still gets a 4xx.
@@ -414,18 +477,17 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           next = await stream.next();
         }
         const result = next.value;
-        const trace = result.trace;
-        if (!trace?.sampled) throw new VerinferError("ENGINE_FAILED", "the engine recorded no trace");
-        context = { prompt: trace.tokens.slice(0, trace.promptTokens), sampling: trace.sampling };
-        outputTokens = trace.sampled.length;
-        generated = trace.sampled;
+        const served = servedTokensOf(result, verifiable !== null);
+        context = served.context;
+        generated = served.output;
+        outputTokens = generated.length;
         honest = {
           fields: {
-            weightsHash: trace.modelRoot as Hex,
+            weightsHash: served.weightsHash ?? identity.weightsHash,
             promptHash: bytesToHex(promptHashOf(context.prompt)),
             paramsHash: bytesToHex(paramsHashOf(context.sampling)),
-            outputHash: bytesToHex(promptHashOf(trace.sampled)),
-            traceRoot: trace.root as Hex,
+            outputHash: bytesToHex(promptHashOf(generated)),
+            traceRoot: served.traceRoot,
             inputTokens: context.prompt.length,
             outputTokens,
           },
@@ -435,10 +497,19 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         };
       }
       const lie =
-        cheating && o.adversary !== "none"
-          ? cheat(o.adversary, { registered: intModel, cheap: cheapModel }, context, outputTokens, requestId)
+        cheating && o.adversary !== "none" && verifiable
+          ? cheat(
+              o.adversary,
+              { registered: verifiable.intModel, cheap: () => cheapModel(verifiable.intModel.shape) },
+              context,
+              outputTokens,
+              requestId,
+            )
           : null;
-      const text = lie ? textOf(llama.tokenizer, context.prompt, lie.generated) : (honest?.text ?? "");
+      const text =
+        lie && verifiable
+          ? textOf(verifiable.llama.tokenizer, context.prompt, lie.generated)
+          : (honest?.text ?? "");
       if (lie) reply.raw.write(`${JSON.stringify({ text })}\n`);
       const fields = lie?.fields ?? (honest as NonNullable<typeof honest>).fields;
       const latencyMs = Math.round(performance.now() - started);
