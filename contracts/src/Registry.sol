@@ -111,6 +111,7 @@ contract Registry is Ownable, EIP712 {
     error ReceiptWorkerUnstaked(uint256 stake, uint256 minimum);
     error ReceiptModelMismatch(bytes32 modelId, bytes32 weightsHash);
     error ReceiptEngineNotAllowed(bytes32 engineHash);
+    error ReceiptNotDisputable(uint64 positions, uint32 maxDisputePositions);
 
     constructor(address owner, VerinferToken token_, uint64 unbondingDelay_, uint256[4] memory minStake_)
         Ownable(owner)
@@ -334,6 +335,12 @@ contract Registry is Ownable, EIP712 {
             revert ReceiptModelMismatch(r.modelId, r.weightsHash);
         }
         if (!engineAllowed[r.modelId][r.engineHash]) revert ReceiptEngineNotAllowed(r.engineHash);
+        // A receipt longer than its model's dispute game accepts could never be disputed (its one-step
+        // checks would not fit a block): an honest worker caps its generations, and nobody admits more.
+        uint64 positions = Receipts.positions(r);
+        if (m.stepsPerPosition != 0 && positions > m.maxDisputePositions) {
+            revert ReceiptNotDisputable(positions, m.maxDisputePositions);
+        }
     }
 
     /// @notice A fault of a receipt that no later change can mend — so an admission that let it in was

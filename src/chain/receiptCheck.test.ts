@@ -15,7 +15,16 @@ import {
   type SignedReceipt,
 } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
-import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
+import {
+  devReceipt,
+  devRegistry,
+  ENCLAVE_KEY,
+  ENGINE,
+  MODEL,
+  registerTheDevWorker,
+  WEIGHTS,
+  WORKER,
+} from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
@@ -145,6 +154,19 @@ describe("Registry.checkReceipt (Solidity on anvil) = checkReceipt (TypeScript)"
       "RECEIPT_MODEL_MISMATCH",
       "RECEIPT_ENGINE_NOT_ALLOWED",
     ]);
+    // A model whose dispute game accepts 40 positions at most: a longer receipt could never be disputed.
+    const limit = async (steps: number, maxPositions: number) =>
+      send(c, d.registry, registryAbi, "registerModel", [MODEL, WEIGHTS, steps, maxPositions, [ENGINE]]);
+    await limit(4, 40);
+    const limitedTs = devRegistry(31337n, SETTLEMENT, STAKE, STAKE, true, WEIGHTS, 40);
+    const atLimit = signReceipt(receiptOf(9, { inputTokens: 20, outputTokens: 21 }), ENCLAVE_KEY);
+    const beyond = signReceipt(receiptOf(10, { inputTokens: 20, outputTokens: 22 }), ENCLAVE_KEY);
+    expect(await onChain(atLimit)).toBe(inTs(atLimit, limitedTs));
+    expect(inTs(atLimit, limitedTs)).toMatch(/^0x/);
+    expect(await onChain(beyond)).toBe("RECEIPT_NOT_DISPUTABLE");
+    expect(inTs(beyond, limitedTs)).toBe("RECEIPT_NOT_DISPUTABLE");
+    await limit(0, 0); // back to a model without a dispute game: no limit
+    expect(await onChain(beyond)).toBe(inTs(beyond));
     // Stake below the minimum, then the attestation expired.
     const honest = signReceipt(receiptOf(8), ENCLAVE_KEY);
     await send(c, d.registry, registryAbi, "unbond", [WORKER, 1n]);

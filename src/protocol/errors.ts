@@ -157,6 +157,11 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "the receipt's engine measurement is not allowed for the model",
   },
+  RECEIPT_NOT_DISPUTABLE: {
+    disposition: "reject",
+    meaning:
+      "the receipt spans more positions than its model's dispute game accepts: no one could ever dispute it",
+  },
   RECEIPT_ATTESTATION_MISMATCH: {
     disposition: "reject",
     meaning: "the receipt names other attestation evidence than the worker registered",

@@ -55,6 +55,7 @@ export function devRegistry(
   minStake: bigint,
   attested = true,
   weightsHash: Hex = WEIGHTS,
+  disputablePositions: number | null = null,
 ): RegistrySnapshot {
   const r = parseRegistry({
     chainId: String(chainId),
@@ -70,7 +71,7 @@ export function devRegistry(
         modelId: MODEL,
       },
     ],
-    models: [{ modelId: MODEL, weightsHash, engines: [ENGINE] }],
+    models: [{ modelId: MODEL, weightsHash, engines: [ENGINE], disputablePositions }],
   });
   if (!r.ok) throw new Error(r.error.message);
   return r.value;

@@ -109,6 +109,27 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
     }
   }, 120_000);
 
+  it("caps a generation at the model's disputable length, so that every receipt it signs can be disputed", async () => {
+    // The tiny model's context is 128 positions; its one-step checks fit a block up to 107 (registered
+    // as maxDisputePositions): asked for 500 tokens, the worker stops there and the receipt is admitted.
+    const identity = (await (await fetch(`${devnet.workers[0]?.url}/v1/identity`)).json()) as {
+      maxDisputePositions: number;
+    };
+    expect(identity.maxDisputePositions).toBe(107);
+    const r = await client.chat.completions.create({
+      model: "verinfer-tiny",
+      messages: [{ role: "user", content: "go on" }],
+      max_tokens: 500,
+      temperature: 0, // greedy: this random model repeats one piece and never stops on its own
+    });
+    const receipt = (r as unknown as { verinfer: Ext }).verinfer.receipt as {
+      inputTokens: number;
+      outputTokens: number;
+    };
+    expect(receipt.inputTokens + receipt.outputTokens - 1).toBe(107);
+    expect(r.choices[0]?.finish_reason).toBe("length");
+  }, 60_000);
+
   it("a retry with the same Idempotency-Key gets the same answer and records one receipt", async () => {
     const body = { messages: [{ role: "user", content: "once" }], max_tokens: 4 };
     const before = await receiptsStored();

@@ -154,6 +154,27 @@ describe("receipts", () => {
       expect(code({ ...receipt, attestationHash: keccakUtf8("other evidence") })).toBe(
         "RECEIPT_ATTESTATION_MISMATCH",
       );
+      // Longer than the model's dispute game accepts (5 + 64 − 1 = 68 positions): refused, as it could
+      // never be disputed; at the limit exactly, admitted.
+      const limited = (n: number) =>
+        registryOf({ ...registryJson, models: [{ ...registryJson.models[0], disputablePositions: n }] });
+      expect(code(receipt, limited(67))).toBe("RECEIPT_NOT_DISPUTABLE");
+      expect(code(receipt, limited(68))).toBe("ok");
+      // Sound: a receipt within the limit is never refused for its length, whatever its token counts.
+      if (b === backends[0])
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 1, max: 300 }),
+            fc.integer({ min: 0, max: 300 }),
+            fc.integer({ min: 1, max: 600 }),
+            (inputTokens, outputTokens, n) => {
+              const positions = inputTokens + Math.max(outputTokens, 1) - 1;
+              const verdict = code({ ...receipt, inputTokens, outputTokens }, limited(n));
+              expect(verdict).toBe(positions <= n ? "ok" : "RECEIPT_NOT_DISPUTABLE");
+            },
+          ),
+          { numRuns: 200, seed: 5 },
+        );
       const worker = registryJson.workers[0] as (typeof registryJson.workers)[number];
       expect(code(receipt, registryOf({ ...registryJson, workers: [{ ...worker, attested: false }] }))).toBe(
         "RECEIPT_WORKER_NOT_ATTESTED",

@@ -112,6 +112,11 @@ export interface ModelEntry {
   readonly weightsHash: Hex;
   /** Engine measurements allowed to serve it. */
   readonly engines: readonly Hex[];
+  /**
+   * The longest receipt (prompt + output − 1 positions) its dispute game accepts (the registry's
+   * maxDisputePositions); null or absent: no limit, or no dispute game at all (a model without trace).
+   */
+  readonly disputablePositions?: number | null;
 }
 
 /** What the sequencer knows when it checks receipts. Addresses and hashes are lower-case. */
@@ -189,6 +194,13 @@ export function checkReceipt(
       `engine ${r.engineHash} is not allowed to serve model ${r.modelId}`,
     );
   }
+  const positions = r.inputTokens + Math.max(r.outputTokens, 1) - 1;
+  if (model.disputablePositions != null && positions > model.disputablePositions) {
+    return fail(
+      "RECEIPT_NOT_DISPUTABLE",
+      `the receipt spans ${positions} positions; model ${r.modelId}'s dispute game accepts at most ${model.disputablePositions}`,
+    );
+  }
   return ok({
     digest: bytesToHex(digest),
     worker: r.worker.toLowerCase() as Hex,
@@ -203,7 +215,8 @@ function isHex(v: unknown, bytes: number): v is string {
 
 /**
  * Parses a registry snapshot from JSON: `{ chainId, settlement, minStake, workers: [{ address,
- * publicKey, attested, attestationHash, stake, modelId }], models: [{ modelId, weightsHash, engines }] }`.
+ * publicKey, attested, attestationHash, stake, modelId }], models: [{ modelId, weightsHash, engines,
+ * disputablePositions? }] }`.
  * Each worker's address must be the address of its public key.
  */
 export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
@@ -254,6 +267,10 @@ export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
       engines: (Array.isArray(x.engines) ? x.engines : []).map((e, j) =>
         hex(e, 32, `models[${i}].engines[${j}]`),
       ),
+      disputablePositions:
+        x.disputablePositions === undefined || x.disputablePositions === null
+          ? null
+          : Number(big(x.disputablePositions, `models[${i}].disputablePositions`)),
     });
   }
   if (!Array.isArray(v.workers)) problems.push("workers must be a list");

@@ -157,7 +157,10 @@ export class WorkerLinks {
         args,
       } as never) as Promise<unknown>;
     const workers: unknown[] = [];
-    const models = new Map<string, { modelId: Hex; weightsHash: Hex; engines: Hex[] }>();
+    const models = new Map<
+      string,
+      { modelId: Hex; weightsHash: Hex; engines: Hex[]; disputablePositions: number | null }
+    >();
     let minStake = 0n;
     try {
       minStake = (await read("minStake", [1n])) as bigint;
@@ -187,9 +190,16 @@ export class WorkerLinks {
           link.stake = role === 1 ? active : 0n;
           link.attested = role === 1 && Number(attestedUntil) * 1000 > nowMs;
           if (role !== 1) return;
-          const [weightsHash] = (await read("models", [modelId])) as [Hex, number, number, boolean];
+          const [weightsHash, steps, maxPositions] = (await read("models", [modelId])) as [
+            Hex,
+            number,
+            number,
+            boolean,
+          ];
           const engineAllowed = (await read("engineAllowed", [modelId, id.engineHash])) as boolean;
-          const model = models.get(modelId) ?? { modelId, weightsHash, engines: [] };
+          // A model without steps per position has no dispute game, so no length limit either.
+          const disputablePositions = steps > 0 ? maxPositions : null;
+          const model = models.get(modelId) ?? { modelId, weightsHash, engines: [], disputablePositions };
           if (engineAllowed && !model.engines.includes(id.engineHash)) model.engines.push(id.engineHash);
           models.set(modelId, model);
           workers.push({

@@ -42,7 +42,7 @@ import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
-import { contextOfRequest, INFER_REQUEST } from "../../inferRequest.ts";
+import { contextOfRequest, INFER_REQUEST, type InferRequest } from "../../inferRequest.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
@@ -260,6 +260,21 @@ function servedTokensOf(
   };
 }
 
+/**
+ * The request's parameters with `maxTokens` capped so that the receipt spans at most `limit` positions
+ * (prompt + output − 1): the longest trace the model's dispute game accepts, which the sequencer
+ * enforces at admission (RECEIPT_NOT_DISPUTABLE) — a longer receipt could never be disputed.
+ */
+function disputableParams(tokenizer: Tokenizer, body: InferRequest, limit: number): InferRequest["params"] {
+  const prompt = contextOfRequest(tokenizer, body).prompt.length;
+  if (prompt > limit)
+    throw new VerinferError(
+      "GENERATION_INVALID",
+      `the prompt is ${prompt} tokens; a disputable receipt of this model spans at most ${limit} positions`,
+    );
+  return { ...body.params, maxTokens: Math.min(body.params.maxTokens, limit - prompt + 1) };
+}
+
 /** Builds a worker (not yet listening). */
 export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
@@ -447,6 +462,10 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         finishReason: ServedAnswer["finishReason"];
         completion: number;
       } | null = null;
+      // A verifiable receipt must stay disputable: its generation is capped at the model's disputable length.
+      const params = verifiable
+        ? disputableParams(verifiable.llama.tokenizer, body, identity.maxDisputePositions)
+        : body.params;
       if (o.adversary === "lazy" && verifiable) {
         // Runs nothing: tokenizes the prompt only, to name it in the receipt.
         const { seqLen } = verifiable.intModel.shape;
@@ -457,13 +476,13 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
             "GENERATION_INVALID",
             `the prompt is ${prompt.length} tokens; the model's context is ${seqLen}`,
           );
-        outputTokens = Math.min(body.params.maxTokens, seqLen - prompt.length + 1);
+        outputTokens = Math.min(params.maxTokens, seqLen - prompt.length + 1);
         reply.hijack();
         reply.raw.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
       } else {
         stream = engine.stream({
           messages: body.messages,
-          params: body.params,
+          params,
           seed: body.seed,
           trace: verifiable !== null,
           signal: hangUp.signal,
