@@ -80,6 +80,8 @@ contract DisputeGame is ReentrancyGuard {
         uint32 resolvedCount;
         bool resolved;
         bool rootCountered;
+        /// @dev Where players start reading the game's events.
+        uint64 openedBlock;
     }
 
     uint16 internal constant ROOT_CHILD = 0xffff;
@@ -194,6 +196,7 @@ contract DisputeGame is ReentrancyGuard {
         uint8 depth = _depth(leafCount);
         g.depth = depth;
         g.lastDeadline = uint40(block.timestamp);
+        g.openedBlock = uint64(block.number);
         root.kind = Kind.Root;
         root.height = depth;
         root.childHeight = depth;

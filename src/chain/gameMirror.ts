@@ -64,17 +64,27 @@ async function dissectionChildren(
 
 /** The game's state rebuilt from its events. */
 export async function mirrorGame(
-  c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlock" | "getTransaction"> },
+  c: {
+    readonly public: Pick<PublicClient, "getContractEvents" | "getBlock" | "getTransaction" | "readContract">;
+  },
   game: Hex,
   gameId: bigint,
   subject: { readonly traceRoot: Hex; readonly leafCount: number; readonly worker: Hex },
   params: DisputeParams,
 ): Promise<MirroredGame> {
+  // From the block the game was opened in (0 for a game that does not exist: no events then).
+  const { openedBlock } = (await c.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "game",
+    args: [gameId],
+  } as never)) as { openedBlock: bigint };
+  if (openedBlock === 0n) return { state: null, resolved: false, claims: [] };
   const logs = (await c.public.getContractEvents({
     address: game,
     abi: disputeGameAbi,
     args: { game: gameId },
-    fromBlock: 0n,
+    fromBlock: openedBlock,
   } as never)) as unknown as GameLog[];
   logs.sort((a, b) =>
     a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,

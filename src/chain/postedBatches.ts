@@ -79,18 +79,25 @@ export async function followBatches(
   return caughtUp;
 }
 
-/** The transaction that posted batch `index` (BatchPosted, or ReceiptForced for a forced receipt). */
+/**
+ * The transaction that posted batch `index` (BatchPosted, or ReceiptForced for a forced receipt): the
+ * rollup stores the block each batch was posted in, so one block's logs are read (RPC providers refuse
+ * log queries over the whole chain).
+ */
 export async function postingLog(
   c: Reader,
   rollup: Hex,
   index: number,
 ): Promise<{ transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } } | undefined> {
+  const { count, postedBlock } = await batchInfo(c, rollup, index);
+  if (count === 0) return undefined;
   const logs = (await c.public.getContractEvents({
     address: rollup,
     abi: rollupAbi,
     eventName: index >= FORCED_BASE ? "ReceiptForced" : "BatchPosted",
     args: { index: BigInt(index) },
-    fromBlock: 0n,
+    fromBlock: postedBlock,
+    toBlock: postedBlock,
   } as never)) as unknown as { transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } }[];
   return logs[0];
 }
