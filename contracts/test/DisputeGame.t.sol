@@ -44,14 +44,7 @@ abstract contract DisputeGameFixture is RollupFixture, GameClaims {
         engines[0] = ENGINE;
         registry.registerModel(MODEL, WEIGHTS, 4, 8, engines);
         oracle = new OracleStepVerifier();
-        game = new DisputeGame(
-            registry,
-            rollup,
-            oracle,
-            DisputeGame.Params(1, CLOCK, 5 minutes, 20 minutes, NODE_BOND, LEAF_BOND, DISSECT_BOND, 5 ether, 5_000)
-        );
-        rollup.setDisputeGame(address(game));
-        registry.setSlasher(address(game), true);
+        deployGame(1);
         bytes32[] memory h = new bytes32[](LEAVES);
         bytes32[] memory b = new bytes32[](LEAVES);
         for (uint256 i = 0; i < LEAVES; i++) {
@@ -64,6 +57,18 @@ abstract contract DisputeGameFixture is RollupFixture, GameClaims {
         vm.deal(challenger, 10 ether);
         vm.deal(griefer, 10 ether);
         vm.deal(operator, 10 ether);
+    }
+
+    /// @dev A game of arity 2^arityLog2 over the oracle, made the rollup's dispute game and a slasher.
+    function deployGame(uint8 arityLog2) internal {
+        game = new DisputeGame(
+            registry,
+            rollup,
+            oracle,
+            DisputeGame.Params(arityLog2, CLOCK, 5 minutes, 20 minutes, NODE_BOND, LEAF_BOND, DISSECT_BOND, 5 ether, 5_000)
+        );
+        rollup.setDisputeGame(address(game));
+        registry.setSlasher(address(game), true);
     }
 
     function _build(bytes32[][] storage t, bytes32[] memory leaves) internal {
@@ -340,14 +345,7 @@ contract DisputeGameSixteenTest is DisputeGameFixture {
 
     function setUp() public override {
         super.setUp();
-        game = new DisputeGame(
-            registry,
-            rollup,
-            oracle,
-            DisputeGame.Params(4, CLOCK, 5 minutes, 20 minutes, NODE_BOND, LEAF_BOND, DISSECT_BOND, 5 ether, 5_000)
-        );
-        rollup.setDisputeGame(address(game));
-        registry.setSlasher(address(game), true);
+        deployGame(4);
         bytes32[] memory engines = new bytes32[](1);
         engines[0] = ENGINE;
         registry.registerModel(MODEL, WEIGHTS, 8, 8, engines);
