@@ -41,8 +41,8 @@ export const WORKER_CONFIG = z
     port: COMMON.port.default(8601),
     /** The enclave key (default `<dataDir>/enclave.key`, generated with mode 0600 when absent). */
     keyFile: z.string().min(1).optional(),
-    /** llama2.c checkpoint path (tokenizer beside it). */
-    model: z.string({ error: "is required (a llama2.c checkpoint)" }).min(1),
+    /** A llama2.c checkpoint (tokenizer beside it; the verifiable engine) or a GGUF model (llama.cpp: not disputable). */
+    model: z.string({ error: "is required (a llama2.c checkpoint or a GGUF model)" }).min(1),
     modelName: z.string().min(1).default("verinfer-tiny"),
     /** Addresses of the gateways whose signed requests are served. */
     gateways: list(ADDRESS).refine((a) => a.length > 0, "name at least one gateway address"),

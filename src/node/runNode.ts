@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
+import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
 import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../evaluators/llmJudge/llmJudge.ts";
 import { createEvaluator } from "../evaluators/registry.ts";
@@ -152,6 +153,11 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
 
 /** Starts a fisherman. */
 export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
+  if (isGguf(c.model))
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `${c.model} is a GGUF model: llama.cpp records no execution trace, so its receipts cannot be disputed and a fisherman has nothing to check`,
+    );
   const logger = nodeLogger("fisherman", c.logLevel);
   const deployment = readDeployment(c.deployment);
   if (!deployment.disputeGame)

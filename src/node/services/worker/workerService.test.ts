@@ -8,9 +8,11 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toGguf } from "../../../engine/gguf/ggufWriter.ts";
 import { PRESETS } from "../../../engine/llama2c/generateModel.ts";
 import {
   loadCheckpoint,
+  loadLlama2c,
   quantizeCheckpoint,
   writeGeneratedModel,
 } from "../../../engine/llama2c/modelFiles.ts";
@@ -24,6 +26,7 @@ import { readKeyFile } from "../../keys.ts";
 import { resolveRoleConfig } from "../../nodeConfig.ts";
 import { nodeLogger } from "../../observability.ts";
 import { addressOfKey, signRoleMessage } from "../../roleAuth.ts";
+import { startFisherman } from "../../runNode.ts";
 import type { WorkerAdversary } from "./adversaries.ts";
 import {
   createWorker,
@@ -214,6 +217,40 @@ describe("node keys and configuration", () => {
     expect(() => readKeyFile(zero)).toThrow(/not a secp256k1 private key/);
     // The worker made its enclave key with mode 0600.
     expect(readKeyFile(join(dir, "honest", "enclave.key"))).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("a GGUF model runs no cheat and needs no fisherman: both configurations are refused with CONFIG_INVALID", async () => {
+    const m = loadLlama2c(model);
+    const gguf = join(dir, "tiny.gguf");
+    writeFileSync(gguf, toGguf(m.checkpoint, m.tokenizer, "verinfer-tiny"));
+    await expect(
+      createWorker({
+        dataDir: join(dir, "gguf-cheat"),
+        model: gguf,
+        modelName: "verinfer-tiny",
+        deployment,
+        gateways: [addressOfKey(GATEWAY_KEY)],
+        threads: 1,
+        adversary: "lazy",
+        logger: nodeLogger("worker", "silent"),
+      }),
+    ).rejects.toThrow(/adversary "lazy" cheats on the verifiable engine's traces/);
+    const fisherman = resolveRoleConfig(
+      "fisherman",
+      undefined,
+      {},
+      {
+        dataDir: join(dir, "fisherman"),
+        deployment: join(dir, "none.json"),
+        keyFile: join(dir, "none.key"),
+        model: gguf,
+        gateway: "http://127.0.0.1:1",
+      },
+    );
+    await expect(startFisherman(fisherman as never)).rejects.toMatchObject({
+      code: "CONFIG_INVALID",
+      message: /is a GGUF model: llama.cpp records no execution trace/,
+    });
   });
 
   it("resolves defaults < file < environment < flags and reports every problem at once", () => {
