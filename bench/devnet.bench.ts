@@ -6,7 +6,8 @@
  * the same workers called directly (no gateway at all), same clients; sequencer ingest with
  * durability in process (receipts/s); and the on-chain gas per query of the batches posted.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
@@ -46,6 +47,11 @@ export interface DevnetBench {
     viaGateway: number;
     direct: number;
     ratio: number;
+    /**
+     * CPU time per request served (ms, user + system, from /proc) of the gateway, the workers together
+     * and anvil, through the gateway and directly: where the throughput goes on a shared machine.
+     */
+    cpuMsPerRequest: { viaGateway: ProcessCpu; direct: ProcessCpu } | null;
   };
   /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
   readonly ingestPerSecond: number;
@@ -83,6 +89,32 @@ async function timedRequests(
   }
   return ms;
 }
+
+export interface ProcessCpu {
+  readonly gateway: number;
+  readonly workers: number;
+  readonly anvil: number;
+}
+
+/** CPU time (user + system) process `pid` has used, ms; null where /proc cannot tell (not Linux). */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command's closing parenthesis start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 async function throughputOf(
   clients: number,
@@ -285,9 +317,43 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     const seconds = 20;
     let tpVia = 0;
     let tpDirect = 0;
+    const pids = {
+      gateway: [devnet.gateway.pid],
+      workers: devnet.workers.map((w) => w.pid),
+      anvil: [devnet.chain.pid],
+    };
+    const cpuNow = () => {
+      const sum = (ps: number[]) => {
+        let total = 0;
+        for (const p of ps) {
+          const c = cpuMs(p);
+          if (c === null) return null;
+          total += c;
+        }
+        return total;
+      };
+      return { gateway: sum(pids.gateway), workers: sum(pids.workers), anvil: sum(pids.anvil) };
+    };
+    const spent = {
+      viaGateway: { gateway: 0, workers: 0, anvil: 0 },
+      direct: { gateway: 0, workers: 0, anvil: 0 },
+    };
+    let cpuKnown = true;
+    const measured = async (way: "viaGateway" | "direct", send: (i: number) => Promise<Response>) => {
+      const before = cpuNow();
+      const rate = await throughputOf(clients, 5, send);
+      const after = cpuNow();
+      for (const k of ["gateway", "workers", "anvil"] as const) {
+        const a = after[k];
+        const b = before[k];
+        if (a === null || b === null) cpuKnown = false;
+        else spent[way][k] += (a - b) / Math.max(1, rate * 5) / 4;
+      }
+      return rate;
+    };
     for (let round = 0; round < 4; round++) {
-      tpVia += (await throughputOf(clients, 5, viaGateway)) / 4;
-      tpDirect += (await throughputOf(clients, 5, straight)) / 4;
+      tpVia += (await measured("viaGateway", viaGateway)) / 4;
+      tpDirect += (await measured("direct", straight)) / 4;
     }
     log("devnet: sequencer ingest in process (5,000 receipts)");
     const ingestPerSecond = ingest(5000);
@@ -315,7 +381,14 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       gatewayOverheadMs: pct(overhead),
       viaGatewayMs: pct(via),
       directMs: pct(dir),
-      throughput: { clients, seconds, viaGateway: tpVia, direct: tpDirect, ratio: tpVia / tpDirect },
+      throughput: {
+        clients,
+        seconds,
+        viaGateway: tpVia,
+        direct: tpDirect,
+        ratio: tpVia / tpDirect,
+        cpuMsPerRequest: cpuKnown ? spent : null,
+      },
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
       fullNetwork: await benchFullNetwork(log),

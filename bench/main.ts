@@ -290,6 +290,20 @@ if (run("devnet")) {
       },
     )}`,
   );
+  const cpu = d.throughput.cpuMsPerRequest;
+  if (cpu)
+    console.log(
+      `\n${renderTable(
+        ["way", "gateway", "workers (together)", "anvil"],
+        (["viaGateway", "direct"] as const).map((w) => [
+          w === "viaGateway" ? "through the gateway" : "straight to the workers",
+          cpu[w].gateway.toFixed(2),
+          cpu[w].workers.toFixed(2),
+          cpu[w].anvil.toFixed(2),
+        ]),
+        { title: "CPU time per request served during the throughput rounds, ms (user + system, /proc)" },
+      )}`,
+    );
   const n = d.fullNetwork;
   console.log(
     `\n${renderTable(

@@ -6,12 +6,14 @@
  */
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
 import { keccak256 } from "../protocol/encoding/keccak.ts";
-import type { Secp256k1Backend } from "../protocol/receipt/verifyReceipt.ts";
+import { type Secp256k1Backend, signDigest } from "../protocol/receipt/verifyReceipt.ts";
 
 /** The package's API over its native addon (`secp256k1/bindings.js` throws when the addon is absent). */
 interface SecpBinding {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
+  ecdsaSign(msg32: Uint8Array, seckey: Uint8Array): { signature: Uint8Array; recid: number };
 }
 /** The `keccak` package's native sponge (used directly: its stream wrapper costs more than the hash). */
 interface KeccakState {
@@ -22,6 +24,7 @@ interface KeccakState {
 }
 
 let cached: Secp256k1Backend | null | undefined;
+let nativeSign: ((digest: Uint8Array, privateKey: Uint8Array) => Hex) | null = null;
 
 /** The native backend, or null when the native bindings are unavailable on this machine. */
 export function loadNativeSecp256k1(): Secp256k1Backend | null {
@@ -42,6 +45,14 @@ export function loadNativeSecp256k1(): Secp256k1Backend | null {
       const out = state.squeeze(32);
       return new Uint8Array(out.buffer, out.byteOffset, 32);
     };
+    // libsecp256k1 signs as @noble does (RFC 6979 nonces, low s): the same 65 bytes, several times faster.
+    nativeSign = (digest, privateKey) => {
+      const { signature, recid } = secp.ecdsaSign(digest, privateKey);
+      const out = new Uint8Array(65);
+      out.set(signature, 0);
+      out[64] = 27 + recid;
+      return bytesToHex(out);
+    };
     cached = {
       name: "native (libsecp256k1 + keccak)",
       keccak256: keccak,
@@ -57,6 +68,15 @@ export function loadNativeSecp256k1(): Secp256k1Backend | null {
     cached = null;
   }
   return cached;
+}
+
+/**
+ * `signDigest` (r ‖ s ‖ v, deterministic, low s) through libsecp256k1 when it loads, else pure JS: what
+ * nodes sign per request with (a gateway's role signature, a worker's receipt).
+ */
+export function fastSignDigest(): (digest: Uint8Array, privateKey: Uint8Array) => Hex {
+  loadNativeSecp256k1();
+  return nativeSign ?? signDigest;
 }
 
 /** keccak-256: the native binding when it loads (same hashes, several times faster), else pure JS. */

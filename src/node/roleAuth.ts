@@ -6,12 +6,12 @@
  * a replay harmless).
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
+import { fastSignDigest, loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
 import { concatBytes, type Hex, hexToBytes, utf8Bytes } from "../protocol/encoding/hex.ts";
 import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../protocol/errors.ts";
 import { addressOf } from "../protocol/receipt/receipt.ts";
-import { pureSecp256k1, signDigest, splitSignature } from "../protocol/receipt/verifyReceipt.ts";
+import { pureSecp256k1, splitSignature } from "../protocol/receipt/verifyReceipt.ts";
 
 export const SIGNATURE_HEADER = "x-verinfer-signature";
 export const TIME_HEADER = "x-verinfer-time";
@@ -36,7 +36,7 @@ export function signRoleMessage(
   timeMs: number,
 ): Record<string, string> {
   return {
-    [SIGNATURE_HEADER]: signDigest(messageDigest(method, path, timeMs, body), hexToBytes(key, 32)),
+    [SIGNATURE_HEADER]: fastSignDigest()(messageDigest(method, path, timeMs, body), hexToBytes(key, 32)),
     [TIME_HEADER]: String(timeMs),
   };
 }

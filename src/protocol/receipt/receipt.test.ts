@@ -2,7 +2,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
 import { recoverTypedDataAddress, hashTypedData as viemHashTypedData } from "viem";
 import { describe, expect, it } from "vitest";
-import { loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
+import { fastSignDigest, loadNativeSecp256k1 } from "../../crypto/nativeSecp256k1.ts";
 import { hashTypedData } from "../encoding/eip712.ts";
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../encoding/keccak.ts";
@@ -21,6 +21,7 @@ import {
   pureSecp256k1,
   type RegistrySnapshot,
   recoverReceiptSigner,
+  signDigest,
   signReceipt,
 } from "./verifyReceipt.ts";
 
@@ -121,6 +122,18 @@ describe("receipts", () => {
       error: { code: "RECEIPT_SIGNATURE_INVALID" },
     });
     expect(validateSignedReceipt([])).toMatchObject({ ok: false, error: { code: "RECEIPT_MALFORMED" } });
+  });
+
+  it("are signed alike by libsecp256k1 and by the pure-JS signer (RFC 6979, low s): the same 65 bytes", () => {
+    expect(native, "the native secp256k1 binding loads on this machine").not.toBeNull();
+    const sign = fastSignDigest();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), (digest, k) => {
+        const key = keccak256(Uint8Array.of(k & 0xff, (k >> 8) & 0xff, (k >> 16) & 0xff, 1));
+        expect(sign(digest, key)).toBe(signDigest(digest, key));
+      }),
+      { numRuns: 200, seed: 13 },
+    );
   });
 
   it("pass every PoEA check, and each violation gets its own code", () => {

@@ -23,6 +23,7 @@ import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
+import { fastSignDigest } from "../../../crypto/nativeSecp256k1.ts";
 import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
 import { generatedIntModel, loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { decodePiece, type Tokenizer } from "../../../engine/llama2c/tokenizer.ts";
@@ -34,8 +35,7 @@ import { bindingNonce } from "../../../protocol/attestation/keyBinding.ts";
 import { bytesToHex, type Hex, hexToBytes, utf8Bytes } from "../../../protocol/encoding/hex.ts";
 import { keccak256Hex, keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import type { DisputeParams } from "../../../protocol/params/otr.ts";
-import { addressOf, type Receipt, receiptToJson } from "../../../protocol/receipt/receipt.ts";
-import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
+import { addressOf, type Receipt, receiptDigest, receiptToJson } from "../../../protocol/receipt/receipt.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
@@ -327,6 +327,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   });
   const store = WorkerStore.open(join(o.dataDir, "worker.sqlite"));
   const accepted = new Set(o.gateways.map((g) => g.toLowerCase()));
+  const sign = fastSignDigest();
   const metrics = new NodeMetrics("worker");
   const served = metrics.counter("requests_total", "inference requests by outcome", ["outcome"]);
   const generationSeconds = metrics.seconds("generation_seconds", "generation time per request");
@@ -554,7 +555,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           promptTokens: context.prompt.length,
           completionTokens: honest?.completion ?? lie?.generated.length ?? 0,
         },
-        receipt: receiptToJson(signReceipt(receipt, privateKey)),
+        receipt: receiptToJson({ receipt, signature: sign(receiptDigest(receipt), privateKey) }),
       };
       store.record({
         requestId: receipt.requestId,
