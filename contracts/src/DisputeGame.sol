@@ -6,6 +6,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Receipts} from "./Receipts.sol";
 import {Registry} from "./Registry.sol";
 import {Rollup} from "./Rollup.sol";
+import {treeDepth, verifyPath} from "./verifiable/OrderedMerkle.sol";
 
 /// @notice Recomputes one leaf of a receipt's execution trace from evidence proven against its trace
 /// root and model root (engine spec v2; src/protocol/dispute/traceStep.ts). Reverts when the evidence is
@@ -193,7 +194,7 @@ contract DisputeGame is ReentrancyGuard {
         game_ = gameCount++;
         Game storage g = games[game_];
         g.subject = subject;
-        uint8 depth = _depth(leafCount);
+        uint8 depth = uint8(treeDepth(leafCount));
         g.depth = depth;
         g.lastDeadline = uint40(block.timestamp);
         g.openedBlock = uint64(block.number);
@@ -228,7 +229,7 @@ contract DisputeGame is ReentrancyGuard {
         if (p.kind != Kind.Dissect) revert DisputeMoveInvalid("attack a dissection's children, not an attack");
         uint256 levels = p.height - p.childHeight;
         if (child >> levels != 0) revert DisputeMoveInvalid("no such child");
-        if (proof.length != levels || _rootOf(value, child, proof) != p.value) {
+        if (!verifyPath(p.value, value, child, proof, levels)) {
             revert DisputeMoveInvalid("the value is not the dissection's child");
         }
         return _attack(game_, g, parent, word, p, child, value);
@@ -435,7 +436,8 @@ contract DisputeGame is ReentrancyGuard {
 
     /// @dev The node `children` fold to pairwise (a Merkle tree over them; their count a power of two).
     /// The first level is hashed straight from calldata, the next ones in place in memory, each pair in
-    /// the scratch space: a dissection folds 16 children per move.
+    /// the scratch space: a dissection folds 16 children per move (OrderedMerkle's verifyRange would do
+    /// the same work with bounds-checked memory copies: 94.8k gas for a 16-child dissection, not 77.9k).
     function _fold(bytes32[] calldata children) internal pure returns (bytes32 node) {
         assembly ("memory-safe") {
             let n := children.length
@@ -454,24 +456,6 @@ contract DisputeGame is ReentrancyGuard {
             node := mload(level)
             if eq(children.length, 1) { node := calldataload(children.offset) }
         }
-    }
-
-    /// @dev The node that `leaf`, at `index` among its level's nodes, folds to with `proof` (siblings, lowest first).
-    function _rootOf(bytes32 leaf, uint256 index, bytes32[] calldata proof) internal pure returns (bytes32 node) {
-        node = leaf;
-        for (uint256 i = 0; i < proof.length; i++) {
-            bytes32 sibling = proof[i];
-            assembly ("memory-safe") {
-                let right := and(shr(i, index), 1)
-                mstore(shl(5, right), node)
-                mstore(shl(5, iszero(right)), sibling)
-                node := keccak256(0x00, 0x40)
-            }
-        }
-    }
-
-    function _depth(uint64 leaves) internal pure returns (uint8 d) {
-        while ((uint64(1) << d) < leaves) d++;
     }
 }
 

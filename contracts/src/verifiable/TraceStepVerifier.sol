@@ -7,6 +7,7 @@ pragma solidity ^0.8.28;
 
 import {DisputeGame, IStepVerifier} from "../DisputeGame.sol";
 import {EngineCommitments} from "./EngineCommitments.sol";
+import {treeDepth, verifyPath, verifyRange} from "./OrderedMerkle.sol";
 import {IntOps} from "./IntOps.sol";
 import {IntSampler} from "./IntSampler.sol";
 

@@ -7,6 +7,7 @@ pragma solidity ^0.8.28;
 import {DisputeGame} from "../DisputeGame.sol";
 import {ISpotCheckVerifier} from "../SpotChecks.sol";
 import {EngineCommitments} from "../verifiable/EngineCommitments.sol";
+import {treeDepth, verifyPath, verifyRange} from "../verifiable/OrderedMerkle.sol";
 import {PoseidonT17} from "./PoseidonT17.sol";
 import {SliceProofVerifier} from "./SliceProofVerifier.sol";
 
