@@ -48,18 +48,31 @@ export interface MirroredGame {
   readonly claims: readonly ChainClaim[];
 }
 
+/**
+ * Dissections' children by transaction hash. A transaction's input never changes (its hash commits to
+ * it), so players that mirror a game every block read each dissection's transaction once.
+ */
+const childrenByTx = new Map<Hex, Hex[] | null>();
+const CACHED_DISSECTIONS = 10_000;
+
 /** The children a dissection revealed, from its transaction's calldata (a direct dissect call). */
 async function dissectionChildren(
   c: { readonly public: Pick<PublicClient, "getTransaction"> },
   tx: Hex,
 ): Promise<Hex[] | null> {
+  const cached = childrenByTx.get(tx);
+  if (cached !== undefined) return cached;
   const { input } = await c.public.getTransaction({ hash: tx });
+  let children: Hex[] | null = null;
   try {
     const call = decodeFunctionData({ abi: disputeGameAbi, data: input });
-    return call.functionName === "dissect" ? [...(call.args[3] as readonly Hex[])] : null;
+    if (call.functionName === "dissect") children = [...(call.args[3] as readonly Hex[])];
   } catch {
-    return null;
+    // Not a call of this game's ABI: the children cannot be had from it.
   }
+  if (childrenByTx.size >= CACHED_DISSECTIONS) childrenByTx.delete(childrenByTx.keys().next().value as Hex);
+  childrenByTx.set(tx, children);
+  return children;
 }
 
 /** The game's state rebuilt from its events. */

@@ -43,18 +43,11 @@ async function runtime(m: NodeLlamaCpp) {
  * node-llama-cpp reads a file with a bad version as version 3 and can hang on it.
  */
 export function checkGgufHeader(path: string): void {
-  const fd = openSync(path, "r");
-  const header = Buffer.alloc(24);
-  let read: number;
-  try {
-    read = readSync(fd, header, 0, 24, 0);
-  } finally {
-    closeSync(fd);
-  }
+  const header = fileStart(path, 24);
   const fail = (why: string) => {
     throw new VerinferError("MODEL_MALFORMED", `${path}: not a usable GGUF file (${why})`, { file: path });
   };
-  if (read < 24) fail(`${statSync(path).size} bytes is shorter than a GGUF header`);
+  if (header.length < 24) fail(`${statSync(path).size} bytes is shorter than a GGUF header`);
   if (header.toString("latin1", 0, 4) !== "GGUF") fail("no GGUF magic");
   const version = header.readUInt32LE(4);
   if (version !== 2 && version !== 3) fail(`version ${version}; llama.cpp reads versions 2 and 3`);
@@ -66,15 +59,18 @@ export function checkGgufHeader(path: string): void {
 
 /** Whether `path` is a GGUF file (by its magic), as opposed to a llama2.c checkpoint. */
 export function isGguf(path: string): boolean {
-  if (!existsSync(path)) return false;
+  return existsSync(path) && fileStart(path, 4).toString("latin1") === "GGUF";
+}
+
+/** The first `length` bytes of a file (fewer if it is shorter). */
+function fileStart(path: string, length: number): Buffer {
   const fd = openSync(path, "r");
-  const magic = Buffer.alloc(4);
   try {
-    readSync(fd, magic, 0, 4, 0);
+    const start = Buffer.alloc(length);
+    return start.subarray(0, readSync(fd, start, 0, length, 0));
   } finally {
     closeSync(fd);
   }
-  return magic.toString("latin1") === "GGUF";
 }
 
 /** keccak256 of a GGUF file's bytes, read in 4 MiB pieces: what a GGUF worker's receipts bind as weights. */
