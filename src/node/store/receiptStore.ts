@@ -124,6 +124,18 @@ const batchFromRow = (row: BatchRow): StoredBatch => ({
 export class ReceiptStore {
   private constructor(private readonly db: Database.Database) {}
 
+  /** Statements are prepared once each: admission runs several per request. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Opens (creating if needed) the store at `path` (":memory:" for a throwaway one). */
   static open(path: string): ReceiptStore {
     let db: Database.Database;
@@ -181,30 +193,29 @@ export class ReceiptStore {
           throw new VerinferError("RECEIPT_REPLAYED", `request ${requestId} already has another receipt`);
         return { kind: "existing", receipt: same };
       }
-      this.db
-        .prepare(
-          `INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status, answer)
+      this.sql(
+        `INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status, answer)
            VALUES (?, ?, ?, ?, ?, ?, 'provisional', ?)`,
-        )
-        .run(
-          requestId,
-          a.digest,
-          JSON.stringify(receiptToJson(a.signed)),
-          a.client,
-          a.idempotencyKey ?? null,
-          a.admittedAtMs,
-          a.answer === undefined ? null : JSON.stringify(a.answer),
-        );
+      ).run(
+        requestId,
+        a.digest,
+        JSON.stringify(receiptToJson(a.signed)),
+        a.client,
+        a.idempotencyKey ?? null,
+        a.admittedAtMs,
+        a.answer === undefined ? null : JSON.stringify(a.answer),
+      );
       if (a.request !== undefined)
-        this.db
-          .prepare("INSERT OR REPLACE INTO requests (request_id, request) VALUES (?, ?)")
-          .run(requestId, JSON.stringify(a.request));
+        this.sql("INSERT OR REPLACE INTO requests (request_id, request) VALUES (?, ?)").run(
+          requestId,
+          JSON.stringify(a.request),
+        );
       return { kind: "stored", receipt: this.byRequestId(requestId) as StoredReceipt };
     })();
   }
 
   byRequestId(requestId: Hex): StoredReceipt | undefined {
-    const row = this.db.prepare("SELECT * FROM receipts WHERE request_id = ?").get(requestId) as
+    const row = this.sql("SELECT * FROM receipts WHERE request_id = ?").get(requestId) as
       | ReceiptRow
       | undefined;
     return row && fromRow(row);
@@ -212,24 +223,25 @@ export class ReceiptStore {
 
   /** The request the worker got for an admitted receipt, if it was kept. */
   requestOf(requestId: Hex): unknown {
-    const row = this.db.prepare("SELECT request FROM requests WHERE request_id = ?").get(requestId) as
+    const row = this.sql("SELECT request FROM requests WHERE request_id = ?").get(requestId) as
       | { request: string }
       | undefined;
     return row && JSON.parse(row.request);
   }
 
   byIdempotencyKey(client: string, key: string): StoredReceipt | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM receipts WHERE client = ? AND idempotency_key = ?")
-      .get(client, key) as ReceiptRow | undefined;
+    const row = this.sql("SELECT * FROM receipts WHERE client = ? AND idempotency_key = ?").get(
+      client,
+      key,
+    ) as ReceiptRow | undefined;
     return row && fromRow(row);
   }
 
   /** Receipts admitted but not yet sealed, in admission order (what a restarted sequencer re-opens). */
   unsealed(): StoredReceipt[] {
-    const rows = this.db
-      .prepare("SELECT * FROM receipts WHERE status = 'provisional' ORDER BY seq")
-      .all() as ReceiptRow[];
+    const rows = this.sql(
+      "SELECT * FROM receipts WHERE status = 'provisional' ORDER BY seq",
+    ).all() as ReceiptRow[];
     return rows.map(fromRow);
   }
 
@@ -241,10 +253,12 @@ export class ReceiptStore {
     this.db.transaction(() => {
       if (this.batch(batch.index))
         throw new VerinferError("BATCH_EXISTS", `batch ${batch.index} is already recorded`);
-      this.db
-        .prepare("INSERT INTO batches (idx, root, count, status) VALUES (?, ?, ?, 'sealed')")
-        .run(batch.index, batch.root, batch.requestIds.length);
-      const update = this.db.prepare(
+      this.sql("INSERT INTO batches (idx, root, count, status) VALUES (?, ?, ?, 'sealed')").run(
+        batch.index,
+        batch.root,
+        batch.requestIds.length,
+      );
+      const update = this.sql(
         "UPDATE receipts SET status = 'sealed', batch = ?, position = ? WHERE request_id = ? AND status = 'provisional'",
       );
       batch.requestIds.forEach((id, position) => {
@@ -270,19 +284,17 @@ export class ReceiptStore {
   markFinal(index: number): void {
     this.db.transaction(() => {
       this.advance(index, "posted", "final", null);
-      this.db
-        .prepare("DELETE FROM requests WHERE request_id IN (SELECT request_id FROM receipts WHERE batch = ?)")
-        .run(index);
+      this.sql(
+        "DELETE FROM requests WHERE request_id IN (SELECT request_id FROM receipts WHERE batch = ?)",
+      ).run(index);
     })();
   }
 
   /** A receipt proven fraudulent is voided; its batch stands. */
   voidReceipt(requestId: Hex): void {
-    const changed = this.db
-      .prepare(
-        "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted', 'disputed')",
-      )
-      .run(requestId).changes;
+    const changed = this.sql(
+      "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted', 'disputed')",
+    ).run(requestId).changes;
     if (changed !== 1)
       throw new VerinferError(
         "RECEIPT_NOT_VOIDABLE",
@@ -293,11 +305,9 @@ export class ReceiptStore {
   /** The chain opened a dispute over the receipt at (batch, position); false if it was not posted. */
   markDisputed(batch: number, position: number): boolean {
     return (
-      this.db
-        .prepare(
-          "UPDATE receipts SET status = 'disputed' WHERE batch = ? AND position = ? AND status = 'posted'",
-        )
-        .run(batch, position).changes === 1
+      this.sql(
+        "UPDATE receipts SET status = 'disputed' WHERE batch = ? AND position = ? AND status = 'posted'",
+      ).run(batch, position).changes === 1
     );
   }
 
@@ -309,30 +319,30 @@ export class ReceiptStore {
     const b = this.batch(batch);
     const to = voided ? "voided" : b?.status === "final" ? "final" : "posted";
     return (
-      this.db
-        .prepare("UPDATE receipts SET status = ? WHERE batch = ? AND position = ? AND status = 'disputed'")
-        .run(to, batch, position).changes === 1
+      this.sql("UPDATE receipts SET status = ? WHERE batch = ? AND position = ? AND status = 'disputed'").run(
+        to,
+        batch,
+        position,
+      ).changes === 1
     );
   }
 
   batch(index: number): StoredBatch | undefined {
-    const row = this.db.prepare("SELECT * FROM batches WHERE idx = ?").get(index) as BatchRow | undefined;
+    const row = this.sql("SELECT * FROM batches WHERE idx = ?").get(index) as BatchRow | undefined;
     return row && batchFromRow(row);
   }
 
   /** The receipts of a batch in position order. */
   batchReceipts(index: number): StoredReceipt[] {
-    const rows = this.db
-      .prepare("SELECT * FROM receipts WHERE batch = ? ORDER BY position")
-      .all(index) as ReceiptRow[];
+    const rows = this.sql("SELECT * FROM receipts WHERE batch = ? ORDER BY position").all(
+      index,
+    ) as ReceiptRow[];
     return rows.map(fromRow);
   }
 
   /** Batches in a status, by index. */
   batchesIn(status: StoredBatch["status"]): StoredBatch[] {
-    const rows = this.db
-      .prepare("SELECT * FROM batches WHERE status = ? ORDER BY idx")
-      .all(status) as BatchRow[];
+    const rows = this.sql("SELECT * FROM batches WHERE status = ? ORDER BY idx").all(status) as BatchRow[];
     return rows.map(batchFromRow);
   }
 
@@ -340,12 +350,12 @@ export class ReceiptStore {
   counts(): { receipts: Record<ReceiptStatus, number>; batches: Record<StoredBatch["status"], number> } {
     const receipts = { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0 };
     const batches = { sealed: 0, posted: 0, final: 0 };
-    for (const r of this.db.prepare("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
+    for (const r of this.sql("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
       status: ReceiptStatus;
       n: number;
     }[])
       receipts[r.status] = r.n;
-    for (const r of this.db.prepare("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
+    for (const r of this.sql("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
       status: StoredBatch["status"];
       n: number;
     }[])
@@ -355,7 +365,7 @@ export class ReceiptStore {
 
   /** The next batch index (one past the highest recorded). */
   nextBatchIndex(): number {
-    const row = this.db.prepare("SELECT MAX(idx) AS m FROM batches").get() as { m: number | null };
+    const row = this.sql("SELECT MAX(idx) AS m FROM batches").get() as { m: number | null };
     return row.m === null ? 0 : row.m + 1;
   }
 
@@ -370,14 +380,12 @@ export class ReceiptStore {
     tx: Hex | null,
   ): void {
     this.db.transaction(() => {
-      const changed = this.db
-        .prepare(
-          "UPDATE batches SET status = ?, posted_tx = COALESCE(?, posted_tx) WHERE idx = ? AND status = ?",
-        )
-        .run(to, tx, index, from).changes;
+      const changed = this.sql(
+        "UPDATE batches SET status = ?, posted_tx = COALESCE(?, posted_tx) WHERE idx = ? AND status = ?",
+      ).run(to, tx, index, from).changes;
       if (changed !== 1)
         throw new VerinferError("BATCH_STATUS_INVALID", `batch ${index} is not ${from}, cannot become ${to}`);
-      this.db.prepare(`UPDATE receipts SET status = ? WHERE batch = ? AND status = ?`).run(to, index, from);
+      this.sql(`UPDATE receipts SET status = ? WHERE batch = ? AND status = ?`).run(to, index, from);
     })();
   }
 }
