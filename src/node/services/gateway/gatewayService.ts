@@ -43,6 +43,7 @@ import type { WorkerEvidence } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
 import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
 import { installDashboard } from "./dashboard.ts";
+import { callWorker } from "./workerCall.ts";
 import { type WorkerAttestation, type WorkerLink, WorkerLinks } from "./workerLinks.ts";
 
 /** A client allowed in, with its request budget. */
@@ -120,68 +121,6 @@ class RateLimiter {
     b.tokens -= 1;
     return true;
   }
-}
-
-/** One NDJSON line of a worker's reply. */
-type WorkerLine =
-  | { text: string }
-  | ({ done: true } & ServedAnswer)
-  | { error: { code: string; message: string } };
-
-/** Sends a signed inference request to a worker and yields its lines as they arrive. */
-async function* callWorker(link: WorkerLink, key: Hex, request: InferRequest, signal: AbortSignal) {
-  const body = JSON.stringify(request);
-  let response: Response;
-  try {
-    response = await fetch(`${link.url}/v1/infer`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...signRoleMessage(key, "POST", "/v1/infer", body, Date.now()),
-      },
-      body,
-      signal,
-    });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    link.healthy = false; // skipped until the next refresh finds it again
-    throw new VerinferError("WORKER_FAILED", `worker ${link.url} cannot be reached: ${(e as Error).message}`);
-  }
-  if (!response.ok || !response.body) {
-    const text = await response.text().catch(() => "");
-    let error: { code?: string; message?: string } = {};
-    try {
-      error = (JSON.parse(text) as { error?: typeof error }).error ?? {};
-    } catch {}
-    // The worker refused the request itself (bad parameters): the client's error, not the worker's.
-    if (response.status === 400 && error.code)
-      throw new VerinferError("API_REQUEST_INVALID", `the worker refused the request: ${error.message}`);
-    throw new VerinferError(
-      "WORKER_FAILED",
-      `worker ${link.url} answered HTTP ${response.status}: ${error.message ?? text.slice(0, 200)}`,
-    );
-  }
-  const decoder = new TextDecoder();
-  let buffered = "";
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline = buffered.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line.trim()) yield JSON.parse(line) as WorkerLine;
-        newline = buffered.indexOf("\n");
-      }
-    }
-  } catch (e) {
-    if (signal.aborted) throw e;
-    throw new VerinferError(
-      "WORKER_FAILED",
-      `worker ${link.url} hung up mid-generation: ${(e as Error).message}`,
-    );
-  }
-  throw new VerinferError("WORKER_FAILED", `worker ${link.url} ended its reply without a receipt`);
 }
 
 /** Builds the gateway (not yet listening; call `start()`). */
