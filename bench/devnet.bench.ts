@@ -1,20 +1,21 @@
 /**
  * The devnet measured with real processes (anvil, two ts-int workers, the gateway; no fisherman):
- * the gateway's own overhead per request (receipt verification + replay rule + durable SQLite append +
- * sequencing, as the gateway times it) and the latency it adds end to end against calling a worker
- * directly with the same request; throughput through the gateway (full verification, durable) against
- * the same workers called directly (no gateway at all), same clients; sequencer ingest with
- * durability in process (receipts/s); and the on-chain gas per query of the batches posted.
+ * the gateway's own overhead per request (receipt verification + replay rule + sequencing, and with the
+ * durable SQLite append) and the latency it adds end to end against calling a worker directly with the
+ * same request; throughput through the gateway (full verification, durable) against the same gateway
+ * code with verification off (a plain proxy) and against the same workers called directly (no gateway
+ * at all), same clients; sequencer ingest with durability in process (receipts/s); the on-chain gas per
+ * query of the batches posted; then, on a second devnet, the whole network end to end at ρ = 1%.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
-import { startDevnet } from "../src/node/devnet/devnet.ts";
+import { type DevnetProcess, spawnRole, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
 import { signRoleMessage } from "../src/node/roleAuth.ts";
 import { ReceiptStore } from "../src/node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
@@ -35,23 +36,33 @@ const pct = (xs: readonly number[]) => ({
 export interface DevnetBench {
   readonly requests: number;
   readonly maxTokens: number;
-  /** As the gateway times it (verification, replay rule, durable append, sequencing), ms. */
+  /** As the gateway times it, in each answer: verification, replay rule and sequencing, ms. */
   readonly gatewayOverheadMs: { p50: number; p99: number; max: number };
+  /** The same plus the durable SQLite append (the gateway's /v1/network), ms. */
+  readonly durableOverheadMs: { p50: number; p99: number; max: number };
   /** Whole request through the gateway vs the same request straight to a worker, ms. */
   readonly viaGatewayMs: { p50: number; p99: number; max: number };
   readonly directMs: { p50: number; p99: number; max: number };
-  /** Requests/s with `clients` concurrent clients for `seconds`, through the gateway and directly. */
+  /**
+   * Requests/s with `clients` concurrent clients for `seconds` each way: through the gateway verifying
+   * (the network's), through the same gateway code with verification off (a plain proxy: the baseline
+   * for what verification costs) and straight to the workers (no gateway at all).
+   */
   readonly throughput: {
     clients: number;
     seconds: number;
     viaGateway: number;
+    unverified: number;
     direct: number;
+    /** viaGateway / unverified: full verification vs none, on the same workers. */
     ratio: number;
+    /** viaGateway / direct: the whole gateway, HTTP hop included, vs none. */
+    ratioToDirect: number;
     /**
-     * CPU time per request served (ms, user + system, from /proc) of the gateway, the workers together
-     * and anvil, through the gateway and directly: where the throughput goes on a shared machine.
+     * CPU time per request served (ms, user + system, from /proc) of each gateway, the workers together
+     * and anvil, each way: where the throughput goes on a shared machine.
      */
-    cpuMsPerRequest: { viaGateway: ProcessCpu; direct: ProcessCpu } | null;
+    cpuMsPerRequest: Record<ThroughputWay, ProcessCpu> | null;
   };
   /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
   readonly ingestPerSecond: number;
@@ -90,8 +101,13 @@ async function timedRequests(
   return ms;
 }
 
+export type ThroughputWay = "viaGateway" | "unverified" | "direct";
+
 export interface ProcessCpu {
+  /** The verifying gateway. */
   readonly gateway: number;
+  /** The unverifying one (verification: "none"). */
+  readonly baseline: number;
   readonly workers: number;
   readonly anvil: number;
 }
@@ -261,18 +277,37 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     // make receipts: it would load one side of the comparison. Its cost is the fisherman's, not the gateway's.
     fisherman: false,
   });
+  let baseline: DevnetProcess | null = null;
+  let measured: Omit<DevnetBench, "fullNetwork">;
   try {
+    // The baseline: the same gateway code in its own process, verification off, in front of the same workers.
+    const baselineConfig = join(devnet.dir, "gateway-baseline.json");
+    const config = JSON.parse(readFileSync(devnet.gateway.config, "utf8")) as { gateway: object };
+    writeFileSync(
+      baselineConfig,
+      JSON.stringify({
+        gateway: {
+          ...config.gateway,
+          port: 0,
+          dataDir: join(devnet.dir, "gateway-baseline"),
+          verification: "none",
+        },
+      }),
+    );
+    baseline = await spawnRole("gateway", baselineConfig, join(devnet.dir, "logs", "gateway-baseline.log"));
     const body = (i: number) => ({
       messages: [{ role: "user", content: `bench ${i % 50}` }],
       max_tokens: maxTokens,
       seed: i,
     });
-    const viaGateway = (i: number) =>
-      fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+    const chat = (gateway: string) => (i: number) =>
+      fetch(`${gateway}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body(i)),
       });
+    const viaGateway = chat(devnet.gatewayUrl);
+    const unverified = chat(baseline.url);
     let direct = 0;
     const straight = (i: number) => {
       const worker = devnet.workers[direct++ % devnet.workers.length]?.url as string;
@@ -291,8 +326,9 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
         body: text,
       });
     };
-    // Warm both paths (engine threads, JIT, SQLite).
+    // Warm every path (engine threads, JIT, SQLite, connections).
     await timedRequests(10, viaGateway);
+    await timedRequests(10, unverified);
     await timedRequests(10, straight);
     log(
       `devnet: ${requests} sequential requests through the gateway and ${requests} straight to the workers`,
@@ -312,13 +348,17 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       );
       dir.push(...(await timedRequests(requests / 5, straight)));
     }
-    log("devnet: throughput, 8 clients, 4 alternating rounds of 5 s each way");
+    const network = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+      overheadMs: { recent: number[] };
+    };
+    const durable = network.overheadMs.recent.slice(-requests);
+    log("devnet: throughput, 8 clients, 4 alternating rounds of 5 s each of the three ways");
     const clients = 8;
     const seconds = 20;
-    let tpVia = 0;
-    let tpDirect = 0;
+    const rate: Record<ThroughputWay, number> = { viaGateway: 0, unverified: 0, direct: 0 };
     const pids = {
       gateway: [devnet.gateway.pid],
+      baseline: [baseline.pid],
       workers: devnet.workers.map((w) => w.pid),
       anvil: [devnet.chain.pid],
     };
@@ -332,29 +372,38 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
         }
         return total;
       };
-      return { gateway: sum(pids.gateway), workers: sum(pids.workers), anvil: sum(pids.anvil) };
+      return {
+        gateway: sum(pids.gateway),
+        baseline: sum(pids.baseline),
+        workers: sum(pids.workers),
+        anvil: sum(pids.anvil),
+      };
     };
-    const spent = {
-      viaGateway: { gateway: 0, workers: 0, anvil: 0 },
-      direct: { gateway: 0, workers: 0, anvil: 0 },
+    const zero = () => ({ gateway: 0, baseline: 0, workers: 0, anvil: 0 });
+    const spent: Record<ThroughputWay, Record<keyof ProcessCpu, number>> = {
+      viaGateway: zero(),
+      unverified: zero(),
+      direct: zero(),
     };
     let cpuKnown = true;
-    const measured = async (way: "viaGateway" | "direct", send: (i: number) => Promise<Response>) => {
-      const before = cpuNow();
-      const rate = await throughputOf(clients, 5, send);
-      const after = cpuNow();
-      for (const k of ["gateway", "workers", "anvil"] as const) {
-        const a = after[k];
-        const b = before[k];
-        if (a === null || b === null) cpuKnown = false;
-        else spent[way][k] += (a - b) / Math.max(1, rate * 5) / 4;
-      }
-      return rate;
+    const ways: Record<ThroughputWay, (i: number) => Promise<Response>> = {
+      viaGateway,
+      unverified,
+      direct: straight,
     };
-    for (let round = 0; round < 4; round++) {
-      tpVia += (await measured("viaGateway", viaGateway)) / 4;
-      tpDirect += (await measured("direct", straight)) / 4;
-    }
+    for (let round = 0; round < 4; round++)
+      for (const way of ["viaGateway", "unverified", "direct"] as const) {
+        const before = cpuNow();
+        const r = await throughputOf(clients, 5, ways[way]);
+        const after = cpuNow();
+        rate[way] += r / 4;
+        for (const k of ["gateway", "baseline", "workers", "anvil"] as const) {
+          const a = after[k];
+          const b = before[k];
+          if (a === null || b === null) cpuKnown = false;
+          else spent[way][k] += (a - b) / Math.max(1, r * 5) / 4;
+        }
+      }
     log("devnet: sequencer ingest in process (5,000 receipts)");
     const ingestPerSecond = ingest(5000);
     // Let the last batch be posted, then read the gas of every posting.
@@ -375,25 +424,28 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       gas += Number((await chain.getTransactionReceipt({ hash: l.transactionHash })).gasUsed);
       receipts += Number(l.args.count);
     }
-    return {
+    measured = {
       requests,
       maxTokens,
       gatewayOverheadMs: pct(overhead),
+      durableOverheadMs: pct(durable),
       viaGatewayMs: pct(via),
       directMs: pct(dir),
       throughput: {
         clients,
         seconds,
-        viaGateway: tpVia,
-        direct: tpDirect,
-        ratio: tpVia / tpDirect,
+        ...rate,
+        ratio: rate.viaGateway / rate.unverified,
+        ratioToDirect: rate.viaGateway / rate.direct,
         cpuMsPerRequest: cpuKnown ? spent : null,
       },
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
-      fullNetwork: await benchFullNetwork(log),
     };
   } finally {
+    if (baseline) await stopProcess(baseline.child);
     await devnet.stop();
   }
+  // On a machine of its own: the first devnet is stopped.
+  return { ...measured, fullNetwork: await benchFullNetwork(log) };
 }

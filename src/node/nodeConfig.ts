@@ -91,6 +91,8 @@ export const GATEWAY_CONFIG = z
     settler: z.string().url().optional(),
     /** A dev-TEE root (PEM) to verify workers' evidence against, as the attester does (the dashboard). */
     devRoot: z.string().min(1).optional(),
+    /** "none": a plain proxy, only the baseline verification's cost is measured against (GatewayOptions). */
+    verification: z.enum(["full", "none"]).default("full"),
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GATEWAY_CONFIG>;

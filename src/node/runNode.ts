@@ -137,8 +137,13 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
     disputeParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
     attest: c.devRoot ? evidenceVerifier(readFileSync(c.devRoot, "utf8"), deployment) : undefined,
+    verification: c.verification,
     logger,
   });
+  if (c.verification === "none")
+    logger.warn(
+      "verification is off: this gateway forwards answers unchecked and records nothing (a measurement baseline, never a network's gateway)",
+    );
   await gateway.start();
   const url = await listen(gateway.app, c.host, c.port);
   logger.info(

@@ -4,14 +4,14 @@
  * verifies client-side and then proves its inclusion against the on-chain batch root; retries with an
  * idempotency key get the same answer; hostile input gets specific errors and records nothing.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import type { Devnet } from "../../src/node/devnet/devnet.ts";
-import { startDevnet } from "../../src/node/devnet/devnet.ts";
+import { spawnRole, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import {
   type AnswerReceipt,
   checkAnswerReceipt,
@@ -217,4 +217,43 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
       /verinfer_worker_requests_total/,
     );
   }, 30_000);
+
+  it("a gateway with verification off (the bench's baseline) says so, answers without a receipt and records nothing", async () => {
+    const config = JSON.parse(readFileSync(devnet.gateway.config, "utf8")) as { gateway: object };
+    const file = join(devnet.dir, "gateway-unverified.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        gateway: {
+          ...config.gateway,
+          port: 0,
+          dataDir: join(devnet.dir, "unverified"),
+          verification: "none",
+        },
+      }),
+    );
+    const baseline = await spawnRole("gateway", file, join(devnet.dir, "logs", "gateway-unverified.log"));
+    try {
+      const health = (await (await fetch(`${baseline.url}/health`)).json()) as { verification: string };
+      expect(health.verification).toBe("none");
+      const r = await fetch(`${baseline.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 4 }),
+      });
+      const answer = (await r.json()) as { choices: { message: { content: string } }[]; verinfer: unknown };
+      expect(r.status).toBe(200);
+      expect(answer.choices[0]?.message.content.length).toBeGreaterThan(0);
+      expect(answer.verinfer).toBeNull();
+      const counts = (await (await fetch(`${baseline.url}/v1/network`)).json()) as {
+        receipts: Record<string, number>;
+      };
+      expect(Object.values(counts.receipts).every((n) => n === 0)).toBe(true);
+      expect(readFileSync(join(devnet.dir, "logs", "gateway-unverified.log"), "utf8")).toMatch(
+        /verification is off/,
+      );
+    } finally {
+      await stopProcess(baseline.child);
+    }
+  }, 60_000);
 });

@@ -78,6 +78,8 @@ describe("ReceiptStore", () => {
     const r = signedOf(7);
     const first = store.admit(admitted(r, "k1"));
     expect(first.kind).toBe("stored");
+    // What admission returns is what the store reads back.
+    expect(store.byRequestId(r.receipt.requestId)).toEqual(first.receipt);
     // The client retries (same key): the same receipt, nothing new.
     expect(store.admit(admitted(signedOf(8), "k1"))).toEqual({ kind: "existing", receipt: first.receipt });
     // The same request again without a key: the same receipt.

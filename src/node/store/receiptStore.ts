@@ -210,7 +210,18 @@ export class ReceiptStore {
           requestId,
           JSON.stringify(a.request),
         );
-      return { kind: "stored", receipt: this.byRequestId(requestId) as StoredReceipt };
+      const receipt: StoredReceipt = {
+        signed: a.signed,
+        digest: a.digest,
+        client: a.client,
+        idempotencyKey: a.idempotencyKey ?? null,
+        admittedAtMs: a.admittedAtMs,
+        status: "provisional",
+        batch: null,
+        position: null,
+        answer: a.answer ?? null,
+      };
+      return { kind: "stored", receipt };
     })();
   }
 
