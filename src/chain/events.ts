@@ -21,13 +21,20 @@ export class EventCursor {
 
   async each<A>(
     c: Pick<ChainClients, "public">,
-    query: { readonly address: Hex; readonly abi: Abi | readonly unknown[]; readonly eventName?: string },
+    query: {
+      readonly address: Hex;
+      readonly abi: Abi | readonly unknown[];
+      readonly eventName?: string;
+      /** Read up to this block (the caller knows the head already); default: the chain's head now. */
+      readonly toBlock?: bigint;
+    },
     handle: (log: ContractLog<A>) => Promise<void> | void,
   ): Promise<void> {
-    const to = await c.public.getBlockNumber();
+    const { toBlock, ...filter } = query;
+    const to = toBlock ?? (await c.public.getBlockNumber());
     if (to < this.from) return;
     const logs = (await c.public.getContractEvents({
-      ...query,
+      ...filter,
       fromBlock: this.from,
       toBlock: to,
     } as never)) as unknown as ContractLog<A>[];

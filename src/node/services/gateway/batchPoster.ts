@@ -36,6 +36,10 @@ export class BatchPoster {
   /** The rollup's events (read from block 0 after a restart: applying them is idempotent). */
   private readonly rollupEvents = new EventCursor();
   private readonly pass: Pass;
+  /** The block the last pass followed (its events applied, its time checked against the windows). */
+  private followed: bigint | null = null;
+  /** Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable. */
+  private readonly windowEnds = new Map<number, bigint>();
 
   constructor(
     private readonly store: ReceiptStore,
@@ -51,16 +55,23 @@ export class BatchPoster {
   ) {
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
       await this.postSealed();
-      await this.followRollup();
-      const posted = this.store.batchesIn("posted");
-      if (posted.length === 0) return;
-      const now = (await this.chain.public.getBlock()).timestamp;
-      for (const b of posted) {
-        const end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
-        if (now < end) break; // windows close in index order
+      // Events and chain time change only with a new block: the chain is followed once per block, not
+      // on every tick (one RPC call per idle tick instead of four).
+      const head = await this.chain.public.getBlock();
+      if (head.number === this.followed) return;
+      await this.followRollup(head.number);
+      for (const b of this.store.batchesIn("posted")) {
+        let end = this.windowEnds.get(b.index);
+        if (end === undefined) {
+          end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
+          this.windowEnds.set(b.index, end);
+        }
+        if (head.timestamp < end) break; // windows close in index order
         this.store.markFinal(b.index);
+        this.windowEnds.delete(b.index);
         this.logger.info({ batch: b.index }, "batch final");
       }
+      this.followed = head.number;
     });
   }
 
@@ -80,10 +91,10 @@ export class BatchPoster {
   }
 
   /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
-  private async followRollup(): Promise<void> {
+  private async followRollup(head: bigint): Promise<void> {
     await this.rollupEvents.each<{ batch: bigint; position: number; voided?: boolean; digest?: Hex }>(
       this.chain,
-      { address: this.rollup, abi: rollupAbi },
+      { address: this.rollup, abi: rollupAbi, toBlock: head },
       (log) => {
         if (log.eventName === "ReceiptForced") {
           this.on.forced(log.args.digest as Hex);
