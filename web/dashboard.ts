@@ -12,6 +12,7 @@ import {
   scoreCommitsAbi,
   spotChecksAbi,
 } from "../src/chain/generated/contracts.ts";
+import { contractEvents, deployedFrom } from "../src/chain/logs.ts";
 import type { GameState } from "../src/protocol/dispute/game.ts";
 import type { DisputeParams } from "../src/protocol/params/otr.ts";
 import { formatVrf } from "../src/report/tokens.ts";
@@ -25,6 +26,8 @@ interface DashboardConfig {
   readonly disputeGame: Hex | null;
   readonly spotChecks: Hex | null;
   readonly scoreCommits: Hex | null;
+  /** The block the contracts were deployed in: events are read from there, in windows. */
+  readonly deployedAtBlock: number;
   /** Whether the gateway passes a settler's epochs through (/v1/epochs). */
   readonly settler: boolean;
   /** The dispute game's parameters (bigints as strings), to mirror each game's tree. */
@@ -220,14 +223,18 @@ async function main(): Promise<void> {
     functionName: string,
     args: readonly unknown[] = [],
   ) => client.readContract({ address, abi, functionName, args } as never) as Promise<T>;
-  /** A contract's events from the first block (all of them, or those named `eventName`). */
-  const events = async (address: Hex, abi: readonly unknown[], eventName?: string) =>
-    (await client.getContractEvents({ address, abi, eventName, fromBlock: 0n } as never)) as unknown as {
+  /** A contract's events since its deployment (all of them, or those named `eventName`). */
+  const events = (address: Hex, abi: readonly unknown[], eventName?: string) =>
+    contractEvents<{
       eventName: string;
       args: Record<string, unknown>;
       blockNumber: bigint;
       transactionHash: Hex;
-    }[];
+    }>(
+      { public: client },
+      { address, abi, ...(eventName ? { eventName } : {}) },
+      { fromBlock: deployedFrom(config) },
+    );
   const challengeWindow = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
   const chain: ChainFacts = {
     async participant(worker) {

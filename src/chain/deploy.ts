@@ -118,6 +118,8 @@ export interface Deployment {
   /** ZK spot-checks (SpotChecks) and their verifier (ZkSliceVerifier), when deployed. */
   readonly spotChecks?: Hex;
   readonly zkVerifier?: Hex;
+  /** The chain's head when the deployment began: no event of these contracts is older (logs.ts). */
+  readonly deployedAtBlock?: number;
 }
 
 /** Deploys one contract and waits for it. */
@@ -143,6 +145,7 @@ export async function deployContract(
  */
 export async function deployCore(c: ChainClients, params: CoreParams): Promise<Deployment> {
   const owner = c.wallet.account.address;
+  const deployedAtBlock = Number(await c.public.getBlockNumber());
   const token = await deployContract(c, verinferTokenAbi, verinferTokenBytecode, [owner]);
   const registry = await deployContract(c, registryAbi, registryBytecode, [
     owner,
@@ -157,7 +160,7 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
     params.minSequencerBond,
     params.proverShareBps,
   ]);
-  const core = { chainId: c.chain.id, owner, token, registry, rollup };
+  const core = { chainId: c.chain.id, owner, token, registry, rollup, deployedAtBlock };
   const epochs = params.rewards
     ? await deployEpochs(c, core, params.rewards, {
         challengeWindowSeconds: params.challengeWindowSeconds,

@@ -21,6 +21,7 @@ const DEPLOYMENT_FILE = z
     scoreCommits: ADDRESS.optional(),
     spotChecks: ADDRESS.optional(),
     zkVerifier: ADDRESS.optional(),
+    deployedAtBlock: z.number().int().nonnegative().optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  */
 import { type Abi, decodeFunctionData, type Hex } from "viem";
 import type { ChainClients } from "./deploy.ts";
+import { contractEvents } from "./logs.ts";
 
 /** A decoded event with the transaction that emitted it. */
 export interface ContractLog<A> {
@@ -17,7 +18,8 @@ export interface ContractLog<A> {
  * log in it was handled: a handler that throws leaves the range to be read again on the next call.
  */
 export class EventCursor {
-  private from = 0n;
+  /** `from`: the first block to read (the deployment's: `deployedFrom`). */
+  constructor(private from = 0n) {}
 
   async each<A>(
     c: Pick<ChainClients, "public">,
@@ -33,11 +35,7 @@ export class EventCursor {
     const { toBlock, ...filter } = query;
     const to = toBlock ?? (await c.public.getBlockNumber());
     if (to < this.from) return;
-    const logs = (await c.public.getContractEvents({
-      ...filter,
-      fromBlock: this.from,
-      toBlock: to,
-    } as never)) as unknown as ContractLog<A>[];
+    const logs = await contractEvents<ContractLog<A>>(c, filter, { fromBlock: this.from, toBlock: to });
     for (const log of logs) await handle(log);
     this.from = to + 1n;
   }

@@ -7,6 +7,7 @@
  * them (`claims`) for the moves that must pass them back. A dissection's children are not logged (that
  * would cost each move 4k gas): they are read from the dissect call's calldata.
  */
+
 import { decodeFunctionData, type Hex, type PublicClient } from "viem";
 import { type GameState, oneStep, openGame } from "../protocol/dispute/game.ts";
 import { applyAction } from "../protocol/dispute/solver.ts";
@@ -15,6 +16,7 @@ import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { ok } from "../protocol/errors.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
 import { disputeGameAbi } from "./generated/contracts.ts";
+import { contractEvents } from "./logs.ts";
 
 /** A claim as DisputeGame.sol committed to it (its `Claim` struct), to pass back in later moves. */
 export interface ChainClaim {
@@ -78,7 +80,10 @@ async function dissectionChildren(
 /** The game's state rebuilt from its events. */
 export async function mirrorGame(
   c: {
-    readonly public: Pick<PublicClient, "getContractEvents" | "getBlock" | "getTransaction" | "readContract">;
+    readonly public: Pick<
+      PublicClient,
+      "getContractEvents" | "getBlock" | "getBlockNumber" | "getTransaction" | "readContract"
+    >;
   },
   game: Hex,
   gameId: bigint,
@@ -93,12 +98,11 @@ export async function mirrorGame(
     args: [gameId],
   } as never)) as { openedBlock: bigint };
   if (openedBlock === 0n) return { state: null, resolved: false, claims: [] };
-  const logs = (await c.public.getContractEvents({
-    address: game,
-    abi: disputeGameAbi,
-    args: { game: gameId },
-    fromBlock: openedBlock,
-  } as never)) as unknown as GameLog[];
+  const logs = await contractEvents<GameLog>(
+    c,
+    { address: game, abi: disputeGameAbi, args: { game: gameId } },
+    { fromBlock: openedBlock },
+  );
   logs.sort((a, b) =>
     a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
   );

@@ -14,6 +14,7 @@ import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import type { ChainClients } from "./deploy.ts";
 import { callOf } from "./events.ts";
 import { registryAbi, rollupAbi, scoreCommitsAbi } from "./generated/contracts.ts";
+import { contractEvents } from "./logs.ts";
 
 type Reader = Pick<ChainClients, "public">;
 
@@ -144,15 +145,22 @@ export async function readPostedBatch(
   return { receipts, digests, tree };
 }
 
-/** Accounts registered with `role` (2 evaluator, 3 fisherman) up to `block`, in registration order. */
-export async function registeredAt(c: Reader, registry: Hex, role: 2 | 3, block: bigint): Promise<Hex[]> {
-  const logs = (await c.public.getContractEvents({
-    address: registry,
-    abi: registryAbi,
-    eventName: "Registered",
-    fromBlock: 0n,
-    toBlock: block,
-  } as never)) as unknown as { args: { participant: Hex; role: number } }[];
+/**
+ * Accounts registered with `role` (2 evaluator, 3 fisherman) up to `block`, in registration order
+ * (`fromBlock`: the deployment's, `deployedFrom`).
+ */
+export async function registeredAt(
+  c: Reader,
+  registry: Hex,
+  role: 2 | 3,
+  block: bigint,
+  fromBlock: bigint,
+): Promise<Hex[]> {
+  const logs = await contractEvents<{ args: { participant: Hex; role: number } }>(
+    c,
+    { address: registry, abi: registryAbi, eventName: "Registered" },
+    { fromBlock, toBlock: block },
+  );
   return logs.filter((l) => l.args.role === role).map((l) => l.args.participant.toLowerCase() as Hex);
 }
 
@@ -202,19 +210,18 @@ export async function chainTime(c: Reader): Promise<number> {
   return Number((await c.public.getBlock()).timestamp);
 }
 
-/** Epoch e's revealed scores, per evaluator (read from each reveal's calldata). */
+/** Epoch e's revealed scores, per evaluator (read from each reveal's calldata; events from `fromBlock`). */
 export async function revealedScores(
   c: Reader,
   scoreCommits: Hex,
   e: number,
+  fromBlock: bigint,
 ): Promise<Map<Hex, ReceiptScore[]>> {
-  const logs = (await c.public.getContractEvents({
-    address: scoreCommits,
-    abi: scoreCommitsAbi,
-    eventName: "ScoresRevealed",
-    args: { epoch: BigInt(e) },
-    fromBlock: 0n,
-  } as never)) as unknown as { transactionHash: Hex; args: { evaluator: Hex } }[];
+  const logs = await contractEvents<{ transactionHash: Hex; args: { evaluator: Hex } }>(
+    c,
+    { address: scoreCommits, abi: scoreCommitsAbi, eventName: "ScoresRevealed", args: { epoch: BigInt(e) } },
+    { fromBlock },
+  );
   const out = new Map<Hex, ReceiptScore[]>();
   for (const log of logs) {
     const call = await callOf(c, scoreCommitsAbi, log.transactionHash);

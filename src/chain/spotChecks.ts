@@ -3,12 +3,14 @@
  * `chain up` does not deploy it yet: until the ZK issue's verifier exists, a selected honest worker
  * could not prove its obligation and would be slashed.
  */
+
 import type { Hex } from "viem";
 import { VerinferError } from "../errors.ts";
 import type { SpotCheckParams } from "../protocol/params/otr.ts";
 import { send } from "./clients.ts";
 import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
 import { registryAbi, spotChecksAbi, spotChecksBytecode } from "./generated/contracts.ts";
+import { contractEvents } from "./logs.ts";
 
 /** SpotChecks' constructor parameters (seconds, wei) from the protocol's. */
 export function spotChecksParams(p: SpotCheckParams, reporterShareBps: number) {
@@ -44,14 +46,18 @@ export async function deploySpotChecks(
  * The trace subject of an open obligation, as its ObligationOpened event carries it (SpotChecks keeps
  * only its hash): what `prove` and `challengeBinding` take back.
  */
-export async function openedSubject(c: ChainClients, spotChecks: Hex, batch: bigint, position: number) {
-  const logs = await c.public.getContractEvents({
-    address: spotChecks,
-    abi: spotChecksAbi,
-    eventName: "ObligationOpened",
-    args: { batch },
-    fromBlock: 0n,
-  });
+export async function openedSubject(
+  c: ChainClients,
+  spotChecks: Hex,
+  batch: bigint,
+  position: number,
+  fromBlock = 0n,
+) {
+  const logs = await contractEvents<{ args: { position?: number; subject?: unknown } }>(
+    c,
+    { address: spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened", args: { batch } },
+    { fromBlock },
+  );
   const opened = logs.find((l) => l.args.position === position);
   if (!opened?.args.subject)
     throw new VerinferError(

@@ -4,10 +4,12 @@
  * attribution, reward entries), and what the chain actually paid — the Epochs contract's Claimed
  * events summed per account.
  */
+
 import type { Hex } from "viem";
 import { publicClientFor } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { epochsAbi } from "../../chain/generated/contracts.ts";
+import { contractEvents, deployedFrom } from "../../chain/logs.ts";
 import { batchInfo, epochAt, scoreClock } from "../../chain/postedBatches.ts";
 import type { EpochRound } from "../../protocol/poq/networkEpoch.ts";
 
@@ -93,13 +95,11 @@ export async function followEpochs(
       attribution: EpochReport["attribution"];
       rounds: EpochRound[];
     };
-    const claims = (await c.getContractEvents({
-      address: deployment.epochs as Hex,
-      abi: epochsAbi,
-      eventName: "Claimed",
-      args: { epoch: BigInt(e) },
-      fromBlock: 0n,
-    } as never)) as unknown as { args: { account: Hex; amount: bigint; index: bigint } }[];
+    const claims = await contractEvents<{ args: { account: Hex; amount: bigint; index: bigint } }>(
+      { public: c },
+      { address: deployment.epochs as Hex, abi: epochsAbi, eventName: "Claimed", args: { epoch: BigInt(e) } },
+      { fromBlock: deployedFrom(deployment) },
+    );
     reports.push({
       epoch: e,
       status: full.status,

@@ -11,12 +11,14 @@
  * `adversary: "colluding"` makes a member of a colluding group that reports 10 for everything it is
  * sampled for (the boosting attack of the robust-PoQ paper), to be outvoted by robust aggregation.
  */
+
 import { randomBytes } from "node:crypto";
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { scoreCommitsAbi } from "../../../chain/generated/contracts.ts";
+import { deployedFrom } from "../../../chain/logs.ts";
 import {
   batchCounts,
   batchInfo,
@@ -104,7 +106,13 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const info = await batchInfo(o.chain, o.deployment.rollup, index);
     const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
     if (seed === null) return false;
-    const evaluators = await registeredAt(o.chain, o.deployment.registry, 2, info.postedBlock);
+    const evaluators = await registeredAt(
+      o.chain,
+      o.deployment.registry,
+      2,
+      info.postedBlock,
+      deployedFrom(o.deployment),
+    );
     if (!evaluators.includes(me)) return true;
     const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
     if (!batch) return true;

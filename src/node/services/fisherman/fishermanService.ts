@@ -4,6 +4,7 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
+import { contractEvents, deployedFrom } from "../../../chain/logs.ts";
 import {
   batchCounts,
   chainTime,
@@ -211,12 +212,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     // A game over this receipt may be open already (ours, challenged just before a crash, or another
     // fisherman's): games are open to every claimant, so it is joined rather than challenged again.
     const existing = (
-      (await o.chain.public.getContractEvents({
-        address: game,
-        abi: disputeGameAbi,
-        eventName: "GameOpened",
-        fromBlock: 0n,
-      } as never)) as unknown as { args: { game: bigint; batch: bigint; position: number } }[]
+      await contractEvents<{ args: { game: bigint; batch: bigint; position: number } }>(
+        o.chain,
+        { address: game, abi: disputeGameAbi, eventName: "GameOpened" },
+        { fromBlock: deployedFrom(o.deployment) },
+      )
     ).find((l) => Number(l.args.batch) === batch && l.args.position === position);
     let gameId = existing?.args.game;
     if (gameId === undefined) {

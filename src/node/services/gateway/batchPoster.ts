@@ -33,8 +33,8 @@ export function storedBatchTree(
 }
 
 export class BatchPoster {
-  /** The rollup's events (read from block 0 after a restart: applying them is idempotent). */
-  private readonly rollupEvents = new EventCursor();
+  /** The rollup's events (read from the deployment's block after a restart: applying them is idempotent). */
+  private readonly rollupEvents: EventCursor;
   private readonly pass: Pass;
   /** The block the last pass followed (its events applied, its time checked against the windows). */
   private followed: bigint | null = null;
@@ -52,7 +52,10 @@ export class BatchPoster {
       /** Each receipt a client forced in on chain (the sequencer must not sequence it again). */
       readonly forced: (digest: Hex) => void;
     },
+    /** The first block with the rollup's events (the deployment's). */
+    fromBlock: bigint,
   ) {
+    this.rollupEvents = new EventCursor(fromBlock);
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
       await this.postSealed();
       // Events and chain time change only with a new block: the chain is followed once per block, not

@@ -53,7 +53,7 @@ export function installDashboard(
     readonly rpcUrl: string;
     readonly deployment: Pick<
       DeploymentFile,
-      "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits"
+      "chainId" | "rollup" | "registry" | "disputeGame" | "spotChecks" | "scoreCommits" | "deployedAtBlock"
     >;
     readonly settler?: string | undefined;
     /** The dispute game's parameters, so the page can mirror each game's tree from its events. */
@@ -69,6 +69,7 @@ export function installDashboard(
     disputeGame: o.deployment.disputeGame ?? null,
     spotChecks: o.deployment.spotChecks ?? null,
     scoreCommits: o.deployment.scoreCommits ?? null,
+    deployedAtBlock: o.deployment.deployedAtBlock ?? 0,
     settler: o.settler !== undefined,
     // bigints as decimal strings (JSON has no bigint)
     dispute: o.dispute

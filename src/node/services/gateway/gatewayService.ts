@@ -12,6 +12,7 @@
  *   GET  /v1/network            workers, stakes, receipts and batches by status, latency percentiles
  *   GET  /health, /metrics
  */
+
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { deployedFrom } from "../../../chain/logs.ts";
 import { registeredAt } from "../../../chain/postedBatches.ts";
 import { loadNativeSecp256k1 } from "../../../crypto/nativeSecp256k1.ts";
 import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
@@ -152,10 +154,17 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   );
   const endToEnd = metrics.seconds("request_seconds", "whole request, routing and generation included");
   const batchesPosted = metrics.counter("batches_posted_total", "batches posted to the rollup");
-  const poster = new BatchPoster(store, o.chain, o.deployment.rollup, o.logger, {
-    posted: () => batchesPosted.inc(),
-    forced: (digest) => sequencer.noteForced(digest),
-  });
+  const poster = new BatchPoster(
+    store,
+    o.chain,
+    o.deployment.rollup,
+    o.logger,
+    {
+      posted: () => batchesPosted.inc(),
+      forced: (digest) => sequencer.noteForced(digest),
+    },
+    deployedFrom(o.deployment),
+  );
   const recentOverheadMs: number[] = [];
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
   let tokensAdmitted = 0;
@@ -277,7 +286,9 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     if (refresh ? Date.now() - checkers.readAtMs > 2_000 : checkers.readAtMs === 0) {
       const block = await o.chain.public.getBlockNumber();
       const roles = await Promise.all(
-        ([2, 3] as const).map((role) => registeredAt(o.chain, o.deployment.registry, role, block)),
+        ([2, 3] as const).map((role) =>
+          registeredAt(o.chain, o.deployment.registry, role, block, deployedFrom(o.deployment)),
+        ),
       );
       checkers = { readAtMs: Date.now(), accounts: new Set(roles.flat().map((a) => a.toLowerCase())) };
     }

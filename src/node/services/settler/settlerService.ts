@@ -4,6 +4,7 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { rewardTree } from "../../../chain/epochs.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
+import { contractEvents, deployedFrom } from "../../../chain/logs.ts";
 import {
   type BatchInfo,
   batchCounts,
@@ -79,6 +80,7 @@ const entryOf = (x: Record<string, string | number>): RewardEntry => ({
 export function createSettler(o: SettlerOptions): SettlerNode {
   const { epochs, registry, rollup, token } = o.deployment;
   const scoreCommits = o.deployment.scoreCommits;
+  const fromBlock = deployedFrom(o.deployment);
   if (!epochs || !scoreCommits)
     throw new VerinferError(
       "CONFIG_INVALID",
@@ -134,14 +136,12 @@ export function createSettler(o: SettlerOptions): SettlerNode {
 
   /** Receipts voided and disputes still open, per "batch:position", over these batches. */
   async function disputesOf(batches: readonly number[]): Promise<{ voided: Set<string>; open: number }> {
-    const events = async (eventName: string) =>
-      (await o.chain.public.getContractEvents({
-        address: rollup,
-        abi: rollupAbi,
-        eventName,
-        args: { batch: batches.map(BigInt) },
-        fromBlock: 0n,
-      } as never)) as unknown as { args: { batch: bigint; position: number; voided?: boolean } }[];
+    const events = (eventName: string) =>
+      contractEvents<{ args: { batch: bigint; position: number; voided?: boolean } }>(
+        o.chain,
+        { address: rollup, abi: rollupAbi, eventName, args: { batch: batches.map(BigInt) } },
+        { fromBlock },
+      );
     const key = (l: { args: { batch: bigint; position: number } }) => `${l.args.batch}:${l.args.position}`;
     const opened = await events("DisputeOpened");
     const closed = await events("DisputeSettled");
@@ -176,7 +176,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       const posted = info.kind !== 1 ? await readPostedBatch(o.chain, rollup, b) : null;
       const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
       if (!posted || seed === null) continue;
-      const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock);
+      const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock, fromBlock);
       for (const [position, { receipt: r }] of posted.receipts.entries()) {
         const digest = (posted.digests[position] as Hex).toLowerCase();
         if (seen.has(digest) || countedBefore.get(digest, e)) continue;
@@ -194,10 +194,10 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         });
       }
     }
-    const revealed = await revealedScores(o.chain, scoreCommits as Hex, e);
+    const revealed = await revealedScores(o.chain, scoreCommits as Hex, e, fromBlock);
     const latest = await o.chain.public.getBlockNumber();
     const fishermen: FishermanEpoch[] = [];
-    for (const f of await registeredAt(o.chain, registry, 3, latest)) {
+    for (const f of await registeredAt(o.chain, registry, 3, latest, fromBlock)) {
       const [, , , , , active] = await read<readonly unknown[]>(registry, registryAbi, "participant", [f]);
       // Watching cannot be proven on chain: every fisherman with stake counts as active.
       fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
@@ -208,7 +208,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         [...revealed].map(([ev, scores]) => [ev, scores.map((s) => [`${s.batch}:${s.position}`, s.score])]),
       ),
       fishermen,
-      evaluators: await registeredAt(o.chain, registry, 2, latest),
+      evaluators: await registeredAt(o.chain, registry, 2, latest, fromBlock),
     };
     return { inputs, digests };
   }

@@ -32,7 +32,7 @@ interface Defended {
 }
 
 export class DisputeDefender {
-  private readonly opened = new EventCursor();
+  private readonly opened: EventCursor;
   private readonly games = new Map<bigint, Defended>();
   private readonly pass: Pass;
   /** Games resolved, by outcome (for /health and tests). */
@@ -46,7 +46,10 @@ export class DisputeDefender {
     private readonly model: IntModel,
     private readonly store: WorkerStore,
     private readonly logger: Logger,
+    /** The first block to look for games in (the deployment's). */
+    fromBlock: bigint,
   ) {
+    this.opened = new EventCursor(fromBlock);
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
       await this.discover();
       for (const g of this.games.values()) await this.play(g);

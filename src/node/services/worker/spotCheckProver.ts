@@ -28,7 +28,7 @@ type OpenedLog = ContractLog<{
 }>;
 
 export class SpotCheckProver {
-  private readonly opened = new EventCursor();
+  private readonly opened: EventCursor;
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
   /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
@@ -41,7 +41,10 @@ export class SpotCheckProver {
     private readonly model: IntModel,
     private readonly store: WorkerStore,
     private readonly logger: Logger,
+    /** The first block to look for obligations in (the deployment's). */
+    fromBlock: bigint,
   ) {
+    this.opened = new EventCursor(fromBlock);
     this.pass = new Pass(logger, "spot-check pass failed; will retry", () =>
       this.opened.each<OpenedLog["args"]>(
         this.chain,

@@ -15,6 +15,7 @@
  * one step, so its tokens, trace and receipt all follow from the fault (a fisherman re-executing the
  * request finds another trace root and wins the dispute).
  */
+
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -23,6 +24,7 @@ import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
+import { deployedFrom } from "../../../chain/logs.ts";
 import { fastSignDigest } from "../../../crypto/nativeSecp256k1.ts";
 import type { Engine, GenerationChunk, GenerationResult } from "../../../engine/engine.ts";
 import { generatedIntModel, loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
@@ -100,7 +102,7 @@ export interface WorkerOptions {
    */
   readonly model: string;
   readonly modelName: string;
-  readonly deployment: Pick<DeploymentFile, "chainId" | "rollup" | "registry">;
+  readonly deployment: Pick<DeploymentFile, "chainId" | "rollup" | "registry" | "deployedAtBlock">;
   /** Addresses whose signed requests this worker serves. */
   readonly gateways: readonly Hex[];
   readonly threads: number;
@@ -347,6 +349,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           verifiable.intModel,
           store,
           o.logger,
+          deployedFrom(o.deployment),
         )
       : null;
   const spotProver =
@@ -358,6 +361,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           verifiable.intModel,
           store,
           o.logger,
+          deployedFrom(o.deployment),
         )
       : null;
   const defenceTimer =
