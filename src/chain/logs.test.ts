@@ -101,6 +101,16 @@ describe("contractEvents", () => {
       ).toEqual(values(whole));
     // Older deployment files have no block: read from 0.
     expect(deployedFrom({})).toBe(0n);
+    // Without a last block, the head now: what was just mined is in (viem's cached head would miss it).
+    await c.public.getBlockNumber();
+    const hash = await c.wallet.writeContract({
+      address: token,
+      abi: verinferTokenAbi,
+      functionName: "mint",
+      args: [c.wallet.account.address, 99n],
+    });
+    while (!(await c.public.getTransactionReceipt({ hash }).catch(() => null)));
+    expect(values(await contractEvents<Transfer>(c, query(), { fromBlock: head + 1n }))).toEqual([99n]);
   });
 
   it("halves a window a provider refuses as too large, until the provider answers", async () => {

@@ -38,7 +38,9 @@ export async function contractEvents<L>(
   query: EventQuery,
   range: { readonly fromBlock: bigint; readonly toBlock?: bigint; readonly windowBlocks?: bigint },
 ): Promise<L[]> {
-  const to = range.toBlock ?? (await c.public.getBlockNumber());
+  // Uncached: viem keeps a block number for its polling interval, and "the head now" must include
+  // what the caller just saw mined.
+  const to = range.toBlock ?? (await c.public.getBlockNumber({ cacheTime: 0 }));
   const out: L[] = [];
   let window = range.windowBlocks ?? learnedWindow.get(c.public) ?? LOG_WINDOW_BLOCKS;
   for (let from = range.fromBlock; from <= to; ) {
