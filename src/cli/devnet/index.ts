@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
+import { isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { runDemo } from "../../node/devnet/demo.ts";
 import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/devnet/devnet.ts";
@@ -246,11 +247,19 @@ async function liveView(
   }
 }
 
-/** The cheat: --adversary, else wrong-output in the demo and none otherwise. */
+/**
+ * The cheat when --adversary is not given: wrong-output in the demo, none otherwise — and none for a
+ * GGUF model, which has no execution traces to cheat on (or to dispute). A local file is known by its
+ * magic, as the devnet knows it; a URL (not fetched yet) by its name.
+ */
+export function defaultAdversary(model: string | undefined, demo: boolean): WorkerAdversary {
+  const gguf = model !== undefined && (existsSync(model) ? isGguf(model) : /\.gguf$/i.test(model));
+  return demo && !gguf ? "wrong-output" : "none";
+}
+
+/** The cheat: --adversary, else `defaultAdversary`. */
 function adversaryOf(ctx: CommandContext): WorkerAdversary {
-  // A GGUF model has no execution traces to cheat on (or to dispute): its demo has no cheat.
-  const gguf = /\.gguf$/i.test(ctx.string("model") ?? "");
-  const given = ctx.string("adversary") ?? (ctx.flag("demo") && !gguf ? "wrong-output" : "none");
+  const given = ctx.string("adversary") ?? defaultAdversary(ctx.string("model"), ctx.flag("demo"));
   if (!(WORKER_ADVERSARIES as readonly string[]).includes(given))
     throw new VerinferError(
       "CLI_USAGE",
