@@ -69,7 +69,7 @@ describe("PoQ and epoch rewards on the devnet", () => {
       });
       expect(r.status).toBe(200);
       const answer = (await r.json()) as {
-        verinfer: { receipt: { worker: string }; batch: number; position: number };
+        verinfer: { requestId: string; receipt: { worker: string }; batch: number; position: number };
       };
       const { verinfer } = answer;
       served.push({
@@ -78,6 +78,15 @@ describe("PoQ and epoch rewards on the devnet", () => {
         position: verinfer.position,
         answer,
       });
+      if (served.length === 1) {
+        // The gateway's copy of a request goes to fishermen only: a registered evaluator is refused.
+        const evaluatorKey = readKeyFile(join(devnet.dir, "evaluator-1", "account.key"));
+        const path = `/v1/requests/${verinfer.requestId}`;
+        const asked = await fetch(`${devnet.gatewayUrl}${path}`, {
+          headers: signRoleMessage(evaluatorKey, "GET", path, "", Date.now()),
+        });
+        expect(asked.status).toBe(401);
+      }
       expect(served.length).toBeLessThan(60);
     }
     const honest = devnet.workers.find((w) => w.adversary === "none");

@@ -39,7 +39,7 @@ import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import type { InferRequest } from "../../inferRequest.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
-import { signRoleMessage, verifyRoleMessage } from "../../roleAuth.ts";
+import { verifyRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
 import type { WorkerEvidence } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
@@ -277,20 +277,23 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       },
     };
   });
-  // A request's context for those who check the work (registered fishermen and evaluators, by their
-  // signature): when a worker withholds what it served, a fisherman can still re-execute and dispute.
-  // Prompts are private, so nobody else gets them.
+  // A request's context for those who re-execute the work (registered fishermen, by their signature):
+  // when a worker withholds what it served, a fisherman can still re-execute and dispute. Prompts are
+  // private, so nobody else gets them — evaluators neither: they score what the worker served, which the
+  // gateway's copy of the request does not hold.
   let checkers = { readAtMs: 0, accounts: new Set<string>() };
   const checkersNow = async (refresh: boolean): Promise<ReadonlySet<string>> => {
     // A refresh reads the chain: at most every 2 s, whatever unknown signers ask.
     if (refresh ? Date.now() - checkers.readAtMs > 2_000 : checkers.readAtMs === 0) {
       const block = await o.chain.public.getBlockNumber();
-      const roles = await Promise.all(
-        ([2, 3] as const).map((role) =>
-          registeredAt(o.chain, o.deployment.registry, role, block, deployedFrom(o.deployment)),
-        ),
+      const fishermen = await registeredAt(
+        o.chain,
+        o.deployment.registry,
+        3,
+        block,
+        deployedFrom(o.deployment),
       );
-      checkers = { readAtMs: Date.now(), accounts: new Set(roles.flat().map((a) => a.toLowerCase())) };
+      checkers = { readAtMs: Date.now(), accounts: new Set(fishermen.map((a) => a.toLowerCase())) };
     }
     return checkers.accounts;
   };
