@@ -7,7 +7,6 @@
  * them (`claims`) for the moves that must pass them back. A dissection's children are not logged (that
  * would cost each move 4k gas): they are read from the dissect call's calldata.
  */
-
 import { decodeFunctionData, type Hex, type PublicClient } from "viem";
 import { type GameState, oneStep, openGame } from "../protocol/dispute/game.ts";
 import { applyAction } from "../protocol/dispute/solver.ts";

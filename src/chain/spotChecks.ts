@@ -3,7 +3,6 @@
  * `chain up` does not deploy it yet: until the ZK issue's verifier exists, a selected honest worker
  * could not prove its obligation and would be slashed.
  */
-
 import type { Hex } from "viem";
 import { VerinferError } from "../errors.ts";
 import type { SpotCheckParams } from "../protocol/params/otr.ts";

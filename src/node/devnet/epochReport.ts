@@ -4,7 +4,6 @@
  * attribution, reward entries), and what the chain actually paid — the Epochs contract's Claimed
  * events summed per account.
  */
-
 import type { Hex } from "viem";
 import { publicClientFor } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";

@@ -11,7 +11,6 @@
  * `adversary: "colluding"` makes a member of a colluding group that reports 10 for everything it is
  * sampled for (the boosting attack of the robust-PoQ paper), to be outvoted by robust aggregation.
  */
-
 import { randomBytes } from "node:crypto";
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";

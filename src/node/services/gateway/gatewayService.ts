@@ -12,7 +12,6 @@
  *   GET  /v1/network            workers, stakes, receipts and batches by status, latency percentiles
  *   GET  /health, /metrics
  */
-
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

@@ -15,7 +15,6 @@
  * one step, so its tokens, trace and receipt all follow from the fault (a fisherman re-executing the
  * request finds another trace root and wins the dispute).
  */
-
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
