@@ -59,6 +59,13 @@ export interface DevnetBench {
     /** viaGateway / direct: the whole gateway, HTTP hop included, vs none. */
     ratioToDirect: number;
     /**
+     * The same comparison by CPU, steadier than request counts on a shared machine: at saturation
+     * throughput goes as 1 / CPU per request, so it is the unverified way's CPU per request over the
+     * verifying way's, with the workers' and anvil's share averaged over both (their run-to-run drift is
+     * not the gateway's). Null where /proc cannot tell.
+     */
+    cpuRatio: number | null;
+    /**
      * CPU time per request served (ms, user + system, from /proc) of each gateway, the workers together
      * and anvil, each way: where the throughput goes on a shared machine.
      */
@@ -110,6 +117,12 @@ export interface ProcessCpu {
   readonly baseline: number;
   readonly workers: number;
   readonly anvil: number;
+}
+
+function cpuRatioOf(spent: Record<ThroughputWay, ProcessCpu>): number {
+  const { viaGateway: full, unverified: none } = spent;
+  const common = (full.workers + full.anvil + none.workers + none.anvil) / 2;
+  return (common + none.gateway + none.baseline) / (common + full.gateway + full.baseline);
 }
 
 /** CPU time (user + system) process `pid` has used, ms; null where /proc cannot tell (not Linux). */
@@ -440,6 +453,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
         ratio: rate.viaGateway / rate.unverified,
         ratioToDirect: rate.viaGateway / rate.direct,
         cpuMsPerRequest: cpuKnown ? spent : null,
+        cpuRatio: cpuKnown ? cpuRatioOf(spent) : null,
       },
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
