@@ -212,6 +212,14 @@ function attestationCell(a: NetworkView["workers"][number]["attestation"]): HTML
   return td;
 }
 
+/** An event as the dashboard reads it. */
+interface DashboardLog {
+  readonly eventName: string;
+  readonly args: Record<string, unknown>;
+  readonly blockNumber: bigint;
+  readonly transactionHash: Hex;
+}
+
 async function main(): Promise<void> {
   const config = (await (await fetch("/dashboard/config.json")).json()) as DashboardConfig;
   const client = createPublicClient({ transport: http(config.rpcUrl) });
@@ -223,18 +231,36 @@ async function main(): Promise<void> {
     functionName: string,
     args: readonly unknown[] = [],
   ) => client.readContract({ address, abi, functionName, args } as never) as Promise<T>;
+  /**
+   * Each event stream read so far and the next block to read: a poll reads only the blocks since the
+   * last, not the chain since the deployment again. Polls of one stream run one after another (a slow
+   * one would otherwise read a range twice), and a failed poll leaves the stream as it was.
+   */
+  const streams = new Map<string, Promise<{ logs: readonly DashboardLog[]; next: bigint }>>();
   /** A contract's events since its deployment (all of them, or those named `eventName`). */
-  const events = (address: Hex, abi: readonly unknown[], eventName?: string) =>
-    contractEvents<{
-      eventName: string;
-      args: Record<string, unknown>;
-      blockNumber: bigint;
-      transactionHash: Hex;
-    }>(
-      { public: client },
-      { address, abi, ...(eventName ? { eventName } : {}) },
-      { fromBlock: deployedFrom(config) },
+  const events = async (
+    address: Hex,
+    abi: readonly unknown[],
+    eventName?: string,
+  ): Promise<readonly DashboardLog[]> => {
+    const key = `${address.toLowerCase()} ${eventName ?? ""}`;
+    const previous = streams.get(key) ?? Promise.resolve({ logs: [], next: deployedFrom(config) });
+    const current = previous.then(async (before) => {
+      const head = await client.getBlockNumber({ cacheTime: 0 });
+      if (head < before.next) return before;
+      const fresh = await contractEvents<DashboardLog>(
+        { public: client },
+        { address, abi, ...(eventName ? { eventName } : {}) },
+        { fromBlock: before.next, toBlock: head },
+      );
+      return { logs: fresh.length ? [...before.logs, ...fresh] : before.logs, next: head + 1n };
+    });
+    streams.set(
+      key,
+      current.catch(() => previous),
     );
+    return (await current).logs;
+  };
   const challengeWindow = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
   const chain: ChainFacts = {
     async participant(worker) {
