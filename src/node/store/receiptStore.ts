@@ -287,7 +287,6 @@ export class ReceiptStore {
     this.advance(index, "sealed", "posted", tx);
   }
 
-  /** The batch's challenge window closed: its receipts (but voided ones) are final. */
   /**
    * The batch's window has closed: its receipts are final, and the requests kept for checkers are
    * forgotten (no dispute can open any more; a fisherman that opened one stored the context itself).

@@ -496,10 +496,17 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         reply.raw.end("data: [DONE]\n\n");
         return reply;
       };
+      /** The request's bookkeeping once answered: the worker's count and latency (routing), metrics. */
+      const served = (outcome: "served" | "unverified") => {
+        const ms = performance.now() - started;
+        link.served++;
+        link.latencyMs = link.latencyMs === 0 ? ms : 0.8 * link.latencyMs + 0.2 * ms;
+        requests.inc({ outcome });
+        endToEnd.observe(ms / 1000);
+      };
       if (o.verification === "none") {
         // The measurement baseline: the worker's answer as is, no receipt checked, recorded or promised.
-        link.served++;
-        requests.inc({ outcome: "unverified" });
+        served("unverified");
         return finish(completion(null));
       }
       // --- the gateway's overhead: verification, replay rule, durable append, sequencing ---
@@ -561,13 +568,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       tokensAdmitted += signed.value.receipt.inputTokens + signed.value.receipt.outputTokens;
       recentOverheadMs.push(durableOverheadMs);
       if (recentOverheadMs.length > 2000) recentOverheadMs.shift();
-      link.served++;
-      link.latencyMs =
-        link.latencyMs === 0
-          ? performance.now() - started
-          : 0.8 * link.latencyMs + 0.2 * (performance.now() - started);
-      requests.inc({ outcome: "served" });
-      endToEnd.observe((performance.now() - started) / 1000);
+      served("served");
       o.logger.info(
         {
           requestId,
