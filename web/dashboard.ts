@@ -4,6 +4,7 @@
  * and runs the receipt explorer's checks (explorer.ts, the protocol's own code) in the browser.
  */
 import { createPublicClient, decodeFunctionData, type Hex, http } from "viem";
+import { type ContractLog, EventCursor } from "../src/chain/events.ts";
 import { mirrorGame } from "../src/chain/gameMirror.ts";
 import {
   disputeGameAbi,
@@ -12,7 +13,7 @@ import {
   scoreCommitsAbi,
   spotChecksAbi,
 } from "../src/chain/generated/contracts.ts";
-import { contractEvents, deployedFrom } from "../src/chain/logs.ts";
+import { deployedFrom } from "../src/chain/logs.ts";
 import type { GameState } from "../src/protocol/dispute/game.ts";
 import type { DisputeParams } from "../src/protocol/params/otr.ts";
 import { formatVrf } from "../src/report/tokens.ts";
@@ -213,12 +214,7 @@ function attestationCell(a: NetworkView["workers"][number]["attestation"]): HTML
 }
 
 /** An event as the dashboard reads it. */
-interface DashboardLog {
-  readonly eventName: string;
-  readonly args: Record<string, unknown>;
-  readonly blockNumber: bigint;
-  readonly transactionHash: Hex;
-}
+type DashboardLog = ContractLog<Record<string, unknown>>;
 
 async function main(): Promise<void> {
   const config = (await (await fetch("/dashboard/config.json")).json()) as DashboardConfig;
@@ -232,11 +228,11 @@ async function main(): Promise<void> {
     args: readonly unknown[] = [],
   ) => client.readContract({ address, abi, functionName, args } as never) as Promise<T>;
   /**
-   * Each event stream read so far and the next block to read: a poll reads only the blocks since the
-   * last, not the chain since the deployment again. Polls of one stream run one after another (a slow
-   * one would otherwise read a range twice), and a failed poll leaves the stream as it was.
+   * Each event stream read so far, and its cursor: a poll reads only the blocks since the last, not the
+   * chain since the deployment again. Polls of one stream run one after another (a slow one would
+   * otherwise read a range twice); a failed poll reads nothing in (the cursor moves only on success).
    */
-  const streams = new Map<string, Promise<{ logs: readonly DashboardLog[]; next: bigint }>>();
+  const streams = new Map<string, { cursor: EventCursor; logs: DashboardLog[]; poll: Promise<void> }>();
   /** A contract's events since its deployment (all of them, or those named `eventName`). */
   const events = async (
     address: Hex,
@@ -244,22 +240,24 @@ async function main(): Promise<void> {
     eventName?: string,
   ): Promise<readonly DashboardLog[]> => {
     const key = `${address.toLowerCase()} ${eventName ?? ""}`;
-    const previous = streams.get(key) ?? Promise.resolve({ logs: [], next: deployedFrom(config) });
-    const current = previous.then(async (before) => {
-      const head = await client.getBlockNumber({ cacheTime: 0 });
-      if (head < before.next) return before;
-      const fresh = await contractEvents<DashboardLog>(
+    const stream = streams.get(key) ?? {
+      cursor: new EventCursor(deployedFrom(config)),
+      logs: [],
+      poll: Promise.resolve(),
+    };
+    streams.set(key, stream);
+    const poll = stream.poll.then(() =>
+      stream.cursor.each<Record<string, unknown>>(
         { public: client },
         { address, abi, ...(eventName ? { eventName } : {}) },
-        { fromBlock: before.next, toBlock: head },
-      );
-      return { logs: fresh.length ? [...before.logs, ...fresh] : before.logs, next: head + 1n };
-    });
-    streams.set(
-      key,
-      current.catch(() => previous),
+        (log) => {
+          stream.logs.push(log);
+        },
+      ),
     );
-    return (await current).logs;
+    stream.poll = poll.catch(() => {});
+    await poll;
+    return stream.logs;
   };
   const challengeWindow = Number(await read<bigint>(config.rollup, rollupAbi, "challengeWindow"));
   const chain: ChainFacts = {

@@ -1,14 +1,15 @@
 /**
- * Following a contract from a node: its events block range by block range, and the call that emitted
- * one (nodes read receipts and batches from the calldata of the transactions that carried them).
+ * Following a contract from a node or the dashboard: its events block range by block range, and the
+ * call that emitted one (nodes read receipts and batches from the calldata of the transactions that
+ * carried them). No Node dependency: the dashboard follows the chain with it in the browser.
  */
-import { type Abi, decodeFunctionData, type Hex } from "viem";
-import type { ChainClients } from "./deploy.ts";
+import { type Abi, decodeFunctionData, type Hex, type PublicClient } from "viem";
 import { contractEvents } from "./logs.ts";
 
 /** A decoded event with the transaction that emitted it. */
 export interface ContractLog<A> {
   readonly eventName: string;
+  readonly blockNumber: bigint;
   readonly transactionHash: Hex;
   readonly args: A;
 }
@@ -22,18 +23,18 @@ export class EventCursor {
   constructor(private from = 0n) {}
 
   async each<A>(
-    c: Pick<ChainClients, "public">,
+    c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlockNumber"> },
     query: {
       readonly address: Hex;
       readonly abi: Abi | readonly unknown[];
       readonly eventName?: string;
-      /** Read up to this block (the caller knows the head already); default: the chain's head now. */
+      /** Read up to this block (the caller knows the head already); default: the chain's head now (uncached). */
       readonly toBlock?: bigint;
     },
     handle: (log: ContractLog<A>) => Promise<void> | void,
   ): Promise<void> {
     const { toBlock, ...filter } = query;
-    const to = toBlock ?? (await c.public.getBlockNumber());
+    const to = toBlock ?? (await c.public.getBlockNumber({ cacheTime: 0 }));
     if (to < this.from) return;
     const logs = await contractEvents<ContractLog<A>>(c, filter, { fromBlock: this.from, toBlock: to });
     for (const log of logs) await handle(log);
@@ -43,7 +44,7 @@ export class EventCursor {
 
 /** The function call a transaction made (name and arguments), decoded with `abi`. */
 export async function callOf(
-  c: Pick<ChainClients, "public">,
+  c: { readonly public: Pick<PublicClient, "getTransaction"> },
   abi: Abi | readonly unknown[],
   hash: Hex,
 ): Promise<{ functionName: string; args: readonly unknown[] }> {
