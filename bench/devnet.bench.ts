@@ -8,20 +8,21 @@
  * query of the batches posted; then, on a second devnet, the whole network end to end at ρ = 1%.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
-import { type DevnetProcess, spawnRole, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
+import { type DevnetProcess, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
 import { signRoleMessage } from "../src/node/roleAuth.ts";
 import { ReceiptStore } from "../src/node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
 import { Sequencer } from "../src/protocol/rollup/sequencer.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
+import { startUnverifiedGateway } from "../src/testing/unverifiedGateway.ts";
 
 const quantile = (xs: readonly number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -294,20 +295,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
   let measured: Omit<DevnetBench, "fullNetwork">;
   try {
     // The baseline: the same gateway code in its own process, verification off, in front of the same workers.
-    const baselineConfig = join(devnet.dir, "gateway-baseline.json");
-    const config = JSON.parse(readFileSync(devnet.gateway.config, "utf8")) as { gateway: object };
-    writeFileSync(
-      baselineConfig,
-      JSON.stringify({
-        gateway: {
-          ...config.gateway,
-          port: 0,
-          dataDir: join(devnet.dir, "gateway-baseline"),
-          verification: "none",
-        },
-      }),
-    );
-    baseline = await spawnRole("gateway", baselineConfig, join(devnet.dir, "logs", "gateway-baseline.log"));
+    baseline = await startUnverifiedGateway(devnet);
     const body = (i: number) => ({
       messages: [{ role: "user", content: `bench ${i % 50}` }],
       max_tokens: maxTokens,

@@ -4,20 +4,21 @@
  * verifies client-side and then proves its inclusion against the on-chain batch root; retries with an
  * idempotency key get the same answer; hostile input gets specific errors and records nothing.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import type { Devnet } from "../../src/node/devnet/devnet.ts";
-import { spawnRole, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
+import { startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import {
   type AnswerReceipt,
   checkAnswerReceipt,
   includedOnChain,
 } from "../../src/node/devnet/receiptCheck.ts";
 import { signRoleMessage } from "../../src/node/roleAuth.ts";
+import { startUnverifiedGateway, unverifiedGatewayLog } from "../../src/testing/unverifiedGateway.ts";
 
 let devnet: Devnet;
 let client: OpenAI;
@@ -219,20 +220,7 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
   }, 30_000);
 
   it("a gateway with verification off (the bench's baseline) says so, answers without a receipt and records nothing", async () => {
-    const config = JSON.parse(readFileSync(devnet.gateway.config, "utf8")) as { gateway: object };
-    const file = join(devnet.dir, "gateway-unverified.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        gateway: {
-          ...config.gateway,
-          port: 0,
-          dataDir: join(devnet.dir, "unverified"),
-          verification: "none",
-        },
-      }),
-    );
-    const baseline = await spawnRole("gateway", file, join(devnet.dir, "logs", "gateway-unverified.log"));
+    const baseline = await startUnverifiedGateway(devnet);
     try {
       const health = (await (await fetch(`${baseline.url}/health`)).json()) as { verification: string };
       expect(health.verification).toBe("none");
@@ -249,9 +237,7 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
         receipts: Record<string, number>;
       };
       expect(Object.values(counts.receipts).every((n) => n === 0)).toBe(true);
-      expect(readFileSync(join(devnet.dir, "logs", "gateway-unverified.log"), "utf8")).toMatch(
-        /verification is off/,
-      );
+      expect(readFileSync(unverifiedGatewayLog(devnet), "utf8")).toMatch(/verification is off/);
     } finally {
       await stopProcess(baseline.child);
     }
