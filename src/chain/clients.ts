@@ -7,7 +7,20 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients, Deployment } from "./deploy.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 
-/** Sends a transaction and waits for its receipt; reverts surface as viem errors (see revert.ts). */
+/** A transaction that was mined and reverted (one refused before sending is viem's error; see revert.ts). */
+export class TransactionReverted extends Error {
+  constructor(
+    readonly functionName: string,
+    readonly hash: Hex,
+  ) {
+    super(`${functionName} reverted in ${hash}`);
+  }
+}
+
+/**
+ * Sends a transaction with headroom over its gas estimate and waits for its receipt; a revert before
+ * sending surfaces as viem's error (see revert.ts), one when mined as TransactionReverted.
+ */
 export async function send(
   c: ChainClients,
   address: Hex,
@@ -16,10 +29,35 @@ export async function send(
   args: readonly unknown[],
   value?: bigint,
 ): Promise<Hex> {
-  const hash = await c.wallet.writeContract({ address, abi, functionName, args, value } as never);
+  const call = { address, abi, functionName, args, value, account: c.wallet.account } as never;
+  const gas = withHeadroom(await c.public.estimateContractGas(call), await blockGasLimit(c));
+  const hash = await c.wallet.writeContract({ ...(call as object), gas } as never);
   const receipt = await c.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${functionName} reverted in ${hash}`);
+  if (receipt.status !== "success") throw new TransactionReverted(functionName, hash);
   return hash;
+}
+
+/**
+ * The gas limit to send with an estimate: a quarter more and 25,000 (a cold zero-to-nonzero store),
+ * within the block's limit. An estimate holds for the block it was made against only: a transaction
+ * mined a second later can take a costlier branch — a dispute move whose deadline now passes the game's
+ * last one stores it — and, sent with the bare estimate, runs out of gas (an honest worker's defence
+ * was refused that way until its clock ran out).
+ */
+export function withHeadroom(estimate: bigint, blockLimit: bigint): bigint {
+  const padded = estimate + estimate / 4n + 25_000n;
+  return padded < blockLimit ? padded : estimate > blockLimit ? estimate : blockLimit;
+}
+
+/** The chain's block gas limit, read once per client (it changes slowly, if at all). */
+const gasLimits = new WeakMap<object, bigint>();
+async function blockGasLimit(c: ChainClients): Promise<bigint> {
+  let limit = gasLimits.get(c.public);
+  if (limit === undefined) {
+    limit = (await c.public.getBlock()).gasLimit;
+    gasLimits.set(c.public, limit);
+  }
+  return limit;
 }
 
 /** An attester's verdict over a worker's evidence (what Registry.registerWorker checks). */

@@ -14,10 +14,10 @@ import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { TraceTree } from "../protocol/verifiable/trace.ts";
 import { devReceipt, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
+import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send, withHeadroom } from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
-import { deployDisputeGame, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { deployDisputeGame, disputeCall, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
 import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
@@ -285,4 +285,65 @@ describe("DisputeGame.sol = the TypeScript game, both played by the protocol's s
       },
     );
   }, 180_000);
+});
+
+describe("dispute moves sent from a node", () => {
+  it("are mined when their block comes seconds after the gas estimate, whose later deadline costs a store", async () => {
+    const { signed, index } = await postReceipt(honestTree, 9_999);
+    const { chainId: _c, settlement: _s, ...struct } = signed.receipt;
+    const subject = {
+      traceRoot: signed.receipt.traceRoot,
+      leafCount: LEAVES,
+      worker: owner.wallet.account.address,
+    };
+    const gameId = (await owner.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "gameCount",
+    })) as bigint;
+    await send(
+      challenger,
+      game,
+      disputeGameAbi,
+      "challenge",
+      [BigInt(index), 0, struct, signed.signature, []],
+      attackBond(D, 9),
+    );
+    const mirrored = await mirrorGame(owner, game, gameId, subject, D);
+    if (!mirrored.state) throw new Error("no game");
+    const view = { me: owner.wallet.account.address, tree: honestTree, stepEvidence: () => "0x" };
+    const [dissect] = solve(mirrored.state, view, await nowMs(owner));
+    if (dissect?.type !== "dissect") throw new Error(`expected a dissection, got ${dissect?.type}`);
+    const call = disputeCall(mirrored.state, mirrored.claims, gameId, dissect, () => "0x");
+    const request = { address: game, abi: disputeGameAbi, ...call, account: owner.wallet.account } as never;
+    // Estimated in the challenge's block, as a node does in the second it sees the challenge.
+    const estimate = await owner.public.estimateContractGas({
+      ...(request as object),
+      blockTag: "latest",
+    } as never);
+    const latest = async () => Number((await owner.public.getBlock()).timestamp);
+    // Mined 30 s after the estimate's block (a slow node, a busy chain): the bare estimate runs out.
+    await owner.public.request({
+      method: "evm_setNextBlockTimestamp",
+      params: [(await latest()) + 30],
+    } as never);
+    const bare = await owner.wallet.writeContract({ ...(request as object), gas: estimate } as never);
+    expect((await owner.public.waitForTransactionReceipt({ hash: bare })).status).toBe("reverted");
+    await owner.public.request({
+      method: "evm_setNextBlockTimestamp",
+      params: [(await latest()) + 30],
+    } as never);
+    const limit = (await owner.public.getBlock()).gasLimit;
+    const padded = await owner.wallet.writeContract({
+      ...(request as object),
+      gas: withHeadroom(estimate, limit),
+    } as never);
+    expect((await owner.public.waitForTransactionReceipt({ hash: padded })).status).toBe("success");
+  }, 60_000);
+
+  it("take a quarter more gas than estimated and 25,000, within the block's limit", () => {
+    expect(withHeadroom(100_000n, 30_000_000n)).toBe(150_000n);
+    expect(withHeadroom(29_000_000n, 30_000_000n)).toBe(30_000_000n);
+    expect(withHeadroom(31_000_000n, 30_000_000n)).toBe(31_000_000n);
+  });
 });

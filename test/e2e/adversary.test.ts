@@ -16,6 +16,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { playTurn } from "../../src/chain/disputePlayer.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
@@ -220,15 +221,14 @@ describe("devnet adversaries", () => {
     )[5];
     const gameId = (await read(game, disputeGameAbi, "gameCount", [])) as bigint;
     const { chainId: _c, settlement: _s, ...fields } = r;
-    await liar.public.waitForTransactionReceipt({
-      hash: await liar.wallet.writeContract({
-        address: game,
-        abi: disputeGameAbi,
-        functionName: "challenge",
-        args: [BigInt(posted.batch ?? 0), posted.position, fields, signed.value.signature, posted.proof],
-        value: attackBond(DEVNET_OTR_PARAMS.dispute, treeDepth(lie.outputs.length)),
-      } as never),
-    });
+    await send(
+      liar,
+      game,
+      disputeGameAbi,
+      "challenge",
+      [BigInt(posted.batch ?? 0), posted.position, fields, signed.value.signature, posted.proof],
+      attackBond(DEVNET_OTR_PARAMS.dispute, treeDepth(lie.outputs.length)),
+    );
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
     let outcome: boolean | null = null;

@@ -1,5 +1,5 @@
 import { type Hex, parseEventLogs } from "viem";
-import { send } from "../../../chain/clients.ts";
+import { send, TransactionReverted } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
@@ -221,18 +221,22 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     let gameId = existing?.args.game;
     if (gameId === undefined) {
       const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-      const hash = await o.chain.wallet.writeContract({
-        address: game,
-        abi: disputeGameAbi,
-        functionName: "challenge",
-        args: [BigInt(batch), position, receipt, signed.signature, proof],
-        value: attackBond(o.dispute, treeDepth(honest.outputs.length)),
-      } as never);
-      const mined = await o.chain.public.waitForTransactionReceipt({ hash });
-      if (mined.status !== "success") {
+      let hash: Hex;
+      try {
+        hash = await send(
+          o.chain,
+          game,
+          disputeGameAbi,
+          "challenge",
+          [BigInt(batch), position, receipt, signed.signature, proof],
+          attackBond(o.dispute, treeDepth(honest.outputs.length)),
+        );
+      } catch (e) {
+        if (!(e instanceof TransactionReverted)) throw e;
         o.logger.warn({ batch, position }, "the challenge was refused on chain");
         return;
       }
+      const mined = await o.chain.public.getTransactionReceipt({ hash });
       // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
       const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
       gameId = (opened?.args as { game: bigint } | undefined)?.game as bigint;
