@@ -28,6 +28,7 @@ import {
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
+import { rpcFetch } from "./rpcFetch.ts";
 import { deploySpotChecks } from "./spotChecks.ts";
 import { deployStepVerifier } from "./stepVerifier.ts";
 import { deployZkSliceVerifier } from "./zkSpotChecks.ts";
@@ -50,8 +51,11 @@ export function publicClientFor(rpcUrl: string, chainId: number): PublicClient<T
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  return createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: POLLING_INTERVAL_MS });
+  return createPublicClient({ chain, transport: rpcTransport(rpcUrl), pollingInterval: POLLING_INTERVAL_MS });
 }
+
+/** viem's http transport over rpcFetch (which enforces viem's reply size limit itself). */
+const rpcTransport = (rpcUrl: string) => http(rpcUrl, { fetchFn: rpcFetch, maxResponseBodySize: false });
 
 /** Clients for `rpcUrl` acting as the account of `privateKey`. */
 export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
@@ -61,7 +65,7 @@ export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): Ch
     public: publicClient,
     wallet: createWalletClient({
       chain: publicClient.chain,
-      transport: http(rpcUrl),
+      transport: rpcTransport(rpcUrl),
       account: privateKeyToAccount(privateKey),
       pollingInterval: POLLING_INTERVAL_MS,
     }),
