@@ -32,6 +32,9 @@ export function storedBatchTree(
   return { tree, receipts };
 }
 
+/** Unposted batches kept in memory for posting (an RPC outage beyond that reads them from the store). */
+const MAX_UNPOSTED_IN_MEMORY = 256;
+
 export class BatchPoster {
   /** The rollup's events (read from the deployment's block after a restart: applying them is idempotent). */
   private readonly rollupEvents: EventCursor;
@@ -40,6 +43,13 @@ export class BatchPoster {
   private followed: bigint | null = null;
   /** Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable. */
   private readonly windowEnds = new Map<number, bigint>();
+  /**
+   * The data of batches sealed in this process and not yet posted, as the sequencer encoded it: posting
+   * reads and re-checks the store only for batches sealed before a restart (or beyond this many).
+   */
+  private readonly unposted = new Map<number, { readonly data: Uint8Array; readonly count: number }>();
+  /** The rollup's batch count as of this process's last posting; null until read (and after a failure). */
+  private batchesOnChain: number | null = null;
 
   constructor(
     private readonly store: ReceiptStore,
@@ -85,6 +95,8 @@ export class BatchPoster {
       root: batch.root,
       requestIds: batch.receipts.map((r) => r.receipt.requestId),
     });
+    if (this.unposted.size < MAX_UNPOSTED_IN_MEMORY)
+      this.unposted.set(batch.index, { data: batch.data, count: batch.count });
     this.logger.info({ batch: batch.index, count: batch.count, reason: batch.reason }, "batch sealed");
   }
 
@@ -137,7 +149,9 @@ export class BatchPoster {
   private async postSealed(): Promise<void> {
     const sealed = this.store.batchesIn("sealed");
     if (sealed.length === 0) return;
-    let onChain = Number((await this.read("batchCount", [])) as bigint);
+    // A failed pass may have left a transaction unconfirmed: the count is read again after one.
+    let onChain = this.batchesOnChain ?? Number((await this.read("batchCount", [])) as bigint);
+    this.batchesOnChain = null;
     const sent: { index: number; tx: Hex; count: number; bytes: number }[] = [];
     for (const { index, root } of sealed) {
       if (index < onChain) {
@@ -146,25 +160,32 @@ export class BatchPoster {
       }
       if (index > onChain)
         throw new Error(`batch ${index} is sealed but the chain holds only ${onChain} batches`);
-      const { receipts } = storedBatchTree(this.store, index);
-      const data = encodeBatchData(receipts.map((r) => r.signed));
+      const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
       const tx = await this.chain.wallet.writeContract({
         address: this.rollup,
         abi: rollupAbi,
         functionName: "postBatch",
-        args: [BigInt(index), root, receipts.length, bytesToHex(data)],
+        args: [BigInt(index), root, count, bytesToHex(data)],
         gas: 300_000n + 20n * BigInt(data.length),
       } as never);
-      sent.push({ index, tx, count: receipts.length, bytes: data.length });
+      sent.push({ index, tx, count, bytes: data.length });
       onChain++;
     }
     for (const s of sent) {
       const mined = await this.chain.public.waitForTransactionReceipt({ hash: s.tx });
       if (mined.status !== "success") throw new Error(`postBatch of batch ${s.index} reverted in ${s.tx}`);
       this.store.markPosted(s.index, s.tx);
+      this.unposted.delete(s.index);
       this.on.posted(s.index);
       this.logger.info({ batch: s.index, count: s.count, bytes: s.bytes, tx: s.tx }, "batch posted");
     }
+    this.batchesOnChain = onChain;
+  }
+
+  /** A batch sealed before a restart: its data re-encoded from the store, its root checked. */
+  private fromStore(index: number): { data: Uint8Array; count: number } {
+    const { receipts } = storedBatchTree(this.store, index);
+    return { data: encodeBatchData(receipts.map((r) => r.signed)), count: receipts.length };
   }
 
   /** A batch posted before a crash (or by a send whose receipt was lost): the same root is ours. */
@@ -177,6 +198,7 @@ export class BatchPoster {
     const tx =
       (await postingLog(this.chain, this.rollup, index))?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
     this.store.markPosted(index, tx);
+    this.unposted.delete(index);
     this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
   }
 }
