@@ -19,7 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { playTurn } from "../../src/chain/disputePlayer.ts";
-import { disputeGameAbi, registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
+import {
+  disputeGameAbi,
+  registryAbi,
+  rollupAbi,
+  spotChecksAbi,
+} from "../../src/chain/generated/contracts.ts";
+import { deployedFrom } from "../../src/chain/logs.ts";
 import { encodeStepEvidence } from "../../src/chain/stepEvidence.ts";
 import { loadCheckpoint, quantizeCheckpoint } from "../../src/engine/llama2c/modelFiles.ts";
 import {
@@ -162,13 +168,26 @@ describe("devnet adversaries", () => {
       );
       expect(onChain).toBe(cheat ? 4 : 3); // Voided : Final
     }
-    // Each cheating receipt cost its worker the spec's slash; the fisherman was paid from it and the bonds.
-    // (at most its whole stake: the registry slashes what is there).
+    // Each cheating receipt cost its worker the spec's slash; the fisherman was paid from it and the bonds
+    // (at most its whole stake: the registry slashes what is there). A cheat proves no spot-check either:
+    // a receipt of its that the 1% draw picked costs it the missing proof's slash too, as taken on chain.
+    const spotChecks = devnet.deployment.spotChecks as `0x${string}`;
+    const spotSlashes = (
+      (await publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).getContractEvents({
+        address: spotChecks,
+        abi: spotChecksAbi,
+        fromBlock: deployedFrom(devnet.deployment),
+      })) as unknown as { eventName: string; args: { worker?: string; amount?: bigint } }[]
+    ).filter((l) => l.eventName === "ObligationSlashed" || l.eventName === "BindingBroken");
     for (const c of cheaters) {
       const served = BigInt(answers.filter((a) => forgedBy(a, c)).length);
       const had = before.get(c.address) as bigint;
       const owed = served * DEVNET_OTR_PARAMS.dispute.workerSlash;
-      expect(had - (await stakeOf(c.address)), c.adversary).toBe(owed < had ? owed : had);
+      const spot = spotSlashes
+        .filter((l) => l.args.worker?.toLowerCase() === c.address.toLowerCase())
+        .reduce((sum, l) => sum + (l.args.amount ?? 0n), 0n);
+      const left = had - spot;
+      expect(had - (await stakeOf(c.address)), c.adversary).toBe(spot + (owed < left ? owed : left));
     }
     expect((await read(game, disputeGameAbi, "credits", [fisherman])) as bigint).toBeGreaterThan(0n);
     const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
