@@ -15,7 +15,9 @@ import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { loadNativeSecp256k1 } from "../src/crypto/nativeSecp256k1.ts";
-import { type DevnetProcess, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
+import { PRESETS } from "../src/engine/llama2c/generateModel.ts";
+import { writeGeneratedModel } from "../src/engine/llama2c/modelFiles.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
 import { signRoleMessage } from "../src/node/roleAuth.ts";
 import { ReceiptStore } from "../src/node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
@@ -49,35 +51,43 @@ export interface DevnetBench {
    * (the network's), through the same gateway code with verification off (a plain proxy: the baseline
    * for what verification costs) and straight to the workers (no gateway at all).
    */
-  readonly throughput: {
-    clients: number;
-    seconds: number;
-    viaGateway: number;
-    unverified: number;
-    direct: number;
-    /** viaGateway / unverified: full verification vs none, on the same workers. */
-    ratio: number;
-    /** viaGateway / direct: the whole gateway, HTTP hop included, vs none. */
-    ratioToDirect: number;
-    /**
-     * The same comparison by CPU, steadier than request counts on a shared machine: at saturation
-     * throughput goes as 1 / CPU per request, so it is the unverified way's CPU per request over the
-     * verifying way's, with the workers' and anvil's share averaged over both (their run-to-run drift is
-     * not the gateway's). Null where /proc cannot tell.
-     */
-    cpuRatio: number | null;
-    /**
-     * CPU time per request served (ms, user + system, from /proc) of each gateway, the workers together
-     * and anvil, each way: where the throughput goes on a shared machine.
-     */
-    cpuMsPerRequest: Record<ThroughputWay, ProcessCpu> | null;
-  };
+  readonly throughput: Throughput;
+  /**
+   * The same three-way comparison with a model of stories15M's shape (generated weights) and longer
+   * answers: what verification costs when the worker does a real model's work per request.
+   */
+  readonly realShape: { readonly model: string; readonly maxTokens: number; readonly throughput: Throughput };
   /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
   readonly ingestPerSecond: number;
   /** Gas of every batch posted during the run, per receipt. */
   readonly gasPerQuery: { batches: number; receipts: number; gas: number; perQuery: number };
   /** The whole network (fisherman re-executing every receipt, spot-checks at ρ, evaluators, settler). */
   readonly fullNetwork: FullNetworkBench;
+}
+
+export interface Throughput {
+  clients: number;
+  seconds: number;
+  roundSeconds: number;
+  viaGateway: number;
+  unverified: number;
+  direct: number;
+  /** viaGateway / unverified: full verification vs none, on the same workers. */
+  ratio: number;
+  /** viaGateway / direct: the whole gateway, HTTP hop included, vs none. */
+  ratioToDirect: number;
+  /**
+   * The same comparison by CPU, steadier than request counts on a shared machine: at saturation
+   * throughput goes as 1 / CPU per request, so it is the unverified way's CPU per request over the
+   * verifying way's, with the workers' and anvil's share averaged over both (their run-to-run drift is
+   * not the gateway's). Null where /proc cannot tell.
+   */
+  cpuRatio: number | null;
+  /**
+   * CPU time per request served (ms, user + system, from /proc) of each gateway, the workers together
+   * and anvil, each way: where the throughput goes on a shared machine.
+   */
+  cpuMsPerRequest: Record<ThroughputWay, ProcessCpu> | null;
 }
 
 export interface FullNetworkBench {
@@ -276,12 +286,118 @@ async function benchFullNetwork(log: (line: string) => void): Promise<FullNetwor
   }
 }
 
-export async function benchDevnet(log: (line: string) => void): Promise<DevnetBench> {
-  const requests = 150;
-  const maxTokens = 8;
-  log("devnet: starting anvil, 2 workers, the gateway and the fisherman");
+/** The three ways to send one chat request on a devnet: the verifying gateway, the baseline, the workers. */
+function waysOf(
+  devnet: Devnet,
+  baseline: DevnetProcess,
+  maxTokens: number,
+): Record<ThroughputWay, (i: number) => Promise<Response>> {
+  const body = (i: number) => ({
+    messages: [{ role: "user", content: `bench ${i % 50}` }],
+    max_tokens: maxTokens,
+    seed: i,
+  });
+  const chat = (gateway: string) => (i: number) =>
+    fetch(`${gateway}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body(i)),
+    });
+  let direct = 0;
+  const straight = (i: number) => {
+    const worker = devnet.workers[direct++ % devnet.workers.length]?.url as string;
+    const text = JSON.stringify({
+      requestId: `0x${(1_000_000 + direct).toString(16).padStart(64, "0")}`,
+      messages: body(i).messages,
+      params: { temperature: 0, topP: 1, maxTokens, stop: [] },
+      seed: i,
+    });
+    return fetch(`${worker}/v1/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...signRoleMessage(devnet.keys[0] as Hex, "POST", "/v1/infer", text, Date.now()),
+      },
+      body: text,
+    });
+  };
+  return { viaGateway: chat(devnet.gatewayUrl), unverified: chat(baseline.url), direct: straight };
+}
+
+/**
+ * Requests/s of the three ways with `clients` concurrent clients, in alternating rounds (the machine's
+ * own drift moves one round by a few percent), and each process's CPU per request served.
+ */
+async function compareWays(
+  devnet: Devnet,
+  baseline: DevnetProcess,
+  ways: Record<ThroughputWay, (i: number) => Promise<Response>>,
+  o: { readonly clients: number; readonly rounds: number; readonly roundSeconds: number },
+): Promise<Throughput> {
+  const { clients, rounds, roundSeconds } = o;
+  const rate: Record<ThroughputWay, number> = { viaGateway: 0, unverified: 0, direct: 0 };
+  const pids = {
+    gateway: [devnet.gateway.pid],
+    baseline: [baseline.pid],
+    workers: devnet.workers.map((w) => w.pid),
+    anvil: [devnet.chain.pid],
+  };
+  const cpuNow = () => {
+    const sum = (ps: number[]) => {
+      let total = 0;
+      for (const p of ps) {
+        const c = cpuMs(p);
+        if (c === null) return null;
+        total += c;
+      }
+      return total;
+    };
+    return {
+      gateway: sum(pids.gateway),
+      baseline: sum(pids.baseline),
+      workers: sum(pids.workers),
+      anvil: sum(pids.anvil),
+    };
+  };
+  const zero = () => ({ gateway: 0, baseline: 0, workers: 0, anvil: 0 });
+  const spent: Record<ThroughputWay, Record<keyof ProcessCpu, number>> = {
+    viaGateway: zero(),
+    unverified: zero(),
+    direct: zero(),
+  };
+  let cpuKnown = true;
+  for (let round = 0; round < rounds; round++)
+    for (const way of ["viaGateway", "unverified", "direct"] as const) {
+      const before = cpuNow();
+      const r = await throughputOf(clients, roundSeconds, ways[way]);
+      const after = cpuNow();
+      rate[way] += r / rounds;
+      for (const k of ["gateway", "baseline", "workers", "anvil"] as const) {
+        const a = after[k];
+        const b = before[k];
+        if (a === null || b === null) cpuKnown = false;
+        else spent[way][k] += (a - b) / Math.max(1, r * roundSeconds) / rounds;
+      }
+    }
+  return {
+    clients,
+    seconds: rounds * roundSeconds,
+    roundSeconds,
+    ...rate,
+    ratio: rate.viaGateway / rate.unverified,
+    ratioToDirect: rate.viaGateway / rate.direct,
+    cpuMsPerRequest: cpuKnown ? spent : null,
+    cpuRatio: cpuKnown ? cpuRatioOf(spent) : null,
+  };
+}
+
+/** A devnet without fisherman or evaluators, and the unverifying baseline gateway over its workers. */
+async function measuredDevnet(
+  name: string,
+  model?: string,
+): Promise<{ devnet: Devnet; baseline: DevnetProcess; stop: () => Promise<void> }> {
   const devnet = await startDevnet({
-    dir: mkdtempSync(join(tmpdir(), "verinfer-bench-devnet-")),
+    dir: mkdtempSync(join(tmpdir(), `verinfer-bench-${name}-`)),
     workers: 2,
     adversary: "none",
     gatewayPort: 0,
@@ -290,43 +406,55 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     // The fisherman re-executes every receipt on the same two cores, and only the gateway's requests
     // make receipts: it would load one side of the comparison. Its cost is the fisherman's, not the gateway's.
     fisherman: false,
+    ...(model ? { model } : {}),
   });
-  let baseline: DevnetProcess | null = null;
-  let measured: Omit<DevnetBench, "fullNetwork">;
   try {
     // The baseline: the same gateway code in its own process, verification off, in front of the same workers.
-    baseline = await startUnverifiedGateway(devnet);
-    const body = (i: number) => ({
-      messages: [{ role: "user", content: `bench ${i % 50}` }],
-      max_tokens: maxTokens,
-      seed: i,
-    });
-    const chat = (gateway: string) => (i: number) =>
-      fetch(`${gateway}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body(i)),
-      });
-    const viaGateway = chat(devnet.gatewayUrl);
-    const unverified = chat(baseline.url);
-    let direct = 0;
-    const straight = (i: number) => {
-      const worker = devnet.workers[direct++ % devnet.workers.length]?.url as string;
-      const text = JSON.stringify({
-        requestId: `0x${(1_000_000 + direct).toString(16).padStart(64, "0")}`,
-        messages: body(i).messages,
-        params: { temperature: 0, topP: 1, maxTokens, stop: [] },
-        seed: i,
-      });
-      return fetch(`${worker}/v1/infer`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...signRoleMessage(devnet.keys[0] as Hex, "POST", "/v1/infer", text, Date.now()),
-        },
-        body: text,
-      });
+    const baseline = await startUnverifiedGateway(devnet);
+    return {
+      devnet,
+      baseline,
+      stop: async () => {
+        await stopProcess(baseline.child);
+        await devnet.stop();
+      },
     };
+  } catch (e) {
+    await devnet.stop();
+    throw e;
+  }
+}
+
+/** The three ways again with a stories15M-shaped model (generated weights) and 32-token answers. */
+async function benchRealShape(log: (line: string) => void): Promise<DevnetBench["realShape"]> {
+  const maxTokens = 32;
+  const dir = mkdtempSync(join(tmpdir(), "verinfer-bench-15m-"));
+  const model = join(dir, "m15.bin");
+  writeGeneratedModel(model, PRESETS["15m"] as NonNullable<(typeof PRESETS)["15m"]>, 1);
+  log("devnet: a devnet of the stories15M shape (generated weights), 2 workers");
+  const { devnet, baseline, stop } = await measuredDevnet("15m", model);
+  try {
+    const ways = waysOf(devnet, baseline, maxTokens);
+    for (const way of Object.values(ways)) await timedRequests(2, way);
+    const rounds = 3;
+    const roundSeconds = 10;
+    log(`devnet: 15m shape, ${maxTokens} tokens, ${rounds} alternating rounds of ${roundSeconds} s each way`);
+    const throughput = await compareWays(devnet, baseline, ways, { clients: 4, rounds, roundSeconds });
+    return { model: "generated, stories15M's shape (seed 1)", maxTokens, throughput };
+  } finally {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchDevnet(log: (line: string) => void): Promise<DevnetBench> {
+  const requests = 150;
+  const maxTokens = 8;
+  log("devnet: starting anvil, 2 workers and the gateway, and a second gateway with verification off");
+  const { devnet, baseline, stop } = await measuredDevnet("devnet");
+  let measured: Omit<DevnetBench, "fullNetwork" | "realShape">;
+  try {
+    const { viaGateway, unverified, direct: straight } = waysOf(devnet, baseline, maxTokens);
     // Warm every path (engine threads, JIT, SQLite, connections).
     await timedRequests(10, viaGateway);
     await timedRequests(10, unverified);
@@ -353,60 +481,14 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       overheadMs: { recent: number[] };
     };
     const durable = network.overheadMs.recent.slice(-requests);
-    // Six rounds: the machine's own drift moves one 5 s round by a few percent.
     const rounds = 6;
     log(`devnet: throughput, 8 clients, ${rounds} alternating rounds of 5 s each of the three ways`);
-    const clients = 8;
-    const seconds = rounds * 5;
-    const rate: Record<ThroughputWay, number> = { viaGateway: 0, unverified: 0, direct: 0 };
-    const pids = {
-      gateway: [devnet.gateway.pid],
-      baseline: [baseline.pid],
-      workers: devnet.workers.map((w) => w.pid),
-      anvil: [devnet.chain.pid],
-    };
-    const cpuNow = () => {
-      const sum = (ps: number[]) => {
-        let total = 0;
-        for (const p of ps) {
-          const c = cpuMs(p);
-          if (c === null) return null;
-          total += c;
-        }
-        return total;
-      };
-      return {
-        gateway: sum(pids.gateway),
-        baseline: sum(pids.baseline),
-        workers: sum(pids.workers),
-        anvil: sum(pids.anvil),
-      };
-    };
-    const zero = () => ({ gateway: 0, baseline: 0, workers: 0, anvil: 0 });
-    const spent: Record<ThroughputWay, Record<keyof ProcessCpu, number>> = {
-      viaGateway: zero(),
-      unverified: zero(),
-      direct: zero(),
-    };
-    let cpuKnown = true;
-    const ways: Record<ThroughputWay, (i: number) => Promise<Response>> = {
-      viaGateway,
-      unverified,
-      direct: straight,
-    };
-    for (let round = 0; round < rounds; round++)
-      for (const way of ["viaGateway", "unverified", "direct"] as const) {
-        const before = cpuNow();
-        const r = await throughputOf(clients, 5, ways[way]);
-        const after = cpuNow();
-        rate[way] += r / rounds;
-        for (const k of ["gateway", "baseline", "workers", "anvil"] as const) {
-          const a = after[k];
-          const b = before[k];
-          if (a === null || b === null) cpuKnown = false;
-          else spent[way][k] += (a - b) / Math.max(1, r * 5) / rounds;
-        }
-      }
+    const throughput = await compareWays(
+      devnet,
+      baseline,
+      { viaGateway, unverified, direct: straight },
+      { clients: 8, rounds, roundSeconds: 5 },
+    );
     log("devnet: sequencer ingest in process (5,000 receipts)");
     const ingestPerSecond = ingest(5000);
     // Let the last batch be posted, then read the gas of every posting.
@@ -434,22 +516,14 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       durableOverheadMs: pct(durable),
       viaGatewayMs: pct(via),
       directMs: pct(dir),
-      throughput: {
-        clients,
-        seconds,
-        ...rate,
-        ratio: rate.viaGateway / rate.unverified,
-        ratioToDirect: rate.viaGateway / rate.direct,
-        cpuMsPerRequest: cpuKnown ? spent : null,
-        cpuRatio: cpuKnown ? cpuRatioOf(spent) : null,
-      },
+      throughput,
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
     };
   } finally {
-    if (baseline) await stopProcess(baseline.child);
-    await devnet.stop();
+    await stop();
   }
-  // On a machine of its own: the first devnet is stopped.
-  return { ...measured, fullNetwork: await benchFullNetwork(log) };
+  // Each on a machine of its own: the devnet before it is stopped.
+  const realShape = await benchRealShape(log);
+  return { ...measured, realShape, fullNetwork: await benchFullNetwork(log) };
 }

@@ -303,6 +303,39 @@ if (run("devnet")) {
       },
     )}`,
   );
+  const r = d.realShape;
+  const rc = r.throughput.cpuMsPerRequest;
+  console.log(
+    `\n${renderTable(
+      [
+        "verifying gateway req/s",
+        "verification off req/s",
+        "straight to workers req/s",
+        "full verification vs none",
+        "by CPU",
+        "goal",
+        "vs no gateway",
+        "gateway CPU ms/req (verifying, off)",
+        "workers CPU ms/req",
+      ],
+      [
+        [
+          f(r.throughput.viaGateway),
+          f(r.throughput.unverified),
+          f(r.throughput.direct),
+          `${(100 * r.throughput.ratio).toFixed(1)}%`,
+          r.throughput.cpuRatio === null ? "n/a" : `${(100 * r.throughput.cpuRatio).toFixed(2)}%`,
+          "≥ 99.5% (paper 99%)",
+          `${(100 * r.throughput.ratioToDirect).toFixed(1)}%`,
+          rc ? `${rc.viaGateway.gateway.toFixed(2)}, ${rc.unverified.baseline.toFixed(2)}` : "n/a",
+          rc ? rc.viaGateway.workers.toFixed(0) : "n/a",
+        ],
+      ],
+      {
+        title: `Devnet throughput, model of stories15M's shape (${r.model}), ${r.maxTokens} tokens per answer (${r.throughput.clients} clients, ${r.throughput.seconds} s each way in alternating ${r.throughput.roundSeconds} s rounds)`,
+      },
+    )}`,
+  );
   const cpu = d.throughput.cpuMsPerRequest;
   if (cpu)
     console.log(
