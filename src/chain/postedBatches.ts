@@ -12,7 +12,7 @@ import { BatchTree } from "../protocol/rollup/batchTree.ts";
 import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import type { ChainClients } from "./deploy.ts";
-import { callOf } from "./events.ts";
+import { callOf, EventCursor } from "./events.ts";
 import { registryAbi, rollupAbi, scoreCommitsAbi } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
 
@@ -146,22 +146,48 @@ export async function readPostedBatch(
 }
 
 /**
- * Accounts registered with `role` (2 evaluator, 3 fisherman) up to `block`, in registration order
- * (`fromBlock`: the deployment's, `deployedFrom`).
+ * Accounts registered with each role (2 evaluator, 3 fisherman) as of any block, in registration order:
+ * the registry's Registered events followed incrementally from the deployment's block, each block read
+ * once per process (a node asks for every batch and epoch; a scan from the deployment each time would
+ * grow with the chain). Questions are answered one at a time, so no range is read twice.
  */
-export async function registeredAt(
-  c: Reader,
-  registry: Hex,
-  role: 2 | 3,
-  block: bigint,
-  fromBlock: bigint,
-): Promise<Hex[]> {
-  const logs = await contractEvents<{ args: { participant: Hex; role: number } }>(
-    c,
-    { address: registry, abi: registryAbi, eventName: "Registered" },
-    { fromBlock, toBlock: block },
-  );
-  return logs.filter((l) => l.args.role === role).map((l) => l.args.participant.toLowerCase() as Hex);
+export class Registrations {
+  private readonly cursor: EventCursor;
+  private readonly seen: { readonly participant: Hex; readonly role: number; readonly block: bigint }[] = [];
+  private followed: bigint;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `fromBlock`: the deployment's (`deployedFrom`). */
+  constructor(
+    private readonly registry: Hex,
+    fromBlock: bigint,
+  ) {
+    this.cursor = new EventCursor(fromBlock);
+    this.followed = fromBlock - 1n;
+  }
+
+  /** Accounts registered with `role` at or before `block`. */
+  at(c: Reader, role: 2 | 3, block: bigint): Promise<Hex[]> {
+    const answer = this.queue.then(async () => {
+      if (block > this.followed) {
+        await this.cursor.each<{ participant: Hex; role: number }>(
+          c,
+          { address: this.registry, abi: registryAbi, eventName: "Registered", toBlock: block },
+          (log) => {
+            this.seen.push({
+              participant: log.args.participant.toLowerCase() as Hex,
+              role: log.args.role,
+              block: log.blockNumber,
+            });
+          },
+        );
+        this.followed = block;
+      }
+      return this.seen.filter((r) => r.role === role && r.block <= block).map((r) => r.participant);
+    });
+    this.queue = answer.catch(() => {});
+    return answer;
+  }
 }
 
 /**
@@ -210,7 +236,10 @@ export async function chainTime(c: Reader): Promise<number> {
   return Number((await c.public.getBlock()).timestamp);
 }
 
-/** Epoch e's revealed scores, per evaluator (read from each reveal's calldata; events from `fromBlock`). */
+/**
+ * Epoch e's revealed scores, per evaluator (read from each reveal's calldata; events from `fromBlock`:
+ * the posting of the epoch's first batch, since reveals follow the epoch).
+ */
 export async function revealedScores(
   c: Reader,
   scoreCommits: Hex,

@@ -26,8 +26,8 @@ import {
   epochEnd,
   evaluatorSeedOf,
   followBatches,
+  Registrations,
   readPostedBatch,
-  registeredAt,
   type ScoreClock,
   scoreClock,
 } from "../../../chain/postedBatches.ts";
@@ -80,6 +80,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const scoreCommits = o.deployment.scoreCommits as Hex;
   const { db, progress, setProgress } = openFollowerStore(o.dataDir, "evaluator.sqlite", SCHEMA);
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
+  const registrations = new Registrations(o.deployment.registry, deployedFrom(o.deployment));
   const metrics = new NodeMetrics("evaluator");
   const scored = metrics.counter("receipts_scored_total", "sampled receipts, by outcome", ["outcome"]);
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
@@ -105,13 +106,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const info = await batchInfo(o.chain, o.deployment.rollup, index);
     const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
     if (seed === null) return false;
-    const evaluators = await registeredAt(
-      o.chain,
-      o.deployment.registry,
-      2,
-      info.postedBlock,
-      deployedFrom(o.deployment),
-    );
+    const evaluators = await registrations.at(o.chain, 2, info.postedBlock);
     if (!evaluators.includes(me)) return true;
     const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
     if (!batch) return true;

@@ -4,9 +4,10 @@ import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
-import { contractEvents, deployedFrom } from "../../../chain/logs.ts";
+import { contractEvents } from "../../../chain/logs.ts";
 import {
   batchCounts,
+  batchInfo,
   chainTime,
   followBatches,
   type PostedBatch,
@@ -215,7 +216,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       await contractEvents<{ args: { game: bigint; batch: bigint; position: number } }>(
         o.chain,
         { address: game, abi: disputeGameAbi, eventName: "GameOpened" },
-        { fromBlock: deployedFrom(o.deployment) },
+        // A game over a receipt opens after its batch was posted.
+        { fromBlock: (await batchInfo(o.chain, o.deployment.rollup, batch)).postedBlock },
       )
     ).find((l) => Number(l.args.batch) === batch && l.args.position === position);
     let gameId = existing?.args.game;

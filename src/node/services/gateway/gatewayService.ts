@@ -20,7 +20,7 @@ import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { deployedFrom } from "../../../chain/logs.ts";
-import { registeredAt } from "../../../chain/postedBatches.ts";
+import { Registrations } from "../../../chain/postedBatches.ts";
 import { loadNativeSecp256k1 } from "../../../crypto/nativeSecp256k1.ts";
 import { DEFAULT_PARAMS } from "../../../engine/engine.ts";
 import { VerinferError } from "../../../errors.ts";
@@ -280,18 +280,13 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   // when a worker withholds what it served, a fisherman can still re-execute and dispute. Prompts are
   // private, so nobody else gets them — evaluators neither: they score what the worker served, which the
   // gateway's copy of the request does not hold.
+  const registrations = new Registrations(o.deployment.registry, deployedFrom(o.deployment));
   let checkers = { readAtMs: 0, accounts: new Set<string>() };
   const checkersNow = async (refresh: boolean): Promise<ReadonlySet<string>> => {
     // A refresh reads the chain: at most every 2 s, whatever unknown signers ask.
     if (refresh ? Date.now() - checkers.readAtMs > 2_000 : checkers.readAtMs === 0) {
       const block = await o.chain.public.getBlockNumber();
-      const fishermen = await registeredAt(
-        o.chain,
-        o.deployment.registry,
-        3,
-        block,
-        deployedFrom(o.deployment),
-      );
+      const fishermen = await registrations.at(o.chain, 3, block);
       checkers = { readAtMs: Date.now(), accounts: new Set(fishermen.map((a) => a.toLowerCase())) };
     }
     return checkers.accounts;

@@ -13,8 +13,8 @@ import {
   epochAt,
   evaluatorSeedOf,
   followBatches,
+  Registrations,
   readPostedBatch,
-  registeredAt,
   revealEnd,
   revealedScores,
   type ScoreClock,
@@ -80,7 +80,7 @@ const entryOf = (x: Record<string, string | number>): RewardEntry => ({
 export function createSettler(o: SettlerOptions): SettlerNode {
   const { epochs, registry, rollup, token } = o.deployment;
   const scoreCommits = o.deployment.scoreCommits;
-  const fromBlock = deployedFrom(o.deployment);
+  const registrations = new Registrations(registry, deployedFrom(o.deployment));
   if (!epochs || !scoreCommits)
     throw new VerinferError(
       "CONFIG_INVALID",
@@ -134,8 +134,14 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     });
   }
 
-  /** Receipts voided and disputes still open, per "batch:position", over these batches. */
-  async function disputesOf(batches: readonly number[]): Promise<{ voided: Set<string>; open: number }> {
+  /**
+   * Receipts voided and disputes still open, per "batch:position", over these batches (read from
+   * `fromBlock`, the first one's posting: no dispute over a receipt comes before its batch).
+   */
+  async function disputesOf(
+    batches: readonly number[],
+    fromBlock: bigint,
+  ): Promise<{ voided: Set<string>; open: number }> {
     const events = (eventName: string) =>
       contractEvents<{ args: { batch: bigint; position: number; voided?: boolean } }>(
         o.chain,
@@ -164,7 +170,10 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const infos: [number, BatchInfo][] = [];
     for (const b of batches) infos.push([b, await batchInfo(o.chain, rollup, b)]);
     if (infos.some(([, info]) => info.postedAt + window > now)) return null;
-    const disputes = await disputesOf(batches);
+    // Disputes and reveals over an epoch's receipts all come after its first batch (batches are
+    // posted in index order) was posted.
+    const firstPosted = infos[0]?.[1].postedBlock ?? 0n;
+    const disputes = await disputesOf(batches, firstPosted);
     if (disputes.open > 0) return null;
     const receipts: EpochReceipt[] = [];
     // A receipt on chain twice (sequenced, and forced in by its client too) counts once: where it was
@@ -176,7 +185,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       const posted = info.kind !== 1 ? await readPostedBatch(o.chain, rollup, b) : null;
       const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
       if (!posted || seed === null) continue;
-      const sampleFrom = await registeredAt(o.chain, registry, 2, info.postedBlock, fromBlock);
+      const sampleFrom = await registrations.at(o.chain, 2, info.postedBlock);
       for (const [position, { receipt: r }] of posted.receipts.entries()) {
         const digest = (posted.digests[position] as Hex).toLowerCase();
         if (seen.has(digest) || countedBefore.get(digest, e)) continue;
@@ -194,10 +203,10 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         });
       }
     }
-    const revealed = await revealedScores(o.chain, scoreCommits as Hex, e, fromBlock);
+    const revealed = await revealedScores(o.chain, scoreCommits as Hex, e, firstPosted);
     const latest = await o.chain.public.getBlockNumber();
     const fishermen: FishermanEpoch[] = [];
-    for (const f of await registeredAt(o.chain, registry, 3, latest, fromBlock)) {
+    for (const f of await registrations.at(o.chain, 3, latest)) {
       const [, , , , , active] = await read<readonly unknown[]>(registry, registryAbi, "participant", [f]);
       // Watching cannot be proven on chain: every fisherman with stake counts as active.
       fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
@@ -208,7 +217,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         [...revealed].map(([ev, scores]) => [ev, scores.map((s) => [`${s.batch}:${s.position}`, s.score])]),
       ),
       fishermen,
-      evaluators: await registeredAt(o.chain, registry, 2, latest, fromBlock),
+      evaluators: await registrations.at(o.chain, 2, latest),
     };
     return { inputs, digests };
   }
