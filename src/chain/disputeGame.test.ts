@@ -101,28 +101,41 @@ async function postReceipt(tree: TraceTree, i: number) {
   return { signed, index };
 }
 
+/** A receipt of `tree` posted, then challenged at its root by the challenger: its batch, game and subject. */
+async function challengeReceipt(tree: TraceTree, i: number) {
+  const { signed, index } = await postReceipt(tree, i);
+  const { chainId: _c, settlement: _s, ...struct } = signed.receipt;
+  const gameId = (await owner.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "gameCount",
+  })) as bigint;
+  await send(
+    challenger,
+    game,
+    disputeGameAbi,
+    "challenge",
+    [BigInt(index), 0, struct, signed.signature, []],
+    attackBond(D, 9),
+  );
+  const subject = {
+    traceRoot: signed.receipt.traceRoot,
+    leafCount: LEAVES,
+    worker: owner.wallet.account.address,
+  };
+  return { index, gameId, subject };
+}
+
 /** Plays one game with the protocol's solver on chain and in TypeScript; returns both outcomes. */
 async function play(honest: "worker" | "challenger", divergeAt: number, grief: boolean, seed: number) {
   const rng = createRng(seed);
   const cheat = cheatTree(divergeAt);
   const workerTree = honest === "worker" ? honestTree : cheat;
   const challengerTree = honest === "worker" ? cheat : honestTree;
-  const { signed, index } = await postReceipt(workerTree, seed);
-  const { chainId, settlement, ...struct } = signed.receipt;
-  const subject = {
-    traceRoot: signed.receipt.traceRoot,
-    leafCount: LEAVES,
-    worker: owner.wallet.account.address,
-  };
   const players: [PlayerView, ChainClients][] = [
     [{ me: owner.wallet.account.address, tree: workerTree, stepEvidence: () => "0x" }, owner],
     [{ me: challenger.wallet.account.address, tree: challengerTree, stepEvidence: () => "0x" }, challenger],
   ];
-  const gameId = (await owner.public.readContract({
-    address: game,
-    abi: disputeGameAbi,
-    functionName: "gameCount",
-  })) as bigint;
   const credits = async (who: Hex) =>
     (await owner.public.readContract({
       address: game,
@@ -140,15 +153,7 @@ async function play(honest: "worker" | "challenger", divergeAt: number, grief: b
     args: [WORKER],
   })) as bigint;
   // Open on chain, then mirror in TypeScript at the same time.
-  const rootBond = attackBond(D, 9);
-  await send(
-    challenger,
-    game,
-    disputeGameAbi,
-    "challenge",
-    [BigInt(index), 0, struct, signed.signature, []],
-    rootBond,
-  );
+  const { index, gameId, subject } = await challengeReceipt(workerTree, seed);
   const opened = openGame(subject, D, challenger.wallet.account.address, await nowMs(owner));
   if (!opened.ok) throw new Error(opened.error.message);
   const state: GameState = opened.value;
@@ -289,26 +294,7 @@ describe("DisputeGame.sol = the TypeScript game, both played by the protocol's s
 
 describe("dispute moves sent from a node", () => {
   it("are mined when their block comes seconds after the gas estimate, whose later deadline costs a store", async () => {
-    const { signed, index } = await postReceipt(honestTree, 9_999);
-    const { chainId: _c, settlement: _s, ...struct } = signed.receipt;
-    const subject = {
-      traceRoot: signed.receipt.traceRoot,
-      leafCount: LEAVES,
-      worker: owner.wallet.account.address,
-    };
-    const gameId = (await owner.public.readContract({
-      address: game,
-      abi: disputeGameAbi,
-      functionName: "gameCount",
-    })) as bigint;
-    await send(
-      challenger,
-      game,
-      disputeGameAbi,
-      "challenge",
-      [BigInt(index), 0, struct, signed.signature, []],
-      attackBond(D, 9),
-    );
+    const { gameId, subject } = await challengeReceipt(honestTree, 9_999);
     const mirrored = await mirrorGame(owner, game, gameId, subject, D);
     if (!mirrored.state) throw new Error("no game");
     const view = { me: owner.wallet.account.address, tree: honestTree, stepEvidence: () => "0x" };
