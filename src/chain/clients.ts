@@ -29,9 +29,28 @@ export async function send(
   args: readonly unknown[],
   value?: bigint,
 ): Promise<Hex> {
+  return confirm(c, functionName, await submit(c, address, abi, functionName, args, value));
+}
+
+/**
+ * Sends a transaction with headroom over its gas estimate without waiting for it to be mined (several
+ * go out back to back, in nonce order, to land in one block); `confirm` waits for each.
+ */
+export async function submit(
+  c: ChainClients,
+  address: Hex,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+  value?: bigint,
+): Promise<Hex> {
   const call = { address, abi, functionName, args, value, account: c.wallet.account } as never;
   const gas = withHeadroom(await c.public.estimateContractGas(call), await blockGasLimit(c));
-  const hash = await c.wallet.writeContract({ ...(call as object), gas } as never);
+  return c.wallet.writeContract({ ...(call as object), gas } as never);
+}
+
+/** Waits for a submitted transaction; TransactionReverted if it was mined and reverted. */
+export async function confirm(c: ChainClients, functionName: string, hash: Hex): Promise<Hex> {
   const receipt = await c.public.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new TransactionReverted(functionName, hash);
   return hash;

@@ -14,12 +14,21 @@ import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import { TraceTree } from "../protocol/verifiable/trace.ts";
 import { devReceipt, ENCLAVE_KEY, registerTheDevWorker, WORKER } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send, withHeadroom } from "./clients.ts";
+import {
+  advanceTime,
+  becomeSequencer,
+  confirm,
+  nextBlockMs,
+  pinBlockTimes,
+  send,
+  withHeadroom,
+} from "./clients.ts";
 import { CONTRACTS_DIR, compileContracts } from "./compile.ts";
 import { type ChainClients, clientsFor, type Deployment, deployContract, deployCore } from "./deploy.ts";
 import { deployDisputeGame, disputeCall, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
 import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
+import { refusedOnChain } from "./revert.ts";
 
 const SEED = keccakUtf8("oracle seed");
 const STEPS = 256; // 1 prompt token + 2 output tokens: 512 leaves, depth 9, dissections of 16
@@ -123,7 +132,7 @@ async function challengeReceipt(tree: TraceTree, i: number) {
     leafCount: LEAVES,
     worker: owner.wallet.account.address,
   };
-  return { index, gameId, subject };
+  return { index, gameId, subject, signed };
 }
 
 /** Plays one game with the protocol's solver on chain and in TypeScript; returns both outcomes. */
@@ -325,6 +334,34 @@ describe("dispute moves sent from a node", () => {
       gas: withHeadroom(estimate, limit),
     } as never);
     expect((await owner.public.waitForTransactionReceipt({ hash: padded })).status).toBe("success");
+  }, 60_000);
+
+  it("tell a challenge the contract refuses (not retried) from one that did not reach the chain (retried)", async () => {
+    const { index, signed } = await challengeReceipt(honestTree, 9_998);
+    const { chainId: _c, settlement: _s, ...struct } = signed.receipt;
+    const args = [BigInt(index), 0, struct, signed.signature, []];
+    // Disputed already: refused when estimated.
+    const twice = await send(challenger, game, disputeGameAbi, "challenge", args, attackBond(D, 9)).catch(
+      (e) => e,
+    );
+    expect(refusedOnChain(twice)).toBe(true);
+    // Mined and reverted (sent with too little gas to run).
+    const hash = await challenger.wallet.writeContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "challenge",
+      args,
+      value: attackBond(D, 9),
+      gas: 60_000n,
+    } as never);
+    expect(refusedOnChain(await confirm(challenger, "challenge", hash).catch((e) => e))).toBe(true);
+    // No chain there: not a refusal.
+    const nowhere = clientsFor("http://127.0.0.1:9", chain.chainId, chain.keys[2] as Hex);
+    const offline = await send(nowhere, game, disputeGameAbi, "challenge", args, attackBond(D, 9)).catch(
+      (e) => e,
+    );
+    expect(offline).toBeInstanceOf(Error);
+    expect(refusedOnChain(offline)).toBe(false);
   }, 60_000);
 
   it("take a quarter more gas than estimated and 25,000, within the block's limit", () => {

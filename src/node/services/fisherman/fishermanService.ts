@@ -1,5 +1,5 @@
 import { type Hex, parseEventLogs } from "viem";
-import { send, TransactionReverted } from "../../../chain/clients.ts";
+import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
@@ -13,7 +13,7 @@ import {
   type PostedBatch,
   readPostedBatch,
 } from "../../../chain/postedBatches.ts";
-import { revertReason } from "../../../chain/revert.ts";
+import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -167,41 +167,86 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     return true;
   }
 
+  /**
+   * Re-executes the sampled receipts of batch `index` and challenges each that differs. The challenges
+   * go out back to back and are confirmed together (one block for the batch's, not one each: a window
+   * closes while a fisherman opens games one block at a time); a receipt is marked checked once its
+   * challenge is confirmed or refused, so a crash before that re-checks it and joins the game it opened.
+   */
   async function checkBatch(index: number): Promise<void> {
     const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree } = batch;
     let workers: Map<string, string> | null = null;
-    for (const [position, signed] of receipts.entries()) {
-      const r = signed.receipt;
-      if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position)) continue;
-      let verdict = "skipped";
-      if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
-        workers ??= await workerDirectory(o.gateway);
-        const served = await servedRequestOf(r, workers, gatewayCopy);
-        if (typeof served === "string") verdict = "no-context";
-        else {
-          if (served.from === "gateway")
-            o.logger.warn(
-              { batch: index, position, worker: r.worker },
-              "the worker withheld the context; re-executing from the gateway's copy",
-            );
-          const honest = verifiableGeneration(model, served.context, r.outputTokens);
-          verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
-          if (verdict === "differs")
-            await dispute(index, position, signed, served.context, honest, tree.proof(position));
-        }
-      }
+    const markChecked = (position: number, verdict: string) => {
       reexecuted.inc({ verdict });
-      db.prepare("INSERT INTO checked (batch, position, verdict) VALUES (?, ?, ?)").run(
+      db.prepare("INSERT OR IGNORE INTO checked (batch, position, verdict) VALUES (?, ?, ?)").run(
         index,
         position,
         verdict,
       );
       o.logger.info({ batch: index, position, verdict }, "receipt checked");
+    };
+    // Each challenge's confirmation, its failure kept as a value (none may reject unheard).
+    const confirming: Promise<unknown>[] = [];
+    // Whatever stops the loop, the challenges already sent are confirmed (or fail) before the pass ends.
+    const stopped = await reexecuteEach().then(
+      () => null,
+      (e: unknown) => ({ e }),
+    );
+    const failed = (await Promise.all(confirming)).find((e) => e !== null);
+    if (stopped) throw stopped.e;
+    if (failed) throw failed;
+
+    async function reexecuteEach(): Promise<void> {
+      for (const [position, signed] of receipts.entries()) {
+        const r = signed.receipt;
+        if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position))
+          continue;
+        let verdict = "skipped";
+        if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
+          workers ??= await workerDirectory(o.gateway);
+          const served = await servedRequestOf(r, workers, gatewayCopy);
+          if (typeof served === "string") verdict = "no-context";
+          else {
+            if (served.from === "gateway")
+              o.logger.warn(
+                { batch: index, position, worker: r.worker },
+                "the worker withheld the context; re-executing from the gateway's copy",
+              );
+            const honest = verifiableGeneration(model, served.context, r.outputTokens);
+            verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
+            if (verdict === "differs") {
+              const { confirmed } = await dispute(
+                index,
+                position,
+                signed,
+                served.context,
+                honest,
+                tree.proof(position),
+              );
+              confirming.push(
+                confirmed
+                  .then(() => markChecked(position, verdict))
+                  .then(
+                    () => null,
+                    (e: unknown) => e,
+                  ),
+              );
+              continue;
+            }
+          }
+        }
+        markChecked(position, verdict);
+      }
     }
   }
 
+  /**
+   * Challenges a receipt (or joins the game open over it): resolves once the challenge is sent, with
+   * `confirmed`, which settles once it is mined and its game recorded. A challenge the contract refuses
+   * (its window closed, the receipt disputed or settled meanwhile) is logged and not retried.
+   */
   async function dispute(
     batch: number,
     position: number,
@@ -209,7 +254,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     context: ExecutionContext,
     honest: VerifiableGeneration,
     proof: readonly Hex[],
-  ): Promise<void> {
+  ): Promise<{ confirmed: Promise<void> }> {
     // A game over this receipt may be open already (ours, challenged just before a crash, or another
     // fisherman's): games are open to every claimant, so it is joined rather than challenged again.
     const existing = (
@@ -220,38 +265,53 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         { fromBlock: (await batchInfo(o.chain, o.deployment.rollup, batch)).postedBlock },
       )
     ).find((l) => Number(l.args.batch) === batch && l.args.position === position);
-    let gameId = existing?.args.game;
-    if (gameId === undefined) {
-      const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-      let hash: Hex;
-      try {
-        hash = await send(
-          o.chain,
-          game,
-          disputeGameAbi,
-          "challenge",
-          [BigInt(batch), position, receipt, signed.signature, proof],
-          attackBond(o.dispute, treeDepth(honest.outputs.length)),
-        );
-      } catch (e) {
-        if (!(e instanceof TransactionReverted)) throw e;
-        o.logger.warn({ batch, position }, "the challenge was refused on chain");
-        return;
-      }
+    const refused = (e: unknown) => {
+      if (!refusedOnChain(e)) throw e;
+      disputes.inc({ outcome: "refused" });
+      o.logger.warn(
+        { batch, position, reason: revertReason(e) ?? (e as Error).message.split("\n")[0] },
+        "the challenge was refused on chain",
+      );
+    };
+    const record = (gameId: bigint) => {
+      db.prepare(
+        "INSERT OR IGNORE INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
+      ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
+      games.set(gameId, { gameId, signed, context, generation: honest });
+      disputes.inc({ outcome: "opened" });
+      o.logger.info(
+        { batch, position, game: String(gameId), worker: signed.receipt.worker },
+        "dispute opened: the trace root differs from re-execution",
+      );
+    };
+    const joined = existing?.args.game;
+    if (joined !== undefined) {
+      record(joined);
+      return { confirmed: Promise.resolve() };
+    }
+    const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
+    let hash: Hex;
+    try {
+      hash = await submit(
+        o.chain,
+        game,
+        disputeGameAbi,
+        "challenge",
+        [BigInt(batch), position, receipt, signed.signature, proof],
+        attackBond(o.dispute, treeDepth(honest.outputs.length)),
+      );
+    } catch (e) {
+      refused(e);
+      return { confirmed: Promise.resolve() };
+    }
+    const confirmed = confirm(o.chain, "challenge", hash).then(async () => {
       const mined = await o.chain.public.getTransactionReceipt({ hash });
       // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
       const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
-      gameId = (opened?.args as { game: bigint } | undefined)?.game as bigint;
-    }
-    db.prepare(
-      "INSERT OR IGNORE INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
-    ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
-    games.set(gameId, { gameId, signed, context, generation: honest });
-    disputes.inc({ outcome: "opened" });
-    o.logger.info(
-      { batch, position, game: String(gameId), worker: signed.receipt.worker },
-      "dispute opened: the trace root differs from re-execution",
-    );
+      if (!opened) throw new Error(`challenge ${hash} opened no game`);
+      record((opened.args as { game: bigint }).game);
+    }, refused);
+    return { confirmed };
   }
 
   async function playGames(): Promise<void> {
