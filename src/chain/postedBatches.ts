@@ -154,7 +154,6 @@ export async function readPostedBatch(
 export class Registrations {
   private readonly cursor: EventCursor;
   private readonly seen: { readonly participant: Hex; readonly role: number; readonly block: bigint }[] = [];
-  private followed: bigint;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** `fromBlock`: the deployment's (`deployedFrom`). */
@@ -163,26 +162,23 @@ export class Registrations {
     fromBlock: bigint,
   ) {
     this.cursor = new EventCursor(fromBlock);
-    this.followed = fromBlock - 1n;
   }
 
   /** Accounts registered with `role` at or before `block`. */
   at(c: Reader, role: 2 | 3, block: bigint): Promise<Hex[]> {
     const answer = this.queue.then(async () => {
-      if (block > this.followed) {
-        await this.cursor.each<{ participant: Hex; role: number }>(
-          c,
-          { address: this.registry, abi: registryAbi, eventName: "Registered", toBlock: block },
-          (log) => {
-            this.seen.push({
-              participant: log.args.participant.toLowerCase() as Hex,
-              role: log.args.role,
-              block: log.blockNumber,
-            });
-          },
-        );
-        this.followed = block;
-      }
+      // The cursor reads nothing for a block it has passed already.
+      await this.cursor.each<{ participant: Hex; role: number }>(
+        c,
+        { address: this.registry, abi: registryAbi, eventName: "Registered", toBlock: block },
+        (log) => {
+          this.seen.push({
+            participant: log.args.participant.toLowerCase() as Hex,
+            role: log.args.role,
+            block: log.blockNumber,
+          });
+        },
+      );
       return this.seen.filter((r) => r.role === role && r.block <= block).map((r) => r.participant);
     });
     this.queue = answer.catch(() => {});

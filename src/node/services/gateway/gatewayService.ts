@@ -286,8 +286,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     // A refresh reads the chain: at most every 2 s, whatever unknown signers ask.
     if (refresh ? Date.now() - checkers.readAtMs > 2_000 : checkers.readAtMs === 0) {
       const block = await o.chain.public.getBlockNumber();
-      const fishermen = await registrations.at(o.chain, 3, block);
-      checkers = { readAtMs: Date.now(), accounts: new Set(fishermen.map((a) => a.toLowerCase())) };
+      checkers = { readAtMs: Date.now(), accounts: new Set(await registrations.at(o.chain, 3, block)) };
     }
     return checkers.accounts;
   };
