@@ -4,7 +4,7 @@
  * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
-import type { Hex } from "viem";
+import { type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
@@ -32,6 +32,18 @@ export function storedBatchTree(
   return { tree, receipts };
 }
 
+/** A batch transaction sent and not yet seen posted. */
+interface InFlight {
+  readonly tx: Hex;
+  readonly count: number;
+  readonly bytes: number;
+  /** New blocks followed since it was sent (or last looked up) without its `BatchPosted` event. */
+  blocksUnseen: number;
+}
+
+/** New blocks without its event after which a send is looked up (reverted, dropped, or still pending). */
+const STALE_AFTER_BLOCKS = 5;
+
 /** Unposted batches kept in memory for posting (an RPC outage beyond that reads them from the store). */
 const MAX_UNPOSTED_IN_MEMORY = 256;
 
@@ -48,8 +60,13 @@ export class BatchPoster {
    * reads and re-checks the store only for batches sealed before a restart (or beyond this many).
    */
   private readonly unposted = new Map<number, { readonly data: Uint8Array; readonly count: number }>();
-  /** The rollup's batch count as of this process's last posting; null until read (and after a failure). */
-  private batchesOnChain: number | null = null;
+  /**
+   * Batches sent to the rollup and not yet seen posted, in index order. A send is confirmed by the
+   * rollup's own `BatchPosted` event, which the poster reads once per block anyway: no receipt polling.
+   */
+  private readonly sending = new Map<number, InFlight>();
+  /** The index the next send posts (the rollup's batch count plus what is in flight); null until read. */
+  private nextIndex: number | null = null;
 
   constructor(
     private readonly store: ReceiptStore,
@@ -73,6 +90,7 @@ export class BatchPoster {
       const head = await this.chain.public.getBlock();
       if (head.number === this.followed) return;
       await this.followRollup(head.number);
+      await this.checkInFlight(head.number);
       for (const b of this.store.batchesIn("posted")) {
         let end = this.windowEnds.get(b.index);
         if (end === undefined) {
@@ -105,30 +123,51 @@ export class BatchPoster {
     return this.pass.run();
   }
 
+  /** Steps until every sealed batch is seen posted, or `timeoutMs` has passed (graceful shutdown). */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    do {
+      await this.step();
+      if (this.store.batchesIn("sealed").length === 0) return;
+      await new Promise((wake) => setTimeout(wake, 100));
+    } while (performance.now() < deadline);
+    this.logger.warn(
+      { sealed: this.store.batchesIn("sealed").map((b) => b.index) },
+      "stopping with batches not yet seen posted; a restart posts or recognises them",
+    );
+  }
+
   /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
   private async followRollup(head: bigint): Promise<void> {
-    await this.rollupEvents.each<{ batch: bigint; position: number; voided?: boolean; digest?: Hex }>(
-      this.chain,
-      { address: this.rollup, abi: rollupAbi, toBlock: head },
-      (log) => {
-        if (log.eventName === "ReceiptForced") {
-          this.on.forced(log.args.digest as Hex);
-          this.logger.info({ digest: log.args.digest }, "a client forced its receipt in");
-          return;
-        }
-        const batch = Number(log.args.batch);
-        if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
-          this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
-        if (
-          log.eventName === "DisputeSettled" &&
-          this.store.settleDispute(batch, log.args.position, log.args.voided === true)
-        )
-          this.logger.warn(
-            { batch, position: log.args.position, voided: log.args.voided },
-            "a dispute was settled",
-          );
-      },
-    );
+    await this.rollupEvents.each<{
+      batch: bigint;
+      position: number;
+      voided?: boolean;
+      digest?: Hex;
+      index?: bigint;
+      root?: Hex;
+    }>(this.chain, { address: this.rollup, abi: rollupAbi, toBlock: head }, (log) => {
+      if (log.eventName === "BatchPosted") {
+        this.seenPosted(Number(log.args.index), log.args.root as Hex, log.transactionHash);
+        return;
+      }
+      if (log.eventName === "ReceiptForced") {
+        this.on.forced(log.args.digest as Hex);
+        this.logger.info({ digest: log.args.digest }, "a client forced its receipt in");
+        return;
+      }
+      const batch = Number(log.args.batch);
+      if (log.eventName === "DisputeOpened" && this.store.markDisputed(batch, log.args.position))
+        this.logger.warn({ batch, position: log.args.position }, "a receipt is disputed");
+      if (
+        log.eventName === "DisputeSettled" &&
+        this.store.settleDispute(batch, log.args.position, log.args.voided === true)
+      )
+        this.logger.warn(
+          { batch, position: log.args.position, voided: log.args.voided },
+          "a dispute was settled",
+        );
+    });
   }
 
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
@@ -141,25 +180,28 @@ export class BatchPoster {
   }
 
   /**
-   * Posts every sealed batch, in index order, without waiting a block between them: the transactions
-   * go out back to back (consecutive nonces; gas given, since estimating batch i + 1 before batch i is
-   * mined would see the wrong index), then each is confirmed in turn. One transaction per block would
-   * fall behind as soon as batches are sealed faster than blocks come.
+   * Sends every sealed batch not yet in flight, in index order, without waiting a block between them:
+   * the transactions go out back to back (consecutive nonces; gas given, since estimating batch i + 1
+   * before batch i is mined would see the wrong index). One transaction per block would fall behind as
+   * soon as batches are sealed faster than blocks come. Their `BatchPosted` events confirm them.
    */
   private async postSealed(): Promise<void> {
-    const sealed = this.store.batchesIn("sealed");
+    const sealed = this.store.batchesIn("sealed").filter((b) => !this.sending.has(b.index));
     if (sealed.length === 0) return;
-    // A failed pass may have left a transaction unconfirmed: the count is read again after one.
-    let onChain = this.batchesOnChain ?? Number((await this.read("batchCount", [])) as bigint);
-    this.batchesOnChain = null;
-    const sent: { index: number; tx: Hex; count: number; bytes: number }[] = [];
+    let next = this.nextIndex;
+    if (next === null) {
+      // After a restart or a failed send: what the chain holds, and what is still in flight beyond it.
+      next = Number((await this.read("batchCount", [])) as bigint);
+      for (const index of this.sending.keys()) next = Math.max(next, index + 1);
+    }
+    // Until this pass has sent all it meant to, a failure makes the next one read the chain again.
+    this.nextIndex = null;
     for (const { index, root } of sealed) {
-      if (index < onChain) {
+      if (index < next) {
         await this.recognise(index, root);
         continue;
       }
-      if (index > onChain)
-        throw new Error(`batch ${index} is sealed but the chain holds only ${onChain} batches`);
+      if (index > next) throw new Error(`batch ${index} is sealed but the chain holds only ${next} batches`);
       const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
       const tx = await this.chain.wallet.writeContract({
         address: this.rollup,
@@ -168,18 +210,67 @@ export class BatchPoster {
         args: [BigInt(index), root, count, bytesToHex(data)],
         gas: 300_000n + 20n * BigInt(data.length),
       } as never);
-      sent.push({ index, tx, count, bytes: data.length });
-      onChain++;
+      this.sending.set(index, { tx, count, bytes: data.length, blocksUnseen: 0 });
+      next++;
     }
-    for (const s of sent) {
-      const mined = await this.chain.public.waitForTransactionReceipt({ hash: s.tx });
-      if (mined.status !== "success") throw new Error(`postBatch of batch ${s.index} reverted in ${s.tx}`);
-      this.store.markPosted(s.index, s.tx);
-      this.unposted.delete(s.index);
-      this.on.posted(s.index);
-      this.logger.info({ batch: s.index, count: s.count, bytes: s.bytes, tx: s.tx }, "batch posted");
+    this.nextIndex = next;
+  }
+
+  /** A `BatchPosted` event: the batch is on chain (ours if the root is; the store keeps it once). */
+  private seenPosted(index: number, root: Hex, tx: Hex): void {
+    const batch = this.store.batch(index);
+    if (batch?.status !== "sealed") return; // already marked (re-read after a restart) or not ours
+    if (batch.root.toLowerCase() !== root.toLowerCase())
+      throw new Error(
+        `batch ${index} on chain has root ${root}, ours is ${batch.root}: refusing to continue`,
+      );
+    const sent = this.sending.get(index);
+    this.store.markPosted(index, tx);
+    this.sending.delete(index);
+    this.unposted.delete(index);
+    this.on.posted(index);
+    this.logger.info(
+      { batch: index, count: sent?.count ?? batch.count, bytes: sent?.bytes, tx },
+      "batch posted",
+    );
+  }
+
+  /**
+   * A send that no block has confirmed for a while is looked up: if it reverted or the chain dropped it
+   * (an anvil restarted empty), everything in flight is forgotten and the next pass reads the batch
+   * count and sends again from there (a stale send that still lands just reverts on its index).
+   */
+  private async checkInFlight(head: bigint): Promise<void> {
+    const oldest = this.sending.entries().next();
+    if (oldest.done) return;
+    const [index, sent] = oldest.value;
+    sent.blocksUnseen++;
+    if (sent.blocksUnseen < STALE_AFTER_BLOCKS) return;
+    sent.blocksUnseen = 0;
+    const mined = await this.chain.public.getTransactionReceipt({ hash: sent.tx }).catch((e: unknown) => {
+      if (e instanceof TransactionReceiptNotFoundError) return null;
+      throw e;
+    });
+    if (mined?.status === "success") return; // mined after `head`: its event comes with the next block
+    const known =
+      mined !== null ||
+      (await this.chain.public.getTransaction({ hash: sent.tx }).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof TransactionNotFoundError) return false;
+          throw e;
+        },
+      ));
+    if (known && mined === null) {
+      this.logger.warn({ batch: index, tx: sent.tx, head }, "batch transaction still pending");
+      return;
     }
-    this.batchesOnChain = onChain;
+    this.logger.warn(
+      { batch: index, tx: sent.tx, outcome: mined ? "reverted" : "dropped" },
+      "batch transaction failed; sending again",
+    );
+    this.sending.clear();
+    this.nextIndex = null;
   }
 
   /** A batch sealed before a restart: its data re-encoded from the store, its root checked. */

@@ -608,7 +608,8 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       for (const t of timers) clearInterval(t);
       const sealed = sequencer.flush(Date.now());
       if (sealed) poster.record(sealed);
-      await poster.step();
+      // Sends what is sealed and waits a few blocks to see it posted; a restart resumes the rest.
+      await poster.drain(3000);
       store.close();
     },
   };
