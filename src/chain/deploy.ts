@@ -14,7 +14,6 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import type { DisputeParams, OtrParams, PoeaParams, SpotCheckParams } from "../protocol/params/otr.ts";
 import { deployDisputeGame } from "./disputeClient.ts";
 import { deployEpochs } from "./epochs.ts";
@@ -28,6 +27,7 @@ import {
   verinferTokenAbi,
   verinferTokenBytecode,
 } from "./generated/contracts.ts";
+import { nodeAccount } from "./nodeAccount.ts";
 import { rpcFetch } from "./rpcFetch.ts";
 import { deploySpotChecks } from "./spotChecks.ts";
 import { deployStepVerifier } from "./stepVerifier.ts";
@@ -66,7 +66,7 @@ export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): Ch
     wallet: createWalletClient({
       chain: publicClient.chain,
       transport: rpcTransport(rpcUrl),
-      account: privateKeyToAccount(privateKey),
+      account: nodeAccount(privateKey),
       pollingInterval: POLLING_INTERVAL_MS,
     }),
   };
