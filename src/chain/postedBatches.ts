@@ -233,6 +233,24 @@ export async function chainTime(c: Reader): Promise<number> {
 }
 
 /**
+ * The first block whose timestamp is at least `seconds` (binary search over block headers); null while
+ * the chain has not reached that time. Where an epoch's settlement reads state that changes (who is
+ * registered, with what stake), it reads it there: every node that recomputes the epoch reads the same.
+ */
+export async function firstBlockAtOrAfter(c: Reader, seconds: number): Promise<bigint | null> {
+  const at = async (n: bigint) => Number((await c.public.getBlock({ blockNumber: n })).timestamp);
+  let hi = await c.public.getBlockNumber({ cacheTime: 0 });
+  if ((await at(hi)) < seconds) return null;
+  let lo = 0n;
+  while (lo < hi) {
+    const mid = (lo + hi) / 2n;
+    if ((await at(mid)) >= seconds) hi = mid;
+    else lo = mid + 1n;
+  }
+  return lo;
+}
+
+/**
  * Epoch e's revealed scores, per evaluator (read from each reveal's calldata; events from `fromBlock`:
  * the posting of the epoch's first batch, since reveals follow the epoch).
  */

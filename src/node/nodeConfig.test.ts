@@ -34,7 +34,12 @@ describe("evaluator and settler configs", () => {
       {},
       { dataDir: "d", deployment: "dep.json", keyFile: "k" },
     );
-    expect(s).toMatchObject({ port: 8604, pollMs: 1000 });
+    expect(s).toMatchObject({ port: 8604, pollMs: 1000, mode: "settle" });
+    // An auditor posts nothing: it needs no key.
+    const audit = { VERINFER_SETTLER_MODE: "audit" };
+    expect(
+      resolveRoleConfig("settler", undefined, audit, { dataDir: "d", deployment: "dep.json" }),
+    ).toMatchObject({ mode: "audit" });
   });
 
   it("report every problem at once", () => {
@@ -48,8 +53,11 @@ describe("evaluator and settler configs", () => {
     );
     for (const field of ["adversary", "gateway", "port", "keyFile", "model", "dataDir", "deployment"])
       expect(message).toContain(field);
-    expect(problemsOf(() => resolveRoleConfig("settler", undefined, {}, { dataDir: "d" }))).toMatch(
-      /keyFile/,
-    );
+    expect(
+      problemsOf(() => resolveRoleConfig("settler", undefined, {}, { dataDir: "d", deployment: "dep.json" })),
+    ).toMatch(/keyFile.*unless mode is audit/);
+    expect(
+      problemsOf(() => resolveRoleConfig("settler", undefined, { VERINFER_SETTLER_MODE: "post" }, {})),
+    ).toMatch(/mode/);
   });
 });

@@ -145,13 +145,22 @@ export const SETTLER_CONFIG = z
   .object({
     ...COMMON,
     port: COMMON.port.default(8604),
-    /** The account Epochs names as its settler (on a devnet the owner, who mints the rewards). */
-    keyFile: z.string({ error: "is required (the settler's key file, mode 0600)" }).min(1),
+    /**
+     * `settle`: post each epoch's reward root and claim it. `audit`: post nothing; recompute each epoch
+     * from the chain as the settler must and check the root and inputs' hash it posted (anyone can).
+     */
+    mode: z.enum(["settle", "audit"]).default("settle"),
+    /** The account Epochs names as its settler (on a devnet the owner, who mints the rewards); an audit needs none. */
+    keyFile: z.string().min(1).optional(),
     pollMs: z.coerce.number().int().min(100).default(1000),
     /** Protocol parameter preset for rewards (must match the deployed contracts'). */
     params: z.enum(["devnet", "default"]).default("devnet"),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.mode === "audit" || c.keyFile !== undefined, {
+    path: ["keyFile"],
+    message: "is required (the settler's key file, mode 0600) unless mode is audit",
+  });
 export type SettlerConfig = z.infer<typeof SETTLER_CONFIG>;
 
 /** The roles `verinfer node` runs. */

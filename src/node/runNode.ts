@@ -2,7 +2,9 @@
  * Runs one role as a process: builds it from its options, listens, writes one JSON "ready" line to
  * stdout (what `verinfer devnet` waits for), and on SIGTERM or SIGINT drains and exits.
  */
+
 import { readFileSync } from "node:fs";
+import { generatePrivateKey } from "viem/accounts";
 import { clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
@@ -247,7 +249,8 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
 export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const logger = nodeLogger("settler", c.logLevel);
   const deployment = readDeployment(c.deployment);
-  const key = readKeyFile(c.keyFile);
+  // An auditor sends no transaction: a key of its own only stands in for the account it never uses.
+  const key = c.keyFile ? readKeyFile(c.keyFile) : generatePrivateKey();
   const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
   const node = createSettler({
     dataDir: c.dataDir,
@@ -258,10 +261,11 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
     seedDelayBlocks: params.spotcheck.seedDelayBlocks,
     pollMs: c.pollMs,
     logger,
+    mode: c.mode,
   });
   const url = await listen(node.app, c.host, c.port);
   node.start();
-  logger.info({ url, account: addressOfKey(key) }, "settler ready");
+  logger.info({ url, account: addressOfKey(key), mode: c.mode }, "settler ready");
   return {
     ready: { ready: true, role: "settler", url, address: addressOfKey(key), pid: process.pid },
     close: () => node.close(),

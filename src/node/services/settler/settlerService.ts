@@ -12,6 +12,7 @@ import {
   chainTime,
   epochAt,
   evaluatorSeedOf,
+  firstBlockAtOrAfter,
   followBatches,
   Registrations,
   readPostedBatch,
@@ -48,6 +49,11 @@ export interface SettlerOptions {
   readonly seedDelayBlocks: number;
   readonly pollMs: number;
   readonly logger: Logger;
+  /**
+   * "settle" posts each epoch's reward root and claims it; "audit" posts nothing: it recomputes each
+   * epoch from the chain as the settler must, and checks the root and inputs' hash the settler posted.
+   */
+  readonly mode?: "settle" | "audit";
 }
 
 export type SettlerNode = FollowerNode;
@@ -60,6 +66,11 @@ interface EpochInputs {
   readonly fishermen: FishermanEpoch[];
   /** Evaluators in registration order (their trust nodes). */
   readonly evaluators: Hex[];
+  /**
+   * The block registrations and stakes were read at: the first at or after the epoch's reveal end,
+   * so that whoever recomputes the epoch reads the same (a decimal string).
+   */
+  readonly readAtBlock: string;
 }
 
 const SCHEMA = `
@@ -67,6 +78,27 @@ CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT
 CREATE TABLE IF NOT EXISTS counted (digest TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
 `;
+
+/** How an epoch stands in this node's store ("agrees" and "disagrees" are an auditor's verdicts). */
+type EpochStatus = "empty" | "posted" | "claimed" | "agrees" | "disagrees";
+
+/** An epoch's settlement as computed here: the reward root, what it was computed from, and the rounds. */
+interface Settlement {
+  readonly root: string | null;
+  readonly minted: bigint;
+  readonly inputsText: string;
+  readonly entries: readonly RewardEntry[];
+  readonly rounds: readonly EpochRound[];
+  readonly attribution: Record<string, unknown>;
+}
+
+/** An epoch's reward root and the hash of the inputs it was computed from. */
+interface Posted {
+  readonly root: Hex;
+  readonly inputsHash: Hex;
+}
+
+const sameHex = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 const entryOf = (x: Record<string, string | number>): RewardEntry => ({
   account: x.account as Hex,
@@ -92,6 +124,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
   const settled = metrics.counter("epochs_total", "epochs settled, by outcome", ["outcome"]);
   let clock: ScoreClock | null = null;
   let trust: { nodes: number; state: PoqTrustState } | null = null;
+  const auditing = o.mode === "audit";
 
   const read = <T>(
     address: Hex,
@@ -108,9 +141,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
   function trustFor(nodes: number): PoqTrustState {
     if (trust?.nodes === nodes) return trust.state;
     const state = initialTrust(nodes, o.round);
-    for (const row of db
-      .prepare("SELECT inputs FROM epochs WHERE status != 'empty' ORDER BY epoch")
-      .all() as {
+    for (const row of db.prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch").all() as {
       inputs: string;
     }[]) {
       const i = JSON.parse(row.inputs) as EpochInputs;
@@ -162,6 +193,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
    * batches is not final or a dispute is open.
    */
   async function inputsOf(
+    k: ScoreClock,
     e: number,
     batches: readonly number[],
     now: number,
@@ -204,10 +236,17 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       }
     }
     const revealed = await revealedScores(o.chain, scoreCommits as Hex, e, firstPosted);
-    const latest = await o.chain.public.getBlockNumber();
+    const pinned = await firstBlockAtOrAfter(o.chain, revealEnd(k, e));
+    if (pinned === null) return null;
     const fishermen: FishermanEpoch[] = [];
-    for (const f of await registrations.at(o.chain, 3, latest)) {
-      const [, , , , , active] = await read<readonly unknown[]>(registry, registryAbi, "participant", [f]);
+    for (const f of await registrations.at(o.chain, 3, pinned)) {
+      const [, , , , , active] = (await o.chain.public.readContract({
+        address: registry,
+        abi: registryAbi,
+        functionName: "participant",
+        args: [f],
+        blockNumber: pinned,
+      })) as readonly unknown[];
       // Watching cannot be proven on chain: every fisherman with stake counts as active.
       fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
     }
@@ -217,26 +256,42 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         [...revealed].map(([ev, scores]) => [ev, scores.map((s) => [`${s.batch}:${s.position}`, s.score])]),
       ),
       fishermen,
-      evaluators: await registrations.at(o.chain, 2, latest),
+      evaluators: await registrations.at(o.chain, 2, pinned),
+      readAtBlock: String(pinned),
     };
     return { inputs, digests };
   }
 
   /** Posts epoch e's reward root (minting and depositing its rewards); false while it must wait. */
-  async function settle(e: number, now: number): Promise<boolean> {
+  async function settle(k: ScoreClock, e: number, now: number): Promise<boolean> {
     const batches = (
       db.prepare("SELECT batch FROM batches WHERE epoch = ? ORDER BY batch").all(e) as {
         batch: number;
       }[]
     ).map((r) => r.batch);
-    const got = batches.length > 0 ? await inputsOf(e, batches, now) : null;
+    const got = batches.length > 0 ? await inputsOf(k, e, batches, now) : null;
     if (batches.length > 0 && got === null) return false;
     const inputs = got?.inputs;
     const minted = o.poea.epochRewards;
     if (!inputs || inputs.receipts.length === 0) {
-      db.prepare(
-        "INSERT OR REPLACE INTO epochs (epoch, status, minted, inputs, entries, rounds, attribution) VALUES (?, 'empty', ?, '{}', '[]', '[]', '{}')",
-      ).run(e, String(minted));
+      // An honest settler posts nothing for an epoch without receipts: a root posted for one is a lie.
+      const posted = auditing ? await postedOnChain(e) : null;
+      if (posted) {
+        report(e, { agrees: false, posted, recomputed: null }, 0);
+        record(
+          e,
+          "disagrees",
+          { root: null, minted, inputsText: "{}", entries: [], rounds: [], attribution: {} },
+          [],
+        );
+        return true;
+      }
+      record(
+        e,
+        "empty",
+        { root: null, minted, inputsText: "{}", entries: [], rounds: [], attribution: {} },
+        [],
+      );
       settled.inc({ outcome: "empty" });
       return true;
     }
@@ -249,14 +304,29 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       o.round,
     );
     const r = rewardEntries(o.poea, minted, outcome.workers, outcome.evaluators, inputs.fishermen);
-    const tree = rewardTree(r.entries);
-    const root = bytesToHex(tree.root);
-    const inputsText = jsonText(inputs);
+    const settlement: Settlement = {
+      root: bytesToHex(rewardTree(r.entries).root),
+      minted,
+      inputsText: jsonText(inputs),
+      entries: r.entries,
+      rounds: outcome.rounds,
+      attribution: Object.fromEntries(outcome.workers.map((w) => [w.worker, w])),
+    };
+    const root = settlement.root as Hex;
+    const inputsHash = keccakUtf8(settlement.inputsText);
+    if (auditing) {
+      const posted = await postedOnChain(e);
+      if (!posted) {
+        trust = null; // the rounds above moved trust; replayed once the settler has posted
+        return false;
+      }
+      const agrees = sameHex(posted.root, root) && sameHex(posted.inputsHash, inputsHash);
+      report(e, { agrees, posted, recomputed: { root, inputsHash } }, inputs.receipts.length);
+      record(e, agrees ? "agrees" : "disagrees", settlement, got?.digests ?? []);
+      return true;
+    }
     try {
-      const onChain = await read<{ postedAt: bigint; voided: boolean }>(epochs as Hex, epochsAbi, "epoch", [
-        BigInt(e),
-      ]);
-      if (onChain.postedAt === 0n || onChain.voided) {
+      if (!(await postedOnChain(e))) {
         const balance = await read<bigint>(token, verinferTokenAbi, "balanceOf", [me]);
         if (balance < minted) await send(o.chain, token, verinferTokenAbi, "mint", [me, minted - balance]);
         await send(o.chain, token, verinferTokenAbi, "approve", [epochs, minted]);
@@ -266,29 +336,14 @@ export function createSettler(o: SettlerOptions): SettlerNode {
           minted,
           r.totals,
           r.counts,
-          keccakUtf8(inputsText),
+          inputsHash,
         ]);
       }
     } catch (error) {
       trust = null; // the rounds above moved trust; replay it from what was settled
       throw error;
     }
-    const attribution = Object.fromEntries(outcome.workers.map((w) => [w.worker, w]));
-    db.transaction(() => {
-      db.prepare(
-        "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, 'posted', ?, ?, ?, ?, ?, ?)",
-      ).run(
-        e,
-        root,
-        String(minted),
-        inputsText,
-        jsonText(r.entries),
-        JSON.stringify(outcome.rounds),
-        jsonText(attribution),
-      );
-      const count = db.prepare("INSERT OR IGNORE INTO counted (digest, epoch) VALUES (?, ?)");
-      for (const digest of got?.digests ?? []) count.run(digest, e);
-    })();
+    record(e, "posted", settlement, got?.digests ?? []);
     settled.inc({ outcome: "posted" });
     o.logger.info(
       {
@@ -301,6 +356,53 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       "epoch posted",
     );
     return true;
+  }
+
+  /** Epoch e's root and inputs' hash on chain; null while none is posted (or the last was voided). */
+  async function postedOnChain(e: number): Promise<Posted | null> {
+    const ep = await read<{ root: Hex; inputsHash: Hex; postedAt: bigint; voided: boolean }>(
+      epochs as Hex,
+      epochsAbi,
+      "epoch",
+      [BigInt(e)],
+    );
+    return ep.postedAt === 0n || ep.voided ? null : ep;
+  }
+
+  /** Stores epoch e's settlement (and counts its receipts' digests as paid for in e). */
+  function record(e: number, status: EpochStatus, x: Settlement, digests: readonly string[]): void {
+    db.transaction(() => {
+      db.prepare(
+        "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        e,
+        status,
+        x.root,
+        String(x.minted),
+        x.inputsText,
+        jsonText(x.entries),
+        JSON.stringify(x.rounds),
+        jsonText(x.attribution),
+      );
+      const count = db.prepare("INSERT OR IGNORE INTO counted (digest, epoch) VALUES (?, ?)");
+      for (const digest of digests) count.run(digest, e);
+    })();
+  }
+
+  /** An audit's verdict on epoch e: what the settler posted against what the chain gives (null: nothing). */
+  function report(
+    e: number,
+    { agrees, posted, recomputed }: { agrees: boolean; posted: Posted; recomputed: Posted | null },
+    receipts: number,
+  ): void {
+    settled.inc({ outcome: agrees ? "agrees" : "disagrees" });
+    if (agrees)
+      o.logger.info({ epoch: e, root: posted.root, receipts }, "epoch audited: the settler's root agrees");
+    else
+      o.logger.error(
+        { epoch: e, posted, recomputed, receipts },
+        "epoch audited: the settler's root is not what the chain gives; see GET /v1/epochs/{epoch} for the recomputed inputs",
+      );
   }
 
   /** Claims every entry of each posted epoch whose window has passed, then burns its dust. */
@@ -354,7 +456,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     await send(o.chain, epochs as Hex, epochsAbi, "depositBond", [min - bond]);
   }
 
-  let bonded = false;
+  let bonded = auditing;
   const pass = new Pass(o.logger, "settler pass failed; will retry", async () => {
     clock ??= await scoreClock(o.chain, scoreCommits);
     if (!bonded) {
@@ -364,19 +466,24 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const now = await chainTime(o.chain);
     await fileBatches(clock);
     for (let e = progress("nextEpoch"); now >= revealEnd(clock, e); e++) {
-      if (!(await settle(e, now))) break;
+      if (!(await settle(clock, e, now))) break;
       setProgress("nextEpoch", e + 1);
     }
-    await claimSettled(now);
+    if (!auditing) await claimSettled(now);
   });
 
   const app = followerApp(metrics, o.logger);
-  app.get("/health", async () => ({ ok: true, role: "settler", nextEpoch: progress("nextEpoch") }));
+  app.get("/health", async () => ({
+    ok: true,
+    role: "settler",
+    mode: auditing ? "audit" : "settle",
+    nextEpoch: progress("nextEpoch"),
+  }));
   // Each evaluator's consensus weight after the epochs settled so far (1 each for aggregators without
   // trust), in registration order — recomputed from the stored inputs, as anyone could.
   app.get("/v1/trust", async () => {
     const latest = db
-      .prepare("SELECT inputs FROM epochs WHERE status != 'empty' ORDER BY epoch DESC LIMIT 1")
+      .prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch DESC LIMIT 1")
       .get() as { inputs: string } | undefined;
     const evaluators = latest ? (JSON.parse(latest.inputs) as EpochInputs).evaluators : [];
     const state = trustFor(evaluators.length);
