@@ -268,8 +268,20 @@ export const nodeGroup: GroupSpec = {
     ),
     roleCommand(
       "settler",
-      "settle each epoch: PoQ rounds from the revealed scores, PoEA attribution, the reward root on chain",
-      { "key-file": { type: "string", value: "FILE", description: "the settler's key file (mode 0600)" } },
+      "settle each epoch: PoQ rounds from the revealed scores, PoEA attribution, the reward root on chain (or, with --mode audit, check the settler's)",
+      {
+        mode: {
+          type: "string",
+          value: "MODE",
+          description:
+            "settle (post and claim each epoch) | audit (post nothing: recompute each epoch from the chain and check the root the settler posted; no key needed)",
+        },
+        "key-file": {
+          type: "string",
+          value: "FILE",
+          description: "the settler's key file (mode 0600); not needed to audit",
+        },
+      },
       startSettler,
     ),
     registerCommand,
