@@ -13,17 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Hex } from "viem";
-import { generatePrivateKey } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
+import { publicClientFor } from "../../src/chain/deploy.ts";
 import { rewardTree } from "../../src/chain/epochs.ts";
 import { epochsAbi, scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches, followEpochs } from "../../src/node/devnet/epochReport.ts";
 import { readKeyFile, writeKeyFile } from "../../src/node/keys.ts";
-import { nodeLogger } from "../../src/node/observability.ts";
 import { signRoleMessage } from "../../src/node/roleAuth.ts";
-import { createSettler } from "../../src/node/services/settler/settlerService.ts";
 import { bytesToHex } from "../../src/protocol/encoding/hex.ts";
 import { keccakUtf8 } from "../../src/protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
@@ -34,6 +31,7 @@ import { initialTrust } from "../../src/protocol/poq/round.ts";
 import { FORCED_BASE } from "../../src/protocol/rollup/rollupState.ts";
 import { jsonText } from "../../src/report/json.ts";
 import { formatVrf } from "../../src/report/tokens.ts";
+import { testAuditor } from "../../src/testing/auditor.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
 
 const run = promisify(execFile);
@@ -252,34 +250,18 @@ describe("PoQ and epoch rewards on the devnet", () => {
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
     // Anyone can audit the settler: a node in audit mode, started now, recomputes every epoch from the
     // chain alone (its own key never used) and agrees with every root the honest settler posted.
-    const auditor = createSettler({
-      dataDir: mkdtempSync(join(tmpdir(), "verinfer-epochs-audit-")),
-      chain: clientsFor(devnet.rpcUrl, devnet.deployment.chainId, generatePrivateKey()),
-      deployment: devnet.deployment,
-      poea: DEVNET_OTR_PARAMS.poea,
-      round: DEFAULT_POQ_ROUND_PARAMS,
-      seedDelayBlocks: DEVNET_OTR_PARAMS.spotcheck.seedDelayBlocks,
-      pollMs: 1000,
-      logger: nodeLogger("settler", "silent"),
-      mode: "audit",
-    });
+    const auditor = testAuditor(devnet.deployment);
     try {
       const lastEpoch = Math.max(...reports.map((r) => r?.epoch ?? 0));
-      const audited = async () =>
-        (
-          (await auditor.app.inject({ method: "GET", url: "/v1/epochs" })).json() as {
-            epochs: { epoch: number; status: string }[];
-          }
-        ).epochs;
-      for (let pass = 0; pass < 120 && !(await audited()).some((x) => x.epoch === lastEpoch); pass++) {
-        await auditor.step();
+      for (let pass = 0; pass < 120 && !(await auditor.verdicts()).has(lastEpoch); pass++) {
+        await auditor.node.step();
         await new Promise((r) => setTimeout(r, 250));
       }
-      const verdicts = new Map((await audited()).map((x) => [x.epoch, x.status]));
+      const verdicts = await auditor.verdicts();
       for (const report of reports)
         if (report) expect(verdicts.get(report.epoch)).toBe(report.status === "empty" ? "empty" : "agrees");
     } finally {
-      await auditor.close();
+      await auditor.node.close();
     }
     // The forced receipts count once each: the unseen one in its forced batch, the duplicate once (in
     // the sequencer's batch when both landed in the same epoch, else in the earlier one).

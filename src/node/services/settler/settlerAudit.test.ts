@@ -1,11 +1,3 @@
-/**
- * The settler in audit mode catches a settler that lies, on a real chain: a reward root posted for an
- * epoch in which the chain holds no receipt is reported as disagreeing, and an epoch nobody posted for
- * stays empty. (That an honest settlement always agrees is asserted on the devnet: test/e2e/epochs.test.ts.)
- */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalChain, startAnvil } from "../../../chain/anvil.ts";
@@ -16,9 +8,7 @@ import { epochsAbi, verinferTokenAbi } from "../../../chain/generated/contracts.
 import { revealEnd, scoreClock } from "../../../chain/postedBatches.ts";
 import { keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../../protocol/params/otr.ts";
-import { DEFAULT_POQ_ROUND_PARAMS } from "../../../protocol/params/poq.ts";
-import { nodeLogger } from "../../observability.ts";
-import { createSettler } from "./settlerService.ts";
+import { testAuditor } from "../../../testing/auditor.ts";
 
 let chain: LocalChain;
 let owner: ChainClients;
@@ -53,38 +43,19 @@ describe("settler audit", () => {
     const now = Number((await owner.public.getBlock()).timestamp);
     await advanceTime(owner, revealEnd(clock, 1) - now + 1);
 
-    const auditor = createSettler({
-      dataDir: mkdtempSync(join(tmpdir(), "verinfer-audit-")),
-      chain: clientsFor(chain.rpcUrl, chain.chainId, chain.keys[7] as Hex),
-      deployment,
-      poea: DEVNET_OTR_PARAMS.poea,
-      round: DEFAULT_POQ_ROUND_PARAMS,
-      seedDelayBlocks: DEVNET_OTR_PARAMS.spotcheck.seedDelayBlocks,
-      pollMs: 1000,
-      logger: nodeLogger("settler", "silent"),
-      mode: "audit",
-    });
+    const auditor = testAuditor(deployment);
     try {
-      await auditor.step();
-      const listed = (await auditor.app.inject({ method: "GET", url: "/v1/epochs" })).json() as {
-        epochs: { epoch: number; status: string }[];
-      };
-      expect(listed.epochs.slice(0, 2)).toMatchObject([
-        { epoch: 0, status: "disagrees" },
-        { epoch: 1, status: "empty" },
-      ]);
-      const health = (await auditor.app.inject({ method: "GET", url: "/health" })).json();
+      await auditor.node.step();
+      const verdicts = await auditor.verdicts();
+      expect([verdicts.get(0), verdicts.get(1)]).toEqual(["disagrees", "empty"]);
+      const health = (await auditor.node.app.inject({ method: "GET", url: "/health" })).json();
       expect(health).toMatchObject({ mode: "audit" });
-      const metrics = (await auditor.app.inject({ method: "GET", url: "/metrics" })).body;
+      const metrics = (await auditor.node.app.inject({ method: "GET", url: "/metrics" })).body;
       expect(metrics).toMatch(/verinfer_settler_epochs_total\{outcome="disagrees"\} 1/);
       // An auditor sends nothing: the account it was given has made no transaction.
-      expect(
-        await owner.public.getTransactionCount({
-          address: clientsFor(chain.rpcUrl, chain.chainId, chain.keys[7] as Hex).wallet.account.address,
-        }),
-      ).toBe(0);
+      expect(await owner.public.getTransactionCount({ address: auditor.account as Hex })).toBe(0);
     } finally {
-      await auditor.close();
+      await auditor.node.close();
     }
   }, 120_000);
 });
