@@ -23,7 +23,9 @@ import { ReceiptStore } from "../src/node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
 import { Sequencer } from "../src/protocol/rollup/sequencer.ts";
+import { startDevChain } from "../src/testing/devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
+import { posterRig } from "../src/testing/posterRig.ts";
 import { startUnverifiedGateway } from "../src/testing/unverifiedGateway.ts";
 
 const quantile = (xs: readonly number[], q: number) => {
@@ -59,6 +61,8 @@ export interface DevnetBench {
   readonly realShape: { readonly model: string; readonly maxTokens: number; readonly throughput: Throughput };
   /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
   readonly ingestPerSecond: number;
+  /** In process: the batch poster's CPU per batch, from sealed to seen posted. */
+  readonly posting: readonly PostingCost[];
   /** Gas of every batch posted during the run, per receipt. */
   readonly gasPerQuery: { batches: number; receipts: number; gas: number; perQuery: number };
   /** The whole network (fisherman re-executing every receipt, spot-checks at ρ, evaluators, settler). */
@@ -173,6 +177,59 @@ async function throughputOf(
     }),
   );
   return done / seconds;
+}
+
+export interface PostingCost {
+  readonly receiptsPerBatch: number;
+  readonly batches: number;
+  /** Sealed together and posted back to back, or one at a time, each seen posted before the next seals. */
+  readonly together: boolean;
+  /** CPU (user + system) of the poster's passes per batch, ms: send, sign, follow the rollup, mark posted. */
+  readonly cpuMsPerBatch: number;
+}
+
+/**
+ * What posting costs the gateway, in process against anvil (mining each transaction as it comes): the
+ * poster's passes from a batch sealed to its `BatchPosted` event applied, CPU only (sealing is not counted).
+ * Batches of 20 receipts posted back to back are the tiny model's load; batches of one, each posted before
+ * the next seals, are a devnet at one request a second (the stories15M-shaped comparison).
+ */
+async function postingCost(): Promise<PostingCost[]> {
+  const costs: PostingCost[] = [];
+  for (const [receiptsPerBatch, batches, together] of [
+    [20, 30, true],
+    [1, 30, false],
+  ] as const) {
+    const dev = await startDevChain();
+    try {
+      const rig = posterRig(dev, receiptsPerBatch);
+      let cpuUs = 0;
+      const untilPosted = async (n: number) => {
+        const before = process.cpuUsage();
+        while (rig.posted.length < n) {
+          await rig.poster.step();
+          await new Promise((wake) => setTimeout(wake, 5));
+        }
+        const spent = process.cpuUsage(before);
+        return spent.user + spent.system;
+      };
+      // Warm: JIT, connections, the rollup's event cursor.
+      for (let i = 0; i < 3; i++) rig.seal();
+      await untilPosted(3);
+      if (together) {
+        for (let i = 0; i < batches; i++) rig.seal();
+        cpuUs = await untilPosted(3 + batches);
+      } else
+        for (let i = 0; i < batches; i++) {
+          rig.seal();
+          cpuUs += await untilPosted(4 + i);
+        }
+      costs.push({ receiptsPerBatch, batches, together, cpuMsPerBatch: cpuUs / 1000 / batches });
+    } finally {
+      await dev.chain.stop();
+    }
+  }
+  return costs;
 }
 
 /** Receipts/s through the gateway's ingest path in one process (no HTTP, no generation). */
@@ -452,7 +509,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
   const maxTokens = 8;
   log("devnet: starting anvil, 2 workers and the gateway, and a second gateway with verification off");
   const { devnet, baseline, stop } = await measuredDevnet("devnet");
-  let measured: Omit<DevnetBench, "fullNetwork" | "realShape">;
+  let measured: Omit<DevnetBench, "fullNetwork" | "realShape" | "posting">;
   try {
     const { viaGateway, unverified, direct: straight } = waysOf(devnet, baseline, maxTokens);
     // Warm every path (engine threads, JIT, SQLite, connections).
@@ -524,6 +581,8 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     await stop();
   }
   // Each on a machine of its own: the devnet before it is stopped.
+  log("devnet: batch posting in process (anvil, 30 batches of 20 receipts, then 30 of one)");
+  const posting = await postingCost();
   const realShape = await benchRealShape(log);
-  return { ...measured, realShape, fullNetwork: await benchFullNetwork(log) };
+  return { ...measured, posting, realShape, fullNetwork: await benchFullNetwork(log) };
 }

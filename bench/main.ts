@@ -303,6 +303,22 @@ if (run("devnet")) {
       },
     )}`,
   );
+  console.log(
+    `\n${renderTable(
+      ["receipts per batch", "batches", "posted", "CPU ms per batch", "CPU ms per receipt"],
+      d.posting.map((p) => [
+        p.receiptsPerBatch,
+        p.batches,
+        p.together ? "back to back" : "one at a time",
+        f(p.cpuMsPerBatch),
+        f(p.cpuMsPerBatch / p.receiptsPerBatch),
+      ]),
+      {
+        title:
+          "Batch posting in process (anvil mining each transaction; the poster's CPU from sealed to its BatchPosted event applied)",
+      },
+    )}`,
+  );
   const r = d.realShape;
   const rc = r.throughput.cpuMsPerRequest;
   console.log(
