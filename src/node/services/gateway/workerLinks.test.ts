@@ -1,8 +1,15 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { routingWeight } from "./workerLinks.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import { startDevChain, TOKEN } from "../../../testing/devChain.ts";
+import { ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../../../testing/devWorker.ts";
+import { nodeLogger } from "../../observability.ts";
+import type { WorkerIdentity } from "../worker/workerService.ts";
+import { routingWeight, WorkerLinks } from "./workerLinks.ts";
 
-const TOKEN = 10n ** 18n;
 const base = { stake: 20n * TOKEN, inFlight: 0, latencyMs: 100, quality: null, efficiency: null };
 
 describe("routing weight", () => {
@@ -34,4 +41,67 @@ describe("routing weight", () => {
     expect(routingWeight({ ...base, quality: 10, efficiency: 1 })).toBeCloseTo(unknown, 12);
     expect(routingWeight({ ...base, quality: 0, efficiency: 1 })).toBeCloseTo(unknown / 10, 12);
   });
+});
+
+describe("the registry as the gateway reads it", () => {
+  it("reads the chain once per block: a refresh within the block it read costs one call; a new block re-reads", async () => {
+    const dev = await startDevChain();
+    const server = createServer((req, res) => {
+      const identity: Partial<WorkerIdentity> = {
+        address: WORKER,
+        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
+        modelName: "verinfer-tiny",
+        modelId: MODEL,
+        weightsHash: WEIGHTS,
+        engineHash: ENGINE,
+        attestationHash: EVIDENCE,
+      };
+      res.writeHead(req.url === "/v1/identity" ? 200 : 404, { "content-type": "application/json" });
+      res.end(JSON.stringify(identity));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      let calls = 0;
+      const counted = new Proxy(dev.owner.public, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver);
+          if (typeof value !== "function" || !["readContract", "getBlockNumber"].includes(String(name)))
+            return value;
+          return (...args: unknown[]) => {
+            calls++;
+            return value.apply(target, args);
+          };
+        },
+      });
+      const links = new WorkerLinks(
+        [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
+        { public: counted },
+        { chainId: dev.chain.chainId, registry: dev.d.registry, rollup: dev.d.rollup },
+        nodeLogger("gateway", "silent"),
+      );
+      await dev.owner.public.request({ method: "evm_setAutomine", params: [false] } as never);
+      await links.refresh(Date.now());
+      // A block number, minStake, then participant, models and engineAllowed for the one worker.
+      expect(calls).toBe(5);
+      const [link] = links.links;
+      expect(link).toMatchObject({ healthy: true, attested: true, stake: 10n * TOKEN });
+      expect(links.registry.workers.size).toBe(1);
+      calls = 0;
+      await links.refresh(Date.now());
+      expect(calls).toBe(1);
+      expect(link).toMatchObject({ attested: true, stake: 10n * TOKEN });
+      // An attestation expires with the clock, whatever the block.
+      await links.refresh(Date.now() + 31 * 86_400_000);
+      expect(link?.attested).toBe(false);
+      // A new block: the registry is read again.
+      await dev.owner.public.request({ method: "evm_mine", params: [] } as never);
+      calls = 0;
+      await links.refresh(Date.now());
+      expect(calls).toBe(5);
+      expect(link?.attested).toBe(true);
+    } finally {
+      server.close();
+      await dev.chain.stop();
+    }
+  }, 60_000);
 });
