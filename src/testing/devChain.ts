@@ -6,7 +6,7 @@ import type { Hex } from "viem";
 import { type LocalChain, startAnvil } from "../chain/anvil.ts";
 import { becomeSequencer } from "../chain/clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "../chain/deploy.ts";
-import type { SpotCheckParams } from "../protocol/params/otr.ts";
+import type { PoeaParams, SpotCheckParams } from "../protocol/params/otr.ts";
 import { registerTheDevWorker } from "./devWorker.ts";
 
 export const TOKEN = 10n ** 18n;
@@ -31,6 +31,8 @@ export async function startDevChain(
     readonly weightsHash?: Hex;
     /** With these, ZK spot-checks are deployed too. */
     readonly spotChecks?: SpotCheckParams;
+    /** With these, epoch rewards (Epochs, ScoreCommits) are deployed too, the owner their settler. */
+    readonly rewards?: PoeaParams;
   } = {},
 ): Promise<DevChain> {
   const chain = await startAnvil();
@@ -44,6 +46,7 @@ export async function startDevChain(
     minSequencerBond: bond,
     proverShareBps: 5_000n,
     ...(o.spotChecks ? { spotChecks: o.spotChecks } : {}),
+    ...(o.rewards ? { rewards: o.rewards } : {}),
   });
   await registerTheDevWorker(owner, d, chain.keys[1] as Hex, {
     stake: o.workerStake ?? 10n * TOKEN,
