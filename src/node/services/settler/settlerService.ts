@@ -274,24 +274,22 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const inputs = got?.inputs;
     const minted = o.poea.epochRewards;
     if (!inputs || inputs.receipts.length === 0) {
+      const nothing: Settlement = {
+        root: null,
+        minted,
+        inputsText: "{}",
+        entries: [],
+        rounds: [],
+        attribution: {},
+      };
       // An honest settler posts nothing for an epoch without receipts: a root posted for one is a lie.
       const posted = auditing ? await postedOnChain(e) : null;
       if (posted) {
         report(e, { agrees: false, posted, recomputed: null }, 0);
-        record(
-          e,
-          "disagrees",
-          { root: null, minted, inputsText: "{}", entries: [], rounds: [], attribution: {} },
-          [],
-        );
+        record(e, "disagrees", nothing, []);
         return true;
       }
-      record(
-        e,
-        "empty",
-        { root: null, minted, inputsText: "{}", entries: [], rounds: [], attribution: {} },
-        [],
-      );
+      record(e, "empty", nothing, []);
       settled.inc({ outcome: "empty" });
       return true;
     }
