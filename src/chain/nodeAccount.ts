@@ -2,7 +2,8 @@
  * The account a node sends transactions with: viem's private-key account, but transactions are hashed
  * and signed through libsecp256k1 and native keccak when they load (`fastSignDigest`), the same
  * deterministic, low-s signature @noble computes. A gateway signs a batch transaction of ~8 KB every
- * few hundred milliseconds and an evaluator two transactions per score; in pure JS that cost ~1.5 ms each.
+ * few hundred milliseconds and an evaluator two transactions per score: 0.4–0.8 ms of CPU each here,
+ * against 1.8–2.2 ms in pure JS (an 8 KB transaction, measured in process).
  */
 import { type Hex, serializeTransaction, type TransactionSerializable } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
