@@ -31,7 +31,8 @@ export function testAuditor(deployment: DeploymentFile): TestAuditor {
     round: DEFAULT_POQ_ROUND_PARAMS,
     seedDelayBlocks: DEVNET_OTR_PARAMS.spotcheck.seedDelayBlocks,
     pollMs: 1000,
-    logger: nodeLogger("settler", "silent"),
+    // Its failed passes (warnings) reach the test's output.
+    logger: nodeLogger("settler", "warn"),
     mode: "audit",
   });
   return {
