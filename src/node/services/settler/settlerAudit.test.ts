@@ -1,8 +1,8 @@
 /**
  * The settler in audit mode catches a settler that lies, on a real chain: a made-up reward root posted
  * for an epoch whose batch holds receipts, and one posted for an epoch without any, are both reported as
- * disagreeing; an epoch nobody posted for stays empty. (That an honest settlement always agrees is
- * asserted on the devnet: test/e2e/epochs.test.ts.)
+ * disagreeing; an epoch nobody posted for stays empty. (That an honest settlement agrees was checked on
+ * the devnet by hand, not here.)
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
