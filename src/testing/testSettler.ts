@@ -11,7 +11,7 @@ import type { DeploymentFile } from "../chain/deploymentFile.ts";
 import { nodeLogger } from "../node/observability.ts";
 import { createSettler, type SettlerNode } from "../node/services/settler/settlerService.ts";
 import { DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
-import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
+import { DEFAULT_POQ_ROUND_PARAMS, type PoqRoundParams } from "../protocol/params/poq.ts";
 
 export interface TestSettler {
   readonly node: SettlerNode;
@@ -20,7 +20,7 @@ export interface TestSettler {
   /** Each epoch it has handled, with its status (posted, claimed, empty; an auditor's agrees, disagrees). */
   statuses(): Promise<Map<number, string>>;
   /** Epoch e as `GET /v1/epochs/{e}` gives it. */
-  epoch(e: number): Promise<{ root: string | null; inputs: EpochInputsView }>;
+  epoch(e: number): Promise<{ root: string | null; rounds: unknown[]; inputs: EpochInputsView }>;
 }
 
 /** The parts of an epoch's recorded inputs the tests read. */
@@ -28,17 +28,25 @@ export interface EpochInputsView {
   readonly receipts: unknown[];
   readonly evaluators: string[];
   readonly fishermen: { fisherman: string; stake: string }[];
+  readonly reveals: Record<string, unknown>;
 }
 
-/** An auditing settler (`settler` absent) or one that settles from `settler`'s account. */
-export function testSettler(deployment: DeploymentFile, settler?: ChainClients): TestSettler {
+/**
+ * An auditing settler (`settler` absent) or one that settles from `settler`'s account; with the default
+ * PoQ round unless `round` is given.
+ */
+export function testSettler(
+  deployment: DeploymentFile,
+  o: { readonly settler?: ChainClients; readonly round?: PoqRoundParams } = {},
+): TestSettler {
+  const settler = o.settler;
   const chain = settler ?? clientsFor(deployment.rpcUrl, deployment.chainId, generatePrivateKey());
   const node = createSettler({
     dataDir: mkdtempSync(join(tmpdir(), "verinfer-settler-")),
     chain,
     deployment,
     poea: DEVNET_OTR_PARAMS.poea,
-    round: DEFAULT_POQ_ROUND_PARAMS,
+    round: o.round ?? DEFAULT_POQ_ROUND_PARAMS,
     seedDelayBlocks: DEVNET_OTR_PARAMS.spotcheck.seedDelayBlocks,
     pollMs: 1000,
     logger: nodeLogger("settler", "silent"),

@@ -5,17 +5,31 @@
  * epochs an honest settler posted agree, though the auditor recomputes them after registrations and
  * stakes have changed.
  */
-import type { Hex } from "viem";
+import { bytesToHex, type Hex } from "viem";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { advanceTime, send } from "../../../chain/clients.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
-import { epochsAbi, registryAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
-import { batchInfo, epochAt, revealEnd, type ScoreClock, scoreClock } from "../../../chain/postedBatches.ts";
+import {
+  epochsAbi,
+  registryAbi,
+  scoreCommitsAbi,
+  verinferTokenAbi,
+} from "../../../chain/generated/contracts.ts";
+import {
+  batchInfo,
+  epochAt,
+  epochEnd,
+  revealEnd,
+  type ScoreClock,
+  scoreClock,
+} from "../../../chain/postedBatches.ts";
 import { keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../../protocol/params/otr.ts";
+import { DEFAULT_POQ_ROUND_PARAMS } from "../../../protocol/params/poq.ts";
+import { encodeScores, type ReceiptScore, scoreCommitment } from "../../../protocol/poq/networkEpoch.ts";
 import { type DevChain, startDevChain, TOKEN } from "../../../testing/devChain.ts";
 import { posterRig } from "../../../testing/posterRig.ts";
-import { testSettler } from "../../../testing/testSettler.ts";
+import { type TestSettler, testSettler } from "../../../testing/testSettler.ts";
 
 let dev: DevChain;
 let clock: ScoreClock;
@@ -72,14 +86,45 @@ async function passRevealOf(e: number): Promise<void> {
   await dev.owner.public.request({ method: "anvil_mine", params: ["0x5"] } as never);
 }
 
-/** Posts a batch of `receipts` of the dev worker's receipts; returns the epoch it was posted in. */
-async function postBatch(receipts: number, rig = posterRig(dev, receipts)): Promise<number> {
+/** Posts a batch of `receipts` of the dev worker's receipts; returns it and the epoch it was posted in. */
+async function postBatch(
+  receipts: number,
+  rig = posterRig(dev, receipts),
+): Promise<{ batch: number; epoch: number }> {
   const before = rig.posted.length;
   rig.seal();
   while (rig.posted.length === before) await rig.poster.step();
-  const index = rig.posted[rig.posted.length - 1] as number;
-  return epochAt(clock, (await batchInfo(dev.owner, dev.d.rollup, index)).postedAt);
+  const batch = rig.posted[rig.posted.length - 1] as number;
+  return { batch, epoch: epochAt(clock, (await batchInfo(dev.owner, dev.d.rollup, batch)).postedAt) };
 }
+
+/** Moves the chain to `time` (seconds), if it is not there yet. */
+async function moveTo(time: number): Promise<void> {
+  const now = Number((await dev.owner.public.getBlock()).timestamp);
+  if (now < time) await advanceTime(dev.owner, time - now);
+}
+
+/** Each evaluator (by dev account) commits, then reveals, its scores of epoch e's receipts. */
+async function commitAndReveal(e: number, scores: Map<number, ReceiptScore[]>): Promise<void> {
+  const salt = `0x${"5a".repeat(32)}` as Hex;
+  await moveTo(epochEnd(clock, e));
+  for (const [i, s] of scores) {
+    const c = dev.clientsOf(i);
+    const commitment = scoreCommitment(BigInt(e), c.wallet.account.address, encodeScores(s), salt);
+    await send(c, dev.d.scoreCommits as Hex, scoreCommitsAbi, "commit", [BigInt(e), commitment]);
+  }
+  await moveTo(epochEnd(clock, e) + clock.commitSeconds);
+  for (const [i, s] of scores)
+    await send(dev.clientsOf(i), dev.d.scoreCommits as Hex, scoreCommitsAbi, "reveal", [
+      BigInt(e),
+      bytesToHex(encodeScores(s)),
+      salt,
+    ]);
+}
+
+/** Scores of a batch's receipts at positions 0..n-1. */
+const scored = (batch: number, values: number[]): ReceiptScore[] =>
+  values.map((score, position) => ({ batch, position, score }));
 
 /** Registers dev account i as evaluator (2) or fisherman (3), or adds to its stake, from a faucet mint. */
 async function stake(i: number, role: 2 | 3, amount: bigint, register = true): Promise<string> {
@@ -104,7 +149,7 @@ describe("settler audit", () => {
     await postMadeUpRoot(0);
     // A later epoch holds a posted batch of the dev worker's receipts, and gets a made-up root too.
     await passRevealOf(0);
-    const withReceipts = await postBatch(2);
+    const { epoch: withReceipts } = await postBatch(2);
     expect(withReceipts).toBeGreaterThan(0);
     await postMadeUpRoot(withReceipts);
     await passRevealOf(withReceipts);
@@ -132,22 +177,44 @@ describe("settler audit", () => {
   }, 120_000);
 
   it("agrees with every epoch an honest settler posted, recomputed after registrations and stakes changed", async () => {
-    const settler = testSettler(deploymentOf(dev), dev.owner);
-    const auditor = testSettler(deploymentOf(dev));
+    // With an aggregator that weighs evaluators by trust, each epoch depends on every one before it.
+    const round = { ...DEFAULT_POQ_ROUND_PARAMS, aggregator: "hardened-trust" } as const;
+    const settler = testSettler(deploymentOf(dev), { settler: dev.owner, round });
+    const auditor = testSettler(deploymentOf(dev), { round });
     try {
-      // Epoch a: one evaluator, one fisherman, a batch of three receipts; settled at once.
+      // Epoch a: three evaluators (the third far from the others), one fisherman, a batch of three
+      // receipts, scored; settled at once.
       const e1 = await stake(3, 2, TOKEN);
+      const e2 = await stake(6, 2, TOKEN);
+      const e3 = await stake(8, 2, TOKEN);
       const f1 = await stake(4, 3, 5n * TOKEN);
       const rig = posterRig(dev, 3);
-      const a = await postBatch(3, rig);
+      const { batch: first, epoch: a } = await postBatch(3, rig);
+      await commitAndReveal(
+        a,
+        new Map([
+          [3, scored(first, [7.5, 6, 9])],
+          [6, scored(first, [7, 6.5, 8.5])],
+          [8, scored(first, [2, 1, 3])],
+        ]),
+      );
       await passRevealOf(a);
       await stepUntil(settler.node, async () => (await settler.statuses()).get(a) === "posted");
-      // Then the registry changes: a second fisherman and evaluator, and more stake for the first.
+      // Then the registry changes: a fourth evaluator, a second fisherman, more stake for the first.
+      const e4 = await stake(7, 2, TOKEN);
       const f2 = await stake(5, 3, 2n * TOKEN);
-      const e2 = await stake(6, 2, TOKEN);
       await stake(4, 3, 7n * TOKEN, false);
-      // Epoch b: a batch of three more, settled with the new registry.
-      const b = await postBatch(3, rig);
+      // Epoch b: a batch of three more, scored by the first three only; settled with the new registry and
+      // the trust that epoch a left.
+      const { batch: second, epoch: b } = await postBatch(3, rig);
+      await commitAndReveal(
+        b,
+        new Map([
+          [3, scored(second, [8, 8, 4])],
+          [6, scored(second, [7.5, 8.5, 4.5])],
+          [8, scored(second, [1, 2, 9])],
+        ]),
+      );
       await passRevealOf(b);
       await stepUntil(settler.node, async () => (await settler.statuses()).get(b) === "posted");
 
@@ -156,10 +223,10 @@ describe("settler audit", () => {
       const statuses = await auditor.statuses();
       for (let e = 0; e <= b; e++) expect(statuses.get(e)).toBe(e === a || e === b ? "agrees" : "empty");
       for (const [e, evaluators, fishermen] of [
-        [a, [e1], [[f1, 5n * TOKEN]]],
+        [a, [e1, e2, e3], [[f1, 5n * TOKEN]]],
         [
           b,
-          [e1, e2],
+          [e1, e2, e3, e4],
           [
             [f1, 12n * TOKEN],
             [f2, 2n * TOKEN],
@@ -170,11 +237,21 @@ describe("settler audit", () => {
         const settled = await settler.epoch(e);
         expect(audited.root).toBe(settled.root);
         expect(audited.inputs.receipts).toHaveLength(3);
+        expect(Object.keys(audited.inputs.reveals)).toHaveLength(3);
+        expect(audited.rounds.length).toBeGreaterThan(0);
         expect(audited.inputs.evaluators.map((x) => x.toLowerCase())).toEqual(evaluators);
         expect(audited.inputs.fishermen.map((x) => [x.fisherman.toLowerCase(), BigInt(x.stake)])).toEqual(
           fishermen,
         );
       }
+      // The rounds moved trust (the third evaluator is far from consensus), and both agree on it.
+      const trust = async (x: TestSettler) =>
+        (await x.node.app.inject({ method: "GET", url: "/v1/trust" })).json().evaluators as {
+          weight: number;
+        }[];
+      const weights = (await trust(settler)).map((x) => x.weight);
+      expect(new Set(weights).size).toBeGreaterThan(1);
+      expect((await trust(auditor)).map((x) => x.weight)).toEqual(weights);
       const metrics = (await auditor.node.app.inject({ method: "GET", url: "/metrics" })).body;
       expect(metrics).toMatch(/verinfer_settler_epochs_total\{outcome="agrees"\} 2/);
       expect(metrics).not.toMatch(/outcome="disagrees"/);
