@@ -20,7 +20,7 @@ import { devReceipt, devRegistry, ENCLAVE_KEY } from "./devWorker.ts";
 /** A poster over a fresh store, its log lines kept, and a way to seal batches of `perBatch` receipts. */
 export function posterRig(dev: DevChain, perBatch: number) {
   const store = ReceiptStore.open(join(mkdtempSync(join(tmpdir(), "verinfer-poster-")), "r.sqlite"));
-  const lines: { msg: string; outcome?: string; batch?: number }[] = [];
+  const lines: { msg: string; outcome?: string; batch?: number; tx?: string; replaced?: string }[] = [];
   const logger = pino(
     { level: "info" },
     new Writable({

@@ -1,8 +1,10 @@
 /**
  * The batch poster against a real anvil: it sends sealed batches back to back and learns they are
  * posted from the rollup's `BatchPosted` events (no receipt polling), and a send the chain dropped
- * (an anvil that lost its mempool) is noticed after a few blocks and sent again, posting the batch once.
+ * (an anvil that lost its mempool) is noticed after a few blocks and sent again, posting the batch once;
+ * one that blocks leave pending is replaced under its nonce with higher fees.
  */
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { type DevChain, startDevChain } from "../../../testing/devChain.ts";
@@ -73,6 +75,48 @@ describe("BatchPoster", () => {
       await rpc("evm_setAutomine", [true]);
     }
     expect(store.batch(batch.index)?.status).toBe("posted");
+    expect(posted).toEqual([batch.index]);
+    expect(await batchCount()).toBe(batch.index + 1);
+  }, 60_000);
+
+  it("replaces a send that blocks leave pending with one under its nonce paying more, and posts it once", async () => {
+    const { store, poster, posted, lines, seal } = posterOn(2);
+    const before = await batchCount();
+    for (let i = 0; i < before; i++) seal();
+    await poster.step();
+    const batch = seal();
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await poster.step();
+      // Blocks too small for it keep the send pending (anvil drops a send priced under the base fee
+      // instead of keeping it, so a full chain stands in for a fee spike here).
+      await rpc("evm_setBlockGasLimit", ["0x30000"]);
+      const pool = (await rpc("txpool_content")) as {
+        pending: Record<string, Record<string, { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex }>>;
+      };
+      const [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
+      for (let b = 0; b < 5; b++) {
+        await rpc("anvil_mine", ["0x1"]);
+        // At the fifth block the poster looks the send up, finds it pending and replaces it.
+        if (b === 4) await rpc("evm_setBlockGasLimit", ["0x1c9c380"]);
+        await poster.step();
+      }
+      const bumped = lines.filter((l) => l.msg === "batch transaction re-sent with higher fees");
+      expect(bumped).toMatchObject([{ batch: batch.index, replaced: first?.hash }]);
+      const replacement = (bumped[0] as { tx: Hex }).tx;
+      await rpc("anvil_mine", ["0x1"]);
+      await poster.step();
+      expect(store.batch(batch.index)).toMatchObject({ status: "posted", postedTx: replacement });
+      // The replacement took the first send's nonce and pays at least an eighth more.
+      const mined = await dev.owner.public.getTransaction({ hash: replacement });
+      expect(mined.nonce).toBe(Number(first?.nonce));
+      expect(mined.maxPriorityFeePerGas).toBeGreaterThan(
+        (BigInt(first?.maxPriorityFeePerGas ?? 0) * 9n) / 8n,
+      );
+    } finally {
+      await rpc("evm_setBlockGasLimit", ["0x1c9c380"]);
+      await rpc("evm_setAutomine", [true]);
+    }
     expect(posted).toEqual([batch.index]);
     expect(await batchCount()).toBe(batch.index + 1);
   }, 60_000);

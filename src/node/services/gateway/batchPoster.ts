@@ -4,7 +4,7 @@
  * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
-import { type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
+import { type Block, type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
@@ -32,14 +32,32 @@ export function storedBatchTree(
   return { tree, receipts };
 }
 
+/** What a transaction offers to pay per gas: EIP-1559 fees, or a legacy chain's gas price. */
+type Fees =
+  | { readonly maxFeePerGas: bigint; readonly maxPriorityFeePerGas: bigint }
+  | { readonly gasPrice: bigint };
+
 /** A batch transaction sent and not yet seen posted. */
 interface InFlight {
-  readonly tx: Hex;
+  /** The latest send (a fee bump replaces it under the same nonce). */
+  tx: Hex;
+  fees: Fees;
+  readonly nonce: number;
+  readonly args: readonly [bigint, Hex, number, Hex];
+  readonly gas: bigint;
   readonly count: number;
   readonly bytes: number;
   /** New blocks followed since it was sent (or last looked up) without its `BatchPosted` event. */
   blocksUnseen: number;
 }
+
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
+/** The most a transaction pays per gas, and what it offers the block producer. */
+const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
+const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
+
+/** A replacement must offer at least this much more than the send it replaces (geth asks 10%). */
+const bump = (x: bigint) => x + x / 8n + 1n;
 
 /** New blocks without its event after which a send is looked up (reverted, dropped, or still pending). */
 const STALE_AFTER_BLOCKS = 5;
@@ -67,6 +85,16 @@ export class BatchPoster {
   private readonly sending = new Map<number, InFlight>();
   /** The index the next send posts (the rollup's batch count plus what is in flight); null until read. */
   private nextIndex: number | null = null;
+  /**
+   * The account's next nonce, counted here (the gateway's account sends nothing else while it runs):
+   * with nonce, gas and fees given, a send is one `eth_sendRawTransaction`, not a fill and a send.
+   * Null until read from the chain's pending count (after a restart or a failed send).
+   */
+  private nonce: number | null = null;
+  /** The priority fee offered; null until read (again at each fee bump: the market may have moved). */
+  private tip: bigint | null = null;
+  /** The latest block a pass read. */
+  private head: Block | null = null;
 
   constructor(
     private readonly store: ReceiptStore,
@@ -86,11 +114,12 @@ export class BatchPoster {
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
       await this.postSealed();
       // Events and chain time change only with a new block: the chain is followed once per block, not
-      // on every tick (one RPC call per idle tick instead of four).
+      // on every tick (one RPC call per idle tick).
       const head = await this.chain.public.getBlock();
+      this.head = head;
       if (head.number === this.followed) return;
       await this.followRollup(head.number);
-      await this.checkInFlight(head.number);
+      await this.checkInFlight(head);
       for (const b of this.store.batchesIn("posted")) {
         let end = this.windowEnds.get(b.index);
         if (end === undefined) {
@@ -194,8 +223,17 @@ export class BatchPoster {
       next = Number((await this.read("batchCount", [])) as bigint);
       for (const index of this.sending.keys()) next = Math.max(next, index + 1);
     }
+    let nonce =
+      this.nonce ??
+      (await this.chain.public.getTransactionCount({
+        address: this.chain.wallet.account.address,
+        blockTag: "pending",
+      }));
     // Until this pass has sent all it meant to, a failure makes the next one read the chain again.
     this.nextIndex = null;
+    this.nonce = null;
+    // Fees from the last head read (a block old at most: twice its base fee leaves room for the next).
+    const fees = await this.feesAt(this.head ?? (await this.chain.public.getBlock()));
     for (const { index, root } of sealed) {
       if (index < next) {
         await this.recognise(index, root);
@@ -203,17 +241,71 @@ export class BatchPoster {
       }
       if (index > next) throw new Error(`batch ${index} is sealed but the chain holds only ${next} batches`);
       const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
-      const tx = await this.chain.wallet.writeContract({
-        address: this.rollup,
-        abi: rollupAbi,
-        functionName: "postBatch",
-        args: [BigInt(index), root, count, bytesToHex(data)],
+      const sent = {
+        nonce,
+        fees,
+        args: [BigInt(index), root, count, bytesToHex(data)] as const,
         gas: 300_000n + 20n * BigInt(data.length),
-      } as never);
-      this.sending.set(index, { tx, count, bytes: data.length, blocksUnseen: 0 });
+        count,
+        bytes: data.length,
+        blocksUnseen: 0,
+      };
+      this.sending.set(index, { ...sent, tx: await this.send(sent) });
       next++;
+      nonce++;
     }
     this.nextIndex = next;
+    this.nonce = nonce;
+  }
+
+  /** Signs and sends a batch's `postBatch` with everything given: one RPC call. */
+  private send(x: Omit<InFlight, "tx" | "count" | "bytes" | "blocksUnseen">): Promise<Hex> {
+    return this.chain.wallet.writeContract({
+      address: this.rollup,
+      abi: rollupAbi,
+      functionName: "postBatch",
+      args: x.args,
+      gas: x.gas,
+      nonce: x.nonce,
+      chainId: this.chain.chain.id,
+      ...x.fees,
+    } as never);
+  }
+
+  /** Fees for a send now: twice the head's base fee plus the tip (a legacy chain's gas price). */
+  private async feesAt(head: Block): Promise<Fees> {
+    if (head.baseFeePerGas === null) return { gasPrice: await this.chain.public.getGasPrice() };
+    this.tip ??= await this.chain.public.estimateMaxPriorityFeePerGas();
+    return { maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip };
+  }
+
+  /**
+   * Replaces every send in flight (same nonce, same call) with fees raised by an eighth at least, and to
+   * what the head asks now: the oldest has waited too long, so the ones behind it wait on it too.
+   */
+  private async bumpFees(head: Block): Promise<void> {
+    this.tip = null;
+    const now = await this.feesAt(head);
+    for (const [index, sent] of this.sending) {
+      const fees: Fees =
+        "gasPrice" in now
+          ? { gasPrice: maxOf(bump(priceOf(sent.fees)), now.gasPrice) }
+          : {
+              maxPriorityFeePerGas: maxOf(bump(tipOf(sent.fees)), now.maxPriorityFeePerGas),
+              maxFeePerGas: maxOf(bump(priceOf(sent.fees)), now.maxFeePerGas),
+            };
+      try {
+        const tx = await this.send({ ...sent, fees });
+        this.logger.warn(
+          { batch: index, replaced: sent.tx, tx, fees },
+          "batch transaction re-sent with higher fees",
+        );
+        Object.assign(sent, { tx, fees, blocksUnseen: 0 });
+      } catch (error) {
+        // Mined meanwhile (its nonce is used) or refused: its event, or the next look-up, settles it.
+        this.logger.warn({ batch: index, err: (error as Error).message }, "fee bump not sent");
+      }
+    }
   }
 
   /** A `BatchPosted` event: the batch is on chain (ours if the root is; the store keeps it once). */
@@ -240,7 +332,7 @@ export class BatchPoster {
    * (an anvil restarted empty), everything in flight is forgotten and the next pass reads the batch
    * count and sends again from there (a stale send that still lands just reverts on its index).
    */
-  private async checkInFlight(head: bigint): Promise<void> {
+  private async checkInFlight(head: Block): Promise<void> {
     const oldest = this.sending.entries().next();
     if (oldest.done) return;
     const [index, sent] = oldest.value;
@@ -262,7 +354,8 @@ export class BatchPoster {
         },
       ));
     if (known && mined === null) {
-      this.logger.warn({ batch: index, tx: sent.tx, head }, "batch transaction still pending");
+      this.logger.warn({ batch: index, tx: sent.tx, head: head.number }, "batch transaction still pending");
+      await this.bumpFees(head);
       return;
     }
     this.logger.warn(
@@ -271,6 +364,7 @@ export class BatchPoster {
     );
     this.sending.clear();
     this.nextIndex = null;
+    this.nonce = null;
   }
 
   /** A batch sealed before a restart: its data re-encoded from the store, its root checked. */
