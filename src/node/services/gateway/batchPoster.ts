@@ -8,7 +8,6 @@ import { type Block, type Hex, TransactionNotFoundError, TransactionReceiptNotFo
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
-import { postingLog } from "../../../chain/postedBatches.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { encodeBatchData } from "../../../protocol/rollup/batchData.ts";
@@ -235,10 +234,9 @@ export class BatchPoster {
     // Fees from the last head read (a block old at most: twice its base fee leaves room for the next).
     const fees = await this.feesAt(this.head ?? (await this.chain.public.getBlock()));
     for (const { index, root } of sealed) {
-      if (index < next) {
-        await this.recognise(index, root);
-        continue;
-      }
+      // Already on chain (sent before a restart, or by a send whose answer was lost): its `BatchPosted`
+      // event, which this pass reads next, marks it ours, or stops the poster if the root is not.
+      if (index < next) continue;
       if (index > next) throw new Error(`batch ${index} is sealed but the chain holds only ${next} batches`);
       const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
       const sent = {
@@ -308,7 +306,11 @@ export class BatchPoster {
     }
   }
 
-  /** A `BatchPosted` event: the batch is on chain (ours if the root is; the store keeps it once). */
+  /**
+   * A `BatchPosted` event: the batch is on chain, ours if the root is (the store keeps it once). After a
+   * restart the events are read from the deployment's block, so a batch posted just before a crash is
+   * found here too.
+   */
   private seenPosted(index: number, root: Hex, tx: Hex): void {
     const batch = this.store.batch(index);
     if (batch?.status !== "sealed") return; // already marked (re-read after a restart) or not ours
@@ -320,11 +322,15 @@ export class BatchPoster {
     this.store.markPosted(index, tx);
     this.sending.delete(index);
     this.unposted.delete(index);
+    if (!sent) {
+      this.logger.info(
+        { batch: index, tx },
+        "batch found on chain (sent before a restart, or its send's answer was lost)",
+      );
+      return;
+    }
     this.on.posted(index);
-    this.logger.info(
-      { batch: index, count: sent?.count ?? batch.count, bytes: sent?.bytes, tx },
-      "batch posted",
-    );
+    this.logger.info({ batch: index, count: sent.count, bytes: sent.bytes, tx }, "batch posted");
   }
 
   /**
@@ -371,19 +377,5 @@ export class BatchPoster {
   private fromStore(index: number): { data: Uint8Array; count: number } {
     const { receipts } = storedBatchTree(this.store, index);
     return { data: encodeBatchData(receipts.map((r) => r.signed)), count: receipts.length };
-  }
-
-  /** A batch posted before a crash (or by a send whose receipt was lost): the same root is ours. */
-  private async recognise(index: number, root: Hex): Promise<void> {
-    const existing = (await this.read("batch", [BigInt(index)])) as { root: Hex };
-    if (existing.root.toLowerCase() !== root.toLowerCase())
-      throw new Error(
-        `batch ${index} on chain has root ${existing.root}, ours is ${root}: refusing to continue`,
-      );
-    const tx =
-      (await postingLog(this.chain, this.rollup, index))?.transactionHash ?? (`0x${"0".repeat(64)}` as Hex);
-    this.store.markPosted(index, tx);
-    this.unposted.delete(index);
-    this.logger.info({ batch: index, tx }, "batch found on chain (posted before a restart)");
   }
 }
