@@ -10,7 +10,7 @@ const problemsOf = (f: () => unknown) => {
   return "";
 };
 
-describe("evaluator and settler configs", () => {
+describe("node configs", () => {
   it("resolve defaults < environment < flags", () => {
     const env = { VERINFER_EVALUATOR_EVALUATOR: "alignment:rouge-l", VERINFER_EVALUATOR_PORT: "9300" };
     const c = resolveRoleConfig("evaluator", undefined, env, {
@@ -40,6 +40,17 @@ describe("evaluator and settler configs", () => {
     expect(
       resolveRoleConfig("settler", undefined, audit, { dataDir: "d", deployment: "dep.json" }),
     ).toMatchObject({ mode: "audit" });
+  });
+
+  it("give the gateway a fee ceiling from the environment, and refuse one that is not positive", () => {
+    const base = { dataDir: "d", deployment: "dep.json", keyFile: "k", workers: ["http://127.0.0.1:8601"] };
+    expect(resolveRoleConfig("gateway", undefined, {}, base).maxFeeGwei).toBeUndefined();
+    expect(
+      resolveRoleConfig("gateway", undefined, { VERINFER_GATEWAY_MAX_FEE_GWEI: "2.5" }, base).maxFeeGwei,
+    ).toBe(2.5);
+    expect(
+      problemsOf(() => resolveRoleConfig("gateway", undefined, { VERINFER_GATEWAY_MAX_FEE_GWEI: "0" }, base)),
+    ).toMatch(/maxFeeGwei/);
   });
 
   it("report every problem at once", () => {

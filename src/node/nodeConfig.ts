@@ -85,6 +85,11 @@ export const GATEWAY_CONFIG = z
     openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
     maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
     refreshMs: z.coerce.number().int().min(100).default(2000),
+    /**
+     * The most a batch transaction offers per gas, in gwei; none: whatever the chain asks (twice the base
+     * fee plus the tip). Above it batches wait, and an unposted promise can cost the sequencer's bond.
+     */
+    maxFeeGwei: z.coerce.number().positive().optional(),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),
     /** A settler (`verinfer node settler`): its epochs' PoQ quality and cost per token weigh routing. */

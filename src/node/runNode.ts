@@ -134,6 +134,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
     refreshMs: c.refreshMs,
+    ...(c.maxFeeGwei ? { maxFeePerGas: BigInt(Math.round(c.maxFeeGwei * 1e9)) } : {}),
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,

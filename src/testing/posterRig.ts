@@ -17,8 +17,11 @@ import { type SealedBatch, Sequencer } from "../protocol/rollup/sequencer.ts";
 import { type DevChain, TOKEN } from "./devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY } from "./devWorker.ts";
 
-/** A poster over a fresh store, its log lines kept, and a way to seal batches of `perBatch` receipts. */
-export function posterRig(dev: DevChain, perBatch: number) {
+/**
+ * A poster over a fresh store, its log lines kept, and a way to seal batches of `perBatch` receipts; with
+ * a fee ceiling if `maxFeePerGas` is given.
+ */
+export function posterRig(dev: DevChain, perBatch: number, maxFeePerGas?: bigint) {
   const store = ReceiptStore.open(join(mkdtempSync(join(tmpdir(), "verinfer-poster-")), "r.sqlite"));
   const lines: { msg: string; outcome?: string; batch?: number; tx?: string; replaced?: string }[] = [];
   const logger = pino(
@@ -38,6 +41,7 @@ export function posterRig(dev: DevChain, perBatch: number) {
     logger,
     { posted: (i) => posted.push(i), forced: () => {} },
     deployedFrom(dev.d),
+    { maxFeePerGas },
   );
   const chainId = BigInt(dev.chain.chainId);
   const registry = devRegistry(chainId, dev.d.rollup, 10n * TOKEN, 10n * TOKEN);

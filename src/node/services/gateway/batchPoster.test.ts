@@ -2,7 +2,7 @@
  * The batch poster against a real anvil: it sends sealed batches back to back and learns they are
  * posted from the rollup's `BatchPosted` events (no receipt polling), and a send the chain dropped
  * (an anvil that lost its mempool) is noticed after a few blocks and sent again, posting the batch once;
- * one that blocks leave pending is replaced under its nonce with higher fees.
+ * one that blocks leave pending is replaced under its nonce with higher fees, up to a fee ceiling.
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,45 +79,67 @@ describe("BatchPoster", () => {
     expect(await batchCount()).toBe(batch.index + 1);
   }, 60_000);
 
-  it("replaces a send that blocks leave pending with one under its nonce paying more, and posts it once", async () => {
-    const { store, poster, posted, lines, seal } = posterOn(2);
+  /** A transaction in anvil's pool (`txpool_content`). */
+  type PoolEntry = { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex };
+
+  /**
+   * Seals a batch and sends it into blocks too small for it, which keep it pending (anvil drops a send
+   * priced under the base fee instead of keeping it, so a full chain stands in for a fee spike here);
+   * after five blocks, when the poster looks it up, blocks fit again. Returns the first send.
+   */
+  async function stuckSend(rig: ReturnType<typeof posterRig>) {
     const before = await batchCount();
-    for (let i = 0; i < before; i++) seal();
-    await poster.step();
-    const batch = seal();
+    for (let i = 0; i < before; i++) rig.seal();
+    await rig.poster.step();
+    const batch = rig.seal();
+    let first: PoolEntry | undefined;
     await rpc("evm_setAutomine", [false]);
     try {
-      await poster.step();
-      // Blocks too small for it keep the send pending (anvil drops a send priced under the base fee
-      // instead of keeping it, so a full chain stands in for a fee spike here).
+      await rig.poster.step();
       await rpc("evm_setBlockGasLimit", ["0x30000"]);
-      const pool = (await rpc("txpool_content")) as {
-        pending: Record<string, Record<string, { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex }>>;
-      };
-      const [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
+      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
+      [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
       for (let b = 0; b < 5; b++) {
         await rpc("anvil_mine", ["0x1"]);
-        // At the fifth block the poster looks the send up, finds it pending and replaces it.
         if (b === 4) await rpc("evm_setBlockGasLimit", ["0x1c9c380"]);
-        await poster.step();
+        await rig.poster.step(); // at the fifth block: looked up, found pending
       }
-      const bumped = lines.filter((l) => l.msg === "batch transaction re-sent with higher fees");
-      expect(bumped).toMatchObject([{ batch: batch.index, replaced: first?.hash }]);
-      const replacement = (bumped[0] as { tx: Hex }).tx;
       await rpc("anvil_mine", ["0x1"]);
-      await poster.step();
-      expect(store.batch(batch.index)).toMatchObject({ status: "posted", postedTx: replacement });
-      // The replacement took the first send's nonce and pays at least an eighth more.
-      const mined = await dev.owner.public.getTransaction({ hash: replacement });
-      expect(mined.nonce).toBe(Number(first?.nonce));
-      expect(mined.maxPriorityFeePerGas).toBeGreaterThan(
-        (BigInt(first?.maxPriorityFeePerGas ?? 0) * 9n) / 8n,
-      );
+      await rig.poster.step();
     } finally {
       await rpc("evm_setBlockGasLimit", ["0x1c9c380"]);
       await rpc("evm_setAutomine", [true]);
     }
-    expect(posted).toEqual([batch.index]);
+    expect(rig.store.batch(batch.index)?.status).toBe("posted");
+    expect(rig.posted).toEqual([batch.index]);
     expect(await batchCount()).toBe(batch.index + 1);
+    return { batch, first: first as PoolEntry };
+  }
+
+  it("replaces a send that blocks leave pending with one under its nonce paying more, and posts it once", async () => {
+    const rig = posterOn(2);
+    const { batch, first } = await stuckSend(rig);
+    const bumped = rig.lines.filter((l) => l.msg === "batch transaction re-sent with higher fees");
+    expect(bumped).toMatchObject([{ batch: batch.index, replaced: first.hash }]);
+    // The replacement is what was mined: the first send's nonce, at least an eighth more in tip.
+    const replacement = (bumped[0] as { tx: Hex }).tx;
+    expect(rig.store.batch(batch.index)?.postedTx).toBe(replacement);
+    const mined = await dev.owner.public.getTransaction({ hash: replacement });
+    expect(mined.nonce).toBe(Number(first.nonce));
+    expect(mined.maxPriorityFeePerGas).toBeGreaterThan((BigInt(first.maxPriorityFeePerGas) * 9n) / 8n);
+  }, 60_000);
+
+  it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {
+    // A ceiling under what the poster would offer (twice the base fee plus the tip), above the base fee.
+    const { baseFeePerGas } = await dev.owner.public.getBlock();
+    const ceiling = ((baseFeePerGas as bigint) * 3n) / 2n;
+    const rig = posterRig(dev, 2, ceiling);
+    const { batch, first } = await stuckSend(rig);
+    expect(rig.lines.filter((l) => l.msg === "batch transaction re-sent with higher fees")).toEqual([]);
+    expect(
+      rig.lines.filter((l) => l.msg === "batch transaction pending at the fee ceiling; waiting"),
+    ).toMatchObject([{ batch: batch.index, tx: first.hash }]);
+    expect(rig.store.batch(batch.index)?.postedTx).toBe(first.hash);
+    expect((await dev.owner.public.getTransaction({ hash: first.hash })).maxFeePerGas).toBe(ceiling);
   }, 60_000);
 });

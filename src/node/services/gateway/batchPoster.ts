@@ -51,6 +51,7 @@ interface InFlight {
 }
 
 const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
+const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
 /** The most a transaction pays per gas, and what it offers the block producer. */
 const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
 const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
@@ -108,6 +109,10 @@ export class BatchPoster {
     },
     /** The first block with the rollup's events (the deployment's). */
     fromBlock: bigint,
+    private readonly o: {
+      /** The most a send offers per gas (wei): above it a batch waits; none, what the chain asks. */
+      readonly maxFeePerGas?: bigint | undefined;
+    } = {},
   ) {
     this.rollupEvents = new EventCursor(fromBlock);
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
@@ -270,11 +275,26 @@ export class BatchPoster {
     } as never);
   }
 
-  /** Fees for a send now: twice the head's base fee plus the tip (a legacy chain's gas price). */
+  /**
+   * Fees for a send now: twice the head's base fee plus the tip (a legacy chain's gas price), never
+   * above the ceiling.
+   */
   private async feesAt(head: Block): Promise<Fees> {
-    if (head.baseFeePerGas === null) return { gasPrice: await this.chain.public.getGasPrice() };
+    if (head.baseFeePerGas === null) return this.capped({ gasPrice: await this.chain.public.getGasPrice() });
     this.tip ??= await this.chain.public.estimateMaxPriorityFeePerGas();
-    return { maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip };
+    return this.capped({ maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip });
+  }
+
+  /** `f` held to the fee ceiling, if there is one. */
+  private capped(f: Fees): Fees {
+    const cap = this.o.maxFeePerGas;
+    if (cap === undefined) return f;
+    return "gasPrice" in f
+      ? { gasPrice: minOf(f.gasPrice, cap) }
+      : {
+          maxFeePerGas: minOf(f.maxFeePerGas, cap),
+          maxPriorityFeePerGas: minOf(f.maxPriorityFeePerGas, cap),
+        };
   }
 
   /**
@@ -285,13 +305,23 @@ export class BatchPoster {
     this.tip = null;
     const now = await this.feesAt(head);
     for (const [index, sent] of this.sending) {
-      const fees: Fees =
+      const fees = this.capped(
         "gasPrice" in now
           ? { gasPrice: maxOf(bump(priceOf(sent.fees)), now.gasPrice) }
           : {
               maxPriorityFeePerGas: maxOf(bump(tipOf(sent.fees)), now.maxPriorityFeePerGas),
               maxFeePerGas: maxOf(bump(priceOf(sent.fees)), now.maxFeePerGas),
-            };
+            },
+      );
+      if (priceOf(fees) < bump(priceOf(sent.fees)) || tipOf(fees) < bump(tipOf(sent.fees))) {
+        // A replacement must pay more than the send it replaces, and the ceiling leaves no room.
+        this.logger.warn(
+          { batch: index, tx: sent.tx, maxFeePerGas: this.o.maxFeePerGas },
+          "batch transaction pending at the fee ceiling; waiting",
+        );
+        sent.blocksUnseen = 0;
+        continue;
+      }
       try {
         const tx = await this.send({ ...sent, fees });
         this.logger.warn(
