@@ -1,48 +1,42 @@
-/** The `verinfer` command line. */
-import { attestGroup } from "./attest/index.ts";
-import { chainGroup } from "./chain/index.ts";
-import { dashboardCommand } from "./dashboard/index.ts";
-import { dataGroup } from "./data/index.ts";
-import { devnetGroup } from "./devnet/index.ts";
-import { evalGroup } from "./eval/index.ts";
-import { evaluatorsGroup } from "./evaluators/index.ts";
-import type { GroupSpec } from "./framework/command.ts";
+/**
+ * The `verinfer` command line. Each top-level command's module is imported only when it is run (all of
+ * them for the top-level help): every module goes through tsx's loader, and a node process that loaded
+ * the whole CLI to run one role spent about a second more CPU at start.
+ */
+import type { CommandSpec, GroupSpec } from "./framework/command.ts";
 import { runCli } from "./framework/run.ts";
-import { generateCommand } from "./generate/index.ts";
-import { modelGroup } from "./model/index.ts";
-import { nodeGroup } from "./node/index.ts";
-import { otrGroup } from "./otr/index.ts";
-import { poqGroup } from "./poq/index.ts";
-import { receiptGroup } from "./receipt/index.ts";
-import { serveCommand } from "./serve/index.ts";
-import { traceGroup } from "./trace/index.ts";
-import { zkGroup } from "./zk/index.ts";
 
-/** All commands. */
-export const ROOT: GroupSpec = {
-  name: "verinfer",
-  summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
-  commands: [
-    devnetGroup,
-    nodeGroup,
-    dashboardCommand,
-    generateCommand,
-    serveCommand,
-    modelGroup,
-    traceGroup,
-    evalGroup,
-    poqGroup,
-    otrGroup,
-    chainGroup,
-    zkGroup,
-    attestGroup,
-    receiptGroup,
-    evaluatorsGroup,
-    dataGroup,
-  ],
-};
+/** The top-level commands, in help order, each with how to load it. */
+const COMMANDS: readonly (readonly [string, () => Promise<CommandSpec | GroupSpec>])[] = [
+  ["devnet", async () => (await import("./devnet/index.ts")).devnetGroup],
+  ["node", async () => (await import("./node/index.ts")).nodeGroup],
+  ["dashboard", async () => (await import("./dashboard/index.ts")).dashboardCommand],
+  ["generate", async () => (await import("./generate/index.ts")).generateCommand],
+  ["serve", async () => (await import("./serve/index.ts")).serveCommand],
+  ["model", async () => (await import("./model/index.ts")).modelGroup],
+  ["trace", async () => (await import("./trace/index.ts")).traceGroup],
+  ["eval", async () => (await import("./eval/index.ts")).evalGroup],
+  ["poq", async () => (await import("./poq/index.ts")).poqGroup],
+  ["otr", async () => (await import("./otr/index.ts")).otrGroup],
+  ["chain", async () => (await import("./chain/index.ts")).chainGroup],
+  ["zk", async () => (await import("./zk/index.ts")).zkGroup],
+  ["attest", async () => (await import("./attest/index.ts")).attestGroup],
+  ["receipt", async () => (await import("./receipt/index.ts")).receiptGroup],
+  ["evaluators", async () => (await import("./evaluators/index.ts")).evaluatorsGroup],
+  ["data", async () => (await import("./data/index.ts")).dataGroup],
+];
+
+/** The command tree: only the command `first` names, or all of them when it names none. */
+export async function rootFor(first: string | undefined): Promise<GroupSpec> {
+  const named = COMMANDS.filter(([name]) => name === first);
+  return {
+    name: "verinfer",
+    summary: "verifiable, incentive-aligned decentralized LLM inference (OTR, PoEA, PoQ)",
+    commands: await Promise.all((named.length > 0 ? named : COMMANDS).map(([, load]) => load())),
+  };
+}
 
 /** Entry point used by bin/verinfer.mjs. */
-export function main(argv: readonly string[]): Promise<number> {
-  return runCli(ROOT, argv);
+export async function main(argv: readonly string[]): Promise<number> {
+  return runCli(await rootFor(argv[0]), argv);
 }

@@ -1,6 +1,9 @@
 /**
  * Runs one role as a process: builds it from its options, listens, writes one JSON "ready" line to
  * stdout (what `verinfer devnet` waits for), and on SIGTERM or SIGINT drains and exits.
+ *
+ * Each role's service is imported when that role starts, not with this module: a process runs one role,
+ * and loading all five through tsx's loader cost every node process about a second more CPU at start.
  */
 
 import { readFileSync } from "node:fs";
@@ -9,8 +12,6 @@ import { clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
-import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../evaluators/llmJudge/llmJudge.ts";
-import { createEvaluator } from "../evaluators/registry.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
 import { PRESETS } from "../protocol/params/params.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
@@ -27,12 +28,8 @@ import type {
 } from "./nodeConfig.ts";
 import { nodeLogger } from "./observability.ts";
 import { addressOfKey } from "./roleAuth.ts";
-import { createEvaluatorNode } from "./services/evaluator/evaluatorService.ts";
-import { createFisherman } from "./services/fisherman/fishermanService.ts";
-import { createGateway } from "./services/gateway/gatewayService.ts";
 import type { WorkerAttestation } from "./services/gateway/workerLinks.ts";
-import { createSettler } from "./services/settler/settlerService.ts";
-import { createWorker, registrationChallenge, type WorkerEvidence } from "./services/worker/workerService.ts";
+import type { WorkerEvidence } from "./services/worker/workerService.ts";
 import { tokenTextOf } from "./tokenText.ts";
 
 /** What a started role reports. */
@@ -64,6 +61,7 @@ async function listen(
 
 /** Starts a worker. */
 export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
+  const { createWorker } = await import("./services/worker/workerService.ts");
   const logger = nodeLogger("worker", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const worker = await createWorker({
@@ -103,7 +101,11 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
 }
 
 /** The attester's check of a worker's evidence, kept as claims for the dashboard. */
-function evidenceVerifier(devRootPem: string, d: DeploymentFile): (e: WorkerEvidence) => WorkerAttestation {
+async function evidenceVerifier(
+  devRootPem: string,
+  d: DeploymentFile,
+): Promise<(e: WorkerEvidence) => WorkerAttestation> {
+  const { registrationChallenge } = await import("./services/worker/workerService.ts");
   const devRoot = pinnedDevRoot(devRootPem);
   const challenge = registrationChallenge(d.chainId, d.registry);
   return (evidence) => {
@@ -119,6 +121,7 @@ function evidenceVerifier(devRootPem: string, d: DeploymentFile): (e: WorkerEvid
 
 /** Starts a gateway. */
 export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
+  const { createGateway } = await import("./services/gateway/gatewayService.ts");
   const logger = nodeLogger("gateway", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const key = readKeyFile(c.keyFile);
@@ -139,7 +142,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
     disputeParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
-    attest: c.devRoot ? evidenceVerifier(readFileSync(c.devRoot, "utf8"), deployment) : undefined,
+    attest: c.devRoot ? await evidenceVerifier(readFileSync(c.devRoot, "utf8"), deployment) : undefined,
     verification: c.verification,
     logger,
   });
@@ -174,6 +177,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
       `${c.deployment} has no dispute game: a fisherman has nothing to play`,
     );
   const key = readKeyFile(c.keyFile);
+  const { createFisherman } = await import("./services/fisherman/fishermanService.ts");
   const fisherman = createFisherman({
     dataDir: c.dataDir,
     chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
@@ -198,6 +202,8 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
 
 /** The evaluator a node scores with: any registered name, or the LLM judge at `judgeUrl`. */
 async function evaluatorOf(c: EvaluatorConfig): Promise<Evaluator> {
+  const { createEvaluator } = await import("../evaluators/registry.ts");
+  const { createLlmJudgeEvaluator, JUDGE_CONFIG } = await import("../evaluators/llmJudge/llmJudge.ts");
   const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
   return createEvaluator(c.evaluator, {
     params,
@@ -221,6 +227,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
     );
   const key = readKeyFile(c.keyFile);
   const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const { createEvaluatorNode } = await import("./services/evaluator/evaluatorService.ts");
   const node = createEvaluatorNode({
     dataDir: c.dataDir,
     chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
@@ -253,6 +260,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   // An auditor sends no transaction: a key of its own only stands in for the account it never uses.
   const key = c.keyFile ? readKeyFile(c.keyFile) : generatePrivateKey();
   const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
     dataDir: c.dataDir,
     chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),

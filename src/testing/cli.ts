@@ -1,6 +1,6 @@
 /** Runs the `verinfer` CLI in-process for tests, capturing stdout, stderr and the exit code. */
 import { runCli } from "../cli/framework/run.ts";
-import { ROOT } from "../cli/main.ts";
+import { rootFor } from "../cli/main.ts";
 
 /** The outcome of one CLI run. */
 export interface CliRun {
@@ -13,6 +13,9 @@ export interface CliRun {
 export async function cli(...argv: string[]): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(ROOT, argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  const code = await runCli(await rootFor(argv[0]), argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+  });
   return { code, stdout, stderr };
 }
