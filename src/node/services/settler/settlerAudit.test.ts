@@ -182,41 +182,36 @@ describe("settler audit", () => {
     const settler = testSettler(deploymentOf(dev), { settler: dev.owner, round });
     const auditor = testSettler(deploymentOf(dev), { round });
     try {
-      // Epoch a: three evaluators (the third far from the others), one fisherman, a batch of three
-      // receipts, scored; settled at once.
+      // Epoch a: three evaluators (the third far from the others), one fisherman, three receipts.
       const e1 = await stake(3, 2, TOKEN);
       const e2 = await stake(6, 2, TOKEN);
       const e3 = await stake(8, 2, TOKEN);
       const f1 = await stake(4, 3, 5n * TOKEN);
       const rig = posterRig(dev, 3);
-      const { batch: first, epoch: a } = await postBatch(3, rig);
-      await commitAndReveal(
-        a,
-        new Map([
-          [3, scored(first, [7.5, 6, 9])],
-          [6, scored(first, [7, 6.5, 8.5])],
-          [8, scored(first, [2, 1, 3])],
-        ]),
-      );
-      await passRevealOf(a);
-      await stepUntil(settler.node, async () => (await settler.statuses()).get(a) === "posted");
+      /** A batch of three receipts, scored by each evaluator (dev account, scores), settled. */
+      const settledEpoch = async (scores: [number, number[]][]) => {
+        const { batch, epoch } = await postBatch(3, rig);
+        await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
+        await passRevealOf(epoch);
+        await stepUntil(settler.node, async () => (await settler.statuses()).get(epoch) === "posted");
+        return epoch;
+      };
+      const a = await settledEpoch([
+        [3, [7.5, 6, 9]],
+        [6, [7, 6.5, 8.5]],
+        [8, [2, 1, 3]],
+      ]);
       // Then the registry changes: a fourth evaluator, a second fisherman, more stake for the first.
       const e4 = await stake(7, 2, TOKEN);
       const f2 = await stake(5, 3, 2n * TOKEN);
       await stake(4, 3, 7n * TOKEN, false);
-      // Epoch b: a batch of three more, scored by the first three only; settled with the new registry and
+      // Epoch b: three more receipts, scored by the first three only; settled with the new registry and
       // the trust that epoch a left.
-      const { batch: second, epoch: b } = await postBatch(3, rig);
-      await commitAndReveal(
-        b,
-        new Map([
-          [3, scored(second, [8, 8, 4])],
-          [6, scored(second, [7.5, 8.5, 4.5])],
-          [8, scored(second, [1, 2, 9])],
-        ]),
-      );
-      await passRevealOf(b);
-      await stepUntil(settler.node, async () => (await settler.statuses()).get(b) === "posted");
+      const b = await settledEpoch([
+        [3, [8, 8, 4]],
+        [6, [7.5, 8.5, 4.5]],
+        [8, [1, 2, 9]],
+      ]);
 
       // The auditor comes later still, and agrees with both: each epoch was read at its own block.
       await stepUntil(auditor.node, async () => (await auditor.statuses()).has(b));
