@@ -380,8 +380,9 @@ export class BatchPoster {
       throw e;
     });
     if (mined?.status === "success") return; // mined after `head`: its event comes with the next block
-    const known =
-      mined !== null ||
+    // Not mined, but the node still holds it: pending.
+    const pending =
+      mined === null &&
       (await this.chain.public.getTransaction({ hash: sent.tx }).then(
         () => true,
         (e: unknown) => {
@@ -389,7 +390,7 @@ export class BatchPoster {
           throw e;
         },
       ));
-    if (known && mined === null) {
+    if (pending) {
       this.logger.warn({ batch: index, tx: sent.tx, head: head.number }, "batch transaction still pending");
       await this.bumpFees(head);
       return;
