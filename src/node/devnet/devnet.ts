@@ -14,10 +14,10 @@ import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devKeys, sharedIssueTime } from "../../attestation/devEvidence.ts";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
-import { becomeSequencer, send } from "../../chain/clients.ts";
+import { becomeSequencer, send, stakeParticipant } from "../../chain/clients.ts";
 import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
-import { epochsAbi, registryAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
+import { epochsAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { checkGgufHeader, isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
@@ -282,10 +282,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     /** Registers an account as evaluator (2) or fisherman (3) and stakes `stake` from a faucet mint. */
     const registerParticipant = async (key: Hex, role: 2 | 3, stake: bigint) => {
       await fund(key, stake);
-      const c = clientsFor(chain.rpcUrl, d.chainId, key);
-      await send(c, d.registry, registryAbi, "register", [role]);
-      await send(c, d.token, verinferTokenAbi, "approve", [d.registry, stake]);
-      await send(c, d.registry, registryAbi, "deposit", [addressOfKey(key), stake]);
+      await stakeParticipant(clientsFor(chain.rpcUrl, d.chainId, key), d, stake, role);
     };
     // (Staked fishermen share the fishermen's reward pool: only one that runs is registered.)
     if (o.fisherman !== false && !gguf)

@@ -7,14 +7,9 @@
  */
 import { bytesToHex, type Hex } from "viem";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { advanceTime, send } from "../../../chain/clients.ts";
+import { advanceTime, becomeSettler, send, stakeParticipant } from "../../../chain/clients.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
-import {
-  epochsAbi,
-  registryAbi,
-  scoreCommitsAbi,
-  verinferTokenAbi,
-} from "../../../chain/generated/contracts.ts";
+import { epochsAbi, scoreCommitsAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
 import {
   batchInfo,
   epochAt,
@@ -52,7 +47,6 @@ const deploymentOf = (x: DevChain): DeploymentFile => ({
 /** The settler (the deployer) bonds and posts a root of its own making for epoch `e`. */
 async function postMadeUpRoot(e: number): Promise<void> {
   const epochs = dev.d.epochs as Hex;
-  const me = dev.owner.wallet.account.address;
   const bond = (await dev.owner.public.readContract({
     address: epochs,
     abi: epochsAbi,
@@ -63,11 +57,7 @@ async function postMadeUpRoot(e: number): Promise<void> {
     abi: epochsAbi,
     functionName: "settlerBond",
   })) as bigint;
-  if (held < bond) {
-    await send(dev.owner, dev.d.token, verinferTokenAbi, "mint", [me, bond]);
-    await send(dev.owner, dev.d.token, verinferTokenAbi, "approve", [epochs, bond]);
-    await send(dev.owner, epochs, epochsAbi, "depositBond", [bond]);
-  }
+  if (held < bond) await becomeSettler(dev.owner, dev.d, bond);
   const root = `0x${"11".repeat(32)}` as Hex;
   await send(dev.owner, epochs, epochsAbi, "post", [
     BigInt(e),
@@ -131,9 +121,7 @@ async function stake(i: number, role: 2 | 3, amount: bigint, register = true): P
   const c = dev.clientsOf(i);
   const who = c.wallet.account.address;
   await send(dev.owner, dev.d.token, verinferTokenAbi, "mint", [who, amount]);
-  if (register) await send(c, dev.d.registry, registryAbi, "register", [role]);
-  await send(c, dev.d.token, verinferTokenAbi, "approve", [dev.d.registry, amount]);
-  await send(c, dev.d.registry, registryAbi, "deposit", [who, amount]);
+  await stakeParticipant(c, dev.d, amount, register ? role : undefined);
   return who.toLowerCase();
 }
 
