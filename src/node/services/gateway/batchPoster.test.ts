@@ -1,7 +1,8 @@
 /**
  * The batch poster against a real anvil: it sends sealed batches back to back and learns they are
  * posted from the rollup's `BatchPosted` events (no receipt polling), and a send the chain dropped
- * (an anvil that lost its mempool) is noticed after a few blocks and sent again, posting the batch once;
+ * (an anvil that lost its mempool, or just that one send) is noticed after a few blocks and sent again
+ * under its nonce, posting the batch once;
  * one that blocks leave pending is replaced under its nonce with higher fees, up to a fee ceiling.
  */
 import type { Hex } from "viem";
@@ -65,10 +66,10 @@ describe("BatchPoster", () => {
         await rpc("anvil_mine", ["0x1"]);
         await poster.step();
       }
-      expect(lines.filter((l) => l.msg === "batch transaction failed; sending again")).toMatchObject([
-        { batch: batch.index, outcome: "dropped" },
-      ]);
-      await poster.step(); // sends it again
+      // Its nonce unused, it went out again under that nonce at the fifth block.
+      expect(
+        lines.filter((l) => l.msg === "batch transaction dropped; sending it again under its nonce"),
+      ).toMatchObject([{ batch: batch.index }]);
       await rpc("anvil_mine", ["0x1"]);
       await poster.step();
     } finally {
@@ -77,6 +78,46 @@ describe("BatchPoster", () => {
     expect(store.batch(batch.index)?.status).toBe("posted");
     expect(posted).toEqual([batch.index]);
     expect(await batchCount()).toBe(batch.index + 1);
+  }, 60_000);
+
+  it("sends again a send dropped from between two others, under its nonce, and posts all three once", async () => {
+    const { store, poster, posted, lines, seal } = posterOn(2);
+    const before = await batchCount();
+    for (let i = 0; i < before; i++) seal();
+    await poster.step();
+    const batches = [seal(), seal(), seal()];
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await poster.step(); // three sends, consecutive nonces
+      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
+      const sends = Object.values(pool.pending)
+        .flatMap((byNonce) => Object.values(byNonce))
+        .sort((x, y) => Number(x.nonce) - Number(y.nonce));
+      expect(sends).toHaveLength(3);
+      // The node loses the middle one (anvil drops the sends queued behind it too); the first is mined.
+      await rpc("anvil_dropTransaction", [sends[1]?.hash]);
+      // The first block posts the first; by the fifth the second has gone five blocks without its event
+      // and is looked up: gone, its nonce unused. It goes out again, and the third with it.
+      for (let b = 0; b < 5; b++) {
+        await rpc("anvil_mine", ["0x1"]);
+        await poster.step();
+      }
+      expect(batches.map((b) => store.batch(b.index)?.status)).toEqual(["posted", "sealed", "sealed"]);
+      expect(
+        lines.filter((l) => l.msg === "batch transaction dropped; sending it again under its nonce"),
+      ).toMatchObject([{ batch: batches[1]?.index, tx: sends[1]?.hash }]);
+      expect(
+        lines.filter((l) => l.msg === "batch transaction re-sent with higher fees").map((l) => l.batch),
+      ).toEqual([batches[1]?.index, batches[2]?.index]);
+      await rpc("anvil_mine", ["0x1"]);
+      await poster.step();
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(batches.map((b) => store.batch(b.index)?.status)).toEqual(["posted", "posted", "posted"]);
+    expect(posted).toEqual(batches.map((b) => b.index));
+    expect(lines.filter((l) => l.msg === "batch transaction failed; sending again")).toEqual([]);
+    expect(await batchCount()).toBe((batches[2]?.index as number) + 1);
   }, 60_000);
 
   /** A transaction in anvil's pool (`txpool_content`). */

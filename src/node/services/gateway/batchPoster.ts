@@ -299,11 +299,14 @@ export class BatchPoster {
 
   /**
    * Replaces every send in flight (same nonce, same call) with fees raised by an eighth at least, and to
-   * what the head asks now: the oldest has waited too long, so the ones behind it wait on it too.
+   * what the head asks now: the oldest has waited too long, so the ones behind it wait on it too. With
+   * `dropped`, the node no longer holds the oldest send: it goes out again under its nonce even at the
+   * fee ceiling (there is nothing to outbid), and the ones behind it, which wait on its nonce, with it.
    */
-  private async bumpFees(head: Block): Promise<void> {
+  private async bumpFees(head: Block, dropped = false): Promise<void> {
     this.tip = null;
     const now = await this.feesAt(head);
+    const oldest = this.sending.keys().next().value;
     for (const [index, sent] of this.sending) {
       const fees = this.capped(
         "gasPrice" in now
@@ -313,7 +316,8 @@ export class BatchPoster {
               maxFeePerGas: maxOf(bump(priceOf(sent.fees)), now.maxFeePerGas),
             },
       );
-      if (priceOf(fees) < bump(priceOf(sent.fees)) || tipOf(fees) < bump(tipOf(sent.fees))) {
+      const outbids = priceOf(fees) >= bump(priceOf(sent.fees)) && tipOf(fees) >= bump(tipOf(sent.fees));
+      if (!outbids && !(dropped && index === oldest)) {
         // A replacement must pay more than the send it replaces, and the ceiling leaves no room.
         this.logger.warn(
           { batch: index, tx: sent.tx, maxFeePerGas: this.o.maxFeePerGas },
@@ -364,9 +368,10 @@ export class BatchPoster {
   }
 
   /**
-   * A send that no block has confirmed for a while is looked up: if it reverted or the chain dropped it
-   * (an anvil restarted empty), everything in flight is forgotten and the next pass reads the batch
-   * count and sends again from there (a stale send that still lands just reverts on its index).
+   * A send that no block has confirmed for a while is looked up. Still pending: every send in flight is
+   * outbid. Dropped with its nonce unused: sent again under it. Reverted, or its nonce taken by another
+   * transaction: everything in flight is forgotten and the next pass reads the batch count and nonce and
+   * sends again from there (a stale send that still lands just reverts on its index).
    */
   private async checkInFlight(head: Block): Promise<void> {
     const oldest = this.sending.entries().next();
@@ -393,6 +398,20 @@ export class BatchPoster {
     if (pending) {
       this.logger.warn({ batch: index, tx: sent.tx, head: head.number }, "batch transaction still pending");
       await this.bumpFees(head);
+      return;
+    }
+    // Dropped from the node's pool (evicted, or an anvil restarted), its nonce still unused: sent again
+    // under that nonce, and the sends behind it, queued on that nonce, stay where they are (re-sent with
+    // it, outbidding themselves if the node still holds them).
+    const used = mined
+      ? null
+      : await this.chain.public.getTransactionCount({ address: this.chain.wallet.account.address });
+    if (used === sent.nonce) {
+      this.logger.warn(
+        { batch: index, tx: sent.tx, nonce: sent.nonce },
+        "batch transaction dropped; sending it again under its nonce",
+      );
+      await this.bumpFees(head, true);
       return;
     }
     this.logger.warn(
