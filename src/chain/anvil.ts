@@ -15,8 +15,15 @@ export interface LocalChain {
   readonly chainId: number;
   /** Private keys of the funded dev accounts (10,000 ETH each). */
   readonly keys: readonly Hex[];
+  /** The running process's (a restart changes it). */
   readonly pid: number;
   stop(): Promise<void>;
+  /**
+   * Stops anvil and starts it again on the same port, from its state file (`state`): the chain keeps its
+   * blocks, receipts and contracts; transactions still in its pool are lost, as a real node's restart
+   * may lose them. `blockTime` mines a block every so many seconds from the start (default automine).
+   */
+  restart(o?: { readonly blockTime?: number }): Promise<void>;
 }
 
 /** Options of {@link startAnvil}. */
@@ -28,6 +35,11 @@ export interface AnvilOptions {
   readonly accounts?: number;
   /** Block gas limit (anvil's default is 30,000,000). */
   readonly gasLimit?: bigint;
+  /**
+   * A file anvil loads its state from at start (if it exists) and writes it to when stopped, with the
+   * historical states that calls at past blocks need: what lets {@link LocalChain.restart} resume.
+   */
+  readonly state?: string;
 }
 
 /** Path of the anvil binary for this machine. */
@@ -46,20 +58,41 @@ export function anvilBinary(): string {
 }
 
 /** Starts anvil and resolves once it listens. */
-export function startAnvil(options: AnvilOptions = {}): Promise<LocalChain> {
+export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain> {
   const chainId = options.chainId ?? 31337;
-  const args = [
+  const args = (port: number, blockTime: number | undefined) => [
     "--host",
     "127.0.0.1",
     "--port",
-    String(options.port ?? 0),
+    String(port),
     "--chain-id",
     String(chainId),
     "--accounts",
     String(options.accounts ?? 10),
-    ...(options.blockTime ? ["--block-time", String(options.blockTime)] : []),
+    ...(blockTime ? ["--block-time", String(blockTime)] : []),
     ...(options.gasLimit ? ["--gas-limit", String(options.gasLimit)] : []),
+    ...(options.state ? ["--state", options.state, "--preserve-historical-states"] : []),
   ];
+  let running = await spawnAnvil(args(options.port ?? 0, options.blockTime));
+  const port = Number(new URL(running.rpcUrl).port);
+  return {
+    rpcUrl: running.rpcUrl,
+    chainId,
+    keys: running.keys,
+    get pid() {
+      return running.child.pid as number;
+    },
+    stop: () => stopChild(running.child),
+    async restart(o = {}) {
+      if (!options.state) throw new Error("restart needs a state file (AnvilOptions.state)");
+      await stopChild(running.child);
+      running = await spawnAnvil(args(port, o.blockTime));
+    },
+  };
+}
+
+/** Spawns anvil and resolves with its URL and keys once it listens. */
+function spawnAnvil(args: string[]): Promise<{ child: ChildProcess; rpcUrl: string; keys: Hex[] }> {
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let banner = "";
@@ -87,13 +120,7 @@ export function startAnvil(options: AnvilOptions = {}): Promise<LocalChain> {
       child.stdout.removeAllListeners("data");
       child.stdout.resume();
       const keys = [...banner.matchAll(/^\(\d+\) (0x[0-9a-f]{64})\s*$/gm)].map((m) => m[1] as Hex);
-      resolve({
-        rpcUrl: `http://${listening[1]}:${listening[2]}`,
-        chainId,
-        keys,
-        pid: child.pid as number,
-        stop: () => stopChild(child),
-      });
+      resolve({ child, rpcUrl: `http://${listening[1]}:${listening[2]}`, keys });
     });
   });
 }

@@ -1,11 +1,13 @@
 /**
- * Losing the RPC for a while (issue: "nodes reconnect and catch up without double-posting"): the
- * gateway reaches anvil through a proxy the test cuts for several seconds while clients keep sending.
- * Requests are still answered (receipts are verified against the registry read before the outage and
- * made durable locally); once the line is back every receipt reaches a posted batch, batches are posted
- * once each, in order, and the chain holds exactly the gateway's receipts.
+ * Losing the RPC for a while, or anvil restarting (issue: "nodes reconnect and catch up without
+ * double-posting"). First the gateway reaches anvil through a proxy the test cuts for several seconds
+ * while clients keep sending; then anvil itself is stopped and started again from its state file, losing
+ * the transactions in its pool (batch sends among them), while clients keep sending. Requests are still
+ * answered (receipts are verified against the registry read before and made durable locally); once the
+ * chain is back every receipt reaches a posted batch, batches are posted once each, in order, and the
+ * chain holds exactly the gateway's receipts.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +29,7 @@ beforeAll(async () => {
     rpcPort: 0,
     evaluators: 0,
     fisherman: false,
+    restartableChain: true,
     gatewayRpc: async (anvil) => {
       proxy = await startTcpProxy(anvil);
       return proxy.url;
@@ -49,7 +52,38 @@ const ask = async (i: number) => {
   return ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
 };
 
-describe("the gateway loses its RPC for a while", () => {
+/** Every answer's receipt reaches a posted batch; the chain holds exactly `total` receipts, in batches the gateway posted. */
+async function everyReceiptPostedOnce(answers: readonly AnswerReceipt[], total = answers.length) {
+  let statuses: string[] = [];
+  for (let t = 0; t < 100; t++) {
+    statuses = await Promise.all(
+      answers.map(
+        async (a) =>
+          ((await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${a.requestId}`)).json()) as AnswerReceipt)
+            .status as string,
+      ),
+    );
+    if (statuses.every((s) => s === "posted" || s === "final")) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  expect(statuses.every((s) => s === "posted" || s === "final")).toBe(true);
+  const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+  const read = (functionName: string, args: readonly unknown[]) =>
+    chain.readContract({ address: devnet.deployment.rollup, abi: rollupAbi, functionName, args } as never);
+  const batches = Number((await read("batchCount", [])) as bigint);
+  let onChain = 0;
+  for (let i = 0; i < batches; i++)
+    onChain += Number(((await read("batch", [BigInt(i)])) as { count: number }).count);
+  expect(onChain).toBe(total);
+  const view = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+    batches: Record<string, number>;
+  };
+  expect((view.batches.posted ?? 0) + (view.batches.final ?? 0)).toBe(batches);
+}
+
+const answered: AnswerReceipt[] = [];
+
+describe("the gateway loses its chain for a while", () => {
   it("keeps answering, then posts every receipt exactly once when the RPC is back", async () => {
     const answers: AnswerReceipt[] = [];
     for (let i = 0; i < 5; i++) answers.push(await ask(i));
@@ -62,30 +96,33 @@ describe("the gateway loses its RPC for a while", () => {
     };
     expect(during.batches.sealed).toBeGreaterThan(0);
     proxy.up();
-    let statuses: string[] = [];
-    for (let t = 0; t < 100; t++) {
-      statuses = await Promise.all(
-        answers.map(
-          async (a) =>
-            ((await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${a.requestId}`)).json()) as AnswerReceipt)
-              .status as string,
-        ),
-      );
-      if (statuses.every((s) => s === "posted" || s === "final")) break;
-      await new Promise((r) => setTimeout(r, 300));
+    await everyReceiptPostedOnce(answers);
+    answered.push(...answers);
+  }, 180_000);
+
+  it("keeps answering while anvil restarts from its state, then posts every receipt exactly once", async () => {
+    const answers: AnswerReceipt[] = [];
+    // Blocks stop, so that batch sends wait in anvil's pool: the restart loses them.
+    const rpc = (method: string, params: unknown[]) =>
+      publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
+    await rpc("evm_setIntervalMining", [0]);
+    for (let i = 0; ; i++) {
+      answers.push(await ask(500 + i));
+      const pool = (await rpc("txpool_content", [])) as { pending: Record<string, unknown> };
+      if (Object.keys(pool.pending).length > 0) break;
+      expect(i).toBeLessThan(100);
     }
-    expect(statuses.every((s) => s === "posted" || s === "final")).toBe(true);
-    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const read = (functionName: string, args: readonly unknown[]) =>
-      chain.readContract({ address: devnet.deployment.rollup, abi: rollupAbi, functionName, args } as never);
-    const batches = Number((await read("batchCount", [])) as bigint);
-    let onChain = 0;
-    for (let i = 0; i < batches; i++)
-      onChain += Number(((await read("batch", [BigInt(i)])) as { count: number }).count);
-    expect(onChain).toBe(answers.length);
-    const view = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
-      batches: Record<string, number>;
-    };
-    expect((view.batches.posted ?? 0) + (view.batches.final ?? 0)).toBe(batches);
+    let restarted = false;
+    // Clients keep sending through the restart.
+    const restart = devnet.chain.restart({ blockTime: 1 }).then(() => {
+      restarted = true;
+    });
+    for (let i = 0; !restarted || answers.length < 10; i++) answers.push(await ask(1000 + i));
+    await restart;
+    for (let i = 0; i < 3; i++) answers.push(await ask(2000 + i));
+    await everyReceiptPostedOnce(answers, answered.length + answers.length);
+    // The sends anvil lost went out again under their nonces.
+    const log = readFileSync(join(devnet.dir, "logs", "gateway.log"), "utf8");
+    expect(log).toContain("batch transaction dropped; sending it again under its nonce");
   }, 180_000);
 });

@@ -63,6 +63,8 @@ export interface DevnetOptions {
   readonly evaluators?: number;
   /** Each evaluator's part (default all honest); "colluding" ones report 10 for everything. */
   readonly evaluatorAdversaries?: readonly EvaluatorAdversary[];
+  /** anvil keeps its state in the devnet's folder, so that `chain.restart` resumes the chain (tests). */
+  readonly restartableChain?: boolean;
   /** The RPC URL the gateway uses (tests put a proxy they can cut in front of anvil); default anvil's. */
   readonly gatewayRpc?: (anvilUrl: string) => Promise<string>;
   readonly onProgress?: (message: string) => void;
@@ -190,7 +192,10 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
     );
   progress("starting anvil");
-  const chain = await startAnvil({ port: o.rpcPort });
+  const chain = await startAnvil({
+    port: o.rpcPort,
+    ...(o.restartableChain ? { state: join(dir, "anvil-state.json") } : {}),
+  });
   const started: ChildProcess[] = [];
   const stopAll = async () => {
     await Promise.all(started.map((c) => stopProcess(c)));
