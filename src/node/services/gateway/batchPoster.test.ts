@@ -2,7 +2,7 @@
  * The batch poster against a real anvil: it sends sealed batches back to back and learns they are
  * posted from the rollup's `BatchPosted` events (no receipt polling), and a send the chain dropped
  * (an anvil that lost its mempool, or just that one send) is noticed after a few blocks and sent again
- * under its nonce, posting the batch once;
+ * under its nonce, posting the batch once (so is one a fee spike priced out, which anvil drops);
  * one that blocks leave pending is replaced under its nonce with higher fees, up to a fee ceiling.
  */
 import type { Hex } from "viem";
@@ -168,6 +168,41 @@ describe("BatchPoster", () => {
     const mined = await dev.owner.public.getTransaction({ hash: replacement });
     expect(mined.nonce).toBe(Number(first.nonce));
     expect(mined.maxPriorityFeePerGas).toBeGreaterThan((BigInt(first.maxPriorityFeePerGas) * 9n) / 8n);
+  }, 60_000);
+
+  it("after a fee spike sends again, priced at the new head, a send the spike priced out, and posts it once", async () => {
+    const rig = posterOn(2);
+    const before = await batchCount();
+    for (let i = 0; i < before; i++) rig.seal();
+    await rig.poster.step();
+    const batch = rig.seal();
+    await rpc("evm_setAutomine", [false]);
+    let first: PoolEntry | undefined;
+    const spike = 20_000_000_000n; // 20 gwei, some hundred times the dev chain's base fee
+    try {
+      await rig.poster.step();
+      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
+      [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
+      // The base fee jumps over what the send offers: anvil drops it from its pool at the next block.
+      await rpc("anvil_setNextBlockBaseFeePerGas", [`0x${spike.toString(16)}`]);
+      for (let b = 0; b < 6; b++) {
+        await rpc("anvil_mine", ["0x1"]);
+        await rig.poster.step();
+      }
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(
+      rig.lines.filter((l) => l.msg === "batch transaction dropped; sending it again under its nonce"),
+    ).toMatchObject([{ batch: batch.index, tx: first?.hash }]);
+    expect(rig.store.batch(batch.index)?.status).toBe("posted");
+    expect(rig.posted).toEqual([batch.index]);
+    expect(await batchCount()).toBe(batch.index + 1);
+    const mined = await dev.owner.public.getTransaction({
+      hash: rig.store.batch(batch.index)?.postedTx as Hex,
+    });
+    expect(mined.nonce).toBe(Number(first?.nonce));
+    expect(mined.maxFeePerGas).toBeGreaterThan(spike);
   }, 60_000);
 
   it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {
