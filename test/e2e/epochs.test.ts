@@ -5,7 +5,8 @@
  * reward root and claims it. Asserted on chain: every entry is paid exactly; the root and the inputs'
  * hash on chain are what anyone recomputes from the published inputs with the protocol's own code; the
  * cheating worker's voided receipts earn nothing; the colluders are outvoted by the median and earn
- * less than every honest evaluator; and the gateway then routes by the epoch's PoQ quality and cost.
+ * less than every honest evaluator; an auditor started afterwards from the chain alone agrees with every
+ * epoch; and the gateway then routes by the epoch's PoQ quality and cost.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -32,6 +33,7 @@ import { FORCED_BASE } from "../../src/protocol/rollup/rollupState.ts";
 import { jsonText } from "../../src/report/json.ts";
 import { formatVrf } from "../../src/report/tokens.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
+import { testSettler } from "../../src/testing/testSettler.ts";
 
 const run = promisify(execFile);
 const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
@@ -275,6 +277,20 @@ describe("PoQ and epoch rewards on the devnet", () => {
     expect((counted.get(`${dup.batch}:${dup.position}`) ?? 0) + (counted.get(`${FORCED_BASE}:0`) ?? 0)).toBe(
       1,
     );
+    // An auditor started now, from nothing but the chain, recomputes every epoch up to the last one and
+    // agrees with what the settler posted (cheats voided, colluders outvoted, forced receipts counted).
+    const auditor = testSettler(devnet.deployment);
+    try {
+      const last = Math.max(...epochs);
+      for (let pass = 0; pass < 100 && !(await auditor.statuses()).has(last); pass++)
+        await auditor.node.step();
+      const audited = await auditor.statuses();
+      for (const report of reports)
+        if (report) expect(audited.get(report.epoch)).toBe(report.status === "empty" ? "empty" : "agrees");
+      expect([...audited.values()].filter((x) => x !== "agrees" && x !== "empty")).toEqual([]);
+    } finally {
+      await auditor.node.close();
+    }
     // The gateway now routes by the epoch's PoQ quality and cost efficiency.
     const latest = reports.filter((r) => r && Object.keys(r.attribution).length > 0).at(-1);
     const honestWorker = devnet.workers.find((w) => w.adversary === "none")?.address.toLowerCase() as string;
