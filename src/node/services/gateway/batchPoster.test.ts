@@ -170,22 +170,23 @@ describe("BatchPoster", () => {
     expect(mined.maxPriorityFeePerGas).toBeGreaterThan((BigInt(first.maxPriorityFeePerGas) * 9n) / 8n);
   }, 60_000);
 
-  it("after a fee spike sends again, priced at the new head, a send the spike priced out, and posts it once", async () => {
-    const rig = posterOn(2);
+  /**
+   * Seals a batch, sends it, and lifts the next block's base fee to `spike`, over what the send offers:
+   * anvil drops it from its pool. Blocks follow (up to `blocks`) until the batch is posted.
+   */
+  async function spikedSend(rig: ReturnType<typeof posterRig>, spike: bigint, blocks: number) {
     const before = await batchCount();
     for (let i = 0; i < before; i++) rig.seal();
     await rig.poster.step();
     const batch = rig.seal();
     await rpc("evm_setAutomine", [false]);
     let first: PoolEntry | undefined;
-    const spike = 20_000_000_000n; // 20 gwei, some hundred times the dev chain's base fee
     try {
       await rig.poster.step();
       const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
       [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
-      // The base fee jumps over what the send offers: anvil drops it from its pool at the next block.
       await rpc("anvil_setNextBlockBaseFeePerGas", [`0x${spike.toString(16)}`]);
-      for (let b = 0; b < 6; b++) {
+      for (let b = 0; b < blocks && rig.store.batch(batch.index)?.status !== "posted"; b++) {
         await rpc("anvil_mine", ["0x1"]);
         await rig.poster.step();
       }
@@ -193,8 +194,8 @@ describe("BatchPoster", () => {
       await rpc("evm_setAutomine", [true]);
     }
     expect(
-      rig.lines.filter((l) => l.msg === "batch transaction dropped; sending it again under its nonce"),
-    ).toMatchObject([{ batch: batch.index, tx: first?.hash }]);
+      rig.lines.filter((l) => l.msg === "batch transaction dropped; sending it again under its nonce")[0],
+    ).toMatchObject({ batch: batch.index, tx: first?.hash });
     expect(rig.store.batch(batch.index)?.status).toBe("posted");
     expect(rig.posted).toEqual([batch.index]);
     expect(await batchCount()).toBe(batch.index + 1);
@@ -202,7 +203,25 @@ describe("BatchPoster", () => {
       hash: rig.store.batch(batch.index)?.postedTx as Hex,
     });
     expect(mined.nonce).toBe(Number(first?.nonce));
+    return mined;
+  }
+
+  it("after a fee spike sends again, priced at the new head, a send the spike priced out, and posts it once", async () => {
+    const spike = 20_000_000_000n; // 20 gwei, some hundred times the dev chain's base fee
+    const mined = await spikedSend(posterOn(2), spike, 6);
     expect(mined.maxFeePerGas).toBeGreaterThan(spike);
+  }, 60_000);
+
+  it("with a fee ceiling under the spike, sends the priced-out send again at the ceiling until the base fee falls under it", async () => {
+    // A ceiling just over what the poster first offers (twice the base fee plus the tip), under the spike.
+    const { baseFeePerGas } = await dev.owner.public.getBlock();
+    const tip = await dev.owner.public.estimateMaxPriorityFeePerGas();
+    const ceiling = 2n * (baseFeePerGas as bigint) + tip + 100_000_000n;
+    const rig = posterRig(dev, 2, ceiling);
+    const mined = await spikedSend(rig, 2n * ceiling, 30);
+    expect(mined.maxFeePerGas).toBe(ceiling);
+    expect(rig.lines.some((l) => l.msg === "batch transaction re-sent at the fee ceiling")).toBe(true);
+    expect(rig.lines.some((l) => l.msg === "batch transaction re-sent with higher fees")).toBe(false);
   }, 60_000);
 
   it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {

@@ -330,7 +330,9 @@ export class BatchPoster {
         const tx = await this.send({ ...sent, fees });
         this.logger.warn(
           { batch: index, replaced: sent.tx, tx, fees },
-          "batch transaction re-sent with higher fees",
+          outbids
+            ? "batch transaction re-sent with higher fees"
+            : "batch transaction re-sent at the fee ceiling",
         );
         Object.assign(sent, { tx, fees, blocksUnseen: 0 });
       } catch (error) {
