@@ -132,11 +132,15 @@ export const EVALUATOR_CONFIG = z
     /** A gateway whose /v1/network lists the workers (where prompts and outputs are fetched). */
     gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
     /**
-     * The evaluator (`verinfer evaluators list`). A live network has no reference answers, so the
-     * default is reference-free: structure; alignment:X scores the output against the query with X;
-     * llm-judge asks any OpenAI-compatible endpoint (the network's own gateway included).
+     * The evaluators (`verinfer evaluators list`), comma-separated; the node commits the mean of their
+     * scores. A live network has no reference answers, so each must be reference-free: structure;
+     * alignment:X scores the output against the query with X; llm-judge asks any OpenAI-compatible
+     * endpoint (the network's own gateway included). Default: structure, alignment:chrf (lexical) and,
+     * with `stsModel`, alignment:sts (learned STS).
      */
-    evaluator: z.string().min(1).default("structure"),
+    evaluator: z.string().min(1).optional(),
+    /** A learned STS model file (`verinfer evaluators train-sts --out FILE`), for alignment:sts. */
+    stsModel: z.string().min(1).optional(),
     judgeUrl: z.string().url().optional(),
     judgeModel: z.string().min(1).optional(),
     adversary: z.enum(EVALUATOR_ADVERSARIES).default("none"),

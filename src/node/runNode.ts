@@ -13,9 +13,7 @@ import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts"
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
-import { PRESETS } from "../protocol/params/params.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
-import type { Evaluator } from "../protocol/poq/evaluator.ts";
 import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
 import type {
@@ -200,22 +198,6 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   };
 }
 
-/** The evaluator a node scores with: any registered name, or the LLM judge at `judgeUrl`. */
-async function evaluatorOf(c: EvaluatorConfig): Promise<Evaluator> {
-  const { createEvaluator } = await import("../evaluators/registry.ts");
-  const { createLlmJudgeEvaluator, JUDGE_CONFIG } = await import("../evaluators/llmJudge/llmJudge.ts");
-  const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
-  return createEvaluator(c.evaluator, {
-    params,
-    modelBacked: (name) =>
-      name === "llm-judge" && c.judgeUrl && c.judgeModel
-        ? Promise.resolve(
-            createLlmJudgeEvaluator(JUDGE_CONFIG.parse({ baseUrl: c.judgeUrl, model: c.judgeModel }), params),
-          )
-        : null,
-  });
-}
-
 /** Starts an evaluator. */
 export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const logger = nodeLogger("evaluator", c.logLevel);
@@ -228,12 +210,14 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const key = readKeyFile(c.keyFile);
   const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
   const { createEvaluatorNode } = await import("./services/evaluator/evaluatorService.ts");
+  const { nodeEvaluator } = await import("./services/evaluator/nodeEvaluator.ts");
+  const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
     dataDir: c.dataDir,
     chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
     deployment,
     tokenText: await tokenTextOf(c.model),
-    evaluator: await evaluatorOf(c),
+    evaluator,
     gateway: c.gateway.replace(/\/$/, ""),
     k: DEFAULT_POQ_ROUND_PARAMS.k,
     seedDelayBlocks: params.spotcheck.seedDelayBlocks,
@@ -244,7 +228,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const url = await listen(node.app, c.host, c.port);
   node.start();
   logger.info(
-    { url, account: addressOfKey(key), evaluator: c.evaluator, adversary: c.adversary },
+    { url, account: addressOfKey(key), evaluator: evaluator.info.name, adversary: c.adversary },
     "evaluator ready",
   );
   return {

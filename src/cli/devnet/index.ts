@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
+import { resolveDataDir } from "../../data/dataDir.ts";
 import { isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { runDemo } from "../../node/devnet/demo.ts";
@@ -10,6 +11,7 @@ import { WORKER_ADVERSARIES, type WorkerAdversary } from "../../node/services/wo
 import { renderTable } from "../../report/table.ts";
 import { formatVrf } from "../../report/tokens.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
+import { DATA_DIR_OPTION } from "../sharedOptions.ts";
 
 const DIR_OPTION = {
   type: "string",
@@ -344,6 +346,11 @@ const upCommand: CommandSpec = {
       description:
         "how many of the evaluators collude, reporting 10 for everything (default 1 with --demo, else 0)",
     },
+    "data-dir": {
+      ...DATA_DIR_OPTION,
+      description:
+        "STS-B for the evaluators' learned STS, trained once and cached (default: $VERINFER_DATA_DIR, else ../shared/data; none: structure and chrF only)",
+    },
   },
   examples: [
     "npx verinfer devnet up --demo",
@@ -368,6 +375,7 @@ const upCommand: CommandSpec = {
       evaluatorAdversaries: Array.from({ length: evaluators }, (_, i) =>
         i >= evaluators - colluding ? "colluding" : "none",
       ),
+      ...(ctx.string("data-dir") !== undefined ? { dataDir: resolveDataDir(ctx.string("data-dir")) } : {}),
       onProgress: (m) => ctx.info(m),
     });
     try {

@@ -18,10 +18,12 @@ import { becomeSequencer, send, stakeParticipant } from "../../chain/clients.ts"
 import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { epochsAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
+import { defaultDataDir } from "../../data/dataDir.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { checkGgufHeader, isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
+import { obtainStsModel } from "../../evaluators/learnedSts/store.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
 import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
@@ -65,6 +67,12 @@ export interface DevnetOptions {
   readonly evaluatorAdversaries?: readonly EvaluatorAdversary[];
   /** anvil keeps its state in the devnet's folder, so that `chain.restart` resumes the chain (tests). */
   readonly restartableChain?: boolean;
+  /**
+   * Data directory with STS-B (`stsbenchmark/`), on which the evaluators' learned STS model is trained
+   * once and cached; default `VERINFER_DATA_DIR` or `../shared/data` where one exists. Null, or none
+   * found: the evaluators score structure and lexical alignment only.
+   */
+  readonly dataDir?: string | null;
   /** The RPC URL the gateway uses (tests put a proxy they can cut in front of anvil); default anvil's. */
   readonly gatewayRpc?: (anvilUrl: string) => Promise<string>;
   readonly onProgress?: (message: string) => void;
@@ -171,6 +179,25 @@ export function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> 
 }
 
 /** Starts a devnet; on any failure everything started so far is stopped. */
+/**
+ * The learned STS model file the evaluators score alignment with, trained on the data directory's STS-B
+ * (once: it is cached); undefined without a data directory.
+ */
+function learnedStsModel(
+  dataDir: string | null | undefined,
+  progress: (message: string) => void,
+): string | undefined {
+  const data = dataDir === undefined ? defaultDataDir() : dataDir === null ? null : resolve(dataDir);
+  if (data === null) {
+    progress("no data directory (STS-B): the evaluators score structure and lexical alignment (chrF) only");
+    return undefined;
+  }
+  progress(
+    `evaluators score structure and alignment, lexical (chrF) and learned STS (trained once on STS-B in ${data}, then cached)`,
+  );
+  return obtainStsModel({ dataDir: data }).path;
+}
+
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const progress = o.onProgress ?? (() => {});
   const dir = resolve(o.dir);
@@ -191,6 +218,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       "CONFIG_INVALID",
       `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
     );
+  const stsModel = (o.evaluators ?? 3) > 0 ? learnedStsModel(o.dataDir, progress) : undefined;
   progress("starting anvil");
   const chain = await startAnvil({
     port: o.rpcPort,
@@ -385,6 +413,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               model,
               gateway: gateway.url,
               adversary,
+              ...(stsModel ? { stsModel } : {}),
             },
           }),
         );
