@@ -7,7 +7,7 @@
  * the model is registered without steps per position and the dispute game refuses to open a game over
  * its receipts (ModelNotVerifiable) — no fisherman runs, and no cheat can be played.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,8 @@ beforeAll(async () => {
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 3,
+    // As on a machine without the datasets: the evaluators score structure and lexical alignment only.
+    dataDir: null,
   });
 }, 180_000);
 
@@ -139,5 +141,8 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     }
     expect(tally.scored).toBeGreaterThanOrEqual(demo.requests.length);
     expect(tally.unavailable).toBe(0);
+    expect(readFileSync(join(devnet.dir, "logs", "evaluator-1.log"), "utf8")).toContain(
+      '"evaluator":"structure,alignment:chrf"',
+    );
   }, 300_000);
 });
