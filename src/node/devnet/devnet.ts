@@ -178,7 +178,6 @@ export function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> 
   });
 }
 
-/** Starts a devnet; on any failure everything started so far is stopped. */
 /**
  * The learned STS model file the evaluators score alignment with, trained on the data directory's STS-B
  * (once: it is cached); undefined without a data directory.
@@ -198,6 +197,7 @@ function learnedStsModel(
   return obtainStsModel({ dataDir: data }).path;
 }
 
+/** Starts a devnet; on any failure everything started so far is stopped. */
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const progress = o.onProgress ?? (() => {});
   const dir = resolve(o.dir);
