@@ -4,7 +4,7 @@
  * verifies client-side and then proves its inclusion against the on-chain batch root; retries with an
  * idempotency key get the same answer; hostile input gets specific errors and records nothing.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -226,6 +226,34 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
       /verinfer_worker_requests_total/,
     );
   }, 30_000);
+
+  it("logs no prompt, no answer and no key at the nodes' default level", async () => {
+    const prompt = "a question that stays out of every log, qz7xv";
+    const r = await client.chat.completions.create({
+      model: "verinfer-tiny",
+      messages: [{ role: "user", content: prompt }],
+      max_tokens: 12,
+    });
+    const answer = r.choices[0]?.message.content ?? "";
+    // Once its batch is on chain every node has logged what it logs about this request.
+    await posted((r as unknown as { verinfer: Ext }).verinfer.requestId);
+    const logDir = join(devnet.dir, "logs");
+    const logs = readdirSync(logDir)
+      .map((f) => readFileSync(join(logDir, f), "utf8"))
+      .join("\n");
+    expect(logs).toMatch(/"msg":"batch posted"/); // the nodes did log at info level
+    expect(logs).not.toContain(prompt);
+    expect(answer.length).toBeGreaterThan(8);
+    expect(logs).not.toContain(JSON.stringify(answer).slice(1, -1));
+    // Every key the devnet wrote (accounts, enclave keys, the dev TEE's signing keys).
+    const keyFiles = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? keyFiles(join(dir, e.name)) : e.name.endsWith(".key") ? [join(dir, e.name)] : [],
+      );
+    const keys = keyFiles(devnet.dir).map((f) => readFileSync(f, "utf8").trim().replace(/^0x/, ""));
+    expect(keys.length).toBeGreaterThan(5);
+    for (const key of keys) expect(logs.toLowerCase()).not.toContain(key.toLowerCase());
+  }, 60_000);
 
   it("a gateway with verification off (the bench's baseline) says so, answers without a receipt and records nothing", async () => {
     const baseline = await startUnverifiedGateway(devnet);

@@ -53,7 +53,7 @@ describe("nodeEvaluator", () => {
     });
     await expect(nodeEvaluator({ evaluator: "structure,agreement:chrf" })).rejects.toMatchObject({
       code: "CONFIG_INVALID",
-      message: expect.stringContaining("other nodes' answers"),
+      message: expect.stringMatching(/other nodes' answers.*\(alignment:chrf\)/),
     });
     await expect(nodeEvaluator({ evaluator: "alignment:sts" })).rejects.toMatchObject({
       code: "CONFIG_INVALID",

@@ -57,7 +57,7 @@ export async function nodeEvaluator(
     await Promise.all(parts.map((p) => p.close()));
     throw new VerinferError(
       "CONFIG_INVALID",
-      `evaluator ${unfit.info.name} compares the answer with ${unfit.info.needsReference ? "a reference answer" : "other nodes' answers"}, which a live network does not have; score its alignment with the query instead (alignment:${unfit.info.name})`,
+      `evaluator ${unfit.info.name} compares the answer with ${unfit.info.needsReference ? "a reference answer" : "other nodes' answers"}, which a live network does not have; score its alignment with the query instead (alignment:${unfit.info.name.replace(/^(semantic|agreement):/, "")})`,
     );
   }
   return meanEvaluator(parts);
