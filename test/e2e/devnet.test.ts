@@ -233,6 +233,7 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
       model: "verinfer-tiny",
       messages: [{ role: "user", content: prompt }],
       max_tokens: 12,
+      seed: 5, // the engine is deterministic: the same answer, long enough to look for, every run
     });
     const answer = r.choices[0]?.message.content ?? "";
     // Once its batch is on chain every node has logged what it logs about this request.
