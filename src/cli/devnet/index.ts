@@ -126,6 +126,8 @@ interface RolesView {
   disputes: { game: number; batch: number; position: number; status: string }[] | null;
   evaluators: {
     url: string;
+    /** The evaluators it scores with (their mean is its score). */
+    scoresWith: string | null;
     scores: { epoch: number; scored: number; unavailable: number; status: string | null }[] | null;
   }[];
   epochs:
@@ -154,15 +156,13 @@ async function rolesView(processes: readonly { role: string; url: string }[]): P
       ? ((await get<{ games: RolesView["disputes"] }>(`${fisherman.url}/v1/disputes`))?.games ?? null)
       : null,
     evaluators: await Promise.all(
-      of("evaluator").map(async (e) => ({
-        url: e.url,
-        scores:
-          (
-            await get<{ epochs: NonNullable<RolesView["evaluators"][number]["scores"]> }>(
-              `${e.url}/v1/scores`,
-            )
-          )?.epochs ?? null,
-      })),
+      of("evaluator").map(async (e) => {
+        const view = await get<{
+          scoresWith: string;
+          epochs: NonNullable<RolesView["evaluators"][number]["scores"]>;
+        }>(`${e.url}/v1/scores`);
+        return { url: e.url, scoresWith: view?.scoresWith ?? null, scores: view?.epochs ?? null };
+      }),
     ),
     epochs: settler
       ? ((await get<{ epochs: RolesView["epochs"] }>(`${settler.url}/v1/epochs`))?.epochs ?? null)
@@ -183,11 +183,12 @@ function rolesTables(r: RolesView): string {
   if (r.evaluators.length > 0)
     parts.push(
       renderTable(
-        ["evaluator", "receipts scored", "latest epoch", "its scores"],
+        ["evaluator", "scores with (mean)", "receipts scored", "latest epoch", "its scores"],
         r.evaluators.map((e) => {
           const last = e.scores?.at(-1);
           return [
             e.url,
+            e.scoresWith ?? "?",
             String(e.scores?.reduce((s, x) => s + x.scored, 0) ?? "?"),
             last ? String(last.epoch) : "-",
             last ? (last.status ?? "scoring") : "-",

@@ -240,6 +240,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   app.get("/health", async () => ({ ok: true, role: "evaluator", nextBatch: progress("nextBatch") }));
   app.get("/v1/scores", async () => ({
     evaluator: me,
+    scoresWith: o.evaluator.info.name,
     epochs: db
       .prepare(
         "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch GROUP BY s.epoch ORDER BY s.epoch",
