@@ -30,6 +30,27 @@ const batchCount = async () =>
     }),
   );
 
+/**
+ * Brings a fresh rig level with the chain: its store starts its indices at 0, so it seals and recognises
+ * (from their `BatchPosted` events) the batches earlier tests posted.
+ */
+async function caughtUp(rig: ReturnType<typeof posterRig>): Promise<void> {
+  const before = await batchCount();
+  for (let i = 0; i < before; i++) rig.seal();
+  await rig.poster.step();
+}
+
+/** A transaction in anvil's pool (`txpool_content`). */
+type PoolEntry = { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex };
+
+/** The sends pending in anvil's pool, by nonce. */
+async function pooled(): Promise<PoolEntry[]> {
+  const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
+  return Object.values(pool.pending)
+    .flatMap((byNonce) => Object.values(byNonce))
+    .sort((x, y) => Number(x.nonce) - Number(y.nonce));
+}
+
 describe("BatchPoster", () => {
   it("sends sealed batches back to back and marks them posted from the rollup's events", async () => {
     const { store, poster, posted, seal } = posterOn(2);
@@ -38,8 +59,7 @@ describe("BatchPoster", () => {
     try {
       await poster.step(); // sends all three; no block yet, so nothing is posted
       expect(batches.map((b) => store.batch(b.index)?.status)).toEqual(["sealed", "sealed", "sealed"]);
-      const pending = (await rpc("txpool_content")) as { pending: Record<string, Record<string, unknown>> };
-      expect(Object.values(pending.pending).flatMap((byNonce) => Object.keys(byNonce))).toHaveLength(3);
+      expect(await pooled()).toHaveLength(3);
       await rpc("anvil_mine", ["0x1"]);
       await poster.step();
     } finally {
@@ -51,11 +71,9 @@ describe("BatchPoster", () => {
   }, 60_000);
 
   it("sends again a batch whose transaction the chain dropped, and posts it once", async () => {
-    const { store, poster, posted, lines, seal } = posterOn(2);
-    // A fresh store on the same chain starts its indices at 0: it recognises the earlier test's batches.
-    const before = await batchCount();
-    for (let i = 0; i < before; i++) seal();
-    await poster.step();
+    const rig = posterOn(2);
+    const { store, poster, posted, lines, seal } = rig;
+    await caughtUp(rig);
     const batch = seal();
     await rpc("evm_setAutomine", [false]);
     try {
@@ -81,18 +99,14 @@ describe("BatchPoster", () => {
   }, 60_000);
 
   it("sends again a send dropped from between two others, under its nonce, and posts all three once", async () => {
-    const { store, poster, posted, lines, seal } = posterOn(2);
-    const before = await batchCount();
-    for (let i = 0; i < before; i++) seal();
-    await poster.step();
+    const rig = posterOn(2);
+    const { store, poster, posted, lines, seal } = rig;
+    await caughtUp(rig);
     const batches = [seal(), seal(), seal()];
     await rpc("evm_setAutomine", [false]);
     try {
       await poster.step(); // three sends, consecutive nonces
-      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
-      const sends = Object.values(pool.pending)
-        .flatMap((byNonce) => Object.values(byNonce))
-        .sort((x, y) => Number(x.nonce) - Number(y.nonce));
+      const sends = await pooled();
       expect(sends).toHaveLength(3);
       // The node loses the middle one (anvil drops the sends queued behind it too); the first is mined.
       await rpc("anvil_dropTransaction", [sends[1]?.hash]);
@@ -120,26 +134,20 @@ describe("BatchPoster", () => {
     expect(await batchCount()).toBe((batches[2]?.index as number) + 1);
   }, 60_000);
 
-  /** A transaction in anvil's pool (`txpool_content`). */
-  type PoolEntry = { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex };
-
   /**
    * Seals a batch and sends it into blocks too small for it, which keep it pending (anvil drops a send
    * priced under the base fee instead of keeping it, so a full chain stands in for a fee spike here);
    * after five blocks, when the poster looks it up, blocks fit again. Returns the first send.
    */
   async function stuckSend(rig: ReturnType<typeof posterRig>) {
-    const before = await batchCount();
-    for (let i = 0; i < before; i++) rig.seal();
-    await rig.poster.step();
+    await caughtUp(rig);
     const batch = rig.seal();
     let first: PoolEntry | undefined;
     await rpc("evm_setAutomine", [false]);
     try {
       await rig.poster.step();
       await rpc("evm_setBlockGasLimit", ["0x30000"]);
-      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
-      [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
+      [first] = await pooled();
       for (let b = 0; b < 5; b++) {
         await rpc("anvil_mine", ["0x1"]);
         if (b === 4) await rpc("evm_setBlockGasLimit", ["0x1c9c380"]);
@@ -175,16 +183,13 @@ describe("BatchPoster", () => {
    * anvil drops it from its pool. Blocks follow (up to `blocks`) until the batch is posted.
    */
   async function spikedSend(rig: ReturnType<typeof posterRig>, spike: bigint, blocks: number) {
-    const before = await batchCount();
-    for (let i = 0; i < before; i++) rig.seal();
-    await rig.poster.step();
+    await caughtUp(rig);
     const batch = rig.seal();
     await rpc("evm_setAutomine", [false]);
     let first: PoolEntry | undefined;
     try {
       await rig.poster.step();
-      const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, PoolEntry>> };
-      [first] = Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce));
+      [first] = await pooled();
       await rpc("anvil_setNextBlockBaseFeePerGas", [`0x${spike.toString(16)}`]);
       for (let b = 0; b < blocks && rig.store.batch(batch.index)?.status !== "posted"; b++) {
         await rpc("anvil_mine", ["0x1"]);
