@@ -218,7 +218,8 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       "CONFIG_INVALID",
       `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
     );
-  const stsModel = (o.evaluators ?? 3) > 0 ? learnedStsModel(o.dataDir, progress) : undefined;
+  const evaluatorsWanted = o.evaluators ?? 3;
+  const stsModel = evaluatorsWanted > 0 ? learnedStsModel(o.dataDir, progress) : undefined;
   progress("starting anvil");
   const chain = await startAnvil({
     port: o.rpcPort,
@@ -320,7 +321,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     // (Staked fishermen share the fishermen's reward pool: only one that runs is registered.)
     if (o.fisherman !== false && !gguf)
       await registerParticipant(keys[8] as Hex, 3, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
-    const evaluatorCount = d.scoreCommits && d.epochs ? (o.evaluators ?? 3) : 0;
+    const evaluatorCount = d.scoreCommits && d.epochs ? evaluatorsWanted : 0;
     const evaluatorKeys = Array.from({ length: evaluatorCount }, (_, i) => roleKey(`evaluator ${i + 1}`));
     for (const key of evaluatorKeys)
       await registerParticipant(key, 2, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);

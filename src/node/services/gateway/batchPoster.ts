@@ -403,8 +403,8 @@ export class BatchPoster {
       return;
     }
     // Dropped from the node's pool (evicted, or an anvil restarted), its nonce still unused: sent again
-    // under that nonce, and the sends behind it, queued on that nonce, stay where they are (re-sent with
-    // it, outbidding themselves if the node still holds them).
+    // under that nonce. The sends behind it keep their nonces and go out again with it (the node may have
+    // dropped them too; where it still holds one, the re-send outbids it).
     const used = mined
       ? null
       : await this.chain.public.getTransactionCount({ address: this.chain.wallet.account.address });
