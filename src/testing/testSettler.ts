@@ -19,6 +19,11 @@ export interface TestSettler {
   readonly account: string;
   /** Each epoch it has handled, with its status (posted, claimed, empty; an auditor's agrees, disagrees). */
   statuses(): Promise<Map<number, string>>;
+  /**
+   * Steps the node until its statuses satisfy `done`, and returns them; throws after `passes` passes
+   * (default 10) that did not get there.
+   */
+  stepUntil(done: (statuses: Map<number, string>) => boolean, passes?: number): Promise<Map<number, string>>;
   /** Epoch e as `GET /v1/epochs/{e}` gives it. */
   epoch(e: number): Promise<{ root: string | null; rounds: unknown[]; inputs: EpochInputsView }>;
 }
@@ -52,14 +57,23 @@ export function testSettler(
     logger: nodeLogger("settler", "silent"),
     mode: settler ? "settle" : "audit",
   });
+  const statuses = async () => {
+    const listed = (await node.app.inject({ method: "GET", url: "/v1/epochs" })).json() as {
+      epochs: { epoch: number; status: string }[];
+    };
+    return new Map(listed.epochs.map((x) => [x.epoch, x.status]));
+  };
   return {
     node,
     account: chain.wallet.account.address,
-    async statuses() {
-      const listed = (await node.app.inject({ method: "GET", url: "/v1/epochs" })).json() as {
-        epochs: { epoch: number; status: string }[];
-      };
-      return new Map(listed.epochs.map((x) => [x.epoch, x.status]));
+    statuses,
+    async stepUntil(done, passes = 10) {
+      for (let pass = 0; ; pass++) {
+        const now = await statuses();
+        if (done(now)) return now;
+        if (pass === passes) throw new Error(`not there after ${passes} passes: ${JSON.stringify([...now])}`);
+        await node.step();
+      }
     },
     async epoch(e) {
       return (await node.app.inject({ method: "GET", url: `/v1/epochs/${e}` })).json();

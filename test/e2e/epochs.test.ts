@@ -282,9 +282,7 @@ describe("PoQ and epoch rewards on the devnet", () => {
     const auditor = testSettler(devnet.deployment);
     try {
       const last = Math.max(...epochs);
-      for (let pass = 0; pass < 100 && !(await auditor.statuses()).has(last); pass++)
-        await auditor.node.step();
-      const audited = await auditor.statuses();
+      const audited = await auditor.stepUntil((s) => s.has(last), 100);
       for (const report of reports)
         if (report) expect(audited.get(report.epoch)).toBe(report.status === "empty" ? "empty" : "agrees");
       expect([...audited.values()].filter((x) => x !== "agrees" && x !== "empty")).toEqual([]);

@@ -125,12 +125,6 @@ async function stake(i: number, role: 2 | 3, amount: bigint, register = true): P
   return who.toLowerCase();
 }
 
-/** Steps `node` until `done` holds (a bounded number of passes). */
-async function stepUntil(node: { step(): Promise<void> }, done: () => Promise<boolean>): Promise<void> {
-  for (let pass = 0; pass < 10 && !(await done()); pass++) await node.step();
-  expect(await done()).toBe(true);
-}
-
 describe("settler audit", () => {
   it("reports made-up roots, for an epoch with receipts and for one without; an unposted epoch stays empty", async () => {
     // Epoch 0 is empty on chain and gets a made-up root.
@@ -144,8 +138,7 @@ describe("settler audit", () => {
 
     const auditor = testSettler(deploymentOf(dev));
     try {
-      await stepUntil(auditor.node, async () => (await auditor.statuses()).has(withReceipts));
-      const verdicts = await auditor.statuses();
+      const verdicts = await auditor.stepUntil((s) => s.has(withReceipts));
       expect(verdicts.get(0)).toBe("disagrees");
       expect(verdicts.get(withReceipts)).toBe("disagrees");
       for (let e = 1; e < withReceipts; e++) expect(verdicts.get(e)).toBe("empty");
@@ -181,7 +174,7 @@ describe("settler audit", () => {
         const { batch, epoch } = await postBatch(3, rig);
         await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
         await passRevealOf(epoch);
-        await stepUntil(settler.node, async () => (await settler.statuses()).get(epoch) === "posted");
+        await settler.stepUntil((s) => s.get(epoch) === "posted");
         return epoch;
       };
       const a = await settledEpoch([
@@ -202,8 +195,7 @@ describe("settler audit", () => {
       ]);
 
       // The auditor comes later still, and agrees with both: each epoch was read at its own block.
-      await stepUntil(auditor.node, async () => (await auditor.statuses()).has(b));
-      const statuses = await auditor.statuses();
+      const statuses = await auditor.stepUntil((s) => s.has(b));
       for (let e = 0; e <= b; e++) expect(statuses.get(e)).toBe(e === a || e === b ? "agrees" : "empty");
       for (const [e, evaluators, fishermen] of [
         [a, [e1, e2, e3], [[f1, 5n * TOKEN]]],
