@@ -5,6 +5,7 @@
  */
 import { VerinferError } from "../errors.ts";
 import type { PoqScoringParams } from "../protocol/params/params.ts";
+import type { Dimension } from "../protocol/poq/composite.ts";
 import {
   createDimensionScorer,
   type SimilarityDimension,
@@ -158,6 +159,17 @@ function pureScorer(name: string, context: EvaluatorContext): PureScorer | null 
 }
 
 const DIMENSION = /^(semantic|alignment|agreement):(.+)$/;
+
+/**
+ * The composite's dimension (PAPERS.md §4) an evaluator's score stands for: `structure`; the dimension
+ * named before the colon; the LLM judge, which grades the answer to its query without a reference, for
+ * alignment; any other scorer compares the output with a reference, which is the semantic dimension.
+ */
+export function dimensionOf(name: string): Dimension {
+  if (name === "structure") return "structure";
+  if (name === "llm-judge") return "alignment";
+  return (DIMENSION.exec(name)?.[1] as SimilarityDimension | undefined) ?? "semantic";
+}
 
 /** Builds an evaluator by name, or throws EVALUATOR_UNKNOWN listing the valid names. */
 export async function createEvaluator(name: string, context: EvaluatorContext): Promise<Evaluator> {

@@ -132,10 +132,11 @@ export const EVALUATOR_CONFIG = z
     /** A gateway whose /v1/network lists the workers (where prompts and outputs are fetched). */
     gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
     /**
-     * The evaluators (`verinfer evaluators list`), comma-separated; the node commits the mean of their
-     * scores. A live network has no reference answers, so each must be reference-free: structure;
-     * alignment:X scores the output against the query with X; llm-judge asks any OpenAI-compatible
-     * endpoint (the network's own gateway included). Default: structure, alignment:chrf (lexical) and,
+     * The evaluators (`verinfer evaluators list`), comma-separated; the node commits their composite:
+     * each dimension's mean, weighted as the protocol weighs dimensions. A live network has no
+     * reference answers, so each must be reference-free: structure; alignment:X scores the output
+     * against the query with X; llm-judge asks any OpenAI-compatible endpoint (the network's own
+     * gateway included). Default: structure, alignment:chrf (lexical) and,
      * with `stsModel`, alignment:sts (learned STS).
      */
     evaluator: z.string().min(1).optional(),

@@ -249,8 +249,14 @@ export const nodeGroup: GroupSpec = {
         },
         evaluator: {
           type: "string",
-          value: "NAME",
-          description: "structure (default) | alignment:X | llm-judge (with --judge-url, --judge-model)",
+          value: "NAMES",
+          description:
+            "comma-separated, scored as one composite: structure | alignment:X | llm-judge (with --judge-url, --judge-model) (default: structure,alignment:chrf, + alignment:sts with --sts-model)",
+        },
+        "sts-model": {
+          type: "string",
+          value: "FILE",
+          description: "learned STS model for alignment:sts (verinfer evaluators train-sts --out FILE)",
         },
         "judge-url": {
           type: "string",

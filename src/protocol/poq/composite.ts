@@ -78,11 +78,23 @@ export function calibrateWeights(
       dropped,
       reason: `no dimension reaches Pearson ${minCorrelation} on the calibration half`,
     };
+  return { weights: renormalizeWeights(weights, keep), dropped, reason: null };
+}
+
+/**
+ * `weights` over the dimensions in `keep` only, renormalized: w'_d = w_d / Σ_kept w_k, 0 elsewhere.
+ * Null when the kept dimensions weigh nothing.
+ */
+export function renormalizeWeights(
+  weights: DimensionWeights,
+  keep: readonly Dimension[],
+): DimensionWeights | null {
   const total = keep.reduce((s, d) => s + weights[d], 0);
-  const calibrated = Object.fromEntries(
-    DIMENSIONS.map((d) => [d, keep.includes(d) ? weights[d] / total : 0]),
-  ) as Record<Dimension, number>;
-  return { weights: calibrated, dropped, reason: null };
+  if (!(total > 0)) return null;
+  return Object.fromEntries(DIMENSIONS.map((d) => [d, keep.includes(d) ? weights[d] / total : 0])) as Record<
+    Dimension,
+    number
+  >;
 }
 
 /**

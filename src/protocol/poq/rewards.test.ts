@@ -12,6 +12,7 @@ import {
   fitWeights,
   formatWeights,
   parseWeights,
+  renormalizeWeights,
   validateWeights,
 } from "./composite.ts";
 import { commitment, type Reveal, settleReveals, toScoreMilli } from "./consensus/commitReveal.ts";
@@ -156,6 +157,15 @@ describe("multi-dimensional composite", () => {
       reason: "no dimension reaches Pearson 0.1 on the calibration half",
     });
     expect(none.dropped).toHaveLength(5);
+    // The dimensions an evaluator node scores (structure and alignment), renormalized: half each.
+    expect(renormalizeWeights(DEFAULT_DIMENSION_WEIGHTS, ["structure", "alignment"])).toEqual({
+      prior: 0,
+      structure: 0.5,
+      semantic: 0,
+      alignment: 0.5,
+      agreement: 0,
+    });
+    expect(renormalizeWeights({ ...DEFAULT_DIMENSION_WEIGHTS, structure: 0 }, ["structure"])).toBeNull();
     expect(validateWeights({ ...DEFAULT_DIMENSION_WEIGHTS, semantic: 0.5 })).toMatchObject({
       ok: false,
       error: { code: "PARAMS_INVALID" },

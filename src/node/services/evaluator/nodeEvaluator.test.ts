@@ -1,10 +1,12 @@
 /**
- * The evaluator a node scores with: by default the mean of structure and lexical alignment (chrF), with
- * the learned STS's alignment when a model is given; evaluators that need a reference answer (which a
+ * The evaluator a node scores with: by default the composite of structure and lexical alignment (chrF),
+ * with the learned STS's alignment when a model is given, weighted per dimension as the protocol weighs
+ * them; evaluators that need a reference answer (which a
  * live network does not have) or a model the config lacks are refused with CONFIG_INVALID.
  */
 import { describe, expect, it } from "vitest";
 import { defaultDataDir } from "../../../data/dataDir.ts";
+import { loadStsModel } from "../../../evaluators/learnedSts/model.ts";
 import { obtainStsModel } from "../../../evaluators/learnedSts/store.ts";
 import { createEvaluator } from "../../../evaluators/registry.ts";
 import { PRESETS } from "../../../protocol/params/params.ts";
@@ -17,7 +19,7 @@ const input = {
 const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
 
 describe("nodeEvaluator", () => {
-  it("scores the mean of structure and chrF alignment by default, each scored as on its own", async () => {
+  it("scores structure and chrF alignment by default, half each (the protocol weighs them equally)", async () => {
     const e = await nodeEvaluator({});
     expect(e.info.name).toBe("structure,alignment:chrf");
     expect(e.info.needsReference).toBe(false);
@@ -41,9 +43,19 @@ describe("nodeEvaluator", () => {
     const { path } = obtainStsModel({ dataDir: data });
     const e = await nodeEvaluator({ stsModel: path });
     expect(e.info.name).toBe("structure,alignment:chrf,alignment:sts");
+    // Two scorers of one dimension share its weight: structure keeps half, each alignment scorer a quarter.
+    const parts = await Promise.all(
+      ["structure", "alignment:chrf", "alignment:sts"].map((n) =>
+        createEvaluator(n, { params, stsModel: () => loadStsModel(path) }),
+      ),
+    );
+    const [structure, chrf, sts] = await Promise.all(parts.map(async (p) => (await p.score(input)).score));
     const { score } = await e.score(input);
-    expect(score).toBeGreaterThan(0);
-    expect(score).toBeLessThanOrEqual(10);
+    expect(score).toBeCloseTo(
+      0.5 * (structure as number) + 0.25 * (chrf as number) + 0.25 * (sts as number),
+      12,
+    );
+    expect(e.info.description).toContain("structure 50%, alignment 50%");
   }, 120_000);
 
   it("refuses evaluators a live network cannot feed, naming what to use instead", async () => {

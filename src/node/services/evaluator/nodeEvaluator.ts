@@ -1,13 +1,15 @@
 /**
- * The evaluator an evaluator node scores with, from its config: the mean of the named evaluators, each
- * of which must do without a reference answer (a live network has none).
+ * The evaluator an evaluator node scores with, from its config: the composite of the named evaluators
+ * (each dimension's mean, weighted as the protocol weighs dimensions), each of which must do without a
+ * reference answer (a live network has none).
  */
 import { VerinferError } from "../../../errors.ts";
+import { compositeEvaluator } from "../../../evaluators/compositeEvaluator.ts";
 import { loadStsModel } from "../../../evaluators/learnedSts/model.ts";
 import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../../../evaluators/llmJudge/llmJudge.ts";
-import { meanEvaluator } from "../../../evaluators/meanEvaluator.ts";
-import { createEvaluator, parseEvaluatorList } from "../../../evaluators/registry.ts";
+import { createEvaluator, dimensionOf, parseEvaluatorList } from "../../../evaluators/registry.ts";
 import { PRESETS } from "../../../protocol/params/params.ts";
+import { DEFAULT_POQ_ROUND_PARAMS } from "../../../protocol/params/poq.ts";
 import type { Evaluator } from "../../../protocol/poq/evaluator.ts";
 import type { EvaluatorConfig } from "../../nodeConfig.ts";
 
@@ -20,16 +22,18 @@ export function defaultEvaluators(stsModel: string | undefined): string {
 }
 
 /**
- * The evaluator a node scores with: the mean of the named evaluators (any registered names, the LLM
- * judge at `judgeUrl` among them), each of which must do without a reference answer.
+ * The evaluator a node scores with: the multi-dimensional composite of the named evaluators (any
+ * registered names, the LLM judge at `judgeUrl` among them) under the protocol's dimension weights,
+ * each of which must do without a reference answer.
  */
 export async function nodeEvaluator(
   c: Pick<EvaluatorConfig, "evaluator" | "stsModel" | "judgeUrl" | "judgeModel">,
 ): Promise<Evaluator> {
   const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
   const stsModel = c.stsModel;
+  const names = namesOf(c.evaluator ?? defaultEvaluators(stsModel));
   const parts = await Promise.all(
-    namesOf(c.evaluator ?? defaultEvaluators(stsModel)).map((name) =>
+    names.map((name) =>
       createEvaluator(name, {
         params,
         stsModel: () => {
@@ -60,7 +64,10 @@ export async function nodeEvaluator(
       `evaluator ${unfit.info.name} compares the answer with ${unfit.info.needsReference ? "a reference answer" : "other nodes' answers"}, which a live network does not have; score its alignment with the query instead (alignment:${unfit.info.name.replace(/^(semantic|agreement):/, "")})`,
     );
   }
-  return meanEvaluator(parts);
+  return compositeEvaluator(
+    parts.map((evaluator, i) => ({ dimension: dimensionOf(names[i] as string), evaluator })),
+    DEFAULT_POQ_ROUND_PARAMS.compositeWeights, // the protocol's dimension weights
+  );
 }
 
 /** The config's evaluator list, its faults as config errors. */
