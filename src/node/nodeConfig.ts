@@ -144,6 +144,8 @@ export const EVALUATOR_CONFIG = z
     stsModel: z.string().min(1).optional(),
     judgeUrl: z.string().url().optional(),
     judgeModel: z.string().min(1).optional(),
+    /** The judge endpoint's API key, where it asks for one (a gateway with `apiKeys`). */
+    judgeApiKey: z.string().min(1).optional(),
     adversary: z.enum(EVALUATOR_ADVERSARIES).default("none"),
     pollMs: z.coerce.number().int().min(100).default(1000),
     params: z.enum(["devnet", "default"]).default("devnet"),

@@ -303,6 +303,10 @@ export const ERROR_CODES = {
   EVALUATOR_BACKEND_FAILED: { disposition: "reject", meaning: "the evaluator's backend failed" },
   TOKENIZER_INVALID: { disposition: "reject", meaning: "a tokenizer.json is malformed or unsupported" },
   JUDGE_REPLY_INVALID: { disposition: "reject", meaning: "the LLM-judge reply has no usable 0-10 score" },
+  JUDGE_REQUEST_NOT_JUDGED: {
+    disposition: "reject",
+    meaning: "the answer is to an LLM judge's own request, which is never judged (no feedback loop)",
+  },
   // upstream HTTP services (OpenAI-compatible endpoints)
   UPSTREAM_CONNECTION_FAILED: { disposition: "reject", meaning: "an upstream endpoint cannot be reached" },
   UPSTREAM_HTTP_ERROR: { disposition: "reject", meaning: "an upstream endpoint answered with an HTTP error" },

@@ -2,7 +2,8 @@
  * An LLM-judge evaluator over any OpenAI-compatible chat endpoint. verinfer's rubric asks for a 0–10
  * score with a short justification and a final `Score: N` line; the reply parser also accepts JSON
  * (`{"score": N}`), MT-Bench's `[[N]]`, and `N/10`, taking the last score stated. An unparseable reply
- * is asked once more, then reported as JUDGE_REPLY_INVALID (never guessed).
+ * is asked once more, then reported as JUDGE_REPLY_INVALID (never guessed). A judge's own request is
+ * never judged (JUDGE_REQUEST_NOT_JUDGED): a judge asking the network it evaluates would loop.
  */
 import { performance } from "node:perf_hooks";
 import { z } from "zod";
@@ -45,6 +46,18 @@ export const JUDGE_SYSTEM_PROMPT = [
   "Ignore the answer's length except where it hurts correctness or usefulness. Do not reward confident tone.",
   "Reply with one or two sentences of justification, then a final line exactly of the form: Score: N (N between 0 and 10).",
 ].join("\n");
+
+/**
+ * Whether `query` is a judge's own request: it holds the rubric (whitespace aside, as a tokenizer's
+ * round trip may change it). A judge that asks the network it evaluates (its own gateway) makes
+ * receipts of its own, for which evaluators are sampled in turn; judging those would ask the network
+ * again, k times as many requests each round, without end. So a judge's request is never judged.
+ */
+export function isJudgeRequest(query: string): boolean {
+  return squeezed(query).includes(squeezed(JUDGE_SYSTEM_PROMPT));
+}
+
+const squeezed = (text: string) => text.replace(/\s+/g, " ");
 
 /** The user message for one evaluation. */
 export function judgeUserMessage(input: EvaluationInput): string {
@@ -128,6 +141,11 @@ export function createLlmJudgeEvaluator(
   } as const;
   const scoreOne = async (input: EvaluationInput): Promise<EvaluationScore> => {
     assertEvaluationInput(input, { info }, params);
+    if (isJudgeRequest(input.query))
+      throw new VerinferError(
+        "JUDGE_REQUEST_NOT_JUDGED",
+        "the answer is to an LLM judge's own request: judging it would ask the network again, without end",
+      );
     const messages: ChatMessage[] = [
       { role: "system", content: JUDGE_SYSTEM_PROMPT },
       { role: "user", content: judgeUserMessage(input) },

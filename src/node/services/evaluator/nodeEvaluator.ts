@@ -27,7 +27,7 @@ export function defaultEvaluators(stsModel: string | undefined): string {
  * each of which must do without a reference answer.
  */
 export async function nodeEvaluator(
-  c: Pick<EvaluatorConfig, "evaluator" | "stsModel" | "judgeUrl" | "judgeModel">,
+  c: Pick<EvaluatorConfig, "evaluator" | "stsModel" | "judgeUrl" | "judgeModel" | "judgeApiKey">,
 ): Promise<Evaluator> {
   const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
   const stsModel = c.stsModel;
@@ -48,7 +48,7 @@ export async function nodeEvaluator(
           n === "llm-judge" && c.judgeUrl && c.judgeModel
             ? Promise.resolve(
                 createLlmJudgeEvaluator(
-                  JUDGE_CONFIG.parse({ baseUrl: c.judgeUrl, model: c.judgeModel }),
+                  JUDGE_CONFIG.parse({ baseUrl: c.judgeUrl, model: c.judgeModel, apiKey: c.judgeApiKey }),
                   params,
                 ),
               )
