@@ -3,7 +3,9 @@
  * the dispute limits documented"): workers on llama.cpp answer through the gateway with attested,
  * signed receipts bound to the GGUF file (its keccak256) and llama.cpp's engine measurement; the
  * receipts are posted, proven included and become final, and evaluators score them from the GGUF's
- * vocabulary (the epochs that pay them are the same as any model's: test/e2e/epochs.test.ts). The limit: llama.cpp records no execution trace, so
+ * vocabulary (the epochs that pay them are the same as any model's: test/e2e/epochs.test.ts); one
+ * evaluator also asks the network itself to judge, and never judges the judge's own requests. The
+ * limit: llama.cpp records no execution trace, so
  * the model is registered without steps per position and the dispute game refuses to open a game over
  * its receipts (ModelNotVerifiable) — no fisherman runs, and no cheat can be played.
  */
@@ -29,7 +31,12 @@ let devnet: Devnet;
 let gguf: string;
 
 beforeAll(async () => {
-  const { model } = writeGeneratedModel(join(dir, "tiny.bin"), PRESETS.tiny as never, 7);
+  // The tiny shape with a context that holds an LLM judge's request (its rubric is ~1,000 tokens).
+  const { model } = writeGeneratedModel(
+    join(dir, "tiny.bin"),
+    { ...(PRESETS.tiny as NonNullable<typeof PRESETS.tiny>), seqLen: 2048 },
+    7,
+  );
   const m = loadLlama2c(model);
   gguf = join(dir, "tiny.gguf");
   writeFileSync(gguf, toGguf(m.checkpoint, m.tokenizer, "verinfer-tiny"));
@@ -43,6 +50,9 @@ beforeAll(async () => {
     evaluators: 3,
     // As on a machine without the datasets: the evaluators score structure and lexical alignment only.
     dataDir: null,
+    // The first evaluator also asks this network itself to judge (issue: "the LLM judge over any
+    // OpenAI-compatible endpoint, the network itself included").
+    judges: 1,
   });
 }, 180_000);
 
@@ -121,7 +131,7 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     // Evaluators render the served tokens with the GGUF's vocabulary and score them (none unavailable).
     const scores = async () => {
       const all = await Promise.all(
-        devnet.evaluators.map(
+        devnet.evaluators.slice(1).map(
           async (e) =>
             (await (await fetch(`${e.url}/v1/scores`)).json()) as {
               epochs: { scored: number; unavailable: number }[];
@@ -141,8 +151,38 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     }
     expect(tally.scored).toBeGreaterThanOrEqual(demo.requests.length);
     expect(tally.unavailable).toBe(0);
-    expect(readFileSync(join(devnet.dir, "logs", "evaluator-1.log"), "utf8")).toContain(
+    expect(readFileSync(join(devnet.dir, "logs", "evaluator-2.log"), "utf8")).toContain(
       '"evaluator":"structure,alignment:chrf"',
     );
+
+    // The judging evaluator asked the network: each client receipt it was sampled for (all: k ≥ 3) cost
+    // two judge requests (an answer without a score is asked once more; the generated model cannot
+    // follow the rubric, so no reply holds one), each a receipt of its own. Those it never judges (no
+    // call: the loop a judge on its own network would make), so the gateway's receipts stop growing.
+    const notes = () =>
+      readFileSync(join(devnet.dir, "logs", "evaluator-1.log"), "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"receipt scored"'))
+        .map((l) => (JSON.parse(l) as { note: string }).note);
+    const clientReceipts = 1 + demo.requests.length;
+    const judged = () => notes().filter((n) => n.includes("JUDGE_REPLY_INVALID")).length;
+    const declined = () => notes().filter((n) => n.includes("JUDGE_REQUEST_NOT_JUDGED")).length;
+    for (let i = 0; i < 120 && (judged() < clientReceipts || declined() < 2 * clientReceipts); i++)
+      await new Promise((done) => setTimeout(done, 500));
+    expect(readFileSync(join(devnet.dir, "logs", "evaluator-1.log"), "utf8")).toContain(
+      '"evaluator":"structure,alignment:chrf,llm-judge"',
+    );
+    expect(judged()).toBe(clientReceipts);
+    expect(declined()).toBe(2 * clientReceipts);
+    const receipts = async () => {
+      const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+        receipts: Record<string, number>;
+      };
+      return Object.values(n.receipts).reduce((a, b) => a + b, 0);
+    };
+    expect(await receipts()).toBe(3 * clientReceipts);
+    await new Promise((done) => setTimeout(done, 3000));
+    expect(await receipts()).toBe(3 * clientReceipts);
+    expect(notes()).toHaveLength(3 * clientReceipts);
   }, 300_000);
 });

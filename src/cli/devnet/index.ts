@@ -126,7 +126,7 @@ interface RolesView {
   disputes: { game: number; batch: number; position: number; status: string }[] | null;
   evaluators: {
     url: string;
-    /** The evaluators it scores with (their mean is its score). */
+    /** The evaluators it scores with (their composite is its score). */
     scoresWith: string | null;
     scores: { epoch: number; scored: number; unavailable: number; status: string | null }[] | null;
   }[];
@@ -352,6 +352,11 @@ const upCommand: CommandSpec = {
       description:
         "STS-B for the evaluators' learned STS, trained once and cached (default: $VERINFER_DATA_DIR, else ../shared/data; none: structure and chrF only)",
     },
+    judge: {
+      type: "boolean",
+      description:
+        "the evaluators also ask an LLM judge: this network itself, through its gateway (needs a --model that follows instructions with a context of 1,000+ tokens, e.g. a GGUF chat model; a judge never judges its own requests)",
+    },
   },
   examples: [
     "npx verinfer devnet up --demo",
@@ -377,6 +382,7 @@ const upCommand: CommandSpec = {
         i >= evaluators - colluding ? "colluding" : "none",
       ),
       ...(ctx.string("data-dir") !== undefined ? { dataDir: resolveDataDir(ctx.string("data-dir")) } : {}),
+      judges: ctx.flag("judge") ? evaluators : 0,
       onProgress: (m) => ctx.info(m),
     });
     try {

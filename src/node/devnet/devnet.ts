@@ -35,6 +35,7 @@ import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from ".
 import { addressOfKey } from "../roleAuth.ts";
 import type { NodeReady } from "../runNode.ts";
 import type { EvaluatorAdversary } from "../services/evaluator/evaluatorService.ts";
+import { defaultEvaluators } from "../services/evaluator/nodeEvaluator.ts";
 import type { WorkerAdversary } from "../services/worker/adversaries.ts";
 import type { WorkerIdentity } from "../services/worker/workerService.ts";
 import { localModel } from "./modelSource.ts";
@@ -65,6 +66,14 @@ export interface DevnetOptions {
   readonly evaluators?: number;
   /** Each evaluator's part (default all honest); "colluding" ones report 10 for everything. */
   readonly evaluatorAdversaries?: readonly EvaluatorAdversary[];
+  /**
+   * How many of the evaluators (the first ones) also ask an LLM judge: this devnet itself, its gateway
+   * serving the workers' model (`llm-judge` at GATEWAY/v1; default 0). The judge's requests are receipts
+   * too, which the protocol samples evaluators for; a judge never judges its own requests. A judge needs
+   * a model that follows its rubric in a context that holds it (about 1,000 tokens): the generated
+   * model does neither, and its replies are refused as JUDGE_REPLY_INVALID.
+   */
+  readonly judges?: number;
   /** anvil keeps its state in the devnet's folder, so that `chain.restart` resumes the chain (tests). */
   readonly restartableChain?: boolean;
   /**
@@ -219,6 +228,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
     );
   const evaluatorsWanted = o.evaluators ?? 3;
+  const modelName = o.modelName ?? "verinfer-tiny";
   const stsModel = evaluatorsWanted > 0 ? learnedStsModel(o.dataDir, progress) : undefined;
   progress("starting anvil");
   const chain = await startAnvil({
@@ -273,7 +283,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               dataDir,
               deployment: deploymentFile,
               model,
-              modelName: o.modelName ?? "verinfer-tiny",
+              modelName,
               gateways: [gatewayAddress],
               adversary,
               devTeeKeys,
@@ -395,6 +405,11 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       progress("no fisherman: a GGUF model records no execution trace, so its receipts cannot be disputed");
     const fisherman = o.fisherman === false || gguf ? null : await startFisherman();
     if (evaluatorCount > 0) progress(`starting ${evaluatorCount} evaluators`);
+    const judges = Math.min(o.judges ?? 0, evaluatorCount);
+    if (judges > 0)
+      progress(
+        `${judges === evaluatorCount ? "the evaluators" : `${judges} of the evaluators`} also ask an LLM judge: this network itself (${gateway.url}/v1, model ${modelName})`,
+      );
     const evaluators = await Promise.all(
       evaluatorKeys.map(async (key, i) => {
         const adversary = o.evaluatorAdversaries?.[i] ?? "none";
@@ -415,6 +430,13 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               gateway: gateway.url,
               adversary,
               ...(stsModel ? { stsModel } : {}),
+              ...(i < (o.judges ?? 0)
+                ? {
+                    evaluator: `${defaultEvaluators(stsModel)},llm-judge`,
+                    judgeUrl: `${gateway.url}/v1`,
+                    judgeModel: modelName,
+                  }
+                : {}),
             },
           }),
         );

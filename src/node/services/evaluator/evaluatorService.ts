@@ -32,7 +32,9 @@ import {
   scoreClock,
 } from "../../../chain/postedBatches.ts";
 import { revertReason } from "../../../chain/revert.ts";
+import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import { ERROR_CODES } from "../../../protocol/errors.ts";
 import type { Evaluator } from "../../../protocol/poq/evaluator.ts";
 import {
   encodeScores,
@@ -127,7 +129,12 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         } catch (e) {
           // An evaluator that cannot score (a judge's unparseable reply, its endpoint down) skips the
           // receipt rather than guessing: a receipt it does not reveal a score for has no score of its.
-          note = `evaluator failed: ${(e as Error).message}`.slice(0, 300);
+          // The note is logged at info, so it names the failure by its code and meaning only: a
+          // message may quote what was scored (a judge's reply ends its JUDGE_REPLY_INVALID).
+          note =
+            e instanceof VerinferError
+              ? `evaluator failed: ${e.code} (${ERROR_CODES[e.code].meaning})`
+              : `evaluator failed: ${(e as Error).name}`;
         }
       db.prepare("INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, ?)").run(
         index,
