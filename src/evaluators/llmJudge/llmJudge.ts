@@ -59,6 +59,14 @@ export function isJudgeRequest(query: string): boolean {
 
 const squeezed = (text: string) => text.replace(/\s+/g, " ");
 
+/** What the judge is asked for one evaluation: the rubric, then the request and the answer. */
+export function judgeMessages(input: EvaluationInput): ChatMessage[] {
+  return [
+    { role: "system", content: JUDGE_SYSTEM_PROMPT },
+    { role: "user", content: judgeUserMessage(input) },
+  ];
+}
+
 /** The user message for one evaluation. */
 export function judgeUserMessage(input: EvaluationInput): string {
   const references = referencesOf(input);
@@ -146,10 +154,7 @@ export function createLlmJudgeEvaluator(
         "JUDGE_REQUEST_NOT_JUDGED",
         "the answer is to an LLM judge's own request: judging it would ask the network again, without end",
       );
-    const messages: ChatMessage[] = [
-      { role: "system", content: JUDGE_SYSTEM_PROMPT },
-      { role: "user", content: judgeUserMessage(input) },
-    ];
+    const messages = judgeMessages(input);
     const start = performance.now();
     let lastReply = "";
     for (let ask = 0; ask < 2; ask++) {

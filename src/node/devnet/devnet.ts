@@ -19,11 +19,14 @@ import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { epochsAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { defaultDataDir } from "../../data/dataDir.ts";
+import { promptOf } from "../../engine/engine.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
-import { loadCheckpoint, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
+import { loadCheckpoint, loadLlama2c, writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
+import { encode } from "../../engine/llama2c/tokenizer.ts";
 import { checkGgufHeader, isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { obtainStsModel } from "../../evaluators/learnedSts/store.ts";
+import { JUDGE_CONFIG, judgeMessages } from "../../evaluators/llmJudge/llmJudge.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
 import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
@@ -206,6 +209,23 @@ function learnedStsModel(
   return obtainStsModel({ dataDir: data }).path;
 }
 
+/**
+ * Refuses a judge the model cannot be: a llama2.c model whose context cannot hold the judge's request
+ * (its rubric, an empty request and answer) and its reply. (A GGUF model's context is not read here;
+ * its workers refuse a request too long for it, and the judge reports that.)
+ */
+export function judgeFits(model: string): void {
+  const { checkpoint, tokenizer } = loadLlama2c(model);
+  const reply = JUDGE_CONFIG.parse({ baseUrl: "http://judge", model: "judge" }).maxTokens;
+  const asked = encode(tokenizer, promptOf({ messages: judgeMessages({ query: "", output: "" }) }), true);
+  const needs = asked.length + reply;
+  if (needs > checkpoint.config.seqLen)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `--judge: the judge's request and reply take ${needs} tokens (${asked.length} + ${reply}) and ${model}'s context is ${checkpoint.config.seqLen}; give a --model that follows instructions and whose context holds them (a GGUF chat model)`,
+    );
+}
+
 /** Starts a devnet; on any failure everything started so far is stopped. */
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const progress = o.onProgress ?? (() => {});
@@ -227,6 +247,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       "CONFIG_INVALID",
       `${model} is a GGUF model (llama.cpp, no execution traces): the workers' cheats need the verifiable engine`,
     );
+  if ((o.judges ?? 0) > 0 && !gguf) judgeFits(model);
   const evaluatorsWanted = o.evaluators ?? 3;
   const modelName = o.modelName ?? "verinfer-tiny";
   const stsModel = evaluatorsWanted > 0 ? learnedStsModel(o.dataDir, progress) : undefined;
