@@ -47,11 +47,12 @@ export function compositeEvaluator(parts: readonly DimensionPart[], weights: Dim
     });
   };
   const names = parts.map((p) => p.evaluator.info.name);
+  const name = names.join("+");
   const described = present.map((d) => `${d} ${(w[d] * 100).toFixed(0)}%`).join(", ");
   return {
     info: {
-      name: names.join(","),
-      kind: "dimension",
+      name,
+      kind: "composite",
       needsReference: parts.some((p) => p.evaluator.info.needsReference),
       needsPeers: parts.some((p) => p.evaluator.info.needsPeers),
       description: `composite of ${names.join(", ")} (${described})`,

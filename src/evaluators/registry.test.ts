@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createEvaluator, parseEvaluatorList, REGISTERED } from "./registry.ts";
+import { createEvaluator, dimensionOf, parseEvaluatorList, REGISTERED } from "./registry.ts";
 
 const context = { params: { maxTextChars: 1000 } };
 
@@ -48,6 +48,30 @@ describe("evaluator registry", () => {
     });
     await expect(createEvaluator("sts", context)).rejects.toMatchObject({ code: "EVALUATOR_MODEL_INVALID" });
     await expect(createEvaluator("alignment:nope", context)).rejects.toMatchObject({
+      code: "EVALUATOR_UNKNOWN",
+    });
+  });
+
+  it("scores a+b+c as one composite, each dimension's mean under the protocol's dimension weights", async () => {
+    const input = { query: "who won?", output: "the Broncos won", reference: "Denver Broncos" };
+    const one = async (name: string) => (await (await createEvaluator(name, context)).score(input)).score;
+    const composite = await createEvaluator("structure+alignment:chrf+semantic:token-f1", context);
+    expect(composite.info).toMatchObject({
+      name: "structure+alignment:chrf+semantic:token-f1",
+      kind: "composite",
+      needsReference: true,
+    });
+    // Default weights: structure 0.15, alignment 0.15, semantic 0.4, renormalized over those three.
+    const expected =
+      (0.15 * (await one("structure")) +
+        0.15 * (await one("alignment:chrf")) +
+        0.4 * (await one("semantic:token-f1"))) /
+      0.7;
+    expect((await composite.score(input)).score).toBeCloseTo(expected, 12);
+    expect(dimensionOf("llm-judge")).toBe("alignment");
+    expect(dimensionOf("chrf")).toBe("semantic");
+    await expect(createEvaluator("structure+", context)).rejects.toMatchObject({ code: "CLI_USAGE" });
+    await expect(createEvaluator("structure+bleurt", context)).rejects.toMatchObject({
       code: "EVALUATOR_UNKNOWN",
     });
   });

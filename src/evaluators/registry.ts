@@ -5,7 +5,7 @@
  */
 import { VerinferError } from "../errors.ts";
 import type { PoqScoringParams } from "../protocol/params/params.ts";
-import type { Dimension } from "../protocol/poq/composite.ts";
+import { DEFAULT_DIMENSION_WEIGHTS, type Dimension } from "../protocol/poq/composite.ts";
 import {
   createDimensionScorer,
   type SimilarityDimension,
@@ -20,6 +20,7 @@ import {
   tokenF1Scorer,
 } from "../protocol/poq/lexicalScorers.ts";
 import type { DocumentFrequencies } from "../protocol/poq/metrics/tfidf.ts";
+import { compositeEvaluator } from "./compositeEvaluator.ts";
 import { dimensionEvaluator } from "./dimensionEvaluator.ts";
 import type { StsModel } from "./learnedSts/model.ts";
 import { createLearnedStsScorer } from "./learnedSts/scorer.ts";
@@ -111,6 +112,13 @@ export const REGISTERED: readonly RegisteredEvaluator[] = [
     description: "ONNX cross-encoder relevance, sigmoid x10",
   },
   {
+    name: "A+B+...",
+    kind: "composite",
+    needs: "what its parts need",
+    description:
+      "one score: each dimension's mean under the protocol's dimension weights (an evaluator node's)",
+  },
+  {
     name: "llm-judge",
     kind: "llm-judge",
     needs: "--judge-url, --judge-model",
@@ -173,6 +181,12 @@ export function dimensionOf(name: string): Dimension {
 
 /** Builds an evaluator by name, or throws EVALUATOR_UNKNOWN listing the valid names. */
 export async function createEvaluator(name: string, context: EvaluatorContext): Promise<Evaluator> {
+  if (name.includes("+")) {
+    const names = name.split("+");
+    if (names.some((n) => n.length === 0))
+      throw new VerinferError("CLI_USAGE", `composite evaluator "${name}" has an empty part`);
+    return composeEvaluators(names, await Promise.all(names.map((n) => createEvaluator(n, context))));
+  }
   const scorer = pureScorer(name, context);
   if (scorer) return timedEvaluator(scorer, context.params);
   const dimension = DIMENSION.exec(name);
@@ -196,6 +210,17 @@ export async function createEvaluator(name: string, context: EvaluatorContext): 
   throw new VerinferError("EVALUATOR_UNKNOWN", `unknown evaluator "${name}"; known: ${known}`, {
     evaluator: name,
   });
+}
+
+/**
+ * Evaluators `parts` (built from `names`) scored as one, as an evaluator node commits them: each
+ * dimension's mean under the protocol's default dimension weights (`a+b+c` by name).
+ */
+export function composeEvaluators(names: readonly string[], parts: readonly Evaluator[]): Evaluator {
+  return compositeEvaluator(
+    parts.map((evaluator, i) => ({ dimension: dimensionOf(names[i] as string), evaluator })),
+    DEFAULT_DIMENSION_WEIGHTS,
+  );
 }
 
 /** Parses a comma-separated evaluator list, rejecting empty names and duplicates. */

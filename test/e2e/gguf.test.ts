@@ -152,7 +152,7 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     expect(tally.scored).toBeGreaterThanOrEqual(demo.requests.length);
     expect(tally.unavailable).toBe(0);
     expect(readFileSync(join(devnet.dir, "logs", "evaluator-2.log"), "utf8")).toContain(
-      '"evaluator":"structure,alignment:chrf"',
+      '"evaluator":"structure+alignment:chrf"',
     );
 
     // The judging evaluator asked the network: each client receipt it was sampled for (all: k ≥ 3) cost
@@ -170,7 +170,7 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     for (let i = 0; i < 120 && (judged() < clientReceipts || declined() < 2 * clientReceipts); i++)
       await new Promise((done) => setTimeout(done, 500));
     expect(readFileSync(join(devnet.dir, "logs", "evaluator-1.log"), "utf8")).toContain(
-      '"evaluator":"structure,alignment:chrf,llm-judge"',
+      '"evaluator":"structure+alignment:chrf+llm-judge"',
     );
     expect(judged()).toBe(clientReceipts);
     expect(declined()).toBe(2 * clientReceipts);

@@ -23,7 +23,8 @@ export type EvaluatorKind =
   | "bi-encoder"
   | "cross-encoder"
   | "llm-judge"
-  | "dimension";
+  | "dimension"
+  | "composite";
 
 /** Static description of an evaluator. */
 export interface EvaluatorInfo {

@@ -30,7 +30,7 @@ const params = { maxTextChars: PRESETS.devnet.poq.maxTextChars };
 describe("nodeEvaluator", () => {
   it("scores structure and chrF alignment by default, half each (the protocol weighs them equally)", async () => {
     const e = await nodeEvaluator({});
-    expect(e.info.name).toBe("structure,alignment:chrf");
+    expect(e.info.name).toBe("structure+alignment:chrf");
     expect(e.info.needsReference).toBe(false);
     const parts = await Promise.all(
       ["structure", "alignment:chrf"].map((n) => createEvaluator(n, { params })),
@@ -51,7 +51,7 @@ describe("nodeEvaluator", () => {
     }
     const { path } = obtainStsModel({ dataDir: data });
     const e = await nodeEvaluator({ stsModel: path });
-    expect(e.info.name).toBe("structure,alignment:chrf,alignment:sts");
+    expect(e.info.name).toBe("structure+alignment:chrf+alignment:sts");
     // Two scorers of one dimension share its weight: structure keeps half, each alignment scorer a quarter.
     const parts = await Promise.all(
       ["structure", "alignment:chrf", "alignment:sts"].map((n) =>

@@ -4,12 +4,10 @@
  * reference answer (a live network has none).
  */
 import { VerinferError } from "../../../errors.ts";
-import { compositeEvaluator } from "../../../evaluators/compositeEvaluator.ts";
 import { loadStsModel } from "../../../evaluators/learnedSts/model.ts";
 import { createLlmJudgeEvaluator, JUDGE_CONFIG } from "../../../evaluators/llmJudge/llmJudge.ts";
-import { createEvaluator, dimensionOf, parseEvaluatorList } from "../../../evaluators/registry.ts";
+import { composeEvaluators, createEvaluator, parseEvaluatorList } from "../../../evaluators/registry.ts";
 import { PRESETS } from "../../../protocol/params/params.ts";
-import { DEFAULT_POQ_ROUND_PARAMS } from "../../../protocol/params/poq.ts";
 import type { Evaluator } from "../../../protocol/poq/evaluator.ts";
 import type { EvaluatorConfig } from "../../nodeConfig.ts";
 
@@ -64,10 +62,7 @@ export async function nodeEvaluator(
       `evaluator ${unfit.info.name} compares the answer with ${unfit.info.needsReference ? "a reference answer" : "other nodes' answers"}, which a live network does not have; score its alignment with the query instead (alignment:${unfit.info.name.replace(/^(semantic|agreement):/, "")})`,
     );
   }
-  return compositeEvaluator(
-    parts.map((evaluator, i) => ({ dimension: dimensionOf(names[i] as string), evaluator })),
-    DEFAULT_POQ_ROUND_PARAMS.compositeWeights, // the protocol's dimension weights
-  );
+  return composeEvaluators(names, parts);
 }
 
 /** The config's evaluator list, its faults as config errors. */
