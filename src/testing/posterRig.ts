@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
+import type { ChainClients } from "../chain/deploy.ts";
 import { deployedFrom } from "../chain/logs.ts";
 import { BatchPoster } from "../node/services/gateway/batchPoster.ts";
 import { ReceiptStore } from "../node/store/receiptStore.ts";
@@ -19,9 +20,14 @@ import { devReceipt, devRegistry, ENCLAVE_KEY } from "./devWorker.ts";
 
 /**
  * A poster over a fresh store, its log lines kept, and a way to seal batches of `perBatch` receipts; with
- * a fee ceiling if `maxFeePerGas` is given.
+ * the poster's options (a fee ceiling, how often it reads the head) and the sequencer's account's clients
+ * (`chain`, default the dev chain's owner) if given.
  */
-export function posterRig(dev: DevChain, perBatch: number, maxFeePerGas?: bigint) {
+export function posterRig(
+  dev: DevChain,
+  perBatch: number,
+  o: ConstructorParameters<typeof BatchPoster>[6] & { readonly chain?: ChainClients } = {},
+) {
   const store = ReceiptStore.open(join(mkdtempSync(join(tmpdir(), "verinfer-poster-")), "r.sqlite"));
   const lines: { msg: string; outcome?: string; batch?: number; tx?: string; replaced?: string }[] = [];
   const logger = pino(
@@ -36,12 +42,12 @@ export function posterRig(dev: DevChain, perBatch: number, maxFeePerGas?: bigint
   const posted: number[] = [];
   const poster = new BatchPoster(
     store,
-    dev.owner,
+    o.chain ?? dev.owner,
     dev.d.rollup,
     logger,
     { posted: (i) => posted.push(i), forced: () => {} },
     deployedFrom(dev.d),
-    { maxFeePerGas },
+    o,
   );
   const chainId = BigInt(dev.chain.chainId);
   const registry = devRegistry(chainId, dev.d.rollup, 10n * TOKEN, 10n * TOKEN);

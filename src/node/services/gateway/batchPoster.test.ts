@@ -222,7 +222,7 @@ describe("BatchPoster", () => {
     const { baseFeePerGas } = await dev.owner.public.getBlock();
     const tip = await dev.owner.public.estimateMaxPriorityFeePerGas();
     const ceiling = 2n * (baseFeePerGas as bigint) + tip + 100_000_000n;
-    const rig = posterRig(dev, 2, ceiling);
+    const rig = posterRig(dev, 2, { maxFeePerGas: ceiling });
     const mined = await spikedSend(rig, 2n * ceiling, 30);
     expect(mined.maxFeePerGas).toBe(ceiling);
     expect(rig.lines.some((l) => l.msg === "batch transaction re-sent at the fee ceiling")).toBe(true);
@@ -233,7 +233,7 @@ describe("BatchPoster", () => {
     // A ceiling under what the poster would offer (twice the base fee plus the tip), above the base fee.
     const { baseFeePerGas } = await dev.owner.public.getBlock();
     const ceiling = ((baseFeePerGas as bigint) * 3n) / 2n;
-    const rig = posterRig(dev, 2, ceiling);
+    const rig = posterRig(dev, 2, { maxFeePerGas: ceiling });
     const { batch, first } = await stuckSend(rig);
     expect(rig.lines.filter((l) => l.msg === "batch transaction re-sent with higher fees")).toEqual([]);
     expect(
@@ -241,5 +241,53 @@ describe("BatchPoster", () => {
     ).toMatchObject([{ batch: batch.index, tx: first.hash }]);
     expect(rig.store.batch(batch.index)?.postedTx).toBe(first.hash);
     expect((await dev.owner.public.getTransaction({ hash: first.hash })).maxFeePerGas).toBe(ceiling);
+  }, 60_000);
+
+  it("as the gateway runs it, reads the head twice a block, not on every tick, and still posts each batch", async () => {
+    // The poster's reads of the head, counted on its own clients (nothing else changes).
+    let headReads = 0;
+    const counted = new Proxy(dev.owner.public, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== "getBlock") return value;
+        return (...args: unknown[]) => {
+          headReads++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const rig = posterRig(dev, 2, {
+      headReads: "twice-a-block",
+      chain: { ...dev.owner, public: counted as typeof dev.owner.public },
+    });
+    await caughtUp(rig);
+    await rpc("evm_setAutomine", [false]);
+    await rpc("evm_setIntervalMining", [2]);
+    try {
+      // The gateway's 250 ms tick on 2 s blocks. Until it has seen blocks come it reads on every tick
+      // (4 s here); then, for 8 s (32 ticks, a batch sealed half way), it is counted.
+      const batch = { index: -1 };
+      let start = 0;
+      for (let tick = 0; tick < 48; tick++) {
+        if (tick === 16) start = headReads;
+        if (tick === 32) batch.index = rig.seal().index;
+        await rig.poster.step();
+        await new Promise((wake) => setTimeout(wake, 250));
+      }
+      const reads = headReads - start;
+      // About twice per block: four blocks, eight reads (one more or less at the edges); never 32.
+      expect(reads).toBeGreaterThanOrEqual(4);
+      expect(reads).toBeLessThanOrEqual(12);
+      // It still follows every block: the batch sent mid-way was seen posted.
+      for (let i = 0; i < 20 && rig.store.batch(batch.index)?.status !== "posted"; i++) {
+        await new Promise((wake) => setTimeout(wake, 250));
+        await rig.poster.step();
+      }
+      expect(rig.store.batch(batch.index)?.status).toBe("posted");
+      expect(rig.posted).toEqual([batch.index]);
+    } finally {
+      await rpc("evm_setIntervalMining", [0]);
+      await rpc("evm_setAutomine", [true]);
+    }
   }, 60_000);
 });

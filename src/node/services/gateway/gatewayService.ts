@@ -165,7 +165,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       forced: (digest) => sequencer.noteForced(digest),
     },
     deployedFrom(o.deployment),
-    { maxFeePerGas: o.maxFeePerGas },
+    { maxFeePerGas: o.maxFeePerGas, headReads: "twice-a-block" },
   );
   const recentOverheadMs: number[] = [];
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
