@@ -124,6 +124,10 @@ describe("nodeEvaluator", () => {
     await expect(nodeEvaluator({ evaluator: "structure,,chrf" })).rejects.toMatchObject({
       code: "CONFIG_INVALID",
     });
+    // A composite in the list is its parts: the same evaluator as listing them.
+    expect((await nodeEvaluator({ evaluator: "structure+alignment:chrf" })).info.name).toBe(
+      "structure+alignment:chrf",
+    );
     await expect(nodeEvaluator({ evaluator: "no-such-scorer" })).rejects.toMatchObject({
       code: "EVALUATOR_UNKNOWN",
     });

@@ -68,7 +68,8 @@ export async function nodeEvaluator(
 /** The config's evaluator list, its faults as config errors. */
 function namesOf(list: string): string[] {
   try {
-    return parseEvaluatorList(list);
+    // The node composes what it lists: `a+b` in the list is `a,b`, each part weighed by its dimension.
+    return parseEvaluatorList(list.replaceAll("+", ","));
   } catch (e) {
     if (e instanceof VerinferError) throw new VerinferError("CONFIG_INVALID", `evaluator: ${e.message}`);
     throw e;
