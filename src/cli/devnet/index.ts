@@ -355,7 +355,7 @@ const upCommand: CommandSpec = {
     judge: {
       type: "boolean",
       description:
-        "the evaluators also ask an LLM judge: this network itself, through its gateway (needs a --model that follows instructions with a context of 1,000+ tokens, e.g. a GGUF chat model; a judge never judges its own requests)",
+        "the evaluators also ask an LLM judge: this network itself, through its gateway (needs a GGUF chat --model: a verifiable model's receipts cannot span the judge's rubric; a judge never judges its own requests)",
     },
   },
   examples: [

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), "verinfer-devnet-refusals-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("startDevnet", () => {
-  it("refuses --judge on a model whose context cannot hold the judge's request and reply", async () => {
+  it("refuses --judge on a verifiable model: its receipts cannot span the judge's request", async () => {
     await expect(
       startDevnet({
         dir: join(dir, "net"),
@@ -24,16 +24,16 @@ describe("startDevnet", () => {
     ).rejects.toMatchObject({
       code: "CONFIG_INVALID",
       message: expect.stringMatching(
-        /--judge: the judge's request and reply take \d+ tokens .* context is 128/,
+        /--judge: the judge's request alone is \d+ tokens .* spans at most 107 positions/,
       ),
     });
     expect(existsSync(join(dir, "net", "state.json"))).toBe(false);
-    // The tiny shape with a longer context holds it (the byte tokenizer: about one token per character).
+    // Not for want of context: with 2,048 positions its receipts still span what a dispute can bisect.
     const { model } = writeGeneratedModel(
       join(dir, "long.bin"),
       { ...(PRESETS.tiny as NonNullable<typeof PRESETS.tiny>), seqLen: 2048 },
       7,
     );
-    expect(() => judgeFits(model)).not.toThrow();
+    expect(() => judgeFits(model)).toThrow(/spans at most 107 positions/);
   });
 });

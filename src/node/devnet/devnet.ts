@@ -17,6 +17,7 @@ import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
 import { becomeSequencer, send, stakeParticipant } from "../../chain/clients.ts";
 import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
+import { disputablePositions } from "../../chain/disputeClient.ts";
 import { epochsAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { defaultDataDir } from "../../data/dataDir.ts";
 import { promptOf } from "../../engine/engine.ts";
@@ -26,7 +27,7 @@ import { encode } from "../../engine/llama2c/tokenizer.ts";
 import { checkGgufHeader, isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { obtainStsModel } from "../../evaluators/learnedSts/store.ts";
-import { JUDGE_CONFIG, judgeMessages } from "../../evaluators/llmJudge/llmJudge.ts";
+import { judgeMessages } from "../../evaluators/llmJudge/llmJudge.ts";
 import { buildDevTee } from "../../protocol/attestation/devTee.ts";
 import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
@@ -73,8 +74,9 @@ export interface DevnetOptions {
    * How many of the evaluators (the first ones) also ask an LLM judge: this devnet itself, its gateway
    * serving the workers' model (`llm-judge` at GATEWAY/v1; default 0). The judge's requests are receipts
    * too, which the protocol samples evaluators for; a judge never judges its own requests. A judge needs
-   * a model that follows its rubric in a context that holds it (about 1,000 tokens): the generated
-   * model does neither, and its replies are refused as JUDGE_REPLY_INVALID.
+   * a model that follows its rubric, served by llama.cpp (a GGUF model): a verifiable model's receipts
+   * cannot span the rubric (`judgeFits`), and a generated model's replies hold no score
+   * (JUDGE_REPLY_INVALID).
    */
   readonly judges?: number;
   /** anvil keeps its state in the devnet's folder, so that `chain.restart` resumes the chain (tests). */
@@ -210,19 +212,20 @@ function learnedStsModel(
 }
 
 /**
- * Refuses a judge the model cannot be: a llama2.c model whose context cannot hold the judge's request
- * (its rubric, an empty request and answer) and its reply. (A GGUF model's context is not read here;
- * its workers refuse a request too long for it, and the judge reports that.)
+ * Refuses a judge the model cannot be: a llama2.c model whose receipts cannot span the judge's request
+ * (its rubric, an empty request and answer) — its workers serve at most the positions a dispute of it
+ * can bisect (`disputablePositions`, the game's gas bound), fewer than the rubric takes at any size. (A
+ * GGUF model's context is not read here; its workers refuse a request too long for it, and the judge
+ * reports that.)
  */
 export function judgeFits(model: string): void {
   const { checkpoint, tokenizer } = loadLlama2c(model);
-  const reply = JUDGE_CONFIG.parse({ baseUrl: "http://judge", model: "judge" }).maxTokens;
   const asked = encode(tokenizer, promptOf({ messages: judgeMessages({ query: "", output: "" }) }), true);
-  const needs = asked.length + reply;
-  if (needs > checkpoint.config.seqLen)
+  const span = disputablePositions(checkpoint.config.dim, checkpoint.config.seqLen);
+  if (asked.length >= span)
     throw new VerinferError(
       "CONFIG_INVALID",
-      `--judge: the judge's request and reply take ${needs} tokens (${asked.length} + ${reply}) and ${model}'s context is ${checkpoint.config.seqLen}; give a --model that follows instructions and whose context holds them (a GGUF chat model)`,
+      `--judge: the judge's request alone is ${asked.length} tokens and a receipt of ${model} spans at most ${span} positions (what a dispute can bisect); give a --model that follows instructions, served by llama.cpp (a GGUF chat model)`,
     );
 }
 
