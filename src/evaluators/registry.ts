@@ -112,17 +112,17 @@ export const REGISTERED: readonly RegisteredEvaluator[] = [
     description: "ONNX cross-encoder relevance, sigmoid x10",
   },
   {
+    name: "llm-judge",
+    kind: "llm-judge",
+    needs: "--judge-url, --judge-model",
+    description: "OpenAI-compatible LLM judge with verinfer's 0-10 rubric",
+  },
+  {
     name: "A+B+...",
     kind: "composite",
     needs: "what its parts need",
     description:
       "one score: each dimension's mean under the protocol's dimension weights (an evaluator node's)",
-  },
-  {
-    name: "llm-judge",
-    kind: "llm-judge",
-    needs: "--judge-url, --judge-model",
-    description: "OpenAI-compatible LLM judge with verinfer's 0-10 rubric",
   },
 ];
 
