@@ -81,6 +81,9 @@ interface RegistryFacts {
   } | null;
 }
 
+/** The most blocks whose registry events a refresh reads; beyond it the registry is read again whole. */
+const MAX_EVENT_RANGE = 1_000n;
+
 export class WorkerLinks {
   readonly links: WorkerLink[];
   private snapshot: RegistrySnapshot | null = null;
@@ -168,6 +171,20 @@ export class WorkerLinks {
     return this.snapshot;
   }
 
+  /**
+   * Whether the registry emitted anything after block `from` up to `to`; over a long gap (a gateway that
+   * could not reach the chain for a while, where an RPC provider would refuse the range) it is read again.
+   */
+  private async registryChanged(from: bigint, to: bigint): Promise<boolean> {
+    if (to < from || to - from > MAX_EVENT_RANGE) return true;
+    const logs = await this.chain.public.getLogs({
+      address: this.deployment.registry,
+      fromBlock: from + 1n,
+      toBlock: to,
+    });
+    return logs.length > 0;
+  }
+
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
     return this.chain.public.readContract({
       address: this.deployment.registry,
@@ -201,9 +218,12 @@ export class WorkerLinks {
   }
 
   /**
-   * Re-reads every worker's identity and health, and the registry on chain once per block: the chain
-   * changes only with a block, so a refresh within the block it last read costs one call, not three per
-   * worker (on a chain with 12 s blocks and a 2 s refresh, a sixth of the reads). Never throws.
+   * Re-reads every worker's identity and health, and the registry on chain when it changed: the chain
+   * changes only with a block, so a refresh within the block it last read costs one call; a new block
+   * costs one more, for the registry's events since, and the workers' registrations are read again only
+   * if there are any (every change to what is read here emits one: registration, attestation, deposit,
+   * unbonding, withdrawal, slash, model, engine). Without that, each new block cost three reads per
+   * worker: on a fast chain with many workers, most of a gateway's RPC calls. Never throws.
    */
   async refresh(nowMs: number): Promise<void> {
     const workers: unknown[] = [];
@@ -213,8 +233,13 @@ export class WorkerLinks {
     >();
     try {
       const block = await this.chain.public.getBlockNumber({ cacheTime: 0 });
-      if (this.facts?.block !== block)
-        this.facts = { block, minStake: (await this.read("minStake", [1n])) as bigint, workers: new Map() };
+      if (this.facts?.block !== block) {
+        const last = this.facts;
+        this.facts =
+          last !== null && !(await this.registryChanged(last.block, block))
+            ? { ...last, block }
+            : { block, minStake: (await this.read("minStake", [1n])) as bigint, workers: new Map() };
+      }
     } catch (e) {
       this.logger.warn({ err: (e as Error).message }, "cannot read the registry; keeping the last snapshot");
       return;
