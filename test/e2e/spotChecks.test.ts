@@ -6,14 +6,18 @@
  * worker that cannot prove its obligation is reported by the fisherman once the deadline has passed
  * (`slashMissing`) and slashed on chain, the fisherman paid its reporter's share.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publicClientFor } from "../../src/chain/deploy.ts";
+import { send } from "../../src/chain/clients.ts";
+import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { spotChecksAbi } from "../../src/chain/generated/contracts.ts";
+import { revertReason } from "../../src/chain/revert.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
 
 let devnet: Devnet;
 
@@ -130,4 +134,73 @@ describe("devnet spot-checks at ρ = 100%", () => {
     for (let i = 0; i < 60 && !(await reported()); i++) await new Promise((r) => setTimeout(r, 500));
     expect(await reported()).toBe(true);
   }, 300_000);
+
+  it("a fisherman that finds an obligation already open follows it: opened by anyone, or by itself before a crash", async () => {
+    // The fisherman is paused; someone else opens the obligation of a receipt first (as a fisherman
+    // killed between its `open` and recording it would have). Resumed, it must record and follow that
+    // obligation: `open` again reverts (ObligationExists), which once failed its every pass thereafter.
+    const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
+    const log = join(devnet.dir, "logs", "fisherman.log");
+    const honest = new Set(devnet.workers.filter((w) => w.adversary === "none").map((w) => w.address));
+    fisherman.child.kill("SIGSTOP");
+    let resumedAt = 0;
+    try {
+      let answer: AnswerReceipt | null = null;
+      for (let i = 0; answer === null; i++) {
+        const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: [{ role: "user", content: `first ${i}` }], max_tokens: 4 }),
+        });
+        const a = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
+        if (honest.has((a.receipt as { worker: string }).worker)) answer = a;
+        expect(i).toBeLessThan(40);
+      }
+      let r = answer;
+      for (let i = 0; i < 60 && (r.status === "provisional" || r.status === "sealed"); i++) {
+        await new Promise((done) => setTimeout(done, 250));
+        r = (await (
+          await fetch(`${devnet.gatewayUrl}/v1/receipts/${answer.requestId}`)
+        ).json()) as AnswerReceipt;
+      }
+      const batch = BigInt(r.batch ?? 0);
+      const stranger = clientsFor(devnet.rpcUrl, devnet.deployment.chainId, devnet.keys[7] as Hex);
+      const spot = devnet.deployment.spotChecks as Hex;
+      for (let i = 0; ; i++) {
+        try {
+          await send(stranger, spot, spotChecksAbi, "fixSeed", [batch]);
+          break;
+        } catch (e) {
+          if (!/SeedNotYet/.test(revertReason(e) ?? "") || i > 40) throw e;
+          await new Promise((done) => setTimeout(done, 500));
+        }
+      }
+      const signed = validateSignedReceipt({ receipt: r.receipt, signature: r.signature });
+      if (!signed.ok) throw new Error(signed.error.message);
+      const { chainId: _c, settlement: _s, ...receipt } = signed.value.receipt;
+      await send(stranger, spot, spotChecksAbi, "open", [batch, r.position, receipt, r.signature, r.proof]);
+      fisherman.child.kill("SIGCONT");
+      resumedAt = Date.now();
+      const lines = () =>
+        readFileSync(log, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
+      const followed = () =>
+        lines().some(
+          (l) =>
+            l.msg === "spot-check obligation already open; following it" &&
+            l.batch === Number(batch) &&
+            l.position === r.position,
+        );
+      for (let i = 0; i < 80 && !followed(); i++) await new Promise((done) => setTimeout(done, 250));
+      expect(followed()).toBe(true);
+      // And its passes go on: none failed since it resumed.
+      expect(
+        lines().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
+      ).toEqual([]);
+    } finally {
+      if (resumedAt === 0) fisherman.child.kill("SIGCONT");
+    }
+  }, 120_000);
 });

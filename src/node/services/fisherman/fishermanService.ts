@@ -68,6 +68,9 @@ interface OpenGame {
   readonly generation: VerifiableGeneration;
 }
 
+/** SpotChecks.Status.None: no obligation for that receipt yet. */
+const OBLIGATION_NONE = 0;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER NOT NULL, deadline INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (batch, position));
@@ -131,7 +134,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
 
   /**
    * Opens the spot-check obligations of batch `index` once its seed block exists (anyone may: the
-   * selection is public); false while the seed is not yet fixable.
+   * selection is public), and records those already open; false while the seed is not yet fixable.
    */
   async function openObligations(index: number): Promise<boolean> {
     const spot = o.deployment.spotChecks as Hex;
@@ -140,28 +143,47 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     try {
       await send(o.chain, spot, spotChecksAbi, "fixSeed", [BigInt(index)]);
     } catch (e) {
-      if (/SeedNotYet/.test(revertReason(e) ?? (e as Error).message)) return false;
+      const reason = revertReason(e) ?? (e as Error).message;
+      if (/SeedNotYet/.test(reason)) return false;
+      // The seed block's hash is gone (256 blocks later, after a long outage): this batch's draw can never
+      // be made, by anyone; waiting on it would stop every later batch's.
+      if (/SeedExpired/.test(reason)) {
+        o.logger.warn({ batch: index }, "spot-check seed expired: this batch's obligations cannot be opened");
+        return true;
+      }
       throw e;
     }
     const batch = await batchAt(index);
     for (const [position, signed] of (batch?.receipts ?? []).entries()) {
       if (!((await read("isSelected", [BigInt(index), position])) as boolean)) continue;
-      const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-      await send(o.chain, spot, spotChecksAbi, "open", [
-        BigInt(index),
-        position,
-        receipt,
-        signed.signature,
-        batch?.tree.proof(position),
-      ]);
-      obligations.inc();
+      // Already open — by this fisherman before a crash (sent, not yet recorded), or by anyone else: it is
+      // recorded and followed, not opened again (the contract refuses that: ObligationExists).
+      const existing = (await read("obligation", [BigInt(index), position])) as { status: number };
+      let opened = false;
+      if (existing.status === OBLIGATION_NONE) {
+        const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
+        try {
+          await send(o.chain, spot, spotChecksAbi, "open", [
+            BigInt(index),
+            position,
+            receipt,
+            signed.signature,
+            batch?.tree.proof(position),
+          ]);
+          obligations.inc();
+          opened = true;
+        } catch (e) {
+          // Opened by someone else between the read and the send.
+          if (!/ObligationExists/.test(revertReason(e) ?? (e as Error).message)) throw e;
+        }
+      }
       const { deadline } = (await read("obligation", [BigInt(index), position])) as { deadline: number };
       db.prepare(
         "INSERT OR IGNORE INTO obligations (batch, position, deadline, status) VALUES (?, ?, ?, 'open')",
       ).run(index, position, Number(deadline));
       o.logger.info(
         { batch: index, position, worker: signed.receipt.worker },
-        "spot-check obligation opened",
+        opened ? "spot-check obligation opened" : "spot-check obligation already open; following it",
       );
     }
     return true;
