@@ -183,7 +183,7 @@ function rolesTables(r: RolesView): string {
   if (r.evaluators.length > 0)
     parts.push(
       renderTable(
-        ["evaluator", "scores with (mean)", "receipts scored", "latest epoch", "its scores"],
+        ["evaluator", "scores with (composite)", "receipts scored", "latest epoch", "its scores"],
         r.evaluators.map((e) => {
           const last = e.scores?.at(-1);
           return [

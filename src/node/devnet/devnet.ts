@@ -454,7 +454,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               gateway: gateway.url,
               adversary,
               ...(stsModel ? { stsModel } : {}),
-              ...(i < (o.judges ?? 0)
+              ...(i < judges
                 ? {
                     evaluator: `${defaultEvaluators(stsModel)},llm-judge`,
                     judgeUrl: `${gateway.url}/v1`,

@@ -158,7 +158,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       if (!((await read("isSelected", [BigInt(index), position])) as boolean)) continue;
       // Already open — by this fisherman before a crash (sent, not yet recorded), or by anyone else: it is
       // recorded and followed, not opened again (the contract refuses that: ObligationExists).
-      const existing = (await read("obligation", [BigInt(index), position])) as { status: number };
+      type Obligation = { status: number; deadline: number };
+      const obligation = async () => (await read("obligation", [BigInt(index), position])) as Obligation;
+      let existing = await obligation();
       let opened = false;
       if (existing.status === OBLIGATION_NONE) {
         const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
@@ -176,8 +178,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           // Opened by someone else between the read and the send.
           if (!/ObligationExists/.test(revertReason(e) ?? (e as Error).message)) throw e;
         }
+        existing = await obligation();
       }
-      const { deadline } = (await read("obligation", [BigInt(index), position])) as { deadline: number };
+      const { deadline } = existing;
       db.prepare(
         "INSERT OR IGNORE INTO obligations (batch, position, deadline, status) VALUES (?, ?, ?, 'open')",
       ).run(index, position, Number(deadline));
