@@ -2,9 +2,15 @@
  * Typed calls the nodes, the CLI and the tests make: one place that knows each contract's functions,
  * waits for each transaction and turns reverts into verdict codes.
  */
-import type { Hex } from "viem";
+import {
+  type Hex,
+  TransactionNotFoundError,
+  type TransactionReceipt,
+  TransactionReceiptNotFoundError,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients, Deployment } from "./deploy.ts";
+import { type Fees, feesAt, replacementFees } from "./fees.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 
 /** A transaction that was mined and reverted (one refused before sending is viem's error; see revert.ts). */
@@ -18,8 +24,9 @@ export class TransactionReverted extends Error {
 }
 
 /**
- * Sends a transaction with headroom over its gas estimate and waits for its receipt; a revert before
- * sending surfaces as viem's error (see revert.ts), one when mined as TransactionReverted.
+ * Sends a transaction with headroom over its gas estimate and waits for it to be mined (sending it again
+ * if it stays pending or is dropped; see `confirm`); a revert before sending surfaces as viem's error
+ * (see revert.ts), one when mined as TransactionReverted.
  */
 export async function send(
   c: ChainClients,
@@ -29,12 +36,33 @@ export async function send(
   args: readonly unknown[],
   value?: bigint,
 ): Promise<Hex> {
-  return confirm(c, functionName, await submit(c, address, abi, functionName, args, value));
+  return confirm(c, await submit(c, address, abi, functionName, args, value));
+}
+
+/** A contract call. */
+interface Call {
+  readonly address: Hex;
+  readonly abi: readonly unknown[];
+  readonly functionName: string;
+  readonly args: readonly unknown[];
+  readonly value?: bigint | undefined;
+}
+
+/** A call sent and not yet seen mined: what `confirm` needs to send it again. */
+export interface Submitted {
+  /** The latest send of the call (one sent again replaces it under the same nonce). */
+  readonly hash: Hex;
+  readonly call: Call;
+  readonly gas: bigint;
+  readonly nonce: number;
+  readonly fees: Fees;
 }
 
 /**
  * Sends a transaction with headroom over its gas estimate without waiting for it to be mined (several
- * go out back to back, in nonce order, to land in one block); `confirm` waits for each.
+ * go out back to back, in nonce order, to land in one block); `confirm` waits for each. Nonce, gas and
+ * fees are given (fees.ts: twice the base fee plus the tip, within the clients' ceiling), so that
+ * `confirm` can send the same transaction again with more.
  */
 export async function submit(
   c: ChainClients,
@@ -43,17 +71,126 @@ export async function submit(
   functionName: string,
   args: readonly unknown[],
   value?: bigint,
-): Promise<Hex> {
-  const call = { address, abi, functionName, args, value, account: c.wallet.account } as never;
-  const gas = withHeadroom(await c.public.estimateContractGas(call), await blockGasLimit(c));
-  return c.wallet.writeContract({ ...(call as object), gas } as never);
+): Promise<Submitted> {
+  const call: Call = { address, abi, functionName, args, value };
+  const account = c.wallet.account.address;
+  const estimate = await c.public.estimateContractGas({ ...call, account } as never);
+  const head = await c.public.getBlock();
+  const unsent = {
+    call,
+    gas: withHeadroom(estimate, head.gasLimit),
+    nonce: await c.public.getTransactionCount({ address: account, blockTag: "pending" }),
+    fees: await feesAt(c.public, head, c.maxFeePerGas),
+  };
+  return { ...unsent, hash: await sendAt(c, unsent) };
 }
 
-/** Waits for a submitted transaction; TransactionReverted if it was mined and reverted. */
-export async function confirm(c: ChainClients, functionName: string, hash: Hex): Promise<Hex> {
-  const receipt = await c.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new TransactionReverted(functionName, hash);
-  return hash;
+/** Signs and sends `s`'s call with everything given: one RPC call. */
+function sendAt(c: ChainClients, s: Omit<Submitted, "hash">): Promise<Hex> {
+  return c.wallet.writeContract({
+    ...s.call,
+    account: c.wallet.account,
+    gas: s.gas,
+    nonce: s.nonce,
+    chainId: c.chain.id,
+    ...s.fees,
+  } as never);
+}
+
+/** New blocks without a send mined after which it is looked up: still pending, dropped, or overtaken. */
+const STALE_AFTER_BLOCKS = 5;
+
+/**
+ * Waits for a submitted call to be mined and returns the transaction that was (TransactionReverted if it
+ * reverted). A send no block has taken for five blocks is looked up: still pending, it is replaced under
+ * its nonce with fees an eighth higher at least (a fee spike would otherwise hold it, and a dispute move
+ * or a proof behind it, past its deadline); dropped by the node with its nonce unused, it is sent again
+ * under that nonce; its nonce taken by another transaction of the account, the call is submitted anew.
+ */
+export async function confirm(c: ChainClients, submitted: Submitted): Promise<Hex> {
+  let s = submitted;
+  /** Every send of the call that may still be mined (all under one nonce). */
+  const sends = [s.hash];
+  let block = await c.public.getBlockNumber({ cacheTime: 0 });
+  for (let unseen = 0; ; ) {
+    for (const hash of sends) {
+      const mined = await receiptOf(c, hash);
+      if (!mined) continue;
+      if (mined.status !== "success") throw new TransactionReverted(s.call.functionName, hash);
+      return hash;
+    }
+    const next = await nextBlock(c, block);
+    unseen += Number(next - block);
+    block = next;
+    if (unseen < STALE_AFTER_BLOCKS) continue;
+    unseen = 0;
+    s = await sendAgain(c, s, sends);
+  }
+}
+
+/** The receipt of `hash`, or null while it is not mined. */
+function receiptOf(c: ChainClients, hash: Hex): Promise<TransactionReceipt | null> {
+  return c.public.getTransactionReceipt({ hash }).catch((e: unknown) => {
+    if (e instanceof TransactionReceiptNotFoundError) return null;
+    throw e;
+  });
+}
+
+/** Waits (polling at the client's interval) for a block after `block`; returns its number. */
+async function nextBlock(c: ChainClients, block: bigint): Promise<bigint> {
+  for (;;) {
+    await new Promise((wake) => setTimeout(wake, c.public.pollingInterval));
+    const now = await c.public.getBlockNumber({ cacheTime: 0 });
+    if (now > block) return now;
+  }
+}
+
+/** A send blocks have not taken: replaced, sent again, or submitted anew (see `confirm`). */
+async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<Submitted> {
+  const fn = s.call.functionName;
+  const pending = await c.public.getTransaction({ hash: s.hash }).then(
+    () => true,
+    (e: unknown) => {
+      if (e instanceof TransactionNotFoundError) return false;
+      throw e;
+    },
+  );
+  const now = await feesAt(c.public, await c.public.getBlock(), c.maxFeePerGas);
+  const { fees, outbids } = replacementFees(s.fees, now, c.maxFeePerGas);
+  if (pending && !outbids) {
+    c.logger?.warn(
+      { call: fn, tx: s.hash, maxFeePerGas: c.maxFeePerGas },
+      "transaction pending at the fee ceiling; waiting",
+    );
+    return s;
+  }
+  const used = pending ? null : await c.public.getTransactionCount({ address: c.wallet.account.address });
+  if (pending || (used as number) <= s.nonce) {
+    let hash: Hex;
+    try {
+      hash = await sendAt(c, { ...s, fees });
+    } catch (error) {
+      // Mined meanwhile (its nonce is used) or refused: the next look-up settles it.
+      c.logger?.warn({ call: fn, tx: s.hash, err: (error as Error).message }, "transaction not sent again");
+      return s;
+    }
+    sends.push(hash);
+    c.logger?.warn(
+      { call: fn, replaced: s.hash, tx: hash, nonce: s.nonce, fees },
+      pending ? "transaction re-sent with higher fees" : "transaction dropped; sent again under its nonce",
+    );
+    return { ...s, hash, fees };
+  }
+  // The nonce is used. By one of these sends, mined since they were looked up: the next look-up has it.
+  for (const hash of sends) if (await receiptOf(c, hash)) return s;
+  // By another transaction of this account (sent after this one was dropped): none of these can be mined.
+  const again = await submit(c, s.call.address, s.call.abi, fn, s.call.args, s.call.value);
+  c.logger?.warn(
+    { call: fn, replaced: s.hash, tx: again.hash, nonce: again.nonce },
+    "transaction's nonce taken by another; call submitted again",
+  );
+  sends.splice(0, sends.length, again.hash);
+  return again;
 }
 
 /**
@@ -66,17 +203,6 @@ export async function confirm(c: ChainClients, functionName: string, hash: Hex):
 export function withHeadroom(estimate: bigint, blockLimit: bigint): bigint {
   const padded = estimate + estimate / 4n + 25_000n;
   return padded < blockLimit ? padded : estimate > blockLimit ? estimate : blockLimit;
-}
-
-/** The chain's block gas limit, read once per client (it changes slowly, if at all). */
-const gasLimits = new WeakMap<object, bigint>();
-async function blockGasLimit(c: ChainClients): Promise<bigint> {
-  let limit = gasLimits.get(c.public);
-  if (limit === undefined) {
-    limit = (await c.public.getBlock()).gasLimit;
-    gasLimits.set(c.public, limit);
-  }
-  return limit;
 }
 
 /** An attester's verdict over a worker's evidence (what Registry.registerWorker checks). */
