@@ -6,9 +6,8 @@
  * a replay harmless).
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { fastSignDigest, loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
+import { fastKeccak256, fastSignDigest, loadNativeSecp256k1 } from "../crypto/nativeSecp256k1.ts";
 import { concatBytes, type Hex, hexToBytes, utf8Bytes } from "../protocol/encoding/hex.ts";
-import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { fail, ok, type Verdict } from "../protocol/errors.ts";
 import { addressOf } from "../protocol/receipt/receipt.ts";
 import { pureSecp256k1, splitSignature } from "../protocol/receipt/verifyReceipt.ts";
@@ -19,6 +18,8 @@ export const TIME_HEADER = "x-verinfer-time";
 export const DEFAULT_MAX_SKEW_MS = 60_000;
 
 function messageDigest(method: string, path: string, timeMs: number, body: string): Uint8Array {
+  // Native keccak when it loads: every request to a worker is hashed twice on each side.
+  const keccak256 = fastKeccak256();
   return keccak256(
     concatBytes(
       utf8Bytes(`verinfer-role-message\n${method.toUpperCase()}\n${path}\n${timeMs}\n`),
