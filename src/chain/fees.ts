@@ -13,8 +13,8 @@ export type Fees =
 const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
 const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
 /** The most a transaction pays per gas, and what it offers the block producer. */
-export const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
-export const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
+const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
+const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
 
 /** A replacement must offer at least this much more than the send it replaces (geth asks 10%). */
 const bump = (x: bigint) => x + x / 8n + 1n;
@@ -36,7 +36,7 @@ export async function feesAt(
 }
 
 /** `f` held to `cap`, if there is one. */
-export function capped(f: Fees, cap: bigint | undefined): Fees {
+function capped(f: Fees, cap: bigint | undefined): Fees {
   if (cap === undefined) return f;
   return "gasPrice" in f
     ? { gasPrice: minOf(f.gasPrice, cap) }
