@@ -1,8 +1,9 @@
 /**
  * Every role's sends (`send`, `submit` + `confirm`) against a real anvil: a send that blocks leave
  * pending is replaced under its nonce with higher fees, one the node dropped is sent again under its
- * nonce, one whose nonce another transaction of the account took is submitted anew, and one at the fee
- * ceiling waits unreplaced; in every case the call takes effect exactly once.
+ * nonce, one whose nonce another transaction of the account took is submitted anew, one at the fee
+ * ceiling waits unreplaced, and two sent at once take consecutive nonces; in every case each call takes
+ * effect exactly once.
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -140,6 +141,19 @@ describe("send and confirm", () => {
       expect((await dev.owner.public.getTransaction({ hash })).nonce).toBe(first.nonce + 1);
     });
     expect(await balance()).toBe(before + 13n);
+  }, 60_000);
+
+  it("gives two sends of one account at once consecutive nonces; both take effect", async () => {
+    const { chain } = logged();
+    const before = await balance();
+    await byHand(async () => {
+      const [a, b] = await Promise.all([mint(chain, 20n), mint(chain, 30n)]);
+      expect((b?.nonce as number) - (a?.nonce as number)).toBe(1);
+      const confirmed = Promise.all([confirm(chain, a), confirm(chain, b)]);
+      await mine(1);
+      await confirmed;
+    });
+    expect(await balance()).toBe(before + 50n);
   }, 60_000);
 
   it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {

@@ -75,14 +75,32 @@ export async function submit(
   const call: Call = { address, abi, functionName, args, value };
   const account = c.wallet.account.address;
   const estimate = await c.public.estimateContractGas({ ...call, account } as never);
-  const head = await c.public.getBlock();
-  const unsent = {
-    call,
-    gas: withHeadroom(estimate, head.gasLimit),
-    nonce: await c.public.getTransactionCount({ address: account, blockTag: "pending" }),
-    fees: await feesAt(c.public, head, c.maxFeePerGas),
-  };
-  return { ...unsent, hash: await sendAt(c, unsent) };
+  // One send of an account at a time from here: each reads the pending count after the last one is in
+  // the node's pool, so two sends at once (a worker's dispute defence and its spot-check prover share
+  // the operator's account) take consecutive nonces instead of one refusing the other.
+  return inTurn(c.wallet, async () => {
+    const head = await c.public.getBlock();
+    const unsent = {
+      call,
+      gas: withHeadroom(estimate, head.gasLimit),
+      nonce: await c.public.getTransactionCount({ address: account, blockTag: "pending" }),
+      fees: await feesAt(c.public, head, c.maxFeePerGas),
+    };
+    return { ...unsent, hash: await sendAt(c, unsent) };
+  });
+}
+
+/** The last send each wallet started (sends of one wallet run one after another). */
+const lastSend = new WeakMap<object, Promise<unknown>>();
+
+/** Runs `f` after every send `wallet` started before it has settled. */
+function inTurn<T>(wallet: object, f: () => Promise<T>): Promise<T> {
+  const turn = (lastSend.get(wallet) ?? Promise.resolve()).then(f, f);
+  lastSend.set(
+    wallet,
+    turn.catch(() => {}),
+  );
+  return turn;
 }
 
 /** Signs and sends `s`'s call with everything given: one RPC call. */
