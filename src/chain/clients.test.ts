@@ -2,14 +2,15 @@
  * Every role's sends (`send`, `submit` + `confirm`) against a real anvil: a send that blocks leave
  * pending is replaced under its nonce with higher fees, one the node dropped is sent again under its
  * nonce, one whose nonce another transaction of the account took is submitted anew, one at the fee
- * ceiling waits unreplaced, and two sent at once take consecutive nonces; in every case each call takes
- * effect exactly once.
+ * ceiling waits unreplaced, two sent at once take consecutive nonces, and one is waited for through a
+ * lost RPC; in every case each call takes effect exactly once.
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevChain, startDevChain } from "../testing/devChain.ts";
+import { startTcpProxy } from "../testing/tcpProxy.ts";
 import { confirm, submit } from "./clients.ts";
-import type { ChainClients } from "./deploy.ts";
+import { type ChainClients, clientsFor } from "./deploy.ts";
 import { verinferTokenAbi } from "./generated/contracts.ts";
 
 let dev: DevChain;
@@ -155,6 +156,26 @@ describe("send and confirm", () => {
       await confirmed;
     });
     expect(await balance()).toBe(before + 50n);
+  }, 60_000);
+
+  it("waits through a lost RPC for a send mined meanwhile, instead of failing (and being sent twice)", async () => {
+    const proxy = await startTcpProxy(dev.chain.rpcUrl);
+    const chain = clientsFor(proxy.url, dev.chain.chainId, dev.chain.keys[0] as Hex);
+    const before = await balance();
+    try {
+      await byHand(async () => {
+        const sent = await mint(chain, 4n);
+        const confirmed = confirm(chain, sent);
+        proxy.down();
+        await mine(1); // straight to anvil: the send is mined while its sender cannot see the chain
+        await sleep(3000);
+        proxy.up();
+        expect(await confirmed).toBe(sent.hash);
+      });
+    } finally {
+      await proxy.close();
+    }
+    expect(await balance()).toBe(before + 4n);
   }, 60_000);
 
   it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {

@@ -3,7 +3,10 @@
  * waits for each transaction and turns reverts into verdict codes.
  */
 import {
+  BaseError,
   type Hex,
+  HttpRequestError,
+  TimeoutError,
   TransactionNotFoundError,
   type TransactionReceipt,
   TransactionReceiptNotFoundError,
@@ -129,21 +132,45 @@ export async function confirm(c: ChainClients, submitted: Submitted): Promise<He
   let s = submitted;
   /** Every send of the call that may still be mined (all under one nonce). */
   const sends = [s.hash];
-  let block = await c.public.getBlockNumber({ cacheTime: 0 });
-  for (let unseen = 0; ; ) {
-    for (const hash of sends) {
-      const mined = await receiptOf(c, hash);
-      if (!mined) continue;
-      if (mined.status !== "success") throw new TransactionReverted(s.call.functionName, hash);
-      return hash;
+  let block: bigint | null = null;
+  let unseen = 0;
+  let lostSince: number | null = null;
+  for (;;) {
+    try {
+      block ??= await c.public.getBlockNumber({ cacheTime: 0 });
+      for (const hash of sends) {
+        const mined = await receiptOf(c, hash);
+        if (!mined) continue;
+        if (mined.status !== "success") throw new TransactionReverted(s.call.functionName, hash);
+        return hash;
+      }
+      const next = await nextBlock(c, block);
+      unseen += Number(next - block);
+      block = next;
+      lostSince = null;
+      if (unseen < STALE_AFTER_BLOCKS) continue;
+      unseen = 0;
+      s = await sendAgain(c, s, sends);
+    } catch (error) {
+      // The RPC lost for a while: the send may be mined meanwhile, so waiting on is right, where failing
+      // would make the caller send the call again (a second transaction, reverted at best).
+      if (!lostRpc(error)) throw error;
+      lostSince ??= performance.now();
+      if (performance.now() - lostSince > RPC_LOST_FOR_MS) throw error;
+      await new Promise((wake) => setTimeout(wake, 1000));
     }
-    const next = await nextBlock(c, block);
-    unseen += Number(next - block);
-    block = next;
-    if (unseen < STALE_AFTER_BLOCKS) continue;
-    unseen = 0;
-    s = await sendAgain(c, s, sends);
   }
+}
+
+/** How long `confirm` waits through a lost RPC before it gives up (its caller retries later). */
+const RPC_LOST_FOR_MS = 60_000;
+
+/** Whether `error` is the RPC not answering (refused, cut, timed out), not the chain refusing. */
+function lostRpc(error: unknown): boolean {
+  return (
+    error instanceof BaseError &&
+    error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
+  );
 }
 
 /** The receipt of `hash`, or null while it is not mined. */
