@@ -127,6 +127,7 @@ const STALE_AFTER_BLOCKS = 5;
  * its nonce with fees an eighth higher at least (a fee spike would otherwise hold it, and a dispute move
  * or a proof behind it, past its deadline); dropped by the node with its nonce unused, it is sent again
  * under that nonce; its nonce taken by another transaction of the account, the call is submitted anew.
+ * While the RPC does not answer it waits on, up to a minute.
  */
 export async function confirm(c: ChainClients, submitted: Submitted): Promise<Hex> {
   let s = submitted;
@@ -226,9 +227,12 @@ async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<S
     );
     return { ...s, hash, fees };
   }
-  // The nonce is used. By one of these sends, mined since they were looked up: the next look-up has it.
+  // The nonce is used. By one of these sends, mined since they were looked up (a node behind the one that
+  // counted may not have its receipt yet: a block more), and the next look-up has it...
+  await nextBlock(c, await c.public.getBlockNumber({ cacheTime: 0 }));
   for (const hash of sends) if (await receiptOf(c, hash)) return s;
-  // By another transaction of this account (sent after this one was dropped): none of these can be mined.
+  // ...or by another transaction of this account (sent after this one was dropped): none of these can
+  // be mined, and the call has not been made.
   const again = await submit(c, s.call.address, s.call.abi, fn, s.call.args, s.call.value);
   c.logger?.warn(
     { call: fn, replaced: s.hash, tx: again.hash, nonce: again.nonce },
