@@ -5,6 +5,8 @@
  * ceiling waits unreplaced, two sent at once take consecutive nonces, and one is waited for through a
  * lost RPC; in every case each call takes effect exactly once.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevChain, startDevChain } from "../testing/devChain.ts";
@@ -176,6 +178,44 @@ describe("send and confirm", () => {
       await proxy.close();
     }
     expect(await balance()).toBe(before + 4n);
+  }, 60_000);
+
+  it("finds a receipt first missed on a chain that mines only when a transaction comes, without waiting for another block", async () => {
+    // An RPC in front of anvil that answers the first receipt look-up with null (a node whose head has
+    // the block but not yet its receipts). Anvil automines: no block comes unless someone sends.
+    let missed = 0;
+    const rpcProxy = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const call = JSON.parse(body) as { id: number; method: string };
+      if (call.method === "eth_getTransactionReceipt" && missed === 0) {
+        missed++;
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: call.id, result: null }));
+        return;
+      }
+      const answer = await fetch(dev.chain.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      res.setHeader("content-type", "application/json");
+      res.end(await answer.text());
+    });
+    await new Promise<void>((up) => rpcProxy.listen(0, "127.0.0.1", up));
+    const { port } = rpcProxy.address() as AddressInfo;
+    const chain = clientsFor(`http://127.0.0.1:${port}`, dev.chain.chainId, dev.chain.keys[0] as Hex);
+    const before = await balance();
+    try {
+      const sent = await mint(chain, 6n);
+      const started = performance.now();
+      expect(await confirm(chain, sent)).toBe(sent.hash);
+      expect(missed).toBe(1);
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await new Promise((down) => rpcProxy.close(down));
+    }
+    expect(await balance()).toBe(before + 6n);
   }, 60_000);
 
   it("at the fee ceiling offers no more: a pending send waits, unreplaced, and is the one mined", async () => {

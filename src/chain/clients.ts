@@ -182,14 +182,24 @@ function receiptOf(c: ChainClients, hash: Hex): Promise<TransactionReceipt | nul
   });
 }
 
-/** Waits (polling at the client's interval) for a block after `block`; returns its number. */
+/**
+ * Waits (polling at the client's interval) for a block after `block`, a second at most; returns the
+ * head's number then. The receipts are looked at again even without a new block: on a chain that mines
+ * only when a transaction comes (anvil's automine), a receipt missed at the first look would otherwise
+ * wait for someone else's transaction, and two nodes each waiting on the other's next move never get
+ * one (an honest worker lost a dispute by its clock that way).
+ */
 async function nextBlock(c: ChainClients, block: bigint): Promise<bigint> {
+  const until = performance.now() + RECHECK_MS;
   for (;;) {
     await new Promise((wake) => setTimeout(wake, c.public.pollingInterval));
     const now = await c.public.getBlockNumber({ cacheTime: 0 });
-    if (now > block) return now;
+    if (now > block || performance.now() >= until) return now;
   }
 }
+
+/** The longest a pending send's receipts go unchecked when no block comes. */
+const RECHECK_MS = 1000;
 
 /** A send blocks have not taken: replaced, sent again, or submitted anew (see `confirm`). */
 async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<Submitted> {
@@ -228,7 +238,7 @@ async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<S
     return { ...s, hash, fees };
   }
   // The nonce is used. By one of these sends, mined since they were looked up (a node behind the one that
-  // counted may not have its receipt yet: a block more), and the next look-up has it...
+  // counted may not have its receipt yet: a block, or a second, more), and the next look-up has it...
   await nextBlock(c, await c.public.getBlockNumber({ cacheTime: 0 }));
   for (const hash of sends) if (await receiptOf(c, hash)) return s;
   // ...or by another transaction of this account (sent after this one was dropped): none of these can

@@ -112,6 +112,9 @@ export class DisputeDefender {
       { me: this.chain.wallet.account.address, tree: g.generation.tree, stepEvidence: evidence },
       (i) => encodeStepEvidence(this.model, i, evidence(i)),
     );
+    // Each move at info: a game lost by the clock then shows whether the worker moved at all.
+    if (turn.sent.length > 0)
+      this.logger.info({ game: String(g.gameId), moves: turn.sent }, "defence moves mined");
     for (const f of turn.failed)
       this.logger.warn({ game: String(g.gameId), err: f }, "a defence move was refused");
     if (turn.resolved) {
