@@ -175,11 +175,22 @@ function lostRpc(error: unknown): boolean {
 }
 
 /** The receipt of `hash`, or null while it is not mined. */
-function receiptOf(c: ChainClients, hash: Hex): Promise<TransactionReceipt | null> {
+export function receiptOf(c: ChainClients, hash: Hex): Promise<TransactionReceipt | null> {
   return c.public.getTransactionReceipt({ hash }).catch((e: unknown) => {
     if (e instanceof TransactionReceiptNotFoundError) return null;
     throw e;
   });
+}
+
+/** Whether the node knows transaction `hash` (asked of one without a receipt: still pending, not dropped). */
+export function knownToNode(c: ChainClients, hash: Hex): Promise<boolean> {
+  return c.public.getTransaction({ hash }).then(
+    () => true,
+    (e: unknown) => {
+      if (e instanceof TransactionNotFoundError) return false;
+      throw e;
+    },
+  );
 }
 
 /**
@@ -204,13 +215,7 @@ const RECHECK_MS = 1000;
 /** A send blocks have not taken: replaced, sent again, or submitted anew (see `confirm`). */
 async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<Submitted> {
   const fn = s.call.functionName;
-  const pending = await c.public.getTransaction({ hash: s.hash }).then(
-    () => true,
-    (e: unknown) => {
-      if (e instanceof TransactionNotFoundError) return false;
-      throw e;
-    },
-  );
+  const pending = await knownToNode(c, s.hash);
   const now = await feesAt(c.public, await c.public.getBlock(), c.maxFeePerGas);
   const { fees, outbids } = replacementFees(s.fees, now, c.maxFeePerGas);
   if (pending && !outbids) {
@@ -220,8 +225,9 @@ async function sendAgain(c: ChainClients, s: Submitted, sends: Hex[]): Promise<S
     );
     return s;
   }
-  const used = pending ? null : await c.public.getTransactionCount({ address: c.wallet.account.address });
-  if (pending || (used as number) <= s.nonce) {
+  const dropped =
+    !pending && (await c.public.getTransactionCount({ address: c.wallet.account.address })) <= s.nonce;
+  if (pending || dropped) {
     let hash: Hex;
     try {
       hash = await sendAt(c, { ...s, fees });
