@@ -38,15 +38,6 @@ export interface ChainClients {
   readonly chain: Chain;
   readonly public: PublicClient<Transport, Chain>;
   readonly wallet: WalletClient<Transport, Chain, Account>;
-  /** The most a send offers per gas (wei); none: what the chain asks (see fees.ts). */
-  readonly maxFeePerGas?: bigint | undefined;
-  /** Where a send that had to be re-sent (outbid, or sent again after the node dropped it) is told. */
-  readonly logger?: SendLogger | undefined;
-}
-
-/** What the sends log to (a pino logger is one). */
-export interface SendLogger {
-  warn(fields: object, message: string): void;
 }
 
 // viem polls for receipts every 4 s by default; a devnet mines in milliseconds.
@@ -66,16 +57,10 @@ export function publicClientFor(rpcUrl: string, chainId: number): PublicClient<T
 /** viem's http transport over rpcFetch (which enforces viem's reply size limit itself). */
 const rpcTransport = (rpcUrl: string) => http(rpcUrl, { fetchFn: rpcFetch, maxResponseBodySize: false });
 
-/** Clients for `rpcUrl` acting as the account of `privateKey` (with a node's fee ceiling and log, if given). */
-export function clientsFor(
-  rpcUrl: string,
-  chainId: number,
-  privateKey: Hex,
-  o: Pick<ChainClients, "maxFeePerGas" | "logger"> = {},
-): ChainClients {
+/** Clients for `rpcUrl` acting as the account of `privateKey`. */
+export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
   const publicClient = publicClientFor(rpcUrl, chainId);
   return {
-    ...o,
     chain: publicClient.chain,
     public: publicClient,
     wallet: createWalletClient({

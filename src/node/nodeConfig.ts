@@ -33,12 +33,6 @@ const COMMON = {
   /** Overrides the deployment file's RPC URL. */
   rpcUrl: z.string().url().optional(),
   logLevel: z.enum(LOG_LEVELS).default("info"),
-  /**
-   * The most the role's transactions offer per gas, in gwei; none: whatever the chain asks (twice the
-   * base fee plus the tip). Above it a send waits: a gateway's unposted promise can cost its bond, a
-   * worker's or fisherman's dispute move its deadline.
-   */
-  maxFeeGwei: z.coerce.number().positive().optional(),
 };
 
 export const WORKER_CONFIG = z
@@ -91,6 +85,11 @@ export const GATEWAY_CONFIG = z
     openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
     maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
     refreshMs: z.coerce.number().int().min(100).default(2000),
+    /**
+     * The most a batch transaction offers per gas, in gwei; none: whatever the chain asks (twice the base
+     * fee plus the tip). Above it batches wait, and an unposted promise can cost the sequencer's bond.
+     */
+    maxFeeGwei: z.coerce.number().positive().optional(),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),
     /** A settler (`verinfer node settler`): its epochs' PoQ quality and cost per token weigh routing. */

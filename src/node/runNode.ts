@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { generatePrivateKey } from "viem/accounts";
-import { type ChainClients, clientsFor, type SendLogger } from "../chain/deploy.ts";
+import { clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
@@ -57,22 +57,6 @@ async function listen(
   }
 }
 
-/**
- * A role's chain clients: its account, over the config's RPC (else the deployment's), its sends held to
- * the config's fee ceiling and re-sends logged.
- */
-function chainOf(
-  c: { readonly rpcUrl?: string | undefined; readonly maxFeeGwei?: number | undefined },
-  d: DeploymentFile,
-  key: `0x${string}`,
-  logger: SendLogger,
-): ChainClients {
-  return clientsFor(c.rpcUrl ?? d.rpcUrl, d.chainId, key, {
-    maxFeePerGas: c.maxFeeGwei === undefined ? undefined : BigInt(Math.round(c.maxFeeGwei * 1e9)),
-    logger,
-  });
-}
-
 /** Starts a worker. */
 export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
   const { createWorker } = await import("./services/worker/workerService.ts");
@@ -93,7 +77,11 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     ...(c.operatorKeyFile && deployment.disputeGame
       ? {
           defence: {
-            chain: chainOf(c, deployment, readKeyFile(c.operatorKeyFile), logger),
+            chain: clientsFor(
+              c.rpcUrl ?? deployment.rpcUrl,
+              deployment.chainId,
+              readKeyFile(c.operatorKeyFile),
+            ),
             disputeGame: deployment.disputeGame,
             params: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
             pollMs: c.pollMs,
@@ -135,7 +123,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const logger = nodeLogger("gateway", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const key = readKeyFile(c.keyFile);
-  const chain = chainOf(c, deployment, key, logger);
+  const chain = clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key);
   const gateway = createGateway({
     dataDir: c.dataDir,
     key,
@@ -147,6 +135,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
     refreshMs: c.refreshMs,
+    ...(c.maxFeeGwei ? { maxFeePerGas: BigInt(Math.round(c.maxFeeGwei * 1e9)) } : {}),
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
@@ -189,7 +178,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   const { createFisherman } = await import("./services/fisherman/fishermanService.ts");
   const fisherman = createFisherman({
     dataDir: c.dataDir,
-    chain: chainOf(c, deployment, key, logger),
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
     deployment,
     dispute: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
     model: c.model,
@@ -225,7 +214,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
     dataDir: c.dataDir,
-    chain: chainOf(c, deployment, key, logger),
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
     deployment,
     tokenText: await tokenTextOf(c.model),
     evaluator,
@@ -258,7 +247,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
     dataDir: c.dataDir,
-    chain: chainOf(c, deployment, key, logger),
+    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
     deployment,
     poea: params.poea,
     round: DEFAULT_POQ_ROUND_PARAMS,

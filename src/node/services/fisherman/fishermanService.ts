@@ -1,5 +1,5 @@
 import { type Hex, parseEventLogs } from "viem";
-import { confirm, type Submitted, send, submit } from "../../../chain/clients.ts";
+import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
@@ -315,9 +315,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       return { confirmed: Promise.resolve() };
     }
     const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
-    let submitted: Submitted;
+    let hash: Hex;
     try {
-      submitted = await submit(
+      hash = await submit(
         o.chain,
         game,
         disputeGameAbi,
@@ -329,7 +329,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       refused(e);
       return { confirmed: Promise.resolve() };
     }
-    const confirmed = confirm(o.chain, submitted).then(async (hash) => {
+    const confirmed = confirm(o.chain, "challenge", hash).then(async () => {
       const mined = await o.chain.public.getTransactionReceipt({ hash });
       // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
       const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });

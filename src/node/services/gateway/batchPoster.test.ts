@@ -222,7 +222,7 @@ describe("BatchPoster", () => {
     const { baseFeePerGas } = await dev.owner.public.getBlock();
     const tip = await dev.owner.public.estimateMaxPriorityFeePerGas();
     const ceiling = 2n * (baseFeePerGas as bigint) + tip + 100_000_000n;
-    const rig = posterRig(dev, 2, { chain: { ...dev.owner, maxFeePerGas: ceiling } });
+    const rig = posterRig(dev, 2, { maxFeePerGas: ceiling });
     const mined = await spikedSend(rig, 2n * ceiling, 30);
     expect(mined.maxFeePerGas).toBe(ceiling);
     expect(rig.lines.some((l) => l.msg === "batch transaction re-sent at the fee ceiling")).toBe(true);
@@ -233,7 +233,7 @@ describe("BatchPoster", () => {
     // A ceiling under what the poster would offer (twice the base fee plus the tip), above the base fee.
     const { baseFeePerGas } = await dev.owner.public.getBlock();
     const ceiling = ((baseFeePerGas as bigint) * 3n) / 2n;
-    const rig = posterRig(dev, 2, { chain: { ...dev.owner, maxFeePerGas: ceiling } });
+    const rig = posterRig(dev, 2, { maxFeePerGas: ceiling });
     const { batch, first } = await stuckSend(rig);
     expect(rig.lines.filter((l) => l.msg === "batch transaction re-sent with higher fees")).toEqual([]);
     expect(

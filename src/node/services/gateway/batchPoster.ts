@@ -4,11 +4,9 @@
  * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
-import type { Block, Hex } from "viem";
-import { knownToNode, receiptOf } from "../../../chain/clients.ts";
+import { type Block, type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
-import { type Fees, feesAt, replacementFees } from "../../../chain/fees.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
@@ -33,6 +31,11 @@ export function storedBatchTree(
   return { tree, receipts };
 }
 
+/** What a transaction offers to pay per gas: EIP-1559 fees, or a legacy chain's gas price. */
+type Fees =
+  | { readonly maxFeePerGas: bigint; readonly maxPriorityFeePerGas: bigint }
+  | { readonly gasPrice: bigint };
+
 /** A batch transaction sent and not yet seen posted. */
 interface InFlight {
   /** The latest send (a fee bump replaces it under the same nonce). */
@@ -46,6 +49,15 @@ interface InFlight {
   /** New blocks followed since it was sent (or last looked up) without its `BatchPosted` event. */
   blocksUnseen: number;
 }
+
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
+const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
+/** The most a transaction pays per gas, and what it offers the block producer. */
+const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
+const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
+
+/** A replacement must offer at least this much more than the send it replaces (geth asks 10%). */
+const bump = (x: bigint) => x + x / 8n + 1n;
 
 /** New blocks without its event after which a send is looked up (reverted, dropped, or still pending). */
 const STALE_AFTER_BLOCKS = 5;
@@ -105,6 +117,8 @@ export class BatchPoster {
     /** The first block with the rollup's events (the deployment's). */
     fromBlock: bigint,
     private readonly o: {
+      /** The most a send offers per gas (wei): above it a batch waits; none, what the chain asks. */
+      readonly maxFeePerGas?: bigint | undefined;
       /**
        * How often a step reads the chain's head: on every step (the default: tests drive the poster
        * block by block), or twice per block as the chain's own block times say, at least every 3 s (the
@@ -300,10 +314,26 @@ export class BatchPoster {
     } as never);
   }
 
-  /** Fees for a send now (the tip read once, and again at each fee bump: the market may have moved). */
+  /**
+   * Fees for a send now: twice the head's base fee plus the tip (a legacy chain's gas price), never
+   * above the ceiling.
+   */
   private async feesAt(head: Block): Promise<Fees> {
-    if (head.baseFeePerGas !== null) this.tip ??= await this.chain.public.estimateMaxPriorityFeePerGas();
-    return feesAt(this.chain.public, head, this.chain.maxFeePerGas, this.tip ?? undefined);
+    if (head.baseFeePerGas === null) return this.capped({ gasPrice: await this.chain.public.getGasPrice() });
+    this.tip ??= await this.chain.public.estimateMaxPriorityFeePerGas();
+    return this.capped({ maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip });
+  }
+
+  /** `f` held to the fee ceiling, if there is one. */
+  private capped(f: Fees): Fees {
+    const cap = this.o.maxFeePerGas;
+    if (cap === undefined) return f;
+    return "gasPrice" in f
+      ? { gasPrice: minOf(f.gasPrice, cap) }
+      : {
+          maxFeePerGas: minOf(f.maxFeePerGas, cap),
+          maxPriorityFeePerGas: minOf(f.maxPriorityFeePerGas, cap),
+        };
   }
 
   /**
@@ -317,11 +347,19 @@ export class BatchPoster {
     const now = await this.feesAt(head);
     const oldest = this.sending.keys().next().value;
     for (const [index, sent] of this.sending) {
-      const { fees, outbids } = replacementFees(sent.fees, now, this.chain.maxFeePerGas);
+      const fees = this.capped(
+        "gasPrice" in now
+          ? { gasPrice: maxOf(bump(priceOf(sent.fees)), now.gasPrice) }
+          : {
+              maxPriorityFeePerGas: maxOf(bump(tipOf(sent.fees)), now.maxPriorityFeePerGas),
+              maxFeePerGas: maxOf(bump(priceOf(sent.fees)), now.maxFeePerGas),
+            },
+      );
+      const outbids = priceOf(fees) >= bump(priceOf(sent.fees)) && tipOf(fees) >= bump(tipOf(sent.fees));
       if (!outbids && !(dropped && index === oldest)) {
         // A replacement must pay more than the send it replaces, and the ceiling leaves no room.
         this.logger.warn(
-          { batch: index, tx: sent.tx, maxFeePerGas: this.chain.maxFeePerGas },
+          { batch: index, tx: sent.tx, maxFeePerGas: this.o.maxFeePerGas },
           "batch transaction pending at the fee ceiling; waiting",
         );
         sent.blocksUnseen = 0;
@@ -383,10 +421,21 @@ export class BatchPoster {
     sent.blocksUnseen++;
     if (sent.blocksUnseen < STALE_AFTER_BLOCKS) return;
     sent.blocksUnseen = 0;
-    const mined = await receiptOf(this.chain, sent.tx);
+    const mined = await this.chain.public.getTransactionReceipt({ hash: sent.tx }).catch((e: unknown) => {
+      if (e instanceof TransactionReceiptNotFoundError) return null;
+      throw e;
+    });
     if (mined?.status === "success") return; // mined after `head`: its event comes with the next block
     // Not mined, but the node still holds it: pending.
-    const pending = mined === null && (await knownToNode(this.chain, sent.tx));
+    const pending =
+      mined === null &&
+      (await this.chain.public.getTransaction({ hash: sent.tx }).then(
+        () => true,
+        (e: unknown) => {
+          if (e instanceof TransactionNotFoundError) return false;
+          throw e;
+        },
+      ));
     if (pending) {
       this.logger.warn({ batch: index, tx: sent.tx, head: head.number }, "batch transaction still pending");
       await this.bumpFees(head);

@@ -69,6 +69,8 @@ export interface GatewayOptions {
   readonly bodyLimit: number;
   /** How often the registry and the workers are re-read (ms). */
   readonly refreshMs: number;
+  /** The most a batch transaction offers per gas (wei); none: what the chain asks. */
+  readonly maxFeePerGas?: bigint | undefined;
   /** Seed of the weighted random routing. */
   readonly routingSeed: number;
   /** A settler whose epochs give the workers' PoQ quality and cost (routing); none: stake, load, latency. */
@@ -163,7 +165,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       forced: (digest) => sequencer.noteForced(digest),
     },
     deployedFrom(o.deployment),
-    { headReads: "twice-a-block" },
+    { maxFeePerGas: o.maxFeePerGas, headReads: "twice-a-block" },
   );
   const recentOverheadMs: number[] = [];
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
