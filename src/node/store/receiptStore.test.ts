@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
-import { receiptDigest, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
+import { receiptDigest, receiptToJson, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
 import { devReceipt, ENCLAVE_KEY } from "../../testing/devWorker.ts";
 import { thrownCode } from "../../testing/thrownCode.ts";
@@ -117,6 +117,84 @@ describe("ReceiptStore", () => {
     expect(thrownCode(() => store.voidReceipt(b.receipt.requestId))).toBe("RECEIPT_NOT_VOIDABLE");
     expect(thrownCode(() => store.markPosted(5, root))).toBe("BATCH_STATUS_INVALID");
     store.close();
+  });
+
+  it("upgrades a version-1 store in place: receipts, positions, keys and kept requests carried over", () => {
+    const path = join(dir, "v1.db");
+    const db = new Database(path);
+    // Version 1's shape: uniqueness as table constraints, the kept requests in their own table.
+    db.exec(`
+      CREATE TABLE receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
+        digest TEXT NOT NULL, signed TEXT NOT NULL, client TEXT NOT NULL, idempotency_key TEXT,
+        admitted_at_ms INTEGER NOT NULL, status TEXT NOT NULL, batch INTEGER REFERENCES batches(idx),
+        position INTEGER, answer TEXT, UNIQUE (client, idempotency_key), UNIQUE (batch, position));
+      CREATE TABLE batches (idx INTEGER PRIMARY KEY, root TEXT NOT NULL, count INTEGER NOT NULL,
+        status TEXT NOT NULL, posted_tx TEXT);
+      CREATE INDEX receipts_status ON receipts (status, seq);
+      CREATE TABLE requests (request_id TEXT PRIMARY KEY, request TEXT NOT NULL);
+      PRAGMA user_version = 1;`);
+    const [a, b] = [signedOf(21), signedOf(22)];
+    const row = (
+      s: SignedReceipt,
+      key: string | null,
+      status: string,
+      batch: number | null,
+      position: number | null,
+    ) =>
+      db
+        .prepare(
+          "INSERT INTO receipts (request_id, digest, signed, client, idempotency_key, admitted_at_ms, status, batch, position, answer) VALUES (?, ?, ?, 'alice', ?, 1000, ?, ?, ?, '{\"n\":1}')",
+        )
+        .run(
+          s.receipt.requestId,
+          admitted(s).digest,
+          JSON.stringify(receiptToJson(s)),
+          key,
+          status,
+          batch,
+          position,
+        );
+    db.prepare("INSERT INTO batches VALUES (0, ?, 1, 'posted', NULL)").run(`0x${"ab".repeat(32)}`);
+    row(a, "k1", "posted", 0, 0);
+    row(b, null, "provisional", null, null);
+    db.prepare("INSERT INTO requests VALUES (?, '{\"messages\":[]}')").run(a.receipt.requestId);
+    db.close();
+
+    const store = ReceiptStore.open(path);
+    expect(store.byIdempotencyKey("alice", "k1")).toMatchObject({ status: "posted", batch: 0, position: 0 });
+    expect(store.byIdempotencyKey("alice", "k1")?.answer).toEqual({ n: 1 });
+    expect(store.requestOf(a.receipt.requestId)).toEqual({ messages: [] });
+    expect(store.unsealed().map((r) => r.signed)).toEqual([b]);
+    // The rules carry over: a second receipt at a taken position, or a reused key, is refused.
+    expect(store.admit(admitted(signedOf(23), "k1")).kind).toBe("existing");
+    expect(
+      thrownCode(() =>
+        store.seal({ index: 0, root: `0x${"cd".repeat(32)}`, requestIds: [b.receipt.requestId] }),
+      ),
+    ).toBe("BATCH_EXISTS");
+    store.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma("user_version", { simple: true })).toBe(2);
+    expect(
+      raw.prepare("SELECT name FROM sqlite_master WHERE name IN ('requests', 'receipts_v1')").all(),
+    ).toEqual([]);
+    // The look-ups use the partial indexes (a scan here would grow with every receipt ever admitted).
+    const plan = (sql: string) =>
+      (
+        raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.match(/\?/g) ?? []).map(() => 1)) as {
+          detail: string;
+        }[]
+      )
+        .map((p) => p.detail)
+        .join("; ");
+    expect(plan("SELECT * FROM receipts WHERE client = ? AND idempotency_key = ?")).toContain(
+      "receipts_idempotency",
+    );
+    expect(plan("SELECT * FROM receipts WHERE batch = ? ORDER BY position")).toContain("receipts_position");
+    expect(plan("SELECT * FROM receipts WHERE batch = ? AND position = ? AND status = 'posted'")).toContain(
+      "receipts_position",
+    );
+    raw.close();
   });
 
   it("refuses a store it cannot open or read", () => {
