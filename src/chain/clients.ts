@@ -2,7 +2,16 @@
  * Typed calls the nodes, the CLI and the tests make: one place that knows each contract's functions,
  * waits for each transaction and turns reverts into verdict codes.
  */
-import type { Hex } from "viem";
+import {
+  BaseError,
+  type Hex,
+  HttpRequestError,
+  TimeoutError,
+  type Transaction,
+  TransactionNotFoundError,
+  type TransactionReceipt,
+  WaitForTransactionReceiptTimeoutError,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients, Deployment } from "./deploy.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
@@ -49,11 +58,173 @@ export async function submit(
   return c.wallet.writeContract({ ...(call as object), gas } as never);
 }
 
-/** Waits for a submitted transaction; TransactionReverted if it was mined and reverted. */
+/**
+ * A send that will not be mined: the node dropped it (its nonce is unused), or another transaction of
+ * the account took its nonce. The call was not made; the caller's next pass makes it anew.
+ */
+export class TransactionDropped extends Error {
+  constructor(
+    readonly functionName: string,
+    readonly hash: Hex,
+    why: string,
+  ) {
+    super(`${functionName} ${hash} will not be mined: ${why}`);
+  }
+}
+
+/** How long a send may stay pending before it is sent again with higher fees, by default. */
+const RESEND_AFTER_MS = 30_000;
+
+/**
+ * Waits for a submitted transaction and returns the hash that was mined; TransactionReverted if it
+ * reverted. A send still pending after `c.resendAfterMs` is sent again under its nonce with fees an
+ * eighth higher, or what the chain asks now if more, up to `c.maxFeePerGas` (a fee spike would
+ * otherwise hold it, and a dispute move or a proof behind it, past its deadline); at the ceiling it
+ * waits. One the node no longer knows, or whose nonce another transaction took, fails with
+ * TransactionDropped. Until a send has waited that long, this is viem's wait alone.
+ */
 export async function confirm(c: ChainClients, functionName: string, hash: Hex): Promise<Hex> {
-  const receipt = await c.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new TransactionReverted(functionName, hash);
-  return hash;
+  /** Every send of the call that may still be mined (all under one nonce), the latest last. */
+  const sends = [hash];
+  let lostSince: number | null = null;
+  for (;;) {
+    const latest = sends[sends.length - 1] as Hex;
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await c.public.waitForTransactionReceipt({
+        hash: latest,
+        timeout: c.resendAfterMs ?? RESEND_AFTER_MS,
+      });
+    } catch (error) {
+      if (!(error instanceof WaitForTransactionReceiptTimeoutError)) throw error;
+      try {
+        const again = await sendAgain(c, functionName, sends);
+        if (again) sends.push(again);
+        lostSince = null;
+      } catch (lookUp) {
+        // The RPC lost while the send waits: it may be mined meanwhile, so waiting on is right (failing
+        // would make the caller send the call again), as viem's own wait does through a lost RPC.
+        if (!lostRpc(lookUp)) throw lookUp;
+        lostSince ??= performance.now();
+        if (performance.now() - lostSince > RPC_LOST_FOR_MS) throw lookUp;
+        c.logger?.warn(
+          { call: functionName, tx: latest, err: (lookUp as Error).message },
+          "RPC lost; waiting",
+        );
+      }
+      continue;
+    }
+    // viem follows a send's nonce: what it mined may be an earlier send of the call, or another call.
+    const mined = receipt.transactionHash.toLowerCase() as Hex;
+    if (!sends.some((h) => h.toLowerCase() === mined))
+      throw new TransactionDropped(functionName, latest, `its nonce was taken by ${mined}`);
+    if (receipt.status !== "success") throw new TransactionReverted(functionName, mined);
+    return mined;
+  }
+}
+
+/** How long `confirm` waits through a lost RPC before it gives up (viem's wait gives up after 180 s). */
+const RPC_LOST_FOR_MS = 180_000;
+
+/** Whether `error` is the RPC not answering (refused, cut, timed out), not the chain refusing. */
+function lostRpc(error: unknown): boolean {
+  return (
+    error instanceof BaseError &&
+    error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
+  );
+}
+
+/** The latest send looked up after waiting: sent again with higher fees, left to wait (null), or dropped. */
+async function sendAgain(c: ChainClients, functionName: string, sends: readonly Hex[]): Promise<Hex | null> {
+  const latest = sends[sends.length - 1] as Hex;
+  const tx = await c.public.getTransaction({ hash: latest }).catch((e: unknown) => {
+    if (e instanceof TransactionNotFoundError) return null;
+    throw e;
+  });
+  if (!tx) {
+    // An earlier send may have been mined meanwhile: the node forgets the sends its nonce outran.
+    for (const h of sends) {
+      const r = await c.public.getTransactionReceipt({ hash: h }).catch(() => null);
+      if (r) return null;
+    }
+    throw new TransactionDropped(functionName, latest, "the node no longer knows it");
+  }
+  if (tx.blockNumber !== null) return null; // mined as it was looked up: the next wait has it
+  const fees = replacementFees(
+    tx,
+    await c.public.estimateFeesPerGas({ type: tx.type === "legacy" ? "legacy" : "eip1559" }),
+    c.maxFeePerGas,
+  );
+  if (!fees) {
+    c.logger?.warn(
+      { call: functionName, tx: latest, maxFeePerGas: String(c.maxFeePerGas) },
+      "transaction pending at the fee ceiling; waiting",
+    );
+    return null;
+  }
+  try {
+    const hash = await c.wallet.sendTransaction({
+      account: c.wallet.account,
+      chain: c.chain,
+      to: tx.to,
+      data: tx.input,
+      value: tx.value,
+      gas: tx.gas,
+      nonce: tx.nonce,
+      ...fees,
+    } as never);
+    c.logger?.warn(
+      {
+        call: functionName,
+        replaced: latest,
+        tx: hash,
+        nonce: tx.nonce,
+        ...Object.fromEntries(Object.entries(fees).map(([k, v]) => [k, String(v)])),
+      },
+      "transaction pending; sent again with higher fees",
+    );
+    return hash;
+  } catch (error) {
+    // Mined meanwhile (its nonce is used), or refused: the next wait settles it.
+    c.logger?.warn(
+      { call: functionName, tx: latest, err: (error as Error).message },
+      "transaction not sent again",
+    );
+    return null;
+  }
+}
+
+type Fees =
+  | { readonly maxFeePerGas: bigint; readonly maxPriorityFeePerGas: bigint }
+  | { readonly gasPrice: bigint };
+
+/**
+ * The fees that replace pending `tx`: an eighth more than it offered (nodes take a replacement at a
+ * tenth more), or what the chain asks now if that is more, within `ceiling`; null when the ceiling
+ * leaves no room to outbid it.
+ */
+export function replacementFees(
+  tx: Pick<Transaction, "maxFeePerGas" | "maxPriorityFeePerGas" | "gasPrice">,
+  now: {
+    readonly maxFeePerGas?: bigint | undefined;
+    readonly maxPriorityFeePerGas?: bigint | undefined;
+    readonly gasPrice?: bigint | undefined;
+  },
+  ceiling?: bigint,
+): Fees | null {
+  const bump = (x: bigint) => x + x / 8n + 1n;
+  const max = (a: bigint, b: bigint | undefined) => (b !== undefined && b > a ? b : a);
+  if (tx.maxFeePerGas !== undefined && tx.maxPriorityFeePerGas !== undefined) {
+    let maxFeePerGas = max(bump(tx.maxFeePerGas), now.maxFeePerGas);
+    const maxPriorityFeePerGas = max(bump(tx.maxPriorityFeePerGas), now.maxPriorityFeePerGas);
+    if (ceiling !== undefined && maxFeePerGas > ceiling) maxFeePerGas = ceiling;
+    if (maxFeePerGas < bump(tx.maxFeePerGas) || maxPriorityFeePerGas > maxFeePerGas) return null;
+    return { maxFeePerGas, maxPriorityFeePerGas };
+  }
+  const old = tx.gasPrice ?? 0n;
+  let gasPrice = max(bump(old), now.gasPrice ?? now.maxFeePerGas);
+  if (ceiling !== undefined && gasPrice > ceiling) gasPrice = ceiling;
+  return gasPrice < bump(old) ? null : { gasPrice };
 }
 
 /**

@@ -34,10 +34,20 @@ import { deployStepVerifier } from "./stepVerifier.ts";
 import { deployZkSliceVerifier } from "./zkSpotChecks.ts";
 
 /** Clients bound to one chain and one account. */
-export interface ChainClients {
+export interface ChainClients extends Resending {
   readonly chain: Chain;
   readonly public: PublicClient<Transport, Chain>;
   readonly wallet: WalletClient<Transport, Chain, Account>;
+}
+
+/** How `confirm` (clients.ts) treats a send that stays pending. */
+export interface Resending {
+  /** A send still pending this long is sent again with higher fees (default 30 s). */
+  readonly resendAfterMs?: number | undefined;
+  /** The most a re-sent transaction offers per gas (wei); none: no ceiling. */
+  readonly maxFeePerGas?: bigint | undefined;
+  /** Where re-sends are told (a node's logger). */
+  readonly logger?: { warn(o: object, msg: string): void } | undefined;
 }
 
 // viem polls for receipts every 4 s by default; a devnet mines in milliseconds.
@@ -58,9 +68,15 @@ export function publicClientFor(rpcUrl: string, chainId: number): PublicClient<T
 const rpcTransport = (rpcUrl: string) => http(rpcUrl, { fetchFn: rpcFetch, maxResponseBodySize: false });
 
 /** Clients for `rpcUrl` acting as the account of `privateKey`. */
-export function clientsFor(rpcUrl: string, chainId: number, privateKey: Hex): ChainClients {
+export function clientsFor(
+  rpcUrl: string,
+  chainId: number,
+  privateKey: Hex,
+  resending: Resending = {},
+): ChainClients {
   const publicClient = publicClientFor(rpcUrl, chainId);
   return {
+    ...resending,
     chain: publicClient.chain,
     public: publicClient,
     wallet: createWalletClient({

@@ -42,7 +42,7 @@ describe("node configs", () => {
     ).toMatchObject({ mode: "audit" });
   });
 
-  it("give the gateway a fee ceiling from the environment, and refuse one that is not positive", () => {
+  it("give every role a fee ceiling and a re-send period, from the environment, and refuse non-positive ones", () => {
     const base = { dataDir: "d", deployment: "dep.json", keyFile: "k", workers: ["http://127.0.0.1:8601"] };
     expect(resolveRoleConfig("gateway", undefined, {}, base).maxFeeGwei).toBeUndefined();
     expect(
@@ -51,6 +51,26 @@ describe("node configs", () => {
     expect(
       problemsOf(() => resolveRoleConfig("gateway", undefined, { VERINFER_GATEWAY_MAX_FEE_GWEI: "0" }, base)),
     ).toMatch(/maxFeeGwei/);
+    const worker = {
+      dataDir: "d",
+      deployment: "dep.json",
+      model: "m.bin",
+      gateways: [`0x${"1".repeat(40)}`],
+    };
+    expect(resolveRoleConfig("worker", undefined, {}, worker)).toMatchObject({ resendAfterSeconds: 30 });
+    expect(
+      resolveRoleConfig(
+        "worker",
+        undefined,
+        { VERINFER_WORKER_MAX_FEE_GWEI: "40", VERINFER_WORKER_RESEND_AFTER_SECONDS: "12" },
+        worker,
+      ),
+    ).toMatchObject({ maxFeeGwei: 40, resendAfterSeconds: 12 });
+    expect(
+      problemsOf(() =>
+        resolveRoleConfig("fisherman", undefined, { VERINFER_FISHERMAN_RESEND_AFTER_SECONDS: "-1" }, {}),
+      ),
+    ).toMatch(/resendAfterSeconds/);
   });
 
   it("report every problem at once", () => {

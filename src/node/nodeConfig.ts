@@ -33,7 +33,16 @@ const COMMON = {
   /** Overrides the deployment file's RPC URL. */
   rpcUrl: z.string().url().optional(),
   logLevel: z.enum(LOG_LEVELS).default("info"),
+  /**
+   * The most a transaction of the role offers per gas, in gwei; none: whatever the chain asks. Above it
+   * sends wait: a batch not posted in time can cost the sequencer's bond, a dispute move its game.
+   */
+  maxFeeGwei: z.coerce.number().positive().optional(),
+  /** A transaction still pending this long is sent again under its nonce with higher fees. */
+  resendAfterSeconds: z.coerce.number().positive().default(30),
 };
+/** The options every role has. */
+export type CommonConfig = { [K in keyof typeof COMMON]: z.infer<(typeof COMMON)[K]> };
 
 export const WORKER_CONFIG = z
   .object({
@@ -85,11 +94,6 @@ export const GATEWAY_CONFIG = z
     openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
     maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
     refreshMs: z.coerce.number().int().min(100).default(2000),
-    /**
-     * The most a batch transaction offers per gas, in gwei; none: whatever the chain asks (twice the base
-     * fee plus the tip). Above it batches wait, and an unposted promise can cost the sequencer's bond.
-     */
-    maxFeeGwei: z.coerce.number().positive().optional(),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),
     /** A settler (`verinfer node settler`): its epochs' PoQ quality and cost per token weigh routing. */

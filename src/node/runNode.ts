@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { generatePrivateKey } from "viem/accounts";
-import { clientsFor } from "../chain/deploy.ts";
+import { type ChainClients, clientsFor } from "../chain/deploy.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
@@ -17,6 +17,7 @@ import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
 import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
 import type {
+  CommonConfig,
   EvaluatorConfig,
   FishermanConfig,
   GatewayConfig,
@@ -24,7 +25,7 @@ import type {
   SettlerConfig,
   WorkerConfig,
 } from "./nodeConfig.ts";
-import { nodeLogger } from "./observability.ts";
+import { type Logger, nodeLogger } from "./observability.ts";
 import { addressOfKey } from "./roleAuth.ts";
 import type { WorkerAttestation } from "./services/gateway/workerLinks.ts";
 import type { WorkerEvidence } from "./services/worker/workerService.ts";
@@ -57,6 +58,20 @@ async function listen(
   }
 }
 
+/** A role's chain account on its RPC, re-sending stuck transactions as its config says. */
+function chainClients(
+  c: CommonConfig,
+  deployment: DeploymentFile,
+  key: `0x${string}`,
+  logger: Logger,
+): ChainClients {
+  return clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key, {
+    resendAfterMs: c.resendAfterSeconds * 1000,
+    maxFeePerGas: c.maxFeeGwei === undefined ? undefined : BigInt(Math.round(c.maxFeeGwei * 1e9)),
+    logger,
+  });
+}
+
 /** Starts a worker. */
 export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
   const { createWorker } = await import("./services/worker/workerService.ts");
@@ -77,11 +92,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     ...(c.operatorKeyFile && deployment.disputeGame
       ? {
           defence: {
-            chain: clientsFor(
-              c.rpcUrl ?? deployment.rpcUrl,
-              deployment.chainId,
-              readKeyFile(c.operatorKeyFile),
-            ),
+            chain: chainClients(c, deployment, readKeyFile(c.operatorKeyFile), logger),
             disputeGame: deployment.disputeGame,
             params: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
             pollMs: c.pollMs,
@@ -123,7 +134,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const logger = nodeLogger("gateway", c.logLevel);
   const deployment = readDeployment(c.deployment);
   const key = readKeyFile(c.keyFile);
-  const chain = clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key);
+  const chain = chainClients(c, deployment, key, logger);
   const gateway = createGateway({
     dataDir: c.dataDir,
     key,
@@ -135,7 +146,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
     refreshMs: c.refreshMs,
-    ...(c.maxFeeGwei ? { maxFeePerGas: BigInt(Math.round(c.maxFeeGwei * 1e9)) } : {}),
+    maxFeePerGas: chain.maxFeePerGas,
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
@@ -178,7 +189,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   const { createFisherman } = await import("./services/fisherman/fishermanService.ts");
   const fisherman = createFisherman({
     dataDir: c.dataDir,
-    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    chain: chainClients(c, deployment, key, logger),
     deployment,
     dispute: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
     model: c.model,
@@ -214,7 +225,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
     dataDir: c.dataDir,
-    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    chain: chainClients(c, deployment, key, logger),
     deployment,
     tokenText: await tokenTextOf(c.model),
     evaluator,
@@ -247,7 +258,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
     dataDir: c.dataDir,
-    chain: clientsFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId, key),
+    chain: chainClients(c, deployment, key, logger),
     deployment,
     poea: params.poea,
     round: DEFAULT_POQ_ROUND_PARAMS,

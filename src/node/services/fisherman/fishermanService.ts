@@ -329,11 +329,12 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       refused(e);
       return { confirmed: Promise.resolve() };
     }
-    const confirmed = confirm(o.chain, "challenge", hash).then(async () => {
-      const mined = await o.chain.public.getTransactionReceipt({ hash });
+    const confirmed = confirm(o.chain, "challenge", hash).then(async (minedHash) => {
+      // The send that was mined: the challenge itself, or one sent again with higher fees.
+      const mined = await o.chain.public.getTransactionReceipt({ hash: minedHash });
       // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
       const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
-      if (!opened) throw new Error(`challenge ${hash} opened no game`);
+      if (!opened) throw new Error(`challenge ${minedHash} opened no game`);
       record((opened.args as { game: bigint }).game);
     }, refused);
     return { confirmed };

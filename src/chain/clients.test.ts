@@ -1,0 +1,199 @@
+/**
+ * `confirm` against a real anvil: a send that blocks leave pending is sent again under its nonce with
+ * higher fees, and the call is made once; at the fee ceiling it waits and the first send is mined; one
+ * the node dropped, or whose nonce another call took, fails with TransactionDropped (never reported
+ * as the call made). Blocks here are mined by the test (automine off), small enough to leave a send
+ * pending where a fee spike would on a real chain (anvil drops a send priced under the base fee).
+ */
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevChain, startDevChain } from "../testing/devChain.ts";
+import { confirm, replacementFees, submit, TransactionDropped } from "./clients.ts";
+import { type ChainClients, clientsFor } from "./deploy.ts";
+import { verinferTokenAbi } from "./generated/contracts.ts";
+
+let dev: DevChain;
+beforeAll(async () => {
+  dev = await startDevChain();
+}, 120_000);
+afterAll(() => dev?.chain.stop());
+
+const rpc = (method: string, params: unknown[] = []) =>
+  dev.owner.public.request({ method, params } as never) as Promise<unknown>;
+const FULL_BLOCK = "0x1c9c380";
+/** A block gas limit under what a mint is sent with (estimate + a quarter + 25,000). */
+const SMALL_BLOCK = "0x10000";
+const someone = "0x00000000000000000000000000000000000000aa" as Hex;
+const balance = async () =>
+  (await dev.owner.public.readContract({
+    address: dev.d.token,
+    abi: verinferTokenAbi,
+    functionName: "balanceOf",
+    args: [someone],
+  })) as bigint;
+
+/** The owner's account, re-sending after `resendAfterMs`, its warnings collected. */
+function resending(o: { maxFeePerGas?: bigint } = {}) {
+  const lines: { msg: string; [k: string]: unknown }[] = [];
+  const c: ChainClients = clientsFor(dev.chain.rpcUrl, dev.chain.chainId, dev.chain.keys[0] as Hex, {
+    resendAfterMs: 800,
+    ...o,
+    logger: { warn: (fields, msg) => lines.push({ ...fields, msg }) },
+  });
+  return { c, lines };
+}
+
+const mint = (c: ChainClients, amount: bigint) =>
+  submit(c, dev.d.token, verinferTokenAbi, "mint", [someone, amount]);
+
+/** Blocks mined by the test: every 200 ms between `start()` and `stop()`. */
+interface Blocks {
+  start(): void;
+  stop(): void;
+}
+
+/** Runs `f` with automine off and its own blocks; restores automine and full blocks after. */
+async function withBlocks<T>(f: (blocks: Blocks) => Promise<T>): Promise<T> {
+  await rpc("evm_setAutomine", [false]);
+  let miner: ReturnType<typeof setInterval> | undefined;
+  const blocks: Blocks = {
+    start() {
+      miner ??= setInterval(() => void rpc("anvil_mine", ["0x1"]).catch(() => {}), 200);
+    },
+    stop() {
+      clearInterval(miner);
+      miner = undefined;
+    },
+  };
+  try {
+    return await f(blocks);
+  } finally {
+    blocks.stop();
+    await rpc("evm_setBlockGasLimit", [FULL_BLOCK]);
+    await rpc("evm_setAutomine", [true]);
+  }
+}
+
+const until = async (ok: () => boolean) => {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(ok()).toBe(true);
+};
+
+describe("confirm", () => {
+  it("sends a pending transaction again under its nonce with higher fees; the call is made once", async () => {
+    const { c, lines } = resending();
+    const before = await balance();
+    const { first, mined } = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 5n);
+      const first = await dev.owner.public.getTransaction({ hash });
+      // Blocks too small for it come and go (anvil refuses a send larger than the block, so they are
+      // full-sized again before it is sent again, and no block comes until it has been).
+      await rpc("evm_setBlockGasLimit", [SMALL_BLOCK]);
+      blocks.start();
+      const confirmed = confirm(c, "mint", hash);
+      await new Promise((r) => setTimeout(r, 500));
+      blocks.stop();
+      await rpc("evm_setBlockGasLimit", [FULL_BLOCK]);
+      expect((await dev.owner.public.getTransaction({ hash })).blockNumber).toBeNull();
+      await until(() => lines.some((l) => l.msg === "transaction pending; sent again with higher fees"));
+      blocks.start();
+      return { first, mined: await confirmed };
+    });
+    const resent = lines.filter((l) => l.msg === "transaction pending; sent again with higher fees");
+    expect(resent).toMatchObject([{ call: "mint", replaced: first.hash, tx: mined, nonce: first.nonce }]);
+    expect(lines.filter((l) => l.msg !== "transaction pending; sent again with higher fees")).toEqual([]);
+    const replacement = await dev.owner.public.getTransaction({ hash: mined });
+    expect(replacement.nonce).toBe(first.nonce);
+    expect(replacement.maxPriorityFeePerGas).toBeGreaterThan(
+      ((first.maxPriorityFeePerGas as bigint) * 9n) / 8n,
+    );
+    expect(await balance()).toBe(before + 5n);
+  }, 60_000);
+
+  it("at the fee ceiling it waits: no second send, and the first one is mined", async () => {
+    const { c } = resending();
+    const before = await balance();
+    const { hash, mined, lines } = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 7n);
+      // A ceiling at what the send offers: nothing can outbid it.
+      const ceiling = (await dev.owner.public.getTransaction({ hash })).maxFeePerGas as bigint;
+      const capped = resending({ maxFeePerGas: ceiling });
+      await rpc("evm_setBlockGasLimit", [SMALL_BLOCK]);
+      blocks.start();
+      const confirmed = confirm(capped.c, "mint", hash);
+      await until(() =>
+        capped.lines.some((l) => l.msg === "transaction pending at the fee ceiling; waiting"),
+      );
+      await rpc("evm_setBlockGasLimit", [FULL_BLOCK]);
+      return { hash, mined: await confirmed, lines: capped.lines };
+    });
+    expect(mined).toBe(hash);
+    expect(lines.filter((l) => l.msg === "transaction pending; sent again with higher fees")).toEqual([]);
+    expect(await balance()).toBe(before + 7n);
+  }, 60_000);
+
+  it("fails with TransactionDropped for a send the node dropped, and makes no call", async () => {
+    const { c } = resending();
+    const before = await balance();
+    const error = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 3n);
+      await rpc("anvil_dropTransaction", [hash]);
+      blocks.start();
+      return confirm(c, "mint", hash).catch((e: unknown) => e);
+    });
+    expect(error).toBeInstanceOf(TransactionDropped);
+    expect(await balance()).toBe(before);
+  }, 60_000);
+
+  it("never reports another call that took the nonce as the call made", async () => {
+    const { c } = resending();
+    const before = await balance();
+    const error = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 11n);
+      const pending = await dev.owner.public.getTransaction({ hash });
+      const confirmed = confirm(c, "mint", hash).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      // The same account sends another call under the pending send's nonce, paying more: it replaces it.
+      await c.wallet.writeContract({
+        address: dev.d.token,
+        abi: verinferTokenAbi,
+        functionName: "mint",
+        args: [someone, 13n],
+        gas: pending.gas,
+        nonce: pending.nonce,
+        maxFeePerGas: (pending.maxFeePerGas as bigint) * 2n,
+        maxPriorityFeePerGas: (pending.maxPriorityFeePerGas as bigint) * 2n,
+      } as never);
+      blocks.start();
+      return confirmed;
+    });
+    expect(error).toBeInstanceOf(TransactionDropped);
+    expect(await balance()).toBe(before + 13n);
+  }, 60_000);
+});
+
+describe("replacementFees", () => {
+  const sent = { maxFeePerGas: 800n, maxPriorityFeePerGas: 80n, gasPrice: undefined };
+  it("outbids by an eighth, or what the chain asks if more, within the ceiling", () => {
+    expect(replacementFees(sent, { maxFeePerGas: 500n, maxPriorityFeePerGas: 1n })).toEqual({
+      maxFeePerGas: 901n,
+      maxPriorityFeePerGas: 91n,
+    });
+    expect(replacementFees(sent, { maxFeePerGas: 5_000n, maxPriorityFeePerGas: 200n })).toEqual({
+      maxFeePerGas: 5_000n,
+      maxPriorityFeePerGas: 200n,
+    });
+    expect(replacementFees(sent, { maxFeePerGas: 5_000n, maxPriorityFeePerGas: 200n }, 1_000n)).toEqual({
+      maxFeePerGas: 1_000n,
+      maxPriorityFeePerGas: 200n,
+    });
+    // A ceiling under an eighth more cannot replace it (nodes want a tenth more at least).
+    expect(replacementFees(sent, { maxFeePerGas: 5_000n }, 900n)).toBeNull();
+    expect(
+      replacementFees(
+        { maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, gasPrice: 100n },
+        { gasPrice: 90n },
+      ),
+    ).toEqual({ gasPrice: 113n });
+  });
+});
