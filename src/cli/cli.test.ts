@@ -45,6 +45,14 @@ describe("verinfer CLI: help and usage errors", () => {
     }
   });
 
+  it("checks a role's flags with its config schema: fee ceiling and re-send period included", async () => {
+    const r = await cli("node", "fisherman", "--resend-after-seconds", "0", "--max-fee-gwei", "abc");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^verinfer: error \[CONFIG_INVALID\] invalid fisherman configuration: .*maxFeeGwei: .*; resendAfterSeconds: .*\n$/,
+    );
+  });
+
   it("reports file problems as one line with their code and exit 1, stack only with --verbose", async () => {
     const missing = await cli(
       "eval",

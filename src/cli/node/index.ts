@@ -30,6 +30,16 @@ const COMMON_OPTIONS = {
   deployment: { type: "string", value: "FILE", description: "deployment file (`verinfer chain up|deploy`)" },
   rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (default: the deployment file's)" },
   "log-level": { type: "string", value: "LEVEL", description: "fatal|error|warn|info|debug|trace|silent" },
+  "max-fee-gwei": {
+    type: "string",
+    value: "GWEI",
+    description: "the most the role's transactions offer per gas (default: what the chain asks)",
+  },
+  "resend-after-seconds": {
+    type: "string",
+    value: "S",
+    description: "a transaction pending this long is sent again with higher fees (default 30)",
+  },
 } as const;
 
 type Starter = (config: never) => ReturnType<typeof startWorker>;
@@ -60,6 +70,8 @@ function roleCommand(
         deployment: ctx.string("deployment"),
         rpcUrl: ctx.string("rpc"),
         logLevel: ctx.string("log-level"),
+        maxFeeGwei: ctx.string("max-fee-gwei"),
+        resendAfterSeconds: ctx.string("resend-after-seconds"),
         // The role's own options, by their config names (`key-file` → keyFile).
         ...Object.fromEntries(
           Object.keys(extra ?? {}).map((flag) => [
