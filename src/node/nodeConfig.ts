@@ -42,7 +42,7 @@ const COMMON = {
   resendAfterSeconds: z.coerce.number().positive().default(30),
 };
 /** The options every role has. */
-export type CommonConfig = { [K in keyof typeof COMMON]: z.infer<(typeof COMMON)[K]> };
+export type CommonConfig = z.infer<z.ZodObject<typeof COMMON>>;
 
 export const WORKER_CONFIG = z
   .object({
