@@ -5,7 +5,7 @@
  * as the call made). Blocks here are mined by the test (automine off), small enough to leave a send
  * pending where a fee spike would on a real chain (anvil drops a send priced under the base fee).
  */
-import type { Hex } from "viem";
+import { type Hex, keccak256, serializeTransaction } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevChain, startDevChain } from "../testing/devChain.ts";
 import { confirm, replacementFees, submit, TransactionDropped } from "./clients.ts";
@@ -108,6 +108,52 @@ describe("confirm", () => {
       ((first.maxPriorityFeePerGas as bigint) * 9n) / 8n,
     );
     expect(await balance()).toBe(before + 5n);
+  }, 60_000);
+
+  it("returns an earlier send that was mined after the node forgot the later one", async () => {
+    // As when another node, which never saw the replacement, mines the first send. (viem's wait on the
+    // replacement may notice it by the nonce before the look-up after the wait does: either returns it.)
+    const { c, lines } = resending();
+    const before = await balance();
+    const { first, mined } = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 17n);
+      const first = await dev.owner.public.getTransaction({ hash });
+      const raw = serializeTransaction(
+        {
+          type: "eip1559",
+          chainId: dev.chain.chainId,
+          nonce: first.nonce,
+          to: first.to as Hex,
+          data: first.input,
+          value: first.value,
+          gas: first.gas,
+          maxFeePerGas: first.maxFeePerGas as bigint,
+          maxPriorityFeePerGas: first.maxPriorityFeePerGas as bigint,
+        },
+        { r: first.r, s: first.s, yParity: first.yParity as number },
+      );
+      expect(keccak256(raw)).toBe(hash);
+      const confirmed = confirm(c, "mint", hash);
+      await until(() => lines.some((l) => l.msg === "transaction pending; sent again with higher fees"));
+      const replacement = lines.find((l) => l.msg === "transaction pending; sent again with higher fees")?.tx;
+      // In one request: the node loses the replacement and gets the first send back.
+      const reply = await fetch(dev.chain.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify([
+          { jsonrpc: "2.0", id: 1, method: "anvil_dropTransaction", params: [replacement] },
+          { jsonrpc: "2.0", id: 2, method: "eth_sendRawTransaction", params: [raw] },
+        ]),
+      });
+      expect(((await reply.json()) as { error?: unknown }[]).map((r) => r.error)).toEqual([
+        undefined,
+        undefined,
+      ]);
+      blocks.start();
+      return { first, mined: await confirmed };
+    });
+    expect(mined).toBe(first.hash);
+    expect(await balance()).toBe(before + 17n);
   }, 60_000);
 
   it("at the fee ceiling it waits: no second send, and the first one is mined", async () => {

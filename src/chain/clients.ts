@@ -10,6 +10,7 @@ import {
   type Transaction,
   TransactionNotFoundError,
   type TransactionReceipt,
+  TransactionReceiptNotFoundError,
   WaitForTransactionReceiptTimeoutError,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -89,30 +90,28 @@ export async function confirm(c: ChainClients, functionName: string, hash: Hex):
   let lostSince: number | null = null;
   for (;;) {
     const latest = sends[sends.length - 1] as Hex;
-    let receipt: TransactionReceipt;
-    try {
-      receipt = await c.public.waitForTransactionReceipt({
-        hash: latest,
-        timeout: c.resendAfterMs ?? RESEND_AFTER_MS,
+    let receipt = await c.public
+      .waitForTransactionReceipt({ hash: latest, timeout: c.resendAfterMs ?? RESEND_AFTER_MS })
+      .catch((error: unknown) => {
+        if (error instanceof WaitForTransactionReceiptTimeoutError) return null;
+        throw error;
       });
-    } catch (error) {
-      if (!(error instanceof WaitForTransactionReceiptTimeoutError)) throw error;
+    if (!receipt) {
       try {
-        const again = await sendAgain(c, functionName, sends);
-        if (again) sends.push(again);
+        receipt = await lookUp(c, functionName, sends);
         lostSince = null;
-      } catch (lookUp) {
+      } catch (error) {
         // The RPC lost while the send waits: it may be mined meanwhile, so waiting on is right (failing
         // would make the caller send the call again), as viem's own wait does through a lost RPC.
-        if (!lostRpc(lookUp)) throw lookUp;
+        if (!lostRpc(error)) throw error;
         lostSince ??= performance.now();
-        if (performance.now() - lostSince > RPC_LOST_FOR_MS) throw lookUp;
+        if (performance.now() - lostSince > RPC_LOST_FOR_MS) throw error;
         c.logger?.warn(
-          { call: functionName, tx: latest, err: (lookUp as Error).message },
+          { call: functionName, tx: latest, err: (error as Error).message },
           "RPC lost; waiting",
         );
       }
-      continue;
+      if (!receipt) continue;
     }
     // viem follows a send's nonce: what it mined may be an earlier send of the call, or another call.
     const mined = receipt.transactionHash.toLowerCase() as Hex;
@@ -134,21 +133,30 @@ function lostRpc(error: unknown): boolean {
   );
 }
 
-/** The latest send looked up after waiting: sent again with higher fees, left to wait (null), or dropped. */
-async function sendAgain(c: ChainClients, functionName: string, sends: readonly Hex[]): Promise<Hex | null> {
+/**
+ * After a wait without a receipt: the receipt of whichever send of the call was mined, if one was (a
+ * node forgets the other sends of a nonce once one is mined, and another node may have mined an earlier
+ * one); else the latest send, still pending, is sent again with higher fees (added to `sends`) or left to
+ * wait at the ceiling, and null. TransactionDropped when the node no longer knows it.
+ */
+async function lookUp(
+  c: ChainClients,
+  functionName: string,
+  sends: Hex[],
+): Promise<TransactionReceipt | null> {
+  for (const h of sends) {
+    const mined = await c.public.getTransactionReceipt({ hash: h }).catch((e: unknown) => {
+      if (e instanceof TransactionReceiptNotFoundError) return null;
+      throw e;
+    });
+    if (mined) return mined;
+  }
   const latest = sends[sends.length - 1] as Hex;
   const tx = await c.public.getTransaction({ hash: latest }).catch((e: unknown) => {
     if (e instanceof TransactionNotFoundError) return null;
     throw e;
   });
-  if (!tx) {
-    // An earlier send may have been mined meanwhile: the node forgets the sends its nonce outran.
-    for (const h of sends) {
-      const r = await c.public.getTransactionReceipt({ hash: h }).catch(() => null);
-      if (r) return null;
-    }
-    throw new TransactionDropped(functionName, latest, "the node no longer knows it");
-  }
+  if (!tx) throw new TransactionDropped(functionName, latest, "the node no longer knows it");
   if (tx.blockNumber !== null) return null; // mined as it was looked up: the next wait has it
   const fees = replacementFees(
     tx,
@@ -183,7 +191,8 @@ async function sendAgain(c: ChainClients, functionName: string, sends: readonly 
       },
       "transaction pending; sent again with higher fees",
     );
-    return hash;
+    sends.push(hash);
+    return null;
   } catch (error) {
     // Mined meanwhile (its nonce is used), or refused: the next wait settles it.
     c.logger?.warn(
