@@ -8,7 +8,7 @@
 import { type Hex, keccak256, serializeTransaction } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevChain, startDevChain } from "../testing/devChain.ts";
-import { confirm, replacementFees, submit, TransactionDropped } from "./clients.ts";
+import { confirm, submit, TransactionDropped } from "./clients.ts";
 import { type ChainClients, clientsFor } from "./deploy.ts";
 import { verinferTokenAbi } from "./generated/contracts.ts";
 
@@ -216,30 +216,4 @@ describe("confirm", () => {
     expect(error).toBeInstanceOf(TransactionDropped);
     expect(await balance()).toBe(before + 13n);
   }, 60_000);
-});
-
-describe("replacementFees", () => {
-  const sent = { maxFeePerGas: 800n, maxPriorityFeePerGas: 80n, gasPrice: undefined };
-  it("outbids by an eighth, or what the chain asks if more, within the ceiling", () => {
-    expect(replacementFees(sent, { maxFeePerGas: 500n, maxPriorityFeePerGas: 1n })).toEqual({
-      maxFeePerGas: 901n,
-      maxPriorityFeePerGas: 91n,
-    });
-    expect(replacementFees(sent, { maxFeePerGas: 5_000n, maxPriorityFeePerGas: 200n })).toEqual({
-      maxFeePerGas: 5_000n,
-      maxPriorityFeePerGas: 200n,
-    });
-    expect(replacementFees(sent, { maxFeePerGas: 5_000n, maxPriorityFeePerGas: 200n }, 1_000n)).toEqual({
-      maxFeePerGas: 1_000n,
-      maxPriorityFeePerGas: 200n,
-    });
-    // A ceiling under an eighth more cannot replace it (nodes want a tenth more at least).
-    expect(replacementFees(sent, { maxFeePerGas: 5_000n }, 900n)).toBeNull();
-    expect(
-      replacementFees(
-        { maxFeePerGas: undefined, maxPriorityFeePerGas: undefined, gasPrice: 100n },
-        { gasPrice: 90n },
-      ),
-    ).toEqual({ gasPrice: 113n });
-  });
 });

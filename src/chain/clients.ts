@@ -7,7 +7,6 @@ import {
   type Hex,
   HttpRequestError,
   TimeoutError,
-  type Transaction,
   TransactionNotFoundError,
   type TransactionReceipt,
   TransactionReceiptNotFoundError,
@@ -15,6 +14,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ChainClients, Deployment } from "./deploy.ts";
+import { type Fees, replacementFees } from "./fees.ts";
 import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "./generated/contracts.ts";
 
 /** A transaction that was mined and reverted (one refused before sending is viem's error; see revert.ts). */
@@ -158,12 +158,15 @@ async function lookUp(
   });
   if (!tx) throw new TransactionDropped(functionName, latest, "the node no longer knows it");
   if (tx.blockNumber !== null) return null; // mined as it was looked up: the next wait has it
-  const fees = replacementFees(
-    tx,
-    await c.public.estimateFeesPerGas({ type: tx.type === "legacy" ? "legacy" : "eip1559" }),
-    c.maxFeePerGas,
-  );
-  if (!fees) {
+  const legacy = tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined;
+  const sent: Fees = legacy
+    ? { gasPrice: tx.gasPrice ?? 0n }
+    : { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas };
+  const asked = legacy
+    ? { gasPrice: (await c.public.estimateFeesPerGas({ type: "legacy" })).gasPrice }
+    : await c.public.estimateFeesPerGas({ type: "eip1559" });
+  const { fees, outbids } = replacementFees(sent, asked, c.maxFeePerGas);
+  if (!outbids) {
     c.logger?.warn(
       { call: functionName, tx: latest, maxFeePerGas: String(c.maxFeePerGas) },
       "transaction pending at the fee ceiling; waiting",
@@ -201,39 +204,6 @@ async function lookUp(
     );
     return null;
   }
-}
-
-type Fees =
-  | { readonly maxFeePerGas: bigint; readonly maxPriorityFeePerGas: bigint }
-  | { readonly gasPrice: bigint };
-
-/**
- * The fees that replace pending `tx`: an eighth more than it offered (nodes take a replacement at a
- * tenth more), or what the chain asks now if that is more, within `ceiling`; null when the ceiling
- * leaves no room to outbid it.
- */
-export function replacementFees(
-  tx: Pick<Transaction, "maxFeePerGas" | "maxPriorityFeePerGas" | "gasPrice">,
-  now: {
-    readonly maxFeePerGas?: bigint | undefined;
-    readonly maxPriorityFeePerGas?: bigint | undefined;
-    readonly gasPrice?: bigint | undefined;
-  },
-  ceiling?: bigint,
-): Fees | null {
-  const bump = (x: bigint) => x + x / 8n + 1n;
-  const max = (a: bigint, b: bigint | undefined) => (b !== undefined && b > a ? b : a);
-  if (tx.maxFeePerGas !== undefined && tx.maxPriorityFeePerGas !== undefined) {
-    let maxFeePerGas = max(bump(tx.maxFeePerGas), now.maxFeePerGas);
-    const maxPriorityFeePerGas = max(bump(tx.maxPriorityFeePerGas), now.maxPriorityFeePerGas);
-    if (ceiling !== undefined && maxFeePerGas > ceiling) maxFeePerGas = ceiling;
-    if (maxFeePerGas < bump(tx.maxFeePerGas) || maxPriorityFeePerGas > maxFeePerGas) return null;
-    return { maxFeePerGas, maxPriorityFeePerGas };
-  }
-  const old = tx.gasPrice ?? 0n;
-  let gasPrice = max(bump(old), now.gasPrice ?? now.maxFeePerGas);
-  if (ceiling !== undefined && gasPrice > ceiling) gasPrice = ceiling;
-  return gasPrice < bump(old) ? null : { gasPrice };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { type Block, type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
+import { capped, type Fees, replacementFees } from "../../../chain/fees.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
@@ -31,11 +32,6 @@ export function storedBatchTree(
   return { tree, receipts };
 }
 
-/** What a transaction offers to pay per gas: EIP-1559 fees, or a legacy chain's gas price. */
-type Fees =
-  | { readonly maxFeePerGas: bigint; readonly maxPriorityFeePerGas: bigint }
-  | { readonly gasPrice: bigint };
-
 /** A batch transaction sent and not yet seen posted. */
 interface InFlight {
   /** The latest send (a fee bump replaces it under the same nonce). */
@@ -49,15 +45,6 @@ interface InFlight {
   /** New blocks followed since it was sent (or last looked up) without its `BatchPosted` event. */
   blocksUnseen: number;
 }
-
-const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
-const minOf = (a: bigint, b: bigint) => (a < b ? a : b);
-/** The most a transaction pays per gas, and what it offers the block producer. */
-const priceOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxFeePerGas);
-const tipOf = (f: Fees) => ("gasPrice" in f ? f.gasPrice : f.maxPriorityFeePerGas);
-
-/** A replacement must offer at least this much more than the send it replaces (geth asks 10%). */
-const bump = (x: bigint) => x + x / 8n + 1n;
 
 /** New blocks without its event after which a send is looked up (reverted, dropped, or still pending). */
 const STALE_AFTER_BLOCKS = 5;
@@ -319,21 +306,13 @@ export class BatchPoster {
    * above the ceiling.
    */
   private async feesAt(head: Block): Promise<Fees> {
-    if (head.baseFeePerGas === null) return this.capped({ gasPrice: await this.chain.public.getGasPrice() });
+    if (head.baseFeePerGas === null)
+      return capped({ gasPrice: await this.chain.public.getGasPrice() }, this.o.maxFeePerGas);
     this.tip ??= await this.chain.public.estimateMaxPriorityFeePerGas();
-    return this.capped({ maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip });
-  }
-
-  /** `f` held to the fee ceiling, if there is one. */
-  private capped(f: Fees): Fees {
-    const cap = this.o.maxFeePerGas;
-    if (cap === undefined) return f;
-    return "gasPrice" in f
-      ? { gasPrice: minOf(f.gasPrice, cap) }
-      : {
-          maxFeePerGas: minOf(f.maxFeePerGas, cap),
-          maxPriorityFeePerGas: minOf(f.maxPriorityFeePerGas, cap),
-        };
+    return capped(
+      { maxFeePerGas: 2n * head.baseFeePerGas + this.tip, maxPriorityFeePerGas: this.tip },
+      this.o.maxFeePerGas,
+    );
   }
 
   /**
@@ -347,15 +326,7 @@ export class BatchPoster {
     const now = await this.feesAt(head);
     const oldest = this.sending.keys().next().value;
     for (const [index, sent] of this.sending) {
-      const fees = this.capped(
-        "gasPrice" in now
-          ? { gasPrice: maxOf(bump(priceOf(sent.fees)), now.gasPrice) }
-          : {
-              maxPriorityFeePerGas: maxOf(bump(tipOf(sent.fees)), now.maxPriorityFeePerGas),
-              maxFeePerGas: maxOf(bump(priceOf(sent.fees)), now.maxFeePerGas),
-            },
-      );
-      const outbids = priceOf(fees) >= bump(priceOf(sent.fees)) && tipOf(fees) >= bump(tipOf(sent.fees));
+      const { fees, outbids } = replacementFees(sent.fees, now, this.o.maxFeePerGas);
       if (!outbids && !(dropped && index === oldest)) {
         // A replacement must pay more than the send it replaces, and the ceiling leaves no room.
         this.logger.warn(
