@@ -15,6 +15,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
@@ -238,9 +239,8 @@ describe("devnet adversaries", () => {
     const stakeBefore = (
       (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
     )[5];
-    const gameId = (await read(game, disputeGameAbi, "gameCount", [])) as bigint;
     const { chainId: _c, settlement: _s, ...fields } = r;
-    await send(
+    const challenge = await send(
       liar,
       game,
       disputeGameAbi,
@@ -248,6 +248,15 @@ describe("devnet adversaries", () => {
       [BigInt(posted.batch ?? 0), posted.position, fields, signed.value.signature, posted.proof],
       attackBond(DEVNET_OTR_PARAMS.dispute, treeDepth(lie.outputs.length)),
     );
+    // The game's id from the challenge's own GameOpened event: the fisherman opens games against the
+    // cheaters' receipts meanwhile, so the count read before the challenge can name one of those (the
+    // liar then played the fisherman's game and never its own, and this test failed now and then).
+    const [opened] = parseEventLogs({
+      abi: disputeGameAbi,
+      eventName: "GameOpened",
+      logs: (await liar.public.getTransactionReceipt({ hash: challenge })).logs,
+    });
+    const gameId = (opened?.args as { game: bigint }).game;
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
     let outcome: boolean | null = null;
