@@ -256,7 +256,8 @@ describe("devnet adversaries", () => {
       eventName: "GameOpened",
       logs: (await liar.public.getTransactionReceipt({ hash: challenge })).logs,
     });
-    const gameId = (opened?.args as { game: bigint }).game;
+    if (!opened) throw new Error(`the challenge ${challenge} opened no game`);
+    const gameId = (opened.args as { game: bigint }).game;
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
     let outcome: boolean | null = null;
