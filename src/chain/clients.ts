@@ -7,6 +7,7 @@ import {
   type Hex,
   HttpRequestError,
   TimeoutError,
+  type Transaction,
   TransactionNotFoundError,
   type TransactionReceipt,
   TransactionReceiptNotFoundError,
@@ -133,6 +134,22 @@ function lostRpc(error: unknown): boolean {
   );
 }
 
+/** The receipt of `hash`, or null while it is not mined (other RPC errors are thrown). */
+export function receiptOf(c: ChainClients, hash: Hex): Promise<TransactionReceipt | null> {
+  return c.public.getTransactionReceipt({ hash }).catch((e: unknown) => {
+    if (e instanceof TransactionReceiptNotFoundError) return null;
+    throw e;
+  });
+}
+
+/** Transaction `hash` as the node knows it (pending or mined), or null when it does not. */
+export function transactionOf(c: ChainClients, hash: Hex): Promise<Transaction | null> {
+  return c.public.getTransaction({ hash }).catch((e: unknown) => {
+    if (e instanceof TransactionNotFoundError) return null;
+    throw e;
+  });
+}
+
 /**
  * After a wait without a receipt: the receipt of whichever send of the call was mined, if one was (a
  * node forgets the other sends of a nonce once one is mined, and another node may have mined an earlier
@@ -145,17 +162,11 @@ async function lookUp(
   sends: Hex[],
 ): Promise<TransactionReceipt | null> {
   for (const h of sends) {
-    const mined = await c.public.getTransactionReceipt({ hash: h }).catch((e: unknown) => {
-      if (e instanceof TransactionReceiptNotFoundError) return null;
-      throw e;
-    });
+    const mined = await receiptOf(c, h);
     if (mined) return mined;
   }
   const latest = sends[sends.length - 1] as Hex;
-  const tx = await c.public.getTransaction({ hash: latest }).catch((e: unknown) => {
-    if (e instanceof TransactionNotFoundError) return null;
-    throw e;
-  });
+  const tx = await transactionOf(c, latest);
   if (!tx) throw new TransactionDropped(functionName, latest, "the node no longer knows it");
   if (tx.blockNumber !== null) return null; // mined as it was looked up: the next wait has it
   const legacy = tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined;

@@ -4,7 +4,8 @@
  * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
-import { type Block, type Hex, TransactionNotFoundError, TransactionReceiptNotFoundError } from "viem";
+import type { Block, Hex } from "viem";
+import { receiptOf, transactionOf } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { EventCursor } from "../../../chain/events.ts";
 import { capped, type Fees, replacementFees } from "../../../chain/fees.ts";
@@ -392,21 +393,10 @@ export class BatchPoster {
     sent.blocksUnseen++;
     if (sent.blocksUnseen < STALE_AFTER_BLOCKS) return;
     sent.blocksUnseen = 0;
-    const mined = await this.chain.public.getTransactionReceipt({ hash: sent.tx }).catch((e: unknown) => {
-      if (e instanceof TransactionReceiptNotFoundError) return null;
-      throw e;
-    });
+    const mined = await receiptOf(this.chain, sent.tx);
     if (mined?.status === "success") return; // mined after `head`: its event comes with the next block
     // Not mined, but the node still holds it: pending.
-    const pending =
-      mined === null &&
-      (await this.chain.public.getTransaction({ hash: sent.tx }).then(
-        () => true,
-        (e: unknown) => {
-          if (e instanceof TransactionNotFoundError) return false;
-          throw e;
-        },
-      ));
+    const pending = mined === null && (await transactionOf(this.chain, sent.tx)) !== null;
     if (pending) {
       this.logger.warn({ batch: index, tx: sent.tx, head: head.number }, "batch transaction still pending");
       await this.bumpFees(head);
