@@ -63,7 +63,7 @@ export const WORKER_CONFIG = z
     evidence: z.enum(["dev", "files"]).default("dev"),
     /** The operator's chain account (mode 0600): with it the worker defends its receipts in disputes. */
     operatorKeyFile: z.string().min(1).optional(),
-    /** Protocol parameter preset for the dispute game (must match the deployed contracts'). */
+    /** Parameters preset: what the contracts do not fix (chain/deployedParams.ts reads the rest). */
     params: z.enum(["devnet", "default"]).default("devnet"),
     pollMs: z.coerce.number().int().min(100).default(1000),
   })
@@ -77,7 +77,7 @@ export const GATEWAY_CONFIG = z
     /** The sequencer's key: its chain account posts batches, and it signs requests to workers. */
     keyFile: z.string({ error: "is required (the sequencer's key file, mode 0600)" }).min(1),
     workers: list(z.string().url()).refine((a) => a.length > 0, "name at least one worker URL"),
-    /** Protocol parameter preset for batching (src/protocol/params/otr.ts). */
+    /** Parameters preset for batching (src/protocol/params/otr.ts); the rest is read from the contracts. */
     params: z.enum(["devnet", "default"]).default("devnet"),
     /** Clients' API keys; none: open to anyone (as "anonymous"). */
     apiKeys: z
@@ -119,7 +119,7 @@ export const FISHERMAN_CONFIG = z
     sampleRate: z.coerce.number().min(0).max(1).default(1),
     seed: z.coerce.number().int().min(0).default(0),
     pollMs: z.coerce.number().int().min(100).default(1000),
-    /** Protocol parameter preset for the dispute game (must match the deployed contracts'). */
+    /** Parameters preset: what the contracts do not fix (chain/deployedParams.ts reads the rest). */
     params: z.enum(["devnet", "default"]).default("devnet"),
   })
   .strict();
@@ -169,7 +169,7 @@ export const SETTLER_CONFIG = z
     /** The account Epochs names as its settler (on a devnet the owner, who mints the rewards); an audit needs none. */
     keyFile: z.string().min(1).optional(),
     pollMs: z.coerce.number().int().min(100).default(1000),
-    /** Protocol parameter preset for rewards (must match the deployed contracts'). */
+    /** Parameters preset: rewards minted per epoch (the contracts' shares and phases are read from them). */
     params: z.enum(["devnet", "default"]).default("devnet"),
   })
   .strict()

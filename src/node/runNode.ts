@@ -9,10 +9,11 @@
 import { readFileSync } from "node:fs";
 import { generatePrivateKey } from "viem/accounts";
 import { type ChainClients, clientsFor } from "../chain/deploy.ts";
+import { deployedParams } from "../chain/deployedParams.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
-import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS, type OtrParams } from "../protocol/params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
 import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
@@ -72,11 +73,39 @@ function chainClients(
   });
 }
 
+/**
+ * The protocol parameters a role runs with: its preset (`params`) with every value the deployment
+ * fixes read from the contracts (chain/deployedParams.ts), logged once at start.
+ */
+async function protocolParams(
+  c: { params: "devnet" | "default" },
+  chain: ChainClients,
+  deployment: DeploymentFile,
+  logger: Logger,
+): Promise<OtrParams> {
+  const preset = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const p = await deployedParams(chain.public, deployment, preset, c.params);
+  logger.info(
+    {
+      preset: c.params,
+      challengeWindowMs: p.rollup.challengeWindowMs,
+      maxClockMs: p.dispute.maxClockMs,
+      epochMs: p.poea.epochMs,
+      seedDelayBlocks: p.spotcheck.seedDelayBlocks,
+    },
+    "protocol parameters read from the deployment",
+  );
+  return p;
+}
+
 /** Starts a worker. */
 export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
   const { createWorker } = await import("./services/worker/workerService.ts");
   const logger = nodeLogger("worker", c.logLevel);
   const deployment = readDeployment(c.deployment);
+  const operator = c.operatorKeyFile
+    ? chainClients(c, deployment, readKeyFile(c.operatorKeyFile), logger)
+    : undefined;
   const worker = await createWorker({
     dataDir: c.dataDir,
     keyFile: c.keyFile,
@@ -89,12 +118,12 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     devTeeKeys: c.devTeeKeys,
     evidence: c.evidence,
     logger,
-    ...(c.operatorKeyFile && deployment.disputeGame
+    ...(operator && deployment.disputeGame
       ? {
           defence: {
-            chain: chainClients(c, deployment, readKeyFile(c.operatorKeyFile), logger),
+            chain: operator,
             disputeGame: deployment.disputeGame,
-            params: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+            params: (await protocolParams(c, operator, deployment, logger)).dispute,
             pollMs: c.pollMs,
             spotChecks: deployment.spotChecks,
           },
@@ -135,13 +164,14 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const deployment = readDeployment(c.deployment);
   const key = readKeyFile(c.keyFile);
   const chain = chainClients(c, deployment, key, logger);
+  const params = await protocolParams(c, chain, deployment, logger);
   const gateway = createGateway({
     dataDir: c.dataDir,
     key,
     chain,
     deployment,
     workers: c.workers,
-    rollupParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).rollup,
+    rollupParams: params.rollup,
     apiClients: c.apiKeys,
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
@@ -150,7 +180,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,
-    disputeParams: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+    disputeParams: params.dispute,
     attest: c.devRoot ? await evidenceVerifier(readFileSync(c.devRoot, "utf8"), deployment) : undefined,
     verification: c.verification,
     logger,
@@ -187,11 +217,12 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     );
   const key = readKeyFile(c.keyFile);
   const { createFisherman } = await import("./services/fisherman/fishermanService.ts");
+  const chain = chainClients(c, deployment, key, logger);
   const fisherman = createFisherman({
     dataDir: c.dataDir,
-    chain: chainClients(c, deployment, key, logger),
+    chain,
     deployment,
-    dispute: (c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS).dispute,
+    dispute: (await protocolParams(c, chain, deployment, logger)).dispute,
     model: c.model,
     gateway: c.gateway.replace(/\/$/, ""),
     key,
@@ -219,13 +250,14 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
       `${c.deployment} has no ScoreCommits: evaluators have nowhere to commit`,
     );
   const key = readKeyFile(c.keyFile);
-  const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const chain = chainClients(c, deployment, key, logger);
+  const params = await protocolParams(c, chain, deployment, logger);
   const { createEvaluatorNode } = await import("./services/evaluator/evaluatorService.ts");
   const { nodeEvaluator } = await import("./services/evaluator/nodeEvaluator.ts");
   const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
     dataDir: c.dataDir,
-    chain: chainClients(c, deployment, key, logger),
+    chain,
     deployment,
     tokenText: await tokenTextOf(c.model),
     evaluator,
@@ -254,11 +286,12 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const deployment = readDeployment(c.deployment);
   // An auditor sends no transaction: a key of its own only stands in for the account it never uses.
   const key = c.keyFile ? readKeyFile(c.keyFile) : generatePrivateKey();
-  const params = c.params === "devnet" ? DEVNET_OTR_PARAMS : DEFAULT_OTR_PARAMS;
+  const chain = chainClients(c, deployment, key, logger);
+  const params = await protocolParams(c, chain, deployment, logger);
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
     dataDir: c.dataDir,
-    chain: chainClients(c, deployment, key, logger),
+    chain,
     deployment,
     poea: params.poea,
     round: DEFAULT_POQ_ROUND_PARAMS,
