@@ -9,7 +9,7 @@
  * epoch; and the gateway then routes by the epoch's PoQ quality and cost.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -260,6 +260,11 @@ describe("PoQ and epoch rewards on the devnet", () => {
     }
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
     expect(honestPaidEpochs).toBeGreaterThan(0);
+    // No evaluator's commit or reveal was refused: each is sent once its phase is open on chain.
+    for (let i = 1; i <= devnet.evaluators.length; i++)
+      expect(readFileSync(join(devnet.dir, "logs", `evaluator-${i}.log`), "utf8")).not.toMatch(
+        /"msg":"(commit|reveal) refused"/,
+      );
     // The forced receipts count once each: the unseen one in its forced batch, the duplicate once (in
     // the sequencer's batch when both landed in the same epoch, else in the earlier one).
     const counted = new Map<string, number>();

@@ -181,7 +181,9 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
    * the commit phase and its scores during the reveal phase, each retried until the chain shows it.
    */
   async function commitAndReveal(k: ScoreClock, now: number, allScored: boolean): Promise<void> {
-    // The next block's time is at least now + 1: that is when a transaction sent now executes.
+    // A transaction sent now executes in a block at least now + 1, so a phase that closes by then is
+    // missed; but it is estimated against the latest block (time `now`), so it is sent only once that
+    // block is inside the phase (a send a second early is refused by the estimate, not mined later).
     const next = now + 1;
     if (allScored)
       for (const { epoch } of db
@@ -211,10 +213,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       if (c.status === "committing") {
         if (stored.toLowerCase() === c.commitment.toLowerCase()) setStatus(c.epoch, "committed");
         else if (next >= revealOpens) setStatus(c.epoch, "missed");
-        else if (
-          next >= commitOpens &&
-          (await tryPhase("commit", [BigInt(c.epoch), c.commitment], c.epoch))
-        ) {
+        else if (now >= commitOpens && (await tryPhase("commit", [BigInt(c.epoch), c.commitment], c.epoch))) {
           setStatus(c.epoch, "committed");
           o.logger.info({ epoch: c.epoch, commitment: c.commitment }, "scores committed");
         }
@@ -223,7 +222,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       if (BigInt(stored) === 1n) setStatus(c.epoch, "revealed");
       else if (next >= revealOpens + k.revealSeconds) setStatus(c.epoch, "missed");
       else if (
-        next >= revealOpens &&
+        now >= revealOpens &&
         (await tryPhase("reveal", [BigInt(c.epoch), c.scores, c.salt], c.epoch))
       ) {
         setStatus(c.epoch, "revealed");
