@@ -36,7 +36,8 @@ import { devReceipt, devRegistry, ENCLAVE_KEY, registerTheDevWorker, WORKER } fr
 import { type LocalChain, startAnvil } from "./anvil.ts";
 import { advanceTime, becomeSequencer, nextBlockMs, pinBlockTimes, send } from "./clients.ts";
 import { type ChainClients, clientsFor, coreParamsOf, type Deployment, deployCore } from "./deploy.ts";
-import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { sendDisputeAction } from "./disputeClient.ts";
+import { playTurn } from "./disputePlayer.ts";
 import { mirrorGame } from "./gameMirror.ts";
 import { disputeGameAbi, registryAbi, rollupAbi } from "./generated/contracts.ts";
 import { revertReason } from "./revert.ts";
@@ -205,7 +206,16 @@ async function dispute(
     await advanceTime(owner, acted ? 60 : 1800);
   }
   await advanceTime(owner, 3600);
-  await resolveOnChain(owner, game, gameId, (await mirrorGame(owner, game, gameId, subject, D)).claims);
+  // Both parties resolve at once, as nodes do: one wins the race, and losing it is no refused move.
+  const turns = await Promise.all(
+    parties.map((party) =>
+      playTurn(party.client, game, gameId, subject, D, viewOf(party), (i) =>
+        encodeStepEvidence(model, i, viewOf(party).stepEvidence(i) as ReturnType<typeof traceStepEvidence>),
+      ),
+    ),
+  );
+  for (const t of turns) expect(t).toMatchObject({ failed: [], resolved: true });
+  expect(turns.some((t) => t.sent.includes("resolve"))).toBe(true);
   const outcome = resolveGame(state, await nowMs());
   const onChain = (await read(game, disputeGameAbi, "game", [gameId])) as { rootCountered: boolean };
   return {

@@ -48,6 +48,7 @@ export async function playTurn(
   const now = Number((await c.public.getBlock()).timestamp) * 1000;
   const sent: DisputeAction["type"][] = [];
   const failed: string[] = [];
+  let lostRace = false;
   for (const action of solve(state, view, now)) {
     try {
       if (action.type === "resolve") {
@@ -57,9 +58,14 @@ export async function playTurn(
       } else await sendDisputeAction(c, game, { state, claims }, gameId, action, oneStepEvidence);
       sent.push(action.type);
     } catch (e) {
+      // Either party may resolve: losing that race to the other is no refusal.
+      if (action.type === "resolve" && (await onChain()).resolved) {
+        lostRace = true;
+        continue;
+      }
       failed.push(`${action.type}: ${(e as Error).message.split("\n")[0]}`);
     }
   }
-  const after = sent.includes("resolve") ? await onChain() : null;
+  const after = sent.includes("resolve") || lostRace ? await onChain() : null;
   return { sent, failed, resolved: after?.resolved ?? false, rootCountered: after?.rootCountered ?? null };
 }
