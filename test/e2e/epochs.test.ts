@@ -18,7 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { rewardTree } from "../../src/chain/epochs.ts";
 import { epochsAbi, scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
-import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import {
+  type Devnet,
+  type DevnetProcess,
+  spawnRole,
+  startDevnet,
+  stopProcess,
+} from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches, followEpochs } from "../../src/node/devnet/epochReport.ts";
 import { readKeyFile, writeKeyFile } from "../../src/node/keys.ts";
 import { signRoleMessage } from "../../src/node/roleAuth.ts";
@@ -39,6 +45,20 @@ const run = promisify(execFile);
 const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
 
 let devnet: Devnet;
+const restarted: DevnetProcess[] = [];
+
+/** kill -9 a role's process and start it again from its config, on the same port (the gateway asks the settler). */
+async function restart(p: DevnetProcess, logName: string): Promise<void> {
+  const exited = new Promise((r) => p.child.once("exit", r));
+  p.child.kill("SIGKILL");
+  await exited;
+  const config = JSON.parse(readFileSync(p.config, "utf8")) as Record<string, Record<string, unknown>>;
+  const options = config[p.role] as Record<string, unknown>;
+  options.port = Number(new URL(p.url).port);
+  const file = join(devnet.dir, `${logName}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  restarted.push(await spawnRole(p.role, file, join(devnet.dir, "logs", `${logName}.log`)));
+}
 
 beforeAll(async () => {
   devnet = await startDevnet({
@@ -52,7 +72,10 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(() => devnet?.stop());
+afterAll(async () => {
+  await Promise.all(restarted.map((p) => stopProcess(p.child)));
+  await devnet?.stop();
+});
 
 describe("PoQ and epoch rewards on the devnet", () => {
   it("scores, commits, reveals, settles and pays each epoch on chain; cheats and colluders lose", async () => {
@@ -162,6 +185,37 @@ describe("PoQ and epoch rewards on the devnet", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const epochs = await epochsOfBatches(devnet.deployment, batches);
+    // kill -9 an honest evaluator between its commit and its reveal of the first epoch, and the settler
+    // between posting that epoch's root and claiming it: restarted, each resumes from its SQLite store
+    // and the chain (the evaluator reveals with the salt it kept; the settler claims what it posted).
+    const first = BigInt(epochs[0] as number);
+    const ev = devnet.evaluators.find((e) => e.adversary === "none") as DevnetProcess;
+    const until = async (what: string, done: () => Promise<boolean>) => {
+      for (let i = 0; i < 1200; i++) {
+        if (await done()) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`waited 5 minutes for ${what}`);
+    };
+    const evaluatorRestart = until("the evaluator's commitment", async () => {
+      const stored = (await c.readContract({
+        address: devnet.deployment.scoreCommits as Hex,
+        abi: scoreCommitsAbi,
+        functionName: "commitments",
+        args: [first, ev.address as Hex],
+      })) as Hex;
+      if (BigInt(stored) === 1n) throw new Error("the evaluator revealed before it could be killed");
+      return BigInt(stored) !== 0n;
+    }).then(() => restart(ev, "evaluator-1-restarted"));
+    const settlerRestart = until("the epoch's reward root", async () => {
+      const posted = (await c.readContract({
+        address: devnet.deployment.epochs as Hex,
+        abi: epochsAbi,
+        functionName: "epoch",
+        args: [first],
+      })) as { root: Hex };
+      return BigInt(posted.root) !== 0n;
+    }).then(() => restart(devnet.settler as DevnetProcess, "settler-restarted"));
     const reports = await followEpochs(
       devnet.settler?.url as string,
       devnet.deployment,
@@ -169,6 +223,10 @@ describe("PoQ and epoch rewards on the devnet", () => {
       Date.now() + 300_000,
       () => {},
     );
+    await Promise.all([evaluatorRestart, settlerRestart]);
+    const logOf = (name: string) => readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8");
+    expect(logOf("evaluator-1-restarted")).toMatch(/"msg":"scores revealed"/);
+    expect(logOf("settler-restarted")).toMatch(/"msg":"[^"]*claimed/);
     const honestEvaluators = devnet.evaluators
       .filter((e) => e.adversary === "none")
       .map((e) => e.address.toLowerCase());
@@ -261,10 +319,8 @@ describe("PoQ and epoch rewards on the devnet", () => {
     expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
     expect(honestPaidEpochs).toBeGreaterThan(0);
     // No evaluator's commit or reveal was refused: each is sent once its phase is open on chain.
-    for (let i = 1; i <= devnet.evaluators.length; i++)
-      expect(readFileSync(join(devnet.dir, "logs", `evaluator-${i}.log`), "utf8")).not.toMatch(
-        /"msg":"(commit|reveal) refused"/,
-      );
+    for (const name of [...devnet.evaluators.map((_, i) => `evaluator-${i + 1}`), "evaluator-1-restarted"])
+      expect(logOf(name)).not.toMatch(/"msg":"(commit|reveal) refused"/);
     // The forced receipts count once each: the unseen one in its forced batch, the duplicate once (in
     // the sequencer's batch when both landed in the same epoch, else in the earlier one).
     const counted = new Map<string, number>();

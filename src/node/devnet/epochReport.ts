@@ -49,7 +49,8 @@ export async function epochsOfBatches(
 
 /**
  * Waits until the settler has settled and claimed (or found empty) each epoch, then reports them with
- * what the chain paid; null for an epoch that did not get there before `deadline` (ms since epoch).
+ * what the chain paid; null for an epoch that did not get there before `deadline` (ms since epoch). A
+ * settler that does not answer for a while is waited for.
  */
 export async function followEpochs(
   settlerUrl: string,
@@ -68,7 +69,12 @@ export async function followEpochs(
   };
   const seen = new Map<number, string>();
   while (Date.now() < deadline) {
-    const now = await statuses();
+    // A settler restarting (it resumes from its store and the chain) is asked again, until `deadline`.
+    const now = await statuses().catch(() => null);
+    if (now === null) {
+      await sleep(2000);
+      continue;
+    }
     for (const e of epochs) {
       const s = now.get(e) ?? "open";
       if (seen.get(e) !== s) {
