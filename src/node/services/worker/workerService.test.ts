@@ -1,8 +1,8 @@
 /**
  * The worker role in process (real engine threads, real SQLite, real HTTP via inject): its receipts
  * commit to exactly what the protocol's own replay computes (so a dispute over them is decided by the
- * same code), the wrong-output adversary's do not, a request id is served once, and its key file and
- * configuration are checked.
+ * same code), the wrong-output adversary's do not, a request id is served once (across a restart too,
+ * which keeps what it served for checkers), and its key file and configuration are checked.
  */
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -155,6 +155,33 @@ describe("worker receipts", () => {
     const other = await infer(honest, request(20, "something else"));
     expect(other.statusCode).toBe(409);
     expect(other.json().error.code).toBe("WORKER_REQUEST_REPLAYED");
+  }, 60_000);
+
+  it("restarted on its store, keeps what it served: same answer, its trace context, sequences going on", async () => {
+    const first = await build("restarting", "none");
+    const before = finalLine((await infer(first, request(40))).payload);
+    await first.close();
+    const again = await build("restarting", "none");
+    try {
+      // The request served before the restart: the same signed receipt, never a second generation.
+      expect(finalLine((await infer(again, request(40))).payload).receipt).toEqual(before.receipt);
+      const other = await infer(again, request(40, "something else"));
+      expect(other.json().error.code).toBe("WORKER_REQUEST_REPLAYED");
+      // Its execution context is still served to checkers, and it replays to the receipt's trace root.
+      const trace = (
+        await again.app.inject({ method: "GET", url: `/v1/traces/${request(40).requestId}` })
+      ).json() as { context: ExecutionContext; outputTokens: number; receipt: unknown };
+      expect(trace.receipt).toEqual(before.receipt);
+      const replay = verifiableGeneration(intModel, trace.context, trace.outputTokens);
+      expect(replay.fields.traceRoot).toBe(before.receipt.receipt.traceRoot);
+      // A new request takes the next sequence number: none is signed twice.
+      const next = finalLine((await infer(again, request(41))).payload);
+      expect(BigInt(next.receipt.receipt.sequence as string)).toBe(
+        BigInt(before.receipt.receipt.sequence as string) + 1n,
+      );
+    } finally {
+      await again.close();
+    }
   }, 60_000);
 
   it("refuses unsigned, foreign-signed and malformed requests", async () => {
