@@ -21,94 +21,153 @@ import {
   spotChecksAbi,
 } from "./generated/contracts.ts";
 
-type Reader = PublicClient<Transport, Chain>;
+/** What a deployment's contracts fix, in the protocol's units (ms, wei, basis points); absent: not deployed. */
+export interface DeployedValues {
+  readonly challengeWindowMs: number;
+  readonly unbondingMs: number;
+  readonly dispute?: {
+    readonly arity: number;
+    readonly maxClockMs: number;
+    readonly extensionMs: number;
+    readonly oneStepExtensionMs: number;
+    readonly workerSlash: bigint;
+    readonly challengerShareBps: number;
+    readonly attackNodeBond: bigint;
+    readonly attackLeafBond: bigint;
+    readonly dissectBond: bigint;
+  };
+  readonly spotcheck?: {
+    readonly rhoPpm: number;
+    readonly seedDelayBlocks: number;
+    readonly proofDeadlineMs: number;
+    readonly bindingWindowMs: number;
+    readonly missingProofSlash: bigint;
+  };
+  /** ScoreCommits' clock. */
+  readonly scores?: {
+    readonly epochMs: number;
+    readonly scoreCommitMs: number;
+    readonly scoreRevealMs: number;
+  };
+  /** Epochs' pools; the fishermen's is the rest. */
+  readonly rewards?: { readonly workerShareBps: number; readonly evaluatorShareBps: number };
+}
 
-/** `preset` with every value the deployment fixes read from its contracts. */
+/** Reads what `d`'s contracts fix. */
+export async function readDeployedValues(
+  pub: PublicClient<Transport, Chain>,
+  d: Deployment,
+): Promise<DeployedValues> {
+  const read = (address: Hex, abi: readonly unknown[], names: readonly string[]) =>
+    Promise.all(
+      names.map(async (functionName) =>
+        BigInt((await pub.readContract({ address, abi, functionName } as never)) as bigint | number),
+      ),
+    );
+  const ms = (seconds: bigint | undefined) => Number(seconds) * 1000;
+  const [[challengeWindow], [unbondingDelay]] = await Promise.all([
+    read(d.rollup, rollupAbi, ["challengeWindow"]),
+    read(d.registry, registryAbi, ["unbondingDelay"]),
+  ]);
+  const game = d.disputeGame;
+  const g = game
+    ? await read(game, disputeGameAbi, [
+        "arityLog2",
+        "maxClock",
+        "extension",
+        "oneStepExtension",
+        "workerSlash",
+        "challengerShareBps",
+        "attackNodeBond",
+        "attackLeafBond",
+        "dissectBond",
+      ])
+    : undefined;
+  const s = d.spotChecks
+    ? await read(d.spotChecks, spotChecksAbi, [
+        "rhoPpm",
+        "seedDelayBlocks",
+        "proofDeadline",
+        "bindingWindow",
+        "missingProofSlash",
+      ])
+    : undefined;
+  const k = d.scoreCommits
+    ? await read(d.scoreCommits, scoreCommitsAbi, ["epochSeconds", "commitSeconds", "revealSeconds"])
+    : undefined;
+  const e = d.epochs ? await read(d.epochs, epochsAbi, ["workerShareBps", "evaluatorShareBps"]) : undefined;
+  return {
+    challengeWindowMs: ms(challengeWindow),
+    unbondingMs: ms(unbondingDelay),
+    ...(g
+      ? {
+          dispute: {
+            arity: 2 ** Number(g[0]),
+            maxClockMs: ms(g[1]),
+            extensionMs: ms(g[2]),
+            oneStepExtensionMs: ms(g[3]),
+            workerSlash: g[4] as bigint,
+            challengerShareBps: Number(g[5]),
+            attackNodeBond: g[6] as bigint,
+            attackLeafBond: g[7] as bigint,
+            dissectBond: g[8] as bigint,
+          },
+        }
+      : {}),
+    ...(s
+      ? {
+          spotcheck: {
+            rhoPpm: Number(s[0]),
+            seedDelayBlocks: Number(s[1]),
+            proofDeadlineMs: ms(s[2]),
+            bindingWindowMs: ms(s[3]),
+            missingProofSlash: s[4] as bigint,
+          },
+        }
+      : {}),
+    ...(k ? { scores: { epochMs: ms(k[0]), scoreCommitMs: ms(k[1]), scoreRevealMs: ms(k[2]) } } : {}),
+    ...(e ? { rewards: { workerShareBps: Number(e[0]), evaluatorShareBps: Number(e[1]) } } : {}),
+  };
+}
+
+/** `preset` with every value `v` fixes; CONFIG_INVALID where the preset sizes other dispute bonds. */
+export function withDeployedValues(preset: OtrParams, v: DeployedValues, presetName: string): OtrParams {
+  const p = preset;
+  const { attackNodeBond, attackLeafBond, dissectBond: dissect, ...clocks } = v.dispute ?? {};
+  const dispute = { ...p.dispute, ...clocks };
+  if (v.dispute) {
+    const onChain = { attackNodeBond, attackLeafBond, dissectBond: dissect };
+    const ours = {
+      attackNodeBond: attackBond(dispute, 1),
+      attackLeafBond: attackBond(dispute, 0),
+      dissectBond: dissectBond(dispute),
+    };
+    const differ = (Object.keys(ours) as (keyof typeof ours)[]).filter((n) => onChain[n] !== ours[n]);
+    if (differ.length > 0)
+      throw new VerinferError(
+        "CONFIG_INVALID",
+        `params "${presetName}" sizes dispute bonds the deployed DisputeGame does not take: ${differ
+          .map((n) => `${n} ${onChain[n]} on chain, ${ours[n]} here`)
+          .join("; ")}. Choose the preset the contracts were deployed with`,
+      );
+  }
+  const shares = v.rewards
+    ? { ...v.rewards, fishermanShareBps: 10_000 - v.rewards.workerShareBps - v.rewards.evaluatorShareBps }
+    : {};
+  return {
+    rollup: { ...p.rollup, challengeWindowMs: v.challengeWindowMs },
+    dispute,
+    spotcheck: { ...p.spotcheck, ...v.spotcheck },
+    poea: { ...p.poea, unbondingMs: v.unbondingMs, ...v.scores, ...shares },
+  };
+}
+
+/** `preset` with every value the deployment `d` fixes read from its contracts. */
 export async function deployedParams(
-  pub: Reader,
+  pub: PublicClient<Transport, Chain>,
   d: Deployment,
   preset: OtrParams,
   presetName: string,
 ): Promise<OtrParams> {
-  const read = async (address: Hex | undefined, abi: readonly unknown[], functionName: string) =>
-    address === undefined
-      ? undefined
-      : BigInt((await pub.readContract({ address, abi, functionName } as never)) as bigint | number);
-  const ms = (seconds: bigint | undefined, fallback: number) =>
-    seconds === undefined ? fallback : Number(seconds) * 1000;
-  const num = (v: bigint | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
-  const [challengeWindow, unbondingDelay] = await Promise.all([
-    read(d.rollup, rollupAbi, "challengeWindow"),
-    read(d.registry, registryAbi, "unbondingDelay"),
-  ]);
-  const game = d.disputeGame;
-  const [arityLog2, maxClock, extension, oneStepExtension, workerSlash, challengerShareBps] =
-    await Promise.all(
-      ["arityLog2", "maxClock", "extension", "oneStepExtension", "workerSlash", "challengerShareBps"].map(
-        (f) => read(game, disputeGameAbi, f),
-      ),
-    );
-  const bonds = await Promise.all(
-    ["attackNodeBond", "attackLeafBond", "dissectBond"].map((f) => read(game, disputeGameAbi, f)),
-  );
-  const spot = d.spotChecks;
-  const [rhoPpm, seedDelayBlocks, proofDeadline, bindingWindow, missingProofSlash] = await Promise.all(
-    ["rhoPpm", "seedDelayBlocks", "proofDeadline", "bindingWindow", "missingProofSlash"].map((f) =>
-      read(spot, spotChecksAbi, f),
-    ),
-  );
-  const [epochSeconds, commitSeconds, revealSeconds] = await Promise.all(
-    ["epochSeconds", "commitSeconds", "revealSeconds"].map((f) => read(d.scoreCommits, scoreCommitsAbi, f)),
-  );
-  const [workerShareBps, evaluatorShareBps] = await Promise.all(
-    ["workerShareBps", "evaluatorShareBps"].map((f) => read(d.epochs, epochsAbi, f)),
-  );
-
-  const p = preset;
-  const dispute = {
-    ...p.dispute,
-    arity: arityLog2 === undefined ? p.dispute.arity : 2 ** Number(arityLog2),
-    maxClockMs: ms(maxClock, p.dispute.maxClockMs),
-    extensionMs: ms(extension, p.dispute.extensionMs),
-    oneStepExtensionMs: ms(oneStepExtension, p.dispute.oneStepExtensionMs),
-    workerSlash: workerSlash ?? p.dispute.workerSlash,
-    challengerShareBps: num(challengerShareBps, p.dispute.challengerShareBps),
-  };
-  if (game !== undefined) {
-    const ours = [attackBond(dispute, 1), attackBond(dispute, 0), dissectBond(dispute)];
-    const names = ["attackNodeBond", "attackLeafBond", "dissectBond"];
-    const differ = names.filter((_, i) => bonds[i] !== ours[i]);
-    if (differ.length > 0)
-      throw new VerinferError(
-        "CONFIG_INVALID",
-        `params "${presetName}" sizes dispute bonds the deployed DisputeGame ${game} does not take: ${differ
-          .map((n) => `${n} ${bonds[names.indexOf(n)]} on chain, ${ours[names.indexOf(n)]} here`)
-          .join("; ")}. Choose the preset the contracts were deployed with`,
-      );
-  }
-  const worker = num(workerShareBps, p.poea.workerShareBps);
-  const evaluator = num(evaluatorShareBps, p.poea.evaluatorShareBps);
-  return {
-    rollup: { ...p.rollup, challengeWindowMs: ms(challengeWindow, p.rollup.challengeWindowMs) },
-    dispute,
-    spotcheck: {
-      ...p.spotcheck,
-      rhoPpm: num(rhoPpm, p.spotcheck.rhoPpm),
-      seedDelayBlocks: num(seedDelayBlocks, p.spotcheck.seedDelayBlocks),
-      proofDeadlineMs: ms(proofDeadline, p.spotcheck.proofDeadlineMs),
-      bindingWindowMs: ms(bindingWindow, p.spotcheck.bindingWindowMs),
-      missingProofSlash: missingProofSlash ?? p.spotcheck.missingProofSlash,
-    },
-    poea: {
-      ...p.poea,
-      unbondingMs: ms(unbondingDelay, p.poea.unbondingMs),
-      epochMs: ms(epochSeconds, p.poea.epochMs),
-      scoreCommitMs: ms(commitSeconds, p.poea.scoreCommitMs),
-      scoreRevealMs: ms(revealSeconds, p.poea.scoreRevealMs),
-      workerShareBps: worker,
-      evaluatorShareBps: evaluator,
-      // Epochs derives the fishermen's pool as the rest (floor), as rewardEntries does.
-      fishermanShareBps: d.epochs === undefined ? p.poea.fishermanShareBps : 10_000 - worker - evaluator,
-    },
-  };
+  return withDeployedValues(preset, await readDeployedValues(pub, d), presetName);
 }

@@ -6,6 +6,7 @@ import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
 import { writeKeyFile } from "../../node/keys.ts";
+import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { receiptToJson } from "../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
 import { cli } from "../../testing/cli.ts";
@@ -47,11 +48,25 @@ describe("verinfer chain", () => {
       sequencer: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/),
       sequencerBondWei: String(10n ** 19n),
       disputeGames: "0",
+      // What the contracts fix, read back: the default parameters it deployed with.
+      parameters: {
+        challengeWindowMs: DEFAULT_OTR_PARAMS.rollup.challengeWindowMs,
+        dispute: {
+          maxClockMs: DEFAULT_OTR_PARAMS.dispute.maxClockMs,
+          workerSlash: String(DEFAULT_OTR_PARAMS.dispute.workerSlash),
+        },
+        spotcheck: { rhoPpm: DEFAULT_OTR_PARAMS.spotcheck.rhoPpm },
+        scores: { epochMs: DEFAULT_OTR_PARAMS.poea.epochMs },
+        rewards: { workerShareBps: DEFAULT_OTR_PARAMS.poea.workerShareBps },
+      },
     });
     expect(d.disputeGame).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(d.stepVerifier).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(d.epochs).toMatch(/^0x[0-9a-fA-F]{40}$/);
-    expect((await cli("chain", "status", "--deployment", out)).stdout).toMatch(/batches posted\s+0/);
+    const table = (await cli("chain", "status", "--deployment", out)).stdout;
+    expect(table).toMatch(/batches posted\s+0/);
+    expect(table).toMatch(/challenge window \(rollup\)\s+3600 s/);
+    expect(table).toMatch(/epoch, score commit, score reveal\s+3600 s, 600 s, 600 s/);
   });
 
   it("refuses bad keys, bad deployment files and unreachable chains with a coded error", async () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Hex } from "viem";
+import { formatEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startAnvil } from "../../chain/anvil.ts";
 import { becomeSequencer, becomeSettler } from "../../chain/clients.ts";
@@ -12,12 +12,14 @@ import {
   deployCore,
   publicClientFor,
 } from "../../chain/deploy.ts";
+import { type DeployedValues, readDeployedValues } from "../../chain/deployedParams.ts";
 import { DEFAULT_DEPLOYMENT_FILE, type DeploymentFile, readDeployment } from "../../chain/deploymentFile.ts";
 import { disputeGameAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { VerinferError } from "../../errors.ts";
 import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { renderTable } from "../../report/table.ts";
+import { formatVrf } from "../../report/tokens.ts";
 import type { CommandContext, CommandSpec, GroupSpec } from "../framework/command.ts";
 import { forceIncludeCommand } from "./forceInclude.ts";
 
@@ -178,9 +180,60 @@ async function rpcChainId(rpcUrl: string): Promise<number> {
   }
 }
 
+/** What the contracts fix (every role reads these at start: chain/deployedParams.ts). */
+function parametersTable(v: DeployedValues): string {
+  const sec = (ms: number) => `${ms / 1000} s`;
+  const pct = (bps: number) => `${bps / 100}%`;
+  const eth = (wei: bigint) => `${formatEther(wei)} ETH`;
+  const rows: string[][] = [
+    ["challenge window (rollup)", sec(v.challengeWindowMs)],
+    ["unbonding delay (registry)", sec(v.unbondingMs)],
+  ];
+  if (v.dispute)
+    rows.push(
+      ["dispute game: arity, clock per side", `${v.dispute.arity}, ${sec(v.dispute.maxClockMs)}`],
+      [
+        "extensions: any move, one step",
+        `${sec(v.dispute.extensionMs)}, ${sec(v.dispute.oneStepExtensionMs)}`,
+      ],
+      [
+        "worker slash, challenger share",
+        `${formatVrf(v.dispute.workerSlash)}, ${pct(v.dispute.challengerShareBps)}`,
+      ],
+      [
+        "bonds: attack a node / a leaf, dissect",
+        `${eth(v.dispute.attackNodeBond)} / ${eth(v.dispute.attackLeafBond)} / ${eth(v.dispute.dissectBond)}`,
+      ],
+    );
+  if (v.spotcheck)
+    rows.push(
+      [
+        "ZK spot-checks: ρ, seed delay",
+        `${v.spotcheck.rhoPpm / 10_000}%, ${v.spotcheck.seedDelayBlocks} blocks`,
+      ],
+      [
+        "proof deadline, binding window",
+        `${sec(v.spotcheck.proofDeadlineMs)}, ${sec(v.spotcheck.bindingWindowMs)}`,
+      ],
+      ["missing proof slash", formatVrf(v.spotcheck.missingProofSlash)],
+    );
+  if (v.scores)
+    rows.push([
+      "epoch, score commit, score reveal",
+      `${sec(v.scores.epochMs)}, ${sec(v.scores.scoreCommitMs)}, ${sec(v.scores.scoreRevealMs)}`,
+    ]);
+  if (v.rewards)
+    rows.push([
+      "reward pools: workers, evaluators, fishermen",
+      `${pct(v.rewards.workerShareBps)}, ${pct(v.rewards.evaluatorShareBps)}, ${pct(10_000 - v.rewards.workerShareBps - v.rewards.evaluatorShareBps)}`,
+    ]);
+  return renderTable(["parameter", "value"], rows, { title: "parameters the contracts fix" });
+}
+
 const statusCommand: CommandSpec = {
   name: "status",
-  summary: "what a deployment holds: batches, sequencer bond, stakes, token supply, chain head",
+  summary:
+    "what a deployment holds: batches, sequencer bond, stakes, token supply, chain head, and the parameters its contracts fix",
   options: {
     deployment: {
       type: "string",
@@ -215,6 +268,7 @@ const statusCommand: CommandSpec = {
       ],
     );
     const games = d.disputeGame ? ((await read(d.disputeGame, disputeGameAbi, "gameCount")) as bigint) : null;
+    const parameters = await readDeployedValues(client, d);
     const status = {
       kind: "verinfer.chain-status",
       deployment: d,
@@ -226,25 +280,31 @@ const statusCommand: CommandSpec = {
       tokenSupplyWei: supply,
       stakes: { depositedWei: deposited, withdrawnWei: withdrawn, slashedWei: slashed },
       disputeGames: games,
+      parameters,
     };
     const tokens = (wei: unknown) => `${Number(wei as bigint) / 1e18}`;
-    ctx.output(status, () =>
-      renderTable(
-        ["what", "value"],
-        [
-          ["chain head", `block ${head.number} at ${new Date(Number(head.timestamp) * 1000).toISOString()}`],
-          ["batches posted", String(batches)],
-          ["receipts forced in by their clients", String(forced)],
-          ["sequencer (bond, tokens)", `${sequencer} (${tokens(bond)})`],
+    ctx.output(
+      status,
+      () =>
+        `${renderTable(
+          ["what", "value"],
           [
-            "stakes deposited / withdrawn / slashed (tokens)",
-            `${tokens(deposited)} / ${tokens(withdrawn)} / ${tokens(slashed)}`,
+            [
+              "chain head",
+              `block ${head.number} at ${new Date(Number(head.timestamp) * 1000).toISOString()}`,
+            ],
+            ["batches posted", String(batches)],
+            ["receipts forced in by their clients", String(forced)],
+            ["sequencer (bond, tokens)", `${sequencer} (${tokens(bond)})`],
+            [
+              "stakes deposited / withdrawn / slashed (tokens)",
+              `${tokens(deposited)} / ${tokens(withdrawn)} / ${tokens(slashed)}`,
+            ],
+            ["token supply (tokens)", tokens(supply)],
+            ["dispute games opened", games === null ? "(no dispute game deployed)" : String(games)],
           ],
-          ["token supply (tokens)", tokens(supply)],
-          ["dispute games opened", games === null ? "(no dispute game deployed)" : String(games)],
-        ],
-        { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl}` },
-      ),
+          { title: `verinfer on chain ${d.chainId} at ${d.rpcUrl}` },
+        )}\n\n${parametersTable(parameters)}`,
     );
     return 0;
   },
