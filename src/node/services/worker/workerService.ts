@@ -371,6 +371,11 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         }, o.defence.pollMs)
       : null;
   if (gguf) o.logger.warn({}, "a GGUF model records no execution trace: its receipts cannot be disputed");
+  else if (!defender && o.defence)
+    o.logger.warn(
+      { adversary: o.adversary },
+      "this worker plays a cheat: it will not defend its receipts in disputes",
+    );
   else if (!defender)
     o.logger.warn({}, "no operator account: this worker will not defend its receipts in disputes");
 
