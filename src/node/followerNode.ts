@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { installErrorReplies } from "./http/httpErrors.ts";
 import type { Logger, NodeMetrics } from "./observability.ts";
 import type { Pass } from "./pass.ts";
+import { readyRoute } from "./readiness.ts";
 
 /** A started follower role. */
 export interface FollowerNode {
@@ -66,6 +67,8 @@ export function followerNode(o: {
   readonly onClose?: () => Promise<void>;
 }): FollowerNode {
   let timer: NodeJS.Timeout | null = null;
+  // Ready while following the chain: the last pass went through.
+  readyRoute(o.app, () => o.pass.failure);
   return {
     app: o.app,
     step: () => o.pass.run(),

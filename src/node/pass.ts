@@ -6,11 +6,12 @@ import type { Logger } from "./observability.ts";
 
 export class Pass {
   private running = false;
+  private lastFailure: string | null = "starting: no pass has completed yet";
 
   constructor(
     private readonly logger: Logger,
     /** What the log says when a pass fails (e.g. "chain unavailable; will retry"). */
-    private readonly failure: string,
+    private readonly failureLine: string,
     private readonly work: () => Promise<void>,
   ) {}
 
@@ -19,14 +20,22 @@ export class Pass {
     return this.running;
   }
 
+  /** Why the last pass failed (or that none has completed yet); null once the last one succeeded. */
+  get failure(): string | null {
+    return this.lastFailure;
+  }
+
   /** Runs one pass unless one is running; never throws. */
   async run(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
       await this.work();
+      this.lastFailure = null;
     } catch (e) {
-      this.logger.warn({ err: (e as Error).message.split("\n")[0] }, this.failure);
+      const err = (e as Error).message.split("\n")[0] as string;
+      this.lastFailure = `the last pass failed: ${err}`;
+      this.logger.warn({ err }, this.failureLine);
     } finally {
       this.running = false;
     }

@@ -216,7 +216,21 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
     expect(await signed.text()).toMatch(/"done":true/);
   }, 60_000);
 
-  it("exposes health and Prometheus metrics on every role", async () => {
+  it("exposes health, readiness and Prometheus metrics on every role", async () => {
+    const roles = [
+      devnet.gatewayUrl,
+      ...devnet.workers.map((w) => w.url),
+      ...[devnet.fisherman, ...devnet.evaluators, devnet.settler].flatMap((p) => (p ? [p.url] : [])),
+    ];
+    for (const url of roles) {
+      // A follower is ready once a pass has gone through: within a poll or two of its start.
+      let ready = await fetch(`${url}/ready`);
+      for (let i = 0; i < 20 && ready.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        ready = await fetch(`${url}/ready`);
+      }
+      expect(await ready.json(), url).toEqual({ ready: true });
+    }
     const metrics = await (await fetch(`${devnet.gatewayUrl}/metrics`)).text();
     expect(metrics).toMatch(/verinfer_gateway_overhead_seconds_bucket/);
     expect(metrics).toMatch(/verinfer_gateway_requests_total\{outcome="served"\} [1-9]/);

@@ -61,6 +61,10 @@ describe("gateway front door", () => {
     }
     expect((await gateway.app.inject({ method: "GET", url: "/v1/models" })).statusCode).toBe(401);
     expect((await gateway.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+    // Alive, but not ready: it knows no healthy, staked worker to route to (nor needs a key to say so).
+    const ready = await gateway.app.inject({ method: "GET", url: "/ready" });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ ready: false, why: "no healthy, staked worker to route to" });
   });
 
   it("rate-limits each client with a token bucket and says when to retry", async () => {

@@ -38,6 +38,7 @@ import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import type { InferRequest } from "../../inferRequest.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
+import { readyRoute } from "../../readiness.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
 import type { WorkerEvidence } from "../worker/workerService.ts";
@@ -229,6 +230,15 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     pending: sequencer.pending,
     verification: o.verification ?? "full",
   }));
+  readyRoute(app, () =>
+    closing
+      ? "draining: shutting down"
+      : broken
+        ? `the receipt store failed: ${broken}`
+        : links.links.some((l) => l.healthy && l.stake > 0n)
+          ? null
+          : "no healthy, staked worker to route to",
+  );
   app.get("/metrics", async (_request, reply) => {
     const { contentType, text } = await metrics.exposition();
     return reply.header("content-type", contentType).send(text);

@@ -137,8 +137,13 @@ describe("settler audit", () => {
     await passRevealOf(withReceipts);
 
     const auditor = testSettler(deploymentOf(dev));
+    const ready = () => auditor.node.app.inject({ method: "GET", url: "/ready" });
     try {
+      // Not ready until a pass has followed the chain; then ready.
+      expect((await ready()).statusCode).toBe(503);
+      expect((await ready()).json()).toMatchObject({ ready: false, why: expect.stringMatching(/^starting/) });
       const verdicts = await auditor.stepUntil((s) => s.has(withReceipts));
+      expect((await ready()).json()).toEqual({ ready: true });
       expect(verdicts.get(0)).toBe("disagrees");
       expect(verdicts.get(withReceipts)).toBe("disagrees");
       for (let e = 1; e < withReceipts; e++) expect(verdicts.get(e)).toBe("empty");
@@ -154,6 +159,20 @@ describe("settler audit", () => {
       expect(await dev.owner.public.getTransactionCount({ address: auditor.account as Hex })).toBe(0);
     } finally {
       await auditor.node.close();
+    }
+  }, 120_000);
+
+  it("is not ready while its chain cannot be read, and says why", async () => {
+    const cut = testSettler({ ...deploymentOf(dev), rpcUrl: "http://127.0.0.1:1" });
+    try {
+      await cut.node.step();
+      const r = await cut.node.app.inject({ method: "GET", url: "/ready" });
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toMatchObject({ ready: false, why: expect.stringMatching(/^the last pass failed: /) });
+      // Liveness is another matter: the process answers.
+      expect((await cut.node.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+    } finally {
+      await cut.node.close();
     }
   }, 120_000);
 

@@ -46,6 +46,7 @@ import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { contextOfRequest, INFER_REQUEST, type InferRequest } from "../../inferRequest.ts";
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
+import { readyRoute } from "../../readiness.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
 import { cheat, cheatsOn, type GenerationFields, teeHonest, type WorkerAdversary } from "./adversaries.ts";
 import { DisputeDefender } from "./disputeDefender.ts";
@@ -391,6 +392,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   });
   installErrorReplies(app, (error) => o.logger.error({ err: error }, "internal error"));
 
+  readyRoute(app, () => (closing ? "draining: shutting down" : null));
   app.get("/health", async () => ({
     ok: !closing,
     role: "worker",
