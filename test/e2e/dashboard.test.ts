@@ -127,7 +127,11 @@ describe.skipIf(!chromiumHere)("the dashboard in Chromium", () => {
     // Its claims, mirrored in the browser from the game's events: the root claim and the attack on it at least.
     const tree = page.locator(`#games div[data-game="${resolved[0]?.args.game}"]`);
     expect(await tree.locator("tbody tr").count()).toBeGreaterThanOrEqual(2);
-    expect(await tree.locator("h3").textContent()).toMatch(/resolved/);
+    // The tree follows the chain's events on its own poll, so it may show the game resolvable a moment
+    // after the disputes table (the gateway's view) shows it resolved.
+    await until("the game's tree to show it resolved", async () =>
+      /resolved/.test((await tree.locator("h3").textContent()) ?? ""),
+    );
     // The cheat's slash shows on its row as the registry recorded it.
     await until("the cheat's slash on the page", async () =>
       /^[1-9]/.test(
