@@ -223,22 +223,23 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     return c;
   };
 
-  app.get("/health", async () => ({
-    ok: !closing && !broken,
-    role: "gateway",
-    ready: links.links.some((l) => l.healthy && l.stake > 0n),
-    pending: sequencer.pending,
-    verification: o.verification ?? "full",
-  }));
-  readyRoute(app, () =>
+  /** Why it cannot serve now (null: it can). */
+  const notReady = () =>
     closing
       ? "draining: shutting down"
       : broken
         ? `the receipt store failed: ${broken}`
         : links.links.some((l) => l.healthy && l.stake > 0n)
           ? null
-          : "no healthy, staked worker to route to",
-  );
+          : "no healthy, staked worker to route to";
+  app.get("/health", async () => ({
+    ok: !closing && !broken,
+    role: "gateway",
+    ready: notReady() === null,
+    pending: sequencer.pending,
+    verification: o.verification ?? "full",
+  }));
+  readyRoute(app, notReady);
   app.get("/metrics", async (_request, reply) => {
     const { contentType, text } = await metrics.exposition();
     return reply.header("content-type", contentType).send(text);
