@@ -123,6 +123,8 @@ function networkTables(v: NetworkView): string {
 
 /** What the fisherman, the evaluators and the settler report (each null when it does not answer). */
 interface RolesView {
+  /** Each process's `GET /ready`: true, or why not (null: it does not answer). */
+  ready: { role: string; url: string; ready: true | string | null }[];
   disputes: { game: number; batch: number; position: number; status: string }[] | null;
   evaluators: {
     url: string;
@@ -151,7 +153,21 @@ async function rolesView(processes: readonly { role: string; url: string }[]): P
   const of = (role: string) => processes.filter((p) => p.role === role);
   const fisherman = of("fisherman")[0];
   const settler = of("settler")[0];
+  const readiness = async (url: string): Promise<true | string | null> => {
+    try {
+      const r = (await (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(3000) })).json()) as {
+        ready: boolean;
+        why?: string;
+      };
+      return r.ready ? true : (r.why ?? "not ready");
+    } catch {
+      return null;
+    }
+  };
   return {
+    ready: await Promise.all(
+      processes.map(async (p) => ({ role: p.role, url: p.url, ready: await readiness(p.url) })),
+    ),
     disputes: fisherman
       ? ((await get<{ games: RolesView["disputes"] }>(`${fisherman.url}/v1/disputes`))?.games ?? null)
       : null,
@@ -171,7 +187,17 @@ async function rolesView(processes: readonly { role: string; url: string }[]): P
 }
 
 function rolesTables(r: RolesView): string {
-  const parts: string[] = [];
+  const parts: string[] = [
+    renderTable(
+      ["role", "url", "ready"],
+      r.ready.map((p) => [
+        p.role,
+        p.url,
+        p.ready === true ? "yes" : p.ready === null ? "not answering" : `no: ${p.ready}`,
+      ]),
+      { title: "Processes (GET /ready)" },
+    ),
+  ];
   if (r.disputes)
     parts.push(
       renderTable(
@@ -585,7 +611,8 @@ const upCommand: CommandSpec = {
 
 const statusCommand: CommandSpec = {
   name: "status",
-  summary: "show a running devnet: workers, stakes, receipts and batches by status, gateway overhead",
+  summary:
+    "show a running devnet: each role ready or why not, workers, stakes, receipts and batches by status, gateway overhead",
   options: { dir: DIR_OPTION },
   examples: ["verinfer devnet status", "verinfer devnet status --json"],
   async run(ctx) {

@@ -1,0 +1,90 @@
+/**
+ * `verinfer devnet up`, `status` and `down` as a user runs them: `up` (its own process) keeps a network
+ * running; `status` reports it from another process — every role ready, receipts by status — as JSON
+ * and as tables; `down` stops every process `up` started, anvil included, and `up` exits cleanly.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cli } from "../../src/testing/cli.ts";
+
+const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "verinfer-devnet-cli-"));
+let up: ChildProcess | null = null;
+
+afterAll(async () => {
+  if (up && up.exitCode === null) await cli("devnet", "down", "--dir", dir);
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("verinfer devnet up / status / down", () => {
+  it("up runs a network until down stops all of it; status shows every role ready", async () => {
+    let output = "";
+    up = spawn(
+      process.execPath,
+      [BIN, "devnet", "up", "--dir", dir, "--port", "0", "--workers", "1", "--evaluators", "0"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    up.stdout?.on("data", (d) => (output += d));
+    up.stderr?.on("data", (d) => (output += d));
+    const exited = new Promise<number | null>((r) => up?.once("exit", (code) => r(code)));
+
+    // Up once its state is written (status says so); every role ready within a few polls of that.
+    type Status = {
+      gatewayUrl: string;
+      pid: number;
+      anvilPid: number;
+      processes: { role: string; pid: number }[];
+      roles: { ready: { role: string; ready: true | string | null }[] };
+    };
+    let status: Status | null = null;
+    for (let i = 0; i < 480; i++) {
+      if (up.exitCode !== null) throw new Error(`devnet up exited early:\n${output.slice(-3000)}`);
+      if (existsSync(join(dir, "state.json"))) {
+        const r = await cli("devnet", "status", "--dir", dir, "--json");
+        if (r.code === 0) {
+          status = JSON.parse(r.stdout) as Status;
+          if (status.roles.ready.every((p) => p.ready === true)) break;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!status) throw new Error(`devnet up never came up:\n${output.slice(-3000)}`);
+    expect(status.roles.ready.map((p) => [p.role, p.ready]).sort()).toEqual([
+      ["fisherman", true],
+      ["gateway", true],
+      ["worker", true],
+    ]);
+
+    // It serves; status's tables count the receipt.
+    const answer = await fetch(`${status.gatewayUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "hello" }], max_tokens: 4 }),
+    });
+    expect(answer.status).toBe(200);
+    const tables = await cli("devnet", "status", "--dir", dir);
+    expect(tables.code).toBe(0);
+    expect(tables.stdout).toMatch(/Processes \(GET \/ready\)/);
+    expect(tables.stdout).toMatch(/Receipts and batches/);
+
+    // Down stops every process, anvil included; up itself exits cleanly.
+    const pids = [status.pid, status.anvilPid, ...status.processes.map((p) => p.pid)];
+    const down = await cli("devnet", "down", "--dir", dir);
+    expect(down.code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    // Status now says nothing runs, with a non-zero exit.
+    expect((await cli("devnet", "status", "--dir", dir)).code).toBe(1);
+  }, 300_000);
+});
