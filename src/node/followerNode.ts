@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
+import { closeDraining } from "./http/drain.ts";
 import { installErrorReplies } from "./http/httpErrors.ts";
 import type { Logger, NodeMetrics } from "./observability.ts";
 import type { Pass } from "./pass.ts";
@@ -77,7 +78,7 @@ export function followerNode(o: {
     },
     async close() {
       if (timer) clearInterval(timer);
-      await o.app.close();
+      await closeDraining(o.app);
       while (o.pass.busy) await new Promise((r) => setTimeout(r, 50));
       await o.onClose?.();
       o.db.close();

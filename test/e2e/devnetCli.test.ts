@@ -1,13 +1,17 @@
 /**
  * `verinfer devnet up`, `status` and `down` as a user runs them: `up` (its own process) keeps a network
  * running; `status` reports it from another process — every role ready, receipts by status — as JSON
- * and as tables; `down` stops every process `up` started, anvil included, and `up` exits cleanly.
+ * and as tables; SIGTERM drains the gateway (requests in flight answered, their batch posted); `down`
+ * stops every process `up` started, anvil included, and `up` exits cleanly.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import { readDeployment } from "../../src/chain/deploymentFile.ts";
+import { rollupAbi } from "../../src/chain/generated/contracts.ts";
 import { cli } from "../../src/testing/cli.ts";
 
 const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
@@ -46,6 +50,7 @@ describe("verinfer devnet up / status / down", () => {
       anvilPid: number;
       processes: { role: string; pid: number }[];
       roles: { ready: { role: string; ready: true | string | null }[] };
+      deployment: string;
     };
     let status: Status | null = null;
     for (let i = 0; i < 480; i++) {
@@ -77,6 +82,35 @@ describe("verinfer devnet up / status / down", () => {
     expect(tables.code).toBe(0);
     expect(tables.stdout).toMatch(/Processes \(GET \/ready\)/);
     expect(tables.stdout).toMatch(/Receipts and batches/);
+
+    // SIGTERM the gateway with requests in flight (one worker answers them one by one: once the first
+    // is answered, the others wait on it): each is still answered, and the batch they were promised is
+    // sealed and posted on chain before the gateway exits.
+    const chat = (i: number) =>
+      fetch(`${status?.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `drain ${i}` }], max_tokens: 24 }),
+      }).then(async (r) => ({
+        status: r.status,
+        batch: ((await r.json()) as { verinfer: { batch: number } }).verinfer.batch,
+      }));
+    const gateway = status.processes.find((p) => p.role === "gateway") as { pid: number };
+    const requests = Array.from({ length: 4 }, (_, i) => chat(i));
+    await requests[0];
+    process.kill(gateway.pid, "SIGTERM");
+    const answered = await Promise.all(requests);
+    expect(answered.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    // It exits within seconds: idle keep-alive sockets (this test's, the live view's) do not hold it.
+    for (let i = 0; i < 40 && alive(gateway.pid); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(alive(gateway.pid)).toBe(false);
+    const d = readDeployment(status.deployment);
+    const posted = (await publicClientFor(d.rpcUrl, d.chainId).readContract({
+      address: d.rollup,
+      abi: rollupAbi,
+      functionName: "batchCount",
+    })) as bigint;
+    expect(posted).toBeGreaterThan(BigInt(Math.max(...answered.map((a) => a.batch))));
 
     // Down stops every process, anvil included; up itself exits cleanly.
     const pids = [status.pid, status.anvilPid, ...status.processes.map((p) => p.pid)];

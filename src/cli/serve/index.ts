@@ -1,5 +1,6 @@
 import { basename, extname } from "node:path";
 import { VerinferError } from "../../errors.ts";
+import { closeDraining } from "../../node/http/drain.ts";
 import { createOpenAiServer } from "../../node/http/openaiServer.ts";
 import { ENGINE_OPTIONS, engineFrom } from "../engineOptions.ts";
 import type { CommandSpec } from "../framework/command.ts";
@@ -89,7 +90,7 @@ export const serveCommand: CommandSpec = {
       process.once("SIGTERM", resolve);
     });
     ctx.info("stopping");
-    await app.close();
+    await closeDraining(app);
     await engine.close();
     return 0;
   },

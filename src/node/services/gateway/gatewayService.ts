@@ -34,6 +34,7 @@ import {
 } from "../../../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1 } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type ProvisionalFinality, Sequencer } from "../../../protocol/rollup/sequencer.ts";
+import { closeDraining } from "../../http/drain.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import type { InferRequest } from "../../inferRequest.ts";
@@ -618,7 +619,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     },
     async close() {
       closing = true;
-      await app.close();
+      await closeDraining(app);
       for (const t of timers) clearInterval(t);
       const sealed = sequencer.flush(Date.now());
       if (sealed) poster.record(sealed);

@@ -42,6 +42,7 @@ import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
+import { closeDraining } from "../../http/drain.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { contextOfRequest, INFER_REQUEST, type InferRequest } from "../../inferRequest.ts";
 import { loadOrCreateKey } from "../../keys.ts";
@@ -607,7 +608,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       closing = true;
       if (defenceTimer) clearInterval(defenceTimer);
       await spotProver?.close();
-      await app.close(); // waits for running requests
+      await closeDraining(app); // waits for running requests
       await engine.close();
       store.close();
     },
