@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { VerinferError } from "../../../errors.ts";
 import type { DisputeParams } from "../../../protocol/params/otr.ts";
+import { closeDraining } from "../../http/drain.ts";
 import { installErrorReplies } from "../../http/httpErrors.ts";
 
 const SETTLER_VIEWS = ["/v1/epochs", "/v1/epochs/:epoch", "/v1/trust"];
@@ -131,5 +132,5 @@ export async function startDashboardServer(o: {
   // The views the page reads, passed through from the gateway as they are.
   for (const path of ["/v1/network", "/v1/receipts/:id", ...SETTLER_VIEWS]) passThrough(app, path, gateway);
   const url = await app.listen({ host: o.host, port: o.port });
-  return { url: `${url}/dashboard`, close: () => app.close() };
+  return { url: `${url}/dashboard`, close: () => closeDraining(app) };
 }
