@@ -1,7 +1,14 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAnvil } from "../chain/anvil.ts";
+import { clientsFor, coreParamsOf, deployCore } from "../chain/deploy.ts";
+import { writeKeyFile } from "../node/keys.ts";
+import { DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
+import { jsonText } from "../report/json.ts";
 import { type ChatServer, startChatServer } from "../testing/chatServer.ts";
 import { cli } from "../testing/cli.ts";
 import { DATA_DIR, itWithData, tempFile } from "../testing/sharedData.ts";
@@ -505,4 +512,58 @@ describe("the verinfer executable", () => {
     expect(failed.status).toBe(2);
     expect(failed.stderr).toMatch(/missing required option --predictions/);
   });
+
+  it("a gateway that cannot listen exits at once with CONFIG_INVALID (its started timers do not hold it)", async () => {
+    const bin = join(import.meta.dirname, "../../bin/verinfer.mjs");
+    const dir = mkdtempSync(join(tmpdir(), "verinfer-taken-"));
+    const chain = await startAnvil();
+    const taken = createServer();
+    try {
+      const key = chain.keys[0] as `0x${string}`;
+      const d = await deployCore(
+        clientsFor(chain.rpcUrl, chain.chainId, key),
+        coreParamsOf(DEVNET_OTR_PARAMS),
+      );
+      writeFileSync(
+        join(dir, "deployment.json"),
+        jsonText({ kind: "verinfer.deployment", rpcUrl: chain.rpcUrl, ...d }),
+      );
+      writeKeyFile(join(dir, "sequencer.key"), key);
+      await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+      const port = (taken.address() as { port: number }).port;
+      writeFileSync(
+        join(dir, "gateway.json"),
+        JSON.stringify({
+          gateway: {
+            port,
+            dataDir: join(dir, "gateway"),
+            deployment: join(dir, "deployment.json"),
+            keyFile: join(dir, "sequencer.key"),
+            workers: ["http://127.0.0.1:1"],
+          },
+        }),
+      );
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [
+          bin,
+          "node",
+          "gateway",
+          "--config",
+          join(dir, "gateway.json"),
+        ]);
+        let stderr = "";
+        child.stderr.on("data", (x) => (stderr += x));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        child.once("exit", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
+      });
+      expect(r.stderr).toMatch(/CONFIG_INVALID.*cannot listen on 127\.0\.0\.1/);
+      expect(r.code).toBe(2);
+    } finally {
+      taken.close();
+      await chain.stop();
+    }
+  }, 120_000);
 });

@@ -47,14 +47,19 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/**
+ * Listens, or closes the started role and fails: its engine threads and timers would otherwise keep
+ * the process alive after the error, and `devnet up` would wait for a ready line that never comes.
+ */
 async function listen(
-  app: { listen(o: { host: string; port: number }): Promise<string> },
+  node: { app: { listen(o: { host: string; port: number }): Promise<string> }; close(): Promise<void> },
   host: string,
   port: number,
 ) {
   try {
-    return await app.listen({ host, port });
+    return await node.app.listen({ host, port });
   } catch (e) {
+    await node.close();
     throw new VerinferError("CONFIG_INVALID", `cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
 }
@@ -130,7 +135,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
         }
       : {}),
   });
-  const url = await listen(worker.app, c.host, c.port);
+  const url = await listen(worker, c.host, c.port);
   logger.info({ url, address: worker.identity.address, adversary: c.adversary }, "worker ready");
   return {
     ready: { ready: true, role: "worker", url, address: worker.identity.address, pid: process.pid },
@@ -190,7 +195,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
       "verification is off: this gateway forwards answers unchecked and records nothing (a measurement baseline, never a network's gateway)",
     );
   await gateway.start();
-  const url = await listen(gateway.app, c.host, c.port);
+  const url = await listen(gateway, c.host, c.port);
   logger.info(
     { url, sequencer: addressOfKey(key), workers: c.workers.length, routingSeed: c.routingSeed },
     "gateway ready",
@@ -231,7 +236,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     pollMs: c.pollMs,
     logger,
   });
-  const url = await listen(fisherman.app, c.host, c.port);
+  const url = await listen(fisherman, c.host, c.port);
   fisherman.start();
   logger.info({ url, account: addressOfKey(key), sampleRate: c.sampleRate }, "fisherman ready");
   return {
@@ -268,7 +273,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
     pollMs: c.pollMs,
     logger,
   });
-  const url = await listen(node.app, c.host, c.port);
+  const url = await listen(node, c.host, c.port);
   node.start();
   logger.info(
     { url, account: addressOfKey(key), evaluator: evaluator.info.name, adversary: c.adversary },
@@ -300,7 +305,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
     logger,
     mode: c.mode,
   });
-  const url = await listen(node.app, c.host, c.port);
+  const url = await listen(node, c.host, c.port);
   node.start();
   logger.info({ url, account: addressOfKey(key), mode: c.mode }, "settler ready");
   return {
