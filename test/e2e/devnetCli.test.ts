@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { readDeployment } from "../../src/chain/deploymentFile.ts";
 import { rollupAbi } from "../../src/chain/generated/contracts.ts";
+import { processAlive } from "../../src/node/devnet/devnet.ts";
 import { cli } from "../../src/testing/cli.ts";
 
 const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
@@ -22,14 +23,7 @@ afterAll(async () => {
   if (up && up.exitCode === null) await cli("devnet", "down", "--dir", dir);
 });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 describe("verinfer devnet up / status / down", () => {
   it("up runs a network until down stops all of it; status shows every role ready", async () => {

@@ -5,7 +5,7 @@ import { resolveDataDir } from "../../data/dataDir.ts";
 import { isGguf } from "../../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../../errors.ts";
 import { runDemo } from "../../node/devnet/demo.ts";
-import { DEFAULT_DEVNET_DIR, type DevnetState, startDevnet } from "../../node/devnet/devnet.ts";
+import { DEFAULT_DEVNET_DIR, type DevnetState, processAlive, startDevnet } from "../../node/devnet/devnet.ts";
 import { epochsOfBatches, followEpochs } from "../../node/devnet/epochReport.ts";
 import { WORKER_ADVERSARIES, type WorkerAdversary } from "../../node/services/worker/adversaries.ts";
 import { renderTable } from "../../report/table.ts";
@@ -30,14 +30,7 @@ function readState(dir: string): DevnetState {
   return JSON.parse(readFileSync(path, "utf8")) as DevnetState;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 interface NetworkView {
   workers: {
@@ -338,7 +331,11 @@ const upCommand: CommandSpec = {
       max: 65_535,
       description: "anvil's port (0: any free)",
     },
-    dir: DIR_OPTION,
+    dir: {
+      ...DIR_OPTION,
+      description:
+        "the devnet's state folder, cleared at start (refused if it holds other files, or a devnet that still runs)",
+    },
     demo: {
       type: "boolean",
       description: "send requests with the OpenAI SDK, follow them to finality, summarize, stop",

@@ -6,7 +6,7 @@
  * each worker's registration verdict over its dev-TEE evidence digest).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -229,12 +229,61 @@ export function judgeFits(model: string): void {
     );
 }
 
+/** The file that marks a folder as a devnet's own: `devnet up` clears no other. */
+const DEVNET_MARK = ".verinfer-devnet";
+
+/** Whether process `pid` runs (signal 0 checks without signalling). */
+export const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Clears `dir` for a new devnet, refusing (CONFIG_INVALID) a folder that holds anything but an earlier
+ * devnet (a mistyped --dir is never wiped) and one whose devnet still runs (its stores and keys are in
+ * use); then marks it as a devnet's.
+ */
+export function claimDevnetDir(dir: string): void {
+  if (existsSync(dir)) {
+    const entries = readdirSync(dir);
+    const state = join(dir, "state.json");
+    const ours = entries.includes(DEVNET_MARK) || existsSync(state);
+    if (entries.length > 0 && !ours)
+      throw new VerinferError(
+        "CONFIG_INVALID",
+        `${dir} holds files and is no devnet's folder: devnet up clears its folder, so give it a new or empty one (--dir)`,
+      );
+    if (existsSync(state)) {
+      let s: Partial<DevnetState> = {};
+      try {
+        s = JSON.parse(readFileSync(state, "utf8")) as DevnetState;
+      } catch {
+        // A torn state file: the devnet that wrote it is gone.
+      }
+      const running = [s.pid, s.anvilPid, ...(s.processes ?? []).map((p) => p.pid)].filter(
+        (pid): pid is number => typeof pid === "number" && pid !== process.pid && processAlive(pid),
+      );
+      if (running.length > 0)
+        throw new VerinferError(
+          "CONFIG_INVALID",
+          `a devnet is running in ${dir} (pids ${running.join(", ")}): stop it first with 'verinfer devnet down --dir ${dir}', or give another --dir`,
+        );
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  writeFileSync(join(dir, DEVNET_MARK), "a verinfer devnet's folder: devnet up clears it\n");
+}
+
 /** Starts a devnet; on any failure everything started so far is stopped. */
 export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   const progress = o.onProgress ?? (() => {});
   const dir = resolve(o.dir);
-  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "logs"), { recursive: true });
+  claimDevnetDir(dir);
   let model = o.model ? await localModel(o.model, join(dir, "model")) : undefined;
   if (!model) {
     model = join(dir, "model", "tiny.bin");
