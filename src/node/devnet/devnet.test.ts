@@ -25,9 +25,17 @@ describe("a devnet's folder", () => {
     writeFileSync(join(fresh, "logs", "gateway.log"), "old");
     claimDevnetDir(fresh);
     expect(existsSync(join(fresh, "logs", "gateway.log"))).toBe(false);
-    // One whose devnet still runs (a live pid in its state) is refused with the command that stops it.
-    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    // One whose devnet still runs (a live pid in its state) is refused with the command that stops it;
+    // a pid since taken by another program does not count.
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)", "verinfer-devnet-stand-in"]);
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
     try {
+      writeFileSync(
+        join(fresh, "state.json"),
+        JSON.stringify({ kind: "verinfer.devnet", pid: other.pid, anvilPid: other.pid, processes: [] }),
+      );
+      claimDevnetDir(fresh);
+      expect(existsSync(join(fresh, "state.json"))).toBe(false);
       writeFileSync(
         join(fresh, "state.json"),
         JSON.stringify({ kind: "verinfer.devnet", pid: child.pid, anvilPid: child.pid, processes: [] }),
@@ -41,6 +49,7 @@ describe("a devnet's folder", () => {
       expect(readFileSync(join(fresh, "logs", "gateway.log"), "utf8")).toBe("in use");
     } finally {
       child.kill("SIGKILL");
+      other.kill("SIGKILL");
     }
   });
 });

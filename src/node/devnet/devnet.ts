@@ -232,13 +232,21 @@ export function judgeFits(model: string): void {
 /** The file that marks a folder as a devnet's own: `devnet up` clears no other. */
 const DEVNET_MARK = ".verinfer-devnet";
 
-/** Whether process `pid` runs (signal 0 checks without signalling). */
+/**
+ * Whether process `pid` runs and is one a devnet starts (node running verinfer, or anvil): a pid in an
+ * old state file may since belong to something else, which `down` must not signal. Where /proc cannot
+ * tell, a running process counts.
+ */
 export const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return /verinfer|anvil/.test(readFileSync(`/proc/${pid}/cmdline`, "latin1"));
+  } catch {
+    return true;
   }
 };
 
