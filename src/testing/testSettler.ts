@@ -42,12 +42,17 @@ export interface EpochInputsView {
  */
 export function testSettler(
   deployment: DeploymentFile,
-  o: { readonly settler?: ChainClients; readonly round?: PoqRoundParams } = {},
+  o: {
+    readonly settler?: ChainClients;
+    readonly round?: PoqRoundParams;
+    /** Its store's folder (a new one by default): another settler's, to restart it. */
+    readonly dataDir?: string;
+  } = {},
 ): TestSettler {
   const settler = o.settler;
   const chain = settler ?? clientsFor(deployment.rpcUrl, deployment.chainId, generatePrivateKey());
   const node = createSettler({
-    dataDir: mkdtempSync(join(tmpdir(), "verinfer-settler-")),
+    dataDir: o.dataDir ?? mkdtempSync(join(tmpdir(), "verinfer-settler-")),
     chain,
     deployment,
     poea: DEVNET_OTR_PARAMS.poea,

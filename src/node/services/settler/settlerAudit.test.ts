@@ -5,6 +5,10 @@
  * epochs an honest settler posted agree, though the auditor recomputes them after registrations and
  * stakes have changed.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { bytesToHex, type Hex } from "viem";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { advanceTime, becomeSettler, send, stakeParticipant } from "../../../chain/clients.ts";
@@ -173,6 +177,29 @@ describe("settler audit", () => {
       expect((await cut.node.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
     } finally {
       await cut.node.close();
+    }
+  }, 120_000);
+
+  it("a settler stopped after burning an epoch's dust, before recording it, finishes the epoch on restart", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "verinfer-settler-restart-"));
+    const first = testSettler(deploymentOf(dev), { settler: dev.owner, dataDir });
+    const { epoch } = await postBatch(2);
+    await passRevealOf(epoch);
+    await first.stepUntil((s) => s.get(epoch) === "posted");
+    await advanceTime(dev.owner, Number(BigInt(DEVNET_OTR_PARAMS.rollup.challengeWindowMs / 1000) + 1n));
+    await first.stepUntil((s) => s.get(epoch) === "claimed");
+    await first.node.close();
+    // The crash: the chain has every claim and the burn; the store still says "posted".
+    const db = new Database(join(dataDir, "settler.sqlite"));
+    db.prepare("UPDATE epochs SET status = 'posted' WHERE epoch = ?").run(epoch);
+    db.close();
+    const again = testSettler(deploymentOf(dev), { settler: dev.owner, dataDir });
+    try {
+      await again.node.step();
+      expect((await again.statuses()).get(epoch)).toBe("claimed");
+      expect((await again.node.app.inject({ method: "GET", url: "/ready" })).json()).toEqual({ ready: true });
+    } finally {
+      await again.node.close();
     }
   }, 120_000);
 

@@ -410,9 +410,12 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       epoch: number;
       entries: string;
     }[]) {
-      const onChain = await read<{ postedAt: bigint }>(epochs as Hex, epochsAbi, "epoch", [
-        BigInt(row.epoch),
-      ]);
+      const onChain = await read<{ postedAt: bigint; dustBurned: boolean }>(
+        epochs as Hex,
+        epochsAbi,
+        "epoch",
+        [BigInt(row.epoch)],
+      );
       if (Number(onChain.postedAt) + window >= now) continue;
       const entries = (JSON.parse(row.entries) as Record<string, string | number>[]).map(entryOf);
       const tree = rewardTree(entries);
@@ -432,11 +435,13 @@ export function createSettler(o: SettlerOptions): SettlerNode {
             }
           : { x: entries[i] as RewardEntry, proof: proof(i) };
       });
-      await send(o.chain, epochs as Hex, epochsAbi, "burnDust", [
-        BigInt(row.epoch),
-        lasts.map((l) => l.x),
-        lasts.map((l) => l.proof),
-      ]);
+      // Burned already when a settler stopped between the burn and recording it: done on restart.
+      if (!onChain.dustBurned)
+        await send(o.chain, epochs as Hex, epochsAbi, "burnDust", [
+          BigInt(row.epoch),
+          lasts.map((l) => l.x),
+          lasts.map((l) => l.proof),
+        ]);
       db.prepare("UPDATE epochs SET status = 'claimed' WHERE epoch = ?").run(row.epoch);
       settled.inc({ outcome: "claimed" });
       o.logger.info({ epoch: row.epoch, entries: entries.length }, "epoch claimed and its dust burned");
