@@ -6,7 +6,7 @@
  * worker that cannot prove its obligation is reported by the fisherman once the deadline has passed
  * (`slashMissing`) and slashed on chain, the fisherman paid its reporter's share.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
@@ -15,7 +15,13 @@ import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { spotChecksAbi } from "../../src/chain/generated/contracts.ts";
 import { revertReason } from "../../src/chain/revert.ts";
-import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import {
+  type Devnet,
+  type DevnetProcess,
+  spawnRole,
+  startDevnet,
+  stopProcess,
+} from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
 import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
 
@@ -34,7 +40,11 @@ beforeAll(async () => {
   });
 }, 180_000);
 
-afterAll(() => devnet?.stop());
+let restarted: DevnetProcess | null = null;
+afterAll(async () => {
+  if (restarted) await stopProcess(restarted.child);
+  await devnet?.stop();
+});
 
 describe("devnet spot-checks at ρ = 100%", () => {
   it("opens an obligation for every posted receipt and each worker proves it on chain", async () => {
@@ -203,4 +213,78 @@ describe("devnet spot-checks at ρ = 100%", () => {
       if (resumedAt === 0) fisherman.child.kill("SIGCONT");
     }
   }, 120_000);
+  it("a worker restarted after proving serves valid receipts and proves its new obligations, not the proven ones again", async () => {
+    const w = devnet.workers.find((x) => x.adversary === "none") as Devnet["workers"][number];
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const provenBefore = new Set(
+      (
+        (await chain.getContractEvents({
+          address: devnet.deployment.spotChecks as Hex,
+          abi: spotChecksAbi,
+          eventName: "ObligationProven",
+          fromBlock: 0n,
+        } as never)) as unknown as { args: { batch: bigint; position: number } }[]
+      ).map((e) => `${e.args.batch}:${e.args.position}`),
+    );
+    expect(provenBefore.size).toBeGreaterThan(0);
+    const exited = new Promise((r) => w.child.once("exit", r));
+    w.child.kill("SIGKILL");
+    await exited;
+    // The same worker (its store, keys and port: the gateway knows it by URL), started again.
+    const config = JSON.parse(readFileSync(w.config, "utf8")) as { worker: Record<string, unknown> };
+    config.worker.port = Number(new URL(w.url).port);
+    const file = join(devnet.dir, "worker-restarted.json");
+    writeFileSync(file, JSON.stringify(config));
+    restarted = await spawnRole("worker", file, join(devnet.dir, "logs", "worker-restarted.log"));
+    // The gateway routes to it again once its health check (every 2 s) has seen it down and back up.
+    const healthy = async () =>
+      (
+        (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+          workers: { url: string; healthy: boolean }[];
+        }
+      ).workers.find((x) => x.url === w.url)?.healthy === true;
+    for (let i = 0; i < 20 && (await healthy()); i++) await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 120 && !(await healthy()); i++) await new Promise((r) => setTimeout(r, 250));
+    let mine: AnswerReceipt | null = null;
+    for (let i = 0; mine === null; i++) {
+      expect(i).toBeLessThan(60);
+      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `after ${i}` }], max_tokens: 4 }),
+      });
+      const a = ((await response.json()) as { verinfer?: AnswerReceipt }).verinfer;
+      if (a && (a.receipt as { worker: string }).worker === w.address) mine = a;
+    }
+    const status = async () => {
+      const r = (await (
+        await fetch(`${devnet.gatewayUrl}/v1/receipts/${mine?.requestId}`)
+      ).json()) as AnswerReceipt;
+      if (r.batch === null || r.batch === undefined) return 0;
+      const o = (await chain.readContract({
+        address: devnet.deployment.spotChecks as Hex,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [BigInt(r.batch), r.position],
+      } as never)) as { status: number };
+      return Number(o.status);
+    };
+    for (let i = 0; i < 180 && (await status()) !== 2; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await status()).toBe(2); // Proven
+    // It proved obligations still open only (it records a proof a poll after the event), none proven
+    // before its restart, and no pass of it failed on those.
+    const recorded = async () =>
+      (
+        (await (await fetch(`${restarted?.url}/health`)).json()) as {
+          spotChecks: { batch: number; position: number }[];
+        }
+      ).spotChecks.map((x) => `${x.batch}:${x.position}`);
+    for (let i = 0; i < 40 && (await recorded()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
+    expect((await recorded()).length).toBeGreaterThan(0);
+    expect((await recorded()).filter((x) => provenBefore.has(x))).toEqual([]);
+    expect(readFileSync(join(devnet.dir, "logs", "worker-restarted.log"), "utf8")).not.toMatch(
+      /spot-check pass failed/,
+    );
+  }, 300_000);
 });

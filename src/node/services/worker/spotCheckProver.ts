@@ -27,6 +27,9 @@ type OpenedLog = ContractLog<{
   subject: unknown;
 }>;
 
+/** SpotChecks.Status.Open. */
+const OPEN = 1;
+
 export class SpotCheckProver {
   private readonly opened: EventCursor;
   private readonly pass: Pass;
@@ -63,6 +66,24 @@ export class SpotCheckProver {
 
   private async meet(log: OpenedLog): Promise<void> {
     const { batch, position, selector, subject } = log.args;
+    // After a restart the cursor reads every obligation again: one no longer open (proven, or
+    // slashed) or past its deadline is done with. Proving it again would revert and fail every pass,
+    // and the obligations after it would go unproven.
+    const o = (await this.chain.public.readContract({
+      address: this.spotChecks,
+      abi: spotChecksAbi,
+      functionName: "obligation",
+      args: [batch, position],
+    })) as { status: number; deadline: number };
+    if (o.status !== OPEN) return;
+    const now = (await this.chain.public.getBlock()).timestamp;
+    if (now >= BigInt(o.deadline)) {
+      this.logger.error(
+        { batch: String(batch), position },
+        "spot-check obligation missed: its deadline passed",
+      );
+      return;
+    }
     const call = await callOf(this.chain, spotChecksAbi, log.transactionHash);
     const r = call.args[2] as { requestId: Hex; outputTokens: number };
     const served = this.store.byRequestId(r.requestId);

@@ -157,12 +157,17 @@ describe("worker receipts", () => {
     expect(other.json().error.code).toBe("WORKER_REQUEST_REPLAYED");
   }, 60_000);
 
-  it("restarted on its store, keeps what it served: same answer, its trace context, sequences going on", async () => {
+  it("restarted on its store, keeps its evidence and what it served: same answer, its trace context, sequences going on", async () => {
     const first = await build("restarting", "none");
+    const identity = async (w: WorkerNode) =>
+      (await w.app.inject({ method: "GET", url: "/v1/identity" })).json();
+    const registered = await identity(first);
     const before = finalLine((await infer(first, request(40))).payload);
     await first.close();
     const again = await build("restarting", "none");
     try {
+      // The same key and the same evidence: the registry's attestation digest still names it.
+      expect(await identity(again)).toEqual(registered);
       // The request served before the restart: the same signed receipt, never a second generation.
       expect(finalLine((await infer(again, request(40))).payload).receipt).toEqual(before.receipt);
       const other = await infer(again, request(40, "something else"));

@@ -138,13 +138,23 @@ export interface WorkerNode {
   close(): Promise<void>;
 }
 
-/** The dev-TEE evidence bound to the enclave key (DESIGN.md "Attestation evidence"): its digest. */
+/**
+ * The dev-TEE evidence bound to the enclave key (DESIGN.md "Attestation evidence"): its digest. A
+ * restarted worker keeps the evidence it has for this key and network: the registry holds its digest
+ * and every receipt names it, and new evidence (a new report) would make each one a mismatch.
+ */
 function devAttestation(
   dir: string,
   keysDir: string | undefined,
   publicKey: Uint8Array,
   challenge: Uint8Array,
 ): Hex {
+  if (existsSync(join(dir, "bundle.json")))
+    try {
+      return collectedAttestation(dir, publicKey, challenge);
+    } catch {
+      // Made for another key or network, or unreadable: written anew below.
+    }
   writeDevEvidence(dir, {
     binding: { enclavePublicKey: publicKey, challenge },
     mode: 0,
