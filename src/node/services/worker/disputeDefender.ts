@@ -70,6 +70,14 @@ export class DisputeDefender {
         if (call.functionName !== "challenge") return;
         const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
         if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
+        // After a restart the cursor reads every game again: a resolved one needs no trace regenerated.
+        const state = (await this.chain.public.readContract({
+          address: this.game,
+          abi: disputeGameAbi,
+          functionName: "game",
+          args: [log.args.game],
+        })) as { resolved: boolean };
+        if (state.resolved) return;
         const served = this.store.byRequestId(r.requestId);
         if (!served) {
           this.logger.error(
