@@ -18,13 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { rewardTree } from "../../src/chain/epochs.ts";
 import { epochsAbi, scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
-import {
-  type Devnet,
-  type DevnetProcess,
-  spawnRole,
-  startDevnet,
-  stopProcess,
-} from "../../src/node/devnet/devnet.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches, followEpochs } from "../../src/node/devnet/epochReport.ts";
 import { readKeyFile, writeKeyFile } from "../../src/node/keys.ts";
 import { signRoleMessage } from "../../src/node/roleAuth.ts";
@@ -39,6 +33,7 @@ import { FORCED_BASE } from "../../src/protocol/rollup/rollupState.ts";
 import { jsonText } from "../../src/report/json.ts";
 import { formatVrf } from "../../src/report/tokens.ts";
 import { hasChromium, launchChromium } from "../../src/testing/chromium.ts";
+import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 import { testSettler } from "../../src/testing/testSettler.ts";
 
 const run = promisify(execFile);
@@ -47,17 +42,9 @@ const BIN = new URL("../../bin/verinfer.mjs", import.meta.url).pathname;
 let devnet: Devnet;
 const restarted: DevnetProcess[] = [];
 
-/** kill -9 a role's process and start it again from its config, on the same port (the gateway asks the settler). */
-async function restart(p: DevnetProcess, logName: string): Promise<void> {
-  const exited = new Promise((r) => p.child.once("exit", r));
-  p.child.kill("SIGKILL");
-  await exited;
-  const config = JSON.parse(readFileSync(p.config, "utf8")) as Record<string, Record<string, unknown>>;
-  const options = config[p.role] as Record<string, unknown>;
-  options.port = Number(new URL(p.url).port);
-  const file = join(devnet.dir, `${logName}.json`);
-  writeFileSync(file, JSON.stringify(config));
-  restarted.push(await spawnRole(p.role, file, join(devnet.dir, "logs", `${logName}.log`)));
+/** kill -9 a role's process and start it again on its store and port. */
+async function restart(p: DevnetProcess, name: string): Promise<void> {
+  restarted.push(await killAndRestart(p, devnet.dir, name));
 }
 
 beforeAll(async () => {

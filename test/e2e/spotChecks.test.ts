@@ -6,7 +6,7 @@
  * worker that cannot prove its obligation is reported by the fisherman once the deadline has passed
  * (`slashMissing`) and slashed on chain, the fisherman paid its reporter's share.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
@@ -15,15 +15,10 @@ import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { spotChecksAbi } from "../../src/chain/generated/contracts.ts";
 import { revertReason } from "../../src/chain/revert.ts";
-import {
-  type Devnet,
-  type DevnetProcess,
-  spawnRole,
-  startDevnet,
-  stopProcess,
-} from "../../src/node/devnet/devnet.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
 import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
+import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 
 let devnet: Devnet;
 
@@ -227,15 +222,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
       ).map((e) => `${e.args.batch}:${e.args.position}`),
     );
     expect(provenBefore.size).toBeGreaterThan(0);
-    const exited = new Promise((r) => w.child.once("exit", r));
-    w.child.kill("SIGKILL");
-    await exited;
-    // The same worker (its store, keys and port: the gateway knows it by URL), started again.
-    const config = JSON.parse(readFileSync(w.config, "utf8")) as { worker: Record<string, unknown> };
-    config.worker.port = Number(new URL(w.url).port);
-    const file = join(devnet.dir, "worker-restarted.json");
-    writeFileSync(file, JSON.stringify(config));
-    restarted = await spawnRole("worker", file, join(devnet.dir, "logs", "worker-restarted.log"));
+    restarted = await killAndRestart(w, devnet.dir, "worker-restarted");
     // The gateway routes to it again once its health check (every 2 s) has seen it down and back up.
     const healthy = async () =>
       (

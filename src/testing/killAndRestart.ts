@@ -1,0 +1,20 @@
+/**
+ * A crash and a restart of one devnet role, for the e2e tests: `kill -9`, then the same role started
+ * again from its config (so its store, keys and the chain), on the same port — other roles know it by
+ * URL (the gateway its workers and settler).
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type DevnetProcess, spawnRole } from "../node/devnet/devnet.ts";
+
+/** Kills `p` and starts it again; its config and log are `<dir>/<name>.json` and `<dir>/logs/<name>.log`. */
+export async function killAndRestart(p: DevnetProcess, dir: string, name: string): Promise<DevnetProcess> {
+  const exited = new Promise((r) => p.child.once("exit", r));
+  p.child.kill("SIGKILL");
+  await exited;
+  const config = JSON.parse(readFileSync(p.config, "utf8")) as Record<string, Record<string, unknown>>;
+  (config[p.role] as Record<string, unknown>).port = Number(new URL(p.url).port);
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  return spawnRole(p.role, file, join(dir, "logs", `${name}.log`));
+}
