@@ -49,8 +49,12 @@ export interface DeployedValues {
     readonly scoreCommitMs: number;
     readonly scoreRevealMs: number;
   };
-  /** Epochs' pools; the fishermen's is the rest. */
-  readonly rewards?: { readonly workerShareBps: number; readonly evaluatorShareBps: number };
+  /** Epochs' pools; the fishermen's is the rest (floor), as the contract derives it. */
+  readonly rewards?: {
+    readonly workerShareBps: number;
+    readonly evaluatorShareBps: number;
+    readonly fishermanShareBps: number;
+  };
 }
 
 /** Reads what `d`'s contracts fix. */
@@ -69,33 +73,34 @@ export async function readDeployedValues(
     read(d.rollup, rollupAbi, ["challengeWindow"]),
     read(d.registry, registryAbi, ["unbondingDelay"]),
   ]);
-  const game = d.disputeGame;
-  const g = game
-    ? await read(game, disputeGameAbi, [
-        "arityLog2",
-        "maxClock",
-        "extension",
-        "oneStepExtension",
-        "workerSlash",
-        "challengerShareBps",
-        "attackNodeBond",
-        "attackLeafBond",
-        "dissectBond",
-      ])
-    : undefined;
-  const s = d.spotChecks
-    ? await read(d.spotChecks, spotChecksAbi, [
-        "rhoPpm",
-        "seedDelayBlocks",
-        "proofDeadline",
-        "bindingWindow",
-        "missingProofSlash",
-      ])
-    : undefined;
-  const k = d.scoreCommits
-    ? await read(d.scoreCommits, scoreCommitsAbi, ["epochSeconds", "commitSeconds", "revealSeconds"])
-    : undefined;
-  const e = d.epochs ? await read(d.epochs, epochsAbi, ["workerShareBps", "evaluatorShareBps"]) : undefined;
+  const [g, s, k, e] = await Promise.all([
+    d.disputeGame
+      ? read(d.disputeGame, disputeGameAbi, [
+          "arityLog2",
+          "maxClock",
+          "extension",
+          "oneStepExtension",
+          "workerSlash",
+          "challengerShareBps",
+          "attackNodeBond",
+          "attackLeafBond",
+          "dissectBond",
+        ])
+      : undefined,
+    d.spotChecks
+      ? read(d.spotChecks, spotChecksAbi, [
+          "rhoPpm",
+          "seedDelayBlocks",
+          "proofDeadline",
+          "bindingWindow",
+          "missingProofSlash",
+        ])
+      : undefined,
+    d.scoreCommits
+      ? read(d.scoreCommits, scoreCommitsAbi, ["epochSeconds", "commitSeconds", "revealSeconds"])
+      : undefined,
+    d.epochs ? read(d.epochs, epochsAbi, ["workerShareBps", "evaluatorShareBps"]) : undefined,
+  ]);
   return {
     challengeWindowMs: ms(challengeWindow),
     unbondingMs: ms(unbondingDelay),
@@ -126,7 +131,15 @@ export async function readDeployedValues(
         }
       : {}),
     ...(k ? { scores: { epochMs: ms(k[0]), scoreCommitMs: ms(k[1]), scoreRevealMs: ms(k[2]) } } : {}),
-    ...(e ? { rewards: { workerShareBps: Number(e[0]), evaluatorShareBps: Number(e[1]) } } : {}),
+    ...(e
+      ? {
+          rewards: {
+            workerShareBps: Number(e[0]),
+            evaluatorShareBps: Number(e[1]),
+            fishermanShareBps: 10_000 - Number(e[0]) - Number(e[1]),
+          },
+        }
+      : {}),
   };
 }
 
@@ -151,14 +164,11 @@ export function withDeployedValues(preset: OtrParams, v: DeployedValues, presetN
           .join("; ")}. Choose the preset the contracts were deployed with`,
       );
   }
-  const shares = v.rewards
-    ? { ...v.rewards, fishermanShareBps: 10_000 - v.rewards.workerShareBps - v.rewards.evaluatorShareBps }
-    : {};
   return {
     rollup: { ...p.rollup, challengeWindowMs: v.challengeWindowMs },
     dispute,
     spotcheck: { ...p.spotcheck, ...v.spotcheck },
-    poea: { ...p.poea, unbondingMs: v.unbondingMs, ...v.scores, ...shares },
+    poea: { ...p.poea, unbondingMs: v.unbondingMs, ...v.scores, ...v.rewards },
   };
 }
 

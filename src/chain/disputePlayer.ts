@@ -48,7 +48,8 @@ export async function playTurn(
   const now = Number((await c.public.getBlock()).timestamp) * 1000;
   const sent: DisputeAction["type"][] = [];
   const failed: string[] = [];
-  let lostRace = false;
+  // The game as the chain has it, once this turn resolved it or lost the race to resolve it.
+  let after: { rootCountered: boolean; resolved: boolean } | null = null;
   for (const action of solve(state, view, now)) {
     try {
       if (action.type === "resolve") {
@@ -59,13 +60,16 @@ export async function playTurn(
       sent.push(action.type);
     } catch (e) {
       // Either party may resolve: losing that race to the other is no refusal.
-      if (action.type === "resolve" && (await onChain()).resolved) {
-        lostRace = true;
-        continue;
+      if (action.type === "resolve") {
+        const game = await onChain();
+        if (game.resolved) {
+          after = game;
+          continue;
+        }
       }
       failed.push(`${action.type}: ${(e as Error).message.split("\n")[0]}`);
     }
   }
-  const after = sent.includes("resolve") || lostRace ? await onChain() : null;
+  if (sent.includes("resolve")) after = await onChain();
   return { sent, failed, resolved: after?.resolved ?? false, rootCountered: after?.rootCountered ?? null };
 }

@@ -23,8 +23,6 @@ afterAll(async () => {
   if (up && up.exitCode === null) await cli("devnet", "down", "--dir", dir);
 });
 
-const alive = processAlive;
-
 describe("verinfer devnet up / status / down", () => {
   it("up runs a network until down stops all of it; status shows every role ready", async () => {
     let output = "";
@@ -96,8 +94,8 @@ describe("verinfer devnet up / status / down", () => {
     const answered = await Promise.all(requests);
     expect(answered.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     // It exits within seconds: idle keep-alive sockets (this test's, the live view's) do not hold it.
-    for (let i = 0; i < 40 && alive(gateway.pid); i++) await new Promise((r) => setTimeout(r, 250));
-    expect(alive(gateway.pid)).toBe(false);
+    for (let i = 0; i < 40 && processAlive(gateway.pid); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(processAlive(gateway.pid)).toBe(false);
     const d = readDeployment(status.deployment);
     const posted = (await publicClientFor(d.rpcUrl, d.chainId).readContract({
       address: d.rollup,
@@ -111,7 +109,7 @@ describe("verinfer devnet up / status / down", () => {
     const down = await cli("devnet", "down", "--dir", dir);
     expect(down.code).toBe(0);
     expect(await exited).toBe(0);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(processAlive)).toEqual([]);
     // Status now says nothing runs, with a non-zero exit.
     expect((await cli("devnet", "status", "--dir", dir)).code).toBe(1);
   }, 300_000);

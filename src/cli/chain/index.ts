@@ -225,7 +225,7 @@ function parametersTable(v: DeployedValues): string {
   if (v.rewards)
     rows.push([
       "reward pools: workers, evaluators, fishermen",
-      `${pct(v.rewards.workerShareBps)}, ${pct(v.rewards.evaluatorShareBps)}, ${pct(10_000 - v.rewards.workerShareBps - v.rewards.evaluatorShareBps)}`,
+      `${pct(v.rewards.workerShareBps)}, ${pct(v.rewards.evaluatorShareBps)}, ${pct(v.rewards.fishermanShareBps)}`,
     ]);
   return renderTable(["parameter", "value"], rows, { title: "parameters the contracts fix" });
 }

@@ -30,8 +30,6 @@ function readState(dir: string): DevnetState {
   return JSON.parse(readFileSync(path, "utf8")) as DevnetState;
 }
 
-const alive = processAlive;
-
 interface NetworkView {
   workers: {
     url: string;
@@ -614,7 +612,7 @@ const statusCommand: CommandSpec = {
   examples: ["verinfer devnet status", "verinfer devnet status --json"],
   async run(ctx) {
     const state = readState(ctx.string("dir") as string);
-    if (!alive(state.pid)) {
+    if (!processAlive(state.pid)) {
       ctx.info(`the devnet (pid ${state.pid}) is not running`);
       return 1;
     }
@@ -636,10 +634,10 @@ const downCommand: CommandSpec = {
   examples: ["verinfer devnet down"],
   async run(ctx) {
     const state = readState(ctx.string("dir") as string);
-    const pids = [state.pid, ...state.processes.map((p) => p.pid), state.anvilPid].filter(alive);
+    const pids = [state.pid, ...state.processes.map((p) => p.pid), state.anvilPid].filter(processAlive);
     for (const pid of pids) process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 200));
-    for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 50 && pids.some(processAlive); i++) await new Promise((r) => setTimeout(r, 200));
+    for (const pid of pids.filter(processAlive)) process.kill(pid, "SIGKILL");
     ctx.output({ stopped: pids }, () =>
       pids.length ? `stopped ${pids.length} processes` : "nothing was running",
     );
