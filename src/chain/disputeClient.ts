@@ -141,6 +141,22 @@ export async function resolveOnChain(
 }
 
 /**
+ * Withdraws the bonds the game has credited this account: resolving pays nobody, it credits each
+ * winner's bonds (its own back, and the loser's), which stay in the contract until withdrawn. A node
+ * that never withdrew would run dry of the ETH its next bonds need. Returns what it withdrew (0n: none).
+ */
+export async function withdrawCredits(c: ChainClients, game: Hex): Promise<bigint> {
+  const credited = (await c.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "credits",
+    args: [c.wallet.account.address],
+  } as never)) as bigint;
+  if (credited > 0n) await send(c, game, disputeGameAbi, "withdraw", []);
+  return credited;
+}
+
+/**
  * The longest trace (positions) whose every one-step fits a block, for a model of width `dim` and
  * context `seqLen`: attention costs ≈ 267k gas per earlier position at dim 288 (docs/contracts.md,
  * measured) and grows with the width, so 107 positions at dim 288 bound narrower models too.

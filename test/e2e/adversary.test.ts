@@ -190,10 +190,16 @@ describe("devnet adversaries", () => {
       const left = had - spot;
       expect(had - (await stakeOf(c.address)), c.adversary).toBe(spot + (owed < left ? owed : left));
     }
-    expect((await read(game, disputeGameAbi, "credits", [fisherman])) as bigint).toBeGreaterThan(0n);
+    // The bonds the games credited the fisherman (its own back, and the cheats') are withdrawn, not
+    // left in the contract: the fisherman's next bonds need that ETH.
+    const credited = async () => (await read(game, disputeGameAbi, "credits", [fisherman])) as bigint;
+    for (let i = 0; i < 40 && (await credited()) > 0n; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(await credited()).toBe(0n);
     const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
+      bondsWithdrawnWei: string;
     };
+    expect(BigInt(disputes.bondsWithdrawnWei)).toBeGreaterThan(0n);
     const cheatReceipts = answers.filter(forged).length;
     expect(disputes.games.map((g) => g.status)).toEqual(Array(cheatReceipts).fill("won"));
   }, 400_000);
@@ -287,14 +293,19 @@ describe("devnet adversaries", () => {
         (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
       )[5],
     ).toBe(stakeBefore);
-    expect((await read(game, disputeGameAbi, "credits", [honest.operator])) as bigint).toBeGreaterThan(0n);
     expect((await read(game, disputeGameAbi, "credits", [liar.wallet.account.address])) as bigint).toBe(0n);
-    // The worker sees the outcome too (it polls the chain once a second).
-    let seen: { gameId: string; rootCountered: boolean }[] = [];
-    for (let i = 0; i < 30 && seen.length === 0; i++) {
+    // The worker sees the outcome too (it polls the chain once a second), and withdraws the bonds the
+    // game credited its operator: its own back and the liar's.
+    let health = {
+      disputes: [] as { gameId: string; rootCountered: boolean }[],
+      disputeBondsWithdrawnWei: "0",
+    };
+    for (let i = 0; i < 30 && BigInt(health.disputeBondsWithdrawnWei) === 0n; i++) {
       await new Promise((res) => setTimeout(res, 500));
-      seen = ((await (await fetch(`${honest.url}/health`)).json()) as { disputes: typeof seen }).disputes;
+      health = (await (await fetch(`${honest.url}/health`)).json()) as typeof health;
     }
-    expect(seen).toContainEqual({ gameId: String(gameId), rootCountered: false });
+    expect(health.disputes).toContainEqual({ gameId: String(gameId), rootCountered: false });
+    expect(BigInt(health.disputeBondsWithdrawnWei)).toBeGreaterThan(0n);
+    expect((await read(game, disputeGameAbi, "credits", [honest.operator])) as bigint).toBe(0n);
   }, 300_000);
 });

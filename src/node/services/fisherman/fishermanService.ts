@@ -33,6 +33,7 @@ import {
   type VerifiableGeneration,
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { DisputeBonds } from "../../disputeBonds.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
@@ -95,6 +96,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     "obligations reported unproven after their deadline",
   );
   const games = new Map<bigint, OpenGame>();
+  const bonds = new DisputeBonds(o.chain, game, o.logger);
 
   const sampled = (digest: Hex) =>
     o.sampleRate >= 1 ||
@@ -372,9 +374,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         const outcome = turn.rootCountered ? "won" : "lost";
         db.prepare("UPDATE games SET status = ? WHERE game = ?").run(outcome, Number(g.gameId));
         disputes.inc({ outcome });
+        bonds.resolved();
         o.logger.info({ game: String(g.gameId), outcome }, "dispute resolved");
       }
     }
+    await bonds.collect();
   }
 
   /**
@@ -449,6 +453,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   app.get("/v1/disputes", async () => ({
     checked: db.prepare("SELECT verdict, COUNT(*) AS n FROM checked GROUP BY verdict").all(),
     games: db.prepare("SELECT game, batch, position, status FROM games ORDER BY game").all(),
+    bondsWithdrawnWei: String(bonds.withdrawn),
     obligations: db
       .prepare("SELECT batch, position, deadline, status FROM obligations ORDER BY batch, position")
       .all(),

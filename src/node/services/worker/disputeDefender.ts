@@ -20,6 +20,7 @@ import {
   type VerifiableGeneration,
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { DisputeBonds } from "../../disputeBonds.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import type { WorkerStore } from "./workerStore.ts";
@@ -37,6 +38,7 @@ export class DisputeDefender {
   private readonly pass: Pass;
   /** Games resolved, by outcome (for /health and tests). */
   readonly outcomes: { gameId: string; rootCountered: boolean }[] = [];
+  readonly bonds: DisputeBonds;
 
   constructor(
     private readonly chain: ChainClients,
@@ -50,9 +52,11 @@ export class DisputeDefender {
     fromBlock: bigint,
   ) {
     this.opened = new EventCursor(fromBlock);
+    this.bonds = new DisputeBonds(chain, game, logger);
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
       await this.discover();
       for (const g of this.games.values()) await this.play(g);
+      await this.bonds.collect();
     });
   }
 
@@ -127,6 +131,7 @@ export class DisputeDefender {
       this.logger.warn({ game: String(g.gameId), err: f }, "a defence move was refused");
     if (turn.resolved) {
       this.games.delete(g.gameId);
+      this.bonds.resolved();
       this.outcomes.push({ gameId: String(g.gameId), rootCountered: turn.rootCountered === true });
       this.logger.info({ game: String(g.gameId), rootCountered: turn.rootCountered }, "dispute resolved");
     }

@@ -411,6 +411,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     running,
     defends: defender !== null,
     disputes: defender?.outcomes ?? [],
+    disputeBondsWithdrawnWei: String(defender?.bonds.withdrawn ?? 0n),
     spotChecks: spotProver?.proven ?? [],
   }));
   app.get("/metrics", async (_request, reply) => {
