@@ -9,6 +9,7 @@ import type { Hex } from "viem";
 import { resolveGame } from "../protocol/dispute/game.ts";
 import { type DisputeAction, type PlayerView, solve } from "../protocol/dispute/solver.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
+import { chainErrorLine } from "./chainErrors.ts";
 import type { ChainClients } from "./deploy.ts";
 import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
 import { mirrorGame } from "./gameMirror.ts";
@@ -67,7 +68,7 @@ export async function playTurn(
           continue;
         }
       }
-      failed.push(`${action.type}: ${(e as Error).message.split("\n")[0]}`);
+      failed.push(`${action.type}: ${chainErrorLine(e)}`);
     }
   }
   if (sent.includes("resolve")) after = await onChain();

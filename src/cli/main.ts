@@ -4,7 +4,7 @@
  * the whole CLI to run one role spent about a second more CPU at start.
  */
 import type { CommandSpec, GroupSpec } from "./framework/command.ts";
-import { runCli } from "./framework/run.ts";
+import { type Io, runCli } from "./framework/run.ts";
 
 /** The top-level commands, in help order, each with how to load it. */
 const COMMANDS: readonly (readonly [string, () => Promise<CommandSpec | GroupSpec>])[] = [
@@ -36,7 +36,10 @@ export async function rootFor(first: string | undefined): Promise<GroupSpec> {
   };
 }
 
-/** Entry point used by bin/verinfer.mjs. */
-export async function main(argv: readonly string[]): Promise<number> {
-  return runCli(await rootFor(argv[0]), argv);
+/** Entry point used by bin/verinfer.mjs (and, with `io`, by tests). */
+export async function main(argv: readonly string[], io?: Io): Promise<number> {
+  // A chain call's failure (viem's error) is coded where the CLI prints it; loaded only on failure.
+  return runCli(await rootFor(argv[0]), argv, io, async (error) =>
+    (await import("../chain/chainErrors.ts")).chainErrorOf(error),
+  );
 }

@@ -2,6 +2,7 @@
  * A node's periodic work (poll the chain, post batches, play games): one pass at a time — a tick that
  * comes while a pass runs is skipped — and a failing pass is logged and simply retried on the next tick.
  */
+import { chainErrorLine } from "../chain/chainErrors.ts";
 import type { Logger } from "./observability.ts";
 
 export class Pass {
@@ -33,7 +34,7 @@ export class Pass {
       await this.work();
       this.lastFailure = null;
     } catch (e) {
-      const err = (e as Error).message.split("\n")[0] as string;
+      const err = chainErrorLine(e);
       this.lastFailure = `the last pass failed: ${err}`;
       this.logger.warn({ err }, this.failureLine);
     } finally {

@@ -251,6 +251,15 @@ export const ERROR_CODES = {
     disposition: "reject",
     meaning: "only a receipt in a sealed or posted batch can be voided",
   },
+  // transactions to the settlement chain
+  CHAIN_FUNDS_INSUFFICIENT: {
+    disposition: "reject",
+    meaning: "an account holds too little of the chain's currency to pay for a transaction",
+  },
+  CHAIN_TX_REFUSED: {
+    disposition: "reject",
+    meaning: "the contracts refused a transaction (a revert with no verdict code of its own)",
+  },
   // node services (gateway, worker) and their keys
   KEY_FILE_INVALID: {
     disposition: "reject",

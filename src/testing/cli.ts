@@ -1,6 +1,5 @@
 /** Runs the `verinfer` CLI in-process for tests, capturing stdout, stderr and the exit code. */
-import { runCli } from "../cli/framework/run.ts";
-import { rootFor } from "../cli/main.ts";
+import { main } from "../cli/main.ts";
 
 /** The outcome of one CLI run. */
 export interface CliRun {
@@ -13,7 +12,7 @@ export interface CliRun {
 export async function cli(...argv: string[]): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(await rootFor(argv[0]), argv, {
+  const code = await main(argv, {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
   });

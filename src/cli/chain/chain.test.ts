@@ -25,7 +25,7 @@ afterAll(async () => {
 describe("verinfer chain", () => {
   it("deploy writes a deployment that status reads", async () => {
     const keyFile = join(dir, "deployer.key");
-    writeFileSync(keyFile, `${chain.keys[0]}\n`);
+    writeKeyFile(keyFile, chain.keys[0] as Hex);
     const out = join(dir, "deployment.json");
     const deployed = await cli(
       "chain",
@@ -71,7 +71,11 @@ describe("verinfer chain", () => {
 
   it("refuses bad keys, bad deployment files and unreachable chains with a coded error", async () => {
     const bad = join(dir, "bad.key");
-    writeFileSync(bad, "not a key");
+    writeFileSync(bad, "not a key", { mode: 0o600 });
+    const open = join(dir, "open.key");
+    writeFileSync(open, `${chain.keys[0]}\n`, { mode: 0o644 });
+    const poor = join(dir, "poor.key");
+    writeKeyFile(poor, `0x${"11".repeat(32)}`);
     const broken = join(dir, "broken.json");
     writeFileSync(
       broken,
@@ -81,8 +85,15 @@ describe("verinfer chain", () => {
       [["chain", "deploy", "--rpc", chain.rpcUrl, "--key-file", join(dir, "none.key")], 1, /FILE_NOT_FOUND/],
       [
         ["chain", "deploy", "--rpc", chain.rpcUrl, "--key-file", bad],
-        2,
-        /CONFIG_INVALID.*32-byte hex private key/,
+        1,
+        /KEY_FILE_INVALID.*32-byte hex private key/,
+      ],
+      [["chain", "deploy", "--rpc", chain.rpcUrl, "--key-file", open], 1, /KEY_FILE_INSECURE.*chmod 600/],
+      // An account without ETH: the CLI names it, not viem's page of text.
+      [
+        ["chain", "deploy", "--rpc", chain.rpcUrl, "--key-file", poor],
+        1,
+        /^verinfer: error \[CHAIN_FUNDS_INSUFFICIENT\] 0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A cannot pay/m,
       ],
       [["chain", "status", "--deployment", join(dir, "none.json")], 1, /FILE_NOT_FOUND.*chain up/],
       [["chain", "status", "--deployment", broken], 2, /CONFIG_INVALID.*owner/],

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -16,6 +16,7 @@ import { type DeployedValues, readDeployedValues } from "../../chain/deployedPar
 import { DEFAULT_DEPLOYMENT_FILE, type DeploymentFile, readDeployment } from "../../chain/deploymentFile.ts";
 import { disputeGameAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
 import { VerinferError } from "../../errors.ts";
+import { readKeyFile } from "../../node/keys.ts";
 import { DEFAULT_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { renderTable } from "../../report/table.ts";
@@ -148,21 +149,10 @@ const deployCommand: CommandSpec = {
   },
   examples: ["verinfer chain deploy --rpc http://127.0.0.1:8545 --key-file deployer.key"],
   async run(ctx) {
-    const keyFile = ctx.string("key-file") as string;
-    let key: string;
-    try {
-      key = readFileSync(keyFile, "utf8").trim();
-    } catch {
-      throw new VerinferError("FILE_NOT_FOUND", `no key file at ${keyFile}`);
-    }
-    if (!/^0x[0-9a-fA-F]{64}$/.test(key))
-      throw new VerinferError(
-        "CONFIG_INVALID",
-        `${keyFile} must hold one 0x-prefixed 32-byte hex private key`,
-      );
+    const key = readKeyFile(ctx.string("key-file") as string);
     const rpcUrl = ctx.string("rpc") as string;
     const chainId = await rpcChainId(rpcUrl);
-    const d = await deployDefaults(clientsFor(rpcUrl, chainId, key as Hex), ctx);
+    const d = await deployDefaults(clientsFor(rpcUrl, chainId, key), ctx);
     const file = writeDeployment(ctx.string("out") as string, rpcUrl, d);
     ctx.output(file, () => `${deploymentTable(file)}\n\ndeployment written to ${ctx.string("out")}`);
     return 0;

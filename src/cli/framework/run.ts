@@ -155,8 +155,16 @@ function makeContext(
   };
 }
 
-/** Runs the CLI on `argv` (without node and script), returning the exit code. */
-export async function runCli(root: GroupSpec, argv: readonly string[], io: Io = PROCESS_IO): Promise<number> {
+/**
+ * Runs the CLI on `argv` (without node and script), returning the exit code. `explain` may turn an
+ * error no command coded (a chain call's, say) into a coded one before it is printed.
+ */
+export async function runCli(
+  root: GroupSpec,
+  argv: readonly string[],
+  io: Io = PROCESS_IO,
+  explain: (error: unknown) => Promise<VerinferError | null> = async () => null,
+): Promise<number> {
   const verbose = argv.includes("--verbose");
   try {
     let node: CommandSpec | GroupSpec = root;
@@ -200,7 +208,8 @@ export async function runCli(root: GroupSpec, argv: readonly string[], io: Io = 
       throw usage(`unexpected argument "${positionals[allowed.length]}" (see --help)`);
     const code = await command.run(makeContext(options, positionals, io));
     return code ?? 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = isVerinferError(thrown) ? thrown : ((await explain(thrown).catch(() => null)) ?? thrown);
     if (isVerinferError(error)) {
       io.stderr(`verinfer: error [${error.code}] ${error.message}\n`);
       if (verbose && error.stack) io.stderr(`${error.stack}\n`);

@@ -13,6 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Hex } from "viem";
+import { chainErrorLine } from "../../../chain/chainErrors.ts";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
@@ -31,7 +32,6 @@ import {
   type ScoreClock,
   scoreClock,
 } from "../../../chain/postedBatches.ts";
-import { revertReason } from "../../../chain/revert.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { ERROR_CODES } from "../../../protocol/errors.ts";
@@ -160,7 +160,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       phases.inc({ phase: fn });
       return true;
     } catch (e) {
-      o.logger.warn({ epoch, err: revertReason(e) ?? (e as Error).message }, `${fn} refused`);
+      o.logger.warn({ epoch, err: chainErrorLine(e) }, `${fn} refused`);
       return false;
     }
   }

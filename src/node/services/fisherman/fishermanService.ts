@@ -1,4 +1,5 @@
 import { type Hex, parseEventLogs } from "viem";
+import { chainErrorLine } from "../../../chain/chainErrors.ts";
 import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
@@ -295,10 +296,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const refused = (e: unknown) => {
       if (!refusedOnChain(e)) throw e;
       disputes.inc({ outcome: "refused" });
-      o.logger.warn(
-        { batch, position, reason: revertReason(e) ?? (e as Error).message.split("\n")[0] },
-        "the challenge was refused on chain",
-      );
+      o.logger.warn({ batch, position, reason: chainErrorLine(e) }, "the challenge was refused on chain");
     };
     const record = (gameId: bigint) => {
       db.prepare(
