@@ -329,21 +329,6 @@ export async function becomeSequencer(c: ChainClients, d: Deployment, bond: bigi
   await send(c, d.rollup, rollupAbi, "depositBond", [bond]);
 }
 
-/**
- * Stakes `amount` of the tokens the clients' account holds for that account in the registry, registering
- * it first as evaluator (2) or fisherman (3) when `role` is given.
- */
-export async function stakeParticipant(
-  c: ChainClients,
-  d: Deployment,
-  amount: bigint,
-  role?: 2 | 3,
-): Promise<void> {
-  if (role !== undefined) await send(c, d.registry, registryAbi, "register", [role]);
-  await send(c, d.token, verinferTokenAbi, "approve", [d.registry, amount]);
-  await send(c, d.registry, registryAbi, "deposit", [c.wallet.account.address, amount]);
-}
-
 /** Bonds the clients' account as the epoch settler of `d.epochs` (tokens minted by the owner). */
 export async function becomeSettler(c: ChainClients, d: Deployment, bond: bigint): Promise<void> {
   if (!d.epochs) throw new Error("the deployment has no epoch rewards contract");

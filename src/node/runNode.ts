@@ -11,10 +11,12 @@ import { generatePrivateKey } from "viem/accounts";
 import { type ChainClients, clientsFor } from "../chain/deploy.ts";
 import { deployedParams } from "../chain/deployedParams.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
+import { stakeState } from "../chain/stake.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS, type OtrParams } from "../protocol/params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
+import { formatVrf } from "../report/tokens.ts";
 import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
 import type {
@@ -206,6 +208,31 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   };
 }
 
+/**
+ * Warns at start when the role's account is not registered in `role` or holds no stake above the role's
+ * minimum: the node runs (it may join later), but what it does then goes unrewarded or unasked.
+ */
+async function warnUnlessStaked(
+  chain: ChainClients,
+  d: DeploymentFile,
+  role: "fisherman" | "evaluator",
+  consequence: string,
+  logger: Logger,
+): Promise<void> {
+  const s = await stakeState(chain.public, d, chain.wallet.account.address);
+  const join = `join with 'verinfer node stake deposit --role ${role}' (docs/deploy.md)`;
+  if (s.role !== role)
+    logger.warn(
+      { account: s.address, registeredAs: s.role },
+      `this account is not a registered ${role}: ${consequence}; ${join}`,
+    );
+  else if (s.active === 0n || s.active < s.minimum)
+    logger.warn(
+      { account: s.address, stake: formatVrf(s.active), minimum: formatVrf(s.minimum) },
+      `this ${role}'s stake is below what counts: ${consequence}; add with 'verinfer node stake deposit'`,
+    );
+}
+
 /** Starts a fisherman. */
 export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   if (isGguf(c.model))
@@ -223,6 +250,13 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
   const key = readKeyFile(c.keyFile);
   const { createFisherman } = await import("./services/fisherman/fishermanService.ts");
   const chain = chainClients(c, deployment, key, logger);
+  await warnUnlessStaked(
+    chain,
+    deployment,
+    "fisherman",
+    "it earns no share of the fishermen's epoch rewards (shared by stake), and the gateway refuses it the copies of requests a withholding worker will not give out",
+    logger,
+  );
   const fisherman = createFisherman({
     dataDir: c.dataDir,
     chain,
@@ -257,6 +291,13 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const key = readKeyFile(c.keyFile);
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
+  await warnUnlessStaked(
+    chain,
+    deployment,
+    "evaluator",
+    "the protocol samples only staked evaluators, so it is asked to score nothing",
+    logger,
+  );
   const { createEvaluatorNode } = await import("./services/evaluator/evaluatorService.ts");
   const { nodeEvaluator } = await import("./services/evaluator/nodeEvaluator.ts");
   const evaluator = await nodeEvaluator(c);

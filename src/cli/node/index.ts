@@ -17,6 +17,7 @@ import {
 } from "../../node/runNode.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
+import { stakeGroup } from "./stake.ts";
 
 const COMMON_OPTIONS = {
   config: {
@@ -303,5 +304,6 @@ export const nodeGroup: GroupSpec = {
       startSettler,
     ),
     registerCommand,
+    stakeGroup,
   ],
 };

@@ -14,11 +14,12 @@ import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devKeys, sharedIssueTime } from "../../attestation/devEvidence.ts";
 import { type LocalChain, startAnvil } from "../../chain/anvil.ts";
-import { becomeSequencer, send, stakeParticipant } from "../../chain/clients.ts";
+import { becomeSequencer, send } from "../../chain/clients.ts";
 import { clientsFor, coreParamsOf, deployCore } from "../../chain/deploy.ts";
 import type { DeploymentFile } from "../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../chain/disputeClient.ts";
 import { epochsAbi, verinferTokenAbi } from "../../chain/generated/contracts.ts";
+import { depositStake } from "../../chain/stake.ts";
 import { defaultDataDir } from "../../data/dataDir.ts";
 import { promptOf } from "../../engine/engine.ts";
 import { PRESETS } from "../../engine/llama2c/generateModel.ts";
@@ -404,18 +405,18 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
       } as never);
       if (tokens > 0n) await send(owner, d.token, verinferTokenAbi, "mint", [who, tokens]);
     };
-    /** Registers an account as evaluator (2) or fisherman (3) and stakes `stake` from a faucet mint. */
-    const registerParticipant = async (key: Hex, role: 2 | 3, stake: bigint) => {
+    /** Registers an account as evaluator or fisherman and stakes `stake` from a faucet mint. */
+    const registerParticipant = async (key: Hex, role: "evaluator" | "fisherman", stake: bigint) => {
       await fund(key, stake);
-      await stakeParticipant(clientsFor(chain.rpcUrl, d.chainId, key), d, stake, role);
+      await depositStake(clientsFor(chain.rpcUrl, d.chainId, key), d, addressOfKey(key), stake, role);
     };
     // (Staked fishermen share the fishermen's reward pool: only one that runs is registered.)
     if (o.fisherman !== false && !gguf)
-      await registerParticipant(keys[8] as Hex, 3, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
+      await registerParticipant(keys[8] as Hex, "fisherman", DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
     const evaluatorCount = d.scoreCommits && d.epochs ? evaluatorsWanted : 0;
     const evaluatorKeys = Array.from({ length: evaluatorCount }, (_, i) => roleKey(`evaluator ${i + 1}`));
     for (const key of evaluatorKeys)
-      await registerParticipant(key, 2, DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
+      await registerParticipant(key, "evaluator", DEVNET_OTR_PARAMS.poea.minEvaluatorStake);
     const settlerKey = roleKey("settler");
     if (evaluatorCount > 0) {
       // The settler's reward budget: a faucet mint standing in for the token's emission schedule.

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { bytesToHex, type Hex } from "viem";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { advanceTime, becomeSettler, send, stakeParticipant } from "../../../chain/clients.ts";
+import { advanceTime, becomeSettler, send } from "../../../chain/clients.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { epochsAbi, scoreCommitsAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
 import {
@@ -22,6 +22,7 @@ import {
   type ScoreClock,
   scoreClock,
 } from "../../../chain/postedBatches.ts";
+import { depositStake } from "../../../chain/stake.ts";
 import { keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../../protocol/params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../../../protocol/params/poq.ts";
@@ -125,7 +126,7 @@ async function stake(i: number, role: 2 | 3, amount: bigint, register = true): P
   const c = dev.clientsOf(i);
   const who = c.wallet.account.address;
   await send(dev.owner, dev.d.token, verinferTokenAbi, "mint", [who, amount]);
-  await stakeParticipant(c, dev.d, amount, register ? role : undefined);
+  await depositStake(c, dev.d, who, amount, register ? (role === 2 ? "evaluator" : "fisherman") : undefined);
   return who.toLowerCase();
 }
 
