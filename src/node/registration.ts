@@ -9,6 +9,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { attesterVerdict, send } from "../chain/clients.ts";
 import type { ChainClients, Deployment } from "../chain/deploy.ts";
 import { registryAbi, verinferTokenAbi } from "../chain/generated/contracts.ts";
+import { stakeState } from "../chain/stake.ts";
 import { VerinferError } from "../errors.ts";
 import { type AttesterOptions, attestWorkerEvidence } from "./attester.ts";
 import {
@@ -60,7 +61,9 @@ export async function registerModelOf(
 /**
  * Verifies the worker's evidence as the attester, signs the verdict (valid `validSeconds`), and
  * registers and stakes the worker as its operator. With `faucet` (the token owner, on a devnet) the
- * stake is minted to the operator first; otherwise the operator must hold it.
+ * stake is minted to the operator first; otherwise the operator must hold it. A worker already
+ * registered is re-attested instead (`Registry.reattest`: its evidence verified again now, a new
+ * expiry; its stake untouched): attestations expire, and a worker past its expiry is routed nothing.
  */
 export async function registerWorker(o: {
   readonly deployment: Deployment;
@@ -73,7 +76,7 @@ export async function registerWorker(o: {
   readonly stake: bigint;
   readonly validSeconds: bigint;
   readonly faucet?: ChainClients;
-}): Promise<void> {
+}): Promise<{ readonly reattested: boolean; readonly expiresAt: number }> {
   const d = o.deployment;
   const attested = attestWorkerEvidence(o.evidence, {
     challenge: registrationChallenge(d.chainId, d.registry),
@@ -86,8 +89,14 @@ export async function registerWorker(o: {
       `worker ${o.identity.address} presents the evidence of ${attested.worker}`,
     );
   const operator = o.operator.wallet.account.address;
-  if (o.faucet) await send(o.faucet, d.token, verinferTokenAbi, "mint", [operator, o.stake]);
-  await send(o.operator, d.token, verinferTokenAbi, "approve", [d.registry, o.stake]);
+  const registered = await stakeState(o.operator.public, d, attested.worker);
+  if (registered.role !== "none" && registered.role !== "worker")
+    throw new VerinferError("CONFIG_INVALID", `${attested.worker} is registered as a ${registered.role}`);
+  if (registered.role === "worker" && registered.operator?.toLowerCase() !== operator.toLowerCase())
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `worker ${attested.worker} is operated by ${registered.operator}, not by the key's ${operator}`,
+    );
   const expiresAt = (await o.operator.public.getBlock()).timestamp + o.validSeconds;
   const verdict = await attesterVerdict(o.attesterKey, d, {
     worker: attested.worker,
@@ -96,6 +105,17 @@ export async function registerWorker(o: {
     attestationHash: attested.attestationHash,
     expiresAt,
   });
+  if (registered.role === "worker") {
+    await send(o.operator, d.registry, registryAbi, "reattest", [
+      attested.worker,
+      attested.attestationHash,
+      expiresAt,
+      verdict,
+    ]);
+    return { reattested: true, expiresAt: Number(expiresAt) };
+  }
+  if (o.faucet) await send(o.faucet, d.token, verinferTokenAbi, "mint", [operator, o.stake]);
+  await send(o.operator, d.token, verinferTokenAbi, "approve", [d.registry, o.stake]);
   await send(o.operator, d.registry, registryAbi, "registerWorker", [
     attested.worker,
     o.identity.modelId,
@@ -104,6 +124,7 @@ export async function registerWorker(o: {
     verdict,
   ]);
   await send(o.operator, d.registry, registryAbi, "deposit", [attested.worker, o.stake]);
+  return { reattested: false, expiresAt: Number(expiresAt) };
 }
 
 /** The attester's address for its key. */

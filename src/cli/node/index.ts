@@ -16,6 +16,7 @@ import {
   startWorker,
 } from "../../node/runNode.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
+import { formatVrf } from "../../report/tokens.ts";
 import type { CommandSpec, GroupSpec } from "../framework/command.ts";
 import { stakeGroup } from "./stake.ts";
 
@@ -98,6 +99,9 @@ const registerCommand: CommandSpec = {
     "attester's verdict, and as the worker's operator registers",
     "the worker and deposits --stake. With --owner-key-file (the deployment's owner) the model is registered",
     "first if it is not, the attester is allowed, and the stake is minted to the operator (devnet faucet).",
+    "A worker already registered is re-attested instead: its evidence verified again now and a new 30-day",
+    "expiry on chain (Registry.reattest), its stake untouched. Run it before the attestation expires: the",
+    "gateway routes nothing to a worker past its expiry.",
   ].join("\n"),
   options: {
     deployment: { type: "string", value: "FILE", required: true, description: "deployment file" },
@@ -176,7 +180,7 @@ const registerCommand: CommandSpec = {
     const ownerFile = ctx.string("owner-key-file");
     const owner = ownerFile ? clientsFor(rpc, d.chainId, readKeyFile(ownerFile)) : undefined;
     if (owner) await registerModelOf(owner, d, identity, attesterAddress(attesterKey));
-    await registerWorker({
+    const done = await registerWorker({
       deployment: d,
       identity,
       evidence,
@@ -187,15 +191,20 @@ const registerCommand: CommandSpec = {
       validSeconds: 30n * 86_400n,
       ...(owner ? { faucet: owner } : {}),
     });
+    const until = new Date(done.expiresAt * 1000).toISOString();
     ctx.output(
       {
         registered: identity.address,
         model: identity.modelName,
         attestationHash: identity.attestationHash,
-        stake: stakeText,
+        reattested: done.reattested,
+        attestedUntil: done.expiresAt,
+        ...(done.reattested ? {} : { stake: stakeText }),
       },
       () =>
-        `registered worker ${identity.address} (${identity.modelName}) with attestation ${identity.attestationHash}, staked ${stakeText} wei`,
+        done.reattested
+          ? `re-attested worker ${identity.address} (${identity.modelName}, already registered) with attestation ${identity.attestationHash} until ${until}; its stake is unchanged ('verinfer node stake deposit' adds to it)`
+          : `registered worker ${identity.address} (${identity.modelName}) with attestation ${identity.attestationHash} until ${until}, staked ${formatVrf(BigInt(stakeText))}`,
     );
     return 0;
   },
