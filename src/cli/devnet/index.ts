@@ -634,10 +634,19 @@ const downCommand: CommandSpec = {
   examples: ["verinfer devnet down"],
   async run(ctx) {
     const state = readState(ctx.string("dir") as string);
-    const pids = [state.pid, ...state.processes.map((p) => p.pid), state.anvilPid].filter(processAlive);
-    for (const pid of pids) process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 50 && pids.some(processAlive); i++) await new Promise((r) => setTimeout(r, 200));
-    for (const pid of pids.filter(processAlive)) process.kill(pid, "SIGKILL");
+    const stop = async (pids: number[], graceMs: number) => {
+      for (const pid of pids) process.kill(pid, "SIGTERM");
+      for (let t = 0; t < graceMs && pids.some(processAlive); t += 200)
+        await new Promise((r) => setTimeout(r, 200));
+      for (const pid of pids.filter(processAlive)) process.kill(pid, "SIGKILL");
+    };
+    // The roles drain first, against a live chain (a gateway posts what it sealed, a fisherman's last
+    // move lands); anvil stops after them, if `up` has not stopped it already.
+    const roles = [state.pid, ...state.processes.map((p) => p.pid)].filter(processAlive);
+    const anvilRan = processAlive(state.anvilPid);
+    await stop(roles, 15_000);
+    if (processAlive(state.anvilPid)) await stop([state.anvilPid], 5_000);
+    const pids = anvilRan ? [...roles, state.anvilPid] : roles;
     ctx.output({ stopped: pids }, () =>
       pids.length ? `stopped ${pids.length} processes` : "nothing was running",
     );
