@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnvil } from "../chain/anvil.ts";
+import { becomeSequencer } from "../chain/clients.ts";
 import { clientsFor, coreParamsOf, deployCore } from "../chain/deploy.ts";
 import { writeKeyFile } from "../node/keys.ts";
 import { DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
@@ -513,52 +514,64 @@ describe("the verinfer executable", () => {
     expect(failed.stderr).toMatch(/missing required option --predictions/);
   });
 
-  it("a gateway that cannot listen exits at once with CONFIG_INVALID (its started timers do not hold it)", async () => {
+  it("a gateway that cannot post or cannot listen exits at once with CONFIG_INVALID (its started timers do not hold it)", async () => {
     const bin = join(import.meta.dirname, "../../bin/verinfer.mjs");
     const dir = mkdtempSync(join(tmpdir(), "verinfer-taken-"));
     const chain = await startAnvil();
     const taken = createServer();
     try {
       const key = chain.keys[0] as `0x${string}`;
-      const d = await deployCore(
-        clientsFor(chain.rpcUrl, chain.chainId, key),
-        coreParamsOf(DEVNET_OTR_PARAMS),
-      );
+      const owner = clientsFor(chain.rpcUrl, chain.chainId, key);
+      const d = await deployCore(owner, coreParamsOf(DEVNET_OTR_PARAMS));
       writeFileSync(
         join(dir, "deployment.json"),
         jsonText({ kind: "verinfer.deployment", rpcUrl: chain.rpcUrl, ...d }),
       );
       writeKeyFile(join(dir, "sequencer.key"), key);
+      writeKeyFile(join(dir, "other.key"), chain.keys[3] as `0x${string}`);
       await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
       const port = (taken.address() as { port: number }).port;
-      writeFileSync(
-        join(dir, "gateway.json"),
-        JSON.stringify({
-          gateway: {
-            port,
-            dataDir: join(dir, "gateway"),
-            deployment: join(dir, "deployment.json"),
-            keyFile: join(dir, "sequencer.key"),
-            workers: ["http://127.0.0.1:1"],
-          },
-        }),
-      );
-      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [
-          bin,
-          "node",
-          "gateway",
-          "--config",
+      const gateway = (keyFile: string) => {
+        writeFileSync(
           join(dir, "gateway.json"),
-        ]);
-        let stderr = "";
-        child.stderr.on("data", (x) => (stderr += x));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.once("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ code, stderr });
+          JSON.stringify({
+            gateway: {
+              port,
+              dataDir: join(dir, "gateway"),
+              deployment: join(dir, "deployment.json"),
+              keyFile: join(dir, keyFile),
+              workers: ["http://127.0.0.1:1"],
+            },
+          }),
+        );
+        return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [
+            bin,
+            "node",
+            "gateway",
+            "--config",
+            join(dir, "gateway.json"),
+          ]);
+          let stderr = "";
+          child.stderr.on("data", (x) => (stderr += x));
+          const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+          child.once("exit", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stderr });
+          });
         });
-      });
+      };
+      // Not the rollup's sequencer (none is bonded yet): it could promise batches it can never post.
+      const notSequencer = await gateway("sequencer.key");
+      expect(notSequencer.stderr).toMatch(/CONFIG_INVALID.*but the rollup's sequencer is 0x0{40}/);
+      expect(notSequencer.code).toBe(2);
+      await becomeSequencer(owner, d, DEVNET_OTR_PARAMS.rollup.sequencerBond);
+      const otherKey = await gateway("other.key");
+      expect(otherKey.stderr).toMatch(
+        /CONFIG_INVALID.*other\.key is the key of 0x90F7.*the rollup's sequencer is 0xf39F/,
+      );
+      // The sequencer itself, on a taken port.
+      const r = await gateway("sequencer.key");
       expect(r.stderr).toMatch(/CONFIG_INVALID.*cannot listen on 127\.0\.0\.1/);
       expect(r.code).toBe(2);
     } finally {

@@ -7,10 +7,12 @@
  */
 
 import { readFileSync } from "node:fs";
+import type { Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { type ChainClients, clientsFor } from "../chain/deploy.ts";
 import { deployedParams } from "../chain/deployedParams.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
+import { rollupAbi } from "../chain/generated/contracts.ts";
 import { stakeState } from "../chain/stake.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
@@ -164,6 +166,31 @@ async function evidenceVerifier(
   };
 }
 
+/**
+ * Refuses a gateway key that is not the rollup's bonded sequencer: such a gateway would answer
+ * requests and promise batch positions that no transaction of its could ever post.
+ */
+async function checkSequencer(chain: ChainClients, d: DeploymentFile, keyFile: string): Promise<void> {
+  const read = (functionName: string) =>
+    chain.public.readContract({ address: d.rollup, abi: rollupAbi, functionName } as never);
+  const [sequencer, bond, minimum] = (await Promise.all([
+    read("sequencer"),
+    read("sequencerBond"),
+    read("minSequencerBond"),
+  ])) as [Hex, bigint, bigint];
+  const me = chain.wallet.account.address;
+  if (sequencer.toLowerCase() !== me.toLowerCase())
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `${keyFile} is the key of ${me}, but the rollup's sequencer is ${sequencer}: a gateway posts batches as the sequencer (chain deploy makes the deployer it)`,
+    );
+  if (bond < minimum)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `the sequencer's bond is ${formatVrf(bond)}, below the rollup's minimum ${formatVrf(minimum)}: its batches would be refused (Rollup.depositBond)`,
+    );
+}
+
 /** Starts a gateway. */
 export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const { createGateway } = await import("./services/gateway/gatewayService.ts");
@@ -172,6 +199,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const key = readKeyFile(c.keyFile);
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
+  if (c.verification !== "none") await checkSequencer(chain, deployment, c.keyFile);
   const gateway = createGateway({
     dataDir: c.dataDir,
     key,

@@ -94,6 +94,8 @@ export class WorkerLinks {
     readonly workers: Map<string, Promise<RegistryFacts>>;
   } | null = null;
   private readonly rng: Rng;
+  /** Workers whose being unreachable is already logged (until they answer again). */
+  private readonly saidUnreachable = new Set<string>();
 
   constructor(
     urls: readonly string[],
@@ -253,9 +255,12 @@ export class WorkerLinks {
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
           link.identity = (await response.json()) as WorkerIdentity;
           link.healthy = true;
+          this.saidUnreachable.delete(link.url);
         } catch (e) {
-          if (link.healthy)
+          // Said when a worker goes away, and when one was never reached (a wrong URL in the config).
+          if (link.healthy || !this.saidUnreachable.has(link.url))
             this.logger.warn({ worker: link.url, err: (e as Error).message }, "worker unreachable");
+          this.saidUnreachable.add(link.url);
           link.healthy = false;
         }
         const id = link.identity;
