@@ -3,7 +3,7 @@
  * half-recorded"): a JSON request is re-routed to another worker and answered once; a streamed one
  * whose text had started gets an error event; the gateway records only complete, verified receipts.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,5 +81,11 @@ describe("a worker killed mid-generation", () => {
     expect(text).toMatch(/"code":"WORKER_FAILED"/);
     expect(text).not.toMatch(/\[DONE\]/);
     expect(await stored()).toBe(before + 1);
+    // The operator sees both in the gateway's log: the re-routed request and the failure it passed on.
+    const log = readFileSync(join(devnet.dir, "logs", "gateway.log"), "utf8");
+    expect(log).toMatch(/"msg":"re-routing"/);
+    expect(log).toMatch(
+      /"err":"worker http:\/\/127\.0\.0\.1:\d+ hung up mid-generation[^"]*","msg":"worker failed"/,
+    );
   }, 120_000);
 });

@@ -448,11 +448,20 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           // failed worker's partial work is never recorded). Once text is streamed, the client is told.
           const failed = error instanceof VerinferError && error.code === "WORKER_FAILED";
           if (failed) link.failed++;
-          if (!failed || streaming || hangUp.signal.aborted) throw error;
+          if (!failed || streaming || hangUp.signal.aborted) {
+            // The operator's view of a worker failing (a 401 says the worker does not list this gateway).
+            if (failed && !hangUp.signal.aborted)
+              o.logger.warn({ requestId, worker: link.url, err: (error as Error).message }, "worker failed");
+            throw error;
+          }
           let next: WorkerLink;
           try {
             next = links.pick(model, tried);
           } catch {
+            o.logger.warn(
+              { requestId, worker: link.url, err: (error as Error).message },
+              "worker failed; no other worker to re-route to",
+            );
             throw error;
           }
           o.logger.warn(
