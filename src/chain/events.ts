@@ -22,6 +22,11 @@ export class EventCursor {
   /** `from`: the first block to read (the deployment's: `deployedFrom`). */
   constructor(private from = 0n) {}
 
+  /** The first block not read yet. */
+  get next(): bigint {
+    return this.from;
+  }
+
   async each<A>(
     c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlockNumber"> },
     query: {

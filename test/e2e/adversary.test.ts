@@ -12,7 +12,7 @@
  * to registered checkers who sign for it. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
  * games on from SQLite and the chain and checks the batches it had not reached.
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEventLogs } from "viem";
@@ -45,6 +45,7 @@ import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
 import type { ExecutionContext } from "../../src/protocol/verifiable/replay.ts";
 import { OP, treeDepth } from "../../src/protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../../src/protocol/verifiable/verifiableGeneration.ts";
+import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 
 let devnet: Devnet;
 
@@ -61,9 +62,11 @@ beforeAll(async () => {
 }, 180_000);
 
 let restartedFisherman: DevnetProcess | null = null;
+let restartedWorker: DevnetProcess | null = null;
 
 afterAll(async () => {
   if (restartedFisherman) await stopProcess(restartedFisherman.child);
+  if (restartedWorker) await stopProcess(restartedWorker.child);
   await devnet?.stop();
 });
 
@@ -195,11 +198,15 @@ describe("devnet adversaries", () => {
     const credited = async () => (await read(game, disputeGameAbi, "credits", [fisherman])) as bigint;
     for (let i = 0; i < 40 && (await credited()) > 0n; i++) await new Promise((r) => setTimeout(r, 250));
     expect(await credited()).toBe(0n);
+    // By the fisherman before its crash or after its restart (games may all resolve at the crash).
+    const withdrawn = ["fisherman.log", "fisherman-2.log"]
+      .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
+      .filter((l) => l.includes('"msg":"dispute bonds withdrawn"'))
+      .reduce((sum, l) => sum + BigInt((JSON.parse(l) as { wei: string }).wei), 0n);
+    expect(withdrawn).toBeGreaterThan(0n);
     const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
-      bondsWithdrawnWei: string;
     };
-    expect(BigInt(disputes.bondsWithdrawnWei)).toBeGreaterThan(0n);
     const cheatReceipts = answers.filter(forged).length;
     expect(disputes.games.map((g) => g.status)).toEqual(Array(cheatReceipts).fill("won"));
   }, 400_000);
@@ -264,6 +271,14 @@ describe("devnet adversaries", () => {
     });
     if (!opened) throw new Error(`the challenge ${challenge} opened no game`);
     const gameId = (opened.args as { game: bigint }).game;
+    // kill -9 the defending worker once it has taken the game up; restarted from its store and resume
+    // point, it must find the game again (its resume point never passes a game it still plays).
+    const log = join(devnet.dir, "logs", `worker-${devnet.workers.indexOf(honest) + 1}.log`);
+    const defending = () => existsSync(log) && readFileSync(log, "utf8").includes("defending it");
+    for (let i = 0; i < 60 && !defending(); i++) await new Promise((res) => setTimeout(res, 250));
+    expect(defending()).toBe(true);
+    const defender = await killAndRestart(honest, devnet.dir, "worker-defender-restarted");
+    restartedWorker = defender;
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
     let outcome: boolean | null = null;
@@ -288,6 +303,10 @@ describe("devnet adversaries", () => {
       await new Promise((res) => setTimeout(res, 500));
     }
     expect(outcome).toBe(false); // the worker's trace root stands
+    // The restart picked up from its saved block, not from the deployment's, and still defended.
+    const restartedLog = readFileSync(join(devnet.dir, "logs", "worker-defender-restarted.log"), "utf8");
+    expect(restartedLog).toMatch(/"msg":"resuming from the saved block"/);
+    expect(restartedLog).toMatch(/"msg":"defence moves mined"/);
     expect(
       (
         (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
@@ -302,7 +321,7 @@ describe("devnet adversaries", () => {
     };
     for (let i = 0; i < 30 && BigInt(health.disputeBondsWithdrawnWei) === 0n; i++) {
       await new Promise((res) => setTimeout(res, 500));
-      health = (await (await fetch(`${honest.url}/health`)).json()) as typeof health;
+      health = (await (await fetch(`${defender.url}/health`)).json()) as typeof health;
     }
     expect(health.disputes).toContainEqual({ gameId: String(gameId), rootCountered: false });
     expect(BigInt(health.disputeBondsWithdrawnWei)).toBeGreaterThan(0n);

@@ -23,17 +23,20 @@ import {
 import { DisputeBonds } from "../../disputeBonds.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { ResumePoint } from "../../resumePoint.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
 interface Defended {
   readonly gameId: bigint;
+  /** The block its GameOpened event is in: a restart must read from there to find it again. */
+  readonly openedBlock: bigint;
   readonly traceRoot: Hex;
   readonly context: ExecutionContext;
   readonly generation: VerifiableGeneration;
 }
 
 export class DisputeDefender {
-  private readonly opened: EventCursor;
+  private opened: EventCursor | null = null;
   private readonly games = new Map<bigint, Defended>();
   private readonly pass: Pass;
   /** Games resolved, by outcome (for /health and tests). */
@@ -51,12 +54,19 @@ export class DisputeDefender {
     /** The first block to look for games in (the deployment's). */
     fromBlock: bigint,
   ) {
-    this.opened = new EventCursor(fromBlock);
     this.bonds = new DisputeBonds(chain, game, logger);
+    const resume = new ResumePoint(store, `disputeGame ${game.toLowerCase()}`, chain.public, logger);
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
-      await this.discover();
+      this.opened ??= new EventCursor(await resume.start(fromBlock));
+      await this.discover(this.opened);
       for (const g of this.games.values()) await this.play(g);
       await this.bonds.collect();
+      // A restart must find every game still being played: resume no later than the oldest one's block.
+      const oldest = [...this.games.values()].reduce(
+        (m, g) => (g.openedBlock < m ? g.openedBlock : m),
+        this.opened.next,
+      );
+      await resume.done(oldest);
     });
   }
 
@@ -65,8 +75,8 @@ export class DisputeDefender {
     return this.pass.run();
   }
 
-  private async discover(): Promise<void> {
-    await this.opened.each<{ game: bigint }>(
+  private async discover(opened: EventCursor): Promise<void> {
+    await opened.each<{ game: bigint }>(
       this.chain,
       { address: this.game, abi: disputeGameAbi, eventName: "GameOpened" },
       async (log) => {
@@ -74,7 +84,7 @@ export class DisputeDefender {
         if (call.functionName !== "challenge") return;
         const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
         if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
-        // After a restart the cursor reads every game again: a resolved one needs no trace regenerated.
+        // After a restart the cursor reads again from its saved point: a resolved game needs no trace.
         const state = (await this.chain.public.readContract({
           address: this.game,
           abi: disputeGameAbi,
@@ -100,6 +110,7 @@ export class DisputeDefender {
         }
         this.games.set(log.args.game, {
           gameId: log.args.game,
+          openedBlock: log.blockNumber,
           traceRoot: r.traceRoot,
           context: served.context,
           generation,

@@ -17,6 +17,7 @@ import { SliceProver } from "../../../zk/prover.ts";
 import { proofWords } from "../../../zk/solidityVerifier.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { ResumePoint } from "../../resumePoint.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
 type OpenedLog = ContractLog<{
@@ -31,7 +32,7 @@ type OpenedLog = ContractLog<{
 const OPEN = 1;
 
 export class SpotCheckProver {
-  private readonly opened: EventCursor;
+  private opened: EventCursor | null = null;
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
   /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
@@ -44,19 +45,22 @@ export class SpotCheckProver {
     private readonly model: IntModel,
     private readonly store: WorkerStore,
     private readonly logger: Logger,
-    /** The first block to look for obligations in (the deployment's). */
+    /** The first block to look for obligations in (the deployment's), unless a saved resume point is later. */
     fromBlock: bigint,
   ) {
-    this.opened = new EventCursor(fromBlock);
-    this.pass = new Pass(logger, "spot-check pass failed; will retry", () =>
-      this.opened.each<OpenedLog["args"]>(
+    const resume = new ResumePoint(store, `spotChecks ${spotChecks.toLowerCase()}`, chain.public, logger);
+    this.pass = new Pass(logger, "spot-check pass failed; will retry", async () => {
+      // Each obligation is met within the pass that reads it: all before the cursor are done with.
+      this.opened ??= new EventCursor(await resume.start(fromBlock));
+      await this.opened.each<OpenedLog["args"]>(
         this.chain,
         { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
         async (log) => {
           if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
         },
-      ),
-    );
+      );
+      await resume.done(this.opened.next);
+    });
   }
 
   /** One pass: the obligations opened since the last one over our receipts are met. */
@@ -66,8 +70,8 @@ export class SpotCheckProver {
 
   private async meet(log: OpenedLog): Promise<void> {
     const { batch, position, selector, subject } = log.args;
-    // After a restart the cursor reads every obligation again: one no longer open (proven, or
-    // slashed) or past its deadline is done with. Proving it again would revert and fail every pass,
+    // After a restart the cursor reads again what came after its last saved point: one no longer open
+    // (proven, or slashed) or past its deadline is done with. Proving it again would revert and fail every pass,
     // and the obligations after it would go unproven.
     const o = (await this.chain.public.readContract({
       address: this.spotChecks,

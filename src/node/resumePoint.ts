@@ -1,0 +1,58 @@
+/**
+ * Where a chain follower picks up after a restart, instead of re-reading every event since the
+ * deployment (a restart's first pass would otherwise grow with the chain's history: on a hosted RPC,
+ * one `eth_getLogs` per 5,000 blocks). The follower saves the last block it no longer needs to read,
+ * with that block's hash: a chain that no longer holds that block (anvil restarted, the contracts
+ * deployed again at the same addresses) is noticed, and the follower reads from the deployment again.
+ */
+import type { Hex, PublicClient } from "viem";
+import type { Logger } from "./observability.ts";
+
+/** Where resume points are kept (the role's SQLite store). */
+export interface ResumeStore {
+  resumePoint(name: string): { readonly block: bigint; readonly hash: Hex } | null;
+  setResumePoint(name: string, block: bigint, hash: Hex): void;
+}
+
+/** Blocks a follower may re-read after a restart: saving costs a block read, so not on every pass. */
+const SAVE_EVERY_BLOCKS = 64n;
+
+export class ResumePoint {
+  private saved: bigint | null = null;
+
+  constructor(
+    private readonly store: ResumeStore,
+    private readonly name: string,
+    private readonly chain: Pick<PublicClient, "getBlock">,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The first block to read: after the saved one if the chain still holds it, else `floor`. */
+  async start(floor: bigint): Promise<bigint> {
+    const saved = this.store.resumePoint(this.name);
+    if (!saved || saved.block < floor) return floor;
+    const block = await this.chain.getBlock({ blockNumber: saved.block }).catch(() => null);
+    if (block?.hash?.toLowerCase() !== saved.hash.toLowerCase()) {
+      this.logger.warn(
+        { follower: this.name, block: String(saved.block), from: String(floor) },
+        "the chain no longer holds the block this follower stopped at (a reset or another chain): reading from the deployment",
+      );
+      return floor;
+    }
+    this.saved = saved.block;
+    this.logger.info(
+      { follower: this.name, from: String(saved.block + 1n) },
+      "resuming from the saved block",
+    );
+    return saved.block + 1n;
+  }
+
+  /** Everything before `next` is done with: saved once it has moved far enough past the last save. */
+  async done(next: bigint): Promise<void> {
+    const last = next - 1n;
+    if (last < 0n || (this.saved !== null && last - this.saved < SAVE_EVERY_BLOCKS)) return;
+    const block = await this.chain.getBlock({ blockNumber: last });
+    this.store.setResumePoint(this.name, last, block.hash as Hex);
+    this.saved = last;
+  }
+}
