@@ -62,10 +62,8 @@ export class DisputeDefender {
       for (const g of this.games.values()) await this.play(g);
       await this.bonds.collect();
       // A restart must find every game still being played: resume no later than the oldest one's block.
-      const oldest = [...this.games.values()].reduce(
-        (m, g) => (g.openedBlock < m ? g.openedBlock : m),
-        this.opened.next,
-      );
+      let oldest = this.opened.next;
+      for (const g of this.games.values()) if (g.openedBlock < oldest) oldest = g.openedBlock;
       await resume.done(oldest);
     });
   }
