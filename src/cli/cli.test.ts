@@ -514,7 +514,7 @@ describe("the verinfer executable", () => {
     expect(failed.stderr).toMatch(/missing required option --predictions/);
   });
 
-  it("a gateway that cannot post or cannot listen exits at once with CONFIG_INVALID (its started timers do not hold it)", async () => {
+  it("a gateway or settler that cannot post, or cannot listen, exits at once with CONFIG_INVALID (its started timers do not hold it)", async () => {
     const bin = join(import.meta.dirname, "../../bin/verinfer.mjs");
     const dir = mkdtempSync(join(tmpdir(), "verinfer-taken-"));
     const chain = await startAnvil();
@@ -531,27 +531,17 @@ describe("the verinfer executable", () => {
       writeKeyFile(join(dir, "other.key"), chain.keys[3] as `0x${string}`);
       await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
       const port = (taken.address() as { port: number }).port;
-      const gateway = (keyFile: string) => {
-        writeFileSync(
-          join(dir, "gateway.json"),
-          JSON.stringify({
-            gateway: {
-              port,
-              dataDir: join(dir, "gateway"),
-              deployment: join(dir, "deployment.json"),
-              keyFile: join(dir, keyFile),
-              workers: ["http://127.0.0.1:1"],
-            },
-          }),
-        );
+      const role = (name: "gateway" | "settler", keyFile: string) => {
+        const config = {
+          port,
+          dataDir: join(dir, name),
+          deployment: join(dir, "deployment.json"),
+          keyFile: join(dir, keyFile),
+          ...(name === "gateway" ? { workers: ["http://127.0.0.1:1"] } : {}),
+        };
+        writeFileSync(join(dir, `${name}.json`), JSON.stringify({ [name]: config }));
         return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [
-            bin,
-            "node",
-            "gateway",
-            "--config",
-            join(dir, "gateway.json"),
-          ]);
+          const child = spawn(process.execPath, [bin, "node", name, "--config", join(dir, `${name}.json`)]);
           let stderr = "";
           child.stderr.on("data", (x) => (stderr += x));
           const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
@@ -562,16 +552,20 @@ describe("the verinfer executable", () => {
         });
       };
       // Not the rollup's sequencer (none is bonded yet): it could promise batches it can never post.
-      const notSequencer = await gateway("sequencer.key");
+      const notSequencer = await role("gateway", "sequencer.key");
       expect(notSequencer.stderr).toMatch(/CONFIG_INVALID.*but the rollup's sequencer is 0x0{40}/);
       expect(notSequencer.code).toBe(2);
       await becomeSequencer(owner, d, DEVNET_OTR_PARAMS.rollup.sequencerBond);
-      const otherKey = await gateway("other.key");
+      const otherKey = await role("gateway", "other.key");
       expect(otherKey.stderr).toMatch(
         /CONFIG_INVALID.*other\.key is the key of 0x90F7.*the rollup's sequencer is 0xf39F/,
       );
+      // A settler that is not the epochs contract's: every root it posted would be refused.
+      const notSettler = await role("settler", "other.key");
+      expect(notSettler.stderr).toMatch(/CONFIG_INVALID.*other\.key is the key of 0x90F7.*the epochs contract's settler is 0xf39F/);
+      expect(notSettler.code).toBe(2);
       // The sequencer itself, on a taken port.
-      const r = await gateway("sequencer.key");
+      const r = await role("gateway", "sequencer.key");
       expect(r.stderr).toMatch(/CONFIG_INVALID.*cannot listen on 127\.0\.0\.1/);
       expect(r.code).toBe(2);
     } finally {

@@ -12,7 +12,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { type ChainClients, clientsFor } from "../chain/deploy.ts";
 import { deployedParams } from "../chain/deployedParams.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
-import { rollupAbi } from "../chain/generated/contracts.ts";
+import { epochsAbi, rollupAbi } from "../chain/generated/contracts.ts";
 import { stakeState } from "../chain/stake.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
@@ -167,27 +167,34 @@ async function evidenceVerifier(
 }
 
 /**
- * Refuses a gateway key that is not the rollup's bonded sequencer: such a gateway would answer
- * requests and promise batch positions that no transaction of its could ever post.
+ * Refuses a key that is not the account a contract names for `role` (the rollup's sequencer, the
+ * epochs' settler), or whose bond is below the contract's minimum: such a node would start, then have
+ * every transaction it exists to send refused (a gateway would even promise batch positions first).
  */
-async function checkSequencer(chain: ChainClients, d: DeploymentFile, keyFile: string): Promise<void> {
+async function checkBondedRole(
+  chain: ChainClients,
+  keyFile: string,
+  role: "sequencer" | "settler",
+  contract: { readonly address: Hex; readonly abi: readonly unknown[]; readonly name: string },
+): Promise<void> {
   const read = (functionName: string) =>
-    chain.public.readContract({ address: d.rollup, abi: rollupAbi, functionName } as never);
-  const [sequencer, bond, minimum] = (await Promise.all([
-    read("sequencer"),
-    read("sequencerBond"),
-    read("minSequencerBond"),
+    chain.public.readContract({ address: contract.address, abi: contract.abi, functionName } as never);
+  const Role = `${role[0]?.toUpperCase()}${role.slice(1)}`;
+  const [holder, bond, minimum] = (await Promise.all([
+    read(role),
+    read(`${role}Bond`),
+    read(`min${Role}Bond`),
   ])) as [Hex, bigint, bigint];
   const me = chain.wallet.account.address;
-  if (sequencer.toLowerCase() !== me.toLowerCase())
+  if (holder.toLowerCase() !== me.toLowerCase())
     throw new VerinferError(
       "CONFIG_INVALID",
-      `${keyFile} is the key of ${me}, but the rollup's sequencer is ${sequencer}: a gateway posts batches as the sequencer (chain deploy makes the deployer it)`,
+      `${keyFile} is the key of ${me}, but the ${contract.name}'s ${role} is ${holder} (chain deploy makes the deployer both the sequencer and the settler)`,
     );
   if (bond < minimum)
     throw new VerinferError(
       "CONFIG_INVALID",
-      `the sequencer's bond is ${formatVrf(bond)}, below the rollup's minimum ${formatVrf(minimum)}: its batches would be refused (Rollup.depositBond)`,
+      `the ${role}'s bond is ${formatVrf(bond)}, below the ${contract.name}'s minimum ${formatVrf(minimum)}: its transactions would be refused`,
     );
 }
 
@@ -199,7 +206,12 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const key = readKeyFile(c.keyFile);
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
-  if (c.verification !== "none") await checkSequencer(chain, deployment, c.keyFile);
+  if (c.verification !== "none")
+    await checkBondedRole(chain, c.keyFile, "sequencer", {
+      address: deployment.rollup,
+      abi: rollupAbi,
+      name: "rollup",
+    });
   const gateway = createGateway({
     dataDir: c.dataDir,
     key,
@@ -362,6 +374,12 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const key = c.keyFile ? readKeyFile(c.keyFile) : generatePrivateKey();
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
+  if (c.mode === "settle" && c.keyFile && deployment.epochs)
+    await checkBondedRole(chain, c.keyFile, "settler", {
+      address: deployment.epochs,
+      abi: epochsAbi,
+      name: "epochs contract",
+    });
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
     dataDir: c.dataDir,
