@@ -562,7 +562,9 @@ describe("the verinfer executable", () => {
       );
       // A settler that is not the epochs contract's: every root it posted would be refused.
       const notSettler = await role("settler", "other.key");
-      expect(notSettler.stderr).toMatch(/CONFIG_INVALID.*other\.key is the key of 0x90F7.*the epochs contract's settler is 0xf39F/);
+      expect(notSettler.stderr).toMatch(
+        /CONFIG_INVALID.*other\.key is the key of 0x90F7.*the epochs contract's settler is 0xf39F/,
+      );
       expect(notSettler.code).toBe(2);
       // The sequencer itself, on a taken port.
       const r = await role("gateway", "sequencer.key");
