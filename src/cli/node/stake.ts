@@ -23,13 +23,15 @@ import { renderTable } from "../../report/table.ts";
 import { formatVrf } from "../../report/tokens.ts";
 import type { CommandContext, CommandSpec, GroupSpec, OptionSpec } from "../framework/command.ts";
 
+const KEY_FILE: OptionSpec = {
+  type: "string",
+  value: "FILE",
+  description: "the operator's key (mode 0600): a fisherman's or evaluator's own, a worker's operator's",
+};
+
 const OPTIONS: Record<string, OptionSpec> = {
   deployment: { type: "string", value: "FILE", required: true, description: "deployment file" },
-  "key-file": {
-    type: "string",
-    value: "FILE",
-    description: "the operator's key (mode 0600): a fisherman's or evaluator's own, a worker's operator's",
-  },
+  "key-file": KEY_FILE,
   participant: {
     type: "string",
     value: "ADDRESS",
@@ -37,6 +39,9 @@ const OPTIONS: Record<string, OptionSpec> = {
   },
   rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (default: the deployment file's)" },
 };
+
+/** The options of a command that sends transactions: the operator's key is required. */
+const SENDING: Record<string, OptionSpec> = { ...OPTIONS, "key-file": { ...KEY_FILE, required: true } };
 
 const AMOUNT: OptionSpec = { type: "string", value: "WEI", description: "amount in wei (digits)" };
 
@@ -47,11 +52,10 @@ interface Target {
   readonly operator: ChainClients | null;
 }
 
-function target(ctx: CommandContext, keyRequired: boolean): Target {
+function target(ctx: CommandContext): Target {
   const d = readDeployment(ctx.string("deployment") as string);
   const rpc = ctx.string("rpc") ?? d.rpcUrl;
   const keyFile = ctx.string("key-file");
-  if (keyRequired && !keyFile) throw new VerinferError("CLI_USAGE", "--key-file is required (see --help)");
   const key = keyFile ? readKeyFile(keyFile) : null;
   const participant = ctx.string("participant");
   if (participant !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(participant))
@@ -97,7 +101,7 @@ const showCommand: CommandSpec = {
   options: OPTIONS,
   examples: ["verinfer node stake show --deployment d.json --participant 0x90F7…"],
   async run(ctx) {
-    const t = target(ctx, false);
+    const t = target(ctx);
     show(ctx, await stakeState(publicClientFor(t.rpc, t.d.chainId), t.d, t.who));
     return 0;
   },
@@ -114,8 +118,7 @@ const depositCommand: CommandSpec = {
     "With --owner-key-file (the deployment's owner) the tokens are minted first (devnet faucet).",
   ].join("\n"),
   options: {
-    ...OPTIONS,
-    "key-file": { ...(OPTIONS["key-file"] as OptionSpec), required: true },
+    ...SENDING,
     role: {
       type: "string",
       value: "ROLE",
@@ -135,7 +138,7 @@ const depositCommand: CommandSpec = {
     "verinfer node stake deposit --deployment d.json --key-file operator.key --participant 0xWORKER --amount 5000000000000000000",
   ],
   async run(ctx) {
-    const t = target(ctx, true);
+    const t = target(ctx);
     const c = t.operator as ChainClients;
     const role = ctx.string("role") as "fisherman" | "evaluator" | undefined;
     const before = await stakeState(c.public, t.d, t.who);
@@ -164,13 +167,12 @@ const unbondCommand: CommandSpec = {
   name: "unbond",
   summary: "start unbonding stake: it stays slashable until the registry's unbonding delay has passed",
   options: {
-    ...OPTIONS,
-    "key-file": { ...(OPTIONS["key-file"] as OptionSpec), required: true },
+    ...SENDING,
     amount: { ...AMOUNT, description: "amount in wei (default: all the active stake)" },
   },
   examples: ["verinfer node stake unbond --deployment d.json --key-file fisherman.key"],
   async run(ctx) {
-    const t = target(ctx, true);
+    const t = target(ctx);
     const c = t.operator as ChainClients;
     const before = await stakeState(c.public, t.d, t.who);
     const amount = amountOf(ctx) ?? before.active;
@@ -188,10 +190,10 @@ const unbondCommand: CommandSpec = {
 const withdrawCommand: CommandSpec = {
   name: "withdraw",
   summary: "withdraw to the operator every unbonding whose delay has passed",
-  options: { ...OPTIONS, "key-file": { ...(OPTIONS["key-file"] as OptionSpec), required: true } },
+  options: SENDING,
   examples: ["verinfer node stake withdraw --deployment d.json --key-file fisherman.key"],
   async run(ctx) {
-    const t = target(ctx, true);
+    const t = target(ctx);
     const c = t.operator as ChainClients;
     const before = await stakeState(c.public, t.d, t.who);
     if (before.unbonding === 0n)
