@@ -199,11 +199,14 @@ describe("devnet adversaries", () => {
     for (let i = 0; i < 40 && (await credited()) > 0n; i++) await new Promise((r) => setTimeout(r, 250));
     expect(await credited()).toBe(0n);
     // By the fisherman before its crash or after its restart (games may all resolve at the crash).
-    const withdrawn = ["fisherman.log", "fisherman-2.log"]
-      .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
-      .filter((l) => l.includes('"msg":"dispute bonds withdrawn"'))
-      .reduce((sum, l) => sum + BigInt((JSON.parse(l) as { wei: string }).wei), 0n);
-    expect(withdrawn).toBeGreaterThan(0n);
+    // (It logs once its withdrawal is confirmed, which the chain shows a moment before.)
+    const withdrawn = () =>
+      ["fisherman.log", "fisherman-2.log"]
+        .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
+        .filter((l) => l.includes('"msg":"dispute bonds withdrawn"'))
+        .reduce((sum, l) => sum + BigInt((JSON.parse(l) as { wei: string }).wei), 0n);
+    for (let i = 0; i < 40 && withdrawn() === 0n; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(withdrawn()).toBeGreaterThan(0n);
     const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
     };
