@@ -271,6 +271,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         model: l.identity?.modelName ?? null,
         healthy: l.healthy,
         attested: l.attested,
+        attestedUntil: l.attestedUntil,
         stake: String(l.stake),
         inFlight: l.inFlight,
         served: l.served,

@@ -2,12 +2,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { registryAbi } from "../../../chain/generated/contracts.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { startDevChain, TOKEN } from "../../../testing/devChain.ts";
 import { ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../../../testing/devWorker.ts";
-import { nodeLogger } from "../../observability.ts";
 import type { WorkerIdentity } from "../worker/workerService.ts";
 import { routingWeight, WorkerLinks } from "./workerLinks.ts";
 
@@ -62,6 +62,7 @@ describe("the registry as the gateway reads it", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
+      const warnings: string[] = [];
       let calls = 0;
       const counted = new Proxy(dev.owner.public, {
         get(target, name, receiver) {
@@ -81,7 +82,7 @@ describe("the registry as the gateway reads it", () => {
         [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
         { public: counted },
         { chainId: dev.chain.chainId, registry: dev.d.registry, rollup: dev.d.rollup },
-        nodeLogger("gateway", "silent"),
+        pino({ level: "warn" }, { write: (line: string) => void warnings.push(line) }),
       );
       await dev.owner.public.request({ method: "evm_setAutomine", params: [false] } as never);
       await links.refresh(Date.now());
@@ -94,9 +95,21 @@ describe("the registry as the gateway reads it", () => {
       await links.refresh(Date.now());
       expect(calls).toBe(1);
       expect(link).toMatchObject({ attested: true, stake: 10n * TOKEN });
-      // An attestation expires with the clock, whatever the block.
+      expect(link?.attestedUntil).toBeGreaterThan(Date.now() / 1000 + 3 * 86_400);
+      expect(warnings).toEqual([]);
+      // An attestation expires with the clock, whatever the block; the operator is told from three
+      // days before, once a day.
+      const until = (link?.attestedUntil as number) * 1000;
+      await links.refresh(until - 2 * 86_400_000);
+      expect(link?.attested).toBe(true);
+      await links.refresh(until - 2 * 86_400_000 + 3_600_000);
       await links.refresh(Date.now() + 31 * 86_400_000);
       expect(link?.attested).toBe(false);
+      await links.refresh(Date.now() + 31 * 86_400_000 + 3_600_000);
+      expect(warnings.map((w) => (JSON.parse(w) as { msg: string }).msg)).toEqual([
+        "the worker's attestation expires soon: its operator re-attests it with 'verinfer node register'",
+        "the worker's attestation has expired: it is routed nothing until its operator re-attests it with 'verinfer node register'",
+      ]);
       // A new block without a registry event: one more call, for the registry's events; nothing re-read.
       const mine = () => dev.owner.public.request({ method: "evm_mine", params: [] } as never);
       await mine();

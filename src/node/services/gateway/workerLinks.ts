@@ -21,6 +21,9 @@ import { createRng, type Rng } from "../../../protocol/rng/prng.ts";
 import type { Logger } from "../../observability.ts";
 import type { WorkerEvidence, WorkerIdentity } from "../worker/workerService.ts";
 
+/** How long before a worker's attestation expires the gateway starts to warn of it. */
+const EXPIRY_WARNING_MS = 3 * 86_400_000;
+
 /** One worker as the gateway tracks it. */
 export interface WorkerLink {
   readonly url: string;
@@ -28,6 +31,8 @@ export interface WorkerLink {
   /** Active stake on chain (wei), 0 when unregistered. */
   stake: bigint;
   attested: boolean;
+  /** When its attestation on chain expires (seconds since the epoch); null before it is read. */
+  attestedUntil: number | null;
   healthy: boolean;
   inFlight: number;
   served: number;
@@ -94,6 +99,8 @@ export class WorkerLinks {
     readonly workers: Map<string, Promise<RegistryFacts>>;
   } | null = null;
   private readonly rng: Rng;
+  /** When each worker's coming attestation expiry was last warned of. */
+  private readonly expiryWarned = new Map<string, number>();
   /** Workers whose being unreachable is already logged (until they answer again). */
   private readonly saidUnreachable = new Set<string>();
 
@@ -114,6 +121,7 @@ export class WorkerLinks {
       identity: null,
       stake: 0n,
       attested: false,
+      attestedUntil: null,
       healthy: false,
       inFlight: 0,
       served: 0,
@@ -138,6 +146,24 @@ export class WorkerLinks {
         "cannot verify the worker's evidence",
       );
     }
+  }
+
+  /**
+   * Warns, once a day per worker, from three days before its attestation expires: past it the worker
+   * is routed nothing until its operator re-attests it (`verinfer node register`).
+   */
+  private warnOfExpiry(link: WorkerLink, nowMs: number): void {
+    if (link.attestedUntil === null) return;
+    const leftMs = link.attestedUntil * 1000 - nowMs;
+    const last = this.expiryWarned.get(link.url);
+    if (leftMs > EXPIRY_WARNING_MS || (last !== undefined && nowMs - last < 86_400_000)) return;
+    this.expiryWarned.set(link.url, nowMs);
+    this.logger.warn(
+      { worker: link.url, attestedUntil: new Date(link.attestedUntil * 1000).toISOString() },
+      leftMs > 0
+        ? "the worker's attestation expires soon: its operator re-attests it with 'verinfer node register'"
+        : "the worker's attestation has expired: it is routed nothing until its operator re-attests it with 'verinfer node register'",
+    );
   }
 
   /** Each worker's quality and efficiency in the settler's latest epoch with work. */
@@ -277,6 +303,8 @@ export class WorkerLinks {
           link.stake = role === 1 ? active : 0n;
           // Attestations expire with time, not with a block: judged against the clock at every refresh.
           link.attested = role === 1 && Number(attestedUntil) * 1000 > nowMs;
+          link.attestedUntil = role === 1 ? Number(attestedUntil) : null;
+          this.warnOfExpiry(link, nowMs);
           if (!m) return;
           const { weightsHash, steps, maxPositions, engineAllowed } = m;
           // A model without steps per position has no dispute game, so no length limit either.
