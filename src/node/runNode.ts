@@ -168,10 +168,11 @@ async function evidenceVerifier(
 
 /**
  * Refuses a key that is not the account a contract names for `role` (the rollup's sequencer, the
- * epochs' settler), or whose bond is below the contract's minimum: such a node would start, then have
- * every transaction it exists to send refused (a gateway would even promise batch positions first).
+ * epochs' settler): such a node would start, then have every transaction it exists to send refused (a
+ * gateway would even promise batch positions first). The sequencer's bond is checked too; a settler
+ * tops its own bond up before it posts (settlerService's ensureBond).
  */
-async function checkBondedRole(
+async function checkRoleAccount(
   chain: ChainClients,
   keyFile: string,
   role: "sequencer" | "settler",
@@ -179,22 +180,22 @@ async function checkBondedRole(
 ): Promise<void> {
   const read = (functionName: string) =>
     chain.public.readContract({ address: contract.address, abi: contract.abi, functionName } as never);
-  const Role = `${role[0]?.toUpperCase()}${role.slice(1)}`;
-  const [holder, bond, minimum] = (await Promise.all([
-    read(role),
-    read(`${role}Bond`),
-    read(`min${Role}Bond`),
-  ])) as [Hex, bigint, bigint];
+  const holder = (await read(role)) as Hex;
   const me = chain.wallet.account.address;
   if (holder.toLowerCase() !== me.toLowerCase())
     throw new VerinferError(
       "CONFIG_INVALID",
       `${keyFile} is the key of ${me}, but the ${contract.name}'s ${role} is ${holder} (chain deploy makes the deployer both the sequencer and the settler)`,
     );
+  if (role !== "sequencer") return;
+  const [bond, minimum] = (await Promise.all([read("sequencerBond"), read("minSequencerBond")])) as [
+    bigint,
+    bigint,
+  ];
   if (bond < minimum)
     throw new VerinferError(
       "CONFIG_INVALID",
-      `the ${role}'s bond is ${formatVrf(bond)}, below the ${contract.name}'s minimum ${formatVrf(minimum)}: its transactions would be refused`,
+      `the sequencer's bond is ${formatVrf(bond)}, below the rollup's minimum ${formatVrf(minimum)}: its batches would be refused (Rollup.depositBond)`,
     );
 }
 
@@ -207,7 +208,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
   if (c.verification !== "none")
-    await checkBondedRole(chain, c.keyFile, "sequencer", {
+    await checkRoleAccount(chain, c.keyFile, "sequencer", {
       address: deployment.rollup,
       abi: rollupAbi,
       name: "rollup",
@@ -375,7 +376,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
   const chain = chainClients(c, deployment, key, logger);
   const params = await protocolParams(c, chain, deployment, logger);
   if (c.mode === "settle" && c.keyFile && deployment.epochs)
-    await checkBondedRole(chain, c.keyFile, "settler", {
+    await checkRoleAccount(chain, c.keyFile, "settler", {
       address: deployment.epochs,
       abi: epochsAbi,
       name: "epochs contract",
