@@ -101,6 +101,50 @@ describe("PoQ and epoch rewards on the devnet", () => {
       }
       expect(served.length).toBeLessThan(60);
     }
+    // kill -9 an honest evaluator between its commit and its reveal of the first epoch, and the settler
+    // between posting that epoch's root and claiming it: restarted, each resumes from its SQLite store
+    // and the chain (the evaluator reveals with the salt it kept; the settler claims what it posted).
+    // Watched for from here on: the steps below (three CLI processes) can outlast the first epoch's
+    // commit phase on a slow machine (the commit and the reveal were once both over when they ended).
+    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const firstBatch = Math.min(...served.map((s) => s.batch));
+    for (;;) {
+      const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+        batches: { posted: number };
+      };
+      if (n.batches.posted > firstBatch) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const first = BigInt((await epochsOfBatches(devnet.deployment, [firstBatch]))[0] as number);
+    const ev = devnet.evaluators.find((e) => e.adversary === "none") as DevnetProcess;
+    const until = async (what: string, done: () => Promise<boolean>) => {
+      for (let i = 0; i < 1200; i++) {
+        if (await done()) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`waited 5 minutes for ${what}`);
+    };
+    const evaluatorRestart = until("the evaluator's commitment", async () => {
+      const stored = (await c.readContract({
+        address: devnet.deployment.scoreCommits as Hex,
+        abi: scoreCommitsAbi,
+        functionName: "commitments",
+        args: [first, ev.address as Hex],
+      })) as Hex;
+      if (BigInt(stored) === 1n) throw new Error("the evaluator revealed before it could be killed");
+      return BigInt(stored) !== 0n;
+    }).then(() => restart(ev, "evaluator-1-restarted"));
+    const settlerRestart = until("the epoch's reward root", async () => {
+      const posted = (await c.readContract({
+        address: devnet.deployment.epochs as Hex,
+        abi: epochsAbi,
+        functionName: "epoch",
+        args: [first],
+      })) as { root: Hex };
+      return BigInt(posted.root) !== 0n;
+    }).then(() => restart(devnet.settler as DevnetProcess, "settler-restarted"));
+    // Awaited once the epochs are followed; until then a failure is no unhandled rejection.
+    for (const p of [evaluatorRestart, settlerRestart]) p.catch(() => {});
     const honest = devnet.workers.find((w) => w.adversary === "none");
     // Forced inclusion, with the CLI a client runs: (1) a client that does not trust the sequencer
     // forces in the receipt it was just promised (the receipt is then on chain twice); (2) a receipt
@@ -163,7 +207,6 @@ describe("PoQ and epoch rewards on the devnet", () => {
     const sequenced = [...new Set([...served.map((s) => s.batch), promisedAfter])];
     const batches = [...sequenced, FORCED_BASE, FORCED_BASE + 1];
     // Wait for the batches to be posted before reading their epochs.
-    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
     for (;;) {
       const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
         batches: { posted: number };
@@ -172,37 +215,6 @@ describe("PoQ and epoch rewards on the devnet", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const epochs = await epochsOfBatches(devnet.deployment, batches);
-    // kill -9 an honest evaluator between its commit and its reveal of the first epoch, and the settler
-    // between posting that epoch's root and claiming it: restarted, each resumes from its SQLite store
-    // and the chain (the evaluator reveals with the salt it kept; the settler claims what it posted).
-    const first = BigInt(epochs[0] as number);
-    const ev = devnet.evaluators.find((e) => e.adversary === "none") as DevnetProcess;
-    const until = async (what: string, done: () => Promise<boolean>) => {
-      for (let i = 0; i < 1200; i++) {
-        if (await done()) return;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      throw new Error(`waited 5 minutes for ${what}`);
-    };
-    const evaluatorRestart = until("the evaluator's commitment", async () => {
-      const stored = (await c.readContract({
-        address: devnet.deployment.scoreCommits as Hex,
-        abi: scoreCommitsAbi,
-        functionName: "commitments",
-        args: [first, ev.address as Hex],
-      })) as Hex;
-      if (BigInt(stored) === 1n) throw new Error("the evaluator revealed before it could be killed");
-      return BigInt(stored) !== 0n;
-    }).then(() => restart(ev, "evaluator-1-restarted"));
-    const settlerRestart = until("the epoch's reward root", async () => {
-      const posted = (await c.readContract({
-        address: devnet.deployment.epochs as Hex,
-        abi: epochsAbi,
-        functionName: "epoch",
-        args: [first],
-      })) as { root: Hex };
-      return BigInt(posted.root) !== 0n;
-    }).then(() => restart(devnet.settler as DevnetProcess, "settler-restarted"));
     const reports = await followEpochs(
       devnet.settler?.url as string,
       devnet.deployment,
