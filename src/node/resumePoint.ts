@@ -6,6 +6,7 @@
  * deployed again at the same addresses) is noticed, and the follower reads from the deployment again.
  */
 import type { Hex, PublicClient } from "viem";
+import { EventCursor } from "../chain/events.ts";
 import type { Logger } from "./observability.ts";
 
 /** Where resume points are kept (the role's SQLite store). */
@@ -19,6 +20,7 @@ const SAVE_EVERY_BLOCKS = 64n;
 
 export class ResumePoint {
   private saved: bigint | null = null;
+  private opened: EventCursor | null = null;
 
   constructor(
     private readonly store: ResumeStore,
@@ -26,6 +28,12 @@ export class ResumePoint {
     private readonly chain: Pick<PublicClient, "getBlock">,
     private readonly logger: Logger,
   ) {}
+
+  /** The follower's cursor, made at the first call where {@link start} says to read from. */
+  async cursor(floor: bigint): Promise<EventCursor> {
+    this.opened ??= new EventCursor(await this.start(floor));
+    return this.opened;
+  }
 
   /** The first block to read: after the saved one if the chain still holds it, else `floor`. */
   async start(floor: bigint): Promise<bigint> {

@@ -449,26 +449,24 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           // failed worker's partial work is never recorded). Once text is streamed, the client is told.
           const failed = error instanceof VerinferError && error.code === "WORKER_FAILED";
           if (failed) link.failed++;
-          if (!failed || streaming || hangUp.signal.aborted) {
+          if (!failed || hangUp.signal.aborted) throw error;
+          let next: WorkerLink | null = null;
+          if (!streaming)
+            try {
+              next = links.pick(model, tried);
+            } catch {
+              // No other healthy worker serves the model: the client gets this failure.
+            }
+          const err = (error as Error).message;
+          if (!next) {
             // The operator's view of a worker failing (a 401 says the worker does not list this gateway).
-            if (failed && !hangUp.signal.aborted)
-              o.logger.warn({ requestId, worker: link.url, err: (error as Error).message }, "worker failed");
-            throw error;
-          }
-          let next: WorkerLink;
-          try {
-            next = links.pick(model, tried);
-          } catch {
             o.logger.warn(
-              { requestId, worker: link.url, err: (error as Error).message },
-              "worker failed; no other worker to re-route to",
+              { requestId, worker: link.url, err },
+              streaming ? "worker failed" : "worker failed; no other worker to re-route to",
             );
             throw error;
           }
-          o.logger.warn(
-            { requestId, from: link.url, to: next.url, err: (error as Error).message },
-            "re-routing",
-          );
+          o.logger.warn({ requestId, from: link.url, to: next.url, err }, "re-routing");
           link = next;
         }
       }

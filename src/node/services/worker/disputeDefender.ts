@@ -9,7 +9,7 @@
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
-import { callOf, EventCursor } from "../../../chain/events.ts";
+import { callOf, type EventCursor } from "../../../chain/events.ts";
 import { disputeGameAbi } from "../../../chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -36,7 +36,6 @@ interface Defended {
 }
 
 export class DisputeDefender {
-  private opened: EventCursor | null = null;
   private readonly games = new Map<bigint, Defended>();
   private readonly pass: Pass;
   /** Games resolved, by outcome (for /health and tests). */
@@ -57,12 +56,12 @@ export class DisputeDefender {
     this.bonds = new DisputeBonds(chain, game, logger);
     const resume = new ResumePoint(store, `disputeGame ${game.toLowerCase()}`, chain.public, logger);
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
-      this.opened ??= new EventCursor(await resume.start(fromBlock));
-      await this.discover(this.opened);
+      const opened = await resume.cursor(fromBlock);
+      await this.discover(opened);
       for (const g of this.games.values()) await this.play(g);
       await this.bonds.collect();
       // A restart must find every game still being played: resume no later than the oldest one's block.
-      let oldest = this.opened.next;
+      let oldest = opened.next;
       for (const g of this.games.values()) if (g.openedBlock < oldest) oldest = g.openedBlock;
       await resume.done(oldest);
     });

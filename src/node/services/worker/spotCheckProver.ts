@@ -8,7 +8,7 @@
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
-import { type ContractLog, callOf, EventCursor } from "../../../chain/events.ts";
+import { type ContractLog, callOf } from "../../../chain/events.ts";
 import { spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { encodeSliceProof, selectedSlice } from "../../../chain/zkSpotChecks.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -32,7 +32,6 @@ type OpenedLog = ContractLog<{
 const OPEN = 1;
 
 export class SpotCheckProver {
-  private opened: EventCursor | null = null;
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
   /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
@@ -51,15 +50,15 @@ export class SpotCheckProver {
     const resume = new ResumePoint(store, `spotChecks ${spotChecks.toLowerCase()}`, chain.public, logger);
     this.pass = new Pass(logger, "spot-check pass failed; will retry", async () => {
       // Each obligation is met within the pass that reads it: all before the cursor are done with.
-      this.opened ??= new EventCursor(await resume.start(fromBlock));
-      await this.opened.each<OpenedLog["args"]>(
+      const opened = await resume.cursor(fromBlock);
+      await opened.each<OpenedLog["args"]>(
         this.chain,
         { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
         async (log) => {
           if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
         },
       );
-      await resume.done(this.opened.next);
+      await resume.done(opened.next);
     });
   }
 
@@ -70,9 +69,9 @@ export class SpotCheckProver {
 
   private async meet(log: OpenedLog): Promise<void> {
     const { batch, position, selector, subject } = log.args;
-    // After a restart the cursor reads again what came after its last saved point: one no longer open
-    // (proven, or slashed) or past its deadline is done with. Proving it again would revert and fail every pass,
-    // and the obligations after it would go unproven.
+    // After a restart the cursor reads again what came after its last saved point: one no longer
+    // open (proven, or slashed) or past its deadline is done with. Proving it again would revert and
+    // fail every pass, and the obligations after it would go unproven.
     const o = (await this.chain.public.readContract({
       address: this.spotChecks,
       abi: spotChecksAbi,
