@@ -32,17 +32,17 @@ describe("ResumePoint", () => {
     chains.push(first);
     const client = publicClientFor(first.rpcUrl, first.chainId);
     const logger = nodeLogger("worker", "silent");
-    const point = () => new ResumePoint(store, "spotChecks 0xabc", client, logger);
+    const point = () => new ResumePoint(store.resumePoints, "spotChecks 0xabc", client, logger);
     await mine(first, 200);
 
     const fresh = point();
     expect(await fresh.start(3n)).toBe(3n); // nothing saved: the deployment's block
     await fresh.done(101n); // blocks up to 100 are done with: saved at once
-    expect(store.resumePoint("spotChecks 0xabc")?.block).toBe(100n);
+    expect(store.resumePoints.resumePoint("spotChecks 0xabc")?.block).toBe(100n);
     await fresh.done(150n); // 49 blocks on: not worth a block read yet
-    expect(store.resumePoint("spotChecks 0xabc")?.block).toBe(100n);
+    expect(store.resumePoints.resumePoint("spotChecks 0xabc")?.block).toBe(100n);
     await fresh.done(170n);
-    expect(store.resumePoint("spotChecks 0xabc")).toEqual({
+    expect(store.resumePoints.resumePoint("spotChecks 0xabc")).toEqual({
       block: 169n,
       hash: (await client.getBlock({ blockNumber: 169n })).hash,
     });

@@ -5,6 +5,7 @@
  * with that block's hash: a chain that no longer holds that block (anvil restarted, the contracts
  * deployed again at the same addresses) is noticed, and the follower reads from the deployment again.
  */
+import type Database from "better-sqlite3";
 import type { Hex, PublicClient } from "viem";
 import { EventCursor } from "../chain/events.ts";
 import type { Logger } from "./observability.ts";
@@ -13,6 +14,27 @@ import type { Logger } from "./observability.ts";
 export interface ResumeStore {
   resumePoint(name: string): { readonly block: bigint; readonly hash: Hex } | null;
   setResumePoint(name: string, block: bigint, hash: Hex): void;
+}
+
+/** The table a role's store keeps its followers' resume points in (part of its schema). */
+export const RESUME_POINTS_TABLE =
+  "CREATE TABLE IF NOT EXISTS resume_points (name TEXT PRIMARY KEY, block INTEGER NOT NULL, hash TEXT NOT NULL);";
+
+/** The resume points in `db`'s {@link RESUME_POINTS_TABLE}. */
+export function sqliteResumePoints(db: Database.Database): ResumeStore {
+  return {
+    resumePoint(name) {
+      const row = db.prepare("SELECT block, hash FROM resume_points WHERE name = ?").get(name) as
+        | { block: number; hash: Hex }
+        | undefined;
+      return row ? { block: BigInt(row.block), hash: row.hash } : null;
+    },
+    setResumePoint(name, block, hash) {
+      db.prepare(
+        "INSERT INTO resume_points (name, block, hash) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET block = ?, hash = ?",
+      ).run(name, Number(block), hash, Number(block), hash);
+    },
+  };
 }
 
 /** Blocks a follower may re-read after a restart: saving costs a block read, so not on every pass. */

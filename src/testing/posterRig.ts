@@ -40,15 +40,17 @@ export function posterRig(
     }),
   );
   const posted: number[] = [];
-  const poster = new BatchPoster(
-    store,
-    o.chain ?? dev.owner,
-    dev.d.rollup,
-    logger,
-    { posted: (i) => posted.push(i), forced: () => {} },
-    deployedFrom(dev.d),
-    o,
-  );
+  const newPoster = () =>
+    new BatchPoster(
+      store,
+      o.chain ?? dev.owner,
+      dev.d.rollup,
+      logger,
+      { posted: (i) => posted.push(i), forced: () => {} },
+      deployedFrom(dev.d),
+      o,
+    );
+  const poster = newPoster();
   const chainId = BigInt(dev.chain.chainId);
   const registry = devRegistry(chainId, dev.d.rollup, 10n * TOKEN, 10n * TOKEN);
   const sequencer = new Sequencer({ ...DEVNET_OTR_PARAMS.rollup, maxBatchReceipts: perBatch }, 1 << 16);
@@ -68,5 +70,7 @@ export function posterRig(
       }
     }
   };
-  return { store, poster, posted, lines, seal };
+  /** A poster as a restarted gateway makes it: on the same store, with the same log (nothing in memory). */
+  const restarted = newPoster;
+  return { store, poster, posted, lines, seal, restarted };
 }

@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import { VerinferError } from "../../errors.ts";
 import type { Hex } from "../../protocol/encoding/hex.ts";
 import { receiptToJson, type SignedReceipt, validateSignedReceipt } from "../../protocol/receipt/receipt.ts";
+import { RESUME_POINTS_TABLE, type ResumeStore, sqliteResumePoints } from "../resumePoint.ts";
 
 /**
  * Where a receipt stands: admitted (provisional), in a sealed batch, posted on chain, under dispute,
@@ -82,6 +83,10 @@ CREATE TABLE IF NOT EXISTS batches (
   status TEXT NOT NULL CHECK (status IN ('sealed', 'posted', 'final')),
   posted_tx TEXT
 );
+-- Receipts clients included on chain themselves (never sequenced again), kept because a restart
+-- resumes following the rollup after a saved block, not from the deployment.
+CREATE TABLE IF NOT EXISTS forced (digest TEXT PRIMARY KEY);
+${RESUME_POINTS_TABLE}
 `;
 
 /** Rebuilds a version-1 store's receipts table in version 2's shape, its kept requests moved in. */
@@ -147,7 +152,12 @@ const batchFromRow = (row: BatchRow): StoredBatch => ({
 });
 
 export class ReceiptStore {
-  private constructor(private readonly db: Database.Database) {}
+  /** Where the batch poster picks up following the rollup after a restart. */
+  readonly resumePoints: ResumeStore;
+
+  private constructor(private readonly db: Database.Database) {
+    this.resumePoints = sqliteResumePoints(db);
+  }
 
   /** Statements are prepared once each: admission runs several per request. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -321,6 +331,16 @@ export class ReceiptStore {
       this.advance(index, "posted", "final", null);
       this.sql("UPDATE receipts SET request = NULL WHERE batch = ?").run(index);
     })();
+  }
+
+  /** A receipt its client included on chain itself (a `ReceiptForced` event; noted once). */
+  noteForced(digest: Hex): void {
+    this.sql("INSERT OR IGNORE INTO forced (digest) VALUES (?)").run(digest.toLowerCase());
+  }
+
+  /** Every receipt noted as forced in. */
+  forcedDigests(): Hex[] {
+    return (this.sql("SELECT digest FROM forced").all() as { digest: Hex }[]).map((r) => r.digest);
   }
 
   /** A receipt proven fraudulent is voided; its batch stands. */

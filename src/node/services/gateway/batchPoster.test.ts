@@ -7,8 +7,12 @@
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clientsFor } from "../../../chain/deploy.ts";
+import { forceReceipt } from "../../../chain/forcedInclusion.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
+import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type DevChain, startDevChain } from "../../../testing/devChain.ts";
+import { devReceipt, ENCLAVE_KEY } from "../../../testing/devWorker.ts";
 import { posterRig } from "../../../testing/posterRig.ts";
 
 let dev: DevChain;
@@ -241,6 +245,46 @@ describe("BatchPoster", () => {
     ).toMatchObject([{ batch: batch.index, tx: first.hash }]);
     expect(rig.store.batch(batch.index)?.postedTx).toBe(first.hash);
     expect((await dev.owner.public.getTransaction({ hash: first.hash })).maxFeePerGas).toBe(ceiling);
+  }, 60_000);
+
+  it("restarted, resumes following the rollup after its saved block, finds the batch it sent just before, and keeps what clients forced in", async () => {
+    const rig = posterOn(2);
+    await caughtUp(rig);
+    // A receipt a client forced in, then enough blocks for the poster to save a point past it.
+    const chainId = BigInt(dev.chain.chainId);
+    const client = clientsFor(dev.chain.rpcUrl, dev.chain.chainId, dev.chain.keys[5] as Hex);
+    const forced = await forceReceipt(
+      client,
+      dev.d.rollup,
+      signReceipt(devReceipt(1_000_000, chainId, dev.d.rollup), ENCLAVE_KEY),
+    );
+    await rig.poster.step();
+    await rpc("anvil_mine", ["0x50"]);
+    await rig.poster.step();
+    const head = await dev.owner.public.getBlockNumber();
+    expect(rig.store.resumePoints.resumePoint(`rollup ${dev.d.rollup.toLowerCase()}`)?.block).toBe(head);
+    // A batch sent, and the gateway gone before it read the batch's event.
+    const batch = rig.seal();
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await rig.poster.step();
+      await rpc("anvil_mine", ["0x1"]);
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    expect(rig.store.batch(batch.index)?.status).toBe("sealed");
+    await rig.restarted().step();
+    expect(rig.lines).toContainEqual(
+      expect.objectContaining({ msg: "resuming from the saved block", from: String(head + 1n) }),
+    );
+    expect(rig.store.batch(batch.index)?.status).toBe("posted");
+    expect(rig.lines.at(-1)).toMatchObject({
+      batch: batch.index,
+      msg: expect.stringMatching(/found on chain/),
+    });
+    expect(await batchCount()).toBe(batch.index + 1); // posted once
+    // The forced receipt's event is before the saved block: the store kept it for the sequencer.
+    expect(rig.store.forcedDigests()).toEqual([forced.digest.toLowerCase()]);
   }, 60_000);
 
   it("as the gateway runs it, reads the head twice a block, not on every tick, and still posts each batch", async () => {

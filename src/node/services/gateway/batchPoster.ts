@@ -7,7 +7,6 @@
 import type { Block, Hex } from "viem";
 import { receiptOf, transactionOf } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
-import { EventCursor } from "../../../chain/events.ts";
 import { capped, type Fees, replacementFees } from "../../../chain/fees.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { VerinferError } from "../../../errors.ts";
@@ -17,6 +16,7 @@ import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
 import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequencer.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { ResumePoint } from "../../resumePoint.ts";
 import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
 
 /** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
@@ -57,8 +57,12 @@ const MAX_HEAD_READ_MS = 3_000;
 const MAX_UNPOSTED_IN_MEMORY = 256;
 
 export class BatchPoster {
-  /** The rollup's events (read from the deployment's block after a restart: applying them is idempotent). */
-  private readonly rollupEvents: EventCursor;
+  /**
+   * Where following the rollup's events resumes after a restart: after the last saved block, every
+   * event up to which this store has applied (the effects are all durable; applying one again is
+   * idempotent), or from the deployment's block on a chain that no longer holds that block.
+   */
+  private readonly resume: ResumePoint;
   private readonly pass: Pass;
   /** The block the last pass followed (its events applied, its time checked against the windows). */
   private followed: bigint | null = null;
@@ -103,7 +107,7 @@ export class BatchPoster {
       readonly forced: (digest: Hex) => void;
     },
     /** The first block with the rollup's events (the deployment's). */
-    fromBlock: bigint,
+    private readonly fromBlock: bigint,
     private readonly o: {
       /** The most a send offers per gas (wei): above it a batch waits; none, what the chain asks. */
       readonly maxFeePerGas?: bigint | undefined;
@@ -116,7 +120,7 @@ export class BatchPoster {
       readonly headReads?: "every-step" | "twice-a-block" | undefined;
     } = {},
   ) {
-    this.rollupEvents = new EventCursor(fromBlock);
+    this.resume = new ResumePoint(store.resumePoints, `rollup ${rollup.toLowerCase()}`, chain.public, logger);
     this.pass = new Pass(logger, "chain unavailable; will retry", async () => {
       await this.postSealed();
       // Events and chain time change only with a new block: the chain is followed once per block, and
@@ -141,6 +145,7 @@ export class BatchPoster {
         this.logger.info({ batch: b.index }, "batch final");
       }
       this.followed = head.number;
+      await this.resume.done(head.number + 1n);
     });
   }
 
@@ -199,7 +204,8 @@ export class BatchPoster {
 
   /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
   private async followRollup(head: bigint): Promise<void> {
-    await this.rollupEvents.each<{
+    const events = await this.resume.cursor(this.fromBlock);
+    await events.each<{
       batch: bigint;
       position: number;
       voided?: boolean;
@@ -212,6 +218,7 @@ export class BatchPoster {
         return;
       }
       if (log.eventName === "ReceiptForced") {
+        this.store.noteForced(log.args.digest as Hex);
         this.on.forced(log.args.digest as Hex);
         this.logger.info({ digest: log.args.digest }, "a client forced its receipt in");
         return;
@@ -355,8 +362,8 @@ export class BatchPoster {
 
   /**
    * A `BatchPosted` event: the batch is on chain, ours if the root is (the store keeps it once). After a
-   * restart the events are read from the deployment's block, so a batch posted just before a crash is
-   * found here too.
+   * restart the events are read again from the last block whose events were all applied, so a batch
+   * posted just before a crash is found here too.
    */
   private seenPosted(index: number, root: Hex, tx: Hex): void {
     const batch = this.store.batch(index);

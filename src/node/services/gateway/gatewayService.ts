@@ -206,6 +206,8 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       throw new VerinferError("STORE_CORRUPT", `stored receipt ${s.requestId}: ${admitted.error.message}`);
     if (admitted.value.sealed) poster.record(admitted.value.sealed);
   }
+  // Noted after the open batch is rebuilt, as a gateway that re-read the rollup's events would.
+  for (const digest of store.forcedDigests()) sequencer.noteForced(digest);
 
   const app = Fastify({
     bodyLimit: o.bodyLimit,

@@ -54,7 +54,12 @@ export class DisputeDefender {
     fromBlock: bigint,
   ) {
     this.bonds = new DisputeBonds(chain, game, logger);
-    const resume = new ResumePoint(store, `disputeGame ${game.toLowerCase()}`, chain.public, logger);
+    const resume = new ResumePoint(
+      store.resumePoints,
+      `disputeGame ${game.toLowerCase()}`,
+      chain.public,
+      logger,
+    );
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
       const opened = await resume.cursor(fromBlock);
       await this.discover(opened);

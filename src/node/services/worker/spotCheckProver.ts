@@ -47,7 +47,12 @@ export class SpotCheckProver {
     /** The first block to look for obligations in (the deployment's), unless a saved resume point is later. */
     fromBlock: bigint,
   ) {
-    const resume = new ResumePoint(store, `spotChecks ${spotChecks.toLowerCase()}`, chain.public, logger);
+    const resume = new ResumePoint(
+      store.resumePoints,
+      `spotChecks ${spotChecks.toLowerCase()}`,
+      chain.public,
+      logger,
+    );
     this.pass = new Pass(logger, "spot-check pass failed; will retry", async () => {
       // Each obligation is met within the pass that reads it: all before the cursor are done with.
       const opened = await resume.cursor(fromBlock);

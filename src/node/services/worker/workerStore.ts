@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { VerinferError } from "../../../errors.ts";
 import type { Hex } from "../../../protocol/encoding/hex.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
-import type { ResumeStore } from "../../resumePoint.ts";
+import { RESUME_POINTS_TABLE, type ResumeStore, sqliteResumePoints } from "../../resumePoint.ts";
 
 /** What the worker answered for a request (replayed as is when the same request comes again). */
 export interface ServedAnswer {
@@ -45,8 +45,7 @@ CREATE TABLE IF NOT EXISTS served (
   served_at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- Where each chain follower picks up after a restart (resumePoint.ts).
-CREATE TABLE IF NOT EXISTS resume_points (name TEXT PRIMARY KEY, block INTEGER NOT NULL, hash TEXT NOT NULL);
+${RESUME_POINTS_TABLE}
 `;
 
 interface Row {
@@ -60,8 +59,13 @@ interface Row {
   served_at_ms: number;
 }
 
-export class WorkerStore implements ResumeStore {
-  private constructor(private readonly db: Database.Database) {}
+export class WorkerStore {
+  /** Where the dispute defence and the spot-check prover pick up after a restart. */
+  readonly resumePoints: ResumeStore;
+
+  private constructor(private readonly db: Database.Database) {
+    this.resumePoints = sqliteResumePoints(db);
+  }
 
   static open(path: string): WorkerStore {
     let db: Database.Database;
@@ -136,21 +140,6 @@ export class WorkerStore implements ResumeStore {
   /** Forgets requests served before `beforeMs` (their dispute window has closed). */
   prune(beforeMs: number): number {
     return this.db.prepare("DELETE FROM served WHERE served_at_ms < ?").run(beforeMs).changes;
-  }
-
-  resumePoint(name: string): { readonly block: bigint; readonly hash: Hex } | null {
-    const row = this.db.prepare("SELECT block, hash FROM resume_points WHERE name = ?").get(name) as
-      | { block: number; hash: Hex }
-      | undefined;
-    return row ? { block: BigInt(row.block), hash: row.hash } : null;
-  }
-
-  setResumePoint(name: string, block: bigint, hash: Hex): void {
-    this.db
-      .prepare(
-        "INSERT INTO resume_points (name, block, hash) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET block = ?, hash = ?",
-      )
-      .run(name, Number(block), hash, Number(block), hash);
   }
 
   close(): void {
