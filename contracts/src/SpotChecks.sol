@@ -34,9 +34,10 @@ interface ISpotCheckVerifier {
 /// @notice docs/spec/otr.md §5; src/protocol/spotcheck/spotcheck.ts decides the same. A receipt at
 /// `position` of batch `b` owes a proof iff uint256(keccak256(root ‖ position u64 ‖ seed)) < ⌊2^256·ρ⌋,
 /// where seed is the hash of the block `seedDelayBlocks` after the batch's (unknown when the root was
-/// committed). Anyone opens the obligation of a selected receipt (proving it is in the batch); the worker
-/// proves it through the verifier by the deadline (posting time + proofDeadline) or anyone slashes it
-/// for the missing proof, with a share to the reporter. Only the worker (its enclave key or its
+/// committed). Anyone opens the obligation of a selected receipt (proving it is in the batch) while the
+/// batch's challenge window is open; the worker proves it through the verifier by the deadline (the
+/// opening's time + proofDeadline, so an obligation opened late still leaves the worker its whole
+/// proofDeadline) or anyone slashes it for the missing proof, with a share to the reporter. Only the worker (its enclave key or its
 /// operator) submits the proof, and its first submission decides, as settleObligation does: valid, the
 /// obligation is met; invalid, the worker is slashed at once. Nobody else can submit in its name, so
 /// nobody can get an honest worker slashed with a bad proof.
@@ -93,6 +94,7 @@ contract SpotChecks is ReentrancyGuard {
     error NotSelected(uint64 batch, uint32 position);
     error ReceiptNotInBatch(bytes32 digest);
     error ObligationExists(uint64 batch, uint32 position);
+    error ObligationWindowClosed(uint64 windowEnd);
     error ObligationNotOpen(uint64 batch, uint32 position);
     error ProofTooLate(uint64 deadline);
     error NotTheWorker(address caller);
@@ -170,12 +172,18 @@ contract SpotChecks is ReentrancyGuard {
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         if (!rollup.includes(b, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
         if (!isSelected(b, position)) revert NotSelected(b, position);
+        // Only while the receipt can still be disputed: a worker keeps what a proof needs that long, and
+        // no longer.
+        uint64 windowEnd = rollup.windowEnd(b);
+        if (block.timestamp >= windowEnd) revert ObligationWindowClosed(windowEnd);
         key = keyOf(b, position);
         Obligation storage o = obligations[key];
         if (o.status != Status.None) revert ObligationExists(b, position);
         o.status = Status.Open;
+        // From the opening, not the posting: an obligation nobody opened in time, opened late, must not be
+        // overdue at once (its opener could then slash an honest worker that never had the chance to prove).
         // forge-lint: disable-next-line(unsafe-typecast)
-        o.deadline = uint40(rollup.batch(b).postedAt + proofDeadline); // seconds: 2^40 is 34,000 years
+        o.deadline = uint40(block.timestamp + proofDeadline); // seconds: 2^40 is 34,000 years
         o.worker = r.worker;
         o.selector = keccak256(abi.encode(seeds[b], rollup.batch(b).root, position));
         (DisputeGame.Subject memory subject,) = TraceSubjects.subjectOf(registry, r, b, position);

@@ -50,4 +50,31 @@ contract SpotChecksTest is RollupFixture {
         vm.expectRevert(abi.encodeWithSelector(SpotChecks.ObligationExists.selector, uint64(0), uint32(0)));
         spot.open(0, 0, r, sig, new bytes32[](0));
     }
+
+    /// An obligation nobody opened by posting + proofDeadline, opened late, is not overdue at once (its
+    /// opener could otherwise slash an honest worker at once); after the window none opens at all.
+    function test_aLateOpeningLeavesTheWorkerItsWholeDeadlineAndNoneOpensAfterTheWindow() public {
+        (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) = signedReceipt(1);
+        vm.prank(sequencer);
+        rollup.postBatch(0, Receipts.leaf(0, digest, sig), 1, "");
+        uint256 posted = block.timestamp;
+        vm.roll(block.number + 3);
+        spot.fixSeed(0);
+        vm.warp(posted + 45 minutes); // past posting + proofDeadline (30 min), inside the 1 h window
+        spot.open(0, 0, r, sig, new bytes32[](0));
+        uint64 deadline = uint64(posted + 75 minutes);
+        assertEq(spot.obligation(0, 0).deadline, deadline, "30 minutes from the opening");
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.ProofNotDue.selector, deadline));
+        spot.slashMissing(0, 0);
+
+        (Receipts.Receipt memory r2, bytes32 digest2, bytes memory sig2) = signedReceipt(2);
+        vm.prank(sequencer);
+        rollup.postBatch(1, Receipts.leaf(0, digest2, sig2), 1, "");
+        uint64 windowEnd = rollup.windowEnd(1);
+        vm.roll(block.number + 3);
+        spot.fixSeed(1);
+        vm.warp(windowEnd);
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.ObligationWindowClosed.selector, windowEnd));
+        spot.open(1, 0, r2, sig2, new bytes32[](0));
+    }
 }

@@ -162,14 +162,21 @@ describe("SpotChecks.sol = the protocol's spot-check rules", () => {
       );
     if (free !== undefined) expect(await fails(owner, "open", args(free))).toMatch(/^NotSelected/);
     const [a, b, c, e] = owed.map((o) => o.position) as [number, number, number, number];
-    for (const p of [a, b, c, e]) await send(stranger, spot, spotChecksAbi, "open", args(p));
+    const openedAt: number[] = [];
+    for (const p of [a, b, c, e]) {
+      const tx = await send(stranger, spot, spotChecksAbi, "open", args(p));
+      const { blockNumber } = await owner.public.getTransactionReceipt({ hash: tx });
+      openedAt.push(Number((await owner.public.getBlock({ blockNumber })).timestamp) * 1000);
+    }
     expect(await fails(owner, "open", args(a))).toMatch(/^ObligationExists/);
     const ob = (await read("obligation", [BigInt(index), a])) as {
       deadline: bigint;
       selector: Hex;
       worker: Hex;
     };
-    expect(Number(ob.deadline) * 1000).toBe(owed[0]!.deadline);
+    // Due proofDeadline after its own opening.
+    const dueA = obligationsOf({ index, root: sealed.root, count: sealed.count }, seed, openedAt[0]!, P);
+    expect(Number(ob.deadline) * 1000).toBe(dueA.find((o) => o.position === a)?.deadline);
     expect(ob.worker.toLowerCase()).toBe(WORKER.toLowerCase());
     const proofOf = (selector: Hex, traceRoot: Hex) =>
       viemKeccak(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [traceRoot, selector]));

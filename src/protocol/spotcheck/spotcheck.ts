@@ -50,11 +50,15 @@ export interface Obligation {
   readonly deadline: number;
 }
 
-/** The obligations of a posted batch. */
+/**
+ * The obligations of a posted batch, opened at `openedAt` (once its seed is known, while its challenge
+ * window is open): each is due `proofDeadlineMs` after its opening, however late that is, so that
+ * nobody can open an obligation already overdue and have an honest worker slashed for it.
+ */
 export function obligationsOf(
   batch: { readonly index: number; readonly root: Hex; readonly count: number },
   seed: Hex,
-  seedAt: number,
+  openedAt: number,
   params: SpotCheckParams,
   hash: Hash32 = keccak256,
 ): Obligation[] {
@@ -62,7 +66,7 @@ export function obligationsOf(
   const threshold = selectionThreshold(params.rhoPpm);
   for (let p = 0; p < batch.count; p++)
     if (selectionDraw(batch.root, p, seed, hash) < threshold)
-      out.push({ batch: batch.index, position: p, deadline: seedAt + params.proofDeadlineMs });
+      out.push({ batch: batch.index, position: p, deadline: openedAt + params.proofDeadlineMs });
   return out;
 }
 

@@ -178,8 +178,17 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           obligations.inc();
           opened = true;
         } catch (e) {
+          const reason = revertReason(e) ?? (e as Error).message;
+          // The batch's window closed while this fisherman was away: nobody can open it any more.
+          if (/ObligationWindowClosed/.test(reason)) {
+            o.logger.warn(
+              { batch: index, position },
+              "spot-check obligation not opened before the batch's window closed: it cannot be any more",
+            );
+            continue;
+          }
           // Opened by someone else between the read and the send.
-          if (!/ObligationExists/.test(revertReason(e) ?? (e as Error).message)) throw e;
+          if (!/ObligationExists/.test(reason)) throw e;
         }
         existing = await obligation();
       }
