@@ -125,6 +125,7 @@ contract DisputeGame is ReentrancyGuard {
     error ClaimUnknown(uint256 claim);
     error ClaimMismatch(uint256 claim);
     error DisputeMoveInvalid(string why);
+    error ReceiptStale(uint64 batch, uint64 timestampMs);
     error DisputeDuplicate(uint256 claim);
     error DisputeTooLate(uint256 claim, uint40 deadline);
     error DisputeStepNotCountered(bytes32 correct, bytes32 claimed);
@@ -175,6 +176,8 @@ contract DisputeGame is ReentrancyGuard {
     ) external payable returns (uint256 game_) {
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         if (!rollup.includes(batch_, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
+        // A receipt posted past its maximum age: its worker need no longer hold what a defence takes.
+        if (rollup.receiptStale(batch_, r.timestamp)) revert ReceiptStale(batch_, r.timestamp);
         rollup.openDispute(batch_, position);
         Claim memory root;
         (game_, root) = _newGame(r, batch_, position);

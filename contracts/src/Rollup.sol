@@ -61,6 +61,10 @@ contract Rollup is Ownable, EIP712 {
     Registry public immutable registry;
     VerinferToken public immutable token;
     uint64 public immutable challengeWindow;
+    /// @notice Seconds after its signing (the receipt's timestamp, in ms) past which a receipt is stale
+    /// when posted or forced in: no dispute or spot-check opens over it (docs/spec/otr.md §3.4), so a
+    /// worker keeps what its defence needs for a bounded time.
+    uint64 public immutable maxReceiptAge;
     uint256 public immutable minSequencerBond;
     /// @notice Share (basis points) of a slashed sequencer bond paid to whoever proved the breach.
     uint256 public immutable proverShareBps;
@@ -110,17 +114,20 @@ contract Rollup is Ownable, EIP712 {
     error PromiseAlreadyProven();
     error NoBlob();
     error InclusionValid(bytes32 digest);
+    error ReceiptStale(uint64 timestampMs, uint64 at);
 
     constructor(
         address owner,
         Registry registry_,
         uint64 challengeWindowSeconds,
+        uint64 maxReceiptAgeSeconds,
         uint256 minSequencerBond_,
         uint256 proverShareBps_
     ) Ownable(owner) EIP712("verinfer", "1") {
         registry = registry_;
         token = registry_.token();
         challengeWindow = challengeWindowSeconds;
+        maxReceiptAge = maxReceiptAgeSeconds;
         minSequencerBond = minSequencerBond_;
         proverShareBps = proverShareBps_;
     }
@@ -180,6 +187,7 @@ contract Rollup is Ownable, EIP712 {
     /// settlement counts each digest once (src/node/services/settler/settlerService.ts).
     function forceInclude(Receipts.Receipt calldata r, bytes calldata signature) external returns (uint64 index) {
         bytes32 digest = registry.checkReceipt(r, signature, _domainSeparatorV4());
+        if (_stale(r.timestamp, block.timestamp)) revert ReceiptStale(r.timestamp, uint64(block.timestamp));
         if (forced[digest]) revert ReceiptReplayed(digest);
         forced[digest] = true;
         index = FORCED_BASE + forcedCount++;
@@ -193,6 +201,16 @@ contract Rollup is Ownable, EIP712 {
 
     function batch(uint64 index) external view returns (Batch memory) {
         return batches[index];
+    }
+
+    /// @notice Whether a receipt signed at `timestampMs` was stale when batch `index` was posted (receiptAge.ts).
+    function receiptStale(uint64 index, uint64 timestampMs) external view returns (bool) {
+        Batch storage b = batches[index];
+        return b.count > 0 && _stale(timestampMs, b.postedAt);
+    }
+
+    function _stale(uint64 timestampMs, uint256 atSeconds) internal view returns (bool) {
+        return uint256(timestampMs) + uint256(maxReceiptAge) * 1000 < atSeconds * 1000;
     }
 
     function windowEnd(uint64 index) public view returns (uint64) {

@@ -95,6 +95,7 @@ contract SpotChecks is ReentrancyGuard {
     error ReceiptNotInBatch(bytes32 digest);
     error ObligationExists(uint64 batch, uint32 position);
     error ObligationWindowClosed(uint64 windowEnd);
+    error ReceiptStale(uint64 batch, uint64 timestampMs);
     error ObligationNotOpen(uint64 batch, uint32 position);
     error ProofTooLate(uint64 deadline);
     error NotTheWorker(address caller);
@@ -172,6 +173,8 @@ contract SpotChecks is ReentrancyGuard {
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         if (!rollup.includes(b, position, digest, keccak256(signature), proof)) revert ReceiptNotInBatch(digest);
         if (!isSelected(b, position)) revert NotSelected(b, position);
+        // A receipt posted past its maximum age: its worker need no longer hold what a proof takes.
+        if (rollup.receiptStale(b, r.timestamp)) revert ReceiptStale(b, r.timestamp);
         // Only while the receipt can still be disputed: a worker keeps what a proof needs that long, and
         // no longer.
         uint64 windowEnd = rollup.windowEnd(b);

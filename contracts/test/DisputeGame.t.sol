@@ -84,7 +84,12 @@ abstract contract DisputeGameFixture is RollupFixture, GameClaims {
     }
 
     /// @dev Posts a batch holding one receipt whose trace root is `tree`'s, and returns it.
-    function postReceipt(bytes32[][] storage tree)
+    function postReceipt(bytes32[][] storage tree) internal returns (Receipts.Receipt memory r, bytes memory sig) {
+        return postReceiptSignedAt(tree, uint64(block.timestamp) * 1000);
+    }
+
+    /// @dev The same, with the receipt signed at `timestampMs`.
+    function postReceiptSignedAt(bytes32[][] storage tree, uint64 timestampMs)
         internal
         returns (Receipts.Receipt memory r, bytes memory sig)
     {
@@ -98,6 +103,7 @@ abstract contract DisputeGameFixture is RollupFixture, GameClaims {
         r.inputTokens = 1;
         r.outputTokens = 2;
         r.sequence = 1;
+        r.timestamp = timestampMs;
         r.attestationHash = EVIDENCE;
         bytes32 digest = Receipts.digest(r, rollup.domainSeparator());
         sig = signed(WORKER_KEY, digest);
@@ -221,6 +227,14 @@ contract DisputeGameTest is DisputeGameFixture {
         (Receipts.Receipt memory r, bytes memory sig) = postReceipt(cheat); // two positions
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.DisputeTooLong.selector, uint64(2), uint32(1)));
+        game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
+    }
+
+    function test_aReceiptPostedPastItsMaximumAgeCannotBeChallenged() public {
+        uint64 tooEarly = (uint64(block.timestamp) - MAX_AGE) * 1000 - 1; // a millisecond before the bound
+        (Receipts.Receipt memory r, bytes memory sig) = postReceiptSignedAt(cheat, tooEarly);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ReceiptStale.selector, uint64(0), r.timestamp));
         game.challenge{value: NODE_BOND}(0, 0, r, sig, new bytes32[](0));
     }
 

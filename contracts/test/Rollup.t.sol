@@ -14,11 +14,12 @@ abstract contract RollupFixture is RegistryFixture {
     /// @dev Stands in for the dispute game (fixtures that deploy the real one replace it).
     address internal disputeGame = address(0x6A3E);
     uint64 internal constant WINDOW = 1 hours;
+    uint64 internal constant MAX_AGE = 1 days;
 
     function setUp() public virtual override {
         super.setUp();
         sequencer = vm.addr(SEQUENCER_KEY);
-        rollup = new Rollup(address(this), registry, WINDOW, 10 ether, 5_000);
+        rollup = new Rollup(address(this), registry, WINDOW, MAX_AGE, 10 ether, 5_000);
         rollup.setSequencer(sequencer);
         rollup.setDisputeGame(disputeGame);
         token.mint(sequencer, 100 ether);
@@ -130,6 +131,23 @@ contract RollupTest is RollupFixture {
         r.outputTokens = 1;
         vm.expectPartialRevert(Registry.ReceiptSignatureInvalid.selector);
         rollup.forceInclude(r, sig);
+    }
+
+    /// A receipt past its maximum age is not forced in, and a posted batch says which receipts it holds
+    /// stale (the dispute game and the spot-checks refuse those).
+    function test_aReceiptPastItsMaximumAgeIsNotForcedInAndIsStaleInABatchPostedThatLate() public {
+        (Receipts.Receipt memory r,, bytes memory sig) = signedReceipt(8);
+        uint256 signedAt = block.timestamp;
+        vm.warp(signedAt + MAX_AGE + 1);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ReceiptStale.selector, r.timestamp, uint64(signedAt + MAX_AGE + 1)));
+        rollup.forceInclude(r, sig);
+        vm.warp(signedAt + MAX_AGE); // at the bound: still in time
+        rollup.forceInclude(r, sig);
+        vm.prank(sequencer);
+        rollup.postBatch(0, bytes32(uint256(1)), 1, "");
+        assertTrue(!rollup.receiptStale(0, r.timestamp), "posted at the bound");
+        assertTrue(rollup.receiptStale(0, r.timestamp - 1), "posted a millisecond past it");
+        assertTrue(!rollup.receiptStale(1, 0), "no such batch");
     }
 
     function promiseSig(Rollup.InclusionPromise memory p, uint256 key) internal view returns (bytes memory) {

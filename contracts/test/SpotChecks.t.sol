@@ -77,4 +77,15 @@ contract SpotChecksTest is RollupFixture {
         vm.expectRevert(abi.encodeWithSelector(SpotChecks.ObligationWindowClosed.selector, windowEnd));
         spot.open(1, 0, r2, sig2, new bytes32[](0));
     }
+
+    function test_noObligationOpensOverAReceiptPostedPastItsMaximumAge() public {
+        (Receipts.Receipt memory r, bytes32 digest, bytes memory sig) = signedReceipt(1);
+        vm.warp(block.timestamp + MAX_AGE + 1);
+        vm.prank(sequencer);
+        rollup.postBatch(0, Receipts.leaf(0, digest, sig), 1, "");
+        vm.roll(block.number + 3);
+        spot.fixSeed(0);
+        vm.expectRevert(abi.encodeWithSelector(SpotChecks.ReceiptStale.selector, uint64(0), r.timestamp));
+        spot.open(0, 0, r, sig, new bytes32[](0));
+    }
 }

@@ -14,7 +14,13 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import type { DisputeParams, OtrParams, PoeaParams, SpotCheckParams } from "../protocol/params/otr.ts";
+import {
+  DEFAULT_OTR_PARAMS,
+  type DisputeParams,
+  type OtrParams,
+  type PoeaParams,
+  type SpotCheckParams,
+} from "../protocol/params/otr.ts";
 import { deployDisputeGame } from "./disputeClient.ts";
 import { deployEpochs } from "./epochs.ts";
 import {
@@ -94,6 +100,8 @@ export interface CoreParams {
   /** Minimum active stake of a worker, an evaluator and a fisherman. */
   readonly minStake: { readonly worker: bigint; readonly evaluator: bigint; readonly fisherman: bigint };
   readonly challengeWindowSeconds: bigint;
+  /** After this a receipt is stale when posted (receiptAge.ts); default the protocol's (a day). */
+  readonly maxReceiptAgeSeconds?: bigint;
   readonly minSequencerBond: bigint;
   /** Share of a broken promise's slashed bond paid to whoever proved it (basis points). */
   readonly proverShareBps: bigint;
@@ -112,6 +120,7 @@ export function coreParamsOf(p: OtrParams): CoreParams {
     // Fishermen stake "any" amount (docs/spec/otr.md §1).
     minStake: { worker: p.poea.minWorkerStake, evaluator: p.poea.minEvaluatorStake, fisherman: 0n },
     challengeWindowSeconds: BigInt(Math.ceil(p.rollup.challengeWindowMs / 1000)),
+    maxReceiptAgeSeconds: BigInt(Math.ceil(p.rollup.maxReceiptAgeMs / 1000)),
     minSequencerBond: p.rollup.sequencerBond,
     proverShareBps: BigInt(p.dispute.challengerShareBps),
     dispute: p.dispute,
@@ -177,6 +186,7 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
     owner,
     registry,
     params.challengeWindowSeconds,
+    params.maxReceiptAgeSeconds ?? BigInt(DEFAULT_OTR_PARAMS.rollup.maxReceiptAgeMs / 1000),
     params.minSequencerBond,
     params.proverShareBps,
   ]);

@@ -13,7 +13,7 @@ import { deployedParams } from "./deployedParams.ts";
 
 /** Unlike both presets in every value the contracts fix. */
 const CUSTOM: OtrParams = {
-  rollup: { ...DEVNET_OTR_PARAMS.rollup, challengeWindowMs: 45_000 },
+  rollup: { ...DEVNET_OTR_PARAMS.rollup, challengeWindowMs: 45_000, maxReceiptAgeMs: 1_234_000 },
   dispute: {
     ...DEVNET_OTR_PARAMS.dispute,
     arity: 4,
@@ -60,7 +60,11 @@ describe("deployedParams", () => {
     const fromDefault = await deployedParams(owner.public, d, DEFAULT_OTR_PARAMS, "default");
     expect(fromDefault.dispute).toEqual(CUSTOM.dispute);
     expect(fromDefault.spotcheck).toEqual(CUSTOM.spotcheck);
-    expect(fromDefault.rollup).toEqual({ ...DEFAULT_OTR_PARAMS.rollup, challengeWindowMs: 45_000 });
+    expect(fromDefault.rollup).toEqual({
+      ...DEFAULT_OTR_PARAMS.rollup,
+      challengeWindowMs: 45_000,
+      maxReceiptAgeMs: 1_234_000,
+    });
     // A preset whose bonds differ cannot be made to match: refused, naming both amounts.
     const dearer = {
       ...DEVNET_OTR_PARAMS,
@@ -81,7 +85,7 @@ describe("deployedParams", () => {
     const p = await deployedParams(owner.public, d, DEVNET_OTR_PARAMS, "devnet");
     expect(p).toEqual({
       ...DEVNET_OTR_PARAMS,
-      rollup: { ...DEVNET_OTR_PARAMS.rollup, challengeWindowMs: 45_000 },
+      rollup: { ...DEVNET_OTR_PARAMS.rollup, challengeWindowMs: 45_000, maxReceiptAgeMs: 1_234_000 },
       poea: { ...DEVNET_OTR_PARAMS.poea, unbondingMs: 120_000 },
     });
   }, 120_000);

@@ -24,6 +24,7 @@ import {
 /** What a deployment's contracts fix, in the protocol's units (ms, wei, basis points); absent: not deployed. */
 export interface DeployedValues {
   readonly challengeWindowMs: number;
+  readonly maxReceiptAgeMs: number;
   readonly unbondingMs: number;
   readonly dispute?: {
     readonly arity: number;
@@ -69,8 +70,8 @@ export async function readDeployedValues(
       ),
     );
   const ms = (seconds: bigint | undefined) => Number(seconds) * 1000;
-  const [[challengeWindow], [unbondingDelay]] = await Promise.all([
-    read(d.rollup, rollupAbi, ["challengeWindow"]),
+  const [[challengeWindow, maxReceiptAge], [unbondingDelay]] = await Promise.all([
+    read(d.rollup, rollupAbi, ["challengeWindow", "maxReceiptAge"]),
     read(d.registry, registryAbi, ["unbondingDelay"]),
   ]);
   const [g, s, k, e] = await Promise.all([
@@ -103,6 +104,7 @@ export async function readDeployedValues(
   ]);
   return {
     challengeWindowMs: ms(challengeWindow),
+    maxReceiptAgeMs: ms(maxReceiptAge),
     unbondingMs: ms(unbondingDelay),
     ...(g
       ? {
@@ -165,7 +167,7 @@ export function withDeployedValues(preset: OtrParams, v: DeployedValues, presetN
       );
   }
   return {
-    rollup: { ...p.rollup, challengeWindowMs: v.challengeWindowMs },
+    rollup: { ...p.rollup, challengeWindowMs: v.challengeWindowMs, maxReceiptAgeMs: v.maxReceiptAgeMs },
     dispute,
     spotcheck: { ...p.spotcheck, ...v.spotcheck },
     poea: { ...p.poea, unbondingMs: v.unbondingMs, ...v.scores, ...v.rewards },

@@ -11,6 +11,7 @@ import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
 import type { SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signDigest, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
+import { receiptStale } from "../protocol/rollup/receiptAge.ts";
 import { FORCED_BASE, RollupState } from "../protocol/rollup/rollupState.ts";
 import {
   leafOfSigned,
@@ -190,6 +191,29 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
       worker: signed.receipt.worker.toLowerCase(),
     });
     expect(await simulate("forceInclude", [struct, signed.signature])).toBe("RECEIPT_REPLAYED");
+  });
+
+  it("receipt age: Rollup.receiptStale = receiptStale, and forceInclude refuses a stale receipt as RECEIPT_STALE", async () => {
+    const read = (functionName: string, args: readonly unknown[] = []) =>
+      c.public.readContract({ address: d.rollup, abi: rollupAbi, functionName, args } as never);
+    const maxAgeMs = Number(await read("maxReceiptAge")) * 1000;
+    expect(maxAgeMs).toBe(DEFAULT_OTR_PARAMS.rollup.maxReceiptAgeMs);
+    const { postedAt } = await batchInfo(c, d.rollup, 0);
+    const bound = postedAt * 1000 - maxAgeMs;
+    for (const delta of [-86_400_000, -1001, -1, 0, 1, 999, 5_000]) {
+      const t = BigInt(bound + delta);
+      expect(await read("receiptStale", [0n, t]), `${delta} ms from the bound`).toBe(
+        receiptStale(t, postedAt * 1000, maxAgeMs),
+      );
+    }
+    const now = await chainNowMs();
+    const forced = (i: number, timestamp: number) => {
+      const signed = signReceipt({ ...receiptOf(i), timestamp: BigInt(timestamp) }, ENCLAVE_KEY);
+      const { chainId: _c, settlement: _s, ...struct } = signed.receipt;
+      return simulate("forceInclude", [struct, signed.signature]);
+    };
+    expect(await forced(200, now - maxAgeMs - 60_000)).toBe("RECEIPT_STALE");
+    expect(typeof (await forced(201, now - maxAgeMs + 60_000))).toBe("bigint");
   });
 
   it("broken promises: the same verdicts, and the bond goes to the prover and the burn", async () => {

@@ -170,6 +170,11 @@ export const ERROR_CODES = {
     disposition: "ignore",
     meaning: "the receipt's (worker, sequence) or its request id was already accepted",
   },
+  RECEIPT_STALE: {
+    disposition: "reject",
+    meaning:
+      "the receipt was signed too long ago: past half its maximum age it is not admitted, past the whole it cannot be disputed, checked or paid",
+  },
   RECEIPT_SEQUENCE_STALE: {
     disposition: "ignore",
     meaning: "the receipt's sequence is below its worker's replay window",

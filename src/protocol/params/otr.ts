@@ -16,6 +16,13 @@ export interface RollupParams {
   readonly maxBatchAgeMs: number;
   /** A posted batch's receipts (and a receipt a client forced in) become final this long after, unless disputed. */
   readonly challengeWindowMs: number;
+  /**
+   * A receipt posted (or forced in) more than this long after it was signed (its `timestamp`) is
+   * stale: it cannot be disputed or spot-checked, and earns nothing (receiptAge.ts). This bounds how
+   * long a worker must keep what its defence and its proofs need; the sequencer admits a receipt only
+   * within half of it, leaving the other half for the batch to be posted.
+   */
+  readonly maxReceiptAgeMs: number;
   /** What the sequencer stakes behind its provisional-finality promises. */
   readonly sequencerBond: bigint;
 }
@@ -97,6 +104,8 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     maxBatchBytes: 1 << 20,
     maxBatchAgeMs: 2_000,
     challengeWindowMs: 3_600_000,
+    // A day: far beyond any honest batch's posting (seconds), and what a worker keeps beyond the window.
+    maxReceiptAgeMs: 86_400_000,
     sequencerBond: 10n * ETH,
   },
   dispute: {
@@ -137,11 +146,16 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
 /**
  * The devnet's parameters (`verinfer devnet up`): the defaults with every clock shortened so that a
  * batch becomes final, a dispute is played out and a spot-check deadline passes within a demo's
- * minutes on one machine: batches sealed after 500 ms, a 30 s challenge window, 20 s chess clocks (5 s
+ * minutes on one machine: batches sealed after 500 ms, a 30 s challenge window, receipts stale after 10 minutes, 20 s chess clocks (5 s
  * extensions, 10 s for a one-step), a 60 s proof deadline, 1-minute epochs whose scores are committed and revealed in 15 s each. Amounts are the defaults'.
  */
 export const DEVNET_OTR_PARAMS: OtrParams = {
-  rollup: { ...DEFAULT_OTR_PARAMS.rollup, maxBatchAgeMs: 500, challengeWindowMs: 30_000 },
+  rollup: {
+    ...DEFAULT_OTR_PARAMS.rollup,
+    maxBatchAgeMs: 500,
+    challengeWindowMs: 30_000,
+    maxReceiptAgeMs: 600_000,
+  },
   dispute: {
     ...DEFAULT_OTR_PARAMS.dispute,
     maxClockMs: 20_000,
@@ -177,6 +191,7 @@ export function otrProblems(p: OtrParams): string[] {
   integer(r.maxBatchBytes, "rollup.maxBatchBytes", 1024, 1 << 30);
   positive(r.maxBatchAgeMs, "rollup.maxBatchAgeMs");
   positive(r.challengeWindowMs, "rollup.challengeWindowMs");
+  positive(r.maxReceiptAgeMs, "rollup.maxReceiptAgeMs");
   amount(r.sequencerBond, "rollup.sequencerBond");
   const d = p.dispute;
   if (!(Number.isInteger(d.arity) && d.arity >= 2 && d.arity <= 256 && (d.arity & (d.arity - 1)) === 0))

@@ -1,4 +1,5 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../encoding/keccak.ts";
@@ -9,6 +10,7 @@ import { addressOf, type Receipt, receiptDigest, type SignedReceipt } from "../r
 import { checkReceipt, parseRegistry, signReceipt } from "../receipt/verifyReceipt.ts";
 import { decodeBatchData, RECEIPT_DATA_BYTES } from "./batchData.ts";
 import { receiptLeaf } from "./batchTree.ts";
+import { admissible, receiptStale } from "./receiptAge.ts";
 import { FORCED_BASE, RollupState } from "./rollupState.ts";
 import { leafOfSigned, Sequencer } from "./sequencer.ts";
 
@@ -120,6 +122,48 @@ describe("sequencer", () => {
       error: { code: "RECEIPT_SIGNATURE_INVALID" },
     });
     expect(s.flush(3000)).toMatchObject({ index: 2, count: 1, reason: "flush" });
+  });
+});
+
+describe("receipt age", () => {
+  const t = 1_795_000_000_000; // receipt(0, 0)'s timestamp
+  const half = PARAMS.maxReceiptAgeMs / 2;
+
+  it("the sequencer admits a receipt until half its maximum age, then refuses it as RECEIPT_STALE", () => {
+    const s = new Sequencer(PARAMS, 4096);
+    expect(admit(s, receipt(0, 0), t + half).ok).toBe(true);
+    expect(admit(s, receipt(0, 1), t + 1 + half + 1)).toMatchObject({
+      ok: false,
+      error: { code: "RECEIPT_STALE" },
+    });
+    // Refused before the replay rule: the same receipt is admitted on time afterwards.
+    expect(admit(s, receipt(0, 1), t + 1).ok).toBe(true);
+  });
+
+  it("stale only when posted more than the maximum age after signing", () => {
+    const max = PARAMS.maxReceiptAgeMs;
+    expect(receiptStale(BigInt(t), t + max, max)).toBe(false);
+    expect(receiptStale(BigInt(t), t + max + 1, max)).toBe(true);
+    expect(receiptStale(BigInt(t), t - 5_000, max)).toBe(false); // signed after posting's clock: never
+  });
+
+  it("an honest receipt is never made stale: admitted, it is posted in time for any admission within the bound", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.integer({ min: 1, max: 30 * 86_400_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (signedAt, max, admitFraction, postFraction) => {
+          const p = { ...PARAMS, maxReceiptAgeMs: max };
+          // Admitted within half the bound (the sequencer's rule), posted within the other half.
+          const admittedAt = signedAt + Math.floor((admitFraction * max) / 2);
+          const postedAt = admittedAt + Math.floor((postFraction * max) / 2);
+          expect(admissible(BigInt(signedAt), admittedAt, p)).toBe(true);
+          expect(receiptStale(BigInt(signedAt), postedAt, max)).toBe(false);
+        },
+      ),
+    );
   });
 });
 

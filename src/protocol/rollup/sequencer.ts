@@ -22,6 +22,7 @@ import {
   workerEntryKey,
 } from "./batchData.ts";
 import { BatchTree, receiptLeaf } from "./batchTree.ts";
+import { admissible } from "./receiptAge.ts";
 
 /** The sequencer's promise to a client: this receipt will be at `position` of batch `batch`. */
 export interface ProvisionalFinality {
@@ -112,7 +113,7 @@ export class Sequencer {
   private readonly forced = new Set<string>();
 
   constructor(
-    params: RollupParams,
+    private readonly params: RollupParams,
     replayWindow: number,
     private readonly hash: Hash32 = keccak256,
     private nextBatch = 0,
@@ -146,6 +147,12 @@ export class Sequencer {
       return fail("RECEIPT_REPLAYED", `receipt ${v.digest} was already included by its client`, {
         digest: v.digest,
       });
+    if (!admissible(signed.receipt.timestamp, now, this.params))
+      return fail(
+        "RECEIPT_STALE",
+        `receipt ${v.digest} was signed at ${signed.receipt.timestamp} ms, more than half of ${this.params.maxReceiptAgeMs} ms before ${now}`,
+        { digest: v.digest },
+      );
     const replay = this.replay.accept(v.worker, v.sequence, v.requestId, v.digest);
     if (!replay.ok) return replay;
     let sealed: SealedBatch | null = null;
