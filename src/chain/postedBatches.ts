@@ -9,6 +9,7 @@ import { decodeScores, evaluatorSeed, type ReceiptScore } from "../protocol/poq/
 import { type Receipt, receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { decodeBatchData } from "../protocol/rollup/batchData.ts";
 import { BatchTree } from "../protocol/rollup/batchTree.ts";
+import { receiptStale } from "../protocol/rollup/receiptAge.ts";
 import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import type { ChainClients } from "./deploy.ts";
@@ -108,6 +109,8 @@ export interface PostedBatch {
   readonly receipts: SignedReceipt[];
   readonly digests: Hex[];
   readonly tree: BatchTree;
+  /** Per receipt: posted past its maximum age (receiptAge.ts): not disputable, not checked, not paid. */
+  readonly stale: boolean[];
 }
 
 /**
@@ -142,7 +145,14 @@ export async function readPostedBatch(
   } else return null;
   const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
   const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
-  return { receipts, digests, tree };
+  const [{ postedAt }, maxAge] = await Promise.all([
+    batchInfo(c, rollup, index),
+    c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "maxReceiptAge" }),
+  ]);
+  const stale = receipts.map((s) =>
+    receiptStale(s.receipt.timestamp, postedAt * 1000, Number(maxAge) * 1000),
+  );
+  return { receipts, digests, tree, stale };
 }
 
 /**

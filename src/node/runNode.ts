@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
-import { type ChainClients, clientsFor } from "../chain/deploy.ts";
+import { type ChainClients, clientsFor, publicClientFor } from "../chain/deploy.ts";
 import { deployedParams } from "../chain/deployedParams.ts";
 import { type DeploymentFile, readDeployment } from "../chain/deploymentFile.ts";
 import { epochsAbi, rollupAbi } from "../chain/generated/contracts.ts";
@@ -18,6 +18,7 @@ import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS, type OtrParams } from "../protocol/params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
+import { contextRetentionMs } from "../protocol/rollup/receiptAge.ts";
 import { formatVrf } from "../report/tokens.ts";
 import { pinnedDevRoot, verifyWorkerEvidence } from "./attester.ts";
 import { readKeyFile } from "./keys.ts";
@@ -88,7 +89,7 @@ function chainClients(
  */
 async function protocolParams(
   c: { params: "devnet" | "default" },
-  chain: ChainClients,
+  chain: Pick<ChainClients, "public">,
   deployment: DeploymentFile,
   logger: Logger,
 ): Promise<OtrParams> {
@@ -98,6 +99,7 @@ async function protocolParams(
     {
       preset: c.params,
       challengeWindowMs: p.rollup.challengeWindowMs,
+      maxReceiptAgeMs: p.rollup.maxReceiptAgeMs,
       maxClockMs: p.dispute.maxClockMs,
       epochMs: p.poea.epochMs,
       seedDelayBlocks: p.spotcheck.seedDelayBlocks,
@@ -115,6 +117,12 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
   const operator = c.operatorKeyFile
     ? chainClients(c, deployment, readKeyFile(c.operatorKeyFile), logger)
     : undefined;
+  const params = await protocolParams(
+    c,
+    operator ?? { public: publicClientFor(c.rpcUrl ?? deployment.rpcUrl, deployment.chainId) },
+    deployment,
+    logger,
+  );
   const worker = await createWorker({
     dataDir: c.dataDir,
     keyFile: c.keyFile,
@@ -127,12 +135,13 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     devTeeKeys: c.devTeeKeys,
     evidence: c.evidence,
     logger,
+    retentionMs: contextRetentionMs(params),
     ...(operator && deployment.disputeGame
       ? {
           defence: {
             chain: operator,
             disputeGame: deployment.disputeGame,
-            params: (await protocolParams(c, operator, deployment, logger)).dispute,
+            params: params.dispute,
             pollMs: c.pollMs,
             spotChecks: deployment.spotChecks,
           },

@@ -158,7 +158,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
     const batch = await batchAt(index);
     for (const [position, signed] of (batch?.receipts ?? []).entries()) {
-      if (!((await read("isSelected", [BigInt(index), position])) as boolean)) continue;
+      // A stale receipt owes no proof: its obligation cannot be opened.
+      if (batch?.stale[position] || !((await read("isSelected", [BigInt(index), position])) as boolean))
+        continue;
       // Already open — by this fisherman before a crash (sent, not yet recorded), or by anyone else: it is
       // recorded and followed, not opened again (the contract refuses that: ObligationExists).
       type Obligation = { status: number; deadline: number };
@@ -213,7 +215,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   async function checkBatch(index: number): Promise<void> {
     const batch = await batchAt(index);
     if (!batch) return;
-    const { receipts, digests, tree } = batch;
+    const { receipts, digests, tree, stale } = batch;
     let workers: Map<string, string> | null = null;
     const markChecked = (position: number, verdict: string) => {
       reexecuted.inc({ verdict });
@@ -241,7 +243,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         if (db.prepare("SELECT 1 FROM checked WHERE batch = ? AND position = ?").get(index, position))
           continue;
         let verdict = "skipped";
-        if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
+        // Posted past its maximum age: no dispute can open over it (and it earns nothing).
+        if (stale[position]) verdict = "stale";
+        else if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
           workers ??= await workerDirectory(o.gateway);
           const served = await servedRequestOf(r, workers, gatewayCopy);
           if (typeof served === "string") verdict = "no-context";

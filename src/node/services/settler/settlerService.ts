@@ -230,7 +230,8 @@ export function createSettler(o: SettlerOptions): SettlerNode {
           inputTokens: r.inputTokens,
           outputTokens: r.outputTokens,
           latencyMs: r.latencyMs,
-          voided: disputes.voided.has(`${b}:${position}`),
+          // A stale receipt (posted past its maximum age) could not be checked: it is paid as a voided one.
+          voided: disputes.voided.has(`${b}:${position}`) || posted.stale[position] === true,
           evaluators: sampleEvaluators(seed, position, sampleFrom, o.round.k),
         });
       }

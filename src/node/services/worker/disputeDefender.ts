@@ -30,6 +30,8 @@ interface Defended {
   readonly gameId: bigint;
   /** The block its GameOpened event is in: a restart must read from there to find it again. */
   readonly openedBlock: bigint;
+  /** The disputed receipt's request: its context is kept while the game is played. */
+  readonly requestId: Hex;
   readonly traceRoot: Hex;
   readonly context: ExecutionContext;
   readonly generation: VerifiableGeneration;
@@ -70,6 +72,14 @@ export class DisputeDefender {
       for (const g of this.games.values()) if (g.openedBlock < oldest) oldest = g.openedBlock;
       await resume.done(oldest);
     });
+  }
+
+  /**
+   * The requests of the games still being played, whose contexts the worker keeps past its retention;
+   * null while the last pass has not completed (a game it has not found yet may need any context).
+   */
+  openRequests(): Hex[] | null {
+    return this.pass.failure === null ? [...this.games.values()].map((g) => g.requestId) : null;
   }
 
   /** One pass: new games over our receipts are picked up, every open one gets its moves. */
@@ -113,6 +123,7 @@ export class DisputeDefender {
         this.games.set(log.args.game, {
           gameId: log.args.game,
           openedBlock: log.blockNumber,
+          requestId: r.requestId,
           traceRoot: r.traceRoot,
           context: served.context,
           generation,

@@ -48,7 +48,7 @@ const deployment = {
 let honest: WorkerNode;
 let cheat: WorkerNode;
 
-const build = (name: string, adversary: WorkerAdversary) =>
+const build = (name: string, adversary: WorkerAdversary, retentionMs?: number) =>
   createWorker({
     dataDir: join(dir, name),
     model,
@@ -58,6 +58,7 @@ const build = (name: string, adversary: WorkerAdversary) =>
     threads: 1,
     adversary,
     logger: nodeLogger("worker", "silent"),
+    retentionMs,
   });
 
 beforeAll(async () => {
@@ -186,6 +187,31 @@ describe("worker receipts", () => {
       );
     } finally {
       await again.close();
+    }
+  }, 60_000);
+
+  it("forgets what it served once its retention has passed, except what a game still being played needs", async () => {
+    const traceStatus = async (w: WorkerNode, n: number) =>
+      (await w.app.inject({ method: "GET", url: `/v1/traces/${request(n).requestId}` })).statusCode;
+    // The store's rule: served before the cutoff, and not kept for a game.
+    const kept = await build("keeping", "none");
+    try {
+      for (const n of [50, 51]) await infer(kept, request(n));
+      expect(kept.store.prune(Date.now() + 1, [request(51).requestId as Hex])).toBe(1);
+      expect([await traceStatus(kept, 50), await traceStatus(kept, 51)]).toEqual([404, 200]);
+    } finally {
+      await kept.close();
+    }
+    // The worker's own timer: a retention of 400 ms is looked at every 50 ms.
+    const forgetting = await build("forgetting", "none", 400);
+    try {
+      await infer(forgetting, request(52));
+      expect(await traceStatus(forgetting, 52)).toBe(200);
+      for (let i = 0; i < 60 && forgetting.store.byRequestId(request(52).requestId as Hex); i++)
+        await new Promise((wake) => setTimeout(wake, 50));
+      expect(await traceStatus(forgetting, 52)).toBe(404);
+    } finally {
+      await forgetting.close();
     }
   }, 60_000);
 

@@ -118,6 +118,11 @@ export interface WorkerOptions {
    * `registrationNonce`.
    */
   readonly evidence?: "dev" | "files";
+  /**
+   * How long a served request's context is kept (`contextRetentionMs` of the deployment's parameters:
+   * past it nothing can dispute the receipt or owe a proof for it); none: forever.
+   */
+  readonly retentionMs?: number | undefined;
   /** With these, the worker defends its receipts in disputes from its operator's account. */
   readonly defence?: {
     readonly chain: ChainClients;
@@ -382,6 +387,21 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           void spotProver?.step();
         }, o.defence.pollMs)
       : null;
+  const retentionMs = o.retentionMs;
+  const pruneTimer =
+    retentionMs === undefined
+      ? null
+      : setInterval(
+          () => {
+            // Until the defence has caught up with the chain, any context may belong to a game it has not found.
+            const keep = defender ? defender.openRequests() : [];
+            if (keep === null) return;
+            const forgotten = store.prune(Date.now() - retentionMs, keep);
+            if (forgotten > 0)
+              o.logger.info({ forgotten, retentionMs }, "forgot served requests past the dispute horizon");
+          },
+          Math.min(retentionMs / 8, 3_600_000),
+        );
   if (gguf) o.logger.warn({}, "a GGUF model records no execution trace: its receipts cannot be disputed");
   else if (!defender && o.defence)
     o.logger.warn(
@@ -618,6 +638,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     async close() {
       closing = true;
       if (defenceTimer) clearInterval(defenceTimer);
+      if (pruneTimer) clearInterval(pruneTimer);
       await spotProver?.close();
       await closeDraining(app); // waits for running requests
       await engine.close();

@@ -137,9 +137,16 @@ export class WorkerStore {
     };
   }
 
-  /** Forgets requests served before `beforeMs` (their dispute window has closed). */
-  prune(beforeMs: number): number {
-    return this.db.prepare("DELETE FROM served WHERE served_at_ms < ?").run(beforeMs).changes;
+  /**
+   * Forgets the requests served before `beforeMs` (nothing can dispute them or owe a proof for them any
+   * more: receiptAge.ts), except those in `keep` (games still being played); returns how many.
+   */
+  prune(beforeMs: number, keep: readonly Hex[] = []): number {
+    return this.db
+      .prepare(
+        "DELETE FROM served WHERE served_at_ms < ? AND request_id NOT IN (SELECT value FROM json_each(?))",
+      )
+      .run(beforeMs, JSON.stringify(keep.map((id) => id.toLowerCase()))).changes;
   }
 
   close(): void {
