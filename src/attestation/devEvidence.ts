@@ -23,13 +23,15 @@ const KEY_FILES: Readonly<Record<keyof DevTeeKeys, string>> = {
   rimSigner: "rim-signer.key",
 };
 
-/** Loads the dev keys from `dir/keys`, creating any that are missing. */
-export function devKeys(dir: string): { keys: DevTeeKeys; created: boolean } {
+/** Loads the dev keys from `dir/keys`, creating any that are missing (unless `create` is false). */
+export function devKeys(dir: string, create = true): { keys: DevTeeKeys; created: boolean } {
   const keysDir = join(dir, "keys");
-  mkdirSync(keysDir, { recursive: true });
+  if (create) mkdirSync(keysDir, { recursive: true });
   let created = false;
   const entries = Object.entries(KEY_FILES).map(([name, file]) => {
     const path = join(keysDir, file);
+    if (!create && !existsSync(path))
+      throw new VerinferError("FILE_NOT_FOUND", `no dev TEE key at ${path}`, { file: path });
     if (existsSync(path)) {
       const text = readFileSync(path, "utf8").trim();
       if (!/^0x[0-9a-f]{96}$/i.test(text))
@@ -58,6 +60,17 @@ export function sharedIssueTime(keysDir: string, now: number): number {
       file: path,
     });
   return t;
+}
+
+/**
+ * The OCSP responses for the dev TEE's identity CA and RIM signer (in that order) as its root answers
+ * them at `at`, valid 7 days: fresh collateral for certificates issued at any earlier time, since a
+ * response names its certificate by the issuer's name and key and the serial, not by dates. It is what
+ * keeps dev evidence re-attestable past the policy's 7-day collateral age, the report (and so the
+ * attestation hash receipts carry) unchanged — as an H100 operator fetches fresh responses from NVIDIA.
+ */
+export function freshDevOcsp(keysDir: string, at: number): Uint8Array[] {
+  return [...buildDevTee(devKeys(keysDir, false).keys, at).ocsp];
 }
 
 /** Writes a complete dev evidence folder; returns the files written. */

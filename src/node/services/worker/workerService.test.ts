@@ -4,7 +4,7 @@
  * same code), the wrong-output adversary's do not, a request id is served once (across a restart too,
  * which keeps what it served for checkers), and its key file and configuration are checked.
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,7 @@ import { startFisherman } from "../../runNode.ts";
 import type { WorkerAdversary } from "./adversaries.ts";
 import {
   createWorker,
+  evidenceOf,
   registrationChallenge,
   type WorkerEvidence,
   type WorkerNode,
@@ -230,6 +231,45 @@ describe("worker receipts", () => {
 });
 
 describe("registration evidence", () => {
+  it("stays re-attestable: the dev root answers its collateral fresh, however long ago it issued the certificates", async () => {
+    // A devnet whose shared dev root issued its certificates 10 days ago.
+    const keys = join(dir, "old-dev-tee");
+    mkdirSync(keys, { recursive: true });
+    writeFileSync(join(keys, "issued-at"), `${Math.floor((Date.now() - 10 * 86_400_000) / 1000) * 1000}\n`);
+    const renewing = await createWorker({
+      dataDir: join(dir, "renewing"),
+      model,
+      modelName: "verinfer-tiny",
+      deployment,
+      gateways: [addressOfKey(GATEWAY_KEY)],
+      threads: 1,
+      adversary: "none",
+      logger: nodeLogger("worker", "silent"),
+      devTeeKeys: keys,
+    });
+    try {
+      const tee = join(dir, "renewing", "tee");
+      const attest = (evidence: WorkerEvidence) =>
+        attestWorkerEvidence(evidence, {
+          challenge: registrationChallenge(deployment.chainId, deployment.registry),
+          devRoot: pinnedDevRoot(readFileSync(join(tee, "dev-root.pem"), "utf8")),
+          at: Date.now(),
+        });
+      // The collateral written with the certificates is 10 days old: past the policy's 7 days.
+      expect(() => attest(evidenceOf(tee))).toThrow(/ATTESTATION_OCSP_STALE/);
+      // What the worker serves is answered now, for the same report: the same attestation hash.
+      const served = (
+        await renewing.app.inject({ method: "GET", url: "/v1/evidence" })
+      ).json() as WorkerEvidence;
+      expect(attest(served)).toEqual({
+        worker: renewing.identity.address,
+        attestationHash: renewing.identity.attestationHash,
+      });
+    } finally {
+      await renewing.close();
+    }
+  }, 60_000);
+
   it("verifies for the attester against the pinned dev root and this network's challenge, and only then", async () => {
     const evidence = (
       await honest.app.inject({ method: "GET", url: "/v1/evidence" })

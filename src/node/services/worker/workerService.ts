@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import Fastify, { type FastifyInstance } from "fastify";
-import { writeDevEvidence } from "../../../attestation/devEvidence.ts";
+import { freshDevOcsp, writeDevEvidence } from "../../../attestation/devEvidence.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { disputablePositions } from "../../../chain/disputeClient.ts";
@@ -318,6 +318,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     return cheap;
   };
   const challenge = registrationChallenge(o.deployment.chainId, o.deployment.registry);
+  const teeDir = join(o.dataDir, "tee");
   const identity: WorkerIdentity = {
     address: addressOf(publicKey),
     publicKey: bytesToHex(publicKey),
@@ -327,8 +328,8 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     engineHash: verifiable ? TS_INT_ENGINE_HASH : LLAMA_CPP_ENGINE_HASH,
     attestationHash:
       o.evidence === "files"
-        ? collectedAttestation(join(o.dataDir, "tee"), publicKey, challenge)
-        : devAttestation(join(o.dataDir, "tee"), o.devTeeKeys, publicKey, challenge),
+        ? collectedAttestation(teeDir, publicKey, challenge)
+        : devAttestation(teeDir, o.devTeeKeys, publicKey, challenge),
     registrationNonce: bytesToHex(bindingNonce(publicKey, challenge)),
     stepsPerPosition: verifiable ? stepsPerPosition(verifiable.intModel.shape) : 0,
     maxDisputePositions: verifiable
@@ -439,7 +440,24 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     return reply.header("content-type", contentType).send(text);
   });
   app.get("/v1/identity", async () => identity);
-  app.get("/v1/evidence", async () => evidenceOf(join(o.dataDir, "tee")));
+  const devKeysDir = o.evidence === "files" ? null : (o.devTeeKeys ?? teeDir);
+  app.get("/v1/evidence", async () => {
+    const evidence = evidenceOf(teeDir);
+    if (devKeysDir === null) return evidence;
+    // The dev TEE's root answers OCSP now: collateral as fresh as an H100 operator fetches from NVIDIA,
+    // so the worker can be re-attested however long ago its report was made.
+    const [identity, rimSigner] = freshDevOcsp(devKeysDir, Date.now()).map((der) => bytesToHex(der));
+    return {
+      ...evidence,
+      collateral: {
+        ...evidence.collateral,
+        ocsp: [
+          { source: "identity.der", der: identity as Hex },
+          { source: "rim-signer.der", der: rimSigner as Hex },
+        ],
+      },
+    };
+  });
   app.get<{ Params: { id: string } }>("/v1/traces/:id", async (request) => {
     const id = request.params.id;
     const s = /^0x[0-9a-fA-F]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
