@@ -93,6 +93,11 @@ export const GATEWAY_CONFIG = z
       .default([]),
     openRequestsPerMinute: z.coerce.number().int().min(1).default(6000),
     maxRequestBytes: z.coerce.number().int().min(1024).default(1_048_576),
+    /**
+     * Days the receipts of final batches are kept and served with their proofs (whole batches, counted
+     * from their last admission); 0: forever. Clients fetch their proofs before then.
+     */
+    receiptRetentionDays: z.coerce.number().min(0).default(30),
     refreshMs: z.coerce.number().int().min(100).default(2000),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),

@@ -232,6 +232,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     apiClients: c.apiKeys,
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
+    receiptRetentionMs: c.receiptRetentionDays > 0 ? c.receiptRetentionDays * 86_400_000 : undefined,
     refreshMs: c.refreshMs,
     maxFeePerGas: chain.maxFeePerGas,
     routingSeed: c.routingSeed,

@@ -73,6 +73,31 @@ describe("ReceiptStore", () => {
     again.close();
   });
 
+  it("forgets whole final batches whose receipts are all older than the cutoff, and nothing else", () => {
+    const store = ReceiptStore.open(join(dir, "forget.db"));
+    const at = (i: number, ms: number) => ({ ...admitted(signedOf(100 + i)), admittedAtMs: ms });
+    // Batch 0 (final): admitted at 1,000 and 2,000; batch 1 (final): 1,500 and 9,000; batch 2 posted, old.
+    const batches = [[at(0, 1_000), at(1, 2_000)], [at(2, 1_500), at(3, 9_000)], [at(4, 1_000)]];
+    batches.forEach((receipts, index) => {
+      for (const r of receipts) store.admit(r);
+      store.seal({
+        index,
+        root: `0x${"ab".repeat(32)}`,
+        requestIds: receipts.map((r) => r.signed.receipt.requestId),
+      });
+      store.markPosted(index, `0x${"cd".repeat(32)}`);
+      if (index < 2) store.markFinal(index);
+    });
+    const provisional = at(5, 500);
+    store.admit(provisional);
+    expect(store.forgetFinalBefore(5_000)).toBe(2);
+    const kept = (i: number) => store.byRequestId(signedOf(100 + i).receipt.requestId) !== undefined;
+    expect([0, 1, 2, 3, 4, 5].map(kept)).toEqual([false, false, true, true, true, true]);
+    expect(store.batch(0)).toMatchObject({ status: "final", count: 2 }); // the batch row stays
+    expect(store.nextBatchIndex()).toBe(3);
+    store.close();
+  });
+
   it("answers a retry with the receipt already stored, refuses another receipt for the same request", () => {
     const store = ReceiptStore.open(":memory:");
     const r = signedOf(7);

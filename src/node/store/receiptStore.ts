@@ -333,6 +333,19 @@ export class ReceiptStore {
     })();
   }
 
+  /**
+   * Forgets the receipts of final batches whose newest receipt was admitted before `beforeMs`: whole
+   * batches, since a proof needs every leaf of its batch. The batch rows stay (the sequencer numbers on
+   * from them); a forgotten receipt is no longer served. Returns how many receipts were forgotten.
+   */
+  forgetFinalBefore(beforeMs: number): number {
+    return this.sql(
+      `DELETE FROM receipts WHERE batch IN (
+         SELECT r.batch FROM receipts r JOIN batches b ON b.idx = r.batch
+          WHERE b.status = 'final' GROUP BY r.batch HAVING MAX(r.admitted_at_ms) < ?)`,
+    ).run(beforeMs).changes;
+  }
+
   /** A receipt its client included on chain itself (a `ReceiptForced` event; noted once). */
   noteForced(digest: Hex): void {
     this.sql("INSERT OR IGNORE INTO forced (digest) VALUES (?)").run(digest.toLowerCase());

@@ -9,8 +9,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { clientsFor } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { DEVNET_OTR_PARAMS } from "../../../protocol/params/otr.ts";
+import { receiptDigest } from "../../../protocol/receipt/receipt.ts";
+import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
+import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
+import { leafOfSigned } from "../../../protocol/rollup/sequencer.ts";
+import { devReceipt, ENCLAVE_KEY } from "../../../testing/devWorker.ts";
 import { nodeLogger } from "../../observability.ts";
+import { ReceiptStore } from "../../store/receiptStore.ts";
 import { createGateway } from "./gatewayService.ts";
 
 const KEY = `0x${"42".repeat(32)}` as const;
@@ -87,5 +94,55 @@ describe("gateway front door", () => {
     expect(r.statusCode).toBe(413);
     expect(r.json().error.code).toBe("INPUT_TOO_LARGE");
     expect(gateway.store.counts().receipts.provisional).toBe(0);
+  });
+});
+
+describe("gateway receipt retention", () => {
+  it("at start forgets the receipts of final batches past its retention; their look-up says why", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "verinfer-gateway-retention-"));
+    const store = ReceiptStore.open(join(dataDir, "receipts.sqlite"));
+    const old = signReceipt(devReceipt(1, 31337n, deployment.rollup), ENCLAVE_KEY);
+    const recent = signReceipt(devReceipt(2, 31337n, deployment.rollup), ENCLAVE_KEY);
+    const day = 86_400_000;
+    [old, recent].forEach((signed, index) => {
+      const digest = bytesToHex(receiptDigest(signed.receipt));
+      store.admit({
+        signed,
+        digest,
+        client: "alice",
+        admittedAtMs: Date.now() - (index === 0 ? 31 : 1) * day,
+      });
+      const root = new BatchTree([leafOfSigned(0, digest, signed.signature)]).root;
+      store.seal({ index, root, requestIds: [signed.receipt.requestId] });
+      store.markPosted(index, `0x${"cd".repeat(32)}`);
+      store.markFinal(index);
+    });
+    store.close();
+    const kept = createGateway({
+      dataDir,
+      key: KEY,
+      chain: clientsFor(deployment.rpcUrl, deployment.chainId, KEY),
+      deployment,
+      workers: ["http://127.0.0.1:9"],
+      rollupParams: DEVNET_OTR_PARAMS.rollup,
+      apiClients: [],
+      openRequestsPerMinute: 100,
+      bodyLimit: 4096,
+      receiptRetentionMs: 30 * day,
+      refreshMs: 60_000,
+      routingSeed: 0,
+      logger: nodeLogger("gateway", "silent"),
+    });
+    await kept.start();
+    try {
+      const lookUp = (s: typeof old) =>
+        kept.app.inject({ method: "GET", url: `/v1/receipts/${s.receipt.requestId}` });
+      const forgotten = await lookUp(old);
+      expect(forgotten.statusCode).toBe(404);
+      expect(forgotten.json().error.message).toMatch(/kept 30 days/);
+      expect((await lookUp(recent)).json()).toMatchObject({ status: "final", batch: 1 });
+    } finally {
+      await kept.close();
+    }
   });
 });

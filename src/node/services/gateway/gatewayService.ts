@@ -69,6 +69,11 @@ export interface GatewayOptions {
   readonly apiClients: readonly ApiClient[];
   readonly openRequestsPerMinute: number;
   readonly bodyLimit: number;
+  /**
+   * How long the receipts of final batches are kept to be served with their proofs (ms, counted from
+   * the batch's last admission); none: forever.
+   */
+  readonly receiptRetentionMs?: number | undefined;
   /** How often the registry and the workers are re-read (ms). */
   readonly refreshMs: number;
   /** The most a batch transaction offers per gas (wei); none: what the chain asks. */
@@ -324,7 +329,11 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (request) => {
     const id = request.params.id.toLowerCase();
     const r = /^0x[0-9a-f]{64}$/.test(id) ? store.byRequestId(id as Hex) : undefined;
-    if (!r) throw new VerinferError("RECEIPT_NOT_FOUND", `no receipt for request ${request.params.id}`);
+    if (!r)
+      throw new VerinferError(
+        "RECEIPT_NOT_FOUND",
+        `no receipt for request ${request.params.id}${o.receiptRetentionMs === undefined ? "" : ` (receipts of final batches are kept ${o.receiptRetentionMs / 86_400_000} days)`}`,
+      );
     const batch = r.batch === null ? undefined : store.batch(r.batch);
     return {
       requestId: r.signed.receipt.requestId,
@@ -626,6 +635,16 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         setInterval(tick, Math.max(50, Math.min(250, o.rollupParams.maxBatchAgeMs / 2))),
         setInterval(() => void links.refresh(Date.now()), o.refreshMs),
       ];
+      const retentionMs = o.receiptRetentionMs;
+      if (retentionMs !== undefined) {
+        const forget = () => {
+          const forgotten = store.forgetFinalBefore(Date.now() - retentionMs);
+          if (forgotten > 0)
+            o.logger.info({ forgotten, retentionMs }, "forgot the receipts of old final batches");
+        };
+        forget();
+        timers.push(setInterval(forget, Math.min(retentionMs / 8, 3_600_000)));
+      }
     },
     async close() {
       closing = true;
