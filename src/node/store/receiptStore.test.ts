@@ -90,9 +90,14 @@ describe("ReceiptStore", () => {
     });
     const provisional = at(5, 500);
     store.admit(provisional);
-    expect(store.forgetFinalBefore(5_000)).toBe(2);
     const kept = (i: number) => store.byRequestId(signedOf(100 + i).receipt.requestId) !== undefined;
+    // In index order, a batch at a time: batch 1 has a receipt too recent, so it and all after stay.
+    expect(store.forgetFinalBefore(5_000, 1)).toEqual({ forgotten: 2, more: true });
+    expect(store.forgetFinalBefore(5_000, 1)).toEqual({ forgotten: 0, more: false });
     expect([0, 1, 2, 3, 4, 5].map(kept)).toEqual([false, false, true, true, true, true]);
+    // Later, batch 1 goes too; batch 2 is not final yet (its window is open), nor is the provisional one.
+    expect(store.forgetFinalBefore(10_000)).toEqual({ forgotten: 2, more: false });
+    expect([2, 3, 4, 5].map(kept)).toEqual([false, false, true, true]);
     expect(store.batch(0)).toMatchObject({ status: "final", count: 2 }); // the batch row stays
     expect(store.nextBatchIndex()).toBe(3);
     store.close();

@@ -334,16 +334,28 @@ export class ReceiptStore {
   }
 
   /**
-   * Forgets the receipts of final batches whose newest receipt was admitted before `beforeMs`: whole
-   * batches, since a proof needs every leaf of its batch. The batch rows stay (the sequencer numbers on
-   * from them); a forgotten receipt is no longer served. Returns how many receipts were forgotten.
+   * Forgets the receipts of the oldest batches, in index order, while each is final and its newest
+   * receipt was admitted before `beforeMs`: whole batches, since a proof needs every leaf of its batch;
+   * at most `maxBatches` in one transaction (the caller yields between calls: a gateway's store is
+   * written on its event loop). The batch rows stay (the sequencer numbers on from them). Returns the
+   * receipts forgotten and whether another call may forget more.
    */
-  forgetFinalBefore(beforeMs: number): number {
-    return this.sql(
-      `DELETE FROM receipts WHERE batch IN (
-         SELECT r.batch FROM receipts r JOIN batches b ON b.idx = r.batch
-          WHERE b.status = 'final' GROUP BY r.batch HAVING MAX(r.admitted_at_ms) < ?)`,
-    ).run(beforeMs).changes;
+  forgetFinalBefore(beforeMs: number, maxBatches = 64): { forgotten: number; more: boolean } {
+    return this.db.transaction(() => {
+      let forgotten = 0;
+      for (let n = 0; n < maxBatches; n++) {
+        const { b } = this.sql("SELECT MIN(batch) AS b FROM receipts WHERE batch IS NOT NULL").get() as {
+          b: number | null;
+        };
+        if (b === null || this.batch(b)?.status !== "final") return { forgotten, more: false };
+        const { newest } = this.sql("SELECT MAX(admitted_at_ms) AS newest FROM receipts WHERE batch = ?").get(
+          b,
+        ) as { newest: number };
+        if (newest >= beforeMs) return { forgotten, more: false };
+        forgotten += this.sql("DELETE FROM receipts WHERE batch = ?").run(b).changes;
+      }
+      return { forgotten, more: true };
+    })();
   }
 
   /** A receipt its client included on chain itself (a `ReceiptForced` event; noted once). */

@@ -637,13 +637,20 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       ];
       const retentionMs = o.receiptRetentionMs;
       if (retentionMs !== undefined) {
-        const forget = () => {
-          const forgotten = store.forgetFinalBefore(Date.now() - retentionMs);
-          if (forgotten > 0)
-            o.logger.info({ forgotten, retentionMs }, "forgot the receipts of old final batches");
+        // A few batches per transaction, yielding between them: requests go on being answered meanwhile.
+        const forget = async () => {
+          const before = Date.now() - retentionMs;
+          let total = 0;
+          for (let more = true; more && !closing; await new Promise((next) => setImmediate(next))) {
+            const step = store.forgetFinalBefore(before);
+            total += step.forgotten;
+            more = step.more;
+          }
+          if (total > 0)
+            o.logger.info({ forgotten: total, retentionMs }, "forgot the receipts of old final batches");
         };
-        forget();
-        timers.push(setInterval(forget, Math.min(retentionMs / 8, 3_600_000)));
+        void forget();
+        timers.push(setInterval(() => void forget(), Math.min(retentionMs / 8, 3_600_000)));
       }
     },
     async close() {
