@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, type Hex, hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { DEFAULT_OTR_PARAMS } from "../protocol/params/otr.ts";
-import type { SignedReceipt } from "../protocol/receipt/receipt.ts";
+import { receiptDigest, type SignedReceipt } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signDigest, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import { encodeBatchData } from "../protocol/rollup/batchData.ts";
+import { BatchTree } from "../protocol/rollup/batchTree.ts";
 import { inclusionPromiseDigest } from "../protocol/rollup/inclusionPromise.ts";
 import { receiptStale } from "../protocol/rollup/receiptAge.ts";
 import { FORCED_BASE, RollupState } from "../protocol/rollup/rollupState.ts";
@@ -214,6 +216,20 @@ describe("Rollup.sol = RollupState and the TypeScript sequencer", () => {
     };
     expect(await forced(200, now - maxAgeMs - 60_000)).toBe("RECEIPT_STALE");
     expect(typeof (await forced(201, now - maxAgeMs + 60_000))).toBe("bigint");
+    // A batch a sequencer posted with a receipt signed too long ago: its readers see which one is stale.
+    const late = [now - maxAgeMs - 60_000, now].map((t, i) =>
+      signReceipt({ ...receiptOf(210 + i), timestamp: BigInt(t) }, ENCLAVE_KEY),
+    );
+    const leaves = late.map((r, i) => leafOfSigned(i, bytesToHex(receiptDigest(r.receipt)), r.signature));
+    const index = (await batchCounts(c, d.rollup)).sequenced;
+    const root = new BatchTree(leaves).root;
+    await send(c, d.rollup, rollupAbi, "postBatch", [
+      BigInt(index),
+      root,
+      2,
+      bytesToHex(encodeBatchData(late)),
+    ]);
+    expect((await readPostedBatch(c, d.rollup, index))?.stale).toEqual([true, false]);
   });
 
   it("broken promises: the same verdicts, and the bond goes to the prover and the burn", async () => {
