@@ -197,8 +197,16 @@ describe("worker receipts", () => {
     // The store's rule: served before the cutoff, and not kept for a game.
     const kept = await build("keeping", "none");
     try {
-      for (const n of [50, 51]) await infer(kept, request(n));
-      expect(kept.store.prune(Date.now() + 1, [request(51).requestId as Hex])).toBe(1);
+      for (const n of [50, 51, 53]) await infer(kept, request(n));
+      const cutoff = Date.now() + 1;
+      const keep = [request(51).requestId as Hex];
+      // Oldest first, one row (beside the kept one) per call.
+      expect(kept.store.prune(cutoff, keep, 1)).toEqual({ forgotten: 1, more: true });
+      expect(kept.store.prune(cutoff, keep, 1)).toEqual({ forgotten: 1, more: true });
+      expect(kept.store.prune(cutoff, keep, 1)).toEqual({ forgotten: 0, more: false });
+      expect(
+        [50, 51, 53].map((n) => kept.store.byRequestId(request(n).requestId as Hex) !== undefined),
+      ).toEqual([false, true, false]);
       expect([await traceStatus(kept, 50), await traceStatus(kept, 51)]).toEqual([404, 200]);
     } finally {
       await kept.close();

@@ -389,20 +389,28 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         }, o.defence.pollMs)
       : null;
   const retentionMs = o.retentionMs;
+  const forgetServed = async (keepForMs: number) => {
+    // Until the defence has caught up with the chain, any context may belong to a game it has not found.
+    const keep = defender ? defender.openRequests() : [];
+    if (keep === null) return;
+    const before = Date.now() - keepForMs;
+    let total = 0;
+    // A batch of rows per transaction, yielding between them: requests go on being served meanwhile.
+    for (let more = true; more && !closing; await new Promise((next) => setImmediate(next))) {
+      const step = store.prune(before, keep);
+      total += step.forgotten;
+      more = step.more;
+    }
+    if (total > 0)
+      o.logger.info(
+        { forgotten: total, retentionMs: keepForMs },
+        "forgot served requests past the dispute horizon",
+      );
+  };
   const pruneTimer =
     retentionMs === undefined
       ? null
-      : setInterval(
-          () => {
-            // Until the defence has caught up with the chain, any context may belong to a game it has not found.
-            const keep = defender ? defender.openRequests() : [];
-            if (keep === null) return;
-            const forgotten = store.prune(Date.now() - retentionMs, keep);
-            if (forgotten > 0)
-              o.logger.info({ forgotten, retentionMs }, "forgot served requests past the dispute horizon");
-          },
-          Math.min(retentionMs / 8, 3_600_000),
-        );
+      : setInterval(() => void forgetServed(retentionMs), Math.min(retentionMs / 8, 3_600_000));
   if (gguf) o.logger.warn({}, "a GGUF model records no execution trace: its receipts cannot be disputed");
   else if (!defender && o.defence)
     o.logger.warn(

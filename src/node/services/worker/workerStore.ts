@@ -138,15 +138,26 @@ export class WorkerStore {
   }
 
   /**
-   * Forgets the requests served before `beforeMs` (nothing can dispute them or owe a proof for them any
-   * more: receiptAge.ts), except those in `keep` (games still being played); returns how many.
+   * Forgets requests served before `beforeMs` (nothing can dispute them or owe a proof for them any
+   * more: receiptAge.ts), except those in `keep` (games still being played): oldest first, at most
+   * `maxRows` in one transaction. Rows are read in the order they were written, stopping at the first
+   * one served since `beforeMs`, so no call scans the table (the caller yields between calls: a worker's
+   * store is written on its event loop). Returns how many were forgotten and whether more may be.
    */
-  prune(beforeMs: number, keep: readonly Hex[] = []): number {
-    return this.db
-      .prepare(
-        "DELETE FROM served WHERE served_at_ms < ? AND request_id NOT IN (SELECT value FROM json_each(?))",
-      )
-      .run(beforeMs, JSON.stringify(keep.map((id) => id.toLowerCase()))).changes;
+  prune(beforeMs: number, keep: readonly Hex[] = [], maxRows = 1000): { forgotten: number; more: boolean } {
+    const kept = new Set(keep.map((id) => id.toLowerCase()));
+    return this.db.transaction(() => {
+      const oldest = this.db
+        .prepare("SELECT rowid AS id, request_id, served_at_ms FROM served ORDER BY rowid LIMIT ?")
+        .all(maxRows + kept.size) as { id: number; request_id: string; served_at_ms: number }[];
+      const forget = this.db.prepare("DELETE FROM served WHERE rowid = ?");
+      let forgotten = 0;
+      for (const row of oldest) {
+        if (row.served_at_ms >= beforeMs) return { forgotten, more: false };
+        if (!kept.has(row.request_id)) forgotten += forget.run(row.id).changes;
+      }
+      return { forgotten, more: oldest.length === maxRows + kept.size };
+    })();
   }
 
   close(): void {
