@@ -283,8 +283,9 @@ export class WorkerLinks {
           link.healthy = true;
           this.saidUnreachable.delete(link.url);
         } catch (e) {
-          // Said when a worker goes away, and when one was never reached (a wrong URL in the config).
-          if (link.healthy || !this.saidUnreachable.has(link.url))
+          // Said once when a worker goes away, or was never reached (a wrong URL in the config); a healthy
+          // worker is never in the set (an answer takes it out).
+          if (!this.saidUnreachable.has(link.url))
             this.logger.warn({ worker: link.url, err: (e as Error).message }, "worker unreachable");
           this.saidUnreachable.add(link.url);
           link.healthy = false;
