@@ -113,6 +113,22 @@ export interface PostedBatch {
   readonly stale: boolean[];
 }
 
+/** Rollup.maxReceiptAge (seconds; immutable): read once per client and rollup, not once per batch. */
+const maxReceiptAges = new WeakMap<object, Map<string, Promise<bigint>>>();
+function maxReceiptAgeOf(c: Reader, rollup: Hex): Promise<bigint> {
+  const byRollup = maxReceiptAges.get(c.public) ?? new Map<string, Promise<bigint>>();
+  maxReceiptAges.set(c.public, byRollup);
+  const key = rollup.toLowerCase();
+  let age = byRollup.get(key);
+  if (!age) {
+    age = c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "maxReceiptAge" });
+    // A failed read (RPC down) is not kept: the next batch's reads it again.
+    age.catch(() => byRollup.delete(key));
+    byRollup.set(key, age);
+  }
+  return age;
+}
+
 /**
  * Reads batch `index`'s receipts from its posting transaction: the batch data of a `postBatch`, or the
  * receipt a client passed to `forceInclude`. Null for blobs (not read here) or data that does not decode
@@ -145,10 +161,7 @@ export async function readPostedBatch(
   } else return null;
   const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
   const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
-  const [{ postedAt }, maxAge] = await Promise.all([
-    batchInfo(c, rollup, index),
-    c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "maxReceiptAge" }),
-  ]);
+  const [{ postedAt }, maxAge] = await Promise.all([batchInfo(c, rollup, index), maxReceiptAgeOf(c, rollup)]);
   const stale = receipts.map((s) =>
     receiptStale(s.receipt.timestamp, postedAt * 1000, Number(maxAge) * 1000),
   );
