@@ -113,20 +113,27 @@ export interface PostedBatch {
   readonly stale: boolean[];
 }
 
-/** Rollup.maxReceiptAge (seconds; immutable): read once per client and rollup, not once per batch. */
-const maxReceiptAges = new WeakMap<object, Map<string, Promise<bigint>>>();
-function maxReceiptAgeOf(c: Reader, rollup: Hex): Promise<bigint> {
-  const byRollup = maxReceiptAges.get(c.public) ?? new Map<string, Promise<bigint>>();
-  maxReceiptAges.set(c.public, byRollup);
-  const key = rollup.toLowerCase();
-  let age = byRollup.get(key);
-  if (!age) {
-    age = c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "maxReceiptAge" });
+/**
+ * One of the rollup's immutable parameters (seconds): read once per client and rollup, not once per
+ * batch.
+ */
+const rollupConstants = new WeakMap<object, Map<string, Promise<bigint>>>();
+export function rollupConstant(
+  c: Reader,
+  rollup: Hex,
+  name: "maxReceiptAge" | "challengeWindow",
+): Promise<bigint> {
+  const byKey = rollupConstants.get(c.public) ?? new Map<string, Promise<bigint>>();
+  rollupConstants.set(c.public, byKey);
+  const key = `${rollup.toLowerCase()} ${name}`;
+  let value = byKey.get(key);
+  if (!value) {
+    value = c.public.readContract({ address: rollup, abi: rollupAbi, functionName: name });
     // A failed read (RPC down) is not kept: the next batch's reads it again.
-    age.catch(() => byRollup.delete(key));
-    byRollup.set(key, age);
+    value.catch(() => byKey.delete(key));
+    byKey.set(key, value);
   }
-  return age;
+  return value;
 }
 
 /**
@@ -161,7 +168,10 @@ export async function readPostedBatch(
   } else return null;
   const digests = receipts.map((s) => bytesToHex(receiptDigest(s.receipt)));
   const tree = new BatchTree(receipts.map((s, i) => leafOfSigned(i, digests[i] as Hex, s.signature)));
-  const [{ postedAt }, maxAge] = await Promise.all([batchInfo(c, rollup, index), maxReceiptAgeOf(c, rollup)]);
+  const [{ postedAt }, maxAge] = await Promise.all([
+    batchInfo(c, rollup, index),
+    rollupConstant(c, rollup, "maxReceiptAge"),
+  ]);
   const stale = receipts.map((s) =>
     receiptStale(s.receipt.timestamp, postedAt * 1000, Number(maxAge) * 1000),
   );

@@ -13,6 +13,7 @@ import { deployedFrom } from "../chain/logs.ts";
 import { BatchPoster } from "../node/services/gateway/batchPoster.ts";
 import { ReceiptStore } from "../node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../protocol/params/otr.ts";
+import type { Receipt } from "../protocol/receipt/receipt.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
 import { type SealedBatch, Sequencer } from "../protocol/rollup/sequencer.ts";
 import { type DevChain, TOKEN } from "./devChain.ts";
@@ -55,10 +56,13 @@ export function posterRig(
   const registry = devRegistry(chainId, dev.d.rollup, 10n * TOKEN, 10n * TOKEN);
   const sequencer = new Sequencer({ ...DEVNET_OTR_PARAMS.rollup, maxBatchReceipts: perBatch }, 1 << 16);
   let next = 0;
-  /** Admits receipts until a batch seals, as the gateway does (stored, then recorded as sealed). */
-  const seal = (): SealedBatch => {
-    for (;;) {
-      const signed = signReceipt(devReceipt(next++, chainId, dev.d.rollup), ENCLAVE_KEY);
+  /**
+   * Admits receipts until a batch seals, as the gateway does (stored, then recorded as sealed); `fields`
+   * sets fields of the receipt at each position of the batch.
+   */
+  const seal = (fields: (position: number) => Partial<Receipt> = () => ({})): SealedBatch => {
+    for (let position = 0; ; position++) {
+      const signed = signReceipt(devReceipt(next++, chainId, dev.d.rollup, fields(position)), ENCLAVE_KEY);
       const verified = checkReceipt(signed, registry, pureSecp256k1);
       if (!verified.ok) throw new Error(verified.error.message);
       const admitted = sequencer.admit(signed, verified, 0);

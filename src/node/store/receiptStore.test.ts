@@ -149,6 +149,102 @@ describe("ReceiptStore", () => {
     store.close();
   });
 
+  it("marks stale the posted receipts signed before a time, by their signed timestamp, and keeps them stale", () => {
+    const store = ReceiptStore.open(join(dir, "stale.db"));
+    const rs = [10, 11, 12, 13].map((i) => signedOf(i));
+    for (const r of rs) store.admit(admitted(r));
+    store.seal({ index: 0, root: `0x${"ab".repeat(32)}`, requestIds: rs.map((r) => r.receipt.requestId) });
+    // Not yet posted: nothing is stale before the chain says when the batch was posted.
+    expect(store.markStale(0, 1_800_000_000_013n)).toBe(0);
+    store.markPosted(0, `0x${"cd".repeat(32)}`);
+    expect(store.markDisputed(0, 0)).toBe(true); // a dispute opened before: the chain's verdict stands
+    // Signed at 1_800_000_000_000 + i: 11 and 12 are before the bound, 13 is at it.
+    expect(store.markStale(0, 1_800_000_000_013n)).toBe(2);
+    expect(store.markStale(0, 1_800_000_000_013n)).toBe(0);
+    store.markFinal(0);
+    expect(store.batchReceipts(0).map((r) => r.status)).toEqual(["disputed", "stale", "stale", "final"]);
+    expect(store.counts().receipts).toMatchObject({ stale: 2, final: 1, disputed: 1 });
+    store.close();
+  });
+
+  it("upgrades a version-2 store in place: the stale status allowed, every row and rule carried over", () => {
+    const path = join(dir, "v2.db");
+    const db = new Database(path);
+    // Version 2's shape: the receipts' status without `stale`.
+    db.exec(`
+      CREATE TABLE receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
+        digest TEXT NOT NULL, signed TEXT NOT NULL, client TEXT NOT NULL, idempotency_key TEXT,
+        admitted_at_ms INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'disputed', 'final', 'voided')),
+        batch INTEGER REFERENCES batches(idx), position INTEGER, answer TEXT, request TEXT);
+      CREATE UNIQUE INDEX receipts_idempotency ON receipts (client, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+      CREATE UNIQUE INDEX receipts_position ON receipts (batch, position) WHERE batch IS NOT NULL;
+      CREATE INDEX receipts_status ON receipts (status, seq);
+      CREATE TABLE batches (idx INTEGER PRIMARY KEY, root TEXT NOT NULL, count INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('sealed', 'posted', 'final')), posted_tx TEXT);
+      CREATE TABLE forced (digest TEXT PRIMARY KEY);
+      PRAGMA user_version = 2;`);
+    const [a, b] = [signedOf(31), signedOf(32)];
+    db.prepare("INSERT INTO batches VALUES (0, ?, 1, 'posted', NULL)").run(`0x${"ab".repeat(32)}`);
+    const insert = db.prepare(
+      "INSERT INTO receipts (seq, request_id, digest, signed, client, idempotency_key, admitted_at_ms, status, batch, position, answer, request) VALUES (?, ?, ?, ?, 'alice', ?, 1000, ?, ?, ?, '{\"n\":1}', ?)",
+    );
+    insert.run(
+      7,
+      a.receipt.requestId,
+      admitted(a).digest,
+      JSON.stringify(receiptToJson(a)),
+      "k1",
+      "posted",
+      0,
+      0,
+      '{"messages":[]}',
+    );
+    insert.run(
+      8,
+      b.receipt.requestId,
+      admitted(b).digest,
+      JSON.stringify(receiptToJson(b)),
+      null,
+      "provisional",
+      null,
+      null,
+      null,
+    );
+    db.close();
+
+    const store = ReceiptStore.open(path);
+    expect(store.byIdempotencyKey("alice", "k1")).toMatchObject({
+      status: "posted",
+      batch: 0,
+      position: 0,
+      answer: { n: 1 },
+    });
+    expect(store.requestOf(a.receipt.requestId)).toEqual({ messages: [] });
+    expect(store.unsealed().map((r) => r.signed)).toEqual([b]);
+    expect(store.markStale(0, 1_800_000_000_032n)).toBe(1);
+    expect(store.byRequestId(a.receipt.requestId)?.status).toBe("stale");
+    // Admission numbers on after the carried rows; the rules carry over.
+    expect(store.admit(admitted(signedOf(33), "k1")).kind).toBe("existing");
+    store.admit(admitted(signedOf(34)));
+    store.close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma("user_version", { simple: true })).toBe(3);
+    expect(raw.prepare("SELECT MAX(seq) AS m FROM receipts").get()).toEqual({ m: 9 });
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'receipts_v2'").all()).toEqual([]);
+    expect(
+      (
+        raw
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'receipts_%' ORDER BY name",
+          )
+          .all() as { name: string }[]
+      ).map((r) => r.name),
+    ).toEqual(["receipts_idempotency", "receipts_position", "receipts_status"]);
+    raw.close();
+  });
+
   it("upgrades a version-1 store in place: receipts, positions, keys and kept requests carried over", () => {
     const path = join(dir, "v1.db");
     const db = new Database(path);
@@ -204,7 +300,7 @@ describe("ReceiptStore", () => {
     ).toBe("BATCH_EXISTS");
     store.close();
     const raw = new Database(path, { readonly: true });
-    expect(raw.pragma("user_version", { simple: true })).toBe(2);
+    expect(raw.pragma("user_version", { simple: true })).toBe(3);
     expect(
       raw.prepare("SELECT name FROM sqlite_master WHERE name IN ('requests', 'receipts_v1')").all(),
     ).toEqual([]);

@@ -14,9 +14,10 @@ import { RESUME_POINTS_TABLE, type ResumeStore, sqliteResumePoints } from "../re
 
 /**
  * Where a receipt stands: admitted (provisional), in a sealed batch, posted on chain, under dispute,
- * final, voided.
+ * final, voided, or stale: posted more than the rollup's `maxReceiptAge` after its signing
+ * (docs/spec/otr.md §3.4), so never checked and never paid.
  */
-export type ReceiptStatus = "provisional" | "sealed" | "posted" | "disputed" | "final" | "voided";
+export type ReceiptStatus = "provisional" | "sealed" | "posted" | "disputed" | "final" | "voided" | "stale";
 
 export interface StoredReceipt {
   readonly signed: SignedReceipt;
@@ -45,7 +46,7 @@ export type AdmitResult =
   | { readonly kind: "stored"; readonly receipt: StoredReceipt }
   | { readonly kind: "existing"; readonly receipt: StoredReceipt };
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /*
  * Admission writes one row and as few index entries as the look-ups need: every B-tree page an
@@ -53,7 +54,8 @@ const SCHEMA_VERSION = 2;
  * for checkers is a column (not a second table), and the two uniqueness rules that only bind some
  * rows (a client's idempotency key, a position in a batch) are partial indexes that a receipt without
  * a key, or not yet sealed, does not enter. (Version 1 had both as table constraints and a `requests`
- * table: about a third more CPU per admission; `migrateFromV1` rebuilds such a store.)
+ * table: about a third more CPU per admission; `migrateFromV1` rebuilds such a store. Version 2 had no
+ * `stale` status; `migrateFromV2` rebuilds its receipts table, since SQLite cannot alter a CHECK.)
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS receipts (
@@ -64,7 +66,8 @@ CREATE TABLE IF NOT EXISTS receipts (
   client TEXT NOT NULL,
   idempotency_key TEXT,
   admitted_at_ms INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('provisional', 'sealed', 'posted', 'disputed', 'final', 'voided')),
+  status TEXT NOT NULL
+    CHECK (status IN ('provisional', 'sealed', 'posted', 'disputed', 'final', 'voided', 'stale')),
   batch INTEGER REFERENCES batches(idx),
   position INTEGER,
   answer TEXT,
@@ -102,6 +105,19 @@ function migrateFromV1(db: Database.Database): void {
         FROM receipts_v1 r LEFT JOIN requests q ON q.request_id = r.request_id;
     DROP TABLE receipts_v1;
     DROP TABLE requests;
+  `);
+}
+
+/** Rebuilds a version-2 store's receipts table in version 3's shape (the `stale` status allowed). */
+function migrateFromV2(db: Database.Database): void {
+  db.exec(`
+    ALTER TABLE receipts RENAME TO receipts_v2;
+    DROP INDEX receipts_idempotency;
+    DROP INDEX receipts_position;
+    DROP INDEX receipts_status;
+    ${SCHEMA}
+    INSERT INTO receipts SELECT * FROM receipts_v2;
+    DROP TABLE receipts_v2;
   `);
 }
 
@@ -188,10 +204,11 @@ export class ReceiptStore {
       db.pragma("foreign_keys = ON");
       db.pragma("busy_timeout = 5000");
       const version = db.pragma("user_version", { simple: true }) as number;
-      if (version !== 0 && version !== 1 && version !== SCHEMA_VERSION)
+      if (!Number.isInteger(version) || version < 0 || version > SCHEMA_VERSION)
         throw new Error(`schema version ${version}, this gateway reads 1 to ${SCHEMA_VERSION}`);
       db.transaction(() => {
         if (version === 1) migrateFromV1(db);
+        else if (version === 2) migrateFromV2(db);
         else db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
@@ -368,6 +385,17 @@ export class ReceiptStore {
     return (this.sql("SELECT digest FROM forced").all() as { digest: Hex }[]).map((r) => r.digest);
   }
 
+  /**
+   * Batch `index` was posted too late for its receipts signed before `signedBefore` (ms; the protocol's
+   * `staleBefore`): they are stale. Returns how many.
+   */
+  markStale(index: number, signedBefore: bigint): number {
+    return this.sql(
+      `UPDATE receipts SET status = 'stale' WHERE batch = ? AND status = 'posted'
+         AND CAST(json_extract(signed, '$.receipt.timestamp') AS INTEGER) < ?`,
+    ).run(index, signedBefore).changes;
+  }
+
   /** A receipt proven fraudulent is voided; its batch stands. */
   voidReceipt(requestId: Hex): void {
     const changed = this.sql(
@@ -426,7 +454,7 @@ export class ReceiptStore {
 
   /** How many receipts and batches are in each status. */
   counts(): { receipts: Record<ReceiptStatus, number>; batches: Record<StoredBatch["status"], number> } {
-    const receipts = { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0 };
+    const receipts = { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0, stale: 0 };
     const batches = { sealed: 0, posted: 0, final: 0 };
     for (const r of this.sql("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
       status: ReceiptStatus;

@@ -14,7 +14,15 @@ import type { OtrParams, RollupParams } from "../params/otr.ts";
 
 /** Whether a receipt signed at `timestampMs` was older than the bound when posted at `postedAtMs`. */
 export function receiptStale(timestampMs: bigint, postedAtMs: number, maxReceiptAgeMs: number): boolean {
-  return timestampMs + BigInt(maxReceiptAgeMs) < BigInt(postedAtMs);
+  return timestampMs < staleBefore(postedAtMs, maxReceiptAgeMs);
+}
+
+/**
+ * The oldest timestamp a receipt posted at `postedAtMs` may carry without being stale: every receipt
+ * signed before it is ({@link receiptStale}; for a store that selects a batch's stale receipts at once).
+ */
+export function staleBefore(postedAtMs: number, maxReceiptAgeMs: number): bigint {
+  return BigInt(postedAtMs) - BigInt(maxReceiptAgeMs);
 }
 
 /** Whether the sequencer may admit at `nowMs` a receipt signed at `timestampMs`. */

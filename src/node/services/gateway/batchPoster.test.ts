@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor } from "../../../chain/deploy.ts";
 import { forceReceipt } from "../../../chain/forcedInclusion.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
+import { rollupConstant } from "../../../chain/postedBatches.ts";
 import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type DevChain, startDevChain } from "../../../testing/devChain.ts";
 import { devReceipt, ENCLAVE_KEY } from "../../../testing/devWorker.ts";
@@ -333,5 +334,42 @@ describe("BatchPoster", () => {
       await rpc("evm_setIntervalMining", [0]);
       await rpc("evm_setAutomine", [true]);
     }
+  }, 60_000);
+
+  // Last: it moves the chain's clock past a challenge window.
+  it("marks the receipts a batch carried past the rollup's maxReceiptAge stale, and they stay stale when it is final", async () => {
+    const rig = posterOn(2);
+    await caughtUp(rig);
+    const [maxAge, window] = await Promise.all([
+      rollupConstant(dev.owner, dev.d.rollup, "maxReceiptAge"),
+      rollupConstant(dev.owner, dev.d.rollup, "challengeWindow"),
+    ]);
+    const { timestamp: now } = await dev.owner.public.getBlock();
+    // Signed a second past the bound before the chain's present, and just now (the sequencer admitted both
+    // within half the bound by its own clock; the batch then waited).
+    const signedAt = [(now - maxAge - 1n) * 1000n, now * 1000n];
+    const batch = rig.seal((position) => ({ timestamp: signedAt[position] as bigint }));
+    await rig.poster.step();
+    const [old, fresh] = rig.store.batchReceipts(batch.index);
+    expect(rig.store.batch(batch.index)?.status).toBe("posted");
+    expect([old?.status, fresh?.status]).toEqual(["stale", "posted"]);
+    // The chain says the same of each.
+    const staleOnChain = (ts: bigint) =>
+      dev.owner.public.readContract({
+        address: dev.d.rollup,
+        abi: rollupAbi,
+        functionName: "receiptStale",
+        args: [BigInt(batch.index), ts],
+      });
+    expect(await Promise.all(signedAt.map(staleOnChain))).toEqual([true, false]);
+    expect(rig.lines).toContainEqual(
+      expect.objectContaining({ batch: batch.index, stale: 1, msg: expect.stringMatching(/stale/) }),
+    );
+    expect(rig.store.counts().receipts).toMatchObject({ stale: 1 });
+    await rpc("evm_increaseTime", [Number(window)]);
+    await rpc("anvil_mine", ["0x1"]);
+    await rig.poster.step();
+    expect(rig.store.batch(batch.index)?.status).toBe("final");
+    expect(rig.store.batchReceipts(batch.index).map((r) => r.status)).toEqual(["stale", "final"]);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The sequencer's shell: records each batch the pure Sequencer seals, posts sealed batches to the
- * rollup in index order, and marks posted batches final once their challenge window has closed on
- * chain. It resumes from the store after a crash: a batch already on chain (posted just before the
+ * rollup in index order, marks the receipts a batch carried too late stale, and marks posted batches
+ * final once their challenge window has closed on chain. It resumes from the store after a crash: a batch already on chain (posted just before the
  * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
  */
 import type { Block, Hex } from "viem";
@@ -9,10 +9,12 @@ import { receiptOf, transactionOf } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { capped, type Fees, replacementFees } from "../../../chain/fees.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
+import { batchInfo, rollupConstant } from "../../../chain/postedBatches.ts";
 import { VerinferError } from "../../../errors.ts";
 import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { encodeBatchData } from "../../../protocol/rollup/batchData.ts";
 import { BatchTree } from "../../../protocol/rollup/batchTree.ts";
+import { staleBefore } from "../../../protocol/rollup/receiptAge.ts";
 import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequencer.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
@@ -66,7 +68,10 @@ export class BatchPoster {
   private readonly pass: Pass;
   /** The block the last pass followed (its events applied, its time checked against the windows). */
   private followed: bigint | null = null;
-  /** Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable. */
+  /**
+   * Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable.
+   * A batch is here once its first sight has marked its stale receipts.
+   */
   private readonly windowEnds = new Map<number, bigint>();
   /**
    * The data of batches sealed in this process and not yet posted, as the sequencer encoded it: posting
@@ -133,13 +138,10 @@ export class BatchPoster {
       if (head.number === this.followed) return;
       await this.followRollup(head.number);
       await this.checkInFlight(head);
-      for (const b of this.store.batchesIn("posted")) {
-        let end = this.windowEnds.get(b.index);
-        if (end === undefined) {
-          end = (await this.read("windowEnd", [BigInt(b.index)])) as bigint;
-          this.windowEnds.set(b.index, end);
-        }
-        if (head.timestamp < end) break; // windows close in index order
+      const posted = this.store.batchesIn("posted");
+      for (const b of posted) if (!this.windowEnds.has(b.index)) await this.firstSight(b.index);
+      for (const b of posted) {
+        if (head.timestamp < (this.windowEnds.get(b.index) as bigint)) break; // windows close in index order
         this.store.markFinal(b.index);
         this.windowEnds.delete(b.index);
         this.logger.info({ batch: b.index }, "batch final");
@@ -147,6 +149,26 @@ export class BatchPoster {
       this.followed = head.number;
       await this.resume.done(head.number + 1n);
     });
+  }
+
+  /**
+   * A batch seen posted (once per process): when its window ends, and which of its receipts it carried
+   * too late to be checked or paid (stale; none unless posting was held up for about half the
+   * rollup's `maxReceiptAge`, the other half being what the sequencer's admission leaves).
+   */
+  private async firstSight(index: number): Promise<void> {
+    const [{ postedAt }, window, maxAge] = await Promise.all([
+      batchInfo(this.chain, this.rollup, index),
+      rollupConstant(this.chain, this.rollup, "challengeWindow"),
+      rollupConstant(this.chain, this.rollup, "maxReceiptAge"),
+    ]);
+    const stale = this.store.markStale(index, staleBefore(postedAt * 1000, Number(maxAge) * 1000));
+    if (stale > 0)
+      this.logger.warn(
+        { batch: index, stale },
+        "receipts posted after the rollup's maxReceiptAge: stale, never checked nor paid",
+      );
+    this.windowEnds.set(index, BigInt(postedAt) + window);
   }
 
   /** Whether a step reads the head now (see `headReads`). */

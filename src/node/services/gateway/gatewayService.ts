@@ -7,8 +7,8 @@
  *
  *   POST /v1/chat/completions   JSON or SSE; `Idempotency-Key` makes a retry return the same answer
  *   GET  /v1/models
- *   GET  /v1/receipts/:id       receipt, status (provisional / sealed / posted / final / voided),
- *                               batch, position, root and Merkle proof once sealed
+ *   GET  /v1/receipts/:id       receipt, status (provisional / sealed / posted / disputed / final /
+ *                               voided / stale), batch, position, root and Merkle proof once sealed
  *   GET  /v1/network            workers, stakes, receipts and batches by status, latency percentiles
  *   GET  /health, /metrics
  */
