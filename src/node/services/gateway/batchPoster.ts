@@ -55,6 +55,12 @@ const STALE_AFTER_BLOCKS = 5;
 /** The longest a poster reading the head twice a block waits between reads (on chains of slow blocks). */
 const MAX_HEAD_READ_MS = 3_000;
 
+/**
+ * Posted batches a pass reads from the chain on their first sight (in parallel): enough to follow any
+ * posting rate, few enough that a restart with a window full of batches does not hold up posting.
+ */
+const FIRST_SIGHTS_PER_PASS = 32;
+
 /** Unposted batches kept in memory for posting (an RPC outage beyond that reads them from the store). */
 const MAX_UNPOSTED_IN_MEMORY = 256;
 
@@ -139,9 +145,12 @@ export class BatchPoster {
       await this.followRollup(head.number);
       await this.checkInFlight(head);
       const posted = this.store.batchesIn("posted");
-      for (const b of posted) if (!this.windowEnds.has(b.index)) await this.firstSight(b.index);
+      // A few at a time: after a restart every batch in its window is new to this process.
+      const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
+      await Promise.all(unseen.map((b) => this.firstSight(b.index)));
       for (const b of posted) {
-        if (head.timestamp < (this.windowEnds.get(b.index) as bigint)) break; // windows close in index order
+        const end = this.windowEnds.get(b.index);
+        if (end === undefined || head.timestamp < end) break; // windows close in index order
         this.store.markFinal(b.index);
         this.windowEnds.delete(b.index);
         this.logger.info({ batch: b.index }, "batch final");
