@@ -278,6 +278,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         model: l.identity?.modelName ?? null,
         healthy: l.healthy,
         attested: l.attested,
+        evidenceRegistered: l.evidenceRegistered,
         attestedUntil: l.attestedUntil,
         stake: String(l.stake),
         inFlight: l.inFlight,

@@ -5,9 +5,10 @@ import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { registryAbi } from "../../../chain/generated/contracts.ts";
-import { bytesToHex } from "../../../protocol/encoding/hex.ts";
+import { bytesToHex, type Hex } from "../../../protocol/encoding/hex.ts";
 import { startDevChain, TOKEN } from "../../../testing/devChain.ts";
 import { ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../../../testing/devWorker.ts";
+import { thrownCode } from "../../../testing/thrownCode.ts";
 import type { WorkerIdentity } from "../worker/workerService.ts";
 import { routingWeight, WorkerLinks } from "./workerLinks.ts";
 
@@ -47,6 +48,8 @@ describe("routing weight", () => {
 describe("the registry as the gateway reads it", () => {
   it("reads the registry again only when it changed: a refresh in the same block costs one call, a new block two", async () => {
     const dev = await startDevChain();
+    // The evidence the worker presents (a restart with new evidence changes it).
+    let presented: Hex = EVIDENCE;
     const server = createServer((req, res) => {
       const identity: Partial<WorkerIdentity> = {
         address: WORKER,
@@ -55,7 +58,7 @@ describe("the registry as the gateway reads it", () => {
         modelId: MODEL,
         weightsHash: WEIGHTS,
         engineHash: ENGINE,
-        attestationHash: EVIDENCE,
+        attestationHash: presented,
       };
       res.writeHead(req.url === "/v1/identity" ? 200 : 404, { "content-type": "application/json" });
       res.end(JSON.stringify(identity));
@@ -132,6 +135,33 @@ describe("the registry as the gateway reads it", () => {
       // The block number, the events, minStake, then participant, models and engineAllowed.
       expect(calls).toBe(6);
       expect(links.registry.models.get(MODEL.toLowerCase())?.engines).toEqual([]);
+      await dev.owner.wallet.writeContract({
+        address: dev.d.registry,
+        abi: registryAbi,
+        functionName: "setEngine",
+        args: [MODEL, ENGINE, true],
+      } as never);
+      await mine();
+      await links.refresh(Date.now());
+      expect(links.pick("verinfer-tiny")).toBe(link);
+      // The worker restarted with new evidence its registration does not name yet: routed nothing (its
+      // receipts would name evidence no check admits), said once, until the registration names it.
+      warnings.length = 0;
+      presented = `0x${"5e".repeat(32)}`;
+      await links.refresh(Date.now());
+      await links.refresh(Date.now());
+      expect(link).toMatchObject({ attested: true, evidenceRegistered: false });
+      expect(thrownCode(() => links.pick("verinfer-tiny"))).toBe("WORKER_UNAVAILABLE");
+      expect(warnings.map((w) => JSON.parse(w))).toMatchObject([
+        {
+          presented,
+          registered: EVIDENCE.toLowerCase(),
+          msg: expect.stringMatching(/presents evidence its registration does not name/),
+        },
+      ]);
+      presented = EVIDENCE;
+      await links.refresh(Date.now());
+      expect(links.pick("verinfer-tiny")).toBe(link);
     } finally {
       server.close();
       await dev.chain.stop();

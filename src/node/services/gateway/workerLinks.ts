@@ -2,7 +2,9 @@
  * The gateway's view of its workers: each one's identity (fetched from the worker, its address checked
  * against its public key), its registry facts read from the chain (stake, model, attestation, allowed
  * engine), its health and load — the registry snapshot the pure `checkReceipt` verifies receipts with,
- * and the routing rule: among healthy, registered, attested, staked workers of the requested model,
+ * and the routing rule: among healthy, registered, attested, staked workers of the requested model
+ * (attested for the evidence they present: a worker restarted with new evidence signs receipts naming
+ * it, which no check admits until its operator has re-attested it),
  * a seeded random choice weighted by stake, by its PoQ quality and cost efficiency in the last settled
  * epoch (from the settler, when the gateway knows one), by how few requests each has in flight and by
  * its recent latency — more stake and better, cheaper answers earn proportionally more traffic, a busy
@@ -31,6 +33,11 @@ export interface WorkerLink {
   /** Active stake on chain (wei), 0 when unregistered. */
   stake: bigint;
   attested: boolean;
+  /**
+   * Whether the evidence it presents (its identity's attestation hash, which its receipts carry) is
+   * the one its registration names.
+   */
+  evidenceRegistered: boolean;
   /** When its attestation on chain expires (seconds since the epoch); null before it is read. */
   attestedUntil: number | null;
   healthy: boolean;
@@ -101,6 +108,8 @@ export class WorkerLinks {
   private readonly rng: Rng;
   /** When each worker's coming attestation expiry was last warned of. */
   private readonly expiryWarned = new Map<string, number>();
+  /** The evidence each worker presented when it was last warned of presenting unregistered evidence. */
+  private readonly evidenceWarned = new Map<string, Hex>();
   /** Workers whose being unreachable is already logged (until they answer again). */
   private readonly saidUnreachable = new Set<string>();
 
@@ -121,6 +130,7 @@ export class WorkerLinks {
       identity: null,
       stake: 0n,
       attested: false,
+      evidenceRegistered: false,
       attestedUntil: null,
       healthy: false,
       inFlight: 0,
@@ -163,6 +173,24 @@ export class WorkerLinks {
       leftMs > 0
         ? "the worker's attestation expires soon: its operator re-attests it with 'verinfer node register'"
         : "the worker's attestation has expired: it is routed nothing until its operator re-attests it with 'verinfer node register'",
+    );
+  }
+
+  /**
+   * Warns, once per evidence a worker presents, when its registration names other evidence (its operator
+   * restarted it with new evidence and has not re-attested it yet).
+   */
+  private warnOfEvidence(link: WorkerLink, registered: Hex): void {
+    const presented = link.identity?.attestationHash;
+    if (link.evidenceRegistered || presented === undefined) {
+      this.evidenceWarned.delete(link.url);
+      return;
+    }
+    if (this.evidenceWarned.get(link.url) === presented) return;
+    this.evidenceWarned.set(link.url, presented);
+    this.logger.warn(
+      { worker: link.url, presented, registered },
+      "the worker presents evidence its registration does not name: it is routed nothing until its operator re-attests it with 'verinfer node register'",
     );
   }
 
@@ -305,7 +333,10 @@ export class WorkerLinks {
           // Attestations expire with time, not with a block: judged against the clock at every refresh.
           link.attested = role === 1 && Number(attestedUntil) * 1000 > nowMs;
           link.attestedUntil = role === 1 ? Number(attestedUntil) : null;
+          link.evidenceRegistered =
+            role === 1 && attestationHash.toLowerCase() === id.attestationHash.toLowerCase();
           this.warnOfExpiry(link, nowMs);
+          if (role === 1) this.warnOfEvidence(link, attestationHash);
           if (!m) return;
           const { weightsHash, steps, maxPositions, engineAllowed } = m;
           // A model without steps per position has no dispute game, so no length limit either.
@@ -351,6 +382,7 @@ export class WorkerLinks {
         l.healthy &&
         l.identity?.modelName === modelName &&
         l.attested &&
+        l.evidenceRegistered &&
         l.stake > 0n &&
         l.stake >= minStake &&
         !exclude.has(l.url),
