@@ -41,6 +41,11 @@ contract Registry is Ownable, EIP712 {
         bytes32 modelId;
         bytes32 attestationHash;
         uint64 attestedUntil;
+        /// @dev When a reattestation last changed the worker's evidence (0: never).
+        uint64 evidenceChangedAt;
+        /// @dev The evidence before that change: a receipt naming it and signed before the change was
+        /// admissible when signed, and stays so (`checkReceipt`): a client can still force it in.
+        bytes32 previousAttestationHash;
         uint256 active;
         Unbonding[] unbonding;
     }
@@ -174,6 +179,7 @@ contract Registry is Ownable, EIP712 {
     }
 
     /// @notice Renews a worker's attestation (new evidence, or the old one re-verified before expiry).
+    /// New evidence keeps the previous one for the receipts signed before the change (`checkReceipt`).
     function reattest(address worker, bytes32 attestationHash, uint64 expiresAt, bytes calldata attesterSignature)
         external
     {
@@ -209,6 +215,10 @@ contract Registry is Ownable, EIP712 {
         );
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || !attesters[signer]) revert AttesterUnknown(signer);
+        if (p.attestationHash != attestationHash && p.attestationHash != bytes32(0)) {
+            p.previousAttestationHash = p.attestationHash;
+            p.evidenceChangedAt = uint64(block.timestamp);
+        }
         p.attestationHash = attestationHash;
         p.attestedUntil = expiresAt;
         emit Attested(worker, attestationHash, expiresAt);
@@ -299,6 +309,12 @@ contract Registry is Ownable, EIP712 {
         return (p.operator, p.role, p.modelId, p.attestationHash, p.attestedUntil, p.active);
     }
 
+    /// @notice A worker's evidence before its last change, and when that was (zeros: never changed).
+    function previousEvidence(address worker) external view returns (bytes32 attestationHash, uint64 changedAt) {
+        Participant storage p = participants[worker];
+        return (p.previousAttestationHash, p.evidenceChangedAt);
+    }
+
     /// @notice Active plus unbonding: everything a slash can still reach.
     function atRisk(address who) public view returns (uint256 total) {
         Participant storage p = participants[who];
@@ -328,7 +344,9 @@ contract Registry is Ownable, EIP712 {
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != r.worker) revert ReceiptSignatureInvalid(signer);
         if (p.attestedUntil <= block.timestamp) revert ReceiptWorkerNotAttested(r.worker);
-        if (r.attestationHash != p.attestationHash) revert ReceiptAttestationMismatch(r.attestationHash, p.attestationHash);
+        if (r.attestationHash != p.attestationHash && !_signedUnderPreviousEvidence(p, r)) {
+            revert ReceiptAttestationMismatch(r.attestationHash, p.attestationHash);
+        }
         if (p.active < minStake[uint8(Role.Worker)]) revert ReceiptWorkerUnstaked(p.active, minStake[uint8(Role.Worker)]);
         Model storage m = models[r.modelId];
         if (r.modelId != p.modelId || !m.registered || m.weightsHash != r.weightsHash) {
@@ -341,6 +359,18 @@ contract Registry is Ownable, EIP712 {
         if (m.stepsPerPosition != 0 && positions > m.maxDisputePositions) {
             revert ReceiptNotDisputable(positions, m.maxDisputePositions);
         }
+    }
+
+    /// @dev A receipt naming the worker's evidence before its last change, signed (by its own timestamp,
+    /// ms) before that change. Backdating gains a worker nothing its key could not sign anyway, and a
+    /// receipt older than the rollup's maxReceiptAge is refused as stale.
+    function _signedUnderPreviousEvidence(Participant storage p, Receipts.Receipt calldata r)
+        internal
+        view
+        returns (bool)
+    {
+        return p.evidenceChangedAt != 0 && r.attestationHash == p.previousAttestationHash
+            && uint256(r.timestamp) < uint256(p.evidenceChangedAt) * 1000;
     }
 
     /// @notice A fault of a receipt that no later change can mend — so an admission that let it in was

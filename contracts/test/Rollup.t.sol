@@ -150,6 +150,56 @@ contract RollupTest is RollupFixture {
         assertTrue(!rollup.receiptStale(1, 0), "no such batch");
     }
 
+    function reattestWith(bytes32 evidence) internal {
+        uint64 until = uint64(block.timestamp + 30 days);
+        bytes memory verdict = attestation(worker, operator, evidence, until);
+        vm.prank(operator);
+        registry.reattest(worker, evidence, until, verdict);
+    }
+
+    /// A worker re-attested with new evidence: its receipts signed before the change, naming the old
+    /// evidence, can still be forced in; one naming it and signed at or after the change cannot.
+    function test_aReceiptSignedUnderTheWorkersPreviousEvidenceIsForcedInAfterTheEvidenceChanged() public {
+        (Receipts.Receipt memory before,, bytes memory beforeSig) = signedReceipt(21);
+        vm.warp(block.timestamp + 1 hours);
+        bytes32 newEvidence = keccak256("new evidence");
+        reattestWith(newEvidence);
+        (,,, bytes32 current,,) = registry.participant(worker);
+        (bytes32 previous, uint64 changedAt) = registry.previousEvidence(worker);
+        assertEq(current, newEvidence, "the new evidence");
+        assertEq(previous, EVIDENCE, "the previous evidence kept");
+        assertEq(changedAt, uint64(block.timestamp), "when it changed");
+        rollup.forceInclude(before, beforeSig);
+        // Under the old evidence at the moment of the change: not admissible.
+        (Receipts.Receipt memory late,, bytes memory lateSig) = signedReceipt(22);
+        vm.expectRevert(abi.encodeWithSelector(Registry.ReceiptAttestationMismatch.selector, EVIDENCE, newEvidence));
+        rollup.forceInclude(late, lateSig);
+        // Under the new evidence: admissible.
+        Receipts.Receipt memory fresh = receiptOf(23);
+        fresh.attestationHash = newEvidence;
+        rollup.forceInclude(fresh, signed(WORKER_KEY, Receipts.digest(fresh, rollup.domainSeparator())));
+    }
+
+    /// Renewing the same evidence keeps what was kept; a second change keeps only the evidence before it.
+    function test_onlyTheEvidenceBeforeTheLastChangeIsKept() public {
+        (Receipts.Receipt memory first,, bytes memory firstSig) = signedReceipt(31);
+        vm.warp(block.timestamp + 1 hours);
+        reattestWith(keccak256("second evidence"));
+        uint256 changed = block.timestamp;
+        vm.warp(block.timestamp + 1 hours);
+        reattestWith(keccak256("second evidence"));
+        (bytes32 previous, uint64 changedAt) = registry.previousEvidence(worker);
+        assertEq(previous, EVIDENCE, "unchanged by a renewal");
+        assertEq(changedAt, uint64(changed), "unchanged by a renewal");
+        reattestWith(keccak256("third evidence"));
+        (previous,) = registry.previousEvidence(worker);
+        assertEq(previous, keccak256("second evidence"), "the evidence before the last change");
+        vm.expectRevert(
+            abi.encodeWithSelector(Registry.ReceiptAttestationMismatch.selector, EVIDENCE, keccak256("third evidence"))
+        );
+        rollup.forceInclude(first, firstSig);
+    }
+
     function promiseSig(Rollup.InclusionPromise memory p, uint256 key) internal view returns (bytes memory) {
         return signed(key, rollup.promiseDigest(p));
     }

@@ -14,19 +14,26 @@ import {
   receiptDomainSeparator,
   type SignedReceipt,
 } from "../protocol/receipt/receipt.ts";
-import { checkReceipt, pureSecp256k1, signReceipt } from "../protocol/receipt/verifyReceipt.ts";
+import {
+  checkReceipt,
+  pureSecp256k1,
+  type RegistrySnapshot,
+  signReceipt,
+  type WorkerEntry,
+} from "../protocol/receipt/verifyReceipt.ts";
 import {
   devReceipt,
   devRegistry,
   ENCLAVE_KEY,
   ENGINE,
+  EVIDENCE,
   MODEL,
   registerTheDevWorker,
   WEIGHTS,
   WORKER,
 } from "../testing/devWorker.ts";
 import { type LocalChain, startAnvil } from "./anvil.ts";
-import { advanceTime, send } from "./clients.ts";
+import { advanceTime, attesterVerdict, send } from "./clients.ts";
 import { type ChainClients, clientsFor, type Deployment, deployCore } from "./deploy.ts";
 import { registryAbi } from "./generated/contracts.ts";
 import { revertName, verdictCodeOf } from "./revert.ts";
@@ -114,6 +121,62 @@ describe("Registry.checkReceipt (Solidity on anvil) = checkReceipt (TypeScript)"
       }),
       { numRuns: 30, seed: 11 },
     );
+  });
+
+  it("across a change of the worker's evidence: a receipt naming the previous evidence passes both if signed before the change, fails both after", async () => {
+    const reattest = async (evidence: Hex) => {
+      const expiresAt = (await c.public.getBlock()).timestamp + 86_400n;
+      const verdict = await attesterVerdict(chain.keys[1] as Hex, d, {
+        worker: WORKER,
+        operator: c.wallet.account.address,
+        modelId: MODEL,
+        attestationHash: evidence,
+        expiresAt,
+      });
+      await send(c, d.registry, registryAbi, "reattest", [WORKER, evidence, expiresAt, verdict]);
+    };
+    const renewed = keccakUtf8("renewed evidence");
+    await reattest(renewed);
+    // The TypeScript snapshot as the gateway reads it from the chain.
+    const [previous, changedAt] = await c.public.readContract({
+      address: d.registry,
+      abi: registryAbi,
+      functionName: "previousEvidence",
+      args: [WORKER],
+    });
+    expect(previous).toBe(EVIDENCE);
+    const base = tsRegistry();
+    const worker = base.workers.get(WORKER.toLowerCase()) as WorkerEntry;
+    const registry: RegistrySnapshot = {
+      ...base,
+      workers: new Map([
+        [
+          WORKER.toLowerCase(),
+          {
+            ...worker,
+            attestationHash: renewed,
+            previousEvidence: { attestationHash: previous, changedAt: Number(changedAt) },
+          },
+        ],
+      ]),
+    };
+    const at = changedAt * 1000n;
+    const cases: [Hex, bigint][] = [
+      [EVIDENCE, at - 1n],
+      [EVIDENCE, at],
+      [renewed, at - 1n],
+      [renewed, at],
+      [keccakUtf8("other evidence"), at - 1n],
+    ];
+    const codes = [];
+    for (const [i, [attestationHash, timestamp]] of cases.entries()) {
+      const signed = signReceipt(receiptOf(100 + i, { attestationHash, timestamp }), ENCLAVE_KEY);
+      const ts = inTs(signed, registry);
+      expect(await onChain(signed), `case ${i}`).toBe(ts);
+      codes.push(ts.startsWith("0x") ? "ok" : ts);
+    }
+    expect(codes).toEqual(["ok", "RECEIPT_ATTESTATION_MISMATCH", "ok", "ok", "RECEIPT_ATTESTATION_MISMATCH"]);
+    await reattest(EVIDENCE); // back to the evidence the other tests' receipts name
   });
 
   it("names each violation with the same code", async () => {

@@ -104,6 +104,26 @@ export interface WorkerEntry {
   readonly attestationHash: Hex;
   readonly stake: bigint;
   readonly modelId: Hex;
+  /**
+   * The evidence before a re-attestation last changed it, and when (chain seconds): a receipt naming it
+   * and signed before then is admissible (Registry.previousEvidence). Absent: never changed.
+   */
+  readonly previousEvidence?: { readonly attestationHash: Hex; readonly changedAt: number } | null;
+}
+
+/**
+ * Whether a receipt names its worker's evidence before the last change, signed (by its own timestamp)
+ * before that change: admissible, as it was when signed. Backdating gains a worker nothing its key
+ * could not sign anyway, and a receipt older than the rollup's maxReceiptAge is stale.
+ */
+function signedUnderPreviousEvidence(r: Receipt, worker: WorkerEntry): boolean {
+  const previous = worker.previousEvidence;
+  return (
+    !!previous &&
+    previous.changedAt !== 0 &&
+    r.attestationHash.toLowerCase() === previous.attestationHash &&
+    r.timestamp < BigInt(previous.changedAt) * 1000n
+  );
 }
 
 /** A registered model. */
@@ -168,7 +188,7 @@ export function checkReceipt(
   }
   if (!worker.attested)
     return fail("RECEIPT_WORKER_NOT_ATTESTED", `worker ${r.worker} has no accepted attestation`);
-  if (r.attestationHash.toLowerCase() !== worker.attestationHash) {
+  if (r.attestationHash.toLowerCase() !== worker.attestationHash && !signedUnderPreviousEvidence(r, worker)) {
     return fail(
       "RECEIPT_ATTESTATION_MISMATCH",
       `the receipt names evidence ${r.attestationHash}, the worker registered ${worker.attestationHash}`,
@@ -215,8 +235,8 @@ function isHex(v: unknown, bytes: number): v is string {
 
 /**
  * Parses a registry snapshot from JSON: `{ chainId, settlement, minStake, workers: [{ address,
- * publicKey, attested, attestationHash, stake, modelId }], models: [{ modelId, weightsHash, engines,
- * disputablePositions? }] }`.
+ * publicKey, attested, attestationHash, stake, modelId, previousEvidence?: { attestationHash, changedAt }
+ * }], models: [{ modelId, weightsHash, engines, disputablePositions? }] }`.
  * Each worker's address must be the address of its public key.
  */
 export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
@@ -239,6 +259,17 @@ export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
   const chainId = big(v.chainId, "chainId");
   const settlement = hex(v.settlement, 20, "settlement");
   const minStake = big(v.minStake ?? 0, "minStake");
+  const previousEvidenceOf = (
+    x: unknown,
+    i: number,
+  ): { readonly attestationHash: Hex; readonly changedAt: number } | null => {
+    if (x === undefined || x === null) return null;
+    const e = (typeof x === "object" ? x : {}) as Record<string, unknown>;
+    return {
+      attestationHash: hex(e.attestationHash, 32, `workers[${i}].previousEvidence.attestationHash`),
+      changedAt: Number(big(e.changedAt, `workers[${i}].previousEvidence.changedAt`)),
+    };
+  };
   const workers = new Map<string, WorkerEntry>();
   for (const [i, w] of (Array.isArray(v.workers) ? v.workers : []).entries()) {
     const x = (w ?? {}) as Record<string, unknown>;
@@ -255,6 +286,7 @@ export function parseRegistry(value: unknown): Verdict<RegistrySnapshot> {
       attestationHash: hex(x.attestationHash, 32, `workers[${i}].attestationHash`),
       stake: big(x.stake, `workers[${i}].stake`),
       modelId: hex(x.modelId, 32, `workers[${i}].modelId`),
+      previousEvidence: previousEvidenceOf(x.previousEvidence, i),
     });
   }
   const models = new Map<string, ModelEntry>();

@@ -89,8 +89,9 @@ describe("the registry as the gateway reads it", () => {
       );
       await dev.owner.public.request({ method: "evm_setAutomine", params: [false] } as never);
       await links.refresh(Date.now());
-      // A block number, minStake, then participant, models and engineAllowed for the one worker.
-      expect(calls).toBe(5);
+      // A block number, minStake, then participant, models, engineAllowed and previousEvidence for the
+      // one worker.
+      expect(calls).toBe(6);
       const [link] = links.links;
       expect(link).toMatchObject({ healthy: true, attested: true, stake: 10n * TOKEN });
       expect(links.registry.workers.size).toBe(1);
@@ -132,8 +133,9 @@ describe("the registry as the gateway reads it", () => {
       await mine();
       calls = 0;
       await links.refresh(Date.now());
-      // The block number, the events, minStake, then participant, models and engineAllowed.
-      expect(calls).toBe(6);
+      // The block number, the events, minStake, then participant, models, engineAllowed and
+      // previousEvidence.
+      expect(calls).toBe(7);
       expect(links.registry.models.get(MODEL.toLowerCase())?.engines).toEqual([]);
       await dev.owner.wallet.writeContract({
         address: dev.d.registry,

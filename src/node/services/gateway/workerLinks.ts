@@ -85,6 +85,8 @@ interface RegistryFacts {
   readonly attestationHash: Hex;
   readonly attestedUntil: bigint;
   readonly active: bigint;
+  /** The evidence before its last change, and when (chain seconds); null if never changed. */
+  readonly previousEvidence: { readonly attestationHash: Hex; readonly changedAt: number } | null;
   readonly model: {
     readonly weightsHash: Hex;
     readonly steps: number;
@@ -255,20 +257,23 @@ export class WorkerLinks {
     const [, role, modelId, attestationHash, attestedUntil, active] = (await this.read("participant", [
       address,
     ])) as [Hex, number, Hex, Hex, bigint, bigint];
-    if (role !== 1) return { role, modelId, attestationHash, attestedUntil, active, model: null };
-    const [weightsHash, steps, maxPositions] = (await this.read("models", [modelId])) as [
-      Hex,
-      number,
-      number,
-      boolean,
-    ];
-    const engineAllowed = (await this.read("engineAllowed", [modelId, engineHash])) as boolean;
+    if (role !== 1)
+      return { role, modelId, attestationHash, attestedUntil, active, previousEvidence: null, model: null };
+    const [[weightsHash, steps, maxPositions], engineAllowed, [previousHash, changedAt]] = (await Promise.all(
+      [
+        this.read("models", [modelId]),
+        this.read("engineAllowed", [modelId, engineHash]),
+        this.read("previousEvidence", [address]),
+      ],
+    )) as [[Hex, number, number, boolean], boolean, [Hex, bigint]];
     return {
       role,
       modelId,
       attestationHash,
       attestedUntil,
       active,
+      previousEvidence:
+        changedAt === 0n ? null : { attestationHash: previousHash, changedAt: Number(changedAt) },
       model: { weightsHash, steps, maxPositions, engineAllowed },
     };
   }
@@ -278,7 +283,7 @@ export class WorkerLinks {
    * changes only with a block, so a refresh within the block it last read costs one call; a new block
    * costs one more, for the registry's events since, and the workers' registrations are read again only
    * if there are any (every change to what is read here emits one: registration, attestation, deposit,
-   * unbonding, withdrawal, slash, model, engine). Without that, each new block cost three reads per
+   * unbonding, withdrawal, slash, model, engine). Without that, each new block cost four reads per
    * worker: on a fast chain with many workers, most of a gateway's RPC calls. Never throws.
    */
   async refresh(nowMs: number): Promise<void> {
@@ -328,7 +333,15 @@ export class WorkerLinks {
           facts.workers.set(key, read);
         }
         try {
-          const { role, modelId, attestationHash, attestedUntil, active, model: m } = await read;
+          const {
+            role,
+            modelId,
+            attestationHash,
+            attestedUntil,
+            active,
+            previousEvidence,
+            model: m,
+          } = await read;
           link.stake = role === 1 ? active : 0n;
           // Attestations expire with time, not with a block: judged against the clock at every refresh.
           link.attested = role === 1 && Number(attestedUntil) * 1000 > nowMs;
@@ -351,6 +364,7 @@ export class WorkerLinks {
             attestationHash,
             stake: String(active),
             modelId,
+            previousEvidence,
           });
         } catch (e) {
           facts.workers.delete(key); // read again at the next refresh
