@@ -3,7 +3,16 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_POQ_ROUND_PARAMS, type PoqRoundParams } from "../params/poq.ts";
 import { AGGREGATORS } from "./consensus/aggregators.ts";
 import { toFixedPoint } from "./rewards.ts";
-import { initialTrust, poqRound, roundScratch, settleRound } from "./round.ts";
+import {
+  consensusWeight,
+  initialTrust,
+  type PoqTrustState,
+  poqRound,
+  roundScratch,
+  settleRound,
+  trustFromJson,
+  trustToJson,
+} from "./round.ts";
 
 const NODES = 12;
 
@@ -57,6 +66,59 @@ describe("the PoQ round (pure step)", () => {
       ),
       { numRuns: 300, seed: 21 },
     );
+  });
+
+  it("a checkpoint through JSON, grown by new nodes, continues exactly as replaying every round with all nodes from the start", () => {
+    const round = fc.record({
+      picks: fc.uniqueArray(fc.nat(99), { minLength: 1, maxLength: 5 }),
+      scores: fc.array(fc.double({ min: 0, max: 10, noNaN: true }), { minLength: 5, maxLength: 5 }),
+      audit: fc.option(fc.double({ min: 0, max: 10, noNaN: true }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...AGGREGATORS),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.array(round, { maxLength: 40 }),
+        fc.array(round, { maxLength: 40 }),
+        (aggregator, before, added, early, late) => {
+          const params: PoqRoundParams = { ...DEFAULT_POQ_ROUND_PARAMS, aggregator };
+          const nodes = before + added;
+          /** Runs rounds over the first `n` nodes (picks taken modulo n, deduplicated); the consensus of each. */
+          const play = (state: PoqTrustState, rounds: typeof early, n: number) =>
+            rounds.map((r) => {
+              const evaluators = [...new Set(r.picks.map((x) => x % n))];
+              const k = evaluators.length;
+              return poqRound(
+                state,
+                {
+                  evaluators,
+                  scores: r.scores,
+                  audit: aggregator === "hardened-trust" ? r.audit : null,
+                  inferenceCostNorm: 0.5,
+                  evaluatorCostNorms: new Float64Array(k).fill(0.25),
+                },
+                { ...params, k },
+                roundScratch(k),
+              ).consensus;
+            });
+          const replayed = initialTrust(nodes, params);
+          const replayedConsensus = [...play(replayed, early, before), ...play(replayed, late, nodes)];
+          const checkpointed = initialTrust(before, params);
+          const earlyConsensus = play(checkpointed, early, before);
+          const json = JSON.parse(JSON.stringify(trustToJson(checkpointed)));
+          const grown = trustFromJson(json, nodes, params);
+          expect([...earlyConsensus, ...play(grown, late, nodes)]).toEqual(replayedConsensus);
+          expect(trustToJson(grown)).toEqual(trustToJson(replayed));
+          for (let n = 0; n < nodes; n++)
+            expect(consensusWeight(grown, n, params)).toBe(consensusWeight(replayed, n, params));
+        },
+      ),
+      { numRuns: 300, seed: 23 },
+    );
+    expect(() =>
+      trustFromJson(trustToJson(initialTrust(3, DEFAULT_POQ_ROUND_PARAMS)), 2, DEFAULT_POQ_ROUND_PARAMS),
+    ).toThrow(/cannot shrink/);
   });
 
   it("is deterministic: the same state and input give the same outcome and the same new state", () => {

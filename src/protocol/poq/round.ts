@@ -16,6 +16,7 @@ import {
   weightedMedian,
 } from "./consensus/aggregators.ts";
 import {
+  type DiscriminationMoments,
   DiscriminationStats,
   hardenedTrustUpdate,
   leaveOneOutMedians,
@@ -42,6 +43,37 @@ export function initialTrust(nodes: number, params: PoqRoundParams): PoqTrustSta
   return {
     weights: new Float64Array(nodes).fill(w),
     discrimination: new DiscriminationStats(nodes, params.hardenedTrust.discriminationMemory),
+  };
+}
+
+/** A trust state as JSON, exact (doubles round-trip through JSON): a settler's checkpoint. */
+export interface PoqTrustJson {
+  readonly weights: readonly number[];
+  readonly discrimination: DiscriminationMoments;
+}
+
+export function trustToJson(state: PoqTrustState): PoqTrustJson {
+  return { weights: [...state.weights], discrimination: state.discrimination.moments() };
+}
+
+/**
+ * The trust state `json` holds, for `nodes` evaluator nodes: nodes it does not cover (evaluators
+ * registered since) start as in {@link initialTrust}. That equals replaying every round from
+ * `initialTrust(nodes)`, since a round moves only its own evaluators' entries (property-tested), so a
+ * settler that checkpoints its trust after each epoch never replays the epochs before.
+ */
+export function trustFromJson(json: PoqTrustJson, nodes: number, params: PoqRoundParams): PoqTrustState {
+  if (json.weights.length > nodes)
+    throw new RangeError(`a trust state of ${json.weights.length} nodes cannot shrink to ${nodes}`);
+  const state = initialTrust(nodes, params);
+  state.weights.set(json.weights);
+  return {
+    weights: state.weights,
+    discrimination: new DiscriminationStats(
+      nodes,
+      params.hardenedTrust.discriminationMemory,
+      json.discrimination,
+    ),
   };
 }
 

@@ -200,11 +200,14 @@ export class WorkerLinks {
   private async refreshQuality(): Promise<void> {
     if (!this.settler) return;
     try {
-      const response = await fetch(`${this.settler}/v1/epochs`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`${this.settler}/v1/epochs?limit=1&work=true`, {
+        signal: AbortSignal.timeout(2000),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const { epochs } = (await response.json()) as {
         epochs: { attribution: Record<string, { tokens: string; quality: number; costPerToken: number }> }[];
       };
-      const latest = epochs.filter((e) => Object.keys(e.attribution).length > 0).at(-1)?.attribution;
+      const latest = epochs.at(-1)?.attribution;
       if (!latest) return;
       // As attribution does: the cheapest among workers with verified work.
       const cheapest = Math.min(

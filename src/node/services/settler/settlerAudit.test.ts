@@ -282,4 +282,97 @@ describe("settler audit", () => {
       await settler.node.close();
     }
   }, 180_000);
+
+  it("restarted, continues the evaluators' trust from its checkpoint, not by replaying the epochs; pages its epochs", async () => {
+    const round = { ...DEFAULT_POQ_ROUND_PARAMS, aggregator: "hardened-trust" } as const;
+    const dataDir = mkdtempSync(join(tmpdir(), "verinfer-settler-trust-"));
+    const start = () => testSettler(deploymentOf(dev), { settler: dev.owner, round, dataDir });
+    const store = () => new Database(join(dataDir, "settler.sqlite"));
+    const weights = async (x: TestSettler) =>
+      (
+        (await x.node.app.inject({ method: "GET", url: "/v1/trust" })).json().evaluators as {
+          weight: number;
+        }[]
+      ).map((e) => e.weight);
+    let settler = start();
+    try {
+      const evaluators = [await stake(3, 2, TOKEN), await stake(6, 2, TOKEN), await stake(8, 2, TOKEN)];
+      const rig = posterRig(dev, 3);
+      const settledEpoch = async (scores: [number, number[]][]) => {
+        const { batch, epoch } = await postBatch(3, rig);
+        await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
+        await passRevealOf(epoch);
+        await settler.stepUntil((s) => s.get(epoch) === "posted");
+        return epoch;
+      };
+      const a = await settledEpoch([
+        [3, [7.5, 6, 9]],
+        [6, [7, 6.5, 8.5]],
+        [8, [2, 1, 3]],
+      ]);
+      evaluators.push(await stake(7, 2, TOKEN)); // registered after epoch a: a fourth trust node
+      const b = await settledEpoch([
+        [3, [8, 8, 4]],
+        [6, [7.5, 8.5, 4.5]],
+        [8, [1, 2, 9]],
+      ]);
+      // Pages: the latest epochs, oldest first; only those with work; before an epoch; bad queries refused.
+      const page = async (query: string) =>
+        (await settler.node.app.inject({ method: "GET", url: `/v1/epochs${query}` })).json() as {
+          epochs: { epoch: number; status: string }[];
+          more: boolean;
+        };
+      expect((await page("")).epochs.map((e) => e.epoch)).toEqual([...Array(b + 1).keys()]);
+      expect(await page("?limit=1&work=true")).toMatchObject({
+        epochs: [{ epoch: b, status: "posted" }],
+        more: true,
+      });
+      expect((await page(`?work=true&before=${b}`)).epochs.map((e) => e.epoch)).toEqual([a]);
+      const beforeB = await page(`?limit=2&before=${b}`);
+      expect(beforeB.epochs.map((e) => e.epoch)).toEqual([...Array(b).keys()].slice(-2));
+      expect(beforeB.more).toBe(b > 2);
+      for (const bad of ["?limit=0", "?limit=1001", "?before=-1", "?work=yes", "?limit=x", "?other=1"]) {
+        const r = await settler.node.app.inject({ method: "GET", url: `/v1/epochs${bad}` });
+        expect(r.statusCode, bad).toBe(400);
+        expect(r.json(), bad).toMatchObject({ error: { code: "API_REQUEST_INVALID" } });
+      }
+      // One checkpoint: after epoch b, over the four evaluators.
+      const trusted = await weights(settler);
+      expect(new Set(trusted).size).toBeGreaterThan(1);
+      await settler.node.close();
+      let db = store();
+      expect(db.prepare("SELECT epoch, evaluators FROM trust").all()).toEqual([
+        { epoch: b, evaluators: JSON.stringify(evaluators) },
+      ]);
+      // A store from before checkpoints: the restart replays its epochs once, and checkpoints them.
+      db.prepare("DELETE FROM trust").run();
+      db.close();
+      settler = start();
+      expect(await weights(settler)).toEqual(trusted);
+      await settler.node.close();
+      // Without the epochs' inputs, a restart still continues from the checkpoint: the next epoch, scored
+      // by all four, is what an auditor recomputing everything from the chain gets.
+      db = store();
+      expect(db.prepare("SELECT epoch FROM trust").all()).toEqual([{ epoch: b }]);
+      db.prepare("UPDATE epochs SET inputs = '{}'").run();
+      db.close();
+      settler = start();
+      const c = await settledEpoch([
+        [3, [6, 7, 5]],
+        [6, [6.5, 7.5, 5]],
+        [8, [9, 1, 2]],
+        [7, [6, 7, 5.5]],
+      ]);
+      const auditor = testSettler(deploymentOf(dev), { round });
+      try {
+        const statuses = await auditor.stepUntil((s) => s.has(c));
+        expect([a, b, c].map((e) => statuses.get(e))).toEqual(["agrees", "agrees", "agrees"]);
+        expect(await weights(auditor)).toEqual(await weights(settler));
+      } finally {
+        await auditor.node.close();
+      }
+    } finally {
+      await settler.node.close();
+    }
+  }, 240_000);
 });

@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { z } from "zod";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
@@ -33,7 +34,14 @@ import {
   networkEpochRounds,
   sampleEvaluators,
 } from "../../../protocol/poq/networkEpoch.ts";
-import { consensusWeight, initialTrust, type PoqTrustState } from "../../../protocol/poq/round.ts";
+import {
+  consensusWeight,
+  initialTrust,
+  type PoqTrustJson,
+  type PoqTrustState,
+  trustFromJson,
+  trustToJson,
+} from "../../../protocol/poq/round.ts";
 import { jsonText } from "../../../report/json.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
@@ -77,7 +85,21 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counted (digest TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
+-- The evaluators' trust after the latest epoch with PoQ rounds, and those evaluators in registration
+-- order (one row): a restart continues from it instead of replaying every epoch since the deployment.
+CREATE TABLE IF NOT EXISTS trust (epoch INTEGER PRIMARY KEY, evaluators TEXT NOT NULL, state TEXT NOT NULL);
 `;
+
+/** The most epochs one `GET /v1/epochs` returns. */
+const MAX_EPOCHS_PAGE = 1_000;
+
+const EPOCHS_QUERY = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(MAX_EPOCHS_PAGE).default(100),
+    before: z.coerce.number().int().min(0).optional(),
+    work: z.enum(["true", "false"]).default("false"),
+  })
+  .strict();
 
 /** How an epoch stands in this node's store ("agrees" and "disagrees" are an auditor's verdicts). */
 type EpochStatus = "empty" | "posted" | "claimed" | "agrees" | "disagrees";
@@ -137,18 +159,54 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     new Map(Object.entries(i.reveals).map(([e, scores]) => [e as Hex, new Map(scores)]));
   const indexOf = (evaluators: readonly Hex[]) => new Map(evaluators.map((e, i) => [e, i]));
 
-  /** The trust state before the next epoch: every settled epoch replayed, for `nodes` evaluators. */
+  /**
+   * The trust state before the next epoch, for `nodes` evaluators: the latest checkpoint (grown by the
+   * evaluators registered since) with the epochs recorded after it replayed — none, unless the process
+   * stopped between recording an epoch and checkpointing it, or the store predates checkpoints.
+   */
   function trustFor(nodes: number): PoqTrustState {
     if (trust?.nodes === nodes) return trust.state;
-    const state = initialTrust(nodes, o.round);
-    for (const row of db.prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch").all() as {
-      inputs: string;
-    }[]) {
-      const i = JSON.parse(row.inputs) as EpochInputs;
-      networkEpochRounds(receiptsOf(i), revealMap(i), state, indexOf(i.evaluators), o.round);
+    const grow = (json: PoqTrustJson, after: number) => {
+      if (json.weights.length > nodes)
+        throw new VerinferError(
+          "STORE_CORRUPT",
+          `the trust after epoch ${after} covers ${json.weights.length} evaluators, the next epoch has ${nodes}: registrations never shrink`,
+        );
+      return trustFromJson(json, nodes, o.round);
+    };
+    let state: PoqTrustState;
+    if (trust && trust.nodes < nodes) state = grow(trustToJson(trust.state), -1);
+    else {
+      const checkpoint = db.prepare("SELECT epoch, state FROM trust ORDER BY epoch DESC LIMIT 1").get() as
+        | { epoch: number; state: string }
+        | undefined;
+      state = checkpoint
+        ? grow(JSON.parse(checkpoint.state), checkpoint.epoch)
+        : initialTrust(nodes, o.round);
+      let last: { epoch: number; evaluators: Hex[] } | null = null;
+      for (const row of db
+        .prepare("SELECT epoch, inputs FROM epochs WHERE epoch > ? AND inputs != '{}' ORDER BY epoch")
+        .all(checkpoint?.epoch ?? -1) as { epoch: number; inputs: string }[]) {
+        const i = JSON.parse(row.inputs) as EpochInputs;
+        networkEpochRounds(receiptsOf(i), revealMap(i), state, indexOf(i.evaluators), o.round);
+        last = { epoch: row.epoch, evaluators: i.evaluators };
+      }
+      if (last) checkpointTrust(last.epoch, last.evaluators, state);
     }
     trust = { nodes, state };
     return state;
+  }
+
+  /** Keeps the trust after epoch e (and its evaluators) as the one checkpoint. */
+  function checkpointTrust(e: number, evaluators: readonly Hex[], state: PoqTrustState): void {
+    db.transaction(() => {
+      db.prepare("INSERT OR REPLACE INTO trust (epoch, evaluators, state) VALUES (?, ?, ?)").run(
+        e,
+        JSON.stringify(evaluators),
+        JSON.stringify(trustToJson(state)),
+      );
+      db.prepare("DELETE FROM trust WHERE epoch < ?").run(e);
+    })();
   }
   const receiptsOf = (i: EpochInputs) => i.receipts.map((r) => ({ ...r, worker: r.worker as Hex }));
 
@@ -321,7 +379,10 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       }
       const agrees = sameHex(posted.root, root) && sameHex(posted.inputsHash, inputsHash);
       report(e, { agrees, posted, recomputed: { root, inputsHash } }, inputs.receipts.length);
-      record(e, agrees ? "agrees" : "disagrees", settlement, got?.digests ?? []);
+      record(e, agrees ? "agrees" : "disagrees", settlement, got?.digests ?? [], {
+        evaluators: inputs.evaluators,
+        state,
+      });
       return true;
     }
     try {
@@ -342,7 +403,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       trust = null; // the rounds above moved trust; replay it from what was settled
       throw error;
     }
-    record(e, "posted", settlement, got?.digests ?? []);
+    record(e, "posted", settlement, got?.digests ?? [], { evaluators: inputs.evaluators, state });
     settled.inc({ outcome: "posted" });
     o.logger.info(
       {
@@ -368,9 +429,19 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     return ep.postedAt === 0n || ep.voided ? null : ep;
   }
 
-  /** Stores epoch e's settlement (and counts its receipts' digests as paid for in e). */
-  function record(e: number, status: EpochStatus, x: Settlement, digests: readonly string[]): void {
+  /**
+   * Stores epoch e's settlement (and counts its receipts' digests as paid for in e), with the trust its
+   * rounds left when it had any.
+   */
+  function record(
+    e: number,
+    status: EpochStatus,
+    x: Settlement,
+    digests: readonly string[],
+    after?: { readonly evaluators: readonly Hex[]; readonly state: PoqTrustState },
+  ): void {
     db.transaction(() => {
+      if (after) checkpointTrust(e, after.evaluators, after.state);
       db.prepare(
         "INSERT OR REPLACE INTO epochs (epoch, status, root, minted, inputs, entries, rounds, attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ).run(
@@ -484,13 +555,14 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     nextEpoch: progress("nextEpoch"),
   }));
   // Each evaluator's consensus weight after the epochs settled so far (1 each for aggregators without
-  // trust), in registration order — recomputed from the stored inputs, as anyone could.
+  // trust), in registration order: the latest checkpoint (anyone can recompute it from the epochs' inputs).
   app.get("/v1/trust", async () => {
-    const latest = db
-      .prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch DESC LIMIT 1")
-      .get() as { inputs: string } | undefined;
-    const evaluators = latest ? (JSON.parse(latest.inputs) as EpochInputs).evaluators : [];
-    const state = trustFor(evaluators.length);
+    const checkpoint = db.prepare("SELECT evaluators, state FROM trust ORDER BY epoch DESC LIMIT 1").get() as
+      | { evaluators: string; state: string }
+      | undefined;
+    const evaluators = checkpoint ? (JSON.parse(checkpoint.evaluators) as Hex[]) : [];
+    const json = checkpoint ? (JSON.parse(checkpoint.state) as PoqTrustJson) : null;
+    const state = json ? trustFromJson(json, json.weights.length, o.round) : initialTrust(0, o.round);
     return {
       aggregator: o.round.aggregator,
       evaluators: evaluators.map((evaluator, i) => ({
@@ -499,15 +571,31 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       })),
     };
   });
-  app.get("/v1/epochs", async () => ({
-    epochs: db
-      .prepare("SELECT epoch, status, root, minted, attribution FROM epochs ORDER BY epoch")
-      .all()
-      .map((row) => {
-        const r = row as { attribution: string };
-        return { ...r, attribution: JSON.parse(r.attribution) };
-      }),
-  }));
+  // The latest settled epochs (a page: a year of hourly epochs is 8,760 of them, and gateways ask
+  // every few seconds), oldest first; `more` says whether older ones are left (`before` pages on).
+  app.get("/v1/epochs", async (request) => {
+    const q = EPOCHS_QUERY.safeParse(request.query);
+    if (!q.success)
+      throw new VerinferError(
+        "API_REQUEST_INVALID",
+        `GET /v1/epochs takes limit (1–${MAX_EPOCHS_PAGE}), before (an epoch) and work (true: only epochs with attributed work): ${q.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ")}`,
+      );
+    const { limit, before, work } = q.data;
+    const rows = db
+      .prepare(
+        `SELECT epoch, status, root, minted, attribution FROM epochs
+          WHERE epoch < ? ${work === "true" ? "AND EXISTS (SELECT 1 FROM json_each(epochs.attribution))" : ""}
+          ORDER BY epoch DESC LIMIT ?`,
+      )
+      .all(before ?? Number.MAX_SAFE_INTEGER, limit + 1) as { attribution: string }[];
+    return {
+      epochs: rows
+        .slice(0, limit)
+        .reverse()
+        .map((r) => ({ ...r, attribution: JSON.parse(r.attribution) })),
+      more: rows.length > limit,
+    };
+  });
   app.get<{ Params: { epoch: string } }>("/v1/epochs/:epoch", async (request, reply) => {
     const row = db.prepare("SELECT * FROM epochs WHERE epoch = ?").get(Number(request.params.epoch)) as
       | {
@@ -538,6 +626,13 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       }),
     );
   });
+
+  // A store from before trust checkpoints: its epochs replayed once, and checkpointed.
+  const latest = db
+    .prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch DESC LIMIT 1")
+    .get() as { inputs: string } | undefined;
+  if (latest && !db.prepare("SELECT 1 FROM trust").get())
+    trustFor((JSON.parse(latest.inputs) as EpochInputs).evaluators.length);
 
   return followerNode({ app, pass, pollMs: o.pollMs, db });
 }

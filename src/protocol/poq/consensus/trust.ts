@@ -139,6 +139,17 @@ const DISCRIMINATION_WARMUP = 20;
 /** Floor of the factor, so the weights of a round never all vanish. */
 const DISCRIMINATION_FLOOR = 0.01;
 
+/** {@link DiscriminationStats}' moments, per statistic and evaluator. */
+export interface DiscriminationMoments {
+  readonly seen: readonly number[];
+  readonly w: readonly number[];
+  readonly s: readonly number[];
+  readonly r: readonly number[];
+  readonly ss: readonly number[];
+  readonly rr: readonly number[];
+  readonly sr: readonly number[];
+}
+
 /**
  * Per-evaluator exponentially weighted moments of (score, reference), from which the discrimination
  * factor max(floor, corr(score, reference)) is read. Why correlation and not deviation: a node that never
@@ -157,14 +168,27 @@ export class DiscriminationStats {
   constructor(
     evaluators: number,
     private readonly memory: number,
+    /** The moments to start from, per statistic (a checkpoint's; shorter arrays are padded with 0). */
+    from?: DiscriminationMoments,
   ) {
-    this.seen = new Float64Array(evaluators);
-    this.w = new Float64Array(evaluators);
-    this.s = new Float64Array(evaluators);
-    this.r = new Float64Array(evaluators);
-    this.ss = new Float64Array(evaluators);
-    this.rr = new Float64Array(evaluators);
-    this.sr = new Float64Array(evaluators);
+    const moment = (name: keyof DiscriminationMoments) => {
+      const m = new Float64Array(evaluators);
+      if (from) m.set(from[name].slice(0, evaluators));
+      return m;
+    };
+    this.seen = moment("seen");
+    this.w = moment("w");
+    this.s = moment("s");
+    this.r = moment("r");
+    this.ss = moment("ss");
+    this.rr = moment("rr");
+    this.sr = moment("sr");
+  }
+
+  /** The moments, per statistic and evaluator (exact as JSON: doubles round-trip). */
+  moments(): DiscriminationMoments {
+    const { seen, w, s, r, ss, rr, sr } = this;
+    return { seen: [...seen], w: [...w], s: [...s], r: [...r], ss: [...ss], rr: [...rr], sr: [...sr] };
   }
 
   /** Records one round's (score, reference) pairs. */
