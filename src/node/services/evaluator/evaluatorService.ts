@@ -73,14 +73,39 @@ export interface EvaluatorNodeOptions {
 
 export type EvaluatorNode = FollowerNode;
 
-const SCHEMA = `
+/*
+ * A pass and a view read only recent rows, through indexes: an evaluator scores some share of every
+ * receipt the network serves, and a look-up that scanned every score ever stored would cost each pass
+ * more as the network ages (tested by query plan).
+ */
+export const EVALUATOR_SCHEMA = `
 CREATE TABLE IF NOT EXISTS scores (batch INTEGER NOT NULL, position INTEGER NOT NULL, epoch INTEGER NOT NULL, score REAL, note TEXT NOT NULL, PRIMARY KEY (batch, position));
+CREATE INDEX IF NOT EXISTS scores_epoch ON scores (epoch, score);
 CREATE TABLE IF NOT EXISTS commits (epoch INTEGER PRIMARY KEY, scores TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS commits_status ON commits (status);
 `;
+
+/**
+ * Ended epochs with scores and no commitment prepared yet: those after the latest prepared one (batches
+ * are followed in order and an epoch is prepared only once every batch posted in it was scored, so no
+ * epoch before it gains a score later).
+ */
+export const UNPREPARED_EPOCHS_SQL =
+  "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND score IS NOT NULL";
+
+/** Commitments still to send or to reveal. */
+export const OPEN_COMMITS_SQL = "SELECT * FROM commits WHERE status IN ('committing', 'committed')";
+
+/** Per epoch of the latest `?` with scores: how many were scored, how many could not be, the commitment's status. */
+export const RECENT_EPOCHS_SQL =
+  "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch WHERE s.epoch > (SELECT COALESCE(MAX(epoch), 0) FROM scores) - ? GROUP BY s.epoch ORDER BY s.epoch";
+
+/** How many epochs `GET /v1/scores` shows. */
+const RECENT_EPOCHS = 24;
 
 export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const scoreCommits = o.deployment.scoreCommits as Hex;
-  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "evaluator.sqlite", SCHEMA);
+  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "evaluator.sqlite", EVALUATOR_SCHEMA);
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
   const registrations = new Registrations(o.deployment.registry, deployedFrom(o.deployment));
   const metrics = new NodeMetrics("evaluator");
@@ -186,11 +211,9 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     // block is inside the phase (a send a second early is refused by the estimate, not mined later).
     const next = now + 1;
     if (allScored)
-      for (const { epoch } of db
-        .prepare(
-          "SELECT DISTINCT epoch FROM scores WHERE epoch < ? AND score IS NOT NULL AND epoch NOT IN (SELECT epoch FROM commits)",
-        )
-        .all(epochAt(k, next)) as { epoch: number }[]) {
+      for (const { epoch } of db.prepare(UNPREPARED_EPOCHS_SQL).all(epochAt(k, next)) as {
+        epoch: number;
+      }[]) {
         const rows = db
           .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
           .all(epoch) as { batch: number; position: number; score: number }[];
@@ -200,7 +223,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
           "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, 'committing')",
         ).run(epoch, bytesToHex(scores), salt, scoreCommitment(BigInt(epoch), me, scores, salt));
       }
-    for (const c of db.prepare("SELECT * FROM commits WHERE status IN ('committing', 'committed')").all() as {
+    for (const c of db.prepare(OPEN_COMMITS_SQL).all() as {
       epoch: number;
       scores: Hex;
       salt: Hex;
@@ -247,11 +270,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   app.get("/v1/scores", async () => ({
     evaluator: me,
     scoresWith: o.evaluator.info.name,
-    epochs: db
-      .prepare(
-        "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch GROUP BY s.epoch ORDER BY s.epoch",
-      )
-      .all(),
+    // The latest epochs only: a view polled every second must not grow with the network's age.
+    epochs: db.prepare(RECENT_EPOCHS_SQL).all(RECENT_EPOCHS),
   }));
 
   return followerNode({

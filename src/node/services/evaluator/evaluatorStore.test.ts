@@ -1,0 +1,57 @@
+/**
+ * The evaluator's store reads only recent rows: what is left to commit, the commitments still open and
+ * the view of recent epochs each use an index (a scan of every score ever stored would make each pass
+ * cost more as the network ages), and give what the pass and the view expect.
+ */
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import {
+  EVALUATOR_SCHEMA,
+  OPEN_COMMITS_SQL,
+  RECENT_EPOCHS_SQL,
+  UNPREPARED_EPOCHS_SQL,
+} from "./evaluatorService.ts";
+
+function store() {
+  const db = new Database(":memory:");
+  db.exec(EVALUATOR_SCHEMA);
+  const score = db.prepare(
+    "INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, 'n')",
+  );
+  // Epochs 0–39, three receipts each (one unavailable in epoch 38); 0–35 committed and revealed,
+  // 36 committed, 37 being committed.
+  for (let e = 0; e < 40; e++) for (let p = 0; p < 3; p++) score.run(e, p, e, e === 38 && p === 0 ? null : 5);
+  const commit = db.prepare(
+    "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, '0x', '0x', '0x', ?)",
+  );
+  for (let e = 0; e < 38; e++) commit.run(e, e < 36 ? "revealed" : e === 36 ? "committed" : "committing");
+  return db;
+}
+
+describe("the evaluator's store", () => {
+  it("answers each look-up of a pass and the view through an index, never by scanning a table", () => {
+    const db = store();
+    for (const sql of [UNPREPARED_EPOCHS_SQL, OPEN_COMMITS_SQL, RECENT_EPOCHS_SQL]) {
+      const args = (sql.match(/\?/g) ?? []).map(() => 1);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map(
+        (p) => p.detail,
+      );
+      expect(
+        plan.filter((step) => /^SCAN /.test(step)),
+        sql,
+      ).toEqual([]);
+    }
+  });
+
+  it("gives the ended epochs left to prepare, the open commitments, and the latest epochs' counts", () => {
+    const db = store();
+    expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(39)).toEqual([{ epoch: 38 }]);
+    expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(40)).toEqual([{ epoch: 38 }, { epoch: 39 }]);
+    expect((db.prepare(OPEN_COMMITS_SQL).all() as { epoch: number }[]).map((c) => c.epoch)).toEqual([36, 37]);
+    expect(db.prepare(RECENT_EPOCHS_SQL).all(3)).toEqual([
+      { epoch: 37, scored: 3, unavailable: 0, status: "committing" },
+      { epoch: 38, scored: 2, unavailable: 1, status: null },
+      { epoch: 39, scored: 3, unavailable: 0, status: null },
+    ]);
+  });
+});
