@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { type Hex, parseEventLogs } from "viem";
 import { chainErrorLine } from "../../../chain/chainErrors.ts";
 import { confirm, send, submit } from "../../../chain/clients.ts";
@@ -73,14 +74,46 @@ interface OpenGame {
 /** SpotChecks.Status.None: no obligation for that receipt yet. */
 const OBLIGATION_NONE = 0;
 
-const SCHEMA = `
+/*
+ * A pass and the view read only what they need, through indexes: a fisherman checks every receipt the
+ * network serves, and a look-up that scanned them all would cost each pass (and each poll of the view)
+ * more as the network ages (tested by query plan).
+ */
+export const FISHERMAN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
+-- How many receipts got each verdict, counted with each check.
+CREATE TABLE IF NOT EXISTS verdicts (verdict TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER NOT NULL, deadline INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (batch, position));
+CREATE INDEX IF NOT EXISTS obligations_due ON obligations (status, deadline);
 CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS games_status ON games (status);
 `;
 
+/** Open obligations whose proof deadline has passed (chain seconds). */
+export const DUE_OBLIGATIONS_SQL =
+  "SELECT batch, position FROM obligations WHERE status = 'open' AND deadline < ?";
+
+/** Games still being played (restored at start). */
+export const OPEN_GAMES_SQL = "SELECT * FROM games WHERE status = 'open'";
+
+/** The view: the latest `?` games and obligations, oldest first. */
+export const RECENT_GAMES_SQL =
+  "SELECT * FROM (SELECT game, batch, position, status FROM games ORDER BY game DESC LIMIT ?) ORDER BY game";
+export const RECENT_OBLIGATIONS_SQL =
+  "SELECT * FROM (SELECT batch, position, deadline, status FROM obligations ORDER BY batch DESC, position DESC LIMIT ?) ORDER BY batch, position";
+
+/** A store from before the verdict counts: its checks counted, once. */
+export function countVerdictsOnce(db: Database.Database): void {
+  if (!db.prepare("SELECT 1 FROM verdicts").get())
+    db.exec("INSERT INTO verdicts (verdict, n) SELECT verdict, COUNT(*) FROM checked GROUP BY verdict");
+}
+
+/** How many games and obligations `GET /v1/disputes` shows. */
+const RECENT = 100;
+
 export function createFisherman(o: FishermanOptions): FishermanNode {
-  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "fisherman.sqlite", SCHEMA);
+  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "fisherman.sqlite", FISHERMAN_SCHEMA);
+  countVerdictsOnce(db);
   const llama = loadLlama2c(o.model);
   const model: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
   const gatewayCopy = gatewayContexts(o.gateway, o.key, llama.tokenizer);
@@ -219,11 +252,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     let workers: Map<string, string> | null = null;
     const markChecked = (position: number, verdict: string) => {
       reexecuted.inc({ verdict });
-      db.prepare("INSERT OR IGNORE INTO checked (batch, position, verdict) VALUES (?, ?, ?)").run(
-        index,
-        position,
-        verdict,
-      );
+      db.transaction(() => {
+        const { changes } = db
+          .prepare("INSERT OR IGNORE INTO checked (batch, position, verdict) VALUES (?, ?, ?)")
+          .run(index, position, verdict);
+        if (changes === 1)
+          db.prepare(
+            "INSERT INTO verdicts (verdict, n) VALUES (?, 1) ON CONFLICT (verdict) DO UPDATE SET n = n + 1",
+          ).run(verdict);
+      })();
       o.logger.info({ batch: index, position, verdict }, "receipt checked");
     };
     // Each challenge's confirmation, its failure kept as a value (none may reject unheard).
@@ -399,9 +436,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   async function reportMissingProofs(): Promise<void> {
     const spot = o.deployment.spotChecks as Hex;
     const now = await chainTime(o.chain);
-    for (const ob of db
-      .prepare("SELECT batch, position FROM obligations WHERE status = 'open' AND deadline < ?")
-      .all(now) as { batch: number; position: number }[]) {
+    for (const ob of db.prepare(DUE_OBLIGATIONS_SQL).all(now) as { batch: number; position: number }[]) {
       const { status } = (await o.chain.public.readContract({
         address: spot,
         abi: spotChecksAbi,
@@ -442,7 +477,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   });
 
   // Games opened before a restart are played on: the receipt and context were stored with them.
-  for (const row of db.prepare("SELECT * FROM games WHERE status = 'open'").all() as {
+  for (const row of db.prepare(OPEN_GAMES_SQL).all() as {
     game: number;
     receipt: string;
     context: string;
@@ -462,12 +497,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     nextBatch: progress("nextBatch"),
   }));
   app.get("/v1/disputes", async () => ({
-    checked: db.prepare("SELECT verdict, COUNT(*) AS n FROM checked GROUP BY verdict").all(),
-    games: db.prepare("SELECT game, batch, position, status FROM games ORDER BY game").all(),
+    checked: db.prepare("SELECT verdict, n FROM verdicts ORDER BY verdict").all(),
+    // The latest only: a view polled every second must not grow with the network's age.
+    games: db.prepare(RECENT_GAMES_SQL).all(RECENT),
     bondsWithdrawnWei: String(bonds.withdrawn),
-    obligations: db
-      .prepare("SELECT batch, position, deadline, status FROM obligations ORDER BY batch, position")
-      .all(),
+    obligations: db.prepare(RECENT_OBLIGATIONS_SQL).all(RECENT),
   }));
 
   return followerNode({ app, pass, pollMs: o.pollMs, db });
