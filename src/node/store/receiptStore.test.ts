@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { VerinferError } from "../../errors.ts";
 import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
 import { receiptDigest, receiptToJson, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
@@ -147,6 +149,80 @@ describe("ReceiptStore", () => {
     expect(thrownCode(() => store.voidReceipt(b.receipt.requestId))).toBe("RECEIPT_NOT_VOIDABLE");
     expect(thrownCode(() => store.markPosted(5, root))).toBe("BATCH_STATUS_INVALID");
     store.close();
+  });
+
+  it("property: its counts by status stay what counting its tables gives, through every change and every refused one", () => {
+    const ops = fc.array(fc.tuple(fc.nat(9), fc.nat(1_000)), { minLength: 40, maxLength: 120 });
+    let run = 0;
+    fc.assert(
+      fc.property(ops, (steps) => {
+        const path = join(dir, `counts-${run++}.db`);
+        const store = ReceiptStore.open(path);
+        const raw = new Database(path, { readonly: true });
+        const scanned = () => {
+          const receipts: Record<string, number> = {};
+          const batches: Record<string, number> = {};
+          for (const r of raw.prepare("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
+            status: string;
+            n: number;
+          }[])
+            receipts[r.status] = r.n;
+          for (const r of raw.prepare("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
+            status: string;
+            n: number;
+          }[])
+            batches[r.status] = r.n;
+          return { receipts, batches };
+        };
+        const nonZero = (x: Record<string, number>) =>
+          Object.fromEntries(Object.entries(x).filter(([, n]) => n));
+        let next = 0;
+        const admittedIds: Hex[] = [];
+        const pick = <T>(xs: readonly T[], r: number) => xs[r % Math.max(1, xs.length)];
+        try {
+          for (const [op, r] of steps) {
+            // Mostly a batch the change applies to; now and then any (refused unless it applies).
+            const some = (status: "sealed" | "posted") =>
+              r % 5 === 0
+                ? r % Math.max(1, store.nextBatchIndex())
+                : (pick(store.batchesIn(status), r)?.index ?? 0);
+            try {
+              if (op === 0 || op === 1) {
+                const signed = signedOf(1_000 + (op === 1 && r % 4 === 0 && next > 0 ? r % next : next++));
+                store.admit(admitted(signed, r % 3 === 0 ? `k${r}` : undefined));
+                admittedIds.push(signed.receipt.requestId);
+              } else if (op === 2) {
+                const ids = store.unsealed().map((u) => u.signed.receipt.requestId);
+                // Now and then one that is not provisional: refused, nothing sealed.
+                if (r % 4 === 0 && admittedIds.length) ids.push(pick(admittedIds, r) as Hex);
+                if (ids.length)
+                  store.seal({
+                    index: store.nextBatchIndex(),
+                    root: `0x${"ab".repeat(32)}`,
+                    requestIds: ids,
+                  });
+              } else if (op === 3) store.markPosted(some("sealed"), `0x${"cd".repeat(32)}`);
+              else if (op === 4) store.markStale(some("posted"), 1_800_000_001_000n + BigInt(r % 40));
+              else if (op === 5) store.markDisputed(some("posted"), r % 3);
+              else if (op === 6) store.settleDispute(some("posted"), r % 3, r % 2 === 0);
+              else if (op === 7 && admittedIds.length) store.voidReceipt(pick(admittedIds, r) as Hex);
+              else if (op === 8) store.markFinal(some("posted"));
+              else if (op === 9) store.forgetFinalBefore(r % 2 === 0 ? 2_000 : 500, 1 + (r % 3));
+            } catch (e) {
+              if (!(e instanceof VerinferError)) throw e;
+            }
+            const counted = store.counts();
+            const expected = scanned();
+            expect(nonZero(counted.receipts)).toEqual(expected.receipts);
+            expect(nonZero(counted.batches)).toEqual(expected.batches);
+          }
+        } finally {
+          raw.close();
+          store.close();
+        }
+      }),
+      { numRuns: 60, seed: 29 },
+    );
   });
 
   it("marks stale the posted receipts signed before a time, by their signed timestamp, and keeps them stale", () => {
@@ -317,6 +393,8 @@ describe("ReceiptStore", () => {
       "receipts_idempotency",
     );
     expect(plan("SELECT * FROM receipts WHERE batch = ? ORDER BY position")).toContain("receipts_position");
+    // The poster's pass reads the sealed and the posted batches; the final ones pile up beside them.
+    expect(plan("SELECT * FROM batches WHERE status = ? ORDER BY idx")).toContain("batches_status");
     expect(plan("SELECT * FROM receipts WHERE batch = ? AND position = ? AND status = 'posted'")).toContain(
       "receipts_position",
     );

@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS batches (
   status TEXT NOT NULL CHECK (status IN ('sealed', 'posted', 'final')),
   posted_tx TEXT
 );
+-- The poster reads the sealed and the posted batches on every pass; the final ones pile up.
+CREATE INDEX IF NOT EXISTS batches_status ON batches (status, idx);
 -- Receipts clients included on chain themselves (never sequenced again), kept because a restart
 -- resumes following the rollup after a saved block, not from the deployment.
 CREATE TABLE IF NOT EXISTS forced (digest TEXT PRIMARY KEY);
@@ -171,8 +173,38 @@ export class ReceiptStore {
   /** Where the batch poster picks up following the rollup after a restart. */
   readonly resumePoints: ResumeStore;
 
+  /**
+   * How many receipts and batches are in each status, counted once at open and kept with each change
+   * (`GET /v1/network` reads them on every poll; counting a month of receipts each time would hold the
+   * gateway's event loop for seconds).
+   */
+  private readonly tally: {
+    readonly receipts: Record<ReceiptStatus, number>;
+    readonly batches: Record<StoredBatch["status"], number>;
+  };
+
   private constructor(private readonly db: Database.Database) {
     this.resumePoints = sqliteResumePoints(db);
+    this.tally = {
+      receipts: { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0, stale: 0 },
+      batches: { sealed: 0, posted: 0, final: 0 },
+    };
+    for (const r of db.prepare("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
+      status: ReceiptStatus;
+      n: number;
+    }[])
+      this.tally.receipts[r.status] = r.n;
+    for (const r of db.prepare("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
+      status: StoredBatch["status"];
+      n: number;
+    }[])
+      this.tally.batches[r.status] = r.n;
+  }
+
+  /** `n` receipts moved from one status to another (or in, or out), once their change is committed. */
+  private moved(from: ReceiptStatus | null, to: ReceiptStatus | null, n: number): void {
+    if (from) this.tally.receipts[from] -= n;
+    if (to) this.tally.receipts[to] += n;
   }
 
   /** Statements are prepared once each: admission runs several per request. */
@@ -238,7 +270,7 @@ export class ReceiptStore {
     readonly request?: unknown;
   }): AdmitResult {
     const requestId = a.signed.receipt.requestId;
-    return this.db.transaction((): AdmitResult => {
+    const result = this.db.transaction((): AdmitResult => {
       const retried =
         a.idempotencyKey === undefined ? undefined : this.byIdempotencyKey(a.client, a.idempotencyKey);
       if (retried) return { kind: "existing", receipt: retried };
@@ -275,6 +307,8 @@ export class ReceiptStore {
       };
       return { kind: "stored", receipt };
     })();
+    if (result.kind === "stored") this.moved(null, "provisional", 1);
+    return result;
   }
 
   byRequestId(requestId: Hex): StoredReceipt | undefined {
@@ -332,6 +366,8 @@ export class ReceiptStore {
           );
       });
     })();
+    this.moved("provisional", "sealed", batch.requestIds.length);
+    this.tally.batches.sealed++;
   }
 
   /** The batch's root is on chain (transaction `tx`): its receipts are posted. */
@@ -344,10 +380,9 @@ export class ReceiptStore {
    * forgotten (no dispute can open any more; a fisherman that opened one stored the context itself).
    */
   markFinal(index: number): void {
-    this.db.transaction(() => {
-      this.advance(index, "posted", "final", null);
-      this.sql("UPDATE receipts SET request = NULL WHERE batch = ?").run(index);
-    })();
+    this.advance(index, "posted", "final", null, () =>
+      this.sql("UPDATE receipts SET request = NULL WHERE batch = ?").run(index),
+    );
   }
 
   /**
@@ -358,7 +393,8 @@ export class ReceiptStore {
    * receipts forgotten and whether another call may forget more.
    */
   forgetFinalBefore(beforeMs: number, maxBatches = 64): { forgotten: number; more: boolean } {
-    return this.db.transaction(() => {
+    const gone: [ReceiptStatus, number][] = [];
+    const result = this.db.transaction(() => {
       let forgotten = 0;
       for (let n = 0; n < maxBatches; n++) {
         const { b } = this.sql("SELECT MIN(batch) AS b FROM receipts WHERE batch IS NOT NULL").get() as {
@@ -369,10 +405,16 @@ export class ReceiptStore {
           b,
         ) as { newest: number };
         if (newest >= beforeMs) return { forgotten, more: false };
+        for (const r of this.sql(
+          "SELECT status, COUNT(*) AS n FROM receipts WHERE batch = ? GROUP BY status",
+        ).all(b) as { status: ReceiptStatus; n: number }[])
+          gone.push([r.status, r.n]);
         forgotten += this.sql("DELETE FROM receipts WHERE batch = ?").run(b).changes;
       }
       return { forgotten, more: true };
     })();
+    for (const [status, n] of gone) this.moved(status, null, n);
+    return result;
   }
 
   /** A receipt its client included on chain itself (a `ReceiptForced` event; noted once). */
@@ -390,31 +432,38 @@ export class ReceiptStore {
    * `staleBefore`): they are stale. Returns how many.
    */
   markStale(index: number, signedBefore: bigint): number {
-    return this.sql(
+    const { changes } = this.sql(
       `UPDATE receipts SET status = 'stale' WHERE batch = ? AND status = 'posted'
          AND CAST(json_extract(signed, '$.receipt.timestamp') AS INTEGER) < ?`,
-    ).run(index, signedBefore).changes;
+    ).run(index, signedBefore);
+    this.moved("posted", "stale", changes);
+    return changes;
   }
 
   /** A receipt proven fraudulent is voided; its batch stands. */
   voidReceipt(requestId: Hex): void {
-    const changed = this.sql(
-      "UPDATE receipts SET status = 'voided' WHERE request_id = ? AND status IN ('sealed', 'posted', 'disputed')",
-    ).run(requestId).changes;
-    if (changed !== 1)
-      throw new VerinferError(
-        "RECEIPT_NOT_VOIDABLE",
-        `receipt ${requestId} is not in a sealed or posted batch`,
-      );
+    const from = this.db.transaction(() => {
+      const row = this.sql("SELECT status FROM receipts WHERE request_id = ?").get(requestId) as
+        | { status: ReceiptStatus }
+        | undefined;
+      if (!row || !["sealed", "posted", "disputed"].includes(row.status))
+        throw new VerinferError(
+          "RECEIPT_NOT_VOIDABLE",
+          `receipt ${requestId} is not in a sealed or posted batch`,
+        );
+      this.sql("UPDATE receipts SET status = 'voided' WHERE request_id = ?").run(requestId);
+      return row.status;
+    })();
+    this.moved(from, "voided", 1);
   }
 
   /** The chain opened a dispute over the receipt at (batch, position); false if it was not posted. */
   markDisputed(batch: number, position: number): boolean {
-    return (
-      this.sql(
-        "UPDATE receipts SET status = 'disputed' WHERE batch = ? AND position = ? AND status = 'posted'",
-      ).run(batch, position).changes === 1
-    );
+    const { changes } = this.sql(
+      "UPDATE receipts SET status = 'disputed' WHERE batch = ? AND position = ? AND status = 'posted'",
+    ).run(batch, position);
+    this.moved("posted", "disputed", changes);
+    return changes === 1;
   }
 
   /**
@@ -424,13 +473,11 @@ export class ReceiptStore {
   settleDispute(batch: number, position: number, voided: boolean): boolean {
     const b = this.batch(batch);
     const to = voided ? "voided" : b?.status === "final" ? "final" : "posted";
-    return (
-      this.sql("UPDATE receipts SET status = ? WHERE batch = ? AND position = ? AND status = 'disputed'").run(
-        to,
-        batch,
-        position,
-      ).changes === 1
-    );
+    const { changes } = this.sql(
+      "UPDATE receipts SET status = ? WHERE batch = ? AND position = ? AND status = 'disputed'",
+    ).run(to, batch, position);
+    this.moved("disputed", to, changes);
+    return changes === 1;
   }
 
   batch(index: number): StoredBatch | undefined {
@@ -454,19 +501,7 @@ export class ReceiptStore {
 
   /** How many receipts and batches are in each status. */
   counts(): { receipts: Record<ReceiptStatus, number>; batches: Record<StoredBatch["status"], number> } {
-    const receipts = { provisional: 0, sealed: 0, posted: 0, disputed: 0, final: 0, voided: 0, stale: 0 };
-    const batches = { sealed: 0, posted: 0, final: 0 };
-    for (const r of this.sql("SELECT status, COUNT(*) AS n FROM receipts GROUP BY status").all() as {
-      status: ReceiptStatus;
-      n: number;
-    }[])
-      receipts[r.status] = r.n;
-    for (const r of this.sql("SELECT status, COUNT(*) AS n FROM batches GROUP BY status").all() as {
-      status: StoredBatch["status"];
-      n: number;
-    }[])
-      batches[r.status] = r.n;
-    return { receipts, batches };
+    return { receipts: { ...this.tally.receipts }, batches: { ...this.tally.batches } };
   }
 
   /** The next batch index (one past the highest recorded). */
@@ -479,19 +514,30 @@ export class ReceiptStore {
     this.db.close();
   }
 
+  /** Moves batch `index` and its receipts from one status to another, with `also` in the same transaction. */
   private advance(
     index: number,
     from: StoredBatch["status"],
     to: StoredBatch["status"],
     tx: Hex | null,
+    also: () => void = () => {},
   ): void {
-    this.db.transaction(() => {
+    const moved = this.db.transaction(() => {
       const changed = this.sql(
         "UPDATE batches SET status = ?, posted_tx = COALESCE(?, posted_tx) WHERE idx = ? AND status = ?",
       ).run(to, tx, index, from).changes;
       if (changed !== 1)
         throw new VerinferError("BATCH_STATUS_INVALID", `batch ${index} is not ${from}, cannot become ${to}`);
-      this.sql(`UPDATE receipts SET status = ? WHERE batch = ? AND status = ?`).run(to, index, from);
+      const n = this.sql("UPDATE receipts SET status = ? WHERE batch = ? AND status = ?").run(
+        to,
+        index,
+        from,
+      ).changes;
+      also();
+      return n;
     })();
+    this.tally.batches[from]--;
+    this.tally.batches[to]++;
+    this.moved(from, to, moved);
   }
 }
