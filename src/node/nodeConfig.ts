@@ -171,6 +171,12 @@ export const SETTLER_CONFIG = z
      * from the chain as the settler must and check the root and inputs' hash it posted (anyone can).
      */
     mode: z.enum(["settle", "audit"]).default("settle"),
+    /**
+     * Days after its end an epoch's inputs, rounds and counted receipts are kept (its entries,
+     * attribution and the evaluators' trust stay); 0: forever. At least the rollup's maxReceiptAge and
+     * two epochs.
+     */
+    retentionDays: z.coerce.number().min(0).default(30),
     /** The account Epochs names as its settler (on a devnet the owner, who mints the rewards); an audit needs none. */
     keyFile: z.string().min(1).optional(),
     pollMs: z.coerce.number().int().min(100).default(1000),

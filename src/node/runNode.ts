@@ -393,6 +393,8 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
     });
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
+    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
+    maxReceiptAgeMs: params.rollup.maxReceiptAgeMs,
     dataDir: c.dataDir,
     chain,
     deployment,

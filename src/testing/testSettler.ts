@@ -25,7 +25,13 @@ export interface TestSettler {
    */
   stepUntil(done: (statuses: Map<number, string>) => boolean, passes?: number): Promise<Map<number, string>>;
   /** Epoch e as `GET /v1/epochs/{e}` gives it. */
-  epoch(e: number): Promise<{ root: string | null; rounds: unknown[]; inputs: EpochInputsView }>;
+  epoch(e: number): Promise<{
+    root: string | null;
+    rounds: unknown[];
+    inputs: EpochInputsView;
+    entries: unknown[];
+    attribution: Record<string, unknown>;
+  }>;
 }
 
 /** The parts of an epoch's recorded inputs the tests read. */
@@ -47,6 +53,8 @@ export function testSettler(
     readonly round?: PoqRoundParams;
     /** Its store's folder (a new one by default): another settler's, to restart it. */
     readonly dataDir?: string;
+    /** How long it keeps an epoch's inputs after its end (ms; forever by default). */
+    readonly retentionMs?: number;
   } = {},
 ): TestSettler {
   const settler = o.settler;
@@ -61,6 +69,8 @@ export function testSettler(
     pollMs: 1000,
     logger: nodeLogger("settler", "silent"),
     mode: settler ? "settle" : "audit",
+    retentionMs: o.retentionMs,
+    maxReceiptAgeMs: DEVNET_OTR_PARAMS.rollup.maxReceiptAgeMs,
   });
   const statuses = async () => {
     const listed = (await node.app.inject({ method: "GET", url: "/v1/epochs" })).json() as {

@@ -30,6 +30,7 @@ import { encodeScores, type ReceiptScore, scoreCommitment } from "../../../proto
 import { type DevChain, startDevChain, TOKEN } from "../../../testing/devChain.ts";
 import { posterRig } from "../../../testing/posterRig.ts";
 import { type TestSettler, testSettler } from "../../../testing/testSettler.ts";
+import { thrownCode } from "../../../testing/thrownCode.ts";
 
 let dev: DevChain;
 let clock: ScoreClock;
@@ -201,6 +202,57 @@ describe("settler audit", () => {
       expect((await again.node.app.inject({ method: "GET", url: "/ready" })).json()).toEqual({ ready: true });
     } finally {
       await again.node.close();
+    }
+  }, 120_000);
+
+  it("past its retention, forgets what a claimed epoch keeps per receipt, and keeps its entries and their proofs", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "verinfer-settler-retention-"));
+    // The least it may keep: a receipt counted can be forced in again until it is stale.
+    const retentionMs = DEVNET_OTR_PARAMS.rollup.maxReceiptAgeMs + 2 * DEVNET_OTR_PARAMS.poea.epochMs;
+    expect(
+      thrownCode(() => testSettler(deploymentOf(dev), { settler: dev.owner, retentionMs: retentionMs - 1 })),
+    ).toBe("CONFIG_INVALID");
+    const settler = testSettler(deploymentOf(dev), { settler: dev.owner, dataDir, retentionMs });
+    try {
+      const { epoch } = await postBatch(2);
+      await passRevealOf(epoch);
+      await settler.stepUntil((s) => s.get(epoch) === "posted");
+      const before = await settler.epoch(epoch);
+      expect(before.inputs.receipts).toHaveLength(2);
+      const raw = new Database(join(dataDir, "settler.sqlite"), { readonly: true });
+      const kept = () => ({
+        counted: (
+          raw.prepare("SELECT COUNT(*) AS n FROM counted WHERE epoch = ?").get(epoch) as { n: number }
+        ).n,
+        batches: (
+          raw.prepare("SELECT COUNT(*) AS n FROM batches WHERE epoch = ?").get(epoch) as { n: number }
+        ).n,
+      });
+      // Posted, not claimed: kept whatever its age.
+      expect(kept()).toEqual({ counted: 2, batches: 1 });
+      await settler.node.step();
+      expect((await settler.epoch(epoch)).inputs).not.toBeNull();
+      await advanceTime(dev.owner, Number(BigInt(DEVNET_OTR_PARAMS.rollup.challengeWindowMs / 1000) + 1n));
+      await settler.stepUntil((s) => s.get(epoch) === "claimed");
+      // Claimed, not yet past the retention: kept.
+      await settler.node.step();
+      expect(kept()).toEqual({ counted: 2, batches: 1 });
+      await advanceTime(dev.owner, retentionMs / 1000);
+      await settler.node.step();
+      const after = await settler.epoch(epoch);
+      expect(after).toMatchObject({
+        status: "claimed",
+        root: before.root,
+        inputs: null,
+        rounds: null,
+        forgotten: expect.stringMatching(/keeps an epoch's inputs and rounds/),
+        attribution: before.attribution,
+      });
+      expect(after.entries).toEqual(before.entries); // with their proofs
+      expect(kept()).toEqual({ counted: 0, batches: 0 });
+      raw.close();
+    } finally {
+      await settler.node.close();
     }
   }, 120_000);
 

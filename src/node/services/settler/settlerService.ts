@@ -12,6 +12,7 @@ import {
   batchInfo,
   chainTime,
   epochAt,
+  epochEnd,
   evaluatorSeedOf,
   firstBlockAtOrAfter,
   followBatches,
@@ -62,6 +63,14 @@ export interface SettlerOptions {
    * epoch from the chain as the settler must, and checks the root and inputs' hash the settler posted.
    */
   readonly mode?: "settle" | "audit";
+  /**
+   * How long after its end an epoch's inputs, rounds and counted receipts are kept (ms); absent:
+   * forever. At least the rollup's maxReceiptAge and two epochs: a receipt counted in an epoch can be
+   * forced in again that long after.
+   */
+  readonly retentionMs?: number | undefined;
+  /** The rollup's maxReceiptAge (ms). */
+  readonly maxReceiptAgeMs: number;
 }
 
 export type SettlerNode = FollowerNode;
@@ -90,6 +99,7 @@ export const SETTLER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS batches_epoch ON batches (epoch);
 CREATE TABLE IF NOT EXISTS counted (digest TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS counted_epoch ON counted (epoch);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, status TEXT NOT NULL, root TEXT, minted TEXT NOT NULL, inputs TEXT NOT NULL, entries TEXT NOT NULL, rounds TEXT NOT NULL, attribution TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS epochs_status ON epochs (status);
 -- The evaluators' trust after the latest epoch with PoQ rounds, and those evaluators in registration
@@ -138,6 +148,15 @@ const entryOf = (x: Record<string, string | number>): RewardEntry => ({
   amountBefore: BigInt(x.amountBefore as string),
 });
 
+/**
+ * An epoch's `inputs` and `rounds` once forgotten (past the retention): `'{}'` stays an epoch without
+ * receipts.
+ */
+const FORGOTTEN = "null";
+
+/** Epochs forgotten per pass at most (each its own transaction). */
+const FORGET_PER_PASS = 16;
+
 /** The batches filed under an epoch. */
 export const EPOCH_BATCHES_SQL = "SELECT batch FROM batches WHERE epoch = ? ORDER BY batch";
 
@@ -152,6 +171,14 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     throw new VerinferError(
       "CONFIG_INVALID",
       "the deployment has no Epochs and ScoreCommits: nothing to settle",
+    );
+  // A receipt counted in an epoch can come back (forced in by its client) until it is stale: the
+  // digests counted must outlive that, or it would be paid twice.
+  const leastRetentionMs = o.maxReceiptAgeMs + 2 * o.poea.epochMs;
+  if (o.retentionMs !== undefined && o.retentionMs < leastRetentionMs)
+    throw new VerinferError(
+      "CONFIG_INVALID",
+      `retention ${o.retentionMs / 86_400_000} days is less than the rollup's maxReceiptAge and two epochs (${(leastRetentionMs / 86_400_000).toFixed(3)} days): a receipt forced in again could be paid twice`,
     );
   const { db, progress, setProgress } = openFollowerStore(o.dataDir, "settler.sqlite", SETTLER_SCHEMA);
   const me = o.chain.wallet.account.address;
@@ -198,7 +225,9 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         : initialTrust(nodes, o.round);
       let last: { epoch: number; evaluators: Hex[] } | null = null;
       for (const row of db
-        .prepare("SELECT epoch, inputs FROM epochs WHERE epoch > ? AND inputs != '{}' ORDER BY epoch")
+        .prepare(
+          `SELECT epoch, inputs FROM epochs WHERE epoch > ? AND inputs NOT IN ('{}', '${FORGOTTEN}') ORDER BY epoch`,
+        )
         .all(checkpoint?.epoch ?? -1) as { epoch: number; inputs: string }[]) {
         const i = JSON.parse(row.inputs) as EpochInputs;
         networkEpochRounds(receiptsOf(i), revealMap(i), state, indexOf(i.evaluators), o.round);
@@ -488,6 +517,35 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       );
   }
 
+  /**
+   * Forgets, oldest first, what epochs ended more than the retention ago keep per receipt: their inputs
+   * and rounds (the trust checkpoint holds what their rounds left; their entries and attribution stay),
+   * the digests counted in them, their batches. Only epochs settled for good (claimed, audited, or
+   * empty); a few per pass.
+   */
+  function forgetOld(k: ScoreClock, now: number): void {
+    if (o.retentionMs === undefined) return;
+    const retentionS = o.retentionMs / 1000;
+    const trusted =
+      (db.prepare("SELECT MAX(epoch) AS e FROM trust").get() as { e: number | null }).e ??
+      Number.NEGATIVE_INFINITY;
+    for (let n = 0, e = progress("forgetFrom"); n < FORGET_PER_PASS && e < progress("nextEpoch"); n++, e++) {
+      const row = db.prepare("SELECT status, inputs FROM epochs WHERE epoch = ?").get(e) as
+        | { status: EpochStatus; inputs: string }
+        | undefined;
+      if (!row || row.status === "posted" || epochEnd(k, e) + retentionS > now) return;
+      if (row.inputs !== "{}" && row.inputs !== FORGOTTEN && e > trusted) return;
+      db.transaction(() => {
+        db.prepare(
+          `UPDATE epochs SET inputs = '${FORGOTTEN}', rounds = '${FORGOTTEN}' WHERE epoch = ? AND inputs != '{}'`,
+        ).run(e);
+        db.prepare("DELETE FROM counted WHERE epoch = ?").run(e);
+        db.prepare("DELETE FROM batches WHERE epoch = ?").run(e);
+        setProgress("forgetFrom", e + 1);
+      })();
+    }
+  }
+
   /** Claims every entry of each posted epoch whose window has passed, then burns its dust. */
   async function claimSettled(now: number): Promise<void> {
     const window = Number(await read<bigint>(epochs as Hex, epochsAbi, "challengeWindow"));
@@ -558,6 +616,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       setProgress("nextEpoch", e + 1);
     }
     if (!auditing) await claimSettled(now);
+    forgetOld(clock, now);
   });
 
   const app = followerApp(metrics, o.logger);
@@ -634,15 +693,22 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         minted: row.minted,
         entries: entries.map((x, i) => ({ ...x, proof: tree.proof(i).map(bytesToHex) })),
         attribution: JSON.parse(row.attribution),
-        rounds: JSON.parse(row.rounds) as EpochRound[],
+        rounds: JSON.parse(row.rounds) as EpochRound[] | null,
         inputs: JSON.parse(row.inputs),
+        ...(row.inputs === FORGOTTEN
+          ? {
+              forgotten: `this settler keeps an epoch's inputs and rounds ${(o.retentionMs ?? 0) / 86_400_000} days after its end; an auditor recomputes them from the chain (verinfer node settler --mode audit)`,
+            }
+          : {}),
       }),
     );
   });
 
   // A store from before trust checkpoints: its epochs replayed once, and checkpointed.
   const latest = db
-    .prepare("SELECT inputs FROM epochs WHERE inputs != '{}' ORDER BY epoch DESC LIMIT 1")
+    .prepare(
+      `SELECT inputs FROM epochs WHERE inputs NOT IN ('{}', '${FORGOTTEN}') ORDER BY epoch DESC LIMIT 1`,
+    )
     .get() as { inputs: string } | undefined;
   if (latest && !db.prepare("SELECT 1 FROM trust").get())
     trustFor((JSON.parse(latest.inputs) as EpochInputs).evaluators.length);
