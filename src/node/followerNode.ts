@@ -24,12 +24,15 @@ export interface FollowerNode {
   close(): Promise<void>;
 }
 
+/** A follower's store: its database, and named progress counters in it. */
+export interface FollowerStore {
+  readonly db: Database.Database;
+  progress(name: string): number;
+  setProgress(name: string, value: number): void;
+}
+
 /** Opens `<dataDir>/<file>` (mode 0700 folder) with `schema` and a progress table. */
-export function openFollowerStore(
-  dataDir: string,
-  file: string,
-  schema: string,
-): { db: Database.Database; progress(name: string): number; setProgress(name: string, value: number): void } {
+export function openFollowerStore(dataDir: string, file: string, schema: string): FollowerStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dataDir, file));
   db.pragma("journal_mode = WAL");

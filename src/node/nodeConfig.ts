@@ -156,6 +156,8 @@ export const EVALUATOR_CONFIG = z
     /** The judge endpoint's API key, where it asks for one (a gateway with `apiKeys`). */
     judgeApiKey: z.string().min(1).optional(),
     adversary: z.enum(EVALUATOR_ADVERSARIES).default("none"),
+    /** Days after its reveal phase an epoch's scores are kept (its commitment stays); 0: forever. */
+    retentionDays: z.coerce.number().min(0).default(30),
     pollMs: z.coerce.number().int().min(100).default(1000),
     params: z.enum(["devnet", "default"]).default("devnet"),
   })

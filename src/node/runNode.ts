@@ -353,6 +353,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const { nodeEvaluator } = await import("./services/evaluator/nodeEvaluator.ts");
   const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
+    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
     dataDir: c.dataDir,
     chain,
     deployment,

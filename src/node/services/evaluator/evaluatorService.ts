@@ -29,6 +29,7 @@ import {
   followBatches,
   Registrations,
   readPostedBatch,
+  revealEnd,
   type ScoreClock,
   scoreClock,
 } from "../../../chain/postedBatches.ts";
@@ -43,7 +44,13 @@ import {
   scoreCommitment,
 } from "../../../protocol/poq/networkEpoch.ts";
 import type { Receipt } from "../../../protocol/receipt/receipt.ts";
-import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
+import {
+  type FollowerNode,
+  type FollowerStore,
+  followerApp,
+  followerNode,
+  openFollowerStore,
+} from "../../followerNode.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
@@ -69,6 +76,11 @@ export interface EvaluatorNodeOptions {
   readonly adversary: EvaluatorAdversary;
   readonly pollMs: number;
   readonly logger: Logger;
+  /**
+   * How long after its end an epoch's scores are kept once revealed (or missed), ms; absent: forever.
+   * The settler reads reveals from the chain, not from here.
+   */
+  readonly retentionMs?: number | undefined;
 }
 
 export type EvaluatorNode = FollowerNode;
@@ -100,12 +112,38 @@ export const OPEN_COMMITS_SQL = "SELECT * FROM commits WHERE status IN ('committ
 export const RECENT_EPOCHS_SQL =
   "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch WHERE s.epoch > (SELECT COALESCE(MAX(epoch), 0) FROM scores) - ? GROUP BY s.epoch ORDER BY s.epoch";
 
+/** Epochs whose scores a pass forgets at most (each its own transaction). */
+const FORGET_PER_PASS = 16;
+
 /** How many epochs `GET /v1/scores` shows. */
 const RECENT_EPOCHS = 24;
 
+/**
+ * Forgets, oldest first, the scores of epochs whose reveal phase ended more than `retentionMs` ago and
+ * that are done with (revealed, missed, or never prepared: none of their scores can be given any more),
+ * and the scores a commitment kept for its reveal; the commitment and its status stay. A few epochs per
+ * call.
+ */
+export function forgetOldScores(store: FollowerStore, k: ScoreClock, now: number, retentionMs: number): void {
+  const { db, progress, setProgress } = store;
+  for (let n = 0, e = progress("forgetFrom"); n < FORGET_PER_PASS; n++, e++) {
+    if (revealEnd(k, e) + retentionMs / 1000 > now) return;
+    const c = db.prepare("SELECT status FROM commits WHERE epoch = ?").get(e) as
+      | { status: string }
+      | undefined;
+    if (c && c.status !== "revealed" && c.status !== "missed") return;
+    db.transaction(() => {
+      db.prepare("DELETE FROM scores WHERE epoch = ?").run(e);
+      db.prepare("UPDATE commits SET scores = '0x' WHERE epoch = ?").run(e);
+      setProgress("forgetFrom", e + 1);
+    })();
+  }
+}
+
 export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const scoreCommits = o.deployment.scoreCommits as Hex;
-  const { db, progress, setProgress } = openFollowerStore(o.dataDir, "evaluator.sqlite", EVALUATOR_SCHEMA);
+  const store = openFollowerStore(o.dataDir, "evaluator.sqlite", EVALUATOR_SCHEMA);
+  const { db, progress, setProgress } = store;
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
   const registrations = new Registrations(o.deployment.registry, deployedFrom(o.deployment));
   const metrics = new NodeMetrics("evaluator");
@@ -263,6 +301,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const cursor = { get: progress, set: setProgress };
     const caughtUp = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k));
     await commitAndReveal(clock, now, caughtUp);
+    if (o.retentionMs !== undefined) forgetOldScores(store, clock, now, o.retentionMs);
   });
 
   const app = followerApp(metrics, o.logger);

@@ -3,10 +3,16 @@
  * the view of recent epochs each use an index (a scan of every score ever stored would make each pass
  * cost more as the network ages), and give what the pass and the view expect.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { revealEnd, type ScoreClock } from "../../../chain/postedBatches.ts";
+import { openFollowerStore } from "../../followerNode.ts";
 import {
   EVALUATOR_SCHEMA,
+  forgetOldScores,
   OPEN_COMMITS_SQL,
   RECENT_EPOCHS_SQL,
   UNPREPARED_EPOCHS_SQL,
@@ -53,5 +59,53 @@ describe("the evaluator's store", () => {
       { epoch: 38, scored: 2, unavailable: 1, status: null },
       { epoch: 39, scored: 3, unavailable: 0, status: null },
     ]);
+  });
+
+  it("forgets the scores of epochs done with and past the retention, oldest first, and stops at one still open", () => {
+    const store = openFollowerStore(
+      mkdtempSync(join(tmpdir(), "verinfer-evaluator-")),
+      "e.sqlite",
+      EVALUATOR_SCHEMA,
+    );
+    const { db } = store;
+    const score = db.prepare(
+      "INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, 'n')",
+    );
+    const commit = db.prepare(
+      "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, '0xabcd', '0x01', '0x02', ?)",
+    );
+    // Epoch 0 revealed, 1 missed, 2 never prepared (its only score unavailable), 3 still committed
+    // (its reveal not yet sent), 4 revealed.
+    for (let e = 0; e < 5; e++) score.run(e, 0, e, e === 2 ? null : 5);
+    for (const [e, status] of [
+      [0, "revealed"],
+      [1, "missed"],
+      [3, "committed"],
+      [4, "revealed"],
+    ] as const)
+      commit.run(e, status);
+    const k: ScoreClock = { genesis: 1_000, epochSeconds: 60, commitSeconds: 10, revealSeconds: 10 };
+    const day = 86_400_000;
+    const left = () =>
+      (db.prepare("SELECT DISTINCT epoch FROM scores ORDER BY epoch").all() as { epoch: number }[]).map(
+        (r) => r.epoch,
+      );
+    // Epoch 1's reveal phase ended less than a day ago: epoch 0 only.
+    forgetOldScores(store, k, revealEnd(k, 1) + 86_399, day);
+    expect(left()).toEqual([1, 2, 3, 4]);
+    // Much later: 1 and 2 too, then it stops at 3 (its reveal may still be sent), and 4 waits behind it.
+    forgetOldScores(store, k, revealEnd(k, 4) + 86_400 * 10, day);
+    expect(left()).toEqual([3, 4]);
+    expect(db.prepare("SELECT epoch, scores, status FROM commits ORDER BY epoch").all()).toEqual([
+      { epoch: 0, scores: "0x", status: "revealed" },
+      { epoch: 1, scores: "0x", status: "missed" },
+      { epoch: 3, scores: "0xabcd", status: "committed" },
+      { epoch: 4, scores: "0xabcd", status: "revealed" },
+    ]);
+    expect(store.progress("forgetFrom")).toBe(3);
+    db.prepare("UPDATE commits SET status = 'revealed' WHERE epoch = 3").run();
+    forgetOldScores(store, k, revealEnd(k, 4) + 86_400 * 10, day);
+    expect(left()).toEqual([]);
+    db.close();
   });
 });
