@@ -123,6 +123,8 @@ export const FISHERMAN_CONFIG = z
     gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
     sampleRate: z.coerce.number().min(0).max(1).default(1),
     seed: z.coerce.number().int().min(0).default(0),
+    /** Days a checked batch's verdicts and settled obligations are kept (counts and games stay); 0: forever. */
+    retentionDays: z.coerce.number().min(0).default(30),
     pollMs: z.coerce.number().int().min(100).default(1000),
     /** Parameters preset: what the contracts do not fix (chain/deployedParams.ts reads the rest). */
     params: z.enum(["devnet", "default"]).default("devnet"),

@@ -309,6 +309,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     logger,
   );
   const fisherman = createFisherman({
+    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
     dataDir: c.dataDir,
     chain,
     deployment,

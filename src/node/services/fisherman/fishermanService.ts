@@ -60,6 +60,11 @@ export interface FishermanOptions {
   readonly seed: number;
   readonly pollMs: number;
   readonly logger: Logger;
+  /**
+   * How long after a batch was checked its receipts' verdicts and its settled obligations are kept
+   * (ms); absent: forever. The counts of verdicts, and games, stay.
+   */
+  readonly retentionMs?: number | undefined;
 }
 
 export type FishermanNode = FollowerNode;
@@ -83,6 +88,9 @@ export const FISHERMAN_SCHEMA = `
 CREATE TABLE IF NOT EXISTS checked (batch INTEGER NOT NULL, position INTEGER NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (batch, position));
 -- How many receipts got each verdict, counted with each check.
 CREATE TABLE IF NOT EXISTS verdicts (verdict TEXT PRIMARY KEY, n INTEGER NOT NULL);
+-- When each batch's check ended (ms), for forgetting it after the retention.
+CREATE TABLE IF NOT EXISTS batches_checked (batch INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_checked_at ON batches_checked (at_ms);
 CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER NOT NULL, deadline INTEGER NOT NULL, status TEXT NOT NULL, PRIMARY KEY (batch, position));
 CREATE INDEX IF NOT EXISTS obligations_due ON obligations (status, deadline);
 CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
@@ -102,10 +110,36 @@ export const RECENT_GAMES_SQL =
 export const RECENT_OBLIGATIONS_SQL =
   "SELECT * FROM (SELECT batch, position, deadline, status FROM obligations ORDER BY batch DESC, position DESC LIMIT ?) ORDER BY batch, position";
 
-/** A store from before the verdict counts: its checks counted, once. */
-export function countVerdictsOnce(db: Database.Database): void {
+/**
+ * A store from before the verdict counts and the batches' check times: its checks counted, and its
+ * batches taken as checked at `nowMs` (forgotten a retention from then), once.
+ */
+export function upgradeOnce(db: Database.Database, nowMs: number): void {
   if (!db.prepare("SELECT 1 FROM verdicts").get())
     db.exec("INSERT INTO verdicts (verdict, n) SELECT verdict, COUNT(*) FROM checked GROUP BY verdict");
+  if (!db.prepare("SELECT 1 FROM batches_checked").get())
+    db.prepare("INSERT INTO batches_checked (batch, at_ms) SELECT DISTINCT batch, ? FROM checked").run(nowMs);
+}
+
+/** Batches whose check a call forgets at most (each its own transaction). */
+const FORGET_PER_CALL = 64;
+
+/**
+ * Forgets, oldest first, the verdicts of each batch checked before `beforeMs` and its settled
+ * obligations (an open one is still followed); the verdict counts and the games stay. Returns whether
+ * more are left.
+ */
+export function forgetCheckedBefore(db: Database.Database, beforeMs: number): boolean {
+  const due = db
+    .prepare("SELECT batch FROM batches_checked WHERE at_ms < ? ORDER BY at_ms LIMIT ?")
+    .all(beforeMs, FORGET_PER_CALL) as { batch: number }[];
+  for (const { batch } of due)
+    db.transaction(() => {
+      db.prepare("DELETE FROM checked WHERE batch = ?").run(batch);
+      db.prepare("DELETE FROM obligations WHERE batch = ? AND status != 'open'").run(batch);
+      db.prepare("DELETE FROM batches_checked WHERE batch = ?").run(batch);
+    })();
+  return due.length === FORGET_PER_CALL;
 }
 
 /** How many games and obligations `GET /v1/disputes` shows. */
@@ -113,7 +147,7 @@ const RECENT = 100;
 
 export function createFisherman(o: FishermanOptions): FishermanNode {
   const { db, progress, setProgress } = openFollowerStore(o.dataDir, "fisherman.sqlite", FISHERMAN_SCHEMA);
-  countVerdictsOnce(db);
+  upgradeOnce(db, Date.now());
   const llama = loadLlama2c(o.model);
   const model: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
   const gatewayCopy = gatewayContexts(o.gateway, o.key, llama.tokenizer);
@@ -273,6 +307,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const failed = (await Promise.all(confirming)).find((e) => e !== null);
     if (stopped) throw stopped.e;
     if (failed) throw failed;
+    db.prepare("INSERT OR IGNORE INTO batches_checked (batch, at_ms) VALUES (?, ?)").run(index, Date.now());
 
     async function reexecuteEach(): Promise<void> {
       for (const [position, signed] of receipts.entries()) {
@@ -474,6 +509,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     await watchBatches();
     if (o.deployment.spotChecks) await reportMissingProofs();
     await playGames();
+    if (o.retentionMs !== undefined) forgetCheckedBefore(db, Date.now() - o.retentionMs);
   });
 
   // Games opened before a restart are played on: the receipt and context were stored with them.

@@ -6,12 +6,13 @@
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import {
-  countVerdictsOnce,
   DUE_OBLIGATIONS_SQL,
   FISHERMAN_SCHEMA,
+  forgetCheckedBefore,
   OPEN_GAMES_SQL,
   RECENT_GAMES_SQL,
   RECENT_OBLIGATIONS_SQL,
+  upgradeOnce,
 } from "./fishermanService.ts";
 
 function store() {
@@ -67,11 +68,38 @@ describe("the fisherman's store", () => {
     // Checks recorded before the counts existed are counted at the first start that has them, once.
     const check = db.prepare("INSERT INTO checked (batch, position, verdict) VALUES (?, ?, ?)");
     for (let p = 0; p < 5; p++) check.run(0, p, p < 4 ? "match" : "skipped");
-    countVerdictsOnce(db);
-    countVerdictsOnce(db);
+    upgradeOnce(db, 5_000);
+    upgradeOnce(db, 6_000);
     expect(db.prepare("SELECT verdict, n FROM verdicts ORDER BY verdict").all()).toEqual([
       { verdict: "match", n: 4 },
       { verdict: "skipped", n: 1 },
     ]);
+    expect(db.prepare("SELECT batch, at_ms FROM batches_checked").all()).toEqual([
+      { batch: 0, at_ms: 5_000 },
+    ]);
+  });
+
+  it("forgets the verdicts and settled obligations of batches checked before a time, oldest first; counts and games stay", () => {
+    const db = store();
+    const check = db.prepare("INSERT INTO checked (batch, position, verdict) VALUES (?, ?, 'match')");
+    const checkedAt = db.prepare("INSERT INTO batches_checked (batch, at_ms) VALUES (?, ?)");
+    for (let b = 40; b < 50; b++) {
+      for (let p = 0; p < 3; p++) check.run(b, p);
+      checkedAt.run(b, 1_000 * b);
+    }
+    db.prepare("INSERT INTO verdicts (verdict, n) VALUES ('match', 30)").run();
+    const left = (table: string) =>
+      (
+        db.prepare(`SELECT DISTINCT batch FROM ${table} WHERE batch >= 40 ORDER BY batch`).all() as {
+          batch: number;
+        }[]
+      ).map((r) => r.batch);
+    expect(forgetCheckedBefore(db, 46_000)).toBe(false);
+    expect(left("checked")).toEqual([46, 47, 48, 49]);
+    // Obligations 40–44 were proven (forgotten); 45 is still open (followed until its deadline).
+    expect(left("obligations")).toEqual([45, 46, 47, 48, 49]);
+    expect(left("batches_checked")).toEqual([46, 47, 48, 49]);
+    expect(db.prepare("SELECT n FROM verdicts").get()).toEqual({ n: 30 });
+    expect(db.prepare("SELECT COUNT(*) AS n FROM games").get()).toEqual({ n: 10 });
   });
 });
