@@ -100,8 +100,14 @@ describe("ReceiptStore", () => {
     // Later, batch 1 goes too; batch 2 is not final yet (its window is open), nor is the provisional one.
     expect(store.forgetFinalBefore(10_000)).toEqual({ forgotten: 2, more: false });
     expect([2, 3, 4, 5].map(kept)).toEqual([false, false, true, true]);
-    expect(store.batch(0)).toMatchObject({ status: "final", count: 2 }); // the batch row stays
+    expect(store.batch(0)).toBeUndefined(); // the batch rows go too
+    expect(store.batch(2)).toMatchObject({ status: "posted", count: 1 });
+    // The newest batch's row stays, forgotten or not: the sequencer numbers on from it.
+    store.markFinal(2);
+    expect(store.forgetFinalBefore(10_000)).toEqual({ forgotten: 1, more: false });
+    expect(store.batch(2)).toMatchObject({ status: "final", count: 1 });
     expect(store.nextBatchIndex()).toBe(3);
+    expect(store.counts().batches).toEqual({ sealed: 0, posted: 0, final: 1 });
     store.close();
   });
 

@@ -389,11 +389,12 @@ export class ReceiptStore {
    * Forgets the receipts of the oldest batches, in index order, while each is final and its newest
    * receipt was admitted before `beforeMs`: whole batches, since a proof needs every leaf of its batch;
    * at most `maxBatches` in one transaction (the caller yields between calls: a gateway's store is
-   * written on its event loop). The batch rows stay (the sequencer numbers on from them). Returns the
-   * receipts forgotten and whether another call may forget more.
+   * written on its event loop). The batch rows go with them, but for the newest batch's (the sequencer
+   * numbers on from it). Returns the receipts forgotten and whether another call may forget more.
    */
   forgetFinalBefore(beforeMs: number, maxBatches = 64): { forgotten: number; more: boolean } {
     const gone: [ReceiptStatus, number][] = [];
+    let batchesGone = 0;
     const result = this.db.transaction(() => {
       let forgotten = 0;
       for (let n = 0; n < maxBatches; n++) {
@@ -410,10 +411,14 @@ export class ReceiptStore {
         ).all(b) as { status: ReceiptStatus; n: number }[])
           gone.push([r.status, r.n]);
         forgotten += this.sql("DELETE FROM receipts WHERE batch = ?").run(b).changes;
+        batchesGone += this.sql(
+          "DELETE FROM batches WHERE idx = ? AND idx < (SELECT MAX(idx) FROM batches)",
+        ).run(b).changes;
       }
       return { forgotten, more: true };
     })();
     for (const [status, n] of gone) this.moved(status, null, n);
+    this.tally.batches.final -= batchesGone;
     return result;
   }
 
