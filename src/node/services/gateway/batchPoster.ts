@@ -1,8 +1,9 @@
 /**
  * The sequencer's shell: records each batch the pure Sequencer seals, posts sealed batches to the
  * rollup in index order, marks the receipts a batch carried too late stale, and marks posted batches
- * final once their challenge window has closed on chain. It resumes from the store after a crash: a batch already on chain (posted just before the
- * crash) is recognised by its root and marked, never posted twice; an RPC outage only delays posting.
+ * final once their challenge window has closed on chain. It resumes from the store after a crash: a
+ * batch already on chain (posted just before the crash) is recognised by its root and marked, never
+ * posted twice; an RPC outage only delays posting.
  */
 import type { Block, Hex } from "viem";
 import { receiptOf, transactionOf } from "../../../chain/clients.ts";
