@@ -24,6 +24,7 @@ import { DisputeBonds } from "../../disputeBonds.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
+import { RECENT_KEPT } from "./spotCheckProver.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
 interface Defended {
@@ -40,7 +41,7 @@ interface Defended {
 export class DisputeDefender {
   private readonly games = new Map<bigint, Defended>();
   private readonly pass: Pass;
-  /** Games resolved, by outcome (for /health and tests). */
+  /** The latest games resolved, by outcome (for /health and tests; the latest RECENT_KEPT only). */
   readonly outcomes: { gameId: string; rootCountered: boolean }[] = [];
   readonly bonds: DisputeBonds;
 
@@ -157,6 +158,7 @@ export class DisputeDefender {
       this.games.delete(g.gameId);
       this.bonds.resolved();
       this.outcomes.push({ gameId: String(g.gameId), rootCountered: turn.rootCountered === true });
+      if (this.outcomes.length > RECENT_KEPT) this.outcomes.shift();
       this.logger.info({ game: String(g.gameId), rootCountered: turn.rootCountered }, "dispute resolved");
     }
   }

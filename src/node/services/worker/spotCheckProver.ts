@@ -28,14 +28,23 @@ type OpenedLog = ContractLog<{
   subject: unknown;
 }>;
 
+/** How many of the latest obligations met, and of the latest games resolved, a worker lists. */
+export const RECENT_KEPT = 100;
+
 /** SpotChecks.Status.Open. */
 const OPEN = 1;
 
 export class SpotCheckProver {
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
-  /** Obligations met (for /health and tests): batch, position and the milliseconds the proof took. */
+  /**
+   * The latest obligations met (for /health and tests): batch, position and the milliseconds the proof
+   * took; the latest {@link RECENT_KEPT} only (one in a hundred receipts is selected, for as long as
+   * the worker runs).
+   */
   readonly proven: { batch: number; position: number; proveMs: number }[] = [];
+  /** Obligations met since start. */
+  provenTotal = 0;
 
   constructor(
     private readonly chain: ChainClients,
@@ -114,6 +123,8 @@ export class SpotCheckProver {
     const proveMs = Math.round(performance.now() - started);
     await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
     this.proven.push({ batch: Number(batch), position, proveMs });
+    if (this.proven.length > RECENT_KEPT) this.proven.shift();
+    this.provenTotal++;
     this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
   }
 

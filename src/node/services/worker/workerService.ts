@@ -442,6 +442,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     disputes: defender?.outcomes ?? [],
     disputeBondsWithdrawnWei: String(defender?.bonds.withdrawn ?? 0n),
     spotChecks: spotProver?.proven ?? [],
+    spotChecksProven: spotProver?.provenTotal ?? 0,
   }));
   app.get("/metrics", async (_request, reply) => {
     const { contentType, text } = await metrics.exposition();
