@@ -124,26 +124,23 @@ describe("the registry as the gateway reads it", () => {
       expect(links.registry.models.get(MODEL.toLowerCase())?.engines).toEqual([ENGINE]);
       // A registry event (the owner disallows the worker's engine): every registration is read again,
       // and the snapshot receipts are checked against says so.
-      await dev.owner.wallet.writeContract({
-        address: dev.d.registry,
-        abi: registryAbi,
-        functionName: "setEngine",
-        args: [MODEL, ENGINE, false],
-      } as never);
-      await mine();
+      const allowEngine = async (allowed: boolean) => {
+        await dev.owner.wallet.writeContract({
+          address: dev.d.registry,
+          abi: registryAbi,
+          functionName: "setEngine",
+          args: [MODEL, ENGINE, allowed],
+        } as never);
+        await mine();
+      };
+      await allowEngine(false);
       calls = 0;
       await links.refresh(Date.now());
       // The block number, the events, minStake, then participant, models, engineAllowed and
       // previousEvidence.
       expect(calls).toBe(7);
       expect(links.registry.models.get(MODEL.toLowerCase())?.engines).toEqual([]);
-      await dev.owner.wallet.writeContract({
-        address: dev.d.registry,
-        abi: registryAbi,
-        functionName: "setEngine",
-        args: [MODEL, ENGINE, true],
-      } as never);
-      await mine();
+      await allowEngine(true);
       await links.refresh(Date.now());
       expect(links.pick("verinfer-tiny")).toBe(link);
       // The worker restarted with new evidence its registration does not name yet: routed nothing (its

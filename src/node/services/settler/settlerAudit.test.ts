@@ -131,6 +131,22 @@ async function stake(i: number, role: 2 | 3, amount: bigint, register = true): P
   return who.toLowerCase();
 }
 
+/**
+ * A batch of three of `rig`'s receipts, scored by each evaluator (dev account, scores), committed and
+ * revealed, and settled by `settler`; returns its epoch.
+ */
+async function settledBy(
+  settler: TestSettler,
+  rig: ReturnType<typeof posterRig>,
+  scores: [number, number[]][],
+): Promise<number> {
+  const { batch, epoch } = await postBatch(3, rig);
+  await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
+  await passRevealOf(epoch);
+  await settler.stepUntil((s) => s.get(epoch) === "posted");
+  return epoch;
+}
+
 describe("settler audit", () => {
   it("reports made-up roots, for an epoch with receipts and for one without; an unposted epoch stays empty", async () => {
     // Epoch 0 is empty on chain and gets a made-up root.
@@ -268,14 +284,7 @@ describe("settler audit", () => {
       const e3 = await stake(8, 2, TOKEN);
       const f1 = await stake(4, 3, 5n * TOKEN);
       const rig = posterRig(dev, 3);
-      /** A batch of three receipts, scored by each evaluator (dev account, scores), settled. */
-      const settledEpoch = async (scores: [number, number[]][]) => {
-        const { batch, epoch } = await postBatch(3, rig);
-        await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
-        await passRevealOf(epoch);
-        await settler.stepUntil((s) => s.get(epoch) === "posted");
-        return epoch;
-      };
+      const settledEpoch = (scores: [number, number[]][]) => settledBy(settler, rig, scores);
       const a = await settledEpoch([
         [3, [7.5, 6, 9]],
         [6, [7, 6.5, 8.5]],
@@ -350,13 +359,7 @@ describe("settler audit", () => {
     try {
       const evaluators = [await stake(3, 2, TOKEN), await stake(6, 2, TOKEN), await stake(8, 2, TOKEN)];
       const rig = posterRig(dev, 3);
-      const settledEpoch = async (scores: [number, number[]][]) => {
-        const { batch, epoch } = await postBatch(3, rig);
-        await commitAndReveal(epoch, new Map(scores.map(([i, values]) => [i, scored(batch, values)])));
-        await passRevealOf(epoch);
-        await settler.stepUntil((s) => s.get(epoch) === "posted");
-        return epoch;
-      };
+      const settledEpoch = (scores: [number, number[]][]) => settledBy(settler, rig, scores);
       const a = await settledEpoch([
         [3, [7.5, 6, 9]],
         [6, [7, 6.5, 8.5]],
