@@ -13,7 +13,7 @@ import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
-import { spotChecksAbi } from "../../src/chain/generated/contracts.ts";
+import { rollupAbi, spotChecksAbi } from "../../src/chain/generated/contracts.ts";
 import { revertReason } from "../../src/chain/revert.ts";
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
@@ -274,4 +274,63 @@ describe("devnet spot-checks at ρ = 100%", () => {
       /spot-check pass failed/,
     );
   }, 300_000);
+
+  // Last: it moves the chain's clock past a challenge window.
+  it("a fisherman back after a batch's window closed skips its obligations (nobody may open them any more) and goes on", async () => {
+    const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
+    const log = join(devnet.dir, "logs", "fisherman.log");
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    fisherman.child.kill("SIGSTOP");
+    let resumedAt = 0;
+    try {
+      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "late" }], max_tokens: 4 }),
+      });
+      const answer = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
+      let r = answer;
+      for (let i = 0; i < 60 && r.status !== "posted"; i++) {
+        await new Promise((done) => setTimeout(done, 250));
+        r = (await (
+          await fetch(`${devnet.gatewayUrl}/v1/receipts/${answer.requestId}`)
+        ).json()) as AnswerReceipt;
+      }
+      expect(r.status).toBe("posted");
+      // The batch's window closes while the fisherman is away.
+      const window = (await chain.readContract({
+        address: devnet.deployment.rollup,
+        abi: rollupAbi,
+        functionName: "challengeWindow",
+      })) as bigint;
+      await chain.request({ method: "evm_increaseTime", params: [Number(window) + 1] } as never);
+      await chain.request({ method: "evm_mine", params: [] } as never);
+      fisherman.child.kill("SIGCONT");
+      resumedAt = Date.now();
+      const lines = () =>
+        readFileSync(log, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
+      const skipped = () =>
+        lines().some(
+          (l) => /window closed/.test(l.msg) && l.batch === Number(r.batch) && l.position === r.position,
+        );
+      for (let i = 0; i < 120 && !skipped(); i++) await new Promise((done) => setTimeout(done, 250));
+      expect(skipped()).toBe(true);
+      // Nothing was opened for it, and the fisherman's passes go on: none failed since it resumed.
+      const o = (await chain.readContract({
+        address: devnet.deployment.spotChecks as Hex,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [BigInt(r.batch ?? 0), r.position],
+      } as never)) as { status: number };
+      expect(o.status).toBe(0);
+      expect(
+        lines().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
+      ).toEqual([]);
+    } finally {
+      if (resumedAt === 0) fisherman.child.kill("SIGCONT");
+    }
+  }, 120_000);
 });
