@@ -41,6 +41,13 @@ afterAll(async () => {
   await devnet?.stop();
 });
 
+/** The fisherman's log lines so far. */
+const fishermanLog = () =>
+  readFileSync(join(devnet.dir, "logs", "fisherman.log"), "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
+
 describe("devnet spot-checks at ρ = 100%", () => {
   it("opens an obligation for every posted receipt and each worker proves it on chain", async () => {
     const honest = new Set(devnet.workers.filter((w) => w.adversary === "none").map((w) => w.address));
@@ -145,7 +152,6 @@ describe("devnet spot-checks at ρ = 100%", () => {
     // killed between its `open` and recording it would have). Resumed, it must record and follow that
     // obligation: `open` again reverts (ObligationExists), which once failed its every pass thereafter.
     const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
-    const log = join(devnet.dir, "logs", "fisherman.log");
     const honest = new Set(devnet.workers.filter((w) => w.adversary === "none").map((w) => w.address));
     fisherman.child.kill("SIGSTOP");
     let resumedAt = 0;
@@ -186,13 +192,8 @@ describe("devnet spot-checks at ρ = 100%", () => {
       await send(stranger, spot, spotChecksAbi, "open", [batch, r.position, receipt, r.signature, r.proof]);
       fisherman.child.kill("SIGCONT");
       resumedAt = Date.now();
-      const lines = () =>
-        readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
       const followed = () =>
-        lines().some(
+        fishermanLog().some(
           (l) =>
             l.msg === "spot-check obligation already open; following it" &&
             l.batch === Number(batch) &&
@@ -202,7 +203,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
       expect(followed()).toBe(true);
       // And its passes go on: none failed since it resumed.
       expect(
-        lines().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
+        fishermanLog().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
       ).toEqual([]);
     } finally {
       if (resumedAt === 0) fisherman.child.kill("SIGCONT");
@@ -278,7 +279,6 @@ describe("devnet spot-checks at ρ = 100%", () => {
   // Last: it moves the chain's clock past a challenge window.
   it("a fisherman back after a batch's window closed skips its obligations (nobody may open them any more) and goes on", async () => {
     const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
-    const log = join(devnet.dir, "logs", "fisherman.log");
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
     fisherman.child.kill("SIGSTOP");
     let resumedAt = 0;
@@ -307,13 +307,8 @@ describe("devnet spot-checks at ρ = 100%", () => {
       await chain.request({ method: "evm_mine", params: [] } as never);
       fisherman.child.kill("SIGCONT");
       resumedAt = Date.now();
-      const lines = () =>
-        readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
       const skipped = () =>
-        lines().some(
+        fishermanLog().some(
           (l) => /window closed/.test(l.msg) && l.batch === Number(r.batch) && l.position === r.position,
         );
       for (let i = 0; i < 120 && !skipped(); i++) await new Promise((done) => setTimeout(done, 250));
@@ -327,7 +322,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
       } as never)) as { status: number };
       expect(o.status).toBe(0);
       expect(
-        lines().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
+        fishermanLog().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
       ).toEqual([]);
     } finally {
       if (resumedAt === 0) fisherman.child.kill("SIGCONT");

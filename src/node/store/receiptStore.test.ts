@@ -10,6 +10,7 @@ import { bytesToHex, type Hex } from "../../protocol/encoding/hex.ts";
 import { receiptDigest, receiptToJson, type SignedReceipt } from "../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../protocol/receipt/verifyReceipt.ts";
 import { devReceipt, ENCLAVE_KEY } from "../../testing/devWorker.ts";
+import { queryPlan } from "../../testing/queryPlan.ts";
 import { thrownCode } from "../../testing/thrownCode.ts";
 import { ReceiptStore } from "./receiptStore.ts";
 
@@ -387,14 +388,7 @@ describe("ReceiptStore", () => {
       raw.prepare("SELECT name FROM sqlite_master WHERE name IN ('requests', 'receipts_v1')").all(),
     ).toEqual([]);
     // The look-ups use the partial indexes (a scan here would grow with every receipt ever admitted).
-    const plan = (sql: string) =>
-      (
-        raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.match(/\?/g) ?? []).map(() => 1)) as {
-          detail: string;
-        }[]
-      )
-        .map((p) => p.detail)
-        .join("; ");
+    const plan = (sql: string) => queryPlan(raw, sql).join("; ");
     expect(plan("SELECT * FROM receipts WHERE client = ? AND idempotency_key = ?")).toContain(
       "receipts_idempotency",
     );

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { revealEnd, type ScoreClock } from "../../../chain/postedBatches.ts";
+import { queryPlan } from "../../../testing/queryPlan.ts";
 import { openFollowerStore } from "../../followerNode.ts";
 import {
   EVALUATOR_SCHEMA,
@@ -38,12 +39,8 @@ describe("the evaluator's store", () => {
   it("answers each look-up of a pass and the view through an index, never by scanning a table", () => {
     const db = store();
     for (const sql of [UNPREPARED_EPOCHS_SQL, OPEN_COMMITS_SQL, RECENT_EPOCHS_SQL]) {
-      const args = (sql.match(/\?/g) ?? []).map(() => 1);
-      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map(
-        (p) => p.detail,
-      );
       expect(
-        plan.filter((step) => /^SCAN /.test(step)),
+        queryPlan(db, sql).filter((step) => /^SCAN /.test(step)),
         sql,
       ).toEqual([]);
     }

@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { queryPlan } from "../../../testing/queryPlan.ts";
 import {
   DUE_OBLIGATIONS_SQL,
   FISHERMAN_SCHEMA,
@@ -32,12 +33,7 @@ function store() {
 describe("the fisherman's store", () => {
   it("answers each look-up of a pass through an index, and reads only the latest rows for the view", () => {
     const db = store();
-    const plan = (sql: string) =>
-      (
-        db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.match(/\?/g) ?? []).map(() => 1)) as {
-          detail: string;
-        }[]
-      ).map((p) => p.detail);
+    const plan = (sql: string) => queryPlan(db, sql);
     for (const sql of [DUE_OBLIGATIONS_SQL, OPEN_GAMES_SQL])
       expect(
         plan(sql).filter((step) => step.startsWith("SCAN")),

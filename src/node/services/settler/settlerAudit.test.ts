@@ -132,6 +132,21 @@ async function stake(i: number, role: 2 | 3, amount: bigint, register = true): P
 }
 
 /**
+ * Two epochs' scores by dev accounts 3, 6 and 8 of three receipts each: the third evaluator far from the
+ * others, so the rounds move trust.
+ */
+const SCORES_A: [number, number[]][] = [
+  [3, [7.5, 6, 9]],
+  [6, [7, 6.5, 8.5]],
+  [8, [2, 1, 3]],
+];
+const SCORES_B: [number, number[]][] = [
+  [3, [8, 8, 4]],
+  [6, [7.5, 8.5, 4.5]],
+  [8, [1, 2, 9]],
+];
+
+/**
  * A batch of three of `rig`'s receipts, scored by each evaluator (dev account, scores), committed and
  * revealed, and settled by `settler`; returns its epoch.
  */
@@ -285,22 +300,14 @@ describe("settler audit", () => {
       const f1 = await stake(4, 3, 5n * TOKEN);
       const rig = posterRig(dev, 3);
       const settledEpoch = (scores: [number, number[]][]) => settledBy(settler, rig, scores);
-      const a = await settledEpoch([
-        [3, [7.5, 6, 9]],
-        [6, [7, 6.5, 8.5]],
-        [8, [2, 1, 3]],
-      ]);
+      const a = await settledEpoch(SCORES_A);
       // Then the registry changes: a fourth evaluator, a second fisherman, more stake for the first.
       const e4 = await stake(7, 2, TOKEN);
       const f2 = await stake(5, 3, 2n * TOKEN);
       await stake(4, 3, 7n * TOKEN, false);
       // Epoch b: three more receipts, scored by the first three only; settled with the new registry and
       // the trust that epoch a left.
-      const b = await settledEpoch([
-        [3, [8, 8, 4]],
-        [6, [7.5, 8.5, 4.5]],
-        [8, [1, 2, 9]],
-      ]);
+      const b = await settledEpoch(SCORES_B);
 
       // The auditor comes later still, and agrees with both: each epoch was read at its own block.
       const statuses = await auditor.stepUntil((s) => s.has(b));
@@ -360,17 +367,9 @@ describe("settler audit", () => {
       const evaluators = [await stake(3, 2, TOKEN), await stake(6, 2, TOKEN), await stake(8, 2, TOKEN)];
       const rig = posterRig(dev, 3);
       const settledEpoch = (scores: [number, number[]][]) => settledBy(settler, rig, scores);
-      const a = await settledEpoch([
-        [3, [7.5, 6, 9]],
-        [6, [7, 6.5, 8.5]],
-        [8, [2, 1, 3]],
-      ]);
+      const a = await settledEpoch(SCORES_A);
       evaluators.push(await stake(7, 2, TOKEN)); // registered after epoch a: a fourth trust node
-      const b = await settledEpoch([
-        [3, [8, 8, 4]],
-        [6, [7.5, 8.5, 4.5]],
-        [8, [1, 2, 9]],
-      ]);
+      const b = await settledEpoch(SCORES_B);
       // Pages: the latest epochs, oldest first; only those with work; before an epoch; bad queries refused.
       const page = async (query: string) =>
         (await settler.node.app.inject({ method: "GET", url: `/v1/epochs${query}` })).json() as {

@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { queryPlan } from "../../../testing/queryPlan.ts";
 import { EPOCH_BATCHES_SQL, POSTED_EPOCHS_SQL, SETTLER_SCHEMA } from "./settlerService.ts";
 
 describe("the settler's store", () => {
@@ -18,13 +19,8 @@ describe("the settler's store", () => {
     );
     for (let e = 0; e < 10; e++) epoch.run(e, e === 8 ? "posted" : "claimed");
     for (const sql of [EPOCH_BATCHES_SQL, POSTED_EPOCHS_SQL]) {
-      const plan = (
-        db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...(sql.match(/\?/g) ?? []).map(() => 1)) as {
-          detail: string;
-        }[]
-      ).map((p) => p.detail);
       expect(
-        plan.filter((step) => step.startsWith("SCAN")),
+        queryPlan(db, sql).filter((step) => step.startsWith("SCAN")),
         sql,
       ).toEqual([]);
     }
