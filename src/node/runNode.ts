@@ -32,6 +32,7 @@ import type {
   WorkerConfig,
 } from "./nodeConfig.ts";
 import { type Logger, nodeLogger } from "./observability.ts";
+import { retentionMsOf } from "./retention.ts";
 import { addressOfKey } from "./roleAuth.ts";
 import type { WorkerAttestation } from "./services/gateway/workerLinks.ts";
 import type { WorkerEvidence } from "./services/worker/workerService.ts";
@@ -232,7 +233,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     apiClients: c.apiKeys,
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
-    receiptRetentionMs: c.receiptRetentionDays > 0 ? c.receiptRetentionDays * 86_400_000 : undefined,
+    receiptRetentionMs: retentionMsOf(c.receiptRetentionDays),
     refreshMs: c.refreshMs,
     maxFeePerGas: chain.maxFeePerGas,
     routingSeed: c.routingSeed,
@@ -309,7 +310,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     logger,
   );
   const fisherman = createFisherman({
-    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
+    retentionMs: retentionMsOf(c.retentionDays),
     dataDir: c.dataDir,
     chain,
     deployment,
@@ -354,7 +355,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
   const { nodeEvaluator } = await import("./services/evaluator/nodeEvaluator.ts");
   const evaluator = await nodeEvaluator(c);
   const node = createEvaluatorNode({
-    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
+    retentionMs: retentionMsOf(c.retentionDays),
     dataDir: c.dataDir,
     chain,
     deployment,
@@ -395,7 +396,7 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
     });
   const { createSettler } = await import("./services/settler/settlerService.ts");
   const node = createSettler({
-    retentionMs: c.retentionDays > 0 ? c.retentionDays * 86_400_000 : undefined,
+    retentionMs: retentionMsOf(c.retentionDays),
     maxReceiptAgeMs: params.rollup.maxReceiptAgeMs,
     dataDir: c.dataDir,
     chain,

@@ -40,6 +40,7 @@ import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http
 import type { InferRequest } from "../../inferRequest.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { readyRoute } from "../../readiness.ts";
+import { forgetInSteps, sweepEveryMs } from "../../retention.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
 import type { WorkerEvidence } from "../worker/workerService.ts";
@@ -641,17 +642,15 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         // A few batches per transaction, yielding between them: requests go on being answered meanwhile.
         const forget = async () => {
           const before = Date.now() - retentionMs;
-          let total = 0;
-          for (let more = true; more && !closing; await new Promise((next) => setImmediate(next))) {
-            const step = store.forgetFinalBefore(before);
-            total += step.forgotten;
-            more = step.more;
-          }
+          const total = await forgetInSteps(
+            () => store.forgetFinalBefore(before),
+            () => closing,
+          );
           if (total > 0)
             o.logger.info({ forgotten: total, retentionMs }, "forgot the receipts of old final batches");
         };
         void forget();
-        timers.push(setInterval(() => void forget(), Math.min(retentionMs / 8, 3_600_000)));
+        timers.push(setInterval(() => void forget(), sweepEveryMs(retentionMs)));
       }
     },
     async close() {

@@ -48,6 +48,7 @@ import { contextOfRequest, INFER_REQUEST, type InferRequest } from "../../inferR
 import { loadOrCreateKey } from "../../keys.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { readyRoute } from "../../readiness.ts";
+import { forgetInSteps, sweepEveryMs } from "../../retention.ts";
 import { verifyRoleMessage } from "../../roleAuth.ts";
 import { cheat, cheatsOn, type GenerationFields, teeHonest, type WorkerAdversary } from "./adversaries.ts";
 import { DisputeDefender } from "./disputeDefender.ts";
@@ -394,13 +395,11 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     const keep = defender ? defender.openRequests() : [];
     if (keep === null) return;
     const before = Date.now() - keepForMs;
-    let total = 0;
     // A batch of rows per transaction, yielding between them: requests go on being served meanwhile.
-    for (let more = true; more && !closing; await new Promise((next) => setImmediate(next))) {
-      const step = store.prune(before, keep);
-      total += step.forgotten;
-      more = step.more;
-    }
+    const total = await forgetInSteps(
+      () => store.prune(before, keep),
+      () => closing,
+    );
     if (total > 0)
       o.logger.info(
         { forgotten: total, retentionMs: keepForMs },
@@ -410,7 +409,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
   const pruneTimer =
     retentionMs === undefined
       ? null
-      : setInterval(() => void forgetServed(retentionMs), Math.min(retentionMs / 8, 3_600_000));
+      : setInterval(() => void forgetServed(retentionMs), sweepEveryMs(retentionMs));
   if (gguf) o.logger.warn({}, "a GGUF model records no execution trace: its receipts cannot be disputed");
   else if (!defender && o.defence)
     o.logger.warn(
