@@ -20,6 +20,7 @@ import {
   readPostedBatch,
   revealEnd,
   revealedScores,
+  rollupConstant,
   type ScoreClock,
   scoreClock,
 } from "../../../chain/postedBatches.ts";
@@ -298,7 +299,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     batches: readonly number[],
     now: number,
   ): Promise<{ inputs: EpochInputs; digests: string[] } | null> {
-    const window = Number(await read<bigint>(rollup, rollupAbi, "challengeWindow"));
+    const window = Number(await rollupConstant(o.chain, rollup, "challengeWindow"));
     const infos: [number, BatchInfo][] = [];
     for (const b of batches) infos.push([b, await batchInfo(o.chain, rollup, b)]);
     if (infos.some(([, info]) => info.postedAt + window > now)) return null;
