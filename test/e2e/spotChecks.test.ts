@@ -48,6 +48,10 @@ const fishermanLog = () =>
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
 
+/** The fisherman's passes that failed since `t` (ms). */
+const failedPassesSince = (t: number) =>
+  fishermanLog().filter((l) => l.time >= t && l.msg === "fisherman pass failed; will retry");
+
 describe("devnet spot-checks at ρ = 100%", () => {
   it("opens an obligation for every posted receipt and each worker proves it on chain", async () => {
     const honest = new Set(devnet.workers.filter((w) => w.adversary === "none").map((w) => w.address));
@@ -202,13 +206,12 @@ describe("devnet spot-checks at ρ = 100%", () => {
       for (let i = 0; i < 80 && !followed(); i++) await new Promise((done) => setTimeout(done, 250));
       expect(followed()).toBe(true);
       // And its passes go on: none failed since it resumed.
-      expect(
-        fishermanLog().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
-      ).toEqual([]);
+      expect(failedPassesSince(resumedAt)).toEqual([]);
     } finally {
       if (resumedAt === 0) fisherman.child.kill("SIGCONT");
     }
   }, 120_000);
+
   it("a worker restarted after proving serves valid receipts and proves its new obligations, not the proven ones again", async () => {
     const w = devnet.workers.find((x) => x.adversary === "none") as Devnet["workers"][number];
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
@@ -321,9 +324,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
         args: [BigInt(r.batch ?? 0), r.position],
       } as never)) as { status: number };
       expect(o.status).toBe(0);
-      expect(
-        fishermanLog().filter((l) => l.time >= resumedAt && l.msg === "fisherman pass failed; will retry"),
-      ).toEqual([]);
+      expect(failedPassesSince(resumedAt)).toEqual([]);
     } finally {
       if (resumedAt === 0) fisherman.child.kill("SIGCONT");
     }
