@@ -98,6 +98,8 @@ export const GATEWAY_CONFIG = z
      * from their last admission); 0: forever. Clients fetch their proofs before then.
      */
     receiptRetentionDays: z.coerce.number().min(0).default(30),
+    /** A cap on the receipt store's file (MB); past it requests are refused as on a full disk. None: no cap. */
+    maxStoreMb: z.coerce.number().positive().optional(),
     refreshMs: z.coerce.number().int().min(100).default(2000),
     /** Seed of the weighted random routing (project PRNG), recorded in the logs. */
     routingSeed: z.coerce.number().int().min(0).default(0),

@@ -234,6 +234,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     openRequestsPerMinute: c.openRequestsPerMinute,
     bodyLimit: c.maxRequestBytes,
     receiptRetentionMs: retentionMsOf(c.receiptRetentionDays),
+    maxStoreBytes: c.maxStoreMb === undefined ? undefined : c.maxStoreMb * 1_048_576,
     refreshMs: c.refreshMs,
     maxFeePerGas: chain.maxFeePerGas,
     routingSeed: c.routingSeed,

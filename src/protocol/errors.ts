@@ -243,8 +243,11 @@ export const ERROR_CODES = {
     meaning: "a trace was recorded on another model than the one it is checked against",
   },
   TRACE_MALFORMED: { disposition: "reject", meaning: "an execution trace file or summary is malformed" },
-  // the gateway's receipt store
-  STORE_UNAVAILABLE: { disposition: "reject", meaning: "the receipt store cannot be opened" },
+  // the nodes' stores
+  STORE_UNAVAILABLE: {
+    disposition: "reject",
+    meaning: "a node's store cannot be opened or written now (a full disk, an I/O error)",
+  },
   STORE_CORRUPT: { disposition: "reject", meaning: "the receipt store holds data this gateway cannot read" },
   BATCH_EXISTS: { disposition: "reject", meaning: "a batch with this index is already recorded" },
   BATCH_STATUS_INVALID: { disposition: "reject", meaning: "a batch cannot move to that status from its own" },

@@ -515,6 +515,18 @@ export class ReceiptStore {
     return row.m === null ? 0 : row.m + 1;
   }
 
+  /**
+   * Caps the store's file at about `maxBytes` (SQLite's `max_page_count`; null: no cap): past it every
+   * write that needs a new page fails as a full disk would, and the gateway refuses requests rather
+   * than filling a disk it shares. Deleting rows (retention) frees pages for new ones. A cap below the
+   * current size holds the store at its current size.
+   */
+  limitSize(maxBytes: number | null): void {
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    const pages = maxBytes === null ? 4_294_967_294 : Math.max(1, Math.floor(maxBytes / pageSize));
+    this.db.pragma(`max_page_count = ${pages}`);
+  }
+
   close(): void {
     this.db.close();
   }

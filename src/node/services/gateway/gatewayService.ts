@@ -75,6 +75,8 @@ export interface GatewayOptions {
    * the batch's last admission); none: forever.
    */
   readonly receiptRetentionMs?: number | undefined;
+  /** A cap on the receipt store's file (bytes; `ReceiptStore.limitSize`); none: the disk's size. */
+  readonly maxStoreBytes?: number | undefined;
   /** How often the registry and the workers are re-read (ms). */
   readonly refreshMs: number;
   /** The most a batch transaction offers per gas (wei); none: what the chain asks. */
@@ -95,6 +97,8 @@ export interface GatewayOptions {
    * only as the baseline that `npm run bench -- devnet` measures verification's cost against.
    */
   readonly verification?: "full" | "none" | undefined;
+  /** After a failed store write, how long requests are refused before writes are tried again (ms; 5,000). */
+  readonly storeRetryMs?: number | undefined;
   readonly logger: Logger;
 }
 
@@ -144,6 +148,7 @@ class RateLimiter {
 export function createGateway(o: GatewayOptions): GatewayNode {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const store = ReceiptStore.open(join(o.dataDir, "receipts.sqlite"));
+  if (o.maxStoreBytes !== undefined) store.limitSize(o.maxStoreBytes);
   const links = new WorkerLinks(
     o.workers,
     o.chain,
@@ -154,7 +159,6 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     o.attest,
   );
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
-  const sequencer = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
   const metrics = new NodeMetrics("gateway");
   const requests = metrics.counter("requests_total", "chat completion requests by outcome", ["outcome"]);
   const overhead = metrics.seconds(
@@ -183,38 +187,79 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   let closing = false;
   let timers: NodeJS.Timeout[] = [];
 
-  let broken: string | null = null;
-  /** Runs a store write; a failing disk stops the gateway from answering (it resumes from the store). */
-  const durably = (write: () => void) => {
+  /**
+   * A store write that failed (a full disk, an I/O error): the message and when. The failed
+   * transaction wrote nothing, but the sequencer in memory had already taken its receipt or sealed its
+   * batch, so it is dropped; requests are refused (STORE_UNAVAILABLE, retryable) and sealing waits
+   * until `storeRetryMs` has passed, then the sequencer is rebuilt from the store and writes are tried
+   * again. Nothing the store did not take is ever answered or posted.
+   */
+  let broken: { readonly message: string; readonly atMs: number; readonly rebuilt: boolean } | null = null;
+  const storeRetryMs = o.storeRetryMs ?? 5000;
+  const storeFailed = (e: unknown) => {
+    const first = broken === null;
+    broken = { message: (e as Error).message, atMs: Date.now(), rebuilt: false };
+    const log = { err: broken.message, retryInMs: storeRetryMs };
+    if (first) o.logger.error(log, "the receipt store failed; refusing requests until a write succeeds");
+    else o.logger.warn(log, "the receipt store failed again");
+  };
+  /**
+   * The sequencer as the store holds it. A restarted gateway (or one whose store failed) re-opens the
+   * batch it was filling: same receipts, same order, same positions (each was verified when it was
+   * admitted; the sequencer re-applies its replay rule), so every promise made holds.
+   */
+  const sequencerFromStore = (): Sequencer => {
+    const rebuilt = new Sequencer(o.rollupParams, 1 << 16, backend.keccak256, store.nextBatchIndex());
+    for (const r of store.unsealed()) {
+      const s = r.signed.receipt;
+      const verified = {
+        ok: true as const,
+        value: {
+          digest: r.digest,
+          worker: s.worker.toLowerCase() as Hex,
+          sequence: s.sequence,
+          requestId: s.requestId.toLowerCase() as Hex,
+        },
+      };
+      const admitted = rebuilt.admit(r.signed, verified, r.admittedAtMs);
+      if (!admitted.ok)
+        throw new VerinferError("STORE_CORRUPT", `stored receipt ${s.requestId}: ${admitted.error.message}`);
+      if (admitted.value.sealed) poster.record(admitted.value.sealed);
+    }
+    // Noted after the open batch is rebuilt, as a gateway that re-read the rollup's events would.
+    for (const digest of store.forcedDigests()) rebuilt.noteForced(digest);
+    return rebuilt;
+  };
+  let sequencer = sequencerFromStore();
+  /** Whether the store may be written now: true unless it failed less than `storeRetryMs` ago. */
+  const storeWritable = (): boolean => {
+    if (!broken || broken.rebuilt) return true;
+    if (Date.now() - broken.atMs < storeRetryMs) return false;
+    try {
+      sequencer = sequencerFromStore();
+      broken = { ...broken, rebuilt: true };
+      return true;
+    } catch (e) {
+      storeFailed(e);
+      return false;
+    }
+  };
+  const storeUnavailable = () =>
+    new VerinferError("STORE_UNAVAILABLE", "the gateway cannot record receipts now; retry later");
+  /** Runs a store write after which the sequencer goes on; if it fails, see {@link broken}. */
+  const durably = (write: () => void): boolean => {
     try {
       write();
     } catch (e) {
-      broken = (e as Error).message;
-      o.logger.fatal({ err: broken }, "the receipt store failed; refusing requests until restarted");
-      throw new VerinferError("STORE_UNAVAILABLE", "the gateway cannot record receipts now");
+      storeFailed(e);
+      return false;
     }
+    if (broken) {
+      o.logger.info({ failedFor: broken.message }, "the receipt store takes writes again");
+      broken = null;
+    }
+    return true;
   };
-  // A restarted gateway re-opens the batch it was filling: same receipts, same order, same positions
-  // (each was verified when it was admitted; the sequencer re-applies its replay rule).
-  for (const r of store.unsealed()) {
-    const s = r.signed.receipt;
-    const verified = {
-      ok: true as const,
-      value: {
-        digest: r.digest,
-        worker: s.worker.toLowerCase() as Hex,
-        sequence: s.sequence,
-        requestId: s.requestId.toLowerCase() as Hex,
-      },
-    };
-    const admitted = sequencer.admit(r.signed, verified, r.admittedAtMs);
-    if (!admitted.ok)
-      throw new VerinferError("STORE_CORRUPT", `stored receipt ${s.requestId}: ${admitted.error.message}`);
-    if (admitted.value.sealed) poster.record(admitted.value.sealed);
-  }
-  // Noted after the open batch is rebuilt, as a gateway that re-read the rollup's events would.
-  for (const digest of store.forcedDigests()) sequencer.noteForced(digest);
-
   const app = Fastify({
     bodyLimit: o.bodyLimit,
     logger: false,
@@ -237,7 +282,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     closing
       ? "draining: shutting down"
       : broken
-        ? `the receipt store failed: ${broken}`
+        ? `the receipt store failed: ${broken.message}`
         : links.links.some((l) => l.healthy && l.stake > 0n)
           ? null
           : "no healthy, staked worker to route to";
@@ -361,7 +406,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       );
     }
     if (closing) throw new VerinferError("API_BUSY", "the gateway is shutting down");
-    if (broken) throw new VerinferError("STORE_UNAVAILABLE", "the gateway cannot record receipts now");
+    if (!storeWritable()) throw storeUnavailable();
     const parsed = CHAT_REQUEST.safeParse(request.body);
     if (!parsed.success) throw chatRequestError(parsed.error);
     const body = parsed.data;
@@ -560,6 +605,9 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           `worker ${link.url}: [${verified.error.code}] ${verified.error.message}`,
         );
       // Synchronous from here to the durable append (no await): nothing interleaves with the sequencer.
+      // Another request's write may have failed while this one was generating: the sequencer then holds
+      // what the store does not, and must be rebuilt before it takes anything more.
+      if (!storeWritable()) throw storeUnavailable();
       const existing = store.byRequestId(requestId);
       if (existing) {
         if (existing.digest !== verified.value.digest)
@@ -579,18 +627,23 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       const answer = completion(
         extension(signed.value, verified.value.digest, promise, Math.round(overheadMs * 1000) / 1000),
       );
-      durably(() => {
-        store.admit({
-          signed: signed.value,
-          digest: verified.value.digest,
-          client: client.name,
-          ...(idempotencyKey ? { idempotencyKey } : {}),
-          admittedAtMs: now,
-          answer,
-          request: infer,
-        });
-        if (admitted.value.sealed) poster.record(admitted.value.sealed);
-      });
+      if (
+        !durably(() =>
+          store.admit({
+            signed: signed.value,
+            digest: verified.value.digest,
+            client: client.name,
+            ...(idempotencyKey ? { idempotencyKey } : {}),
+            admittedAtMs: now,
+            answer,
+            request: infer,
+          }),
+        )
+      )
+        throw storeUnavailable();
+      // The receipt is durable and its client answered, even if sealing the batch fails.
+      const sealed = admitted.value.sealed;
+      if (sealed) durably(() => poster.record(sealed));
       // The answer carries the overhead up to the append (it is part of what is appended); the metric
       // and /v1/network count the append too.
       const durableOverheadMs = performance.now() - t0;
@@ -622,8 +675,10 @@ export function createGateway(o: GatewayOptions): GatewayNode {
   });
 
   const tick = () => {
-    const sealed = sequencer.tick(Date.now());
-    if (sealed) poster.record(sealed);
+    if (storeWritable()) {
+      const sealed = sequencer.tick(Date.now());
+      if (sealed) durably(() => poster.record(sealed));
+    }
     void poster.step();
   };
 
@@ -645,6 +700,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
           const total = await forgetInSteps(
             () => store.forgetFinalBefore(before),
             () => closing,
+            o.logger,
           );
           if (total > 0)
             o.logger.info({ forgotten: total, retentionMs }, "forgot the receipts of old final batches");
@@ -657,8 +713,9 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       closing = true;
       await closeDraining(app);
       for (const t of timers) clearInterval(t);
-      const sealed = sequencer.flush(Date.now());
-      if (sealed) poster.record(sealed);
+      // What the store holds unsealed a restart re-opens, so a failed store is left as it is.
+      const sealed = broken ? null : sequencer.flush(Date.now());
+      if (sealed) durably(() => poster.record(sealed));
       // Sends what is sealed and waits a few blocks to see it posted; a restart resumes the rest.
       await poster.drain(3000);
       store.close();

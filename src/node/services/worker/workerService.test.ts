@@ -224,6 +224,31 @@ describe("worker receipts", () => {
     }
   }, 60_000);
 
+  it("sends no receipt for what it could not record (a full disk), says so, and serves on once it can", async () => {
+    const full = await build("full", "none");
+    try {
+      // A full disk, injected once: SQLite refuses the served request's row.
+      const record = full.store.record.bind(full.store);
+      let failures = 0;
+      full.store.record = (s) => {
+        if (failures++ === 0) throw new Error("database or disk is full");
+        record(s);
+      };
+      const refused = await infer(full, request(60));
+      const last = JSON.parse(refused.payload.trim().split("\n").at(-1) as string);
+      expect(last.done).toBeUndefined();
+      expect(last.error.code).toBe("STORE_UNAVAILABLE");
+      expect(full.store.byRequestId(request(60).requestId as Hex)).toBeUndefined();
+      // The same request again is served, signed and recorded (its first sequence is skipped, harmlessly).
+      const again = finalLine((await infer(full, request(60))).payload);
+      expect(again.done).toBe(true);
+      expect(again.receipt.receipt.sequence).toBe("2");
+      expect(full.store.byRequestId(request(60).requestId as Hex)?.sequence).toBe(2n);
+    } finally {
+      await full.close();
+    }
+  }, 60_000);
+
   it("refuses unsigned, foreign-signed and malformed requests", async () => {
     const unsigned = await honest.app.inject({ method: "POST", url: "/v1/infer", payload: request(30) });
     expect(unsigned.statusCode).toBe(401);

@@ -389,6 +389,21 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           void spotProver?.step();
         }, o.defence.pollMs)
       : null;
+  /** A store write; one that fails (a full disk) ends its request with STORE_UNAVAILABLE: no receipt leaves. */
+  const durably = <T>(write: () => T): T => {
+    try {
+      return write();
+    } catch (e) {
+      o.logger.error(
+        { err: (e as Error).message },
+        "the worker store failed: the request's receipt is not sent",
+      );
+      throw new VerinferError(
+        "STORE_UNAVAILABLE",
+        "the worker cannot record what it serves now; retry later",
+      );
+    }
+  };
   const retentionMs = o.retentionMs;
   const forgetServed = async (keepForMs: number) => {
     // Until the defence has caught up with the chain, any context may belong to a game it has not found.
@@ -399,6 +414,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     const total = await forgetInSteps(
       () => store.prune(before, keep),
       () => closing,
+      o.logger,
     );
     if (total > 0)
       o.logger.info(
@@ -601,7 +617,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
       if (lie) reply.raw.write(`${JSON.stringify({ text })}\n`);
       const fields = lie?.fields ?? (honest as NonNullable<typeof honest>).fields;
       const latencyMs = Math.round(performance.now() - started);
-      const sequence = store.nextSequence();
+      const sequence = durably(() => store.nextSequence());
       const receipt: Receipt = {
         version: 1,
         chainId: BigInt(identity.chainId),
@@ -625,16 +641,18 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
         },
         receipt: receiptToJson({ receipt, signature: sign(receiptDigest(receipt), privateKey) }),
       };
-      store.record({
-        requestId: receipt.requestId,
-        requestHash,
-        sequence,
-        context,
-        outputTokens,
-        output: lie?.generated ?? generated,
-        answer,
-        servedAtMs: Date.now(),
-      });
+      durably(() =>
+        store.record({
+          requestId: receipt.requestId,
+          requestHash,
+          sequence,
+          context,
+          outputTokens,
+          output: lie?.generated ?? generated,
+          answer,
+          servedAtMs: Date.now(),
+        }),
+      );
       reply.raw.end(`${JSON.stringify({ done: true, ...answer })}\n`);
       served.inc({ outcome: "served" });
       generationSeconds.observe((performance.now() - started) / 1000);
