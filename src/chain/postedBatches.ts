@@ -61,24 +61,25 @@ export async function batchCounts(c: Reader, rollup: Hex): Promise<BatchCounts> 
 /**
  * Visits the batches posted since a follower's cursors — `name` over the sequencer's batches and
  * `${name}Forced` over forced receipts — in index order within each space, moving a cursor past a batch
- * only once `visit` returned true for it. Returns whether both spaces were visited to their end.
+ * only once `visit` returned true for it. Returns, for each space not visited to its end, the first
+ * batch left (by its index): every batch before it in its space was visited. Empty: caught up.
  */
 export async function followBatches(
   counts: BatchCounts,
   cursor: { get(name: string): number; set(name: string, value: number): void },
   name: string,
   visit: (index: number) => Promise<boolean>,
-): Promise<boolean> {
-  let caughtUp = true;
+): Promise<number[]> {
+  const left: number[] = [];
   for (const [key, base, count] of [
     [name, 0, counts.sequenced],
     [`${name}Forced`, FORCED_BASE, counts.forced],
   ] as const) {
     let i = cursor.get(key);
     while (i < count && (await visit(base + i))) cursor.set(key, ++i);
-    caughtUp &&= i >= count;
+    if (i < count) left.push(base + i);
   }
-  return caughtUp;
+  return left;
 }
 
 /**

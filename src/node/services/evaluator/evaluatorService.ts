@@ -240,27 +240,28 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
 
   /**
    * Drives each ended epoch through commit and reveal, from what the chain says: an epoch is prepared
-   * (scores and salt stored) once every batch posted in it was scored; its commitment is sent during
-   * the commit phase and its scores during the reveal phase, each retried until the chain shows it.
+   * (scores and salt stored) once every batch posted in it was scored — every epoch before `scoredBefore`;
+   * its commitment is sent during the commit phase and its scores during the reveal phase, each retried
+   * until the chain shows it.
    */
-  async function commitAndReveal(k: ScoreClock, now: number, allScored: boolean): Promise<void> {
+  async function commitAndReveal(k: ScoreClock, now: number, scoredBefore: number): Promise<void> {
     // A transaction sent now executes in a block at least now + 1, so a phase that closes by then is
     // missed; but it is estimated against the latest block (time `now`), so it is sent only once that
     // block is inside the phase (a send a second early is refused by the estimate, not mined later).
     const next = now + 1;
-    if (allScored)
-      for (const { epoch } of db.prepare(UNPREPARED_EPOCHS_SQL).all(epochAt(k, next)) as {
-        epoch: number;
-      }[]) {
-        const rows = db
-          .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
-          .all(epoch) as { batch: number; position: number; score: number }[];
-        const scores = encodeScores(rows);
-        const salt = bytesToHex(randomBytes(32));
-        db.prepare(
-          "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, 'committing')",
-        ).run(epoch, bytesToHex(scores), salt, scoreCommitment(BigInt(epoch), me, scores, salt));
-      }
+    const ended = epochAt(k, next);
+    for (const { epoch } of db.prepare(UNPREPARED_EPOCHS_SQL).all(Math.min(scoredBefore, ended)) as {
+      epoch: number;
+    }[]) {
+      const rows = db
+        .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
+        .all(epoch) as { batch: number; position: number; score: number }[];
+      const scores = encodeScores(rows);
+      const salt = bytesToHex(randomBytes(32));
+      db.prepare(
+        "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, 'committing')",
+      ).run(epoch, bytesToHex(scores), salt, scoreCommitment(BigInt(epoch), me, scores, salt));
+    }
     for (const c of db.prepare(OPEN_COMMITS_SQL).all() as {
       epoch: number;
       scores: Hex;
@@ -299,8 +300,17 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const k = clock;
     const counts = await batchCounts(o.chain, o.deployment.rollup);
     const cursor = { get: progress, set: setProgress };
-    const caughtUp = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k));
-    await commitAndReveal(clock, now, caughtUp);
+    const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k));
+    // Batches are posted in index order, so the epochs before the one the first batch left (one whose
+    // seed block is still to come, under steady traffic nearly always the newest) was posted in are
+    // scored in full. Waiting until no batch at all is left would never commit while requests go on.
+    let scoredBefore = Number.POSITIVE_INFINITY;
+    for (const index of left)
+      scoredBefore = Math.min(
+        scoredBefore,
+        epochAt(k, (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt),
+      );
+    await commitAndReveal(clock, now, scoredBefore);
     if (o.retentionMs !== undefined) forgetOldScores(store, clock, now, o.retentionMs);
   });
 

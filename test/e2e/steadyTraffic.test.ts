@@ -1,0 +1,103 @@
+/**
+ * PoQ under steady traffic: requests keep coming, so every evaluator pass finds a batch posted too
+ * recently to have its sampling seed yet. The evaluators must still commit and reveal each ended epoch
+ * — they once waited until no batch at all was left to score, which under steady traffic never
+ * happens, and every epoch went unscored and paid its workers nothing — and the settler must pay the
+ * workers by the PoQ quality the evaluators revealed. Asserted on chain and at the settler while the
+ * traffic still runs.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import { scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
+import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import { epochsOfBatches } from "../../src/node/devnet/epochReport.ts";
+
+let devnet: Devnet;
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-steady-")),
+    workers: 1,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+    evaluators: 2,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("PoQ under steady traffic", () => {
+  it("evaluators commit and reveal each ended epoch while requests keep coming; the settler pays by quality", async () => {
+    let stop = false;
+    const answered: { batch: number; atMs: number }[] = [];
+    // About five requests a second: a batch sealed every 500 ms, posted in nearly every block.
+    const traffic = (async () => {
+      for (let i = 0; !stop; i++) {
+        const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            messages: [{ role: "user", content: `steady ${i}` }],
+            max_tokens: 4,
+            seed: i,
+          }),
+        });
+        expect(r.status).toBe(200);
+        const { verinfer } = (await r.json()) as { verinfer: { batch: number } };
+        answered.push({ batch: verinfer.batch, atMs: Date.now() });
+        await sleep(150);
+      }
+    })();
+    try {
+      while (answered.length === 0) await sleep(100);
+      const firstBatch = (answered[0] as { batch: number }).batch;
+      for (;;) {
+        const n = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+          batches: { posted: number };
+        };
+        if (n.batches.posted > firstBatch) break;
+        await sleep(250);
+      }
+      const epoch = (await epochsOfBatches(devnet.deployment, [firstBatch]))[0] as number;
+      const settler = devnet.settler?.url as string;
+      type Settled = { status: string; attribution: Record<string, { quality: number | null }> };
+      let settled: Settled | null = null;
+      for (let i = 0; i < 960 && !settled; i++) {
+        const r = await fetch(`${settler}/v1/epochs/${epoch}`);
+        const body = r.ok ? ((await r.json()) as Settled) : null;
+        if (body && ["posted", "claimed"].includes(body.status)) settled = body;
+        else await sleep(250);
+      }
+      if (!settled) throw new Error(`epoch ${epoch} was not settled within 4 minutes`);
+      // The traffic never paused: answers kept coming up to now.
+      expect(Date.now() - (answered.at(-1) as { atMs: number }).atMs).toBeLessThan(5000);
+      const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+      for (const e of devnet.evaluators) {
+        const stored = (await c.readContract({
+          address: devnet.deployment.scoreCommits as Hex,
+          abi: scoreCommitsAbi,
+          functionName: "commitments",
+          args: [BigInt(epoch), e.address as Hex],
+        })) as Hex;
+        expect(BigInt(stored), `evaluator ${e.address} revealed epoch ${epoch}`).toBe(1n);
+      }
+      const worker = (devnet.workers[0] as { address: string }).address.toLowerCase();
+      const attribution = Object.fromEntries(
+        Object.entries(settled.attribution).map(([k, v]) => [k.toLowerCase(), v]),
+      );
+      expect(attribution[worker]?.quality ?? 0).toBeGreaterThan(0);
+    } finally {
+      stop = true;
+      await traffic;
+    }
+  }, 420_000);
+});
