@@ -46,7 +46,10 @@ const fishermanLog = () =>
   readFileSync(join(devnet.dir, "logs", "fisherman.log"), "utf8")
     .split("\n")
     .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number });
+    .map(
+      (l) =>
+        JSON.parse(l) as { msg: string; time: number; batch?: number; position?: number; verdict?: string },
+    );
 
 /** The fisherman's passes that failed since `t` (ms). */
 const failedPassesSince = (t: number) =>
@@ -280,7 +283,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
   }, 300_000);
 
   // Last: it moves the chain's clock past a challenge window.
-  it("a fisherman back after a batch's window closed skips its obligations (nobody may open them any more) and goes on", async () => {
+  it("a fisherman back after a batch's window closed skips its obligations and its re-execution (nobody may open either any more) and goes on", async () => {
     const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
     fisherman.child.kill("SIGSTOP");
@@ -316,6 +319,20 @@ describe("devnet spot-checks at ρ = 100%", () => {
         );
       for (let i = 0; i < 120 && !skipped(); i++) await new Promise((done) => setTimeout(done, 250));
       expect(skipped()).toBe(true);
+      // Nor is it re-executed: no dispute could open over it any more. Its receipt is counted late.
+      const late = () =>
+        fishermanLog().some(
+          (l) =>
+            l.msg === "receipt checked" &&
+            l.batch === Number(r.batch) &&
+            l.position === r.position &&
+            l.verdict === "late",
+        );
+      for (let i = 0; i < 120 && !late(); i++) await new Promise((done) => setTimeout(done, 250));
+      expect(late()).toBe(true);
+      expect(
+        fishermanLog().some((l) => /closed before it was re-executed/.test(l.msg) && l.batch === r.batch),
+      ).toBe(true);
       // Nothing was opened for it, and the fisherman's passes go on: none failed since it resumed.
       const o = (await chain.readContract({
         address: devnet.deployment.spotChecks as Hex,

@@ -14,6 +14,7 @@ import {
   followBatches,
   type PostedBatch,
   readPostedBatch,
+  rollupConstant,
 } from "../../../chain/postedBatches.ts";
 import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
@@ -75,6 +76,9 @@ interface OpenGame {
   readonly context: ExecutionContext;
   readonly generation: VerifiableGeneration;
 }
+
+/** How long one pass re-executes before it turns to obligations, games and missing proofs (ms). */
+const REEXECUTION_PER_PASS_MS = 5000;
 
 /** SpotChecks.Status.None: no obligation for that receipt yet. */
 const OBLIGATION_NONE = 0;
@@ -279,10 +283,18 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * closes while a fisherman opens games one block at a time); a receipt is marked checked once its
    * challenge is confirmed or refused, so a crash before that re-checks it and joins the game it opened.
    */
-  async function checkBatch(index: number): Promise<void> {
+  async function checkBatch(index: number, now: number, window: number): Promise<void> {
     const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree, stale } = batch;
+    // A batch whose challenge window closed before this fisherman got to it cannot be disputed any more:
+    // re-executing it would only put the fisherman further behind.
+    const late = now >= (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt + window;
+    if (late)
+      o.logger.warn(
+        { batch: index, receipts: receipts.length },
+        "the batch's challenge window closed before it was re-executed: its receipts go unchecked (this fisherman is behind: lower sampleRate, or run more fishermen)",
+      );
     let workers: Map<string, string> | null = null;
     const markChecked = (position: number, verdict: string) => {
       reexecuted.inc({ verdict });
@@ -317,6 +329,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         let verdict = "skipped";
         // Posted past its maximum age: no dispute can open over it (and it earns nothing).
         if (stale[position]) verdict = "stale";
+        else if (late) verdict = "late";
         else if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
           workers ??= await workerDirectory(o.gateway);
           const served = await servedRequestOf(r, workers, gatewayCopy);
@@ -493,15 +506,24 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
   }
 
-  /** Checks every batch posted since the last call and opens the obligations that fell due. */
+  /**
+   * Opens the obligations that fell due, then re-executes the batches posted since the last pass, for
+   * at most {@link REEXECUTION_PER_PASS_MS}: a fisherman behind on re-execution (more traffic than its
+   * cores re-execute) still opens every obligation, plays its games' moves and reports missing proofs
+   * in time, and it skips what can no longer be disputed, so it stays at most a window behind.
+   */
   async function watchBatches(): Promise<void> {
     const counts = await batchCounts(o.chain, o.deployment.rollup);
     const cursor = { get: progress, set: setProgress };
+    if (o.deployment.spotChecks) await followBatches(counts, cursor, "nextObligationBatch", openObligations);
+    const now = await chainTime(o.chain);
+    const window = Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
+    const until = performance.now() + REEXECUTION_PER_PASS_MS;
     await followBatches(counts, cursor, "nextBatch", async (i) => {
-      await checkBatch(i);
+      if (performance.now() > until) return false;
+      await checkBatch(i, now, window);
       return true;
     });
-    if (o.deployment.spotChecks) await followBatches(counts, cursor, "nextObligationBatch", openObligations);
     forgetPassedBatches();
   }
 
