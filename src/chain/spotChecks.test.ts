@@ -75,8 +75,11 @@ afterAll(() => chain?.stop());
 async function postRoot(root: Hex, count: number) {
   const index = batches++;
   await send(owner, d.rollup, rollupAbi, "postBatch", [BigInt(index), root, count, "0x"]);
-  const b = (await read("batch", [BigInt(index)], d.rollup, rollupAbi)) as { postedAt: bigint };
-  return { index, root, count, postedAtMs: Number(b.postedAt) * 1000 };
+  const b = (await read("batch", [BigInt(index)], d.rollup, rollupAbi)) as {
+    postedAt: bigint;
+    postedBlock: bigint;
+  };
+  return { index, root, count, postedAtMs: Number(b.postedAt) * 1000, postedBlock: b.postedBlock };
 }
 
 describe("SpotChecks.sol = the protocol's spot-check rules", () => {
@@ -100,6 +103,11 @@ describe("SpotChecks.sol = the protocol's spot-check rules", () => {
     for (const b of posted) {
       await send(owner, spot, spotChecksAbi, "fixSeed", [BigInt(b.index)]);
       const seed = (await read("seeds", [BigInt(b.index)])) as Hex;
+      // The hash of the block seedDelayBlocks after the posting: what a fisherman draws with off chain.
+      const seedBlock = await owner.public.getBlock({
+        blockNumber: b.postedBlock + BigInt(P.seedDelayBlocks),
+      });
+      expect(seed).toBe(seedBlock.hash);
       const onChain: number[] = [];
       for (let p = 0; p < b.count; p++) {
         if (p < 3) expect(await read("draw", [b.root, p, seed])).toBe(selectionDraw(b.root, p, seed));

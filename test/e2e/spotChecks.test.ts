@@ -83,6 +83,8 @@ describe("devnet spot-checks at ρ = 100%", () => {
     for (let i = 0; i < 180 && (await proven()) < answers.length; i++)
       await new Promise((r) => setTimeout(r, 500));
     expect(await proven()).toBeGreaterThanOrEqual(answers.length);
+    // The fisherman drew each batch's selection off chain with the seed the chain then fixed.
+    expect(fishermanLog().filter((l) => /seed fixed on chain is not/.test(l.msg))).toEqual([]);
     // Every obligation is Proven (status 2) at the receipt's own batch and position.
     for (const a of answers) {
       const r = (await (

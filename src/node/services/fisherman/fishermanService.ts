@@ -28,6 +28,7 @@ import {
 } from "../../../protocol/receipt/receipt.ts";
 import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
 import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
+import { isSelected } from "../../../protocol/spotcheck/spotcheck.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
@@ -206,32 +207,74 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     for (const i of posted.keys()) if (passed(i)) posted.delete(i);
   };
 
+  /** SpotChecks' immutable ρ and seed delay, read once. */
+  let selection: Promise<{ rhoPpm: number; seedDelayBlocks: bigint }> | null = null;
+
   /**
    * Opens the spot-check obligations of batch `index` once its seed block exists (anyone may: the
-   * selection is public), and records those already open; false while the seed is not yet fixable.
+   * selection is public), and records those already open; false while the seed block is still to come.
+   * The draw is made here, from the seed block's hash, as the contract makes it (`isSelected` in the
+   * protocol): most batches select nothing (at ρ = 1% and 20 receipts, 82%), and those cost two reads,
+   * not a `fixSeed` transaction and a read per receipt — which, one block each, fell behind the batches.
    */
   async function openObligations(index: number): Promise<boolean> {
     const spot = o.deployment.spotChecks as Hex;
-    const read = (functionName: string, args: readonly unknown[]) =>
+    const read = (functionName: string, args: readonly unknown[] = []) =>
       o.chain.public.readContract({ address: spot, abi: spotChecksAbi, functionName, args } as never);
+    selection ??= Promise.all([read("rhoPpm"), read("seedDelayBlocks")]).then(([rho, delay]) => ({
+      rhoPpm: Number(rho),
+      seedDelayBlocks: BigInt(delay as number),
+    }));
+    const { rhoPpm, seedDelayBlocks } = await selection.catch((e: unknown) => {
+      selection = null;
+      throw e;
+    });
+    const info = await batchInfo(o.chain, o.deployment.rollup, index);
+    const seedBlock = info.postedBlock + seedDelayBlocks;
+    const head = await o.chain.public.getBlockNumber();
+    if (head < seedBlock) return false;
+    const batch = await batchAt(index);
+    // The EVM gives the hashes of the last 256 blocks only: past them the seed is the one fixed on chain,
+    // if anyone fixed it in time.
+    const seed =
+      head - seedBlock < 250n
+        ? ((await o.chain.public.getBlock({ blockNumber: seedBlock })).hash as Hex)
+        : ((await read("seeds", [BigInt(index)])) as Hex);
+    if (BigInt(seed) === 0n) {
+      // The seed block's hash is gone (after a long outage): this batch's draw can never be made, by
+      // anyone; waiting on it would stop every later batch's.
+      o.logger.warn({ batch: index }, "spot-check seed expired: this batch's obligations cannot be opened");
+      return true;
+    }
+    const selected = (batch?.receipts ?? []).flatMap((_, position) =>
+      // A stale receipt owes no proof: its obligation cannot be opened.
+      !batch?.stale[position] && isSelected(info.root, position, seed, rhoPpm) ? [position] : [],
+    );
+    if (selected.length === 0) return true;
     try {
       await send(o.chain, spot, spotChecksAbi, "fixSeed", [BigInt(index)]);
     } catch (e) {
       const reason = revertReason(e) ?? (e as Error).message;
       if (/SeedNotYet/.test(reason)) return false;
-      // The seed block's hash is gone (256 blocks later, after a long outage): this batch's draw can never
-      // be made, by anyone; waiting on it would stop every later batch's.
       if (/SeedExpired/.test(reason)) {
         o.logger.warn({ batch: index }, "spot-check seed expired: this batch's obligations cannot be opened");
         return true;
       }
       throw e;
     }
-    const batch = await batchAt(index);
-    for (const [position, signed] of (batch?.receipts ?? []).entries()) {
-      // A stale receipt owes no proof: its obligation cannot be opened.
-      if (batch?.stale[position] || !((await read("isSelected", [BigInt(index), position])) as boolean))
-        continue;
+    // The chain's draw decides: should its seed ever differ from the block hash read here, its own
+    // selection is asked for every receipt of the batch.
+    const fixed = (await read("seeds", [BigInt(index)])) as Hex;
+    let owed = selected;
+    if (fixed.toLowerCase() !== seed.toLowerCase()) {
+      o.logger.error({ batch: index, fixed, seed }, "the seed fixed on chain is not the seed block's hash");
+      owed = [];
+      for (const position of (batch?.receipts ?? []).keys())
+        if (!batch?.stale[position] && ((await read("isSelected", [BigInt(index), position])) as boolean))
+          owed.push(position);
+    }
+    for (const position of owed) {
+      const signed = batch?.receipts[position] as SignedReceipt;
       // Already open — by this fisherman before a crash (sent, not yet recorded), or by anyone else: it is
       // recorded and followed, not opened again (the contract refuses that: ObligationExists).
       type Obligation = { status: number; deadline: number };
