@@ -10,7 +10,8 @@
  * Groth16 proving time and memory per size, verification time, and the spot-check path's gas) and
  * `devnet` (the whole network in processes: gateway overhead, throughput with and without the
  * gateway, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
- * dashboard's page weight and time to first render in Chromium).
+ * dashboard's page weight and time to first render in Chromium) and `soak` (the devnet under steady
+ * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened).
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -27,6 +28,7 @@ import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
 import { benchServe } from "./serve.bench.ts";
+import { benchSoak } from "./soak.bench.ts";
 import { benchZk } from "./zk.bench.ts";
 
 const args = process.argv.slice(2);
@@ -428,6 +430,54 @@ if (run("dashboard")) {
       )}`,
     );
   }
+}
+
+if (run("soak")) {
+  log("soak: the devnet under steady load (VERINFER_SOAK_SECONDS, default 300, plus about two minutes)");
+  const k = await benchSoak(log);
+  results.soak = k;
+  const mb = (x: number) => x.toFixed(0);
+  console.log(
+    `\n${renderTable(
+      [
+        "process",
+        "RSS after 1 min, MB",
+        "halfway, MB",
+        "at the end, MB",
+        "growth, 1st half / 2nd half, MB per 10 min",
+      ],
+      k.rssMb.map((r) => {
+        const half = Math.max(1, (k.seconds - 60) / 2);
+        const per10 = (x: number) => ((x * 600) / half).toFixed(1);
+        return [
+          r.role,
+          mb(r.warm),
+          mb(r.mid),
+          mb(r.end),
+          `${per10(r.mid - r.warm)} / ${per10(r.end - r.mid)}`,
+        ];
+      }),
+      {
+        title: `Soak: ${k.clients} clients for ${k.seconds} s, ${k.answered} answered (${(k.answered / k.seconds).toFixed(1)}/s), failed ${JSON.stringify(k.failed)}`,
+        digits: 1,
+      },
+    )}`,
+  );
+  console.log(
+    `\n${renderTable(
+      ["epoch", "evaluators that revealed", "workers paid by PoQ quality"],
+      k.epochs.map((e) => [e.epoch, `${e.revealed} of ${e.evaluators}`, e.workersWithQuality]),
+      { title: "Epochs whose reveal phase ended under the load" },
+    )}`,
+  );
+  const s = k.spotChecks;
+  console.log(
+    `\n${renderTable(
+      ["batches", "receipts the draw selects", "obligations opened", "proven", "fisherman's verdicts"],
+      [[s.batches, s.selected, s.opened, s.proven, JSON.stringify(k.verdicts)]],
+      { title: `Spot-checks at ρ = ${s.rhoPpm / 10_000}% (the draw recomputed from the chain)` },
+    )}`,
+  );
 }
 
 if (run("serve")) {

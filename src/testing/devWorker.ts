@@ -5,6 +5,7 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { registerDevWorker } from "../chain/clients.ts";
 import type { ChainClients, Deployment } from "../chain/deploy.ts";
+import type { WorkerIdentity } from "../node/services/worker/workerService.ts";
 import { bytesToHex, type Hex } from "../protocol/encoding/hex.ts";
 import { keccak256, keccakUtf8 } from "../protocol/encoding/keccak.ts";
 import { addressOf, type Receipt } from "../protocol/receipt/receipt.ts";
@@ -16,6 +17,19 @@ export const MODEL = keccakUtf8("model");
 export const WEIGHTS = keccakUtf8("weights");
 export const ENGINE = keccakUtf8("engine");
 export const EVIDENCE = keccakUtf8("evidence");
+
+/** What the dev worker says at `/v1/identity`, presenting the evidence `attestationHash`. */
+export function devWorkerIdentity(attestationHash: Hex = EVIDENCE): Partial<WorkerIdentity> {
+  return {
+    address: WORKER,
+    publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
+    modelName: "verinfer-tiny",
+    modelId: MODEL,
+    weightsHash: WEIGHTS,
+    engineHash: ENGINE,
+    attestationHash,
+  };
+}
 
 /** The worker's receipt number `i` for a chain and settlement contract (fields overridable). */
 export function devReceipt(

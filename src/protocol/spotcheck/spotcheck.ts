@@ -8,8 +8,10 @@
  * sequencer commits to the batch root, nobody knows the seed, and the proposer of the seed block can
  * only publish or withhold it (RANDAO cannot be ground like a block hash), so a cheater who controls that
  * slot escapes a selection with probability at most (1 − ρ)·(1 + ρ) instead of (1 − ρ): the grinding
- * bound. The obligation is a proof of a committed slice by a deadline; a missing or invalid proof
- * slashes the worker. And the deterrence formulas of PAPERS.md, with the ρ an operator should set.
+ * bound. On chain the seed is that block's hash (all the EVM exposes of a past block), which its
+ * proposer can grind: docs/spec/otr.md §5 states that weaker bound. The obligation is a proof of a
+ * committed slice by a deadline; a missing or invalid proof slashes the worker. And the deterrence
+ * formulas of PAPERS.md, with the ρ an operator should set.
  */
 import { bytesToHex, type Hex, hexToBytes } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";

@@ -80,6 +80,8 @@ interface OpenGame {
 
 /** How long one pass re-executes before it turns to obligations, games and missing proofs (ms). */
 const REEXECUTION_PER_PASS_MS = 5000;
+/** How often, while re-executing, the obligations of newly posted batches are opened (ms). */
+const OBLIGATIONS_EVERY_MS = 2000;
 
 /** SpotChecks.Status.None: no obligation for that receipt yet. */
 const OBLIGATION_NONE = 0;
@@ -295,8 +297,17 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           opened = true;
         } catch (e) {
           const reason = revertReason(e) ?? (e as Error).message;
-          // The batch's window closed while this fisherman was away: nobody can open it any more.
-          if (/ObligationWindowClosed/.test(reason)) {
+          // The batch's window closed while this fisherman was away (or between the send's estimate and
+          // its block: a mined revert names no reason): nobody can open it any more.
+          const closed = async () =>
+            refusedOnChain(e) &&
+            (await chainTime(o.chain)) >=
+              (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt +
+                Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
+          if (
+            /ObligationWindowClosed/.test(reason) ||
+            (!/ObligationExists/.test(reason) && (await closed()))
+          ) {
             o.logger.warn(
               { batch: index, position },
               "spot-check obligation not opened before the batch's window closed: it cannot be any more",
@@ -551,19 +562,30 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
 
   /**
    * Opens the obligations that fell due, then re-executes the batches posted since the last pass, for
-   * at most {@link REEXECUTION_PER_PASS_MS}: a fisherman behind on re-execution (more traffic than its
+   * at most {@link REEXECUTION_PER_PASS_MS} (opening new batches' obligations between them every
+   * {@link OBLIGATIONS_EVERY_MS}): a fisherman behind on re-execution (more traffic than its
    * cores re-execute) still opens every obligation, plays its games' moves and reports missing proofs
    * in time, and it skips what can no longer be disputed, so it stays at most a window behind.
    */
   async function watchBatches(): Promise<void> {
-    const counts = await batchCounts(o.chain, o.deployment.rollup);
     const cursor = { get: progress, set: setProgress };
-    if (o.deployment.spotChecks) await followBatches(counts, cursor, "nextObligationBatch", openObligations);
+    let obligationsAt = 0;
+    const openDue = async () => {
+      obligationsAt = performance.now();
+      const latest = await batchCounts(o.chain, o.deployment.rollup);
+      if (o.deployment.spotChecks)
+        await followBatches(latest, cursor, "nextObligationBatch", openObligations);
+      return latest;
+    };
+    const counts = await openDue();
     const now = await chainTime(o.chain);
     const window = Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
     const until = performance.now() + REEXECUTION_PER_PASS_MS;
     await followBatches(counts, cursor, "nextBatch", async (i) => {
       if (performance.now() > until) return false;
+      // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes seconds
+      // under load).
+      if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
       await checkBatch(i, now, window);
       return true;
     });

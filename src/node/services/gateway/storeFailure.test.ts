@@ -16,39 +16,21 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
-import { bytesToHex, type Hex } from "../../../protocol/encoding/hex.ts";
+import type { Hex } from "../../../protocol/encoding/hex.ts";
 import { DEVNET_OTR_PARAMS } from "../../../protocol/params/otr.ts";
 import { receiptToJson } from "../../../protocol/receipt/receipt.ts";
 import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import { startDevChain } from "../../../testing/devChain.ts";
-import {
-  devReceipt,
-  ENCLAVE_KEY,
-  ENGINE,
-  EVIDENCE,
-  MODEL,
-  WEIGHTS,
-  WORKER,
-} from "../../../testing/devWorker.ts";
+import { devReceipt, devWorkerIdentity, ENCLAVE_KEY } from "../../../testing/devWorker.ts";
 import { type AnswerReceipt, includedOnChain } from "../../devnet/receiptCheck.ts";
-import type { WorkerIdentity } from "../worker/workerService.ts";
 import { createGateway } from "./gatewayService.ts";
 
 /** A worker that answers every request with one token and a receipt signed for it, counting calls. */
 async function signingWorker(chainId: number, settlement: Hex) {
-  const identity: Partial<WorkerIdentity> = {
-    address: WORKER,
-    publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
-    modelName: "verinfer-tiny",
-    modelId: MODEL,
-    weightsHash: WEIGHTS,
-    engineHash: ENGINE,
-    attestationHash: EVIDENCE,
-  };
+  const identity = devWorkerIdentity();
   let sequence = 0;
   const answered = new Map<string, string>(); // a request id served again gets the same line
   const served = { calls: 0 };

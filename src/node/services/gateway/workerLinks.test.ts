@@ -1,15 +1,13 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { registryAbi } from "../../../chain/generated/contracts.ts";
-import { bytesToHex, type Hex } from "../../../protocol/encoding/hex.ts";
+import type { Hex } from "../../../protocol/encoding/hex.ts";
 import { startDevChain, TOKEN } from "../../../testing/devChain.ts";
-import { ENCLAVE_KEY, ENGINE, EVIDENCE, MODEL, WEIGHTS, WORKER } from "../../../testing/devWorker.ts";
+import { devWorkerIdentity, ENGINE, EVIDENCE, MODEL } from "../../../testing/devWorker.ts";
 import { thrownCode } from "../../../testing/thrownCode.ts";
-import type { WorkerIdentity } from "../worker/workerService.ts";
 import { routingWeight, WorkerLinks } from "./workerLinks.ts";
 
 const base = { stake: 20n * TOKEN, inFlight: 0, latencyMs: 100, quality: null, efficiency: null };
@@ -51,15 +49,7 @@ describe("the registry as the gateway reads it", () => {
     // The evidence the worker presents (a restart with new evidence changes it).
     let presented: Hex = EVIDENCE;
     const server = createServer((req, res) => {
-      const identity: Partial<WorkerIdentity> = {
-        address: WORKER,
-        publicKey: bytesToHex(secp256k1.getPublicKey(ENCLAVE_KEY, false)),
-        modelName: "verinfer-tiny",
-        modelId: MODEL,
-        weightsHash: WEIGHTS,
-        engineHash: ENGINE,
-        attestationHash: presented,
-      };
+      const identity = devWorkerIdentity(presented);
       res.writeHead(req.url === "/v1/identity" ? 200 : 404, { "content-type": "application/json" });
       res.end(JSON.stringify(identity));
     });

@@ -1,0 +1,203 @@
+/**
+ * The devnet under steady load for minutes (`npm run bench -- soak`; `VERINFER_SOAK_SECONDS`, default
+ * 300): three workers, three evaluators, the fisherman and the settler as `devnet up` runs them, six
+ * clients sending back to back. What it measures is what a short run cannot show: each role's memory
+ * over time, whether every epoch that ends under load is still committed and revealed by every evaluator
+ * and paid by quality, and whether every receipt the spot-check draw selects gets its obligation opened
+ * before its batch's window closes (the selection recomputed here from the chain, with the protocol's
+ * own rule), while the fisherman re-executes what its share of the cores allows.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { publicClientFor } from "../src/chain/deploy.ts";
+import { rollupAbi, scoreCommitsAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
+import { batchInfo, epochAt, readPostedBatch, revealEnd, scoreClock } from "../src/chain/postedBatches.ts";
+import { type Devnet, startDevnet } from "../src/node/devnet/devnet.ts";
+import { isSelected } from "../src/protocol/spotcheck/spotcheck.ts";
+
+export interface SoakBench {
+  readonly seconds: number;
+  readonly clients: number;
+  readonly answered: number;
+  readonly failed: Record<string, number>;
+  /** Resident memory per process, MB: after the first minute, halfway through the rest, and at the end. */
+  readonly rssMb: { role: string; warm: number; mid: number; end: number }[];
+  /** Epochs whose reveal phase ended while the load ran: evaluators that revealed, workers paid by quality. */
+  readonly epochs: { epoch: number; revealed: number; evaluators: number; workersWithQuality: number }[];
+  readonly spotChecks: { batches: number; selected: number; opened: number; proven: number; rhoPpm: number };
+  /** The fisherman's verdicts: re-executed (agrees, differs), late (window closed first), others. */
+  readonly verdicts: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident set size of process `pid`, MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(line?.split(/\s+/)[1] ?? Number.NaN) / 1024;
+}
+
+function processes(devnet: Devnet) {
+  const roles = [
+    { role: "anvil", pid: devnet.chain.pid },
+    { role: "gateway", pid: devnet.gateway.pid },
+    ...devnet.workers.map((w, i) => ({ role: `worker ${i + 1}`, pid: w.pid })),
+    ...devnet.evaluators.map((e, i) => ({ role: `evaluator ${i + 1}`, pid: e.pid })),
+  ];
+  if (devnet.fisherman) roles.push({ role: "fisherman", pid: devnet.fisherman.pid });
+  if (devnet.settler) roles.push({ role: "settler", pid: devnet.settler.pid });
+  return roles;
+}
+
+export async function benchSoak(log: (line: string) => void): Promise<SoakBench> {
+  const seconds = Number(process.env.VERINFER_SOAK_SECONDS ?? 300);
+  const clients = 6;
+  const devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-soak-")),
+    workers: 3,
+    adversary: "none",
+    gatewayPort: 0,
+    rpcPort: 0,
+    evaluators: 3,
+  });
+  try {
+    const c = { public: publicClientFor(devnet.rpcUrl, devnet.deployment.chainId) };
+    const clock = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
+    const startedAt = Number((await c.public.getBlock()).timestamp);
+    let answered = 0;
+    const failed: Record<string, number> = {};
+    const end = performance.now() + seconds * 1000;
+    log(`soak: ${clients} clients for ${seconds} s`);
+    const load = Promise.all(
+      Array.from({ length: clients }, async (_, client) => {
+        for (let i = 0; performance.now() < end; i++) {
+          try {
+            const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({
+                messages: [{ role: "user", content: `soak ${client} ${i}` }],
+                max_tokens: 8,
+                seed: i,
+              }),
+            });
+            const body = (await r.json()) as { error?: { code: string } };
+            if (r.ok) answered++;
+            else
+              failed[body.error?.code ?? String(r.status)] =
+                (failed[body.error?.code ?? String(r.status)] ?? 0) + 1;
+          } catch (e) {
+            failed[(e as Error).name] = (failed[(e as Error).name] ?? 0) + 1;
+          }
+        }
+      }),
+    );
+    await sleep(Math.min(60, seconds / 2) * 1000);
+    const sample = () => new Map(processes(devnet).map((p) => [p.role, rssMb(p.pid)]));
+    const warm = sample();
+    const warmAt = performance.now();
+    let mid: Map<string, number> | null = null;
+    while (performance.now() < end) {
+      await sleep(Math.min(60_000, Math.max(0, end - performance.now())));
+      if (!mid && performance.now() >= (warmAt + end) / 2) mid = sample();
+      log(
+        `soak: ${Math.round(seconds - (end - performance.now()) / 1000)} of ${seconds} s, ${answered} answered`,
+      );
+    }
+    await load;
+    const stoppedAt = Number((await c.public.getBlock()).timestamp);
+    const last = sample();
+    const rss = processes(devnet).map(({ role }) => ({
+      role,
+      warm: warm.get(role) ?? Number.NaN,
+      mid: mid?.get(role) ?? Number.NaN,
+      end: last.get(role) ?? Number.NaN,
+    }));
+
+    // Every epoch that started with the load and whose reveal phase ended before it stopped.
+    const epochs: SoakBench["epochs"] = [];
+    const settler = devnet.settler?.url;
+    for (let e = epochAt(clock, startedAt) + 1; revealEnd(clock, e) <= stoppedAt; e++) {
+      let revealed = 0;
+      for (const ev of devnet.evaluators) {
+        const stored = (await c.public.readContract({
+          address: devnet.deployment.scoreCommits as Hex,
+          abi: scoreCommitsAbi,
+          functionName: "commitments",
+          args: [BigInt(e), ev.address as Hex],
+        })) as Hex;
+        if (BigInt(stored) === 1n) revealed++;
+      }
+      let workersWithQuality = 0;
+      for (let i = 0; settler && i < 240; i++) {
+        const r = await fetch(`${settler}/v1/epochs/${e}`);
+        const body = r.ok
+          ? ((await r.json()) as { status: string; attribution?: Record<string, { quality: number }> })
+          : null;
+        if (body && ["posted", "claimed", "empty"].includes(body.status)) {
+          workersWithQuality = Object.values(body.attribution ?? {}).filter((a) => a.quality > 0).length;
+          break;
+        }
+        await sleep(500);
+      }
+      epochs.push({ epoch: e, revealed, evaluators: devnet.evaluators.length, workersWithQuality });
+    }
+
+    // Spot-checks: wait for the last batch's window to close, then recompute every batch's draw.
+    const rollup = devnet.deployment.rollup;
+    const window = Number(
+      await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "challengeWindow" }),
+    );
+    await sleep((window + 5) * 1000);
+    const spot = devnet.deployment.spotChecks as Hex;
+    const readSpot = (functionName: string) =>
+      c.public.readContract({ address: spot, abi: spotChecksAbi, functionName } as never);
+    const rhoPpm = Number(await readSpot("rhoPpm"));
+    const delay = BigInt(Number(await readSpot("seedDelayBlocks")));
+    const batches = Number(
+      await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "batchCount" }),
+    );
+    let selected = 0;
+    for (let b = 0; b < batches; b++) {
+      const info = await batchInfo(c, rollup, b);
+      const seed = (await c.public.getBlock({ blockNumber: info.postedBlock + delay })).hash as Hex;
+      const batch = await readPostedBatch(c, rollup, b);
+      for (let p = 0; p < info.count; p++)
+        if (!batch?.stale[p] && isSelected(info.root, p, seed, rhoPpm)) selected++;
+    }
+    const events = async (eventName: string) =>
+      (
+        await c.public.getContractEvents({
+          address: spot,
+          abi: spotChecksAbi,
+          eventName,
+          fromBlock: 0n,
+        } as never)
+      ).length;
+    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
+      checked: { verdict: string; n: number }[];
+    };
+    return {
+      seconds,
+      clients,
+      answered,
+      failed,
+      rssMb: rss,
+      epochs,
+      spotChecks: {
+        batches,
+        selected,
+        opened: await events("ObligationOpened"),
+        proven: await events("ObligationProven"),
+        rhoPpm,
+      },
+      verdicts: Object.fromEntries(disputes.checked.map((v) => [v.verdict, v.n])),
+    };
+  } finally {
+    await devnet.stop();
+  }
+}
