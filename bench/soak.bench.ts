@@ -70,6 +70,9 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const startedAt = Number((await c.public.getBlock()).timestamp);
     let answered = 0;
     const failed: Record<string, number> = {};
+    const fail = (why: string) => {
+      failed[why] = (failed[why] ?? 0) + 1;
+    };
     const end = performance.now() + seconds * 1000;
     log(`soak: ${clients} clients for ${seconds} s`);
     const load = Promise.all(
@@ -87,11 +90,9 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
             });
             const body = (await r.json()) as { error?: { code: string } };
             if (r.ok) answered++;
-            else
-              failed[body.error?.code ?? String(r.status)] =
-                (failed[body.error?.code ?? String(r.status)] ?? 0) + 1;
+            else fail(body.error?.code ?? String(r.status));
           } catch (e) {
-            failed[(e as Error).name] = (failed[(e as Error).name] ?? 0) + 1;
+            fail((e as Error).name);
           }
         }
       }),
