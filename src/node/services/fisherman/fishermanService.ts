@@ -209,6 +209,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     for (const i of posted.keys()) if (passed(i)) posted.delete(i);
   };
 
+  /** When the challenge window of a batch posted at `postedAt` closes (chain seconds). */
+  const windowEnd = async (postedAt: number) =>
+    postedAt + Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
+
   /** SpotChecks' immutable ρ and seed delay, read once. */
   let selection: Promise<{ rhoPpm: number; seedDelayBlocks: bigint }> | null = null;
 
@@ -300,10 +304,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           // The batch's window closed while this fisherman was away (or between the send's estimate and
           // its block: a mined revert names no reason): nobody can open it any more.
           const closed = async () =>
-            refusedOnChain(e) &&
-            (await chainTime(o.chain)) >=
-              (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt +
-                Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
+            refusedOnChain(e) && (await chainTime(o.chain)) >= (await windowEnd(info.postedAt));
           if (
             /ObligationWindowClosed/.test(reason) ||
             (!/ObligationExists/.test(reason) && (await closed()))
@@ -337,13 +338,13 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * closes while a fisherman opens games one block at a time); a receipt is marked checked once its
    * challenge is confirmed or refused, so a crash before that re-checks it and joins the game it opened.
    */
-  async function checkBatch(index: number, now: number, window: number): Promise<void> {
+  async function checkBatch(index: number, now: number): Promise<void> {
     const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree, stale } = batch;
     // A batch whose challenge window closed before this fisherman got to it cannot be disputed any more:
     // re-executing it would only put the fisherman further behind.
-    const late = now >= (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt + window;
+    const late = now >= (await windowEnd((await batchInfo(o.chain, o.deployment.rollup, index)).postedAt));
     if (late)
       o.logger.warn(
         { batch: index, receipts: receipts.length },
@@ -579,14 +580,13 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     };
     const counts = await openDue();
     const now = await chainTime(o.chain);
-    const window = Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
     const until = performance.now() + REEXECUTION_PER_PASS_MS;
     await followBatches(counts, cursor, "nextBatch", async (i) => {
       if (performance.now() > until) return false;
       // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes seconds
       // under load).
       if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
-      await checkBatch(i, now, window);
+      await checkBatch(i, now);
       return true;
     });
     forgetPassedBatches();
