@@ -209,7 +209,12 @@ describe("devnet adversaries", () => {
     expect(withdrawn()).toBeGreaterThan(0n);
     const disputes = (await (await fetch(`${restartedFisherman.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
+      sampling: { configured: number; rate: number; secondsPerReexecution: number | null };
     };
+    // This traffic is far under what the fisherman re-executes in a window: it re-executed at its
+    // configured rate, every receipt.
+    expect(disputes.sampling).toMatchObject({ configured: 1, rate: 1 });
+    expect(disputes.sampling.secondsPerReexecution).toBeGreaterThan(0);
     const cheatReceipts = answers.filter(forged).length;
     expect(disputes.games.map((g) => g.status)).toEqual(Array(cheatReceipts).fill("won"));
   }, 400_000);

@@ -19,6 +19,14 @@ import {
 import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import {
+  type BatchArrival,
+  isSampled,
+  lastWindow,
+  movingAverage,
+  receiptsOf,
+  sustainableRate,
+} from "../../../protocol/dispute/sampling.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
 import { attackBond, type DisputeParams } from "../../../protocol/params/otr.ts";
 import {
@@ -26,7 +34,6 @@ import {
   type SignedReceipt,
   validateSignedReceipt,
 } from "../../../protocol/receipt/receipt.ts";
-import { deriveSeed } from "../../../protocol/rng/deriveSeed.ts";
 import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import { isSelected } from "../../../protocol/spotcheck/spotcheck.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -57,7 +64,10 @@ export interface FishermanOptions {
   readonly gateway: string;
   /** This fisherman's account key: it signs its requests for the gateway's copies. */
   readonly key: Hex;
-  /** Fraction of receipts re-executed, decided per receipt by hashing (seed, digest). */
+  /**
+   * Fraction of receipts re-executed, decided per receipt by hashing (seed, digest); lowered while the
+   * traffic is more than this fisherman can re-execute in time (`sustainableRate` in the protocol).
+   */
   readonly sampleRate: number;
   readonly seed: number;
   readonly pollMs: number;
@@ -173,9 +183,39 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const games = new Map<bigint, OpenGame>();
   const bonds = new DisputeBonds(o.chain, game, o.logger);
 
-  const sampled = (digest: Hex) =>
-    o.sampleRate >= 1 ||
-    Number.parseInt(deriveSeed(o.seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < o.sampleRate;
+  const sampleRate = metrics.gauge(
+    "sample_rate",
+    "the fraction of receipts re-executed now (the configured one, lowered under more traffic than this fisherman re-executes in time)",
+  );
+  sampleRate.set(o.sampleRate);
+  /** What sets the rate: the batches of the last window read, and how long a re-execution takes. */
+  const sampling = {
+    window: [] as BatchArrival[],
+    secondsPerReexecution: null as number | null,
+    rate: o.sampleRate,
+    /** Whether the last log line said the rate was lowered (logged once per fall, not per batch). */
+    lowered: false,
+  };
+  /** The rate for a batch posted `ageSeconds` ago. */
+  const rateFor = (windowSeconds: number, ageSeconds: number) => {
+    const rate = sustainableRate(o.sampleRate, {
+      receiptsPerWindow: receiptsOf(sampling.window),
+      windowSeconds,
+      secondsPerReexecution: sampling.secondsPerReexecution ?? 0,
+      ageSeconds,
+    });
+    if (rate < 0.9 * o.sampleRate && !sampling.lowered)
+      o.logger.warn(
+        { configured: o.sampleRate, rate, secondsPerReexecution: sampling.secondsPerReexecution },
+        "more traffic than this fisherman re-executes in its window: sampling fewer receipts (run more fishermen to check more)",
+      );
+    else if (rate === o.sampleRate && sampling.lowered)
+      o.logger.info({ rate }, "re-executing at the configured sample rate again");
+    sampling.lowered = rate < 0.9 * o.sampleRate || (sampling.lowered && rate < o.sampleRate);
+    sampling.rate = rate;
+    sampleRate.set(rate);
+    return rate;
+  };
 
   const readBatch = (index: number) =>
     readPostedBatch(o.chain, o.deployment.rollup, index, (why) =>
@@ -338,17 +378,22 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * closes while a fisherman opens games one block at a time); a receipt is marked checked once its
    * challenge is confirmed or refused, so a crash before that re-checks it and joins the game it opened.
    */
-  async function checkBatch(index: number, now: number): Promise<void> {
+  async function checkBatch(index: number, chainNow: () => number): Promise<void> {
     const batch = await batchAt(index);
     if (!batch) return;
     const { receipts, digests, tree, stale } = batch;
+    const { postedAt } = await batchInfo(o.chain, o.deployment.rollup, index);
+    const end = await windowEnd(postedAt);
+    sampling.window = lastWindow(sampling.window, { postedAt, receipts: receipts.length }, end - postedAt);
+    const now = chainNow();
     // A batch whose challenge window closed before this fisherman got to it cannot be disputed any more:
     // re-executing it would only put the fisherman further behind.
-    const late = now >= (await windowEnd((await batchInfo(o.chain, o.deployment.rollup, index)).postedAt));
+    const late = now >= end;
+    const rate = late ? 0 : rateFor(end - postedAt, now - postedAt);
     if (late)
       o.logger.warn(
         { batch: index, receipts: receipts.length },
-        "the batch's challenge window closed before it was re-executed: its receipts go unchecked (this fisherman is behind: lower sampleRate, or run more fishermen)",
+        "the batch's challenge window closed before it was re-executed: its receipts go unchecked (this fisherman is behind, after a restart or an outage)",
       );
     let workers: Map<string, string> | null = null;
     const markChecked = (position: number, verdict: string) => {
@@ -385,7 +430,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         // Posted past its maximum age: no dispute can open over it (and it earns nothing).
         if (stale[position]) verdict = "stale";
         else if (late) verdict = "late";
-        else if (sampled(digests[position] as Hex) && r.weightsHash.toLowerCase() === weights) {
+        else if (
+          isSampled(o.seed, digests[position] as Hex, rate) &&
+          r.weightsHash.toLowerCase() === weights
+        ) {
+          const started = performance.now();
           workers ??= await workerDirectory(o.gateway);
           const served = await servedRequestOf(r, workers, gatewayCopy);
           if (typeof served === "string") verdict = "no-context";
@@ -396,6 +445,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
                 "the worker withheld the context; re-executing from the gateway's copy",
               );
             const honest = verifiableGeneration(model, served.context, r.outputTokens);
+            sampling.secondsPerReexecution = movingAverage(
+              sampling.secondsPerReexecution,
+              (performance.now() - started) / 1000,
+            );
             verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
             if (verdict === "differs") {
               const { confirmed } = await dispute(
@@ -579,14 +632,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       return latest;
     };
     const counts = await openDue();
-    const now = await chainTime(o.chain);
+    const [now, at] = [await chainTime(o.chain), performance.now()];
+    const chainNow = () => now + (performance.now() - at) / 1000;
     const until = performance.now() + REEXECUTION_PER_PASS_MS;
     await followBatches(counts, cursor, "nextBatch", async (i) => {
       if (performance.now() > until) return false;
       // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes seconds
       // under load).
       if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
-      await checkBatch(i, now);
+      await checkBatch(i, chainNow);
       return true;
     });
     forgetPassedBatches();
@@ -624,6 +678,12 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     // The latest only: a view polled every second must not grow with the network's age.
     games: db.prepare(RECENT_GAMES_SQL).all(RECENT),
     bondsWithdrawnWei: String(bonds.withdrawn),
+    sampling: {
+      configured: o.sampleRate,
+      rate: sampling.rate,
+      secondsPerReexecution: sampling.secondsPerReexecution,
+      receiptsPerWindow: receiptsOf(sampling.window),
+    },
     obligations: db.prepare(RECENT_OBLIGATIONS_SQL).all(RECENT),
   }));
 

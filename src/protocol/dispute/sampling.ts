@@ -1,0 +1,93 @@
+/**
+ * Which receipts a fisherman re-executes, and how many it can afford to.
+ *
+ * A fisherman configured to re-execute a fraction of receipts may face more traffic than its cores can
+ * re-execute within the challenge window. Working through batches in order, it would then reach each
+ * batch only near its window's end (too late for a challenge to be mined) and skip whole runs of
+ * batches: its checks would cover a few percent of receipts in a pattern set by its backlog. Instead it
+ * lowers its rate to what it can sustain, so every receipt it re-executes is fresh enough to dispute and
+ * the ones it checks are spread uniformly over the traffic, by a draw the workers cannot predict (its
+ * seed is secret). The deterrence bound `S_min = G / (ρ + (1 − ρ)·p_f)` then has a known `p_f`: the
+ * effective rate, which the fisherman reports.
+ */
+import type { Hex } from "../encoding/hex.ts";
+import { deriveSeed, type SeedInput } from "../rng/deriveSeed.ts";
+
+/**
+ * Whether a receipt is re-executed at `rate`: a uniform draw from (seed, digest) below the rate. The
+ * draws are nested: a receipt sampled at one rate is sampled at every higher one.
+ */
+export function isSampled(seed: SeedInput, digest: Hex, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return Number.parseInt(deriveSeed(seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < rate;
+}
+
+/**
+ * The share of its time a fisherman plans to spend re-executing. The rest opens obligations, plays
+ * games and reports missing proofs, and absorbs the variance of the load; a fisherman behind by some
+ * batches catches up at (1/share − 1) times the rate the traffic arrives.
+ */
+export const REEXECUTION_SHARE = 0.8;
+
+/** What a fisherman measured: the traffic it watches, and its own re-execution. */
+export interface ReexecutionLoad {
+  /**
+   * Receipts posted in the challenge window that ends at the newest batch it read. With fewer batches
+   * read than a window's, what there is, as a whole window's: a fisherman that has just started
+   * re-executes at its configured rate until the traffic shows (and catches up by `ageSeconds`).
+   */
+  readonly receiptsPerWindow: number;
+  /** The challenge window (seconds). */
+  readonly windowSeconds: number;
+  /** Wall seconds one re-execution takes it lately, fetching the served request included. */
+  readonly secondsPerReexecution: number;
+  /** How long ago the batch it is about to re-execute was posted (seconds): how far behind it is. */
+  readonly ageSeconds: number;
+}
+
+/**
+ * The rate a fisherman re-executes at: the configured one while the receipts of a window, at that rate,
+ * take at most `share` of the window to re-execute; below that, the rate that takes exactly `share`,
+ * scaled down by how much of the window the fisherman is already behind (the further behind, the faster
+ * it catches up: no batch it reaches is left to its window's end). Unmeasured (no re-execution timed
+ * yet, no traffic): the configured rate. Averaging over a whole window lets a burst shorter than the
+ * window through at the configured rate: the fisherman has the window to work through it.
+ */
+export function sustainableRate(
+  configured: number,
+  load: ReexecutionLoad,
+  share: number = REEXECUTION_SHARE,
+): number {
+  const work = load.receiptsPerWindow * load.secondsPerReexecution;
+  if (!(work > 0) || !(load.windowSeconds > 0)) return configured;
+  const behind = Math.min(1, Math.max(0, load.ageSeconds / load.windowSeconds));
+  return Math.min(configured, (share * load.windowSeconds * (1 - behind)) / work);
+}
+
+/** A posted batch, as the estimate of the traffic counts it. */
+export interface BatchArrival {
+  readonly postedAt: number;
+  readonly receipts: number;
+}
+
+/**
+ * The batches of the window that ends at the newest: `recent` (such a window) with `arrival` added, less
+ * those posted a window or more before the newest.
+ */
+export function lastWindow(
+  recent: readonly BatchArrival[],
+  arrival: BatchArrival,
+  windowSeconds: number,
+): BatchArrival[] {
+  const newest = Math.max(arrival.postedAt, ...recent.map((b) => b.postedAt));
+  return [...recent, arrival].filter((b) => b.postedAt > newest - windowSeconds);
+}
+
+/** How many receipts `batches` hold. */
+export const receiptsOf = (batches: readonly BatchArrival[]) => batches.reduce((n, b) => n + b.receipts, 0);
+
+/** Exponentially weighted moving average: `previous` moved `weight` of the way to `sample`. */
+export function movingAverage(previous: number | null, sample: number, weight = 0.2): number {
+  return previous === null ? sample : previous + weight * (sample - previous);
+}
