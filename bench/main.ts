@@ -478,6 +478,32 @@ if (run("soak")) {
       { title: `Spot-checks at ρ = ${s.rhoPpm / 10_000}% (the draw recomputed from the chain)` },
     )}`,
   );
+  const a = k.reexecutionAge;
+  console.log(
+    `\n${renderTable(
+      [
+        "configured rate",
+        "rate at the end",
+        "s per re-execution",
+        "re-executed",
+        "ended ≤ s after posting: p50",
+        "p99",
+        "all",
+      ],
+      [
+        [
+          k.sampling.configured,
+          k.sampling.rate.toFixed(3),
+          k.sampling.secondsPerReexecution?.toFixed(3) ?? "—",
+          (k.verdicts.agrees ?? 0) + (k.verdicts.differs ?? 0),
+          a.p50,
+          a.p99,
+          a.max,
+        ],
+      ],
+      { title: `The fisherman's re-execution (challenge window ${a.window} s)` },
+    )}`,
+  );
 }
 
 if (run("serve")) {

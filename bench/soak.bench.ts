@@ -29,6 +29,14 @@ export interface SoakBench {
   readonly spotChecks: { batches: number; selected: number; opened: number; proven: number; rhoPpm: number };
   /** The fisherman's verdicts: re-executed (agrees, differs), late (window closed first), others. */
   readonly verdicts: Record<string, number>;
+  /** The fisherman's rate at the end (configured and sustained), and its seconds per re-execution. */
+  readonly sampling: { configured: number; rate: number; secondsPerReexecution: number | null };
+  /**
+   * How long after its batch was posted each re-execution ended (chain seconds), as the fisherman's
+   * histogram buckets: the bucket bounds below which half, 99% and all of them fell, of a challenge
+   * window of `window` seconds.
+   */
+  readonly reexecutionAge: { p50: number; p99: number; max: number; window: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +59,18 @@ function processes(devnet: Devnet) {
   if (devnet.fisherman) roles.push({ role: "fisherman", pid: devnet.fisherman.pid });
   if (devnet.settler) roles.push({ role: "settler", pid: devnet.settler.pid });
   return roles;
+}
+
+/**
+ * A Prometheus histogram's quantiles, as the bound of the first bucket that holds them (an upper bound):
+ * from `name`'s cumulative `_bucket` lines in the exposition `text`.
+ */
+function histogramBounds(text: string, name: string): (q: number) => number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, "gm"))].map(
+    (m) => ({ le: m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]), n: Number(m[2]) }),
+  );
+  const total = buckets.at(-1)?.n ?? 0;
+  return (q) => buckets.find((b) => total > 0 && b.n >= q * total)?.le ?? Number.NaN;
 }
 
 export async function benchSoak(log: (line: string) => void): Promise<SoakBench> {
@@ -181,7 +201,12 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       ).length;
     const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
       checked: { verdict: string; n: number }[];
+      sampling: SoakBench["sampling"];
     };
+    const ages = histogramBounds(
+      await (await fetch(`${devnet.fisherman?.url}/metrics`)).text(),
+      "verinfer_fisherman_reexecution_age_seconds",
+    );
     return {
       seconds,
       clients,
@@ -197,6 +222,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
         rhoPpm,
       },
       verdicts: Object.fromEntries(disputes.checked.map((v) => [v.verdict, v.n])),
+      sampling: disputes.sampling,
+      reexecutionAge: { p50: ages(0.5), p99: ages(0.99), max: ages(1), window },
     };
   } finally {
     await devnet.stop();

@@ -41,13 +41,20 @@ export class NodeMetrics {
     return new Gauge({ name: this.full(name), help, labelNames, registers: [this.registry] });
   }
 
-  /** A histogram in seconds with buckets from 0.5 ms to 60 s. */
-  seconds(name: string, help: string, labelNames: readonly string[] = []): Histogram<string> {
+  /** A histogram in seconds, by default with buckets from 0.5 ms to 60 s. */
+  seconds(
+    name: string,
+    help: string,
+    labelNames: readonly string[] = [],
+    buckets: readonly number[] = [
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ],
+  ): Histogram<string> {
     return new Histogram({
       name: this.full(name),
       help,
       labelNames,
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: [...buckets],
       registers: [this.registry],
     });
   }

@@ -119,7 +119,9 @@ describe("devnet adversaries", () => {
       });
       expect(response.status).toBe(200);
       answers.push(((await response.json()) as { verinfer: AnswerReceipt }).verinfer);
-      if (answers.length > 80) throw new Error("a cheat was never routed to");
+      // A guard only: the leaked key forges half of its worker's receipts, and that worker may get one
+      // request in ten (80 once ended a run with its 9 all honest).
+      if (answers.length > 200) throw new Error("a cheat was never routed to");
     }
     // The withholding worker gives out nothing of what it cheated on; the gateway's copy of each request
     // goes only to registered checkers who sign for it.

@@ -74,6 +74,7 @@ describe("verinfer devnet up / status / down", () => {
     expect(tables.code).toBe(0);
     expect(tables.stdout).toMatch(/Processes \(GET \/ready\)/);
     expect(tables.stdout).toMatch(/Receipts and batches/);
+    expect(tables.stdout).toMatch(/the fisherman re-executes 100% of receipts \(configured 100%\)/);
 
     // SIGTERM the gateway with requests in flight (one worker answers them one by one: once the first
     // is answered, the others wait on it): each is still answered, and the batch they were promised is

@@ -119,6 +119,8 @@ interface RolesView {
   /** Each process's `GET /ready`: true, or why not (null: it does not answer). */
   ready: { role: string; url: string; ready: true | string | null }[];
   disputes: { game: number; batch: number; position: number; status: string }[] | null;
+  /** The fisherman's sample rate: configured, and what it sustains under the traffic now. */
+  reexecuting: { configured: number; rate: number } | null;
   evaluators: {
     url: string;
     /** The evaluators it scores with (their composite is its score). */
@@ -157,13 +159,17 @@ async function rolesView(processes: readonly { role: string; url: string }[]): P
       return null;
     }
   };
+  const disputes = fisherman
+    ? await get<{ games: RolesView["disputes"]; sampling: RolesView["reexecuting"] }>(
+        `${fisherman.url}/v1/disputes`,
+      )
+    : null;
   return {
     ready: await Promise.all(
       processes.map(async (p) => ({ role: p.role, url: p.url, ready: await readiness(p.url) })),
     ),
-    disputes: fisherman
-      ? ((await get<{ games: RolesView["disputes"] }>(`${fisherman.url}/v1/disputes`))?.games ?? null)
-      : null,
+    disputes: disputes?.games ?? null,
+    reexecuting: disputes?.sampling ?? null,
     evaluators: await Promise.all(
       of("evaluator").map(async (e) => {
         const view = await get<{
@@ -178,6 +184,8 @@ async function rolesView(processes: readonly { role: string; url: string }[]): P
       : null,
   };
 }
+
+const pct = (x: number) => `${+(x * 100).toPrecision(3)}%`;
 
 function rolesTables(r: RolesView): string {
   const parts: string[] = [
@@ -196,7 +204,13 @@ function rolesTables(r: RolesView): string {
       renderTable(
         ["game", "receipt (batch, position)", "fisherman's result"],
         r.disputes.map((g) => [String(g.game), `${g.batch}, ${g.position}`, g.status]),
-        { title: `Disputes (${r.disputes.length})` },
+        {
+          title: `Disputes (${r.disputes.length})${
+            r.reexecuting
+              ? `; the fisherman re-executes ${pct(r.reexecuting.rate)} of receipts (configured ${pct(r.reexecuting.configured)})`
+              : ""
+          }`,
+        },
       ),
     );
   if (r.evaluators.length > 0)

@@ -8,6 +8,7 @@ import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { contractEvents } from "../../../chain/logs.ts";
 import {
+  type BatchCounts,
   batchCounts,
   batchInfo,
   chainTime,
@@ -188,6 +189,13 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     "the fraction of receipts re-executed now (the configured one, lowered under more traffic than this fisherman re-executes in time)",
   );
   sampleRate.set(o.sampleRate);
+  const reexecutionAge = metrics.seconds(
+    "reexecution_age_seconds",
+    "how long after its batch was posted a receipt's re-execution ended (chain time): how far behind this fisherman is",
+    [],
+    // From a devnet's seconds to a production window's hours.
+    [1, 2, 3, 5, 7.5, 10, 15, 20, 25, 30, 45, 60, 120, 300, 600, 1800, 3600, 7200],
+  );
   /** What sets the rate: the batches of the last window read, and how long a re-execution takes. */
   const sampling = {
     window: [] as BatchArrival[],
@@ -449,6 +457,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
               sampling.secondsPerReexecution,
               (performance.now() - started) / 1000,
             );
+            reexecutionAge.observe(chainNow() - postedAt);
             verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
             if (verdict === "differs") {
               const { confirmed } = await dispute(
@@ -624,25 +633,31 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   async function watchBatches(): Promise<void> {
     const cursor = { get: progress, set: setProgress };
     let obligationsAt = 0;
+    let latest: BatchCounts = { sequenced: 0, forced: 0 };
     const openDue = async () => {
       obligationsAt = performance.now();
-      const latest = await batchCounts(o.chain, o.deployment.rollup);
+      latest = await batchCounts(o.chain, o.deployment.rollup);
       if (o.deployment.spotChecks)
         await followBatches(latest, cursor, "nextObligationBatch", openObligations);
-      return latest;
     };
-    const counts = await openDue();
+    await openDue();
     const [now, at] = [await chainTime(o.chain), performance.now()];
     const chainNow = () => now + (performance.now() - at) / 1000;
     const until = performance.now() + REEXECUTION_PER_PASS_MS;
-    await followBatches(counts, cursor, "nextBatch", async (i) => {
-      if (performance.now() > until) return false;
-      // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes seconds
-      // under load).
-      if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
-      await checkBatch(i, chainNow);
-      return true;
-    });
+    // Up to the batches posted meanwhile, while the budget lasts: a batch posted during a pass is not left
+    // to wait for the next one (its age lowers the rate it is re-executed at).
+    for (let counts: BatchCounts | null = null; counts !== latest && performance.now() <= until; ) {
+      counts = latest;
+      const left = await followBatches(counts, cursor, "nextBatch", async (i) => {
+        if (performance.now() > until) return false;
+        // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes
+        // seconds under load).
+        if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
+        await checkBatch(i, chainNow);
+        return true;
+      });
+      if (left.length > 0) break;
+    }
     forgetPassedBatches();
   }
 
