@@ -4,7 +4,8 @@
  * — they once waited until no batch at all was left to score, which under steady traffic never
  * happens, and every epoch went unscored and paid its workers nothing — and the settler must pay the
  * workers by the PoQ quality the evaluators revealed. Asserted on chain and at the settler while the
- * traffic still runs.
+ * traffic still runs. Then one evaluator is away for longer than an epoch's commit phase: back, it skips
+ * the batches whose scores it can no longer commit (noted late), and scores those it still can.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +14,10 @@ import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
-import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import { chainTime, epochAt, epochEnd, scoreClock } from "../../src/chain/postedBatches.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches } from "../../src/node/devnet/epochReport.ts";
+import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 
 let devnet: Devnet;
 
@@ -29,7 +32,10 @@ beforeAll(async () => {
   });
 }, 180_000);
 
+let restarted: DevnetProcess | null = null;
+
 afterAll(async () => {
+  if (restarted) await stopProcess(restarted.child);
   await devnet?.stop();
 });
 
@@ -95,9 +101,53 @@ describe("PoQ under steady traffic", () => {
         Object.entries(settled.attribution).map(([k, v]) => [k.toLowerCase(), v]),
       );
       expect(attribution[worker]?.quality ?? 0).toBeGreaterThan(0);
+
+      // kill -9 an evaluator, and keep it away until the commit phase of the epoch it was in has closed.
+      const k = await scoreClock({ public: c }, devnet.deployment.scoreCommits as Hex);
+      const away = devnet.evaluators[1] as DevnetProcess;
+      let missed = 0;
+      restarted = await killAndRestart(away, devnet.dir, "evaluator-2-back", async () => {
+        missed = epochAt(k, await chainTime({ public: c }));
+        while ((await chainTime({ public: c })) < epochEnd(k, missed) + k.commitSeconds + 1) await sleep(500);
+      });
+      const backAt = (await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as {
+        batches: { posted: number };
+      };
+      // Back, it catches up with the batches posted while it was away within seconds, not scoring them.
+      const health = async () => {
+        try {
+          return ((await (await fetch(`${restarted?.url}/health`)).json()) as { nextBatch: number })
+            .nextBatch;
+        } catch {
+          return 0;
+        }
+      };
+      for (let i = 0; i < 240 && (await health()) < backAt.batches.posted; i++) await sleep(250);
+      expect(await health()).toBeGreaterThanOrEqual(backAt.batches.posted);
+      const counted = (outcome: string) =>
+        fetch(`${restarted?.url}/metrics`)
+          .then((r) => r.text())
+          .then((t) =>
+            Number(
+              new RegExp(
+                `^verinfer_evaluator_receipts_scored_total\\{outcome="${outcome}"\\} (\\d+)`,
+                "m",
+              ).exec(t)?.[1] ?? 0,
+            ),
+          );
+      // Those of the epoch whose commit phase closed while it was away are noted late, none scored …
+      expect(await counted("late")).toBeGreaterThan(0);
+      const epochs = (await (await fetch(`${restarted.url}/v1/scores`)).json()) as {
+        epochs: { epoch: number; scored: number; unavailable: number; status: string | null }[];
+      };
+      const of = (e: number) => epochs.epochs.find((x) => x.epoch === e);
+      expect(of(missed)?.status ?? "missed").toBe("missed");
+      // … and those of the next, posted while it was away but still committable, are scored.
+      expect(of(missed + 1)?.scored ?? 0).toBeGreaterThan(0);
+      expect(of(missed + 1)?.unavailable ?? 0).toBe(0);
     } finally {
       stop = true;
       await traffic;
     }
-  }, 420_000);
+  }, 600_000);
 });

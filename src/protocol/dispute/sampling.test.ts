@@ -4,12 +4,11 @@ import { bytesToHex, type Hex } from "../encoding/hex.ts";
 import { keccak256 } from "../encoding/keccak.ts";
 import { createRng } from "../rng/prng.ts";
 import {
+  ArrivalWindow,
   type BatchArrival,
   isSampled,
-  lastWindow,
   movingAverage,
   REEXECUTION_SHARE,
-  receiptsOf,
   sustainableRate,
 } from "./sampling.ts";
 
@@ -72,23 +71,53 @@ describe("sustainableRate", () => {
   });
 });
 
-describe("lastWindow", () => {
-  it("keeps the batches posted in the window that ends at the newest", () => {
-    let recent: BatchArrival[] = [];
+describe("ArrivalWindow", () => {
+  it("counts the receipts of the batches posted in the window that ends at the newest", () => {
+    const w = new ArrivalWindow(30);
+    expect(w.receipts).toBe(0);
     for (const b of [
       { postedAt: 100, receipts: 5 },
       { postedAt: 110, receipts: 7 },
       { postedAt: 129, receipts: 1 },
     ])
-      recent = lastWindow(recent, b, 30);
-    expect(receiptsOf(recent)).toBe(13);
-    recent = lastWindow(recent, { postedAt: 140, receipts: 2 }, 30);
-    expect(recent.map((b) => b.postedAt)).toEqual([129, 140]);
-    expect(receiptsOf(recent)).toBe(3);
-    // A batch read out of posting order (a forced one) counts, and moves no window back.
-    recent = lastWindow(recent, { postedAt: 120, receipts: 4 }, 30);
-    expect(receiptsOf(recent)).toBe(7);
-    expect(receiptsOf([])).toBe(0);
+      w.add(b);
+    expect(w.receipts).toBe(13);
+    w.add({ postedAt: 140, receipts: 2 });
+    expect(w.receipts).toBe(3);
+    // A batch read out of posting order (a forced one) counts if posted in the window, and moves no
+    // window back; one posted before the window does not count.
+    w.add({ postedAt: 120, receipts: 4 });
+    w.add({ postedAt: 105, receipts: 50 });
+    expect(w.receipts).toBe(7);
+  });
+
+  it("counts as a recount of the window would, over days of batches", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ gap: fc.integer({ min: 0, max: 40 }), receipts: fc.integer({ min: 1, max: 30 }) }),
+          {
+            maxLength: 3000,
+          },
+        ),
+        fc.integer({ min: 1, max: 300 }),
+        (steps, windowSeconds) => {
+          const w = new ArrivalWindow(windowSeconds);
+          const all: BatchArrival[] = [];
+          let t = 0;
+          for (const { gap, receipts } of steps) {
+            t += gap;
+            all.push({ postedAt: t, receipts });
+            w.add({ postedAt: t, receipts });
+            const recount = all
+              .filter((b) => b.postedAt > t - windowSeconds)
+              .reduce((n, b) => n + b.receipts, 0);
+            expect(w.receipts).toBe(recount);
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });
 
@@ -112,7 +141,7 @@ function simulate(
 ) {
   const window = 30;
   const rng = createRng("fisherman-sampling-simulation");
-  let seen: BatchArrival[] = [];
+  const seen = new ArrivalWindow(window);
   let perReexecution: number | null = null;
   let now = 0;
   let reexecuted = 0;
@@ -123,14 +152,14 @@ function simulate(
   for (let batch = 0; batch * o.interval < o.seconds; batch++) {
     const postedAt = batch * o.interval;
     now = Math.max(now, postedAt);
-    seen = lastWindow(seen, { postedAt, receipts: o.receipts }, window);
+    seen.add({ postedAt, receipts: o.receipts });
     if (now >= postedAt + window) {
       late += o.receipts;
       continue;
     }
     const rate = adaptive
       ? sustainableRate(1, {
-          receiptsPerWindow: receiptsOf(seen),
+          receiptsPerWindow: seen.receipts,
           windowSeconds: window,
           secondsPerReexecution: perReexecution ?? 0,
           ageSeconds: now - postedAt,

@@ -72,20 +72,42 @@ export interface BatchArrival {
 }
 
 /**
- * The batches of the window that ends at the newest: `recent` (such a window) with `arrival` added, less
- * those posted a window or more before the newest.
+ * The receipts posted in the window of `windowSeconds` that ends at the newest batch added. Batches
+ * come in posting order, so the oldest leave first, each once (a fisherman's window may span days of
+ * batches); a batch added out of order (a forced receipt's) leaves when it reaches the front, or is not
+ * counted at all if it was posted before the window.
  */
-export function lastWindow(
-  recent: readonly BatchArrival[],
-  arrival: BatchArrival,
-  windowSeconds: number,
-): BatchArrival[] {
-  const newest = Math.max(arrival.postedAt, ...recent.map((b) => b.postedAt));
-  return [...recent, arrival].filter((b) => b.postedAt > newest - windowSeconds);
-}
+export class ArrivalWindow {
+  private readonly batches: BatchArrival[] = [];
+  private head = 0;
+  private newest = Number.NEGATIVE_INFINITY;
+  private count = 0;
 
-/** How many receipts `batches` hold. */
-export const receiptsOf = (batches: readonly BatchArrival[]) => batches.reduce((n, b) => n + b.receipts, 0);
+  constructor(private readonly windowSeconds: number) {}
+
+  /** Receipts in the window now. */
+  get receipts(): number {
+    return this.count;
+  }
+
+  add(arrival: BatchArrival): void {
+    this.newest = Math.max(this.newest, arrival.postedAt);
+    const start = this.newest - this.windowSeconds;
+    if (arrival.postedAt > start) {
+      this.batches.push(arrival);
+      this.count += arrival.receipts;
+    }
+    for (let b = this.batches[this.head]; b && b.postedAt <= start; b = this.batches[this.head]) {
+      this.count -= b.receipts;
+      this.head++;
+    }
+    // The batches that left are dropped now and then, not one by one (a shift is linear).
+    if (this.head > 1024 && this.head * 2 > this.batches.length) {
+      this.batches.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
 
 /** Exponentially weighted moving average: `previous` moved `weight` of the way to `sample`. */
 export function movingAverage(previous: number | null, sample: number, weight = 0.2): number {

@@ -51,6 +51,7 @@ import {
   followerNode,
   openFollowerStore,
 } from "../../followerNode.ts";
+import { LateBatches } from "../../lateBatches.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { servedRequestOf, workerDirectory } from "../../servedRequests.ts";
@@ -147,9 +148,18 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const me = o.chain.wallet.account.address.toLowerCase() as Hex;
   const registrations = new Registrations(o.deployment.registry, deployedFrom(o.deployment));
   const metrics = new NodeMetrics("evaluator");
-  const scored = metrics.counter("receipts_scored_total", "sampled receipts, by outcome", ["outcome"]);
+  const scored = metrics.counter(
+    "receipts_scored_total",
+    "sampled receipts, by outcome (scored, unavailable, late: reached after its epoch's commit phase)",
+    ["outcome"],
+  );
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
   let clock: ScoreClock | null = null;
+
+  const lateBatches = new LateBatches(
+    o.logger,
+    "batches' epochs closed their commit phase before they were scored: their receipts go unscored (this evaluator is behind, after a restart or an outage)",
+  );
 
   /** The receipt's query and answer as texts, or why they could not be had. */
   async function textsOf(
@@ -166,8 +176,14 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     };
   }
 
-  /** Scores the receipts of batch `index` this evaluator is sampled for; false until its seed exists. */
-  async function scoreBatch(index: number, k: ScoreClock): Promise<boolean> {
+  /**
+   * Scores the receipts of batch `index` this evaluator is sampled for; false until its seed exists. A
+   * batch whose epoch's commit phase had closed by `now` (chain time) is not scored: no commitment
+   * could carry its scores any more, and scoring it would only keep an evaluator back from an outage
+   * behind for as long as it was away, missing the epochs it could still commit. Its sampled receipts
+   * are recorded without a score, noted `late`.
+   */
+  async function scoreBatch(index: number, k: ScoreClock, now: number): Promise<boolean> {
     const info = await batchInfo(o.chain, o.deployment.rollup, index);
     const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
     if (seed === null) return false;
@@ -176,10 +192,20 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
     if (!batch) return true;
     const epoch = epochAt(k, info.postedAt);
+    // As `commitAndReveal` reckons: a commit sent now is mined at `now + 1` at the earliest.
+    const late = now + 1 >= epochEnd(k, epoch) + k.commitSeconds;
+    lateBatches.batch(index, late, batch.receipts.length);
     let workers: Map<string, string> | null = null;
     for (const [position, signed] of batch.receipts.entries()) {
       if (!sampleEvaluators(seed, position, evaluators, o.k).includes(me)) continue;
       if (db.prepare("SELECT 1 FROM scores WHERE batch = ? AND position = ?").get(index, position)) continue;
+      if (late) {
+        db.prepare(
+          "INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, NULL, 'late')",
+        ).run(index, position, epoch);
+        scored.inc({ outcome: "late" });
+        continue;
+      }
       workers ??= await workerDirectory(o.gateway);
       const texts = await textsOf(signed.receipt, workers);
       let score: number | null = null;
@@ -300,7 +326,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const k = clock;
     const counts = await batchCounts(o.chain, o.deployment.rollup);
     const cursor = { get: progress, set: setProgress };
-    const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k));
+    const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k, now));
     // Batches are posted in index order, so the epochs before the one the first batch left (one whose
     // seed block is still to come, under steady traffic nearly always the newest) was posted in are
     // scored in full. Waiting until no batch at all is left would never commit while requests go on.

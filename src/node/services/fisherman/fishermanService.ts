@@ -21,11 +21,9 @@ import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import {
-  type BatchArrival,
+  ArrivalWindow,
   isSampled,
-  lastWindow,
   movingAverage,
-  receiptsOf,
   sustainableRate,
 } from "../../../protocol/dispute/sampling.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -47,6 +45,7 @@ import {
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { DisputeBonds } from "../../disputeBonds.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
+import { LateBatches } from "../../lateBatches.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { gatewayContexts, servedRequestOf, workerDirectory } from "../../servedRequests.ts";
@@ -198,7 +197,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   );
   /** What sets the rate: the batches of the last window read, and how long a re-execution takes. */
   const sampling = {
-    window: [] as BatchArrival[],
+    /** Set at the first batch read: the challenge window is the rollup's. */
+    window: null as ArrivalWindow | null,
     secondsPerReexecution: null as number | null,
     rate: o.sampleRate,
     /** Whether the last log line said the rate was lowered (logged once per fall, not per batch). */
@@ -207,7 +207,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   /** The rate for a batch posted `ageSeconds` ago. */
   const rateFor = (windowSeconds: number, ageSeconds: number) => {
     const rate = sustainableRate(o.sampleRate, {
-      receiptsPerWindow: receiptsOf(sampling.window),
+      receiptsPerWindow: sampling.window?.receipts ?? 0,
       windowSeconds,
       secondsPerReexecution: sampling.secondsPerReexecution ?? 0,
       ageSeconds,
@@ -224,6 +224,11 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     sampleRate.set(rate);
     return rate;
   };
+
+  const lateBatches = new LateBatches(
+    o.logger,
+    "batches' challenge windows closed before they were re-executed: their receipts go unchecked (this fisherman is behind, after a restart or an outage)",
+  );
 
   const readBatch = (index: number) =>
     readPostedBatch(o.chain, o.deployment.rollup, index, (why) =>
@@ -392,17 +397,14 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const { receipts, digests, tree, stale } = batch;
     const { postedAt } = await batchInfo(o.chain, o.deployment.rollup, index);
     const end = await windowEnd(postedAt);
-    sampling.window = lastWindow(sampling.window, { postedAt, receipts: receipts.length }, end - postedAt);
+    sampling.window ??= new ArrivalWindow(end - postedAt);
+    sampling.window.add({ postedAt, receipts: receipts.length });
     const now = chainNow();
     // A batch whose challenge window closed before this fisherman got to it cannot be disputed any more:
     // re-executing it would only put the fisherman further behind.
     const late = now >= end;
     const rate = late ? 0 : rateFor(end - postedAt, now - postedAt);
-    if (late)
-      o.logger.warn(
-        { batch: index, receipts: receipts.length },
-        "the batch's challenge window closed before it was re-executed: its receipts go unchecked (this fisherman is behind, after a restart or an outage)",
-      );
+    lateBatches.batch(index, late, receipts.length);
     let workers: Map<string, string> | null = null;
     const markChecked = (position: number, verdict: string) => {
       reexecuted.inc({ verdict });
@@ -697,7 +699,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       configured: o.sampleRate,
       rate: sampling.rate,
       secondsPerReexecution: sampling.secondsPerReexecution,
-      receiptsPerWindow: receiptsOf(sampling.window),
+      receiptsPerWindow: sampling.window?.receipts ?? 0,
     },
     obligations: db.prepare(RECENT_OBLIGATIONS_SQL).all(RECENT),
   }));
