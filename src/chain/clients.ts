@@ -44,8 +44,16 @@ export async function send(
 }
 
 /**
+ * Each account's submission in progress: the next waits for it. A node that sends from two tasks at once
+ * (a fisherman's obligations beside its challenges) would otherwise have both read the same pending
+ * nonce, and one send would replace or lose the other.
+ */
+const submitting = new WeakMap<object, Promise<unknown>>();
+
+/**
  * Sends a transaction with headroom over its gas estimate without waiting for it to be mined (several
- * go out back to back, in nonce order, to land in one block); `confirm` waits for each.
+ * go out back to back, in nonce order, to land in one block); `confirm` waits for each. Submissions of
+ * one account go out one at a time; their confirmations overlap.
  */
 export async function submit(
   c: ChainClients,
@@ -56,8 +64,15 @@ export async function submit(
   value?: bigint,
 ): Promise<Hex> {
   const call = { address, abi, functionName, args, value, account: c.wallet.account } as never;
-  const gas = withHeadroom(await c.public.estimateContractGas(call), await blockGasLimit(c));
-  return c.wallet.writeContract({ ...(call as object), gas } as never);
+  const sent = (submitting.get(c.wallet) ?? Promise.resolve()).then(async () => {
+    const gas = withHeadroom(await c.public.estimateContractGas(call), await blockGasLimit(c));
+    return (await c.wallet.writeContract({ ...(call as object), gas } as never)) as Hex;
+  });
+  submitting.set(
+    c.wallet,
+    sent.catch(() => {}),
+  );
+  return sent;
 }
 
 /**
