@@ -22,7 +22,7 @@ export class LateBatches {
     } else if (this.receipts > 0) {
       this.logger.info(
         { untilBatch: index, receipts: this.receipts },
-        "caught up: the receipts of the batches reached too late went unchecked",
+        "caught up: the receipts of the batches reached too late were skipped",
       );
       this.receipts = 0;
     }
