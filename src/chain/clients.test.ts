@@ -217,3 +217,24 @@ describe("confirm", () => {
     expect(await balance()).toBe(before + 13n);
   }, 60_000);
 });
+
+describe("submit", () => {
+  it("sends one account's concurrent calls under distinct nonces: each is made once", async () => {
+    const { c } = resending();
+    const before = await balance();
+    const amounts = [1n, 2n, 4n, 8n, 16n, 32n];
+    // Two tasks of one node sending at once (a fisherman's obligations beside its challenges), each
+    // waiting for its own confirmation.
+    const hashes = await withBlocks(async (blocks) => {
+      const sent = await Promise.all(amounts.map((a) => mint(c, a)));
+      blocks.start();
+      await Promise.all(sent.map((h) => confirm(c, "mint", h)));
+      return sent;
+    });
+    const nonces = await Promise.all(
+      hashes.map(async (hash) => (await dev.owner.public.getTransaction({ hash })).nonce),
+    );
+    expect(new Set(nonces).size).toBe(amounts.length);
+    expect(await balance()).toBe(before + 63n);
+  }, 60_000);
+});

@@ -90,7 +90,7 @@ interface OpenGame {
 
 /** How long one pass re-executes before it turns to obligations, games and missing proofs (ms). */
 const REEXECUTION_PER_PASS_MS = 5000;
-/** How often, while re-executing, the obligations of newly posted batches are opened (ms). */
+/** How often, while re-executing, newly posted batches are looked for and their obligations started (ms). */
 const OBLIGATIONS_EVERY_MS = 2000;
 
 /** SpotChecks.Status.None: no obligation for that receipt yet. */
@@ -655,14 +655,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * proofs in time, and it skips what can no longer be disputed, so it stays at most a window behind.
    */
   async function watchBatches(): Promise<void> {
-    let obligationsAt = 0;
+    let refreshedAt = 0;
     let latest: BatchCounts = { sequenced: 0, forced: 0 };
-    const openDue = async () => {
-      obligationsAt = performance.now();
+    /** Reads how many batches are posted, and starts on their obligations. */
+    const refresh = async () => {
+      refreshedAt = performance.now();
       latest = await batchCounts(o.chain, o.deployment.rollup);
       openObligationsBeside(latest);
     };
-    await openDue();
+    await refresh();
     const [now, at] = [await chainTime(o.chain), performance.now()];
     const chainNow = () => now + (performance.now() - at) / 1000;
     const until = performance.now() + REEXECUTION_PER_PASS_MS;
@@ -674,7 +675,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         if (performance.now() > until) return false;
         // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes
         // seconds under load).
-        if (performance.now() - obligationsAt > OBLIGATIONS_EVERY_MS) await openDue();
+        if (performance.now() - refreshedAt > OBLIGATIONS_EVERY_MS) await refresh();
         await checkBatch(i, chainNow);
         return true;
       });
