@@ -258,8 +258,10 @@ export async function scoreClock(c: Reader, scoreCommits: Hex): Promise<ScoreClo
 
 export const epochAt = (k: ScoreClock, time: number) => Math.floor((time - k.genesis) / k.epochSeconds);
 export const epochEnd = (k: ScoreClock, e: number) => k.genesis + (e + 1) * k.epochSeconds;
+/** When epoch `e`'s commit phase closes and its reveal phase opens (chain seconds). */
+export const commitEnd = (k: ScoreClock, e: number) => epochEnd(k, e) + k.commitSeconds;
 /** When epoch e's reveal phase ends (its scores are complete). */
-export const revealEnd = (k: ScoreClock, e: number) => epochEnd(k, e) + k.commitSeconds + k.revealSeconds;
+export const revealEnd = (k: ScoreClock, e: number) => commitEnd(k, e) + k.revealSeconds;
 
 /** The latest block's timestamp: the chain's "now" (seconds). */
 export async function chainTime(c: Reader): Promise<number> {

@@ -14,7 +14,7 @@ import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { scoreCommitsAbi } from "../../src/chain/generated/contracts.ts";
-import { batchCounts, chainTime, epochAt, epochEnd, scoreClock } from "../../src/chain/postedBatches.ts";
+import { batchCounts, chainTime, commitEnd, epochAt, scoreClock } from "../../src/chain/postedBatches.ts";
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches } from "../../src/node/devnet/epochReport.ts";
 import { killAndRestart } from "../../src/testing/killAndRestart.ts";
@@ -108,7 +108,7 @@ describe("PoQ under steady traffic", () => {
       let missed = 0;
       restarted = await killAndRestart(away, devnet.dir, "evaluator-2-back", async () => {
         missed = epochAt(k, await chainTime({ public: c }));
-        while ((await chainTime({ public: c })) < epochEnd(k, missed) + k.commitSeconds + 1) await sleep(500);
+        while ((await chainTime({ public: c })) < commitEnd(k, missed) + 1) await sleep(500);
       });
       const backAt = await batchCounts({ public: c }, devnet.deployment.rollup);
       // Back, it catches up with the batches posted while it was away within seconds, not scoring them.

@@ -23,6 +23,7 @@ import {
   batchCounts,
   batchInfo,
   chainTime,
+  commitEnd,
   epochAt,
   epochEnd,
   evaluatorSeedOf,
@@ -193,7 +194,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     if (!batch) return true;
     const epoch = epochAt(k, info.postedAt);
     // As `commitAndReveal` reckons: a commit sent now is mined at `now + 1` at the earliest.
-    const late = now + 1 >= epochEnd(k, epoch) + k.commitSeconds;
+    const late = now + 1 >= commitEnd(k, epoch);
     lateBatches.batch(index, late, batch.receipts.length);
     let workers: Map<string, string> | null = null;
     for (const [position, signed] of batch.receipts.entries()) {
@@ -296,7 +297,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       status: string;
     }[]) {
       const commitOpens = epochEnd(k, c.epoch);
-      const revealOpens = commitOpens + k.commitSeconds;
+      const revealOpens = commitEnd(k, c.epoch);
       const stored = await onChain(c.epoch);
       if (c.status === "committing") {
         if (stored.toLowerCase() === c.commitment.toLowerCase()) setStatus(c.epoch, "committed");
