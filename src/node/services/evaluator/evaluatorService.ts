@@ -285,9 +285,16 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         .all(epoch) as { batch: number; position: number; score: number }[];
       const scores = encodeScores(rows);
       const salt = bytesToHex(randomBytes(32));
-      db.prepare(
-        "INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, 'committing')",
-      ).run(epoch, bytesToHex(scores), salt, scoreCommitment(BigInt(epoch), me, scores, salt));
+      // Prepared only after its commit phase closed (back from an outage): missed from the start, never
+      // shown as still committing.
+      const status = next >= commitEnd(k, epoch) ? "missed" : "committing";
+      db.prepare("INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, ?)").run(
+        epoch,
+        bytesToHex(scores),
+        salt,
+        scoreCommitment(BigInt(epoch), me, scores, salt),
+        status,
+      );
     }
     for (const c of db.prepare(OPEN_COMMITS_SQL).all() as {
       epoch: number;
