@@ -35,6 +35,7 @@ import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
 import { pinnedDevRoot } from "../attester.ts";
 import { writeKeyFile } from "../keys.ts";
+import { Latest } from "../latest.ts";
 import type { Role } from "../nodeConfig.ts";
 import { attesterAddress, fetchWorker, registerModelOf, registerWorker } from "../registration.ts";
 import { addressOfKey } from "../roleAuth.ts";
@@ -147,10 +148,9 @@ export function spawnRole(
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
-  const log: string[] = [];
+  const log = new Latest<string>(200);
   child.stderr?.on("data", (d: Buffer) => {
     log.push(d.toString());
-    if (log.length > 200) log.shift();
     writeFileSync(logFile, d, { flag: "a" });
   });
   return new Promise((resolveReady, reject) => {
@@ -163,7 +163,7 @@ export function spawnRole(
       reject(
         new VerinferError(
           "CONFIG_INVALID",
-          `the ${role} exited with ${code} before it was ready: ${log.join("").slice(-2000)}`,
+          `the ${role} exited with ${code} before it was ready: ${log.items.join("").slice(-2000)}`,
         ),
       );
     });

@@ -38,6 +38,7 @@ import { closeDraining } from "../../http/drain.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { CHAT_REQUEST, chatRequestError, messagesOf, paramsOf } from "../../http/openaiServer.ts";
 import type { InferRequest } from "../../inferRequest.ts";
+import { Latest } from "../../latest.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { readyRoute } from "../../readiness.ts";
 import { forgetInSteps, sweepEveryMs } from "../../retention.ts";
@@ -179,7 +180,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     deployedFrom(o.deployment),
     { maxFeePerGas: o.maxFeePerGas, headReads: "twice-a-block" },
   );
-  const recentOverheadMs: number[] = [];
+  const recentOverheadMs = new Latest<number>(2000);
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
   let tokensAdmitted = 0;
   const limiter = new RateLimiter();
@@ -312,7 +313,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
     dispute: o.disputeParams,
   });
   app.get("/v1/network", async () => {
-    const sorted = [...recentOverheadMs].sort((a, b) => a - b);
+    const sorted = [...recentOverheadMs.items].sort((a, b) => a - b);
     const pct = (p: number) =>
       sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : null;
     return {
@@ -342,7 +343,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         p50: pct(0.5),
         p99: pct(0.99),
         samples: sorted.length,
-        recent: recentOverheadMs.slice(-200),
+        recent: recentOverheadMs.items.slice(-200),
       },
     };
   });
@@ -650,7 +651,6 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       overhead.observe(durableOverheadMs / 1000);
       tokensAdmitted += signed.value.receipt.inputTokens + signed.value.receipt.outputTokens;
       recentOverheadMs.push(durableOverheadMs);
-      if (recentOverheadMs.length > 2000) recentOverheadMs.shift();
       served("served");
       o.logger.info(
         {

@@ -21,6 +21,7 @@ import {
   verifiableGeneration,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { DisputeBonds } from "../../disputeBonds.ts";
+import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
@@ -42,7 +43,7 @@ export class DisputeDefender {
   private readonly games = new Map<bigint, Defended>();
   private readonly pass: Pass;
   /** The latest games resolved, by outcome (for /health and tests; the latest RECENT_KEPT only). */
-  readonly outcomes: { gameId: string; rootCountered: boolean }[] = [];
+  readonly outcomes = new Latest<{ gameId: string; rootCountered: boolean }>(RECENT_KEPT);
   readonly bonds: DisputeBonds;
 
   constructor(
@@ -158,7 +159,6 @@ export class DisputeDefender {
       this.games.delete(g.gameId);
       this.bonds.resolved();
       this.outcomes.push({ gameId: String(g.gameId), rootCountered: turn.rootCountered === true });
-      if (this.outcomes.length > RECENT_KEPT) this.outcomes.shift();
       this.logger.info({ game: String(g.gameId), rootCountered: turn.rootCountered }, "dispute resolved");
     }
   }

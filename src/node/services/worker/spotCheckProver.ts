@@ -15,6 +15,7 @@ import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { SliceProver } from "../../../zk/prover.ts";
 import { proofWords } from "../../../zk/solidityVerifier.ts";
+import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
@@ -42,7 +43,7 @@ export class SpotCheckProver {
    * took; the latest {@link RECENT_KEPT} only (one in a hundred receipts is selected, for as long as
    * the worker runs).
    */
-  readonly proven: { batch: number; position: number; proveMs: number }[] = [];
+  readonly proven = new Latest<{ batch: number; position: number; proveMs: number }>(RECENT_KEPT);
   /** Obligations met since start. */
   provenTotal = 0;
 
@@ -123,7 +124,6 @@ export class SpotCheckProver {
     const proveMs = Math.round(performance.now() - started);
     await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
     this.proven.push({ batch: Number(batch), position, proveMs });
-    if (this.proven.length > RECENT_KEPT) this.proven.shift();
     this.provenTotal++;
     this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
   }

@@ -454,9 +454,9 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     address: identity.address,
     running,
     defends: defender !== null,
-    disputes: defender?.outcomes ?? [],
+    disputes: defender?.outcomes.items ?? [],
     disputeBondsWithdrawnWei: String(defender?.bonds.withdrawn ?? 0n),
-    spotChecks: spotProver?.proven ?? [],
+    spotChecks: spotProver?.proven.items ?? [],
     spotChecksProven: spotProver?.provenTotal ?? 0,
   }));
   app.get("/metrics", async (_request, reply) => {
