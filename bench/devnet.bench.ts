@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
@@ -54,6 +54,12 @@ export interface DevnetBench {
    * for what verification costs) and straight to the workers (no gateway at all).
    */
   readonly throughput: Throughput;
+  /**
+   * The same comparison in the deployment's shape: the gateways, anvil and the clients on one core, the
+   * workers on the other (a gateway has a host of its own, and the workers' cores decide the
+   * throughput). Null where the machine has one core or no `taskset`.
+   */
+  readonly apart: Throughput | null;
   /**
    * The same three-way comparison with a model of stories15M's shape (generated weights) and longer
    * answers: what verification costs when the worker does a real model's work per request.
@@ -159,6 +165,34 @@ const CLOCK_TICKS = (() => {
     return 100;
   }
 })();
+
+/**
+ * Pins the gateways, anvil and this process (the clients) to core 0 and the workers to the other cores,
+ * every thread of each; returns the undo, or null (nothing pinned) where there is one core or no `taskset`.
+ */
+function pinApart(devnet: Devnet, baseline: DevnetProcess): (() => void) | null {
+  const cores = availableParallelism();
+  const front = [devnet.gateway.pid, baseline.pid, devnet.chain.pid, process.pid];
+  const all = [...front, ...devnet.workers.map((w) => w.pid)];
+  const pin = (pids: readonly number[], cpus: string) => {
+    for (const pid of pids) execFileSync("taskset", ["-a", "-cp", cpus, String(pid)], { stdio: "ignore" });
+  };
+  const undo = () => pin(all, `0-${cores - 1}`);
+  if (cores < 2) return null;
+  try {
+    pin(front, "0");
+    pin(
+      devnet.workers.map((w) => w.pid),
+      `1-${cores - 1}`,
+    );
+    return undo;
+  } catch {
+    try {
+      undo();
+    } catch {}
+    return null;
+  }
+}
 
 async function throughputOf(
   clients: number,
@@ -546,6 +580,22 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       { viaGateway, unverified, direct: straight },
       { clients: 8, rounds, roundSeconds: 5 },
     );
+    const unpin = pinApart(devnet, baseline);
+    let apart: Throughput | null = null;
+    if (unpin) {
+      log("devnet: the same, the gateways, anvil and the clients on core 0, the workers on the others");
+      try {
+        apart = await compareWays(
+          devnet,
+          baseline,
+          { viaGateway, unverified, direct: straight },
+          { clients: 8, rounds, roundSeconds: 5 },
+        );
+      } finally {
+        unpin();
+      }
+    } else
+      log("devnet: one core or no taskset: the comparison with the workers on cores of their own is skipped");
     log("devnet: sequencer ingest in process (5,000 receipts)");
     const ingestPerSecond = ingest(5000);
     // Let the last batch be posted, then read the gas of every posting.
@@ -574,6 +624,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       viaGatewayMs: pct(via),
       directMs: pct(dir),
       throughput,
+      apart,
       ingestPerSecond,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
     };

@@ -305,6 +305,39 @@ if (run("devnet")) {
       },
     )}`,
   );
+  const apart = d.apart;
+  if (apart)
+    console.log(
+      `\n${renderTable(
+        [
+          "verifying gateway req/s",
+          "verification off req/s",
+          "straight to workers req/s",
+          "full verification vs none",
+          "goal",
+          "vs no gateway",
+          "gateway CPU ms/req (verifying, off)",
+          "workers CPU ms/req",
+        ],
+        [
+          [
+            f(apart.viaGateway),
+            f(apart.unverified),
+            f(apart.direct),
+            `${(100 * apart.ratio).toFixed(1)}%`,
+            "≥ 99.5% (paper 99%)",
+            `${(100 * apart.ratioToDirect).toFixed(1)}%`,
+            apart.cpuMsPerRequest
+              ? `${apart.cpuMsPerRequest.viaGateway.gateway.toFixed(2)}, ${apart.cpuMsPerRequest.unverified.baseline.toFixed(2)}`
+              : "n/a",
+            apart.cpuMsPerRequest ? apart.cpuMsPerRequest.viaGateway.workers.toFixed(1) : "n/a",
+          ],
+        ],
+        {
+          title: `Devnet throughput in the deployment's shape: the gateways, anvil and the clients on core 0, the workers on the others (taskset; ${apart.clients} clients, ${apart.seconds} s each way in alternating ${apart.roundSeconds} s rounds)`,
+        },
+      )}`,
+    );
   console.log(
     `\n${renderTable(
       ["receipts per batch", "batches", "posted", "CPU ms per batch", "CPU ms per receipt"],

@@ -83,6 +83,42 @@ export async function followBatches(
 }
 
 /**
+ * {@link followBatches} on a time budget, up to the batches posted meanwhile. It reads the counts
+ * (`refresh`), then visits the batches since the cursors; between two batches it reads the counts again
+ * once `refreshMs` has passed since the last read; once it has visited every batch of the counts it
+ * followed, it goes on over the counts read since, if any. A batch is started only while `budgetMs`
+ * (from the first read) lasts: one started runs to its end.
+ */
+export async function followWithin(
+  o: {
+    readonly budgetMs: number;
+    readonly refreshMs: number;
+    readonly nowMs: () => number;
+    readonly refresh: () => Promise<BatchCounts>;
+  },
+  cursor: { get(name: string): number; set(name: string, value: number): void },
+  name: string,
+  visit: (index: number) => Promise<void>,
+): Promise<void> {
+  let latest = await o.refresh();
+  let readAt = o.nowMs();
+  const until = readAt + o.budgetMs;
+  for (let counts: BatchCounts | null = null; counts !== latest && o.nowMs() <= until; ) {
+    counts = latest;
+    const left = await followBatches(counts, cursor, name, async (i) => {
+      if (o.nowMs() > until) return false;
+      if (o.nowMs() - readAt > o.refreshMs) {
+        latest = await o.refresh();
+        readAt = o.nowMs();
+      }
+      await visit(i);
+      return true;
+    });
+    if (left.length > 0) return;
+  }
+}
+
+/**
  * The transaction that posted batch `index` (BatchPosted, or ReceiptForced for a forced receipt): the
  * rollup stores the block each batch was posted in, so one block's logs are read (RPC providers refuse
  * log queries over the whole chain).

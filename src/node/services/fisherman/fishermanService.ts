@@ -13,6 +13,7 @@ import {
   batchInfo,
   chainTime,
   followBatches,
+  followWithin,
   type PostedBatch,
   readPostedBatch,
   rollupConstant,
@@ -655,32 +656,26 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * proofs in time, and it skips what can no longer be disputed, so it stays at most a window behind.
    */
   async function watchBatches(): Promise<void> {
-    let refreshedAt = 0;
-    let latest: BatchCounts = { sequenced: 0, forced: 0 };
-    /** Reads how many batches are posted, and starts on their obligations. */
-    const refresh = async () => {
-      refreshedAt = performance.now();
-      latest = await batchCounts(o.chain, o.deployment.rollup);
-      openObligationsBeside(latest);
-    };
-    await refresh();
     const [now, at] = [await chainTime(o.chain), performance.now()];
     const chainNow = () => now + (performance.now() - at) / 1000;
-    const until = performance.now() + REEXECUTION_PER_PASS_MS;
-    // Up to the batches posted meanwhile, while the budget lasts: a batch posted during a pass is not left
-    // to wait for the next one (its age lowers the rate it is re-executed at).
-    for (let counts: BatchCounts | null = null; counts !== latest && performance.now() <= until; ) {
-      counts = latest;
-      const left = await followBatches(counts, cursor, "nextBatch", async (i) => {
-        if (performance.now() > until) return false;
+    await followWithin(
+      {
+        budgetMs: REEXECUTION_PER_PASS_MS,
         // Between batches, the obligations of batches posted meanwhile (a batch's re-execution takes
-        // seconds under load).
-        if (performance.now() - refreshedAt > OBLIGATIONS_EVERY_MS) await refresh();
-        await checkBatch(i, chainNow);
-        return true;
-      });
-      if (left.length > 0) break;
-    }
+        // seconds under load); and a batch posted during a pass is not left to wait for the next one (its
+        // age lowers the rate it is re-executed at).
+        refreshMs: OBLIGATIONS_EVERY_MS,
+        nowMs: () => performance.now(),
+        refresh: async () => {
+          const counts = await batchCounts(o.chain, o.deployment.rollup);
+          openObligationsBeside(counts);
+          return counts;
+        },
+      },
+      cursor,
+      "nextBatch",
+      (i) => checkBatch(i, chainNow),
+    );
     forgetPassedBatches();
   }
 

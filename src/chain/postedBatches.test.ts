@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
+import { type BatchCounts, followWithin } from "./postedBatches.ts";
+
+/** A follower's cursors in memory, and a clock that only visits move. */
+function rig(countsAt: (t: number) => BatchCounts) {
+  const cursors = new Map<string, number>();
+  const cursor = {
+    get: (k: string) => cursors.get(k) ?? 0,
+    set: (k: string, v: number) => cursors.set(k, v),
+  };
+  let t = 0;
+  const reads: number[] = [];
+  const visited: number[] = [];
+  const follow = (budgetMs: number, refreshMs: number, visitMs = 1000) =>
+    followWithin(
+      {
+        budgetMs,
+        refreshMs,
+        nowMs: () => t,
+        refresh: async () => {
+          reads.push(t);
+          return countsAt(t);
+        },
+      },
+      cursor,
+      "next",
+      async (i) => {
+        visited.push(i);
+        t += visitMs;
+      },
+    );
+  return { cursor, follow, reads, visited, wait: (ms: number) => (t += ms) };
+}
+
+describe("followWithin", () => {
+  it("starts batches only within its budget, in order, and the next call resumes where it stopped", async () => {
+    const r = rig(() => ({ sequenced: 20, forced: 0 }));
+    await r.follow(5000, 60_000);
+    // Started at 0, 1000, …, 5000 ms: the one started at the budget's last moment runs to its end.
+    expect(r.visited).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(r.cursor.get("next")).toBe(6);
+    await r.follow(5000, 60_000);
+    await r.follow(60_000, 60_000);
+    expect(r.visited).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(r.cursor.get("next")).toBe(20);
+  });
+
+  it("reads the counts again between batches once refreshMs has passed, and visits what they add in the same pass", async () => {
+    // A short pass reads once: batches posted after that read wait for the next pass.
+    const r = rig((t) => (t < 1500 ? { sequenced: 2, forced: 0 } : { sequenced: 4, forced: 1 }));
+    await r.follow(60_000, 1500);
+    expect(r.reads).toEqual([0]);
+    expect(r.visited).toEqual([0, 1]);
+    // A pass whose batches take long reads again between them and follows the new ones.
+    const s = rig((t) => (t < 1500 ? { sequenced: 3, forced: 0 } : { sequenced: 5, forced: 1 }));
+    await s.follow(60_000, 1500);
+    expect(s.reads).toEqual([0, 2000, 4000]);
+    expect(s.visited).toEqual([0, 1, 2, 3, 4, FORCED_BASE]);
+    expect(s.cursor.get("next")).toBe(5);
+    expect(s.cursor.get("nextForced")).toBe(1);
+    // Caught up: a later pass reads once and visits nothing until more is posted.
+    await s.follow(60_000, 1500);
+    expect(s.visited).toHaveLength(6);
+  });
+
+  it("leaves the cursor at a batch whose visit failed: the next pass starts with it", async () => {
+    const cursors = new Map<string, number>();
+    const cursor = {
+      get: (k: string) => cursors.get(k) ?? 0,
+      set: (k: string, v: number) => cursors.set(k, v),
+    };
+    const o = {
+      budgetMs: 60_000,
+      refreshMs: 60_000,
+      nowMs: () => 0,
+      refresh: async () => ({ sequenced: 4, forced: 0 }),
+    };
+    await expect(
+      followWithin(o, cursor, "next", async (i) => {
+        if (i === 2) throw new Error("RPC down");
+      }),
+    ).rejects.toThrow("RPC down");
+    expect(cursor.get("next")).toBe(2);
+    const seen: number[] = [];
+    await followWithin(o, cursor, "next", async (i) => {
+      seen.push(i);
+    });
+    expect(seen).toEqual([2, 3]);
+  });
+});
