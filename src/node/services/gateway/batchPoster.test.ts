@@ -45,6 +45,17 @@ async function caughtUp(rig: ReturnType<typeof posterRig>): Promise<void> {
   await rig.poster.step();
 }
 
+/**
+ * Steps the poster until it has seen batch `index` posted (at most 5 s): a send anvil mines "at once"
+ * may land just after the step that sent it read the head.
+ */
+async function stepUntilPosted(rig: ReturnType<typeof posterRig>, index: number): Promise<void> {
+  for (let i = 0; i < 20 && rig.store.batch(index)?.status !== "posted"; i++) {
+    await new Promise((wake) => setTimeout(wake, 250));
+    await rig.poster.step();
+  }
+}
+
 /** A transaction in anvil's pool (`txpool_content`). */
 type PoolEntry = { hash: Hex; nonce: Hex; maxPriorityFeePerGas: Hex };
 
@@ -324,10 +335,7 @@ describe("BatchPoster", () => {
       expect(reads).toBeGreaterThanOrEqual(4);
       expect(reads).toBeLessThanOrEqual(12);
       // It still follows every block: the batch sent mid-way was seen posted.
-      for (let i = 0; i < 20 && rig.store.batch(batch.index)?.status !== "posted"; i++) {
-        await new Promise((wake) => setTimeout(wake, 250));
-        await rig.poster.step();
-      }
+      await stepUntilPosted(rig, batch.index);
       expect(rig.store.batch(batch.index)?.status).toBe("posted");
       expect(rig.posted).toEqual([batch.index]);
     } finally {
@@ -350,6 +358,7 @@ describe("BatchPoster", () => {
     const signedAt = [(now - maxAge - 1n) * 1000n, now * 1000n];
     const batch = rig.seal((position) => ({ timestamp: signedAt[position] as bigint }));
     await rig.poster.step();
+    await stepUntilPosted(rig, batch.index);
     const [old, fresh] = rig.store.batchReceipts(batch.index);
     expect(rig.store.batch(batch.index)?.status).toBe("posted");
     expect([old?.status, fresh?.status]).toEqual(["stale", "posted"]);
