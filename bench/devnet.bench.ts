@@ -59,7 +59,7 @@ export interface DevnetBench {
    * workers on the other (a gateway has a host of its own, and the workers' cores decide the
    * throughput). Null where the machine has one core or no `taskset`.
    */
-  readonly apart: Throughput | null;
+  readonly apart: ApartThroughput | null;
   /**
    * The same three-way comparison with a model of stories15M's shape (generated weights) and longer
    * answers: what verification costs when the worker does a real model's work per request.
@@ -98,6 +98,20 @@ export interface Throughput {
    * and anvil, each way: where the throughput goes on a shared machine.
    */
   cpuMsPerRequest: Record<ThroughputWay, ProcessCpu> | null;
+  /** Each way's rounds as they ran, s: `seconds` and the requests in flight at each round's end. */
+  wallSeconds: Record<ThroughputWay, number>;
+}
+
+/** The comparison with the workers on cores of their own. */
+export interface ApartThroughput extends Throughput {
+  /**
+   * The unverified way's workers' CPU per request over the verifying way's: with their cores saturated
+   * in both ways (`workersBusy`), throughput goes as 1 / their CPU per request, and the gateway's CPU is
+   * not theirs. Null where /proc cannot tell.
+   */
+  readonly workersCpuRatio: number | null;
+  /** How busy the workers kept their cores, each way (1: saturated). */
+  readonly workersBusy: { readonly viaGateway: number; readonly unverified: number } | null;
 }
 
 export interface FullNetworkBench {
@@ -427,6 +441,7 @@ async function compareWays(
 ): Promise<Throughput> {
   const { clients, rounds, roundSeconds } = o;
   const rate: Record<ThroughputWay, number> = { viaGateway: 0, unverified: 0, direct: 0 };
+  const wallSeconds: Record<ThroughputWay, number> = { viaGateway: 0, unverified: 0, direct: 0 };
   const pids = {
     gateway: [devnet.gateway.pid],
     baseline: [baseline.pid],
@@ -460,7 +475,9 @@ async function compareWays(
   for (let round = 0; round < rounds; round++)
     for (const way of ["viaGateway", "unverified", "direct"] as const) {
       const before = cpuNow();
+      const started = performance.now();
       const r = await throughputOf(clients, roundSeconds, ways[way]);
+      wallSeconds[way] += (performance.now() - started) / 1000;
       const after = cpuNow();
       rate[way] += r / rounds;
       for (const k of ["gateway", "baseline", "workers", "anvil"] as const) {
@@ -479,6 +496,7 @@ async function compareWays(
     ratioToDirect: rate.viaGateway / rate.direct,
     cpuMsPerRequest: cpuKnown ? spent : null,
     cpuRatio: cpuKnown ? cpuRatioOf(spent) : null,
+    wallSeconds,
   };
 }
 
@@ -581,16 +599,27 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       { clients: 8, rounds, roundSeconds: 5 },
     );
     const unpin = pinApart(devnet, baseline);
-    let apart: Throughput | null = null;
+    let apart: ApartThroughput | null = null;
     if (unpin) {
       log("devnet: the same, the gateways, anvil and the clients on core 0, the workers on the others");
       try {
-        apart = await compareWays(
+        const t = await compareWays(
           devnet,
           baseline,
           { viaGateway, unverified, direct: straight },
           { clients: 8, rounds, roundSeconds: 5 },
         );
+        const cpu = t.cpuMsPerRequest;
+        // The workers' CPU over the rounds' wall time, on the cores they had.
+        const busy = (way: "viaGateway" | "unverified", c: Record<ThroughputWay, ProcessCpu>) =>
+          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / (availableParallelism() - 1);
+        apart = {
+          ...t,
+          workersCpuRatio: cpu ? cpu.unverified.workers / cpu.viaGateway.workers : null,
+          workersBusy: cpu
+            ? { viaGateway: busy("viaGateway", cpu), unverified: busy("unverified", cpu) }
+            : null,
+        };
       } finally {
         unpin();
       }

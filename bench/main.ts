@@ -314,7 +314,9 @@ if (run("devnet")) {
           "verification off req/s",
           "straight to workers req/s",
           "full verification vs none",
+          "by the workers' CPU",
           "goal",
+          "workers' cores busy (verifying, off)",
           "vs no gateway",
           "gateway CPU ms/req (verifying, off)",
           "workers CPU ms/req",
@@ -325,7 +327,11 @@ if (run("devnet")) {
             f(apart.unverified),
             f(apart.direct),
             `${(100 * apart.ratio).toFixed(1)}%`,
+            apart.workersCpuRatio === null ? "n/a" : `${(100 * apart.workersCpuRatio).toFixed(2)}%`,
             "≥ 99.5% (paper 99%)",
+            apart.workersBusy
+              ? `${(100 * apart.workersBusy.viaGateway).toFixed(0)}%, ${(100 * apart.workersBusy.unverified).toFixed(0)}%`
+              : "n/a",
             `${(100 * apart.ratioToDirect).toFixed(1)}%`,
             apart.cpuMsPerRequest
               ? `${apart.cpuMsPerRequest.viaGateway.gateway.toFixed(2)}, ${apart.cpuMsPerRequest.unverified.baseline.toFixed(2)}`
