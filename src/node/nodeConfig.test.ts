@@ -73,6 +73,31 @@ describe("node configs", () => {
     ).toMatch(/resendAfterSeconds/);
   });
 
+  it("give the fisherman a re-execution share in (0, 1], 0.8 unless set", () => {
+    const fisherman = {
+      dataDir: "d",
+      deployment: "dep.json",
+      keyFile: "k",
+      model: "m.bin",
+      gateway: "http://127.0.0.1:8600",
+    };
+    expect(resolveRoleConfig("fisherman", undefined, {}, fisherman)).toMatchObject({ reexecutionShare: 0.8 });
+    expect(
+      resolveRoleConfig("fisherman", undefined, { VERINFER_FISHERMAN_REEXECUTION_SHARE: "0.5" }, fisherman),
+    ).toMatchObject({ reexecutionShare: 0.5 });
+    for (const share of ["0", "1.5", "-0.2", "most"])
+      expect(
+        problemsOf(() =>
+          resolveRoleConfig(
+            "fisherman",
+            undefined,
+            { VERINFER_FISHERMAN_REEXECUTION_SHARE: share },
+            fisherman,
+          ),
+        ),
+      ).toMatch(/reexecutionShare/);
+  });
+
   it("report every problem at once", () => {
     const message = problemsOf(() =>
       resolveRoleConfig(

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { configFileSection, envLayer, type Layer, resolveLayers } from "../config/layeredConfig.ts";
+import { REEXECUTION_SHARE } from "../protocol/dispute/sampling.ts";
 import { LOG_LEVELS } from "./observability.ts";
 import { EVALUATOR_ADVERSARIES } from "./services/evaluator/evaluatorService.ts";
 import { WORKER_ADVERSARIES } from "./services/worker/adversaries.ts";
@@ -124,6 +125,11 @@ export const FISHERMAN_CONFIG = z
     /** A gateway whose /v1/network lists the workers (where execution contexts are fetched). */
     gateway: z.string({ error: "is required (the gateway's URL)" }).url(),
     sampleRate: z.coerce.number().min(0).max(1).default(1),
+    /**
+     * The share of a challenge window it plans to spend re-executing when the traffic is more than it
+     * can re-execute at `sampleRate`; the rest is headroom for bursts, obligations and games.
+     */
+    reexecutionShare: z.coerce.number().gt(0).max(1).default(REEXECUTION_SHARE),
     seed: z.coerce.number().int().min(0).default(0),
     /** Days a checked batch's verdicts and settled obligations are kept (counts and games stay); 0: forever. */
     retentionDays: z.coerce.number().min(0).default(30),

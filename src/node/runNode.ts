@@ -320,6 +320,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     gateway: c.gateway.replace(/\/$/, ""),
     key,
     sampleRate: c.sampleRate,
+    reexecutionShare: c.reexecutionShare,
     seed: c.seed,
     pollMs: c.pollMs,
     logger,

@@ -215,7 +215,7 @@ describe("devnet adversaries", () => {
     };
     // This traffic is far under what the fisherman re-executes in a window: it re-executed at its
     // configured rate, every receipt.
-    expect(disputes.sampling).toMatchObject({ configured: 1, rate: 1 });
+    expect(disputes.sampling).toMatchObject({ configured: 1, share: 0.8, rate: 1 });
     expect(disputes.sampling.secondsPerReexecution).toBeGreaterThan(0);
     const cheatReceipts = answers.filter(forged).length;
     expect(disputes.games.map((g) => g.status)).toEqual(Array(cheatReceipts).fill("won"));

@@ -25,6 +25,7 @@ import {
   ArrivalWindow,
   isSampled,
   movingAverage,
+  REEXECUTION_SHARE,
   sustainableRate,
 } from "../../../protocol/dispute/sampling.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -70,6 +71,8 @@ export interface FishermanOptions {
    * traffic is more than this fisherman can re-execute in time (`sustainableRate` in the protocol).
    */
   readonly sampleRate: number;
+  /** The share of a window it plans to spend re-executing when it lowers the rate; default 0.8. */
+  readonly reexecutionShare?: number | undefined;
   readonly seed: number;
   readonly pollMs: number;
   readonly logger: Logger;
@@ -207,12 +210,16 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   };
   /** The rate for a batch posted `ageSeconds` ago. */
   const rateFor = (windowSeconds: number, ageSeconds: number) => {
-    const rate = sustainableRate(o.sampleRate, {
-      receiptsPerWindow: sampling.window?.receipts ?? 0,
-      windowSeconds,
-      secondsPerReexecution: sampling.secondsPerReexecution ?? 0,
-      ageSeconds,
-    });
+    const rate = sustainableRate(
+      o.sampleRate,
+      {
+        receiptsPerWindow: sampling.window?.receipts ?? 0,
+        windowSeconds,
+        secondsPerReexecution: sampling.secondsPerReexecution ?? 0,
+        ageSeconds,
+      },
+      o.reexecutionShare,
+    );
     if (rate < 0.9 * o.sampleRate && !sampling.lowered)
       o.logger.warn(
         { configured: o.sampleRate, rate, secondsPerReexecution: sampling.secondsPerReexecution },
@@ -713,6 +720,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     bondsWithdrawnWei: String(bonds.withdrawn),
     sampling: {
       configured: o.sampleRate,
+      share: o.reexecutionShare ?? REEXECUTION_SHARE,
       rate: sampling.rate,
       secondsPerReexecution: sampling.secondsPerReexecution,
       receiptsPerWindow: sampling.window?.receipts ?? 0,
