@@ -4,7 +4,8 @@
  * durable SQLite append) and the latency it adds end to end against calling a worker directly with the
  * same request; throughput through the gateway (full verification, durable) against the same gateway
  * code with verification off (a plain proxy) and against the same workers called directly (no gateway
- * at all), same clients; sequencer ingest with durability in process (receipts/s); the on-chain gas per
+ * at all), same clients, on shared cores and again with the workers pinned to cores of their own (the
+ * deployment's shape); sequencer ingest with durability in process (receipts/s); the on-chain gas per
  * query of the batches posted; then, on a second devnet, the whole network end to end at ρ = 1%.
  */
 import { execFileSync } from "node:child_process";

@@ -9,7 +9,7 @@
  * and registration, and the bonds and defense capital they imply) and `zk` (spot-check circuit size,
  * Groth16 proving time and memory per size, verification time, and the spot-check path's gas) and
  * `devnet` (the whole network in processes: gateway overhead, throughput with and without the
- * gateway, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
+ * gateway, on shared cores and with the workers on cores of their own, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
  * dashboard's page weight and time to first render in Chromium) and `soak` (the devnet under steady
  * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened).
  */
