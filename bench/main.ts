@@ -22,7 +22,7 @@ import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchContracts } from "./contracts.bench.ts";
 import { benchDashboard } from "./dashboard.bench.ts";
-import { benchDevnet } from "./devnet.bench.ts";
+import { benchDevnet, type Throughput } from "./devnet.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
@@ -225,6 +225,19 @@ if (run("devnet")) {
   const d = await benchDevnet(log);
   results.devnet = d;
   const f = (x: number) => x.toFixed(2);
+  /** The columns every three-way throughput table starts with. */
+  const waysHead = [
+    "verifying gateway req/s",
+    "verification off req/s",
+    "straight to workers req/s",
+    "full verification vs none",
+  ];
+  const waysCells = (t: Throughput) => [
+    f(t.viaGateway),
+    f(t.unverified),
+    f(t.direct),
+    `${(100 * t.ratio).toFixed(1)}%`,
+  ];
   console.log(
     `\n${renderTable(
       ["measure", "p50", "p99", "max", "goal"],
@@ -273,10 +286,7 @@ if (run("devnet")) {
   console.log(
     `\n${renderTable(
       [
-        "verifying gateway req/s",
-        "same gateway, verification off, req/s",
-        "straight to workers req/s",
-        "full verification vs none",
+        ...waysHead,
         "by CPU",
         "goal",
         "vs no gateway",
@@ -287,10 +297,7 @@ if (run("devnet")) {
       ],
       [
         [
-          f(d.throughput.viaGateway),
-          f(d.throughput.unverified),
-          f(d.throughput.direct),
-          `${(100 * d.throughput.ratio).toFixed(1)}%`,
+          ...waysCells(d.throughput),
           d.throughput.cpuRatio === null ? "n/a" : `${(100 * d.throughput.cpuRatio).toFixed(1)}%`,
           "≥ 99.5% (paper 99%)",
           `${(100 * d.throughput.ratioToDirect).toFixed(1)}%`,
@@ -310,10 +317,7 @@ if (run("devnet")) {
     console.log(
       `\n${renderTable(
         [
-          "verifying gateway req/s",
-          "verification off req/s",
-          "straight to workers req/s",
-          "full verification vs none",
+          ...waysHead,
           "by the workers' CPU",
           "goal",
           "workers' cores busy (verifying, off)",
@@ -323,10 +327,7 @@ if (run("devnet")) {
         ],
         [
           [
-            f(apart.viaGateway),
-            f(apart.unverified),
-            f(apart.direct),
-            `${(100 * apart.ratio).toFixed(1)}%`,
+            ...waysCells(apart),
             apart.workersCpuRatio === null ? "n/a" : `${(100 * apart.workersCpuRatio).toFixed(2)}%`,
             "≥ 99.5% (paper 99%)",
             apart.workersBusy
@@ -365,10 +366,7 @@ if (run("devnet")) {
   console.log(
     `\n${renderTable(
       [
-        "verifying gateway req/s",
-        "verification off req/s",
-        "straight to workers req/s",
-        "full verification vs none",
+        ...waysHead,
         "by CPU",
         "goal",
         "vs no gateway",
@@ -377,10 +375,7 @@ if (run("devnet")) {
       ],
       [
         [
-          f(r.throughput.viaGateway),
-          f(r.throughput.unverified),
-          f(r.throughput.direct),
-          `${(100 * r.throughput.ratio).toFixed(1)}%`,
+          ...waysCells(r.throughput),
           r.throughput.cpuRatio === null ? "n/a" : `${(100 * r.throughput.cpuRatio).toFixed(2)}%`,
           "≥ 99.5% (paper 99%)",
           `${(100 * r.throughput.ratioToDirect).toFixed(1)}%`,
