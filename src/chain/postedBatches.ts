@@ -105,7 +105,8 @@ export async function followWithin(
   const until = readAt + o.budgetMs;
   for (let counts: BatchCounts | null = null; counts !== latest && o.nowMs() <= until; ) {
     counts = latest;
-    const left = await followBatches(counts, cursor, name, async (i) => {
+    // A batch left unvisited means the budget is spent, which ends the loop too.
+    await followBatches(counts, cursor, name, async (i) => {
       if (o.nowMs() > until) return false;
       if (o.nowMs() - readAt > o.refreshMs) {
         latest = await o.refresh();
@@ -114,7 +115,6 @@ export async function followWithin(
       await visit(i);
       return true;
     });
-    if (left.length > 0) return;
   }
 }
 
