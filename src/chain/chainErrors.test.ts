@@ -61,6 +61,18 @@ describe("chainErrorOf", () => {
     expect(error?.message).toContain("http://127.0.0.1:9");
   });
 
+  it("logs a provider's refusal in one line with the method called and the provider's words", async () => {
+    const error = await thrown(
+      clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex).public.request({
+        method: "eth_getBlockByNumber",
+        params: ["0xnot-a-number", false],
+      } as never),
+    );
+    expect(chainErrorOf(error)).toBeNull();
+    const line = chainErrorLine(error);
+    expect(line).toMatch(/^[^\n]*\(eth_getBlockByNumber: [^\n]+\)$/);
+  });
+
   it("leaves every other error alone, and a log line is always one line", () => {
     expect(chainErrorOf(new Error("disk full"))).toBeNull();
     expect(chainErrorLine(new Error("first\nsecond"))).toBe("first");

@@ -63,9 +63,19 @@ export function chainErrorOf(error: unknown): VerinferError | null {
   return null;
 }
 
-/** One line for a log: the coded error's `[CODE] message`, or the first line of any other error's message. */
+/**
+ * One line for a log: the coded error's `[CODE] message`; for any other error viem raised, its short
+ * message with the RPC method called and the provider's own words (viem's first line alone, "Invalid
+ * parameters were provided to the RPC method.", names neither); else the first line of the message.
+ */
 export function chainErrorLine(error: unknown): string {
   const coded = chainErrorOf(error);
   if (coded) return `[${coded.code}] ${coded.message}`;
+  if (error instanceof BaseError) {
+    const method = /"method":"(\w+)"/.exec(error.message)?.[1];
+    const said = error.details && error.details !== error.shortMessage ? error.details : undefined;
+    const why = [method, said].filter(Boolean).join(": ");
+    return `${error.shortMessage.split("\n")[0]}${why ? ` (${why.split("\n")[0]})` : ""}`;
+  }
   return String((error as Error)?.message ?? error).split("\n")[0] as string;
 }
