@@ -599,6 +599,8 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       { viaGateway, unverified, direct: straight },
       { clients: 8, rounds, roundSeconds: 5 },
     );
+    // Counted before pinning: pinned to core 0, this process sees one core.
+    const workerCores = availableParallelism() - 1;
     const unpin = pinApart(devnet, baseline);
     let apart: ApartThroughput | null = null;
     if (unpin) {
@@ -613,7 +615,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
         const cpu = t.cpuMsPerRequest;
         // The workers' CPU over the rounds' wall time, on the cores they had.
         const busy = (way: "viaGateway" | "unverified", c: Record<ThroughputWay, ProcessCpu>) =>
-          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / (availableParallelism() - 1);
+          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / workerCores;
         apart = {
           ...t,
           workersCpuRatio: cpu ? cpu.unverified.workers / cpu.viaGateway.workers : null,
