@@ -126,6 +126,12 @@ const RECENT_EPOCHS = 24;
  * and the scores a commitment kept for its reveal; the commitment and its status stay. A few epochs per
  * call.
  */
+/**
+ * Whether epoch `e`'s commit phase is closed to a commitment sent at chain time `now`: a transaction sent
+ * now executes in a block at least `now + 1`. Past it the epoch's scores can no longer be committed.
+ */
+const commitClosed = (k: ScoreClock, e: number, now: number) => now + 1 >= commitEnd(k, e);
+
 export function forgetOldScores(store: FollowerStore, k: ScoreClock, now: number, retentionMs: number): void {
   const { db, progress, setProgress } = store;
   for (let n = 0, e = progress("forgetFrom"); n < FORGET_PER_PASS; n++, e++) {
@@ -193,8 +199,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
     if (!batch) return true;
     const epoch = epochAt(k, info.postedAt);
-    // As `commitAndReveal` reckons: a commit sent now is mined at `now + 1` at the earliest.
-    const late = now + 1 >= commitEnd(k, epoch);
+    const late = commitClosed(k, epoch, now);
     lateBatches.batch(index, late, batch.receipts.length);
     let workers: Map<string, string> | null = null;
     for (const [position, signed] of batch.receipts.entries()) {
@@ -287,7 +292,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       const salt = bytesToHex(randomBytes(32));
       // Prepared only after its commit phase closed (back from an outage): missed from the start, never
       // shown as still committing.
-      const status = next >= commitEnd(k, epoch) ? "missed" : "committing";
+      const status = commitClosed(k, epoch, now) ? "missed" : "committing";
       db.prepare("INSERT INTO commits (epoch, scores, salt, commitment, status) VALUES (?, ?, ?, ?, ?)").run(
         epoch,
         bytesToHex(scores),
@@ -308,7 +313,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       const stored = await onChain(c.epoch);
       if (c.status === "committing") {
         if (stored.toLowerCase() === c.commitment.toLowerCase()) setStatus(c.epoch, "committed");
-        else if (next >= revealOpens) setStatus(c.epoch, "missed");
+        else if (commitClosed(k, c.epoch, now)) setStatus(c.epoch, "missed");
         else if (now >= commitOpens && (await tryPhase("commit", [BigInt(c.epoch), c.commitment], c.epoch))) {
           setStatus(c.epoch, "committed");
           o.logger.info({ epoch: c.epoch, commitment: c.commitment }, "scores committed");
