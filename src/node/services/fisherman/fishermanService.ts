@@ -25,7 +25,6 @@ import {
   ArrivalWindow,
   isSampled,
   movingAverage,
-  REEXECUTION_SHARE,
   sustainableRate,
 } from "../../../protocol/dispute/sampling.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -71,8 +70,8 @@ export interface FishermanOptions {
    * traffic is more than this fisherman can re-execute in time (`sustainableRate` in the protocol).
    */
   readonly sampleRate: number;
-  /** The share of a window it plans to spend re-executing when it lowers the rate; default 0.8. */
-  readonly reexecutionShare?: number | undefined;
+  /** The share of a window it plans to spend re-executing when it lowers the rate (config default 0.8). */
+  readonly reexecutionShare: number;
   readonly seed: number;
   readonly pollMs: number;
   readonly logger: Logger;
@@ -720,7 +719,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     bondsWithdrawnWei: String(bonds.withdrawn),
     sampling: {
       configured: o.sampleRate,
-      share: o.reexecutionShare ?? REEXECUTION_SHARE,
+      share: o.reexecutionShare,
       rate: sampling.rate,
       secondsPerReexecution: sampling.secondsPerReexecution,
       receiptsPerWindow: sampling.window?.receipts ?? 0,
