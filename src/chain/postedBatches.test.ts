@@ -2,13 +2,15 @@ import { describe, expect, it } from "vitest";
 import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
 import { type BatchCounts, followWithin } from "./postedBatches.ts";
 
-/** A follower's cursors in memory, and a clock that only visits move. */
-function rig(countsAt: (t: number) => BatchCounts) {
+/** A follower's cursors, in memory. */
+function memoryCursor() {
   const cursors = new Map<string, number>();
-  const cursor = {
-    get: (k: string) => cursors.get(k) ?? 0,
-    set: (k: string, v: number) => cursors.set(k, v),
-  };
+  return { get: (k: string) => cursors.get(k) ?? 0, set: (k: string, v: number) => cursors.set(k, v) };
+}
+
+/** Cursors in memory, and a clock that only visits move. */
+function rig(countsAt: (t: number) => BatchCounts) {
+  const cursor = memoryCursor();
   let t = 0;
   const reads: number[] = [];
   const visited: number[] = [];
@@ -30,7 +32,7 @@ function rig(countsAt: (t: number) => BatchCounts) {
         t += visitMs;
       },
     );
-  return { cursor, follow, reads, visited, wait: (ms: number) => (t += ms) };
+  return { cursor, follow, reads, visited };
 }
 
 describe("followWithin", () => {
@@ -65,11 +67,7 @@ describe("followWithin", () => {
   });
 
   it("leaves the cursor at a batch whose visit failed: the next pass starts with it", async () => {
-    const cursors = new Map<string, number>();
-    const cursor = {
-      get: (k: string) => cursors.get(k) ?? 0,
-      set: (k: string, v: number) => cursors.set(k, v),
-    };
+    const cursor = memoryCursor();
     const o = {
       budgetMs: 60_000,
       refreshMs: 60_000,
