@@ -183,9 +183,13 @@ const CLOCK_TICKS = (() => {
 
 /**
  * Pins the gateways, anvil and this process (the clients) to core 0 and the workers to the other cores,
- * every thread of each; returns the undo, or null (nothing pinned) where there is one core or no `taskset`.
+ * every thread of each; returns the undo and how many cores the workers have (counted before pinning:
+ * pinned, this process sees one), or null (nothing pinned) where there is one core or no `taskset`.
  */
-function pinApart(devnet: Devnet, baseline: DevnetProcess): (() => void) | null {
+function pinApart(
+  devnet: Devnet,
+  baseline: DevnetProcess,
+): { readonly undo: () => void; readonly workerCores: number } | null {
   const cores = availableParallelism();
   const front = [devnet.gateway.pid, baseline.pid, devnet.chain.pid, process.pid];
   const all = [...front, ...devnet.workers.map((w) => w.pid)];
@@ -200,7 +204,7 @@ function pinApart(devnet: Devnet, baseline: DevnetProcess): (() => void) | null 
       devnet.workers.map((w) => w.pid),
       `1-${cores - 1}`,
     );
-    return undo;
+    return { undo, workerCores: cores - 1 };
   } catch {
     try {
       undo();
@@ -599,11 +603,9 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       { viaGateway, unverified, direct: straight },
       { clients: 8, rounds, roundSeconds: 5 },
     );
-    // Counted before pinning: pinned to core 0, this process sees one core.
-    const workerCores = availableParallelism() - 1;
-    const unpin = pinApart(devnet, baseline);
+    const pinned = pinApart(devnet, baseline);
     let apart: ApartThroughput | null = null;
-    if (unpin) {
+    if (pinned) {
       log("devnet: the same, the gateways, anvil and the clients on core 0, the workers on the others");
       try {
         const t = await compareWays(
@@ -615,7 +617,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
         const cpu = t.cpuMsPerRequest;
         // The workers' CPU over the rounds' wall time, on the cores they had.
         const busy = (way: "viaGateway" | "unverified", c: Record<ThroughputWay, ProcessCpu>) =>
-          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / workerCores;
+          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / pinned.workerCores;
         apart = {
           ...t,
           workersCpuRatio: cpu ? cpu.unverified.workers / cpu.viaGateway.workers : null,
@@ -624,7 +626,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
             : null,
         };
       } finally {
-        unpin();
+        pinned.undo();
       }
     } else
       log("devnet: one core or no taskset: the comparison with the workers on cores of their own is skipped");
