@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
-import { type BatchCounts, followWithin } from "./postedBatches.ts";
+import type { ChainClients } from "./deploy.ts";
+import { type BatchCounts, followWithin, headReaches, postingLog } from "./postedBatches.ts";
 
 /** A follower's cursors, in memory. */
 function memoryCursor() {
@@ -85,5 +86,56 @@ describe("followWithin", () => {
       seen.push(i);
     });
     expect(seen).toEqual([2, 3]);
+  });
+});
+
+/**
+ * An RPC whose state names batch 0 posted in block 10 while its head (and so its logs) trails it: anvil
+ * does this for a moment after mining a block, too briefly to reproduce on demand.
+ */
+function laggingRpc(heads: bigint[], logs: unknown[] = [{ transactionHash: "0xab", args: {} }]) {
+  const calls: string[] = [];
+  const head = () =>
+    heads[Math.min(calls.filter((c) => c.startsWith("head")).length, heads.length - 1)] as bigint;
+  const rpc = {
+    public: {
+      readContract: async () => {
+        calls.push("batch");
+        return { root: "0x01", count: 3, kind: 0, postedAt: 100n, postedBlock: 10n };
+      },
+      getBlockNumber: async () => {
+        const h = head();
+        calls.push(`head ${h}`);
+        return h;
+      },
+      getContractEvents: async (q: { fromBlock: bigint }) => {
+        // What anvil answers for a block past its head.
+        if (q.fromBlock > head()) throw new Error("BlockOutOfRangeError");
+        calls.push(`logs ${q.fromBlock}`);
+        return logs;
+      },
+    },
+  } as unknown as Pick<ChainClients, "public">;
+  return { rpc, calls };
+}
+
+describe("postingLog", () => {
+  it("waits for the RPC's head to reach the block the rollup names before reading its logs", async () => {
+    const { rpc, calls } = laggingRpc([9n, 9n, 10n]);
+    expect(await postingLog(rpc, "0x00", 0)).toEqual({ transactionHash: "0xab", args: {} });
+    expect(calls).toEqual(["batch", "head 9", "head 9", "head 10", "logs 10"]);
+  });
+
+  it("refuses a posted batch whose event is missing, rather than answering 'no batch'", async () => {
+    const { rpc } = laggingRpc([10n], []);
+    await expect(postingLog(rpc, "0x00", 0)).rejects.toThrow("batch 0: no BatchPosted event in block 10");
+  });
+
+  it("gives up on a head that stays behind, with the blocks in its error", async () => {
+    const { rpc, calls } = laggingRpc([9n]);
+    await expect(headReaches(rpc, 10n, 120)).rejects.toThrow(
+      "the RPC's head, block 9, is still behind block 10",
+    );
+    expect(calls.length).toBeGreaterThan(1);
   });
 });

@@ -121,7 +121,8 @@ export async function followWithin(
 /**
  * The transaction that posted batch `index` (BatchPosted, or ReceiptForced for a forced receipt): the
  * rollup stores the block each batch was posted in, so one block's logs are read (RPC providers refuse
- * log queries over the whole chain).
+ * log queries over the whole chain). Undefined for a batch not posted; throws (to be retried) while the
+ * RPC cannot show the posting yet.
  */
 export async function postingLog(
   c: Reader,
@@ -130,15 +131,44 @@ export async function postingLog(
 ): Promise<{ transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } } | undefined> {
   const { count, postedBlock } = await batchInfo(c, rollup, index);
   if (count === 0) return undefined;
+  await headReaches(c, postedBlock);
+  const eventName = index >= FORCED_BASE ? "ReceiptForced" : "BatchPosted";
   const logs = (await c.public.getContractEvents({
     address: rollup,
     abi: rollupAbi,
-    eventName: index >= FORCED_BASE ? "ReceiptForced" : "BatchPosted",
+    eventName,
     args: { index: BigInt(index) },
     fromBlock: postedBlock,
     toBlock: postedBlock,
   } as never)) as unknown as { transactionHash: Hex; args: { dataRef?: Hex; digest?: Hex } }[];
+  // Not "no batch": a reader that took it for one would skip a posted batch for good.
+  if (!logs[0])
+    throw new Error(
+      `batch ${index}: no ${eventName} event in block ${postedBlock}, where the rollup says it was posted`,
+    );
   return logs[0];
+}
+
+/** How long a reader waits for its RPC's head to reach a block the chain's state already names. */
+export const HEAD_LAG_MS = 3_000;
+const HEAD_POLL_MS = 50;
+
+/**
+ * Returns once the RPC's head is at least `block`, a block named by the chain's state (a batch's posting
+ * block, read from the rollup). A node's state can run ahead of its blocks: anvil answers `eth_call`
+ * with a just-mined block's state a moment before `eth_blockNumber` and `eth_getLogs` reach that block
+ * (a log query for it fails with "BlockOutOfRangeError": once in a 70-minute soak, on 2% of new blocks
+ * in a tight loop), and the nodes behind a load-balanced provider can differ by a block or more.
+ * Throws if it has not within `waitMs`.
+ */
+export async function headReaches(c: Reader, block: bigint, waitMs = HEAD_LAG_MS): Promise<void> {
+  for (const until = performance.now() + waitMs; ; ) {
+    const head = await c.public.getBlockNumber({ cacheTime: 0 });
+    if (head >= block) return;
+    if (performance.now() >= until)
+      throw new Error(`the RPC's head, block ${head}, is still behind block ${block} that its state names`);
+    await new Promise((resolve) => setTimeout(resolve, HEAD_POLL_MS));
+  }
 }
 
 /** A posted batch's receipts as its calldata carries them, their digests and tree. */
