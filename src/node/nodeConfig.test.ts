@@ -98,6 +98,25 @@ describe("node configs", () => {
       ).toMatch(/reexecutionShare/);
   });
 
+  it("let a worker keep contexts for a positive number of seconds, the protocol's horizon unless set", () => {
+    const worker = { dataDir: "d", deployment: "dep.json", model: "m.bin", gateways: `0x${"11".repeat(20)}` };
+    expect(resolveRoleConfig("worker", undefined, {}, worker).contextRetentionSeconds).toBeUndefined();
+    expect(
+      resolveRoleConfig("worker", undefined, { VERINFER_WORKER_CONTEXT_RETENTION_SECONDS: "90" }, worker),
+    ).toMatchObject({ contextRetentionSeconds: 90 });
+    for (const seconds of ["0", "-5", "forever"])
+      expect(
+        problemsOf(() =>
+          resolveRoleConfig(
+            "worker",
+            undefined,
+            { VERINFER_WORKER_CONTEXT_RETENTION_SECONDS: seconds },
+            worker,
+          ),
+        ),
+      ).toMatch(/contextRetentionSeconds/);
+  });
+
   it("report every problem at once", () => {
     const message = problemsOf(() =>
       resolveRoleConfig(

@@ -67,6 +67,12 @@ export const WORKER_CONFIG = z
     /** Parameters preset: what the contracts do not fix (chain/deployedParams.ts reads the rest). */
     params: z.enum(["devnet", "default"]).default("devnet"),
     pollMs: z.coerce.number().int().min(100).default(1000),
+    /**
+     * How long a served request's context is kept (seconds); default: the protocol's horizon
+     * (`contextRetentionMs` of the deployment's parameters). Shorter, a late dispute or obligation finds
+     * nothing to defend or prove with (the worker warns at start).
+     */
+    contextRetentionSeconds: z.coerce.number().positive().optional(),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof WORKER_CONFIG>;

@@ -124,6 +124,13 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     deployment,
     logger,
   );
+  const horizonMs = contextRetentionMs(params);
+  const retentionMs = c.contextRetentionSeconds === undefined ? horizonMs : c.contextRetentionSeconds * 1000;
+  if (retentionMs < horizonMs)
+    logger.warn(
+      { retentionMs, horizonMs },
+      "contexts are kept for less than the protocol's horizon: a receipt disputed or spot-checked later than that cannot be defended or proven (its stake is at risk)",
+    );
   const worker = await createWorker({
     dataDir: c.dataDir,
     keyFile: c.keyFile,
@@ -136,7 +143,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     devTeeKeys: c.devTeeKeys,
     evidence: c.evidence,
     logger,
-    retentionMs: contextRetentionMs(params),
+    retentionMs,
     ...(operator && deployment.disputeGame
       ? {
           defence: {

@@ -226,17 +226,20 @@ describe("devnet adversaries", () => {
     const game = devnet.deployment.disputeGame as `0x${string}`;
     const liar = clientsFor(devnet.rpcUrl, devnet.deployment.chainId, devnet.keys[7] as `0x${string}`);
     const model = quantizeCheckpoint(loadCheckpoint(join(devnet.dir, "model", "tiny.bin")), "tiny");
-    // An honest receipt, fresh in its window.
-    let a: AnswerReceipt | null = null;
-    while (!a) {
-      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: "defend me" }], max_tokens: 4 }),
-      });
-      const ext = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
-      if ((ext.receipt as { worker: string }).worker === honest.address) a = ext;
-    }
+    const honestAnswer = async (content: string) => {
+      for (;;) {
+        const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: [{ role: "user", content }], max_tokens: 4 }),
+        });
+        const ext = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
+        if ((ext.receipt as { worker: string }).worker === honest.address) return ext;
+      }
+    };
+    // An honest receipt, fresh in its window; and one the worker served after it, which nobody disputes.
+    const a = await honestAnswer("defend me");
+    const after = await honestAnswer("forget me");
     let posted: AnswerReceipt = a;
     while (posted.status !== "posted") {
       await new Promise((r) => setTimeout(r, 200));
@@ -282,13 +285,27 @@ describe("devnet adversaries", () => {
     if (!opened) throw new Error(`the challenge ${challenge} opened no game`);
     const gameId = (opened.args as { game: bigint }).game;
     // kill -9 the defending worker once it has taken the game up; restarted from its store and resume
-    // point, it must find the game again (its resume point never passes a game it still plays).
+    // point, it must find the game again (its resume point never passes a game it still plays). It comes
+    // back keeping contexts for 8 s only, a retention the game outlasts.
     const log = join(devnet.dir, "logs", `worker-${devnet.workers.indexOf(honest) + 1}.log`);
     const defending = () => existsSync(log) && readFileSync(log, "utf8").includes("defending it");
     for (let i = 0; i < 60 && !defending(); i++) await new Promise((res) => setTimeout(res, 250));
     expect(defending()).toBe(true);
-    const defender = await killAndRestart(honest, devnet.dir, "worker-defender-restarted");
+    const defender = await killAndRestart(honest, devnet.dir, "worker-defender-restarted", undefined, {
+      contextRetentionSeconds: 8,
+    });
     restartedWorker = defender;
+    // Its sweeps forget the later request once 8 s have passed; the disputed one, served before it, is
+    // kept while its game is played (the liar has not moved yet: the game cannot have been resolved).
+    const traceStatus = async (requestId: string) =>
+      (await fetch(`${defender.url}/v1/traces/${requestId}`)).status;
+    for (let i = 0; i < 120 && (await traceStatus(after.requestId)) !== 404; i++)
+      await new Promise((res) => setTimeout(res, 250));
+    expect(await traceStatus(after.requestId)).toBe(404);
+    expect(await traceStatus(a.requestId)).toBe(200);
+    expect(((await read(game, disputeGameAbi, "game", [gameId])) as { resolved: boolean }).resolved).toBe(
+      false,
+    );
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
     let outcome: boolean | null = null;
@@ -317,6 +334,8 @@ describe("devnet adversaries", () => {
     const restartedLog = readFileSync(join(devnet.dir, "logs", "worker-defender-restarted.log"), "utf8");
     expect(restartedLog).toMatch(/"msg":"resuming from the saved block"/);
     expect(restartedLog).toMatch(/"msg":"defence moves mined"/);
+    expect(restartedLog).toMatch(/kept for less than the protocol's horizon/);
+    expect(restartedLog).toMatch(/"msg":"forgot served requests past the dispute horizon"/);
     expect(
       (
         (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
