@@ -73,7 +73,7 @@ describe("node configs", () => {
     ).toMatch(/resendAfterSeconds/);
   });
 
-  it("give the fisherman a re-execution share in (0, 1], 0.8 unless set", () => {
+  it("give the fisherman a re-execution share in (0, 1], 0.8 unless set, and no seed unless set", () => {
     const fisherman = {
       dataDir: "d",
       deployment: "dep.json",
@@ -82,6 +82,11 @@ describe("node configs", () => {
       gateway: "http://127.0.0.1:8600",
     };
     expect(resolveRoleConfig("fisherman", undefined, {}, fisherman)).toMatchObject({ reexecutionShare: 0.8 });
+    // No seed unless one is configured: runNode derives a secret one from the account key.
+    expect(resolveRoleConfig("fisherman", undefined, {}, fisherman).seed).toBeUndefined();
+    expect(resolveRoleConfig("fisherman", undefined, { VERINFER_FISHERMAN_SEED: "7" }, fisherman).seed).toBe(
+      7,
+    );
     expect(
       resolveRoleConfig("fisherman", undefined, { VERINFER_FISHERMAN_REEXECUTION_SHARE: "0.5" }, fisherman),
     ).toMatchObject({ reexecutionShare: 0.5 });

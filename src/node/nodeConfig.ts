@@ -136,7 +136,11 @@ export const FISHERMAN_CONFIG = z
      * can re-execute at `sampleRate`; the rest is headroom for bursts, obligations and games.
      */
     reexecutionShare: z.coerce.number().gt(0).max(1).default(REEXECUTION_SHARE),
-    seed: z.coerce.number().int().min(0).default(0),
+    /**
+     * The seed of its per-receipt draws; none: derived from its account key (secret). A configured seed
+     * makes the draws reproducible, and predictable to whoever knows it.
+     */
+    seed: z.coerce.number().int().min(0).optional(),
     /** Days a checked batch's verdicts and settled obligations are kept (counts and games stay); 0: forever. */
     retentionDays: z.coerce.number().min(0).default(30),
     pollMs: z.coerce.number().int().min(100).default(1000),

@@ -16,6 +16,7 @@ import { epochsAbi, rollupAbi } from "../chain/generated/contracts.ts";
 import { stakeState } from "../chain/stake.ts";
 import { isGguf } from "../engine/llamaCpp/llamaCppEngine.ts";
 import { VerinferError } from "../errors.ts";
+import { fishermanSeed } from "../protocol/dispute/sampling.ts";
 import { DEFAULT_OTR_PARAMS, DEVNET_OTR_PARAMS, type OtrParams } from "../protocol/params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../protocol/params/poq.ts";
 import { contextRetentionMs } from "../protocol/rollup/receiptAge.ts";
@@ -328,7 +329,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     key,
     sampleRate: c.sampleRate,
     reexecutionShare: c.reexecutionShare,
-    seed: c.seed,
+    seed: c.seed ?? fishermanSeed(key),
     pollMs: c.pollMs,
     logger,
   });

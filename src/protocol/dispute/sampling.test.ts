@@ -6,6 +6,7 @@ import { createRng } from "../rng/prng.ts";
 import {
   ArrivalWindow,
   type BatchArrival,
+  fishermanSeed,
   isSampled,
   movingAverage,
   REEXECUTION_SHARE,
@@ -25,6 +26,20 @@ describe("isSampled", () => {
     for (const d of digests.slice(0, 2000)) if (isSampled(7, d, 0.1)) expect(isSampled(7, d, 0.2)).toBe(true);
     expect(digests.every((d) => isSampled(7, d, 1))).toBe(true);
     expect(digests.some((d) => isSampled(7, d, 0))).toBe(false);
+  });
+
+  it("gives fishermen with no configured seed one each from their keys: independent draws, not the key", () => {
+    const [k1, k2] = [`0x${"11".repeat(32)}`, `0x${"12".repeat(32)}`] as Hex[];
+    const [s1, s2] = [fishermanSeed(k1 as Hex), fishermanSeed(k2 as Hex)];
+    expect(fishermanSeed(k1 as Hex)).toBe(s1);
+    expect(s1).not.toBe(s2);
+    expect(s1).not.toBe(k1);
+    // At half the receipts each, two fishermen re-execute about three quarters of them between them
+    // (one seed for both would cover half).
+    const digests = Array.from({ length: 10_000 }, (_, i) => digest(i));
+    const either = digests.filter((d) => isSampled(s1, d, 0.5) || isSampled(s2, d, 0.5)).length;
+    expect(either / digests.length).toBeGreaterThan(0.72);
+    expect(either / digests.length).toBeLessThan(0.78);
   });
 
   it("draws from the fisherman's seed: another seed samples other receipts", () => {

@@ -11,7 +11,16 @@
  * effective rate, which the fisherman reports.
  */
 import type { Hex } from "../encoding/hex.ts";
-import { deriveSeed, type SeedInput } from "../rng/deriveSeed.ts";
+import { deriveSeed, type Seed, type SeedInput } from "../rng/deriveSeed.ts";
+
+/**
+ * The sampling seed of a fisherman configured with none: derived from its account key, so it is as
+ * secret as the key (a worker that knew a fisherman's seed would know which receipts it skips) and two
+ * fishermen draw independently (a shared default seed would have them re-execute the same receipts).
+ */
+export function fishermanSeed(accountKey: Hex): Seed {
+  return deriveSeed(accountKey, "fisherman-sampling-seed");
+}
 
 /**
  * Whether a receipt is re-executed at `rate`: a uniform draw from (seed, digest) below the rate. The

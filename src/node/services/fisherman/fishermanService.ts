@@ -34,6 +34,7 @@ import {
   type SignedReceipt,
   validateSignedReceipt,
 } from "../../../protocol/receipt/receipt.ts";
+import type { SeedInput } from "../../../protocol/rng/deriveSeed.ts";
 import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import { isSelected } from "../../../protocol/spotcheck/spotcheck.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -72,7 +73,8 @@ export interface FishermanOptions {
   readonly sampleRate: number;
   /** The share of a window it plans to spend re-executing when it lowers the rate (config default 0.8). */
   readonly reexecutionShare: number;
-  readonly seed: number;
+  /** The seed of its per-receipt draws (secret: see `fishermanSeed`). */
+  readonly seed: SeedInput;
   readonly pollMs: number;
   readonly logger: Logger;
   /**
