@@ -150,7 +150,7 @@ export async function postingLog(
 }
 
 /** How long a reader waits for its RPC's head to reach a block the chain's state already names. */
-export const HEAD_LAG_MS = 3_000;
+const HEAD_LAG_MS = 3_000;
 const HEAD_POLL_MS = 50;
 
 /**
