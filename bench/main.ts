@@ -538,6 +538,13 @@ if (run("soak")) {
       { title: `The fisherman's re-execution (challenge window ${a.window} s)` },
     )}`,
   );
+  console.log(
+    `\n${renderTable(
+      ["log", "level", "message", "times", "the first's details"],
+      k.logged.map((l) => [l.log, l.level, l.msg, l.count, l.first]),
+      { title: "Warnings and errors the roles logged during the run" },
+    )}`,
+  );
 }
 
 if (run("serve")) {

@@ -5,11 +5,13 @@
  * over time, whether every epoch that ends under load is still committed and revealed by every evaluator
  * and paid by quality, and whether every receipt the spot-check draw selects gets its obligation opened
  * before its batch's window closes (the selection recomputed here from the chain, with the protocol's
- * own rule), while the fisherman re-executes what its share of the cores allows.
+ * own rule), while the fisherman re-executes what its share of the cores allows. It ends with the
+ * warnings and errors the roles logged.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, scoreCommitsAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
@@ -37,6 +39,51 @@ export interface SoakBench {
    * window of `window` seconds.
    */
   readonly reexecutionAge: { p50: number; p99: number; max: number; window: number };
+  /**
+   * The warnings and errors the roles logged, by log file, level and message: how often, and the first
+   * one's details (its `err` or `reason`), so that a run's anomalies are read off the report, not found
+   * by searching the logs.
+   */
+  readonly logged: LoggedProblem[];
+}
+
+export interface LoggedProblem {
+  readonly log: string;
+  readonly level: "warn" | "error" | "fatal";
+  readonly msg: string;
+  readonly count: number;
+  readonly first: string;
+}
+
+const LEVELS: Record<number, LoggedProblem["level"]> = { 40: "warn", 50: "error", 60: "fatal" };
+
+/**
+ * The warnings and errors in a devnet's role logs (pino JSON lines in `<dir>/logs`), read line by line
+ * (an hours-long run's gateway log is hundreds of MB).
+ */
+async function loggedProblems(dir: string): Promise<LoggedProblem[]> {
+  const out = new Map<string, { -readonly [K in keyof LoggedProblem]: LoggedProblem[K] }>();
+  for (const file of readdirSync(join(dir, "logs")).sort()) {
+    const lines = createInterface({ input: createReadStream(join(dir, "logs", file)), crlfDelay: Infinity });
+    for await (const line of lines) {
+      // Only lines at warn or above are parsed: the logs hold a line per receipt at info.
+      if (!/"level":(4|5|6)0,/.test(line)) continue;
+      const entry = JSON.parse(line) as { level: number; msg?: string; err?: unknown; reason?: unknown };
+      const level = LEVELS[entry.level] as LoggedProblem["level"];
+      const key = `${file}\u0000${level}\u0000${entry.msg}`;
+      const seen = out.get(key);
+      if (seen) seen.count++;
+      else
+        out.set(key, {
+          log: file.replace(/\.log$/, ""),
+          level,
+          msg: entry.msg ?? "",
+          count: 1,
+          first: String(entry.err ?? entry.reason ?? ""),
+        });
+    }
+  }
+  return [...out.values()];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -224,6 +271,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       verdicts: Object.fromEntries(disputes.checked.map((v) => [v.verdict, v.n])),
       sampling: disputes.sampling,
       reexecutionAge: { p50: ages(0.5), p99: ages(0.99), max: ages(1), window },
+      logged: await loggedProblems(devnet.dir),
     };
   } finally {
     await devnet.stop();
