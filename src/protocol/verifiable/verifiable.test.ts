@@ -44,6 +44,7 @@ import {
   stepLabel,
   verifyMerkleProof,
 } from "./trace.ts";
+import { verifiableGeneration } from "./verifiableGeneration.ts";
 
 const sha = (a: Int32Array) =>
   createHash("sha256")
@@ -128,6 +129,22 @@ describe("verifiable engine: traces", () => {
     }
     expect(modelRoot(model)).toBe(modelRoot(tinyModel()));
     expect(modelRoot(model)).not.toBe(modelRoot(tinyModel(2)));
+  });
+
+  it("regenerate a request alike with either keccak, each model's weights root its own", () => {
+    // One output token: the four positions `traced` runs.
+    expect(verifiableGeneration(model, CONTEXT, 1).tree.root).toEqual(traced(model).root());
+    const pure = verifiableGeneration(model, CONTEXT, 3);
+    const native = loadNativeSecp256k1();
+    if (native) {
+      const fast = verifiableGeneration(model, CONTEXT, 3, null, native.keccak256);
+      expect(fast.fields).toEqual(pure.fields);
+      expect(fast.tree.root).toEqual(pure.tree.root);
+    }
+    // The weights root is computed once per model, and is each model's own.
+    expect(verifiableGeneration(model, CONTEXT, 3).fields.weightsHash).toBe(modelRoot(model));
+    const other = tinyModel(2);
+    expect(verifiableGeneration(other, CONTEXT, 3).fields.weightsHash).toBe(modelRoot(other));
   });
 
   it("Merkle proofs open any leaf", () => {

@@ -20,6 +20,7 @@ import {
 } from "../../../chain/postedBatches.ts";
 import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
+import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import {
   ArrivalWindow,
@@ -173,7 +174,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const llama = loadLlama2c(o.model);
   const model: IntModel = quantizeCheckpoint(llama.checkpoint, o.model);
   const gatewayCopy = gatewayContexts(o.gateway, o.key, llama.tokenizer);
-  const weights = modelRoot(model);
+  // The native keccak when it loads (the same hashes): a re-execution hashes every step of its trace.
+  const keccak = fastKeccak256();
+  const weights = modelRoot(model, keccak);
   const game = o.deployment.disputeGame as Hex;
   const metrics = new NodeMetrics("fisherman");
   const reexecuted = metrics.counter("receipts_reexecuted_total", "receipts re-executed, by verdict", [
@@ -463,7 +466,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
                 { batch: index, position, worker: r.worker },
                 "the worker withheld the context; re-executing from the gateway's copy",
               );
-            const honest = verifiableGeneration(model, served.context, r.outputTokens);
+            const honest = verifiableGeneration(model, served.context, r.outputTokens, null, keccak);
             sampling.secondsPerReexecution = movingAverage(
               sampling.secondsPerReexecution,
               (performance.now() - started) / 1000,
@@ -703,7 +706,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const signed = validateSignedReceipt(JSON.parse(row.receipt));
     if (!signed.ok) continue;
     const context = JSON.parse(row.context) as ExecutionContext;
-    const generation = verifiableGeneration(model, context, signed.value.receipt.outputTokens);
+    const generation = verifiableGeneration(model, context, signed.value.receipt.outputTokens, null, keccak);
     games.set(BigInt(row.game), { gameId: BigInt(row.game), signed: signed.value, context, generation });
   }
 

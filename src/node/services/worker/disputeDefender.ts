@@ -6,12 +6,14 @@
  * resolved. Without it an honest worker challenged by a lying fisherman would lose by timeout. Its
  * moves are sent, and its bonds posted, by the worker's operator account.
  */
+
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { callOf, type EventCursor } from "../../../chain/events.ts";
 import { disputeGameAbi } from "../../../chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
+import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
 import type { DisputeParams } from "../../../protocol/params/otr.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
@@ -45,6 +47,8 @@ export class DisputeDefender {
   /** The latest games resolved, by outcome (for /health and tests; the latest RECENT_KEPT only). */
   readonly outcomes = new Latest<{ gameId: string; rootCountered: boolean }>(RECENT_KEPT);
   readonly bonds: DisputeBonds;
+  /** The native keccak when it loads (the same hashes): regenerating a trace hashes every step. */
+  private readonly keccak = fastKeccak256();
 
   constructor(
     private readonly chain: ChainClients,
@@ -114,7 +118,13 @@ export class DisputeDefender {
           );
           return;
         }
-        const generation = verifiableGeneration(this.model, served.context, r.outputTokens);
+        const generation = verifiableGeneration(
+          this.model,
+          served.context,
+          r.outputTokens,
+          null,
+          this.keccak,
+        );
         if (generation.fields.traceRoot !== r.traceRoot.toLowerCase()) {
           this.logger.error(
             { game: String(log.args.game) },

@@ -5,12 +5,14 @@
  * selector picks with the committed Groth16 setup on a worker thread, and submits the proof from its
  * operator account before the deadline.
  */
+
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { type ContractLog, callOf } from "../../../chain/events.ts";
 import { spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { encodeSliceProof, selectedSlice } from "../../../chain/zkSpotChecks.ts";
+import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { SliceProver } from "../../../zk/prover.ts";
@@ -38,6 +40,8 @@ const OPEN = 1;
 export class SpotCheckProver {
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
+  /** The native keccak when it loads (the same hashes): regenerating a trace hashes every step. */
+  private readonly keccak = fastKeccak256();
   /**
    * The latest obligations met (for /health and tests): batch, position and the milliseconds the proof
    * took; the latest {@link RECENT_KEPT} only (one in a hundred receipts is selected, for as long as
@@ -113,7 +117,7 @@ export class SpotCheckProver {
       return;
     }
     const started = performance.now();
-    const trace = verifiableGeneration(this.model, served.context, r.outputTokens);
+    const trace = verifiableGeneration(this.model, served.context, r.outputTokens, null, this.keccak);
     const { values } = selectedSlice(this.model, trace, selector);
     this.prover ??= await SliceProver.open();
     const proof = await this.prover.prove(values);
