@@ -2,15 +2,18 @@
  * One engine's measurement in a process of its own, so that its memory is its own: loads the engine,
  * warms up, then runs greedy generations and prints one JSON line (speeds, load time, memory).
  * Usage: node --expose-gc --import tsx bench/engineRunner.ts ENGINE MODEL TOKENS RUNS
- * ENGINE: ts-simd | ts-plain | ts-int | llama-cpp. ts-int alternates runs with and without the trace.
+ * ENGINE: ts-simd | ts-plain | ts-int | llama-cpp. ts-int alternates runs with and without the trace,
+ * then re-executes the traced request as a fisherman does.
  */
 import { readFileSync } from "node:fs";
-import type { Engine, GenerateRequest } from "../src/engine/engine.ts";
+import { fastKeccak256 } from "../src/crypto/nativeSecp256k1.ts";
+import type { Engine, GenerateRequest, TraceSummary } from "../src/engine/engine.ts";
 import { generate } from "../src/engine/engine.ts";
 import { FloatTransformer } from "../src/engine/llama2c/floatTransformer.ts";
 import { createLlama2cEngine } from "../src/engine/llama2c/llama2cEngine.ts";
-import { loadLlama2c } from "../src/engine/llama2c/modelFiles.ts";
+import { loadCheckpoint, loadLlama2c, quantizeCheckpoint } from "../src/engine/llama2c/modelFiles.ts";
 import { createEngine } from "../src/engine/registry.ts";
+import { verifiableGeneration } from "../src/protocol/verifiable/verifiableGeneration.ts";
 
 /** What the runner prints. */
 export interface EngineRun {
@@ -26,6 +29,12 @@ export interface EngineRun {
   readonly requestSeconds: number;
   readonly tracedRequestSeconds: number | null;
   readonly traceLeaves: number | null;
+  /**
+   * ts-int: median wall time of a fisherman's re-execution of the traced request (the protocol's replay
+   * with the native keccak, as the fisherman runs it: every step's output and the trace tree), checked
+   * to give the served trace root. Measured after the memory, with a second copy of the model loaded.
+   */
+  readonly reexecutionSeconds: number | null;
   /** Resident memory of the process after the runs and a GC, its peak, and before loading (node + tsx), in MiB. */
   readonly rssMiB: number;
   readonly peakRssMiB: number;
@@ -89,6 +98,7 @@ const tracedSpeeds: number[] = [];
 const walls: number[] = [];
 const tracedWalls: number[] = [];
 let leaves: number | null = null;
+let lastTrace: TraceSummary | null = null;
 for (let i = 0; i < runs; i++) {
   for (const trace of traced ? [false, true] : [false]) {
     const t = performance.now();
@@ -98,7 +108,10 @@ for (let i = 0; i < runs; i++) {
       throw new Error(`${kind} stopped after ${r.usage?.completionTokens} tokens`);
     (trace ? tracedSpeeds : speeds).push(r.timings.tokensPerSecond as number);
     (trace ? tracedWalls : walls).push(wall);
-    if (r.trace) leaves = r.trace.leaves;
+    if (r.trace) {
+      leaves = r.trace.leaves;
+      lastTrace = r.trace;
+    }
   }
 }
 // Collect garbage first (the runner is started with --expose-gc) so that buffers the engine no longer
@@ -109,6 +122,22 @@ gc?.();
 await new Promise((resolve) => setTimeout(resolve, 50));
 gc?.();
 const finalRss = process.memoryUsage().rss;
+const peakRss = peakRssMiB();
+const reexecutions: number[] = [];
+if (lastTrace) {
+  const intModel = quantizeCheckpoint(loadCheckpoint(model as string), model as string);
+  const context = { prompt: lastTrace.tokens.slice(0, lastTrace.promptTokens), sampling: lastTrace.sampling };
+  const outputTokens = lastTrace.sampled?.length ?? lastTrace.tokens.length - lastTrace.promptTokens;
+  const keccak = fastKeccak256();
+  // The first computes the model's weights root, once per model as in a fisherman: not counted.
+  for (let i = 0; i <= runs; i++) {
+    const t = performance.now();
+    const g = verifiableGeneration(intModel, context, outputTokens, null, keccak);
+    if (i > 0) reexecutions.push((performance.now() - t) / 1000);
+    if (g.fields.traceRoot !== lastTrace.root)
+      throw new Error(`re-execution gave trace root ${g.fields.traceRoot}, served ${lastTrace.root}`);
+  }
+}
 const result: EngineRun = {
   engine: kind as string,
   kernel,
@@ -119,8 +148,9 @@ const result: EngineRun = {
   requestSeconds: median(walls),
   tracedRequestSeconds: traced ? median(tracedWalls) : null,
   traceLeaves: leaves,
+  reexecutionSeconds: reexecutions.length ? median(reexecutions) : null,
   rssMiB: mib(finalRss),
-  peakRssMiB: peakRssMiB(),
+  peakRssMiB: peakRss,
   baselineRssMiB: mib(baseline),
 };
 await engine.close();
