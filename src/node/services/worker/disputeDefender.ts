@@ -6,7 +6,6 @@
  * resolved. Without it an honest worker challenged by a lying fisherman would lose by timeout. Its
  * moves are sent, and its bonds posted, by the worker's operator account.
  */
-
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";

@@ -5,7 +5,6 @@
  * selector picks with the committed Groth16 setup on a worker thread, and submits the proof from its
  * operator account before the deadline.
  */
-
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
