@@ -121,17 +121,17 @@ const FORGET_PER_PASS = 16;
 const RECENT_EPOCHS = 24;
 
 /**
- * Forgets, oldest first, the scores of epochs whose reveal phase ended more than `retentionMs` ago and
- * that are done with (revealed, missed, or never prepared: none of their scores can be given any more),
- * and the scores a commitment kept for its reveal; the commitment and its status stay. A few epochs per
- * call.
- */
-/**
  * Whether epoch `e`'s commit phase is closed to a commitment sent at chain time `now`: a transaction sent
  * now executes in a block at least `now + 1`. Past it the epoch's scores can no longer be committed.
  */
 const commitClosed = (k: ScoreClock, e: number, now: number) => now + 1 >= commitEnd(k, e);
 
+/**
+ * Forgets, oldest first, the scores of epochs whose reveal phase ended more than `retentionMs` ago and
+ * that are done with (revealed, missed, or never prepared: none of their scores can be given any more),
+ * and the scores a commitment kept for its reveal; the commitment and its status stay. A few epochs per
+ * call.
+ */
 export function forgetOldScores(store: FollowerStore, k: ScoreClock, now: number, retentionMs: number): void {
   const { db, progress, setProgress } = store;
   for (let n = 0, e = progress("forgetFrom"); n < FORGET_PER_PASS; n++, e++) {
