@@ -26,12 +26,21 @@ export interface VerifiableGeneration {
   >;
 }
 
-/**
- * Each model's weights root, computed once: it hashes every weight (≈ 25 ms of a tiny model's 60 ms
- * re-execution with the pure keccak), and a fisherman re-executes thousands of requests on one model.
- * Models are never changed once loaded; any keccak-256 implementation gives the same root.
- */
 const weightsRoots = new WeakMap<IntModel, Hex>();
+
+/**
+ * A model's weights root, computed once per model: it hashes every weight (≈ 25 ms of a tiny model's
+ * 60 ms re-execution with the pure keccak), and a fisherman re-executes thousands of requests on one
+ * model. Models are never changed once loaded; any keccak-256 implementation gives the same root.
+ */
+export function weightsRoot(model: IntModel, hash: Hash32 = keccak256): Hex {
+  let root = weightsRoots.get(model);
+  if (!root) {
+    root = modelRoot(model, hash);
+    weightsRoots.set(model, root);
+  }
+  return root;
+}
 
 /**
  * Runs a request on the verifiable engine, honestly or with a fault injected at one step (a cheating
@@ -55,17 +64,12 @@ export function verifiableGeneration(
     steps.map((s) => leafHash(s.id, s.output, hash)),
     hash,
   );
-  let weightsHash = weightsRoots.get(model);
-  if (!weightsHash) {
-    weightsHash = modelRoot(model, hash);
-    weightsRoots.set(model, weightsHash);
-  }
   return {
     outputs: steps.map((s) => s.output),
     tree,
     generated,
     fields: {
-      weightsHash,
+      weightsHash: weightsRoot(model, hash),
       promptHash: bytesToHex(promptHashOf(context.prompt)),
       paramsHash: bytesToHex(paramsHashOf(context.sampling)),
       outputHash: bytesToHex(promptHashOf(generated)),

@@ -39,12 +39,12 @@ import type { SeedInput } from "../../../protocol/rng/deriveSeed.ts";
 import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import { isSelected } from "../../../protocol/spotcheck/spotcheck.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
-import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { treeDepth } from "../../../protocol/verifiable/trace.ts";
 import {
   type VerifiableGeneration,
   verifiableGeneration,
+  weightsRoot,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { DisputeBonds } from "../../disputeBonds.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
@@ -176,7 +176,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const gatewayCopy = gatewayContexts(o.gateway, o.key, llama.tokenizer);
   // The native keccak when it loads (the same hashes): a re-execution hashes every step of its trace.
   const keccak = fastKeccak256();
-  const weights = modelRoot(model, keccak);
+  const weights = weightsRoot(model, keccak);
   const game = o.deployment.disputeGame as Hex;
   const metrics = new NodeMetrics("fisherman");
   const reexecuted = metrics.counter("receipts_reexecuted_total", "receipts re-executed, by verdict", [
