@@ -29,9 +29,9 @@ describe("isSampled", () => {
   });
 
   it("gives fishermen with no configured seed one each from their keys: independent draws, not the key", () => {
-    const [k1, k2] = [`0x${"11".repeat(32)}`, `0x${"12".repeat(32)}`] as Hex[];
-    const [s1, s2] = [fishermanSeed(k1 as Hex), fishermanSeed(k2 as Hex)];
-    expect(fishermanSeed(k1 as Hex)).toBe(s1);
+    const [k1, k2] = [`0x${"11".repeat(32)}`, `0x${"12".repeat(32)}`] as [Hex, Hex];
+    const [s1, s2] = [fishermanSeed(k1), fishermanSeed(k2)];
+    expect(fishermanSeed(k1)).toBe(s1);
     expect(s1).not.toBe(s2);
     expect(s1).not.toBe(k1);
     // At half the receipts each, two fishermen re-execute about three quarters of them between them
