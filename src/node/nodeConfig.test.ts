@@ -103,6 +103,34 @@ describe("node configs", () => {
       ).toMatch(/reexecutionShare/);
   });
 
+  it("put a fisherman in a crew with its place and the crew's key file, and refuse a crew without them", () => {
+    const fisherman = {
+      dataDir: "d",
+      deployment: "dep.json",
+      keyFile: "k",
+      model: "m.bin",
+      gateway: "http://127.0.0.1:8600",
+    };
+    expect(resolveRoleConfig("fisherman", undefined, {}, fisherman)).toMatchObject({
+      crewSize: 1,
+      crewMember: 0,
+    });
+    const crew = { VERINFER_FISHERMAN_CREW_SIZE: "3", VERINFER_FISHERMAN_CREW_KEY_FILE: "crew.key" };
+    expect(
+      resolveRoleConfig("fisherman", undefined, { ...crew, VERINFER_FISHERMAN_CREW_MEMBER: "2" }, fisherman),
+    ).toMatchObject({ crewSize: 3, crewMember: 2, crewKeyFile: "crew.key" });
+    const refused = (env: Record<string, string>) =>
+      problemsOf(() => resolveRoleConfig("fisherman", undefined, env, fisherman));
+    expect(refused({ ...crew, VERINFER_FISHERMAN_CREW_MEMBER: "3" })).toMatch(
+      /crewMember: must be below crewSize/,
+    );
+    expect(refused({ ...crew, VERINFER_FISHERMAN_CREW_MEMBER: "-1" })).toMatch(/crewMember/);
+    expect(refused({ VERINFER_FISHERMAN_CREW_SIZE: "2" })).toMatch(/crewKeyFile: is required with a crew/);
+    expect(refused({ ...crew, VERINFER_FISHERMAN_SEED: "7" })).toMatch(/seed: cannot be set with a crew/);
+    for (const size of ["0", "1.5", "all"])
+      expect(refused({ ...crew, VERINFER_FISHERMAN_CREW_SIZE: size })).toMatch(/crewSize/);
+  });
+
   it("let a worker keep contexts for a positive number of seconds, the protocol's horizon unless set", () => {
     const worker = { dataDir: "d", deployment: "dep.json", model: "m.bin", gateways: `0x${"11".repeat(20)}` };
     expect(resolveRoleConfig("worker", undefined, {}, worker).contextRetentionSeconds).toBeUndefined();

@@ -141,13 +141,33 @@ export const FISHERMAN_CONFIG = z
      * makes the draws reproducible, and predictable to whoever knows it.
      */
     seed: z.coerce.number().int().min(0).optional(),
+    /**
+     * A crew of fishermen that split the receipts between them (`Crew` in the protocol's sampling): how
+     * many there are, and this one's place, 0 ≤ crewMember < crewSize. Each re-executes its share only,
+     * drawn from the crew's shared secret in `crewKeyFile` (a key file, mode 0600, the same for all).
+     */
+    crewSize: z.coerce.number().int().min(1).default(1),
+    crewMember: z.coerce.number().int().min(0).default(0),
+    crewKeyFile: z.string().min(1).optional(),
     /** Days a checked batch's verdicts and settled obligations are kept (counts and games stay); 0: forever. */
     retentionDays: z.coerce.number().min(0).default(30),
     pollMs: z.coerce.number().int().min(100).default(1000),
     /** Parameters preset: what the contracts do not fix (chain/deployedParams.ts reads the rest). */
     params: z.enum(["devnet", "default"]).default("devnet"),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.crewMember < c.crewSize, {
+    path: ["crewMember"],
+    message: "must be below crewSize (members are numbered from 0)",
+  })
+  .refine((c) => c.crewSize === 1 || c.crewKeyFile !== undefined, {
+    path: ["crewKeyFile"],
+    message: "is required with a crew (the secret its members draw their shares from, the same file for all)",
+  })
+  .refine((c) => c.crewSize === 1 || c.seed === undefined, {
+    path: ["seed"],
+    message: "cannot be set with a crew: a crew's draws come from its crewKeyFile",
+  });
 export type FishermanConfig = z.infer<typeof FISHERMAN_CONFIG>;
 
 export const EVALUATOR_CONFIG = z

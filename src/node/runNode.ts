@@ -329,13 +329,24 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     key,
     sampleRate: c.sampleRate,
     reexecutionShare: c.reexecutionShare,
-    seed: c.seed ?? fishermanSeed(key),
+    // A crew draws from its shared secret (each member's share, the same draw for all); one alone from
+    // its configured seed, or from its own key.
+    seed: c.crewKeyFile ? fishermanSeed(readKeyFile(c.crewKeyFile)) : (c.seed ?? fishermanSeed(key)),
+    crew: { size: c.crewSize, member: c.crewMember },
     pollMs: c.pollMs,
     logger,
   });
   const url = await listen(fisherman, c.host, c.port);
   fisherman.start();
-  logger.info({ url, account: addressOfKey(key), sampleRate: c.sampleRate }, "fisherman ready");
+  logger.info(
+    {
+      url,
+      account: addressOfKey(key),
+      sampleRate: c.sampleRate,
+      ...(c.crewSize > 1 ? { crew: `${c.crewMember} of ${c.crewSize}` } : {}),
+    },
+    "fisherman ready",
+  );
   return {
     ready: { ready: true, role: "fisherman", url, address: addressOfKey(key), pid: process.pid },
     close: () => fisherman.close(),

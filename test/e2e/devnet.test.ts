@@ -4,19 +4,21 @@
  * verifies client-side and then proves its inclusion against the on-chain batch root; retries with an
  * idempotency key get the same answer; hostile input gets specific errors and records nothing.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import type { Devnet } from "../../src/node/devnet/devnet.ts";
-import { startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
+import { spawnRole, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import {
   type AnswerReceipt,
   checkAnswerReceipt,
   includedOnChain,
 } from "../../src/node/devnet/receiptCheck.ts";
+import { writeKeyFile } from "../../src/node/keys.ts";
 import { signRoleMessage } from "../../src/node/roleAuth.ts";
 import { startUnverifiedGateway, unverifiedGatewayLog } from "../../src/testing/unverifiedGateway.ts";
 
@@ -293,4 +295,85 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
       await stopProcess(baseline.child);
     }
   }, 60_000);
+
+  it("a crew of two fishermen splits the receipts: each re-executes its share, together every one", async () => {
+    // Two more fishermen, from anvil's spare dev keys, in a crew of two sharing one secret.
+    const dir = join(devnet.dir, "crew");
+    mkdirSync(dir);
+    const crewKeyFile = join(dir, "crew.key");
+    writeKeyFile(crewKeyFile, `0x${"5a".repeat(32)}`);
+    const base = JSON.parse(readFileSync(devnet.fisherman?.config as string, "utf8")) as {
+      fisherman: Record<string, unknown>;
+    };
+    const members = await Promise.all(
+      [0, 1].map(async (member) => {
+        const dataDir = join(dir, `member-${member}`);
+        mkdirSync(dataDir);
+        const keyFile = join(dataDir, "account.key");
+        writeKeyFile(keyFile, devnet.keys[5 + member] as `0x${string}`);
+        const config = join(dir, `member-${member}.json`);
+        const fisherman = {
+          ...base.fisherman,
+          dataDir,
+          keyFile,
+          crewSize: 2,
+          crewMember: member,
+          crewKeyFile,
+        };
+        writeFileSync(config, JSON.stringify({ fisherman }));
+        return { dataDir, process: await spawnRole("fisherman", config, join(dir, `member-${member}.log`)) };
+      }),
+    );
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          client.chat.completions.create({
+            model: "verinfer-tiny",
+            messages: [{ role: "user", content: `crew ${i}` }],
+            max_tokens: 4,
+          }),
+        ),
+      );
+      // This test's receipts, posted in batches both members go through after the earlier tests' (those
+      // may be past their windows by now: "late" to both).
+      const ours: string[] = [];
+      for (const a of answers) {
+        const p = await posted(a.id);
+        ours.push(`${p.batch}/${p.position}`);
+      }
+      type Row = { batch: number; position: number; verdict: string };
+      const verdicts = (dataDir: string): Map<string, string> => {
+        const db = new Database(join(dataDir, "fisherman.sqlite"), { readonly: true });
+        try {
+          const rows = db.prepare("SELECT batch, position, verdict FROM checked").all() as Row[];
+          return new Map(rows.map((r) => [`${r.batch}/${r.position}`, r.verdict]));
+        } finally {
+          db.close();
+        }
+      };
+      const deadline = Date.now() + 60_000;
+      let seen = members.map((m) => verdicts(m.dataDir));
+      while (seen.some((v) => ours.some((r) => !v.has(r))) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        seen = members.map((m) => verdicts(m.dataDir));
+      }
+      const [first, second] = seen as [Map<string, string>, Map<string, string>];
+      // Each of ours was re-executed (and agreed with: every worker is honest) by exactly one member.
+      for (const r of ours) expect([first.get(r), second.get(r)].sort(), r).toEqual(["agrees", "crew"]);
+      const own = ours.filter((r) => first.get(r) === "agrees").length;
+      expect(own).toBeGreaterThan(0);
+      expect(own).toBeLessThan(ours.length);
+      // And no receipt at all was re-executed by both, or skipped by both (each samples all its share).
+      for (const [r, verdict] of first) {
+        const pair = [verdict, second.get(r)].sort().join(" ");
+        expect(["agrees crew", "late late", "stale stale"], r).toContain(pair);
+      }
+      const sampling = (await (await fetch(`${members[0]?.process.url}/v1/disputes`)).json()) as {
+        sampling: { crew: { size: number; member: number } };
+      };
+      expect(sampling.sampling.crew).toEqual({ size: 2, member: 0 });
+    } finally {
+      await Promise.all(members.map((m) => stopProcess(m.process.child)));
+    }
+  }, 120_000);
 });

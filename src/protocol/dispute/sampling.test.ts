@@ -10,6 +10,7 @@ import {
   isSampled,
   movingAverage,
   REEXECUTION_SHARE,
+  shareOf,
   sustainableRate,
 } from "./sampling.ts";
 
@@ -47,6 +48,64 @@ describe("isSampled", () => {
     const a = digests.filter((d) => isSampled(1, d, 0.1));
     const b = digests.filter((d) => isSampled(2, d, 0.1));
     expect(a.filter((d) => b.includes(d)).length).toBeLessThan(a.length / 2);
+  });
+});
+
+describe("a crew of fishermen", () => {
+  const digests = Array.from({ length: 10_000 }, (_, i) => digest(i));
+  const seed = fishermanSeed(`0x${"21".repeat(32)}`);
+
+  it("puts each receipt in exactly one member's share, about 1/N of them each", () => {
+    const some = digests.slice(0, 4000);
+    for (const size of [2, 5]) {
+      const members = Array.from({ length: size }, (_, member) => ({ size, member }));
+      const counts = new Array<number>(size).fill(0);
+      for (const d of some) {
+        const share = shareOf(seed, d, { size, member: 0 });
+        counts[share] = (counts[share] as number) + 1;
+        // At rate 1 the member whose share it is re-executes it, and nobody else.
+        expect(members.filter((m) => isSampled(seed, d, 1, m)).map((m) => m.member)).toEqual([share]);
+      }
+      for (const n of counts) {
+        expect(n / some.length).toBeGreaterThan((1 / size) * 0.9);
+        expect(n / some.length).toBeLessThan((1 / size) * 1.1);
+      }
+    }
+  });
+
+  it("covers N times what one member affords, where independent fishermen overlap", () => {
+    // Three fishermen that each afford 30% of the receipts' re-execution: as a crew each re-executes
+    // 90% of its own third (30% of all: the same work), and together 90% of all receipts.
+    const crew = [0, 1, 2].map((member) => ({ size: 3, member }));
+    const covered = digests.filter((d) => crew.some((m) => isSampled(seed, d, 0.9, m))).length;
+    expect(covered / digests.length).toBeGreaterThan(0.87);
+    expect(covered / digests.length).toBeLessThan(0.93);
+    for (const m of crew) {
+      const own = digests.filter((d) => isSampled(seed, d, 0.9, m)).length / digests.length;
+      expect(own).toBeGreaterThan(0.3 * 0.9);
+      expect(own).toBeLessThan(0.3 * 1.1);
+    }
+    // Independently, at 30% each: 1 − 0.7³ ≈ 66%.
+    const alone = [1, 2, 3].map((k) => fishermanSeed(`0x${String(k).padStart(2, "0").repeat(32)}`));
+    const either = digests.filter((d) => alone.some((s) => isSampled(s, d, 0.3))).length;
+    expect(either / digests.length).toBeGreaterThan(0.63);
+    expect(either / digests.length).toBeLessThan(0.69);
+  });
+
+  it("samples a member's share uniformly and nested across rates; alone is a crew of one", () => {
+    const m = { size: 2, member: 1 };
+    const share = digests.filter((d) => shareOf(seed, d, m) === 1);
+    for (const rate of [0.1, 0.5]) {
+      const n = share.filter((d) => isSampled(seed, d, rate, m)).length;
+      expect(n / share.length).toBeGreaterThan(rate * 0.9);
+      expect(n / share.length).toBeLessThan(rate * 1.1);
+    }
+    for (const d of share) if (isSampled(seed, d, 0.1, m)) expect(isSampled(seed, d, 0.2, m)).toBe(true);
+    expect(share.some((d) => isSampled(seed, d, 0, m))).toBe(false);
+    for (const d of digests.slice(0, 1000)) {
+      expect(isSampled(seed, d, 0.3, { size: 1, member: 0 })).toBe(isSampled(seed, d, 0.3));
+      expect(shareOf(seed, d, { size: 1, member: 0 })).toBe(0);
+    }
   });
 });
 

@@ -17,19 +17,57 @@ import { deriveSeed, type Seed, type SeedInput } from "../rng/deriveSeed.ts";
  * The sampling seed of a fisherman configured with none: derived from its account key, so it is as
  * secret as the key (a worker that knew a fisherman's seed would know which receipts it skips) and two
  * fishermen draw independently (a shared default seed would have them re-execute the same receipts).
+ * A {@link Crew}'s members derive theirs from the crew's shared key: one draw splits the receipts.
  */
 export function fishermanSeed(accountKey: Hex): Seed {
   return deriveSeed(accountKey, "fisherman-sampling-seed");
 }
 
 /**
- * Whether a receipt is re-executed at `rate`: a uniform draw from (seed, digest) below the rate. The
- * draws are nested: a receipt sampled at one rate is sampled at every higher one.
+ * Several fishermen of one operator that split the receipts between them instead of each drawing its
+ * own: every receipt falls in exactly one member's share, by a draw from the crew's shared secret seed.
+ * N independent fishermen that each afford rate r of all receipts check 1 − (1 − r)^N of them; a crew of
+ * N checks min(1, N·r), since each member's work is only its 1/N share. A member that is down leaves its
+ * share unchecked, where independent fishermen would overlap.
  */
-export function isSampled(seed: SeedInput, digest: Hex, rate: number): boolean {
-  if (rate >= 1) return true;
-  if (rate <= 0) return false;
-  return Number.parseInt(deriveSeed(seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48 < rate;
+export interface Crew {
+  readonly size: number;
+  /** This fisherman's place in the crew, 0 ≤ member < size. */
+  readonly member: number;
+}
+
+/** A fisherman on its own: its share is every receipt. */
+export const ALONE: Crew = { size: 1, member: 0 };
+
+/** The crew member whose share a receipt is. */
+export function shareOf(seed: SeedInput, digest: Hex, crew: Crew): number {
+  return placed(seed, digest, crew).share;
+}
+
+/**
+ * Whether a receipt is re-executed at `rate`: in this fisherman's share of its crew (every receipt for
+ * one {@link ALONE}), a uniform draw from (seed, digest) below the rate. The draws are nested: a receipt
+ * sampled at one rate is sampled at every higher one.
+ */
+export function isSampled(seed: SeedInput, digest: Hex, rate: number, crew: Crew = ALONE): boolean {
+  const { share, within } = placed(seed, digest, crew);
+  if (share !== crew.member || rate <= 0) return false;
+  return rate >= 1 || within < rate;
+}
+
+/**
+ * One uniform draw from (seed, digest) scaled to the crew: its whole part is the share, and what is left
+ * is a uniform draw within it (so a member's sampling is as uniform over its share as one alone is).
+ */
+function placed(seed: SeedInput, digest: Hex, crew: Crew): { share: number; within: number } {
+  const scaled = uniformDraw(seed, digest) * crew.size;
+  const share = Math.min(crew.size - 1, Math.floor(scaled));
+  return { share, within: scaled - share };
+}
+
+/** A uniform draw in [0, 1) from (seed, digest): 48 bits of their derived hash. */
+function uniformDraw(seed: SeedInput, digest: Hex): number {
+  return Number.parseInt(deriveSeed(seed, "fisherman-sample", digest).slice(2, 14), 16) / 2 ** 48;
 }
 
 /**

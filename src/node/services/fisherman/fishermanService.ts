@@ -23,9 +23,12 @@ import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
 import {
+  ALONE,
   ArrivalWindow,
+  type Crew,
   isSampled,
   movingAverage,
+  shareOf,
   sustainableRate,
 } from "../../../protocol/dispute/sampling.ts";
 import { traceStepEvidence } from "../../../protocol/dispute/traceStep.ts";
@@ -74,8 +77,10 @@ export interface FishermanOptions {
   readonly sampleRate: number;
   /** The share of a window it plans to spend re-executing when it lowers the rate (config default 0.8). */
   readonly reexecutionShare: number;
-  /** The seed of its per-receipt draws (secret: see `fishermanSeed`). */
+  /** The seed of its per-receipt draws (secret: see `fishermanSeed`; a crew's is shared by its members). */
   readonly seed: SeedInput;
+  /** The crew it splits the receipts with, and its place in it (default: alone, every receipt its share). */
+  readonly crew?: Crew | undefined;
   readonly pollMs: number;
   readonly logger: Logger;
   /**
@@ -203,6 +208,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     // From a devnet's seconds to a production window's hours.
     [1, 2, 3, 5, 7.5, 10, 15, 20, 25, 30, 45, 60, 120, 300, 600, 1800, 3600, 7200],
   );
+  const crew = o.crew ?? ALONE;
   /** What sets the rate: the batches of the last window read, and how long a re-execution takes. */
   const sampling = {
     /** Set at the first batch read: the challenge window is the rollup's. */
@@ -217,7 +223,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     const rate = sustainableRate(
       o.sampleRate,
       {
-        receiptsPerWindow: sampling.window?.receipts ?? 0,
+        // Its share of the traffic is all it re-executes.
+        receiptsPerWindow: (sampling.window?.receipts ?? 0) / crew.size,
         windowSeconds,
         secondsPerReexecution: sampling.secondsPerReexecution ?? 0,
         ageSeconds,
@@ -227,7 +234,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     if (rate < 0.9 * o.sampleRate && !sampling.lowered)
       o.logger.warn(
         { configured: o.sampleRate, rate, secondsPerReexecution: sampling.secondsPerReexecution },
-        "more traffic than this fisherman re-executes in its window: sampling fewer receipts (run more fishermen to check more)",
+        "more traffic than this fisherman re-executes in its window: sampling fewer receipts (run more fishermen, or a crew of them, to check more)",
       );
     else if (rate === o.sampleRate && sampling.lowered)
       o.logger.info({ rate }, "re-executing at the configured sample rate again");
@@ -452,8 +459,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         // Posted past its maximum age: no dispute can open over it (and it earns nothing).
         if (stale[position]) verdict = "stale";
         else if (late) verdict = "late";
+        else if (shareOf(o.seed, digests[position] as Hex, crew) !== crew.member) verdict = "crew";
         else if (
-          isSampled(o.seed, digests[position] as Hex, rate) &&
+          isSampled(o.seed, digests[position] as Hex, rate, crew) &&
           r.weightsHash.toLowerCase() === weights
         ) {
           const started = performance.now();
@@ -728,6 +736,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       rate: sampling.rate,
       secondsPerReexecution: sampling.secondsPerReexecution,
       receiptsPerWindow: sampling.window?.receipts ?? 0,
+      crew,
     },
     obligations: db.prepare(RECENT_OBLIGATIONS_SQL).all(RECENT),
   }));
