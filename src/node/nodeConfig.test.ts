@@ -10,6 +10,15 @@ const problemsOf = (f: () => unknown) => {
   return "";
 };
 
+/** A fisherman's required options. */
+const fisherman = {
+  dataDir: "d",
+  deployment: "dep.json",
+  keyFile: "k",
+  model: "m.bin",
+  gateway: "http://127.0.0.1:8600",
+};
+
 describe("node configs", () => {
   it("resolve defaults < environment < flags", () => {
     const env = { VERINFER_EVALUATOR_EVALUATOR: "alignment:rouge-l", VERINFER_EVALUATOR_PORT: "9300" };
@@ -74,13 +83,6 @@ describe("node configs", () => {
   });
 
   it("give the fisherman a re-execution share in (0, 1], 0.8 unless set, and no seed unless set", () => {
-    const fisherman = {
-      dataDir: "d",
-      deployment: "dep.json",
-      keyFile: "k",
-      model: "m.bin",
-      gateway: "http://127.0.0.1:8600",
-    };
     expect(resolveRoleConfig("fisherman", undefined, {}, fisherman)).toMatchObject({ reexecutionShare: 0.8 });
     // No seed unless one is configured: runNode derives a secret one from the account key.
     expect(resolveRoleConfig("fisherman", undefined, {}, fisherman).seed).toBeUndefined();
@@ -104,13 +106,6 @@ describe("node configs", () => {
   });
 
   it("put a fisherman in a crew with its place and the crew's key file, and refuse a crew without them", () => {
-    const fisherman = {
-      dataDir: "d",
-      deployment: "dep.json",
-      keyFile: "k",
-      model: "m.bin",
-      gateway: "http://127.0.0.1:8600",
-    };
     expect(resolveRoleConfig("fisherman", undefined, {}, fisherman)).toMatchObject({
       crewSize: 1,
       crewMember: 0,
