@@ -338,7 +338,7 @@ describe("devnet: the OpenAI SDK against the gateway", () => {
       // may be past their windows by now: "late" to both).
       const ours: string[] = [];
       for (const a of answers) {
-        const p = await posted(a.id);
+        const p = await posted((a as unknown as { verinfer: Ext }).verinfer.requestId);
         ours.push(`${p.batch}/${p.position}`);
       }
       type Row = { batch: number; position: number; verdict: string };
