@@ -22,7 +22,9 @@ import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../sr
 import { signRoleMessage } from "../src/node/roleAuth.ts";
 import { ReceiptStore } from "../src/node/store/receiptStore.ts";
 import { DEVNET_OTR_PARAMS } from "../src/protocol/params/otr.ts";
+import { drawBootstrapWeights, quantileSorted } from "../src/protocol/poq/metrics/bootstrap.ts";
 import { checkReceipt, pureSecp256k1, signReceipt } from "../src/protocol/receipt/verifyReceipt.ts";
+import { createRng } from "../src/protocol/rng/prng.ts";
 import { Sequencer } from "../src/protocol/rollup/sequencer.ts";
 import { startDevChain } from "../src/testing/devChain.ts";
 import { devReceipt, devRegistry, ENCLAVE_KEY } from "../src/testing/devWorker.ts";
@@ -101,6 +103,16 @@ export interface Throughput {
   cpuMsPerRequest: Record<ThroughputWay, ProcessCpu> | null;
   /** Each way's rounds as they ran, s: `seconds` and the requests in flight at each round's end. */
   wallSeconds: Record<ThroughputWay, number>;
+  /** Each round as it ran, every way: what the averages above are made of (and intervals resample). */
+  rounds: Record<ThroughputWay, WayRound>[];
+}
+
+/** One way's part of one round. */
+export interface WayRound {
+  readonly requests: number;
+  readonly wallSeconds: number;
+  /** CPU each process used in it, ms; null where /proc cannot tell. */
+  readonly cpuMs: ProcessCpu | null;
 }
 
 /** The comparison with the workers on cores of their own. */
@@ -477,21 +489,33 @@ async function compareWays(
     direct: zero(),
   };
   let cpuKnown = true;
-  for (let round = 0; round < rounds; round++)
-    for (const way of ["viaGateway", "unverified", "direct"] as const) {
+  const record: Record<ThroughputWay, WayRound>[] = [];
+  const order = ["viaGateway", "unverified", "direct"] as const;
+  for (let round = 0; round < rounds; round++) {
+    const ran = {} as Record<ThroughputWay, WayRound>;
+    // Every other round in reverse: a drift of the machine within rounds weighs on no way more than another.
+    for (const way of round % 2 === 0 ? order : [...order].reverse()) {
       const before = cpuNow();
       const started = performance.now();
       const r = await throughputOf(clients, roundSeconds, ways[way]);
-      wallSeconds[way] += (performance.now() - started) / 1000;
+      const wall = (performance.now() - started) / 1000;
+      wallSeconds[way] += wall;
       const after = cpuNow();
       rate[way] += r / rounds;
+      const used = zero();
       for (const k of ["gateway", "baseline", "workers", "anvil"] as const) {
         const a = after[k];
         const b = before[k];
         if (a === null || b === null) cpuKnown = false;
-        else spent[way][k] += (a - b) / Math.max(1, r * roundSeconds) / rounds;
+        else {
+          used[k] = a - b;
+          spent[way][k] += (a - b) / Math.max(1, r * roundSeconds) / rounds;
+        }
       }
+      ran[way] = { requests: r * roundSeconds, wallSeconds: wall, cpuMs: cpuKnown ? used : null };
     }
+    record.push(ran);
+  }
   return {
     clients,
     seconds: rounds * roundSeconds,
@@ -502,7 +526,36 @@ async function compareWays(
     cpuMsPerRequest: cpuKnown ? spent : null,
     cpuRatio: cpuKnown ? cpuRatioOf(spent) : null,
     wallSeconds,
+    rounds: record,
   };
+}
+
+/**
+ * The three ways with the gateways, anvil and the clients pinned to core 0 and the workers to the others
+ * (8 clients, 5 s rounds); null (nothing measured) where the machine cannot be split so.
+ */
+async function compareApart(
+  devnet: Devnet,
+  baseline: DevnetProcess,
+  ways: Record<ThroughputWay, (i: number) => Promise<Response>>,
+  rounds: number,
+): Promise<ApartThroughput | null> {
+  const pinned = pinApart(devnet, baseline);
+  if (!pinned) return null;
+  try {
+    const t = await compareWays(devnet, baseline, ways, { clients: 8, rounds, roundSeconds: 5 });
+    const cpu = t.cpuMsPerRequest;
+    // The workers' CPU over the rounds' wall time, on the cores they had.
+    const busy = (way: "viaGateway" | "unverified", c: Record<ThroughputWay, ProcessCpu>) =>
+      (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / pinned.workerCores;
+    return {
+      ...t,
+      workersCpuRatio: cpu ? cpu.unverified.workers / cpu.viaGateway.workers : null,
+      workersBusy: cpu ? { viaGateway: busy("viaGateway", cpu), unverified: busy("unverified", cpu) } : null,
+    };
+  } finally {
+    pinned.undo();
+  }
 }
 
 /** A devnet without fisherman or evaluators, and the unverifying baseline gateway over its workers. */
@@ -561,6 +614,112 @@ async function benchRealShape(log: (line: string) => void): Promise<DevnetBench[
   }
 }
 
+/** A ratio and its percentile-bootstrap interval over rounds (each resampled whole: all its ways together). */
+export interface RatioInterval {
+  readonly value: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** The deployment's shape measured long enough to put an interval on the ratio. */
+export interface ApartIntervalBench {
+  readonly throughput: ApartThroughput;
+  readonly seed: number;
+  readonly resamples: number;
+  readonly level: number;
+  /** Full verification vs none by the workers' CPU per request: none's over full's (what bounds throughput). */
+  readonly workersCpu: RatioInterval;
+  /** Full verification vs none by requests per wall second. */
+  readonly requests: RatioInterval;
+  /**
+   * A control: the workers' CPU per request answering the clients straight over answering the plain
+   * proxy. Neither way verifies and the workers do the same work in both, so this is what the machine's
+   * noise alone gives; an interval for verification no narrower than this one cannot tell it from noise.
+   */
+  readonly control: RatioInterval;
+}
+
+/**
+ * The deployment's shape alone, `rounds` rounds of the three ways, and seeded bootstrap intervals on
+ * the ratios: whether verification costs the workers' throughput 0.5% or more is a question about a
+ * difference smaller than one round's noise, which only many rounds answer. Null where the machine
+ * cannot be split.
+ */
+export async function benchDevnetApart(
+  log: (line: string) => void,
+  rounds: number,
+  seed = 1,
+): Promise<ApartIntervalBench | null> {
+  const maxTokens = 8;
+  log("devnet-apart: starting anvil, 2 workers, the gateway and a second gateway with verification off");
+  const { devnet, baseline, stop } = await measuredDevnet("apart");
+  try {
+    const ways = waysOf(devnet, baseline, maxTokens);
+    for (const way of Object.values(ways)) await timedRequests(10, way);
+    log(`devnet-apart: ${rounds} rounds of 5 s each of the three ways, workers on cores of their own`);
+    const t = await compareApart(devnet, baseline, ways, rounds);
+    if (!t) return null;
+    const resamples = 4000;
+    const level = 0.95;
+    const perRound = t.rounds;
+    /** Σ top / Σ bottom over the rounds, each counted as often as its weight says. */
+    const sumRatio = (w: Uint32Array, top: (r: (typeof perRound)[number]) => number, bottom: typeof top) => {
+      let a = 0;
+      let b = 0;
+      perRound.forEach((r, k) => {
+        a += (w[k] as number) * top(r);
+        b += (w[k] as number) * bottom(r);
+      });
+      return a / b;
+    };
+    const workersCpuPerRequest = (w: Uint32Array, way: ThroughputWay) =>
+      sumRatio(
+        w,
+        (r) => r[way].cpuMs?.workers ?? Number.NaN,
+        (r) => r[way].requests,
+      );
+    const requestRate = (w: Uint32Array, way: ThroughputWay) =>
+      sumRatio(
+        w,
+        (r) => r[way].requests,
+        (r) => r[way].wallSeconds,
+      );
+    const statistics = {
+      workersCpu: (w: Uint32Array) =>
+        workersCpuPerRequest(w, "unverified") / workersCpuPerRequest(w, "viaGateway"),
+      requests: (w: Uint32Array) => requestRate(w, "viaGateway") / requestRate(w, "unverified"),
+      control: (w: Uint32Array) => workersCpuPerRequest(w, "unverified") / workersCpuPerRequest(w, "direct"),
+    };
+    const rng = createRng(seed);
+    const all = new Uint32Array(perRound.length).fill(1);
+    const samples = { workersCpu: [] as number[], requests: [] as number[], control: [] as number[] };
+    const weights = new Uint32Array(perRound.length);
+    for (let i = 0; i < resamples; i++) {
+      drawBootstrapWeights(rng, weights);
+      for (const k of ["workersCpu", "requests", "control"] as const) samples[k].push(statistics[k](weights));
+    }
+    const interval = (k: keyof typeof statistics): RatioInterval => {
+      const sorted = Float64Array.from(samples[k]).sort();
+      return {
+        value: statistics[k](all),
+        low: quantileSorted(sorted, (1 - level) / 2) as number,
+        high: quantileSorted(sorted, 1 - (1 - level) / 2) as number,
+      };
+    };
+    return {
+      throughput: t,
+      seed,
+      resamples,
+      level,
+      workersCpu: interval("workersCpu"),
+      requests: interval("requests"),
+      control: interval("control"),
+    };
+  } finally {
+    await stop();
+  }
+}
+
 export async function benchDevnet(log: (line: string) => void): Promise<DevnetBench> {
   const requests = 150;
   const maxTokens = 8;
@@ -603,32 +762,9 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       { viaGateway, unverified, direct: straight },
       { clients: 8, rounds, roundSeconds: 5 },
     );
-    const pinned = pinApart(devnet, baseline);
-    let apart: ApartThroughput | null = null;
-    if (pinned) {
-      log("devnet: the same, the gateways, anvil and the clients on core 0, the workers on the others");
-      try {
-        const t = await compareWays(
-          devnet,
-          baseline,
-          { viaGateway, unverified, direct: straight },
-          { clients: 8, rounds, roundSeconds: 5 },
-        );
-        const cpu = t.cpuMsPerRequest;
-        // The workers' CPU over the rounds' wall time, on the cores they had.
-        const busy = (way: "viaGateway" | "unverified", c: Record<ThroughputWay, ProcessCpu>) =>
-          (c[way].workers * t[way] * t.seconds) / 1000 / t.wallSeconds[way] / pinned.workerCores;
-        apart = {
-          ...t,
-          workersCpuRatio: cpu ? cpu.unverified.workers / cpu.viaGateway.workers : null,
-          workersBusy: cpu
-            ? { viaGateway: busy("viaGateway", cpu), unverified: busy("unverified", cpu) }
-            : null,
-        };
-      } finally {
-        pinned.undo();
-      }
-    } else
+    log("devnet: the same, the gateways, anvil and the clients on core 0, the workers on the others");
+    const apart = await compareApart(devnet, baseline, { viaGateway, unverified, direct: straight }, rounds);
+    if (!apart)
       log("devnet: one core or no taskset: the comparison with the workers on cores of their own is skipped");
     log("devnet: sequencer ingest in process (5,000 receipts)");
     const ingestPerSecond = ingest(5000);

@@ -12,6 +12,8 @@
  * gateway, on shared cores and with the workers on cores of their own, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
  * dashboard's page weight and time to first render in Chromium) and `soak` (the devnet under steady
  * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened).
+ * `devnet-apart` runs only when named: the devnet's comparison in the deployment's shape alone, for
+ * VERINFER_APART_ROUNDS rounds (default 30, about 9 minutes), with bootstrap intervals on its ratios.
  */
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -22,7 +24,7 @@ import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchContracts } from "./contracts.bench.ts";
 import { benchDashboard } from "./dashboard.bench.ts";
-import { benchDevnet, type Throughput } from "./devnet.bench.ts";
+import { benchDevnet, benchDevnetApart, type RatioInterval, type Throughput } from "./devnet.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
@@ -472,6 +474,48 @@ if (run("dashboard")) {
           ],
         ],
         { title: `Dashboard in Chromium, ${d.loads} fresh loads against a devnet (median (min–max))` },
+      )}`,
+    );
+  }
+}
+
+// Opt-in: long, and it answers one question (the 6 rounds of `devnet` give the same table without intervals).
+if (suites.includes("devnet-apart")) {
+  const rounds = Number(process.env.VERINFER_APART_ROUNDS ?? 30);
+  if (!(Number.isInteger(rounds) && rounds >= 2))
+    throw new Error("VERINFER_APART_ROUNDS must be an integer ≥ 2");
+  log(
+    `devnet-apart: the deployment's shape, ${rounds} rounds (about ${Math.ceil((rounds * 16) / 60) + 1} minutes)`,
+  );
+  const a = await benchDevnetApart(log, rounds);
+  results.devnetApart = a;
+  if (!a) log("devnet-apart: one core or no taskset: nothing measured");
+  else {
+    const shown = (r: RatioInterval) => [
+      `${(100 * r.value).toFixed(2)}%`,
+      `${(100 * r.low).toFixed(2)}–${(100 * r.high).toFixed(2)}%`,
+    ];
+    const t = a.throughput;
+    const cpu = t.cpuMsPerRequest;
+    console.log(
+      `\n${renderTable(
+        ["ratio", "measured", `${100 * a.level}% interval`, "goal"],
+        [
+          [
+            "full verification vs none, by the workers' CPU per request",
+            ...shown(a.workersCpu),
+            "≥ 99.5% (paper 99%)",
+          ],
+          ["full verification vs none, by requests per second", ...shown(a.requests), "≥ 99.5% (paper 99%)"],
+          [
+            "control: straight to the workers vs the plain proxy, by their CPU (no verification in either)",
+            ...shown(a.control),
+            "100% (noise only)",
+          ],
+        ],
+        {
+          title: `Devnet throughput in the deployment's shape, ${t.rounds.length} rounds of 5 s each way (${t.clients} clients; workers ${cpu ? `${cpu.viaGateway.workers.toFixed(1)} / ${cpu.unverified.workers.toFixed(1)} / ${cpu.direct.workers.toFixed(1)} ms of CPU per request verifying / off / straight` : "CPU unknown"}); percentile bootstrap over rounds, ${a.resamples} resamples, seed ${a.seed}`,
+        },
       )}`,
     );
   }
