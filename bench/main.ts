@@ -11,7 +11,8 @@
  * `devnet` (the whole network in processes: gateway overhead, throughput with and without the
  * gateway, on shared cores and with the workers on cores of their own, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
  * dashboard's page weight and time to first render in Chromium) and `soak` (the devnet under steady
- * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened).
+ * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened; with
+ * VERINFER_SOAK_CHAOS_SECONDS, a role killed and restarted that often, and no acknowledged receipt lost).
  * `devnet-apart` runs only when named: the devnet's comparison in the deployment's shape alone, for
  * VERINFER_APART_ROUNDS rounds (default 30, about 9 minutes), with bootstrap intervals on its ratios.
  */
@@ -600,6 +601,17 @@ if (run("soak")) {
       { title: "Warnings and errors the roles logged during the run" },
     )}`,
   );
+  const chaos = k.chaos;
+  if (chaos)
+    console.log(
+      `\n${renderTable(
+        ["seconds into the load", "role killed (-9) and restarted", "ready again after, s"],
+        chaos.kills.map((x) => [x.at, x.role, x.restartSeconds.toFixed(1)]),
+        {
+          title: `Chaos: a crash every ${chaos.everySeconds} s (seed ${chaos.seed}). Of ${chaos.answeredWithReceipt} answers with a receipt, ${chaos.missing} in no posted batch; ${chaos.duplicated} request ids posted more than once`,
+        },
+      )}`,
+    );
 }
 
 if (run("serve")) {

@@ -6,7 +6,10 @@
  * and paid by quality, and whether every receipt the spot-check draw selects gets its obligation opened
  * before its batch's window closes (the selection recomputed here from the chain, with the protocol's
  * own rule), while the fisherman re-executes what its share of the cores allows. It ends with the
- * warnings and errors the roles logged.
+ * warnings and errors the roles logged. With `VERINFER_SOAK_CHAOS_SECONDS=N` it also kills one role
+ * (`kill -9`: the gateway, a worker, an evaluator, the fisherman or the settler, drawn by a seeded PRNG)
+ * every N seconds and starts it again from its store and the chain, and checks at the end that every
+ * answered request's receipt is in exactly one posted batch.
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,8 +19,10 @@ import type { Hex } from "viem";
 import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, scoreCommitsAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { batchInfo, epochAt, readPostedBatch, revealEnd, scoreClock } from "../src/chain/postedBatches.ts";
-import { type Devnet, startDevnet } from "../src/node/devnet/devnet.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
+import { createRng } from "../src/protocol/rng/prng.ts";
 import { isSelected } from "../src/protocol/spotcheck/spotcheck.ts";
+import { killAndRestart } from "../src/testing/killAndRestart.ts";
 
 export interface SoakBench {
   readonly seconds: number;
@@ -45,6 +50,20 @@ export interface SoakBench {
    * by searching the logs.
    */
   readonly logged: LoggedProblem[];
+  /** The crashes, where `VERINFER_SOAK_CHAOS_SECONDS` asked for them; null otherwise. */
+  readonly chaos: SoakChaos | null;
+}
+
+export interface SoakChaos {
+  readonly everySeconds: number;
+  readonly seed: number;
+  /** Each kill: seconds into the load, the role, and how long its restart took until it was ready again. */
+  readonly kills: { at: number; role: string; restartSeconds: number }[];
+  /** Requests answered with a receipt (their request ids kept by the clients). */
+  readonly answeredWithReceipt: number;
+  /** Of those, in no posted batch (lost), and request ids found in more than one place on chain. */
+  readonly missing: number;
+  readonly duplicated: number;
 }
 
 export interface LoggedProblem {
@@ -96,16 +115,22 @@ function rssMb(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? Number.NaN) / 1024;
 }
 
-function processes(devnet: Devnet) {
-  const roles = [
+/** The devnet's roles by name, each its process now (a chaos run replaces those it restarts). */
+function rosterOf(devnet: Devnet): Map<string, DevnetProcess> {
+  return new Map<string, DevnetProcess>([
+    ["gateway", devnet.gateway],
+    ...devnet.workers.map((w, i) => [`worker ${i + 1}`, w] as const),
+    ...devnet.evaluators.map((e, i) => [`evaluator ${i + 1}`, e] as const),
+    ...(devnet.fisherman ? [["fisherman", devnet.fisherman] as const] : []),
+    ...(devnet.settler ? [["settler", devnet.settler] as const] : []),
+  ]);
+}
+
+function processes(devnet: Devnet, roster: Map<string, DevnetProcess>) {
+  return [
     { role: "anvil", pid: devnet.chain.pid },
-    { role: "gateway", pid: devnet.gateway.pid },
-    ...devnet.workers.map((w, i) => ({ role: `worker ${i + 1}`, pid: w.pid })),
-    ...devnet.evaluators.map((e, i) => ({ role: `evaluator ${i + 1}`, pid: e.pid })),
+    ...[...roster].map(([role, p]) => ({ role, pid: p.pid })),
   ];
-  if (devnet.fisherman) roles.push({ role: "fisherman", pid: devnet.fisherman.pid });
-  if (devnet.settler) roles.push({ role: "settler", pid: devnet.settler.pid });
-  return roles;
 }
 
 /**
@@ -122,6 +147,9 @@ function histogramBounds(text: string, name: string): (q: number) => number {
 
 export async function benchSoak(log: (line: string) => void): Promise<SoakBench> {
   const seconds = Number(process.env.VERINFER_SOAK_SECONDS ?? 300);
+  const chaosEvery = Number(process.env.VERINFER_SOAK_CHAOS_SECONDS ?? 0);
+  if (!(chaosEvery >= 0)) throw new Error("VERINFER_SOAK_CHAOS_SECONDS must be a number of seconds ≥ 0");
+  const chaosSeed = 1;
   const clients = 6;
   const devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-soak-")),
@@ -131,11 +159,14 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     rpcPort: 0,
     evaluators: 3,
   });
+  const roster = rosterOf(devnet);
   try {
     const c = { public: publicClientFor(devnet.rpcUrl, devnet.deployment.chainId) };
     const clock = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
     const startedAt = Number((await c.public.getBlock()).timestamp);
     let answered = 0;
+    /** The request ids of the answers that carried a receipt: each must reach exactly one batch. */
+    const acknowledged = new Set<string>();
     const failed: Record<string, number> = {};
     const fail = (why: string) => {
       failed[why] = (failed[why] ?? 0) + 1;
@@ -155,17 +186,47 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
                 seed: i,
               }),
             });
-            const body = (await r.json()) as { error?: { code: string } };
-            if (r.ok) answered++;
-            else fail(body.error?.code ?? String(r.status));
+            const body = (await r.json()) as { error?: { code: string }; verinfer?: { requestId?: string } };
+            if (r.ok) {
+              answered++;
+              if (body.verinfer?.requestId) acknowledged.add(body.verinfer.requestId.toLowerCase());
+            } else fail(body.error?.code ?? String(r.status));
           } catch (e) {
             fail((e as Error).name);
+            // The gateway is down (a chaos run's crash): no busy loop of refused connections meanwhile.
+            await sleep(200);
           }
         }
       }),
     );
+    const loadStart = performance.now();
+    const kills: SoakChaos["kills"] = [];
+    // No crash in the first minute (memory's baseline) nor in the last two (every role settles before
+    // the checks); one every `chaosEvery` seconds between.
+    const chaos = (async () => {
+      if (chaosEvery <= 0) return;
+      const rng = createRng(chaosSeed);
+      const names = [...roster.keys()];
+      for (let k = 1; ; k++) {
+        const at = 60 + k * chaosEvery;
+        if (loadStart + (at + 120) * 1000 > end) return;
+        await sleep(Math.max(0, loadStart + at * 1000 - performance.now()));
+        const role = rng.pick(names);
+        const started = performance.now();
+        const restarted = await killAndRestart(
+          roster.get(role) as DevnetProcess,
+          devnet.dir,
+          `${role.replace(" ", "-")}-restart-${k}`,
+        );
+        roster.set(role, restarted);
+        kills.push({ at, role, restartSeconds: (performance.now() - started) / 1000 });
+        log(
+          `soak: killed the ${role} (-9) at ${at} s; ready again after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
+        );
+      }
+    })();
     await sleep(Math.min(60, seconds / 2) * 1000);
-    const sample = () => new Map(processes(devnet).map((p) => [p.role, rssMb(p.pid)]));
+    const sample = () => new Map(processes(devnet, roster).map((p) => [p.role, rssMb(p.pid)]));
     const warm = sample();
     const warmAt = performance.now();
     let mid: Map<string, number> | null = null;
@@ -177,9 +238,10 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       );
     }
     await load;
+    await chaos;
     const stoppedAt = Number((await c.public.getBlock()).timestamp);
     const last = sample();
-    const rss = processes(devnet).map(({ role }) => ({
+    const rss = processes(devnet, roster).map(({ role }) => ({
       role,
       warm: warm.get(role) ?? Number.NaN,
       mid: mid?.get(role) ?? Number.NaN,
@@ -230,12 +292,18 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "batchCount" }),
     );
     let selected = 0;
+    /** How often each request id is in a posted batch. */
+    const onChain = new Map<string, number>();
     for (let b = 0; b < batches; b++) {
       const info = await batchInfo(c, rollup, b);
       const seed = (await c.public.getBlock({ blockNumber: info.postedBlock + delay })).hash as Hex;
       const batch = await readPostedBatch(c, rollup, b);
       for (let p = 0; p < info.count; p++)
         if (!batch?.stale[p] && isSelected(info.root, p, seed, rhoPpm)) selected++;
+      for (const r of batch?.receipts ?? []) {
+        const id = r.receipt.requestId.toLowerCase();
+        onChain.set(id, (onChain.get(id) ?? 0) + 1);
+      }
     }
     const events = async (eventName: string) =>
       (
@@ -272,8 +340,24 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       sampling: disputes.sampling,
       reexecutionAge: { p50: ages(0.5), p99: ages(0.99), max: ages(1), window },
       logged: await loggedProblems(devnet.dir),
+      chaos:
+        chaosEvery > 0
+          ? {
+              everySeconds: chaosEvery,
+              seed: chaosSeed,
+              kills,
+              answeredWithReceipt: acknowledged.size,
+              missing: [...acknowledged].filter((id) => !onChain.has(id)).length,
+              duplicated: [...onChain.values()].filter((n) => n > 1).length,
+            }
+          : null,
     };
   } finally {
+    // The restarted roles are not the devnet's own children: they are stopped here.
+    const original = new Set(processes(devnet, rosterOf(devnet)).map((p) => p.pid));
+    await Promise.all(
+      [...roster.values()].filter((p) => !original.has(p.pid)).map((p) => stopProcess(p.child)),
+    );
     await devnet.stop();
   }
 }
