@@ -32,6 +32,8 @@ export interface ServedRequest {
   readonly output: readonly number[] | null;
   /** Who gave the context: the worker, or the gateway when the worker would not. */
   readonly from: "worker" | "gateway";
+  /** From the gateway: why not from the worker (down, refusing, or another context: only the last is a cheat). */
+  readonly workerFailure?: string;
 }
 
 type Commitments = Pick<Receipt, "worker" | "requestId" | "promptHash" | "paramsHash" | "outputHash">;
@@ -66,7 +68,7 @@ export async function servedRequestOf(
   const context = await fallback(r.requestId);
   if (typeof context === "string") return `${fromWorker}; ${context}`;
   if (!hashesTo(context, r)) return `${fromWorker}; the gateway's request does not hash to the receipt`;
-  return { context, output: null, from: "gateway" };
+  return { context, output: null, from: "gateway", workerFailure: fromWorker };
 }
 
 async function askWorker(

@@ -471,8 +471,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           else {
             if (served.from === "gateway")
               o.logger.warn(
-                { batch: index, position, worker: r.worker },
-                "the worker withheld the context; re-executing from the gateway's copy",
+                { batch: index, position, worker: r.worker, reason: served.workerFailure },
+                "the worker did not give the context; re-executing from the gateway's copy",
               );
             const honest = verifiableGeneration(model, served.context, r.outputTokens, null, keccak);
             sampling.secondsPerReexecution = movingAverage(
