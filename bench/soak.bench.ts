@@ -7,9 +7,10 @@
  * before its batch's window closes (the selection recomputed here from the chain, with the protocol's
  * own rule), while the fisherman re-executes what its share of the cores allows. It ends with the
  * warnings and errors the roles logged. With `VERINFER_SOAK_CHAOS_SECONDS=N` it also kills one role
- * (`kill -9`: the gateway, a worker, an evaluator, the fisherman or the settler, drawn by a seeded PRNG)
- * every N seconds and starts it again from its store and the chain, and checks at the end that every
- * answered request's receipt is in exactly one posted batch.
+ * (`kill -9`: the gateway, a worker, an evaluator, the fisherman or the settler; or restarts anvil from
+ * its state, an RPC outage for all), drawn by a seeded PRNG, every N seconds and starts it again from
+ * its store and the chain, and checks at the end that every answered request's receipt is in exactly
+ * one posted batch.
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -158,6 +159,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 3,
+    // A chaos run also restarts the chain (an RPC outage: every role loses it for the restart).
+    restartableChain: chaosEvery > 0,
   });
   const roster = rosterOf(devnet);
   try {
@@ -206,19 +209,25 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const chaos = (async () => {
       if (chaosEvery <= 0) return;
       const rng = createRng(chaosSeed);
-      const names = [...roster.keys()];
+      const names = [...roster.keys(), "anvil"];
       for (let k = 1; ; k++) {
         const at = 60 + k * chaosEvery;
         if (loadStart + (at + 120) * 1000 > end) return;
         await sleep(Math.max(0, loadStart + at * 1000 - performance.now()));
         const role = rng.pick(names);
         const started = performance.now();
-        const restarted = await killAndRestart(
-          roster.get(role) as DevnetProcess,
-          devnet.dir,
-          `${role.replace(" ", "-")}-restart-${k}`,
-        );
-        roster.set(role, restarted);
+        // The chain stops gracefully and resumes from its state (a chain does not lose its blocks; its
+        // pending transactions it does lose); every other role is killed.
+        if (role === "anvil") await devnet.chain.restart();
+        else
+          roster.set(
+            role,
+            await killAndRestart(
+              roster.get(role) as DevnetProcess,
+              devnet.dir,
+              `${role.replace(" ", "-")}-restart-${k}`,
+            ),
+          );
         kills.push({ at, role, restartSeconds: (performance.now() - started) / 1000 });
         log(
           `soak: killed the ${role} (-9) at ${at} s; ready again after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
