@@ -39,9 +39,9 @@ export interface Crew {
 /** A fisherman on its own: its share is every receipt. */
 export const ALONE: Crew = { size: 1, member: 0 };
 
-/** The crew member whose share a receipt is. */
-export function shareOf(seed: SeedInput, digest: Hex, crew: Crew): number {
-  return placed(seed, digest, crew).share;
+/** The member of a crew of `size` whose share a receipt is. */
+export function shareOf(seed: SeedInput, digest: Hex, size: number): number {
+  return placed(seed, digest, size).share;
 }
 
 /**
@@ -50,7 +50,7 @@ export function shareOf(seed: SeedInput, digest: Hex, crew: Crew): number {
  * sampled at one rate is sampled at every higher one.
  */
 export function isSampled(seed: SeedInput, digest: Hex, rate: number, crew: Crew = ALONE): boolean {
-  const { share, within } = placed(seed, digest, crew);
+  const { share, within } = placed(seed, digest, crew.size);
   if (share !== crew.member || rate <= 0) return false;
   return rate >= 1 || within < rate;
 }
@@ -59,9 +59,9 @@ export function isSampled(seed: SeedInput, digest: Hex, rate: number, crew: Crew
  * One uniform draw from (seed, digest) scaled to the crew: its whole part is the share, and what is left
  * is a uniform draw within it (so a member's sampling is as uniform over its share as one alone is).
  */
-function placed(seed: SeedInput, digest: Hex, crew: Crew): { share: number; within: number } {
-  const scaled = uniformDraw(seed, digest) * crew.size;
-  const share = Math.min(crew.size - 1, Math.floor(scaled));
+function placed(seed: SeedInput, digest: Hex, size: number): { share: number; within: number } {
+  const scaled = uniformDraw(seed, digest) * size;
+  const share = Math.min(size - 1, Math.floor(scaled));
   return { share, within: scaled - share };
 }
 

@@ -459,7 +459,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         // Posted past its maximum age: no dispute can open over it (and it earns nothing).
         if (stale[position]) verdict = "stale";
         else if (late) verdict = "late";
-        else if (shareOf(o.seed, digests[position] as Hex, crew) !== crew.member) verdict = "crew";
+        else if (shareOf(o.seed, digests[position] as Hex, crew.size) !== crew.member) verdict = "crew";
         else if (
           isSampled(o.seed, digests[position] as Hex, rate, crew) &&
           r.weightsHash.toLowerCase() === weights
