@@ -605,7 +605,11 @@ if (run("soak")) {
   if (chaos)
     console.log(
       `\n${renderTable(
-        ["seconds into the load", "role killed (-9) and restarted", "ready again after, s"],
+        [
+          "seconds into the load",
+          "role killed (-9) and restarted (anvil: stopped, restarted from its state)",
+          "ready again after, s",
+        ],
         chaos.kills.map((x) => [x.at, x.role, x.restartSeconds.toFixed(1)]),
         {
           title: `Chaos: a crash every ${chaos.everySeconds} s (seed ${chaos.seed}). Of ${chaos.answeredWithReceipt} answers with a receipt, ${chaos.missing} in no posted batch; ${chaos.duplicated} request ids posted more than once`,

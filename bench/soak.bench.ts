@@ -167,6 +167,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const c = { public: publicClientFor(devnet.rpcUrl, devnet.deployment.chainId) };
     const clock = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
     const startedAt = Number((await c.public.getBlock()).timestamp);
+    let chaosFailure: { e: unknown } | null = null;
     let answered = 0;
     /** The request ids of the answers that carried a receipt: each must reach exactly one batch. */
     const acknowledged = new Set<string>();
@@ -178,7 +179,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     log(`soak: ${clients} clients for ${seconds} s`);
     const load = Promise.all(
       Array.from({ length: clients }, async (_, client) => {
-        for (let i = 0; performance.now() < end; i++) {
+        for (let i = 0; performance.now() < end && !chaosFailure; i++) {
           try {
             const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
               method: "POST",
@@ -230,16 +231,19 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
           );
         kills.push({ at, role, restartSeconds: (performance.now() - started) / 1000 });
         log(
-          `soak: killed the ${role} (-9) at ${at} s; ready again after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
+          `soak: ${role === "anvil" ? "restarted anvil from its state" : `killed the ${role} (-9)`} at ${at} s; ready again after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
         );
       }
-    })();
+    })().catch((e: unknown) => {
+      // A role that does not come back ends the run (the load stops), reported below.
+      chaosFailure = { e };
+    });
     await sleep(Math.min(60, seconds / 2) * 1000);
     const sample = () => new Map(processes(devnet, roster).map((p) => [p.role, rssMb(p.pid)]));
     const warm = sample();
     const warmAt = performance.now();
     let mid: Map<string, number> | null = null;
-    while (performance.now() < end) {
+    while (performance.now() < end && !chaosFailure) {
       await sleep(Math.min(60_000, Math.max(0, end - performance.now())));
       if (!mid && performance.now() >= (warmAt + end) / 2) mid = sample();
       log(
@@ -248,6 +252,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     }
     await load;
     await chaos;
+    if (chaosFailure) throw (chaosFailure as { e: unknown }).e;
     const stoppedAt = Number((await c.public.getBlock()).timestamp);
     const last = sample();
     const rss = processes(devnet, roster).map(({ role }) => ({

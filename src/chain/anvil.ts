@@ -82,10 +82,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
     get pid() {
       return running.child.pid as number;
     },
-    stop: () => stopChild(running.child),
+    stop: () => stopChild(running.child, options.state ? STATE_DUMP_MS : 2_000),
     async restart(o = {}) {
       if (!options.state) throw new Error("restart needs a state file (AnvilOptions.state)");
-      await stopChild(running.child);
+      await stopChild(running.child, STATE_DUMP_MS);
       running = await spawnAnvil(args(port, o.blockTime));
     },
   };
@@ -125,11 +125,18 @@ function spawnAnvil(args: string[]): Promise<{ child: ChildProcess; rpcUrl: stri
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * How long anvil with a state file is given to write it on SIGTERM before it is killed. It writes every
+ * block's state (`--preserve-historical-states`) in place: 250 MB after minutes of a loaded devnet, far
+ * more than a couple of seconds' work, and a kill midway leaves a file it cannot start from.
+ */
+const STATE_DUMP_MS = 300_000;
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), 2_000).unref();
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
   });
 }
