@@ -85,6 +85,18 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
     stop: () => stopChild(running.child, options.state ? STATE_DUMP_MS : 2_000),
     async restart(o = {}) {
       if (!options.state) throw new Error("restart needs a state file (AnvilOptions.state)");
+      // Mining stops first: anvil goes on serving while it writes its state, and a block mined meanwhile
+      // would be missing after the restart — a rollback of blocks the nodes saw, which a chain's node
+      // restart does not make. Transactions sent meanwhile wait in its pool, lost with the restart.
+      for (const [method, params] of [
+        ["evm_setAutomine", [false]],
+        ["evm_setIntervalMining", [0]],
+      ] as const)
+        await fetch(running.rpcUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        });
       await stopChild(running.child, STATE_DUMP_MS);
       running = await spawnAnvil(args(port, o.blockTime));
     },
