@@ -345,6 +345,25 @@ describe("BatchPoster", () => {
   }, 60_000);
 
   // Last: it moves the chain's clock past a challenge window.
+  it("says once, as an error, when the chain no longer holds a batch it saw posted (a reorganisation deeper than it waits for)", async () => {
+    const rig = posterOn(2);
+    await caughtUp(rig);
+    const before = (await rpc("evm_snapshot")) as string;
+    const b = rig.seal();
+    await stepUntilPosted(rig, b.index);
+    expect(rig.store.batch(b.index)?.status).toBe("posted");
+    // The chain loses the block that posted it.
+    await rpc("evm_revert", [before]);
+    expect(await batchCount()).toBe(b.index);
+    for (let i = 0; i < 4; i++) {
+      await rpc("anvil_mine", ["0x1"]);
+      await rig.poster.step();
+    }
+    const said = rig.lines.filter((l) => /no longer holds batches this gateway saw posted/.test(l.msg));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ chainBatches: b.index, seenPosted: b.index + 1 });
+  }, 60_000);
+
   it("marks the receipts a batch carried past the rollup's maxReceiptAge stale, and they stay stale when it is final", async () => {
     const rig = posterOn(2);
     await caughtUp(rig);

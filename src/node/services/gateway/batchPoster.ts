@@ -20,7 +20,7 @@ import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequenc
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
-import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
+import type { ReceiptStore, StoredBatch, StoredReceipt } from "../../store/receiptStore.ts";
 
 /** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
 export function storedBatchTree(
@@ -75,6 +75,8 @@ export class BatchPoster {
   private readonly pass: Pass;
   /** The block the last pass followed (its events applied, its time checked against the windows). */
   private followed: bigint | null = null;
+  /** Whether the chain was last found to hold fewer batches than this gateway saw posted (said once). */
+  private rolledBack = false;
   /**
    * Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable.
    * A batch is here once its first sight has marked its stale receipts.
@@ -146,6 +148,7 @@ export class BatchPoster {
       await this.followRollup(head.number);
       await this.checkInFlight(head);
       const posted = this.store.batchesIn("posted");
+      await this.checkNotRolledBack(posted);
       // A few at a time: after a restart every batch in its window is new to this process.
       const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
       await Promise.all(unseen.map((b) => this.firstSight(b.index)));
@@ -159,6 +162,29 @@ export class BatchPoster {
       this.followed = head.number;
       await this.resume.done(head.number + 1n);
     });
+  }
+
+  /**
+   * The chain must hold every batch this gateway saw posted. One that lost some — a reorganisation deeper
+   * than the gateway waits for (it waits for none: a batch is posted once its event is seen), or an RPC
+   * node that lost blocks — is not handled: those batches are not posted again, and none after them can
+   * be (docs/deploy.md). It is said once, as an error naming the cause, rather than left to look like
+   * an unavailable chain.
+   */
+  private async checkNotRolledBack(posted: readonly StoredBatch[]): Promise<void> {
+    const last = posted.at(-1);
+    if (!last) return;
+    const held = Number((await this.read("batchCount", [])) as bigint);
+    if (held > last.index) {
+      this.rolledBack = false;
+      return;
+    }
+    if (!this.rolledBack)
+      this.logger.error(
+        { chainBatches: held, seenPosted: last.index + 1 },
+        "the chain no longer holds batches this gateway saw posted (a reorganisation deeper than it waits for, or an RPC node that lost blocks): they are not posted again, and no batch after them can be (not handled; see docs/deploy.md)",
+      );
+    this.rolledBack = true;
   }
 
   /**
