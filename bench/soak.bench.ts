@@ -368,10 +368,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     };
   } finally {
     // The restarted roles are not the devnet's own children: they are stopped here.
-    const original = new Set(processes(devnet, rosterOf(devnet)).map((p) => p.pid));
-    await Promise.all(
-      [...roster.values()].filter((p) => !original.has(p.pid)).map((p) => stopProcess(p.child)),
-    );
+    const original = new Set(rosterOf(devnet).values());
+    await Promise.all([...roster.values()].filter((p) => !original.has(p)).map((p) => stopProcess(p.child)));
     await devnet.stop();
   }
 }
