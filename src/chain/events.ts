@@ -3,7 +3,7 @@
  * call that emitted one (nodes read receipts and batches from the calldata of the transactions that
  * carried them). No Node dependency: the dashboard follows the chain with it in the browser.
  */
-import { type Abi, decodeFunctionData, type Hex, type PublicClient } from "viem";
+import { type Abi, BlockNotFoundError, decodeFunctionData, type Hex, type PublicClient } from "viem";
 import { contractEvents } from "./logs.ts";
 
 /** A decoded event with the transaction that emitted it. */
@@ -14,13 +14,58 @@ export interface ContractLog<A> {
   readonly args: A;
 }
 
+/** A block as the cursor checks the chain against it. */
+export interface CursorBlock {
+  readonly number: bigint;
+  readonly hash: Hex;
+  readonly parentHash: Hex;
+}
+
+/** The chain calls a cursor makes. */
+export type CursorChain = {
+  readonly public: Pick<PublicClient, "getContractEvents" | "getBlockNumber" | "getBlock">;
+};
+
+/**
+ * The ends of the latest ranges read that a cursor remembers: a reorganisation deeper than that many
+ * reads (blocks, for a follower reading once a block) sends it back to its floor.
+ */
+const ENDS_KEPT = 64;
+
 /**
  * Reads a contract's new events since the last call. The cursor moves past a range only once every
  * log in it was handled: a handler that throws leaves the range to be read again on the next call.
+ *
+ * It notices a reorganisation: it remembers the hash of the last block of each range it read, and
+ * before reading on checks that the chain still holds the last one (free when the new head is its
+ * child: the head's parent hash). Where the chain does not, the events read since the newest block it
+ * still holds may be gone or different: the cursor reads again from there (from its floor, the
+ * deployment's block, when it holds none of them), after telling `onRewind` so that its follower can
+ * forget what it learnt from those blocks. A chain behind the last block read (an RPC node that lost
+ * blocks) gives nothing to read until it passes that block, then the same check applies.
  */
 export class EventCursor {
-  /** `from`: the first block to read (the deployment's: `deployedFrom`). */
-  constructor(private from = 0n) {}
+  private readonly ends: { readonly block: bigint; readonly hash: Hex }[] = [];
+  private readonly floor: bigint;
+
+  /** `from`: the first block to read (the deployment's, `deployedFrom`, or after a resume point). */
+  constructor(
+    private from = 0n,
+    private readonly o: {
+      /** Where to read again from when the chain holds no block this cursor remembers (default `from`). */
+      readonly floor?: bigint;
+      /** A block known to be the one before `from` (a resume point's): checked like a range's end. */
+      readonly after?: { readonly block: bigint; readonly hash: Hex };
+      /**
+       * Called with the first block to be read again, before any is: the follower forgets what it learnt
+       * from that block on (called again, with the same or an earlier block, if it throws).
+       */
+      readonly onRewind?: (from: bigint) => Promise<void> | void;
+    } = {},
+  ) {
+    this.floor = o.floor ?? from;
+    if (o.after) this.ends.push(o.after);
+  }
 
   /** The first block not read yet. */
   get next(): bigint {
@@ -28,24 +73,64 @@ export class EventCursor {
   }
 
   async each<A>(
-    c: { readonly public: Pick<PublicClient, "getContractEvents" | "getBlockNumber"> },
+    c: CursorChain,
     query: {
       readonly address: Hex;
       readonly abi: Abi | readonly unknown[];
       readonly eventName?: string;
-      /** Read up to this block (the caller knows the head already); default: the chain's head now (uncached). */
-      readonly toBlock?: bigint;
+      /**
+       * Read up to this block: its number, or the block itself when the caller has read it already (one
+       * call fewer); default the chain's head now.
+       */
+      readonly toBlock?: bigint | CursorBlock;
     },
     handle: (log: ContractLog<A>) => Promise<void> | void,
   ): Promise<void> {
     const { toBlock, ...filter } = query;
-    const to = toBlock ?? (await c.public.getBlockNumber({ cacheTime: 0 }));
-    if (to < this.from) return;
-    const logs = await contractEvents<ContractLog<A>>(c, filter, { fromBlock: this.from, toBlock: to });
+    const to = typeof toBlock === "object" ? toBlock : await blockAt(c, toBlock);
+    if (to === null || to.number < this.from) return;
+    await this.rewindIfReorganised(c, to);
+    const logs = await contractEvents<ContractLog<A>>(c, filter, {
+      fromBlock: this.from,
+      toBlock: to.number,
+    });
     for (const log of logs) await handle(log);
-    this.from = to + 1n;
+    this.ends.push({ block: to.number, hash: to.hash });
+    if (this.ends.length > ENDS_KEPT) this.ends.shift();
+    this.from = to.number + 1n;
+  }
+
+  /** Moves the cursor back to after the newest remembered block the chain still holds, if not the last. */
+  private async rewindIfReorganised(c: CursorChain, head: CursorBlock): Promise<void> {
+    const last = this.ends.at(-1);
+    if (!last) return;
+    const held = head.number === last.block + 1n ? head.parentHash : await hashAt(c, last.block);
+    if (held?.toLowerCase() === last.hash.toLowerCase()) return;
+    let kept = this.ends.length - 1;
+    while (kept > 0) {
+      const end = this.ends[kept - 1] as { block: bigint; hash: Hex };
+      if ((await hashAt(c, end.block))?.toLowerCase() === end.hash.toLowerCase()) break;
+      kept--;
+    }
+    const from = kept > 0 ? (this.ends[kept - 1] as { block: bigint }).block + 1n : this.floor;
+    await this.o.onRewind?.(from);
+    this.ends.length = kept;
+    this.from = from;
   }
 }
+
+/** The block at `n` (the head if undefined); null if the chain does not hold it. */
+async function blockAt(c: CursorChain, n: bigint | undefined): Promise<CursorBlock | null> {
+  try {
+    const b = await c.public.getBlock(n === undefined ? { blockTag: "latest" } : { blockNumber: n });
+    return { number: b.number as bigint, hash: b.hash as Hex, parentHash: b.parentHash };
+  } catch (error) {
+    if (error instanceof BlockNotFoundError) return null;
+    throw error;
+  }
+}
+
+const hashAt = async (c: CursorChain, n: bigint) => (await blockAt(c, n))?.hash ?? null;
 
 /** The function call a transaction made (name and arguments), decoded with `abi`. */
 export async function callOf(

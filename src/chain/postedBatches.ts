@@ -261,7 +261,13 @@ export class Registrations {
     private readonly registry: Hex,
     fromBlock: bigint,
   ) {
-    this.cursor = new EventCursor(fromBlock);
+    this.cursor = new EventCursor(fromBlock, {
+      // Registrations in blocks the chain no longer holds are read again from the chain it holds.
+      onRewind: (from) => {
+        const kept = this.seen.filter((r) => r.block < from);
+        this.seen.splice(0, this.seen.length, ...kept);
+      },
+    });
   }
 
   /** Accounts registered with `role` at or before `block`. */

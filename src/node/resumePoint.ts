@@ -51,9 +51,29 @@ export class ResumePoint {
     private readonly logger: Logger,
   ) {}
 
-  /** The follower's cursor, made at the first call where {@link start} says to read from. */
-  async cursor(floor: bigint): Promise<EventCursor> {
-    this.opened ??= new EventCursor(await this.start(floor));
+  /**
+   * The follower's cursor, made at the first call where {@link start} says to read from. After a
+   * reorganisation it reads again from the newest block it read that the chain still holds (or from
+   * `floor`), once `onRewind` has made the follower forget what it learnt from the blocks after it.
+   */
+  async cursor(floor: bigint, onRewind?: (from: bigint) => Promise<void> | void): Promise<EventCursor> {
+    if (this.opened) return this.opened;
+    const from = await this.start(floor);
+    const saved = this.store.resumePoint(this.name);
+    this.opened = new EventCursor(from, {
+      floor,
+      // The saved block, checked at start: a reorganisation just after it sends the cursor back to it.
+      ...(saved && from === saved.block + 1n ? { after: saved } : {}),
+      onRewind: async (at) => {
+        await onRewind?.(at);
+        // A saved block at or past `at` is no longer the chain's: the next pass saves one again.
+        if (this.saved !== null && this.saved >= at) this.saved = null;
+        this.logger.warn(
+          { follower: this.name, from: String(at) },
+          "the chain reorganised under blocks this follower read: reading again from the newest it still holds",
+        );
+      },
+    });
     return this.opened;
   }
 

@@ -376,6 +376,33 @@ export class ReceiptStore {
   }
 
   /**
+   * The chain no longer holds the posted batch `index` (a reorganisation): it is sealed again, to be
+   * posted again, and its receipts with it, whatever the chain had said of them since (stale, disputed,
+   * voided: the new chain says it again if it holds it).
+   */
+  unpost(index: number): void {
+    const gone: [ReceiptStatus, number][] = [];
+    this.db.transaction(() => {
+      const changed = this.sql(
+        "UPDATE batches SET status = 'sealed', posted_tx = NULL WHERE idx = ? AND status = 'posted'",
+      ).run(index).changes;
+      if (changed !== 1)
+        throw new VerinferError(
+          "BATCH_STATUS_INVALID",
+          `batch ${index} is not posted, cannot be sealed again`,
+        );
+      for (const r of this.sql(
+        "SELECT status, COUNT(*) AS n FROM receipts WHERE batch = ? AND status != 'sealed' GROUP BY status",
+      ).all(index) as { status: ReceiptStatus; n: number }[])
+        gone.push([r.status, r.n]);
+      this.sql("UPDATE receipts SET status = 'sealed' WHERE batch = ?").run(index);
+    })();
+    this.tally.batches.posted--;
+    this.tally.batches.sealed++;
+    for (const [status, n] of gone) this.moved(status, "sealed", n);
+  }
+
+  /**
    * The batch's window has closed: its receipts are final, and the requests kept for checkers are
    * forgotten (no dispute can open any more; a fisherman that opened one stored the context itself).
    */

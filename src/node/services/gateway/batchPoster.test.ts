@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor } from "../../../chain/deploy.ts";
 import { forceReceipt } from "../../../chain/forcedInclusion.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
-import { rollupConstant } from "../../../chain/postedBatches.ts";
+import { batchInfo, rollupConstant } from "../../../chain/postedBatches.ts";
 import { signReceipt } from "../../../protocol/receipt/verifyReceipt.ts";
 import { type DevChain, startDevChain } from "../../../testing/devChain.ts";
 import { devReceipt, ENCLAVE_KEY } from "../../../testing/devWorker.ts";
@@ -344,26 +344,43 @@ describe("BatchPoster", () => {
     }
   }, 60_000);
 
-  // Last: it moves the chain's clock past a challenge window.
-  it("says once, as an error, when the chain no longer holds a batch it saw posted (a reorganisation deeper than it waits for)", async () => {
+  it("posts again, once each and with the same roots, the batches a reorganisation took off the chain", async () => {
     const rig = posterOn(2);
     await caughtUp(rig);
+    const kept = rig.seal();
+    await stepUntilPosted(rig, kept.index);
     const before = (await rpc("evm_snapshot")) as string;
-    const b = rig.seal();
-    await stepUntilPosted(rig, b.index);
-    expect(rig.store.batch(b.index)?.status).toBe("posted");
-    // The chain loses the block that posted it.
+    const lost = [rig.seal(), rig.seal()];
+    await stepUntilPosted(rig, lost[1]?.index as number);
+    expect(lost.map((b) => rig.store.batch(b.index)?.status)).toEqual(["posted", "posted"]);
+    // The chain loses the blocks that posted the last two, and mines others in their place.
     await rpc("evm_revert", [before]);
-    expect(await batchCount()).toBe(b.index);
-    for (let i = 0; i < 4; i++) {
-      await rpc("anvil_mine", ["0x1"]);
+    expect(await batchCount()).toBe(kept.index + 1);
+    await rpc("anvil_mine", ["0x3"]);
+    for (let i = 0; i < 20 && (await batchCount()) < kept.index + 3; i++) {
       await rig.poster.step();
+      await new Promise((wake) => setTimeout(wake, 250));
     }
-    const said = rig.lines.filter((l) => /no longer holds batches this gateway saw posted/.test(l.msg));
+    await stepUntilPosted(rig, lost[1]?.index as number);
+    expect(await batchCount()).toBe(kept.index + 3);
+    for (const b of [kept, ...lost]) {
+      expect(rig.store.batch(b.index)?.status).toBe("posted");
+      const { root } = await batchInfo(dev.owner, dev.d.rollup, b.index);
+      expect(root.toLowerCase()).toBe(b.root.toLowerCase());
+    }
+    expect(rig.store.batchReceipts(lost[0]?.index as number).map((r) => r.status)).toEqual([
+      "posted",
+      "posted",
+    ]);
+    const said = rig.lines.filter((l) => /reorganised\): posting them again/.test(l.msg));
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatchObject({ chainBatches: b.index, seenPosted: b.index + 1 });
+    expect(said[0]).toMatchObject({ chainBatches: kept.index + 1, batches: lost.map((b) => b.index) });
+    // Posted twice by this process: once on the lost blocks, once again.
+    expect(rig.posted.filter((i) => i === lost[0]?.index)).toHaveLength(2);
+    expect(rig.store.counts().batches.sealed).toBe(0);
   }, 60_000);
 
+  // Last: it moves the chain's clock past a challenge window.
   it("marks the receipts a batch carried past the rollup's maxReceiptAge stale, and they stay stale when it is final", async () => {
     const rig = posterOn(2);
     await caughtUp(rig);

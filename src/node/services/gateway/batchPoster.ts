@@ -8,6 +8,7 @@
 import type { Block, Hex } from "viem";
 import { receiptOf, transactionOf } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
+import type { CursorBlock } from "../../../chain/events.ts";
 import { capped, type Fees, replacementFees } from "../../../chain/fees.ts";
 import { rollupAbi } from "../../../chain/generated/contracts.ts";
 import { batchInfo, rollupConstant } from "../../../chain/postedBatches.ts";
@@ -20,7 +21,7 @@ import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequenc
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
-import type { ReceiptStore, StoredBatch, StoredReceipt } from "../../store/receiptStore.ts";
+import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
 
 /** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
 export function storedBatchTree(
@@ -75,8 +76,6 @@ export class BatchPoster {
   private readonly pass: Pass;
   /** The block the last pass followed (its events applied, its time checked against the windows). */
   private followed: bigint | null = null;
-  /** Whether the chain was last found to hold fewer batches than this gateway saw posted (said once). */
-  private rolledBack = false;
   /**
    * Posted batches' window ends (chain seconds), fixed at posting: the challenge window is immutable.
    * A batch is here once its first sight has marked its stale receipts.
@@ -145,10 +144,9 @@ export class BatchPoster {
       this.learnBlockTime(head, this.headReadAt);
       this.head = head;
       if (head.number === this.followed) return;
-      await this.followRollup(head.number);
+      await this.followRollup(head as CursorBlock);
       await this.checkInFlight(head);
       const posted = this.store.batchesIn("posted");
-      await this.checkNotRolledBack(posted);
       // A few at a time: after a restart every batch in its window is new to this process.
       const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
       await Promise.all(unseen.map((b) => this.firstSight(b.index)));
@@ -165,26 +163,37 @@ export class BatchPoster {
   }
 
   /**
-   * The chain must hold every batch this gateway saw posted. One that lost some — a reorganisation deeper
-   * than the gateway waits for (it waits for none: a batch is posted once its event is seen), or an RPC
-   * node that lost blocks — is not handled: those batches are not posted again, and none after them can
-   * be (docs/deploy.md). It is said once, as an error naming the cause, rather than left to look like
-   * an unavailable chain.
+   * The chain reorganised under blocks this poster read, from block `from` on (its event cursor noticed):
+   * it must still hold every batch this gateway saw posted. A posted batch it no longer holds (a
+   * reorganisation deeper than the block its posting was in, or an RPC node that lost blocks) is sealed
+   * again, its receipts with it, and posted again from the rollup's batch count: the same root, since
+   * the store rebuilds the same data. Its events are read again from `from` (a posting the new chain
+   * holds after all marks it posted again). A final batch the chain no longer holds is not handled: its
+   * window had closed, and a reorganisation that deep is said as an error.
    */
-  private async checkNotRolledBack(posted: readonly StoredBatch[]): Promise<void> {
-    const last = posted.at(-1);
-    if (!last) return;
+  private async forgetRolledBack(from: bigint): Promise<void> {
     const held = Number((await this.read("batchCount", [])) as bigint);
-    if (held > last.index) {
-      this.rolledBack = false;
-      return;
-    }
-    if (!this.rolledBack)
+    const finalGone = this.store.batchesIn("final").filter((b) => b.index >= held);
+    if (finalGone.length > 0)
       this.logger.error(
-        { chainBatches: held, seenPosted: last.index + 1 },
-        "the chain no longer holds batches this gateway saw posted (a reorganisation deeper than it waits for, or an RPC node that lost blocks): they are not posted again, and no batch after them can be (not handled; see docs/deploy.md)",
+        { chainBatches: held, final: finalGone.map((b) => b.index) },
+        "the chain no longer holds batches this gateway marked final (a reorganisation past their windows): not handled",
       );
-    this.rolledBack = true;
+    const gone = this.store.batchesIn("posted").filter((b) => b.index >= held);
+    if (gone.length === 0) return;
+    for (const b of gone) {
+      this.store.unpost(b.index);
+      this.windowEnds.delete(b.index);
+    }
+    // Sends behind the lost ones wait on nonces the chain may no longer hold: the next pass reads the
+    // batch count and the nonce again and sends from there.
+    this.sending.clear();
+    this.nextIndex = null;
+    this.nonce = null;
+    this.logger.warn(
+      { chainBatches: held, batches: gone.map((b) => b.index), from: String(from) },
+      "the chain no longer holds batches this gateway saw posted (reorganised): posting them again",
+    );
   }
 
   /**
@@ -261,8 +270,8 @@ export class BatchPoster {
   }
 
   /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
-  private async followRollup(head: bigint): Promise<void> {
-    const events = await this.resume.cursor(this.fromBlock);
+  private async followRollup(head: CursorBlock): Promise<void> {
+    const events = await this.resume.cursor(this.fromBlock, (from) => this.forgetRolledBack(from));
     await events.each<{
       batch: bigint;
       position: number;

@@ -68,7 +68,10 @@ export class DisputeDefender {
       logger,
     );
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
-      const opened = await resume.cursor(fromBlock);
+      // Games opened in blocks the chain no longer holds may be gone or others: found again if not.
+      const opened = await resume.cursor(fromBlock, (from) => {
+        for (const [id, g] of this.games) if (g.openedBlock >= from) this.games.delete(id);
+      });
       await this.discover(opened);
       for (const g of this.games.values()) await this.play(g);
       await this.bonds.collect();

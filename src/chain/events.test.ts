@@ -1,0 +1,140 @@
+/**
+ * The event cursor across reorganisations on a real anvil (`evm_snapshot` / `evm_revert` take blocks off
+ * the chain, as a deep reorganisation or an RPC node that lost blocks would): a follower that forgets
+ * what `onRewind` tells it to ends with exactly the events the chain holds, read from the newest block
+ * it still holds, or from its floor when the reorganisation is deeper than what it remembers.
+ */
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalChain, startAnvil } from "./anvil.ts";
+import { send } from "./clients.ts";
+import { type ChainClients, clientsFor, deployContract } from "./deploy.ts";
+import { EventCursor } from "./events.ts";
+import { verinferTokenAbi, verinferTokenBytecode } from "./generated/contracts.ts";
+import { contractEvents } from "./logs.ts";
+
+let chain: LocalChain;
+let c: ChainClients;
+let token: Hex;
+let deployedAt: bigint;
+
+beforeAll(async () => {
+  chain = await startAnvil();
+  c = clientsFor(chain.rpcUrl, chain.chainId, chain.keys[0] as Hex);
+  token = await deployContract(c, verinferTokenAbi, verinferTokenBytecode, [c.wallet.account.address]);
+  deployedAt = await c.public.getBlockNumber({ cacheTime: 0 });
+}, 60_000);
+afterAll(() => chain?.stop());
+
+const rpc = (method: string, params: unknown[] = []) =>
+  c.public.request({ method, params } as never) as Promise<unknown>;
+/** A Transfer of `amount` (anvil mines each transaction in its own block). */
+const mint = (amount: bigint) => send(c, token, verinferTokenAbi, "mint", [c.wallet.account.address, amount]);
+const transfers = () => ({ address: token, abi: verinferTokenAbi, eventName: "Transfer" }) as const;
+
+/** A follower keeping the amounts minted and the blocks they were minted in, as `onRewind` tells it. */
+function follower(from: bigint, o: { floor?: bigint } = {}) {
+  const seen: { block: bigint; value: bigint }[] = [];
+  const rewinds: bigint[] = [];
+  const cursor = new EventCursor(from, {
+    ...o,
+    onRewind: (at) => {
+      rewinds.push(at);
+      seen.splice(0, seen.length, ...seen.filter((s) => s.block < at));
+    },
+  });
+  const step = () =>
+    cursor.each<{ value: bigint }>(c, transfers(), (log) => {
+      seen.push({ block: log.blockNumber, value: log.args.value });
+    });
+  return { cursor, seen, rewinds, step };
+}
+
+/** Every amount minted on the chain now, by a full read from the deployment. */
+async function chainHolds(): Promise<bigint[]> {
+  const logs = await contractEvents<{ args: { value: bigint } }>(c, transfers(), { fromBlock: deployedAt });
+  return logs.map((l) => l.args.value);
+}
+
+describe("EventCursor", () => {
+  it("reads again from the newest block the chain still holds, and its follower ends with what the chain holds", async () => {
+    const f = follower(deployedAt);
+    await mint(1n);
+    await f.step();
+    await mint(2n);
+    await f.step();
+    const fork = await c.public.getBlockNumber({ cacheTime: 0 });
+    const snapshot = (await rpc("evm_snapshot")) as string;
+    await mint(3n);
+    await f.step();
+    await mint(4n);
+    await f.step();
+    expect(f.seen.map((s) => s.value)).toEqual([1n, 2n, 3n, 4n]);
+
+    await rpc("evm_revert", [snapshot]);
+    // One block in their place: the chain is behind the last block read, nothing to read yet.
+    await mint(30n);
+    await f.step();
+    expect(f.rewinds).toEqual([]);
+    expect(f.seen.map((s) => s.value)).toEqual([1n, 2n, 3n, 4n]);
+    // Past it: the cursor finds the block it read last replaced, and reads again after the fork.
+    await mint(40n);
+    await mint(50n);
+    await f.step();
+    expect(f.rewinds).toEqual([fork + 1n]);
+    expect(f.seen.map((s) => s.value)).toEqual(await chainHolds());
+    expect(f.seen.map((s) => s.value)).toEqual([1n, 2n, 30n, 40n, 50n]);
+
+    // No reorganisation: nothing read again.
+    await mint(60n);
+    await f.step();
+    expect(f.rewinds).toHaveLength(1);
+    expect(f.seen.map((s) => s.value)).toEqual(await chainHolds());
+  }, 60_000);
+
+  it("reads again from its floor when the chain holds none of the blocks it remembers", async () => {
+    const floor = await c.public.getBlockNumber({ cacheTime: 0 });
+    const snapshot = (await rpc("evm_snapshot")) as string;
+    const f = follower(floor + 1n, { floor: floor + 1n });
+    // More reads than the cursor remembers ends of, each a block.
+    for (let i = 0; i < 70; i++) {
+      await mint(1000n + BigInt(i));
+      await f.step();
+    }
+    await rpc("evm_revert", [snapshot]);
+    for (let i = 0; i < 72; i++) await mint(2000n + BigInt(i));
+    await f.step();
+    expect(f.rewinds).toEqual([floor + 1n]);
+    expect(f.seen.map((s) => s.value)).toEqual(Array.from({ length: 72 }, (_, i) => 2000n + BigInt(i)));
+  }, 120_000);
+
+  it("whose follower fails to forget moves nowhere, and is told again on the next call", async () => {
+    const start = await c.public.getBlockNumber({ cacheTime: 0 });
+    let refuse = true;
+    const told: bigint[] = [];
+    const seen: bigint[] = [];
+    const cursor = new EventCursor(start + 1n, {
+      onRewind: (at) => {
+        told.push(at);
+        if (refuse) throw new Error("store unavailable");
+        seen.length = 0;
+      },
+    });
+    const step = () =>
+      cursor.each<{ value: bigint }>(c, transfers(), (log) => {
+        seen.push(log.args.value);
+      });
+    const snapshot = (await rpc("evm_snapshot")) as string;
+    await mint(7n);
+    await step();
+    await rpc("evm_revert", [snapshot]);
+    await mint(8n);
+    await mint(9n);
+    await expect(step()).rejects.toThrow("store unavailable");
+    expect(cursor.next).toBe(start + 2n);
+    refuse = false;
+    await step();
+    expect(told).toEqual([start + 1n, start + 1n]);
+    expect(seen).toEqual([8n, 9n]);
+  }, 60_000);
+});
