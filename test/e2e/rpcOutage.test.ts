@@ -5,7 +5,8 @@
  * the transactions in its pool (batch sends among them), while clients keep sending. Requests are still
  * answered (receipts are verified against the registry read before and made durable locally); once the
  * chain is back every receipt reaches a posted batch, batches are posted once each, in order, and the
- * chain holds exactly the gateway's receipts.
+ * chain holds exactly the gateway's receipts. Last, the chain loses the blocks that posted some batches
+ * (a reorganisation deeper than their postings): the gateway posts them again, each once.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -124,5 +125,34 @@ describe("the gateway loses its chain for a while", () => {
     // The sends anvil lost went out again under their nonces.
     const log = readFileSync(join(devnet.dir, "logs", "gateway.log"), "utf8");
     expect(log).toContain("batch transaction dropped; sending it again under its nonce");
+    answered.push(...answers);
+  }, 180_000);
+
+  it("keeps answering while the chain loses the blocks that posted batches, then posts them again, every receipt exactly once", async () => {
+    const answers: AnswerReceipt[] = [];
+    const rpc = (method: string, params: unknown[]) =>
+      publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
+    const postedNow = async () =>
+      ((await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as { batches: Record<string, number> })
+        .batches.posted ?? 0;
+    const snapshot = (await rpc("evm_snapshot", [])) as string;
+    const before = await postedNow();
+    // Batches posted after the snapshot, seen posted by the gateway.
+    for (let i = 0; (await postedNow()) < before + 2; i++) {
+      answers.push(await ask(3000 + i));
+      expect(i).toBeLessThan(200);
+    }
+    // A reorganisation deeper than those postings: the chain holds none of them any more.
+    await rpc("evm_revert", [snapshot]);
+    for (let i = 0; i < 10; i++) answers.push(await ask(4000 + i));
+    // Until the gateway notices (once the chain's new blocks pass the last it read), the receipts still
+    // read as posted.
+    const said = () =>
+      readFileSync(join(devnet.dir, "logs", "gateway.log"), "utf8").includes(
+        "reorganised): posting them again",
+      );
+    for (let t = 0; t < 120 && !said(); t++) await new Promise((r) => setTimeout(r, 500));
+    expect(said()).toBe(true);
+    await everyReceiptPostedOnce(answers, answered.length + answers.length);
   }, 180_000);
 });
