@@ -8,9 +8,11 @@
  * own rule), while the fisherman re-executes what its share of the cores allows. It ends with the
  * warnings and errors the roles logged. With `VERINFER_SOAK_CHAOS_SECONDS=N` it also kills one role
  * (`kill -9`: the gateway, a worker, an evaluator, the fisherman or the settler; or restarts anvil from
- * its state, an RPC outage for all), drawn by a seeded PRNG, every N seconds and starts it again from
- * its store and the chain, and checks at the end that every answered request's receipt is in exactly
- * one posted batch.
+ * its state, an RPC outage for all; or reorganises the chain, taking off it the blocks of the last
+ * {@link REORG_SECONDS} seconds and every transaction in them), drawn by a seeded PRNG, every N seconds
+ * and starts it again from its store and the chain, and checks at the end that every answered request's
+ * receipt is in exactly one posted batch. `VERINFER_SOAK_CHAOS_ROLES` (comma-separated, e.g. `reorg`)
+ * restricts what it draws from.
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -108,6 +110,13 @@ async function loggedProblems(dir: string): Promise<LoggedProblem[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How deep a chaos reorganisation reaches: the blocks of this many seconds (one a second on the devnet)
+ * leave the chain with their transactions, as on an RPC node that lost them; deeper than the devnet's
+ * evaluator seed delay, short of its challenge window.
+ */
+const REORG_SECONDS = 10;
+
 /** Resident set size of process `pid`, MB (Linux /proc). */
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
@@ -151,6 +160,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
   const chaosEvery = Number(process.env.VERINFER_SOAK_CHAOS_SECONDS ?? 0);
   if (!(chaosEvery >= 0)) throw new Error("VERINFER_SOAK_CHAOS_SECONDS must be a number of seconds ≥ 0");
   const chaosSeed = 1;
+  const chaosRoles = process.env.VERINFER_SOAK_CHAOS_ROLES?.split(",").map((r) => r.trim());
   const clients = 6;
   const devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-soak-")),
@@ -210,7 +220,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const chaos = (async () => {
       if (chaosEvery <= 0) return;
       const rng = createRng(chaosSeed);
-      const names = [...roster.keys(), "anvil"];
+      const names = [...roster.keys(), "anvil", "reorg"].filter((n) => !chaosRoles || chaosRoles.includes(n));
+      if (names.length === 0) throw new Error(`VERINFER_SOAK_CHAOS_ROLES names none of the devnet's roles`);
       for (let k = 1; ; k++) {
         const at = 60 + k * chaosEvery;
         if (loadStart + (at + 120) * 1000 > end) return;
@@ -220,7 +231,11 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
         // The chain stops gracefully and resumes from its state (a chain does not lose its blocks; its
         // pending transactions it does lose); every other role is killed.
         if (role === "anvil") await devnet.chain.restart();
-        else
+        else if (role === "reorg") {
+          const snapshot = (await c.public.request({ method: "evm_snapshot" } as never)) as string;
+          await sleep(REORG_SECONDS * 1000);
+          await c.public.request({ method: "evm_revert", params: [snapshot] } as never);
+        } else
           roster.set(
             role,
             await killAndRestart(
@@ -231,7 +246,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
           );
         kills.push({ at, role, restartSeconds: (performance.now() - started) / 1000 });
         log(
-          `soak: ${role === "anvil" ? "restarted anvil from its state" : `killed the ${role} (-9)`} at ${at} s; ready again after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
+          `soak: ${role === "anvil" ? "restarted anvil from its state" : role === "reorg" ? `took the last ${REORG_SECONDS} s of blocks off the chain` : `killed the ${role} (-9)`} at ${at} s; done after ${kills.at(-1)?.restartSeconds.toFixed(1)} s`,
         );
       }
     })().catch((e: unknown) => {

@@ -54,11 +54,14 @@ export class ResumePoint {
   /**
    * The follower's cursor, made at the first call where {@link start} says to read from. After a
    * reorganisation it reads again from the newest block it read that the chain still holds (or from
-   * `floor`), once `onRewind` has made the follower forget what it learnt from the blocks after it.
+   * `floor`), once `onRewind` has made the follower forget what it learnt from the blocks after it. At
+   * the first call `onRewind` is told where the cursor starts: what an earlier process learnt from the
+   * blocks after that (its store) came from blocks a reorganisation may have taken off the chain since.
    */
   async cursor(floor: bigint, onRewind?: (from: bigint) => Promise<void> | void): Promise<EventCursor> {
     if (this.opened) return this.opened;
     const from = await this.start(floor);
+    await onRewind?.(from);
     const saved = this.store.resumePoint(this.name);
     this.opened = new EventCursor(from, {
       floor,

@@ -107,8 +107,12 @@ CREATE INDEX IF NOT EXISTS commits_status ON commits (status);
 export const UNPREPARED_EPOCHS_SQL =
   "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND score IS NOT NULL";
 
-/** Commitments still to send or to reveal. */
-export const OPEN_COMMITS_SQL = "SELECT * FROM commits WHERE status IN ('committing', 'committed')";
+/**
+ * Commitments still to send or to reveal, and those revealed in epochs from `?` on (whose reveal phase
+ * may still be open: a reorganisation can take a commitment or a reveal off the chain, to be sent again).
+ */
+export const OPEN_COMMITS_SQL =
+  "SELECT * FROM commits WHERE status IN ('committing', 'committed') OR (status = 'revealed' AND epoch >= ?) ORDER BY epoch";
 
 /** Per epoch of the latest `?` with scores: how many were scored, how many could not be, the commitment's status. */
 export const RECENT_EPOCHS_SQL =
@@ -301,7 +305,9 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         status,
       );
     }
-    for (const c of db.prepare(OPEN_COMMITS_SQL).all() as {
+    // Every epoch whose reveal phase may still be open (its end is after `now`) is at or after this one.
+    const revealOpenFrom = epochAt(k, now - k.commitSeconds - k.revealSeconds) - 1;
+    for (const c of db.prepare(OPEN_COMMITS_SQL).all(revealOpenFrom) as {
       epoch: number;
       scores: Hex;
       salt: Hex;
@@ -311,6 +317,28 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       const commitOpens = epochEnd(k, c.epoch);
       const revealOpens = commitEnd(k, c.epoch);
       const stored = await onChain(c.epoch);
+      if (BigInt(stored) === 1n) {
+        if (c.status !== "revealed") setStatus(c.epoch, "revealed");
+        continue;
+      }
+      // Sent and mined, and no longer on chain: a reorganisation took it off. Sent again, while its
+      // phase is open.
+      const lost =
+        c.status === "revealed"
+          ? stored.toLowerCase() === c.commitment.toLowerCase()
+            ? "committed"
+            : "committing"
+          : c.status === "committed" && BigInt(stored) === 0n
+            ? "committing"
+            : null;
+      if (lost) {
+        o.logger.warn(
+          { epoch: c.epoch, was: c.status, now: lost },
+          "the chain no longer holds this evaluator's commitment or reveal (reorganised): sending it again",
+        );
+        setStatus(c.epoch, lost);
+        c.status = lost;
+      }
       if (c.status === "committing") {
         if (stored.toLowerCase() === c.commitment.toLowerCase()) setStatus(c.epoch, "committed");
         else if (commitClosed(k, c.epoch, now)) setStatus(c.epoch, "missed");
@@ -320,8 +348,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         }
         continue;
       }
-      if (BigInt(stored) === 1n) setStatus(c.epoch, "revealed");
-      else if (next >= revealOpens + k.revealSeconds) setStatus(c.epoch, "missed");
+      if (next >= revealOpens + k.revealSeconds) setStatus(c.epoch, "missed");
       else if (
         now >= revealOpens &&
         (await tryPhase("reveal", [BigInt(c.epoch), c.scores, c.salt], c.epoch))

@@ -50,7 +50,11 @@ describe("the evaluator's store", () => {
     const db = store();
     expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(39)).toEqual([{ epoch: 38 }]);
     expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(40)).toEqual([{ epoch: 38 }, { epoch: 39 }]);
-    expect((db.prepare(OPEN_COMMITS_SQL).all() as { epoch: number }[]).map((c) => c.epoch)).toEqual([36, 37]);
+    const open = (from: number) =>
+      (db.prepare(OPEN_COMMITS_SQL).all(from) as { epoch: number }[]).map((c) => c.epoch);
+    expect(open(40)).toEqual([36, 37]);
+    // And the revealed ones whose reveal phase may still be open.
+    expect(open(34)).toEqual([34, 35, 36, 37]);
     expect(db.prepare(RECENT_EPOCHS_SQL).all(3)).toEqual([
       { epoch: 37, scored: 3, unavailable: 0, status: "committing" },
       { epoch: 38, scored: 2, unavailable: 1, status: null },

@@ -378,6 +378,26 @@ describe("BatchPoster", () => {
     // Posted twice by this process: once on the lost blocks, once again.
     expect(rig.posted.filter((i) => i === lost[0]?.index)).toHaveLength(2);
     expect(rig.store.counts().batches.sealed).toBe(0);
+
+    // Again, the gateway down meanwhile: a restarted one, on its store, and with a batch sealed behind
+    // the lost one (nothing can be posted until the lost one is).
+    const again = (await rpc("evm_snapshot")) as string;
+    const lostWhileDown = rig.seal();
+    await stepUntilPosted(rig, lostWhileDown.index);
+    await rpc("evm_revert", [again]);
+    await rpc("anvil_mine", ["0x2"]);
+    const restarted = rig.restarted();
+    const behind = rig.seal();
+    for (let i = 0; i < 20 && rig.store.batch(behind.index)?.status !== "posted"; i++) {
+      await restarted.step();
+      await new Promise((wake) => setTimeout(wake, 250));
+    }
+    expect(await batchCount()).toBe(behind.index + 1);
+    for (const b of [lostWhileDown, behind])
+      expect((await batchInfo(dev.owner, dev.d.rollup, b.index)).root.toLowerCase()).toBe(
+        b.root.toLowerCase(),
+      );
+    expect(rig.store.counts().batches.sealed).toBe(0);
   }, 60_000);
 
   // Last: it moves the chain's clock past a challenge window.

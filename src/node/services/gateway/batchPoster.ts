@@ -343,7 +343,10 @@ export class BatchPoster {
       // Already on chain (sent before a restart, or by a send whose answer was lost): its `BatchPosted`
       // event, which this pass reads next, marks it ours, or stops the poster if the root is not.
       if (index < next) continue;
-      if (index > next) throw new Error(`batch ${index} is sealed but the chain holds only ${next} batches`);
+      // The chain holds fewer batches than this gateway saw posted: reorganised. Nothing after the gap can
+      // be posted; the event cursor notices the reorganisation once the chain passes the last block it
+      // read, and the batches the chain lost are sealed again (`forgetRolledBack`).
+      if (index > next) break;
       const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
       const sent = {
         nonce,

@@ -49,6 +49,10 @@ export class SpotCheckProver {
   readonly proven = new Latest<{ batch: number; position: number; proveMs: number }>(RECENT_KEPT);
   /** Obligations met since start. */
   provenTotal = 0;
+  /** The latest obligations met, as their opening events: a reorganisation may take a proof off the chain. */
+  private readonly provenLately = new Latest<OpenedLog>(RECENT_KEPT);
+  /** Obligations met lately to look at again, after a reorganisation (each proven again if still open). */
+  private readonly recheck: OpenedLog[] = [];
 
   constructor(
     private readonly chain: ChainClients,
@@ -68,7 +72,13 @@ export class SpotCheckProver {
     );
     this.pass = new Pass(logger, "spot-check pass failed; will retry", async () => {
       // Each obligation is met within the pass that reads it: all before the cursor are done with.
-      const opened = await resume.cursor(fromBlock);
+      // After a reorganisation the obligations opened in the blocks the chain lost are read again from
+      // the new chain; those met lately are looked at again too, since a proof sent in a lost block is
+      // gone while its obligation, opened before, still stands (the block of each proof is not kept: all
+      // of the latest are looked at, a call each, on a rare event).
+      const opened = await resume.cursor(fromBlock, () => {
+        this.recheck.push(...this.provenLately.items);
+      });
       await opened.each<OpenedLog["args"]>(
         this.chain,
         { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
@@ -76,6 +86,10 @@ export class SpotCheckProver {
           if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
         },
       );
+      for (let log = this.recheck[0]; log; log = this.recheck[0]) {
+        await this.meet(log);
+        this.recheck.shift();
+      }
       await resume.done(opened.next);
     });
   }
@@ -127,6 +141,7 @@ export class SpotCheckProver {
     const proveMs = Math.round(performance.now() - started);
     await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
     this.proven.push({ batch: Number(batch), position, proveMs });
+    this.provenLately.push(log);
     this.provenTotal++;
     this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
   }
