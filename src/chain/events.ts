@@ -41,8 +41,9 @@ const ENDS_KEPT = 64;
  * child: the head's parent hash). Where the chain does not, the events read since the newest block it
  * still holds may be gone or different: the cursor reads again from there (from its floor, the
  * deployment's block, when it holds none of them), after telling `onRewind` so that its follower can
- * forget what it learnt from those blocks. A chain behind the last block read (an RPC node that lost
- * blocks) gives nothing to read until it passes that block, then the same check applies.
+ * forget what it learnt from those blocks. A chain behind the last block read is checked at its head's
+ * height: a different block there than the one read is a reorganisation (noticed one block after it, not
+ * once the chain has grown past the blocks it lost); the same one, an RPC node that lags.
  */
 export class EventCursor {
   private readonly ends: { readonly block: bigint; readonly hash: Hex }[] = [];
@@ -88,8 +89,9 @@ export class EventCursor {
   ): Promise<void> {
     const { toBlock, ...filter } = query;
     const to = typeof toBlock === "object" ? toBlock : await blockAt(c, toBlock);
-    if (to === null || to.number < this.from) return;
+    if (to === null) return;
     await this.rewindIfReorganised(c, to);
+    if (to.number < this.from) return;
     const logs = await contractEvents<ContractLog<A>>(c, filter, {
       fromBlock: this.from,
       toBlock: to.number,
@@ -104,12 +106,23 @@ export class EventCursor {
   private async rewindIfReorganised(c: CursorChain, head: CursorBlock): Promise<void> {
     const last = this.ends.at(-1);
     if (!last) return;
-    const held = head.number === last.block + 1n ? head.parentHash : await hashAt(c, last.block);
-    if (held?.toLowerCase() === last.hash.toLowerCase()) return;
-    let kept = this.ends.length - 1;
+    // How many of the remembered ends the chain is not yet known to have lost.
+    let kept: number;
+    if (head.number > last.block) {
+      const held = head.number === last.block + 1n ? head.parentHash : await hashAt(c, last.block);
+      if (sameHash(held, last.hash)) return;
+      kept = this.ends.length - 1;
+    } else {
+      // The chain is behind the last block read: it lost blocks, or the RPC node lags. A remembered
+      // block at the head's height tells which, at no cost (followers read nearly every block); without
+      // one, the chain is checked once it passes the last block read.
+      const at = this.ends.findIndex((e) => e.block === head.number);
+      if (at < 0 || sameHash(head.hash, (this.ends[at] as { hash: Hex }).hash)) return;
+      kept = at;
+    }
     while (kept > 0) {
       const end = this.ends[kept - 1] as { block: bigint; hash: Hex };
-      if ((await hashAt(c, end.block))?.toLowerCase() === end.hash.toLowerCase()) break;
+      if (sameHash(await hashAt(c, end.block), end.hash)) break;
       kept--;
     }
     const from = kept > 0 ? (this.ends[kept - 1] as { block: bigint }).block + 1n : this.floor;
@@ -131,6 +144,8 @@ async function blockAt(c: CursorChain, n: bigint | undefined): Promise<CursorBlo
 }
 
 const hashAt = async (c: CursorChain, n: bigint) => (await blockAt(c, n))?.hash ?? null;
+
+const sameHash = (x: Hex | null, y: Hex) => x?.toLowerCase() === y.toLowerCase();
 
 /** The function call a transaction made (name and arguments), decoded with `abi`. */
 export async function callOf(

@@ -54,21 +54,25 @@ export class ResumePoint {
   /**
    * The follower's cursor, made at the first call where {@link start} says to read from. After a
    * reorganisation it reads again from the newest block it read that the chain still holds (or from
-   * `floor`), once `onRewind` has made the follower forget what it learnt from the blocks after it. At
-   * the first call `onRewind` is told where the cursor starts: what an earlier process learnt from the
-   * blocks after that (its store) came from blocks a reorganisation may have taken off the chain since.
+   * `floor`), once `onRewind` has made the follower forget what it learnt from the blocks after it
+   * (`reorganised` true). At the first call `onRewind` is told where the cursor starts (`reorganised`
+   * false): what an earlier process learnt from the blocks after that (its store) came from blocks a
+   * reorganisation may have taken off the chain since.
    */
-  async cursor(floor: bigint, onRewind?: (from: bigint) => Promise<void> | void): Promise<EventCursor> {
+  async cursor(
+    floor: bigint,
+    onRewind?: (from: bigint, reorganised: boolean) => Promise<void> | void,
+  ): Promise<EventCursor> {
     if (this.opened) return this.opened;
     const from = await this.start(floor);
-    await onRewind?.(from);
+    await onRewind?.(from, false);
     const saved = this.store.resumePoint(this.name);
     this.opened = new EventCursor(from, {
       floor,
       // The saved block, checked at start: a reorganisation just after it sends the cursor back to it.
       ...(saved && from === saved.block + 1n ? { after: saved } : {}),
       onRewind: async (at) => {
-        await onRewind?.(at);
+        await onRewind?.(at, true);
         // A saved block at or past `at` is no longer the chain's: the next pass saves one again.
         if (this.saved !== null && this.saved >= at) this.saved = null;
         this.logger.warn(

@@ -163,15 +163,16 @@ export class BatchPoster {
   }
 
   /**
-   * The chain reorganised under blocks this poster read, from block `from` on (its event cursor noticed):
-   * it must still hold every batch this gateway saw posted. A posted batch it no longer holds (a
+   * The chain reorganised under blocks this poster read, from block `from` on (its event cursor noticed),
+   * or this poster starts reading at `from` (an earlier process may have seen batches posted in blocks
+   * the chain has lost since): it must still hold every batch this gateway saw posted. A posted batch it no longer holds (a
    * reorganisation deeper than the block its posting was in, or an RPC node that lost blocks) is sealed
    * again, its receipts with it, and posted again from the rollup's batch count: the same root, since
    * the store rebuilds the same data. Its events are read again from `from` (a posting the new chain
    * holds after all marks it posted again). A final batch the chain no longer holds is not handled: its
    * window had closed, and a reorganisation that deep is said as an error.
    */
-  private async forgetRolledBack(from: bigint): Promise<void> {
+  private async forgetRolledBack(from: bigint, reorganised: boolean): Promise<void> {
     const held = Number((await this.read("batchCount", [])) as bigint);
     const finalGone = this.store.batchesIn("final").filter((b) => b.index >= held);
     if (finalGone.length > 0)
@@ -180,16 +181,20 @@ export class BatchPoster {
         "the chain no longer holds batches this gateway marked final (a reorganisation past their windows): not handled",
       );
     const gone = this.store.batchesIn("posted").filter((b) => b.index >= held);
+    // After a reorganisation, sends in flight may wait on nonces the chain no longer holds (those of
+    // transactions it lost): the next pass reads the batch count and the nonce again and sends from
+    // there (a send that lands meanwhile marks its batch posted; one that comes after it reverts on its
+    // index). At start, those of this pass followed the chain as it is.
+    if (reorganised || gone.length > 0) {
+      this.sending.clear();
+      this.nextIndex = null;
+      this.nonce = null;
+    }
     if (gone.length === 0) return;
     for (const b of gone) {
       this.store.unpost(b.index);
       this.windowEnds.delete(b.index);
     }
-    // Sends behind the lost ones wait on nonces the chain may no longer hold: the next pass reads the
-    // batch count and the nonce again and sends from there.
-    this.sending.clear();
-    this.nextIndex = null;
-    this.nonce = null;
     this.logger.warn(
       { chainBatches: held, batches: gone.map((b) => b.index), from: String(from) },
       "the chain no longer holds batches this gateway saw posted (reorganised): posting them again",
@@ -271,7 +276,9 @@ export class BatchPoster {
 
   /** Mirrors the rollup's dispute events into the receipts' statuses, and notes forced receipts. */
   private async followRollup(head: CursorBlock): Promise<void> {
-    const events = await this.resume.cursor(this.fromBlock, (from) => this.forgetRolledBack(from));
+    const events = await this.resume.cursor(this.fromBlock, (from, reorganised) =>
+      this.forgetRolledBack(from, reorganised),
+    );
     await events.each<{
       batch: bigint;
       position: number;
