@@ -2,7 +2,8 @@
  * The event cursor across reorganisations on a real anvil (`evm_snapshot` / `evm_revert` take blocks off
  * the chain, as a deep reorganisation or an RPC node that lost blocks would): a follower that forgets
  * what `onRewind` tells it to ends with exactly the events the chain holds, read from the newest block
- * it still holds, or from its floor when the reorganisation is deeper than what it remembers.
+ * it still holds, or from its floor when the reorganisation is deeper than what it remembers. And the
+ * seed watch that has a follower draw again the batches whose seed blocks a reorganisation replaced.
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import { type ChainClients, clientsFor, deployContract } from "./deploy.ts";
 import { EventCursor } from "./events.ts";
 import { verinferTokenAbi, verinferTokenBytecode } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
+import { SeedWatch } from "./postedBatches.ts";
 
 let chain: LocalChain;
 let c: ChainClients;
@@ -142,5 +144,27 @@ describe("EventCursor", () => {
     await step();
     expect(told).toEqual([start + 1n, start + 1n]);
     expect(seen).toEqual([8n, 9n]);
+  }, 60_000);
+
+  it("with the seed watch, names the first batch drawn from a block the chain replaced", async () => {
+    const watch = new SeedWatch();
+    const noteHead = async (index: number) => {
+      const b = await c.public.getBlock();
+      watch.note(index, b.number as bigint, b.hash as Hex);
+    };
+    await mint(1n);
+    await noteHead(10);
+    const snapshot = (await rpc("evm_snapshot")) as string;
+    for (const index of [11, 12, 13]) {
+      await mint(2n);
+      await noteHead(index);
+    }
+    expect(await watch.firstReplaced(c)).toBeNull();
+    await rpc("evm_revert", [snapshot]);
+    // A block in place of the first one noted after the fork.
+    await mint(3n);
+    expect(await watch.firstReplaced(c)).toBe(11);
+    // Forgotten once named; the batch drawn before the fork still holds.
+    expect(await watch.firstReplaced(c)).toBeNull();
   }, 60_000);
 });

@@ -133,7 +133,10 @@ export class EventCursor {
 }
 
 /** The block at `n` (the head if undefined); null if the chain does not hold it. */
-async function blockAt(c: CursorChain, n: bigint | undefined): Promise<CursorBlock | null> {
+async function blockAt(
+  c: { readonly public: Pick<PublicClient, "getBlock"> },
+  n: bigint | undefined,
+): Promise<CursorBlock | null> {
   try {
     const b = await c.public.getBlock(n === undefined ? { blockTag: "latest" } : { blockNumber: n });
     return { number: b.number as bigint, hash: b.hash as Hex, parentHash: b.parentHash };
@@ -143,7 +146,9 @@ async function blockAt(c: CursorChain, n: bigint | undefined): Promise<CursorBlo
   }
 }
 
-const hashAt = async (c: CursorChain, n: bigint) => (await blockAt(c, n))?.hash ?? null;
+/** The hash of the block at `n`; null if the chain does not hold it. */
+export const hashAt = async (c: { readonly public: Pick<PublicClient, "getBlock"> }, n: bigint) =>
+  (await blockAt(c, n))?.hash ?? null;
 
 const sameHash = (x: Hex | null, y: Hex) => x?.toLowerCase() === y.toLowerCase();
 

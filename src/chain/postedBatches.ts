@@ -13,7 +13,7 @@ import { receiptStale } from "../protocol/rollup/receiptAge.ts";
 import { FORCED_BASE } from "../protocol/rollup/rollupState.ts";
 import { leafOfSigned } from "../protocol/rollup/sequencer.ts";
 import type { ChainClients } from "./deploy.ts";
-import { callOf, EventCursor } from "./events.ts";
+import { callOf, EventCursor, hashAt } from "./events.ts";
 import { registryAbi, rollupAbi, scoreCommitsAbi } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
 
@@ -243,6 +243,35 @@ export async function readPostedBatch(
     receiptStale(s.receipt.timestamp, postedAt * 1000, Number(maxAge) * 1000),
   );
   return { receipts, digests, tree, stale };
+}
+
+/**
+ * The seed blocks of the batches a follower drew from lately (spot-checks, evaluators: a batch's draw is
+ * made from the hash of a block after its posting), so that a batch whose seed block a reorganisation
+ * replaced, and whose draw is then another, is drawn again. Each check reads the newest one's block;
+ * where that changed, the older ones are read, back to one the chain still holds.
+ */
+export class SeedWatch {
+  private readonly seen: { readonly index: number; readonly block: bigint; readonly hash: Hex }[] = [];
+
+  constructor(private readonly kept = 64) {}
+
+  /** Batch `index` was drawn from block `block`, whose hash was `hash`. */
+  note(index: number, block: bigint, hash: Hex): void {
+    this.seen.push({ index, block, hash });
+    if (this.seen.length > this.kept) this.seen.shift();
+  }
+
+  /** The first batch noted whose seed block the chain no longer holds (forgotten here), or null. */
+  async firstReplaced(c: Reader): Promise<number | null> {
+    let first: number | null = null;
+    for (let last = this.seen.at(-1); last; last = this.seen.at(-1)) {
+      if ((await hashAt(c, last.block))?.toLowerCase() === last.hash.toLowerCase()) break;
+      first = first === null ? last.index : Math.min(first, last.index);
+      this.seen.pop();
+    }
+    return first;
+  }
 }
 
 /**

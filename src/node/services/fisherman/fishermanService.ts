@@ -17,6 +17,7 @@ import {
   type PostedBatch,
   readPostedBatch,
   rollupConstant,
+  SeedWatch,
 } from "../../../chain/postedBatches.ts";
 import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
@@ -285,6 +286,25 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const windowEnd = async (postedAt: number) =>
     postedAt + Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
 
+  /** The seed blocks of the batches whose obligations were opened lately (a reorganisation redraws them). */
+  const drawnFrom = new SeedWatch();
+
+  /**
+   * The obligations of batches whose seed block a reorganisation replaced are drawn again from the new
+   * one: the cursor moves back to the first of them.
+   */
+  async function redrawReplaced(): Promise<void> {
+    const first = await drawnFrom.firstReplaced(o.chain);
+    if (first === null || first >= progress("nextObligationBatch")) return;
+    o.logger.warn(
+      { batch: first },
+      "a reorganisation replaced the seed blocks of batches whose obligations were opened: drawing them again",
+    );
+    setProgress("nextObligationBatch", first);
+    // Read again as the new chain posted them (when their receipts turn stale depends on the posting).
+    for (const i of posted.keys()) if (i >= first && i < FORCED_BASE) posted.delete(i);
+  }
+
   /** SpotChecks' immutable ρ and seed delay, read once. */
   let selection: Promise<{ rhoPpm: number; seedDelayBlocks: bigint }> | null = null;
 
@@ -308,6 +328,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       throw e;
     });
     const info = await batchInfo(o.chain, o.deployment.rollup, index);
+    // Not on chain (a reorganisation took it off; the sequencer posts it again): waited for.
+    if (info.count === 0) return false;
     const seedBlock = info.postedBlock + seedDelayBlocks;
     const head = await o.chain.public.getBlockNumber();
     if (head < seedBlock) return false;
@@ -318,6 +340,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       head - seedBlock < 250n
         ? ((await o.chain.public.getBlock({ blockNumber: seedBlock })).hash as Hex)
         : ((await read("seeds", [BigInt(index)])) as Hex);
+    if (head - seedBlock < 250n) drawnFrom.note(index, seedBlock, seed);
     if (BigInt(seed) === 0n) {
       // The seed block's hash is gone (after a long outage): this batch's draw can never be made, by
       // anyone; waiting on it would stop every later batch's.
@@ -656,7 +679,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   let obligationRun: Promise<void> | null = null;
   const openObligationsBeside = (latest: BatchCounts) => {
     if (!o.deployment.spotChecks || obligationRun) return;
-    obligationRun = followBatches(latest, cursor, "nextObligationBatch", openObligations)
+    obligationRun = redrawReplaced()
+      .then(() => followBatches(latest, cursor, "nextObligationBatch", openObligations))
       .then(
         () => {},
         (e: unknown) =>
