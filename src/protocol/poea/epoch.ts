@@ -162,8 +162,6 @@ export function rewardEntries(
     fishermen.map((x) => ({ account: x.fisherman, weight: x.active ? x.stake : 0n })),
   ];
   const entries: RewardEntry[] = [];
-  const totals: [bigint, bigint, bigint] = [0n, 0n, 0n];
-  const counts: [number, number, number] = [0, 0, 0];
   roles.forEach((members, r) => {
     const positive = members.filter((m) => m.weight > 0n);
     const { amounts } = proRata(
@@ -185,8 +183,20 @@ export function rewardEntries(
       weightBefore += m.weight;
       amountBefore += amount;
     });
-    totals[r] = weightBefore;
-    counts[r] = positive.length;
   });
-  return { entries, totals, counts };
+  return { entries, ...roleTotals(entries) };
+}
+
+/** Each role's total weight and number of entries (what an epoch's settlement posts beside its root). */
+export function roleTotals(entries: readonly RewardEntry[]): {
+  totals: [bigint, bigint, bigint];
+  counts: [number, number, number];
+} {
+  const totals: [bigint, bigint, bigint] = [0n, 0n, 0n];
+  const counts: [number, number, number] = [0, 0, 0];
+  for (const x of entries) {
+    totals[x.role] += x.weight;
+    counts[x.role]++;
+  }
+  return { totals, counts };
 }

@@ -29,7 +29,12 @@ import { bytesToHex } from "../../../protocol/encoding/hex.ts";
 import { keccakUtf8 } from "../../../protocol/encoding/keccak.ts";
 import type { PoeaParams } from "../../../protocol/params/otr.ts";
 import type { PoqRoundParams } from "../../../protocol/params/poq.ts";
-import { type FishermanEpoch, type RewardEntry, rewardEntries } from "../../../protocol/poea/epoch.ts";
+import {
+  type FishermanEpoch,
+  type RewardEntry,
+  rewardEntries,
+  roleTotals,
+} from "../../../protocol/poea/epoch.ts";
 import {
   type EpochReceipt,
   type EpochRound,
@@ -162,7 +167,8 @@ const FORGET_PER_PASS = 16;
 export const EPOCH_BATCHES_SQL = "SELECT batch FROM batches WHERE epoch = ? ORDER BY batch";
 
 /** Posted epochs, whose entries are claimed once their window has passed. */
-export const POSTED_EPOCHS_SQL = "SELECT epoch, entries FROM epochs WHERE status = 'posted'";
+export const POSTED_EPOCHS_SQL =
+  "SELECT epoch, root, minted, inputs, entries FROM epochs WHERE status = 'posted'";
 
 export function createSettler(o: SettlerOptions): SettlerNode {
   const { epochs, registry, rollup, token } = o.deployment;
@@ -429,19 +435,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       return true;
     }
     try {
-      if (!(await postedOnChain(e))) {
-        const balance = await read<bigint>(token, verinferTokenAbi, "balanceOf", [me]);
-        if (balance < minted) await send(o.chain, token, verinferTokenAbi, "mint", [me, minted - balance]);
-        await send(o.chain, token, verinferTokenAbi, "approve", [epochs, minted]);
-        await send(o.chain, epochs as Hex, epochsAbi, "post", [
-          BigInt(e),
-          root,
-          minted,
-          r.totals,
-          r.counts,
-          inputsHash,
-        ]);
-      }
+      if (!(await postedOnChain(e))) await sendSettlement(e, root, minted, r.entries, inputsHash);
     } catch (error) {
       trust = null; // the rounds above moved trust; replay it from what was settled
       throw error;
@@ -459,6 +453,31 @@ export function createSettler(o: SettlerOptions): SettlerNode {
       "epoch posted",
     );
     return true;
+  }
+
+  /**
+   * Posts epoch e's settlement: its root, the tokens minted for it (escrowed from the settler's balance),
+   * each role's total weight and count of entries, and its inputs' hash.
+   */
+  async function sendSettlement(
+    e: number,
+    root: Hex,
+    minted: bigint,
+    entries: readonly RewardEntry[],
+    inputsHash: Hex,
+  ): Promise<void> {
+    const { totals, counts } = roleTotals(entries);
+    const balance = await read<bigint>(token, verinferTokenAbi, "balanceOf", [me]);
+    if (balance < minted) await send(o.chain, token, verinferTokenAbi, "mint", [me, minted - balance]);
+    await send(o.chain, token, verinferTokenAbi, "approve", [epochs, minted]);
+    await send(o.chain, epochs as Hex, epochsAbi, "post", [
+      BigInt(e),
+      root,
+      minted,
+      totals,
+      counts,
+      inputsHash,
+    ]);
   }
 
   /** Epoch e's root and inputs' hash on chain; null while none is posted (or the last was voided). */
@@ -552,6 +571,9 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const window = Number(await read<bigint>(epochs as Hex, epochsAbi, "challengeWindow"));
     for (const row of db.prepare(POSTED_EPOCHS_SQL).all() as {
       epoch: number;
+      root: Hex;
+      minted: string;
+      inputs: string;
       entries: string;
     }[]) {
       const onChain = await read<{ postedAt: bigint; dustBurned: boolean }>(
@@ -560,8 +582,18 @@ export function createSettler(o: SettlerOptions): SettlerNode {
         "epoch",
         [BigInt(row.epoch)],
       );
-      if (Number(onChain.postedAt) + window >= now) continue;
       const entries = (JSON.parse(row.entries) as Record<string, string | number>[]).map(entryOf);
+      if (onChain.postedAt === 0n) {
+        // Posted, and no longer on chain: a reorganisation took the post off. Posted again as recorded
+        // (the same root: the epoch's inputs were read from batches final before it was posted).
+        o.logger.warn(
+          { epoch: row.epoch },
+          "the chain no longer holds this epoch's settlement (reorganised): posting it again",
+        );
+        await sendSettlement(row.epoch, row.root, BigInt(row.minted), entries, keccakUtf8(row.inputs));
+        continue;
+      }
+      if (Number(onChain.postedAt) + window >= now) continue;
       const tree = rewardTree(entries);
       const proof = (i: number) => tree.proof(i).map(bytesToHex);
       for (const [i, x] of entries.entries()) {
