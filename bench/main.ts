@@ -12,7 +12,8 @@
  * gateway, on shared cores and with the workers on cores of their own, durable sequencer ingest, gas per query, end-to-end latency at ρ = 1%) and `dashboard` (the
  * dashboard's page weight and time to first render in Chromium) and `soak` (the devnet under steady
  * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened; with
- * VERINFER_SOAK_CHAOS_SECONDS, a role killed and restarted that often, and no acknowledged receipt lost).
+ * VERINFER_SOAK_CHAOS_SECONDS, a role killed and restarted, or the chain reorganised, that often, and no
+ * acknowledged receipt lost; VERINFER_SOAK_CHAOS_ROLES restricts what it draws from, e.g. `reorg`).
  * `devnet-apart` runs only when named: the devnet's comparison in the deployment's shape alone, for
  * VERINFER_APART_ROUNDS rounds (default 30, about 9 minutes), with bootstrap intervals on its ratios.
  */
@@ -607,12 +608,12 @@ if (run("soak")) {
       `\n${renderTable(
         [
           "seconds into the load",
-          "role killed (-9) and restarted (anvil: stopped, restarted from its state)",
-          "ready again after, s",
+          "role killed (-9) and restarted (anvil: stopped, restarted from its state; reorg: the last 10 s of blocks taken off the chain)",
+          "done (ready again) after, s",
         ],
         chaos.kills.map((x) => [x.at, x.role, x.restartSeconds.toFixed(1)]),
         {
-          title: `Chaos: a crash every ${chaos.everySeconds} s (seed ${chaos.seed}). Of ${chaos.answeredWithReceipt} answers with a receipt, ${chaos.missing} in no posted batch; ${chaos.duplicated} request ids posted more than once`,
+          title: `Chaos: a crash or a reorganisation every ${chaos.everySeconds} s (seed ${chaos.seed}). Of ${chaos.answeredWithReceipt} answers with a receipt, ${chaos.missing} in no posted batch; ${chaos.duplicated} request ids posted more than once`,
         },
       )}`,
     );

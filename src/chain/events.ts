@@ -120,6 +120,30 @@ export class EventCursor {
       if (at < 0 || sameHash(head.hash, (this.ends[at] as { hash: Hex }).hash)) return;
       kept = at;
     }
+    await this.rewindBefore(c, kept);
+  }
+
+  /**
+   * Checks the last block read against the chain (one block read), and reads again from the newest block
+   * it still holds if not: for a follower that has other signs of a reorganisation (a count on chain
+   * lower than what it saw). Says whether the cursor moved back.
+   */
+  async recheck(c: CursorChain): Promise<boolean> {
+    const before = this.from;
+    await this.rewindBefore(c, this.ends.length);
+    return this.from !== before;
+  }
+
+  /**
+   * Moves the cursor back to after the newest of the first `kept` remembered ends the chain still holds
+   * (to its floor if none), once its follower has been told; nothing if that is the last one.
+   */
+  private async rewindBefore(c: CursorChain, kept: number): Promise<void> {
+    if (kept === this.ends.length) {
+      const last = this.ends.at(-1);
+      if (!last || sameHash(await hashAt(c, last.block), last.hash)) return;
+      kept--;
+    }
     while (kept > 0) {
       const end = this.ends[kept - 1] as { block: bigint; hash: Hex };
       if (sameHash(await hashAt(c, end.block), end.hash)) break;

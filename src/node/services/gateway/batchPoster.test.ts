@@ -398,6 +398,27 @@ describe("BatchPoster", () => {
         b.root.toLowerCase(),
       );
     expect(rig.store.counts().batches.sealed).toBe(0);
+
+    // Once more, the poster stepped while the chain is back at the fork itself (a block it read, whose
+    // hash is unchanged): the rollup's batch count shows the loss, and the cursor, checked back from
+    // its last block, finds where.
+    const poster = rig.restarted();
+    await poster.step();
+    const third = (await rpc("evm_snapshot")) as string;
+    const lostAtFork = rig.seal();
+    for (let i = 0; i < 20 && rig.store.batch(lostAtFork.index)?.status !== "posted"; i++) {
+      await poster.step();
+      await new Promise((wake) => setTimeout(wake, 250));
+    }
+    expect(rig.store.batch(lostAtFork.index)?.status).toBe("posted");
+    await rpc("evm_revert", [third]);
+    await poster.step();
+    expect(rig.store.batch(lostAtFork.index)?.status).not.toBe("posted");
+    for (let i = 0; i < 20 && rig.store.batch(lostAtFork.index)?.status !== "posted"; i++) {
+      await poster.step();
+      await new Promise((wake) => setTimeout(wake, 250));
+    }
+    expect(await batchCount()).toBe(lostAtFork.index + 1);
   }, 60_000);
 
   // Last: it moves the chain's clock past a challenge window.

@@ -146,13 +146,15 @@ export class BatchPoster {
       if (head.number === this.followed) return;
       await this.followRollup(head as CursorBlock);
       await this.checkInFlight(head);
+      const held = await this.heldAfterRecheck();
       const posted = this.store.batchesIn("posted");
       // A few at a time: after a restart every batch in its window is new to this process.
       const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
       await Promise.all(unseen.map((b) => this.firstSight(b.index)));
       for (const b of posted) {
         const end = this.windowEnds.get(b.index);
-        if (end === undefined || head.timestamp < end) break; // windows close in index order
+        // Windows close in index order; a batch the chain does not hold (yet) is never final.
+        if (end === undefined || head.timestamp < end || b.index >= held) break;
         this.store.markFinal(b.index);
         this.windowEnds.delete(b.index);
         this.logger.info({ batch: b.index }, "batch final");
@@ -160,6 +162,21 @@ export class BatchPoster {
       this.followed = head.number;
       await this.resume.done(head.number + 1n);
     });
+  }
+
+  /**
+   * How many batches the chain holds (one call a block). Fewer than this gateway saw posted is a sign of a
+   * reorganisation that the event cursor may not have noticed from the blocks it compares (it sees the
+   * head between polls, and only every block it read is remembered): the cursor is then checked against
+   * the chain from its last block back, which rewinds it, and the batches lost are sealed again.
+   */
+  private async heldAfterRecheck(): Promise<number> {
+    const read = async () => Number((await this.read("batchCount", [])) as bigint);
+    const held = await read();
+    const last = this.store.batchesIn("posted").at(-1);
+    if (!last || held > last.index) return held;
+    const events = await this.resume.cursor(this.fromBlock);
+    return (await events.recheck(this.chain)) ? await read() : held;
   }
 
   /**
