@@ -33,6 +33,9 @@ type OpenedLog = ContractLog<{
 /** How many of the latest obligations met, and of the latest games resolved, a worker lists. */
 export const RECENT_KEPT = 100;
 
+/** How deep a reorganisation a worker's recent proofs are checked against (blocks). */
+const REORG_DEPTH_BLOCKS = 64n;
+
 /** SpotChecks.Status.Open. */
 const OPEN = 1;
 
@@ -49,10 +52,13 @@ export class SpotCheckProver {
   readonly proven = new Latest<{ batch: number; position: number; proveMs: number }>(RECENT_KEPT);
   /** Obligations met since start. */
   provenTotal = 0;
-  /** The latest obligations met, as their opening events: a reorganisation may take a proof off the chain. */
-  private readonly provenLately = new Latest<OpenedLog>(RECENT_KEPT);
-  /** Obligations met lately to look at again, after a reorganisation (each proven again if still open). */
-  private readonly recheck: OpenedLog[] = [];
+  /**
+   * The latest obligations met, as their opening events, with the head when each proof was mined: a
+   * reorganisation may take a proof off the chain while the obligation, opened before, stands.
+   */
+  private readonly provenLately = new Latest<{ readonly log: OpenedLog; readonly block: bigint }>(
+    RECENT_KEPT,
+  );
 
   constructor(
     private readonly chain: ChainClients,
@@ -73,12 +79,8 @@ export class SpotCheckProver {
     this.pass = new Pass(logger, "spot-check pass failed; will retry", async () => {
       // Each obligation is met within the pass that reads it: all before the cursor are done with.
       // After a reorganisation the obligations opened in the blocks the chain lost are read again from
-      // the new chain; those met lately are looked at again too, since a proof sent in a lost block is
-      // gone while its obligation, opened before, still stands (the block of each proof is not kept: all
-      // of the latest are looked at, a call each, on a rare event).
-      const opened = await resume.cursor(fromBlock, () => {
-        this.recheck.push(...this.provenLately.items);
-      });
+      // the new chain.
+      const opened = await resume.cursor(fromBlock);
       await opened.each<OpenedLog["args"]>(
         this.chain,
         { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
@@ -86,12 +88,39 @@ export class SpotCheckProver {
           if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
         },
       );
-      for (let log = this.recheck[0]; log; log = this.recheck[0]) {
-        await this.meet(log);
-        this.recheck.shift();
-      }
+      await this.meetAgainIfLost();
       await resume.done(opened.next);
     });
+  }
+
+  /**
+   * A proof mined in the last {@link REORG_DEPTH_BLOCKS} blocks may be taken off the chain by a
+   * reorganisation, its obligation (opened earlier) still standing: each is read again (a call each),
+   * and met again if open. The cursor alone would not tell: a worker busy proving may have read no block
+   * the reorganisation replaced.
+   */
+  private async meetAgainIfLost(): Promise<void> {
+    const recent = [...this.provenLately.items];
+    if (recent.length === 0) return;
+    const head = await this.chain.public.getBlockNumber({ cacheTime: 0 });
+    for (const { log, block } of recent) {
+      if (head - block > REORG_DEPTH_BLOCKS) continue;
+      if ((await this.obligation(log.args.batch, log.args.position)).status !== OPEN) continue;
+      this.logger.warn(
+        { batch: String(log.args.batch), position: log.args.position },
+        "a spot-check proof is no longer on chain (reorganised): proving it again",
+      );
+      await this.meet(log);
+    }
+  }
+
+  private async obligation(batch: bigint, position: number): Promise<{ status: number; deadline: number }> {
+    return (await this.chain.public.readContract({
+      address: this.spotChecks,
+      abi: spotChecksAbi,
+      functionName: "obligation",
+      args: [batch, position],
+    })) as { status: number; deadline: number };
   }
 
   /** One pass: the obligations opened since the last one over our receipts are met. */
@@ -104,12 +133,7 @@ export class SpotCheckProver {
     // After a restart the cursor reads again what came after its last saved point: one no longer
     // open (proven, or slashed) or past its deadline is done with. Proving it again would revert and
     // fail every pass, and the obligations after it would go unproven.
-    const o = (await this.chain.public.readContract({
-      address: this.spotChecks,
-      abi: spotChecksAbi,
-      functionName: "obligation",
-      args: [batch, position],
-    })) as { status: number; deadline: number };
+    const o = await this.obligation(batch, position);
     if (o.status !== OPEN) return;
     const now = (await this.chain.public.getBlock()).timestamp;
     if (now >= BigInt(o.deadline)) {
@@ -141,7 +165,7 @@ export class SpotCheckProver {
     const proveMs = Math.round(performance.now() - started);
     await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
     this.proven.push({ batch: Number(batch), position, proveMs });
-    this.provenLately.push(log);
+    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }) });
     this.provenTotal++;
     this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
   }
