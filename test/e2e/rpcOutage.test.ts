@@ -84,6 +84,9 @@ async function everyReceiptPostedOnce(answers: readonly AnswerReceipt[], total =
 
 const answered: AnswerReceipt[] = [];
 
+const rpc = (method: string, params: unknown[]) =>
+  publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
+
 describe("the gateway loses its chain for a while", () => {
   it("keeps answering, then posts every receipt exactly once when the RPC is back", async () => {
     const answers: AnswerReceipt[] = [];
@@ -104,8 +107,6 @@ describe("the gateway loses its chain for a while", () => {
   it("keeps answering while anvil restarts from its state, then posts every receipt exactly once", async () => {
     const answers: AnswerReceipt[] = [];
     // Blocks stop, so that batch sends wait in anvil's pool: the restart loses them.
-    const rpc = (method: string, params: unknown[]) =>
-      publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
     await rpc("evm_setIntervalMining", [0]);
     for (let i = 0; ; i++) {
       answers.push(await ask(500 + i));
@@ -130,8 +131,6 @@ describe("the gateway loses its chain for a while", () => {
 
   it("keeps answering while the chain loses the blocks that posted batches, then posts them again, every receipt exactly once", async () => {
     const answers: AnswerReceipt[] = [];
-    const rpc = (method: string, params: unknown[]) =>
-      publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
     const postedNow = async () =>
       ((await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as { batches: Record<string, number> })
         .batches.posted ?? 0;

@@ -166,9 +166,9 @@ export class BatchPoster {
 
   /**
    * How many batches the chain holds (one call a block). Fewer than this gateway saw posted is a sign of a
-   * reorganisation that the event cursor may not have noticed from the blocks it compares (it sees the
-   * head between polls, and only every block it read is remembered): the cursor is then checked against
-   * the chain from its last block back, which rewinds it, and the batches lost are sealed again.
+   * reorganisation that the event cursor's free checks have not noticed (a soak run showed they can
+   * miss one; why was not found): the cursor is then checked against the chain from its last block
+   * back, which rewinds it, and the batches lost are sealed again.
    */
   private async heldAfterRecheck(): Promise<number> {
     const read = async () => Number((await this.read("batchCount", [])) as bigint);
