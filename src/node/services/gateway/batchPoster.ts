@@ -182,10 +182,10 @@ export class BatchPoster {
   /**
    * The chain reorganised under blocks this poster read, from block `from` on (its event cursor noticed),
    * or this poster starts reading at `from` (an earlier process may have seen batches posted in blocks
-   * the chain has lost since): it must still hold every batch this gateway saw posted. A posted batch it no longer holds (a
-   * reorganisation deeper than the block its posting was in, or an RPC node that lost blocks) is sealed
-   * again, its receipts with it, and posted again from the rollup's batch count: the same root, since
-   * the store rebuilds the same data. Its events are read again from `from` (a posting the new chain
+   * the chain has lost since): it must still hold every batch this gateway saw posted. A posted batch it
+   * no longer holds (a reorganisation deeper than the block its posting was in, or an RPC node that lost
+   * blocks) is sealed again, its receipts with it, and posted again from the rollup's batch count: the
+   * same root, since the store rebuilds the same data. Its events are read again from `from` (a posting the new chain
    * holds after all marks it posted again). A final batch the chain no longer holds is not handled: its
    * window had closed, and a reorganisation that deep is said as an error.
    */
@@ -368,8 +368,8 @@ export class BatchPoster {
       // event, which this pass reads next, marks it ours, or stops the poster if the root is not.
       if (index < next) continue;
       // The chain holds fewer batches than this gateway saw posted: reorganised. Nothing after the gap can
-      // be posted; the event cursor notices the reorganisation once the chain passes the last block it
-      // read, and the batches the chain lost are sealed again (`forgetRolledBack`).
+      // be posted until the event cursor, or the batch count read each block, notices it and the batches
+      // the chain lost are sealed again (`forgetRolledBack`).
       if (index > next) break;
       const { data, count } = this.unposted.get(index) ?? this.fromStore(index);
       const sent = {
