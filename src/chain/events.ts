@@ -27,12 +27,10 @@ export type CursorChain = {
 };
 
 /**
- * How deep a reorganisation the roles look back for (blocks): a cursor remembers the ends of that many
- * ranges read (a reorganisation deeper than that many reads sends it back to its floor), and a worker's
- * proofs and a fisherman's openings are read again while they are that recent.
+ * The ends of the latest ranges read that a cursor remembers: a reorganisation deeper than that many
+ * reads (blocks, for a follower reading once a block) sends it back to its floor.
  */
-export const REORG_DEPTH_BLOCKS = 64n;
-const ENDS_KEPT = Number(REORG_DEPTH_BLOCKS);
+const ENDS_KEPT = 64;
 
 /**
  * Reads a contract's new events since the last call. The cursor moves past a range only once every

@@ -5,7 +5,6 @@ import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
-import { REORG_DEPTH_BLOCKS } from "../../../chain/events.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { contractEvents } from "../../../chain/logs.ts";
 import {
@@ -291,46 +290,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const drawnFrom = new SeedWatch();
 
   /**
-   * The obligations this fisherman opened lately, with the head when each opening was mined (at most
-   * {@link REORG_DEPTH_BLOCKS}; one found lost is dropped: drawn again, it is pushed again if opened).
-   */
-  let openedLately: { readonly batch: number; readonly position: number; readonly block: bigint }[] = [];
-
-  /**
-   * The first batch with an obligation this fisherman opened in the last {@link REORG_DEPTH_BLOCKS}
-   * blocks that the chain no longer holds (a reorganisation took the opening off while the batch's seed
-   * block stayed: the same draw, nothing for {@link drawnFrom} to see); a call for each.
-   */
-  async function firstLostOpening(): Promise<number | null> {
-    if (openedLately.length === 0) return null;
-    const head = await o.chain.public.getBlockNumber({ cacheTime: 0 });
-    openedLately = openedLately.filter((x) => head - x.block <= REORG_DEPTH_BLOCKS);
-    const lost = new Set<(typeof openedLately)[number]>();
-    for (const x of openedLately) {
-      const { status } = (await o.chain.public.readContract({
-        address: o.deployment.spotChecks as Hex,
-        abi: spotChecksAbi,
-        functionName: "obligation",
-        args: [BigInt(x.batch), x.position],
-      })) as { status: number };
-      if (status === OBLIGATION_NONE) lost.add(x);
-    }
-    openedLately = openedLately.filter((x) => !lost.has(x));
-    return lost.size === 0 ? null : Math.min(...[...lost].map((x) => x.batch));
-  }
-
-  /**
-   * The obligations of batches whose seed block a reorganisation replaced, or whose opening it took off
-   * the chain, are drawn again: the cursor moves back to the first of them.
+   * The obligations of batches whose seed block a reorganisation replaced are drawn again from the new
+   * one: the cursor moves back to the first of them.
    */
   async function redrawReplaced(): Promise<void> {
-    const replaced = await drawnFrom.firstReplaced(o.chain);
-    const lost = await firstLostOpening();
-    const first = replaced === null ? lost : lost === null ? replaced : Math.min(replaced, lost);
+    const first = await drawnFrom.firstReplaced(o.chain);
     if (first === null || first >= progress("nextObligationBatch")) return;
     o.logger.warn(
-      { batch: first, seedReplaced: replaced, openingLost: lost },
-      "a reorganisation replaced the seed blocks of batches whose obligations were drawn, or took openings off the chain: drawing them again",
+      { batch: first },
+      "a reorganisation replaced the seed blocks of batches whose obligations were opened: drawing them again",
     );
     setProgress("nextObligationBatch", first);
     // Read again as the new chain posted them (when their receipts turn stale depends on the posting).
@@ -426,12 +394,6 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           ]);
           obligations.inc();
           opened = true;
-          openedLately.push({
-            batch: index,
-            position,
-            block: await o.chain.public.getBlockNumber({ cacheTime: 0 }),
-          });
-          if (openedLately.length > Number(REORG_DEPTH_BLOCKS)) openedLately.shift();
         } catch (e) {
           const reason = revertReason(e) ?? (e as Error).message;
           // The batch's window closed while this fisherman was away (or between the send's estimate and

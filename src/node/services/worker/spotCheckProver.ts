@@ -8,7 +8,7 @@
 import type { Hex } from "viem";
 import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
-import { type ContractLog, callOf, REORG_DEPTH_BLOCKS } from "../../../chain/events.ts";
+import { type ContractLog, callOf } from "../../../chain/events.ts";
 import { spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { encodeSliceProof, selectedSlice } from "../../../chain/zkSpotChecks.ts";
 import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
@@ -32,6 +32,9 @@ type OpenedLog = ContractLog<{
 
 /** How many of the latest obligations met, and of the latest games resolved, a worker lists. */
 export const RECENT_KEPT = 100;
+
+/** How deep a reorganisation a worker's recent proofs are checked against (blocks). */
+const REORG_DEPTH_BLOCKS = 64n;
 
 /** SpotChecks.Status.Open. */
 const OPEN = 1;
