@@ -21,7 +21,7 @@ import { leafOfSigned, type SealedBatch } from "../../../protocol/rollup/sequenc
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
-import type { ReceiptStore, StoredReceipt } from "../../store/receiptStore.ts";
+import type { ReceiptStore, StoredBatch, StoredReceipt } from "../../store/receiptStore.ts";
 
 /** A stored batch's tree, rebuilt from its receipts (and checked against the recorded root). */
 export function storedBatchTree(
@@ -146,8 +146,7 @@ export class BatchPoster {
       if (head.number === this.followed) return;
       await this.followRollup(head as CursorBlock);
       await this.checkInFlight(head);
-      const held = await this.heldAfterRecheck();
-      const posted = this.store.batchesIn("posted");
+      const { posted, held } = await this.postedAndHeld();
       // A few at a time: after a restart every batch in its window is new to this process.
       const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
       await Promise.all(unseen.map((b) => this.firstSight(b.index)));
@@ -165,18 +164,21 @@ export class BatchPoster {
   }
 
   /**
-   * How many batches the chain holds (one call a block). Fewer than this gateway saw posted is a sign of a
+   * The batches this gateway saw posted, and how many the chain holds (one call a block). Fewer than this gateway saw posted is a sign of a
    * reorganisation that the event cursor's free checks have not noticed (a soak run showed they can
    * miss one; why was not found): the cursor is then checked against the chain from its last block
    * back, which rewinds it, and the batches lost are sealed again.
    */
-  private async heldAfterRecheck(): Promise<number> {
+  private async postedAndHeld(): Promise<{ posted: StoredBatch[]; held: number }> {
     const read = async () => Number((await this.read("batchCount", [])) as bigint);
     const held = await read();
-    const last = this.store.batchesIn("posted").at(-1);
-    if (!last || held > last.index) return held;
+    const posted = this.store.batchesIn("posted");
+    const last = posted.at(-1);
+    if (!last || held > last.index) return { posted, held };
     const events = await this.resume.cursor(this.fromBlock);
-    return (await events.recheck(this.chain)) ? await read() : held;
+    if (!(await events.recheck(this.chain))) return { posted, held };
+    // Rewound: the batches the chain lost were sealed again.
+    return { posted: this.store.batchesIn("posted"), held: await read() };
   }
 
   /**
