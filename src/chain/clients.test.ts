@@ -33,7 +33,7 @@ const balance = async () =>
   })) as bigint;
 
 /** The owner's account, re-sending after `resendAfterMs`, its warnings collected. */
-function resending(o: { maxFeePerGas?: bigint } = {}) {
+function resending(o: { maxFeePerGas?: bigint; resendAfterMs?: number } = {}) {
   const lines: { msg: string; [k: string]: unknown }[] = [];
   const c: ChainClients = clientsFor(dev.chain.rpcUrl, dev.chain.chainId, dev.chain.keys[0] as Hex, {
     resendAfterMs: 800,
@@ -190,6 +190,22 @@ describe("confirm", () => {
     expect(error).toBeInstanceOf(TransactionDropped);
     expect(await balance()).toBe(before);
   }, 60_000);
+
+  it("finds a send the node lost (a restart empties its pool) long before the re-send delay", async () => {
+    // The delay is longer than this test's timeout: only the look-ups between re-sends can end it.
+    const { c, lines } = resending({ resendAfterMs: 600_000 });
+    const before = await balance();
+    const error = await withBlocks(async (blocks) => {
+      const hash = await mint(c, 5n);
+      const confirmed = confirm(c, "mint", hash).catch((e: unknown) => e);
+      await rpc("anvil_dropTransaction", [hash]);
+      blocks.start();
+      return confirmed;
+    });
+    expect(error).toBeInstanceOf(TransactionDropped);
+    expect(lines.filter((l) => l.msg.includes("sent again"))).toEqual([]);
+    expect(await balance()).toBe(before);
+  }, 30_000);
 
   it("never reports another call that took the nonce as the call made", async () => {
     const { c } = resending();

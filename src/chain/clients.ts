@@ -93,28 +93,41 @@ export class TransactionDropped extends Error {
 const RESEND_AFTER_MS = 30_000;
 
 /**
+ * How often a pending send is looked up between re-sends. A node that restarts loses its pool: a send
+ * it took just before is gone at once, and a proof or dispute move waiting out the re-send delay for it
+ * lost half a devnet deadline (honest workers were slashed so after an anvil restart).
+ */
+const DROP_CHECK_MS = 5_000;
+
+/**
  * Waits for a submitted transaction and returns the hash that was mined; TransactionReverted if it
  * reverted. A send still pending after `c.resendAfterMs` is sent again under its nonce with fees an
  * eighth higher, or what the chain asks now if more, up to `c.maxFeePerGas` (a fee spike would
  * otherwise hold it, and a dispute move or a proof behind it, past its deadline); at the ceiling it
- * waits. One the node no longer knows, or whose nonce another transaction took, fails with
- * TransactionDropped. Until a send has waited that long, this is viem's wait alone.
+ * waits. One the node no longer knows (looked up every few seconds while it waits), or whose nonce
+ * another transaction took, fails with TransactionDropped.
  */
 export async function confirm(c: ChainClients, functionName: string, hash: Hex): Promise<Hex> {
   /** Every send of the call that may still be mined (all under one nonce), the latest last. */
   const sends = [hash];
+  const resendAfterMs = c.resendAfterMs ?? RESEND_AFTER_MS;
   let lostSince: number | null = null;
+  let pendingMs = 0;
   for (;;) {
     const latest = sends[sends.length - 1] as Hex;
+    const waitMs = Math.min(DROP_CHECK_MS, resendAfterMs - pendingMs);
     let receipt = await c.public
-      .waitForTransactionReceipt({ hash: latest, timeout: c.resendAfterMs ?? RESEND_AFTER_MS })
+      .waitForTransactionReceipt({ hash: latest, timeout: waitMs })
       .catch((error: unknown) => {
         if (error instanceof WaitForTransactionReceiptTimeoutError) return null;
         throw error;
       });
     if (!receipt) {
+      pendingMs += waitMs;
+      const resend = pendingMs >= resendAfterMs;
+      if (resend) pendingMs = 0;
       try {
-        receipt = await lookUp(c, functionName, sends);
+        receipt = await lookUp(c, functionName, sends, resend);
         lostSince = null;
       } catch (error) {
         // The RPC lost while the send waits: it may be mined meanwhile, so waiting on is right (failing
@@ -168,13 +181,14 @@ export function transactionOf(c: ChainClients, hash: Hex): Promise<Transaction |
 /**
  * After a wait without a receipt: the receipt of whichever send of the call was mined, if one was (a
  * node forgets the other sends of a nonce once one is mined, and another node may have mined an earlier
- * one); else the latest send, still pending, is sent again with higher fees (added to `sends`) or left to
- * wait at the ceiling, and null. TransactionDropped when the node no longer knows it.
+ * one); else null, and when `resend` the latest send, still pending, is sent again with higher fees
+ * (added to `sends`) or left to wait at the ceiling. TransactionDropped when the node no longer knows it.
  */
 async function lookUp(
   c: ChainClients,
   functionName: string,
   sends: Hex[],
+  resend: boolean,
 ): Promise<TransactionReceipt | null> {
   for (const h of sends) {
     const mined = await receiptOf(c, h);
@@ -183,7 +197,8 @@ async function lookUp(
   const latest = sends[sends.length - 1] as Hex;
   const tx = await transactionOf(c, latest);
   if (!tx) throw new TransactionDropped(functionName, latest, "the node no longer knows it");
-  if (tx.blockNumber !== null) return null; // mined as it was looked up: the next wait has it
+  // Mined as it was looked up (the next wait has it), or not yet due a re-send.
+  if (tx.blockNumber !== null || !resend) return null;
   const legacy = tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined;
   const sent: Fees = legacy
     ? { gasPrice: tx.gasPrice ?? 0n }

@@ -6,10 +6,10 @@
  * worker that cannot prove its obligation is reported by the fisherman once the deadline has passed
  * (`slashMissing`) and slashed on chain, the fisherman paid its reporter's share.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Hex } from "viem";
+import { decodeFunctionData, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
@@ -289,6 +289,74 @@ describe("devnet spot-checks at ρ = 100%", () => {
     expect(readFileSync(join(devnet.dir, "logs", "worker-restarted.log"), "utf8")).not.toMatch(
       /spot-check pass failed/,
     );
+  }, 300_000);
+
+  it("a proof whose send the chain's node dropped is sent again, not made again, before its deadline", async () => {
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const spot = (devnet.deployment.spotChecks as Hex).toLowerCase();
+    const rpc = (method: string, params: unknown[] = []) =>
+      chain.request({ method, params } as never) as Promise<unknown>;
+    // Blocks are mined by this test, one at a time, until a worker's proof waits in the node's pool;
+    // the node drops it there, as a node restarting empties its pool.
+    await rpc("evm_setIntervalMining", [0]);
+    let dropped: { hash: Hex; batch: bigint; position: number } | null = null;
+    try {
+      for (let i = 0; dropped === null; i++) {
+        expect(i, "no proof reached the pool").toBeLessThan(600);
+        if (i % 10 === 0)
+          void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ messages: [{ role: "user", content: `drop ${i}` }], max_tokens: 4 }),
+          }).catch(() => {});
+        const pool = (await rpc("txpool_content")) as {
+          pending: Record<string, Record<string, { hash: Hex; to: string | null; input: Hex }>>;
+        };
+        for (const tx of Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce))) {
+          if (tx.to?.toLowerCase() !== spot) continue;
+          const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
+          if (call.functionName !== "prove") continue;
+          await rpc("anvil_dropTransaction", [tx.hash]);
+          dropped = { hash: tx.hash, batch: call.args[0] as bigint, position: Number(call.args[1]) };
+          break;
+        }
+        if (dropped === null) {
+          await rpc("anvil_mine", ["0x1"]);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    } finally {
+      await rpc("evm_setIntervalMining", [1]);
+    }
+    const { batch, position } = dropped;
+    const status = async () =>
+      Number(
+        (
+          (await chain.readContract({
+            address: spot as Hex,
+            abi: spotChecksAbi,
+            functionName: "obligation",
+            args: [batch, position],
+          } as never)) as { status: number }
+        ).status,
+      );
+    for (let i = 0; i < 120 && (await status()) === 1; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await status()).toBe(2); // Proven, not slashed
+    // Its worker found the send gone and sent the proof it had made: one proof made, two sent. It logs
+    // the proof once it has seen it mined, which can be after this test did.
+    const said = () =>
+      readdirSync(join(devnet.dir, "logs"))
+        .filter((f) => f.startsWith("worker"))
+        .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg: string; batch?: string; position?: number })
+        .filter((l) => l.batch === String(batch) && l.position === position)
+        .map((l) => l.msg);
+    for (let i = 0; i < 40 && said().length < 2; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(said()).toEqual([
+      "spot-check proof not mined (its send was dropped or lost): sending it again",
+      "spot-check obligation proven",
+    ]);
   }, 300_000);
 
   // Last: it moves the chain's clock past a challenge window.

@@ -59,6 +59,12 @@ export class SpotCheckProver {
   private readonly provenLately = new Latest<{ readonly log: OpenedLog; readonly block: bigint }>(
     RECENT_KEPT,
   );
+  /**
+   * Proofs made whose send failed (the node dropped it, the RPC was lost), by obligation: the next pass
+   * sends them again without proving again, seconds a deadline may not have. Removed once the
+   * obligation is no longer open.
+   */
+  private readonly unsent = new Map<string, { readonly bytes: Hex; readonly proveMs: number }>();
 
   constructor(
     private readonly chain: ChainClients,
@@ -133,16 +139,43 @@ export class SpotCheckProver {
     // After a restart the cursor reads again what came after its last saved point: one no longer
     // open (proven, or slashed) or past its deadline is done with. Proving it again would revert and
     // fail every pass, and the obligations after it would go unproven.
+    // An obligation opened again after a reorganisation may select another slice.
+    const key = `${batch}:${position}:${selector}`;
     const o = await this.obligation(batch, position);
-    if (o.status !== OPEN) return;
+    if (o.status !== OPEN) {
+      this.unsent.delete(key);
+      return;
+    }
     const now = (await this.chain.public.getBlock()).timestamp;
     if (now >= BigInt(o.deadline)) {
+      this.unsent.delete(key);
       this.logger.error(
         { batch: String(batch), position },
         "spot-check obligation missed: its deadline passed",
       );
       return;
     }
+    let made = this.unsent.get(key);
+    if (made)
+      this.logger.warn(
+        { batch: String(batch), position },
+        "spot-check proof not mined (its send was dropped or lost): sending it again",
+      );
+    made ??= (await this.proofOf(log)) ?? undefined;
+    if (!made) return;
+    this.unsent.set(key, made);
+    const { bytes, proveMs } = made;
+    await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
+    this.unsent.delete(key);
+    this.proven.push({ batch: Number(batch), position, proveMs });
+    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }) });
+    this.provenTotal++;
+    this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
+  }
+
+  /** The proof for `log`'s obligation, encoded for `prove`; null (logged) without the receipt's context. */
+  private async proofOf(log: OpenedLog): Promise<{ bytes: Hex; proveMs: number } | null> {
+    const { batch, position, selector } = log.args;
     const call = await callOf(this.chain, spotChecksAbi, log.transactionHash);
     const r = call.args[2] as { requestId: Hex; outputTokens: number };
     const served = this.store.byRequestId(r.requestId);
@@ -151,7 +184,7 @@ export class SpotCheckProver {
         { batch: String(batch), position },
         "obligation over a receipt not in the store: cannot prove",
       );
-      return;
+      return null;
     }
     const started = performance.now();
     const trace = verifiableGeneration(this.model, served.context, r.outputTokens, null, this.keccak);
@@ -162,12 +195,7 @@ export class SpotCheckProver {
       words: proofWords(proof.proof),
       commitment: proof.commitment,
     });
-    const proveMs = Math.round(performance.now() - started);
-    await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
-    this.proven.push({ batch: Number(batch), position, proveMs });
-    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }) });
-    this.provenTotal++;
-    this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
+    return { bytes, proveMs: Math.round(performance.now() - started) };
   }
 
   async close(): Promise<void> {
