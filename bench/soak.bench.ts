@@ -235,6 +235,15 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
           const snapshot = (await c.public.request({ method: "evm_snapshot" } as never)) as string;
           await sleep(REORG_SECONDS * 1000);
           await c.public.request({ method: "evm_revert", params: [snapshot] } as never);
+          // The revert also sets anvil's clock back to the snapshot's; a chain's reorganisation does not
+          // (its new blocks are stamped now), and a clock set back then forward again by an anvil
+          // restart would move every deadline 10 s earlier.
+          const { timestamp } = await c.public.getBlock();
+          const now = BigInt(Math.floor(Date.now() / 1000));
+          await c.public.request({
+            method: "evm_setNextBlockTimestamp",
+            params: [Number(now > timestamp ? now : timestamp + 1n)],
+          } as never);
         } else
           roster.set(
             role,
