@@ -26,6 +26,7 @@ import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../sr
 import { createRng } from "../src/protocol/rng/prng.ts";
 import { isSelected } from "../src/protocol/spotcheck/spotcheck.ts";
 import { killAndRestart } from "../src/testing/killAndRestart.ts";
+import { withReorganisation } from "../src/testing/reorganisation.ts";
 
 export interface SoakBench {
   readonly seconds: number;
@@ -229,21 +230,12 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
         const role = rng.pick(names);
         const started = performance.now();
         // The chain stops gracefully and resumes from its state (a chain does not lose its blocks; its
-        // pending transactions it does lose); every other role is killed.
-        if (role === "anvil") await devnet.chain.restart();
+        // pending transactions it does lose), mining a block a second as before; every other role is killed.
+        if (role === "anvil") await devnet.chain.restart({ blockTime: 1 });
         else if (role === "reorg") {
-          const snapshot = (await c.public.request({ method: "evm_snapshot" } as never)) as string;
-          await sleep(REORG_SECONDS * 1000);
-          await c.public.request({ method: "evm_revert", params: [snapshot] } as never);
-          // The revert also sets anvil's clock back to the snapshot's; a chain's reorganisation does not
-          // (its new blocks are stamped now), and a clock set back then forward again by an anvil
-          // restart would move every deadline 10 s earlier.
-          const { timestamp } = await c.public.getBlock();
-          const now = BigInt(Math.floor(Date.now() / 1000));
-          await c.public.request({
-            method: "evm_setNextBlockTimestamp",
-            params: [Number(now > timestamp ? now : timestamp + 1n)],
-          } as never);
+          const rpc = (method: string, params: unknown[] = []) =>
+            c.public.request({ method, params } as never) as Promise<unknown>;
+          await withReorganisation(rpc, () => sleep(REORG_SECONDS * 1000));
         } else
           roster.set(
             role,

@@ -13,7 +13,7 @@ import { type ChainClients, clientsFor, deployContract } from "./deploy.ts";
 import { EventCursor } from "./events.ts";
 import { verinferTokenAbi, verinferTokenBytecode } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
-import { SeedWatch } from "./postedBatches.ts";
+import { DrawWatch } from "./postedBatches.ts";
 
 let chain: LocalChain;
 let c: ChainClients;
@@ -146,8 +146,8 @@ describe("EventCursor", () => {
     expect(seen).toEqual([8n, 9n]);
   }, 60_000);
 
-  it("with the seed watch, names the first batch drawn from a block the chain replaced", async () => {
-    const watch = new SeedWatch();
+  it("with the draw watch, names the first batch drawn from a block the chain replaced", async () => {
+    const watch = new DrawWatch();
     const noteHead = async (index: number) => {
       const b = await c.public.getBlock();
       watch.note(index, b.number as bigint, b.hash as Hex);
@@ -166,5 +166,27 @@ describe("EventCursor", () => {
     expect(await watch.firstReplaced(c)).toBe(11);
     // Forgotten once named; the batch drawn before the fork still holds.
     expect(await watch.firstReplaced(c)).toBeNull();
+  }, 60_000);
+
+  it("with the draw watch, finds a replaced block noted before an older one the chain still holds", async () => {
+    // A batch's openings are mined after the next batch's seed block: notes come out of block order.
+    const watch = new DrawWatch();
+    const head = async () => {
+      const b = await c.public.getBlock();
+      return { number: b.number as bigint, hash: b.hash as Hex };
+    };
+    await mint(1n);
+    const held = await head();
+    const snapshot = (await rpc("evm_snapshot")) as string;
+    await mint(2n);
+    const seedOf11 = await head();
+    await mint(3n);
+    const openingsOf10 = await head();
+    watch.note(10, openingsOf10.number, openingsOf10.hash);
+    watch.note(11, seedOf11.number, seedOf11.hash);
+    watch.note(12, held.number, held.hash);
+    await rpc("evm_revert", [snapshot]);
+    await mint(4n);
+    expect(await watch.firstReplaced(c)).toBe(10);
   }, 60_000);
 });

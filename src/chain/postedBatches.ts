@@ -246,23 +246,27 @@ export async function readPostedBatch(
 }
 
 /**
- * The seed blocks of the batches a follower drew from lately (spot-checks, evaluators: a batch's draw is
- * made from the hash of a block after its posting), so that a batch whose seed block a reorganisation
- * replaced, and whose draw is then another, is drawn again. Each check reads the newest one's block;
- * where that changed, the older ones are read, back to one the chain still holds.
+ * The blocks a follower's recent draws stand on (a fisherman's spot-checks: each batch's seed block,
+ * and the head once its obligations were opened), so that a batch is drawn again when a reorganisation
+ * replaced one: its seed, and so its draw, may be another, or its openings may have left the chain with
+ * the blocks that held them. Kept in block order: a reorganisation replaces every block from its fork
+ * on, so each check reads the newest one's block and, where that changed, older ones back to one the
+ * chain still holds.
  */
-export class SeedWatch {
+export class DrawWatch {
   private readonly seen: { readonly index: number; readonly block: bigint; readonly hash: Hex }[] = [];
 
   constructor(private readonly kept = 64) {}
 
-  /** Batch `index` was drawn from block `block`, whose hash was `hash`. */
+  /** Batch `index`'s draw stands on block `block`, whose hash was `hash`. */
   note(index: number, block: bigint, hash: Hex): void {
-    this.seen.push({ index, block, hash });
+    let at = this.seen.length;
+    while (at > 0 && (this.seen[at - 1] as { block: bigint }).block > block) at--;
+    this.seen.splice(at, 0, { index, block, hash });
     if (this.seen.length > this.kept) this.seen.shift();
   }
 
-  /** The first batch noted whose seed block the chain no longer holds (forgotten here), or null. */
+  /** The first batch noted whose draw stands on a block the chain no longer holds (forgotten here), or null. */
   async firstReplaced(c: Reader): Promise<number | null> {
     let first: number | null = null;
     for (let last = this.seen.at(-1); last; last = this.seen.at(-1)) {

@@ -16,6 +16,7 @@ import { publicClientFor } from "../../src/chain/deploy.ts";
 import { rollupAbi } from "../../src/chain/generated/contracts.ts";
 import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { withReorganisation } from "../../src/testing/reorganisation.ts";
 import { startTcpProxy, type TcpProxy } from "../../src/testing/tcpProxy.ts";
 
 let devnet: Devnet;
@@ -84,7 +85,7 @@ async function everyReceiptPostedOnce(answers: readonly AnswerReceipt[], total =
 
 const answered: AnswerReceipt[] = [];
 
-const rpc = (method: string, params: unknown[]) =>
+const rpc = (method: string, params: unknown[] = []): Promise<unknown> =>
   publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
 
 describe("the gateway loses its chain for a while", () => {
@@ -134,15 +135,15 @@ describe("the gateway loses its chain for a while", () => {
     const postedNow = async () =>
       ((await (await fetch(`${devnet.gatewayUrl}/v1/network`)).json()) as { batches: Record<string, number> })
         .batches.posted ?? 0;
-    const snapshot = (await rpc("evm_snapshot", [])) as string;
-    const before = await postedNow();
-    // Batches posted after the snapshot, seen posted by the gateway.
-    for (let i = 0; (await postedNow()) < before + 2; i++) {
-      answers.push(await ask(3000 + i));
-      expect(i).toBeLessThan(200);
-    }
-    // A reorganisation deeper than those postings: the chain holds none of them any more.
-    await rpc("evm_revert", [snapshot]);
+    // A reorganisation deeper than the postings the gateway saw while it lasted: the chain holds none of
+    // them any more.
+    await withReorganisation(rpc, async () => {
+      const before = await postedNow();
+      for (let i = 0; (await postedNow()) < before + 2; i++) {
+        answers.push(await ask(3000 + i));
+        expect(i).toBeLessThan(200);
+      }
+    });
     for (let i = 0; i < 10; i++) answers.push(await ask(4000 + i));
     // Until the gateway notices (once the chain's new blocks pass the last it read), the receipts still
     // read as posted.

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
 import { rollupAbi, spotChecksAbi } from "../../src/chain/generated/contracts.ts";
+import { batchInfo } from "../../src/chain/postedBatches.ts";
 import { revertReason } from "../../src/chain/revert.ts";
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
@@ -357,6 +358,86 @@ describe("devnet spot-checks at ρ = 100%", () => {
       "spot-check proof not mined (its send was dropped or lost): sending it again",
       "spot-check obligation proven",
     ]);
+  }, 300_000);
+
+  it("obligations whose openings a reorganisation took off the chain, their seed block kept, are opened again", async () => {
+    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const spot = (devnet.deployment.spotChecks as Hex).toLowerCase();
+    const rpc = (method: string, params: unknown[] = []) =>
+      chain.request({ method, params } as never) as Promise<unknown>;
+    type Pooled = { hash: Hex; to: string | null; input: Hex };
+    const pendingOpens = async () =>
+      Object.values(
+        ((await rpc("txpool_content")) as { pending: Record<string, Record<string, Pooled>> }).pending,
+      )
+        .flatMap((byNonce) => Object.values(byNonce))
+        .filter(
+          (tx) =>
+            tx.to?.toLowerCase() === spot &&
+            decodeFunctionData({ abi: spotChecksAbi, data: tx.input }).functionName === "open",
+        );
+    const status = async (batch: bigint, position: number) =>
+      Number(
+        (
+          (await chain.readContract({
+            address: spot as Hex,
+            abi: spotChecksAbi,
+            functionName: "obligation",
+            args: [batch, position],
+          } as never)) as { status: number }
+        ).status,
+      );
+    // Blocks one at a time until the fisherman's first opening of a batch waits in the pool: the chain
+    // is snapshot there, after that batch's seed block.
+    await rpc("evm_setIntervalMining", [0]);
+    let batch: bigint | null = null;
+    let opened: number[] = [];
+    try {
+      let snapshot: string | null = null;
+      for (let i = 0; snapshot === null; i++) {
+        expect(i, "no opening reached the pool").toBeLessThan(600);
+        if (i % 10 === 0)
+          void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ messages: [{ role: "user", content: `reorg ${i}` }], max_tokens: 4 }),
+          }).catch(() => {});
+        const [first] = await pendingOpens();
+        if (first) {
+          snapshot = (await rpc("evm_snapshot")) as string;
+          batch = decodeFunctionData({ abi: spotChecksAbi, data: first.input }).args[0] as bigint;
+        } else {
+          await rpc("anvil_mine", ["0x1"]);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      const b = batch as bigint;
+      const { count } = await batchInfo({ public: chain }, devnet.deployment.rollup as Hex, Number(b));
+      const positions = [...Array(count).keys()];
+      // The batch's openings are mined (one block each) and the fisherman moves on; then the chain goes
+      // back under them, its seed block kept.
+      for (let i = 0; i < 40 && opened.length < count; i++) {
+        await rpc("anvil_mine", ["0x1"]);
+        await new Promise((r) => setTimeout(r, 400));
+        opened = [];
+        for (const p of positions) if ((await status(b, p)) !== 0) opened.push(p);
+      }
+      expect(opened.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await rpc("evm_revert", [snapshot]);
+      for (const tx of await pendingOpens()) await rpc("anvil_dropTransaction", [tx.hash]);
+      for (const p of opened) expect(await status(b, p), `opening of ${b}:${p} still on chain`).toBe(0);
+    } finally {
+      await rpc("evm_setIntervalMining", [1]);
+    }
+    const b = batch as bigint;
+    const reopened = async () => {
+      for (const p of opened) if ((await status(b, p)) === 0) return false;
+      return true;
+    };
+    for (let i = 0; i < 120 && !(await reopened()); i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await reopened()).toBe(true);
+    expect(fishermanLog().some((l) => /drawing them again/.test(l.msg) && l.batch === Number(b))).toBe(true);
   }, 300_000);
 
   // Last: it moves the chain's clock past a challenge window.

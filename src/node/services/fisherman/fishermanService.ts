@@ -12,12 +12,12 @@ import {
   batchCounts,
   batchInfo,
   chainTime,
+  DrawWatch,
   followBatches,
   followWithin,
   type PostedBatch,
   readPostedBatch,
   rollupConstant,
-  SeedWatch,
 } from "../../../chain/postedBatches.ts";
 import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
@@ -286,19 +286,23 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const windowEnd = async (postedAt: number) =>
     postedAt + Number(await rollupConstant(o.chain, o.deployment.rollup, "challengeWindow"));
 
-  /** The seed blocks of the batches whose obligations were opened lately (a reorganisation redraws them). */
-  const drawnFrom = new SeedWatch();
+  /**
+   * The blocks the latest batches' obligations stand on: their seed blocks, and the head once they were
+   * opened (a reorganisation redraws them).
+   */
+  const drawnFrom = new DrawWatch();
 
   /**
-   * The obligations of batches whose seed block a reorganisation replaced are drawn again from the new
-   * one: the cursor moves back to the first of them.
+   * The obligations of batches whose seed block a reorganisation replaced, or whose openings it took off
+   * the chain, are drawn again (from the new seed block; an obligation still open is followed, a lost one
+   * opened again): the cursor moves back to the first of them.
    */
   async function redrawReplaced(): Promise<void> {
     const first = await drawnFrom.firstReplaced(o.chain);
     if (first === null || first >= progress("nextObligationBatch")) return;
     o.logger.warn(
       { batch: first },
-      "a reorganisation replaced the seed blocks of batches whose obligations were opened: drawing them again",
+      "a reorganisation replaced blocks that batches' obligations were drawn from or opened in: drawing them again",
     );
     setProgress("nextObligationBatch", first);
     // Read again as the new chain posted them (when their receipts turn stale depends on the posting).
@@ -374,6 +378,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         if (!batch?.stale[position] && ((await read("isSelected", [BigInt(index), position])) as boolean))
           owed.push(position);
     }
+    let openedAny = false;
     for (const position of owed) {
       const signed = batch?.receipts[position] as SignedReceipt;
       // Already open — by this fisherman before a crash (sent, not yet recorded), or by anyone else: it is
@@ -394,6 +399,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
           ]);
           obligations.inc();
           opened = true;
+          openedAny = true;
         } catch (e) {
           const reason = revertReason(e) ?? (e as Error).message;
           // The batch's window closed while this fisherman was away (or between the send's estimate and
@@ -423,6 +429,12 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
         { batch: index, position, worker: signed.receipt.worker },
         opened ? "spot-check obligation opened" : "spot-check obligation already open; following it",
       );
+    }
+    if (openedAny) {
+      // The openings were mined at or before this head: while the chain holds it, it holds them (with
+      // the seed block unchanged, nothing else would tell that a reorganisation took them off).
+      const head = await o.chain.public.getBlock();
+      drawnFrom.note(index, head.number as bigint, head.hash as Hex);
     }
     return true;
   }
