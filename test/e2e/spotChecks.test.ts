@@ -63,6 +63,92 @@ const fishermanLog = () =>
 const failedPassesSince = (t: number) =>
   fishermanLog().filter((l) => l.time >= t && l.msg === "fisherman pass failed; will retry");
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = async (ok: () => boolean) => {
+  for (let i = 0; i < 40 && !ok(); i++) await sleep(250);
+};
+const chain = () => publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+const rpc = (method: string, params: unknown[] = []) =>
+  chain().request({ method, params } as never) as Promise<unknown>;
+
+/** SpotChecks.Status: None, Open, Proven. */
+const NONE = 0;
+const OPEN = 1;
+const PROVEN = 2;
+const status = async (batch: bigint, position: number) =>
+  Number(
+    (
+      (await chain().readContract({
+        address: devnet.deployment.spotChecks as Hex,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [batch, position],
+      } as never)) as { status: number }
+    ).status,
+  );
+
+/** The SpotChecks calls waiting in anvil's pool. */
+async function pooled(): Promise<{ hash: Hex; functionName: string; batch: bigint; position: number }[]> {
+  type Pooled = { hash: Hex; to: string | null; input: Hex };
+  const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, Pooled>> };
+  return Object.values(pool.pending)
+    .flatMap((byNonce) => Object.values(byNonce))
+    .filter((tx) => tx.to?.toLowerCase() === (devnet.deployment.spotChecks as string).toLowerCase())
+    .map((tx) => {
+      const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
+      const [batch, position] = (call.args ?? []) as unknown as [bigint, number];
+      return { hash: tx.hash, functionName: call.functionName, batch, position: Number(position) };
+    });
+}
+
+/** Mines a block at a time (clients sending meanwhile) until `done`; at most `blocks` blocks. */
+async function mineUntil(done: () => Promise<boolean>, blocks = 600): Promise<void> {
+  for (let i = 0; !(await done()); i++) {
+    expect(i, "mined blocks without reaching the state the test waits for").toBeLessThan(blocks);
+    if (i % 10 === 0)
+      void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `by hand ${i}` }], max_tokens: 4 }),
+      }).catch(() => {});
+    await rpc("anvil_mine", ["0x1"]);
+    await sleep(200);
+  }
+}
+
+/** The first call to `functionName` to wait in the pool, blocks mined by hand until one does. */
+async function pendingCall(functionName: string) {
+  let found: Awaited<ReturnType<typeof pooled>>[number] | undefined;
+  await mineUntil(async () => {
+    found = (await pooled()).find((tx) => tx.functionName === functionName);
+    return found !== undefined;
+  });
+  return found as NonNullable<typeof found>;
+}
+
+/** Runs `f` with blocks mined by the test only (interval mining off), then a block a second again. */
+async function byHand<T>(f: () => Promise<T>): Promise<T> {
+  await rpc("evm_setIntervalMining", [0]);
+  try {
+    return await f();
+  } finally {
+    await rpc("evm_setIntervalMining", [1]);
+  }
+}
+
+/**
+ * What the workers logged about obligation (`batch`, `position`), in order; a proof sent again that
+ * was made before, not now, is "(made before)".
+ */
+const workerSaid = (batch: bigint, position: number) =>
+  readdirSync(join(devnet.dir, "logs"))
+    .filter((f) => f.startsWith("worker"))
+    .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { msg: string; batch?: string; position?: number; madeBefore?: boolean })
+    .filter((l) => l.batch === String(batch) && l.position === position)
+    .map((l) => (l.madeBefore ? `${l.msg} (made before)` : l.msg));
+
 describe("devnet spot-checks at ρ = 100%", () => {
   it("opens an obligation for every posted receipt and each worker proves it on chain", async () => {
     const honest = new Set(devnet.workers.filter((w) => w.adversary === "none").map((w) => w.address));
@@ -293,151 +379,80 @@ describe("devnet spot-checks at ρ = 100%", () => {
   }, 300_000);
 
   it("a proof whose send the chain's node dropped is sent again, not made again, before its deadline", async () => {
-    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const spot = (devnet.deployment.spotChecks as Hex).toLowerCase();
-    const rpc = (method: string, params: unknown[] = []) =>
-      chain.request({ method, params } as never) as Promise<unknown>;
-    // Blocks are mined by this test, one at a time, until a worker's proof waits in the node's pool;
-    // the node drops it there, as a node restarting empties its pool.
-    await rpc("evm_setIntervalMining", [0]);
-    let dropped: { hash: Hex; batch: bigint; position: number } | null = null;
-    try {
-      for (let i = 0; dropped === null; i++) {
-        expect(i, "no proof reached the pool").toBeLessThan(600);
-        if (i % 10 === 0)
-          void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ messages: [{ role: "user", content: `drop ${i}` }], max_tokens: 4 }),
-          }).catch(() => {});
-        const pool = (await rpc("txpool_content")) as {
-          pending: Record<string, Record<string, { hash: Hex; to: string | null; input: Hex }>>;
-        };
-        for (const tx of Object.values(pool.pending).flatMap((byNonce) => Object.values(byNonce))) {
-          if (tx.to?.toLowerCase() !== spot) continue;
-          const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
-          if (call.functionName !== "prove") continue;
-          await rpc("anvil_dropTransaction", [tx.hash]);
-          dropped = { hash: tx.hash, batch: call.args[0] as bigint, position: Number(call.args[1]) };
-          break;
-        }
-        if (dropped === null) {
-          await rpc("anvil_mine", ["0x1"]);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    } finally {
-      await rpc("evm_setIntervalMining", [1]);
-    }
-    const { batch, position } = dropped;
-    const status = async () =>
-      Number(
-        (
-          (await chain.readContract({
-            address: spot as Hex,
-            abi: spotChecksAbi,
-            functionName: "obligation",
-            args: [batch, position],
-          } as never)) as { status: number }
-        ).status,
-      );
-    for (let i = 0; i < 120 && (await status()) === 1; i++) await new Promise((r) => setTimeout(r, 500));
-    expect(await status()).toBe(2); // Proven, not slashed
-    // Its worker found the send gone and sent the proof it had made: one proof made, two sent. It logs
-    // the proof once it has seen it mined, which can be after this test did.
-    const said = () =>
-      readdirSync(join(devnet.dir, "logs"))
-        .filter((f) => f.startsWith("worker"))
-        .flatMap((f) => readFileSync(join(devnet.dir, "logs", f), "utf8").split("\n"))
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as { msg: string; batch?: string; position?: number })
-        .filter((l) => l.batch === String(batch) && l.position === position)
-        .map((l) => l.msg);
-    for (let i = 0; i < 40 && said().length < 2; i++) await new Promise((r) => setTimeout(r, 250));
-    expect(said()).toEqual([
+    // The node drops a worker's proof from its pool, as a node restarting empties its pool.
+    const { batch, position } = await byHand(async () => {
+      const proof = await pendingCall("prove");
+      await rpc("anvil_dropTransaction", [proof.hash]);
+      return proof;
+    });
+    for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
+    expect(await status(batch, position)).toBe(PROVEN);
+    // Its worker found the send gone and sent the proof it had made: one proof made, two sent.
+    await until(() => workerSaid(batch, position).length >= 2);
+    expect(workerSaid(batch, position)).toEqual([
       "spot-check proof not mined (its send was dropped or lost): sending it again",
+      "spot-check obligation proven (made before)",
+    ]);
+  }, 300_000);
+
+  it("a proof a reorganisation took off the chain is sent again, not made again, before its deadline", async () => {
+    const { batch, position } = await byHand(async () => {
+      const proof = await pendingCall("prove");
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      // The proof is mined and its worker sees it so; then the chain goes back under it.
+      await mineUntil(async () => workerSaid(proof.batch, proof.position).length > 0);
+      expect(await status(proof.batch, proof.position)).toBe(PROVEN);
+      await rpc("evm_revert", [snapshot]);
+      for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
+      expect(await status(proof.batch, proof.position)).toBe(OPEN);
+      return proof;
+    });
+    for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
+    expect(await status(batch, position)).toBe(PROVEN);
+    await until(() => workerSaid(batch, position).length >= 3);
+    expect(workerSaid(batch, position)).toEqual([
       "spot-check obligation proven",
+      "a spot-check proof is no longer on chain (reorganised): sending it again",
+      "spot-check obligation proven (made before)",
     ]);
   }, 300_000);
 
   it("obligations whose openings a reorganisation took off the chain, their seed block kept, are opened again", async () => {
-    const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const spot = (devnet.deployment.spotChecks as Hex).toLowerCase();
-    const rpc = (method: string, params: unknown[] = []) =>
-      chain.request({ method, params } as never) as Promise<unknown>;
-    type Pooled = { hash: Hex; to: string | null; input: Hex };
-    const pendingOpens = async () =>
-      Object.values(
-        ((await rpc("txpool_content")) as { pending: Record<string, Record<string, Pooled>> }).pending,
-      )
-        .flatMap((byNonce) => Object.values(byNonce))
-        .filter(
-          (tx) =>
-            tx.to?.toLowerCase() === spot &&
-            decodeFunctionData({ abi: spotChecksAbi, data: tx.input }).functionName === "open",
-        );
-    const status = async (batch: bigint, position: number) =>
-      Number(
-        (
-          (await chain.readContract({
-            address: spot as Hex,
-            abi: spotChecksAbi,
-            functionName: "obligation",
-            args: [batch, position],
-          } as never)) as { status: number }
-        ).status,
+    let opened: { batch: bigint; positions: number[] } = { batch: 0n, positions: [] };
+    await byHand(async () => {
+      // Snapshot under the fisherman's first opening of a batch, after that batch's seed block.
+      const first = await pendingCall("open");
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      const { count } = await batchInfo(
+        { public: chain() },
+        devnet.deployment.rollup as Hex,
+        Number(first.batch),
       );
-    // Blocks one at a time until the fisherman's first opening of a batch waits in the pool: the chain
-    // is snapshot there, after that batch's seed block.
-    await rpc("evm_setIntervalMining", [0]);
-    let batch: bigint | null = null;
-    let opened: number[] = [];
-    try {
-      let snapshot: string | null = null;
-      for (let i = 0; snapshot === null; i++) {
-        expect(i, "no opening reached the pool").toBeLessThan(600);
-        if (i % 10 === 0)
-          void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ messages: [{ role: "user", content: `reorg ${i}` }], max_tokens: 4 }),
-          }).catch(() => {});
-        const [first] = await pendingOpens();
-        if (first) {
-          snapshot = (await rpc("evm_snapshot")) as string;
-          batch = decodeFunctionData({ abi: spotChecksAbi, data: first.input }).args[0] as bigint;
-        } else {
-          await rpc("anvil_mine", ["0x1"]);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      const b = batch as bigint;
-      const { count } = await batchInfo({ public: chain }, devnet.deployment.rollup as Hex, Number(b));
-      const positions = [...Array(count).keys()];
+      const all = [...Array(count).keys()];
+      const openNow = async () => {
+        const held: number[] = [];
+        for (const p of all) if ((await status(first.batch, p)) !== NONE) held.push(p);
+        return held;
+      };
       // The batch's openings are mined (one block each) and the fisherman moves on; then the chain goes
       // back under them, its seed block kept.
-      for (let i = 0; i < 40 && opened.length < count; i++) {
-        await rpc("anvil_mine", ["0x1"]);
-        await new Promise((r) => setTimeout(r, 400));
-        opened = [];
-        for (const p of positions) if ((await status(b, p)) !== 0) opened.push(p);
-      }
-      expect(opened.length).toBeGreaterThan(0);
-      await new Promise((r) => setTimeout(r, 1_000));
+      await mineUntil(async () => (await openNow()).length === count, 40);
+      opened = { batch: first.batch, positions: await openNow() };
+      expect(opened.positions.length).toBeGreaterThan(0);
+      await sleep(1_000);
       await rpc("evm_revert", [snapshot]);
-      for (const tx of await pendingOpens()) await rpc("anvil_dropTransaction", [tx.hash]);
-      for (const p of opened) expect(await status(b, p), `opening of ${b}:${p} still on chain`).toBe(0);
-    } finally {
-      await rpc("evm_setIntervalMining", [1]);
-    }
-    const b = batch as bigint;
+      for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
+      for (const p of opened.positions) expect(await status(first.batch, p), `${p} still open`).toBe(NONE);
+    });
     const reopened = async () => {
-      for (const p of opened) if ((await status(b, p)) === 0) return false;
+      for (const p of opened.positions) if ((await status(opened.batch, p)) === NONE) return false;
       return true;
     };
-    for (let i = 0; i < 120 && !(await reopened()); i++) await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 120 && !(await reopened()); i++) await sleep(500);
     expect(await reopened()).toBe(true);
-    expect(fishermanLog().some((l) => /drawing them again/.test(l.msg) && l.batch === Number(b))).toBe(true);
+    expect(
+      fishermanLog().some((l) => /drawing them again/.test(l.msg) && l.batch === Number(opened.batch)),
+    ).toBe(true);
   }, 300_000);
 
   // Last: it moves the chain's clock past a challenge window.

@@ -665,6 +665,9 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       return finish(answer);
     } catch (error) {
       requests.inc({ outcome: "failed" });
+      // A worker's fault the client cannot fix, and its operator must hear of (the client gets a 502).
+      if (error instanceof VerinferError && error.code === "WORKER_RECEIPT_INVALID")
+        o.logger.warn({ requestId, err: error.message }, "worker receipt refused");
       if (!streaming) throw error;
       if (!(error instanceof VerinferError)) o.logger.error({ err: error }, "request failed mid-stream");
       if (!hangUp.signal.aborted) reply.raw.end(`data: ${JSON.stringify(httpErrorOf(error).body)}\n\n`);

@@ -22,6 +22,9 @@ import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
 import type { WorkerStore } from "./workerStore.ts";
 
+/** A proof made for an obligation, encoded for `prove`, and how long it took (ms). */
+type Proof = { readonly bytes: Hex; readonly proveMs: number };
+
 type OpenedLog = ContractLog<{
   batch: bigint;
   position: number;
@@ -53,18 +56,17 @@ export class SpotCheckProver {
   /** Obligations met since start. */
   provenTotal = 0;
   /**
-   * The latest obligations met, as their opening events, with the head when each proof was mined: a
-   * reorganisation may take a proof off the chain while the obligation, opened before, stands.
+   * The obligations met in the last {@link REORG_DEPTH_BLOCKS} blocks (at most {@link RECENT_KEPT}), as
+   * their opening events, with the head when each proof was mined and the proof: a reorganisation may
+   * take a proof off the chain while the obligation, opened before, stands.
    */
-  private readonly provenLately = new Latest<{ readonly log: OpenedLog; readonly block: bigint }>(
-    RECENT_KEPT,
-  );
+  private provenLately: { readonly log: OpenedLog; readonly block: bigint; readonly made: Proof }[] = [];
   /**
    * Proofs made whose send failed (the node dropped it, the RPC was lost), by obligation: the next pass
    * sends them again without proving again, seconds a deadline may not have. Removed once the
    * obligation is no longer open.
    */
-  private readonly unsent = new Map<string, { readonly bytes: Hex; readonly proveMs: number }>();
+  private readonly unsent = new Map<string, Proof>();
 
   constructor(
     private readonly chain: ChainClients,
@@ -102,31 +104,38 @@ export class SpotCheckProver {
   /**
    * A proof mined in the last {@link REORG_DEPTH_BLOCKS} blocks may be taken off the chain by a
    * reorganisation, its obligation (opened earlier) still standing: each is read again (a call each),
-   * and met again if open. The cursor alone would not tell: a worker busy proving may have read no block
-   * the reorganisation replaced.
+   * and the proof sent again if the obligation is open with the same selection (one opened again with
+   * another is a new opening, which the cursor meets). The cursor alone would not tell: a worker busy
+   * proving may have read no block the reorganisation replaced.
    */
   private async meetAgainIfLost(): Promise<void> {
-    const recent = [...this.provenLately.items];
-    if (recent.length === 0) return;
+    if (this.provenLately.length === 0) return;
     const head = await this.chain.public.getBlockNumber({ cacheTime: 0 });
-    for (const { log, block } of recent) {
-      if (head - block > REORG_DEPTH_BLOCKS) continue;
-      if ((await this.obligation(log.args.batch, log.args.position)).status !== OPEN) continue;
+    this.provenLately = this.provenLately.filter((p) => head - p.block <= REORG_DEPTH_BLOCKS);
+    for (const p of [...this.provenLately]) {
+      const { batch, position, selector } = p.log.args;
+      const o = await this.obligation(batch, position);
+      if (o.status !== OPEN) continue;
+      this.provenLately = this.provenLately.filter((x) => x !== p);
+      if (o.selector.toLowerCase() !== selector.toLowerCase()) continue;
       this.logger.warn(
-        { batch: String(log.args.batch), position: log.args.position },
-        "a spot-check proof is no longer on chain (reorganised): proving it again",
+        { batch: String(batch), position },
+        "a spot-check proof is no longer on chain (reorganised): sending it again",
       );
-      await this.meet(log);
+      await this.meet(p.log, p.made);
     }
   }
 
-  private async obligation(batch: bigint, position: number): Promise<{ status: number; deadline: number }> {
+  private async obligation(
+    batch: bigint,
+    position: number,
+  ): Promise<{ status: number; deadline: number; selector: Hex }> {
     return (await this.chain.public.readContract({
       address: this.spotChecks,
       abi: spotChecksAbi,
       functionName: "obligation",
       args: [batch, position],
-    })) as { status: number; deadline: number };
+    })) as { status: number; deadline: number; selector: Hex };
   }
 
   /** One pass: the obligations opened since the last one over our receipts are met. */
@@ -134,29 +143,33 @@ export class SpotCheckProver {
     return this.pass.run();
   }
 
-  private async meet(log: OpenedLog): Promise<void> {
+  /** Meets `log`'s obligation if it is open and due: with `again`, a proof made before; else one made now. */
+  private async meet(log: OpenedLog, again?: Proof): Promise<void> {
     const { batch, position, selector, subject } = log.args;
+    // An obligation opened again after a reorganisation may select another slice.
+    const key = `${batch}:${position}:${selector}`;
     // After a restart the cursor reads again what came after its last saved point: one no longer
     // open (proven, or slashed) or past its deadline is done with. Proving it again would revert and
     // fail every pass, and the obligations after it would go unproven.
-    // An obligation opened again after a reorganisation may select another slice.
-    const key = `${batch}:${position}:${selector}`;
     const o = await this.obligation(batch, position);
     if (o.status !== OPEN) {
       this.unsent.delete(key);
       return;
     }
-    const now = (await this.chain.public.getBlock()).timestamp;
-    if (now >= BigInt(o.deadline)) {
+    const missed = async () => {
+      if ((await this.chain.public.getBlock()).timestamp < BigInt(o.deadline)) return false;
       this.unsent.delete(key);
       this.logger.error(
         { batch: String(batch), position },
         "spot-check obligation missed: its deadline passed",
       );
-      return;
-    }
-    let made = this.unsent.get(key);
-    if (made)
+      return true;
+    };
+    if (await missed()) return;
+    let made = again ?? this.unsent.get(key);
+    /** Whether this proof was made before (a send again), not now. */
+    const madeBefore = made !== undefined;
+    if (made && !again)
       this.logger.warn(
         { batch: String(batch), position },
         "spot-check proof not mined (its send was dropped or lost): sending it again",
@@ -164,17 +177,27 @@ export class SpotCheckProver {
     made ??= (await this.proofOf(log)) ?? undefined;
     if (!made) return;
     this.unsent.set(key, made);
-    const { bytes, proveMs } = made;
-    await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, bytes]);
+    try {
+      await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, made.bytes]);
+    } catch (e) {
+      // A proof that came too late is refused (ProofTooLate, or a mined revert that names nothing): the
+      // obligation is missed for good, and the pass goes on to the next one.
+      if (await missed()) return;
+      throw e;
+    }
     this.unsent.delete(key);
-    this.proven.push({ batch: Number(batch), position, proveMs });
-    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }) });
+    this.proven.push({ batch: Number(batch), position, proveMs: made.proveMs });
+    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }), made });
+    if (this.provenLately.length > RECENT_KEPT) this.provenLately.shift();
     this.provenTotal++;
-    this.logger.info({ batch: String(batch), position, proveMs }, "spot-check obligation proven");
+    this.logger.info(
+      { batch: String(batch), position, proveMs: made.proveMs, madeBefore },
+      "spot-check obligation proven",
+    );
   }
 
   /** The proof for `log`'s obligation, encoded for `prove`; null (logged) without the receipt's context. */
-  private async proofOf(log: OpenedLog): Promise<{ bytes: Hex; proveMs: number } | null> {
+  private async proofOf(log: OpenedLog): Promise<Proof | null> {
     const { batch, position, selector } = log.args;
     const call = await callOf(this.chain, spotChecksAbi, log.transactionHash);
     const r = call.args[2] as { requestId: Hex; outputTokens: number };
