@@ -93,7 +93,11 @@ export class SpotCheckProver {
         this.chain,
         { address: this.spotChecks, abi: spotChecksAbi, eventName: "ObligationOpened" },
         async (log) => {
-          if (log.args.worker.toLowerCase() === this.worker.toLowerCase()) await this.meet(log);
+          if (log.args.worker.toLowerCase() !== this.worker.toLowerCase()) return;
+          // A proof lost meanwhile has the earlier deadline: it is sent again before the next is made
+          // (a proof takes seconds, a pass of several of them tens of seconds).
+          await this.meetAgainIfLost();
+          await this.meet(log);
         },
       );
       await this.meetAgainIfLost();
