@@ -420,7 +420,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
   it("obligations whose openings a reorganisation took off the chain, their seed block kept, are opened again", async () => {
     let opened: { batch: bigint; positions: number[] } = { batch: 0n, positions: [] };
     await byHand(async () => {
-      // Snapshot under the fisherman's first opening of a batch, after that batch's seed block.
+      // Snapshot under a pending opening of a batch, after that batch's seed block.
       const first = await pendingCall("open");
       const snapshot = (await rpc("evm_snapshot")) as string;
       const { count } = await batchInfo(
@@ -434,12 +434,16 @@ describe("devnet spot-checks at ρ = 100%", () => {
         for (const p of all) if ((await status(first.batch, p)) !== NONE) held.push(p);
         return held;
       };
-      // The batch's openings are mined (one block each) and the fisherman moves on; then the chain goes
-      // back under them, its seed block kept.
-      await mineUntil(async () => (await openNow()).length === count, 40);
-      opened = { batch: first.batch, positions: await openNow() };
+      // Positions opened before the snapshot (earlier in the batch) stay opened.
+      const before = new Set(await openNow());
+      // The batch's openings are mined (one block each) until the fisherman has moved on to a later
+      // batch; then the chain goes back under them, its seed block kept.
+      const movedOn = async () =>
+        (await pooled()).some((tx) => tx.functionName === "open" && tx.batch > first.batch) ||
+        fishermanLog().some((l) => /^spot-check obligation/.test(l.msg) && (l.batch ?? 0) > first.batch);
+      await mineUntil(movedOn, 60);
+      opened = { batch: first.batch, positions: (await openNow()).filter((p) => !before.has(p)) };
       expect(opened.positions.length).toBeGreaterThan(0);
-      await sleep(1_000);
       await rpc("evm_revert", [snapshot]);
       for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
       for (const p of opened.positions) expect(await status(first.batch, p), `${p} still open`).toBe(NONE);
