@@ -314,8 +314,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     );
     await sleep((window + 5) * 1000);
     const spot = devnet.deployment.spotChecks as Hex;
-    const readSpot = (functionName: string) =>
-      c.public.readContract({ address: spot, abi: spotChecksAbi, functionName } as never);
+    const readSpot = (functionName: string, args: readonly unknown[] = []) =>
+      c.public.readContract({ address: spot, abi: spotChecksAbi, functionName, args } as never);
     const rhoPpm = Number(await readSpot("rhoPpm"));
     const delay = BigInt(Number(await readSpot("seedDelayBlocks")));
     const batches = Number(
@@ -326,15 +326,10 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const onChain = new Map<string, number>();
     for (let b = 0; b < batches; b++) {
       const info = await batchInfo(c, rollup, b);
-      // The chain's draw: its fixed seed where one was fixed. Right after an anvil restart a seed was fixed
-      // that is not the RPC's hash of the seed block (batch 817 of a mixed run): the fisherman then asks
-      // the chain which receipts it selects, and so does this count.
-      const fixed = (await c.public.readContract({
-        address: spot,
-        abi: spotChecksAbi,
-        functionName: "seeds",
-        args: [BigInt(b)],
-      } as never)) as Hex;
+      // The chain's draw: with its fixed seed where one was fixed. Right after an anvil restart a seed was
+      // fixed that is not the RPC's hash of the seed block (batch 817 of a mixed run): the fisherman then
+      // asks the chain which receipts it selects, and this count draws with the seed the chain holds.
+      const fixed = (await readSpot("seeds", [BigInt(b)])) as Hex;
       const seed =
         BigInt(fixed) !== 0n
           ? fixed

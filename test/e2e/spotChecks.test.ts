@@ -137,6 +137,18 @@ async function byHand<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Waits until obligation (`batch`, `position`) is no longer open, then expects it Proven (not slashed)
+ * and its worker to have logged `said` about it (it logs a proof once it has seen it mined, which can be
+ * after this test did).
+ */
+async function expectProvenSaying(batch: bigint, position: number, said: string[]): Promise<void> {
+  for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
+  expect(await status(batch, position)).toBe(PROVEN);
+  await until(() => workerSaid(batch, position).length >= said.length);
+  expect(workerSaid(batch, position)).toEqual(said);
+}
+
+/**
  * What the workers logged about obligation (`batch`, `position`), in order; a proof sent again that
  * was made before, not now, is "(made before)".
  */
@@ -385,11 +397,8 @@ describe("devnet spot-checks at ρ = 100%", () => {
       await rpc("anvil_dropTransaction", [proof.hash]);
       return proof;
     });
-    for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
-    expect(await status(batch, position)).toBe(PROVEN);
     // Its worker found the send gone and sent the proof it had made: one proof made, two sent.
-    await until(() => workerSaid(batch, position).length >= 2);
-    expect(workerSaid(batch, position)).toEqual([
+    await expectProvenSaying(batch, position, [
       "spot-check proof not mined (its send was dropped or lost): sending it again",
       "spot-check obligation proven (made before)",
     ]);
@@ -407,10 +416,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
       expect(await status(proof.batch, proof.position)).toBe(OPEN);
       return proof;
     });
-    for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
-    expect(await status(batch, position)).toBe(PROVEN);
-    await until(() => workerSaid(batch, position).length >= 3);
-    expect(workerSaid(batch, position)).toEqual([
+    await expectProvenSaying(batch, position, [
       "spot-check obligation proven",
       "a spot-check proof is no longer on chain (reorganised): sending it again",
       "spot-check obligation proven (made before)",

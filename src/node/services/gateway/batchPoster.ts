@@ -164,10 +164,11 @@ export class BatchPoster {
   }
 
   /**
-   * The batches this gateway saw posted, and how many the chain holds (one call a block). Fewer than this gateway saw posted is a sign of a
-   * reorganisation that the event cursor's free checks have not noticed (a soak run showed they can
-   * miss one; why was not found): the cursor is then checked against the chain from its last block
-   * back, which rewinds it, and the batches lost are sealed again.
+   * The batches this gateway saw posted, and how many the chain holds (one call a block). Fewer than it
+   * saw posted is a sign of a reorganisation that the event cursor's free checks have not noticed (a
+   * soak run showed they can miss one; likely the soak's anvil reverting while it mined, not confirmed):
+   * the cursor is then checked against the chain from its last block back, which rewinds it, and the
+   * batches lost are sealed again.
    */
   private async postedAndHeld(): Promise<{ posted: StoredBatch[]; held: number }> {
     const read = async () => Number((await this.read("batchCount", [])) as bigint);
