@@ -465,6 +465,54 @@ describe("devnet spot-checks at ρ = 100%", () => {
     ).toBe(true);
   }, 300_000);
 
+  it("a proof mined after its deadline is refused: its worker logs the obligation missed, and its passes go on", async () => {
+    const late = await byHand(async () => {
+      const proof = await pendingCall("prove");
+      // The proof's block comes a second after its deadline: SpotChecks refuses it (ProofTooLate).
+      const { deadline } = (await chain().readContract({
+        address: devnet.deployment.spotChecks as Hex,
+        abi: spotChecksAbi,
+        functionName: "obligation",
+        args: [proof.batch, proof.position],
+      } as never)) as { deadline: number };
+      await rpc("evm_setNextBlockTimestamp", [deadline + 1]);
+      await rpc("anvil_mine", ["0x1"]);
+      expect(await status(proof.batch, proof.position)).toBe(OPEN);
+      return proof;
+    });
+    await until(() => workerSaid(late.batch, late.position).length > 0);
+    expect(workerSaid(late.batch, late.position)).toEqual([
+      "spot-check obligation missed: its deadline passed",
+    ]);
+    // The refusal ended neither that pass nor the worker's proving: it proves a later obligation, and
+    // none of its passes failed.
+    const log = readdirSync(join(devnet.dir, "logs"))
+      .filter((f) => f.startsWith("worker"))
+      .map(
+        (f) => () =>
+          readFileSync(join(devnet.dir, "logs", f), "utf8")
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as { msg: string; batch?: string; position?: number }),
+      )
+      .find((lines) => lines().some((l) => l.batch === String(late.batch) && l.position === late.position));
+    if (!log) throw new Error("no worker logged the late proof");
+    const sinceLate = () =>
+      log().slice(log().findIndex((l) => l.batch === String(late.batch) && l.position === late.position));
+    const provenLater = () =>
+      sinceLate().some((l) => l.msg === "spot-check obligation proven" && BigInt(l.batch ?? 0) > late.batch);
+    for (let i = 0; i < 60 && !provenLater(); i++) {
+      await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: `after late ${i}` }], max_tokens: 4 }),
+      });
+      await sleep(1000);
+    }
+    expect(provenLater()).toBe(true);
+    expect(sinceLate().filter((l) => l.msg === "spot-check pass failed; will retry")).toEqual([]);
+  }, 300_000);
+
   // Last: it moves the chain's clock past a challenge window.
   it("a fisherman back after a batch's window closed skips its obligations and its re-execution (nobody may open either any more) and goes on", async () => {
     const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
