@@ -37,8 +37,9 @@ beforeAll(async () => {
 }, 180_000);
 
 let restarted: DevnetProcess | null = null;
+let restartedAgain: DevnetProcess | null = null;
 afterAll(async () => {
-  if (restarted) await stopProcess(restarted.child);
+  for (const p of [restarted, restartedAgain]) if (p) await stopProcess(p.child);
   await devnet?.stop();
 });
 
@@ -88,8 +89,10 @@ const status = async (batch: bigint, position: number) =>
   );
 
 /** The SpotChecks calls waiting in anvil's pool. */
-async function pooled(): Promise<{ hash: Hex; functionName: string; batch: bigint; position: number }[]> {
-  type Pooled = { hash: Hex; to: string | null; input: Hex };
+async function pooled(): Promise<
+  { hash: Hex; from: Hex; functionName: string; batch: bigint; position: number }[]
+> {
+  type Pooled = { hash: Hex; from: Hex; to: string | null; input: Hex };
   const pool = (await rpc("txpool_content")) as { pending: Record<string, Record<string, Pooled>> };
   return Object.values(pool.pending)
     .flatMap((byNonce) => Object.values(byNonce))
@@ -97,7 +100,13 @@ async function pooled(): Promise<{ hash: Hex; functionName: string; batch: bigin
     .map((tx) => {
       const call = decodeFunctionData({ abi: spotChecksAbi, data: tx.input });
       const [batch, position] = (call.args ?? []) as unknown as [bigint, number];
-      return { hash: tx.hash, functionName: call.functionName, batch, position: Number(position) };
+      return {
+        hash: tx.hash,
+        from: tx.from,
+        functionName: call.functionName,
+        batch,
+        position: Number(position),
+      };
     });
 }
 
@@ -116,11 +125,13 @@ async function mineUntil(done: () => Promise<boolean>, blocks = 600): Promise<vo
   }
 }
 
-/** The first call to `functionName` to wait in the pool, blocks mined by hand until one does. */
-async function pendingCall(functionName: string) {
+/** The first call to `functionName` (from `from`, if given) to wait in the pool, blocks mined by hand until one does. */
+async function pendingCall(functionName: string, from?: Hex) {
   let found: Awaited<ReturnType<typeof pooled>>[number] | undefined;
   await mineUntil(async () => {
-    found = (await pooled()).find((tx) => tx.functionName === functionName);
+    found = (await pooled()).find(
+      (tx) => tx.functionName === functionName && (!from || tx.from.toLowerCase() === from.toLowerCase()),
+    );
     return found !== undefined;
   });
   return found as NonNullable<typeof found>;
@@ -141,7 +152,7 @@ async function byHand<T>(f: () => Promise<T>): Promise<T> {
  * and its worker to have logged `said` about it (it logs a proof once it has seen it mined, which can be
  * after this test did).
  */
-async function expectProvenSaying(batch: bigint, position: number, said: string[]): Promise<void> {
+async function expectProvenSaying(batch: bigint, position: number, said: unknown[]): Promise<void> {
   for (let i = 0; i < 120 && (await status(batch, position)) === OPEN; i++) await sleep(500);
   expect(await status(batch, position)).toBe(PROVEN);
   await until(() => workerSaid(batch, position).length >= said.length);
@@ -419,6 +430,31 @@ describe("devnet spot-checks at ρ = 100%", () => {
     await expectProvenSaying(batch, position, [
       "spot-check obligation proven",
       "a spot-check proof is no longer on chain (reorganised): sending it again",
+      "spot-check obligation proven (made before)",
+    ]);
+  }, 300_000);
+
+  it("a proof a reorganisation took off the chain after its worker restarted is sent again as made: the worker keeps its proofs in its store", async () => {
+    // The second honest worker (the first was restarted by an earlier test).
+    const w = devnet.workers.filter((x) => x.adversary === "none")[1] as Devnet["workers"][number];
+    const { batch, position } = await byHand(async () => {
+      const proof = await pendingCall("prove", w.operator);
+      const snapshot = (await rpc("evm_snapshot")) as string;
+      await mineUntil(async () => workerSaid(proof.batch, proof.position).length > 0);
+      // The worker is killed once its proof is mined; while it is down, the chain goes back under the
+      // proof.
+      restartedAgain = await killAndRestart(w, devnet.dir, "worker-restarted-again", async () => {
+        await rpc("evm_revert", [snapshot]);
+        for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
+        expect(await status(proof.batch, proof.position)).toBe(OPEN);
+      });
+      return proof;
+    });
+    // Restarted, it finds the proof it made in its store and sends it again, whether it reads the
+    // opening again (its cursor was saved before the proof was mined) or not.
+    await expectProvenSaying(batch, position, [
+      "spot-check obligation proven",
+      expect.stringMatching(/^a spot-check proof is no longer on chain|^spot-check proof not mined/),
       "spot-check obligation proven (made before)",
     ]);
   }, 300_000);

@@ -20,7 +20,7 @@ import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResumePoint } from "../../resumePoint.ts";
-import type { WorkerStore } from "./workerStore.ts";
+import type { KeptProof, WorkerStore } from "./workerStore.ts";
 
 /** A proof made for an obligation, encoded for `prove`, and how long it took (ms). */
 type Proof = { readonly bytes: Hex; readonly proveMs: number };
@@ -42,6 +42,12 @@ const REORG_DEPTH_BLOCKS = 64n;
 /** SpotChecks.Status.Open. */
 const OPEN = 1;
 
+/** An opening event as the store keeps it (its big integers as decimal strings ending in "n"). */
+const openedJson = (log: OpenedLog): string =>
+  JSON.stringify(log, (_key, v) => (typeof v === "bigint" ? `${v}n` : v));
+const openingOf = (json: string): OpenedLog =>
+  JSON.parse(json, (_key, v) => (typeof v === "string" && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v));
+
 export class SpotCheckProver {
   private readonly pass: Pass;
   private prover: SliceProver | null = null;
@@ -55,18 +61,6 @@ export class SpotCheckProver {
   readonly proven = new Latest<{ batch: number; position: number; proveMs: number }>(RECENT_KEPT);
   /** Obligations met since start. */
   provenTotal = 0;
-  /**
-   * The obligations met in the last {@link REORG_DEPTH_BLOCKS} blocks (at most {@link RECENT_KEPT}), as
-   * their opening events, with the head when each proof was mined and the proof: a reorganisation may
-   * take a proof off the chain while the obligation, opened before, stands.
-   */
-  private provenLately: { readonly log: OpenedLog; readonly block: bigint; readonly made: Proof }[] = [];
-  /**
-   * Proofs made whose send failed (the node dropped it, the RPC was lost), by obligation: the next pass
-   * sends them again without proving again, seconds a deadline may not have. Removed once the
-   * obligation is no longer open.
-   */
-  private readonly unsent = new Map<string, Proof>();
 
   constructor(
     private readonly chain: ChainClients,
@@ -110,23 +104,25 @@ export class SpotCheckProver {
    * reorganisation, its obligation (opened earlier) still standing: each is read again (a call each),
    * and the proof sent again if the obligation is open with the same selection (one opened again with
    * another is a new opening, which the cursor meets). The cursor alone would not tell: a worker busy
-   * proving may have read no block the reorganisation replaced.
+   * proving, or restarted since, may have read no block the reorganisation replaced.
    */
   private async meetAgainIfLost(): Promise<void> {
-    if (this.provenLately.length === 0) return;
     const head = await this.chain.public.getBlockNumber({ cacheTime: 0 });
-    this.provenLately = this.provenLately.filter((p) => head - p.block <= REORG_DEPTH_BLOCKS);
-    for (const p of [...this.provenLately]) {
-      const { batch, position, selector } = p.log.args;
+    this.store.forgetProofsMinedBefore(head - REORG_DEPTH_BLOCKS);
+    for (const kept of this.store.minedProofs()) {
+      const log = openingOf(kept.opened);
+      const { batch, position, selector } = log.args;
       const o = await this.obligation(batch, position);
       if (o.status !== OPEN) continue;
-      this.provenLately = this.provenLately.filter((x) => x !== p);
-      if (o.selector.toLowerCase() !== selector.toLowerCase()) continue;
+      if (o.selector.toLowerCase() !== selector.toLowerCase()) {
+        this.store.forgetProof(kept.key);
+        continue;
+      }
       this.logger.warn(
         { batch: String(batch), position },
         "a spot-check proof is no longer on chain (reorganised): sending it again",
       );
-      await this.meet(p.log, p.made);
+      await this.meet(log, kept);
     }
   }
 
@@ -147,8 +143,11 @@ export class SpotCheckProver {
     return this.pass.run();
   }
 
-  /** Meets `log`'s obligation if it is open and due: with `again`, a proof made before; else one made now. */
-  private async meet(log: OpenedLog, again?: Proof): Promise<void> {
+  /**
+   * Meets `log`'s obligation if it is open and due: with `lost`, sending again a proof a reorganisation
+   * took off the chain; else with the proof kept from a send that failed, or one made now.
+   */
+  private async meet(log: OpenedLog, lost?: KeptProof): Promise<void> {
     const { batch, position, selector, subject } = log.args;
     // An obligation opened again after a reorganisation may select another slice.
     const key = `${batch}:${position}:${selector}`;
@@ -157,12 +156,12 @@ export class SpotCheckProver {
     // fail every pass, and the obligations after it would go unproven.
     const o = await this.obligation(batch, position);
     if (o.status !== OPEN) {
-      this.unsent.delete(key);
+      if (!this.store.keptProof(key)?.minedAt) this.store.forgetProof(key);
       return;
     }
     const missed = async () => {
       if ((await this.chain.public.getBlock()).timestamp < BigInt(o.deadline)) return false;
-      this.unsent.delete(key);
+      this.store.forgetProof(key);
       this.logger.error(
         { batch: String(batch), position },
         "spot-check obligation missed: its deadline passed",
@@ -170,17 +169,21 @@ export class SpotCheckProver {
       return true;
     };
     if (await missed()) return;
-    let made = again ?? this.unsent.get(key);
+    // A proof whose send failed (the node dropped it, the RPC was lost, the worker restarted) is sent
+    // again as made, not made again.
+    let made: Proof | undefined = lost ?? this.store.keptProof(key);
     /** Whether this proof was made before (a send again), not now. */
     const madeBefore = made !== undefined;
-    if (made && !again)
+    if (made && !lost)
       this.logger.warn(
         { batch: String(batch), position },
         "spot-check proof not mined (its send was dropped or lost): sending it again",
       );
-    made ??= (await this.proofOf(log)) ?? undefined;
-    if (!made) return;
-    this.unsent.set(key, made);
+    if (!made) {
+      made = (await this.proofOf(log)) ?? undefined;
+      if (!made) return;
+      this.store.keepProof({ key, opened: openedJson(log), ...made, minedAt: null });
+    }
     try {
       await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, made.bytes]);
     } catch (e) {
@@ -189,10 +192,14 @@ export class SpotCheckProver {
       if (await missed()) return;
       throw e;
     }
-    this.unsent.delete(key);
+    this.store.keepProof({
+      key,
+      opened: openedJson(log),
+      bytes: made.bytes,
+      proveMs: made.proveMs,
+      minedAt: await this.chain.public.getBlockNumber({ cacheTime: 0 }),
+    });
     this.proven.push({ batch: Number(batch), position, proveMs: made.proveMs });
-    this.provenLately.push({ log, block: await this.chain.public.getBlockNumber({ cacheTime: 0 }), made });
-    if (this.provenLately.length > RECENT_KEPT) this.provenLately.shift();
     this.provenTotal++;
     this.logger.info(
       { batch: String(batch), position, proveMs: made.proveMs, madeBefore },

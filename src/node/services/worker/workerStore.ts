@@ -45,8 +45,47 @@ CREATE TABLE IF NOT EXISTS served (
   served_at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS spot_proofs (
+  key TEXT PRIMARY KEY,
+  opened TEXT NOT NULL,
+  bytes TEXT NOT NULL,
+  prove_ms INTEGER NOT NULL,
+  mined_at INTEGER
+);
 ${RESUME_POINTS_TABLE}
 `;
+
+/**
+ * A spot-check proof the worker made, kept until its obligation is done with: its send may fail, or a
+ * reorganisation may take it off the chain, and proving again takes seconds a deadline may not have.
+ */
+export interface KeptProof {
+  /** The obligation and the selection proven (one opened again after a reorganisation may select another). */
+  readonly key: string;
+  /** The obligation's opening event, as the prover encodes it. */
+  readonly opened: string;
+  /** The proof, encoded for SpotChecks.prove. */
+  readonly bytes: Hex;
+  readonly proveMs: number;
+  /** The head when the proof was seen mined; null while unsent or not yet mined. */
+  readonly minedAt: bigint | null;
+}
+
+interface ProofRow {
+  key: string;
+  opened: string;
+  bytes: string;
+  prove_ms: number;
+  mined_at: number | null;
+}
+
+const keptProof = (r: ProofRow): KeptProof => ({
+  key: r.key,
+  opened: r.opened,
+  bytes: r.bytes as Hex,
+  proveMs: r.prove_ms,
+  minedAt: r.mined_at === null ? null : BigInt(r.mined_at),
+});
 
 interface Row {
   request_id: string;
@@ -158,6 +197,38 @@ export class WorkerStore {
       }
       return { forgotten, more: oldest.length === maxRows + kept.size };
     })();
+  }
+
+  /** Keeps a proof (again, when it was mined or is made again). */
+  keepProof(p: KeptProof): void {
+    this.db
+      .prepare(
+        "INSERT OR REPLACE INTO spot_proofs (key, opened, bytes, prove_ms, mined_at) VALUES (?, ?, ?, ?, ?)",
+      )
+      .run(p.key, p.opened, p.bytes, p.proveMs, p.minedAt === null ? null : Number(p.minedAt));
+  }
+
+  keptProof(key: string): KeptProof | undefined {
+    const row = this.db.prepare("SELECT * FROM spot_proofs WHERE key = ?").get(key) as ProofRow | undefined;
+    return row && keptProof(row);
+  }
+
+  /** The proofs seen mined, oldest first. */
+  minedProofs(): KeptProof[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM spot_proofs WHERE mined_at IS NOT NULL ORDER BY mined_at")
+        .all() as ProofRow[]
+    ).map(keptProof);
+  }
+
+  forgetProof(key: string): void {
+    this.db.prepare("DELETE FROM spot_proofs WHERE key = ?").run(key);
+  }
+
+  /** Forgets the proofs seen mined before block `block` (no reorganisation that deep is expected). */
+  forgetProofsMinedBefore(block: bigint): void {
+    this.db.prepare("DELETE FROM spot_proofs WHERE mined_at < ?").run(Number(block));
   }
 
   close(): void {
