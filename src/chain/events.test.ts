@@ -13,7 +13,7 @@ import { type ChainClients, clientsFor, deployContract } from "./deploy.ts";
 import { EventCursor } from "./events.ts";
 import { verinferTokenAbi, verinferTokenBytecode } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
-import { DrawWatch } from "./postedBatches.ts";
+import { type DrawNote, type DrawNotes, DrawWatch } from "./postedBatches.ts";
 
 let chain: LocalChain;
 let c: ChainClients;
@@ -168,9 +168,11 @@ describe("EventCursor", () => {
     expect(await watch.firstReplaced(c)).toBeNull();
   }, 60_000);
 
-  it("with the draw watch, finds a replaced block noted before an older one the chain still holds", async () => {
+  it("with the draw watch, finds a replaced block noted before an older one the chain still holds, after a restart too", async () => {
     // A batch's openings are mined after the next batch's seed block: notes come out of block order.
-    const watch = new DrawWatch();
+    let saved: readonly DrawNote[] = [];
+    const notes: DrawNotes = { load: () => [...saved], save: (n) => (saved = [...n]) };
+    const watch = new DrawWatch(notes);
     const head = async () => {
       const b = await c.public.getBlock();
       return { number: b.number as bigint, hash: b.hash as Hex };
@@ -187,6 +189,10 @@ describe("EventCursor", () => {
     watch.note(12, held.number, held.hash);
     await rpc("evm_revert", [snapshot]);
     await mint(4n);
+    // A watch restarted on the saved notes finds the same, in block order, and forgets it too.
+    expect(saved.map((n) => n.index)).toEqual([12, 11, 10]);
+    expect(await new DrawWatch(notes).firstReplaced(c)).toBe(10);
+    expect(saved.map((n) => n.index)).toEqual([12]);
     expect(await watch.firstReplaced(c)).toBe(10);
   }, 60_000);
 });

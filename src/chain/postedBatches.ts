@@ -254,9 +254,15 @@ export async function readPostedBatch(
  * chain still holds.
  */
 export class DrawWatch {
-  private readonly seen: { readonly index: number; readonly block: bigint; readonly hash: Hex }[] = [];
+  private readonly seen: DrawNote[];
 
-  constructor(private readonly kept = 64) {}
+  /** `notes`: where the notes are kept across restarts (a follower restarted after a reorganisation still redraws). */
+  constructor(
+    private readonly notes?: DrawNotes,
+    private readonly kept = 64,
+  ) {
+    this.seen = notes?.load() ?? [];
+  }
 
   /** Batch `index`'s draw stands on block `block`, whose hash was `hash`. */
   note(index: number, block: bigint, hash: Hex): void {
@@ -264,6 +270,7 @@ export class DrawWatch {
     while (at > 0 && (this.seen[at - 1] as { block: bigint }).block > block) at--;
     this.seen.splice(at, 0, { index, block, hash });
     if (this.seen.length > this.kept) this.seen.shift();
+    this.notes?.save(this.seen);
   }
 
   /** The first batch noted whose draw stands on a block the chain no longer holds (forgotten here), or null. */
@@ -274,8 +281,22 @@ export class DrawWatch {
       first = first === null ? last.index : Math.min(first, last.index);
       this.seen.pop();
     }
+    if (first !== null) this.notes?.save(this.seen);
     return first;
   }
+}
+
+/** One note of a draw watch: batch `index`'s draw stands on block `block`, whose hash was `hash`. */
+export interface DrawNote {
+  readonly index: number;
+  readonly block: bigint;
+  readonly hash: Hex;
+}
+
+/** Where a draw watch keeps its notes (in block order). */
+export interface DrawNotes {
+  load(): DrawNote[];
+  save(notes: readonly DrawNote[]): void;
 }
 
 /**

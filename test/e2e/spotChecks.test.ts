@@ -38,15 +38,20 @@ beforeAll(async () => {
 
 let restarted: DevnetProcess | null = null;
 let restartedAgain: DevnetProcess | null = null;
+let restartedFisherman: DevnetProcess | null = null;
 afterAll(async () => {
-  for (const p of [restarted, restartedAgain]) if (p) await stopProcess(p.child);
+  for (const p of [restarted, restartedAgain, restartedFisherman]) if (p) await stopProcess(p.child);
   await devnet?.stop();
 });
 
-/** The fisherman's log lines so far. */
+/** The fisherman running now. */
+const liveFisherman = () => restartedFisherman ?? (devnet.fisherman as DevnetProcess);
+
+/** The fisherman's log lines so far (and, once it was restarted, the restarted one's). */
 const fishermanLog = () =>
-  readFileSync(join(devnet.dir, "logs", "fisherman.log"), "utf8")
-    .split("\n")
+  ["fisherman", "fisherman-restarted"]
+    .filter((name) => name === "fisherman" || restartedFisherman)
+    .flatMap((name) => readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8").split("\n"))
     .filter((l) => l.startsWith("{"))
     .map(
       (l) =>
@@ -459,47 +464,66 @@ describe("devnet spot-checks at ρ = 100%", () => {
     ]);
   }, 300_000);
 
-  it("obligations whose openings a reorganisation took off the chain, their seed block kept, are opened again", async () => {
-    let opened: { batch: bigint; positions: number[] } = { batch: 0n, positions: [] };
-    await byHand(async () => {
-      // Snapshot under a pending opening of a batch, after that batch's seed block.
-      const first = await pendingCall("open");
-      const snapshot = (await rpc("evm_snapshot")) as string;
-      const { count } = await batchInfo(
-        { public: chain() },
-        devnet.deployment.rollup as Hex,
-        Number(first.batch),
-      );
-      const all = [...Array(count).keys()];
-      const openNow = async () => {
-        const held: number[] = [];
-        for (const p of all) if ((await status(first.batch, p)) !== NONE) held.push(p);
-        return held;
+  it.each([
+    ["", false],
+    [" by the fisherman restarted meanwhile: it keeps its notes of what it drew in its store", true],
+  ])(
+    "obligations whose openings a reorganisation took off the chain, their seed block kept, are opened again%s",
+    async (_, restart) => {
+      let opened: { batch: bigint; positions: number[] } = { batch: 0n, positions: [] };
+      await byHand(async () => {
+        // Snapshot under a pending opening of a batch, after that batch's seed block.
+        const first = await pendingCall("open");
+        const snapshot = (await rpc("evm_snapshot")) as string;
+        const { count } = await batchInfo(
+          { public: chain() },
+          devnet.deployment.rollup as Hex,
+          Number(first.batch),
+        );
+        const all = [...Array(count).keys()];
+        const openNow = async () => {
+          const held: number[] = [];
+          for (const p of all) if ((await status(first.batch, p)) !== NONE) held.push(p);
+          return held;
+        };
+        // Positions opened before the snapshot (earlier in the batch) stay opened.
+        const before = new Set(await openNow());
+        // The batch's openings are mined (one block each) until the fisherman has moved on to a later
+        // batch; then the chain goes back under them, its seed block kept (with `restart`, while the
+        // fisherman is down: killed, and started again after).
+        const movedOn = async () =>
+          (await pooled()).some((tx) => tx.functionName === "open" && tx.batch > first.batch) ||
+          fishermanLog().some((l) => /^spot-check obligation/.test(l.msg) && (l.batch ?? 0) > first.batch);
+        await mineUntil(movedOn, 60);
+        opened = { batch: first.batch, positions: (await openNow()).filter((p) => !before.has(p)) };
+        expect(opened.positions.length).toBeGreaterThan(0);
+        const goBack = async () => {
+          await rpc("evm_revert", [snapshot]);
+          for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
+          for (const p of opened.positions)
+            expect(await status(first.batch, p), `${p} still open`).toBe(NONE);
+        };
+        if (restart)
+          restartedFisherman = await killAndRestart(
+            liveFisherman(),
+            devnet.dir,
+            "fisherman-restarted",
+            goBack,
+          );
+        else await goBack();
+      });
+      const reopened = async () => {
+        for (const p of opened.positions) if ((await status(opened.batch, p)) === NONE) return false;
+        return true;
       };
-      // Positions opened before the snapshot (earlier in the batch) stay opened.
-      const before = new Set(await openNow());
-      // The batch's openings are mined (one block each) until the fisherman has moved on to a later
-      // batch; then the chain goes back under them, its seed block kept.
-      const movedOn = async () =>
-        (await pooled()).some((tx) => tx.functionName === "open" && tx.batch > first.batch) ||
-        fishermanLog().some((l) => /^spot-check obligation/.test(l.msg) && (l.batch ?? 0) > first.batch);
-      await mineUntil(movedOn, 60);
-      opened = { batch: first.batch, positions: (await openNow()).filter((p) => !before.has(p)) };
-      expect(opened.positions.length).toBeGreaterThan(0);
-      await rpc("evm_revert", [snapshot]);
-      for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
-      for (const p of opened.positions) expect(await status(first.batch, p), `${p} still open`).toBe(NONE);
-    });
-    const reopened = async () => {
-      for (const p of opened.positions) if ((await status(opened.batch, p)) === NONE) return false;
-      return true;
-    };
-    for (let i = 0; i < 120 && !(await reopened()); i++) await sleep(500);
-    expect(await reopened()).toBe(true);
-    expect(
-      fishermanLog().some((l) => /drawing them again/.test(l.msg) && l.batch === Number(opened.batch)),
-    ).toBe(true);
-  }, 300_000);
+      for (let i = 0; i < 120 && !(await reopened()); i++) await sleep(500);
+      expect(await reopened()).toBe(true);
+      expect(
+        fishermanLog().some((l) => /drawing them again/.test(l.msg) && l.batch === Number(opened.batch)),
+      ).toBe(true);
+    },
+    300_000,
+  );
 
   it("a proof mined after its deadline is refused: its worker logs the obligation missed, and its passes go on", async () => {
     const late = await byHand(async () => {
@@ -557,7 +581,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
 
   // Last: it moves the chain's clock past a challenge window.
   it("a fisherman back after a batch's window closed skips its obligations and its re-execution (nobody may open either any more) and goes on", async () => {
-    const fisherman = devnet.fisherman as NonNullable<Devnet["fisherman"]>;
+    const fisherman = liveFisherman();
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
     fisherman.child.kill("SIGSTOP");
     let resumedAt = 0;
