@@ -170,14 +170,17 @@ export class SpotCheckProver {
     };
     if (await missed()) return;
     // A proof whose send failed (the node dropped it, the RPC was lost, the worker restarted) is sent
-    // again as made, not made again.
-    let made: Proof | undefined = lost ?? this.store.keptProof(key);
+    // again as made, not made again; so is one mined before, when its opening is read again.
+    const kept = lost ?? this.store.keptProof(key);
+    let made: Proof | undefined = kept;
     /** Whether this proof was made before (a send again), not now. */
     const madeBefore = made !== undefined;
-    if (made && !lost)
+    if (kept && !lost)
       this.logger.warn(
         { batch: String(batch), position },
-        "spot-check proof not mined (its send was dropped or lost): sending it again",
+        kept.minedAt === null
+          ? "spot-check proof not mined (its send was dropped or lost): sending it again"
+          : "a spot-check proof is no longer on chain (reorganised): sending it again",
       );
     if (!made) {
       made = (await this.proofOf(log)) ?? undefined;
