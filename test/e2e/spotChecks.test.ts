@@ -420,49 +420,40 @@ describe("devnet spot-checks at ρ = 100%", () => {
     ]);
   }, 300_000);
 
-  it("a proof a reorganisation took off the chain is sent again, not made again, before its deadline", async () => {
-    const { batch, position } = await byHand(async () => {
-      const proof = await pendingCall("prove");
-      const snapshot = (await rpc("evm_snapshot")) as string;
-      // The proof is mined and its worker sees it so; then the chain goes back under it.
-      await mineUntil(async () => workerSaid(proof.batch, proof.position).length > 0);
-      expect(await status(proof.batch, proof.position)).toBe(PROVEN);
-      await rpc("evm_revert", [snapshot]);
-      for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
-      expect(await status(proof.batch, proof.position)).toBe(OPEN);
-      return proof;
-    });
-    await expectProvenSaying(batch, position, [
-      "spot-check obligation proven",
-      "a spot-check proof is no longer on chain (reorganised): sending it again",
-      "spot-check obligation proven (made before)",
-    ]);
-  }, 300_000);
-
-  it("a proof a reorganisation took off the chain after its worker restarted is sent again as made: the worker keeps its proofs in its store", async () => {
-    // The second honest worker (the first was restarted by an earlier test).
-    const w = devnet.workers.filter((x) => x.adversary === "none")[1] as Devnet["workers"][number];
-    const { batch, position } = await byHand(async () => {
-      const proof = await pendingCall("prove", w.operator);
-      const snapshot = (await rpc("evm_snapshot")) as string;
-      await mineUntil(async () => workerSaid(proof.batch, proof.position).length > 0);
-      // The worker is killed once its proof is mined; while it is down, the chain goes back under the
-      // proof.
-      restartedAgain = await killAndRestart(w, devnet.dir, "worker-restarted-again", async () => {
-        await rpc("evm_revert", [snapshot]);
-        for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
-        expect(await status(proof.batch, proof.position)).toBe(OPEN);
+  it.each([
+    ["", false],
+    [" after its worker restarted (the worker keeps its proofs in its store)", true],
+  ])(
+    "a proof a reorganisation took off the chain%s is sent again, not made again, before its deadline",
+    async (_, restart) => {
+      // With `restart`, the second honest worker's (the first was restarted by an earlier test).
+      const w = devnet.workers.filter((x) => x.adversary === "none")[1] as Devnet["workers"][number];
+      const { batch, position } = await byHand(async () => {
+        const proof = await pendingCall("prove", restart ? w.operator : undefined);
+        const snapshot = (await rpc("evm_snapshot")) as string;
+        // The proof is mined and its worker sees it so; then the chain goes back under it (with
+        // `restart`, while the worker is down: killed, and started again after).
+        await mineUntil(async () => workerSaid(proof.batch, proof.position).length > 0);
+        expect(await status(proof.batch, proof.position)).toBe(PROVEN);
+        const goBack = async () => {
+          await rpc("evm_revert", [snapshot]);
+          for (const tx of await pooled()) await rpc("anvil_dropTransaction", [tx.hash]);
+          expect(await status(proof.batch, proof.position)).toBe(OPEN);
+        };
+        if (restart) restartedAgain = await killAndRestart(w, devnet.dir, "worker-restarted-again", goBack);
+        else await goBack();
+        return proof;
       });
-      return proof;
-    });
-    // Restarted, it finds the proof it made in its store and sends it again, whether it reads the
-    // opening again (its cursor was saved before the proof was mined) or not.
-    await expectProvenSaying(batch, position, [
-      "spot-check obligation proven",
-      "a spot-check proof is no longer on chain (reorganised): sending it again",
-      "spot-check obligation proven (made before)",
-    ]);
-  }, 300_000);
+      // Restarted, the worker finds the proof it made in its store, whether it reads the opening again
+      // (its cursor was saved before the proof was mined) or not.
+      await expectProvenSaying(batch, position, [
+        "spot-check obligation proven",
+        "a spot-check proof is no longer on chain (reorganised): sending it again",
+        "spot-check obligation proven (made before)",
+      ]);
+    },
+    300_000,
+  );
 
   it.each([
     ["", false],
