@@ -172,9 +172,8 @@ export class SpotCheckProver {
     // A proof whose send failed (the node dropped it, the RPC was lost, the worker restarted) is sent
     // again as made, not made again; so is one mined before, when its opening is read again.
     const kept = lost ?? this.store.keptProof(key);
-    let made: Proof | undefined = kept;
     /** Whether this proof was made before (a send again), not now. */
-    const madeBefore = made !== undefined;
+    const madeBefore = kept !== undefined;
     if (kept && !lost)
       this.logger.warn(
         { batch: String(batch), position },
@@ -182,11 +181,9 @@ export class SpotCheckProver {
           ? "spot-check proof not mined (its send was dropped or lost): sending it again"
           : "a spot-check proof is no longer on chain (reorganised): sending it again",
       );
-    if (!made) {
-      made = (await this.proofOf(log)) ?? undefined;
-      if (!made) return;
-      this.store.keepProof({ key, opened: openedJson(log), ...made, minedAt: null });
-    }
+    const made: Proof | null = kept ?? (await this.proofOf(log));
+    if (!made) return;
+    if (!kept) this.store.keepProof({ key, opened: openedJson(log), ...made, minedAt: null });
     try {
       await send(this.chain, this.spotChecks, spotChecksAbi, "prove", [batch, position, subject, made.bytes]);
     } catch (e) {
