@@ -12,13 +12,17 @@ import {Registry} from "./Registry.sol";
 /// uint32, score uint16 in hundredths) and salt during the reveal phase. The scores stay in the reveal's
 /// calldata (the event carries their hash), so they are public and the chain stores one word per
 /// evaluator and epoch, whatever the number of scores: committing a score on chain one by one would cost
-/// two storage writes per score (docs/contracts.md).
+/// two storage writes per score (docs/contracts.md). `evaluatorsPerReceipt` is PoQ's k: how many
+/// evaluators the protocol draws to score each receipt (networkEpoch.ts sampleEvaluators). The chain
+/// does not draw them (a reveal may name any receipt); it fixes k so that every evaluator scores the
+/// receipts it is drawn for and the settler counts the same draw, without agreeing on it off chain.
 contract ScoreCommits {
     Registry public immutable registry;
     uint64 public immutable genesis;
     uint64 public immutable epochSeconds;
     uint64 public immutable commitSeconds;
     uint64 public immutable revealSeconds;
+    uint16 public immutable evaluatorsPerReceipt;
 
     /// @dev 0: none; 1: revealed; anything else: the commitment.
     mapping(uint64 epoch => mapping(address evaluator => bytes32)) public commitments;
@@ -38,13 +42,21 @@ contract ScoreCommits {
     error RevealMismatch(bytes32 expected, bytes32 got);
     error ScoresMalformed(string why);
 
-    constructor(Registry registry_, uint64 epochSeconds_, uint64 commitSeconds_, uint64 revealSeconds_) {
+    constructor(
+        Registry registry_,
+        uint64 epochSeconds_,
+        uint64 commitSeconds_,
+        uint64 revealSeconds_,
+        uint16 evaluatorsPerReceipt_
+    ) {
         require(epochSeconds_ > 0 && commitSeconds_ > 0 && revealSeconds_ > 0, "bad phases");
+        require(evaluatorsPerReceipt_ >= 1 && evaluatorsPerReceipt_ <= 1000, "bad evaluators per receipt");
         registry = registry_;
         genesis = uint64(block.timestamp);
         epochSeconds = epochSeconds_;
         commitSeconds = commitSeconds_;
         revealSeconds = revealSeconds_;
+        evaluatorsPerReceipt = evaluatorsPerReceipt_;
     }
 
     /// @notice The epoch a timestamp falls in.

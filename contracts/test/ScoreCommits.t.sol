@@ -21,7 +21,7 @@ contract ScoreCommitsTest is Test {
     function setUp() public {
         token = new VerinferToken(address(this));
         registry = new Registry(address(this), token, 1 days, [uint256(0), 10 ether, 1 ether, 1 ether]);
-        scores = new ScoreCommits(registry, EPOCH, PHASE, PHASE);
+        scores = new ScoreCommits(registry, EPOCH, PHASE, PHASE, 3);
         for (uint256 i = 0; i < 2; i++) {
             address who = i == 0 ? EVALUATOR : FISHER;
             token.mint(who, 10 ether);
@@ -31,6 +31,14 @@ contract ScoreCommitsTest is Test {
             registry.deposit(who, 1 ether);
             vm.stopPrank();
         }
+    }
+
+    function test_fixesHowManyEvaluatorsScoreEachReceipt() public {
+        assertEq(uint256(scores.evaluatorsPerReceipt()), 3, "k");
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "bad evaluators per receipt"));
+        new ScoreCommits(registry, EPOCH, PHASE, PHASE, 0);
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "bad evaluators per receipt"));
+        new ScoreCommits(registry, EPOCH, PHASE, PHASE, 1001);
     }
 
     /// @dev Two scores: batch 0 position 1 scored 7.25, batch 2 position 0 scored 10.00.

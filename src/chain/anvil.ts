@@ -90,15 +90,19 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
       // Mining stops first: anvil goes on serving while it writes its state, and a block mined meanwhile
       // would be missing after the restart — a rollback of blocks the nodes saw, which a chain's node
       // restart does not make. Transactions sent meanwhile wait in its pool, lost with the restart.
-      for (const [method, params] of [
-        ["evm_setAutomine", [false]],
-        ["evm_setIntervalMining", [0]],
-      ] as const)
-        await fetch(running.rpcUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-        });
+      const url = running.rpcUrl;
+      const rpc = async (method: string, params: unknown[] = []) =>
+        (
+          (await (
+            await fetch(url, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+            })
+          ).json()) as { result: unknown }
+        ).result;
+      await rpc("evm_setAutomine", [false]);
+      await haltMining(rpc);
       await stopChild(running.child, STATE_DUMP_MS);
       running = await spawnAnvil(args(port, o.blockTime), startMs);
     },
@@ -144,6 +148,29 @@ function spawnAnvil(
     });
   });
 }
+
+/**
+ * Stops anvil's interval mining and returns once a block it was mining has been stored: the head has not
+ * moved for {@link BLOCK_SETTLE_MS}. Anvil stopped mid-block keeps the block's state without the block:
+ * after a chaos soak's restart, the rollup named two batches posted in a block the restarted chain did
+ * not hold (its block of that number held other transactions and no logs), and every role that reads
+ * batches stopped at them for good. Reverting to a snapshot mid-block leaves state and logs disagreeing
+ * in the same way (src/testing/reorganisation.ts).
+ */
+export async function haltMining(
+  rpc: (method: string, params?: unknown[]) => Promise<unknown>,
+): Promise<void> {
+  await rpc("evm_setIntervalMining", [0]);
+  for (let head = await rpc("eth_blockNumber"); ; ) {
+    await new Promise((r) => setTimeout(r, BLOCK_SETTLE_MS));
+    const now = await rpc("eth_blockNumber");
+    if (now === head) return;
+    head = now;
+  }
+}
+
+/** How long a block anvil is mining is given to finish once interval mining is stopped (ms). */
+const BLOCK_SETTLE_MS = 300;
 
 /**
  * How long anvil with a state file is given to write it on SIGTERM before it is killed. It writes every

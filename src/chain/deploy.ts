@@ -214,6 +214,7 @@ export async function deployCore(c: ChainClients, params: CoreParams): Promise<D
         ...[params.rewards.epochMs, params.rewards.scoreCommitMs, params.rewards.scoreRevealMs].map((ms) =>
           BigInt(Math.ceil(ms / 1000)),
         ),
+        params.rewards.evaluatorsPerReceipt,
       ])
     : undefined;
   const optional = { ...(epochs && scoreCommits ? { epochs, scoreCommits } : {}), ...spot };

@@ -37,6 +37,7 @@ const CUSTOM: OtrParams = {
     epochMs: 30_000,
     scoreCommitMs: 7_000,
     scoreRevealMs: 9_000,
+    evaluatorsPerReceipt: 2,
     workerShareBps: 6_000,
     evaluatorShareBps: 3_000,
     fishermanShareBps: 1_000,

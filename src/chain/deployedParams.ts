@@ -44,11 +44,12 @@ export interface DeployedValues {
     readonly bindingWindowMs: number;
     readonly missingProofSlash: bigint;
   };
-  /** ScoreCommits' clock. */
+  /** ScoreCommits' clock, and how many evaluators score each receipt. */
   readonly scores?: {
     readonly epochMs: number;
     readonly scoreCommitMs: number;
     readonly scoreRevealMs: number;
+    readonly evaluatorsPerReceipt: number;
   };
   /** Epochs' pools; the fishermen's is the rest (floor), as the contract derives it. */
   readonly rewards?: {
@@ -98,7 +99,12 @@ export async function readDeployedValues(
         ])
       : undefined,
     d.scoreCommits
-      ? read(d.scoreCommits, scoreCommitsAbi, ["epochSeconds", "commitSeconds", "revealSeconds"])
+      ? read(d.scoreCommits, scoreCommitsAbi, [
+          "epochSeconds",
+          "commitSeconds",
+          "revealSeconds",
+          "evaluatorsPerReceipt",
+        ])
       : undefined,
     d.epochs ? read(d.epochs, epochsAbi, ["workerShareBps", "evaluatorShareBps"]) : undefined,
   ]);
@@ -132,7 +138,16 @@ export async function readDeployedValues(
           },
         }
       : {}),
-    ...(k ? { scores: { epochMs: ms(k[0]), scoreCommitMs: ms(k[1]), scoreRevealMs: ms(k[2]) } } : {}),
+    ...(k
+      ? {
+          scores: {
+            epochMs: ms(k[0]),
+            scoreCommitMs: ms(k[1]),
+            scoreRevealMs: ms(k[2]),
+            evaluatorsPerReceipt: Number(k[3]),
+          },
+        }
+      : {}),
     ...(e
       ? {
           rewards: {

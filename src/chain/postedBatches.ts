@@ -275,14 +275,20 @@ export class DrawWatch {
 
   /** The first batch noted whose draw stands on a block the chain no longer holds (forgotten here), or null. */
   async firstReplaced(c: Reader): Promise<number | null> {
-    let first: number | null = null;
+    const replaced = await this.replaced(c);
+    return replaced.length === 0 ? null : Math.min(...replaced);
+  }
+
+  /** Every batch noted whose draw stands on a block the chain no longer holds (forgotten here). */
+  async replaced(c: Reader): Promise<number[]> {
+    const replaced: number[] = [];
     for (let last = this.seen.at(-1); last; last = this.seen.at(-1)) {
       if ((await hashAt(c, last.block))?.toLowerCase() === last.hash.toLowerCase()) break;
-      first = first === null ? last.index : Math.min(first, last.index);
+      replaced.push(last.index);
       this.seen.pop();
     }
-    if (first !== null) this.notes?.save(this.seen);
-    return first;
+    if (replaced.length > 0) this.notes?.save(this.seen);
+    return replaced;
   }
 }
 
@@ -348,13 +354,17 @@ export class Registrations {
 
 /**
  * The seed sampling a batch's evaluators, once the block `delayBlocks` after its posting exists
- * (null before).
+ * (null before), with that block: its number and hash (a reorganisation that replaces it redraws).
  */
-export async function evaluatorSeedOf(c: Reader, b: BatchInfo, delayBlocks: number): Promise<Hex | null> {
+export async function evaluatorSeedOf(
+  c: Reader,
+  b: BatchInfo,
+  delayBlocks: number,
+): Promise<{ readonly seed: Hex; readonly block: bigint; readonly hash: Hex } | null> {
   const at = b.postedBlock + BigInt(delayBlocks);
   if ((await c.public.getBlockNumber()) < at) return null;
-  const block = await c.public.getBlock({ blockNumber: at });
-  return evaluatorSeed(b.root, block.hash as Hex);
+  const hash = (await c.public.getBlock({ blockNumber: at })).hash as Hex;
+  return { seed: evaluatorSeed(b.root, hash), block: at, hash };
 }
 
 /** ScoreCommits' clock (seconds of chain time). */

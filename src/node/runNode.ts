@@ -383,7 +383,7 @@ export async function startEvaluator(c: EvaluatorConfig): Promise<RunningNode> {
     tokenText: await tokenTextOf(c.model),
     evaluator,
     gateway: c.gateway.replace(/\/$/, ""),
-    k: DEFAULT_POQ_ROUND_PARAMS.k,
+    k: params.poea.evaluatorsPerReceipt,
     seedDelayBlocks: params.spotcheck.seedDelayBlocks,
     adversary: c.adversary,
     pollMs: c.pollMs,
@@ -423,7 +423,8 @@ export async function startSettler(c: SettlerConfig): Promise<RunningNode> {
     chain,
     deployment,
     poea: params.poea,
-    round: DEFAULT_POQ_ROUND_PARAMS,
+    // The deployment's k: the evaluators scored the receipts that draw gave them.
+    round: { ...DEFAULT_POQ_ROUND_PARAMS, k: params.poea.evaluatorsPerReceipt },
     seedDelayBlocks: params.spotcheck.seedDelayBlocks,
     pollMs: c.pollMs,
     logger,

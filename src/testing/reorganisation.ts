@@ -2,6 +2,7 @@
  * A reorganisation on anvil, for tests and the soak's chaos: the blocks mined while `during` runs are
  * taken off the chain (`evm_snapshot` before, `evm_revert` after), with the transactions they held.
  */
+import { haltMining } from "../chain/anvil.ts";
 
 /** A JSON-RPC call to the chain. */
 export type Rpc = (method: string, params?: unknown[]) => Promise<unknown>;
@@ -21,8 +22,7 @@ export async function withReorganisation<T>(
   blockTimeSeconds = 1,
 ): Promise<T> {
   const paused = async <R>(f: () => Promise<R>): Promise<R> => {
-    await rpc("evm_setIntervalMining", [0]);
-    await new Promise((r) => setTimeout(r, BLOCK_SETTLE_MS));
+    await haltMining(rpc);
     try {
       return await f();
     } finally {
@@ -39,6 +39,3 @@ export async function withReorganisation<T>(
   });
   return result;
 }
-
-/** How long a block anvil is mining is given to finish once interval mining is paused (ms). */
-const BLOCK_SETTLE_MS = 300;

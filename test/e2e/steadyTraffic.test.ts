@@ -6,8 +6,11 @@
  * workers by the PoQ quality the evaluators revealed. Asserted on chain and at the settler while the
  * traffic still runs. Then one evaluator is away for longer than an epoch's commit phase: back, it skips
  * the batches whose scores it can no longer commit (noted late), and scores those it still can.
+ * The network deploys k = 1 of its two evaluators per receipt, and starts with a reorganisation that
+ * posts batches again in other blocks: the evaluators score what the chain's new draw gives them, the
+ * settler counts that draw.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
@@ -18,6 +21,7 @@ import { batchCounts, chainTime, commitEnd, epochAt, scoreClock } from "../../sr
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import { epochsOfBatches } from "../../src/node/devnet/epochReport.ts";
 import { killAndRestart } from "../../src/testing/killAndRestart.ts";
+import { withReorganisation } from "../../src/testing/reorganisation.ts";
 
 let devnet: Devnet;
 
@@ -29,6 +33,11 @@ beforeAll(async () => {
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 2,
+    // One of the two drawn per receipt: the evaluators and the settler must use the deployed draw.
+    evaluatorsPerReceipt: 1,
+    // No spot-checks: this is about PoQ, and a worker slashed for a proof a loaded machine made too late
+    // would leave the network without a worker (503).
+    rhoPpm: 0,
   });
 }, 180_000);
 
@@ -41,8 +50,78 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * k = 1, as deployed: the settler drew one evaluator per receipt of `epoch`, and each evaluator revealed
+ * scores only of receipts drawn for it (with another k it would score others too). Of `batches`, every
+ * receipt drawn for an evaluator was scored by it.
+ */
+async function expectDeployedDraw(epoch: number, batches: readonly number[]): Promise<void> {
+  const settled = await fetch(`${devnet.settler?.url}/v1/epochs/${epoch}`);
+  expect(settled.status, `epoch ${epoch} at the settler`).toBe(200);
+  const { inputs } = (await settled.json()) as {
+    inputs: {
+      receipts: { batch: number; position: number; evaluators: string[] }[];
+      reveals: Record<string, [string, number][]>;
+    };
+  };
+  const drawnFor = new Map<string, Set<string>>();
+  for (const r of inputs.receipts) {
+    expect(r.evaluators).toHaveLength(1);
+    const e = (r.evaluators[0] as string).toLowerCase();
+    drawnFor.set(e, (drawnFor.get(e) ?? new Set()).add(`${r.batch}:${r.position}`));
+  }
+  for (const e of devnet.evaluators) {
+    const drawn = drawnFor.get(e.address.toLowerCase()) ?? new Set();
+    const revealed = Object.entries(inputs.reveals).find(
+      ([a]) => a.toLowerCase() === e.address.toLowerCase(),
+    );
+    const scored = new Set((revealed?.[1] ?? []).map(([key]) => key));
+    expect(drawn.size, `receipts drawn for ${e.address}`).toBeGreaterThan(0);
+    expect(scored.size, `scores ${e.address} revealed`).toBeGreaterThan(0);
+    for (const key of scored)
+      expect(drawn.has(key), `${e.address} scored ${key}, not drawn for it`).toBe(true);
+    for (const key of drawn)
+      if (batches.includes(Number(key.split(":")[0])))
+        expect(scored.has(key), `${e.address} did not score ${key}, drawn for it`).toBe(true);
+  }
+}
+
+/** The batches a reorganisation took off the chain, posted again in other blocks (so drawn anew). */
+let redrawn: number[] = [];
+
 describe("PoQ under steady traffic", () => {
   it("evaluators commit and reveal each ended epoch while requests keep coming; the settler pays by quality", async () => {
+    // First, a reorganisation: requests are answered, their batches posted and scored, and then the
+    // blocks since are taken off the chain. The gateway posts the batches again, in other blocks, whose
+    // later hashes draw other evaluators: each evaluator scores the receipts the new draw gives it.
+    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const rpc = (method: string, params: unknown[] = []) =>
+      c.request({ method, params } as never) as Promise<unknown>;
+    const nextBatch = async (url: string) =>
+      ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
+    await withReorganisation(rpc, async () => {
+      for (let i = 0; i < 8; i++) {
+        const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            messages: [{ role: "user", content: `redrawn ${i}` }],
+            max_tokens: 4,
+            seed: i,
+          }),
+        });
+        expect(r.status).toBe(200);
+        redrawn.push(((await r.json()) as { verinfer: { batch: number } }).verinfer.batch);
+      }
+      redrawn = [...new Set(redrawn)];
+      const last = Math.max(...redrawn);
+      for (let i = 0; i < 240; i++) {
+        const next = await Promise.all(devnet.evaluators.map((e) => nextBatch(e.url)));
+        if (next.every((n) => n > last)) return;
+        await sleep(250);
+      }
+      throw new Error(`the evaluators did not score batches up to ${last} within a minute`);
+    });
     let stop = false;
     const answered: { batch: number; atMs: number }[] = [];
     // About five requests a second: a batch sealed every 500 ms, posted in nearly every block.
@@ -86,7 +165,6 @@ describe("PoQ under steady traffic", () => {
       if (!settled) throw new Error(`epoch ${epoch} was not settled within 4 minutes`);
       // The traffic never paused: answers kept coming up to now.
       expect(Date.now() - (answered.at(-1) as { atMs: number }).atMs).toBeLessThan(5000);
-      const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
       for (const e of devnet.evaluators) {
         const stored = (await c.readContract({
           address: devnet.deployment.scoreCommits as Hex,
@@ -101,6 +179,16 @@ describe("PoQ under steady traffic", () => {
         Object.entries(settled.attribution).map(([k, v]) => [k.toLowerCase(), v]),
       );
       expect(attribution[worker]?.quality ?? 0).toBeGreaterThan(0);
+      await expectDeployedDraw(epoch, []);
+      // The epoch of the batches posted again after the reorganisation (settled by now: epochs settle
+      // in order, and it is not later than the traffic's first).
+      // (That the reorganisation replaced their draws' blocks, each evaluator says.)
+      for (const name of ["evaluator-1", "evaluator-2"])
+        expect(readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8")).toMatch(
+          /"msg":"a reorganisation replaced the blocks batches' evaluators were drawn from/,
+        );
+      const [redrawnEpoch] = await epochsOfBatches(devnet.deployment, [Math.min(...redrawn)]);
+      await expectDeployedDraw(redrawnEpoch as number, redrawn);
 
       // kill -9 an evaluator, and keep it away until the commit phase of the epoch it was in has closed.
       const k = await scoreClock({ public: c }, devnet.deployment.scoreCommits as Hex);

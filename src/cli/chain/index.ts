@@ -208,10 +208,13 @@ function parametersTable(v: DeployedValues): string {
       ["missing proof slash", formatVrf(v.spotcheck.missingProofSlash)],
     );
   if (v.scores)
-    rows.push([
-      "epoch, score commit, score reveal",
-      `${sec(v.scores.epochMs)}, ${sec(v.scores.scoreCommitMs)}, ${sec(v.scores.scoreRevealMs)}`,
-    ]);
+    rows.push(
+      [
+        "epoch, score commit, score reveal",
+        `${sec(v.scores.epochMs)}, ${sec(v.scores.scoreCommitMs)}, ${sec(v.scores.scoreRevealMs)}`,
+      ],
+      ["evaluators per receipt (PoQ's k)", String(v.scores.evaluatorsPerReceipt)],
+    );
   if (v.rewards)
     rows.push([
       "reward pools: workers, evaluators, fishermen",

@@ -384,6 +384,14 @@ const upCommand: CommandSpec = {
       description:
         "how many of the evaluators collude, reporting 10 for everything (default 1 with --demo, else 0)",
     },
+    "evaluators-per-receipt": {
+      type: "integer",
+      value: "K",
+      min: 1,
+      max: 1000,
+      description:
+        "PoQ's k, fixed in the ScoreCommits contract: evaluators drawn to score each receipt (default 5: with 3 evaluators, each scores every receipt)",
+    },
     "data-dir": {
       ...DATA_DIR_OPTION,
       description:
@@ -420,6 +428,7 @@ const upCommand: CommandSpec = {
       ),
       ...(ctx.string("data-dir") !== undefined ? { dataDir: resolveDataDir(ctx.string("data-dir")) } : {}),
       judges: ctx.flag("judge") ? evaluators : 0,
+      evaluatorsPerReceipt: ctx.number("evaluators-per-receipt"),
       onProgress: (m) => ctx.info(m),
     });
     try {

@@ -70,6 +70,11 @@ export interface DevnetOptions {
   readonly rhoPpm?: number;
   /** Evaluator processes (default 3; 0: no PoQ and no epoch settlement). */
   readonly evaluators?: number;
+  /**
+   * PoQ's k, deployed in ScoreCommits: evaluators drawn to score each receipt (default the devnet
+   * parameters': 5, so that up to 5 evaluators each score every receipt).
+   */
+  readonly evaluatorsPerReceipt?: number | undefined;
   /** Each evaluator's part (default all honest); "colluding" ones report 10 for everything. */
   readonly evaluatorAdversaries?: readonly EvaluatorAdversary[];
   /**
@@ -329,6 +334,10 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     const params = {
       ...DEVNET_OTR_PARAMS,
       spotcheck: { ...DEVNET_OTR_PARAMS.spotcheck, rhoPpm: o.rhoPpm ?? DEVNET_OTR_PARAMS.spotcheck.rhoPpm },
+      poea: {
+        ...DEVNET_OTR_PARAMS.poea,
+        evaluatorsPerReceipt: o.evaluatorsPerReceipt ?? DEVNET_OTR_PARAMS.poea.evaluatorsPerReceipt,
+      },
     };
     const d = await deployCore(owner, coreParamsOf(params));
     await becomeSequencer(owner, d, DEVNET_OTR_PARAMS.rollup.sequencerBond);

@@ -5,6 +5,7 @@
  * docs/reproductions/otr.md. Amounts are bigint wei of the staking token (18 decimals); times are
  * milliseconds.
  */
+import { DEFAULT_POQ_ROUND_PARAMS } from "./poq.ts";
 
 /** Batching and finality. */
 export interface RollupParams {
@@ -73,6 +74,11 @@ export interface PoeaParams {
   /** After an epoch ends, evaluators commit their scores of it during this phase, then reveal them. */
   readonly scoreCommitMs: number;
   readonly scoreRevealMs: number;
+  /**
+   * PoQ's k: evaluators drawn to score each receipt (all of them where fewer are registered). Fixed by
+   * ScoreCommits, so that the evaluators and the settler use one draw.
+   */
+  readonly evaluatorsPerReceipt: number;
   /** Rewards minted per epoch, split between workers, evaluators and fishermen (basis points). */
   readonly epochRewards: bigint;
   readonly workerShareBps: number;
@@ -136,6 +142,7 @@ export const DEFAULT_OTR_PARAMS: OtrParams = {
     epochMs: 3_600_000,
     scoreCommitMs: 600_000,
     scoreRevealMs: 600_000,
+    evaluatorsPerReceipt: DEFAULT_POQ_ROUND_PARAMS.k,
     epochRewards: 1_000n * ETH,
     workerShareBps: 7_000,
     evaluatorShareBps: 2_000,
@@ -230,6 +237,7 @@ export function otrProblems(p: OtrParams): string[] {
   positive(e.epochMs, "poea.epochMs");
   positive(e.scoreCommitMs, "poea.scoreCommitMs");
   positive(e.scoreRevealMs, "poea.scoreRevealMs");
+  integer(e.evaluatorsPerReceipt, "poea.evaluatorsPerReceipt", 1, 1000);
   amount(e.epochRewards, "poea.epochRewards");
   for (const [name, v] of [
     ["poea.workerShareBps", e.workerShareBps],

@@ -24,6 +24,7 @@ import {
   batchInfo,
   chainTime,
   commitEnd,
+  DrawWatch,
   epochAt,
   epochEnd,
   evaluatorSeedOf,
@@ -45,6 +46,8 @@ import {
   scoreCommitment,
 } from "../../../protocol/poq/networkEpoch.ts";
 import type { Receipt } from "../../../protocol/receipt/receipt.ts";
+import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
+import { DRAW_NOTES_SCHEMA, sqliteDrawNotes } from "../../drawNotes.ts";
 import {
   type FollowerNode,
   type FollowerStore,
@@ -97,7 +100,15 @@ CREATE TABLE IF NOT EXISTS scores (batch INTEGER NOT NULL, position INTEGER NOT 
 CREATE INDEX IF NOT EXISTS scores_epoch ON scores (epoch, score);
 CREATE TABLE IF NOT EXISTS commits (epoch INTEGER PRIMARY KEY, scores TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS commits_status ON commits (status);
+${DRAW_NOTES_SCHEMA}
 `;
+
+/**
+ * Forgets the scores of batches `?` up to (not including) `?` in epochs not yet prepared (they are
+ * scored again, as drawn anew); a prepared epoch's scores are committed to and stay.
+ */
+export const FORGET_REDRAWN_SQL =
+  "DELETE FROM scores WHERE batch >= ? AND batch < ? AND epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits)";
 
 /**
  * Ended epochs with scores and no commitment prepared yet: those after the latest prepared one (batches
@@ -172,6 +183,35 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     "batches' epochs closed their commit phase before they were scored: their receipts go unscored (this evaluator is behind, after a restart or an outage)",
   );
 
+  /** The blocks the latest batches' draws stand on (their seed blocks). */
+  const drawnFrom = new DrawWatch(sqliteDrawNotes(db));
+
+  /**
+   * Batches whose seed block a reorganisation replaced (posted again, or their seed block mined anew)
+   * are drawn again: the settler counts only the scores of the evaluators the chain's draw names, so
+   * scores of the old draw would count for nothing and receipts of the new one would go unscored. Their
+   * scores are forgotten where their epoch is not prepared yet, and the cursor moves back to them.
+   */
+  async function redrawReplaced(): Promise<void> {
+    const replaced = await drawnFrom.replaced(o.chain);
+    // The sequencer's batches and the forced ones are followed each by its own cursor.
+    for (const [cursor, base, end] of [
+      ["nextBatch", 0, FORCED_BASE],
+      ["nextBatchForced", FORCED_BASE, Number.MAX_SAFE_INTEGER],
+    ] as const) {
+      const ofKind = replaced.filter((i) => i >= base && i < end);
+      if (ofKind.length === 0) continue;
+      const first = Math.min(...ofKind);
+      if (first - base >= progress(cursor)) continue;
+      const forgotten = db.prepare(FORGET_REDRAWN_SQL).run(first, end).changes;
+      o.logger.warn(
+        { batch: first, forgotten },
+        "a reorganisation replaced the blocks batches' evaluators were drawn from: drawing and scoring them again",
+      );
+      setProgress(cursor, first - base);
+    }
+  }
+
   /** The receipt's query and answer as texts, or why they could not be had. */
   async function textsOf(
     r: Receipt,
@@ -196,8 +236,9 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
    */
   async function scoreBatch(index: number, k: ScoreClock, now: number): Promise<boolean> {
     const info = await batchInfo(o.chain, o.deployment.rollup, index);
-    const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
-    if (seed === null) return false;
+    const drawn = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
+    if (drawn === null) return false;
+    drawnFrom.note(index, drawn.block, drawn.hash);
     const evaluators = await registrations.at(o.chain, 2, info.postedBlock);
     if (!evaluators.includes(me)) return true;
     const batch = await readPostedBatch(o.chain, o.deployment.rollup, index);
@@ -207,7 +248,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     lateBatches.batch(index, late, batch.receipts.length);
     let workers: Map<string, string> | null = null;
     for (const [position, signed] of batch.receipts.entries()) {
-      if (!sampleEvaluators(seed, position, evaluators, o.k).includes(me)) continue;
+      if (!sampleEvaluators(drawn.seed, position, evaluators, o.k).includes(me)) continue;
       if (db.prepare("SELECT 1 FROM scores WHERE batch = ? AND position = ?").get(index, position)) continue;
       if (late) {
         db.prepare(
@@ -364,6 +405,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     // Time first: every batch posted in an epoch that has ended by `now` is then within `count`.
     const now = await chainTime(o.chain);
     const k = clock;
+    await redrawReplaced();
     const counts = await batchCounts(o.chain, o.deployment.rollup);
     const cursor = { get: progress, set: setProgress };
     const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k, now));

@@ -9,10 +9,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { revealEnd, type ScoreClock } from "../../../chain/postedBatches.ts";
+import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import { queryPlan } from "../../../testing/queryPlan.ts";
 import { openFollowerStore } from "../../followerNode.ts";
 import {
   EVALUATOR_SCHEMA,
+  FORGET_REDRAWN_SQL,
   forgetOldScores,
   OPEN_COMMITS_SQL,
   RECENT_EPOCHS_SQL,
@@ -38,7 +40,7 @@ function store() {
 describe("the evaluator's store", () => {
   it("answers each look-up of a pass and the view through an index, never by scanning a table", () => {
     const db = store();
-    for (const sql of [UNPREPARED_EPOCHS_SQL, OPEN_COMMITS_SQL, RECENT_EPOCHS_SQL]) {
+    for (const sql of [UNPREPARED_EPOCHS_SQL, OPEN_COMMITS_SQL, RECENT_EPOCHS_SQL, FORGET_REDRAWN_SQL]) {
       expect(
         queryPlan(db, sql).filter((step) => /^SCAN /.test(step)),
         sql,
@@ -60,6 +62,26 @@ describe("the evaluator's store", () => {
       { epoch: 38, scored: 2, unavailable: 1, status: null },
       { epoch: 39, scored: 3, unavailable: 0, status: null },
     ]);
+  });
+
+  it("forgets, for a redraw, the scores of the batches drawn again in epochs not yet prepared, and no others", () => {
+    const db = store();
+    // Forced batches are numbered from FORCED_BASE: one scored in epoch 39.
+    db.prepare("INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, 0, 39, 5, 'n')").run(
+      FORCED_BASE,
+    );
+    const batches = () =>
+      (
+        db.prepare("SELECT DISTINCT batch FROM scores WHERE batch >= 35 ORDER BY batch").all() as {
+          batch: number;
+        }[]
+      ).map((r) => r.batch);
+    // Batches 36 on drawn again: 36 and 37's epochs are prepared (committed to), 38 and 39's are not; the
+    // forced batch is not among them.
+    expect(db.prepare(FORGET_REDRAWN_SQL).run(36, FORCED_BASE).changes).toBe(6);
+    expect(batches()).toEqual([35, 36, 37, FORCED_BASE]);
+    expect(db.prepare(FORGET_REDRAWN_SQL).run(FORCED_BASE, Number.MAX_SAFE_INTEGER).changes).toBe(1);
+    expect(batches()).toEqual([35, 36, 37]);
   });
 
   it("forgets the scores of epochs done with and past the retention, oldest first, and stops at one still open", () => {

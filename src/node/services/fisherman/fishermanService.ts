@@ -12,7 +12,6 @@ import {
   batchCounts,
   batchInfo,
   chainTime,
-  type DrawNote,
   DrawWatch,
   followBatches,
   followWithin,
@@ -52,6 +51,7 @@ import {
   weightsRoot,
 } from "../../../protocol/verifiable/verifiableGeneration.ts";
 import { DisputeBonds } from "../../disputeBonds.ts";
+import { DRAW_NOTES_SCHEMA, sqliteDrawNotes } from "../../drawNotes.ts";
 import { type FollowerNode, followerApp, followerNode, openFollowerStore } from "../../followerNode.ts";
 import { LateBatches } from "../../lateBatches.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
@@ -125,8 +125,7 @@ CREATE TABLE IF NOT EXISTS obligations (batch INTEGER NOT NULL, position INTEGER
 CREATE INDEX IF NOT EXISTS obligations_due ON obligations (status, deadline);
 CREATE TABLE IF NOT EXISTS games (game INTEGER PRIMARY KEY, batch INTEGER NOT NULL, position INTEGER NOT NULL, receipt TEXT NOT NULL, context TEXT NOT NULL, status TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS games_status ON games (status);
--- The blocks the latest batches' draws stand on (DrawWatch), in block order.
-CREATE TABLE IF NOT EXISTS draw_notes (batch INTEGER NOT NULL, block INTEGER NOT NULL, hash TEXT NOT NULL);
+${DRAW_NOTES_SCHEMA}
 `;
 
 /** Open obligations whose proof deadline has passed (chain seconds). */
@@ -293,21 +292,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * The blocks the latest batches' obligations stand on: their seed blocks, and the head once they were
    * opened (a reorganisation redraws them).
    */
-  const drawnFrom = new DrawWatch({
-    load: () =>
-      (
-        db.prepare("SELECT batch, block, hash FROM draw_notes ORDER BY rowid").all() as {
-          batch: number;
-          block: number;
-          hash: Hex;
-        }[]
-      ).map((r) => ({ index: r.batch, block: BigInt(r.block), hash: r.hash })),
-    save: db.transaction((notes: readonly DrawNote[]) => {
-      db.prepare("DELETE FROM draw_notes").run();
-      const insert = db.prepare("INSERT INTO draw_notes (batch, block, hash) VALUES (?, ?, ?)");
-      for (const n of notes) insert.run(n.index, Number(n.block), n.hash);
-    }),
-  });
+  const drawnFrom = new DrawWatch(sqliteDrawNotes(db));
 
   /**
    * The obligations of batches whose seed block a reorganisation replaced, or whose openings it took off

@@ -322,8 +322,8 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     const digests: string[] = [];
     for (const [b, info] of infos) {
       const posted = info.kind !== 1 ? await readPostedBatch(o.chain, rollup, b) : null;
-      const seed = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
-      if (!posted || seed === null) continue;
+      const drawn = await evaluatorSeedOf(o.chain, info, o.seedDelayBlocks);
+      if (!posted || drawn === null) continue;
       const sampleFrom = await registrations.at(o.chain, 2, info.postedBlock);
       for (const [position, { receipt: r }] of posted.receipts.entries()) {
         const digest = (posted.digests[position] as Hex).toLowerCase();
@@ -339,7 +339,7 @@ export function createSettler(o: SettlerOptions): SettlerNode {
           latencyMs: r.latencyMs,
           // A stale receipt (posted past its maximum age) could not be checked: it is paid as a voided one.
           voided: disputes.voided.has(`${b}:${position}`) || posted.stale[position] === true,
-          evaluators: sampleEvaluators(seed, position, sampleFrom, o.round.k),
+          evaluators: sampleEvaluators(drawn.seed, position, sampleFrom, o.round.k),
         });
       }
     }
