@@ -105,6 +105,7 @@ async function protocolParams(
       maxClockMs: p.dispute.maxClockMs,
       epochMs: p.poea.epochMs,
       seedDelayBlocks: p.spotcheck.seedDelayBlocks,
+      evaluatorsPerReceipt: p.poea.evaluatorsPerReceipt,
     },
     "protocol parameters read from the deployment",
   );

@@ -4,7 +4,7 @@
  * outputs, so equal commitments mean equal outputs) — on random slices at the spec's bounds (negative
  * values, saturation, rounding ties, every shift) and on real steps of a ts-int generation.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { wtns } from "snarkjs";
@@ -24,7 +24,7 @@ import {
 } from "../protocol/spotcheck/slice.ts";
 import type { IntModel, QuantMatrix } from "../protocol/verifiable/intModel.ts";
 import { replayExecution } from "../protocol/verifiable/replay.ts";
-import { type CompiledCircuit, ensureCompiled } from "./circuit.ts";
+import { BUILD_DIR, type CompiledCircuit, ensureCompiled, TEMPLATE } from "./circuit.ts";
 import { circuitInput, computeWitness } from "./witness.ts";
 
 let circuit: CompiledCircuit;
@@ -123,6 +123,37 @@ describe("real steps of a ts-int generation", () => {
       const traced = new DataView(output.buffer, output.byteOffset);
       expect(v.y).toEqual(v.y.map((_, r) => traced.getInt32(4 * (id.row0 + r), true)));
       expect(await circuitCommitment(v)).toBe(sliceCommitment(v));
+    }
+  }, 180_000);
+});
+
+describe("compiling", () => {
+  it("several compiles of one instance at once each end with whole files, and leave nothing behind", async () => {
+    // As a devnet's workers on a fresh checkout do (they once read each other's half-written files).
+    const shape = { n: 16, rows: SLICE_ROWS };
+    const name = `concurrent_${process.pid}`;
+    const compiled = await Promise.all([1, 2, 3].map(() => ensureCompiled(shape, TEMPLATE, name)));
+    try {
+      for (const c of compiled) expect(c).toEqual(compiled[0]);
+      const c = compiled[0] as CompiledCircuit;
+      expect(readFileSync(join(BUILD_DIR, `${name}.source`), "utf8")).toBe(c.sourceHash);
+      // The compiled circuit works: it computes a witness.
+      const v = sliceValues(
+        matrix(
+          16,
+          () => 3,
+          () => 1 << 16,
+        ),
+        Int16Array.from({ length: 16 }, (_, i) => i - 8),
+        2,
+        0,
+      );
+      await computeWitness(c, circuitInput(v, shape), join(dir, "c.wtns"));
+      expect((await wtns.exportJson(join(dir, "c.wtns"))).length).toBeGreaterThan(1);
+      expect(readdirSync(BUILD_DIR).filter((f) => f.startsWith(`.${name}-`))).toEqual([]);
+    } finally {
+      for (const f of readdirSync(BUILD_DIR).filter((f) => f.startsWith(name)))
+        rmSync(join(BUILD_DIR, f), { recursive: true, force: true });
     }
   }, 180_000);
 });

@@ -1,13 +1,23 @@
 /**
  * The spot-check circuit's files. The source is circuits/matmulSlice.circom; a circuit is one
  * instance MatmulSlice(N, R), compiled with circom 2 (`--O2`) on first use into circuits/build/
- * (ignored by git: compiling is deterministic and takes seconds). The production instance's trusted
- * setup is committed in circuits/setup/ with a manifest naming the source and constraint system it
- * was made for, so a changed circuit is refused instead of proving against a stale key.
+ * (ignored by git: compiling is deterministic, and takes seconds on idle cores, minutes on loaded
+ * ones; a worker compiles it before it is ready). The production instance's trusted setup is
+ * committed in circuits/setup/ with a manifest naming the source and constraint system it was made
+ * for, so a changed circuit is refused instead of proving against a stale key.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,20 +81,36 @@ export async function ensureCompiled(
   const stamp = join(BUILD_DIR, `${name}.source`);
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === sourceHash && existsSync(files.wasm)) return files;
   mkdirSync(BUILD_DIR, { recursive: true });
-  const main = join(BUILD_DIR, `${name}.circom`);
-  writeFileSync(
-    main,
-    `pragma circom 2.1.0;\ninclude "${relative(BUILD_DIR, template)}";\ncomponent main = MatmulSlice(${c.n}, ${c.rows});\n`,
-  );
-  // circom (WASI) sees the working directory only: run it from the repository with relative paths.
-  const root = join(CIRCUITS_DIR, "..");
-  const rel = (path: string) => relative(root, path);
-  await promisify(execFile)(
-    process.execPath,
-    [circomCli, rel(main), "--r1cs", "--wasm", "--sym", "--O2", "-l", ".", "-o", rel(BUILD_DIR)],
-    { cwd: root, maxBuffer: 1 << 24 },
-  );
-  writeFileSync(stamp, sourceHash);
+  // Compiled in a folder of its own, then moved into place file by file (a rename replaces a file at
+  // once), the stamp last: several processes may compile at once — a devnet's workers on a fresh
+  // checkout did, and read each other's half-written files (ENOENT) while honest obligations expired.
+  const own = mkdtempSync(join(BUILD_DIR, `.${name}-`));
+  try {
+    const main = join(own, `${name}.circom`);
+    writeFileSync(
+      main,
+      `pragma circom 2.1.0;\ninclude "${relative(own, template)}";\ncomponent main = MatmulSlice(${c.n}, ${c.rows});\n`,
+    );
+    // circom (WASI) sees the working directory only: run it from the repository with relative paths.
+    const root = join(CIRCUITS_DIR, "..");
+    const rel = (path: string) => relative(root, path);
+    await promisify(execFile)(
+      process.execPath,
+      [circomCli, rel(main), "--r1cs", "--wasm", "--sym", "--O2", "-l", ".", "-o", rel(own)],
+      { cwd: root, maxBuffer: 1 << 24 },
+    );
+    mkdirSync(join(BUILD_DIR, `${name}_js`), { recursive: true });
+    for (const file of [
+      `${name}.r1cs`,
+      `${name}.sym`,
+      ...readdirSync(join(own, `${name}_js`)).map((f) => join(`${name}_js`, f)),
+    ])
+      renameSync(join(own, file), join(BUILD_DIR, file));
+    writeFileSync(join(own, "stamp"), sourceHash);
+    renameSync(join(own, "stamp"), stamp);
+  } finally {
+    rmSync(own, { recursive: true, force: true });
+  }
   return files;
 }
 

@@ -25,9 +25,19 @@ type Proved = { proof: Groth16Proof; publicSignals: string[] };
 export class SliceProver {
   private constructor(private readonly pool: WorkerPool<Record<string, unknown>, Proved>) {}
 
-  static async open(threads = 1): Promise<SliceProver> {
+  /**
+   * Compiles the circuit if this checkout has not, and refuses a setup that is not the circuit's
+   * (ZK_SETUP_MISMATCH). A worker does this before it is ready: on a fresh checkout compiling took
+   * minutes on loaded cores, and a devnet's honest workers, proving their first obligations only once
+   * it was done, missed their deadlines and were slashed.
+   */
+  static async prepare(): Promise<void> {
     const mismatch = await setupMismatch();
     if (mismatch) throw new VerinferError("ZK_SETUP_MISMATCH", mismatch);
+  }
+
+  static async open(threads = 1): Promise<SliceProver> {
+    await SliceProver.prepare();
     const circuit = await ensureCompiled(SPOTCHECK_CIRCUIT);
     const files = { wasm: circuit.wasm, zkey: setupFiles.zkey };
     return new SliceProver(new WorkerPool(new URL("./proveTask.ts", import.meta.url), files, threads));

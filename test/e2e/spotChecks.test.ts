@@ -607,6 +607,15 @@ describe("devnet spot-checks at ρ = 100%", () => {
         );
       for (let i = 0; i < 120 && !skipped(); i++) await new Promise((done) => setTimeout(done, 250));
       expect(skipped()).toBe(true);
+      // Without a transaction: its seed was never fixed (a fisherman back from an outage spends no block
+      // on each batch the outage closed).
+      const seed = (await chain.readContract({
+        address: devnet.deployment.spotChecks as Hex,
+        abi: spotChecksAbi,
+        functionName: "seeds",
+        args: [BigInt(Number(r.batch))],
+      })) as Hex;
+      expect(BigInt(seed)).toBe(0n);
       // Nor is it re-executed: no dispute could open over it any more. Its receipt is counted late.
       const late = () =>
         fishermanLog().some(

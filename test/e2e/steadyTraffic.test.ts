@@ -86,6 +86,17 @@ async function expectDeployedDraw(epoch: number, batches: readonly number[]): Pr
   }
 }
 
+/** Asks the gateway for 4 tokens: the batch its receipt was sequenced in. */
+async function ask(content: string, seed: number): Promise<number> {
+  const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content }], max_tokens: 4, seed }),
+  });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { verinfer: { batch: number } }).verinfer.batch;
+}
+
 /** The batches a reorganisation took off the chain, posted again in other blocks (so drawn anew). */
 let redrawn: number[] = [];
 
@@ -100,19 +111,7 @@ describe("PoQ under steady traffic", () => {
     const nextBatch = async (url: string) =>
       ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
     await withReorganisation(rpc, async () => {
-      for (let i = 0; i < 8; i++) {
-        const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            messages: [{ role: "user", content: `redrawn ${i}` }],
-            max_tokens: 4,
-            seed: i,
-          }),
-        });
-        expect(r.status).toBe(200);
-        redrawn.push(((await r.json()) as { verinfer: { batch: number } }).verinfer.batch);
-      }
+      for (let i = 0; i < 8; i++) redrawn.push(await ask(`redrawn ${i}`, i));
       redrawn = [...new Set(redrawn)];
       const last = Math.max(...redrawn);
       for (let i = 0; i < 240; i++) {
@@ -127,18 +126,7 @@ describe("PoQ under steady traffic", () => {
     // About five requests a second: a batch sealed every 500 ms, posted in nearly every block.
     const traffic = (async () => {
       for (let i = 0; !stop; i++) {
-        const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            messages: [{ role: "user", content: `steady ${i}` }],
-            max_tokens: 4,
-            seed: i,
-          }),
-        });
-        expect(r.status).toBe(200);
-        const { verinfer } = (await r.json()) as { verinfer: { batch: number } };
-        answered.push({ batch: verinfer.batch, atMs: Date.now() });
+        answered.push({ batch: await ask(`steady ${i}`, i), atMs: Date.now() });
         await sleep(150);
       }
     })();

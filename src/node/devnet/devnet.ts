@@ -33,6 +33,7 @@ import { buildDevTee } from "../../protocol/attestation/devTee.ts";
 import { keccakUtf8 } from "../../protocol/encoding/keccak.ts";
 import { DEVNET_OTR_PARAMS } from "../../protocol/params/otr.ts";
 import { jsonText } from "../../report/json.ts";
+import { ensureCompiled, SPOTCHECK_CIRCUIT } from "../../zk/circuit.ts";
 import { pinnedDevRoot } from "../attester.ts";
 import { writeKeyFile } from "../keys.ts";
 import { Latest } from "../latest.ts";
@@ -356,6 +357,12 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
     // The gateway pins it too, to show each worker's claims on the dashboard.
     const devRootFile = join(devTeeKeys, "root.pem");
     writeFileSync(devRootFile, devRootPem);
+    if (!gguf) {
+      // Once, before the workers, each of which would compile it before it is ready (at once, on cores
+      // they share): a fresh checkout has not compiled it.
+      progress("the spot-check circuit (compiled once per checkout, before the workers start)");
+      await ensureCompiled(SPOTCHECK_CIRCUIT);
+    }
     progress(`starting ${o.workers} workers`);
     const workerProcs = await Promise.all(
       Array.from({ length: o.workers }, async (_, i) => {

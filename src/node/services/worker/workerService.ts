@@ -42,6 +42,7 @@ import { modelRoot } from "../../../protocol/verifiable/modelCommitment.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { paramsHashOf, promptHashOf } from "../../../protocol/verifiable/requestCommitments.ts";
 import { stepsPerPosition } from "../../../protocol/verifiable/trace.ts";
+import { SliceProver } from "../../../zk/prover.ts";
 import { closeDraining } from "../../http/drain.ts";
 import { httpErrorOf, installErrorReplies } from "../../http/httpErrors.ts";
 import { contextOfRequest, INFER_REQUEST, type InferRequest } from "../../inferRequest.ts";
@@ -382,6 +383,8 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
           deployedFrom(o.deployment),
         )
       : null;
+  // Ready to prove before it is ready to serve: an obligation must not wait on the circuit's compiling.
+  if (spotProver) await SliceProver.prepare();
   const defenceTimer =
     defender && o.defence
       ? setInterval(() => {
