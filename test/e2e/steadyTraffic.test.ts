@@ -188,14 +188,8 @@ describe("PoQ under steady traffic", () => {
       });
       const backAt = await batchCounts({ public: c }, devnet.deployment.rollup);
       // Back, it catches up with the batches posted while it was away within seconds, not scoring them.
-      const health = async () => {
-        try {
-          return ((await (await fetch(`${restarted?.url}/health`)).json()) as { nextBatch: number })
-            .nextBatch;
-        } catch {
-          return 0;
-        }
-      };
+      // 0 while it is not answering yet.
+      const health = () => nextBatch(restarted?.url as string).catch(() => 0);
       for (let i = 0; i < 240 && (await health()) < backAt.sequenced; i++) await sleep(250);
       expect(await health()).toBeGreaterThanOrEqual(backAt.sequenced);
       const counted = (outcome: string) =>
