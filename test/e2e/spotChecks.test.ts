@@ -13,11 +13,14 @@ import { decodeFunctionData, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { send } from "../../src/chain/clients.ts";
 import { clientsFor, publicClientFor } from "../../src/chain/deploy.ts";
-import { rollupAbi, spotChecksAbi } from "../../src/chain/generated/contracts.ts";
+import { rollupAbi, spotChecksAbi, verinferTokenAbi } from "../../src/chain/generated/contracts.ts";
 import { batchInfo } from "../../src/chain/postedBatches.ts";
 import { revertReason } from "../../src/chain/revert.ts";
+import { depositStake, stakeState } from "../../src/chain/stake.ts";
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { addressOfKey } from "../../src/node/roleAuth.ts";
+import { DEVNET_OTR_PARAMS } from "../../src/protocol/params/otr.ts";
 import { validateSignedReceipt } from "../../src/protocol/receipt/receipt.ts";
 import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 
@@ -93,6 +96,41 @@ const status = async (batch: bigint, position: number) =>
     ).status,
   );
 
+/** Asks the gateway for a short answer. */
+const ask = (content: string) =>
+  fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content }], max_tokens: 4 }),
+  });
+
+/**
+ * Tops the honest workers' stake up to what they registered with, as their operators would. The tests
+ * that move the chain's clock (blocks mined by hand run it ahead of the wall clock; a proof's block put
+ * past its deadline) make the proofs waiting with it late too: in one CI run both honest workers were
+ * slashed below the minimum stake, and the gateway had no worker left for the test after them.
+ */
+async function restakeHonestWorkers(): Promise<void> {
+  const owner = clientsFor(devnet.rpcUrl, devnet.deployment.chainId, devnet.keys[0] as Hex);
+  const registered = 2n * DEVNET_OTR_PARAMS.poea.minWorkerStake;
+  for (const w of devnet.workers.filter((x) => x.adversary === "none")) {
+    const { active, operator } = await stakeState(chain(), devnet.deployment, w.address as Hex);
+    if (active >= registered) continue;
+    const key = devnet.keys.find((k) => addressOfKey(k).toLowerCase() === operator?.toLowerCase());
+    if (!key) throw new Error(`no devnet key operates ${w.address}`);
+    await send(owner, devnet.deployment.token as Hex, verinferTokenAbi, "mint", [
+      operator,
+      registered - active,
+    ]);
+    await depositStake(
+      clientsFor(devnet.rpcUrl, devnet.deployment.chainId, key),
+      devnet.deployment,
+      w.address as Hex,
+      registered - active,
+    );
+  }
+}
+
 /** The SpotChecks calls waiting in anvil's pool. */
 async function pooled(): Promise<
   { hash: Hex; from: Hex; functionName: string; batch: bigint; position: number }[]
@@ -119,12 +157,7 @@ async function pooled(): Promise<
 async function mineUntil(done: () => Promise<boolean>, blocks = 600): Promise<void> {
   for (let i = 0; !(await done()); i++) {
     expect(i, "mined blocks without reaching the state the test waits for").toBeLessThan(blocks);
-    if (i % 10 === 0)
-      void fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: `by hand ${i}` }], max_tokens: 4 }),
-      }).catch(() => {});
+    if (i % 10 === 0) void ask(`by hand ${i}`).catch(() => {});
     await rpc("anvil_mine", ["0x1"]);
     await sleep(200);
   }
@@ -559,11 +592,7 @@ describe("devnet spot-checks at ρ = 100%", () => {
     const provenLater = () =>
       sinceLate().some((l) => l.msg === "spot-check obligation proven" && BigInt(l.batch ?? 0) > late.batch);
     for (let i = 0; i < 60 && !provenLater(); i++) {
-      await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: `after late ${i}` }], max_tokens: 4 }),
-      });
+      await ask(`after late ${i}`);
       await sleep(1000);
     }
     expect(provenLater()).toBe(true);
@@ -574,15 +603,19 @@ describe("devnet spot-checks at ρ = 100%", () => {
   it("a fisherman back after a batch's window closed skips its obligations and its re-execution (nobody may open either any more) and goes on", async () => {
     const fisherman = liveFisherman();
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    await restakeHonestWorkers();
     fisherman.child.kill("SIGSTOP");
     let resumedAt = 0;
     try {
-      const response = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: [{ role: "user", content: "late" }], max_tokens: 4 }),
-      });
-      const answer = ((await response.json()) as { verinfer: AnswerReceipt }).verinfer;
+      // Answered once the gateway has read the top-ups (a refusal meanwhile says to ask again).
+      let response = await ask("late");
+      for (let i = 0; i < 60 && response.status === 503; i++) {
+        await sleep(1000);
+        response = await ask("late");
+      }
+      const body = await response.text();
+      expect(response.status, body).toBe(200);
+      const answer = (JSON.parse(body) as { verinfer: AnswerReceipt }).verinfer;
       let r = answer;
       for (let i = 0; i < 60 && r.status !== "posted"; i++) {
         await new Promise((done) => setTimeout(done, 250));
