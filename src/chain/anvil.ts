@@ -40,6 +40,12 @@ export interface AnvilOptions {
    * historical states that calls at past blocks need: what lets {@link LocalChain.restart} resume.
    */
   readonly state?: string;
+  /**
+   * How many recent blocks' states anvil keeps for calls at past blocks (`--prune-history`; default all).
+   * Kept in full, each a copy of the whole state: a loaded devnet's grew to 2 GB in 40 minutes, and a
+   * restart writes and reads all of them (30-76 s). A real chain's full node keeps a few hundred too.
+   */
+  readonly keptStates?: number;
 }
 
 /** Path of the anvil binary for this machine. */
@@ -72,6 +78,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
     ...(blockTime ? ["--block-time", String(blockTime)] : []),
     ...(options.gasLimit ? ["--gas-limit", String(options.gasLimit)] : []),
     ...(options.state ? ["--state", options.state, "--preserve-historical-states"] : []),
+    ...(options.keptStates ? ["--prune-history", String(options.keptStates)] : []),
   ];
   // A state file is given as long to load as to write (STATE_DUMP_MS); a fresh chain starts in seconds.
   const startMs = options.state ? STATE_DUMP_MS : 20_000;

@@ -306,14 +306,21 @@ export interface DrawNotes {
 }
 
 /**
- * Accounts registered with each role (2 evaluator, 3 fisherman) as of any block, in registration order:
- * the registry's Registered events followed incrementally from the deployment's block, each block read
- * once per process (a node asks for every batch and epoch; a scan from the deployment each time would
- * grow with the chain). Questions are answered one at a time, so no range is read twice.
+ * The registry's history as of any block: the accounts registered with each role (2 evaluator, 3
+ * fisherman), in registration order, and each participant's active stake. Its events are followed
+ * incrementally from the deployment's block, each block read once per process (a node asks for every
+ * batch and epoch; a scan from the deployment each time would grow with the chain). Questions are
+ * answered one at a time, so no range is read twice.
+ *
+ * A stake at a past block is replayed from the events, not read from the chain's state there: a node
+ * that prunes old states (most do, and the devnet's anvil does) still answers the events of any block. The registry changes an active stake only where it emits Deposited,
+ * UnbondingStarted or Slashed, and a slash takes from the active stake first, so the replay is exact.
  */
 export class Registrations {
   private readonly cursor: EventCursor;
   private readonly seen: { readonly participant: Hex; readonly role: number; readonly block: bigint }[] = [];
+  /** Each participant's active stake after each change, in block order. */
+  private readonly stakes = new Map<Hex, { readonly block: bigint; readonly active: bigint }[]>();
   private queue: Promise<unknown> = Promise.resolve();
 
   /** `fromBlock`: the deployment's (`deployedFrom`). */
@@ -322,34 +329,73 @@ export class Registrations {
     fromBlock: bigint,
   ) {
     this.cursor = new EventCursor(fromBlock, {
-      // Registrations in blocks the chain no longer holds are read again from the chain it holds.
+      // What was read from blocks the chain no longer holds is read again from the chain it holds.
       onRewind: (from) => {
         const kept = this.seen.filter((r) => r.block < from);
         this.seen.splice(0, this.seen.length, ...kept);
+        for (const [who, changes] of this.stakes) {
+          const held = changes.filter((c) => c.block < from);
+          if (held.length > 0) this.stakes.set(who, held);
+          else this.stakes.delete(who);
+        }
       },
     });
   }
 
   /** Accounts registered with `role` at or before `block`. */
   at(c: Reader, role: 2 | 3, block: bigint): Promise<Hex[]> {
-    const answer = this.queue.then(async () => {
-      // The cursor reads nothing for a block it has passed already.
-      await this.cursor.each<{ participant: Hex; role: number }>(
-        c,
-        { address: this.registry, abi: registryAbi, eventName: "Registered", toBlock: block },
-        (log) => {
-          this.seen.push({
-            participant: log.args.participant.toLowerCase() as Hex,
-            role: log.args.role,
-            block: log.blockNumber,
-          });
-        },
-      );
-      return this.seen.filter((r) => r.role === role && r.block <= block).map((r) => r.participant);
-    });
-    this.queue = answer.catch(() => {});
-    return answer;
+    return this.asOf(c, block, () =>
+      this.seen.filter((r) => r.role === role && r.block <= block).map((r) => r.participant),
+    );
   }
+
+  /** `who`'s active stake at the end of `block` (what `participant(who)` read there answers). */
+  activeStakeAt(c: Reader, who: Hex, block: bigint): Promise<bigint> {
+    return this.asOf(c, block, () => {
+      const changes = this.stakes.get(who.toLowerCase() as Hex) ?? [];
+      return changes.findLast((x) => x.block <= block)?.active ?? 0n;
+    });
+  }
+
+  private asOf<T>(c: Reader, block: bigint, answer: () => T): Promise<T> {
+    const answered = this.queue.then(async () => {
+      // The cursor reads nothing for a block it has passed already.
+      await this.cursor.each<RegistryEventArgs>(
+        c,
+        { address: this.registry, abi: registryAbi, toBlock: block },
+        (log) => this.apply(log.eventName, log.args, log.blockNumber),
+      );
+      return answer();
+    });
+    this.queue = answered.catch(() => {});
+    return answered;
+  }
+
+  private apply(event: string | undefined, args: RegistryEventArgs, block: bigint): void {
+    const who = args.participant?.toLowerCase() as Hex;
+    if (event === "Registered") {
+      this.seen.push({ participant: who, role: args.role as number, block });
+      return;
+    }
+    const changes = this.stakes.get(who) ?? [];
+    const active = changes.at(-1)?.active ?? 0n;
+    const amount = args.amount as bigint;
+    let next: bigint;
+    if (event === "Deposited") next = active + amount;
+    else if (event === "UnbondingStarted") next = active - amount;
+    // `amount` is what the slash took: from the active stake first, then from unbonding stakes.
+    else if (event === "Slashed") next = active - (amount < active ? amount : active);
+    else return;
+    changes.push({ block, active: next });
+    this.stakes.set(who, changes);
+  }
+}
+
+/** The arguments of the registry events {@link Registrations} follows. */
+interface RegistryEventArgs {
+  readonly participant?: Hex;
+  readonly role?: number;
+  readonly amount?: bigint;
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * Registrations against a real registry on anvil: evaluators and fishermen registered one per block,
  * asked about in any order (later blocks, then earlier, then the same concurrently), always give what a
- * full read of the Registered events up to that block gives, and read each block range once.
+ * full read of the Registered events up to that block gives, and read each block range once. A stake
+ * replayed from the events at each block is what the registry's state at that block holds, through
+ * deposits, unbondings and slashes (one reaching into the unbonding stake).
  */
 import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevChain, startDevChain } from "../testing/devChain.ts";
+import { type DevChain, startDevChain, TOKEN } from "../testing/devChain.ts";
 import { send } from "./clients.ts";
-import { registryAbi } from "./generated/contracts.ts";
+import { registryAbi, verinferTokenAbi } from "./generated/contracts.ts";
 import { contractEvents, deployedFrom } from "./logs.ts";
 import { Registrations } from "./postedBatches.ts";
 
@@ -78,5 +80,51 @@ describe("Registrations", () => {
     expect(a).toEqual(await fullRead(3, head));
     expect(b).toEqual(a);
     expect(reads).toBe(2);
+  }, 60_000);
+
+  it("replays each participant's active stake at any block as the registry's state there holds it", async () => {
+    const owner = dev.owner;
+    const me = owner.wallet.account.address;
+    // An evaluator of its own, so the other test's answers stay as they were.
+    const ev = dev.clientsOf(8);
+    const who = ev.wallet.account.address;
+    await send(owner, dev.d.registry, registryAbi, "setSlasher", [me, true]);
+    await send(owner, dev.d.token, verinferTokenAbi, "mint", [who, 100n * TOKEN]);
+    await send(ev, dev.d.token, verinferTokenAbi, "approve", [dev.d.registry, 100n * TOKEN]);
+    const blocks: bigint[] = [];
+    const step = async (c: typeof owner, functionName: string, args: readonly unknown[]) => {
+      const hash = await send(c, dev.d.registry, registryAbi, functionName, args);
+      blocks.push((await c.public.getTransactionReceipt({ hash })).blockNumber);
+    };
+    await step(ev, "register", [2]);
+    await step(ev, "deposit", [who, 30n * TOKEN]);
+    await step(ev, "unbond", [who, 10n * TOKEN]);
+    await step(owner, "slash", [who, 5n * TOKEN, me, 1_000n]);
+    await step(ev, "deposit", [who, 7n * TOKEN]);
+    await step(ev, "unbond", [who, 12n * TOKEN]);
+    // More than the active stake (10): the rest comes from the unbonding stakes.
+    await step(owner, "slash", [who, 15n * TOKEN, me, 0n]);
+    await step(ev, "deposit", [who, 3n * TOKEN]);
+    const stateAt = async (blockNumber: bigint) =>
+      (
+        (await owner.public.readContract({
+          address: dev.d.registry,
+          abi: registryAbi,
+          functionName: "participant",
+          args: [who],
+          blockNumber,
+        })) as readonly unknown[]
+      )[5] as bigint;
+    const r = new Registrations(dev.d.registry, deployedFrom(dev.d));
+    const first = blocks[0] as bigint;
+    // Newest first: the replay answers earlier blocks from what it read for later ones.
+    const asked = [...blocks.toReversed(), first - 1n];
+    const replayed = [];
+    for (const b of asked) replayed.push(await r.activeStakeAt(owner, who, b));
+    const held = [];
+    for (const b of asked) held.push(await stateAt(b));
+    expect(replayed).toEqual(held);
+    // Every kind of change, newest first: +3, slashed all 10 active, -12, +7, slashed 5, -10, +30, registered, before.
+    expect(held).toEqual([3n, 0n, 10n, 22n, 15n, 20n, 30n, 0n, 0n].map((x) => x * TOKEN));
   }, 60_000);
 });

@@ -144,6 +144,13 @@ export interface DevnetState {
 
 export const DEFAULT_DEVNET_DIR = ".verinfer/devnet";
 
+/**
+ * Recent blocks whose states the devnet's anvil keeps, as a full node does (geth keeps 128): its memory
+ * and its state file stay bounded. No role reads state at an older block: the settler replays past
+ * stakes from the registry's events (`Registrations`).
+ */
+export const DEVNET_KEPT_STATES = 256;
+
 /** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
 export function spawnRole(
   role: DevnetProcess["role"],
@@ -321,6 +328,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
   progress("starting anvil");
   const chain = await startAnvil({
     port: o.rpcPort,
+    keptStates: DEVNET_KEPT_STATES,
     ...(o.restartableChain ? { state: join(dir, "anvil-state.json") } : {}),
   });
   const started: ChildProcess[] = [];

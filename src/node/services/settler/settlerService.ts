@@ -4,7 +4,7 @@ import { send } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { rewardTree } from "../../../chain/epochs.ts";
-import { epochsAbi, registryAbi, rollupAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
+import { epochsAbi, rollupAbi, verinferTokenAbi } from "../../../chain/generated/contracts.ts";
 import { contractEvents, deployedFrom } from "../../../chain/logs.ts";
 import {
   type BatchInfo,
@@ -348,15 +348,10 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     if (pinned === null) return null;
     const fishermen: FishermanEpoch[] = [];
     for (const f of await registrations.at(o.chain, 3, pinned)) {
-      const [, , , , , active] = (await o.chain.public.readContract({
-        address: registry,
-        abi: registryAbi,
-        functionName: "participant",
-        args: [f],
-        blockNumber: pinned,
-      })) as readonly unknown[];
+      // From the registry's events: the chain's node need not hold the state of `pinned` any more.
+      const active = await registrations.activeStakeAt(o.chain, f, pinned);
       // Watching cannot be proven on chain: every fisherman with stake counts as active.
-      fishermen.push({ fisherman: f, stake: active as bigint, active: (active as bigint) > 0n });
+      fishermen.push({ fisherman: f, stake: active, active: active > 0n });
     }
     const inputs: EpochInputs = {
       receipts,
