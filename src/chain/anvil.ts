@@ -36,15 +36,14 @@ export interface AnvilOptions {
   /** Block gas limit (anvil's default is 30,000,000). */
   readonly gasLimit?: bigint;
   /**
-   * A file anvil loads its state from at start (if it exists) and writes it to when stopped, with the
-   * historical states that calls at past blocks need: what lets {@link LocalChain.restart} resume.
+   * A file anvil loads its state from at start (if it exists) and writes it to when stopped: its blocks,
+   * receipts and current state, what lets {@link LocalChain.restart} resume. Not the states of past
+   * blocks: a call at a block from before a restart is refused, as a pruning node refuses it (no role
+   * makes one). With them (`--preserve-historical-states`), each a full copy, a loaded devnet's file
+   * grew to 2 GB in 40 minutes of the chaos soak and a restart took 30-76 s to write and read it.
    */
   readonly state?: string;
-  /**
-   * How many recent blocks' states anvil keeps for calls at past blocks (`--prune-history`; default all).
-   * Kept in full, each a copy of the whole state: a loaded devnet's grew to 2 GB in 40 minutes, and a
-   * restart writes and reads all of them (30-76 s). A real chain's full node keeps a few hundred too.
-   */
+  /** How many recent blocks' states anvil keeps in memory for calls at past blocks (default all). */
   readonly keptStates?: number;
 }
 
@@ -77,7 +76,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
     String(options.accounts ?? 10),
     ...(blockTime ? ["--block-time", String(blockTime)] : []),
     ...(options.gasLimit ? ["--gas-limit", String(options.gasLimit)] : []),
-    ...(options.state ? ["--state", options.state, "--preserve-historical-states"] : []),
+    ...(options.state ? ["--state", options.state] : []),
     ...(options.keptStates ? ["--prune-history", String(options.keptStates)] : []),
   ];
   // A state file is given as long to load as to write (STATE_DUMP_MS); a fresh chain starts in seconds.
@@ -118,7 +117,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain
 
 /**
  * Spawns anvil and resolves with its URL and keys once it listens, within `startMs` (anvil loading a
- * state file reads all of it first: 1.8 GB after 35 minutes of the chaos soak took more than 20 s).
+ * state file reads all of it first: one with every block's state, 1.8 GB, took more than 20 s).
  */
 function spawnAnvil(
   args: string[],
@@ -180,9 +179,9 @@ export async function haltMining(
 const BLOCK_SETTLE_MS = 300;
 
 /**
- * How long anvil with a state file is given to write it on SIGTERM before it is killed. It writes every
- * block's state (`--preserve-historical-states`) in place: 250 MB after minutes of a loaded devnet, far
- * more than a couple of seconds' work, and a kill midway leaves a file it cannot start from.
+ * How long anvil with a state file is given to write it on SIGTERM before it is killed: a generous bound
+ * (a state with every block's, 2 GB, took a minute), since a kill midway leaves a file it cannot start
+ * from.
  */
 const STATE_DUMP_MS = 300_000;
 
