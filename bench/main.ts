@@ -527,7 +527,8 @@ if (run("soak")) {
   log("soak: the devnet under steady load (VERINFER_SOAK_SECONDS, default 300, plus about two minutes)");
   const k = await benchSoak(log);
   results.soak = k;
-  const mb = (x: number) => x.toFixed(0);
+  // NaN: the role was restarting when sampled.
+  const mb = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : "—");
   console.log(
     `\n${renderTable(
       [
@@ -539,7 +540,7 @@ if (run("soak")) {
       ],
       k.rssMb.map((r) => {
         const half = Math.max(1, (k.seconds - 60) / 2);
-        const per10 = (x: number) => ((x * 600) / half).toFixed(1);
+        const per10 = (x: number) => (Number.isFinite(x) ? ((x * 600) / half).toFixed(1) : "—");
         return [
           r.role,
           mb(r.warm),

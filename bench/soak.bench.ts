@@ -118,11 +118,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 const REORG_SECONDS = 10;
 
-/** Resident set size of process `pid`, MB (Linux /proc). */
+/**
+ * Resident set size of process `pid`, MB (Linux /proc); NaN for one that is gone: a sample can fall
+ * between the chaos killing a role and its restart (one did, 1,260 s into a 40-minute run, and ended it).
+ */
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return Number.NaN;
+  }
+  const line = status.split("\n").find((l) => l.startsWith("VmRSS:"));
   return Number(line?.split(/\s+/)[1] ?? Number.NaN) / 1024;
 }
 
