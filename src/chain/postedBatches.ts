@@ -313,8 +313,9 @@ export interface DrawNotes {
  * answered one at a time, so no range is read twice.
  *
  * A stake at a past block is replayed from the events, not read from the chain's state there: a node
- * that prunes old states (most do, and the devnet's anvil does) still answers the events of any block. The registry changes an active stake only where it emits Deposited,
- * UnbondingStarted or Slashed, and a slash takes from the active stake first, so the replay is exact.
+ * that prunes old states (most do, and the devnet's anvil does) still answers the events of any block.
+ * The registry changes an active stake only where it emits Deposited, UnbondingStarted or Slashed, and
+ * a slash takes from the active stake first, so the replay is exact.
  */
 export class Registrations {
   private readonly cursor: EventCursor;
