@@ -8,7 +8,8 @@
  * the batches whose scores it can no longer commit (noted late), and scores those it still can.
  * The network deploys k = 1 of its two evaluators per receipt, and starts with a reorganisation that
  * posts batches again in other blocks: the evaluators score what the chain's new draw gives them, the
- * settler counts that draw.
+ * settler counts that draw. Last, the worker stops answering while its receipt is scored: the evaluator
+ * scores past it (deferred), and scores it once the worker is back.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -224,4 +225,65 @@ describe("PoQ under steady traffic", () => {
       await traffic;
     }
   }, 600_000);
+
+  it("an evaluator whose worker cannot be reached defers its receipt and goes on past it; back, the worker's receipt is scored", async () => {
+    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+    const rpc = (method: string, params: unknown[] = []) =>
+      c.request({ method, params } as never) as Promise<unknown>;
+    const evaluators = [
+      { url: (devnet.evaluators[0] as DevnetProcess).url, log: "evaluator-1" },
+      // The second as the test before left it: restarted (run alone, the first one).
+      {
+        url: (restarted ?? (devnet.evaluators[1] as DevnetProcess)).url,
+        log: restarted ? "evaluator-2-back" : "evaluator-2",
+      },
+    ];
+    const nextBatch = async (url: string) =>
+      ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
+    const logged = (name: string) =>
+      readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg: string; batch?: number; note?: string });
+    // Early in an epoch, so the receipt's epoch is not yet committed to when the worker is back.
+    const k = await scoreClock({ public: c }, devnet.deployment.scoreCommits as Hex);
+    const start = epochAt(k, await chainTime({ public: c }));
+    while (epochAt(k, await chainTime({ public: c })) === start) {
+      await rpc("anvil_mine", ["0x1"]);
+      await sleep(500);
+    }
+    const worker = devnet.workers[0] as DevnetProcess;
+    const batch = await ask("while its worker is away", 1);
+    // Stopped before its batch is posted (500 ms) and drawn from (two blocks later).
+    worker.child.kill("SIGSTOP");
+    let stopped = true;
+    try {
+      // Blocks keep coming (no traffic while the only worker is away): the batch's seed block, then passes.
+      const deferred = () =>
+        evaluators.find((e) => logged(e.log).some((l) => l.msg.startsWith("a worker cannot be reached")));
+      for (let i = 0; i < 120 && !deferred(); i++) {
+        await rpc("anvil_mine", ["0x1"]);
+        await sleep(500);
+      }
+      const drawn = deferred();
+      expect(drawn, "an evaluator deferred the receipt of the worker it could not reach").toBeDefined();
+      // Its pass went on past the receipt, the worker still away (it once failed there, every pass).
+      for (let i = 0; i < 60 && (await nextBatch(drawn?.url as string)) <= batch; i++) await sleep(500);
+      expect(await nextBatch(drawn?.url as string)).toBeGreaterThan(batch);
+      worker.child.kill("SIGCONT");
+      stopped = false;
+      // Back, the worker's receipt is scored, its epoch not yet committed to.
+      const scored = () =>
+        logged(drawn?.log as string).some(
+          (l) => l.msg === "receipt scored" && l.batch === batch && l.note === "scored",
+        );
+      for (let i = 0; i < 120 && !scored(); i++) {
+        await rpc("anvil_mine", ["0x1"]);
+        await sleep(500);
+      }
+      expect(scored()).toBe(true);
+    } finally {
+      if (stopped) worker.child.kill("SIGCONT");
+    }
+  }, 300_000);
 });

@@ -119,6 +119,13 @@ export const UNPREPARED_EPOCHS_SQL =
   "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND score IS NOT NULL";
 
 /**
+ * Receipts deferred because their worker could not be reached, in epochs not yet prepared: asked for
+ * again each pass until their epoch is prepared (then they stay unscored).
+ */
+export const DEFERRED_SQL =
+  "SELECT batch, position FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND score IS NULL AND note = 'deferred'";
+
+/**
  * Commitments still to send or to reveal, and those revealed in epochs from `?` on (whose reveal phase
  * may still be open: a reorganisation can take a commitment or a reveal off the chain, to be sent again).
  */
@@ -172,7 +179,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const metrics = new NodeMetrics("evaluator");
   const scored = metrics.counter(
     "receipts_scored_total",
-    "sampled receipts, by outcome (scored, unavailable, late: reached after its epoch's commit phase)",
+    "sampled receipts, by outcome (scored, unavailable, late: reached after its epoch's commit phase, deferred: its worker could not be reached)",
     ["outcome"],
   );
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
@@ -258,24 +265,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         continue;
       }
       workers ??= await workerDirectory(o.gateway);
-      const texts = await textsOf(signed.receipt, workers);
-      let score: number | null = null;
-      let note = "scored";
-      if (typeof texts === "string") note = texts;
-      else if (o.adversary === "colluding") score = 10;
-      else
-        try {
-          score = quantizeScore((await o.evaluator.score(texts)).score);
-        } catch (e) {
-          // An evaluator that cannot score (a judge's unparseable reply, its endpoint down) skips the
-          // receipt rather than guessing: a receipt it does not reveal a score for has no score of its.
-          // The note is logged at info, so it names the failure by its code and meaning only: a
-          // message may quote what was scored (a judge's reply ends its JUDGE_REPLY_INVALID).
-          note =
-            e instanceof VerinferError
-              ? `evaluator failed: ${e.code} (${ERROR_CODES[e.code].meaning})`
-              : `evaluator failed: ${(e as Error).name}`;
-        }
+      const result = await scoreOf(signed.receipt, workers);
+      const { score, note } = result ?? { score: null, note: "deferred" };
       db.prepare("INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, ?, ?)").run(
         index,
         position,
@@ -283,10 +274,79 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         score,
         note,
       );
+      if (result === null) {
+        scored.inc({ outcome: "deferred" });
+        continue;
+      }
       scored.inc({ outcome: score === null ? "unavailable" : "scored" });
       o.logger.info({ batch: index, position, epoch, score, note }, "receipt scored");
     }
     return true;
+  }
+
+  /**
+   * Workers this pass could not reach: their receipts are deferred without asking again. A worker being
+   * restarted must not hold up the pass, the receipts of other workers, or the commit and reveal phases:
+   * in a chaos soak, passes that failed on one restarting worker missed whole epochs' phases.
+   */
+  let unreachable = new Set<string>();
+
+  /** A receipt's score and note; null when its worker cannot be reached (asked again next pass). */
+  async function scoreOf(
+    r: Receipt,
+    workers: ReadonlyMap<string, string>,
+  ): Promise<{ score: number | null; note: string } | null> {
+    const worker = r.worker.toLowerCase();
+    if (unreachable.has(worker)) return null;
+    let texts: Awaited<ReturnType<typeof textsOf>>;
+    try {
+      texts = await textsOf(r, workers);
+    } catch (e) {
+      unreachable.add(worker);
+      o.logger.warn(
+        { worker, err: (e as Error).message },
+        "a worker cannot be reached: its receipts are scored later, before their epoch is committed to",
+      );
+      return null;
+    }
+    if (typeof texts === "string") return { score: null, note: texts };
+    if (o.adversary === "colluding") return { score: 10, note: "scored" };
+    try {
+      return { score: quantizeScore((await o.evaluator.score(texts)).score), note: "scored" };
+    } catch (e) {
+      // An evaluator that cannot score (a judge's unparseable reply, its endpoint down) skips the
+      // receipt rather than guessing: a receipt it does not reveal a score for has no score of its.
+      // The note is logged at info, so it names the failure by its code and meaning only: a
+      // message may quote what was scored (a judge's reply ends its JUDGE_REPLY_INVALID).
+      const note =
+        e instanceof VerinferError
+          ? `evaluator failed: ${e.code} (${ERROR_CODES[e.code].meaning})`
+          : `evaluator failed: ${(e as Error).name}`;
+      return { score: null, note };
+    }
+  }
+
+  /** Asks again for the deferred receipts of epochs not yet prepared. */
+  async function scoreDeferred(): Promise<void> {
+    const rows = db.prepare(DEFERRED_SQL).all() as { batch: number; position: number }[];
+    if (rows.length === 0) return;
+    const workers = await workerDirectory(o.gateway);
+    const batches = new Map<number, Awaited<ReturnType<typeof readPostedBatch>>>();
+    for (const { batch, position } of rows) {
+      if (!batches.has(batch)) batches.set(batch, await readPostedBatch(o.chain, o.deployment.rollup, batch));
+      const signed = batches.get(batch)?.receipts[position];
+      if (!signed) continue;
+      const result = await scoreOf(signed.receipt, workers);
+      if (result === null) continue;
+      db.prepare("UPDATE scores SET score = ?, note = ? WHERE batch = ? AND position = ?").run(
+        result.score,
+        result.note,
+        batch,
+        position,
+      );
+      scored.inc({ outcome: result.score === null ? "unavailable" : "scored" });
+      o.logger.info({ batch, position, ...result }, "receipt scored");
+    }
   }
 
   /** Sends `fn` and says whether it went through; a phase not yet open (or closed) is logged. */
@@ -334,6 +394,9 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
         .all(epoch) as { batch: number; position: number; score: number }[];
       const scores = encodeScores(rows);
+      db.prepare(
+        "UPDATE scores SET note = 'its worker could not be reached before the epoch was committed to' WHERE epoch = ? AND note = 'deferred'",
+      ).run(epoch);
       const salt = bytesToHex(randomBytes(32));
       // Prepared only after its commit phase closed (back from an outage): missed from the start, never
       // shown as still committing.
@@ -406,19 +469,30 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     const now = await chainTime(o.chain);
     const k = clock;
     await redrawReplaced();
-    const counts = await batchCounts(o.chain, o.deployment.rollup);
-    const cursor = { get: progress, set: setProgress };
-    const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k, now));
-    // Batches are posted in index order, so the epochs before the one the first batch left (one whose
-    // seed block is still to come, under steady traffic nearly always the newest) was posted in are
-    // scored in full. Waiting until no batch at all is left would never commit while requests go on.
-    let scoredBefore = Number.POSITIVE_INFINITY;
-    for (const index of left)
-      scoredBefore = Math.min(
-        scoredBefore,
-        epochAt(k, (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt),
-      );
+    unreachable = new Set();
+    // Scoring that fails (the gateway or the chain unreachable) still lets the epochs already prepared
+    // be committed and revealed in their phases; it prepares none.
+    let scoredBefore = Number.NEGATIVE_INFINITY;
+    let failure: { e: unknown } | null = null;
+    try {
+      await scoreDeferred();
+      const counts = await batchCounts(o.chain, o.deployment.rollup);
+      const cursor = { get: progress, set: setProgress };
+      const left = await followBatches(counts, cursor, "nextBatch", (i) => scoreBatch(i, k, now));
+      // Batches are posted in index order, so the epochs before the one the first batch left (one whose
+      // seed block is still to come, under steady traffic nearly always the newest) was posted in are
+      // scored in full. Waiting until no batch at all is left would never commit while requests go on.
+      scoredBefore = Number.POSITIVE_INFINITY;
+      for (const index of left)
+        scoredBefore = Math.min(
+          scoredBefore,
+          epochAt(k, (await batchInfo(o.chain, o.deployment.rollup, index)).postedAt),
+        );
+    } catch (e) {
+      failure = { e };
+    }
     await commitAndReveal(clock, now, scoredBefore);
+    if (failure) throw failure.e;
     if (o.retentionMs !== undefined) forgetOldScores(store, clock, now, o.retentionMs);
   });
 

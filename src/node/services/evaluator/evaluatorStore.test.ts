@@ -13,6 +13,7 @@ import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
 import { queryPlan } from "../../../testing/queryPlan.ts";
 import { openFollowerStore } from "../../followerNode.ts";
 import {
+  DEFERRED_SQL,
   EVALUATOR_SCHEMA,
   FORGET_REDRAWN_SQL,
   forgetOldScores,
@@ -40,7 +41,13 @@ function store() {
 describe("the evaluator's store", () => {
   it("answers each look-up of a pass and the view through an index, never by scanning a table", () => {
     const db = store();
-    for (const sql of [UNPREPARED_EPOCHS_SQL, OPEN_COMMITS_SQL, RECENT_EPOCHS_SQL, FORGET_REDRAWN_SQL]) {
+    for (const sql of [
+      UNPREPARED_EPOCHS_SQL,
+      OPEN_COMMITS_SQL,
+      RECENT_EPOCHS_SQL,
+      FORGET_REDRAWN_SQL,
+      DEFERRED_SQL,
+    ]) {
       expect(
         queryPlan(db, sql).filter((step) => /^SCAN /.test(step)),
         sql,
@@ -61,6 +68,21 @@ describe("the evaluator's store", () => {
       { epoch: 37, scored: 3, unavailable: 0, status: "committing" },
       { epoch: 38, scored: 2, unavailable: 1, status: null },
       { epoch: 39, scored: 3, unavailable: 0, status: null },
+    ]);
+  });
+
+  it("gives the receipts deferred for an unreachable worker in epochs not yet prepared, and no others", () => {
+    const db = store();
+    const defer = db.prepare(
+      "INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, NULL, 'deferred')",
+    );
+    // Epoch 37 is prepared (being committed): its deferred receipt stays unscored; 38's and 39's are asked again.
+    defer.run(37, 5, 37);
+    defer.run(39, 4, 39);
+    defer.run(38, 3, 38);
+    expect(db.prepare(DEFERRED_SQL).all()).toEqual([
+      { batch: 38, position: 3 },
+      { batch: 39, position: 4 },
     ]);
   });
 
