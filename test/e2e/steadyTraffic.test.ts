@@ -50,6 +50,12 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const chain = () => publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+const rpc = (method: string, params: unknown[] = []) =>
+  chain().request({ method, params } as never) as Promise<unknown>;
+/** The first batch an evaluator (or fisherman) at `url` has not followed yet. */
+const nextBatch = async (url: string) =>
+  ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
 
 /**
  * k = 1, as deployed: the settler drew one evaluator per receipt of `epoch`, and each evaluator revealed
@@ -106,11 +112,7 @@ describe("PoQ under steady traffic", () => {
     // First, a reorganisation: requests are answered, their batches posted and scored, and then the
     // blocks since are taken off the chain. The gateway posts the batches again, in other blocks, whose
     // later hashes draw other evaluators: each evaluator scores the receipts the new draw gives it.
-    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const rpc = (method: string, params: unknown[] = []) =>
-      c.request({ method, params } as never) as Promise<unknown>;
-    const nextBatch = async (url: string) =>
-      ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
+    const c = chain();
     await withReorganisation(rpc, async () => {
       for (let i = 0; i < 8; i++) redrawn.push(await ask(`redrawn ${i}`, i));
       redrawn = [...new Set(redrawn)];
@@ -227,9 +229,7 @@ describe("PoQ under steady traffic", () => {
   }, 600_000);
 
   it("an evaluator whose worker cannot be reached defers its receipt and goes on past it; back, the worker's receipt is scored", async () => {
-    const c = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
-    const rpc = (method: string, params: unknown[] = []) =>
-      c.request({ method, params } as never) as Promise<unknown>;
+    const c = chain();
     const evaluators = [
       { url: (devnet.evaluators[0] as DevnetProcess).url, log: "evaluator-1" },
       // The second as the test before left it: restarted (run alone, the first one).
@@ -238,8 +238,6 @@ describe("PoQ under steady traffic", () => {
         log: restarted ? "evaluator-2-back" : "evaluator-2",
       },
     ];
-    const nextBatch = async (url: string) =>
-      ((await (await fetch(`${url}/health`)).json()) as { nextBatch: number }).nextBatch;
     const logged = (name: string) =>
       readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8")
         .split("\n")

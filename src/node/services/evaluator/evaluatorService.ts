@@ -274,14 +274,19 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         score,
         note,
       );
-      if (result === null) {
-        scored.inc({ outcome: "deferred" });
-        continue;
-      }
-      scored.inc({ outcome: score === null ? "unavailable" : "scored" });
-      o.logger.info({ batch: index, position, epoch, score, note }, "receipt scored");
+      if (result === null) scored.inc({ outcome: "deferred" });
+      else told({ batch: index, position, epoch }, result);
     }
     return true;
+  }
+
+  /** Counts and logs a receipt's score (or why it has none). */
+  function told(
+    receipt: { batch: number; position: number; epoch?: number },
+    result: { score: number | null; note: string },
+  ): void {
+    scored.inc({ outcome: result.score === null ? "unavailable" : "scored" });
+    o.logger.info({ ...receipt, ...result }, "receipt scored");
   }
 
   /**
@@ -344,8 +349,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
         batch,
         position,
       );
-      scored.inc({ outcome: result.score === null ? "unavailable" : "scored" });
-      o.logger.info({ batch, position, ...result }, "receipt scored");
+      told({ batch, position }, result);
     }
   }
 
