@@ -14,6 +14,7 @@
  * load for minutes: memory per role, epochs committed and paid, spot-check obligations opened; with
  * VERINFER_SOAK_CHAOS_SECONDS, a role killed and restarted, or the chain reorganised, that often, and no
  * acknowledged receipt lost; VERINFER_SOAK_CHAOS_ROLES restricts what it draws from, e.g. `reorg`).
+ * `role-start` (a devnet role's restart after kill -9, from the CLI's bundle and through tsx).
  * `devnet-apart` runs only when named: the devnet's comparison in the deployment's shape alone, for
  * VERINFER_APART_ROUNDS rounds (default 30, about 9 minutes), with bootstrap intervals on its ratios.
  */
@@ -31,6 +32,7 @@ import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
 import { benchPoq } from "./poq.bench.ts";
+import { benchRoleStart } from "./roleStart.bench.ts";
 import { benchServe } from "./serve.bench.ts";
 import { benchSoak } from "./soak.bench.ts";
 import { benchZk } from "./zk.bench.ts";
@@ -521,6 +523,32 @@ if (suites.includes("devnet-apart")) {
       )}`,
     );
   }
+}
+
+if (run("role-start")) {
+  log(
+    "role-start: each devnet role killed and started again, from the bundle and through tsx (about 3 minutes)",
+  );
+  const r = await benchRoleStart(log);
+  results.roleStart = r;
+  const range = (xs: readonly number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return `${(s[Math.floor(s.length / 2)] as number).toFixed(2)} (${(s[0] as number).toFixed(2)}–${(s.at(-1) as number).toFixed(2)})`;
+  };
+  console.log(
+    `\n${renderTable(
+      ["role", "started from", "kill to ready, s: median (range)", "CPU at ready, s: median (range)"],
+      r.runs.map((x) => [
+        x.role,
+        x.entry === "bundle" ? "the CLI's bundle" : "bin/verinfer.mjs (tsx)",
+        range(x.seconds),
+        range(x.cpuSeconds),
+      ]),
+      {
+        title: `Role restarts, ${r.rounds} rounds each way, alternating (bundle built once in ${r.bundleSeconds.toFixed(1)} s)`,
+      },
+    )}`,
+  );
 }
 
 if (run("soak")) {

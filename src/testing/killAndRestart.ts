@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DevnetProcess, spawnRole } from "../node/devnet/devnet.ts";
+import { type DevnetProcess, type RoleEntry, spawnRole } from "../node/devnet/devnet.ts";
 
 /**
  * Kills `p` and starts it again, once `whileDown` (an outage's length) has resolved, with `changes` to
@@ -17,6 +17,7 @@ export async function killAndRestart(
   name: string,
   whileDown: () => Promise<void> = async () => {},
   changes: Record<string, unknown> = {},
+  entry: RoleEntry = "bundle",
 ): Promise<DevnetProcess> {
   const exited = new Promise((r) => p.child.once("exit", r));
   p.child.kill("SIGKILL");
@@ -26,5 +27,5 @@ export async function killAndRestart(
   Object.assign(config[p.role] as Record<string, unknown>, changes, { port: Number(new URL(p.url).port) });
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(config));
-  return spawnRole(p.role, file, join(dir, "logs", `${name}.log`));
+  return spawnRole(p.role, file, join(dir, "logs", `${name}.log`), entry);
 }

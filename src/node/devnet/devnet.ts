@@ -46,6 +46,7 @@ import { defaultEvaluators } from "../services/evaluator/nodeEvaluator.ts";
 import type { WorkerAdversary } from "../services/worker/adversaries.ts";
 import type { WorkerIdentity } from "../services/worker/workerService.ts";
 import { localModel } from "./modelSource.ts";
+import { buildRoleBundle } from "./roleBundle.ts";
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../../bin/verinfer.mjs");
 
@@ -151,13 +152,26 @@ export const DEFAULT_DEVNET_DIR = ".verinfer/devnet";
  */
 export const DEVNET_KEPT_STATES = 128;
 
+/** What a role process runs: the CLI's bundle (roleBundle.ts), or bin/verinfer.mjs through tsx. */
+export type RoleEntry = "bundle" | "tsx";
+
+let bundled: Promise<readonly string[]> | null = null;
+
+/** Node's arguments before the CLI's: the bundle is built once per process (bin/verinfer.mjs if it cannot be written). */
+async function entryArgs(entry: RoleEntry): Promise<readonly string[]> {
+  if (entry === "tsx") return [BIN];
+  bundled ??= buildRoleBundle().then((bundle) => (bundle ? ["--enable-source-maps", bundle] : [BIN]));
+  return bundled;
+}
+
 /** Spawns `verinfer node ROLE --config F` and waits for its ready line. */
-export function spawnRole(
+export async function spawnRole(
   role: DevnetProcess["role"],
   config: string,
   logFile: string,
+  entry: RoleEntry = "bundle",
 ): Promise<DevnetProcess> {
-  const child = spawn(process.execPath, [BIN, "node", role, "--config", config], {
+  const child = spawn(process.execPath, [...(await entryArgs(entry)), "node", role, "--config", config], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });

@@ -5,7 +5,7 @@
  * same commitment; contracts/src/zk/SliceCommitment.sol recomputes the commitment on chain when anyone
  * challenges a proof's binding.
  */
-import { poseidon16 } from "poseidon-lite";
+import { poseidon16 } from "poseidon-lite/poseidon16";
 import type { IntModel, QuantMatrix, TransformerShape } from "../verifiable/intModel.ts";
 import { ACT_BITS, matmulRows } from "../verifiable/intOps.ts";
 import { decodeQuant, matmulOf } from "../verifiable/replay.ts";

@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
 import { VerinferError } from "../../../errors.ts";
@@ -20,6 +19,8 @@ const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../web");
 
 /** Bundles web/dashboard.ts for the browser (ES modules, minified). */
 export async function bundleDashboard(): Promise<string> {
+  // Loaded here, not at start: a gateway (re)starts faster without esbuild, which only this page needs.
+  const { build } = await import("esbuild");
   const out = await build({
     entryPoints: [join(WEB, "dashboard.ts")],
     bundle: true,
