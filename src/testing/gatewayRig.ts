@@ -39,10 +39,12 @@ export function answerLine(receipt: Receipt, key: Uint8Array = ENCLAVE_KEY) {
   };
 }
 
-/** A worker that answers every request with one token and a receipt signed for it (or `tamper`'s line), counting calls. */
-async function signingWorker(chainId: number, settlement: Hex, tamper?: Tamper) {
+/**
+ * A worker that answers every request with one token and a receipt signed for it (or `tamper`'s line),
+ * counting calls; workers that share `counter` (one enclave key behind two URLs) never reuse a sequence.
+ */
+async function signingWorker(chainId: number, settlement: Hex, tamper?: Tamper, counter = { sequence: 0 }) {
   const identity = devWorkerIdentity();
-  let sequence = 0;
   const answered = new Map<string, string>(); // a request id served again gets the same line
   const served = { calls: 0 };
   const server = createServer((req, res) => {
@@ -64,8 +66,8 @@ async function signingWorker(chainId: number, settlement: Hex, tamper?: Tamper) 
       const delayMs = messages[0]?.content.includes("slow") ? 300 : 0;
       let line = answered.get(requestId);
       if (!line) {
-        sequence++;
-        const receipt = devReceipt(sequence, BigInt(chainId), settlement, {
+        counter.sequence++;
+        const receipt = devReceipt(counter.sequence, BigInt(chainId), settlement, {
           requestId,
           timestamp: BigInt(Date.now()),
         });
@@ -86,18 +88,21 @@ async function signingWorker(chainId: number, settlement: Hex, tamper?: Tamper) 
 
 /**
  * A gateway in front of the signing worker on a dev chain, its log kept, and its acknowledged answers;
- * the worker's answers tampered with by `tamper`, if given.
+ * the worker's answers tampered with by `tamper`, if given. With `honestPeer`, the gateway also routes to
+ * a second URL of the same worker that never tampers (somewhere to re-route to).
  */
-export async function gatewayRig(tamper?: Tamper) {
+export async function gatewayRig(tamper?: Tamper, o: { readonly honestPeer?: boolean } = {}) {
   const dev = await startDevChain();
-  const worker = await signingWorker(dev.chain.chainId, dev.d.rollup, tamper);
+  const counter = { sequence: 0 };
+  const worker = await signingWorker(dev.chain.chainId, dev.d.rollup, tamper, counter);
+  const peer = o.honestPeer ? await signingWorker(dev.chain.chainId, dev.d.rollup, undefined, counter) : null;
   const logs: { readonly msg: string; readonly level: number; readonly [field: string]: unknown }[] = [];
   const gateway = createGateway({
     dataDir: mkdtempSync(join(tmpdir(), "verinfer-gateway-full-")),
     key: dev.chain.keys[0] as Hex,
     chain: dev.owner,
     deployment: { kind: "verinfer.deployment", rpcUrl: dev.chain.rpcUrl, ...dev.d },
-    workers: [worker.url],
+    workers: peer ? [worker.url, peer.url] : [worker.url],
     rollupParams: DEVNET_OTR_PARAMS.rollup,
     apiClients: [],
     openRequestsPerMinute: 100_000,
@@ -127,6 +132,7 @@ export async function gatewayRig(tamper?: Tamper) {
   return {
     gateway,
     worker,
+    peer,
     logs,
     ask,
     acked,
@@ -167,6 +173,7 @@ export async function gatewayRig(tamper?: Tamper) {
     async stop() {
       await gateway.close();
       worker.server.close();
+      peer?.server.close();
       await dev.chain.stop();
     },
   };

@@ -495,18 +495,47 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         w.inFlight--;
       }
     };
+    /** The worker's receipt for this request, checked; WORKER_RECEIPT_INVALID names what failed. */
+    const checkedReceipt = (answer: ServedAnswer, w: WorkerLink) => {
+      const signed = validateSignedReceipt(answer.receipt);
+      if (!signed.ok)
+        throw new VerinferError("WORKER_RECEIPT_INVALID", `worker ${w.url}: ${signed.error.message}`);
+      const r = signed.value.receipt;
+      if (
+        r.requestId.toLowerCase() !== requestId ||
+        r.worker.toLowerCase() !== w.identity?.address.toLowerCase()
+      )
+        throw new VerinferError(
+          "WORKER_RECEIPT_INVALID",
+          `worker ${w.url} signed a receipt for another request or key`,
+        );
+      const verified = checkReceipt(signed.value, links.registry, backend);
+      if (!verified.ok)
+        throw new VerinferError(
+          "WORKER_RECEIPT_INVALID",
+          `worker ${w.url}: [${verified.error.code}] ${verified.error.message}`,
+        );
+      return { signed: signed.value, verified };
+    };
     try {
       let final: { done: true } & ServedAnswer;
+      let checked: ReturnType<typeof checkedReceipt> | null = null;
+      // The gateway's overhead (verification, replay rule, durable append, sequencing) from here.
+      let t0 = 0;
       const tried = new Set<string>();
       for (;;) {
         tried.add(link.url);
         try {
           final = await generateOn(link);
+          t0 = performance.now();
+          if (o.verification !== "none") checked = checkedReceipt(final, link);
           break;
         } catch (error) {
-          // A worker that failed before the client saw any of its text: re-route (same request id; the
-          // failed worker's partial work is never recorded). Once text is streamed, the client is told.
-          const failed = error instanceof VerinferError && error.code === "WORKER_FAILED";
+          // A worker that failed, or whose receipt fails its checks (its stake may have been slashed
+          // while it generated), before the client saw any of its text: re-route (same request id; the
+          // failed worker's work is never recorded). Once text is streamed, the client is told.
+          const code = error instanceof VerinferError ? error.code : null;
+          const failed = code === "WORKER_FAILED" || code === "WORKER_RECEIPT_INVALID";
           if (failed) link.failed++;
           if (!failed || hangUp.signal.aborted) throw error;
           let next: WorkerLink | null = null;
@@ -525,6 +554,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
             );
             throw error;
           }
+          if (code === "WORKER_RECEIPT_INVALID") o.logger.warn({ requestId, err }, "worker receipt refused");
           o.logger.warn({ requestId, from: link.url, to: next.url, err }, "re-routing");
           link = next;
         }
@@ -580,32 +610,13 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         requests.inc({ outcome });
         endToEnd.observe(ms / 1000);
       };
-      if (o.verification === "none") {
+      if (checked === null) {
         // The measurement baseline: the worker's answer as is, no receipt checked, recorded or promised.
         served("unverified");
         return finish(completion(null));
       }
-      // --- the gateway's overhead: verification, replay rule, durable append, sequencing ---
-      const t0 = performance.now();
-      const signed = validateSignedReceipt(final.receipt);
-      if (!signed.ok)
-        throw new VerinferError("WORKER_RECEIPT_INVALID", `worker ${link.url}: ${signed.error.message}`);
-      const r = signed.value.receipt;
-      if (
-        r.requestId.toLowerCase() !== requestId ||
-        r.worker.toLowerCase() !== link.identity?.address.toLowerCase()
-      )
-        throw new VerinferError(
-          "WORKER_RECEIPT_INVALID",
-          `worker ${link.url} signed a receipt for another request or key`,
-        );
-      const verified = checkReceipt(signed.value, links.registry, backend);
-      if (!verified.ok)
-        throw new VerinferError(
-          "WORKER_RECEIPT_INVALID",
-          `worker ${link.url}: [${verified.error.code}] ${verified.error.message}`,
-        );
-      // Synchronous from here to the durable append (no await): nothing interleaves with the sequencer.
+      const { signed, verified } = checked;
+      // Synchronous from the check to the durable append (no await): nothing interleaves with the sequencer.
       // Another request's write may have failed while this one was generating: the sequencer then holds
       // what the store does not, and must be rebuilt before it takes anything more.
       if (!storeWritable()) throw storeUnavailable();
@@ -617,7 +628,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
         if (existing.answer) return finish(existing.answer);
       }
       const now = Date.now();
-      const admitted = sequencer.admit(signed.value, verified, now);
+      const admitted = sequencer.admit(signed, verified, now);
       if (!admitted.ok)
         throw new VerinferError(
           "WORKER_RECEIPT_INVALID",
@@ -626,12 +637,12 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       const promise = admitted.value.promise;
       const overheadMs = performance.now() - t0;
       const answer = completion(
-        extension(signed.value, verified.value.digest, promise, Math.round(overheadMs * 1000) / 1000),
+        extension(signed, verified.value.digest, promise, Math.round(overheadMs * 1000) / 1000),
       );
       if (
         !durably(() =>
           store.admit({
-            signed: signed.value,
+            signed: signed,
             digest: verified.value.digest,
             client: client.name,
             ...(idempotencyKey ? { idempotencyKey } : {}),
@@ -649,7 +660,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       // and /v1/network count the append too.
       const durableOverheadMs = performance.now() - t0;
       overhead.observe(durableOverheadMs / 1000);
-      tokensAdmitted += signed.value.receipt.inputTokens + signed.value.receipt.outputTokens;
+      tokensAdmitted += signed.receipt.inputTokens + signed.receipt.outputTokens;
       recentOverheadMs.push(durableOverheadMs);
       served("served");
       o.logger.info(

@@ -93,12 +93,51 @@ describe("gateway refusing a worker's receipt", () => {
       expect(streamed.body).toMatch(/data: \{"error":\{"code":"WORKER_RECEIPT_INVALID"/);
       expect(streamed.body).not.toMatch(/\[DONE\]/);
       expect(refusals()).toHaveLength(warned + 1);
-      // Each was generated once and not re-routed, and nothing of any was recorded.
+      // Each was generated once and not re-routed (there is no other worker), and nothing of any was recorded.
       expect(rig.worker.served.calls).toBe(calls + Object.keys(FAULTS).length + 1);
       expect(await stored()).toBe(1);
       // Honest receipts are still admitted, and the chain holds exactly the acknowledged ones.
       for (let i = 0; i < 3; i++) expect((await rig.answer(`honest-${i}`)).statusCode).toBe(200);
       expect(await stored()).toBe(4);
+      await rig.allPostedAsPromised();
+    } finally {
+      await rig.stop();
+    }
+  }, 120_000);
+
+  it("re-routes a request whose receipt it refuses to another worker, when the client has seen none of its text", async () => {
+    // The faulty URL signs for another chain whenever asked to; the peer (the same worker) never does.
+    const rig = await gatewayRig(
+      (content, honest) =>
+        content.startsWith("fault ") ? (FAULTS["other-chain"] as (r: Receipt) => object)(honest) : null,
+      { honestPeer: true },
+    );
+    const lines = (msg: string) => rig.logs.filter((l) => l.msg === msg);
+    try {
+      const requests = 8;
+      for (let i = 0; i < requests; i++) {
+        const key = `fault-${i}`;
+        const r = await rig.gateway.app.inject({
+          method: "POST",
+          url: "/v1/chat/completions",
+          headers: { "content-type": "application/json", "idempotency-key": key },
+          payload: { messages: [{ role: "user", content: `fault ${i}` }], max_tokens: 1 },
+        });
+        expect(r.statusCode, key).toBe(200);
+        rig.acked.set(key, r.json().verinfer);
+      }
+      // Routing drew the faulty URL for some: each of its receipts was refused, said, and re-routed.
+      const refused = rig.worker.served.calls;
+      expect(refused).toBeGreaterThan(0);
+      expect(lines("worker receipt refused")).toHaveLength(refused);
+      expect(lines("worker receipt refused")[0]?.err).toMatch(/\[RECEIPT_DOMAIN_MISMATCH\]/);
+      expect(lines("re-routing")).toEqual(
+        Array.from({ length: refused }, () =>
+          expect.objectContaining({ from: rig.worker.url, to: rig.peer?.url }),
+        ),
+      );
+      // Every client got the peer's answer, and only those receipts were recorded and posted.
+      expect(rig.peer?.served.calls).toBe(requests);
       await rig.allPostedAsPromised();
     } finally {
       await rig.stop();
