@@ -114,6 +114,12 @@ export const GATEWAY_CONFIG = z
     settler: z.string().url().optional(),
     /** A dev-TEE root (PEM) to verify workers' evidence against, as the attester does (the dashboard). */
     devRoot: z.string().min(1).optional(),
+    /**
+     * The block whose time closes a batch's window, making its receipts final: the chain's `finalized`
+     * block (the default: nothing marked final can leave the chain), `safe`, or the head (`latest`: a
+     * dev chain's, which reorganises only when told to; the devnet's choice).
+     */
+    finality: z.enum(["latest", "safe", "finalized"]).default("finalized"),
     /** "none": a plain proxy, only the baseline verification's cost is measured against (GatewayOptions). */
     verification: z.enum(["full", "none"]).default("full"),
   })

@@ -246,6 +246,7 @@ export async function startGateway(c: GatewayConfig): Promise<RunningNode> {
     maxStoreBytes: c.maxStoreMb === undefined ? undefined : c.maxStoreMb * 1_048_576,
     refreshMs: c.refreshMs,
     maxFeePerGas: chain.maxFeePerGas,
+    finality: c.finality,
     routingSeed: c.routingSeed,
     settler: c.settler?.replace(/\/$/, ""),
     rpcUrl: c.rpcUrl ?? deployment.rpcUrl,

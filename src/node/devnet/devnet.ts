@@ -489,6 +489,9 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
           keyFile: gatewayKeyFile,
           workers: workerProcs.map((w) => w.url),
           params: "devnet",
+          // anvil reorganises only when told to (the soak's chaos does, 10 s deep, within the 30 s windows);
+          // its `finalized` block trails the head by 64 blocks, a minute of every receipt's finality.
+          finality: "latest",
           ...(settler ? { settler: settler.url } : {}),
           devRoot: devRootFile,
           ...(o.gatewayRpc ? { rpcUrl: await o.gatewayRpc(chain.rpcUrl) } : {}),

@@ -422,6 +422,32 @@ describe("BatchPoster", () => {
   }, 60_000);
 
   // Last: it moves the chain's clock past a challenge window.
+  it("with finality 'finalized', marks a batch final only once its window has closed in the chain's finalized block", async () => {
+    const rig = posterRig(dev, 2, { finality: "finalized" });
+    await caughtUp(rig);
+    const batch = rig.seal();
+    await rig.poster.step();
+    await stepUntilPosted(rig, batch.index);
+    const { postedAt } = await batchInfo(dev.owner, dev.d.rollup, batch.index);
+    const end = BigInt(postedAt) + (await rollupConstant(dev.owner, dev.d.rollup, "challengeWindow"));
+    await rpc("evm_increaseTime", [Number(end) - Number((await dev.owner.public.getBlock()).timestamp)]);
+    let closedAtHeadOnly = 0;
+    for (let i = 0; i < 40 && rig.store.batch(batch.index)?.status !== "final"; i++) {
+      await rpc("anvil_mine", ["0x4"]);
+      await rig.poster.step();
+      const [head, finalized] = await Promise.all([
+        dev.owner.public.getBlock(),
+        dev.owner.public.getBlock({ blockTag: "finalized" }),
+      ]);
+      // Final exactly when the finalized block is past the window's end; the head's time does not count.
+      expect(rig.store.batch(batch.index)?.status).toBe(finalized.timestamp >= end ? "final" : "posted");
+      if (head.timestamp >= end && finalized.timestamp < end) closedAtHeadOnly++;
+    }
+    expect(rig.store.batch(batch.index)?.status).toBe("final");
+    expect(closedAtHeadOnly).toBeGreaterThan(0);
+  }, 60_000);
+
+  // Last: its batch's receipts carry chosen times, which a later rig's `caughtUp` would not seal again.
   it("marks the receipts a batch carried past the rollup's maxReceiptAge stale, and they stay stale when it is final", async () => {
     const rig = posterOn(2);
     await caughtUp(rig);

@@ -1,7 +1,7 @@
 /**
  * The sequencer's shell: records each batch the pure Sequencer seals, posts sealed batches to the
  * rollup in index order, marks the receipts a batch carried too late stale, and marks posted batches
- * final once their challenge window has closed on chain. It resumes from the store after a crash: a
+ * final once their challenge window has closed on chain (in its `finalized` block, if so configured). It resumes from the store after a crash: a
  * batch already on chain (posted just before the crash) is recognised by its root and marked, never
  * posted twice; an RPC outage only delays posting.
  */
@@ -36,6 +36,9 @@ export function storedBatchTree(
     throw new VerinferError("STORE_CORRUPT", `batch ${index}'s receipts do not rebuild its recorded root`);
   return { tree, receipts };
 }
+
+/** Which block of the chain decides that a batch's window has closed (`BatchPoster`'s `finality`). */
+export type Finality = "latest" | "safe" | "finalized";
 
 /** A batch transaction sent and not yet seen posted. */
 interface InFlight {
@@ -131,6 +134,11 @@ export class BatchPoster {
        * 345,600 RPC calls a day on a chain with 12 s blocks, where 28,800 see each block within 3 s).
        */
       readonly headReads?: "every-step" | "twice-a-block" | undefined;
+      /**
+       * The block whose time closes windows: the head ("latest", the default), or the chain's `safe` or
+       * `finalized` block, so that nothing marked final can leave the chain in a reorganisation.
+       */
+      readonly finality?: Finality | undefined;
     } = {},
   ) {
     this.resume = new ResumePoint(store.resumePoints, `rollup ${rollup.toLowerCase()}`, chain.public, logger);
@@ -150,10 +158,11 @@ export class BatchPoster {
       // A few at a time: after a restart every batch in its window is new to this process.
       const unseen = posted.filter((b) => !this.windowEnds.has(b.index)).slice(0, FIRST_SIGHTS_PER_PASS);
       await Promise.all(unseen.map((b) => this.firstSight(b.index)));
+      const settled = await this.settledChain(head, posted, held);
       for (const b of posted) {
         const end = this.windowEnds.get(b.index);
-        // Windows close in index order; a batch the chain does not hold (yet) is never final.
-        if (end === undefined || head.timestamp < end || b.index >= held) break;
+        // Windows close in index order; a batch the settled chain does not hold (yet) is never final.
+        if (end === undefined || settled.timestamp < end || b.index >= settled.held) break;
         this.store.markFinal(b.index);
         this.windowEnds.delete(b.index);
         this.logger.info({ batch: b.index }, "batch final");
@@ -331,13 +340,36 @@ export class BatchPoster {
     });
   }
 
-  private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
+  private read(functionName: string, args: readonly unknown[], blockNumber?: bigint): Promise<unknown> {
     return this.chain.public.readContract({
       address: this.rollup,
       abi: rollupAbi,
       functionName,
       args,
+      ...(blockNumber === undefined ? {} : { blockNumber }),
     } as never);
+  }
+
+  /**
+   * The chain a batch's finality is judged on: its time, and how many batches it holds. The head's
+   * (`finality` "latest") unless the chain's own `safe` or `finalized` block is asked for: a batch is
+   * then final only once its window has closed in a block the chain will not reorganise away. Read only
+   * when some posted batch's window has closed at the head.
+   */
+  private async settledChain(
+    head: Block,
+    posted: readonly StoredBatch[],
+    held: number,
+  ): Promise<{ timestamp: bigint; held: number }> {
+    const finality = this.o.finality ?? "latest";
+    if (finality === "latest") return { timestamp: head.timestamp, held };
+    const first = posted[0] && this.windowEnds.get(posted[0].index);
+    if (first === undefined || head.timestamp < first) return { timestamp: 0n, held: 0 };
+    const block = await this.chain.public.getBlock({ blockTag: finality });
+    return {
+      timestamp: block.timestamp,
+      held: Number((await this.read("batchCount", [], block.number as bigint)) as bigint),
+    };
   }
 
   /**

@@ -46,7 +46,7 @@ import { verifyRoleMessage } from "../../roleAuth.ts";
 import { ReceiptStore } from "../../store/receiptStore.ts";
 import type { WorkerEvidence } from "../worker/workerService.ts";
 import type { ServedAnswer } from "../worker/workerStore.ts";
-import { BatchPoster, storedBatchTree } from "./batchPoster.ts";
+import { BatchPoster, type Finality, storedBatchTree } from "./batchPoster.ts";
 import { installDashboard } from "./dashboard.ts";
 import { callWorker } from "./workerCall.ts";
 import { type WorkerAttestation, type WorkerLink, WorkerLinks } from "./workerLinks.ts";
@@ -82,6 +82,8 @@ export interface GatewayOptions {
   readonly refreshMs: number;
   /** The most a batch transaction offers per gas (wei); none: what the chain asks. */
   readonly maxFeePerGas?: bigint | undefined;
+  /** The block whose time makes batches final (`BatchPoster`); default the head. */
+  readonly finality?: Finality | undefined;
   /** Seed of the weighted random routing. */
   readonly routingSeed: number;
   /** A settler whose epochs give the workers' PoQ quality and cost (routing); none: stake, load, latency. */
@@ -178,7 +180,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       forced: (digest) => sequencer.noteForced(digest),
     },
     deployedFrom(o.deployment),
-    { maxFeePerGas: o.maxFeePerGas, headReads: "twice-a-block" },
+    { maxFeePerGas: o.maxFeePerGas, headReads: "twice-a-block", finality: o.finality },
   );
   const recentOverheadMs = new Latest<number>(2000);
   /** Input + output tokens of the receipts admitted since this process started (for rates). */
