@@ -104,6 +104,10 @@ function pruneUnused(current: string): void {
   for (const f of readdirSync(CACHE_DIR)) {
     if (!f.startsWith("role-") || f.startsWith(current)) continue;
     const path = join(CACHE_DIR, f);
-    if (Date.now() - statSync(path).mtimeMs > KEEP_UNUSED_MS) rmSync(path, { force: true });
+    try {
+      if (Date.now() - statSync(path).mtimeMs > KEEP_UNUSED_MS) rmSync(path, { force: true });
+    } catch {
+      // Gone meanwhile: another process renamed its temporary file or pruned this one.
+    }
   }
 }
