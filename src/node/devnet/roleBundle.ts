@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, write
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { threadId } from "node:worker_threads";
 import type { Plugin } from "esbuild";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -95,7 +96,7 @@ function writeOnce(file: string, contents: Uint8Array): void {
     utimesSync(file, now, now);
     return;
   } catch {}
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}-${threadId}.tmp`;
   writeFileSync(tmp, contents);
   renameSync(tmp, file);
 }
