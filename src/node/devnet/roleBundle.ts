@@ -23,13 +23,13 @@ const CACHE_DIR = join(PACKAGE_ROOT, "node_modules", ".cache", "verinfer");
  */
 const KEEP_UNUSED_MS = 24 * 3600 * 1000;
 
+/** `import.meta.url` in code, not where it is quoted (as in this pattern's own source). */
+const IMPORT_META_URL = /(?<!["'`\w.])import\.meta\.url(?!["'`\w])/g;
+
 /**
  * Each module keeps its own `import.meta.url`: src/ finds its files (contracts, circuits, the web
  * page, worker-thread entries) relative to its own module, which a bundle would otherwise move.
  */
-// In code only, not where it is quoted (as in the pattern below).
-const IMPORT_META_URL = /(?<!["'`\w.])import\.meta\.url(?!["'`\w])/g;
-
 const ownUrls: Plugin = {
   name: "own-import-meta-url",
   setup(build) {

@@ -644,7 +644,7 @@ export function createGateway(o: GatewayOptions): GatewayNode {
       if (
         !durably(() =>
           store.admit({
-            signed: signed,
+            signed,
             digest: verified.value.digest,
             client: client.name,
             ...(idempotencyKey ? { idempotencyKey } : {}),
