@@ -1,7 +1,10 @@
 // Worker threads start without the parent's loaders (Node 20 ignores --import in worker execArgv), so
-// each worker registers tsx itself before loading its TypeScript entry (workerData.entry, a file URL).
+// a worker whose entry (workerData.entry, a URL) is TypeScript registers tsx itself before loading it.
+// A bundled entry (threadBundles.ts) needs no loader: plain node loads it, without tsx's second thread.
 import { workerData } from "node:worker_threads";
-import { register } from "tsx/esm/api";
 
-register();
+if (new URL(workerData.entry).pathname.endsWith(".ts")) {
+  const { register } = await import("tsx/esm/api");
+  register();
+}
 await import(workerData.entry);

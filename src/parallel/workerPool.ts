@@ -8,8 +8,12 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { VerinferError } from "../errors.ts";
+import { threadModule } from "./threadBundles.ts";
 
-/** The script every worker thread starts with: it registers tsx, then imports `workerData.entry`. */
+/**
+ * The script every worker thread starts with: it imports `workerData.entry` (a URL), registering tsx
+ * first when that is a TypeScript source rather than a bundle ({@link threadModule}).
+ */
 export const WORKER_BOOTSTRAP = new URL("./workerBootstrap.mjs", import.meta.url);
 
 /** Number of threads to use by default. */
@@ -30,8 +34,8 @@ export class WorkerPool<T, R> {
     this.workers = Array.from({ length: Math.max(1, threads) }, () => {
       const worker = new Worker(WORKER_BOOTSTRAP, {
         workerData: {
-          entry: new URL("./workerMain.ts", import.meta.url).href,
-          module: module.href,
+          entry: threadModule(new URL("./workerMain.ts", import.meta.url)),
+          module: threadModule(module),
           data: workerData,
         },
       });

@@ -8,6 +8,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { VerinferError } from "../../errors.ts";
+import { threadModule } from "../../parallel/threadBundles.ts";
 import { WORKER_BOOTSTRAP } from "../../parallel/workerPool.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type { Engine, EngineInfo, GenerateRequest, GenerationChunk, GenerationResult } from "../engine.ts";
@@ -37,7 +38,7 @@ export type FromWorker =
   | { readonly type: "done"; readonly result: GenerationResult }
   | { readonly type: "error"; readonly error: WorkerError };
 
-const ENTRY = new URL("./engineWorker.ts", import.meta.url).href;
+const ENTRY = new URL("./engineWorker.ts", import.meta.url);
 
 function thrown(error: WorkerError): Error {
   if (error.code) return new VerinferError(error.code, error.message, { ...error.details });
@@ -55,7 +56,11 @@ class EngineThread {
   readonly ready: Promise<EngineInfo>;
 
   constructor(spec: LocalEngineSpec, onExit: (thread: EngineThread, error: Error) => void) {
-    const data: EngineWorkerData = { entry: ENTRY, spec, cancel: this.cancel.buffer as SharedArrayBuffer };
+    const data: EngineWorkerData = {
+      entry: threadModule(ENTRY),
+      spec,
+      cancel: this.cancel.buffer as SharedArrayBuffer,
+    };
     this.worker = new Worker(WORKER_BOOTSTRAP, { workerData: data });
     this.ready = new Promise((resolve, reject) => {
       this.inbox = (m) => {

@@ -9,12 +9,15 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { threadId } from "node:worker_threads";
 import type { Plugin } from "esbuild";
+import { useThreadBundles } from "../../parallel/threadBundles.ts";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** The bundle's entry: the only module whose `import.meta.url` is the bundle's own. */
+const ENTRY = join(PACKAGE_ROOT, "src/cli/roleEntry.ts");
 /** Inside node_modules, so that node resolves the packages the bundle imports as it does for src/. */
 const CACHE_DIR = join(PACKAGE_ROOT, "node_modules", ".cache", "verinfer");
 /**
@@ -33,60 +36,101 @@ const IMPORT_META_URL = /(?<!["'`\w.])import\.meta\.url(?!["'`\w])/g;
 const ownUrls: Plugin = {
   name: "own-import-meta-url",
   setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, async ({ path }) => ({
-      contents: (await readFile(path, "utf8")).replace(
-        IMPORT_META_URL,
-        JSON.stringify(pathToFileURL(path).href),
-      ),
-      loader: "ts",
-    }));
+    build.onLoad({ filter: /\.ts$/ }, async ({ path }) =>
+      path === ENTRY
+        ? undefined
+        : {
+            contents: (await readFile(path, "utf8")).replace(
+              IMPORT_META_URL,
+              JSON.stringify(pathToFileURL(path).href),
+            ),
+            loader: "ts" as const,
+          },
+    );
   },
 };
 
 /**
+ * The modules a role's worker threads load (threadBundles.ts), bundled beside the CLI: a worker's
+ * engine thread, and the pool's entry with the proving task it runs. A thread module not listed here
+ * still works, through tsx in its thread.
+ */
+const THREAD_MODULES: Readonly<Record<string, string>> = {
+  engineWorker: "src/engine/threaded/engineWorker.ts",
+  workerMain: "src/parallel/workerMain.ts",
+  proveTask: "src/zk/proveTask.ts",
+};
+
+/** Registers the twins of {@link THREAD_MODULES} beside the CLI's bundle at `bundleUrl` (roleEntry.ts). */
+export function useThreadTwins(bundleUrl: string): void {
+  useThreadBundles(
+    Object.fromEntries(
+      Object.entries(THREAD_MODULES).map(([name, source]) => [
+        pathToFileURL(join(PACKAGE_ROOT, source)).href,
+        bundleUrl.replace(/\.mjs$/, `.${name}.mjs`),
+      ]),
+    ),
+  );
+}
+
+/**
  * Builds the bundle (named by its content, so concurrent builders agree and a changed source makes a new
  * one) and returns its path, or null when the cache folder cannot be written (a read-only install):
- * roles then start through bin/verinfer.mjs as before.
+ * roles then start through bin/verinfer.mjs as before. Each thread module of {@link THREAD_MODULES}
+ * is bundled as `role-<hash>.<name>.mjs`; the CLI's bundle registers them before it runs.
  */
 export async function buildRoleBundle(): Promise<string | null> {
   const { build } = await import("esbuild");
   const out = await build({
-    stdin: {
-      contents: `import { main } from "./src/cli/main.ts";\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-      resolveDir: PACKAGE_ROOT,
-      sourcefile: "verinfer-role.ts",
-      loader: "ts",
-    },
+    entryPoints: [
+      { in: ENTRY, out: "role" },
+      ...Object.entries(THREAD_MODULES).map(([name, source]) => ({
+        in: join(PACKAGE_ROOT, source),
+        out: name,
+      })),
+    ],
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
     packages: "external",
     sourcemap: "linked",
-    outfile: join(CACHE_DIR, "role.mjs"),
+    outdir: CACHE_DIR,
+    outExtension: { ".js": ".mjs" },
     write: false,
     logLevel: "silent",
     plugins: [ownUrls],
   });
-  const js = out.outputFiles.find((f) => f.path.endsWith(".mjs"));
-  const map = out.outputFiles.find((f) => f.path.endsWith(".map"));
-  if (!js || !map) throw new Error("esbuild wrote no bundle");
-  const name = `role-${createHash("sha256").update(js.contents).digest("hex").slice(0, 16)}.mjs`;
-  const file = join(CACHE_DIR, name);
+  const hash = createHash("sha256");
+  for (const f of out.outputFiles) if (f.path.endsWith(".mjs")) hash.update(f.contents);
+  const stem = `role-${hash.digest("hex").slice(0, 16)}`;
+  /** esbuild's output name → the cache's: `role.mjs` → `role-<hash>.mjs`, `x.mjs` → `role-<hash>.x.mjs`. */
+  const named = (file: string) => (file.startsWith("role.") ? `${stem}${file.slice(4)}` : `${stem}.${file}`);
   try {
     mkdirSync(CACHE_DIR, { recursive: true });
-    writeOnce(`${file}.map`, map.contents);
-    writeOnce(
-      file,
-      Buffer.from(js.text.replace(/sourceMappingURL=role\.mjs\.map\s*$/, `sourceMappingURL=${name}.map\n`)),
-    );
-    pruneUnused(name);
+    // The CLI's bundle last: once it is there, so is every file it names.
+    const cli = out.outputFiles.filter((f) => basename(f.path) === "role.mjs");
+    for (const f of [...out.outputFiles.filter((f) => !cli.includes(f)), ...cli]) {
+      const file = basename(f.path);
+      writeOnce(
+        join(CACHE_DIR, named(file)),
+        file.endsWith(".map")
+          ? f.contents
+          : Buffer.from(
+              f.text.replace(
+                /sourceMappingURL=(\S+)\s*$/,
+                (_, map: string) => `sourceMappingURL=${named(map)}\n`,
+              ),
+            ),
+      );
+    }
+    pruneUnused(stem);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EACCES" || (e as NodeJS.ErrnoException).code === "EROFS")
       return null;
     throw e;
   }
-  return file;
+  return join(CACHE_DIR, `${stem}.mjs`);
 }
 
 /** Writes a file whole (a rename replaces at once) unless it is there; marks it used either way. */
