@@ -47,6 +47,7 @@ import type { ExecutionContext } from "../../src/protocol/verifiable/replay.ts";
 import { OP, treeDepth } from "../../src/protocol/verifiable/trace.ts";
 import { verifiableGeneration } from "../../src/protocol/verifiable/verifiableGeneration.ts";
 import { killAndRestart } from "../../src/testing/killAndRestart.ts";
+import { withReorganisation } from "../../src/testing/reorganisation.ts";
 
 let devnet: Devnet;
 
@@ -84,6 +85,10 @@ const read = (
     functionName,
     args,
   } as never) as Promise<unknown>;
+
+/** A JSON-RPC call to the devnet's chain. */
+const rpc = (method: string, params: unknown[] = []): Promise<unknown> =>
+  publicClientFor(devnet.rpcUrl, devnet.deployment.chainId).request({ method, params } as never);
 
 describe("devnet adversaries", () => {
   it("wrong output, downgrade, lazy and a leaked key's forgeries are each disputed by the fisherman, voided and slashed on chain; honest receipts become final", async () => {
@@ -304,57 +309,73 @@ describe("devnet adversaries", () => {
       await new Promise((res) => setTimeout(res, 250));
     expect(await traceStatus(after.requestId)).toBe(404);
     expect(await traceStatus(a.requestId)).toBe(200);
-    expect(((await read(game, disputeGameAbi, "game", [gameId])) as { resolved: boolean }).resolved).toBe(
-      false,
-    );
+    const gameOnChain = async () =>
+      (await read(game, disputeGameAbi, "game", [gameId])) as { resolved: boolean; rootCountered: boolean };
+    expect((await gameOnChain()).resolved).toBe(false);
     const evidence = (i: number) =>
       traceStepEvidence(model, context, lie.outputs, (j) => lie.tree.proof(j), i);
-    let outcome: boolean | null = null;
-    for (let i = 0; i < 240 && outcome === null; i++) {
-      const turn = await playTurn(
-        liar,
-        game,
-        gameId,
-        { traceRoot: r.traceRoot, leafCount: lie.outputs.length, worker: r.worker },
-        DEVNET_OTR_PARAMS.dispute,
-        { me: liar.wallet.account.address, tree: lie.tree, stepEvidence: evidence },
-        (j) => encodeStepEvidence(model, j, evidence(j)),
-      );
-      if (turn.resolved) outcome = turn.rootCountered;
-      else {
-        const onChain = (await read(game, disputeGameAbi, "game", [gameId])) as {
-          resolved: boolean;
-          rootCountered: boolean;
-        };
-        if (onChain.resolved) outcome = onChain.rootCountered;
+    /** The liar plays until the game is resolved (whether the worker's root was countered), or `until`. */
+    const playLiar = async (until = () => false) => {
+      for (let i = 0; i < 240 && !until(); i++) {
+        const turn = await playTurn(
+          liar,
+          game,
+          gameId,
+          { traceRoot: r.traceRoot, leafCount: lie.outputs.length, worker: r.worker },
+          DEVNET_OTR_PARAMS.dispute,
+          { me: liar.wallet.account.address, tree: lie.tree, stepEvidence: evidence },
+          (j) => encodeStepEvidence(model, j, evidence(j)),
+        );
+        if (turn.resolved) return turn.rootCountered;
+        const onChain = await gameOnChain();
+        if (onChain.resolved) return onChain.rootCountered;
+        await new Promise((res) => setTimeout(res, 500));
       }
+      return null;
+    };
+    const restartedLog = () =>
+      readFileSync(join(devnet.dir, "logs", "worker-defender-restarted.log"), "utf8");
+    // Played until the worker has proven the attacked leaf on chain, which decides the game.
+    expect(await playLiar(() => /"moves":\["oneStep"\]/.test(restartedLog()))).toBeNull();
+    // Its resolution, once the clocks ran out, and the worker's withdrawal of the bonds, are then taken off
+    // the chain by a reorganisation, after the worker saw them. The liar stays away from then on: the
+    // worker, watching the games it saw resolved, must resolve it again, or its bonds stay in the game.
+    let seen = "";
+    await withReorganisation(rpc, async () => {
+      expect(await playLiar()).toBe(false);
+      for (let i = 0; i < 60 && !/"msg":"dispute bonds withdrawn"/.test(restartedLog()); i++)
+        await new Promise((res) => setTimeout(res, 250));
+      seen = restartedLog();
+    });
+    expect(seen).toMatch(/"msg":"dispute resolved"/);
+    expect(seen).toMatch(/"msg":"dispute bonds withdrawn"/);
+    expect((await gameOnChain()).resolved).toBe(false);
+    for (let i = 0; i < 60 && !(await gameOnChain()).resolved; i++)
       await new Promise((res) => setTimeout(res, 500));
-    }
-    expect(outcome).toBe(false); // the worker's trace root stands
+    expect(await gameOnChain()).toMatchObject({ resolved: true, rootCountered: false }); // the worker's root stands
+    expect(restartedLog().slice(seen.length)).toMatch(
+      /no longer on chain \(reorganised\): defending it again/,
+    );
     // The restart picked up from its saved block, not from the deployment's, and still defended.
-    const restartedLog = readFileSync(join(devnet.dir, "logs", "worker-defender-restarted.log"), "utf8");
-    expect(restartedLog).toMatch(/"msg":"resuming from the saved block"/);
-    expect(restartedLog).toMatch(/"msg":"defence moves mined"/);
-    expect(restartedLog).toMatch(/kept for less than the protocol's horizon/);
-    expect(restartedLog).toMatch(/"msg":"forgot served requests past the dispute horizon"/);
+    expect(restartedLog()).toMatch(/"msg":"resuming from the saved block"/);
+    expect(restartedLog()).toMatch(/"msg":"defence moves mined"/);
+    expect(restartedLog()).toMatch(/kept for less than the protocol's horizon/);
+    expect(restartedLog()).toMatch(/"msg":"forgot served requests past the dispute horizon"/);
     expect(
       (
         (await read(devnet.deployment.registry, registryAbi, "participant", [honest.address])) as unknown[]
       )[5],
     ).toBe(stakeBefore);
     expect((await read(game, disputeGameAbi, "credits", [liar.wallet.account.address])) as bigint).toBe(0n);
-    // The worker sees the outcome too (it polls the chain once a second), and withdraws the bonds the
-    // game credited its operator: its own back and the liar's.
-    let health = {
-      disputes: [] as { gameId: string; rootCountered: boolean }[],
-      disputeBondsWithdrawnWei: "0",
+    // The worker withdraws, again, the bonds the game credited its operator: its own back and the liar's.
+    const credited = () => read(game, disputeGameAbi, "credits", [honest.operator]) as Promise<bigint>;
+    for (let i = 0; i < 30 && (await credited()) > 0n; i++) await new Promise((res) => setTimeout(res, 500));
+    expect(await credited()).toBe(0n);
+    const health = (await (await fetch(`${defender.url}/health`)).json()) as {
+      disputes: { gameId: string; rootCountered: boolean }[];
+      disputeBondsWithdrawnWei: string;
     };
-    for (let i = 0; i < 30 && BigInt(health.disputeBondsWithdrawnWei) === 0n; i++) {
-      await new Promise((res) => setTimeout(res, 500));
-      health = (await (await fetch(`${defender.url}/health`)).json()) as typeof health;
-    }
     expect(health.disputes).toContainEqual({ gameId: String(gameId), rootCountered: false });
     expect(BigInt(health.disputeBondsWithdrawnWei)).toBeGreaterThan(0n);
-    expect((await read(game, disputeGameAbi, "credits", [honest.operator])) as bigint).toBe(0n);
   }, 300_000);
 });

@@ -56,6 +56,7 @@ import { type FollowerNode, followerApp, followerNode, openFollowerStore } from 
 import { LateBatches } from "../../lateBatches.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { ResolvedGames } from "../../resolvedGames.ts";
 import { gatewayContexts, servedRequestOf, workerDirectory } from "../../servedRequests.ts";
 
 export interface FishermanOptions {
@@ -198,6 +199,18 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   );
   const games = new Map<bigint, OpenGame>();
   const bonds = new DisputeBonds(o.chain, game, o.logger);
+  /** Games seen resolved, kept in {@link games} until their resolution is a reorganisation deep. */
+  const resolved = new ResolvedGames(
+    async (id) =>
+      (
+        (await o.chain.public.readContract({
+          address: game,
+          abi: disputeGameAbi,
+          functionName: "game",
+          args: [id],
+        })) as { resolved: boolean }
+      ).resolved,
+  );
 
   const sampleRate = metrics.gauge(
     "sample_rate",
@@ -625,7 +638,18 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   }
 
   async function playGames(): Promise<void> {
+    const head = await o.chain.public.getBlockNumber({ cacheTime: 0 });
+    const { settled, reopened } = await resolved.check(head);
+    for (const id of settled) games.delete(id);
+    for (const id of reopened) {
+      db.prepare("UPDATE games SET status = 'open' WHERE game = ?").run(Number(id));
+      o.logger.warn(
+        { game: String(id) },
+        "a dispute's resolution is no longer on chain (reorganised): playing on",
+      );
+    }
     for (const g of games.values()) {
+      if (resolved.has(g.gameId)) continue;
       // New batches first: their challenge windows close while games are played, and a game's clock
       // only runs on our turn, which this loop reaches again within one turn per open game.
       await watchBatches();
@@ -652,10 +676,9 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       );
       for (const f of turn.failed) o.logger.warn({ game: String(g.gameId), err: f }, "a move was refused");
       if (turn.resolved) {
-        games.delete(g.gameId);
         const outcome = turn.rootCountered ? "won" : "lost";
         db.prepare("UPDATE games SET status = ? WHERE game = ?").run(outcome, Number(g.gameId));
-        disputes.inc({ outcome });
+        if (resolved.add(g.gameId, head)) disputes.inc({ outcome });
         bonds.resolved();
         o.logger.info({ game: String(g.gameId), outcome }, "dispute resolved");
       }
@@ -770,7 +793,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   app.get("/health", async () => ({
     ok: true,
     role: "fisherman",
-    games: games.size,
+    // Being played: not those seen resolved, watched for a reorganisation.
+    games: [...games.keys()].filter((id) => !resolved.has(id)).length,
     nextBatch: progress("nextBatch"),
   }));
   app.get("/v1/disputes", async () => ({

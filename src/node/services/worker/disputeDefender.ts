@@ -25,6 +25,7 @@ import { DisputeBonds } from "../../disputeBonds.ts";
 import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { ResolvedGames } from "../../resolvedGames.ts";
 import { ResumePoint } from "../../resumePoint.ts";
 import { RECENT_KEPT } from "./spotCheckProver.ts";
 import type { WorkerStore } from "./workerStore.ts";
@@ -41,7 +42,11 @@ interface Defended {
 }
 
 export class DisputeDefender {
+  /** The games over our receipts being played, and those seen resolved while {@link resolved} watches them. */
   private readonly games = new Map<bigint, Defended>();
+  private readonly resolved: ResolvedGames;
+  /** Set when a reorganisation made this pass forget games, until the pass has found them again. */
+  private rewound = false;
   private readonly pass: Pass;
   /** The latest games resolved, by outcome (for /health and tests; the latest RECENT_KEPT only). */
   readonly outcomes = new Latest<{ gameId: string; rootCountered: boolean }>(RECENT_KEPT);
@@ -61,6 +66,7 @@ export class DisputeDefender {
     fromBlock: bigint,
   ) {
     this.bonds = new DisputeBonds(chain, game, logger);
+    this.resolved = new ResolvedGames(async (id) => (await this.gameOnChain(id)).resolved);
     const resume = new ResumePoint(
       store.resumePoints,
       `disputeGame ${game.toLowerCase()}`,
@@ -70,24 +76,41 @@ export class DisputeDefender {
     this.pass = new Pass(logger, "dispute defence pass failed; will retry", async () => {
       // Games opened in blocks the chain no longer holds may be gone or others: found again if not.
       const opened = await resume.cursor(fromBlock, (from) => {
-        for (const [id, g] of this.games) if (g.openedBlock >= from) this.games.delete(id);
+        this.rewound = true;
+        for (const [id, g] of this.games)
+          if (g.openedBlock >= from) {
+            this.games.delete(id);
+            this.resolved.forget(id);
+          }
       });
       await this.discover(opened);
-      for (const g of this.games.values()) await this.play(g);
+      const head = await this.chain.public.getBlockNumber({ cacheTime: 0 });
+      const { settled, reopened } = await this.resolved.check(head);
+      for (const id of settled) this.games.delete(id);
+      for (const id of reopened)
+        this.logger.warn(
+          { game: String(id) },
+          "a dispute's resolution is no longer on chain (reorganised): defending it again",
+        );
+      for (const g of this.games.values()) if (!this.resolved.has(g.gameId)) await this.play(g, head);
       await this.bonds.collect();
-      // A restart must find every game still being played: resume no later than the oldest one's block.
+      // A restart must find every game still being played, or watched: resume no later than the oldest
+      // one's block.
       let oldest = opened.next;
       for (const g of this.games.values()) if (g.openedBlock < oldest) oldest = g.openedBlock;
       await resume.done(oldest);
+      this.rewound = false;
     });
   }
 
   /**
-   * The requests of the games still being played, whose contexts the worker keeps past its retention;
-   * null while the last pass has not completed (a game it has not found yet may need any context).
+   * The requests of the games still being played (or resolved less than a reorganisation deep), whose
+   * contexts the worker keeps past its retention; null while the last pass has not completed, or a
+   * reorganisation's has not (a game it has not found yet, or again, may need any context).
    */
   openRequests(): Hex[] | null {
-    return this.pass.failure === null ? [...this.games.values()].map((g) => g.requestId) : null;
+    if (this.pass.failure !== null || this.rewound) return null;
+    return [...this.games.values()].map((g) => g.requestId);
   }
 
   /** One pass: new games over our receipts are picked up, every open one gets its moves. */
@@ -105,13 +128,7 @@ export class DisputeDefender {
         const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
         if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
         // After a restart the cursor reads again from its saved point: a resolved game needs no trace.
-        const state = (await this.chain.public.readContract({
-          address: this.game,
-          abi: disputeGameAbi,
-          functionName: "game",
-          args: [log.args.game],
-        })) as { resolved: boolean };
-        if (state.resolved) return;
+        if ((await this.gameOnChain(log.args.game)).resolved) return;
         const served = this.store.byRequestId(r.requestId);
         if (!served) {
           this.logger.error(
@@ -150,7 +167,17 @@ export class DisputeDefender {
     );
   }
 
-  private async play(g: Defended): Promise<void> {
+  private async gameOnChain(id: bigint): Promise<{ resolved: boolean }> {
+    return (await this.chain.public.readContract({
+      address: this.game,
+      abi: disputeGameAbi,
+      functionName: "game",
+      args: [id],
+    })) as { resolved: boolean };
+  }
+
+  /** One turn of `g`'s game, `head` the chain's head before it. */
+  private async play(g: Defended, head: bigint): Promise<void> {
     const evidence = (i: number) =>
       traceStepEvidence(this.model, g.context, g.generation.outputs, (j) => g.generation.tree.proof(j), i);
     const turn = await playTurn(
@@ -168,9 +195,10 @@ export class DisputeDefender {
     for (const f of turn.failed)
       this.logger.warn({ game: String(g.gameId), err: f }, "a defence move was refused");
     if (turn.resolved) {
-      this.games.delete(g.gameId);
+      // Kept, with the request's context, until the resolution is a reorganisation deep.
+      if (this.resolved.add(g.gameId, head))
+        this.outcomes.push({ gameId: String(g.gameId), rootCountered: turn.rootCountered === true });
       this.bonds.resolved();
-      this.outcomes.push({ gameId: String(g.gameId), rootCountered: turn.rootCountered === true });
       this.logger.info({ game: String(g.gameId), rootCountered: turn.rootCountered }, "dispute resolved");
     }
   }

@@ -19,6 +19,7 @@ import { proofWords } from "../../../zk/solidityVerifier.ts";
 import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
+import { REORG_DEPTH_BLOCKS } from "../../resolvedGames.ts";
 import { ResumePoint } from "../../resumePoint.ts";
 import type { KeptProof, WorkerStore } from "./workerStore.ts";
 
@@ -35,9 +36,6 @@ type OpenedLog = ContractLog<{
 
 /** How many of the latest obligations met, and of the latest games resolved, a worker lists. */
 export const RECENT_KEPT = 100;
-
-/** How deep a reorganisation a worker's recent proofs are checked against (blocks). */
-const REORG_DEPTH_BLOCKS = 64n;
 
 /** SpotChecks.Status.Open. */
 const OPEN = 1;
