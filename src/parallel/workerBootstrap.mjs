@@ -3,7 +3,7 @@
 // A bundled entry (threadBundles.ts) needs no loader: plain node loads it, without tsx's second thread.
 import { workerData } from "node:worker_threads";
 
-if (new URL(workerData.entry).pathname.endsWith(".ts")) {
+if (/\.[cm]?ts$/.test(new URL(workerData.entry).pathname)) {
   const { register } = await import("tsx/esm/api");
   register();
 }

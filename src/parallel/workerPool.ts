@@ -31,14 +31,12 @@ export class WorkerPool<T, R> {
   private failure: Error | null = null;
 
   constructor(module: URL, workerData: unknown, threads: number = defaultThreads()) {
+    const task = threadModule(module);
+    // A bundled entry runs without tsx, so it cannot load a TypeScript task: both bundled, or neither.
+    const main = new URL("./workerMain.ts", import.meta.url);
+    const entry = task === module.href ? main.href : threadModule(main);
     this.workers = Array.from({ length: Math.max(1, threads) }, () => {
-      const worker = new Worker(WORKER_BOOTSTRAP, {
-        workerData: {
-          entry: threadModule(new URL("./workerMain.ts", import.meta.url)),
-          module: threadModule(module),
-          data: workerData,
-        },
-      });
+      const worker = new Worker(WORKER_BOOTSTRAP, { workerData: { entry, module: task, data: workerData } });
       worker.on("message", (message: { id: number; results?: R[]; error?: string }) => {
         const job = this.pending.get(message.id);
         this.pending.delete(message.id);

@@ -10,7 +10,7 @@ import { PRESETS } from "../../engine/llama2c/generateModel.ts";
 import { writeGeneratedModel } from "../../engine/llama2c/modelFiles.ts";
 import { createThreadedEngine } from "../../engine/threaded/threadedEngine.ts";
 import { threadModule } from "../../parallel/threadBundles.ts";
-import { WORKER_BOOTSTRAP } from "../../parallel/workerPool.ts";
+import { runInWorkers, WORKER_BOOTSTRAP } from "../../parallel/workerPool.ts";
 import { buildRoleBundle, useThreadTwins } from "./roleBundle.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
@@ -68,15 +68,29 @@ describe("the CLI's bundle for role processes", () => {
       const fromTwin = await createThreadedEngine(spec, 1);
       const there = await generate(fromTwin, request).finally(() => fromTwin.close());
       expect({ ...there, timings: null }).toEqual({ ...here, timings: null });
+      // A pool's task with no twin still runs, from its source through tsx (so does the pool's entry).
+      const task = join(dir, "doubleTask.mts");
+      writeFileSync(
+        task,
+        "export const setup = () => (batch: number[]): number[] => batch.map((x) => 2 * x);\n",
+      );
+      const doubled = await runInWorkers<number, number>({
+        module: pathToFileURL(task),
+        workerData: null,
+        items: [1, 2, 3],
+        batchSize: 2,
+        threads: 1,
+      });
+      expect(doubled).toEqual([2, 4, 6]);
 
       // The bootstrap registers tsx for a TypeScript entry only: a bundled entry cannot import a .ts file.
-      writeFileSync(join(dir, "typed.ts"), "export const typed: number = 1;\n");
+      writeFileSync(join(dir, "typed.mts"), "export const typed: number = 1;\n");
       const probe = join(dir, "probe.mjs");
       writeFileSync(
         probe,
         [
           'import { parentPort } from "node:worker_threads";',
-          `parentPort.postMessage(await import(${JSON.stringify(pathToFileURL(join(dir, "typed.ts")).href)}).then(() => "tsx", (e) => e.code));`,
+          `parentPort.postMessage(await import(${JSON.stringify(pathToFileURL(join(dir, "typed.mts")).href)}).then(() => "tsx", (e) => e.code));`,
         ].join("\n"),
       );
       const loaded = await new Promise((resolve, reject) => {

@@ -53,7 +53,8 @@ const ownUrls: Plugin = {
 /**
  * The modules a role's worker threads load (threadBundles.ts), bundled beside the CLI: a worker's
  * engine thread, and the pool's entry with the proving task it runs. A thread module not listed here
- * still works, through tsx in its thread.
+ * still works, through tsx in its thread (a pool whose task is not listed starts its threads from the
+ * entry's source too).
  */
 const THREAD_MODULES: Readonly<Record<string, string>> = {
   engineWorker: "src/engine/threaded/engineWorker.ts",
