@@ -638,7 +638,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   }
 
   async function playGames(): Promise<void> {
-    const head = await o.chain.public.getBlockNumber({ cacheTime: 0 });
+    // The head only when there are games to play or watch (no read a pass otherwise).
+    const head = games.size > 0 ? await o.chain.public.getBlockNumber({ cacheTime: 0 }) : 0n;
     const { settled, reopened } = await resolved.check(head);
     for (const id of settled) games.delete(id);
     for (const id of reopened) {

@@ -84,7 +84,8 @@ export class DisputeDefender {
           }
       });
       await this.discover(opened);
-      const head = await this.chain.public.getBlockNumber({ cacheTime: 0 });
+      // The head only when there are games to play or watch (no read a pass otherwise).
+      const head = this.games.size > 0 ? await this.chain.public.getBlockNumber({ cacheTime: 0 }) : 0n;
       const { settled, reopened } = await this.resolved.check(head);
       for (const id of settled) this.games.delete(id);
       for (const id of reopened)
