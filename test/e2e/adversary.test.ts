@@ -8,7 +8,8 @@
  * the other way round: a lying challenger against an honest worker's receipt loses — the worker
  * defends it from the context it kept, proves the attacked leaf on chain, keeps its stake and wins the
  * liar's bonds, killed and restarted meanwhile with a retention the game outlasts (it keeps the disputed
- * context and forgets a later one). A worker that also withholds what it served (404 on its traces) is
+ * context and forgets a later one); when a reorganisation takes the game's resolution off the chain, it
+ * resolves the game again. A worker that also withholds what it served (404 on its traces) is
  * disputed all the same: the fisherman re-executes from the gateway's copy of the request, which the gateway gives only
  * to registered checkers who sign for it. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
  * games on from SQLite and the chain and checks the batches it had not reached.
