@@ -97,6 +97,9 @@ export type FishermanNode = FollowerNode;
 
 interface OpenGame {
   readonly gameId: bigint;
+  /** The disputed receipt's place. */
+  readonly batch: number;
+  readonly position: number;
   readonly signed: SignedReceipt;
   readonly context: ExecutionContext;
   readonly generation: VerifiableGeneration;
@@ -199,18 +202,15 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   );
   const games = new Map<bigint, OpenGame>();
   const bonds = new DisputeBonds(o.chain, game, o.logger);
+  const gameOnChain = async (id: bigint) =>
+    (await o.chain.public.readContract({
+      address: game,
+      abi: disputeGameAbi,
+      functionName: "game",
+      args: [id],
+    })) as { resolved: boolean; openedBlock: bigint; subject: { batch: bigint; position: number } };
   /** Games seen resolved, kept in {@link games} until their resolution is a reorganisation deep. */
-  const resolved = new ResolvedGames(
-    async (id) =>
-      (
-        (await o.chain.public.readContract({
-          address: game,
-          abi: disputeGameAbi,
-          functionName: "game",
-          args: [id],
-        })) as { resolved: boolean }
-      ).resolved,
-  );
+  const resolved = new ResolvedGames(async (id) => (await gameOnChain(id)).resolved);
 
   const sampleRate = metrics.gauge(
     "sample_rate",
@@ -599,7 +599,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       db.prepare(
         "INSERT OR IGNORE INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
       ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
-      games.set(gameId, { gameId, signed, context, generation: honest });
+      games.set(gameId, { gameId, batch, position, signed, context, generation: honest });
       disputes.inc({ outcome: "opened" });
       o.logger.info(
         { batch, position, game: String(gameId), worker: signed.receipt.worker },
@@ -637,6 +637,37 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     return { confirmed };
   }
 
+  /**
+   * Whether `g`'s challenge is gone from the chain (a reorganisation took it off; its id may name
+   * another's game by now): the game is forgotten, and the receipt checked again, from its batch on
+   * (challenged again while its window is open). Playing on would wait forever on a game that does not
+   * exist, or play another receipt's game with this one's trace; and the cheat would go unanswered.
+   */
+  async function challengeLost(g: OpenGame): Promise<boolean> {
+    const onChain = await gameOnChain(g.gameId);
+    if (
+      onChain.openedBlock !== 0n &&
+      Number(onChain.subject.batch) === g.batch &&
+      onChain.subject.position === g.position
+    )
+      return false;
+    games.delete(g.gameId);
+    db.transaction(() => {
+      db.prepare("DELETE FROM games WHERE game = ?").run(Number(g.gameId));
+      // Checked again, its verdict counted again: uncounted here.
+      const was = db
+        .prepare("DELETE FROM checked WHERE batch = ? AND position = ? RETURNING verdict")
+        .get(g.batch, g.position) as { verdict: string } | undefined;
+      if (was) db.prepare("UPDATE verdicts SET n = n - 1 WHERE verdict = ?").run(was.verdict);
+      if (progress("nextBatch") > g.batch) setProgress("nextBatch", g.batch);
+    })();
+    o.logger.warn(
+      { game: String(g.gameId), batch: g.batch, position: g.position },
+      "a challenge of ours is no longer on chain (reorganised): checking its receipt again",
+    );
+    return true;
+  }
+
   async function playGames(): Promise<void> {
     // The head only when there are games to play or watch (no read a pass otherwise).
     const head = games.size > 0 ? await o.chain.public.getBlockNumber({ cacheTime: 0 }) : 0n;
@@ -651,6 +682,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
     for (const g of games.values()) {
       if (resolved.has(g.gameId)) continue;
+      if (await challengeLost(g)) continue;
       // New batches first: their challenge windows close while games are played, and a game's clock
       // only runs on our turn, which this loop reaches again within one turn per open game.
       await watchBatches();
@@ -780,6 +812,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   // Games opened before a restart are played on: the receipt and context were stored with them.
   for (const row of db.prepare(OPEN_GAMES_SQL).all() as {
     game: number;
+    batch: number;
+    position: number;
     receipt: string;
     context: string;
   }[]) {
@@ -787,7 +821,14 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     if (!signed.ok) continue;
     const context = JSON.parse(row.context) as ExecutionContext;
     const generation = verifiableGeneration(model, context, signed.value.receipt.outputTokens, null, keccak);
-    games.set(BigInt(row.game), { gameId: BigInt(row.game), signed: signed.value, context, generation });
+    games.set(BigInt(row.game), {
+      gameId: BigInt(row.game),
+      batch: row.batch,
+      position: row.position,
+      signed: signed.value,
+      context,
+      generation,
+    });
   }
 
   const app = followerApp(metrics, o.logger);

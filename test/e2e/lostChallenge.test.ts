@@ -1,0 +1,99 @@
+/**
+ * A fisherman's challenge taken off the chain by a reorganisation (issue: "restart anvil or lose the
+ * RPC for a while: nodes reconnect and catch up"; docs/deploy.md, "Reorganisations"). The blocks from
+ * before the cheat's request to after the fisherman's challenge of its receipt are lost, with the batch's
+ * posting and the game. The gateway posts the batch again; the fisherman finds its game gone (its id
+ * unknown to the contract, or another's), checks the receipt again and challenges it again: the cheat is
+ * still voided and slashed on chain. Without that it would wait on a game that does not exist while the
+ * receipt became final.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientFor } from "../../src/chain/deploy.ts";
+import { registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
+import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { withReorganisation } from "../../src/testing/reorganisation.ts";
+
+let devnet: Devnet;
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: mkdtempSync(join(tmpdir(), "verinfer-lost-challenge-")),
+    workers: 2,
+    adversary: "wrong-output",
+    gatewayPort: 0,
+    rpcPort: 0,
+    evaluators: 0,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await devnet?.stop();
+});
+
+const chain = () => publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
+const rpc = (method: string, params: unknown[] = []) =>
+  chain().request({ method, params } as never) as Promise<unknown>;
+const read = (address: `0x${string}`, abi: readonly unknown[], functionName: string, args: unknown[]) =>
+  chain().readContract({ address, abi, functionName, args } as never) as Promise<unknown>;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ask = async (i: number): Promise<AnswerReceipt> => {
+  const r = await fetch(`${devnet.gatewayUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: `challenge ${i}` }], max_tokens: 4 }),
+  });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { verinfer: AnswerReceipt }).verinfer;
+};
+const fishermanLog = () => readFileSync(join(devnet.dir, "logs", "fisherman.log"), "utf8");
+const count = (text: string, msg: string) => text.split(`"msg":"${msg}`).length - 1;
+
+describe("a challenge the chain loses", () => {
+  it("is made again: the cheat's receipt is still voided, its worker slashed", async () => {
+    const cheat = devnet.workers.find((w) => w.adversary === "wrong-output");
+    if (!cheat) throw new Error("the devnet has no cheating worker");
+    const stakeOf = async () =>
+      ((await read(devnet.deployment.registry, registryAbi, "participant", [cheat.address])) as unknown[])[5];
+    const stakeBefore = await stakeOf();
+    let forged: AnswerReceipt | null = null;
+    await withReorganisation(rpc, async () => {
+      for (let i = 0; !forged; i++) {
+        const a = await ask(i);
+        if ((a.receipt as { worker: string }).worker === cheat.address) forged = a;
+        expect(i).toBeLessThan(100);
+      }
+      for (let i = 0; i < 240 && count(fishermanLog(), "dispute opened") === 0; i++) await sleep(250);
+      expect(count(fishermanLog(), "dispute opened")).toBe(1);
+    });
+    const { requestId } = forged as unknown as AnswerReceipt;
+    const voided = async () =>
+      ((await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)).json()) as AnswerReceipt)
+        .status === "voided";
+    for (let i = 0; i < 360 && !(await voided()); i++) await sleep(500);
+    expect(await voided()).toBe(true);
+    const log = fishermanLog();
+    expect(log).toMatch(/no longer on chain \(reorganised\): checking its receipt again/);
+    expect(count(log, "dispute opened")).toBe(2);
+    const settled = (await (
+      await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)
+    ).json()) as AnswerReceipt;
+    expect(
+      Number(
+        await read(devnet.deployment.rollup, rollupAbi, "status", [
+          BigInt(settled.batch ?? 0),
+          settled.position,
+        ]),
+      ),
+    ).toBe(4); // Voided
+    expect(await stakeOf()).not.toBe(stakeBefore);
+    // The fisherman's record holds the game played, once: the lost one is gone.
+    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
+      games: { status: string }[];
+    };
+    expect(disputes.games.map((g) => g.status)).toEqual(["won"]);
+  }, 300_000);
+});
