@@ -100,6 +100,8 @@ interface OpenGame {
   /** The disputed receipt's place. */
   readonly batch: number;
   readonly position: number;
+  /** The block its opening was seen mined in (0 when restored at a start: not known). */
+  readonly openedIn: bigint;
   readonly signed: SignedReceipt;
   readonly context: ExecutionContext;
   readonly generation: VerifiableGeneration;
@@ -583,7 +585,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     // A game over this receipt may be open already (ours, challenged just before a crash, or another
     // fisherman's): games are open to every claimant, so it is joined rather than challenged again.
     const existing = (
-      await contractEvents<{ args: { game: bigint; batch: bigint; position: number } }>(
+      await contractEvents<{ blockNumber: bigint; args: { game: bigint; batch: bigint; position: number } }>(
         o.chain,
         { address: game, abi: disputeGameAbi, eventName: "GameOpened" },
         // A game over a receipt opens after its batch was posted.
@@ -595,20 +597,19 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       disputes.inc({ outcome: "refused" });
       o.logger.warn({ batch, position, reason: chainErrorLine(e) }, "the challenge was refused on chain");
     };
-    const record = (gameId: bigint) => {
+    const record = (gameId: bigint, openedIn: bigint) => {
       db.prepare(
         "INSERT OR IGNORE INTO games (game, batch, position, receipt, context, status) VALUES (?, ?, ?, ?, ?, 'open')",
       ).run(Number(gameId), batch, position, JSON.stringify(receiptToJson(signed)), JSON.stringify(context));
-      games.set(gameId, { gameId, batch, position, signed, context, generation: honest });
+      games.set(gameId, { gameId, batch, position, openedIn, signed, context, generation: honest });
       disputes.inc({ outcome: "opened" });
       o.logger.info(
         { batch, position, game: String(gameId), worker: signed.receipt.worker },
         "dispute opened: the trace root differs from re-execution",
       );
     };
-    const joined = existing?.args.game;
-    if (joined !== undefined) {
-      record(joined);
+    if (existing) {
+      record(existing.args.game, existing.blockNumber);
       return { confirmed: Promise.resolve() };
     }
     const { chainId: _c, settlement: _s, ...receipt } = signed.receipt;
@@ -632,7 +633,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       // The game's id from its GameOpened event (another challenger may have opened one meanwhile).
       const [opened] = parseEventLogs({ abi: disputeGameAbi, eventName: "GameOpened", logs: mined.logs });
       if (!opened) throw new Error(`challenge ${minedHash} opened no game`);
-      record((opened.args as { game: bigint }).game);
+      record((opened.args as { game: bigint }).game, mined.blockNumber);
     }, refused);
     return { confirmed };
   }
@@ -643,12 +644,13 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * (challenged again while its window is open). Playing on would wait forever on a game that does not
    * exist, or play another receipt's game with this one's trace; and the cheat would go unanswered.
    */
-  async function challengeLost(g: OpenGame): Promise<boolean> {
+  async function challengeLost(g: OpenGame, head: bigint): Promise<boolean> {
     const onChain = await gameOnChain(g.gameId);
+    // No game by that id on an RPC node not yet at the block the opening was seen in is the node's lag.
     if (
-      onChain.openedBlock !== 0n &&
-      Number(onChain.subject.batch) === g.batch &&
-      onChain.subject.position === g.position
+      onChain.openedBlock === 0n
+        ? head < g.openedIn
+        : Number(onChain.subject.batch) === g.batch && onChain.subject.position === g.position
     )
       return false;
     games.delete(g.gameId);
@@ -682,7 +684,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     }
     for (const g of games.values()) {
       if (resolved.has(g.gameId)) continue;
-      if (await challengeLost(g)) continue;
+      if (await challengeLost(g, head)) continue;
       // New batches first: their challenge windows close while games are played, and a game's clock
       // only runs on our turn, which this loop reaches again within one turn per open game.
       await watchBatches();
@@ -825,6 +827,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       gameId: BigInt(row.game),
       batch: row.batch,
       position: row.position,
+      openedIn: 0n,
       signed: signed.value,
       context,
       generation,
