@@ -5,7 +5,8 @@
  * posting and the game. The gateway posts the batch again; the fisherman finds its game gone (its id
  * unknown to the contract, or another's), checks the receipt again and challenges it again: the cheat is
  * still voided and slashed on chain. Without that it would wait on a game that does not exist while the
- * receipt became final.
+ * receipt became final. Then the game's resolution is taken off the chain after the fisherman saw it: the
+ * fisherman, watching the games it saw resolved, resolves it again.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,7 +54,7 @@ const fishermanLog = () => readFileSync(join(devnet.dir, "logs", "fisherman.log"
 const count = (text: string, msg: string) => text.split(`"msg":"${msg}`).length - 1;
 
 describe("a challenge the chain loses", () => {
-  it("is made again: the cheat's receipt is still voided, its worker slashed", async () => {
+  it("is made again, and so is a resolution it loses: the cheat's receipt is still voided, its worker slashed", async () => {
     const cheat = devnet.workers.find((w) => w.adversary === "wrong-output");
     if (!cheat) throw new Error("the devnet has no cheating worker");
     const stakeOf = async () =>
@@ -70,25 +71,34 @@ describe("a challenge the chain loses", () => {
       expect(count(fishermanLog(), "dispute opened")).toBe(1);
     });
     const { requestId } = forged as unknown as AnswerReceipt;
+    for (let i = 0; i < 360 && count(fishermanLog(), "dispute opened") < 2; i++) await sleep(250);
+    expect(fishermanLog()).toMatch(/no longer on chain \(reorganised\): checking its receipt again/);
+    expect(count(fishermanLog(), "dispute opened")).toBe(2);
+    const statusOnChain = async () => {
+      const r = (await (
+        await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)
+      ).json()) as AnswerReceipt;
+      return Number(
+        await read(devnet.deployment.rollup, rollupAbi, "status", [BigInt(r.batch ?? 0), r.position]),
+      );
+    };
+    // The cheat never answers: once its clock has run out the fisherman resolves the game, which voids the
+    // receipt. That resolution is taken off the chain too, after the fisherman saw it; watching the games
+    // it saw resolved, the fisherman resolves it again.
+    await withReorganisation(rpc, async () => {
+      for (let i = 0; i < 240 && count(fishermanLog(), "dispute resolved") === 0; i++) await sleep(250);
+      expect(count(fishermanLog(), "dispute resolved")).toBe(1);
+      expect(await statusOnChain()).toBe(4); // Voided
+    });
+    expect(await statusOnChain()).not.toBe(4);
+    for (let i = 0; i < 120 && (await statusOnChain()) !== 4; i++) await sleep(500);
+    expect(await statusOnChain()).toBe(4);
+    expect(fishermanLog()).toMatch(/resolution is no longer on chain \(reorganised\): playing on/);
     const voided = async () =>
       ((await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)).json()) as AnswerReceipt)
         .status === "voided";
-    for (let i = 0; i < 360 && !(await voided()); i++) await sleep(500);
+    for (let i = 0; i < 60 && !(await voided()); i++) await sleep(500);
     expect(await voided()).toBe(true);
-    const log = fishermanLog();
-    expect(log).toMatch(/no longer on chain \(reorganised\): checking its receipt again/);
-    expect(count(log, "dispute opened")).toBe(2);
-    const settled = (await (
-      await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)
-    ).json()) as AnswerReceipt;
-    expect(
-      Number(
-        await read(devnet.deployment.rollup, rollupAbi, "status", [
-          BigInt(settled.batch ?? 0),
-          settled.position,
-        ]),
-      ),
-    ).toBe(4); // Voided
     expect(await stakeOf()).not.toBe(stakeBefore);
     // The fisherman's record holds the game played, once: the lost one is gone.
     const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
