@@ -11,9 +11,8 @@ import { type DisputeAction, type PlayerView, solve } from "../protocol/dispute/
 import type { DisputeParams } from "../protocol/params/otr.ts";
 import { chainErrorLine } from "./chainErrors.ts";
 import type { ChainClients } from "./deploy.ts";
-import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { readGame, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
 import { mirrorGame } from "./gameMirror.ts";
-import { disputeGameAbi } from "./generated/contracts.ts";
 
 export interface TurnResult {
   readonly sent: readonly DisputeAction["type"][];
@@ -36,13 +35,7 @@ export async function playTurn(
   oneStepEvidence: (index: number) => Hex,
 ): Promise<TurnResult> {
   const { state, resolved, claims } = await mirrorGame(c, game, gameId, subject, params);
-  const onChain = async () =>
-    (await c.public.readContract({
-      address: game,
-      abi: disputeGameAbi,
-      functionName: "game",
-      args: [gameId],
-    } as never)) as { rootCountered: boolean; resolved: boolean };
+  const onChain = () => readGame(c, game, gameId);
   if (resolved)
     return { sent: [], failed: [], resolved: true, rootCountered: (await onChain()).rootCountered };
   if (!state) return { sent: [], failed: [], resolved: false, rootCountered: null };

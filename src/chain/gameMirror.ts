@@ -14,6 +14,7 @@ import { hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { ok } from "../protocol/errors.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
+import { readGame } from "./disputeClient.ts";
 import { disputeGameAbi } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
 
@@ -90,12 +91,7 @@ export async function mirrorGame(
   params: DisputeParams,
 ): Promise<MirroredGame> {
   // From the block the game was opened in (0 for a game that does not exist: no events then).
-  const { openedBlock } = (await c.public.readContract({
-    address: game,
-    abi: disputeGameAbi,
-    functionName: "game",
-    args: [gameId],
-  } as never)) as { openedBlock: bigint };
+  const { openedBlock } = await readGame(c, game, gameId);
   if (openedBlock === 0n) return { state: null, resolved: false, claims: [] };
   const logs = await contractEvents<GameLog>(
     c,

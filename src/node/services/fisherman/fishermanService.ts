@@ -4,6 +4,7 @@ import { chainErrorLine } from "../../../chain/chainErrors.ts";
 import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
+import { readGame } from "../../../chain/disputeClient.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { contractEvents } from "../../../chain/logs.ts";
@@ -204,15 +205,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   );
   const games = new Map<bigint, OpenGame>();
   const bonds = new DisputeBonds(o.chain, game, o.logger);
-  const gameOnChain = async (id: bigint) =>
-    (await o.chain.public.readContract({
-      address: game,
-      abi: disputeGameAbi,
-      functionName: "game",
-      args: [id],
-    })) as { resolved: boolean; openedBlock: bigint; subject: { batch: bigint; position: number } };
   /** Games seen resolved, kept in {@link games} until their resolution is a reorganisation deep. */
-  const resolved = new ResolvedGames(async (id) => (await gameOnChain(id)).resolved);
+  const resolved = new ResolvedGames(async (id) => (await readGame(o.chain, game, id)).resolved);
 
   const sampleRate = metrics.gauge(
     "sample_rate",
@@ -645,7 +639,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
    * exist, or play another receipt's game with this one's trace; and the cheat would go unanswered.
    */
   async function challengeLost(g: OpenGame, head: bigint): Promise<boolean> {
-    const onChain = await gameOnChain(g.gameId);
+    const onChain = await readGame(o.chain, game, g.gameId);
     // No game by that id on an RPC node not yet at the block the opening was seen in is the node's lag.
     if (
       onChain.openedBlock === 0n

@@ -8,6 +8,7 @@
  */
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
+import { readGame } from "../../../chain/disputeClient.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { callOf, type EventCursor } from "../../../chain/events.ts";
 import { disputeGameAbi } from "../../../chain/generated/contracts.ts";
@@ -66,7 +67,7 @@ export class DisputeDefender {
     fromBlock: bigint,
   ) {
     this.bonds = new DisputeBonds(chain, game, logger);
-    this.resolved = new ResolvedGames(async (id) => (await this.gameOnChain(id)).resolved);
+    this.resolved = new ResolvedGames(async (id) => (await readGame(chain, game, id)).resolved);
     const resume = new ResumePoint(
       store.resumePoints,
       `disputeGame ${game.toLowerCase()}`,
@@ -129,7 +130,7 @@ export class DisputeDefender {
         const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
         if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
         // After a restart the cursor reads again from its saved point: a resolved game needs no trace.
-        if ((await this.gameOnChain(log.args.game)).resolved) return;
+        if ((await readGame(this.chain, this.game, log.args.game)).resolved) return;
         const served = this.store.byRequestId(r.requestId);
         if (!served) {
           this.logger.error(
@@ -166,15 +167,6 @@ export class DisputeDefender {
         );
       },
     );
-  }
-
-  private async gameOnChain(id: bigint): Promise<{ resolved: boolean }> {
-    return (await this.chain.public.readContract({
-      address: this.game,
-      abi: disputeGameAbi,
-      functionName: "game",
-      args: [id],
-    })) as { resolved: boolean };
   }
 
   /** One turn of `g`'s game, `head` the chain's head before it. */
