@@ -4,7 +4,7 @@
  * (dispute/solver.ts) into contract calls with the bonds the spec sizes — used by the fisherman and the
  * worker nodes and by the tests.
  */
-import type { Hex, PublicClient } from "viem";
+import type { Hex } from "viem";
 import type { GameState } from "../protocol/dispute/game.ts";
 import type { DisputeAction } from "../protocol/dispute/solver.ts";
 import { bytesToHex, hexToBytes } from "../protocol/encoding/hex.ts";
@@ -13,7 +13,7 @@ import { attackBond, type DisputeParams, dissectBond } from "../protocol/params/
 import { TraceTree } from "../protocol/verifiable/trace.ts";
 import { send } from "./clients.ts";
 import { type ChainClients, type Deployment, deployContract } from "./deploy.ts";
-import type { ChainClaim } from "./gameMirror.ts";
+import { type ChainClaim, readGame } from "./gameMirror.ts";
 import { disputeGameAbi, disputeGameBytecode, registryAbi, rollupAbi } from "./generated/contracts.ts";
 
 /** DisputeGame's constructor parameters (seconds, wei) from the protocol's (milliseconds). */
@@ -111,31 +111,6 @@ export function sendDisputeAction(
 
 /** Claims resolved per transaction: about 50–70k gas each, so a slice stays far below a block. */
 const RESOLVE_SLICE = 64;
-
-/** A game's record as the contract keeps it (the fields nodes read). */
-export interface GameRecord {
-  readonly subject: { readonly batch: bigint; readonly position: number };
-  readonly claimCount: number;
-  readonly resolvedCount: number;
-  readonly resolved: boolean;
-  readonly rootCountered: boolean;
-  /** 0 for a game that does not exist. */
-  readonly openedBlock: bigint;
-}
-
-/** Reads game `gameId`'s record (one call). */
-export async function readGame(
-  c: { readonly public: Pick<PublicClient, "readContract"> },
-  game: Hex,
-  gameId: bigint,
-): Promise<GameRecord> {
-  return (await c.public.readContract({
-    address: game,
-    abi: disputeGameAbi,
-    functionName: "game",
-    args: [gameId],
-  } as never)) as GameRecord;
-}
 
 /**
  * Resolves a game whose deadlines have all passed: passes its claims back from the last unresolved one

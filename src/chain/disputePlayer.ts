@@ -11,8 +11,8 @@ import { type DisputeAction, type PlayerView, solve } from "../protocol/dispute/
 import type { DisputeParams } from "../protocol/params/otr.ts";
 import { chainErrorLine } from "./chainErrors.ts";
 import type { ChainClients } from "./deploy.ts";
-import { readGame, resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
-import { mirrorGame } from "./gameMirror.ts";
+import { resolveOnChain, sendDisputeAction } from "./disputeClient.ts";
+import { mirrorGame, readGame } from "./gameMirror.ts";
 
 export interface TurnResult {
   readonly sent: readonly DisputeAction["type"][];

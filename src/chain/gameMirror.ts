@@ -14,7 +14,6 @@ import { hexToBytes } from "../protocol/encoding/hex.ts";
 import { keccak256 } from "../protocol/encoding/keccak.ts";
 import { ok } from "../protocol/errors.ts";
 import type { DisputeParams } from "../protocol/params/otr.ts";
-import { readGame } from "./disputeClient.ts";
 import { disputeGameAbi } from "./generated/contracts.ts";
 import { contractEvents } from "./logs.ts";
 
@@ -75,6 +74,31 @@ async function dissectionChildren(
   if (childrenByTx.size >= CACHED_DISSECTIONS) childrenByTx.delete(childrenByTx.keys().next().value as Hex);
   childrenByTx.set(tx, children);
   return children;
+}
+
+/** A game's record as the contract keeps it (the fields nodes read). */
+export interface GameRecord {
+  readonly subject: { readonly batch: bigint; readonly position: number };
+  readonly claimCount: number;
+  readonly resolvedCount: number;
+  readonly resolved: boolean;
+  readonly rootCountered: boolean;
+  /** 0 for a game that does not exist. */
+  readonly openedBlock: bigint;
+}
+
+/** Reads game `gameId`'s record (one call). */
+export async function readGame(
+  c: { readonly public: Pick<PublicClient, "readContract"> },
+  game: Hex,
+  gameId: bigint,
+): Promise<GameRecord> {
+  return (await c.public.readContract({
+    address: game,
+    abi: disputeGameAbi,
+    functionName: "game",
+    args: [gameId],
+  } as never)) as GameRecord;
 }
 
 /** The game's state rebuilt from its events. */

@@ -4,8 +4,8 @@ import { chainErrorLine } from "../../../chain/chainErrors.ts";
 import { confirm, send, submit } from "../../../chain/clients.ts";
 import type { ChainClients } from "../../../chain/deploy.ts";
 import type { DeploymentFile } from "../../../chain/deploymentFile.ts";
-import { readGame } from "../../../chain/disputeClient.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
+import { readGame } from "../../../chain/gameMirror.ts";
 import { disputeGameAbi, spotChecksAbi } from "../../../chain/generated/contracts.ts";
 import { contractEvents } from "../../../chain/logs.ts";
 import {

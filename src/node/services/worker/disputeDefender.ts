@@ -8,9 +8,9 @@
  */
 import type { Hex } from "viem";
 import type { ChainClients } from "../../../chain/deploy.ts";
-import { readGame } from "../../../chain/disputeClient.ts";
 import { playTurn } from "../../../chain/disputePlayer.ts";
 import { callOf, type EventCursor } from "../../../chain/events.ts";
+import { readGame } from "../../../chain/gameMirror.ts";
 import { disputeGameAbi } from "../../../chain/generated/contracts.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
