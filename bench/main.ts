@@ -593,9 +593,35 @@ if (run("soak")) {
   const s = k.spotChecks;
   console.log(
     `\n${renderTable(
-      ["batches", "receipts the draw selects", "obligations opened", "proven", "fisherman's verdicts"],
-      [[s.batches, s.selected, s.opened, s.proven, JSON.stringify(k.verdicts)]],
-      { title: `Spot-checks at ρ = ${s.rhoPpm / 10_000}% (the draw recomputed from the chain)` },
+      [
+        "batches",
+        "receipts the draw selects",
+        "obligations opened",
+        "proven",
+        "slashed",
+        "proofs made",
+        "proof ms: p50",
+        "p90",
+        "max",
+        "fisherman's verdicts",
+      ],
+      [
+        [
+          s.batches,
+          s.selected,
+          s.opened,
+          s.proven,
+          s.slashed,
+          s.proveMs.n,
+          s.proveMs.p50,
+          s.proveMs.p90,
+          s.proveMs.max,
+          JSON.stringify(k.verdicts),
+        ],
+      ],
+      {
+        title: `Spot-checks at ρ = ${s.rhoPpm / 10_000}% (the draw recomputed from the chain), the workers' engine niceness ${s.engineNice ?? "their default"}`,
+      },
     )}`,
   );
   const a = k.reexecutionAge;

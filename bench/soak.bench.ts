@@ -12,7 +12,9 @@
  * {@link REORG_SECONDS} seconds and every transaction in them), drawn by a seeded PRNG, every N seconds
  * and starts it again from its store and the chain, and checks at the end that every answered request's
  * receipt is in exactly one posted batch. `VERINFER_SOAK_CHAOS_ROLES` (comma-separated, e.g. `reorg`)
- * restricts what it draws from.
+ * restricts what it draws from. `VERINFER_SOAK_RHO_PPM` sets the spot-check rate (default the devnet's,
+ * 1%) and `VERINFER_SOAK_ENGINE_NICE` the workers' `engineNice` (default theirs, 10): how long the
+ * workers' proofs take on the loaded cores, and how many obligations they miss, is reported.
  */
 import { createReadStream, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +39,19 @@ export interface SoakBench {
   readonly rssMb: { role: string; warm: number; mid: number; end: number }[];
   /** Epochs whose reveal phase ended while the load ran: evaluators that revealed, workers paid by quality. */
   readonly epochs: { epoch: number; revealed: number; evaluators: number; workersWithQuality: number }[];
-  readonly spotChecks: { batches: number; selected: number; opened: number; proven: number; rhoPpm: number };
+  readonly spotChecks: {
+    batches: number;
+    selected: number;
+    opened: number;
+    proven: number;
+    /** Obligations slashed (missed). */
+    slashed: number;
+    rhoPpm: number;
+    /** The workers' engine niceness (null: their default). */
+    engineNice: number | null;
+    /** Each proof the workers made (not re-sent), ms from regenerating the trace to the proof: quantiles. */
+    proveMs: { n: number; p50: number; p90: number; max: number };
+  };
   /** The fisherman's verdicts: re-executed (agrees, differs), late (window closed first), others. */
   readonly verdicts: Record<string, number>;
   /** The fisherman's rate at the end (configured and sustained), and its seconds per re-execution. */
@@ -111,6 +125,24 @@ async function loggedProblems(dir: string): Promise<LoggedProblem[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The `proveMs` of every proof the workers made (their "obligation proven" lines, sends again left out). */
+async function proofTimes(dir: string): Promise<number[]> {
+  const times: number[] = [];
+  for (const file of readdirSync(join(dir, "logs")).filter((f) => f.startsWith("worker-"))) {
+    const lines = createInterface({ input: createReadStream(join(dir, "logs", file)), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.includes('"msg":"spot-check obligation proven"')) continue;
+      const entry = JSON.parse(line) as { proveMs: number; madeBefore: boolean };
+      if (!entry.madeBefore) times.push(entry.proveMs);
+    }
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/** The `q` quantile of ascending `sorted` (nearest rank); NaN when empty. */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+
 /**
  * How deep a chaos reorganisation reaches: the blocks of this many seconds (one a second on the devnet)
  * leave the chain with their transactions, as on an RPC node that lost them; deeper than the devnet's
@@ -170,6 +202,10 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
   const chaosSeed = 1;
   const chaosRoles = process.env.VERINFER_SOAK_CHAOS_ROLES?.split(",").map((r) => r.trim());
   const clients = 6;
+  const rhoPpm = process.env.VERINFER_SOAK_RHO_PPM ? Number(process.env.VERINFER_SOAK_RHO_PPM) : undefined;
+  const engineNice = process.env.VERINFER_SOAK_ENGINE_NICE
+    ? Number(process.env.VERINFER_SOAK_ENGINE_NICE)
+    : undefined;
   const devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-soak-")),
     workers: 3,
@@ -177,6 +213,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 3,
+    ...(rhoPpm === undefined ? {} : { rhoPpm }),
+    ...(engineNice === undefined ? {} : { engineNice }),
     // A chaos run also restarts the chain (an RPC outage: every role loses it for the restart).
     restartableChain: chaosEvery > 0,
   });
@@ -329,7 +367,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
     const spot = devnet.deployment.spotChecks as Hex;
     const readSpot = (functionName: string, args: readonly unknown[] = []) =>
       c.public.readContract({ address: spot, abi: spotChecksAbi, functionName, args } as never);
-    const rhoPpm = Number(await readSpot("rhoPpm"));
+    const rho = Number(await readSpot("rhoPpm"));
     const delay = BigInt(Number(await readSpot("seedDelayBlocks")));
     const batches = Number(
       await c.public.readContract({ address: rollup, abi: rollupAbi, functionName: "batchCount" }),
@@ -349,7 +387,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
           : ((await c.public.getBlock({ blockNumber: info.postedBlock + delay })).hash as Hex);
       const batch = await readPostedBatch(c, rollup, b);
       for (let p = 0; p < info.count; p++)
-        if (!batch?.stale[p] && isSelected(info.root, p, seed, rhoPpm)) selected++;
+        if (!batch?.stale[p] && isSelected(info.root, p, seed, rho)) selected++;
       for (const r of batch?.receipts ?? []) {
         const id = r.receipt.requestId.toLowerCase();
         onChain.set(id, (onChain.get(id) ?? 0) + 1);
@@ -368,6 +406,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       checked: { verdict: string; n: number }[];
       sampling: SoakBench["sampling"];
     };
+    const proofs = await proofTimes(devnet.dir);
     const ages = histogramBounds(
       await (await fetch(`${devnet.fisherman?.url}/metrics`)).text(),
       "verinfer_fisherman_reexecution_age_seconds",
@@ -384,7 +423,15 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
         selected,
         opened: await events("ObligationOpened"),
         proven: await events("ObligationProven"),
-        rhoPpm,
+        slashed: await events("ObligationSlashed"),
+        rhoPpm: rho,
+        engineNice: engineNice ?? null,
+        proveMs: {
+          n: proofs.length,
+          p50: quantile(proofs, 0.5),
+          p90: quantile(proofs, 0.9),
+          max: quantile(proofs, 1),
+        },
       },
       verdicts: Object.fromEntries(disputes.checked.map((v) => [v.verdict, v.n])),
       sampling: disputes.sampling,

@@ -55,6 +55,14 @@ export const ENGINE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     description:
       "ts, ts-int: worker threads, each with the model loaded (generations at once); llama-cpp: CPU threads; openai: requests at once (default 1)",
   },
+  nice: {
+    type: "integer",
+    value: "N",
+    min: 0,
+    max: 19,
+    description:
+      "ts, ts-int: niceness the generation threads lower themselves to, so that other work on their cores runs first (default 0)",
+  },
   "context-size": {
     type: "integer",
     value: "N",
@@ -84,6 +92,7 @@ export function engineConfigFrom(ctx: CommandContext): EngineConfig {
       timeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
       maxRetries: ctx.number("retries"),
       threads: ctx.number("threads"),
+      nice: ctx.number("nice"),
       contextSize: ctx.number("context-size"),
     },
   ]);

@@ -40,6 +40,11 @@ export const ENGINE_CONFIG = z.object({
    * threads of its one sequence; openai: requests at once to the server.
    */
   threads: z.coerce.number().int().min(1).max(256).default(1),
+  /**
+   * ts, ts-int: the niceness (0–19) the generation threads lower themselves to, so that what shares
+   * their cores runs first (a worker's spot-check proofs, which have deadlines). 0: as the process.
+   */
+  nice: z.coerce.number().int().min(0).max(19).default(0),
   /** Context length (llama-cpp; default the model's, at most 4096). */
   contextSize: z.coerce.number().int().min(8).optional(),
 });
@@ -56,6 +61,7 @@ export const ENGINE_ENV = {
   timeoutMs: "VERINFER_ENGINE_TIMEOUT_MS",
   maxRetries: "VERINFER_ENGINE_MAX_RETRIES",
   threads: "VERINFER_ENGINE_THREADS",
+  nice: "VERINFER_ENGINE_NICE",
 } as const;
 
 /** What the caller may observe while an engine is built. */
@@ -84,6 +90,7 @@ export async function createEngine(settings: EngineConfig, hooks: EngineHooks = 
       return createThreadedEngine(
         { engine: config.engine, model: local.model, tokenizer: local.tokenizer, label: config.model },
         config.threads,
+        config.nice,
       );
     }
     case "llama-cpp":

@@ -57,6 +57,12 @@ export const WORKER_CONFIG = z
     /** Addresses of the gateways whose signed requests are served. */
     gateways: list(ADDRESS).refine((a) => a.length > 0, "name at least one gateway address"),
     threads: z.coerce.number().int().min(1).max(64).default(1),
+    /**
+     * The niceness (0–19) of the engine's generation threads (a llama2.c model): on cores they share,
+     * the worker's spot-check proofs (due by a deadline, slashed when missed), its dispute moves and its
+     * server run first. 0: generations run at the process's priority.
+     */
+    engineNice: z.coerce.number().int().min(0).max(19).default(10),
     adversary: z.enum(WORKER_ADVERSARIES).default("none"),
     /** The dev TEE's keys folder (a devnet shares one, so one dev root vouches for every worker). */
     devTeeKeys: z.string().min(1).optional(),

@@ -141,6 +141,7 @@ export async function startWorker(c: WorkerConfig): Promise<RunningNode> {
     deployment,
     gateways: c.gateways as `0x${string}`[],
     threads: c.threads,
+    engineNice: c.engineNice,
     adversary: c.adversary,
     devTeeKeys: c.devTeeKeys,
     evidence: c.evidence,

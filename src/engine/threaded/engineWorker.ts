@@ -3,13 +3,17 @@
  * time, posting each chunk as it is produced. The thread is busy while it generates and cannot read
  * messages, so cancellation is a shared flag that the engine polls before every forward pass.
  */
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { isVerinferError } from "../../errors.ts";
 import type { GenerateRequest } from "../engine.ts";
 import { createLocalEngine } from "../llama2c/localEngine.ts";
 import type { EngineWorkerData, FromWorker, WorkerError } from "./threadedEngine.ts";
 
-const { spec, cancel } = workerData as EngineWorkerData;
+const { spec, cancel, nice } = workerData as EngineWorkerData;
+// Linux keeps a niceness per thread, and pid 0 is the calling thread: only this generation thread
+// yields, the server's thread and a prover's do not. Lowering one's own priority needs no privilege.
+if (nice > 0) setPriority(0, nice);
 const flag = new Int32Array(cancel);
 const port = parentPort;
 if (!port) throw new Error("engineWorker runs as a worker thread");

@@ -21,6 +21,8 @@ export interface EngineWorkerData {
   readonly spec: LocalEngineSpec;
   /** One Int32: non-zero asks the running generation to stop. */
   readonly cancel: SharedArrayBuffer;
+  /** The niceness the thread lowers itself to before loading (0: none). */
+  readonly nice: number;
 }
 
 /** An error crossing from a worker: coded errors keep their code; others (bugs) keep their stack. */
@@ -55,11 +57,12 @@ class EngineThread {
   inbox: ((message: FromWorker) => void) | null = null;
   readonly ready: Promise<EngineInfo>;
 
-  constructor(spec: LocalEngineSpec, onExit: (thread: EngineThread, error: Error) => void) {
+  constructor(spec: LocalEngineSpec, nice: number, onExit: (thread: EngineThread, error: Error) => void) {
     const data: EngineWorkerData = {
       entry: threadModule(ENTRY),
       spec,
       cancel: this.cancel.buffer as SharedArrayBuffer,
+      nice,
     };
     this.worker = new Worker(WORKER_BOOTSTRAP, { workerData: data });
     this.ready = new Promise((resolve, reject) => {
@@ -89,8 +92,15 @@ class EngineThread {
   }
 }
 
-/** Starts `threads` workers, each loading the model, and returns the engine once all are ready. */
-export async function createThreadedEngine(spec: LocalEngineSpec, threads: number): Promise<Engine> {
+/**
+ * Starts `threads` workers, each loading the model, and returns the engine once all are ready; each
+ * lowers its CPU priority to `nice` first (Linux: that thread alone; elsewhere the whole process).
+ */
+export async function createThreadedEngine(
+  spec: LocalEngineSpec,
+  threads: number,
+  nice = 0,
+): Promise<Engine> {
   let closing = false;
   const threadsAlive = new Set<EngineThread>();
   let pool: FifoPool<EngineThread> | null = null;
@@ -111,7 +121,7 @@ export async function createThreadedEngine(spec: LocalEngineSpec, threads: numbe
     );
   };
   const start = () => {
-    const thread = new EngineThread(spec, onExit);
+    const thread = new EngineThread(spec, nice, onExit);
     threadsAlive.add(thread);
     // Loading keeps the process alive; an idle thread does not.
     thread.ready.then(

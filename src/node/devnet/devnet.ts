@@ -70,6 +70,8 @@ export interface DevnetOptions {
   readonly fisherman?: boolean;
   /** Spot-check rate in parts per million (default the devnet parameters': 1%). */
   readonly rhoPpm?: number;
+  /** The workers' `engineNice` (default the worker config's, 10; the soak compares it with 0). */
+  readonly engineNice?: number;
   /** Evaluator processes (default 3; 0: no PoQ and no epoch settlement). */
   readonly evaluators?: number;
   /**
@@ -408,6 +410,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
               adversary,
               devTeeKeys,
               operatorKeyFile,
+              ...(o.engineNice === undefined ? {} : { engineNice: o.engineNice }),
             },
           }),
         );

@@ -109,6 +109,8 @@ export interface WorkerOptions {
   /** Addresses whose signed requests this worker serves. */
   readonly gateways: readonly Hex[];
   readonly threads: number;
+  /** The niceness of the generation threads (nodeConfig's `engineNice`); default 0, the process's. */
+  readonly engineNice?: number | undefined;
   readonly adversary: WorkerAdversary;
   readonly logger: Logger;
   readonly bodyLimit?: number;
@@ -345,6 +347,7 @@ export async function createWorker(o: WorkerOptions): Promise<WorkerNode> {
     engine: verifiable ? "ts-int" : "llama-cpp",
     model: o.model,
     threads: o.threads,
+    nice: o.engineNice ?? 0,
   });
   const store = WorkerStore.open(join(o.dataDir, "worker.sqlite"));
   const accepted = new Set(o.gateways.map((g) => g.toLowerCase()));
