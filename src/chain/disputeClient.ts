@@ -138,17 +138,21 @@ export async function resolveOnChain(
 /**
  * Withdraws the bonds the game has credited this account: resolving pays nobody, it credits each
  * winner's bonds (its own back, and the loser's), which stay in the contract until withdrawn. A node
- * that never withdrew would run dry of the ETH its next bonds need. Returns what it withdrew (0n: none).
+ * that never withdrew would run dry of the ETH its next bonds need. Returns what it withdrew, and the
+ * mined withdrawal (null: nothing was credited).
  */
-export async function withdrawCredits(c: ChainClients, game: Hex): Promise<bigint> {
+export async function withdrawCredits(
+  c: ChainClients,
+  game: Hex,
+): Promise<{ wei: bigint; hash: Hex | null }> {
   const credited = (await c.public.readContract({
     address: game,
     abi: disputeGameAbi,
     functionName: "credits",
     args: [c.wallet.account.address],
   } as never)) as bigint;
-  if (credited > 0n) await send(c, game, disputeGameAbi, "withdraw", []);
-  return credited;
+  if (credited === 0n) return { wei: 0n, hash: null };
+  return { wei: credited, hash: await send(c, game, disputeGameAbi, "withdraw", []) };
 }
 
 /**

@@ -5,9 +5,32 @@
  * and the cheater's slash). The game is mirrored from the chain's events (chain/disputePlayer.ts), so
  * playing on needs nothing but turns.
  */
+import type { Hex } from "viem";
+import type { ChainClients } from "../chain/deploy.ts";
+import { disputeGameAbi } from "../chain/generated/contracts.ts";
+import { contractEvents } from "../chain/logs.ts";
 
 /** How deep a reorganisation nodes guard against (blocks): what they saw mined less deep may be lost. */
 export const REORG_DEPTH_BLOCKS = 64n;
+
+/**
+ * The games of dispute game `game` resolved in the last {@link REORG_DEPTH_BLOCKS} blocks up to `head`,
+ * each with the block of its latest resolution (one log query). A player that restarts finds its
+ * games resolved on chain; those in here it watches as if it had seen them resolve (the rest no
+ * reorganisation can reopen).
+ */
+export async function recentResolutions(
+  chain: Pick<ChainClients, "public">,
+  game: Hex,
+  head: bigint,
+): Promise<Map<bigint, bigint>> {
+  const logs = await contractEvents<{ blockNumber: bigint; args: { game: bigint } }>(
+    chain,
+    { address: game, abi: disputeGameAbi, eventName: "Resolved" },
+    { fromBlock: head > REORG_DEPTH_BLOCKS ? head - REORG_DEPTH_BLOCKS + 1n : 0n, toBlock: head },
+  );
+  return new Map(logs.map((l) => [l.args.game, l.blockNumber]));
+}
 
 export class ResolvedGames {
   /** Game → the chain's head when it was seen resolved. */
@@ -19,8 +42,8 @@ export class ResolvedGames {
   constructor(private readonly isResolved: (game: bigint) => Promise<boolean>) {}
 
   /**
-   * Notes `game` seen resolved when the head was `head`; true unless it was seen resolved before and
-   * lost (count it once).
+   * Notes `game` seen resolved when the head was `head` (or, found at a restart, in block `head`); true
+   * unless it was seen resolved before and lost (count it once).
    */
   add(game: bigint, head: bigint): boolean {
     this.seen.set(game, head);

@@ -9,7 +9,7 @@
  * defends it from the context it kept, proves the attacked leaf on chain, keeps its stake and wins the
  * liar's bonds, killed and restarted meanwhile with a retention the game outlasts (it keeps the disputed
  * context and forgets a later one); when a reorganisation takes the game's resolution off the chain, it
- * resolves the game again. A worker that also withholds what it served (404 on its traces) is
+ * resolves the game again, and again after a restart between its resolution and the loss. A worker that also withholds what it served (404 on its traces) is
  * disputed all the same: the fisherman re-executes from the gateway's copy of the request, which the gateway gives only
  * to registered checkers who sign for it. The fisherman is killed (-9) once it has a game open and restarted: it plays its open
  * games on from SQLite and the chain and checks the batches it had not reached.
@@ -336,6 +336,8 @@ describe("devnet adversaries", () => {
     };
     const restartedLog = () =>
       readFileSync(join(devnet.dir, "logs", "worker-defender-restarted.log"), "utf8");
+    const againLog = () =>
+      readFileSync(join(devnet.dir, "logs", "worker-defender-restarted-again.log"), "utf8");
     // Played until the worker has proven the attacked leaf on chain, which decides the game.
     expect(await playLiar(() => /"moves":\["oneStep"\]/.test(restartedLog()))).toBeNull();
     // Its resolution, once the clocks ran out, and the worker's withdrawal of the bonds, are then taken off
@@ -350,13 +352,40 @@ describe("devnet adversaries", () => {
     });
     expect(seen).toMatch(/"msg":"dispute resolved"/);
     expect(seen).toMatch(/"msg":"dispute bonds withdrawn"/);
+    // At once (the snapshot before the worker resolves it again): that second resolution is taken off the
+    // chain too, after the worker saw it and was killed and restarted. Restarted, it watches the games over
+    // its receipts resolved shortly before its start, and resolves this one a third time.
+    await withReorganisation(rpc, async () => {
+      expect((await gameOnChain()).resolved).toBe(false);
+      for (let i = 0; i < 120 && !/"msg":"dispute resolved"/.test(restartedLog().slice(seen.length)); i++)
+        await new Promise((res) => setTimeout(res, 500));
+      expect(await gameOnChain()).toMatchObject({ resolved: true, rootCountered: false });
+      expect(restartedLog().slice(seen.length)).toMatch(
+        /no longer on chain \(reorganised\): defending it again/,
+      );
+      // It withdrew the bonds again (the first withdrawal was lost with the resolution), and counts one.
+      const withdrawals = () =>
+        [...restartedLog().matchAll(/"wei":"(\d+)","msg":"dispute bonds withdrawn"/g)].map((m) =>
+          BigInt(m[1] ?? 0),
+        );
+      for (let i = 0; i < 60 && withdrawals().length < 2; i++)
+        await new Promise((res) => setTimeout(res, 250));
+      expect(withdrawals()).toHaveLength(2);
+      expect(restartedLog()).toMatch(/withdrawal of dispute bonds is no longer on chain \(reorganised\)/);
+      const counted = (await (await fetch(`${defender.url}/health`)).json()) as {
+        disputeBondsWithdrawnWei: string;
+      };
+      expect(BigInt(counted.disputeBondsWithdrawnWei)).toBe(withdrawals()[1]);
+      restartedWorker = await killAndRestart(defender, devnet.dir, "worker-defender-restarted-again");
+      for (let i = 0; i < 120 && !/resolved recently: watched/.test(againLog()); i++)
+        await new Promise((res) => setTimeout(res, 250));
+      expect(againLog()).toMatch(/resolved recently: watched/);
+    });
     expect((await gameOnChain()).resolved).toBe(false);
     for (let i = 0; i < 60 && !(await gameOnChain()).resolved; i++)
       await new Promise((res) => setTimeout(res, 500));
     expect(await gameOnChain()).toMatchObject({ resolved: true, rootCountered: false }); // the worker's root stands
-    expect(restartedLog().slice(seen.length)).toMatch(
-      /no longer on chain \(reorganised\): defending it again/,
-    );
+    expect(againLog()).toMatch(/no longer on chain \(reorganised\): defending it again/);
     // The restart picked up from its saved block, not from the deployment's, and still defended.
     expect(restartedLog()).toMatch(/"msg":"resuming from the saved block"/);
     expect(restartedLog()).toMatch(/"msg":"defence moves mined"/);
@@ -372,11 +401,15 @@ describe("devnet adversaries", () => {
     const credited = () => read(game, disputeGameAbi, "credits", [honest.operator]) as Promise<bigint>;
     for (let i = 0; i < 30 && (await credited()) > 0n; i++) await new Promise((res) => setTimeout(res, 500));
     expect(await credited()).toBe(0n);
-    const health = (await (await fetch(`${defender.url}/health`)).json()) as {
-      disputes: { gameId: string; rootCountered: boolean }[];
-      disputeBondsWithdrawnWei: string;
-    };
-    expect(health.disputes).toContainEqual({ gameId: String(gameId), rootCountered: false });
-    expect(BigInt(health.disputeBondsWithdrawnWei)).toBeGreaterThan(0n);
+    // Counted once the withdrawal is read back mined (a moment after the credits read 0).
+    const health = async () =>
+      (await (await fetch(`${restartedWorker?.url}/health`)).json()) as {
+        disputes: { gameId: string; rootCountered: boolean }[];
+        disputeBondsWithdrawnWei: string;
+      };
+    for (let i = 0; i < 20 && (await health()).disputeBondsWithdrawnWei === "0"; i++)
+      await new Promise((res) => setTimeout(res, 250));
+    expect((await health()).disputes).toContainEqual({ gameId: String(gameId), rootCountered: false });
+    expect(BigInt((await health()).disputeBondsWithdrawnWei)).toBeGreaterThan(0n);
   }, 300_000);
 });

@@ -6,7 +6,9 @@
  * unknown to the contract, or another's), checks the receipt again and challenges it again: the cheat is
  * still voided and slashed on chain. Without that it would wait on a game that does not exist while the
  * receipt became final. Then the game's resolution is taken off the chain after the fisherman saw it: the
- * fisherman, watching the games it saw resolved, resolves it again.
+ * fisherman, watching the games it saw resolved, resolves it again. And that resolution too, after the
+ * fisherman saw it and was killed and restarted: the restarted fisherman watches the games resolved
+ * shortly before its start, and resolves it a third time.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,11 +16,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publicClientFor } from "../../src/chain/deploy.ts";
 import { registryAbi, rollupAbi } from "../../src/chain/generated/contracts.ts";
-import { type Devnet, startDevnet } from "../../src/node/devnet/devnet.ts";
+import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../../src/node/devnet/devnet.ts";
 import type { AnswerReceipt } from "../../src/node/devnet/receiptCheck.ts";
+import { killAndRestart } from "../../src/testing/killAndRestart.ts";
 import { withReorganisation } from "../../src/testing/reorganisation.ts";
 
 let devnet: Devnet;
+/** The fisherman restarted by the test (not the devnet's child: stopped here). */
+let restarted: DevnetProcess | null = null;
 
 beforeAll(async () => {
   devnet = await startDevnet({
@@ -32,6 +37,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (restarted) await stopProcess(restarted.child);
   await devnet?.stop();
 });
 
@@ -50,7 +56,8 @@ const ask = async (i: number): Promise<AnswerReceipt> => {
   expect(r.status).toBe(200);
   return ((await r.json()) as { verinfer: AnswerReceipt }).verinfer;
 };
-const fishermanLog = () => readFileSync(join(devnet.dir, "logs", "fisherman.log"), "utf8");
+const logOf = (name: string) => readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8");
+const fishermanLog = () => logOf("fisherman");
 const count = (text: string, msg: string) => text.split(`"msg":"${msg}`).length - 1;
 
 describe("a challenge the chain loses", () => {
@@ -90,10 +97,24 @@ describe("a challenge the chain loses", () => {
       expect(count(fishermanLog(), "dispute resolved")).toBe(1);
       expect(await statusOnChain()).toBe(4); // Voided
     });
+    // At once (the snapshot before the fisherman resolves it again): that second resolution is taken off
+    // the chain too, after the fisherman saw it and was killed and restarted.
+    await withReorganisation(rpc, async () => {
+      expect(await statusOnChain()).not.toBe(4);
+      for (let i = 0; i < 120 && count(fishermanLog(), "dispute resolved") < 2; i++) await sleep(500);
+      expect(await statusOnChain()).toBe(4);
+      expect(fishermanLog()).toMatch(/resolution is no longer on chain \(reorganised\): playing on/);
+      restarted = await killAndRestart(devnet.fisherman as DevnetProcess, devnet.dir, "fisherman-restarted");
+      for (let i = 0; i < 120 && !/resolved recently: watched/.test(logOf("fisherman-restarted")); i++)
+        await sleep(250);
+      expect(logOf("fisherman-restarted")).toMatch(/resolved recently: watched/);
+    });
     expect(await statusOnChain()).not.toBe(4);
     for (let i = 0; i < 120 && (await statusOnChain()) !== 4; i++) await sleep(500);
     expect(await statusOnChain()).toBe(4);
-    expect(fishermanLog()).toMatch(/resolution is no longer on chain \(reorganised\): playing on/);
+    expect(logOf("fisherman-restarted")).toMatch(
+      /resolution is no longer on chain \(reorganised\): playing on/,
+    );
     const voided = async () =>
       ((await (await fetch(`${devnet.gatewayUrl}/v1/receipts/${requestId}`)).json()) as AnswerReceipt)
         .status === "voided";
@@ -101,7 +122,7 @@ describe("a challenge the chain loses", () => {
     expect(await voided()).toBe(true);
     expect(await stakeOf()).not.toBe(stakeBefore);
     // The fisherman's record holds the game played, once: the lost one is gone.
-    const disputes = (await (await fetch(`${devnet.fisherman?.url}/v1/disputes`)).json()) as {
+    const disputes = (await (await fetch(`${restarted?.url}/v1/disputes`)).json()) as {
       games: { status: string }[];
     };
     expect(disputes.games.map((g) => g.status)).toEqual(["won"]);

@@ -57,7 +57,7 @@ import { type FollowerNode, followerApp, followerNode, openFollowerStore } from 
 import { LateBatches } from "../../lateBatches.ts";
 import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
-import { ResolvedGames } from "../../resolvedGames.ts";
+import { ResolvedGames, recentResolutions } from "../../resolvedGames.ts";
 import { gatewayContexts, servedRequestOf, workerDirectory } from "../../servedRequests.ts";
 
 export interface FishermanOptions {
@@ -141,6 +141,8 @@ export const DUE_OBLIGATIONS_SQL =
 
 /** Games still being played (restored at start). */
 export const OPEN_GAMES_SQL = "SELECT * FROM games WHERE status = 'open'";
+/** A game of ours resolved (restored at start when its resolution is recent). */
+const RESOLVED_GAME_SQL = "SELECT * FROM games WHERE game = ? AND status != 'open'";
 
 /** The view: the latest `?` games and obligations, oldest first. */
 export const RECENT_GAMES_SQL =
@@ -207,6 +209,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   const bonds = new DisputeBonds(o.chain, game, o.logger);
   /** Games seen resolved, kept in {@link games} until their resolution is a reorganisation deep. */
   const resolved = new ResolvedGames(async (id) => (await readGame(o.chain, game, id)).resolved);
+  /** Whether this start's games resolved shortly before it are watched yet (the first pass does it). */
+  let recentRestored = false;
 
   const sampleRate = metrics.gauge(
     "sample_rate",
@@ -665,6 +669,27 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   }
 
   async function playGames(): Promise<void> {
+    if (!recentRestored) {
+      // Games this fisherman saw resolve shortly before it stopped are watched, as if it had just seen them.
+      const recent = await recentResolutions(
+        o.chain,
+        game,
+        await o.chain.public.getBlockNumber({ cacheTime: 0 }),
+      );
+      for (const [id, block] of recent) {
+        const row = db.prepare(RESOLVED_GAME_SQL).get(Number(id)) as
+          | Parameters<typeof restore>[0]
+          | undefined;
+        if (!row) continue;
+        restore(row);
+        resolved.add(id, block);
+        o.logger.info(
+          { game: String(id) },
+          "a dispute of ours resolved recently: watched until a reorganisation cannot undo it",
+        );
+      }
+      recentRestored = true;
+    }
     // The head only when there are games to play or watch (no read a pass otherwise).
     const head = games.size > 0 ? await o.chain.public.getBlockNumber({ cacheTime: 0 }) : 0n;
     const { settled, reopened } = await resolved.check(head);
@@ -805,16 +830,10 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     if (o.retentionMs !== undefined) forgetCheckedBefore(db, Date.now() - o.retentionMs);
   });
 
-  // Games opened before a restart are played on: the receipt and context were stored with them.
-  for (const row of db.prepare(OPEN_GAMES_SQL).all() as {
-    game: number;
-    batch: number;
-    position: number;
-    receipt: string;
-    context: string;
-  }[]) {
+  /** A stored game, as played: its receipt and context were stored with it. */
+  function restore(row: { game: number; batch: number; position: number; receipt: string; context: string }) {
     const signed = validateSignedReceipt(JSON.parse(row.receipt));
-    if (!signed.ok) continue;
+    if (!signed.ok) return;
     const context = JSON.parse(row.context) as ExecutionContext;
     const generation = verifiableGeneration(model, context, signed.value.receipt.outputTokens, null, keccak);
     games.set(BigInt(row.game), {
@@ -827,6 +846,8 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
       generation,
     });
   }
+  // Games opened before a restart are played on.
+  for (const row of db.prepare(OPEN_GAMES_SQL).all() as Parameters<typeof restore>[0][]) restore(row);
 
   const app = followerApp(metrics, o.logger);
   app.get("/health", async () => ({

@@ -26,7 +26,7 @@ import { DisputeBonds } from "../../disputeBonds.ts";
 import { Latest } from "../../latest.ts";
 import type { Logger } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
-import { ResolvedGames } from "../../resolvedGames.ts";
+import { ResolvedGames, recentResolutions } from "../../resolvedGames.ts";
 import { ResumePoint } from "../../resumePoint.ts";
 import { RECENT_KEPT } from "./spotCheckProver.ts";
 import type { WorkerStore } from "./workerStore.ts";
@@ -121,6 +121,8 @@ export class DisputeDefender {
   }
 
   private async discover(opened: EventCursor): Promise<void> {
+    /** Games resolved a block or less deep than a reorganisation reaches (read once a pass, if needed). */
+    let recent: Map<bigint, bigint> | null = null;
     await opened.each<{ game: bigint }>(
       this.chain,
       { address: this.game, abi: disputeGameAbi, eventName: "GameOpened" },
@@ -129,8 +131,19 @@ export class DisputeDefender {
         if (call.functionName !== "challenge") return;
         const r = call.args[2] as { worker: Hex; requestId: Hex; traceRoot: Hex; outputTokens: number };
         if (r.worker.toLowerCase() !== this.worker.toLowerCase()) return;
-        // After a restart the cursor reads again from its saved point: a resolved game needs no trace.
-        if ((await readGame(this.chain, this.game, log.args.game)).resolved) return;
+        // After a restart the cursor reads again from its saved point. A game resolved deeper than a
+        // reorganisation reaches needs no trace; one resolved since is watched, as if seen resolving.
+        let resolvedIn: bigint | undefined;
+        const record = await readGame(this.chain, this.game, log.args.game);
+        if (record.resolved) {
+          recent ??= await recentResolutions(
+            this.chain,
+            this.game,
+            await this.chain.public.getBlockNumber({ cacheTime: 0 }),
+          );
+          resolvedIn = recent.get(log.args.game);
+          if (resolvedIn === undefined) return;
+        }
         const served = this.store.byRequestId(r.requestId);
         if (!served) {
           this.logger.error(
@@ -161,6 +174,15 @@ export class DisputeDefender {
           context: served.context,
           generation,
         });
+        if (resolvedIn !== undefined) {
+          if (this.resolved.add(log.args.game, resolvedIn))
+            this.outcomes.push({ gameId: String(log.args.game), rootCountered: record.rootCountered });
+          this.logger.info(
+            { game: String(log.args.game) },
+            "a dispute over our receipt resolved recently: watched until a reorganisation cannot undo it",
+          );
+          return;
+        }
         this.logger.warn(
           { game: String(log.args.game), requestId: r.requestId },
           "a receipt of ours is disputed: defending it",
