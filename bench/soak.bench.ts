@@ -25,6 +25,7 @@ import { publicClientFor } from "../src/chain/deploy.ts";
 import { rollupAbi, scoreCommitsAbi, spotChecksAbi } from "../src/chain/generated/contracts.ts";
 import { batchInfo, epochAt, readPostedBatch, revealEnd, scoreClock } from "../src/chain/postedBatches.ts";
 import { type Devnet, type DevnetProcess, startDevnet, stopProcess } from "../src/node/devnet/devnet.ts";
+import { quantileSorted } from "../src/protocol/poq/metrics/bootstrap.ts";
 import { createRng } from "../src/protocol/rng/prng.ts";
 import { isSelected } from "../src/protocol/spotcheck/spotcheck.ts";
 import { killAndRestart } from "../src/testing/killAndRestart.ts";
@@ -139,9 +140,9 @@ async function proofTimes(dir: string): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-/** The `q` quantile of ascending `sorted` (nearest rank); NaN when empty. */
+/** The `q` quantile of ascending `sorted`, rounded to the millisecond; NaN when empty. */
 const quantile = (sorted: readonly number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+  Math.round(quantileSorted(sorted, q) ?? Number.NaN);
 
 /**
  * How deep a chaos reorganisation reaches: the blocks of this many seconds (one a second on the devnet)
