@@ -96,14 +96,22 @@ export interface LoggedProblem {
 const LEVELS: Record<number, LoggedProblem["level"]> = { 40: "warn", 50: "error", 60: "fatal" };
 
 /**
- * The warnings and errors in a devnet's role logs (pino JSON lines in `<dir>/logs`), read line by line
- * (an hours-long run's gateway log is hundreds of MB).
+ * One read of a devnet's role logs (pino JSON lines in `<dir>/logs`), line by line (an hours-long run's
+ * gateway log is hundreds of MB): the warnings and errors, and the `proveMs` of every proof the workers
+ * made (their "obligation proven" lines, sends again left out), ascending.
  */
-async function loggedProblems(dir: string): Promise<LoggedProblem[]> {
+async function readLogs(dir: string): Promise<{ problems: LoggedProblem[]; proofTimes: number[] }> {
   const out = new Map<string, { -readonly [K in keyof LoggedProblem]: LoggedProblem[K] }>();
+  const proofTimes: number[] = [];
   for (const file of readdirSync(join(dir, "logs")).sort()) {
     const lines = createInterface({ input: createReadStream(join(dir, "logs", file)), crlfDelay: Infinity });
+    const worker = file.startsWith("worker-");
     for await (const line of lines) {
+      if (worker && line.includes('"msg":"spot-check obligation proven"')) {
+        const entry = JSON.parse(line) as { proveMs: number; madeBefore: boolean };
+        if (!entry.madeBefore) proofTimes.push(entry.proveMs);
+        continue;
+      }
       // Only lines at warn or above are parsed: the logs hold a line per receipt at info.
       if (!/"level":(4|5|6)0,/.test(line)) continue;
       const entry = JSON.parse(line) as { level: number; msg?: string; err?: unknown; reason?: unknown };
@@ -121,24 +129,10 @@ async function loggedProblems(dir: string): Promise<LoggedProblem[]> {
         });
     }
   }
-  return [...out.values()];
+  return { problems: [...out.values()], proofTimes: proofTimes.sort((a, b) => a - b) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The `proveMs` of every proof the workers made (their "obligation proven" lines, sends again left out). */
-async function proofTimes(dir: string): Promise<number[]> {
-  const times: number[] = [];
-  for (const file of readdirSync(join(dir, "logs")).filter((f) => f.startsWith("worker-"))) {
-    const lines = createInterface({ input: createReadStream(join(dir, "logs", file)), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (!line.includes('"msg":"spot-check obligation proven"')) continue;
-      const entry = JSON.parse(line) as { proveMs: number; madeBefore: boolean };
-      if (!entry.madeBefore) times.push(entry.proveMs);
-    }
-  }
-  return times.sort((a, b) => a - b);
-}
 
 /** The `q` quantile of ascending `sorted`, rounded to the millisecond; NaN when empty. */
 const quantile = (sorted: readonly number[], q: number) =>
@@ -407,7 +401,8 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       checked: { verdict: string; n: number }[];
       sampling: SoakBench["sampling"];
     };
-    const proofs = await proofTimes(devnet.dir);
+    const logs = await readLogs(devnet.dir);
+    const proofs = logs.proofTimes;
     const ages = histogramBounds(
       await (await fetch(`${devnet.fisherman?.url}/metrics`)).text(),
       "verinfer_fisherman_reexecution_age_seconds",
@@ -437,7 +432,7 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       verdicts: Object.fromEntries(disputes.checked.map((v) => [v.verdict, v.n])),
       sampling: disputes.sampling,
       reexecutionAge: { p50: ages(0.5), p99: ages(0.99), max: ages(1), window },
-      logged: await loggedProblems(devnet.dir),
+      logged: logs.problems,
       chaos:
         chaosEvery > 0
           ? {
