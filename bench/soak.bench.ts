@@ -342,10 +342,16 @@ export async function benchSoak(log: (line: string) => void): Promise<SoakBench>
       for (let i = 0; settler && i < 240; i++) {
         const r = await fetch(`${settler}/v1/epochs/${e}`);
         const body = r.ok
-          ? ((await r.json()) as { status: string; attribution?: Record<string, { quality: number }> })
+          ? ((await r.json()) as {
+              status: string;
+              rounds?: unknown[] | null;
+              attribution?: Record<string, { quality: number }>;
+            })
           : null;
         if (body && ["posted", "claimed", "empty"].includes(body.status)) {
-          workersWithQuality = Object.values(body.attribution ?? {}).filter((a) => a.quality > 0).length;
+          // An epoch without a round pays its workers by work alone (UNSCORED_EPOCH_QUALITY), not by quality.
+          if (body.rounds?.length)
+            workersWithQuality = Object.values(body.attribution ?? {}).filter((a) => a.quality > 0).length;
           break;
         }
         await sleep(500);

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { encodeAbiParameters, keccak256 } from "viem";
 import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "../encoding/hex.ts";
+import { DEFAULT_OTR_PARAMS } from "../params/otr.ts";
 import { DEFAULT_POQ_ROUND_PARAMS } from "../params/poq.ts";
+import { epochPools, settleEpoch } from "../poea/epoch.ts";
 import {
   decodeScores,
   type EpochReceipt,
@@ -134,5 +136,52 @@ describe("an epoch's rounds", () => {
       p,
     );
     expect(none.rounds).toHaveLength(0);
+  });
+
+  it("pays every worker by verified work and efficiency when no evaluator revealed a score", () => {
+    const p = { ...DEFAULT_POQ_ROUND_PARAMS, k: 5 };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            worker: fc.integer({ min: 0, max: 3 }),
+            outputTokens: fc.integer({ min: 1, max: 64 }),
+            latencyMs: fc.integer({ min: 1, max: 500 }),
+            voided: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (served) => {
+          const epoch = served.map((x, i) => ({
+            batch: i,
+            position: 0,
+            worker: addr(200 + x.worker),
+            inputTokens: 5,
+            outputTokens: x.outputTokens,
+            latencyMs: x.latencyMs,
+            voided: x.voided,
+            evaluators,
+          }));
+          const out = networkEpochRounds(epoch, new Map(), initialTrust(5, p), index, p);
+          expect(out.rounds).toHaveLength(0);
+          const minted = 10n ** 21n;
+          const paid = settleEpoch(DEFAULT_OTR_PARAMS.poea, minted, out.workers, out.evaluators, []);
+          const workerPool = epochPools(DEFAULT_OTR_PARAMS.poea, minted)[0];
+          const toWorkers = paid.payouts.reduce((s, x) => s + (x.role === "worker" ? x.amount : 0n), 0n);
+          const withWork = out.workers.filter((w) => w.tokens > 0n);
+          // The whole worker pool is paid (floor dust aside) to whoever did verified work.
+          if (withWork.length > 0) expect(workerPool - toWorkers).toBeLessThan(BigInt(withWork.length));
+          else expect(toWorkers).toBe(0n);
+          // Pro rata to tokens × efficiency, as if every worker's quality were the same (efficiency in ppm).
+          const cheapest = Math.min(...withWork.map((w) => w.costPerToken));
+          const weight = (w: (typeof withWork)[number]) => Number(w.tokens) * (cheapest / w.costPerToken);
+          const total = withWork.reduce((s, w) => s + weight(w), 0);
+          for (const w of withWork) {
+            const got = paid.payouts.find((x) => x.to === w.worker && x.role === "worker")?.amount ?? 0n;
+            expect(Number(got) / Number(workerPool)).toBeCloseTo(weight(w) / total, 4);
+          }
+        },
+      ),
+    );
   });
 });

@@ -14,8 +14,8 @@
  *   has no round. Evaluators' costs are taken as equal (a node's own claim of its cost is not
  *   checkable), so their rewards follow agreement with consensus alone.
  * - Workers: verified work is the tokens of their non-voided receipts; quality is the mean paid quality
- *   of those receipts' rounds (the epoch's mean for a worker none of whose receipts was scored);
- *   cost per token is the mean receipt latency per generated token, normalized per round by the epoch's
+ *   of those receipts' rounds (the epoch's mean for a worker none of whose receipts was scored, and
+ *   {@link UNSCORED_EPOCH_QUALITY} for every worker of an epoch with no paid round at all); cost per token is the mean receipt latency per generated token, normalized per round by the epoch's
  *   highest for the inference reward.
  */
 
@@ -36,6 +36,15 @@ export interface ReceiptScore {
 
 export const SCORE_BYTES = 10;
 const MAX_HUNDREDTHS = 1_000;
+
+/**
+ * Every worker's quality in an epoch no evaluator revealed a score for (the evaluators down, or their
+ * commitments lost to a reorganisation): no quality signal, so no worker weighs more than another on
+ * quality and the worker pool splits by verified work × efficiency. Any common value splits it alike;
+ * the scale's midpoint says "unknown". Without it every worker weighed 0 and the pool was burned:
+ * workers lost an epoch's pay for the evaluators' failure, which no worker can prevent.
+ */
+export const UNSCORED_EPOCH_QUALITY = 5;
 
 /** A score rounded to what is committed on chain (hundredths, clamped to 0–10). */
 export function quantizeScore(score: number): number {
@@ -191,7 +200,8 @@ export function networkEpochRounds(
   }
   const voided = new Set(ordered.filter((r) => r.voided).map((r) => `${r.batch}:${r.position}`));
   const paid = rounds.filter((x) => !voided.has(`${x.batch}:${x.position}`));
-  const epochMean = paid.length > 0 ? paid.reduce((s, x) => s + x.paidQuality, 0) / paid.length : 0;
+  const epochMean =
+    paid.length > 0 ? paid.reduce((s, x) => s + x.paidQuality, 0) / paid.length : UNSCORED_EPOCH_QUALITY;
   const byWorker = new Map<Hex, { tokens: bigint; qualities: number[]; costs: number[] }>();
   for (const r of ordered) {
     const w = byWorker.get(r.worker) ?? { tokens: 0n, qualities: [], costs: [] };

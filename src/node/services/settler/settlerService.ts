@@ -437,6 +437,11 @@ export function createSettler(o: SettlerOptions): SettlerNode {
     }
     record(e, "posted", settlement, got?.digests ?? [], { evaluators: inputs.evaluators, state });
     settled.inc({ outcome: "posted" });
+    if (outcome.rounds.length === 0)
+      o.logger.warn(
+        { epoch: e },
+        "no evaluator revealed a score for this epoch's receipts: its workers are paid by verified work and efficiency alone",
+      );
     o.logger.info(
       {
         epoch: e,
