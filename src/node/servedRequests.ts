@@ -48,8 +48,10 @@ const hashesTo = (context: ExecutionContext, r: Commitments) =>
 /**
  * What the worker kept of the receipt's request (GET /v1/traces/{id}); failing that — the worker gone,
  * refusing, or answering with another context — the context `fallback` gives, if it hashes to the
- * receipt. Else why neither could be had. Without a fallback, a worker that cannot be reached throws
- * (the caller retries later); with one, the fallback is asked at once.
+ * receipt. Else why neither could be had. Without a fallback, a worker that cannot be reached (not
+ * listed by the gateway, down, or answering 5xx or 429) throws: the caller retries later; with one, the
+ * fallback is asked at once. A worker that answers and shows nothing that hashes to the receipt (404,
+ * another context) gives the reason, a string.
  */
 export async function servedRequestOf(
   r: Commitments,
@@ -76,8 +78,11 @@ async function askWorker(
   workers: ReadonlyMap<string, string>,
 ): Promise<ServedRequest | string> {
   const url = workers.get(r.worker.toLowerCase());
-  if (!url) return "worker unknown";
+  // Not listed by the gateway (yet), or failing for now: asked again later, as a worker not reached.
+  if (!url) throw new Error("the gateway does not list the worker");
   const response = await fetch(`${url}/v1/traces/${r.requestId}`, { signal: AbortSignal.timeout(5000) });
+  if (response.status >= 500 || response.status === 429)
+    throw new Error(`worker answered ${response.status}`);
   if (!response.ok) return `worker answered ${response.status}`;
   const served = (await response.json()) as { context: ExecutionContext; output?: number[] };
   if (!hashesTo(served.context, r)) return "the worker's context does not hash to the receipt";

@@ -51,7 +51,9 @@ beforeAll(async () => {
   devnet = await startDevnet({
     dir: mkdtempSync(join(tmpdir(), "verinfer-epochs-")),
     workers: 2,
-    adversary: "wrong-output",
+    // wrong-output's cheat that also shows nobody what it served (its /v1/traces answers 404): the
+    // fisherman re-executes from the gateway's copy, the evaluators score what they were not shown 0.
+    adversary: "withholding",
     gatewayPort: 0,
     rpcPort: 0,
     evaluators: 5,
@@ -290,7 +292,14 @@ describe("PoQ and epoch rewards on the devnet", () => {
       // The cheat's receipts were all voided: no verified work, no reward.
       expect(report.attribution[cheat]?.tokens ?? "0").toBe("0");
       expect(report.entries.some((x) => x.account.toLowerCase() === cheat)).toBe(false);
-      cheatRounds += report.rounds.filter((r) => r.worker.toLowerCase() === cheat).length;
+      for (const r of report.rounds.filter((x) => x.worker.toLowerCase() === cheat)) {
+        // Not shown, so scored 0 by every honest evaluator: hiding an output never pays as quality.
+        r.evaluators.forEach((e, j) => {
+          if (honestEvaluators.includes(e.toLowerCase())) expect(r.scores[j]).toBe(0);
+        });
+        expect(r.consensus).toBe(0);
+        cheatRounds++;
+      }
       // The honest worker is paid for its work at the robust consensus, in every epoch it has work in
       // (an epoch can hold only the cheat's receipts: the request after the forced inclusions can open
       // a new epoch on its own and be routed to the cheat).
@@ -315,7 +324,7 @@ describe("PoQ and epoch rewards on the devnet", () => {
         for (const x of colluders) expect(amount(h)).toBeGreaterThan(amount(x));
       expect(report.entries.some((x) => x.role === "fisherman")).toBe(true);
     }
-    expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too
+    expect(cheatRounds).toBeGreaterThan(0); // the cheat's answers were scored too (0: withheld)
     expect(honestPaidEpochs).toBeGreaterThan(0);
     // No evaluator's commit or reveal was refused: each is sent once its phase is open on chain.
     for (const name of [...devnet.evaluators.map((_, i) => `evaluator-${i + 1}`), "evaluator-1-restarted"])

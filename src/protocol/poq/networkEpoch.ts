@@ -46,6 +46,16 @@ const MAX_HUNDREDTHS = 1_000;
  */
 export const UNSCORED_EPOCH_QUALITY = 5;
 
+/**
+ * What an honest evaluator scores a sampled receipt whose output it was not shown: the worker refused
+ * it (404), gave one that does not hash to the receipt, or could not be reached until the evaluator had
+ * to prepare its commitment. Left unscored instead, such a receipt would have no round, and a worker
+ * could show the evaluators only its good outputs and be paid their mean: hiding the bad ones would pay.
+ * Showing what it served, for the evaluation window, is part of the work paid for. An evaluator that
+ * claims a shown output was withheld is one score of k, outvoted like any other wrong score.
+ */
+export const UNSHOWN_OUTPUT_SCORE = 0;
+
 /** A score rounded to what is committed on chain (hundredths, clamped to 0–10). */
 export function quantizeScore(score: number): number {
   return Math.round(Math.min(10, Math.max(0, score)) * 100) / 100;

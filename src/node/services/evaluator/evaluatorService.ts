@@ -44,6 +44,7 @@ import {
   quantizeScore,
   sampleEvaluators,
   scoreCommitment,
+  UNSHOWN_OUTPUT_SCORE,
 } from "../../../protocol/poq/networkEpoch.ts";
 import type { Receipt } from "../../../protocol/receipt/receipt.ts";
 import { FORCED_BASE } from "../../../protocol/rollup/rollupState.ts";
@@ -116,11 +117,11 @@ export const FORGET_REDRAWN_SQL =
  * epoch before it gains a score later).
  */
 export const UNPREPARED_EPOCHS_SQL =
-  "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND score IS NOT NULL";
+  "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND (score IS NOT NULL OR note = 'deferred')";
 
 /**
  * Receipts deferred because their worker could not be reached, in epochs not yet prepared: asked for
- * again each pass until their epoch is prepared (then they stay unscored).
+ * again each pass until their epoch is prepared (then they are scored UNSHOWN_OUTPUT_SCORE).
  */
 export const DEFERRED_SQL =
   "SELECT batch, position FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND score IS NULL AND note = 'deferred'";
@@ -134,7 +135,10 @@ export const OPEN_COMMITS_SQL =
 
 /** Per epoch of the latest `?` with scores: how many were scored, how many could not be, the commitment's status. */
 export const RECENT_EPOCHS_SQL =
-  "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch WHERE s.epoch > (SELECT COALESCE(MAX(epoch), 0) FROM scores) - ? GROUP BY s.epoch ORDER BY s.epoch";
+  "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, SUM(s.note LIKE 'withheld%') AS withheld, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch WHERE s.epoch > (SELECT COALESCE(MAX(epoch), 0) FROM scores) - ? GROUP BY s.epoch ORDER BY s.epoch";
+
+/** How a score's note starts where the worker did not show the output (scored UNSHOWN_OUTPUT_SCORE). */
+const WITHHELD = "withheld";
 
 /** Epochs whose scores a pass forgets at most (each its own transaction). */
 const FORGET_PER_PASS = 16;
@@ -179,7 +183,7 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
   const metrics = new NodeMetrics("evaluator");
   const scored = metrics.counter(
     "receipts_scored_total",
-    "sampled receipts, by outcome (scored, unavailable, late: reached after its epoch's commit phase, deferred: its worker could not be reached)",
+    "sampled receipts, by outcome (scored; withheld: scored 0, its output not shown; unavailable: the evaluator could not score it; late: reached after its epoch's commit phase; deferred: its worker could not be reached, asked again)",
     ["outcome"],
   );
   const phases = metrics.counter("score_phases_total", "commits and reveals sent", ["phase"]);
@@ -285,7 +289,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     receipt: { batch: number; position: number; epoch?: number },
     result: { score: number | null; note: string },
   ): void {
-    scored.inc({ outcome: result.score === null ? "unavailable" : "scored" });
+    const withheld = result.note.startsWith(WITHHELD);
+    scored.inc({ outcome: result.score === null ? "unavailable" : withheld ? "withheld" : "scored" });
     o.logger.info({ ...receipt, ...result }, "receipt scored");
   }
 
@@ -314,7 +319,8 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
       );
       return null;
     }
-    if (typeof texts === "string") return { score: null, note: texts };
+    // Answered, but nothing that hashes to the receipt: what is not shown scores as the worst output.
+    if (typeof texts === "string") return { score: UNSHOWN_OUTPUT_SCORE, note: `${WITHHELD}: ${texts}` };
     if (o.adversary === "colluding") return { score: 10, note: "scored" };
     try {
       return { score: quantizeScore((await o.evaluator.score(texts)).score), note: "scored" };
@@ -394,13 +400,23 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
     for (const { epoch } of db.prepare(UNPREPARED_EPOCHS_SQL).all(Math.min(scoredBefore, ended)) as {
       epoch: number;
     }[]) {
+      // A worker still out of reach now has shown nothing of these receipts in time.
+      const unshown = db
+        .prepare(
+          `UPDATE scores SET score = ?, note = '${WITHHELD}: its worker could not be reached before the epoch was committed to' WHERE epoch = ? AND note = 'deferred'`,
+        )
+        .run(UNSHOWN_OUTPUT_SCORE, epoch).changes;
+      if (unshown > 0) {
+        scored.inc({ outcome: "withheld" }, unshown);
+        o.logger.warn(
+          { epoch, receipts: unshown },
+          "receipts whose worker could not be reached before their epoch was committed to are scored 0",
+        );
+      }
       const rows = db
         .prepare("SELECT batch, position, score FROM scores WHERE epoch = ? AND score IS NOT NULL")
         .all(epoch) as { batch: number; position: number; score: number }[];
       const scores = encodeScores(rows);
-      db.prepare(
-        "UPDATE scores SET note = 'its worker could not be reached before the epoch was committed to' WHERE epoch = ? AND note = 'deferred'",
-      ).run(epoch);
       const salt = bytesToHex(randomBytes(32));
       // Prepared only after its commit phase closed (back from an outage): missed from the start, never
       // shown as still committing.

@@ -65,9 +65,9 @@ describe("the evaluator's store", () => {
     // And the revealed ones whose reveal phase may still be open.
     expect(open(34)).toEqual([34, 35, 36, 37]);
     expect(db.prepare(RECENT_EPOCHS_SQL).all(3)).toEqual([
-      { epoch: 37, scored: 3, unavailable: 0, status: "committing" },
-      { epoch: 38, scored: 2, unavailable: 1, status: null },
-      { epoch: 39, scored: 3, unavailable: 0, status: null },
+      { epoch: 37, scored: 3, unavailable: 0, withheld: 0, status: "committing" },
+      { epoch: 38, scored: 2, unavailable: 1, withheld: 0, status: null },
+      { epoch: 39, scored: 3, unavailable: 0, withheld: 0, status: null },
     ]);
   });
 
@@ -76,7 +76,7 @@ describe("the evaluator's store", () => {
     const defer = db.prepare(
       "INSERT INTO scores (batch, position, epoch, score, note) VALUES (?, ?, ?, NULL, 'deferred')",
     );
-    // Epoch 37 is prepared (being committed): its deferred receipt stays unscored; 38's and 39's are asked again.
+    // Epoch 37 is prepared (being committed): its deferred receipt was settled then; 38's and 39's are asked again.
     defer.run(37, 5, 37);
     defer.run(39, 4, 39);
     defer.run(38, 3, 38);
@@ -84,6 +84,9 @@ describe("the evaluator's store", () => {
       { batch: 38, position: 3 },
       { batch: 39, position: 4 },
     ]);
+    // An ended epoch whose only receipt is deferred is prepared too (its receipt then scored as withheld).
+    defer.run(40, 0, 40);
+    expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(41)).toEqual([{ epoch: 38 }, { epoch: 39 }, { epoch: 40 }]);
   });
 
   it("forgets, for a redraw, the scores of the batches drawn again in epochs not yet prepared, and no others", () => {
