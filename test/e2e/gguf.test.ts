@@ -128,13 +128,14 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     expect(demo.allFinal).toBe(true);
     expect(demo.requests.every((q) => q.text.length > 0)).toBe(true);
 
-    // Evaluators render the served tokens with the GGUF's vocabulary and score them (none unavailable).
+    // Evaluators render the served tokens with the GGUF's vocabulary and score them (none unavailable,
+    // none withheld: the worker shows each output it served).
     const scores = async () => {
       const all = await Promise.all(
         devnet.evaluators.slice(1).map(
           async (e) =>
             (await (await fetch(`${e.url}/v1/scores`)).json()) as {
-              epochs: { scored: number; unavailable: number }[];
+              epochs: { scored: number; unavailable: number; withheld: number }[];
             },
         ),
       );
@@ -142,6 +143,7 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
       return {
         scored: rows.reduce((n, x) => n + x.scored, 0),
         unavailable: rows.reduce((n, x) => n + x.unavailable, 0),
+        withheld: rows.reduce((n, x) => n + x.withheld, 0),
       };
     };
     let tally = await scores();
@@ -151,6 +153,7 @@ describe("devnet on a GGUF model (llama.cpp workers)", () => {
     }
     expect(tally.scored).toBeGreaterThanOrEqual(demo.requests.length);
     expect(tally.unavailable).toBe(0);
+    expect(tally.withheld).toBe(0);
     expect(readFileSync(join(devnet.dir, "logs", "evaluator-2.log"), "utf8")).toContain(
       '"evaluator":"structure+alignment:chrf"',
     );

@@ -9,7 +9,8 @@
  * The network deploys k = 1 of its two evaluators per receipt, and starts with a reorganisation that
  * posts batches again in other blocks: the evaluators score what the chain's new draw gives them, the
  * settler counts that draw. Last, the worker stops answering while its receipt is scored: the evaluator
- * scores past it (deferred), and scores it once the worker is back.
+ * scores past it (deferred), and scores it once the worker is back; and down past half its epoch's
+ * commit phase, its receipt is scored 0 (an output not shown), the epoch still committed in time.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,9 +44,10 @@ beforeAll(async () => {
 }, 180_000);
 
 let restarted: DevnetProcess | null = null;
+let restartedWorker: DevnetProcess | null = null;
 
 afterAll(async () => {
-  if (restarted) await stopProcess(restarted.child);
+  for (const p of [restarted, restartedWorker]) if (p) await stopProcess(p.child);
   await devnet?.stop();
 });
 
@@ -102,6 +104,38 @@ async function ask(content: string, seed: number): Promise<number> {
   });
   expect(r.status).toBe(200);
   return ((await r.json()) as { verinfer: { batch: number } }).verinfer.batch;
+}
+
+/** The two evaluators' URLs and log names; the second as the tests before left it (maybe restarted). */
+const evaluatorLogs = () => {
+  const first = devnet.evaluators[0] as DevnetProcess;
+  const second = devnet.evaluators[1] as DevnetProcess;
+  return [
+    { url: first.url, address: first.address as Hex, log: "evaluator-1" },
+    {
+      url: (restarted ?? second).url,
+      address: second.address as Hex,
+      log: restarted ? "evaluator-2-back" : "evaluator-2",
+    },
+  ];
+};
+
+/** A role's JSON log lines. */
+const logged = (name: string) =>
+  readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { msg: string; batch?: number; note?: string; epoch?: number });
+
+/** Mines a block every 500 ms (no traffic may be running) until the chain enters a new epoch. */
+async function nextEpoch(): Promise<void> {
+  const c = { public: chain() };
+  const k = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
+  const start = epochAt(k, await chainTime(c));
+  while (epochAt(k, await chainTime(c)) === start) {
+    await rpc("anvil_mine", ["0x1"]);
+    await sleep(500);
+  }
 }
 
 /** The batches a reorganisation took off the chain, posted again in other blocks (so drawn anew). */
@@ -229,27 +263,9 @@ describe("PoQ under steady traffic", () => {
   }, 600_000);
 
   it("an evaluator whose worker cannot be reached defers its receipt and goes on past it; back, the worker's receipt is scored", async () => {
-    const c = chain();
-    const evaluators = [
-      { url: (devnet.evaluators[0] as DevnetProcess).url, log: "evaluator-1" },
-      // The second as the test before left it: restarted (run alone, the first one).
-      {
-        url: (restarted ?? (devnet.evaluators[1] as DevnetProcess)).url,
-        log: restarted ? "evaluator-2-back" : "evaluator-2",
-      },
-    ];
-    const logged = (name: string) =>
-      readFileSync(join(devnet.dir, "logs", `${name}.log`), "utf8")
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l) as { msg: string; batch?: number; note?: string });
+    const evaluators = evaluatorLogs();
     // Early in an epoch, so the receipt's epoch is not yet committed to when the worker is back.
-    const k = await scoreClock({ public: c }, devnet.deployment.scoreCommits as Hex);
-    const start = epochAt(k, await chainTime({ public: c }));
-    while (epochAt(k, await chainTime({ public: c })) === start) {
-      await rpc("anvil_mine", ["0x1"]);
-      await sleep(500);
-    }
+    await nextEpoch();
     const worker = devnet.workers[0] as DevnetProcess;
     const batch = await ask("while its worker is away", 1);
     // Stopped before its batch is posted (500 ms) and drawn from (two blocks later).
@@ -283,5 +299,66 @@ describe("PoQ under steady traffic", () => {
     } finally {
       if (stopped) worker.child.kill("SIGCONT");
     }
+  }, 300_000);
+  it("a worker down until half-way through its epoch's commit phase: its receipt scores 0 (withheld), committed after the grace and in time", async () => {
+    const c = { public: chain() };
+    const k = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
+    const evaluators = evaluatorLogs();
+    const seen = new Map(evaluators.map((e) => [e.log, logged(e.log).length]));
+    const since = (e: (typeof evaluators)[number]) => logged(e.log).slice(seen.get(e.log));
+    await nextEpoch();
+    const batch = await ask("away across its epoch's end", 2);
+    // Killed (refusing connections: each ask fails at once), and started again once the evaluator drawn
+    // for its receipt gave up on it.
+    restartedWorker = await killAndRestart(
+      devnet.workers[0] as DevnetProcess,
+      devnet.dir,
+      "worker-1-back",
+      async () => {
+        while ((await batchCounts(c, devnet.deployment.rollup)).sequenced <= batch) await sleep(250);
+        const epoch = (await epochsOfBatches(devnet.deployment, [batch]))[0] as number;
+        const withheld = () =>
+          evaluators.find((e) =>
+            since(e).some(
+              (l) => l.msg.startsWith("receipts whose worker could not be reached") && l.epoch === epoch,
+            ),
+          );
+        // A block a second (no traffic while the worker is down), so the chain's time keeps the clock's.
+        for (let i = 0; i < 200 && !withheld(); i++) {
+          await rpc("anvil_mine", ["0x1"]);
+          await sleep(1000);
+        }
+        const drawn = withheld();
+        expect(drawn, "an evaluator scored the unreachable worker's receipt 0").toBeDefined();
+        const stored = async () =>
+          BigInt(
+            (await c.public.readContract({
+              address: devnet.deployment.scoreCommits as Hex,
+              abi: scoreCommitsAbi,
+              functionName: "commitments",
+              args: [BigInt(epoch), drawn?.address as Hex],
+            })) as Hex,
+          );
+        for (let i = 0; i < 60 && (await stored()) !== 1n; i++) {
+          await rpc("anvil_mine", ["0x1"]);
+          await sleep(1000);
+        }
+        expect(await stored(), "the evaluator revealed its scores of the epoch").toBe(1n);
+        // Committed in the phase's second half: it asked for the receipt until half the phase was
+        // over (the worker could have come back), then had the other half for its commitment.
+        const [committed] = (await c.public.getContractEvents({
+          address: devnet.deployment.scoreCommits as Hex,
+          abi: scoreCommitsAbi,
+          eventName: "ScoresCommitted",
+          args: { epoch: BigInt(epoch), evaluator: drawn?.address as Hex },
+          fromBlock: 0n,
+        })) as unknown as { blockNumber: bigint }[];
+        const at = Number(
+          (await c.public.getBlock({ blockNumber: committed?.blockNumber as bigint })).timestamp,
+        );
+        expect(at).toBeGreaterThanOrEqual(commitEnd(k, epoch) - k.commitSeconds / 2);
+        expect(at).toBeLessThan(commitEnd(k, epoch));
+      },
+    );
   }, 300_000);
 });

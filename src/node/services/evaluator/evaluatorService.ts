@@ -117,7 +117,10 @@ export const FORGET_REDRAWN_SQL =
  * epoch before it gains a score later).
  */
 export const UNPREPARED_EPOCHS_SQL =
-  "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND (score IS NOT NULL OR note = 'deferred')";
+  "SELECT DISTINCT epoch FROM scores WHERE epoch > (SELECT COALESCE(MAX(epoch), -1) FROM commits) AND epoch < ? AND (score IS NOT NULL OR note = 'deferred') ORDER BY epoch";
+
+/** Receipts of epoch `?` still deferred (their worker not reached yet). */
+export const EPOCH_DEFERRED_SQL = "SELECT COUNT(*) AS n FROM scores WHERE epoch = ? AND note = 'deferred'";
 
 /**
  * Receipts deferred because their worker could not be reached, in epochs not yet prepared: asked for
@@ -133,7 +136,10 @@ export const DEFERRED_SQL =
 export const OPEN_COMMITS_SQL =
   "SELECT * FROM commits WHERE status IN ('committing', 'committed') OR (status = 'revealed' AND epoch >= ?) ORDER BY epoch";
 
-/** Per epoch of the latest `?` with scores: how many were scored, how many could not be, the commitment's status. */
+/**
+ * Per epoch of the latest `?` with scores: how many were scored (those withheld, scored 0, among them),
+ * how many could not be, the commitment's status.
+ */
 export const RECENT_EPOCHS_SQL =
   "SELECT s.epoch, COUNT(s.score) AS scored, COUNT(*) - COUNT(s.score) AS unavailable, SUM(s.note LIKE 'withheld%') AS withheld, c.status FROM scores s LEFT JOIN commits c ON c.epoch = s.epoch WHERE s.epoch > (SELECT COALESCE(MAX(epoch), 0) FROM scores) - ? GROUP BY s.epoch ORDER BY s.epoch";
 
@@ -151,6 +157,14 @@ const RECENT_EPOCHS = 24;
  * now executes in a block at least `now + 1`. Past it the epoch's scores can no longer be committed.
  */
 const commitClosed = (k: ScoreClock, e: number, now: number) => now + 1 >= commitEnd(k, e);
+
+/**
+ * An epoch whose receipts are still deferred (their worker out of reach) is prepared only once this
+ * share of its commit phase has passed, asking again each pass until then: a worker restarting across
+ * the epoch's end (seconds) is back before its outputs are scored as withheld, and the other half of
+ * the phase is left for the commitment to land (5 min of 10; 7.5 s of the devnet's 15).
+ */
+const DEFERRED_GRACE_SHARE = 0.5;
 
 /**
  * Forgets, oldest first, the scores of epochs whose reveal phase ended more than `retentionMs` ago and
@@ -389,17 +403,23 @@ export function createEvaluatorNode(o: EvaluatorNodeOptions): EvaluatorNode {
    * Drives each ended epoch through commit and reveal, from what the chain says: an epoch is prepared
    * (scores and salt stored) once every batch posted in it was scored — every epoch before `scoredBefore`;
    * its commitment is sent during the commit phase and its scores during the reveal phase, each retried
-   * until the chain shows it.
+   * until the chain shows it. `passStart` is the chain's time when the pass counted the batches, which
+   * bounds the epochs complete; the phases are timed by the chain's time now, after the pass's scoring
+   * (which a worker that hangs until its timeout can make seconds long).
    */
-  async function commitAndReveal(k: ScoreClock, now: number, scoredBefore: number): Promise<void> {
+  async function commitAndReveal(k: ScoreClock, passStart: number, scoredBefore: number): Promise<void> {
+    const now = await chainTime(o.chain).catch(() => passStart);
     // A transaction sent now executes in a block at least now + 1, so a phase that closes by then is
     // missed; but it is estimated against the latest block (time `now`), so it is sent only once that
     // block is inside the phase (a send a second early is refused by the estimate, not mined later).
     const next = now + 1;
-    const ended = epochAt(k, next);
+    const ended = epochAt(k, passStart + 1);
     for (const { epoch } of db.prepare(UNPREPARED_EPOCHS_SQL).all(Math.min(scoredBefore, ended)) as {
       epoch: number;
     }[]) {
+      const { n: deferred } = db.prepare(EPOCH_DEFERRED_SQL).get(epoch) as { n: number };
+      // Epochs are prepared in order: none after this one until it is.
+      if (deferred > 0 && now < epochEnd(k, epoch) + k.commitSeconds * DEFERRED_GRACE_SHARE) break;
       // A worker still out of reach now has shown nothing of these receipts in time.
       const unshown = db
         .prepare(

@@ -14,6 +14,7 @@ import { queryPlan } from "../../../testing/queryPlan.ts";
 import { openFollowerStore } from "../../followerNode.ts";
 import {
   DEFERRED_SQL,
+  EPOCH_DEFERRED_SQL,
   EVALUATOR_SCHEMA,
   FORGET_REDRAWN_SQL,
   forgetOldScores,
@@ -47,6 +48,7 @@ describe("the evaluator's store", () => {
       RECENT_EPOCHS_SQL,
       FORGET_REDRAWN_SQL,
       DEFERRED_SQL,
+      EPOCH_DEFERRED_SQL,
     ]) {
       expect(
         queryPlan(db, sql).filter((step) => /^SCAN /.test(step)),
@@ -87,6 +89,9 @@ describe("the evaluator's store", () => {
     // An ended epoch whose only receipt is deferred is prepared too (its receipt then scored as withheld).
     defer.run(40, 0, 40);
     expect(db.prepare(UNPREPARED_EPOCHS_SQL).all(41)).toEqual([{ epoch: 38 }, { epoch: 39 }, { epoch: 40 }]);
+    // Each epoch's count, which holds its preparation back while some are left.
+    const left = (e: number) => (db.prepare(EPOCH_DEFERRED_SQL).get(e) as { n: number }).n;
+    expect([36, 37, 38, 39, 40].map(left)).toEqual([0, 1, 1, 1, 1]);
   });
 
   it("forgets, for a redraw, the scores of the batches drawn again in epochs not yet prepared, and no others", () => {
