@@ -125,7 +125,9 @@ interface RolesView {
     url: string;
     /** The evaluators it scores with (their composite is its score). */
     scoresWith: string | null;
-    scores: { epoch: number; scored: number; unavailable: number; status: string | null }[] | null;
+    scores:
+      | { epoch: number; scored: number; unavailable: number; withheld: number; status: string | null }[]
+      | null;
   }[];
   epochs:
     | {
@@ -216,13 +218,21 @@ function rolesTables(r: RolesView): string {
   if (r.evaluators.length > 0)
     parts.push(
       renderTable(
-        ["evaluator", "scores with (composite)", "receipts scored", "latest epoch", "its scores"],
+        [
+          "evaluator",
+          "scores with (composite)",
+          "receipts scored",
+          "0: output not shown",
+          "latest epoch",
+          "its scores",
+        ],
         r.evaluators.map((e) => {
           const last = e.scores?.at(-1);
           return [
             e.url,
             e.scoresWith ?? "?",
             String(e.scores?.reduce((s, x) => s + x.scored, 0) ?? "?"),
+            String(e.scores?.reduce((s, x) => s + x.withheld, 0) ?? "?"),
             last ? String(last.epoch) : "-",
             last ? (last.status ?? "scoring") : "-",
           ];
