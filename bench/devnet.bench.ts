@@ -70,12 +70,24 @@ export interface DevnetBench {
   readonly realShape: { readonly model: string; readonly maxTokens: number; readonly throughput: Throughput };
   /** In process: checkReceipt + Sequencer.admit + ReceiptStore.admit (WAL, synchronous=FULL) per receipt. */
   readonly ingestPerSecond: number;
+  /** In process: each of those steps' CPU per receipt, ms. */
+  readonly ingestCpuMs: IngestCpu;
   /** In process: the batch poster's CPU per batch, from sealed to seen posted. */
   readonly posting: readonly PostingCost[];
   /** Gas of every batch posted during the run, per receipt. */
   readonly gasPerQuery: { batches: number; receipts: number; gas: number; perQuery: number };
   /** The whole network (fisherman re-executing every receipt, spot-checks at ρ, evaluators, settler). */
   readonly fullNetwork: FullNetworkBench;
+}
+
+/** The verifying gateway's CPU per receipt by step, in process, ms (user + system). */
+export interface IngestCpu {
+  /** checkReceipt: the signature against the registered key, the receipt's fields. */
+  readonly check: number;
+  /** Sequencer.admit: the replay rule, its place in the open batch. */
+  readonly sequence: number;
+  /** ReceiptStore.admit: the durable append (WAL, synchronous = FULL). */
+  readonly append: number;
 }
 
 export interface Throughput {
@@ -298,34 +310,56 @@ async function postingCost(): Promise<PostingCost[]> {
 }
 
 /** Receipts/s through the gateway's ingest path in one process (no HTTP, no generation). */
-function ingest(count: number): number {
+function ingest(count: number): { perSecond: number; cpuMs: IngestCpu } {
   const dir = mkdtempSync(join(tmpdir(), "verinfer-ingest-"));
-  const store = ReceiptStore.open(join(dir, "receipts.sqlite"));
   const settlement = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Hex;
   const registry = devRegistry(31337n, settlement, 10n ** 19n, 0n);
   const backend = loadNativeSecp256k1() ?? pureSecp256k1;
   const signed = Array.from({ length: count }, (_, i) =>
     signReceipt(devReceipt(i, 31337n, settlement), ENCLAVE_KEY),
   );
-  const sequencer = new Sequencer(DEVNET_OTR_PARAMS.rollup, 1 << 16, backend.keccak256);
-  const t = performance.now();
-  for (const s of signed) {
+  const check = (s: (typeof signed)[number]) => {
     const v = checkReceipt(s, registry, backend);
     if (!v.ok) throw new Error(v.error.message);
-    const a = sequencer.admit(s, v, 0);
+    return v;
+  };
+  const sequencer = () => new Sequencer(DEVNET_OTR_PARAMS.rollup, 1 << 16, backend.keccak256);
+  const store = (name: string) => ReceiptStore.open(join(dir, `${name}.sqlite`));
+  const append = (st: ReceiptStore, s: (typeof signed)[number], digest: Hex) =>
+    st.admit({ signed: s, digest, client: "bench", admittedAtMs: 0, answer: { ok: true } });
+  // As the gateway does it: each receipt checked, sequenced and appended in turn.
+  const interleaved = store("interleaved");
+  const seq = sequencer();
+  const t = performance.now();
+  for (const s of signed) {
+    const v = check(s);
+    const a = seq.admit(s, v, 0);
     if (!a.ok) throw new Error(a.error.message);
-    store.admit({
-      signed: s,
-      digest: v.value.digest,
-      client: "bench",
-      admittedAtMs: 0,
-      answer: { ok: true },
-    });
+    append(interleaved, s, v.value.digest);
   }
   const perSecond = count / ((performance.now() - t) / 1000);
-  store.close();
+  interleaved.close();
+  // Then each step over all receipts on its own, for its CPU per receipt (user + system: the append's
+  // fsync is mostly the kernel's).
+  const cpuMsPer = (step: (i: number) => unknown) => {
+    const before = process.cpuUsage();
+    for (let i = 0; i < count; i++) step(i);
+    const d = process.cpuUsage(before);
+    return (d.user + d.system) / 1000 / count;
+  };
+  const verified = signed.map(check);
+  const receipt = (i: number) => signed[i] as (typeof signed)[number];
+  const result = (i: number) => verified[i] as (typeof verified)[number];
+  const apart = sequencer();
+  const alone = store("alone");
+  const cpuMs: IngestCpu = {
+    check: cpuMsPer((i) => check(receipt(i))),
+    sequence: cpuMsPer((i) => apart.admit(receipt(i), result(i), 0)),
+    append: cpuMsPer((i) => append(alone, receipt(i), result(i).value.digest)),
+  };
+  alone.close();
   rmSync(dir, { recursive: true, force: true });
-  return perSecond;
+  return { perSecond, cpuMs };
 }
 
 /**
@@ -767,7 +801,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
     if (!apart)
       log("devnet: one core or no taskset: the comparison with the workers on cores of their own is skipped");
     log("devnet: sequencer ingest in process (5,000 receipts)");
-    const ingestPerSecond = ingest(5000);
+    const { perSecond: ingestPerSecond, cpuMs: ingestCpuMs } = ingest(5000);
     // Let the last batch be posted, then read the gas of every posting.
     await new Promise((r) => setTimeout(r, 3000));
     const chain = publicClientFor(devnet.rpcUrl, devnet.deployment.chainId);
@@ -796,6 +830,7 @@ export async function benchDevnet(log: (line: string) => void): Promise<DevnetBe
       throughput,
       apart,
       ingestPerSecond,
+      ingestCpuMs,
       gasPerQuery: { batches: logs.length, receipts, gas, perQuery: gas / Math.max(receipts, 1) },
     };
   } finally {

@@ -27,7 +27,13 @@ import { benchAttestation } from "./attestation.bench.ts";
 import { benchQaAudit } from "./audit.bench.ts";
 import { benchContracts } from "./contracts.bench.ts";
 import { benchDashboard } from "./dashboard.bench.ts";
-import { benchDevnet, benchDevnetApart, type RatioInterval, type Throughput } from "./devnet.bench.ts";
+import {
+  benchDevnet,
+  benchDevnetApart,
+  type ProcessCpu,
+  type RatioInterval,
+  type Throughput,
+} from "./devnet.bench.ts";
 import { benchEngines } from "./engines.bench.ts";
 import { benchEvaluators } from "./evaluators.bench.ts";
 import { benchOtr } from "./otr.bench.ts";
@@ -326,6 +332,33 @@ if (run("devnet")) {
       ],
       {
         title: `Devnet throughput (${d.throughput.clients} clients, ${d.throughput.seconds} s each of three ways in alternating 5 s rounds; no fisherman) and cost`,
+      },
+    )}`,
+  );
+  const c = d.ingestCpuMs;
+  const wholeMachine = (x: ProcessCpu) => x.gateway + x.baseline + x.workers + x.anvil;
+  console.log(
+    `\n${renderTable(
+      [
+        "check the receipt",
+        "sequence it",
+        "durable append",
+        "all three",
+        "of a request's CPU (whole machine, verifying way)",
+      ],
+      [
+        [
+          c.check.toFixed(3),
+          c.sequence.toFixed(3),
+          c.append.toFixed(3),
+          (c.check + c.sequence + c.append).toFixed(3),
+          d.throughput.cpuMsPerRequest
+            ? `${((100 * (c.check + c.sequence + c.append)) / wholeMachine(d.throughput.cpuMsPerRequest.viaGateway)).toFixed(2)}%`
+            : "n/a",
+        ],
+      ],
+      {
+        title: "The verifying gateway's CPU per receipt, in process, ms (user + system; batch posting below)",
       },
     )}`,
   );
