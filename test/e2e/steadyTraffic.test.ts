@@ -300,6 +300,7 @@ describe("PoQ under steady traffic", () => {
       if (stopped) worker.child.kill("SIGCONT");
     }
   }, 300_000);
+
   it("a worker down until half-way through its epoch's commit phase: its receipt scores 0 (withheld), committed after the grace and in time", async () => {
     const c = { public: chain() };
     const k = await scoreClock(c, devnet.deployment.scoreCommits as Hex);
