@@ -149,6 +149,12 @@ export const FISHERMAN_CONFIG = z
      */
     reexecutionShare: z.coerce.number().gt(0).max(1).default(REEXECUTION_SHARE),
     /**
+     * The niceness (0–19) of its re-execution thread, the workers' `engineNice` by default: on cores it
+     * shares with workers, re-checking answers takes no more of them than serving them, and its game
+     * moves and obligations (on the main thread) run first.
+     */
+    engineNice: z.coerce.number().int().min(0).max(19).default(10),
+    /**
      * The seed of its per-receipt draws; none: derived from its account key (secret). A configured seed
      * makes the draws reproducible, and predictable to whoever knows it.
      */

@@ -332,6 +332,7 @@ export async function startFisherman(c: FishermanConfig): Promise<RunningNode> {
     key,
     sampleRate: c.sampleRate,
     reexecutionShare: c.reexecutionShare,
+    engineNice: c.engineNice,
     // A crew draws from its shared secret (each member's share, the same draw for all); one alone from
     // its configured seed, or from its own key.
     seed: c.crewKeyFile ? fishermanSeed(readKeyFile(c.crewKeyFile)) : (c.seed ?? fishermanSeed(key)),

@@ -121,10 +121,13 @@ describe("a challenge the chain loses", () => {
     for (let i = 0; i < 60 && !(await voided()); i++) await sleep(500);
     expect(await voided()).toBe(true);
     expect(await stakeOf()).not.toBe(stakeBefore);
-    // The fisherman's record holds the game played, once: the lost one is gone.
-    const disputes = (await (await fetch(`${restarted?.url}/v1/disputes`)).json()) as {
-      games: { status: string }[];
-    };
-    expect(disputes.games.map((g) => g.status)).toEqual(["won"]);
+    // The fisherman's record holds the game played, once: the lost one is gone. It records the outcome
+    // once its resolution is confirmed, which can come after the chain (and the gateway) show it.
+    const statuses = async () =>
+      (
+        (await (await fetch(`${restarted?.url}/v1/disputes`)).json()) as { games: { status: string }[] }
+      ).games.map((g) => g.status);
+    for (let i = 0; i < 40 && (await statuses()).includes("open"); i++) await sleep(250);
+    expect(await statuses()).toEqual(["won"]);
   }, 300_000);
 });

@@ -70,7 +70,10 @@ export interface DevnetOptions {
   readonly fisherman?: boolean;
   /** Spot-check rate in parts per million (default the devnet parameters': 1%). */
   readonly rhoPpm?: number;
-  /** The workers' `engineNice` (default the worker config's, 10; the soak compares it with 0). */
+  /**
+   * The `engineNice` of the workers' generation threads and the fisherman's re-execution thread (default
+   * their configs', 10; the soak compares it with 0).
+   */
   readonly engineNice?: number;
   /** Evaluator processes (default 3; 0: no PoQ and no epoch settlement). */
   readonly evaluators?: number;
@@ -520,6 +523,7 @@ export async function startDevnet(o: DevnetOptions): Promise<Devnet> {
             model,
             gateway: gateway.url,
             params: "devnet",
+            ...(o.engineNice === undefined ? {} : { engineNice: o.engineNice }),
           },
         }),
       );

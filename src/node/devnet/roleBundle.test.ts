@@ -60,6 +60,7 @@ describe("the CLI's bundle for role processes", () => {
         "src/engine/threaded/engineWorker.ts",
         "src/parallel/workerMain.ts",
         "src/zk/proveTask.ts",
+        "src/node/services/fisherman/reexecuteTask.ts",
       ]) {
         const twin = threadModule(pathToFileURL(join(ROOT, source)));
         expect(twin).toMatch(/\/role-[0-9a-f]{16}\.\w+\.mjs$/);

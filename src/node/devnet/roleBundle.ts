@@ -52,7 +52,8 @@ const ownUrls: Plugin = {
 
 /**
  * The modules a role's worker threads load (threadBundles.ts), bundled beside the CLI: a worker's
- * engine thread, and the pool's entry with the proving task it runs. A thread module not listed here
+ * engine thread, and the pool's entry with the tasks it runs (a worker's proving, a fisherman's
+ * re-execution). A thread module not listed here
  * still works, through tsx in its thread (a pool whose task is not listed starts its threads from the
  * entry's source too).
  */
@@ -60,6 +61,7 @@ const THREAD_MODULES: Readonly<Record<string, string>> = {
   engineWorker: "src/engine/threaded/engineWorker.ts",
   workerMain: "src/parallel/workerMain.ts",
   proveTask: "src/zk/proveTask.ts",
+  reexecuteTask: "src/node/services/fisherman/reexecuteTask.ts",
 };
 
 /** Registers the twins of {@link THREAD_MODULES} beside the CLI's bundle at `bundleUrl` (roleEntry.ts). */

@@ -24,6 +24,7 @@ import { refusedOnChain, revertReason } from "../../../chain/revert.ts";
 import { encodeStepEvidence } from "../../../chain/stepEvidence.ts";
 import { fastKeccak256 } from "../../../crypto/nativeSecp256k1.ts";
 import { loadLlama2c, quantizeCheckpoint } from "../../../engine/llama2c/modelFiles.ts";
+import { WorkerPool } from "../../../parallel/workerPool.ts";
 import {
   ALONE,
   ArrivalWindow,
@@ -59,6 +60,7 @@ import { type Logger, NodeMetrics } from "../../observability.ts";
 import { Pass } from "../../pass.ts";
 import { ResolvedGames, recentResolutions } from "../../resolvedGames.ts";
 import { gatewayContexts, servedRequestOf, workerDirectory } from "../../servedRequests.ts";
+import type { ReexecuteData, ReexecuteJob } from "./reexecuteTask.ts";
 
 export interface FishermanOptions {
   readonly dataDir: string;
@@ -81,6 +83,11 @@ export interface FishermanOptions {
   readonly sampleRate: number;
   /** The share of a window it plans to spend re-executing when it lowers the rate (config default 0.8). */
   readonly reexecutionShare: number;
+  /**
+   * The niceness (0–19) of its re-execution thread (config `engineNice`, default the workers' 10);
+   * absent: 0, the process's.
+   */
+  readonly engineNice?: number | undefined;
   /** The seed of its per-receipt draws (secret: see `fishermanSeed`; a crew's is shared by its members). */
   readonly seed: SeedInput;
   /** The crew it splits the receipts with, and its place in it (default: alone, every receipt its share). */
@@ -194,6 +201,12 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
   // The native keccak when it loads (the same hashes): a re-execution hashes every step of its trace.
   const keccak = fastKeccak256();
   const weights = weightsRoot(model, keccak);
+  // One thread re-executes, off the event loop; the model is copied into it once.
+  const reexecution = new WorkerPool<ReexecuteJob, Hex>(
+    new URL("./reexecuteTask.ts", import.meta.url),
+    { model, nice: o.engineNice ?? 0 } satisfies ReexecuteData,
+    1,
+  );
   const game = o.deployment.disputeGame as Hex;
   const metrics = new NodeMetrics("fisherman");
   const reexecuted = metrics.counter("receipts_reexecuted_total", "receipts re-executed, by verdict", [
@@ -534,14 +547,18 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
                 { batch: index, position, worker: r.worker, reason: served.workerFailure },
                 "the worker did not give the context; re-executing from the gateway's copy",
               );
-            const honest = verifiableGeneration(model, served.context, r.outputTokens, null, keccak);
+            const [traceRoot] = await reexecution.run([
+              { context: served.context, outputTokens: r.outputTokens },
+            ]);
             sampling.secondsPerReexecution = movingAverage(
               sampling.secondsPerReexecution,
               (performance.now() - started) / 1000,
             );
             reexecutionAge.observe(chainNow() - postedAt);
-            verdict = honest.fields.traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
+            verdict = traceRoot === r.traceRoot.toLowerCase() ? "agrees" : "differs";
             if (verdict === "differs") {
+              // The game needs the whole honest trace: made again here, once per receipt disputed.
+              const honest = verifiableGeneration(model, served.context, r.outputTokens, null, keccak);
               const { confirmed } = await dispute(
                 index,
                 position,
@@ -880,6 +897,7 @@ export function createFisherman(o: FishermanOptions): FishermanNode {
     db,
     onClose: async () => {
       await obligationRun;
+      await reexecution.close();
     },
   });
 }
