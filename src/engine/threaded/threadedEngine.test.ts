@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { threadNiceness } from "../../testing/threadNiceness.ts";
 import { type Engine, generate } from "../engine.ts";
 import { PRESETS } from "../llama2c/generateModel.ts";
 import { createLocalEngine } from "../llama2c/localEngine.ts";
@@ -44,16 +45,10 @@ describe("threaded engine", () => {
   it.skipIf(!existsSync("/proc/self/task"))(
     "its threads lower their own priority (`nice`), and only theirs: this process's other threads keep theirs",
     async () => {
-      /** Each of this process's threads' niceness (field 19 of /proc's stat, after the command's parentheses). */
-      const niceness = () =>
-        readdirSync("/proc/self/task").map((tid) => {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-          return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-        });
-      const before = niceness();
+      const before = threadNiceness();
       const e = await createThreadedEngine({ engine: "ts-int", model, label: "tiny" }, 2, 7);
       try {
-        const during = niceness();
+        const during = threadNiceness();
         expect(during.filter((n) => n === 7)).toHaveLength(2 + before.filter((n) => n === 7).length);
         expect(during.filter((n) => n !== 7).length).toBeGreaterThan(0);
         // Lowered, they still generate.

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,16 +9,10 @@ import type { Hex } from "../../../protocol/encoding/hex.ts";
 import type { IntModel } from "../../../protocol/verifiable/intModel.ts";
 import type { ExecutionContext } from "../../../protocol/verifiable/replay.ts";
 import { verifiableGeneration } from "../../../protocol/verifiable/verifiableGeneration.ts";
+import { threadNiceness } from "../../../testing/threadNiceness.ts";
 import type { ReexecuteData, ReexecuteJob } from "./reexecuteTask.ts";
 
 const TASK = new URL("./reexecuteTask.ts", import.meta.url);
-
-/** Each of this process's threads' niceness (field 19 of /proc's stat, after the command's parentheses). */
-const niceness = () =>
-  readdirSync("/proc/self/task").map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-  });
 
 let dir: string;
 let model: IntModel;
@@ -51,13 +45,13 @@ describe("the fisherman's re-execution thread", () => {
   it.skipIf(!existsSync("/proc/self/task"))(
     "lowers its own priority to `nice`, and only its own: this process's other threads keep theirs",
     async () => {
-      const before = niceness().filter((n) => n === 9).length;
+      const before = threadNiceness().filter((n) => n === 9).length;
       const pool = new WorkerPool<ReexecuteJob, Hex>(TASK, { model, nice: 9 } satisfies ReexecuteData, 1);
       try {
         const context: ExecutionContext = { prompt: [1], sampling: { temperature: 0, topP: 1, seed: 0 } };
         // Once it has answered, its setup (which lowers it) has run.
         expect(await pool.run([{ context, outputTokens: 2 }])).toHaveLength(1);
-        const during = niceness();
+        const during = threadNiceness();
         expect(during.filter((n) => n === 9)).toHaveLength(before + 1);
         expect(during.filter((n) => n !== 9).length).toBeGreaterThan(0);
       } finally {
